@@ -1,0 +1,1 @@
+"""The trace benchmark: `bench/run` (see bench/README.md)."""

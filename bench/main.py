@@ -1,0 +1,270 @@
+"""`bench/run`: build or reuse the data set, serve it as in production, load the API with wrk
+and PostgreSQL with pgbench, and print the figures, ratios and targets (see bench/README.md)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from bench import cpu, dataset, load, service
+from bench.dataset import ROOT
+from bench.load import Result
+from bench.report import NOISY_CORES, Report
+from bench.workload import KINDS, TARGETS, Request, Target, Weapon, requests_for
+from bench.workload import write_request_file as write_requests
+
+RESULTS_DIR = ROOT / "bench" / "results"
+# Which endpoint to load when --target is not given: "auto" probes POST /v1/traces and falls back
+# to the stand-in GET /v1/items when it is not there; "items" or "traces" to pin one.
+DEFAULT_TARGET = "auto"
+WARM_UP_SECONDS = 5.0
+CLI = [sys.executable, "-m", "service.cli"]
+
+
+@dataclass(frozen=True)
+class Plan:
+    items: int
+    seed: int
+    seconds: float
+    clients: tuple[int, ...]
+    kinds: tuple[str, ...]
+    samples: int
+    target: str
+
+
+def parse(argv: Sequence[str] | None) -> Plan:
+    parser = argparse.ArgumentParser(prog="bench/run", description=__doc__)
+    parser.add_argument("--items", type=int, help="data set size (default 1,000,000)")
+    parser.add_argument("--seed", type=int, default=1, help="data set seed (default 1)")
+    parser.add_argument("--duration", type=float, help="seconds per run (default 15)")
+    parser.add_argument(
+        "--clients", default="1,8,32", help="connections per run, comma-separated (default 1,8,32)"
+    )
+    parser.add_argument(
+        "--kinds", default=",".join(KINDS), help=f"request kinds (default {','.join(KINDS)})"
+    )
+    parser.add_argument(
+        "--samples", type=int, default=10_000, help="serials sampled (default 10,000)"
+    )
+    parser.add_argument(
+        "--target",
+        choices=("auto", *TARGETS),
+        default=DEFAULT_TARGET,
+        help="the endpoint: auto (POST /v1/traces if it answers, else GET /v1/items), "
+        "items or traces",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="check the harness: 20,000 items, 5 s a run"
+    )
+    args = parser.parse_args(argv)
+    kinds = tuple(kind for kind in args.kinds.split(",") if kind)
+    unknown = set(kinds) - set(KINDS)
+    if unknown:
+        parser.error(f"unknown kinds: {', '.join(sorted(unknown))}")
+    return Plan(
+        items=args.items or (20_000 if args.quick else 1_000_000),
+        seed=args.seed,
+        seconds=args.duration or (5.0 if args.quick else 15.0),
+        clients=tuple(int(c) for c in args.clients.split(",") if c),
+        kinds=kinds,
+        samples=args.samples,
+        target=args.target,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    plan = parse(argv)
+    try:
+        load.wrk_path(), load.pgbench_path()
+        report = run(plan)
+    except (load.LoadError, dataset.DatasetError, RuntimeError) as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 2
+    print()
+    print(report.text())
+    print(f"\nresults: {report.save(RESULTS_DIR).relative_to(ROOT)}")
+    if report.failures():
+        print(f"FAILED: {report.failures()} non-2xx responses or errors", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run(plan: Plan) -> Report:
+    with dataset.database(plan.items, plan.seed) as db:
+        built = dataset.ensure(db, plan.items, plan.seed)
+        facts = dataset.facts(db.url)
+        weapons = dataset.sample(db.url, plan.seed, plan.samples)
+        dataset.store_sample(db.url, weapons)
+        work_dir = RESULTS_DIR / "work"
+        work_dir.mkdir(parents=True, exist_ok=True)
+        key = create_key(db.url)
+        postmaster = cpu.postmaster_pid(db.data_dir)
+        with (
+            service.running(db.url, work_dir / "gunicorn.log") as api,
+            service.RssSampler(api.master_pid) as rss,
+        ):
+            target = choose_target(plan.target, api.base_url, key, weapons[0])
+            print(f"API target: {target.description}", flush=True)
+            files = request_files(work_dir, plan, target, weapons)
+            meter = cpu.Meter(api.master_pid, postmaster)
+            warn_if_busy(meter)
+            api_results = load_api(api.base_url, key, files, plan, meter)
+        pgbench_results = load_database(db.url, target, len(weapons), plan, postmaster)
+        where = f"embedded server in {db.data_dir}" if db.embedded else "BENCH_DATABASE_URL"
+    report = Report(
+        target=target.name,
+        target_description=target.description,
+        pgbench_scripts=target.pgbench_scripts,
+        items=plan.items,
+        seed=plan.seed,
+        seconds_per_run=plan.seconds,
+        api=api_results,
+        pgbench=pgbench_results,
+        worker_peaks_kib=rss.peaks,
+        facts=facts,
+        build_seconds=built,
+        database=where,
+    )
+    if target.name == "items":
+        report.notes.append(
+            "the stand-in looks up the normalised serial only: wildcard and near-miss requests "
+            "are exact lookups of a serial that is not there, so their figures say nothing yet "
+            "about partial or fuzzy matching"
+        )
+    return report
+
+
+def create_key(database_url: str) -> str:
+    """A trace:read key, made with `trace-registry keys create` (the last line it prints)."""
+    result = subprocess.run(
+        [*CLI, "keys", "create", "--agency", "Benchmark", "--scope", "trace:read"],
+        env={**os.environ, "DATABASE_URL": database_url},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return result.stdout.strip().splitlines()[-1]
+
+
+def choose_target(name: str, base_url: str, key: str, weapon: Weapon) -> Target:
+    """The pinned target, or (auto) POST /v1/traces when it answers 201, else the stand-in."""
+    if name != "auto":
+        target = TARGETS[name]
+        _expect(base_url, key, target.build(weapon, weapon.serial_number), target.expected_status)
+        return target
+    traces = TARGETS["traces"]
+    status = _send(base_url, key, traces.build(weapon, weapon.serial_number))
+    if status == traces.expected_status:
+        return traces
+    if status not in (404, 405):
+        raise RuntimeError(f"POST /v1/traces answered {status} to the probe")
+    return choose_target("items", base_url, key, weapon)
+
+
+def _expect(base_url: str, key: str, request: Request, status: int) -> None:
+    answered = _send(base_url, key, request)
+    if answered != status:
+        raise RuntimeError(f"{request.method} {request.path} answered {answered}, not {status}")
+
+
+def _send(base_url: str, key: str, request: Request) -> int:
+    headers = {"Authorization": f"Bearer {key}"}
+    if request.body:
+        headers["Content-Type"] = "application/json"
+    http = urllib.request.Request(
+        base_url + request.path,
+        data=request.body.encode() if request.body else None,
+        headers=headers,
+        method=request.method,
+    )
+    try:
+        with urllib.request.urlopen(http, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+
+
+def request_files(
+    directory: Path, plan: Plan, target: Target, weapons: list[Weapon]
+) -> dict[str, Path]:
+    files = {}
+    for kind in plan.kinds:
+        path = directory / f"requests-{kind}.tsv"
+        requests = requests_for(kind, weapons, target, plan.seed)
+        write_requests(path, requests)
+        print(f"{kind}: {len(requests):,} requests in {path.relative_to(ROOT)}", flush=True)
+        files[kind] = path
+    return files
+
+
+def warn_if_busy(meter: cpu.Meter, seconds: float = 3.0) -> None:
+    """Say so when other processes already take a good share of the CPU before the load."""
+    with meter.measure() as usage:
+        time.sleep(seconds)
+    if usage[0].other > NOISY_CORES:
+        print(
+            f"WARNING: before any load, other processes use {usage[0].other:.2f} cores of "
+            f"{os.cpu_count()}; the figures will understate the service",
+            flush=True,
+        )
+
+
+def load_api(
+    base_url: str, key: str, files: dict[str, Path], plan: Plan, meter: cpu.Meter
+) -> list[Result]:
+    """wrk for each kind at each client count, after a warm-up (prepared statements, caches)."""
+    warm_up = files.get("exact") or next(iter(files.values()))
+    load.run_wrk(base_url, warm_up, key, "warm-up", 8, min(WARM_UP_SECONDS, plan.seconds))
+    results = []
+    for kind, path in files.items():
+        for clients in plan.clients:
+            with meter.measure() as usage:
+                result = load.run_wrk(base_url, path, key, kind, clients, plan.seconds)
+            result = replace(result, cpu=usage[0])
+            print(_line("wrk", result), flush=True)
+            results.append(result)
+    return results
+
+
+def load_database(
+    url: str, target: Target, samples: int, plan: Plan, postmaster: int | None
+) -> list[Result]:
+    """Each of the target's pgbench scripts at each client count, on exact serials."""
+    meter = cpu.Meter(None, postmaster)
+    results = []
+    for label, template in target.pgbench_scripts:
+        script = load.write_script(template, RESULTS_DIR / "work")
+        load.run_pgbench(url, script, samples, "warm-up", 8, min(WARM_UP_SECONDS, plan.seconds))
+        for clients in plan.clients:
+            with meter.measure() as usage:
+                result = load.run_pgbench(url, script, samples, label, clients, plan.seconds)
+            result = replace(result, cpu=usage[0])
+            print(_line("pgbench", result), flush=True)
+            results.append(result)
+    return results
+
+
+def _line(tool: str, result: Result) -> str:
+    problems = ""
+    if result.non_2xx or result.errors:
+        problems = f", {result.non_2xx} non-2xx, {result.errors} errors"
+    usage = f", cores service/db/load/other {result.cpu.as_text()}" if result.cpu else ""
+    return (
+        f"[{time.strftime('%H:%M:%S')}] {tool} {result.kind} x{result.clients}: "
+        f"{result.per_second:,.0f}/s, p50 {result.p50_ms:.1f} ms, p95 {result.p95_ms:.1f} ms, "
+        f"p99 {result.p99_ms:.1f} ms{problems}{usage}"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,241 @@
+"""The benchmark's report: a table per tool, the API/pgbench ratio, the targets of the issue with
+PASS or FAIL, the workers' memory, and the same as JSON under bench/results/."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.load import Result
+
+RATIO_TARGET = 0.25
+RSS_TARGET_MB = 150.0
+# Cores taken by other processes during a run above which its figures are flagged.
+NOISY_CORES = 0.25
+HEADER = (
+    f"{'kind':<12} {'clients':>7} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+    f"{'max ms':>8} {'non-2xx':>8} {'errors':>7}  cores: service/db/load/other"
+)
+
+
+@dataclass
+class Check:
+    label: str
+    passed: bool | None  # None: not measured in this run
+    detail: str
+
+    @property
+    def verdict(self) -> str:
+        return {True: "PASS", False: "FAIL", None: "n/a "}[self.passed]
+
+
+@dataclass
+class Report:
+    target: str
+    target_description: str
+    pgbench_scripts: tuple[tuple[str, str], ...]
+    items: int
+    seed: int
+    seconds_per_run: float
+    api: list[Result]
+    pgbench: list[Result]
+    worker_peaks_kib: dict[int, int]
+    facts: dict[str, Any]
+    build_seconds: float | None
+    database: str
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    notes: list[str] = field(default_factory=list)
+
+    def find(self, results: list[Result], kind: str, clients: int) -> Result | None:
+        return next((r for r in results if r.kind == kind and r.clients == clients), None)
+
+    def ratio(self, clients: int = 32, script: str | None = None) -> float | None:
+        """API exact req/s over pgbench's (the first script unless another label is given)."""
+        label = script or self.pgbench_scripts[0][0]
+        api, db = self.find(self.api, "exact", clients), self.find(self.pgbench, label, clients)
+        if api is None or db is None or not db.per_second:
+            return None
+        return api.per_second / db.per_second
+
+    def failures(self) -> int:
+        """Non-2xx answers and socket errors of the API: any fails the run."""
+        return sum(r.non_2xx + r.errors for r in self.api)
+
+    def database_errors(self) -> int:
+        """pgbench transactions that failed (a statement timeout, say): reported, not fatal."""
+        return sum(r.errors for r in self.pgbench)
+
+    def checks(self) -> list[Check]:
+        checks = [self._throughput(kind) for kind in ("exact", "normalised")]
+        checks += [self._p95(kind) for kind in ("wildcard", "near-miss")]
+        ratio = self.ratio()
+        checks.append(
+            Check(
+                f"API >= 25% of pgbench {self.pgbench_scripts[0][0]!r} (exact, 32 clients)",
+                None if ratio is None else ratio >= RATIO_TARGET,
+                "not measured" if ratio is None else f"ratio {ratio:.2f}",
+            )
+        )
+        peak = max(self.worker_peaks_kib.values(), default=0) / 1024
+        checks.append(
+            Check(
+                "gunicorn worker peak RSS < 150 MB",
+                None if not self.worker_peaks_kib else peak < RSS_TARGET_MB,
+                f"largest {peak:.1f} MB over {len(self.worker_peaks_kib)} workers",
+            )
+        )
+        return checks
+
+    def _throughput(self, kind: str) -> Check:
+        label = f"{kind}: >= 1,000 req/s with p99 < 50 ms at 32 clients"
+        result = self.find(self.api, kind, 32)
+        if result is None:
+            return Check(label, None, "not measured")
+        passed = result.per_second >= 1000 and result.p99_ms < 50
+        return Check(label, passed, f"{result.per_second:,.0f} req/s, p99 {result.p99_ms:.1f} ms")
+
+    def _p95(self, kind: str) -> Check:
+        label = f"{kind}: p95 < 100 ms at 8 clients"
+        result = self.find(self.api, kind, 8)
+        if result is None:
+            return Check(label, None, "not measured")
+        return Check(label, result.p95_ms < 100, f"p95 {result.p95_ms:.1f} ms")
+
+    def text(self) -> str:
+        facts = self.facts
+        build = f", built in {self.build_seconds:.0f} s" if self.build_seconds else " (reused)"
+        lines = [
+            f"trace benchmark, {self.started_at:%Y-%m-%d %H:%M} UTC",
+            f"machine: {machine()['summary']}; PostgreSQL {facts.get('server_version')} "
+            f"(shared_buffers {facts.get('shared_buffers')}), {self.database}",
+            f"data set: {facts.get('items', 0):,} items, {facts.get('events', 0):,} custody "
+            f"events, {facts.get('event_items', 0):,} event entries, "
+            f"{facts.get('parties', 0):,} parties, "
+            f"{facts.get('database_size')} (seed {self.seed}{build})",
+            f"API target: {self.target_description}; gunicorn 5 sync workers, access log off",
+            "pgbench: "
+            + ", ".join(f"{label!r} bench/pgbench/{file}" for label, file in self.pgbench_scripts)
+            + f", prepared; {self.seconds_per_run:g} s a run, wrk and pgbench at most 2 threads",
+            "",
+            "API (wrk)",
+            HEADER,
+            *(_row(r) for r in self.api),
+            "",
+            "PostgreSQL alone (pgbench)",
+            HEADER,
+            *(_row(r) for r in self.pgbench),
+            *(
+                f"  {r.kind} x{r.clients}: {r.first_error}"
+                for r in self.pgbench
+                if r.errors and r.first_error
+            ),
+            "",
+        ]
+        for label, _ in self.pgbench_scripts:
+            for clients in sorted({r.clients for r in self.api}):
+                ratio = self.ratio(clients, label)
+                if ratio is not None:
+                    lines.append(f"API exact / pgbench {label!r}, {clients} clients: {ratio:.2f}")
+        lines += ["", "targets", *(f"  {c.verdict}  {c.label}: {c.detail}" for c in self.checks())]
+        lines += ["", "gunicorn workers, peak RSS (VmHWM):"]
+        lines += [
+            f"  pid {pid}: {kib / 1024:.1f} MB"
+            for pid, kib in sorted(self.worker_peaks_kib.items())
+        ]
+        noisy = [r for r in self.api + self.pgbench if r.cpu and r.cpu.other > NOISY_CORES]
+        if noisy:
+            worst = max(r.cpu.other for r in noisy if r.cpu)
+            lines.append(
+                f"WARNING: other processes took more than {NOISY_CORES} of the machine's cores "
+                f"during {len(noisy)} runs (up to {worst:.2f}): those figures understate the "
+                "service; rerun on a quiet machine"
+            )
+        if self.database_errors():
+            lines.append(
+                f"pgbench: {self.database_errors()} transactions failed (statement timeout "
+                "or error; see the errors column)"
+            )
+        lines += [f"note: {note}" for note in self.notes]
+        return "\n".join(lines)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "date": self.started_at.isoformat(),
+            "machine": machine(),
+            "postgres": self.facts,
+            "database": self.database,
+            "data_set": {
+                "items": self.items,
+                "seed": self.seed,
+                "build_seconds": self.build_seconds,
+            },
+            "target": {"name": self.target, "description": self.target_description},
+            "pgbench_scripts": dict(self.pgbench_scripts),
+            "seconds_per_run": self.seconds_per_run,
+            "api": [r.as_dict() for r in self.api],
+            "pgbench": [r.as_dict() for r in self.pgbench],
+            "ratio_exact": {
+                label: {str(c): self.ratio(c, label) for c in sorted({r.clients for r in self.api})}
+                for label, _ in self.pgbench_scripts
+            },
+            "targets": [
+                {"label": c.label, "passed": c.passed, "detail": c.detail} for c in self.checks()
+            ],
+            "worker_peak_rss_kib": {str(pid): kib for pid, kib in self.worker_peaks_kib.items()},
+            "noisy_runs": sum(
+                1 for r in self.api + self.pgbench if r.cpu and r.cpu.other > NOISY_CORES
+            ),
+            "failures": self.failures(),
+            "database_errors": self.database_errors(),
+            "notes": self.notes,
+        }
+
+    def save(self, directory: Path) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        stamp = f"{self.started_at:%Y%m%dT%H%M%SZ}"
+        path = directory / f"{stamp}-{self.target}-{self.items}.json"
+        path.write_text(json.dumps(self.as_json(), indent=2, default=str) + "\n")
+        return path
+
+
+def _row(result: Result) -> str:
+    usage = result.cpu.as_text() if result.cpu else ""
+    noisy = " (noisy)" if result.cpu and result.cpu.other > NOISY_CORES else ""
+    return (
+        f"{result.kind:<12} {result.clients:>7} {result.per_second:>9,.0f} {result.p50_ms:>8.2f} "
+        f"{result.p95_ms:>8.2f} {result.p99_ms:>8.2f} {result.max_ms:>8.1f} "
+        f"{result.non_2xx:>8} {result.errors:>7}  {usage}{noisy}"
+    )
+
+
+def machine() -> dict[str, Any]:
+    """CPUs, memory, kernel and tools of this machine."""
+    memory_kib = 0
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            memory_kib = int(line.split()[1])
+    cpus = os.cpu_count() or 0
+    facts: dict[str, Any] = {
+        "nproc": cpus,
+        "memory_gib": round(memory_kib / 1024 / 1024, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "wrk": _first_line(["wrk", "-v"]),
+    }
+    facts["summary"] = f"{cpus} CPUs, {facts['memory_gib']} GiB, Linux {facts['kernel']}"
+    return facts
+
+
+def _first_line(command: list[str]) -> str:
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=10, check=False)
+    except OSError:
+        return "not installed"
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    return lines[0] if lines else ""

@@ -1,0 +1,60 @@
+"""trace-registry: serial-number trace lookup for small arms and light weapons."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from service.config import ConfigurationError, Settings
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """The WSGI application. `config` overrides settings read from the environment."""
+    from service.api import (
+        admin,
+        alerts,
+        eucs,
+        events,
+        headers,
+        health,
+        items,
+        manufacturers,
+        notifications,
+        parties,
+        problems,
+        traces,
+    )
+    from service.api.context import Runtime, install
+    from service.db import Database
+
+    settings = Settings.from_environment().with_overrides(config or {})
+    if not settings.database_url:
+        raise ConfigurationError(
+            "DATABASE_URL is not set; `trace-registry serve` starts an embedded PostgreSQL for you"
+        )
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+    database = Database(settings)
+    install(app, Runtime(settings, database))
+    problems.register(app, settings.retry_after_seconds)
+    headers.install(app, settings)
+    blueprints = (
+        health,
+        parties,
+        items,
+        eucs,
+        events,
+        traces,
+        manufacturers,
+        notifications,
+        alerts,
+        admin,
+    )
+    for module in blueprints:
+        app.register_blueprint(module.blueprint)
+    database.open()
+    logging.getLogger(__name__).info("trace-registry ready")
+    return app

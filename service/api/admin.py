@@ -1,0 +1,162 @@
+"""/v1/admin: agencies, their API keys, and the audit trail (the `registry:admin` scope)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from flask import Blueprint, Response
+
+from service import auditing, cursors, keys
+from service.api import requests
+from service.api.auth import requires
+from service.api.context import connection, settings
+from service.api.responses import created, json_response, page
+from service.domain.serials import normalise_serial
+from service.errors import NotFound, StateConflict
+from service.repository import agencies
+from service.repository import audit as trail
+from service.schemas.admin import (
+    AgencyIn,
+    AuditQuery,
+    KeyIn,
+    KeyQuery,
+    KeyRevocationIn,
+    Page,
+)
+
+blueprint = Blueprint("admin", __name__, url_prefix="/v1/admin")
+agency_in = AgencyIn()
+key_in = KeyIn()
+key_revocation_in = KeyRevocationIn()
+page_query = Page()
+key_query = KeyQuery()
+audit_query = AuditQuery()
+
+
+@blueprint.get("/agencies")
+@requires("registry:admin")
+def list_agencies() -> Response:
+    """Every agency, in the order they were created."""
+    args = requests.query(page_query)
+    secret = settings().secret_key
+    after = cursors.decode(secret, args["cursor"], {}) if args["cursor"] else None
+    found = agencies.list_agencies(connection(), after, args["limit"] + 1)
+    more = len(found) > args["limit"]
+    next_cursor = cursors.encode(secret, found[-2].id, {}) if more else None
+    return page(list(found[: args["limit"]]), next_cursor)
+
+
+@blueprint.post("/agencies")
+@requires("registry:admin")
+def create_agency() -> Response:
+    """A new agency (it can then be given keys)."""
+    body = requests.body(agency_in)
+    agency = agencies.create_agency(connection(), body["name"], body["country"])
+    return created(agency, f"/v1/admin/agencies/{agency.id}")
+
+
+@blueprint.get("/agencies/<uuid:agency_id>")
+@requires("registry:admin")
+def get_agency(agency_id: UUID) -> Response:
+    agency = agencies.get_agency(connection(), agency_id)
+    if agency is None:
+        raise NotFound(f"no agency with id {agency_id}")
+    return json_response(agency)
+
+
+@blueprint.get("/keys")
+@requires("registry:admin")
+def list_keys() -> Response:
+    """API keys, newest first (never their secrets)."""
+    args = requests.query(key_query)
+    filters = {"agency_id": str(args["agency_id"]) if args["agency_id"] else None}
+    secret = settings().secret_key
+    before = cursors.decode(secret, args["cursor"], filters) if args["cursor"] else None
+    found = agencies.list_api_keys(connection(), args["agency_id"], before, args["limit"] + 1)
+    more = len(found) > args["limit"]
+    next_cursor = cursors.encode(secret, found[-2].id, filters) if more else None
+    return page(list(found[: args["limit"]]), next_cursor)
+
+
+@blueprint.post("/keys")
+@requires("registry:admin")
+def create_key() -> Response:
+    """A new key for an agency; the answer is the only time the key is shown."""
+    body = requests.body(key_in)
+    if agencies.get_agency(connection(), body["agency_id"]) is None:
+        raise NotFound(f"no agency with id {body['agency_id']}")
+    days = body["expires_in_days"]
+    issued = keys.issue(
+        connection(),
+        body["agency_id"],
+        tuple(body["scopes"]),
+        label=body["label"],
+        expires_at=datetime.now(UTC) + timedelta(days=days) if days else None,
+        rate_limit_per_minute=body["rate_limit_per_minute"],
+    )
+    document = {"key": issued.key, **asdict(issued.record)}
+    return created(document, f"/v1/admin/keys/{issued.record.prefix}")
+
+
+@blueprint.get("/keys/<prefix>")
+@requires("registry:admin")
+def get_key(prefix: str) -> Response:
+    return json_response(_key_or_404(prefix))
+
+
+@blueprint.post("/keys/<prefix>/revocation")
+@requires("registry:admin")
+def revoke_key(prefix: str) -> Response:
+    """Revoke a key: the next request that presents it is refused (401)."""
+    body = requests.body(key_revocation_in)
+    key = _key_or_404(prefix)
+    if not agencies.revoke_api_key(connection(), prefix, body["reason"]):
+        raise StateConflict(f"the key {prefix} was already revoked on {key.revoked_at}")
+    return json_response(_key_or_404(prefix))
+
+
+@blueprint.get("/audit")
+@requires("registry:admin")
+def list_audit() -> Response:
+    """Audit entries, newest first, by agency, serial, case reference and time."""
+    args = requests.query(audit_query)
+    serial = args["serial_number"]
+    filters = trail.Filters(
+        agency_id=args["agency_id"],
+        serial=normalise_serial(serial) if serial else None,
+        case_reference=args["case_reference"],
+        recorded_from=args["recorded_from"],
+        recorded_before=args["recorded_to"],
+    )
+    fingerprint = {name: str(value) for name, value in asdict(filters).items() if value}
+    secret = settings().secret_key
+    before = cursors.decode(secret, args["cursor"], fingerprint) if args["cursor"] else None
+    found = trail.find(connection(), filters, before, args["limit"] + 1)
+    more = len(found) > args["limit"]
+    next_cursor = cursors.encode(secret, found[-2].id, fingerprint) if more else None
+    return page(list(found[: args["limit"]]), next_cursor)
+
+
+@blueprint.get("/audit/verify")
+@requires("registry:admin")
+def verify_audit() -> Response:
+    """Walk every chain of the audit trail and report each entry changed, removed or inserted."""
+    result = auditing.verify(connection())
+    return json_response(
+        {
+            "intact": result.intact,
+            "entries": result.entries,
+            "chains": result.chains,
+            "problems": result.problems,
+            "heads": result.heads,
+        }
+    )
+
+
+def _key_or_404(prefix: str) -> agencies.ApiKey:
+    key = agencies.get_api_key(connection(), prefix) if len(prefix) <= 16 else None
+    if key is None:
+        raise NotFound(f"no API key with prefix {prefix}")
+    return key

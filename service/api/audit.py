@@ -1,0 +1,194 @@
+"""The audit entry of a request: begun when a guarded route is entered, completed by the view
+(what was looked up, how many records it returned), and written with the status answered.
+
+An answer and its audit entry commit together (`service.api.auth.requires` runs the view and
+the entry in one transaction): if the entry cannot be written, the caller gets a 503 and nothing
+of the request stays. A request refused before or by the view (401, 403, 400, 404, 409...) is
+written after its work has been rolled back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from uuid import UUID
+
+import psycopg
+from flask import g, request
+
+from service.api.context import Principal, connection
+from service.db import Connection
+from service.domain.ids import uuid7
+from service.domain.serials import normalise_serial
+from service.errors import InvalidInput, TraceRegistryError
+from service.repository import audit as trail
+
+log = logging.getLogger(__name__)
+
+CASE_REFERENCE_HEADER = "X-Case-Reference"
+PURPOSE_HEADER = "X-Purpose"
+CASE_REFERENCE_MAX = 100
+PURPOSE_MAX = 300
+# Query parameters that say where a page starts, not what was asked.
+_NOT_RECORDED = frozenset({"cursor"})
+# More than this many serials in one entry are recorded as typed in `details` only.
+_MAX_SERIALS = 1_000
+
+
+@dataclass
+class Draft:
+    id: UUID
+    method: str
+    route: str
+    path: str
+    agency_id: UUID | None = None
+    key_prefix: str | None = None
+    serials: list[str] = field(default_factory=list)
+    record_ids: list[UUID] = field(default_factory=list)
+    case_reference: str | None = None
+    purpose: str | None = None
+    records_returned: int | None = None
+    details: dict[str, object] = field(default_factory=dict)
+    written: bool = False
+
+    def entry(self, status: int) -> trail.NewEntry:
+        returned = self.records_returned
+        if returned is None:
+            returned = 1 if 200 <= status < 300 else 0
+        return trail.NewEntry(
+            id=self.id,
+            agency_id=self.agency_id,
+            key_prefix=self.key_prefix,
+            method=self.method,
+            route=self.route,
+            path=self.path,
+            status=status,
+            serials=tuple(dict.fromkeys(self.serials))[:_MAX_SERIALS],
+            record_ids=tuple(dict.fromkeys(self.record_ids)),
+            case_reference=self.case_reference,
+            purpose=self.purpose,
+            records_returned=returned if 200 <= status < 300 else 0,
+            details=self.details,
+        )
+
+
+def begin() -> Draft:
+    """The request's draft entry: route, path, the ids in the path, the query asked."""
+    rule = request.url_rule
+    draft = Draft(
+        id=uuid7(),
+        method=request.method,
+        route=rule.rule if rule is not None else request.path,
+        path=request.path,
+    )
+    for value in (request.view_args or {}).values():
+        if isinstance(value, UUID):
+            draft.record_ids.append(value)
+    asked = {
+        name: values[0] if len(values) == 1 else values
+        for name, values in request.args.lists()
+        if name not in _NOT_RECORDED
+    }
+    if asked:
+        draft.details["query"] = asked
+    serial = request.args.get("serial_number")
+    if serial:
+        looked_up_serials(draft, [serial])
+    g.audit = draft
+    return draft
+
+
+def stated_case(draft: Draft) -> None:
+    """The case reference and purpose a caller may state on any request, in headers."""
+    draft.case_reference = _header(CASE_REFERENCE_HEADER, CASE_REFERENCE_MAX)
+    draft.purpose = _header(PURPOSE_HEADER, PURPOSE_MAX)
+
+
+def current() -> Draft | None:
+    draft: Draft | None = g.get("audit")
+    return draft
+
+
+def identify(draft: Draft, caller: Principal) -> None:
+    draft.agency_id = caller.agency.id
+    draft.key_prefix = caller.key_prefix
+
+
+def claimed_prefix(draft: Draft, prefix: str | None) -> None:
+    """The prefix of a key that was refused, as presented (it may name no key)."""
+    draft.key_prefix = prefix
+
+
+def looked_up_serials(draft: Draft, as_typed: Iterable[str]) -> None:
+    typed = list(as_typed)
+    draft.serials.extend(normalise_serial(serial) or serial for serial in typed[:_MAX_SERIALS])
+    recorded = draft.details.setdefault("serials_as_typed", [])
+    assert isinstance(recorded, list)
+    recorded.extend(typed)
+
+
+def looked_up_ids(ids: Iterable[UUID]) -> None:
+    draft = current()
+    if draft is not None:
+        draft.record_ids.extend(ids)
+
+
+def created(location: str) -> None:
+    """A record the request stored: its location, and its id when the location ends in one."""
+    draft = current()
+    if draft is None:
+        return
+    draft.details["created"] = location
+    with contextlib.suppress(ValueError):
+        draft.record_ids.append(UUID(location.rsplit("/", 1)[-1]))
+
+
+def returned(count: int) -> None:
+    draft = current()
+    if draft is not None:
+        draft.records_returned = count
+
+
+def for_case(case_reference: str | None, purpose: str | None) -> None:
+    """The case reference and purpose stated in a body (traces), over the headers."""
+    draft = current()
+    if draft is not None:
+        draft.case_reference = case_reference or draft.case_reference
+        draft.purpose = purpose or draft.purpose
+
+
+def serials(as_typed: Iterable[str]) -> None:
+    draft = current()
+    if draft is not None:
+        looked_up_serials(draft, as_typed)
+
+
+def write(conn: Connection, draft: Draft, status: int) -> None:
+    """Append the entry (inside the request's transaction when it has one)."""
+    trail.append(conn, draft.entry(status))
+    draft.written = True
+
+
+def write_refusal(status: int) -> None:
+    """Append the entry of a request that failed, after its own work was rolled back. A trail
+    that cannot be written now is logged: the caller already gets an error."""
+    draft = current()
+    if draft is None or draft.written:
+        return
+    try:
+        write(connection(), draft, status)
+    except (psycopg.Error, TraceRegistryError) as exc:
+        log.error("audit entry %s (%s %s) not written: %s", draft.id, draft.method,
+                  draft.path, exc)  # fmt: skip
+
+
+def _header(name: str, longest: int) -> str | None:
+    value = request.headers.get(name)
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    if len(value) > longest or not value.isprintable():
+        raise InvalidInput.for_field("header", name, f"at most {longest} printable characters")
+    return value

@@ -1,0 +1,93 @@
+"""Bearer API keys, scopes, rate limits and the audited unit of work.
+
+Every /v1 view is wrapped in `requires(scope)`, which, in order:
+1. begins the request's audit entry;
+2. authenticates the key and counts the request against the key's rate (one statement);
+   401 for a missing, unknown, expired or revoked key, 429 over the rate;
+3. refuses a key without the scope (403);
+4. runs the view and writes the audit entry in one transaction, so that an answer is never
+   given without its entry, nor a write kept without it.
+Refusals are written to the audit trail by the error handlers (service.api.problems).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import wraps
+from typing import ParamSpec, TypeVar
+
+from flask import Response, g, make_response, request
+
+from service.api import audit
+from service.api.context import Principal, connection, settings
+from service.domain import api_keys
+from service.errors import AuthenticationFailed, PermissionDenied, RateLimited
+from service.repository import agencies
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def authenticate(header: str | None, draft: audit.Draft) -> Principal:
+    """The caller behind an `Authorization: Bearer <key>` header, or AuthenticationFailed.
+
+    A well-formed key costs the same whether or not its prefix exists: one query, then a
+    constant-time comparison of hashes (against a fixed hash when no key has the prefix).
+    """
+    scheme, _, key = (header or "").partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise AuthenticationFailed("send an API key as `Authorization: Bearer <key>`")
+    key = key.strip()
+    prefix = api_keys.prefix_of(key)
+    audit.claimed_prefix(draft, prefix)
+    stored = None
+    if prefix is not None:
+        config = settings()
+        stored = agencies.authenticate(
+            connection(),
+            prefix,
+            api_keys.hash_key(key),
+            config.rate_limit_per_minute,
+            config.rate_limit_burst,
+        )
+    if not api_keys.key_matches(key, stored.secret_hash if stored else None) or stored is None:
+        raise AuthenticationFailed("this API key is not valid")
+    status = api_keys.status_of(stored.revoked_at, stored.expires_at, datetime.now(UTC))
+    if status != "ACTIVE":
+        raise AuthenticationFailed(f"this API key is {status.lower()}")
+    caller = Principal(stored.agency, stored.prefix, frozenset(stored.scopes))
+    audit.identify(draft, caller)
+    if not stored.admitted:
+        raise RateLimited(
+            "this API key has sent more requests than its rate allows; try again later",
+            stored.retry_after_seconds,
+        )
+    return caller
+
+
+def requires(scope: str) -> Callable[[Callable[P, R]], Callable[P, Response]]:
+    """Authenticate the request, refuse it (403) unless the key has `scope`, and run the view
+    with its audit entry in one transaction."""
+    if scope not in api_keys.SCOPES:
+        raise ValueError(f"unknown scope {scope}")
+
+    def decorate(view: Callable[P, R]) -> Callable[P, Response]:
+        @wraps(view)
+        def guarded(*args: P.args, **kwargs: P.kwargs) -> Response:
+            draft = audit.begin()
+            caller = authenticate(request.headers.get("Authorization"), draft)
+            if scope not in caller.scopes:
+                raise PermissionDenied(f"this API key lacks the `{scope}` scope")
+            g.principal = caller
+            audit.stated_case(draft)
+            conn = connection()
+            with conn.transaction():
+                response = make_response(view(*args, **kwargs))
+                audit.write(conn, draft, response.status_code)
+            return response
+
+        guarded.required_scope = scope  # type: ignore[attr-defined]
+        return guarded
+
+    return decorate

@@ -1,0 +1,108 @@
+"""What a request reaches through Flask: the process's runtime, its database connection, and the
+agency whose key authenticated it."""
+
+from __future__ import annotations
+
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+
+from flask import Flask, current_app, g
+
+from service.config import Settings
+from service.db import Connection, Database
+from service.domain.records import AgencyRef
+from service.recording import Recorder
+from service.repository import agencies, manufacturers
+from service.repository.manufacturers import Directory
+
+_EXTENSION = "trace_registry"
+
+
+# Reference data changes with the schema, not with requests; a worker rereads it now and then.
+REFERENCE_DATA_SECONDS = 300.0
+
+
+@dataclass
+class Runtime:
+    """Per-process state: settings, the pool, and reference data read once."""
+
+    settings: Settings
+    database: Database
+    countries: frozenset[str] | None = field(default=None)
+    manufacturers: Directory | None = field(default=None)
+    manufacturers_read_at: float = field(default=0.0)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller: an agency, through one of its keys."""
+
+    agency: AgencyRef
+    key_prefix: str
+    scopes: frozenset[str]
+
+
+def install(app: Flask, runtime: Runtime) -> None:
+    app.extensions[_EXTENSION] = runtime
+    app.teardown_appcontext(_release_connection)
+
+
+def runtime() -> Runtime:
+    value: Runtime = current_app.extensions[_EXTENSION]
+    return value
+
+
+def settings() -> Settings:
+    return runtime().settings
+
+
+def connection() -> Connection:
+    """The request's connection, taken from the pool on first use and returned at teardown."""
+    if "db_connection" not in g:
+        stack = ExitStack()
+        g.db_connection = stack.enter_context(runtime().database.connection())
+        g.db_stack = stack
+    conn: Connection = g.db_connection
+    return conn
+
+
+def known_countries() -> frozenset[str]:
+    """ISO codes from the countries table, read once per process."""
+    state = runtime()
+    if state.countries is None:
+        state.countries = frozenset(agencies.known_countries(connection()))
+    return state.countries
+
+
+def manufacturer_directory() -> Directory:
+    """The manufacturers and their names, read at most every REFERENCE_DATA_SECONDS."""
+    state = runtime()
+    now = time.monotonic()
+    if state.manufacturers is None or now - state.manufacturers_read_at > REFERENCE_DATA_SECONDS:
+        state.manufacturers = manufacturers.directory(connection())
+        state.manufacturers_read_at = now
+    return state.manufacturers
+
+
+def recorder() -> Recorder:
+    """The caller's agency recording facts (with the derived data they change)."""
+    caller = principal()
+    return Recorder(
+        connection(),
+        caller.agency.id,
+        settings().euc_verification_days,
+        administrator="registry:admin" in caller.scopes,
+    )
+
+
+def principal() -> Principal:
+    caller: Principal = g.principal
+    return caller
+
+
+def _release_connection(_: BaseException | None) -> None:
+    stack: ExitStack | None = g.pop("db_stack", None)
+    g.pop("db_connection", None)
+    if stack is not None:
+        stack.close()

@@ -1,0 +1,48 @@
+"""Headers on every response: security headers for an API that only speaks JSON, the request id,
+and CORS only for the origins configured (none by default)."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, g, request
+
+from service.config import Settings
+
+# An API answers JSON: nothing in it is to be framed, run, sniffed or cached on the way.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Cache-Control": "no-store",
+    # Browsers keep to HTTPS once they have seen this over HTTPS (and ignore it over HTTP).
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+}
+# What a browser on an allowed origin may send and read.
+CORS_ALLOWED_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Case-Reference, X-Purpose"
+CORS_EXPOSED_HEADERS = "Location, Retry-After, X-Request-Id"
+CORS_MAX_AGE_SECONDS = "600"
+
+
+def install(app: Flask, settings: Settings) -> None:
+    origins = settings.allowed_origins
+
+    @app.after_request
+    def finish(response: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        draft = g.get("audit")
+        if draft is not None:
+            response.headers["X-Request-Id"] = str(draft.id)
+        origin = request.headers.get("Origin")
+        if origin is not None and origin in origins:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSED_HEADERS
+            response.headers.add("Vary", "Origin")
+            if request.method == "OPTIONS":
+                response.headers["Access-Control-Allow-Methods"] = response.headers.get(
+                    "Allow", "GET, POST"
+                )
+                response.headers["Access-Control-Allow-Headers"] = CORS_ALLOWED_HEADERS
+                response.headers["Access-Control-Max-Age"] = CORS_MAX_AGE_SECONDS
+        return response

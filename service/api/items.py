@@ -1,0 +1,81 @@
+"""/v1/items and the custody chain of one item."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID
+
+from flask import Blueprint, Response
+
+from service import cursors
+from service.api import audit, requests
+from service.api.auth import requires
+from service.api.context import connection, principal, settings
+from service.api.responses import created, json_response, page
+from service.domain.records import Item
+from service.domain.serials import normalise_name
+from service.errors import NotFound
+from service.repository import chains, items, notifications
+from service.schemas.registry import ItemIn, ItemQuery
+
+blueprint = Blueprint("items", __name__, url_prefix="/v1/items")
+item_in = ItemIn()
+item_query = ItemQuery()
+
+
+@blueprint.post("")
+@requires("registry:write")
+def create_item() -> Response:
+    """Record an item."""
+    item = items.insert(connection(), principal().agency.id, requests.body(item_in))
+    return created(item, f"/v1/items/{item.id}")
+
+
+@blueprint.get("")
+@requires("trace:read")
+def list_items() -> Response:
+    """Items by normalised serial and manufacturer, one page at a time."""
+    args = requests.query(item_query)
+    filters = {"serial_number": args["serial_number"], "manufacturer": args["manufacturer"]}
+    # A cursor is bound to what the filters compare, so "ak47 1234" may follow "AK-47 1234".
+    compared = {name: normalise_name(value) if value else None for name, value in filters.items()}
+    secret = settings().secret_key
+    after = cursors.decode(secret, args["cursor"], compared) if args["cursor"] else None
+    found = items.find(connection(), **filters, after=after, limit=args["limit"] + 1)
+    more = len(found) > args["limit"]
+    next_cursor = cursors.encode(secret, found[-2].id, compared) if more else None
+    return page(list(found[: args["limit"]]), next_cursor)
+
+
+@blueprint.get("/<uuid:item_id>")
+@requires("trace:read")
+def get_item(item_id: UUID) -> Response:
+    """One item."""
+    return json_response(_item_or_404(item_id))
+
+
+@blueprint.get("/<uuid:item_id>/custody")
+@requires("trace:read")
+def get_custody(item_id: UUID) -> Response:
+    """The item's chain of custody: its events in order, holder, status and findings."""
+    today = datetime.now(UTC).date()
+    viewer = principal().agency.id
+    chain = chains.chain(connection(), item_id, today, settings().euc_verification_days, viewer)
+    if chain is None:
+        raise NotFound(f"no item is recorded with id {item_id}")
+    stated = audit.current()
+    notifications.tell_of_lookup(
+        connection(),
+        item_id,
+        viewer,
+        stated.case_reference if stated else None,
+        stated.purpose if stated else None,
+    )
+    return json_response(chain)
+
+
+def _item_or_404(item_id: UUID) -> Item:
+    item = items.get(connection(), item_id)
+    if item is None:
+        raise NotFound(f"no item is recorded with id {item_id}")
+    return item

@@ -1,0 +1,83 @@
+"""/v1/notifications and /v1/webhooks: being told when others trace your records."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from flask import Blueprint, Response
+
+from service import cursors
+from service.api import requests
+from service.api.auth import requires
+from service.api.context import connection, principal, settings
+from service.api.responses import created, json_response, page
+from service.domain import webhooks as signing
+from service.errors import InvalidInput, NotFound
+from service.repository import notifications, webhooks
+from service.schemas.traces import NotificationQuery, WebhookIn
+
+blueprint = Blueprint("notifications", __name__, url_prefix="/v1")
+notification_query = NotificationQuery()
+webhook_in = WebhookIn()
+
+
+@blueprint.get("/notifications")
+@requires("trace:read")
+def list_notifications() -> Response:
+    """Traces and lookups by other agencies of items your agency recorded, newest first."""
+    args = requests.query(notification_query)
+    filters = {"unacknowledged": args["unacknowledged"]}
+    secret = settings().secret_key
+    before = cursors.decode(secret, args["cursor"], filters) if args["cursor"] else None
+    found = notifications.find(
+        connection(),
+        principal().agency.id,
+        unacknowledged=args["unacknowledged"],
+        before=before,
+        limit=args["limit"] + 1,
+    )
+    more = len(found) > args["limit"]
+    next_cursor = cursors.encode(secret, found[-2].id, filters) if more else None
+    return page(list(found[: args["limit"]]), next_cursor)
+
+
+@blueprint.post("/notifications/<uuid:notification_id>/acknowledgement")
+@requires("trace:read")
+def acknowledge(notification_id: UUID) -> Response:
+    """Mark a notification read (acknowledging again changes nothing)."""
+    notification = notifications.acknowledge(connection(), principal().agency.id, notification_id)
+    if notification is None:
+        raise NotFound(f"your agency has no notification with id {notification_id}")
+    return json_response(notification)
+
+
+@blueprint.post("/webhooks")
+@requires("registry:write")
+def register_webhook() -> Response:
+    """Have your agency's notifications delivered to a URL, signed with a secret shown once."""
+    url = requests.body(webhook_in)["url"]
+    problem = signing.url_problem(url, allow_http=settings().environment != "production")
+    if problem:
+        raise InvalidInput.for_field("body", "url", problem)
+    secret = signing.new_secret()
+    webhook = webhooks.register(connection(), principal().agency.id, url, secret)
+    body = {**{f: getattr(webhook, f) for f in webhook.__slots__}, "secret": secret}
+    return created(body, f"/v1/webhooks/{webhook.id}")
+
+
+@blueprint.get("/webhooks")
+@requires("registry:write")
+def list_webhooks() -> Response:
+    """Your agency's webhooks (their secrets are never shown again)."""
+    return page(list(webhooks.of_agency(connection(), principal().agency.id)), None)
+
+
+@blueprint.delete("/webhooks/<uuid:webhook_id>")
+@requires("registry:write")
+def deactivate_webhook(webhook_id: UUID) -> Response:
+    """Stop deliveries to a webhook."""
+    agency_id = principal().agency.id
+    if not webhooks.exists(connection(), agency_id, webhook_id):
+        raise NotFound(f"your agency has no webhook with id {webhook_id}")
+    webhooks.deactivate(connection(), agency_id, webhook_id)
+    return Response(status=204)

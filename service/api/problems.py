@@ -1,0 +1,126 @@
+"""RFC 9457 problem details: every error the API gives passes through here.
+
+The project's exceptions carry their status and code; database errors are translated by
+`service.db.translate`; Werkzeug's HTTP errors (404 for unknown routes, 405, 413) keep their status.
+Anything else is a bug: it is logged with its traceback and answered as a bare 500 problem, never
+with the traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import psycopg
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+from service.api import audit
+from service.api.responses import json_response
+from service.db import translate
+from service.errors import DatabaseUnavailable, FieldError, RateLimited, TraceRegistryError
+
+PROBLEM_TYPE = "urn:trace-registry:problem:{}"
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+log = logging.getLogger(__name__)
+
+# Werkzeug's errors, with codes in the same style as the project's own.
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE.format(code),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "instance": request.path,
+    }
+    if errors:
+        body["errors"] = [_field_error(error) for error in errors]
+    return json_response(body, status, headers=headers, mimetype=PROBLEM_MEDIA_TYPE)
+
+
+def _field_error(error: FieldError) -> dict[str, str]:
+    if error.location == "body":
+        # `field` is already a chain of escaped JSON Pointer segments ("line_items/0/quantity").
+        pointer = f"/{error.field}" if error.field else ""
+        return {"location": "body", "pointer": pointer, "detail": error.detail}
+    return {"location": error.location, "parameter": error.field, "detail": error.detail}
+
+
+def from_error(error: TraceRegistryError, retry_after: int) -> Response:
+    headers = {"Retry-After": str(retry_after)} if isinstance(error, DatabaseUnavailable) else None
+    if isinstance(error, RateLimited):
+        headers = {"Retry-After": str(error.retry_after_seconds)}
+    if error.status == 401:
+        headers = {"WWW-Authenticate": 'Bearer realm="trace-registry"'}
+    errors = getattr(error, "errors", None)
+    return problem(
+        error.status, error.code, error.title, error.detail, errors=errors, headers=headers
+    )
+
+
+def register(app: Flask, retry_after: int) -> None:
+    """Install the handlers that turn every exception into a problem response."""
+
+    @app.errorhandler(TraceRegistryError)
+    def project_error(error: TraceRegistryError) -> Response:
+        return _audited(from_error(error, retry_after))
+
+    @app.errorhandler(psycopg.Error)
+    def database_error(error: psycopg.Error) -> Response:
+        translated = translate(error)
+        if translated is None:
+            return unexpected(error)
+        if isinstance(translated, DatabaseUnavailable):
+            log.warning("database unavailable: %s", translated.detail)
+        return _audited(from_error(translated, retry_after))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        status = error.code or 500
+        code = _HTTP_CODES.get(status, "http_error")
+        allowed = getattr(error, "valid_methods", None)
+        headers = {"Allow": ", ".join(allowed)} if allowed else None
+        return _audited(
+            problem(status, code, error.name, error.description or error.name, headers=headers)
+        )
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.path, exc_info=error)
+        return _audited(
+            problem(
+                500, "internal_error", "Internal error", "The service failed; this has been logged."
+            )
+        )
+
+
+# Refusals left out of the audit trail: a rate-limited request reached no data (and a flood of
+# them must not become a flood of writes); an unavailable database cannot take the entry.
+_NOT_AUDITED = frozenset({429, 503})
+
+
+def _audited(response: Response) -> Response:
+    """The error response, once the failed request's audit entry is written."""
+    if response.status_code not in _NOT_AUDITED:
+        audit.write_refusal(response.status_code)
+    return response

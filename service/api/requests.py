@@ -1,0 +1,73 @@
+"""Parsing request bodies and query strings through the input schemas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from flask import request
+from marshmallow import Schema, ValidationError
+
+from service.api.context import known_countries
+from service.errors import FieldError, InvalidInput
+from service.schemas.fields import InputContext
+
+JSON_MEDIA_TYPE = "application/json"
+
+
+class UnsupportedMediaType(InvalidInput):
+    status = 415
+    code = "unsupported_media_type"
+    title = "Send JSON"
+
+
+def body(schema: Schema) -> Any:
+    """The request's JSON body, loaded by `schema` (415 for another media type, 400 if invalid)."""
+    if request.mimetype != JSON_MEDIA_TYPE:
+        raise UnsupportedMediaType(
+            f"this route takes {JSON_MEDIA_TYPE}, not {request.mimetype or 'a body without a type'}"
+        )
+    try:
+        document = orjson.loads(request.get_data(cache=False))
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput.for_field("body", "", f"the body is not valid JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise InvalidInput.for_field("body", "", "the body must be a JSON object")
+    return _load(schema, document, "body")
+
+
+def query(schema: Schema) -> Any:
+    """The query string, loaded by `schema`; a parameter given twice is refused."""
+    repeated = [name for name, values in request.args.lists() if len(values) > 1]
+    if repeated:
+        raise InvalidInput(
+            "a query parameter was given more than once",
+            [FieldError("query", name, "give this parameter once") for name in repeated],
+        )
+    return _load(schema, request.args.to_dict(), "query")
+
+
+def _load(schema: Schema, document: dict[str, Any], location: str) -> Any:
+    try:
+        with InputContext({"countries": known_countries()}):
+            return schema.load(document)
+    except ValidationError as exc:
+        errors = list(_flatten(exc.messages, location, ""))
+        raise InvalidInput("the request has invalid fields: see `errors`", errors) from exc
+
+
+def _flatten(messages: Any, location: str, path: str) -> Any:
+    """marshmallow's nested messages as one FieldError per field; nested paths are JSON Pointer
+    segments joined by "/" (RFC 6901 escaping, since unknown field names come from the client)."""
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            segment = str(key).replace("~", "~0").replace("/", "~1")
+            child = path if key == "_schema" else f"{path}/{segment}" if path else segment
+            yield from _flatten(value, location, child)
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        yield FieldError(location, path, " ".join(messages))
+    elif isinstance(messages, list):
+        for message in messages:
+            yield from _flatten(message, location, path)
+    else:
+        yield FieldError(location, path, str(messages))

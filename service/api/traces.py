@@ -1,0 +1,114 @@
+"""/v1/traces: trace requests, single and batch, kept with the answers they got."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from uuid import UUID
+
+import orjson
+from flask import Blueprint, Response
+
+from service import cursors
+from service.api import audit, requests
+from service.api.auth import requires
+from service.api.context import connection, manufacturer_directory, principal, settings
+from service.api.responses import created, json_response, page
+from service.domain.traces import ObservedWeapon, TraceAnswer, TraceContext
+from service.errors import NotFound
+from service.repository import traces
+from service.schemas.traces import TraceBatchIn, TraceIn, TraceQuery
+from service.tracing import Tracer
+
+blueprint = Blueprint("traces", __name__, url_prefix="/v1/traces")
+trace_in = TraceIn()
+trace_batch_in = TraceBatchIn()
+trace_query = TraceQuery()
+
+
+def _tracer() -> Tracer:
+    caller = principal()
+    return Tracer(
+        connection(),
+        manufacturer_directory(),
+        caller.agency,
+        caller.key_prefix,
+        settings().euc_verification_days,
+    )
+
+
+@blueprint.post("")
+@requires("trace:read")
+def create_trace() -> Response:
+    """Trace one weapon: ranked candidates, each with its chain of custody."""
+    request = requests.body(trace_in)
+    _audit_request(request["context"], [request["weapon"]])
+    answer = _tracer().trace(request["weapon"], request["context"])
+    _audit_answers([answer])
+    return created(answer, f"/v1/traces/{answer.id}")
+
+
+@blueprint.post("/batch")
+@requires("trace:read")
+def create_trace_batch() -> Response:
+    """Trace up to 1,000 weapons of one case in one request."""
+    request = requests.body(trace_batch_in)
+    _audit_request(request["context"], request["weapons"])
+    batch_id, answers = _tracer().trace_batch(request["weapons"], request["context"])
+    _audit_answers(answers)
+    body = {"batch_id": batch_id, "traces": answers}
+    return json_response(body, 201, headers={"Location": f"/v1/traces?batch_id={batch_id}"})
+
+
+@blueprint.get("")
+@requires("trace:read")
+def list_traces() -> Response:
+    """The agency's own traces, newest first."""
+    args = requests.query(trace_query)
+    filters = {
+        name: args[name] for name in ("case_reference", "batch_id", "created_from", "created_to")
+    }
+    secret = settings().secret_key
+    before = cursors.decode(secret, args["cursor"], filters) if args["cursor"] else None
+    found = traces.find(
+        connection(),
+        principal().agency.id,
+        case_reference=args["case_reference"],
+        batch_id=args["batch_id"],
+        created_from=_start_of(args["created_from"]),
+        created_before=_start_of(args["created_to"], days_later=1),
+        before=before,
+        limit=args["limit"] + 1,
+    )
+    more = len(found) > args["limit"]
+    next_cursor = cursors.encode(secret, found[-2].id, filters) if more else None
+    return page(list(found[: args["limit"]]), next_cursor)
+
+
+@blueprint.get("/<uuid:trace_id>")
+@requires("trace:read")
+def get_trace(trace_id: UUID) -> Response:
+    """A stored trace, as it was answered on the day."""
+    document = traces.get(connection(), trace_id, principal().agency.id)
+    if document is None:
+        raise NotFound(f"your agency has no trace with id {trace_id}")
+    return json_response(orjson.loads(document))
+
+
+def _audit_request(context: TraceContext, weapons: list[ObservedWeapon]) -> None:
+    audit.for_case(context.case_reference, context.purpose)
+    audit.serials(weapon.serial_number for weapon in weapons)
+
+
+def _audit_answers(answers: list[TraceAnswer]) -> None:
+    """The items disclosed: every candidate of every answer."""
+    candidates = [candidate.item.id for answer in answers for candidate in answer.candidates]
+    audit.looked_up_ids(answer.id for answer in answers)
+    audit.looked_up_ids(candidates)
+    audit.returned(len(candidates))
+
+
+def _start_of(day: date | None, days_later: int = 0) -> datetime | None:
+    """Midnight UTC at the start of the day (or of a later day)."""
+    if day is None:
+        return None
+    return datetime.combine(day + timedelta(days=days_later), time.min, tzinfo=UTC)

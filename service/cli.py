@@ -1,0 +1,432 @@
+"""The `trace-registry` command.
+
+Every subcommand works against DATABASE_URL when it is set, and otherwise against the embedded
+PostgreSQL kept in `--data-dir`, which it starts (or joins, when `serve` already runs it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from types import FrameType
+
+import psycopg
+
+from service import embedded, keys
+from service.config import ConfigurationError, Settings
+from service.db import Connection, connect, translate
+from service.domain import api_keys
+from service.errors import TraceRegistryError
+from service.repository import agencies
+from service.schema_setup import (
+    SCHEMA_VERSION,
+    SchemaMismatch,
+    ensure_schema,
+    ensure_service_role,
+    service_role_of,
+)
+from service.schemas.admin import MAX_KEY_DAYS
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except (ConfigurationError, SchemaMismatch, TraceRegistryError) as exc:
+        print(f"trace-registry: {exc}", file=sys.stderr)
+        return 1
+    except psycopg.Error as exc:
+        translated = translate(exc)
+        if translated is None:
+            raise
+        print(f"trace-registry: {translated.title.lower()}: {translated.detail}", file=sys.stderr)
+        return 1
+    return code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    database = argparse.ArgumentParser(add_help=False)
+    database.add_argument(
+        "--data-dir",
+        type=Path,
+        default=embedded.default_data_dir(),
+        help="where the embedded PostgreSQL keeps its data when DATABASE_URL is not set "
+        "(default: $XDG_DATA_HOME/trace-registry, else ./.trace-registry)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="trace-registry",
+        description="Serial-number trace registry for small arms and light weapons.",
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve_parser = commands.add_parser(
+        "serve", parents=[database], help="run the API with gunicorn"
+    )
+    serve_parser.add_argument("--host", default="127.0.0.1")
+    serve_parser.add_argument("--port", type=int, default=8000)
+    serve_parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2 + 1)
+    serve_parser.set_defaults(handler=serve)
+
+    db_parser = commands.add_parser("db", help="database administration")
+    db_commands = db_parser.add_subparsers(required=True, metavar="ACTION")
+    init_parser = db_commands.add_parser(
+        "init", parents=[database], help="apply schema.sql if missing"
+    )
+    init_parser.set_defaults(handler=db_init)
+
+    keys_parser = commands.add_parser("keys", help="API keys")
+    keys_commands = keys_parser.add_subparsers(required=True, metavar="ACTION")
+    create_parser = keys_commands.add_parser(
+        "create", parents=[database], help="create an API key (and the agency, if new)"
+    )
+    create_parser.add_argument("--agency", required=True, help="the agency's name")
+    create_parser.add_argument(
+        "--scope",
+        action="append",
+        choices=api_keys.SCOPES,
+        help=f"repeat for several (default: {' '.join(api_keys.DEFAULT_SCOPES)})",
+    )
+    create_parser.add_argument("--label", help="what the key is for")
+    create_parser.add_argument(
+        "--expires-in-days", type=int, help="the key stops working after this"
+    )
+    create_parser.add_argument(
+        "--rate-limit",
+        type=int,
+        metavar="PER_MINUTE",
+        help="requests a minute for this key (default: TRACE_REGISTRY_RATE_LIMIT_PER_MINUTE)",
+    )
+    create_parser.set_defaults(handler=keys_create)
+    list_keys_parser = keys_commands.add_parser(
+        "list", parents=[database], help="list API keys (never their secrets)"
+    )
+    list_keys_parser.add_argument("--agency", help="only this agency's keys")
+    list_keys_parser.set_defaults(handler=keys_list)
+    revoke_parser = keys_commands.add_parser(
+        "revoke", parents=[database], help="revoke an API key, with immediate effect"
+    )
+    revoke_parser.add_argument("prefix", help="the key's prefix (the part after trk_)")
+    revoke_parser.add_argument("--reason", help="why (kept with the key)")
+    revoke_parser.set_defaults(handler=keys_revoke)
+
+    agencies_parser = commands.add_parser("agencies", help="agencies")
+    agencies_commands = agencies_parser.add_subparsers(required=True, metavar="ACTION")
+    agency_create_parser = agencies_commands.add_parser(
+        "create", parents=[database], help="register an agency"
+    )
+    agency_create_parser.add_argument("name")
+    agency_create_parser.add_argument("--country", help="ISO 3166-1 alpha-2 code")
+    agency_create_parser.set_defaults(handler=agencies_create)
+    agencies_list_parser = agencies_commands.add_parser(
+        "list", parents=[database], help="list agencies"
+    )
+    agencies_list_parser.set_defaults(handler=agencies_list)
+
+    audit_parser = commands.add_parser("audit", help="the audit trail")
+    audit_commands = audit_parser.add_subparsers(required=True, metavar="ACTION")
+    verify_parser = audit_commands.add_parser(
+        "verify", parents=[database], help="check the hash chains; exit 1 if any is broken"
+    )
+    verify_parser.add_argument(
+        "--heads",
+        type=Path,
+        metavar="FILE",
+        help="the chains' last entries from an earlier run (checked, then replaced with "
+        "today's): finds the newest entries removed",
+    )
+    verify_parser.set_defaults(handler=audit_verify)
+
+    seed_parser = commands.add_parser(
+        "seed", parents=[database], help="load data into the registry"
+    )
+    what = seed_parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--demo", action="store_true", help="a small, realistic demo registry")
+    what.add_argument(
+        "--items",
+        type=int,
+        metavar="N",
+        help="a synthetic registry of N items (about 8 custody entries each) for scale tests",
+    )
+    seed_parser.add_argument(
+        "--seed",
+        type=int,
+        metavar="S",
+        help="with --items: the seed that makes the synthetic registry (default: 1); "
+        "the same seed gives the same data",
+    )
+    seed_parser.set_defaults(handler=seed)
+
+    worker_parser = commands.add_parser(
+        "worker", parents=[database], help="deliver notifications to agencies' webhooks"
+    )
+    worker_parser.add_argument(
+        "--interval", type=float, default=2.0, help="seconds between idle rounds"
+    )
+    worker_parser.add_argument("--once", action="store_true", help="one round, then stop")
+    worker_parser.add_argument(
+        "--heartbeat", type=Path, help="a file touched after every round (for health checks)"
+    )
+    worker_parser.set_defaults(handler=worker)
+
+    alerts_parser = commands.add_parser("alerts", help="the derived alert list")
+    alerts_commands = alerts_parser.add_subparsers(required=True, metavar="ACTION")
+    rebuild_parser = alerts_commands.add_parser(
+        "rebuild", parents=[database], help="derive the alert list again from the ledger"
+    )
+    rebuild_parser.add_argument(
+        "--check", action="store_true", help="only compare; exit 1 if the stored list differs"
+    )
+    rebuild_parser.set_defaults(handler=alerts_rebuild)
+    return parser
+
+
+@contextmanager
+def database_settings(data_dir: Path) -> Iterator[tuple[Settings, bool]]:
+    """Settings pointing at DATABASE_URL, or at the embedded server (started for the duration).
+
+    The flag says whether the embedded server is in use.
+    """
+    settings = Settings.from_environment()
+    if settings.database_url:
+        yield settings, False
+        return
+    server = embedded.start(data_dir)
+    owner_url = embedded.database_url(server)
+    overrides = {"database_url": embedded.service_url(owner_url), "database_owner_url": owner_url}
+    yield settings.with_overrides(overrides), True
+
+
+@contextmanager
+def registry_connection(data_dir: Path) -> Iterator[Connection]:
+    """A connection, as the schema owner, to a registry whose schema is in place."""
+    with database_settings(data_dir) as (settings, _), connect(settings, as_owner=True) as conn:
+        set_up(conn, settings)
+        yield conn
+
+
+def set_up(conn: Connection, settings: Settings) -> bool:
+    """The schema in place and the service's role able to use it; True when applied now."""
+    applied = ensure_schema(conn)
+    ensure_service_role(conn, settings.database_url)
+    return applied
+
+
+def db_init(args: argparse.Namespace) -> int:
+    with database_settings(args.data_dir) as (settings, _):
+        with connect(settings, as_owner=True) as conn:
+            applied = set_up(conn, settings)
+        role = service_role_of(settings.database_url) or "the connection's default role"
+        owner = service_role_of(settings.owner_url) or "the connection's default role"
+    state = "applied" if applied else "already in place"
+    print(f"schema version {SCHEMA_VERSION} {state}")
+    if role == owner:
+        print(
+            f"warning: the service logs in as the schema owner ({owner}); set DATABASE_OWNER_URL "
+            "and a DATABASE_URL of another role so that the service cannot alter the audit trail",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def keys_create(args: argparse.Namespace) -> int:
+    scopes = tuple(dict.fromkeys(args.scope or api_keys.DEFAULT_SCOPES))
+    if args.expires_in_days is not None and not 1 <= args.expires_in_days <= MAX_KEY_DAYS:
+        print(f"trace-registry: --expires-in-days is 1 to {MAX_KEY_DAYS}", file=sys.stderr)
+        return 2
+    if args.rate_limit is not None and not 1 <= args.rate_limit <= 1_000_000:
+        print("trace-registry: --rate-limit is 1 to 1000000 a minute", file=sys.stderr)
+        return 2
+    expires_at = (
+        datetime.now(UTC) + timedelta(days=args.expires_in_days) if args.expires_in_days else None
+    )
+    with registry_connection(args.data_dir) as conn, conn.transaction():
+        agency, created = agencies.ensure_agency(conn, args.agency)
+        issued = keys.issue(
+            conn,
+            agency.id,
+            scopes,
+            label=args.label,
+            expires_at=expires_at,
+            rate_limit_per_minute=args.rate_limit,
+        )
+    if created:
+        print(f"created agency {agency.name!r} ({agency.id})")
+    print(f"API key {issued.record.prefix} for {agency.name!r}, scopes: {', '.join(scopes)}")
+    print("it is shown once, here, and cannot be recovered; it is the last line:")
+    print(issued.key)
+    return 0
+
+
+def keys_list(args: argparse.Namespace) -> int:
+    with registry_connection(args.data_dir) as conn:
+        agency_id = None
+        if args.agency:
+            agency = agencies.find_agency(conn, args.agency)
+            if agency is None:
+                print(f"trace-registry: no agency named {args.agency!r}", file=sys.stderr)
+                return 1
+            agency_id = agency.id
+        found = agencies.list_api_keys(conn, agency_id, None, 100_000)
+    print(f"{'PREFIX':<10} {'STATUS':<8} {'CREATED':<11} {'EXPIRES':<11} {'AGENCY':<30} SCOPES")
+    for key in found:
+        expires = key.expires_at.date().isoformat() if key.expires_at else "-"
+        print(
+            f"{key.prefix:<10} {key.status:<8} {key.created_at.date().isoformat():<11} "
+            f"{expires:<11} {key.agency.name[:30]:<30} {' '.join(key.scopes)}"
+            + (f"  ({key.label})" if key.label else "")
+        )
+    return 0
+
+
+def keys_revoke(args: argparse.Namespace) -> int:
+    with registry_connection(args.data_dir) as conn:
+        key = agencies.get_api_key(conn, args.prefix)
+        if key is None:
+            print(f"trace-registry: no API key with prefix {args.prefix}", file=sys.stderr)
+            return 1
+        if not agencies.revoke_api_key(conn, args.prefix, args.reason):
+            print(f"trace-registry: {args.prefix} was already revoked", file=sys.stderr)
+            return 1
+    print(f"revoked {args.prefix} of {key.agency.name!r}: it is refused from now on")
+    return 0
+
+
+def agencies_create(args: argparse.Namespace) -> int:
+    with registry_connection(args.data_dir) as conn:
+        agency = agencies.create_agency(conn, args.name, args.country)
+    print(f"created agency {agency.name!r}")
+    print(agency.id)
+    return 0
+
+
+def agencies_list(args: argparse.Namespace) -> int:
+    with registry_connection(args.data_dir) as conn:
+        found = agencies.list_agencies(conn, None, 100_000)
+    print(f"{'ID':<36}  {'COUNTRY':<7}  {'KEYS':>4}  NAME")
+    for agency in found:
+        print(
+            f"{agency.id!s:<36}  {agency.country or '-':<7}  {agency.active_keys:>4}  {agency.name}"
+        )
+    return 0
+
+
+def audit_verify(args: argparse.Namespace) -> int:
+    from service import auditing
+    from service.domain.audit import Head
+
+    expected: list[Head] = []
+    if args.heads is not None and args.heads.exists():
+        expected = [Head(**head) for head in json.loads(args.heads.read_text())]
+    with registry_connection(args.data_dir) as conn:
+        result = auditing.verify(conn, expected)
+    for problem in result.problems:
+        print(f"{problem.kind}: {problem.detail}")
+    verdict = "intact" if result.intact else f"BROKEN ({len(result.problems)} problems)"
+    print(f"{result.entries} entries in {result.chains} chains: {verdict}")
+    if args.heads is not None and result.intact:
+        heads = [dataclasses.asdict(head) for head in result.heads]
+        args.heads.write_text(json.dumps(heads, indent=2) + "\n")
+        print(f"heads written to {args.heads}")
+    return 0 if result.intact else 1
+
+
+def seed(args: argparse.Namespace) -> int:
+    if args.demo:
+        if args.seed is not None:
+            print("trace-registry: --seed goes with --items, not --demo", file=sys.stderr)
+            return 2
+        from service.seed import demo
+
+        with registry_connection(args.data_dir) as conn:
+            summary = demo.load(conn)
+        print(summary)
+        return 0
+    from service.seed import synthetic
+
+    seed = synthetic.DEFAULT_SEED if args.seed is None else args.seed
+    try:
+        synthetic.check(args.items, seed)
+    except synthetic.SyntheticLoadError as exc:
+        print(f"trace-registry: {exc}", file=sys.stderr)
+        return 2
+    with registry_connection(args.data_dir) as conn:
+        result = synthetic.load(conn, args.items, seed, report=lambda line: print(line, flush=True))
+    print(synthetic.summary(result))
+    return 0
+
+
+def worker(args: argparse.Namespace) -> int:
+    from service import delivery
+
+    with database_settings(args.data_dir) as (settings, _):
+        delivered = delivery.run(
+            lambda: connect(settings),
+            interval=args.interval,
+            once=args.once,
+            heartbeat=args.heartbeat,
+        )
+    print(f"{delivered} notifications delivered")
+    return 0
+
+
+def alerts_rebuild(args: argparse.Namespace) -> int:
+    from service import alerts
+
+    with registry_connection(args.data_dir) as conn, conn.transaction():
+        settings = Settings.from_environment()
+        today = datetime.now(UTC).date()
+        result = alerts.rebuild(conn, today, settings.euc_verification_days, write=not args.check)
+    for difference in result.differences:
+        print(difference)
+    verb = "differs from" if result.differences else "matches"
+    print(
+        f"{result.items} items, {result.listed} on alert; the stored list {verb} the ledger "
+        f"({len(result.differences)} differences){'' if args.check else '; stored again'}"
+    )
+    return 1 if args.check and result.differences else 0
+
+
+def serve(args: argparse.Namespace) -> int:
+    script = str(resources.files("service").joinpath("start.sh"))
+    with database_settings(args.data_dir) as (settings, uses_embedded):
+        env = {
+            **os.environ,
+            "DATABASE_URL": settings.database_url,
+            "DATABASE_OWNER_URL": settings.owner_url,
+            "TRACE_REGISTRY_HOST": args.host,
+            "TRACE_REGISTRY_PORT": str(args.port),
+            "WEB_CONCURRENCY": str(args.workers),
+            "PYTHON": sys.executable,
+        }
+        if not uses_embedded:
+            os.execve("/bin/sh", ["sh", script], env)  # noqa: S606 - our own start-up script
+        print(f"embedded PostgreSQL in {args.data_dir}; serving on http://{args.host}:{args.port}")
+        return _run_until_stopped(["/bin/sh", script], env)
+
+
+def _run_until_stopped(command: list[str], env: dict[str, str]) -> int:
+    """Run gunicorn's start-up as a child, pass on SIGINT/SIGTERM, and outlive it so that the
+    embedded server is stopped cleanly after gunicorn has gone."""
+    child = subprocess.Popen(command, env=env)  # noqa: S603 - fixed command, our own script
+
+    def forward(signum: int, _: FrameType | None) -> None:
+        child.send_signal(signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, forward)
+    return child.wait()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

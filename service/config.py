@@ -1,0 +1,122 @@
+"""Typed settings, read once from the environment (twelve-factor).
+
+Every setting has a default that suits the embedded, single-machine mode. In production mode
+(`TRACE_REGISTRY_ENV=production`) the service refuses to start with the development secret, because
+that secret signs pagination cursors.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+# Where a variable's name is not TRACE_REGISTRY_<FIELD>.
+_VARIABLE_NAMES = {
+    "database_url": "DATABASE_URL",
+    "database_owner_url": "DATABASE_OWNER_URL",
+    "environment": "TRACE_REGISTRY_ENV",
+}
+
+ENVIRONMENTS = ("development", "production")
+DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105
+
+
+class ConfigurationError(RuntimeError):
+    """The environment asks for something the service cannot run with."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = ""
+    # The schema owner, for `db init` and the other commands that change the schema; unset: the
+    # same role as DATABASE_URL (then the audit trail is guarded by its triggers alone).
+    database_owner_url: str = ""
+    environment: str = "development"
+    secret_key: str = DEVELOPMENT_SECRET
+    pool_min_size: int = 1
+    pool_max_size: int = 4
+    pool_timeout_seconds: float = 5.0
+    connect_timeout_seconds: int = 3
+    statement_timeout_ms: int = 10_000
+    retry_after_seconds: int = 5
+    max_request_bytes: int = 1_048_576
+    # How long after an export a delivery verification may take before EUC_NOT_VERIFIED.
+    euc_verification_days: int = 180
+    # Requests a minute per API key (a key may carry its own), and how many may come at once.
+    rate_limit_per_minute: int = 6_000
+    rate_limit_burst: int = 100
+    # Origins allowed to call the API from a browser, comma-separated; empty: no CORS headers.
+    cors_origins: str = ""
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read `DATABASE_URL`, `TRACE_REGISTRY_ENV` and every `TRACE_REGISTRY_<FIELD>` set."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            variable = variable_name(field.name)
+            raw = environ.get(variable)
+            if raw is not None:
+                values[field.name] = _parse(variable, raw, field.type)
+        return cls(**values).checked()
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:
+        """A copy with some fields replaced (tests and the CLI use this)."""
+        return replace(self, **overrides).checked()
+
+    def checked(self) -> Settings:
+        if self.environment not in ENVIRONMENTS:
+            choices = ", ".join(ENVIRONMENTS)
+            raise ConfigurationError(f"TRACE_REGISTRY_ENV must be one of {choices}")
+        if self.environment == "production" and self.secret_key == DEVELOPMENT_SECRET:
+            raise ConfigurationError(
+                "TRACE_REGISTRY_SECRET_KEY must be set to a secret of your own in production"
+            )
+        if len(self.secret_key) < 32:
+            raise ConfigurationError("TRACE_REGISTRY_SECRET_KEY must be at least 32 characters")
+        if not 1 <= self.pool_min_size <= self.pool_max_size:
+            raise ConfigurationError("pool sizes must satisfy 1 <= min <= max")
+        for name, value, lowest in (
+            ("pool_timeout_seconds", self.pool_timeout_seconds, 0.001),
+            ("connect_timeout_seconds", self.connect_timeout_seconds, 1),
+            ("statement_timeout_ms", self.statement_timeout_ms, 1),
+            ("retry_after_seconds", self.retry_after_seconds, 1),
+            ("max_request_bytes", self.max_request_bytes, 1024),
+            ("euc_verification_days", self.euc_verification_days, 1),
+            ("rate_limit_per_minute", self.rate_limit_per_minute, 1),
+            ("rate_limit_burst", self.rate_limit_burst, 1),
+        ):
+            # `not value >= lowest` also refuses NaN; infinity would never time out.
+            if not value >= lowest or math.isinf(value):
+                raise ConfigurationError(f"{variable_name(name)} must be at least {lowest}")
+        for origin in self.allowed_origins:
+            if origin == "*" or not origin.startswith(("https://", "http://")):
+                raise ConfigurationError(
+                    "TRACE_REGISTRY_CORS_ORIGINS lists origins such as https://tracing.example.org"
+                )
+        return self
+
+    @property
+    def allowed_origins(self) -> frozenset[str]:
+        return frozenset(o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip())
+
+    @property
+    def owner_url(self) -> str:
+        """Where the schema is applied and owned."""
+        return self.database_owner_url or self.database_url
+
+
+def variable_name(field_name: str) -> str:
+    """The environment variable that sets a field."""
+    return _VARIABLE_NAMES.get(field_name, f"TRACE_REGISTRY_{field_name.upper()}")
+
+
+def _parse(variable: str, raw: str, annotation: object) -> Any:
+    kind = {"int": int, "float": float, "str": str}[str(annotation)]
+    try:
+        return kind(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{variable}={raw!r} is not a {kind.__name__}") from exc

@@ -1,0 +1,153 @@
+"""PostgreSQL access: one connection pool per process, and the one place where database errors
+become the project's own exceptions.
+
+Gunicorn forks its workers before `create_app()` runs in each of them (no `--preload`), so every
+worker opens its own pool after the fork. Connections are long-lived so that psycopg's automatic
+server-side prepare pays off on the hot paths. They run in autocommit mode: a read is one statement,
+and every write is wrapped in `conn.transaction()` by the repository.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.rows import DictRow, dict_row
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from service.config import Settings
+from service.errors import (
+    DatabaseUnavailable,
+    Duplicate,
+    FieldError,
+    InvalidInput,
+    LedgerViolation,
+    TraceRegistryError,
+    UnknownReference,
+)
+
+Connection = psycopg.Connection[DictRow]
+LEDGER_SQLSTATE = "TRL01"
+# pg_trgm's threshold for `%` (near-miss traces). At 0.3 a near-miss search on 1,000,000
+# mostly numeric serials takes about 9 ms and finds a serial within two edits for 96% of
+# readings; the rest are searched again at NEAR_MISS_WIDE_SIMILARITY (0.2: 47 ms, all of them).
+NEAR_MISS_SIMILARITY = 0.3
+NEAR_MISS_WIDE_SIMILARITY = 0.2
+
+log = logging.getLogger(__name__)
+
+
+def connection_kwargs(settings: Settings) -> dict[str, object]:
+    """Session settings every connection of the service uses."""
+    return {
+        "autocommit": True,
+        "row_factory": dict_row,
+        "connect_timeout": settings.connect_timeout_seconds,
+        "application_name": "trace-registry",
+        # Generic plans: every query of the service is a lookup by key or index whose best plan
+        # does not depend on the values; PostgreSQL's default re-plans each execution of a
+        # prepared statement for a while, which cost 2-4 ms a chain query (see bench/README.md).
+        "options": (
+            f"-c TimeZone=UTC -c statement_timeout={settings.statement_timeout_ms}"
+            f" -c pg_trgm.similarity_threshold={NEAR_MISS_SIMILARITY}"
+            " -c plan_cache_mode=force_generic_plan"
+        ),
+    }
+
+
+def connect(settings: Settings, *, as_owner: bool = False) -> Connection:
+    """A single connection outside any pool (CLI commands, schema set-up), as the service's
+    role or as the schema owner."""
+    url = settings.owner_url if as_owner else settings.database_url
+    try:
+        return psycopg.connect(url, **connection_kwargs(settings))  # type: ignore[arg-type]
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailable(f"cannot connect to the database: {_first_line(exc)}") from exc
+
+
+class Database:
+    """The process's connection pool."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.pool: ConnectionPool[Connection] = ConnectionPool(
+            settings.database_url,
+            min_size=settings.pool_min_size,
+            max_size=settings.pool_max_size,
+            timeout=settings.pool_timeout_seconds,
+            kwargs=connection_kwargs(settings),
+            # No check round trip on every checkout (it cost a tenth of a trace's CPU): a
+            # connection a database restart broke fails its request with a 503 and Retry-After,
+            # and the pool, finding it broken when it is returned, replaces it.
+            reconnect_timeout=60,
+            name="trace-registry",
+            open=False,
+        )
+
+    def open(self) -> None:
+        # Do not wait: a worker must start (and answer 503) even while PostgreSQL is down.
+        self.pool.open(wait=False)
+
+    def close(self) -> None:
+        self.pool.close()
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A pooled connection; pool exhaustion or an unreachable server is DatabaseUnavailable."""
+        try:
+            with self.pool.connection() as conn:
+                yield conn
+        except PoolTimeout as exc:
+            raise DatabaseUnavailable("no database connection became available in time") from exc
+
+
+def translate(exc: psycopg.Error) -> TraceRegistryError | None:
+    """The project exception for a database error, or None for a bug that must stay a 500."""
+    diag = exc.diag
+    if isinstance(exc, pg_errors.UniqueViolation):
+        return Duplicate(UNIQUE_MESSAGES.get(diag.constraint_name or "", _detail(exc)))
+    if isinstance(exc, pg_errors.ForeignKeyViolation):
+        return UnknownReference(_detail(exc))
+    if exc.sqlstate == LEDGER_SQLSTATE:
+        return LedgerViolation(diag.message_primary or str(exc))
+    if isinstance(exc, pg_errors.CheckViolation | pg_errors.NotNullViolation):
+        # The input schemas should have caught this; the database is the last line.
+        column = diag.column_name or diag.constraint_name or "body"
+        return InvalidInput(_detail(exc), [FieldError("body", column, _detail(exc))])
+    if isinstance(exc, psycopg.DataError):
+        # Class 22 (and psycopg's own refusal of NUL bytes): a value that cannot be stored.
+        return InvalidInput(f"a value cannot be stored: {_detail(exc)}")
+    if isinstance(exc, pg_errors.QueryCanceled):
+        return DatabaseUnavailable("the database took too long to answer")
+    if isinstance(exc, pg_errors.InsufficientPrivilege):
+        # A deployment whose service role lacks a grant (schema.sql's "Roles" section): nothing
+        # the caller did wrong, and nothing the service may work around.
+        log.error("the service's database role lacks a privilege: %s", _first_line(exc))
+        return DatabaseUnavailable("the registry cannot complete this request now")
+    if isinstance(exc, psycopg.OperationalError):
+        return DatabaseUnavailable(f"the database is unreachable: {_first_line(exc)}")
+    return None
+
+
+UNIQUE_MESSAGES = {
+    "items_identity": "an item with this serial number, manufacturer and model is already recorded",
+    "parties_registration_unique": "a party with this registration number is already recorded "
+    "in this country",
+    "end_user_certificates_issuing_country_certificate_key_key": "a certificate with this number "
+    "is already recorded for this issuing country",
+    "event_error_declarations_event_id_key": "this event has already been declared erroneous",
+    "euc_revocations_euc_id_key": "this certificate has already been revoked",
+    "agencies_name_key": "an agency with this name already exists",
+}
+
+
+def _detail(exc: psycopg.Error) -> str:
+    diag = exc.diag
+    return diag.message_detail or diag.message_primary or _first_line(exc)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

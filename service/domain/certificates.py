@@ -1,0 +1,73 @@
+"""End-user certificates: whether one is valid today, and how much of each line is used."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
+
+from service.domain.records import ShownParty
+
+STATUSES = ("VALID", "EXPIRED", "REVOKED")
+
+
+def status_on(today: date, expires_on: date | None, revoked_on: date | None) -> str:
+    """REVOKED once its revocation takes effect, EXPIRED after its last day, else VALID."""
+    if revoked_on is not None and revoked_on <= today:
+        return "REVOKED"
+    if expires_on is not None and expires_on < today:
+        return "EXPIRED"
+    return "VALID"
+
+
+@dataclass(frozen=True, slots=True)
+class LineUsage:
+    line_number: int
+    description: str
+    authorised: int
+    shipped: int
+    remaining: int  # negative when the line was over-shipped
+    item_ids: tuple[UUID, ...]
+    # shipped by exports another agency restricted: counted, not named
+    withheld: int
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    euc_id: UUID
+    certificate_number: str
+    status: str
+    lines: tuple[LineUsage, ...]
+
+
+def line_usage(
+    line_number: int, description: str, authorised: int, shipped: int, item_ids: tuple[UUID, ...]
+) -> LineUsage:
+    return LineUsage(
+        line_number,
+        description,
+        authorised,
+        shipped,
+        authorised - shipped,
+        item_ids,
+        withheld=shipped - len(item_ids),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationAnswer:
+    """What a border or licensing officer learns from a certificate number: whether it is
+    registered, whether it is valid today, and the facts to hold against the paper."""
+
+    registered: bool
+    valid: bool
+    status: str | None
+    certificate_number: str
+    issuing_country: str
+    euc_id: UUID | None = None
+    issuing_authority: str | None = None
+    issued_on: date | None = None
+    expires_on: date | None = None
+    revoked_on: date | None = None
+    destination_country: str | None = None
+    end_user: ShownParty | None = None

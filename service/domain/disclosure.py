@@ -1,0 +1,162 @@
+"""What an agency may see of records another agency restricted.
+
+A recording agency may mark an event or a party RESTRICTED (the way tracing partners agree what
+may be disclosed). Every other agency then sees that the record exists, its date and the agency
+to contact, never its parties, documents or references:
+
+- a restricted event becomes a RedactedEvent (id, date, recorder, whether it was declared
+  erroneous); a restricted party becomes a RedactedParty wherever it appears;
+- the item's status and holders are what the events the viewer may see establish;
+- findings are judged on the whole chain, so that a restriction neither hides a diversion the
+  viewer's own records show nor invents one where a restricted record fills a gap; but a finding
+  that rests on a restricted event is left out, and no message names a restricted party;
+- a RESTRICTED_RECORDS finding says how many records are withheld, when, and by whom.
+
+The recorder itself sees its records whole. An administrator's key manages agencies, keys and
+the audit trail; it does not lift restrictions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from itertools import groupby
+from typing import TypeVar
+from uuid import UUID
+
+from service.domain import findings
+from service.domain.custody import summarise
+from service.domain.findings import ChainFacts
+from service.domain.records import (
+    RESTRICTED,
+    CustodyChain,
+    CustodyEvent,
+    EndUserCertificate,
+    EventRecord,
+    Finding,
+    Item,
+    Party,
+    RedactedEvent,
+    RedactedParty,
+    Reference,
+    RestrictedPartyRef,
+    ShownParty,
+)
+
+RESTRICTED_RECORDS = "RESTRICTED_RECORDS"
+# The viewer no agency is: what every agency may see (no agency has the nil id).
+EVERYONE = UUID(int=0)
+AnyEvent = TypeVar("AnyEvent", bound=CustodyEvent)
+
+
+def hides_event(viewer: UUID, event: CustodyEvent) -> bool:
+    return event.classification == RESTRICTED and event.recorded_by.id != viewer
+
+
+def chain_for(viewer: UUID, item: Item, facts: ChainFacts) -> CustodyChain:
+    """The item's chain of custody as the viewer's agency may see it."""
+    withheld = [event for event in facts.events if hides_event(viewer, event)]
+    if not withheld and not any(_names_hidden_party(viewer, e) for e in facts.events):
+        return findings.chain_of(item, facts)
+    concealed = replace(facts, events=tuple(_conceal(viewer, event) for event in facts.events))
+    withheld_ids = {event.id for event in withheld}
+    judged = [
+        finding
+        for finding in findings.analyse(concealed)
+        if not any(r.kind == "event" and r.id in withheld_ids for r in finding.references)
+    ]
+    if withheld:
+        judged.append(_restricted_records(withheld))
+    state = summarise(event for event in concealed.events if event.id not in withheld_ids)
+    return CustodyChain(
+        item=item,
+        status=state.status,
+        status_since=state.status_since,
+        current_holder=state.current_holder,
+        current_owner=state.current_owner,
+        last_known_holder=state.last_known_holder,
+        findings=tuple(judged),
+        events=tuple(
+            redacted_event(event) if event.id in withheld_ids else event
+            for event in concealed.events
+        ),
+    )
+
+
+def event_for(viewer: UUID, event: EventRecord) -> EventRecord | RedactedEvent:
+    """One event as the viewer may see it."""
+    if hides_event(viewer, event):
+        return redacted_event(event)
+    return _conceal(viewer, event)
+
+
+def party_for(viewer: UUID, party: Party) -> Party | RedactedParty:
+    if party.classification == RESTRICTED and party.recorded_by.id != viewer:
+        return RedactedParty(party.id, party.recorded_by, party.recorded_at)
+    return party
+
+
+def certificate_for(viewer: UUID, certificate: EndUserCertificate) -> EndUserCertificate:
+    """A certificate with the restricted parties it names redacted."""
+    exporter = party_ref_for(viewer, certificate.exporter)
+    end_user = party_ref_for(viewer, certificate.end_user)
+    if (exporter, end_user) == (certificate.exporter, certificate.end_user) or end_user is None:
+        return certificate
+    return replace(certificate, exporter=exporter, end_user=end_user)
+
+
+def redacted_event(event: CustodyEvent) -> RedactedEvent:
+    return RedactedEvent(
+        id=event.id,
+        occurred_on=event.occurred_on,
+        recorded_by=event.recorded_by,
+        recorded_at=event.recorded_at,
+        declared_erroneous=not event.stands,
+    )
+
+
+def _names_hidden_party(viewer: UUID, event: CustodyEvent) -> bool:
+    return any(
+        party_ref_for(viewer, party) is not party
+        for party in (event.from_party, event.to_party, event.owner_party)
+    )
+
+
+def _conceal(viewer: UUID, event: AnyEvent) -> AnyEvent:
+    sender = party_ref_for(viewer, event.from_party)
+    receiver = party_ref_for(viewer, event.to_party)
+    owner = party_ref_for(viewer, event.owner_party)
+    if (sender, receiver, owner) == (event.from_party, event.to_party, event.owner_party):
+        return event
+    return replace(event, from_party=sender, to_party=receiver, owner_party=owner)
+
+
+def party_ref_for(viewer: UUID, party: ShownParty | None) -> ShownParty | None:
+    """A party named in another record, redacted unless the viewer may see it."""
+    if isinstance(party, RestrictedPartyRef) and party.recorded_by.id != viewer:
+        return RedactedParty(party.id, party.recorded_by, party.recorded_at)
+    return party
+
+
+def _restricted_records(withheld: Iterable[CustodyEvent]) -> Finding:
+    by_recorder = groupby(
+        sorted(withheld, key=lambda e: (e.recorded_by.name, e.occurred_on)),
+        key=lambda e: e.recorded_by,
+    )
+    parts = []
+    references: list[Reference] = []
+    for recorder, events in by_recorder:
+        dated = list(events)
+        days = ", ".join(str(e.occurred_on) for e in dated)
+        records = "record" if len(dated) == 1 else "records"
+        parts.append(f"{len(dated)} {records} by {recorder.name} ({days})")
+        references.extend(Reference("event", e.id) for e in dated)
+    return Finding(
+        RESTRICTED_RECORDS,
+        "INFO",
+        "This chain holds restricted "
+        + "; ".join(parts)
+        + ": only their dates and recorders are shown, and the status rests on the records you"
+        " may see. Ask the recording agency for what they hold.",
+        tuple(references),
+    )

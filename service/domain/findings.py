@@ -1,0 +1,543 @@
+"""Diversion analysis: what is wrong with a chain of custody, how sure we are, and which records
+prove it. One small function per rule, fed by the facts the repository loads with the chain.
+
+An end-user certificate (EUC) promises that the weapons stay with the named end user in the named
+country and are not re-exported without the exporter's written consent; diversion is the moment
+that promise breaks. The rules read the chain's standing events in order (events declared
+erroneous do not count) and the certificates, consents and verifications behind them.
+
+Severity: ALERT (the record shows a breach or a weapon out of lawful hands), WARNING (the record
+is inconsistent or incomplete where it should not be), INFO (worth knowing, not wrong).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from uuid import UUID
+
+from service.domain.custody import summarise
+from service.domain.records import (
+    CustodyChain,
+    CustodyEvent,
+    Finding,
+    Item,
+    Reference,
+)
+
+SEVERITIES = ("ALERT", "WARNING", "INFO")
+TRANSFER_TYPES = frozenset({"EXPORT", "IMPORT", "TRANSFER"})
+OUT_OF_LAWFUL_HANDS = frozenset({"LOSS", "THEFT"})
+BACK_IN_HAND = frozenset({"RECOVERY", "SEIZURE"})
+
+
+@dataclass(frozen=True, slots=True)
+class Certificate:
+    """What the rules need to know about an end-user certificate."""
+
+    id: UUID
+    certificate_number: str
+    destination_country: str
+    end_user_party_id: UUID
+    expires_on: date | None
+    non_reexport_clause: bool
+    revoked_on: date | None = None
+    revocation_id: UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LineUse:
+    """How many items had been shipped under a certificate line once a shipment was made (that
+    shipment and every standing one before it)."""
+
+    euc_id: UUID
+    line_number: int
+    quantity: int
+    shipped_through: int
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    """The exporter's consent to re-transfer (re-export) items of a certificate."""
+
+    id: UUID
+    euc_id: UUID
+    granted_on: date
+    new_end_user_party_id: UUID | None
+    new_destination_country: str
+    # whether it covers the chain's item (a consent that names no item covers every one)
+    covers_item: bool = True
+
+    def covers(self, event: CustodyEvent) -> bool:
+        """Whether this consent allowed the event's re-transfer of the chain's item."""
+        if not self.covers_item or self.granted_on > event.occurred_on:
+            return False
+        to_party = event.to_party.id if event.to_party else None
+        goes_to = self.new_end_user_party_id is None or self.new_end_user_party_id == to_party
+        return goes_to and _destination(event) in (self.new_destination_country, None)
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """A post-shipment check that goods under a certificate reached its end user."""
+
+    id: UUID
+    euc_id: UUID
+    verified_on: date
+    # whether the chain's item was seen (a verification that names no item saw the shipment)
+    covers_item: bool = True
+
+
+@dataclass(frozen=True)
+class ChainFacts:
+    """An item's events in chain order (erroneous ones included) and the records behind them."""
+
+    item_id: UUID
+    events: tuple[CustodyEvent, ...]
+    today: date
+    certificates: Mapping[UUID, Certificate] = field(default_factory=dict)
+    line_use: Mapping[UUID, LineUse] = field(default_factory=dict)  # by event id
+    consents: tuple[Consent, ...] = ()
+    verifications: tuple[Verification, ...] = ()
+    verified_parties: frozenset[UUID] = frozenset()
+    verification_period_days: int = 180
+
+    @property
+    def standing(self) -> list[CustodyEvent]:
+        return [event for event in self.events if event.stands]
+
+    def certificate_of(self, event: CustodyEvent) -> Certificate | None:
+        return self.certificates.get(event.euc.id) if event.euc else None
+
+
+Rule = Callable[[ChainFacts], Iterator[Finding]]
+
+
+def chain_of(item: Item, facts: ChainFacts) -> CustodyChain:
+    """The item's chain of custody: its events, where they leave it, and what is wrong."""
+    state = summarise(facts.events)
+    return CustodyChain(
+        item=item,
+        status=state.status,
+        status_since=state.status_since,
+        current_holder=state.current_holder,
+        current_owner=state.current_owner,
+        last_known_holder=state.last_known_holder,
+        findings=analyse(facts),
+        events=facts.events,
+    )
+
+
+def analyse(facts: ChainFacts) -> tuple[Finding, ...]:
+    """Every finding on the chain, the most severe first, each rule's in chain order."""
+    found = [finding for rule in RULES for finding in rule(facts)]
+    return tuple(sorted(found, key=lambda finding: SEVERITIES.index(finding.severity)))
+
+
+def _event(event: CustodyEvent) -> Reference:
+    return Reference("event", event.id)
+
+
+def _certificate(certificate: Certificate) -> Reference:
+    return Reference("certificate", certificate.id)
+
+
+def _destination(event: CustodyEvent) -> str:
+    return event.destination_country or event.country
+
+
+def _shipments(facts: ChainFacts) -> Iterator[tuple[CustodyEvent, Certificate]]:
+    """The standing exports made under a certificate the registry holds."""
+    for event in facts.standing:
+        certificate = facts.certificate_of(event)
+        if event.event_type == "EXPORT" and certificate is not None:
+            yield event, certificate
+
+
+# The certificate behind each export -------------------------------------------------------------
+
+
+def destination_mismatch(facts: ChainFacts) -> Iterator[Finding]:
+    """An export under a certificate went to another party or country than the certificate's."""
+    for event, certificate in _shipments(facts):
+        receivers = {p.id for p in (event.to_party, event.owner_party) if p is not None}
+        country = _destination(event)
+        wrong_country = country != certificate.destination_country
+        if wrong_country or certificate.end_user_party_id not in receivers:
+            where = (
+                f"to {country}, the certificate names {certificate.destination_country}"
+                if wrong_country
+                else "to a party other than the certificate's end user"
+            )
+            yield Finding(
+                "DESTINATION_MISMATCH",
+                "ALERT",
+                f"Exported on {event.occurred_on} under {certificate.certificate_number} {where}.",
+                (_event(event), _certificate(certificate)),
+            )
+
+
+def euc_expired(facts: ChainFacts) -> Iterator[Finding]:
+    """Shipped after the certificate had expired."""
+    for event, certificate in _shipments(facts):
+        if certificate.expires_on is not None and event.occurred_on > certificate.expires_on:
+            yield Finding(
+                "EUC_EXPIRED",
+                "ALERT",
+                f"Exported on {event.occurred_on} under {certificate.certificate_number}, which "
+                f"expired on {certificate.expires_on}.",
+                (_event(event), _certificate(certificate)),
+            )
+
+
+def euc_revoked(facts: ChainFacts) -> Iterator[Finding]:
+    """Shipped under a revoked certificate (an alert), or under one revoked since (a warning)."""
+    for event, certificate in _shipments(facts):
+        revoked_on = certificate.revoked_on
+        if revoked_on is None or certificate.revocation_id is None:
+            continue
+        after = event.occurred_on >= revoked_on
+        when = "after it was revoked" if after else "and the certificate was revoked later"
+        yield Finding(
+            "EUC_REVOKED",
+            "ALERT" if after else "WARNING",
+            f"Exported on {event.occurred_on} under {certificate.certificate_number} {when}, "
+            f"on {revoked_on}.",
+            (
+                _event(event),
+                _certificate(certificate),
+                Reference("revocation", certificate.revocation_id),
+            ),
+        )
+
+
+def euc_quantity_exceeded(facts: ChainFacts) -> Iterator[Finding]:
+    """This item's shipment took the certificate line over its authorised quantity."""
+    for event, certificate in _shipments(facts):
+        use = facts.line_use.get(event.id)
+        if use is not None and use.shipped_through > use.quantity:
+            yield Finding(
+                "EUC_QUANTITY_EXCEEDED",
+                "ALERT",
+                f"With the shipment of {event.occurred_on}, {use.shipped_through} items had been "
+                f"shipped under line {use.line_number} of {certificate.certificate_number}, "
+                f"which authorises {use.quantity}.",
+                (_event(event), _certificate(certificate)),
+            )
+
+
+def euc_not_verified(facts: ChainFacts) -> Iterator[Finding]:
+    """No delivery verification of the item within the configured period after the export (a
+    warning), or only a late one (for information)."""
+    days = facts.verification_period_days
+    for event, certificate in _shipments(facts):
+        deadline = event.occurred_on + timedelta(days=days)
+        checks = sorted(
+            v.verified_on
+            for v in facts.verifications
+            if v.euc_id == certificate.id and v.covers_item and v.verified_on >= event.occurred_on
+        )
+        if (checks and checks[0] <= deadline) or (not checks and facts.today <= deadline):
+            continue
+        late = f", only on {checks[0]}" if checks else ""
+        yield Finding(
+            "EUC_NOT_VERIFIED",
+            "INFO" if checks else "WARNING",
+            f"The delivery to the end user of {certificate.certificate_number} was not verified "
+            f"in the {days} days after the export of {event.occurred_on}{late}.",
+            (_event(event), _certificate(certificate)),
+        )
+
+
+# After delivery ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Authorisation:
+    """Who may hold the item, and where, under the last certificate it was exported under and
+    the consents recorded since."""
+
+    export: CustodyEvent
+    certificate: Certificate
+    end_user_party_id: UUID | None  # None: a consent that names no new end user
+    country: str
+    consent: Consent | None = None
+
+    def allows(self, event: CustodyEvent) -> bool:
+        """Whether the item is still with an allowed keeper (holder or owner), in the country."""
+        keepers = {p.id for p in (event.to_party, event.owner_party) if p is not None}
+        holder_allowed = self.end_user_party_id is None or self.end_user_party_id in keepers
+        return holder_allowed and _destination(event) == self.country
+
+    def references(self) -> tuple[Reference, ...]:
+        consent = (Reference("consent", self.consent.id),) if self.consent else ()
+        return (_event(self.export), _certificate(self.certificate), *consent)
+
+
+@dataclass(frozen=True)
+class Step:
+    """A standing event, what was authorised before it, and what it did: KEEPS (within what is
+    allowed), CONSENTED (a move a consent covers), BREAKS (a move nothing covers), or OTHER."""
+
+    event: CustodyEvent
+    before: Authorisation | None
+    outcome: str
+
+
+def _steps(facts: ChainFacts) -> Iterator[Step]:
+    current: Authorisation | None = None
+    for event in facts.standing:
+        outcome, after = "OTHER", current
+        if current is not None and event.event_type in TRANSFER_TYPES:
+            outcome, after = _move(facts, current, event)
+        yield Step(event, current, outcome)
+        current = after
+        certificate = facts.certificate_of(event)
+        if event.event_type == "EXPORT" and certificate is not None:
+            # A misdirected export authorises nothing: its breach is DESTINATION_MISMATCH.
+            start = Authorisation(event, certificate, certificate.end_user_party_id,
+                                  certificate.destination_country)  # fmt: skip
+            current = start if start.allows(event) else None
+
+
+def _move(
+    facts: ChainFacts, current: Authorisation, event: CustodyEvent
+) -> tuple[str, Authorisation | None]:
+    """What a transfer does to what is authorised (and what is authorised after it)."""
+    if current.allows(event):
+        return "KEEPS", current
+    certificate = current.certificate
+    consent = next(
+        (c for c in facts.consents if c.euc_id == certificate.id and c.covers(event)), None
+    )
+    if consent is None:
+        return "BREAKS", None  # what follows is downstream of the breach
+    moved = Authorisation(current.export, certificate, consent.new_end_user_party_id,
+                          consent.new_destination_country, consent)  # fmt: skip
+    return "CONSENTED", moved
+
+
+def retransfer_without_consent(facts: ChainFacts) -> Iterator[Finding]:
+    """Custody left the certificate's end user, or its destination country (or those a consent
+    allowed since), with no consent covering the move."""
+    for step in _steps(facts):
+        if step.outcome != "BREAKS":
+            continue
+        allowed, event = step.before, step.event
+        assert allowed is not None
+        certificate = allowed.certificate
+        abroad = _destination(event) != allowed.country
+        severity = "ALERT" if abroad or certificate.non_reexport_clause else "WARNING"
+        where = f"out of {allowed.country}" if abroad else "away from its authorised end user"
+        forbids = " (which forbids re-export)" if certificate.non_reexport_clause else ""
+        yield Finding(
+            "RETRANSFER_WITHOUT_CONSENT",
+            severity,
+            f"{event.event_type.capitalize()} on {event.occurred_on} moved the item {where}, "
+            f"exported under {certificate.certificate_number}{forbids}; no consent to "
+            "re-transfer covers it.",
+            (_event(event), *allowed.references()),
+        )
+
+
+def seized_outside_end_use_country(facts: ChainFacts) -> Iterator[Finding]:
+    """Seized outside the country the last certificate (or a consent since) authorised."""
+    last: Authorisation | None = None
+    for step in _steps(facts):
+        last = step.before or last
+        event = step.event
+        if event.event_type == "SEIZURE" and last is not None and event.country != last.country:
+            yield Finding(
+                "SEIZED_OUTSIDE_END_USE_COUNTRY",
+                "ALERT",
+                f"Seized in {event.country} on {event.occurred_on}; exported on "
+                f"{last.export.occurred_on} under {last.certificate.certificate_number} for end "
+                f"use in {last.country}.",
+                (_event(event), *last.references()),
+            )
+
+
+# The chain itself -------------------------------------------------------------------------------
+
+
+def custody_gap(facts: ChainFacts) -> Iterator[Finding]:
+    """An event's sender is not the holder the previous event left the item with."""
+    holders: set[UUID] = set()
+    previous: CustodyEvent | None = None
+    for event in facts.standing:
+        sender = event.from_party
+        checked = event.event_type not in BACK_IN_HAND and previous is not None and holders
+        if checked and sender is not None and sender.id not in holders:
+            assert previous is not None
+            yield Finding(
+                "CUSTODY_GAP",
+                "WARNING",
+                f"{event.event_type.capitalize()} on {event.occurred_on} is sent by "
+                f"{sender.name}, but the record left the item with another party on "
+                f"{previous.occurred_on}.",
+                (_event(previous), _event(event)),
+            )
+        holders = _holders_after(event)
+        previous = event
+
+
+def _holders_after(event: CustodyEvent) -> set[UUID]:
+    """Who may lawfully send the item on after this event (an import's exporter too)."""
+    if event.event_type in OUT_OF_LAWFUL_HANDS:
+        return set()
+    parties = [event.to_party, event.owner_party]
+    if event.event_type == "EXPORT" or event.to_party is None:
+        parties.append(event.from_party)
+    return {party.id for party in parties if party is not None}
+
+
+def conflicting_custody(facts: ChainFacts) -> Iterator[Finding]:
+    """Two holders at once, or events out of order in time."""
+    standing = facts.standing
+    yield from _after_destruction(standing)
+    yield from _moved_while_missing(standing)
+    yield from _imported_before_exported(standing)
+    yield from _sent_twice(standing)
+
+
+def _after_destruction(standing: list[CustodyEvent]) -> Iterator[Finding]:
+    destroyed = next((e for e in standing if e.event_type == "DESTRUCTION"), None)
+    if destroyed is None:
+        return
+    for event in standing[standing.index(destroyed) + 1 :]:
+        yield Finding(
+            "CONFLICTING_CUSTODY",
+            "ALERT",
+            f"{event.event_type.capitalize()} on {event.occurred_on} is recorded after the item "
+            f"was destroyed on {destroyed.occurred_on}.",
+            (_event(destroyed), _event(event)),
+        )
+
+
+def _moved_while_missing(standing: list[CustodyEvent]) -> Iterator[Finding]:
+    missing: CustodyEvent | None = None
+    for event in standing:
+        if event.event_type in OUT_OF_LAWFUL_HANDS:
+            missing = event
+        elif event.event_type in BACK_IN_HAND:
+            missing = None
+        elif missing is not None and event.event_type in TRANSFER_TYPES:
+            yield Finding(
+                "CONFLICTING_CUSTODY",
+                "ALERT",
+                f"Reported {'lost' if missing.event_type == 'LOSS' else 'stolen'} on "
+                f"{missing.occurred_on}, yet {event.event_type.lower()}ed on "
+                f"{event.occurred_on} with no recovery on record.",
+                (_event(missing), _event(event)),
+            )
+
+
+def _imported_before_exported(standing: list[CustodyEvent]) -> Iterator[Finding]:
+    for position, event in enumerate(standing):
+        if event.event_type != "EXPORT" or event.euc is None:
+            continue
+        for earlier in standing[:position]:
+            same_certificate = earlier.euc is not None and earlier.euc.id == event.euc.id
+            if earlier.event_type == "IMPORT" and same_certificate:
+                yield Finding(
+                    "CONFLICTING_CUSTODY",
+                    "WARNING",
+                    f"Imported on {earlier.occurred_on}, before its export of "
+                    f"{event.occurred_on} under the same certificate.",
+                    (_event(earlier), _event(event)),
+                )
+
+
+def _sent_twice(standing: list[CustodyEvent]) -> Iterator[Finding]:
+    transfers = [e for e in standing if e.event_type in TRANSFER_TYPES and e.from_party is not None]
+    for position, event in enumerate(transfers):
+        for other in transfers[position + 1 :]:
+            assert event.from_party is not None and other.from_party is not None
+            same_sender = event.from_party.id == other.from_party.id
+            same_day = other.occurred_on == event.occurred_on
+            if same_sender and same_day and other.to_party != event.to_party:
+                yield Finding(
+                    "CONFLICTING_CUSTODY",
+                    "ALERT",
+                    f"On {event.occurred_on} {event.from_party.name} is recorded sending the item "
+                    "to two different parties.",
+                    (_event(event), _event(other)),
+                )
+
+
+# Where the chain leaves the item ---------------------------------------------------------------
+
+
+def reported_missing(facts: ChainFacts) -> Iterator[Finding]:
+    """Lost or stolen now (an alert), or once and since back in hand (for information)."""
+    missing: CustodyEvent | None = None
+    for event in facts.standing:
+        if event.event_type in OUT_OF_LAWFUL_HANDS:
+            missing = event
+        elif event.event_type in BACK_IN_HAND and missing is not None:
+            yield _missing(missing, "INFO", f", and back in hand on {event.occurred_on}")
+            missing = None
+    if missing is not None:
+        yield _missing(missing, "ALERT", "; no recovery is on record")
+
+
+def _missing(event: CustodyEvent, severity: str, since: str) -> Finding:
+    lost = event.event_type == "LOSS"
+    holder = f" by {event.from_party.name}" if event.from_party else ""
+    return Finding(
+        "REPORTED_LOST" if lost else "REPORTED_STOLEN",
+        severity,
+        f"Reported {'lost' if lost else 'stolen'}{holder} on {event.occurred_on}{since}.",
+        (_event(event),),
+    )
+
+
+def seized(facts: ChainFacts) -> Iterator[Finding]:
+    """The item is held after a seizure."""
+    state = summarise(facts.events)
+    if state.status == "SEIZED":
+        seizure = [e for e in facts.standing if e.event_type == "SEIZURE"][-1]
+        by = f" by {seizure.to_party.name}" if seizure.to_party else ""
+        yield Finding(
+            "SEIZED",
+            "WARNING",
+            f"Seized{by} in {seizure.country} on {seizure.occurred_on}.",
+            (_event(seizure),),
+        )
+
+
+def unverified_last_holder(facts: ChainFacts) -> Iterator[Finding]:
+    """The chain ends with a holder nobody has verified."""
+    holder = summarise(facts.events).current_holder
+    # A delivery verification vouches for the end user who received the item.
+    delivered_to = {
+        facts.certificates[v.euc_id].end_user_party_id
+        for v in facts.verifications
+        if v.covers_item and v.euc_id in facts.certificates
+    }
+    if holder is None or holder.id in facts.verified_parties | delivered_to:
+        return
+    last = facts.standing[-1]
+    yield Finding(
+        "UNVERIFIED_LAST_HOLDER",
+        "INFO",
+        f"The record leaves the item with {holder.name}, whom no agency has verified.",
+        (_event(last),),
+    )
+
+
+RULES: tuple[Rule, ...] = (
+    destination_mismatch,
+    euc_expired,
+    euc_revoked,
+    euc_quantity_exceeded,
+    euc_not_verified,
+    retransfer_without_consent,
+    seized_outside_end_use_country,
+    custody_gap,
+    conflicting_custody,
+    reported_missing,
+    seized,
+    unverified_last_holder,
+)

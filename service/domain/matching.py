@@ -1,0 +1,478 @@
+"""Trace matching: how a serial read off a seized weapon is compared with the registry's, tier by
+tier, and how each candidate is scored and explained. Pure Python: PostgreSQL finds the
+candidates (service/sql/traces.sql), this module decides what they are worth.
+
+The tiers, strongest first:
+
+1. EXACT: the serial exactly as marked;
+2. NORMALISED: the same once case, separators, accents and Cyrillic/Greek look-alikes are set
+   aside (service.domain.serials);
+3. CONFUSABLE: the same once characters that examiners and OCR confuse are made one
+   (O/0/Q/D, I/1/L, S/5, B/8, Z/2, G/6);
+   NCIC: the same once letters embedded between digits are ignored (a weaker tier);
+4. WILDCARD: a partial reading, where `?` stands for one unreadable character and `*` for a run;
+5. NEAR_MISS: one or two characters wrong, missing, extra or transposed.
+
+The rest of the description (manufacturer through its aliases, model, category, caliber,
+country of manufacture) re-ranks candidates; it never hides a serial match.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from functools import lru_cache
+
+from service.domain.records import Item
+from service.domain.serials import normalise_name, normalise_serial
+
+# What examiners and OCR confuse, each group read as its first character's digit.
+CONFUSABLE_GROUPS = ("0OQD", "1IL", "5S", "8B", "2Z", "6G")
+_SKELETON = str.maketrans({char: group[0] for group in CONFUSABLE_GROUPS for char in group[1:]})
+_EMBEDDED_LETTERS = re.compile(r"(?<=[0-9])[^0-9]+(?=[0-9])")
+ONE_UNKNOWN, UNKNOWN_RUN = "?", "*"
+# A partial serial must keep enough to search on: a run of three known characters is what the
+# trigram index needs, and four known in all keep a pattern from matching half the registry.
+MIN_KNOWN_RUN = 3
+MIN_KNOWN = 4
+MAX_DISTANCE = 2
+
+
+def skeleton(serial_norm: str) -> str:
+    """The confusable skeleton of a normalised serial (as the `serial_skeleton` column)."""
+    return serial_norm.translate(_SKELETON)
+
+
+def ncic(serial_norm: str) -> str:
+    """A normalised serial without the letters between digits (as the `serial_ncic` column)."""
+    return _EMBEDDED_LETTERS.sub("", serial_norm)
+
+
+class Basis(Enum):
+    """How a candidate's serial matches, with the weight the serial alone carries."""
+
+    EXACT = 1.0
+    NORMALISED = 0.97
+    CONFUSABLE = 0.88
+    NCIC = 0.75
+    WILDCARD = 0.7
+    NEAR_MISS = 0.6
+
+
+class UnusableSerial(ValueError):
+    """A reading that cannot be searched on (only wildcards, or too little of it known)."""
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A serial as read off a weapon, ready to search on."""
+
+    as_read: str
+    normalised: str  # known characters only, wildcards dropped
+    pattern: str | None  # a LIKE pattern over serial_norm when the reading has wildcards
+
+    @property
+    def has_wildcards(self) -> bool:
+        return self.pattern is not None
+
+
+@lru_cache(maxsize=4096)
+def read_serial(as_read: str) -> Reading:
+    """Parse a reading; UnusableSerial when nothing or too little of it can be searched on."""
+    pieces = re.split(r"([?*])", as_read)
+    has_wildcards = len(pieces) > 1
+    pattern = "".join(_pattern_piece(piece) for piece in pieces)
+    normalised = "".join(normalise_serial(piece) for piece in pieces[::2])
+    if not normalised:
+        raise UnusableSerial("the serial has no readable letter or digit")
+    if has_wildcards:
+        _check_enough_known(pattern, normalised)
+        return Reading(as_read, normalised, re.sub("%+", "%", pattern))
+    return Reading(as_read, normalised, None)
+
+
+def _pattern_piece(piece: str) -> str:
+    if piece == ONE_UNKNOWN:
+        return "_"
+    if piece == UNKNOWN_RUN:
+        return "%"
+    # Normalised serials hold letters and digits only: nothing here needs escaping for LIKE.
+    return normalise_serial(piece)
+
+
+def _check_enough_known(pattern: str, normalised: str) -> None:
+    longest_run = max(len(run) for run in re.split("[_%]", pattern))
+    if len(normalised) < MIN_KNOWN or longest_run < MIN_KNOWN_RUN:
+        raise UnusableSerial(
+            f"a partial serial needs at least {MIN_KNOWN} readable characters, "
+            f"{MIN_KNOWN_RUN} of them in a row; this one would search the whole registry"
+        )
+
+
+@dataclass(frozen=True)
+class Observation:
+    """The weapon as the investigator describes it."""
+
+    reading: Reading
+    manufacturer: str | None = None
+    # the manufacturer's key once its aliases are resolved (Izhmash -> Kalashnikov Concern)
+    manufacturer_key: str | None = None
+    manufacturer_name: str | None = None
+    model: str | None = None
+    category: str | None = None
+    caliber: str | None = None
+    country_of_manufacture: str | None = None
+    import_marking_countries: tuple[str, ...] = ()
+    obliterated: bool = False
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A registered item found by the search, with the manufacturer key it is recorded under."""
+
+    item: Item
+    manufacturer_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """One way the reading differs from the record, in words."""
+
+    field: str
+    observed: str | None
+    registered: str | None
+    explanation: str
+
+
+@dataclass(frozen=True)
+class Assessment:
+    candidate: Candidate
+    basis: Basis
+    serial_score: float
+    description_fit: float | None
+    differences: tuple[Difference, ...]
+
+    @property
+    def score(self) -> float:
+        """The serial's weight, scaled by how well the rest of the description fits."""
+        fit = 1.0 if self.description_fit is None else self.description_fit
+        return round(self.serial_score * (0.5 + 0.5 * fit), 4)
+
+    @property
+    def is_strong(self) -> bool:
+        """A serial match that tracing practice calls a hit, on a consistent description."""
+        fits = self.description_fit is None or self.description_fit >= 0.8
+        return self.basis in (Basis.EXACT, Basis.NORMALISED) and fits
+
+
+def assess(observation: Observation, candidate: Candidate) -> Assessment | None:
+    """How the candidate's serial matches the reading, or None when it does not."""
+    serial = _serial_match(observation.reading, candidate.item)
+    if serial is None:
+        return None
+    basis, serial_score, serial_differences = serial
+    fit, description_differences = _description_fit(observation, candidate)
+    return Assessment(
+        candidate, basis, serial_score, fit, serial_differences + description_differences
+    )
+
+
+def rank(assessments: Sequence[Assessment], limit: int) -> list[Assessment]:
+    """Best first; every exact or normalised serial match is kept whatever the limit."""
+    ordered = sorted(
+        assessments,
+        key=lambda a: (-a.score, list(Basis).index(a.basis), str(a.candidate.item.id)),
+    )
+    kept = ordered[:limit]
+    kept += [a for a in ordered[limit:] if a.basis in (Basis.EXACT, Basis.NORMALISED)]
+    return kept
+
+
+def verdict(ranked: Sequence[Assessment]) -> str:
+    """MATCH for exactly one strong candidate, CANDIDATES for anything else found, NO_MATCH."""
+    if not ranked:
+        return "NO_MATCH"
+    strong = [a for a in ranked if a.is_strong]
+    return "MATCH" if len(strong) == 1 and strong[0] is ranked[0] else "CANDIDATES"
+
+
+# The serial ------------------------------------------------------------------------------------
+
+SerialMatch = tuple[Basis, float, tuple[Difference, ...]]
+
+
+def _serial_match(reading: Reading, item: Item) -> SerialMatch | None:
+    registered = item.serial_normalised
+    if reading.pattern is not None:
+        return _wildcard_match(reading, item)
+    if _composed(reading.as_read.strip()) == _composed(item.serial_number):
+        return Basis.EXACT, Basis.EXACT.value, ()
+    if reading.normalised == registered:
+        return Basis.NORMALISED, Basis.NORMALISED.value, (_as_marked(reading, item),)
+    if skeleton(reading.normalised) == skeleton(registered):
+        return _confusable_match(reading, item)
+    if ncic(reading.normalised) == ncic(registered):
+        explanation = "the same once letters between digits are ignored (NCIC practice)"
+        return Basis.NCIC, Basis.NCIC.value, (_serial_difference(reading, item, explanation),)
+    return _near_miss(reading, item)
+
+
+def _composed(text: str) -> str:
+    # The same marking typed with precomposed or combining accents is the same marking.
+    return unicodedata.normalize("NFC", text)
+
+
+def _as_marked(reading: Reading, item: Item) -> Difference:
+    return _serial_difference(
+        reading, item, "the same serial once case, separators, accents and look-alike letters "
+        "are set aside"
+    )  # fmt: skip
+
+
+def _confusable_match(reading: Reading, item: Item) -> SerialMatch:
+    swaps = [
+        f"{seen!r} read where the registry has {kept!r} (character {position})"
+        for position, (seen, kept) in enumerate(
+            zip(reading.normalised, item.serial_normalised, strict=True), start=1
+        )
+        if seen != kept
+    ]
+    # More confusions weigh less, but a confusable match never falls to the weaker NCIC tier.
+    share = (len(swaps) - 1) / max(len(item.serial_normalised) - 1, 1)
+    score = Basis.CONFUSABLE.value - (Basis.CONFUSABLE.value - Basis.NCIC.value) * share
+    explanation = (
+        f"comparing {reading.normalised} with {item.serial_normalised}, characters that are "
+        "easily confused: " + "; ".join(swaps)
+    )
+    return Basis.CONFUSABLE, score, (_serial_difference(reading, item, explanation),)
+
+
+def _wildcard_match(reading: Reading, item: Item) -> SerialMatch | None:
+    assert reading.pattern is not None
+    regex = "".join(
+        "." if char == "_" else ".*" if char == "%" else re.escape(char) for char in reading.pattern
+    )
+    if not re.fullmatch(regex, item.serial_normalised):
+        return None
+    known = len(reading.normalised) / max(len(item.serial_normalised), 1)
+    score = Basis.WILDCARD.value * (0.7 + 0.3 * min(known, 1.0))
+    explanation = (
+        f"a partial reading: {len(reading.normalised)} of the registered "
+        f"{len(item.serial_normalised)} characters were readable and agree"
+    )
+    return Basis.WILDCARD, score, (_serial_difference(reading, item, explanation),)
+
+
+def _near_miss(reading: Reading, item: Item) -> SerialMatch | None:
+    edits = edit_script(reading.normalised, item.serial_normalised)
+    if edits is None:
+        return None
+    score = Basis.NEAR_MISS.value - 0.1 * (len(edits) - 1)
+    explanation = f"comparing {reading.normalised} with {item.serial_normalised}: " + "; ".join(
+        edits
+    )
+    return Basis.NEAR_MISS, score, (_serial_difference(reading, item, explanation),)
+
+
+def _serial_difference(reading: Reading, item: Item, explanation: str) -> Difference:
+    return Difference("serial_number", reading.as_read, item.serial_number, explanation)
+
+
+def edit_script(read: str, registered: str, limit: int = MAX_DISTANCE) -> list[str] | None:
+    """The edits (optimal string alignment: substitutions, omissions, additions, adjacent
+    transpositions) that turn the reading into the registered serial, in words; None when more
+    than `limit` are needed.
+
+    Optimal string alignment edits no character twice, so each edit reads as one plain sentence;
+    the price is that a character dropped and then swapped across the gap counts three edits,
+    where unrestricted Damerau-Levenshtein would count two."""
+    if abs(len(read) - len(registered)) > limit:
+        return None
+    table = _osa_table(read, registered)
+    if table[len(read)][len(registered)] > limit:
+        return None
+    return _describe(_backtrace(table, read, registered), read, registered)
+
+
+def _osa_table(a: str, b: str) -> list[list[int]]:
+    table = [
+        [i + j if i == 0 or j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)
+    ]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            table[i][j] = min(table[i - 1][j] + 1, table[i][j - 1] + 1, table[i - 1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                table[i][j] = min(table[i][j], table[i - 2][j - 2] + 1)
+    return table
+
+
+def _backtrace(table: list[list[int]], a: str, b: str) -> list[tuple[str, int, int]]:
+    """(operation, position in a, position in b) from the end of both strings to the start."""
+    operations = []
+    i, j = len(a), len(b)
+    while i > 0 or j > 0:
+        here = table[i][j]
+        if (
+            i > 1
+            and j > 1
+            and a[i - 1] == b[j - 2]
+            and a[i - 2] == b[j - 1]
+            and (here == table[i - 2][j - 2] + 1 and a[i - 1] != b[j - 1])
+        ):
+            operations.append(("transpose", i - 2, j - 2))
+            i, j = i - 2, j - 2
+        elif i > 0 and j > 0 and here == table[i - 1][j - 1] + (a[i - 1] != b[j - 1]):
+            if a[i - 1] != b[j - 1]:
+                operations.append(("substitute", i - 1, j - 1))
+            i, j = i - 1, j - 1
+        elif i > 0 and here == table[i - 1][j] + 1:
+            operations.append(("extra", i - 1, j))
+            i -= 1
+        else:
+            operations.append(("missing", i, j - 1))
+            j -= 1
+    return operations[::-1]
+
+
+def _describe(operations: list[tuple[str, int, int]], a: str, b: str) -> list[str]:
+    words = {
+        "substitute": lambda i, j: f"character {j + 1} read as {a[i]!r}, registered {b[j]!r}",
+        "extra": lambda i, j: f"{a[i]!r} read at character {i + 1} is not in the registered serial",
+        "missing": lambda i, j: f"registered {b[j]!r} (character {j + 1}) was not read",
+        "transpose": lambda i, j: f"characters {j + 1} and {j + 2} read in the other order "
+        f"({a[i:i + 2]!r}, registered {b[j:j + 2]!r})",
+    }  # fmt: skip
+    return [words[operation](i, j) for operation, i, j in operations]
+
+
+# The rest of the description -------------------------------------------------------------------
+
+_WEIGHTS = {"manufacturer": 0.45, "model": 0.25, "category": 0.1, "caliber": 0.1, "country": 0.1}
+# Categories an investigator may reasonably give for one another.
+_RELATED_CATEGORIES = (
+    frozenset({"RIFLE", "CARBINE", "ASSAULT_RIFLE"}),
+    frozenset({"MACHINE_GUN", "HEAVY_MACHINE_GUN"}),
+    frozenset({"PISTOL", "REVOLVER"}),
+    frozenset({"ATGM", "ANTI_TANK_WEAPON", "RECOILLESS_RIFLE"}),
+)
+
+
+def _description_fit(
+    observation: Observation, candidate: Candidate
+) -> tuple[float | None, tuple[Difference, ...]]:
+    """0..1 for how well the observed description fits the record (None if nothing was given),
+    with a difference for each field that does not fully agree."""
+    item = candidate.item
+    scored: list[tuple[str, float]] = []
+    differences: list[Difference] = []
+    for field, agreement, difference in (
+        _manufacturer(observation, candidate),
+        _model(observation, item),
+        _category(observation, item),
+        _caliber(observation, item),
+        _country(observation, item),
+    ):
+        if agreement is not None:
+            scored.append((field, agreement))
+        if difference is not None:
+            differences.append(difference)
+    differences += _import_markings(observation, item)
+    if not scored:
+        return None, tuple(differences)
+    total = sum(_WEIGHTS[field] for field, _ in scored)
+    fit = sum(_WEIGHTS[field] * agreement for field, agreement in scored) / total
+    return round(fit, 4), tuple(differences)
+
+
+FieldVerdict = tuple[str, float | None, Difference | None]
+
+
+def _manufacturer(observation: Observation, candidate: Candidate) -> FieldVerdict:
+    observed, registered = observation.manufacturer, candidate.item.manufacturer
+    if observed is None:
+        return "manufacturer", None, None
+    if observation.manufacturer_key == candidate.manufacturer_key:
+        if normalise_name(observed) == normalise_name(registered):
+            return "manufacturer", 1.0, None
+        known_as = observation.manufacturer_name or registered
+        explanation = f"{observed!r} is a name of {known_as!r}, recorded as {registered!r}"
+        return "manufacturer", 1.0, Difference("manufacturer", observed, registered, explanation)
+    explanation = "another manufacturer: serials are unique only per manufacturer"
+    return "manufacturer", 0.0, Difference("manufacturer", observed, registered, explanation)
+
+
+def _model(observation: Observation, item: Item) -> FieldVerdict:
+    if observation.model is None:
+        return "model", None, None
+    seen, kept = normalise_name(observation.model), normalise_name(item.model)
+    if seen == kept:
+        return "model", 1.0, None
+    if _variants(seen, kept):
+        explanation = "a variant of the same model designation"
+        return "model", 0.7, Difference("model", observation.model, item.model, explanation)
+    return "model", 0.0, Difference("model", observation.model, item.model, "another model")
+
+
+def _variants(a: str, b: str) -> bool:
+    """AK74 and AK74M (letters added), or 17 and GLOCK17 (a number under a maker's prefix);
+    not G3 and G36, nor M1 and M16A2 (digits added make another designation)."""
+    short, long = sorted((a, b), key=len)
+    if not short or short == long:
+        return False
+    extended = long.startswith(short) and not long[len(short)].isdigit()
+    prefixed = long.endswith(short) and short[0].isdigit() and long[-len(short) - 1].isalpha()
+    return extended or prefixed
+
+
+def _category(observation: Observation, item: Item) -> FieldVerdict:
+    seen = observation.category
+    if seen is None:
+        return "category", None, None
+    if seen == item.category:
+        return "category", 1.0, None
+    if any({seen, item.category} <= related for related in _RELATED_CATEGORIES):
+        explanation = "a related category"
+        return "category", 0.5, Difference("category", seen, item.category, explanation)
+    return "category", 0.0, Difference("category", seen, item.category, "another category")
+
+
+def _caliber(observation: Observation, item: Item) -> FieldVerdict:
+    if observation.caliber is None or item.caliber is None:
+        return "caliber", None, None
+    if _caliber_key(observation.caliber) == _caliber_key(item.caliber):
+        return "caliber", 1.0, None
+    difference = Difference("caliber", observation.caliber, item.caliber, "another caliber")
+    return "caliber", 0.0, difference
+
+
+def _caliber_key(caliber: str) -> str:
+    # 5.45x39 is written with a multiplication sign (U+00D7) as often as with an x.
+    return normalise_name(caliber.replace("\u00d7", "x"))
+
+
+def _country(observation: Observation, item: Item) -> FieldVerdict:
+    seen, kept = observation.country_of_manufacture, item.country_of_manufacture
+    if seen is None or kept is None:
+        return "country", None, None
+    if seen == kept:
+        return "country", 1.0, None
+    explanation = "another country of manufacture"
+    return "country", 0.0, Difference("country_of_manufacture", seen, kept, explanation)
+
+
+def _import_markings(observation: Observation, item: Item) -> list[Difference]:
+    registered = {marking.country for marking in item.import_markings}
+    return [
+        Difference(
+            "import_markings",
+            country,
+            ", ".join(sorted(registered)) or None,
+            "an import marking the registry does not record for this item",
+        )
+        for country in observation.import_marking_countries
+        if country not in registered
+    ]

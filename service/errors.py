@@ -1,0 +1,118 @@
+"""The project's own exceptions. Each one knows the HTTP problem it becomes.
+
+    TraceRegistryError
+     ├── InvalidInput            400  bad body, query or path value (one entry per field)
+     ├── AuthenticationFailed    401  missing, unknown, expired or revoked API key
+     ├── PermissionDenied        403  a valid key that may not do this
+     ├── NotFound                404  no such record
+     ├── Conflict                409
+     │    ├── Duplicate              a unique identity already recorded
+     │    ├── UnknownReference       a referenced record does not exist
+     │    ├── LedgerViolation        an attempt to change recorded history
+     │    └── StateConflict          the request contradicts what is recorded
+     ├── RateLimited             429  the key sent more requests than its rate (with Retry-After)
+     └── DatabaseUnavailable     503  PostgreSQL cannot be reached (with Retry-After)
+
+Nothing here imports Flask or psycopg: the domain and the repository raise these, and
+`service.api.problems` turns them into `application/problem+json` responses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One thing wrong with the input. `location` is "body", "query" or "path".
+
+    For the body, `field` is a JSON Pointer without its leading slash ("line_items/0/quantity").
+    """
+
+    location: str
+    field: str
+    detail: str
+
+
+class TraceRegistryError(Exception):
+    status = 500
+    code = "internal_error"
+    title = "Internal error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidInput(TraceRegistryError):
+    status = 400
+    code = "invalid_input"
+    title = "The request is not valid"
+
+    def __init__(self, detail: str, errors: list[FieldError] | None = None) -> None:
+        super().__init__(detail)
+        self.errors = errors or []
+
+    @classmethod
+    def for_field(cls, location: str, field: str, detail: str) -> InvalidInput:
+        return cls(detail, [FieldError(location, field, detail)])
+
+
+class AuthenticationFailed(TraceRegistryError):
+    status = 401
+    code = "unauthenticated"
+    title = "Authentication required"
+
+
+class PermissionDenied(TraceRegistryError):
+    status = 403
+    code = "forbidden"
+    title = "Not allowed"
+
+
+class NotFound(TraceRegistryError):
+    status = 404
+    code = "not_found"
+    title = "Not found"
+
+
+class Conflict(TraceRegistryError):
+    status = 409
+    code = "conflict"
+    title = "Conflict with recorded data"
+
+
+class Duplicate(Conflict):
+    code = "duplicate"
+    title = "Already recorded"
+
+
+class UnknownReference(Conflict):
+    code = "unknown_reference"
+    title = "A referenced record does not exist"
+
+
+class LedgerViolation(Conflict):
+    code = "append_only"
+    title = "Recorded history cannot be changed"
+
+
+class StateConflict(Conflict):
+    code = "state_conflict"
+    title = "The request contradicts the record"
+
+
+class RateLimited(TraceRegistryError):
+    status = 429
+    code = "rate_limited"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after_seconds: int) -> None:
+        super().__init__(detail)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class DatabaseUnavailable(TraceRegistryError):
+    status = 503
+    code = "database_unavailable"
+    title = "The registry database is unavailable"

@@ -1,0 +1,36 @@
+"""gunicorn settings (`--config python:service.gunicorn_conf`), from the environment.
+
+Sync workers, 2 x cores + 1: on database-bound routes they gave the best tail latency on this
+kind of machine (see ../shared/PERFORMANCE-NOTES.md). No preload: each worker opens its own
+connection pool after the fork.
+"""
+
+import multiprocessing
+import os
+
+import gunicorn.http.wsgi
+
+# gunicorn names itself and its version in a Server header on every response; say nothing that
+# helps to pick an exploit.
+gunicorn.http.wsgi.SERVER = "trace-registry"
+
+host = os.environ.get("TRACE_REGISTRY_HOST", "127.0.0.1")
+bind = f"{host}:{os.environ.get('TRACE_REGISTRY_PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+worker_class = "sync"
+timeout = 30
+graceful_timeout = 20
+# Recycle workers now and then so that a slow leak cannot grow without bound.
+max_requests = 20_000
+max_requests_jitter = 2_000
+# The longest valid query (a 500-character cursor and 200-character filters, percent-encoded) is
+# about 7 kB; gunicorn's default of 4 kB would answer it with an HTML 414 before the app could
+# answer a problem document.
+limit_request_line = 8190
+# gunicorn 27's control socket defaults to one fixed path per user: several instances on one
+# machine (tests, benchmarks) would fight over it, and nothing here uses it.
+control_socket_disable = True
+accesslog = os.environ.get("TRACE_REGISTRY_ACCESS_LOG", "-") or None
+errorlog = "-"
+loglevel = os.environ.get("TRACE_REGISTRY_LOG_LEVEL", "info")
+proc_name = "trace-registry"

@@ -1,0 +1,215 @@
+"""Agencies, their API keys, and the reference tables every request may need."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from service.db import Connection
+from service.domain import api_keys
+from service.domain.records import AgencyRef
+from service.repository.queries import load
+
+SQL = load("agencies")
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    prefix: str
+    secret_hash: bytes
+    scopes: tuple[str, ...]
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    agency: AgencyRef
+    # whether this request was counted within the key's rate, and if not, when to come back
+    admitted: bool
+    retry_after_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class Agency:
+    id: UUID
+    name: str
+    country: str | None
+    created_at: datetime
+    active_keys: int
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """A key as listed: never its secret."""
+
+    id: UUID
+    prefix: str
+    agency: AgencyRef
+    scopes: tuple[str, ...]
+    label: str | None
+    rate_limit_per_minute: int | None
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    revoked_reason: str | None
+    # ACTIVE, EXPIRED or REVOKED now
+    status: str
+
+
+@dataclass(frozen=True)
+class RecordCounts:
+    """How many records of each kind an agency has recorded."""
+
+    parties: int
+    items: int
+    eucs: int
+    events: int
+    declarations: int
+    revocations: int
+    consents: int
+    delivery_verifications: int
+    party_verifications: int
+
+    @property
+    def total(self) -> int:
+        return sum(getattr(self, field.name) for field in fields(self))
+
+
+def recorded_counts(conn: Connection, agency_id: UUID) -> RecordCounts:
+    row = conn.execute(SQL["recorded_counts"], {"agency_id": agency_id}).fetchone()
+    assert row is not None
+    return RecordCounts(**row)
+
+
+def ensure_agency(
+    conn: Connection, name: str, country: str | None = None
+) -> tuple[AgencyRef, bool]:
+    """The agency with this name, created if missing; the flag says whether it was created now."""
+    created = conn.execute(SQL["insert_agency"], {"name": name, "country": country}).fetchone()
+    if created is not None:
+        return AgencyRef(created["id"], created["name"]), True
+    row = conn.execute(SQL["find_agency_by_name"], {"name": name}).fetchone()
+    if row is None:  # pragma: no cover - the conflict above proves the row exists
+        raise LookupError(name)
+    return AgencyRef(row["id"], row["name"]), False
+
+
+def insert_api_key(
+    conn: Connection,
+    agency_id: UUID,
+    prefix: str,
+    secret_hash: bytes,
+    scopes: tuple[str, ...],
+    label: str | None = None,
+    expires_at: datetime | None = None,
+    rate_limit_per_minute: int | None = None,
+) -> UUID:
+    row = conn.execute(
+        SQL["insert_api_key"],
+        {
+            "agency_id": agency_id,
+            "prefix": prefix,
+            "secret_hash": secret_hash,
+            "scopes": list(scopes),
+            "label": label,
+            "expires_at": expires_at,
+            "rate_limit_per_minute": rate_limit_per_minute,
+        },
+    ).fetchone()
+    assert row is not None
+    key_id: UUID = row["id"]
+    return key_id
+
+
+def authenticate(
+    conn: Connection, prefix: str, secret_hash: bytes, default_per_minute: int, burst: int
+) -> StoredKey | None:
+    """The key with this prefix, counting the request against its rate when `secret_hash`
+    is that of a live key (see the `authenticate` query)."""
+    row = conn.execute(
+        SQL["authenticate"],
+        {
+            "prefix": prefix,
+            "secret_hash": secret_hash,
+            "default_per_minute": default_per_minute,
+            "burst": burst,
+        },
+    ).fetchone()
+    if row is None:
+        return None
+    return StoredKey(
+        prefix=row["prefix"],
+        secret_hash=bytes(row["secret_hash"]),
+        scopes=tuple(row["scopes"]),
+        expires_at=row["expires_at"],
+        revoked_at=row["revoked_at"],
+        agency=AgencyRef(row["agency_id"], row["agency_name"]),
+        admitted=row["admitted"],
+        retry_after_seconds=row["retry_after_seconds"],
+    )
+
+
+def create_agency(conn: Connection, name: str, country: str | None) -> Agency:
+    row = conn.execute(SQL["create_agency"], {"name": name, "country": country}).fetchone()
+    assert row is not None
+    return Agency(**row)
+
+
+def get_agency(conn: Connection, agency_id: UUID) -> Agency | None:
+    row = conn.execute(SQL["get_agency"], {"id": agency_id}).fetchone()
+    return None if row is None else Agency(**row)
+
+
+def find_agency(conn: Connection, name: str) -> AgencyRef | None:
+    row = conn.execute(SQL["find_agency_by_name"], {"name": name}).fetchone()
+    return None if row is None else AgencyRef(row["id"], row["name"])
+
+
+def list_agencies(conn: Connection, after: UUID | None, limit: int) -> list[Agency]:
+    rows = conn.execute(SQL["list_agencies"], {"after": after or _FIRST, "limit": limit})
+    return [Agency(**row) for row in rows]
+
+
+def list_api_keys(
+    conn: Connection, agency_id: UUID | None, before: UUID | None, limit: int
+) -> list[ApiKey]:
+    rows = conn.execute(
+        SQL["list_api_keys"],
+        {"agency_id": agency_id, "before": before or _LAST, "limit": limit},
+    )
+    return [_api_key(row) for row in rows]
+
+
+def get_api_key(conn: Connection, prefix: str) -> ApiKey | None:
+    row = conn.execute(SQL["get_api_key"], {"prefix": prefix}).fetchone()
+    return None if row is None else _api_key(row)
+
+
+def revoke_api_key(conn: Connection, prefix: str, reason: str | None) -> bool:
+    """Revoke a live key; False when there is no such key or it was already revoked."""
+    row = conn.execute(SQL["revoke_api_key"], {"prefix": prefix, "reason": reason}).fetchone()
+    return row is not None
+
+
+_FIRST = UUID(int=0)
+_LAST = UUID("ffffffff-ffff-ffff-ffff-ffffffffffff")
+
+
+def _api_key(row: dict[str, Any]) -> ApiKey:
+    return ApiKey(
+        id=row["id"],
+        prefix=row["prefix"],
+        agency=AgencyRef(row["agency_id"], row["agency_name"]),
+        scopes=tuple(row["scopes"]),
+        label=row["label"],
+        rate_limit_per_minute=row["rate_limit_per_minute"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        revoked_at=row["revoked_at"],
+        revoked_reason=row["revoked_reason"],
+        status=api_keys.status_of(row["revoked_at"], row["expires_at"], datetime.now(UTC)),
+    )
+
+
+def known_countries(conn: Connection) -> dict[str, str]:
+    """ISO 3166-1 alpha-2 code -> name, from the countries reference table."""
+    return {row["code"]: row["name"] for row in conn.execute(SQL["known_countries"])}

@@ -1,0 +1,118 @@
+"""The derived list of items on alert (lost, stolen, seized, or with an ALERT finding)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
+
+from service.db import Connection
+from service.domain.alerts import AlertState
+from service.domain.records import Item
+from service.repository import rows
+from service.repository.queries import load
+
+SQL = load("alerts")
+NEWEST = UUID(int=(1 << 128) - 1)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertEntry:
+    item: Item
+    status: str
+    status_since: date | None
+    country: str | None
+    codes: tuple[str, ...]
+    revision: UUID
+
+
+# Any fixed number: the advisory-lock space of alert refreshes.
+_LOCK_SPACE = 74_103
+
+
+def lock_items(conn: Connection, item_ids: list[UUID]) -> None:
+    """Wait until no other transaction is refreshing these items (held to the end of ours)."""
+    conn.execute(SQL["lock_items"], {"lock_space": _LOCK_SPACE, "item_ids": item_ids})
+
+
+def store(conn: Connection, states: Mapping[UUID, AlertState | None]) -> None:
+    """Put items on the list, or take them off (None)."""
+    cleared = [item_id for item_id, state in states.items() if state is None]
+    if cleared:
+        conn.execute(SQL["clear_alerts"], {"item_ids": cleared})
+    listed = [{"item_id": item_id, **_columns(state)} for item_id, state in states.items() if state]
+    if listed:
+        with conn.cursor() as cursor:
+            cursor.executemany(SQL["upsert_alert"], listed)
+
+
+def _columns(state: AlertState) -> dict[str, object]:
+    return {
+        "status": state.status,
+        "status_since": state.status_since,
+        "country": state.country,
+        "category": state.category,
+        "codes": list(state.codes),
+    }
+
+
+def find(
+    conn: Connection,
+    *,
+    country: str | None,
+    category: str | None,
+    status: str | None,
+    since: date | None,
+    before: UUID | None,
+    limit: int,
+) -> list[AlertEntry]:
+    params = {
+        "country": country,
+        "category": category,
+        "status": status,
+        "since": since,
+        "before": before or NEWEST,
+        "limit": limit,
+    }
+    return [
+        AlertEntry(
+            rows.item(row),
+            row["status"],
+            row["status_since"],
+            row["country"],
+            tuple(row["codes"]),
+            row["revision"],
+        )
+        for row in conn.execute(SQL["list_alerts"], params)
+    ]
+
+
+def everything(conn: Connection) -> dict[UUID, AlertState]:
+    """The whole stored list (to compare with a rebuild)."""
+    return {
+        row["item_id"]: AlertState(
+            row["status"], row["status_since"], row["country"], row["category"], tuple(row["codes"])
+        )
+        for row in conn.execute(SQL["all_alerts"])
+    }
+
+
+def item_batches(conn: Connection, size: int) -> Iterator[list[UUID]]:
+    """Every item id, in batches, in id order."""
+    after = UUID(int=0)
+    while True:
+        batch = [
+            row["id"]
+            for row in conn.execute(SQL["item_ids_after"], {"after": after, "limit": size})
+        ]
+        if not batch:
+            return
+        yield batch
+        after = batch[-1]
+
+
+def items_under_certificate(conn: Connection, euc_id: UUID) -> list[UUID]:
+    return [
+        row["item_id"] for row in conn.execute(SQL["items_under_certificate"], {"euc_id": euc_id})
+    ]

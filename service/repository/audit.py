@@ -1,0 +1,137 @@
+"""The audit trail: appending entries, listing them, and reading the chains to verify."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from service.db import Connection
+from service.domain.audit import AuditEntry, StoredEntry
+from service.repository.queries import load
+
+SQL = load("audit")
+# Rows fetched at a time while verifying: the trail is streamed, never held whole.
+VERIFY_BATCH = 5_000
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    id: UUID
+    agency_id: UUID | None
+    key_prefix: str | None
+    method: str
+    route: str
+    path: str
+    status: int
+    serials: tuple[str, ...]
+    record_ids: tuple[UUID, ...]
+    case_reference: str | None
+    purpose: str | None
+    records_returned: int
+    details: dict[str, object]
+
+
+def append(conn: Connection, entry: NewEntry) -> None:
+    conn.execute(
+        SQL["insert_entry"],
+        {
+            "id": entry.id,
+            "agency_id": entry.agency_id,
+            "key_prefix": entry.key_prefix,
+            "method": entry.method,
+            "route": entry.route,
+            "path": entry.path,
+            "status": entry.status,
+            "serials": list(entry.serials),
+            "record_ids": list(entry.record_ids),
+            "case_reference": entry.case_reference,
+            "purpose": entry.purpose,
+            "records_returned": entry.records_returned,
+            "details": Jsonb(entry.details),
+        },
+    )
+
+
+@dataclass(frozen=True)
+class Filters:
+    agency_id: UUID | None = None
+    serial: str | None = None  # normalised
+    case_reference: str | None = None
+    recorded_from: datetime | None = None
+    recorded_before: datetime | None = None
+
+
+# Each filter's condition; only those whose value is given are joined into the query.
+_CONDITIONS = {
+    "agency_id": "a.agency_id = %(agency_id)s",
+    "serial": "a.serials @> ARRAY[%(serial)s::text]",
+    "case_reference": "a.case_reference = %(case_reference)s",
+    "recorded_from": "a.recorded_at >= %(recorded_from)s",
+    "recorded_before": "a.recorded_at < %(recorded_before)s",
+}
+_NEWEST = UUID("ffffffff-ffff-ffff-ffff-ffffffffffff")
+
+
+def find(conn: Connection, filters: Filters, before: UUID | None, limit: int) -> list[AuditEntry]:
+    values = {name: getattr(filters, name) for name in _CONDITIONS}
+    chosen = [sql.SQL(_CONDITIONS[name]) for name, value in values.items() if value is not None]
+    condition = sql.SQL("").join(sql.SQL(" AND ") + c for c in chosen)
+    query = sql.SQL(SQL["list_entries"]).format(filters=condition)
+    rows = conn.execute(query, {**values, "before": before or _NEWEST, "limit": limit})
+    return [
+        AuditEntry(
+            id=row["id"],
+            recorded_at=row["recorded_at"],
+            agency_id=row["agency_id"],
+            agency_name=row["agency_name"],
+            key_prefix=row["key_prefix"],
+            method=row["method"],
+            route=row["route"],
+            path=row["path"],
+            status=row["status"],
+            serials=tuple(row["serials"]),
+            record_ids=tuple(row["record_ids"]),
+            case_reference=row["case_reference"],
+            purpose=row["purpose"],
+            records_returned=row["records_returned"],
+            details=row["details"],
+            chain=row["chain"],
+            chain_seq=row["chain_seq"],
+            entry_hash=row["entry_hash"],
+        )
+        for row in rows
+    ]
+
+
+def stored_entries(conn: Connection) -> Iterator[StoredEntry]:
+    """Every entry in (chain, chain_seq) order, streamed through a server-side cursor; the caller
+    holds a transaction open while iterating."""
+    with conn.cursor(name="audit_verification") as cursor:
+        cursor.itersize = VERIFY_BATCH
+        cursor.execute(SQL["entries_for_verification"])
+        for row in cursor:
+            yield StoredEntry(
+                id=row["id"],
+                chain=row["chain"],
+                chain_seq=row["chain_seq"],
+                recorded_at_micros=int(row["recorded_at_micros"]),
+                agency_id=row["agency_id"],
+                key_prefix=row["key_prefix"],
+                method=row["method"],
+                route=row["route"],
+                path=row["path"],
+                status=row["status"],
+                serials_text=row["serials_text"],
+                record_ids_text=row["record_ids_text"],
+                case_reference=row["case_reference"],
+                purpose=row["purpose"],
+                records_returned=row["records_returned"],
+                details_text=row["details_text"],
+                previous_hash=bytes(row["previous_hash"]),
+                entry_hash=bytes(row["entry_hash"]),
+            )

@@ -1,0 +1,138 @@
+"""Chains of custody with the records the diversion rules read, in one round trip for any number
+of items (the custody route reads one, a trace reads its best candidates)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from service.db import Connection
+from service.domain import disclosure
+from service.domain.findings import Certificate, ChainFacts, Consent, LineUse, Verification
+from service.domain.records import CustodyChain, CustodyEvent
+from service.repository import items, rows
+from service.repository.queries import load
+from service.repository.rows import Row
+
+SQL = load("items")
+
+
+def facts(
+    conn: Connection,
+    item_ids: list[UUID],
+    today: date,
+    verification_days: int,
+    prefetched: Mapping[UUID, list[Row]] | None = None,
+) -> dict[UUID, ChainFacts]:
+    """Every item's events in chain order, with its certificates, line use, consents,
+    verifications and verified parties. Items whose chain entries are `prefetched` (every entry
+    of the item, from chain_entries) are not read again."""
+    known = prefetched or {}
+    by_item: dict[UUID, list[Row]] = defaultdict(
+        list, {i: known[i] for i in item_ids if i in known}
+    )
+    missing = [item_id for item_id in item_ids if item_id not in known]
+    if missing:
+        for row in conn.execute(SQL["custody_chains"], {"item_ids": missing}):
+            by_item[row["chain_item_id"]].append(row)
+    return {
+        item_id: _facts(item_id, by_item[item_id], today, verification_days) for item_id in item_ids
+    }
+
+
+def chain(
+    conn: Connection, item_id: UUID, today: date, verification_days: int, viewer: UUID
+) -> CustodyChain | None:
+    """One item's chain of custody with its findings as the viewer's agency may see it, or
+    None for an unknown item."""
+    item = items.get(conn, item_id)
+    if item is None:
+        return None
+    chain_facts = facts(conn, [item_id], today, verification_days)[item_id]
+    return disclosure.chain_for(viewer, item, chain_facts)
+
+
+def _facts(item_id: UUID, chain_rows: list[Row], today: date, verification_days: int) -> ChainFacts:
+    events = tuple(rows.custody_event(row) for row in chain_rows)
+    return ChainFacts(
+        item_id=item_id,
+        events=events,
+        today=today,
+        certificates={c.id: c for c in _certificates(chain_rows)},
+        line_use=_line_use(chain_rows),
+        consents=tuple(_unique(_consents(chain_rows))),
+        verifications=tuple(_unique(_verifications(chain_rows))),
+        verified_parties=frozenset(_verified_parties(chain_rows, events)),
+        verification_period_days=verification_days,
+    )
+
+
+def _certificates(chain_rows: list[Row]) -> Iterable[Certificate]:
+    for row in chain_rows:
+        if row["euc_id"] is not None:
+            yield Certificate(
+                id=row["euc_id"],
+                certificate_number=row["euc_certificate_number"],
+                destination_country=row["euc_destination_country"],
+                end_user_party_id=row["euc_end_user_party_id"],
+                expires_on=row["euc_expires_on"],
+                non_reexport_clause=row["euc_non_reexport_clause"],
+                revoked_on=row["euc_revoked_on"],
+                revocation_id=row["euc_revocation_id"],
+            )
+
+
+def _line_use(chain_rows: list[Row]) -> dict[UUID, LineUse]:
+    return {
+        row["id"]: LineUse(
+            row["euc_id"],
+            row["euc_line_number"],
+            row["euc_line_quantity"],
+            int(row["euc_line_shipped_through"]),
+        )
+        for row in chain_rows
+        if row["euc_line_shipped_through"] is not None
+    }
+
+
+def _consents(chain_rows: list[Row]) -> Iterable[Consent]:
+    for row in chain_rows:
+        for consent in row["euc_consents"] or ():
+            yield Consent(
+                id=UUID(consent["id"]),
+                euc_id=row["euc_id"],
+                granted_on=date.fromisoformat(consent["granted_on"]),
+                new_end_user_party_id=_uuid(consent["new_end_user_party_id"]),
+                new_destination_country=consent["new_destination_country"],
+                covers_item=consent["covers_item"],
+            )
+
+
+def _verifications(chain_rows: list[Row]) -> Iterable[Verification]:
+    for row in chain_rows:
+        for verification in row["euc_verifications"] or ():
+            yield Verification(
+                id=UUID(verification["id"]),
+                euc_id=row["euc_id"],
+                verified_on=date.fromisoformat(verification["verified_on"]),
+                covers_item=verification["covers_item"],
+            )
+
+
+def _verified_parties(chain_rows: list[Row], events: tuple[CustodyEvent, ...]) -> Iterable[UUID]:
+    for row, event in zip(chain_rows, events, strict=True):
+        for role, party in (("from", event.from_party), ("to", event.to_party),
+                            ("owner", event.owner_party)):  # fmt: skip
+            if party is not None and row[f"{role}_party_verified"]:
+                yield party.id
+
+
+def _unique(records: Iterable[Consent | Verification]) -> Iterable[Any]:
+    return {record.id: record for record in records}.values()
+
+
+def _uuid(value: str | None) -> UUID | None:
+    return None if value is None else UUID(value)

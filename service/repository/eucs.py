@@ -1,0 +1,247 @@
+"""End-user certificates, their line items, and what happens to them after issue: revocation,
+re-export consents, delivery verifications."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID
+
+from service.db import Connection
+from service.domain import certificates
+from service.domain.certificates import Usage
+from service.domain.inputs import NewConsent, NewDeliveryVerification, NewEuc, NewRevocation
+from service.domain.records import (
+    DeliveryVerification,
+    EndUserCertificate,
+    EucLineItem,
+    EucRevocation,
+    PartyRef,
+    ReexportConsent,
+)
+from service.domain.serials import normalise_serial
+from service.errors import StateConflict
+from service.repository.queries import load
+from service.repository.rows import agency_from_json, agency_ref, party_ref, timestamp, uuids
+
+SQL = load("eucs")
+
+
+def insert(
+    conn: Connection, agency_id: UUID, euc: NewEuc, today: date | None = None
+) -> EndUserCertificate:
+    """Record a certificate with its lines, all or nothing."""
+    with conn.transaction():
+        row = conn.execute(
+            SQL["insert_euc"],
+            {
+                "certificate_number": euc.certificate_number,
+                "certificate_key": normalise_serial(euc.certificate_number),
+                "issuing_country": euc.issuing_country,
+                "issuing_authority": euc.issuing_authority,
+                "issued_on": euc.issued_on,
+                "expires_on": euc.expires_on,
+                "exporter_party_id": euc.exporter_party_id,
+                "end_user_party_id": euc.end_user_party_id,
+                "destination_country": euc.destination_country,
+                "stated_end_use": euc.stated_end_use,
+                "non_reexport_clause": euc.non_reexport_clause,
+                "agency_id": agency_id,
+            },
+        ).fetchone()
+        assert row is not None
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                SQL["insert_euc_line"],
+                [
+                    {
+                        "euc_id": row["id"],
+                        "line_number": line.line_number,
+                        "description": line.description,
+                        "category": line.category,
+                        "model": line.model,
+                        "quantity": line.quantity,
+                    }
+                    for line in euc.line_items
+                ],
+            )
+    return _stored(conn, row["id"], today)
+
+
+def get(conn: Connection, euc_id: UUID, today: date | None = None) -> EndUserCertificate | None:
+    row = conn.execute(SQL["get_euc"], {"id": euc_id}).fetchone()
+    if row is None:
+        return None
+    end_user = party_ref(row, "end_user")
+    assert isinstance(end_user, PartyRef)
+    revocation = _revocation(row["revocation"])
+    return EndUserCertificate(
+        id=row["id"],
+        certificate_number=row["certificate_number"],
+        issuing_country=row["issuing_country"],
+        issuing_authority=row["issuing_authority"],
+        issued_on=row["issued_on"],
+        expires_on=row["expires_on"],
+        exporter=party_ref(row, "exporter"),
+        end_user=end_user,
+        destination_country=row["destination_country"],
+        stated_end_use=row["stated_end_use"],
+        non_reexport_clause=row["non_reexport_clause"],
+        line_items=tuple(EucLineItem(**line) for line in row["line_items"]),
+        recorded_by=agency_ref(row, "recorded_by"),
+        recorded_at=row["recorded_at"],
+        status=certificates.status_on(
+            today or datetime.now(UTC).date(),
+            row["expires_on"],
+            revocation.revoked_on if revocation else None,
+        ),
+        revocation=revocation,
+        consents=tuple(_consent(document) for document in row["consents"]),
+        verifications=tuple(_verification(document) for document in row["verifications"]),
+    )
+
+
+def find_by_number(conn: Connection, issuing_country: str, certificate_number: str) -> UUID | None:
+    """The certificate with this number (compared normalised) from this issuing country."""
+    row = conn.execute(
+        SQL["find_by_number"],
+        {
+            "issuing_country": issuing_country,
+            "certificate_key": normalise_serial(certificate_number),
+        },
+    ).fetchone()
+    return None if row is None else UUID(str(row["id"]))
+
+
+def revoke(
+    conn: Connection,
+    agency_id: UUID,
+    euc_id: UUID,
+    revocation: NewRevocation,
+    today: date | None = None,
+) -> EndUserCertificate:
+    """Record a revocation; a certificate is revoked once (UniqueViolation the second time)."""
+    params = {"euc_id": euc_id, "agency_id": agency_id, **vars(revocation)}
+    conn.execute(SQL["insert_revocation"], params)
+    return _stored(conn, euc_id, today)
+
+
+def add_consent(
+    conn: Connection,
+    agency_id: UUID,
+    euc_id: UUID,
+    consent: NewConsent,
+    today: date | None = None,
+) -> EndUserCertificate:
+    """Record a re-export consent (and the items it names, which must have been shipped under
+    the certificate)."""
+    with conn.transaction():
+        _shipped_under(conn, euc_id, consent.item_ids)
+        fields = {key: value for key, value in vars(consent).items() if key != "item_ids"}
+        row = conn.execute(
+            SQL["insert_consent"], {"euc_id": euc_id, "agency_id": agency_id, **fields}
+        ).fetchone()
+        assert row is not None
+        if consent.item_ids:
+            conn.execute(
+                SQL["insert_consent_items"],
+                {"consent_id": row["id"], "item_ids": list(consent.item_ids)},
+            )
+    return _stored(conn, euc_id, today)
+
+
+def add_verification(
+    conn: Connection,
+    agency_id: UUID,
+    euc_id: UUID,
+    verification: NewDeliveryVerification,
+    today: date | None = None,
+) -> EndUserCertificate:
+    """Record a delivery verification (and the items seen, shipped under the certificate)."""
+    with conn.transaction():
+        _shipped_under(conn, euc_id, verification.item_ids)
+        fields = {key: value for key, value in vars(verification).items() if key != "item_ids"}
+        row = conn.execute(
+            SQL["insert_verification"], {"euc_id": euc_id, "agency_id": agency_id, **fields}
+        ).fetchone()
+        assert row is not None
+        if verification.item_ids:
+            conn.execute(
+                SQL["insert_verification_items"],
+                {"verification_id": row["id"], "item_ids": list(verification.item_ids)},
+            )
+    return _stored(conn, euc_id, today)
+
+
+def usage(conn: Connection, euc: EndUserCertificate, viewer: UUID) -> Usage:
+    """Per line: authorised, shipped (by standing exports), remaining, and the items the viewer
+    may see."""
+    lines = tuple(
+        certificates.line_usage(
+            row["line_number"],
+            row["description"],
+            row["authorised"],
+            int(row["shipped"]),
+            tuple(row["item_ids"]),
+        )
+        for row in conn.execute(SQL["usage"], {"euc_id": euc.id, "viewer": viewer})
+    )
+    return Usage(euc.id, euc.certificate_number, euc.status, lines)
+
+
+def _shipped_under(conn: Connection, euc_id: UUID, item_ids: tuple[UUID, ...]) -> None:
+    if not item_ids:
+        return
+    row = conn.execute(
+        SQL["not_shipped_under"], {"ids": list(item_ids), "euc_id": euc_id}
+    ).fetchone()
+    if row is not None and row["missing"]:
+        missing = ", ".join(str(item_id) for item_id in row["missing"])
+        raise StateConflict(f"no event under this certificate covers item {missing}")
+
+
+def _stored(conn: Connection, euc_id: UUID, today: date | None = None) -> EndUserCertificate:
+    stored = get(conn, euc_id, today)
+    assert stored is not None
+    return stored
+
+
+def _revocation(document: dict[str, Any] | None) -> EucRevocation | None:
+    if document is None:
+        return None
+    return EucRevocation(
+        id=UUID(document["id"]),
+        revoked_on=date.fromisoformat(document["revoked_on"]),
+        reason=document["reason"],
+        recorded_by=agency_from_json(document["recorded_by"]),
+        recorded_at=timestamp(document["recorded_at"]),
+    )
+
+
+def _consent(document: dict[str, Any]) -> ReexportConsent:
+    new_end_user = document["new_end_user_party_id"]
+    return ReexportConsent(
+        id=UUID(document["id"]),
+        granted_on=date.fromisoformat(document["granted_on"]),
+        granted_by=document["granted_by"],
+        new_end_user_party_id=UUID(new_end_user) if new_end_user else None,
+        new_destination_country=document["new_destination_country"],
+        quantity=document["quantity"],
+        document_reference=document["document_reference"],
+        item_ids=uuids(document["item_ids"]),
+        recorded_by=agency_from_json(document["recorded_by"]),
+        recorded_at=timestamp(document["recorded_at"]),
+    )
+
+
+def _verification(document: dict[str, Any]) -> DeliveryVerification:
+    return DeliveryVerification(
+        id=UUID(document["id"]),
+        verified_on=date.fromisoformat(document["verified_on"]),
+        verifying_authority=document["verifying_authority"],
+        country=document["country"],
+        notes=document["notes"],
+        item_ids=uuids(document["item_ids"]),
+        recorded_by=agency_from_json(document["recorded_by"]),
+        recorded_at=timestamp(document["recorded_at"]),
+    )

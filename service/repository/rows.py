@@ -1,0 +1,135 @@
+"""Rows (dicts from psycopg's dict_row) into records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from service.domain.records import (
+    RESTRICTED,
+    AgencyRef,
+    CustodyEvent,
+    ErrorDeclaration,
+    EucRef,
+    ImportMarking,
+    Item,
+    PartyRef,
+    RestrictedPartyRef,
+)
+
+Row = dict[str, Any]
+
+
+def agency_ref(row: Row, prefix: str) -> AgencyRef:
+    return AgencyRef(row[f"{prefix}_id"], row[f"{prefix}_name"])
+
+
+def agency_from_json(document: dict[str, Any]) -> AgencyRef:
+    """An agency in a json_build_object('id', ..., 'name', ...) column."""
+    return AgencyRef(UUID(document["id"]), document["name"])
+
+
+def uuids(values: list[str] | None) -> tuple[UUID, ...]:
+    return tuple(UUID(value) for value in values or ())
+
+
+def timestamp(value: str) -> datetime:
+    """A timestamptz that went through json_build_object (ISO 8601 with an offset)."""
+    return datetime.fromisoformat(value)
+
+
+def party_ref(row: Row, prefix: str) -> PartyRef | None:
+    """The party whose columns start with `prefix` (a LEFT JOIN leaves them all NULL); a
+    restricted one carries its recorder (`party_restriction()` in schema.sql), so that
+    service.domain.disclosure can redact it for other agencies."""
+    if row[f"{prefix}_id"] is None:
+        return None
+    restriction = row[f"{prefix}_restriction"]
+    if restriction is not None:
+        return RestrictedPartyRef(
+            row[f"{prefix}_id"],
+            row[f"{prefix}_name"],
+            row[f"{prefix}_kind"],
+            row[f"{prefix}_country"],
+            RESTRICTED,
+            recorded_by=AgencyRef(
+                UUID(restriction["recorded_by_id"]), restriction["recorded_by_name"]
+            ),
+            recorded_at=timestamp(restriction["recorded_at"]),
+        )
+    return PartyRef(
+        row[f"{prefix}_id"], row[f"{prefix}_name"], row[f"{prefix}_kind"], row[f"{prefix}_country"]
+    )
+
+
+def item(row: Row) -> Item:
+    return Item(
+        id=row["id"],
+        manufacturer=row["manufacturer"],
+        model=row["model"],
+        category=row["category"],
+        caliber=row["caliber"],
+        serial_number=row["serial_number"],
+        serial_normalised=row["serial_norm"],
+        country_of_manufacture=row["country_of_manufacture"],
+        year_of_manufacture=row["year_of_manufacture"],
+        import_markings=tuple(
+            ImportMarking(m["country"], m.get("year"), m.get("marking"))
+            for m in row["import_markings"]
+        ),
+        other_markings=row["other_markings"],
+        recorded_by=agency_ref(row, "recorded_by"),
+        recorded_at=row["recorded_at"],
+    )
+
+
+def custody_event(row: Row) -> CustodyEvent:
+    """An event from a row of the `event_details` view."""
+    return CustodyEvent(
+        id=row["id"],
+        event_type=row["event_type"],
+        occurred_on=row["occurred_on"],
+        country=row["country"],
+        destination_country=row["destination_country"],
+        from_party=party_ref(row, "from_party"),
+        to_party=party_ref(row, "to_party"),
+        owner_party=party_ref(row, "owner_party"),
+        euc=_euc_ref(row),
+        euc_line_number=row["euc_line_number"],
+        licence_number=row["licence_number"],
+        document_reference=row["document_reference"],
+        notes=row["notes"],
+        classification=row["classification"],
+        recorded_by=agency_ref(row, "recorded_by"),
+        recorded_at=row["recorded_at"],
+        error_declaration=_declaration(row),
+    )
+
+
+def _euc_ref(row: Row) -> EucRef | None:
+    if row["euc_id"] is None:
+        return None
+    return EucRef(
+        id=row["euc_id"],
+        certificate_number=row["euc_certificate_number"],
+        issuing_country=row["euc_issuing_country"],
+        destination_country=row["euc_destination_country"],
+        end_user_party_id=row["euc_end_user_party_id"],
+        expires_on=row["euc_expires_on"],
+        non_reexport_clause=row["euc_non_reexport_clause"],
+        revoked_on=row["euc_revoked_on"],
+    )
+
+
+def _declaration(row: Row) -> ErrorDeclaration | None:
+    if row["declaration_id"] is None:
+        return None
+    return ErrorDeclaration(
+        id=row["declaration_id"],
+        reason=row["declaration_reason"],
+        explanation=row["declaration_explanation"],
+        corrective_event_ids=tuple(row["declaration_corrective_event_ids"]),
+        declared_by=agency_ref(row, "declared_by"),
+        declared_at=row["declared_at"],
+    )

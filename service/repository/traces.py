@@ -1,0 +1,146 @@
+"""Candidate searches for trace requests, the chains of the candidates, and stored traces."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import datetime
+from uuid import UUID
+
+import orjson
+
+from service.db import NEAR_MISS_SIMILARITY, NEAR_MISS_WIDE_SIMILARITY, Connection
+from service.domain.matching import Candidate, ncic, skeleton
+from service.domain.traces import TraceAnswer, TraceSummary
+from service.repository import rows
+from service.repository.queries import load
+from service.repository.rows import Row
+
+SQL = load("traces")
+NEWEST = UUID(int=(1 << 128) - 1)
+
+
+def strong_candidates(
+    conn: Connection, serial_norm: str, limit: int
+) -> tuple[list[Candidate], dict[UUID, list[Row]]]:
+    """Items whose serial is the same normalised, in confusable skeleton, or NCIC form, and
+    their chain entries (for service.repository.chains), in one round trip."""
+    params = {
+        "serial_norm": serial_norm,
+        "serial_skeleton": skeleton(serial_norm),
+        "serial_ncic": ncic(serial_norm),
+        "limit": limit,
+    }
+    with conn.pipeline():
+        found = conn.execute(SQL["strong_candidates"], params)
+        entries = conn.execute(SQL["strong_candidate_chains"], params)
+        candidates = [Candidate(rows.item(row), row["manufacturer_key"]) for row in found]
+        by_item: dict[UUID, list[Row]] = defaultdict(list)
+        for row in entries:
+            by_item[row["chain_item_id"]].append(row)
+    return candidates, by_item
+
+
+def wildcard_candidates(
+    conn: Connection, pattern: str, manufacturer_key: str | None, limit: int
+) -> list[Candidate]:
+    """Items whose normalised serial matches a LIKE pattern, the given manufacturer's first."""
+    params = {"pattern": pattern, "manufacturer_key": manufacturer_key, "limit": limit}
+    return _candidates(conn, SQL["wildcard_candidates"], params)
+
+
+def near_miss_candidates(
+    conn: Connection, serial_norm: str, limit: int, *, wide: bool = False
+) -> list[Candidate]:
+    """Items whose normalised serial is a few edits from this one, closest first. `wide`
+    lowers the trigram similarity the search needs (slower; for a second try)."""
+    params = {"serial_norm": serial_norm, "limit": limit}
+    if not wide:
+        return _candidates(conn, SQL["near_miss_candidates"], params)
+    with conn.pipeline():
+        conn.execute(SQL["set_similarity"], {"threshold": str(NEAR_MISS_WIDE_SIMILARITY)})
+        found = conn.execute(SQL["near_miss_candidates"], params)
+        conn.execute(SQL["set_similarity"], {"threshold": str(NEAR_MISS_SIMILARITY)})
+        return [Candidate(rows.item(row), row["manufacturer_key"]) for row in found]
+
+
+def _candidates(conn: Connection, query: str, params: Mapping[str, object]) -> list[Candidate]:
+    return [
+        Candidate(rows.item(row), row["manufacturer_key"]) for row in conn.execute(query, params)
+    ]
+
+
+def insert(conn: Connection, answer: TraceAnswer, key_prefix: str) -> bytes:
+    """Store a trace with its whole answer; returns the answer as stored (compact JSON)."""
+    document = orjson.dumps(answer, option=orjson.OPT_UTC_Z)
+    conn.execute(SQL["insert_trace"], _trace_params(answer, key_prefix, document))
+    return document
+
+
+def insert_many(conn: Connection, answers: list[TraceAnswer], key_prefix: str) -> list[bytes]:
+    """Store several traces at once (a batch), all or nothing."""
+    documents = [orjson.dumps(answer, option=orjson.OPT_UTC_Z) for answer in answers]
+    with conn.transaction(), conn.cursor() as cursor:
+        cursor.executemany(
+            SQL["insert_trace"],
+            [_trace_params(a, key_prefix, d) for a, d in zip(answers, documents, strict=True)],
+        )
+    return documents
+
+
+# Candidates that count as hits, which the agencies that recorded them are told of.
+HIT_BASES = ("EXACT", "NORMALISED", "CONFUSABLE")
+
+
+def _trace_params(answer: TraceAnswer, key_prefix: str, document: bytes) -> dict[str, object]:
+    context = answer.context
+    hits = [c for c in answer.candidates if c.match_basis in HIT_BASES]
+    return {
+        "id": answer.id,
+        "agency_id": answer.agency.id,
+        "key_prefix": key_prefix,
+        "batch_id": answer.batch_id,
+        "case_reference": context.case_reference,
+        "purpose": context.purpose,
+        "legal_basis": context.legal_basis,
+        "requesting_officer": context.requesting_officer,
+        "seizure_country": context.seizure_country,
+        "seized_on": context.seized_on,
+        "serial_number": answer.weapon.serial_number,
+        "status": answer.status,
+        "candidate_item_ids": [candidate.item.id for candidate in answer.candidates],
+        "answer": document.decode(),
+        "created_at": answer.created_at,
+        "hit_item_ids": [c.item.id for c in hits],
+        "hit_bases": [c.match_basis for c in hits],
+    }
+
+
+def get(conn: Connection, trace_id: UUID, agency_id: UUID) -> bytes | None:
+    """A stored answer, as it was given, if the agency made that trace."""
+    row = conn.execute(SQL["get_trace"], {"id": trace_id, "agency_id": agency_id}).fetchone()
+    return None if row is None else str(row["answer"]).encode()
+
+
+def find(
+    conn: Connection,
+    agency_id: UUID,
+    *,
+    case_reference: str | None,
+    batch_id: UUID | None,
+    created_from: datetime | None,
+    created_before: datetime | None,
+    before: UUID | None,
+    limit: int,
+) -> list[TraceSummary]:
+    """The agency's traces, newest first."""
+    params = {
+        "agency_id": agency_id,
+        "case_reference": case_reference,
+        "batch_id": batch_id,
+        "created_from": created_from,
+        "created_before": created_before,
+        "before": before or NEWEST,
+        "limit": limit,
+    }
+    return [TraceSummary(**row) for row in conn.execute(SQL["list_traces"], params)]

@@ -1,0 +1,78 @@
+"""Input schemas of /v1/admin: agencies, API keys and the audit trail."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
+
+from service.domain import api_keys
+from service.schemas.fields import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    CountryCode,
+    Marking,
+    StrictInteger,
+    Text,
+    optional_text,
+)
+
+# A key that never expires is allowed; one meant to expire may live at most ten years.
+MAX_KEY_DAYS = 3_650
+
+
+class AgencyIn(Schema):
+    name = Text(required=True, max_length=200)
+    country = CountryCode(load_default=None, allow_none=True)
+
+
+class KeyIn(Schema):
+    agency_id = fields.UUID(required=True)
+    scopes = fields.List(
+        fields.String(validate=validate.OneOf(api_keys.SCOPES)),
+        load_default=lambda: list(api_keys.DEFAULT_SCOPES),
+        validate=validate.Length(min=1, max=len(api_keys.SCOPES)),
+    )
+    label = optional_text(200)
+    expires_in_days = StrictInteger(
+        load_default=None, allow_none=True, validate=validate.Range(1, MAX_KEY_DAYS)
+    )
+    rate_limit_per_minute = StrictInteger(
+        load_default=None, allow_none=True, validate=validate.Range(1, 1_000_000)
+    )
+
+    @validates("scopes")
+    def distinct(self, value: list[str], **_: Any) -> None:
+        if len(set(value)) != len(value):
+            raise ValidationError("name each scope once")
+
+
+class KeyRevocationIn(Schema):
+    reason = optional_text(500)
+
+
+class Page(Schema):
+    limit = fields.Integer(
+        load_default=DEFAULT_PAGE_SIZE, validate=validate.Range(1, MAX_PAGE_SIZE)
+    )
+    cursor = fields.String(load_default=None, validate=validate.Length(max=500))
+
+
+class KeyQuery(Page):
+    agency_id = fields.UUID(load_default=None)
+
+
+class AuditQuery(Page):
+    agency_id = fields.UUID(load_default=None)
+    serial_number = Marking(load_default=None, max_length=64)
+    case_reference = Text(load_default=None, max_length=100)
+    recorded_from = fields.AwareDateTime(load_default=None, default_timezone=UTC)
+    recorded_to = fields.AwareDateTime(load_default=None, default_timezone=UTC)
+
+    @validates_schema
+    def ordered(self, data: dict[str, Any], **_: Any) -> None:
+        start: datetime | None = data.get("recorded_from")
+        end: datetime | None = data.get("recorded_to")
+        if start is not None and end is not None and end < start:
+            raise ValidationError("recorded_to is before recorded_from", "recorded_to")

@@ -1,0 +1,95 @@
+"""Field types shared by the input schemas: strict, stripped, and checked against the registry's
+reference tables (the countries reach them through `InputContext`)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, TypedDict
+
+from marshmallow import ValidationError, fields, validate
+from marshmallow.experimental.context import Context
+
+from service.domain.serials import normalise_serial
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+
+
+class ReferenceData(TypedDict):
+    countries: frozenset[str]
+
+
+InputContext = Context[ReferenceData]
+
+
+# C0 controls but tab, line feed and carriage return; DEL; C1 controls. PostgreSQL cannot store NUL,
+# and ESC or CSI kept in a name would reach an investigator's terminal raw through curl.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+class Text(fields.String):
+    """A string without control characters, stripped, not blank, with a maximum length."""
+
+    def __init__(self, *, max_length: int = 200, **kwargs: Any) -> None:
+        super().__init__(validate=validate.Length(min=1, max=max_length), **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = str(super()._deserialize(value, attr, data, **kwargs))
+        if _CONTROL_CHARACTERS.search(text):
+            raise ValidationError("must not contain control characters")
+        return text.strip()
+
+
+class Marking(Text):
+    """Text that must keep at least one letter or digit once normalised (serials, names)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not normalise_serial(text):
+            raise ValidationError("needs at least one letter or digit")
+        return text
+
+
+class Choice(fields.String):
+    """One of a fixed set of upper-case codes, exactly as the contract lists them."""
+
+    def __init__(self, choices: tuple[str, ...], **kwargs: Any) -> None:
+        super().__init__(validate=validate.OneOf(choices), **kwargs)
+
+
+class CountryCode(fields.String):
+    """An ISO 3166-1 alpha-2 code (upper-case) recorded in the `countries` table."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        code = str(super()._deserialize(value, attr, data, **kwargs))
+        if code not in InputContext.get()["countries"]:
+            raise ValidationError(f"{code!r} is not an ISO 3166-1 alpha-2 country code")
+        return code
+
+
+class StrictInteger(fields.Integer):
+    """A JSON integer. As in JSON Schema, 2.0 is the integer 2; true, 2.5 and "2" are refused."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError("Not a valid integer.")
+        return int(super()._deserialize(value, attr, data, **kwargs))
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON true or false, nothing else (marshmallow would take 1, "yes" and "on")."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ValidationError("Not a valid boolean.")
+        return value
+
+
+def year(**kwargs: Any) -> StrictInteger:
+    return StrictInteger(validate=validate.Range(1800, 2100), **kwargs)
+
+
+def optional_text(max_length: int = 200) -> Text:
+    return Text(max_length=max_length, load_default=None, allow_none=True)

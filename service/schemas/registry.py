@@ -1,0 +1,299 @@
+"""Input schemas for recording parties, items, certificates and events, and for finding items."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates,
+    validates_schema,
+)
+
+from service.domain import custody
+from service.domain.inputs import (
+    Correction,
+    NewConsent,
+    NewDeliveryVerification,
+    NewErrorDeclaration,
+    NewEuc,
+    NewEucLine,
+    NewEvent,
+    NewItem,
+    NewParty,
+    NewPartyVerification,
+    NewRevocation,
+)
+from service.domain.records import ImportMarking
+from service.schemas.fields import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    Choice,
+    CountryCode,
+    Marking,
+    StrictBoolean,
+    StrictInteger,
+    Text,
+    optional_text,
+    year,
+)
+
+PARTY_KINDS = (
+    "MANUFACTURER", "EXPORTER", "IMPORTER", "BROKER", "GOVERNMENT", "ARMED_FORCES",
+    "LAW_ENFORCEMENT", "DEALER", "PRIVATE_HOLDER", "NON_STATE_ARMED_GROUP",
+    "INTERNATIONAL_ORGANISATION", "OTHER",
+)  # fmt: skip
+ITEM_CATEGORIES = (
+    "PISTOL", "REVOLVER", "RIFLE", "CARBINE", "ASSAULT_RIFLE", "SHOTGUN", "SUBMACHINE_GUN",
+    "MACHINE_GUN", "HEAVY_MACHINE_GUN", "GRENADE_LAUNCHER", "RECOILLESS_RIFLE",
+    "ANTI_TANK_WEAPON", "ATGM", "MANPADS", "MORTAR", "ARTILLERY", "OTHER",
+)  # fmt: skip
+ERROR_REASONS = ("DID_NOT_OCCUR", "INCORRECT_DATA")
+# RESTRICTED: other agencies see that the record exists, its date and its recorder, no more.
+CLASSIFICATIONS = ("UNRESTRICTED", "RESTRICTED")
+MAX_ITEMS_PER_EVENT = 5_000
+MAX_EUC_LINES = 200
+
+
+class PartyIn(Schema):
+    name = Text(required=True, max_length=300)
+    kind = Choice(PARTY_KINDS, required=True)
+    country = CountryCode(required=True)
+    registration_number = optional_text(100)
+    address = optional_text(500)
+    classification = Choice(CLASSIFICATIONS, load_default="UNRESTRICTED")
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> NewParty:
+        return NewParty(**data)
+
+
+class ImportMarkingIn(Schema):
+    country = CountryCode(required=True)
+    year = year(load_default=None, allow_none=True)
+    marking = optional_text(200)
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> ImportMarking:
+        return ImportMarking(**data)
+
+
+class ItemIn(Schema):
+    manufacturer = Marking(required=True, max_length=200)
+    model = Marking(required=True, max_length=100)
+    category = Choice(ITEM_CATEGORIES, required=True)
+    serial_number = Marking(required=True, max_length=64)
+    caliber = optional_text(50)
+    country_of_manufacture = CountryCode(load_default=None, allow_none=True)
+    year_of_manufacture = year(load_default=None, allow_none=True)
+    import_markings = fields.List(
+        fields.Nested(ImportMarkingIn), load_default=list, validate=validate.Length(max=10)
+    )
+    other_markings = optional_text(1000)
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> NewItem:
+        return NewItem(**{**data, "import_markings": tuple(data["import_markings"])})
+
+
+class EucLineIn(Schema):
+    line_number = StrictInteger(validate=validate.Range(1, 32_767), load_default=None)
+    description = Text(required=True, max_length=500)
+    category = Choice(ITEM_CATEGORIES, load_default=None, allow_none=True)
+    model = optional_text(100)
+    quantity = StrictInteger(required=True, validate=validate.Range(1, 10_000_000))
+
+
+class EucIn(Schema):
+    certificate_number = Text(required=True, max_length=100)
+    issuing_country = CountryCode(required=True)
+    issuing_authority = Text(required=True, max_length=300)
+    issued_on = fields.Date(required=True)
+    expires_on = fields.Date(load_default=None, allow_none=True)
+    exporter_party_id = fields.UUID(load_default=None, allow_none=True)
+    end_user_party_id = fields.UUID(required=True)
+    destination_country = CountryCode(required=True)
+    stated_end_use = Text(required=True, max_length=1000)
+    non_reexport_clause = StrictBoolean(required=True)
+    line_items = fields.List(
+        fields.Nested(EucLineIn), required=True, validate=validate.Length(1, MAX_EUC_LINES)
+    )
+
+    @validates_schema
+    def dates_in_order(self, data: dict[str, Any], **_: Any) -> None:
+        expires_on = data.get("expires_on")
+        if expires_on is not None and expires_on < data["issued_on"]:
+            raise ValidationError("a certificate cannot expire before it is issued", "expires_on")
+
+    @validates_schema
+    def line_numbers_unique(self, data: dict[str, Any], **_: Any) -> None:
+        numbers = [line["line_number"] for line in data["line_items"] if line["line_number"]]
+        if len(numbers) != len(set(numbers)):
+            raise ValidationError("line numbers must be unique", "line_items")
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> NewEuc:
+        lines = tuple(
+            NewEucLine(**{**line, "line_number": line["line_number"] or position})
+            for position, line in enumerate(data["line_items"], start=1)
+        )
+        return NewEuc(**{**data, "line_items": lines})
+
+
+class CorrectionIn(Schema):
+    event_id = fields.UUID(required=True)
+    reason = Choice(ERROR_REASONS, required=True)
+    explanation = Text(required=True, max_length=2000)
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> Correction:
+        return Correction(**data)
+
+
+class EventIn(Schema):
+    event_type = Choice(custody.EVENT_TYPES, required=True)
+    occurred_on = fields.Date(required=True)
+    country = CountryCode(required=True)
+    item_ids = fields.List(
+        fields.UUID(), required=True, validate=validate.Length(1, MAX_ITEMS_PER_EVENT)
+    )
+    destination_country = CountryCode(load_default=None, allow_none=True)
+    from_party_id = fields.UUID(load_default=None, allow_none=True)
+    to_party_id = fields.UUID(load_default=None, allow_none=True)
+    owner_party_id = fields.UUID(load_default=None, allow_none=True)
+    euc_id = fields.UUID(load_default=None, allow_none=True)
+    euc_line_number = StrictInteger(
+        validate=validate.Range(1, 32_767), load_default=None, allow_none=True
+    )
+    licence_number = optional_text(100)
+    document_reference = optional_text(200)
+    notes = optional_text(2000)
+    corrects = fields.Nested(CorrectionIn, load_default=None, allow_none=True)
+    classification = Choice(CLASSIFICATIONS, load_default="UNRESTRICTED")
+
+    @validates("item_ids")
+    def items_unique(self, value: list[Any] | None, **_: Any) -> None:
+        if value is not None and len(value) != len(set(value)):
+            raise ValidationError("an item can appear only once in an event")
+
+    @validates_schema
+    def follows_event_rules(self, data: dict[str, Any], **_: Any) -> None:
+        draft = custody.EventDraft.of(self.make(data))
+        problems = custody.event_problems(draft, today=datetime.now(UTC).date())
+        if problems:
+            messages: dict[str, list[str]] = {}
+            for problem in problems:
+                messages.setdefault(problem.field, []).append(problem.detail)
+            raise ValidationError(messages)
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> NewEvent:
+        return NewEvent(**{**data, "item_ids": tuple(data["item_ids"])})
+
+
+class ErrorDeclarationIn(Schema):
+    reason = Choice(ERROR_REASONS, required=True)
+    explanation = Text(required=True, max_length=2000)
+    corrective_event_ids = fields.List(
+        fields.UUID(), load_default=list, validate=validate.Length(max=100)
+    )
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> NewErrorDeclaration:
+        return NewErrorDeclaration(
+            **{**data, "corrective_event_ids": tuple(data["corrective_event_ids"])}
+        )
+
+
+class ItemQuery(Schema):
+    serial_number = Marking(load_default=None, max_length=64)
+    manufacturer = Marking(load_default=None, max_length=200)
+    limit = fields.Integer(
+        load_default=DEFAULT_PAGE_SIZE, validate=validate.Range(1, MAX_PAGE_SIZE)
+    )
+    cursor = fields.String(load_default=None, validate=validate.Length(max=500))
+
+
+def not_in_the_future(value: date, what: str) -> None:
+    # One day of slack: an agency east of UTC is already living tomorrow.
+    if value > datetime.now(UTC).date() + timedelta(days=1):
+        raise ValidationError(f"{what} cannot be recorded before it happens")
+
+
+class RevocationIn(Schema):
+    revoked_on = fields.Date(required=True)
+    reason = Text(required=True, max_length=1000)
+
+    @validates("revoked_on")
+    def happened(self, value: date, **_: Any) -> None:
+        not_in_the_future(value, "a revocation")
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> NewRevocation:
+        return NewRevocation(**data)
+
+
+class ConsentIn(Schema):
+    granted_on = fields.Date(required=True)
+    granted_by = Text(required=True, max_length=300)
+    new_end_user_party_id = fields.UUID(load_default=None, allow_none=True)
+    new_destination_country = CountryCode(required=True)
+    quantity = StrictInteger(
+        load_default=None, allow_none=True, validate=validate.Range(1, 10_000_000)
+    )
+    document_reference = optional_text(200)
+    item_ids = fields.List(
+        fields.UUID(), load_default=list, validate=validate.Length(max=MAX_ITEMS_PER_EVENT)
+    )
+
+    @validates("granted_on")
+    def happened(self, value: date, **_: Any) -> None:
+        not_in_the_future(value, "a consent")
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> NewConsent:
+        return NewConsent(**{**data, "item_ids": tuple(dict.fromkeys(data["item_ids"]))})
+
+
+class DeliveryVerificationIn(Schema):
+    verified_on = fields.Date(required=True)
+    verifying_authority = Text(required=True, max_length=300)
+    country = CountryCode(required=True)
+    notes = optional_text(2000)
+    item_ids = fields.List(
+        fields.UUID(), load_default=list, validate=validate.Length(max=MAX_ITEMS_PER_EVENT)
+    )
+
+    @validates("verified_on")
+    def happened(self, value: date, **_: Any) -> None:
+        not_in_the_future(value, "a verification")
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> NewDeliveryVerification:
+        return NewDeliveryVerification(
+            **{**data, "item_ids": tuple(dict.fromkeys(data["item_ids"]))}
+        )
+
+
+class PartyVerificationIn(Schema):
+    verified_on = fields.Date(required=True)
+    method = Text(required=True, max_length=300)
+    notes = optional_text(2000)
+
+    @validates("verified_on")
+    def happened(self, value: date, **_: Any) -> None:
+        not_in_the_future(value, "a verification")
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> NewPartyVerification:
+        return NewPartyVerification(**data)
+
+
+class EucVerifyQuery(Schema):
+    certificate_number = Text(required=True, max_length=100)
+    issuing_country = CountryCode(required=True)

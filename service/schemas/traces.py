@@ -1,0 +1,120 @@
+"""Input schemas for trace requests (single and batch), listing traces, and manufacturers."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
+
+from service.domain import matching
+from service.domain.traces import ObservedWeapon, TraceContext
+from service.schemas.fields import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    Choice,
+    CountryCode,
+    Marking,
+    StrictBoolean,
+    Text,
+    optional_text,
+)
+from service.schemas.registry import ITEM_CATEGORIES, ImportMarkingIn
+
+MAX_BATCH = 1_000
+
+
+class ObservedWeaponIn(Schema):
+    """The weapon as read: `?` is one unreadable character of the serial, `*` a run of them."""
+
+    serial_number = Text(required=True, max_length=64)
+    manufacturer = Marking(load_default=None, allow_none=True, max_length=200)
+    model = Marking(load_default=None, allow_none=True, max_length=100)
+    category = Choice(ITEM_CATEGORIES, load_default=None, allow_none=True)
+    caliber = optional_text(50)
+    country_of_manufacture = CountryCode(load_default=None, allow_none=True)
+    import_markings = fields.List(
+        fields.Nested(ImportMarkingIn), load_default=list, validate=validate.Length(max=10)
+    )
+    obliterated = StrictBoolean(load_default=False)
+
+    @validates("serial_number")
+    def searchable(self, value: str, **_: Any) -> None:
+        try:
+            matching.read_serial(value)
+        except matching.UnusableSerial as exc:
+            raise ValidationError(str(exc)) from exc
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> ObservedWeapon:
+        return ObservedWeapon(**{**data, "import_markings": tuple(data["import_markings"])})
+
+
+class TraceContextIn(Schema):
+    """Why the weapon is traced; a trace without a case reference and a purpose is refused."""
+
+    case_reference = Text(required=True, max_length=100)
+    purpose = Text(required=True, max_length=300)
+    legal_basis = optional_text(300)
+    requesting_officer = optional_text(200)
+    seizure_country = CountryCode(load_default=None, allow_none=True)
+    seized_on = fields.Date(load_default=None, allow_none=True)
+
+    @validates("seized_on")
+    def not_in_the_future(self, value: date | None, **_: Any) -> None:
+        if value is not None and value > datetime.now(UTC).date() + timedelta(days=1):
+            raise ValidationError("a weapon cannot be seized in the future")
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> TraceContext:
+        return TraceContext(**data)
+
+
+class TraceIn(Schema):
+    weapon = fields.Nested(ObservedWeaponIn, required=True)
+    context = fields.Nested(TraceContextIn, required=True)
+
+
+class TraceBatchIn(Schema):
+    context = fields.Nested(TraceContextIn, required=True)
+    weapons = fields.List(
+        fields.Nested(ObservedWeaponIn), required=True, validate=validate.Length(1, MAX_BATCH)
+    )
+
+
+class TraceQuery(Schema):
+    case_reference = Text(load_default=None, max_length=100)
+    batch_id = fields.UUID(load_default=None)
+    created_from = fields.Date(load_default=None)
+    created_to = fields.Date(load_default=None)
+    limit = fields.Integer(
+        load_default=DEFAULT_PAGE_SIZE, validate=validate.Range(1, MAX_PAGE_SIZE)
+    )
+    cursor = fields.String(load_default=None, validate=validate.Length(max=500))
+
+
+class ManufacturerQuery(Schema):
+    name = Marking(load_default=None, max_length=200)
+
+
+class NotificationQuery(Schema):
+    unacknowledged = fields.Boolean(load_default=False)
+    limit = fields.Integer(
+        load_default=DEFAULT_PAGE_SIZE, validate=validate.Range(1, MAX_PAGE_SIZE)
+    )
+    cursor = fields.String(load_default=None, validate=validate.Length(max=500))
+
+
+class WebhookIn(Schema):
+    url = Text(required=True, max_length=2000)
+
+
+class AlertQuery(Schema):
+    country = CountryCode(load_default=None)
+    category = Choice(ITEM_CATEGORIES, load_default=None)
+    status = Choice(("LOST", "STOLEN", "SEIZED"), load_default=None)
+    since = fields.Date(load_default=None)
+    limit = fields.Integer(
+        load_default=DEFAULT_PAGE_SIZE, validate=validate.Range(1, MAX_PAGE_SIZE)
+    )
+    cursor = fields.String(load_default=None, validate=validate.Length(max=500))

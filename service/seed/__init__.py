@@ -1,0 +1,1 @@
+"""Data for the registry: `trace-registry seed --demo` (see `service.seed.demo`)."""

@@ -1,0 +1,116 @@
+-- name: find_agency_by_name
+SELECT id, name FROM agencies WHERE name = %(name)s;
+
+-- name: insert_agency
+INSERT INTO agencies (name, country) VALUES (%(name)s, %(country)s)
+ON CONFLICT (name) DO NOTHING
+RETURNING id, name;
+
+-- name: create_agency
+-- A new agency; a name already taken is a unique violation (409).
+INSERT INTO agencies (name, country) VALUES (%(name)s, %(country)s)
+RETURNING id, name, country, created_at, 0 AS active_keys;
+
+-- name: insert_api_key
+INSERT INTO api_keys (agency_id, prefix, secret_hash, scopes, label, expires_at,
+                      rate_limit_per_minute)
+VALUES (%(agency_id)s, %(prefix)s, %(secret_hash)s, %(scopes)s, %(label)s, %(expires_at)s,
+        %(rate_limit_per_minute)s)
+RETURNING id, created_at;
+
+-- name: authenticate
+-- The key with this prefix and, when the presented key is that live key, the request admitted
+-- against the key's rate (GCRA): allowed_at is the earliest time the next request conforms; a
+-- request is admitted when it is at most `burst - 1` spacings early, and moves allowed_at one
+-- spacing on. One statement, one round trip, on an UNLOGGED table (no flush at commit). The
+-- hash equality here only decides whether to count the request; the service compares the
+-- hashes again in constant time.
+WITH key AS (
+    SELECT k.id, k.prefix, k.secret_hash, k.scopes, k.expires_at, k.revoked_at,
+           a.id AS agency_id, a.name AS agency_name,
+           make_interval(secs => 60.0 / coalesce(k.rate_limit_per_minute,
+                                                 %(default_per_minute)s::integer)) AS spacing
+    FROM api_keys k JOIN agencies a ON a.id = k.agency_id
+    WHERE k.prefix = %(prefix)s
+),
+admitted AS (
+    INSERT INTO rate_limits AS r (key_id, allowed_at)
+    SELECT key.id, now() + key.spacing FROM key
+    WHERE key.secret_hash = %(secret_hash)s AND key.revoked_at IS NULL
+      AND (key.expires_at IS NULL OR key.expires_at > now())
+    ON CONFLICT (key_id) DO UPDATE
+        -- excluded.allowed_at - now() is the key's spacing
+        SET allowed_at = greatest(r.allowed_at, now()) + (excluded.allowed_at - now())
+        WHERE greatest(r.allowed_at, now()) - now()
+              <= (excluded.allowed_at - now()) * (%(burst)s::integer - 1)
+    RETURNING r.key_id
+)
+SELECT key.prefix, key.secret_hash, key.scopes, key.expires_at, key.revoked_at,
+       key.agency_id, key.agency_name,
+       EXISTS (SELECT 1 FROM admitted) AS admitted,
+       -- as the statement found it: when the next request would conform
+       greatest(1, ceil(extract(epoch FROM
+           (SELECT r.allowed_at FROM rate_limits r WHERE r.key_id = key.id)
+           - now() - key.spacing * (%(burst)s::integer - 1))))::integer AS retry_after_seconds
+FROM key;
+
+-- name: list_agencies
+SELECT a.id, a.name, a.country, a.created_at,
+       (SELECT count(*) FROM api_keys k
+        WHERE k.agency_id = a.id AND k.revoked_at IS NULL
+          AND (k.expires_at IS NULL OR k.expires_at > now()))::integer AS active_keys
+FROM agencies a
+WHERE a.id > %(after)s
+ORDER BY a.id
+LIMIT %(limit)s;
+
+-- name: get_agency
+SELECT a.id, a.name, a.country, a.created_at,
+       (SELECT count(*) FROM api_keys k
+        WHERE k.agency_id = a.id AND k.revoked_at IS NULL
+          AND (k.expires_at IS NULL OR k.expires_at > now()))::integer AS active_keys
+FROM agencies a
+WHERE a.id = %(id)s;
+
+-- name: list_api_keys
+-- Keys, newest first; of one agency when agency_id is given.
+SELECT k.id, k.prefix, k.scopes, k.label, k.rate_limit_per_minute, k.created_at, k.expires_at,
+       k.revoked_at, k.revoked_reason, a.id AS agency_id, a.name AS agency_name
+FROM api_keys k JOIN agencies a ON a.id = k.agency_id
+WHERE (k.agency_id = %(agency_id)s OR %(agency_id)s::uuid IS NULL)
+  AND k.id < %(before)s
+ORDER BY k.id DESC
+LIMIT %(limit)s;
+
+-- name: get_api_key
+SELECT k.id, k.prefix, k.scopes, k.label, k.rate_limit_per_minute, k.created_at, k.expires_at,
+       k.revoked_at, k.revoked_reason, a.id AS agency_id, a.name AS agency_name
+FROM api_keys k JOIN agencies a ON a.id = k.agency_id
+WHERE k.prefix = %(prefix)s;
+
+-- name: revoke_api_key
+-- Revoked at once: the next request with the key finds revoked_at set.
+UPDATE api_keys SET revoked_at = now(), revoked_reason = %(reason)s
+WHERE prefix = %(prefix)s AND revoked_at IS NULL
+RETURNING id;
+
+-- name: known_countries
+SELECT code, name FROM countries ORDER BY code;
+
+-- name: recorded_counts
+-- How many records of each kind an agency has recorded (declarations: those it made).
+SELECT (SELECT count(*) FROM parties WHERE recorded_by_agency_id = %(agency_id)s) AS parties,
+       (SELECT count(*) FROM items WHERE recorded_by_agency_id = %(agency_id)s) AS items,
+       (SELECT count(*) FROM end_user_certificates
+        WHERE recorded_by_agency_id = %(agency_id)s) AS eucs,
+       (SELECT count(*) FROM custody_events WHERE recorded_by_agency_id = %(agency_id)s) AS events,
+       (SELECT count(*) FROM event_error_declarations
+        WHERE declared_by_agency_id = %(agency_id)s) AS declarations,
+       (SELECT count(*) FROM euc_revocations
+        WHERE recorded_by_agency_id = %(agency_id)s) AS revocations,
+       (SELECT count(*) FROM reexport_consents
+        WHERE recorded_by_agency_id = %(agency_id)s) AS consents,
+       (SELECT count(*) FROM delivery_verifications
+        WHERE recorded_by_agency_id = %(agency_id)s) AS delivery_verifications,
+       (SELECT count(*) FROM party_verifications
+        WHERE recorded_by_agency_id = %(agency_id)s) AS party_verifications;

@@ -1,0 +1,49 @@
+-- name: upsert_alert
+INSERT INTO item_alerts (item_id, status, status_since, country, category, codes)
+VALUES (%(item_id)s, %(status)s, %(status_since)s, %(country)s, %(category)s, %(codes)s)
+ON CONFLICT (item_id) DO UPDATE
+SET status = excluded.status, status_since = excluded.status_since,
+    country = excluded.country, category = excluded.category, codes = excluded.codes,
+    revision = uuid_v7()
+WHERE (item_alerts.status, item_alerts.status_since, item_alerts.country, item_alerts.codes)
+      IS DISTINCT FROM (excluded.status, excluded.status_since, excluded.country, excluded.codes);
+
+-- name: clear_alerts
+DELETE FROM item_alerts WHERE item_id = ANY(%(item_ids)s);
+
+-- name: list_alerts
+-- Newest change first. Country, category, status and the day the status began are filters.
+SELECT a.item_id, a.status, a.status_since, a.country, a.codes, a.revision,
+       i.id, i.manufacturer, i.model, i.category, i.caliber, i.serial_number, i.serial_norm,
+       i.country_of_manufacture, i.year_of_manufacture, i.import_markings, i.other_markings,
+       ag.id AS recorded_by_id, ag.name AS recorded_by_name, i.recorded_at
+FROM item_alerts a
+JOIN items i ON i.id = a.item_id
+JOIN agencies ag ON ag.id = i.recorded_by_agency_id
+WHERE (%(country)s::text IS NULL OR a.country = %(country)s)
+  AND (%(category)s::text IS NULL OR a.category = %(category)s)
+  AND (%(status)s::text IS NULL OR a.status = %(status)s)
+  AND (%(since)s::date IS NULL OR a.status_since >= %(since)s)
+  AND a.revision < %(before)s
+ORDER BY a.revision DESC
+LIMIT %(limit)s;
+
+-- name: all_alerts
+SELECT item_id, status, status_since, country, category, codes FROM item_alerts;
+
+-- name: item_ids_after
+-- Items in id order, a batch at a time (for rebuilding the alerts from the ledger).
+SELECT id FROM items WHERE id > %(after)s ORDER BY id LIMIT %(limit)s;
+
+-- name: items_under_certificate
+SELECT DISTINCT ei.item_id
+FROM custody_events e JOIN custody_event_items ei ON ei.event_id = e.id
+WHERE e.euc_id = %(euc_id)s;
+
+-- name: lock_items
+-- Serialise refreshes of the same items across transactions: one advisory lock per stripe
+-- (256 stripes, so a shipment of thousands of items takes at most 256 locks), in order, so two
+-- transactions never wait on each other in a cycle. Held until the transaction ends.
+SELECT count(pg_advisory_xact_lock(%(lock_space)s, stripe)) AS locked
+FROM (SELECT DISTINCT hashtext(item_id::text) & 255 AS stripe
+      FROM unnest(%(item_ids)s::uuid[]) AS item_id ORDER BY 1) AS stripes;

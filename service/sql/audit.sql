@@ -1,0 +1,30 @@
+-- name: insert_entry
+-- The trigger audit_link() picks the chain, numbers the entry, stamps the time and hashes it.
+INSERT INTO audit_log (id, agency_id, key_prefix, method, route, path, status, serials,
+                       record_ids, case_reference, purpose, records_returned, details)
+VALUES (%(id)s, %(agency_id)s, %(key_prefix)s, %(method)s, %(route)s, %(path)s, %(status)s,
+        %(serials)s, %(record_ids)s, %(case_reference)s, %(purpose)s, %(records_returned)s,
+        %(details)s);
+
+-- name: entries_for_verification
+-- Every entry in chain order, with the text forms its hashed message is built from.
+SELECT id::text AS id, chain, chain_seq,
+       (extract(epoch FROM recorded_at) * 1000000)::bigint AS recorded_at_micros,
+       agency_id::text AS agency_id, key_prefix, method, route, path, status,
+       serials::text AS serials_text, record_ids::text AS record_ids_text,
+       case_reference, purpose, records_returned, details::text AS details_text,
+       previous_hash, entry_hash
+FROM audit_log
+ORDER BY chain, chain_seq, id;
+
+-- name: list_entries
+-- The newest entries first. The repository (service/repository/audit.py) puts the conditions
+-- of the filters given in place of the braces; every value is a parameter.
+SELECT a.id, a.recorded_at, a.agency_id, ag.name AS agency_name, a.key_prefix, a.method,
+       a.route, a.path, a.status, a.serials, a.record_ids, a.case_reference, a.purpose,
+       a.records_returned, a.details, a.chain, a.chain_seq, encode(a.entry_hash, 'hex') AS entry_hash
+FROM audit_log a
+LEFT JOIN agencies ag ON ag.id = a.agency_id
+WHERE a.id < %(before)s {filters}
+ORDER BY a.id DESC
+LIMIT %(limit)s;

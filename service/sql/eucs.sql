@@ -1,0 +1,127 @@
+-- name: insert_euc
+INSERT INTO end_user_certificates (certificate_number, certificate_key, issuing_country,
+                                   issuing_authority, issued_on, expires_on, exporter_party_id,
+                                   end_user_party_id, destination_country, stated_end_use,
+                                   non_reexport_clause, recorded_by_agency_id)
+VALUES (%(certificate_number)s, %(certificate_key)s, %(issuing_country)s, %(issuing_authority)s,
+        %(issued_on)s, %(expires_on)s, %(exporter_party_id)s, %(end_user_party_id)s,
+        %(destination_country)s, %(stated_end_use)s, %(non_reexport_clause)s, %(agency_id)s)
+RETURNING id;
+
+-- name: insert_euc_line
+INSERT INTO euc_line_items (euc_id, line_number, description, category, model, quantity)
+VALUES (%(euc_id)s, %(line_number)s, %(description)s, %(category)s, %(model)s, %(quantity)s);
+
+-- name: get_euc
+SELECT c.id, c.certificate_number, c.issuing_country, c.issuing_authority, c.issued_on,
+       c.expires_on, c.destination_country, c.stated_end_use, c.non_reexport_clause,
+       ex.id AS exporter_id, ex.name AS exporter_name, ex.kind AS exporter_kind,
+       ex.country AS exporter_country, ex.classification AS exporter_classification,
+       CASE WHEN ex.classification = 'RESTRICTED' THEN party_restriction(ex) END
+           AS exporter_restriction,
+       eu.id AS end_user_id, eu.name AS end_user_name, eu.kind AS end_user_kind,
+       eu.country AS end_user_country, eu.classification AS end_user_classification,
+       CASE WHEN eu.classification = 'RESTRICTED' THEN party_restriction(eu) END
+           AS end_user_restriction,
+       a.id AS recorded_by_id, a.name AS recorded_by_name, c.recorded_at,
+       (SELECT coalesce(json_agg(json_build_object(
+                   'line_number', l.line_number, 'description', l.description,
+                   'category', l.category, 'model', l.model, 'quantity', l.quantity)
+               ORDER BY l.line_number), '[]')
+        FROM euc_line_items l WHERE l.euc_id = c.id) AS line_items,
+       (SELECT json_build_object('id', r.id, 'revoked_on', r.revoked_on, 'reason', r.reason,
+                                 'recorded_by', json_build_object('id', ra.id, 'name', ra.name),
+                                 'recorded_at', r.recorded_at)
+        FROM euc_revocations r JOIN agencies ra ON ra.id = r.recorded_by_agency_id
+        WHERE r.euc_id = c.id) AS revocation,
+       (SELECT coalesce(json_agg(json_build_object(
+                   'id', s.id, 'granted_on', s.granted_on, 'granted_by', s.granted_by,
+                   'new_end_user_party_id', s.new_end_user_party_id,
+                   'new_destination_country', s.new_destination_country,
+                   'quantity', s.quantity, 'document_reference', s.document_reference,
+                   'item_ids', (SELECT coalesce(array_agg(si.item_id ORDER BY si.item_id), '{}')
+                                FROM reexport_consent_items si WHERE si.consent_id = s.id),
+                   'recorded_by', json_build_object('id', sa.id, 'name', sa.name),
+                   'recorded_at', s.recorded_at)
+               ORDER BY s.granted_on, s.id), '[]')
+        FROM reexport_consents s JOIN agencies sa ON sa.id = s.recorded_by_agency_id
+        WHERE s.euc_id = c.id) AS consents,
+       (SELECT coalesce(json_agg(json_build_object(
+                   'id', v.id, 'verified_on', v.verified_on,
+                   'verifying_authority', v.verifying_authority, 'country', v.country,
+                   'notes', v.notes,
+                   'item_ids', (SELECT coalesce(array_agg(vi.item_id ORDER BY vi.item_id), '{}')
+                                FROM delivery_verification_items vi
+                                WHERE vi.verification_id = v.id),
+                   'recorded_by', json_build_object('id', va.id, 'name', va.name),
+                   'recorded_at', v.recorded_at)
+               ORDER BY v.verified_on, v.id), '[]')
+        FROM delivery_verifications v JOIN agencies va ON va.id = v.recorded_by_agency_id
+        WHERE v.euc_id = c.id) AS verifications
+FROM end_user_certificates c
+JOIN parties eu ON eu.id = c.end_user_party_id
+JOIN agencies a ON a.id = c.recorded_by_agency_id
+LEFT JOIN parties ex ON ex.id = c.exporter_party_id
+WHERE c.id = %(id)s;
+
+-- name: insert_revocation
+INSERT INTO euc_revocations (euc_id, revoked_on, reason, recorded_by_agency_id)
+VALUES (%(euc_id)s, %(revoked_on)s, %(reason)s, %(agency_id)s);
+
+-- name: insert_consent
+INSERT INTO reexport_consents (euc_id, granted_on, granted_by, new_end_user_party_id,
+                               new_destination_country, quantity, document_reference,
+                               recorded_by_agency_id)
+VALUES (%(euc_id)s, %(granted_on)s, %(granted_by)s, %(new_end_user_party_id)s,
+        %(new_destination_country)s, %(quantity)s, %(document_reference)s, %(agency_id)s)
+RETURNING id;
+
+-- name: insert_consent_items
+INSERT INTO reexport_consent_items (consent_id, item_id)
+SELECT %(consent_id)s, item_id FROM unnest(%(item_ids)s::uuid[]) AS item_id;
+
+-- name: insert_verification
+INSERT INTO delivery_verifications (euc_id, verified_on, verifying_authority, country, notes,
+                                    recorded_by_agency_id)
+VALUES (%(euc_id)s, %(verified_on)s, %(verifying_authority)s, %(country)s, %(notes)s,
+        %(agency_id)s)
+RETURNING id;
+
+-- name: insert_verification_items
+INSERT INTO delivery_verification_items (verification_id, item_id)
+SELECT %(verification_id)s, item_id FROM unnest(%(item_ids)s::uuid[]) AS item_id;
+
+-- name: usage
+-- Per line: what it authorises, and the items shipped under it by standing exports; the items
+-- of exports another agency restricted are counted, not named.
+SELECT l.line_number, l.description, l.quantity AS authorised,
+       count(ei.item_id) AS shipped,
+       coalesce(array_agg(ei.item_id ORDER BY ei.item_id)
+                    FILTER (WHERE ei.item_id IS NOT NULL
+                              AND (e.classification = 'UNRESTRICTED'
+                                   OR e.recorded_by_agency_id = %(viewer)s)),
+                '{}') AS item_ids,
+       count(ei.item_id) FILTER (WHERE e.classification = 'RESTRICTED'
+                                   AND e.recorded_by_agency_id <> %(viewer)s) AS withheld
+FROM euc_line_items l
+LEFT JOIN custody_events e
+       ON e.euc_id = l.euc_id AND e.euc_line_number = l.line_number AND e.event_type = 'EXPORT'
+      AND NOT EXISTS (SELECT 1 FROM event_error_declarations d WHERE d.event_id = e.id)
+LEFT JOIN custody_event_items ei ON ei.event_id = e.id
+WHERE l.euc_id = %(euc_id)s
+GROUP BY l.line_number, l.description, l.quantity
+ORDER BY l.line_number;
+
+-- name: find_by_number
+SELECT id FROM end_user_certificates
+WHERE issuing_country = %(issuing_country)s AND certificate_key = %(certificate_key)s;
+
+-- name: not_shipped_under
+-- Those of the items that no event under this certificate covers.
+SELECT array_agg(wanted.id) AS missing
+FROM unnest(%(ids)s::uuid[]) AS wanted (id)
+WHERE NOT EXISTS (SELECT 1 FROM custody_event_items ei
+                  JOIN custody_events e ON e.id = ei.event_id
+                  WHERE ei.item_id = wanted.id AND e.euc_id = %(euc_id)s
+                    AND NOT EXISTS (SELECT 1 FROM event_error_declarations d
+                                    WHERE d.event_id = e.id));

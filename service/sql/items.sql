@@ -1,0 +1,64 @@
+-- name: insert_item
+INSERT INTO items (manufacturer, manufacturer_key, model, model_key, category, caliber,
+                   serial_number, serial_norm, country_of_manufacture, year_of_manufacture,
+                   import_markings, other_markings, recorded_by_agency_id)
+VALUES (%(manufacturer)s, manufacturer_key_for(%(manufacturer_key)s), %(model)s, %(model_key)s, %(category)s,
+        %(caliber)s, %(serial_number)s, %(serial_norm)s, %(country_of_manufacture)s,
+        %(year_of_manufacture)s, %(import_markings)s, %(other_markings)s, %(agency_id)s)
+RETURNING id;
+
+-- name: get_item
+SELECT i.id, i.manufacturer, i.model, i.category, i.caliber, i.serial_number, i.serial_norm,
+       i.country_of_manufacture, i.year_of_manufacture, i.import_markings, i.other_markings,
+       a.id AS recorded_by_id, a.name AS recorded_by_name, i.recorded_at
+FROM items i JOIN agencies a ON a.id = i.recorded_by_agency_id
+WHERE i.id = %(id)s;
+
+-- name: list_items_by_serial
+-- The equality on serial_norm leads, so the items_identity btree answers it.
+SELECT i.id, i.manufacturer, i.model, i.category, i.caliber, i.serial_number, i.serial_norm,
+       i.country_of_manufacture, i.year_of_manufacture, i.import_markings, i.other_markings,
+       a.id AS recorded_by_id, a.name AS recorded_by_name, i.recorded_at
+FROM items i JOIN agencies a ON a.id = i.recorded_by_agency_id
+WHERE i.serial_norm = %(serial_norm)s
+  AND (%(manufacturer_key)s::text IS NULL
+       OR i.manufacturer_key = manufacturer_key_for(%(manufacturer_key)s))
+  AND i.id > %(after)s
+ORDER BY i.id
+LIMIT %(limit)s;
+
+-- name: list_items_by_manufacturer
+SELECT i.id, i.manufacturer, i.model, i.category, i.caliber, i.serial_number, i.serial_norm,
+       i.country_of_manufacture, i.year_of_manufacture, i.import_markings, i.other_markings,
+       a.id AS recorded_by_id, a.name AS recorded_by_name, i.recorded_at
+FROM items i JOIN agencies a ON a.id = i.recorded_by_agency_id
+WHERE i.manufacturer_key = manufacturer_key_for(%(manufacturer_key)s) AND i.id > %(after)s
+ORDER BY i.id
+LIMIT %(limit)s;
+
+-- name: list_items
+SELECT i.id, i.manufacturer, i.model, i.category, i.caliber, i.serial_number, i.serial_norm,
+       i.country_of_manufacture, i.year_of_manufacture, i.import_markings, i.other_markings,
+       a.id AS recorded_by_id, a.name AS recorded_by_name, i.recorded_at
+FROM items i JOIN agencies a ON a.id = i.recorded_by_agency_id
+WHERE i.id > %(after)s
+ORDER BY i.id
+LIMIT %(limit)s;
+
+-- name: missing_items
+SELECT array_agg(wanted.id) AS missing
+FROM unnest(%(ids)s::uuid[]) AS wanted (id)
+WHERE NOT EXISTS (SELECT 1 FROM items i WHERE i.id = wanted.id);
+
+-- name: custody_chains
+-- The chains of one or more items in one round trip, each in chain order (see chain_entries).
+SELECT * FROM chain_entries
+WHERE chain_item_id = ANY(%(item_ids)s)
+ORDER BY chain_item_id, occurred_on, recorded_at, id;
+
+-- name: get_items
+SELECT i.id, i.manufacturer, i.model, i.category, i.caliber, i.serial_number, i.serial_norm,
+       i.country_of_manufacture, i.year_of_manufacture, i.import_markings, i.other_markings,
+       a.id AS recorded_by_id, a.name AS recorded_by_name, i.recorded_at
+FROM items i JOIN agencies a ON a.id = i.recorded_by_agency_id
+WHERE i.id = ANY(%(ids)s);

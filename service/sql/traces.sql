@@ -1,0 +1,103 @@
+-- name: strong_candidates
+-- Tiers 1 to 3: the same normalised serial, the same confusable skeleton, or the same serial
+-- with letters between digits ignored. Three btree equalities, OR-ed in one bitmap scan.
+SELECT i.id, i.manufacturer, i.model, i.category, i.caliber, i.serial_number, i.serial_norm,
+       i.country_of_manufacture, i.year_of_manufacture, i.import_markings, i.other_markings,
+       a.id AS recorded_by_id, a.name AS recorded_by_name, i.recorded_at, i.manufacturer_key
+FROM items i JOIN agencies a ON a.id = i.recorded_by_agency_id
+WHERE i.serial_norm = %(serial_norm)s
+   OR i.serial_skeleton = %(serial_skeleton)s
+   OR i.serial_ncic = %(serial_ncic)s
+-- If the limit bites, the stronger tiers are kept.
+ORDER BY i.serial_norm = %(serial_norm)s DESC, i.serial_skeleton = %(serial_skeleton)s DESC, i.id
+LIMIT %(limit)s;
+
+-- name: strong_candidate_chains
+-- The chains of the strong candidates, found again by the same three equalities, so that this
+-- query can travel in one pipeline with strong_candidates (one round trip for both).
+SELECT * FROM chain_entries
+WHERE chain_item_id IN (
+    SELECT i.id FROM items i
+    WHERE i.serial_norm = %(serial_norm)s
+       OR i.serial_skeleton = %(serial_skeleton)s
+       OR i.serial_ncic = %(serial_ncic)s
+    ORDER BY i.serial_norm = %(serial_norm)s DESC, i.serial_skeleton = %(serial_skeleton)s DESC,
+             i.id
+    LIMIT %(limit)s)
+ORDER BY chain_item_id, occurred_on, recorded_at, id;
+
+-- name: wildcard_candidates
+-- Tier 4: a partial serial as a LIKE pattern, answered by the trigram index; the named
+-- manufacturer's items first.
+SELECT i.id, i.manufacturer, i.model, i.category, i.caliber, i.serial_number, i.serial_norm,
+       i.country_of_manufacture, i.year_of_manufacture, i.import_markings, i.other_markings,
+       a.id AS recorded_by_id, a.name AS recorded_by_name, i.recorded_at, i.manufacturer_key
+FROM items i JOIN agencies a ON a.id = i.recorded_by_agency_id
+WHERE i.serial_norm LIKE %(pattern)s
+ORDER BY i.manufacturer_key = %(manufacturer_key)s DESC NULLS LAST, i.id
+LIMIT %(limit)s;
+
+-- name: near_miss_candidates
+-- Tier 5: serials that share enough trigrams (pg_trgm.similarity_threshold, set per connection)
+-- and are at most three Levenshtein edits away; the matcher keeps those within two edits of
+-- optimal string alignment (where a transposition counts once).
+SELECT i.id, i.manufacturer, i.model, i.category, i.caliber, i.serial_number, i.serial_norm,
+       i.country_of_manufacture, i.year_of_manufacture, i.import_markings, i.other_markings,
+       a.id AS recorded_by_id, a.name AS recorded_by_name, i.recorded_at, i.manufacturer_key
+FROM items i JOIN agencies a ON a.id = i.recorded_by_agency_id
+WHERE i.serial_norm %% %(serial_norm)s
+  AND levenshtein_less_equal(i.serial_norm, %(serial_norm)s, 3) <= 3
+ORDER BY similarity(i.serial_norm, %(serial_norm)s) DESC, i.id
+LIMIT %(limit)s;
+
+-- name: set_similarity
+-- The session's pg_trgm similarity threshold (near-miss searches; see service/db.py).
+SELECT set_config('pg_trgm.similarity_threshold', %(threshold)s, false);
+
+-- name: insert_trace
+-- The trace, a notification to every other agency that recorded a hit item (or an event of
+-- it), and the webhook deliveries of those notifications: one statement, one round trip.
+WITH trace AS (
+    INSERT INTO traces (id, agency_id, key_prefix, batch_id, case_reference, purpose, legal_basis,
+                        requesting_officer, seizure_country, seized_on, serial_number, status,
+                        candidate_item_ids, answer, created_at)
+    VALUES (%(id)s, %(agency_id)s, %(key_prefix)s, %(batch_id)s, %(case_reference)s, %(purpose)s,
+            %(legal_basis)s, %(requesting_officer)s, %(seizure_country)s, %(seized_on)s,
+            %(serial_number)s, %(status)s, %(candidate_item_ids)s, %(answer)s::json,
+            %(created_at)s)
+    RETURNING id
+), told AS (
+    INSERT INTO notifications (agency_id, kind, item_id, trace_id, by_agency_id, case_reference,
+                               purpose, match_basis, observed_serial)
+    SELECT DISTINCT owner.agency_id, 'TRACE_HIT', hit.item_id, %(id)s, %(agency_id)s,
+           %(case_reference)s, %(purpose)s, hit.basis, %(serial_number)s
+    FROM unnest(%(hit_item_ids)s::uuid[], %(hit_bases)s::text[]) AS hit (item_id, basis)
+    CROSS JOIN LATERAL (
+        SELECT i.recorded_by_agency_id AS agency_id FROM items i WHERE i.id = hit.item_id
+        UNION
+        SELECT e.recorded_by_agency_id FROM custody_event_items ei
+        JOIN custody_events e ON e.id = ei.event_id WHERE ei.item_id = hit.item_id
+    ) AS owner
+    WHERE owner.agency_id <> %(agency_id)s AND EXISTS (SELECT 1 FROM trace)
+    RETURNING id, agency_id
+)
+INSERT INTO webhook_deliveries (notification_id, webhook_id)
+SELECT told.id, w.id
+FROM told JOIN agency_webhooks w ON w.agency_id = told.agency_id AND w.deactivated_at IS NULL;
+
+-- name: get_trace
+SELECT answer::text AS answer FROM traces WHERE id = %(id)s AND agency_id = %(agency_id)s;
+
+-- name: list_traces
+-- Newest first. The case reference, the batch and the dates are optional filters.
+SELECT id, status, created_at, batch_id, case_reference, serial_number,
+       cardinality(candidate_item_ids) AS candidate_count
+FROM traces
+WHERE agency_id = %(agency_id)s
+  AND (%(case_reference)s::text IS NULL OR case_reference = %(case_reference)s)
+  AND (%(batch_id)s::uuid IS NULL OR batch_id = %(batch_id)s)
+  AND (%(created_from)s::timestamptz IS NULL OR created_at >= %(created_from)s)
+  AND (%(created_before)s::timestamptz IS NULL OR created_at < %(created_before)s)
+  AND id < %(before)s
+ORDER BY id DESC
+LIMIT %(limit)s;

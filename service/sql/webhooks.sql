@@ -1,0 +1,48 @@
+-- name: insert_webhook
+INSERT INTO agency_webhooks (agency_id, url, secret) VALUES (%(agency_id)s, %(url)s, %(secret)s)
+RETURNING id, url, created_at, deactivated_at;
+
+-- name: list_webhooks
+SELECT id, url, created_at, deactivated_at FROM agency_webhooks
+WHERE agency_id = %(agency_id)s ORDER BY id;
+
+-- name: deactivate_webhook
+UPDATE agency_webhooks SET deactivated_at = now()
+WHERE id = %(id)s AND agency_id = %(agency_id)s AND deactivated_at IS NULL
+RETURNING id;
+
+-- name: webhook_exists
+SELECT 1 FROM agency_webhooks WHERE id = %(id)s AND agency_id = %(agency_id)s;
+
+-- name: claim_due
+-- Take up to `limit` due deliveries by moving them a lease ahead; whoever holds the lease sends.
+UPDATE webhook_deliveries d
+SET next_attempt_at = clock_timestamp() + make_interval(secs => %(lease_seconds)s)
+FROM (
+    SELECT id FROM webhook_deliveries
+    WHERE delivered_at IS NULL AND next_attempt_at <= clock_timestamp()
+    ORDER BY next_attempt_at
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+) due
+WHERE d.id = due.id
+RETURNING d.id, d.notification_id, d.webhook_id, d.attempts;
+
+-- name: delivery_target
+SELECT w.url, w.secret, w.deactivated_at FROM agency_webhooks w WHERE w.id = %(webhook_id)s;
+
+-- name: delivered
+UPDATE webhook_deliveries
+SET delivered_at = clock_timestamp(), attempts = attempts + 1, last_status = %(status)s,
+    last_error = NULL
+WHERE id = %(id)s;
+
+-- name: failed
+UPDATE webhook_deliveries
+SET attempts = attempts + 1, last_status = %(status)s, last_error = %(error)s,
+    next_attempt_at = clock_timestamp() + make_interval(secs => %(retry_in_seconds)s)
+WHERE id = %(id)s;
+
+-- name: delivery_state
+SELECT id, attempts, delivered_at, last_status, last_error, next_attempt_at
+FROM webhook_deliveries WHERE notification_id = %(notification_id)s ORDER BY id;

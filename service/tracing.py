@@ -1,0 +1,180 @@
+"""A trace request, end to end: read the serial, search the registry tier by tier, weigh the
+candidates, attach their chains of custody, and keep the answer as it was given.
+
+The hot path is two or three round trips: the candidates of the strong tiers (one query), the
+chains of the best candidates (one query), and the stored trace (one insert); a near-miss search
+is added only when no strong candidate fits the description.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+
+from service.db import Connection
+from service.domain import disclosure, matching
+from service.domain.findings import ChainFacts
+from service.domain.ids import uuid7
+from service.domain.matching import Assessment, Candidate, Observation
+from service.domain.records import AgencyRef
+from service.domain.serials import normalise_name
+from service.domain.traces import (
+    Interpretation,
+    ManufacturerRef,
+    ObservedWeapon,
+    TraceAnswer,
+    TraceCandidate,
+    TraceContext,
+)
+from service.repository import chains, traces
+from service.repository.manufacturers import Directory
+from service.repository.rows import Row
+
+CANDIDATES_SHOWN = 10
+CANDIDATES_SEARCHED = 50
+STRONG_TIERS = ("EXACT", "NORMALISED", "CONFUSABLE", "NCIC")
+
+
+@dataclass(frozen=True)
+class Tracer:
+    """Who traces, and what the registry is known by (the manufacturers' names)."""
+
+    conn: Connection
+    directory: Directory
+    agency: AgencyRef
+    key_prefix: str
+    verification_days: int
+
+    def trace(self, weapon: ObservedWeapon, context: TraceContext) -> TraceAnswer:
+        """Answer one trace request and store it."""
+        answer = self.answer(weapon, context, batch_id=None)
+        traces.insert(self.conn, answer, self.key_prefix)
+        return answer
+
+    def trace_batch(
+        self, weapons: list[ObservedWeapon], context: TraceContext
+    ) -> tuple[UUID, list[TraceAnswer]]:
+        """Answer many weapons of one case; their traces are stored together or not at all."""
+        batch_id = uuid7()
+        answers = [self.answer(weapon, context, batch_id) for weapon in weapons]
+        traces.insert_many(self.conn, answers, self.key_prefix)
+        return batch_id, answers
+
+    def answer(
+        self, weapon: ObservedWeapon, context: TraceContext, batch_id: UUID | None
+    ) -> TraceAnswer:
+        observation, manufacturer = self._observe(weapon)
+        search = self._search(observation)
+        ranked = matching.rank(search.assessments, CANDIDATES_SHOWN)
+        today = datetime.now(UTC).date()
+        item_ids = [a.candidate.item.id for a in ranked]
+        facts = chains.facts(
+            self.conn, item_ids, today, self.verification_days, prefetched=search.chain_entries
+        )
+        reading = observation.reading
+        return TraceAnswer(
+            id=uuid7(),
+            status=matching.verdict(ranked),
+            created_at=datetime.now(UTC),
+            agency=self.agency,
+            batch_id=batch_id,
+            weapon=weapon,
+            context=context,
+            interpretation=Interpretation(
+                reading.normalised, reading.pattern, manufacturer, search.tiers
+            ),
+            candidates=tuple(
+                _candidate(
+                    self.agency.id, position, assessment, facts[assessment.candidate.item.id]
+                )
+                for position, assessment in enumerate(ranked, start=1)
+            ),
+        )
+
+    def _observe(self, weapon: ObservedWeapon) -> tuple[Observation, ManufacturerRef | None]:
+        known = None
+        manufacturer_key = None
+        if weapon.manufacturer is not None:
+            name_key = normalise_name(weapon.manufacturer)
+            found = self.directory.resolve(name_key)
+            manufacturer_key = found.key if found else name_key
+            known = ManufacturerRef(found.key, found.name, found.country) if found else None
+        observation = Observation(
+            reading=matching.read_serial(weapon.serial_number),
+            manufacturer=weapon.manufacturer,
+            manufacturer_key=manufacturer_key,
+            manufacturer_name=known.name if known else None,
+            model=weapon.model,
+            category=weapon.category,
+            caliber=weapon.caliber,
+            country_of_manufacture=weapon.country_of_manufacture,
+            import_marking_countries=tuple(m.country for m in weapon.import_markings),
+            obliterated=weapon.obliterated,
+        )
+        return observation, known
+
+    def _search(self, observation: Observation) -> Search:
+        reading = observation.reading
+        if reading.pattern is not None:
+            found = traces.wildcard_candidates(
+                self.conn, reading.pattern, observation.manufacturer_key, CANDIDATES_SEARCHED
+            )
+            return Search(_assess_all(observation, found), ("WILDCARD",), {})
+        found, entries = traces.strong_candidates(
+            self.conn, reading.normalised, CANDIDATES_SEARCHED
+        )
+        assessments = _assess_all(observation, found)
+        # A restored (obliterated) serial may be misread anywhere: search near misses anyway.
+        if observation.obliterated or not any(a.is_strong for a in assessments):
+            seen = {candidate.item.id for candidate in found}
+            near = self._near_misses(observation, seen)
+            tiers = (*STRONG_TIERS, "NEAR_MISS")
+            return Search(assessments + near, tiers, entries)
+        return Search(assessments, STRONG_TIERS, entries)
+
+    def _near_misses(self, observation: Observation, seen: set[UUID]) -> list[Assessment]:
+        """Serials within two edits: a narrow trigram search, then a wide one if it found none."""
+        serial = observation.reading.normalised
+        for wide in (False, True):
+            found = traces.near_miss_candidates(self.conn, serial, CANDIDATES_SEARCHED, wide=wide)
+            fresh = [candidate for candidate in found if candidate.item.id not in seen]
+            near = _assess_all(observation, fresh)
+            if any(a.basis is matching.Basis.NEAR_MISS for a in near):
+                return near
+        return near
+
+
+@dataclass(frozen=True)
+class Search:
+    """What the tiers found, which tiers ran, and the chain entries already read with them."""
+
+    assessments: list[Assessment]
+    tiers: tuple[str, ...]
+    chain_entries: dict[UUID, list[Row]]
+
+
+def _assess_all(observation: Observation, candidates: list[Candidate]) -> list[Assessment]:
+    assessed = (matching.assess(observation, candidate) for candidate in candidates)
+    return [assessment for assessment in assessed if assessment is not None]
+
+
+def _candidate(
+    viewer: UUID, rank: int, assessment: Assessment, facts: ChainFacts
+) -> TraceCandidate:
+    """A candidate with its chain as the tracing agency may see it."""
+    chain = disclosure.chain_for(viewer, assessment.candidate.item, facts)
+    return TraceCandidate(
+        rank=rank,
+        score=assessment.score,
+        match_basis=assessment.basis.name,
+        differences=assessment.differences,
+        item=chain.item,
+        status=chain.status,
+        status_since=chain.status_since,
+        current_holder=chain.current_holder,
+        current_owner=chain.current_owner,
+        last_known_holder=chain.last_known_holder,
+        findings=chain.findings,
+        events=chain.events,
+    )

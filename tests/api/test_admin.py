@@ -1,0 +1,148 @@
+"""/v1/admin: agencies and their keys, by a `registry:admin` key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from service.db import Connection
+from tests.conftest import create_agency_key
+from tests.contract import ContractClient
+
+
+@pytest.fixture
+def admin(client: FlaskClient, db: Connection) -> ContractClient:
+    _, key = create_agency_key(db, "Registry Operations", ("registry:admin",))
+    return ContractClient(client, key)
+
+
+def new_agency(admin: ContractClient, name: str = "Customs Service", **fields: Any) -> Any:
+    response = admin.post("/v1/admin/agencies", {"name": name, **fields})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def new_key(admin: ContractClient, agency_id: str, **fields: Any) -> Any:
+    response = admin.post("/v1/admin/keys", {"agency_id": agency_id, **fields})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def test_an_agency_is_created_once_and_can_be_read(admin: ContractClient) -> None:
+    agency = new_agency(admin, country="KE")
+
+    assert agency["name"] == "Customs Service"
+    assert agency["country"] == "KE"
+    assert agency["active_keys"] == 0
+    assert admin.get(f"/v1/admin/agencies/{agency['id']}").get_json() == agency
+    duplicate = admin.post("/v1/admin/agencies", {"name": "Customs Service"})
+    assert duplicate.status_code == 409
+    listed = admin.get("/v1/admin/agencies").get_json()["items"]
+    assert [a["name"] for a in listed] == ["Registry Operations", "Customs Service"]
+
+
+def test_agencies_page_through(admin: ContractClient) -> None:
+    for number in range(5):
+        new_agency(admin, f"Border Post {number}")
+
+    first = admin.get("/v1/admin/agencies", query={"limit": 4}).get_json()
+    second = admin.get(
+        "/v1/admin/agencies", query={"limit": 4, "cursor": first["next_cursor"]}
+    ).get_json()
+
+    names = [a["name"] for a in first["items"] + second["items"]]
+    assert len(names) == len(set(names)) == 6
+    assert second["next_cursor"] is None
+
+
+def test_a_new_key_is_shown_once_and_works_with_its_scopes(
+    admin: ContractClient, client: FlaskClient
+) -> None:
+    agency = new_agency(admin)
+    issued = new_key(admin, agency["id"], scopes=["trace:read"], label="border desk")
+
+    assert issued["key"].startswith(f"trk_{issued['prefix']}_")
+    assert issued["status"] == "ACTIVE"
+    assert issued["scopes"] == ["trace:read"]
+    shown_again = admin.get(f"/v1/admin/keys/{issued['prefix']}").get_json()
+    assert "key" not in shown_again
+    assert shown_again == {k: v for k, v in issued.items() if k != "key"}
+    reader = ContractClient(client, issued["key"])
+    assert reader.get("/v1/items").status_code == 200
+    assert reader.post("/v1/parties", {}).status_code == 403
+    assert admin.get(f"/v1/admin/agencies/{agency['id']}").get_json()["active_keys"] == 1
+
+
+def test_keys_list_by_agency_and_never_hold_secrets(admin: ContractClient) -> None:
+    customs = new_agency(admin, "Customs Service")
+    police = new_agency(admin, "Police Armoury")
+    new_key(admin, customs["id"])
+    new_key(admin, customs["id"], expires_in_days=30)
+    new_key(admin, police["id"])
+
+    listed = admin.get("/v1/admin/keys", query={"agency_id": customs["id"]}).get_json()
+
+    assert len(listed["items"]) == 2
+    assert {key["agency"]["id"] for key in listed["items"]} == {customs["id"]}
+    assert all("key" not in key and "secret_hash" not in key for key in listed["items"])
+    everything = admin.get("/v1/admin/keys").get_json()["items"]
+    assert len(everything) == 4  # the admin's own key too
+
+
+def test_a_revoked_key_stops_at_once_and_stays_revoked(
+    admin: ContractClient, client: FlaskClient
+) -> None:
+    issued = new_key(admin, new_agency(admin)["id"])
+    user = ContractClient(client, issued["key"])
+    assert user.get("/v1/items").status_code == 200
+
+    revoked = admin.post(
+        f"/v1/admin/keys/{issued['prefix']}/revocation", {"reason": "laptop stolen"}
+    )
+
+    assert revoked.status_code == 200
+    assert revoked.get_json()["status"] == "REVOKED"
+    assert revoked.get_json()["revoked_reason"] == "laptop stolen"
+    refused = user.get("/v1/items")
+    assert refused.status_code == 401
+    assert "revoked" in refused.get_json()["detail"]
+    again = admin.post(f"/v1/admin/keys/{issued['prefix']}/revocation", {})
+    assert again.status_code == 409
+
+
+def test_unknown_agencies_and_keys_are_404(admin: ContractClient) -> None:
+    nobody = "01a20319-0000-7000-8000-000000000000"
+
+    assert admin.get(f"/v1/admin/agencies/{nobody}").status_code == 404
+    assert admin.post("/v1/admin/keys", {"agency_id": nobody}).status_code == 404
+    assert admin.get("/v1/admin/keys/zzzzzzzz").status_code == 404
+    assert admin.post("/v1/admin/keys/zzzzzzzz/revocation", {}).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"scopes": ["registry:root"]},
+        {"scopes": []},
+        {"scopes": ["trace:read", "trace:read"]},
+        {"expires_in_days": 0},
+        {"expires_in_days": 100_000},
+        {"rate_limit_per_minute": 0},
+        {"rate_limit_per_minute": "fast"},
+        {"owner": "me"},
+    ],
+)
+def test_key_requests_are_checked(admin: ContractClient, body: dict[str, Any]) -> None:
+    agency = new_agency(admin)
+
+    response = admin.post("/v1/admin/keys", {"agency_id": agency["id"], **body})
+
+    assert response.status_code == 400
+
+
+def test_a_key_with_its_own_rate(admin: ContractClient) -> None:
+    issued = new_key(admin, new_agency(admin)["id"], rate_limit_per_minute=120)
+
+    assert issued["rate_limit_per_minute"] == 120

@@ -1,0 +1,126 @@
+"""/v1/alerts, and the alert list staying in step with the ledger."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from service import alerts
+from service.db import Connection
+from tests.contract import ContractClient
+
+
+@pytest.fixture
+def cast(registry: Any) -> dict[str, Any]:
+    return {
+        "army": registry.party(name="Armed Forces of Malta", kind="ARMED_FORCES", country="MT"),
+        "police": registry.party(name="Malta Police", kind="LAW_ENFORCEMENT", country="MT"),
+        "exporter": registry.party(name="Beretta Export", kind="EXPORTER", country="IT"),
+    }
+
+
+def listed(api: ContractClient, query: str = "") -> list[dict[str, Any]]:
+    page: dict[str, Any] = api.get(f"/v1/alerts{query}").get_json()
+    return page["items"]
+
+
+def test_a_theft_puts_the_item_on_the_list_and_a_recovery_takes_it_off(
+    api: ContractClient, registry: Any, cast: dict[str, Any]
+) -> None:
+    pistol = registry.item(manufacturer="Beretta", model="92FS", category="PISTOL")
+    rifle = registry.item()
+    registry.event("THEFT", [pistol, rifle], occurred_on="2021-02-02", country="MT",
+                   from_party_id=cast["army"]["id"])  # fmt: skip
+
+    entries = listed(api)
+    assert {e["item"]["id"] for e in entries} == {pistol["id"], rifle["id"]}
+    assert {(e["status"], e["status_since"], e["country"]) for e in entries} == {
+        ("STOLEN", "2021-02-02", "MT")
+    }
+    assert all("REPORTED_STOLEN" in e["codes"] for e in entries)
+    assert [e["item"]["id"] for e in listed(api, "?category=PISTOL")] == [pistol["id"]]
+    assert listed(api, "?country=IT") == []
+    assert listed(api, "?since=2021-02-03") == []
+
+    registry.event("RECOVERY", [pistol], occurred_on="2021-05-05", country="MT",
+                   to_party_id=cast["police"]["id"])  # fmt: skip
+
+    assert [e["item"]["id"] for e in listed(api)] == [rifle["id"]]
+
+
+def test_an_alert_finding_puts_an_item_in_service_on_the_list(
+    api: ContractClient, registry: Any, cast: dict[str, Any]
+) -> None:
+    rifle = registry.item()
+    euc = registry.euc(cast["exporter"], cast["army"])
+    registry.event("EXPORT", [rifle], country="IT", destination_country="LY",
+                   from_party_id=cast["exporter"]["id"], to_party_id=cast["army"]["id"],
+                   euc_id=euc["id"])  # fmt: skip
+
+    (entry,) = listed(api)
+
+    assert (entry["status"], entry["codes"]) == ("IN_TRANSIT", ["DESTINATION_MISMATCH"])
+
+
+def test_a_correction_takes_the_item_off_the_list(
+    api: ContractClient, registry: Any, cast: dict[str, Any]
+) -> None:
+    rifle = registry.item()
+    theft = registry.event("THEFT", [rifle], country="MT", from_party_id=cast["army"]["id"])
+    assert listed(api)
+
+    api.post(f"/v1/events/{theft['id']}/error-declaration",
+             {"reason": "DID_NOT_OCCUR", "explanation": "found in the armoury"})  # fmt: skip
+
+    assert listed(api) == []
+
+
+def test_a_revocation_after_export_changes_the_list(
+    api: ContractClient, registry: Any, cast: dict[str, Any]
+) -> None:
+    rifle = registry.item()
+    euc = registry.euc(cast["exporter"], cast["army"], issued_on="2010-01-01", expires_on=None)
+    registry.event("EXPORT", [rifle], occurred_on="2015-01-01", country="IT",
+                   destination_country="MT", from_party_id=cast["exporter"]["id"],
+                   to_party_id=cast["army"]["id"], euc_id=euc["id"])  # fmt: skip
+    assert listed(api) == []
+
+    api.created(f"/v1/eucs/{euc['id']}/revocation",
+                {"revoked_on": "2014-06-01", "reason": "end user under embargo"})  # fmt: skip
+
+    assert [e["codes"] for e in listed(api)] == [["EUC_REVOKED"]]
+
+
+def test_the_list_pages_newest_change_first(
+    api: ContractClient, registry: Any, cast: dict[str, Any]
+) -> None:
+    stolen = [registry.item() for _ in range(3)]
+    for item in stolen:
+        registry.event("THEFT", [item], country="MT", from_party_id=cast["army"]["id"])
+
+    first = api.get("/v1/alerts?limit=2").get_json()
+    rest = api.get(f"/v1/alerts?limit=2&cursor={first['next_cursor']}").get_json()
+
+    seen = [e["item"]["id"] for e in first["items"] + rest["items"]]
+    assert seen == [item["id"] for item in reversed(stolen)]
+    assert rest["next_cursor"] is None
+
+
+def test_a_rebuild_from_the_ledger_finds_a_tampered_list_and_mends_it(
+    api: ContractClient, registry: Any, cast: dict[str, Any], db: Connection
+) -> None:
+    for _ in range(2):
+        registry.event("THEFT", [registry.item()], country="MT", from_party_id=cast["army"]["id"])
+    today = datetime.now(UTC).date()
+    assert alerts.rebuild(db, today, 180, write=False).differences == ()
+
+    db.execute("DELETE FROM item_alerts WHERE item_id = (SELECT item_id FROM item_alerts LIMIT 1)")
+    check = alerts.rebuild(db, today, 180, write=False)
+    mended = alerts.rebuild(db, today, 180, write=True)
+
+    assert (check.items, check.listed, len(check.differences)) == (2, 2, 1)
+    assert "stored None" in check.differences[0]
+    assert alerts.rebuild(db, today, 180, write=False).differences == ()
+    assert mended.listed == 2

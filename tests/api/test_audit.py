@@ -1,0 +1,350 @@
+"""The audit trail: every request that reads or writes registry data leaves an entry, the trail
+cannot be changed by the service, and `audit verify` finds any entry changed, removed or
+inserted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from service import auditing
+from service.db import Connection
+from service.domain import audit
+from tests.api.test_traces import CONTEXT
+from tests.conftest import create_agency_key, service_url_for
+from tests.contract import ContractClient
+
+
+@pytest.fixture
+def admin(client: FlaskClient, db: Connection) -> ContractClient:
+    _, key = create_agency_key(db, "Registry Operations", ("registry:admin",))
+    return ContractClient(client, key)
+
+
+def entries(db: Connection) -> list[dict[str, Any]]:
+    return db.execute(
+        "SELECT a.*, ag.name AS agency_name FROM audit_log a "
+        "LEFT JOIN agencies ag ON ag.id = a.agency_id ORDER BY a.id"
+    ).fetchall()
+
+
+def test_a_lookup_leaves_an_entry_with_what_was_asked(
+    api: ContractClient, registry: Any, db: Connection
+) -> None:
+    item = registry.item(serial_number="АК 11-042178")
+    response = api.get(
+        "/v1/items",
+        query={"serial_number": "ak 11 042178"},
+        headers={"X-Case-Reference": "NTO-2026-17", "X-Purpose": "stockpile audit"},
+    )
+
+    assert response.status_code == 200
+    entry = entries(db)[-1]
+    assert str(entry["id"]) == response.headers["X-Request-Id"]
+    assert entry["agency_name"] == "National Tracing Office"
+    assert entry["key_prefix"] == api.key.split("_")[1]
+    assert (entry["method"], entry["route"], entry["path"]) == ("GET", "/v1/items", "/v1/items")
+    assert entry["status"] == 200
+    assert entry["serials"] == ["AK11042178"]
+    assert entry["details"]["serials_as_typed"] == ["ak 11 042178"]
+    assert entry["records_returned"] == 1
+    assert (entry["case_reference"], entry["purpose"]) == ("NTO-2026-17", "stockpile audit")
+    assert response.get_json()["items"][0]["id"] == item["id"]
+
+
+def test_a_read_by_id_and_a_write_name_their_records(
+    api: ContractClient, registry: Any, db: Connection
+) -> None:
+    item = registry.item()
+    api.get(f"/v1/items/{item['id']}/custody")
+
+    write, read = entries(db)[-2:]
+    assert write["method"] == "POST" and write["status"] == 201
+    assert [str(i) for i in write["record_ids"]] == [item["id"]]
+    assert write["details"]["created"] == f"/v1/items/{item['id']}"
+    assert read["route"] == "/v1/items/<uuid:item_id>/custody"
+    assert [str(i) for i in read["record_ids"]] == [item["id"]]
+
+
+def test_a_trace_is_audited_with_its_case_serials_and_what_it_disclosed(
+    api: ContractClient, registry: Any, db: Connection
+) -> None:
+    item = registry.item(serial_number="FN-4410")
+    answer = api.post(
+        "/v1/traces", {"weapon": {"serial_number": "fn 4410"}, "context": CONTEXT}
+    ).get_json()
+
+    entry = entries(db)[-1]
+    assert entry["case_reference"] == CONTEXT["case_reference"]
+    assert entry["purpose"] == CONTEXT["purpose"]
+    assert entry["serials"] == ["FN4410"]
+    assert {str(i) for i in entry["record_ids"]} == {answer["id"], item["id"]}
+    assert entry["records_returned"] == 1
+
+
+def test_a_trace_without_case_or_purpose_is_refused_and_audited(
+    api: ContractClient, db: Connection
+) -> None:
+    response = api.post(
+        "/v1/traces",
+        {"weapon": {"serial_number": "FN-4410"}, "context": {"case_reference": "X-1"}},
+    )
+
+    assert response.status_code == 400
+    assert {e["pointer"] for e in response.get_json()["errors"]} == {"/context/purpose"}
+    entry = entries(db)[-1]
+    assert (entry["status"], entry["records_returned"]) == (400, 0)
+
+
+def test_refusals_are_audited_with_what_is_known(
+    client: FlaskClient, api: ContractClient, db: Connection
+) -> None:
+    ContractClient(client, "trk_abcdefgh_" + "x" * 43).get("/v1/items")
+    _, reader = create_agency_key(db, "Observer Mission", ("trace:read",))
+    ContractClient(client, reader).post("/v1/parties", {})
+
+    unknown, forbidden = entries(db)[-2:]
+    assert (unknown["status"], unknown["agency_id"], unknown["key_prefix"]) == (
+        401,
+        None,
+        "abcdefgh",
+    )
+    assert forbidden["status"] == 403
+    assert forbidden["agency_name"] == "Observer Mission"
+
+
+def test_a_stated_case_reference_must_be_printable_and_short(api: ContractClient) -> None:
+    response = api.get("/v1/items", headers={"X-Case-Reference": "x" * 101})
+
+    assert response.status_code == 400
+    assert response.get_json()["errors"][0] == {
+        "location": "header",
+        "parameter": "X-Case-Reference",
+        "detail": "at most 100 printable characters",
+    }
+
+
+def test_the_trail_filters_by_agency_serial_case_and_time(
+    admin: ContractClient, api: ContractClient, other_api: ContractClient, registry: Any
+) -> None:
+    registry.item(serial_number="KAL-77001")
+    api.post("/v1/traces", {"weapon": {"serial_number": "KAL 77001"}, "context": CONTEXT})
+    other_api.post(
+        "/v1/traces",
+        {"weapon": {"serial_number": "KAL-77001"}, "context": {**CONTEXT, "case_reference": "B"}},
+    )
+    other_api.get("/v1/items", query={"serial_number": "ZZZ-1"})
+
+    by_serial = admin.get("/v1/admin/audit", query={"serial_number": "kal77001"}).get_json()
+    by_case = admin.get("/v1/admin/audit", query={"case_reference": "B"}).get_json()
+    everything = admin.get("/v1/admin/audit", query={"limit": 500}).get_json()["items"]
+    other_agency = next(e["agency_id"] for e in everything if e["case_reference"] == "B")
+    by_agency = admin.get("/v1/admin/audit", query={"agency_id": other_agency}).get_json()
+    last = everything[0]["recorded_at"]
+    later = admin.get("/v1/admin/audit", query={"recorded_from": last}).get_json()
+
+    assert [e["case_reference"] for e in by_serial["items"]] == ["B", CONTEXT["case_reference"]]
+    assert [e["serials"] for e in by_case["items"]] == [["KAL77001"]]
+    assert [e["path"] for e in by_agency["items"]] == ["/v1/items", "/v1/traces"]
+    # the listing itself is audited after it answers: the newest entry is the agency filter's
+    assert {e["route"] for e in later["items"]} == {"/v1/admin/audit"}
+
+
+def test_the_trail_pages_newest_first(admin: ContractClient, api: ContractClient) -> None:
+    for _ in range(5):
+        api.get("/v1/items")
+
+    first = admin.get("/v1/admin/audit", query={"limit": 3}).get_json()
+    second = admin.get(
+        "/v1/admin/audit", query={"limit": 3, "cursor": first["next_cursor"]}
+    ).get_json()
+
+    ids = [e["id"] for e in first["items"] + second["items"]]
+    assert ids == sorted(ids, reverse=True)
+    # the five reads; each listing's own entry is written after it answers, and the first one's
+    # is newer than where the second page starts
+    assert len(set(ids)) == 5
+    assert {e["path"] for e in first["items"] + second["items"]} == {"/v1/items"}
+
+
+# The trail cannot be changed ----------------------------------------------------------------
+
+
+@pytest.fixture
+def trail(api: ContractClient, registry: Any) -> None:
+    """Some history: writes, reads and a trace."""
+    item = registry.item(serial_number="FN-55001")
+    for _ in range(3):
+        api.get(f"/v1/items/{item['id']}")
+    api.post("/v1/traces", {"weapon": {"serial_number": "FN-55001"}, "context": CONTEXT})
+
+
+@pytest.mark.usefixtures("trail")
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_log SET status = 200",
+        "DELETE FROM audit_log",
+        "TRUNCATE audit_log",
+    ],
+)
+def test_not_even_the_owner_can_change_the_trail(db: Connection, statement: str) -> None:
+    with pytest.raises(psycopg.Error) as refused:
+        db.execute(statement)
+
+    assert refused.value.sqlstate == "TRL01"
+
+
+@pytest.mark.usefixtures("trail")
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_log SET status = 200",
+        "DELETE FROM audit_log",
+        "TRUNCATE audit_log",
+        "ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only",
+    ],
+)
+def test_the_services_role_has_no_privilege_to_change_it(database_url: str, statement: str) -> None:
+    with (
+        psycopg.connect(service_url_for(database_url), autocommit=True) as service,
+        pytest.raises(psycopg.errors.InsufficientPrivilege),
+    ):
+        service.execute(statement)
+
+
+def test_an_answer_is_never_given_without_its_entry(
+    api: ContractClient, db: Connection, registry: Any
+) -> None:
+    db.execute("REVOKE INSERT ON audit_log FROM trace_registry_service")
+
+    refused = api.post("/v1/parties", {"name": "Ghost", "kind": "DEALER", "country": "BE"})
+
+    assert refused.status_code == 503
+    assert db.execute("SELECT count(*) AS n FROM parties").fetchone() == {"n": 0}
+
+
+# Verification -----------------------------------------------------------------------------------
+
+
+def tamper(db: Connection, statement: str, params: Any = None) -> None:
+    """What an intruder with the owner's password could do: triggers off, then rewrite."""
+    with db.transaction():
+        db.execute("SET LOCAL session_replication_role = replica")
+        db.execute(statement, params)
+
+
+def nth_entry(db: Connection, n: int) -> dict[str, Any]:
+    row = db.execute(
+        "SELECT * FROM audit_log ORDER BY chain, chain_seq OFFSET %s LIMIT 1", [n]
+    ).fetchone()
+    assert row is not None
+    return row
+
+
+@pytest.mark.usefixtures("trail")
+def test_an_intact_trail_verifies(db: Connection, admin: ContractClient) -> None:
+    count = db.execute("SELECT count(*) AS n FROM audit_log").fetchone()
+
+    result = admin.get("/v1/admin/audit/verify").get_json()
+
+    assert result["intact"] is True
+    assert result["problems"] == []
+    assert count is not None and result["entries"] == count["n"]
+    assert sum(head["chain_seq"] for head in result["heads"]) == count["n"]
+
+
+@pytest.mark.usefixtures("trail")
+def test_a_changed_entry_is_found(db: Connection) -> None:
+    victim = nth_entry(db, 2)
+    tamper(db, "UPDATE audit_log SET case_reference = 'nothing to see' WHERE id = %s",
+           [victim["id"]])  # fmt: skip
+
+    result = auditing.verify(db)
+
+    assert not result.intact
+    assert [(p.kind, p.entry_id) for p in result.problems] == [("CHANGED", str(victim["id"]))]
+
+
+@pytest.mark.usefixtures("trail")
+def test_a_removed_entry_is_found(db: Connection) -> None:
+    victim = nth_entry(db, 2)
+    following = nth_entry(db, 3)
+    tamper(db, "DELETE FROM audit_log WHERE id = %s", [victim["id"]])
+
+    result = auditing.verify(db)
+
+    assert [(p.kind, p.entry_id) for p in result.problems] == [("MISSING", str(following["id"]))]
+    assert "1 entry missing" in result.problems[0].detail
+
+
+@pytest.mark.usefixtures("trail")
+def test_an_inserted_entry_is_found_even_with_a_hash_of_its_own(db: Connection) -> None:
+    # The forger adds an entry after the last one, hashed correctly over its own fields, but
+    # cannot know what to link it to without the chain: it links to nothing real.
+    last = db.execute(
+        "SELECT * FROM audit_log WHERE chain = (SELECT chain FROM audit_log LIMIT 1) "
+        "ORDER BY chain_seq DESC LIMIT 1"
+    ).fetchone()
+    assert last is not None
+    forged_id = "01a20319-0000-7000-8000-0000000000ff"
+    tamper(
+        db,
+        "INSERT INTO audit_log (id, chain, chain_seq, recorded_at, agency_id, key_prefix, method,"
+        " route, path, status, previous_hash, entry_hash) SELECT %s, chain, chain_seq + 1,"
+        " recorded_at, agency_id, key_prefix, 'GET', '/v1/items', '/v1/items', 200,"
+        " sha256('elsewhere'), '\\x00' FROM audit_log WHERE id = %s",
+        [forged_id, last["id"]],
+    )
+    forged = next(e for e in _stored(db) if e.id == forged_id)
+    tamper(db, "UPDATE audit_log SET entry_hash = %s WHERE id = %s",
+           [audit.entry_hash(forged.previous_hash, forged), forged_id])  # fmt: skip
+
+    result = auditing.verify(db)
+
+    assert [(p.kind, p.entry_id) for p in result.problems] == [("INSERTED", forged_id)]
+
+
+@pytest.mark.usefixtures("trail")
+def test_the_newest_entries_removed_are_found_against_earlier_heads(db: Connection) -> None:
+    heads = auditing.verify(db).heads
+    newest = db.execute(
+        "SELECT id FROM audit_log WHERE (chain, chain_seq) = (%s, %s)",
+        [heads[0].chain, heads[0].chain_seq],
+    ).fetchone()
+    assert newest is not None
+    tamper(db, "DELETE FROM audit_log WHERE id = %s", [newest["id"]])
+
+    assert auditing.verify(db).intact  # nothing follows it: the chain alone cannot tell
+    result = auditing.verify(db, heads)
+
+    assert [(p.kind, p.chain) for p in result.problems] == [("HEAD_MISSING", heads[0].chain)]
+
+
+def _stored(db: Connection) -> list[audit.StoredEntry]:
+    from service.repository import audit as trail
+
+    with db.transaction():
+        return list(trail.stored_entries(db))
+
+
+def test_entries_from_two_processes_share_the_rate_and_the_chains(
+    app: Flask, database_url: str, db: Connection
+) -> None:
+    """A second app (another gunicorn worker or host) on the same database."""
+    from service import create_app
+
+    _, key = create_agency_key(db, "Border Police", ("trace:read",))
+    second = create_app({"database_url": service_url_for(database_url), "pool_max_size": 2})
+    try:
+        for application in (app, second, app, second):
+            ContractClient(application.test_client(), key).get("/v1/items")
+    finally:
+        second.extensions["trace_registry"].database.close()
+
+    assert auditing.verify(db).intact
+    assert auditing.verify(db).entries == 4

@@ -1,0 +1,250 @@
+"""openapi.yaml is a valid OpenAPI 3.1 document and tells the truth about the app."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any, ClassVar
+
+import orjson
+import pytest
+import yaml
+from flask import Flask
+from flask.testing import FlaskClient
+from marshmallow import Schema
+from openapi_core.exceptions import OpenAPIError
+from openapi_spec_validator import validate
+from werkzeug.wrappers import Response
+
+from service.domain import audit, certificates, matching, records, traces
+from service.repository.agencies import Agency, ApiKey
+from service.repository.alerts import AlertEntry
+from service.repository.manufacturers import Manufacturer
+from service.repository.notifications import Notification
+from service.repository.webhooks import Webhook
+from service.schemas import admin as admin_schemas
+from service.schemas import registry as schemas
+from service.schemas import traces as trace_schemas
+from tests.contract import check_against_contract
+from tests.paths import ROOT
+
+SPEC: dict[str, Any] = yaml.safe_load((ROOT / "openapi.yaml").read_text())
+COMPONENTS = SPEC["components"]["schemas"]
+
+
+def test_it_is_a_valid_openapi_3_1_document() -> None:
+    validate(SPEC)
+    assert SPEC["openapi"].startswith("3.1")
+
+
+def test_its_paths_are_the_apps_routes(app: Flask) -> None:
+    in_app = {
+        (re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule), method.lower())
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static"
+        for method in rule.methods or ()
+        if method not in {"HEAD", "OPTIONS"}
+    }
+    in_spec = {
+        (path, method)
+        for path, operations in SPEC["paths"].items()
+        for method in operations
+        if method != "parameters"
+    }
+    assert in_spec == in_app
+
+
+def test_the_app_serves_this_document(client: FlaskClient) -> None:
+    response = client.get("/openapi.yaml")
+
+    assert response.status_code == 200
+    assert response.get_data(as_text=True) == (ROOT / "openapi.yaml").read_text()
+
+
+def _properties(name: str) -> set[str]:
+    """Property names of a component, following allOf."""
+    schema = COMPONENTS[name]
+    names = set(schema.get("properties", {}))
+    for part in schema.get("allOf", []):
+        if "$ref" in part:
+            names |= _properties(part["$ref"].rsplit("/", 1)[1])
+        names |= set(part.get("properties", {}))
+    return names
+
+
+@pytest.mark.parametrize(
+    ("schema", "component"),
+    [
+        (schemas.PartyIn, "PartyCreate"),
+        (schemas.ItemIn, "ItemCreate"),
+        (schemas.ImportMarkingIn, "ImportMarking"),
+        (schemas.EucIn, "EucCreate"),
+        (schemas.EucLineIn, "EucLineCreate"),
+        (schemas.EventIn, "EventCreate"),
+        (schemas.CorrectionIn, "Correction"),
+        (schemas.ErrorDeclarationIn, "ErrorDeclarationCreate"),
+        (trace_schemas.ObservedWeaponIn, "ObservedWeapon"),
+        (trace_schemas.TraceContextIn, "TraceContext"),
+        (trace_schemas.TraceIn, "TraceCreate"),
+        (trace_schemas.TraceBatchIn, "TraceBatchCreate"),
+        (schemas.RevocationIn, "RevocationCreate"),
+        (schemas.ConsentIn, "ConsentCreate"),
+        (schemas.DeliveryVerificationIn, "DeliveryVerificationCreate"),
+        (schemas.PartyVerificationIn, "PartyVerificationCreate"),
+        (trace_schemas.WebhookIn, "WebhookCreate"),
+        (admin_schemas.AgencyIn, "AgencyCreate"),
+        (admin_schemas.KeyIn, "ApiKeyCreate"),
+        (admin_schemas.KeyRevocationIn, "ApiKeyRevocationCreate"),
+    ],
+)
+def test_request_bodies_have_the_input_schemas_fields(schema: type[Schema], component: str) -> None:
+    assert set(schema().fields) == _properties(component)
+
+
+@pytest.mark.parametrize(
+    ("record", "component"),
+    [
+        (records.Party, "Party"),
+        (records.RestrictedPartyRef, "PartyRef"),
+        (records.RedactedParty, "RedactedParty"),
+        (records.RedactedEvent, "RedactedEvent"),
+        (records.AgencyRef, "AgencyRef"),
+        (records.Item, "Item"),
+        (records.EndUserCertificate, "EndUserCertificate"),
+        (records.EucLineItem, "EucLineItem"),
+        (records.EucRef, "EucRef"),
+        (records.ErrorDeclaration, "ErrorDeclaration"),
+        (records.CustodyEvent, "CustodyEvent"),
+        (records.EventRecord, "EventRecord"),
+        (records.CustodyChain, "CustodyChain"),
+        (traces.TraceAnswer, "TraceAnswer"),
+        (traces.TraceCandidate, "TraceCandidate"),
+        (traces.TraceSummary, "TraceSummary"),
+        (traces.ManufacturerRef, "ManufacturerRef"),
+        (matching.Difference, "Difference"),
+        (Manufacturer, "Manufacturer"),
+        (records.Finding, "Finding"),
+        (records.PartyVerification, "PartyVerification"),
+        (records.EucRevocation, "EucRevocation"),
+        (records.ReexportConsent, "ReexportConsent"),
+        (records.DeliveryVerification, "DeliveryVerification"),
+        (certificates.Usage, "EucUsage"),
+        (certificates.VerificationAnswer, "EucVerification"),
+        (Notification, "Notification"),
+        (Webhook, "Webhook"),
+        (AlertEntry, "Alert"),
+        (Agency, "Agency"),
+        (ApiKey, "ApiKey"),
+        (audit.AuditEntry, "AuditEntry"),
+        (audit.Problem, "AuditProblem"),
+        (audit.Head, "AuditHead"),
+    ],
+)
+def test_responses_have_the_records_fields(record: type, component: str) -> None:
+    fields = {field.name for field in dataclasses.fields(record)}
+    assert fields == _properties(component)
+
+
+@pytest.mark.parametrize(
+    ("path", "schema"),
+    [
+        ("/v1/items", schemas.ItemQuery),
+        ("/v1/traces", trace_schemas.TraceQuery),
+        ("/v1/manufacturers", trace_schemas.ManufacturerQuery),
+        ("/v1/notifications", trace_schemas.NotificationQuery),
+        ("/v1/alerts", trace_schemas.AlertQuery),
+        ("/v1/admin/agencies", admin_schemas.Page),
+        ("/v1/admin/keys", admin_schemas.KeyQuery),
+        ("/v1/admin/audit", admin_schemas.AuditQuery),
+    ],
+)
+def test_list_queries_match_the_query_schema(path: str, schema: type[Schema]) -> None:
+    parameters = SPEC["paths"][path]["get"]["parameters"]
+    names = {
+        p["name"]
+        if "name" in p
+        else SPEC["components"]["parameters"][p["$ref"].rsplit("/", 1)[1]]["name"]
+        for p in parameters
+    }
+    assert names == set(schema().fields)
+
+
+@pytest.mark.parametrize(
+    ("record", "inline"),
+    [
+        (traces.ObservedWeapon, ("TraceAnswer", "weapon")),
+        (traces.TraceContext, ("TraceAnswer", "context")),
+        (traces.Interpretation, ("TraceAnswer", "interpretation")),
+    ],
+)
+def test_records_described_inline_have_their_fields(record: type, inline: tuple[str, str]) -> None:
+    component, field = inline
+    described = set(COMPONENTS[component]["properties"][field]["properties"])
+    assert {f.name for f in dataclasses.fields(record)} == described
+
+
+class TestTheCheckerBites:
+    """The contract check used by every API test must fail on a response that drifts."""
+
+    PARTY: ClassVar[dict[str, Any]] = {
+        "id": "01a20319-aa6e-7891-b470-36d4211e05e9",
+        "name": "Arsenal",
+        "kind": "MANUFACTURER",
+        "country": "BE",
+        "registration_number": None,
+        "address": None,
+        "classification": "UNRESTRICTED",
+        "recorded_by": {"id": "01a20319-8b97-74fc-a381-6bd6c60fb547", "name": "Agency"},
+        "recorded_at": "2026-11-22T11:52:23.404169Z",
+        "verifications": [],
+    }
+
+    def respond(self, body: Any, status: int = 200, mimetype: str = "application/json") -> Any:
+        return Response(orjson.dumps(body), status=status, mimetype=mimetype)
+
+    def check(self, response: Response) -> None:
+        check_against_contract("GET", f"/v1/parties/{self.PARTY['id']}", response)
+
+    def test_a_faithful_response_passes(self) -> None:
+        self.check(self.respond(self.PARTY))
+
+    @pytest.mark.parametrize(
+        "drifted",
+        [
+            {**PARTY, "secret_column": 1},
+            {key: value for key, value in PARTY.items() if key != "address"},
+            {**PARTY, "kind": "WARLORD"},
+            {**PARTY, "country": "ZZ"},
+            {**PARTY, "recorded_by": {**PARTY["recorded_by"], "key": "x"}},
+            # a redacted party that lets its name slip through
+            {
+                "id": PARTY["id"],
+                "classification": "RESTRICTED",
+                "redacted": True,
+                "recorded_by": PARTY["recorded_by"],
+                "recorded_at": PARTY["recorded_at"],
+                "name": "Arsenal",
+            },
+        ],
+    )
+    def test_a_drifted_body_fails(self, drifted: dict[str, Any]) -> None:
+        with pytest.raises(OpenAPIError):
+            self.check(self.respond(drifted))
+
+    def test_an_undeclared_status_fails(self) -> None:
+        with pytest.raises(OpenAPIError):
+            self.check(self.respond(self.PARTY, status=418))
+
+    def test_an_extra_field_deep_in_a_chain_fails(self) -> None:
+        event = {
+            "id": self.PARTY["id"], "event_type": "THEFT", "occurred_on": "2015-01-01",
+            "country": "BE", "destination_country": None, "from_party": None,
+            "to_party": None, "owner_party": None, "euc": None, "euc_line_number": None,
+            "licence_number": None, "document_reference": None, "notes": None,
+            "classification": "UNRESTRICTED", "recorded_by": self.PARTY["recorded_by"],
+            "recorded_at": self.PARTY["recorded_at"],
+            "error_declaration": None,
+        }  # fmt: skip
+        response = self.respond({**event, "item_ids": [], "leak": True})
+        with pytest.raises(OpenAPIError):
+            check_against_contract("GET", f"/v1/events/{self.PARTY['id']}", response)

@@ -1,0 +1,404 @@
+"""Diversion findings on chains of custody, built through the API as an agency would record them.
+
+The clean story: FN Herstal makes a rifle in Belgium, hands it to its export arm, which exports
+it under a Kenyan end-user certificate (line 1, two rifles, no re-export) to the Kenya Defence
+Forces, who import it; a post-shipment check verifies the delivery. Each test changes one thing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.contract import ContractClient
+
+
+class Story:
+    def __init__(self, api: ContractClient, registry: Any) -> None:
+        self.api = api
+        self.registry = registry
+        self.maker = registry.party(name="FN Herstal", kind="MANUFACTURER", country="BE")
+        self.exporter = registry.party(name="FN Herstal Export", kind="EXPORTER", country="BE")
+        self.army = registry.party(name="Kenya Defence Forces", kind="ARMED_FORCES", country="KE")
+        self.dealer = registry.party(name="Nairobi Arms Dealer", kind="DEALER", country="KE")
+        self.militia = registry.party(name="Unknown militia", kind="NON_STATE_ARMED_GROUP",
+                                      country="SS")  # fmt: skip
+        self.police = registry.party(name="South Sudan Police", kind="LAW_ENFORCEMENT",
+                                     country="SS")  # fmt: skip
+        self.euc = registry.euc(
+            self.exporter, self.army, issued_on="2010-03-01", expires_on="2011-03-01",
+            line_items=[{"description": "FN FAL rifles", "category": "RIFLE", "quantity": 2}],
+        )  # fmt: skip
+        self.item = registry.item(manufacturer="FN Herstal", model="FAL")
+
+    def event(self, event_type: str, on: str, items: list[Any] | None = None, **fields: Any) -> Any:
+        return self.registry.event(event_type, items or [self.item], occurred_on=on, **fields)
+
+    def made_and_handed_over(self) -> None:
+        self.event("MANUFACTURE", "2009-05-12", country="BE", to_party_id=self.maker["id"])
+        self.event("TRANSFER", "2010-01-12", country="BE", from_party_id=self.maker["id"],
+                   to_party_id=self.exporter["id"])  # fmt: skip
+
+    def exported(
+        self, on: str = "2010-05-02", items: list[Any] | None = None, **fields: Any
+    ) -> Any:
+        body = {"country": "BE", "destination_country": "KE", "from_party_id": self.exporter["id"],
+                "to_party_id": self.army["id"], "euc_id": self.euc["id"], "euc_line_number": 1,
+                **fields}  # fmt: skip
+        return self.event("EXPORT", on, items, **body)
+
+    def imported(self, on: str = "2010-06-20") -> Any:
+        return self.event("IMPORT", on, country="KE", from_party_id=self.exporter["id"],
+                          to_party_id=self.army["id"], euc_id=self.euc["id"])  # fmt: skip
+
+    def verified(self, on: str = "2010-09-01") -> Any:
+        body = {"verified_on": on, "verifying_authority": "Belgian embassy, Nairobi",
+                "country": "KE"}  # fmt: skip
+        return self.api.created(f"/v1/eucs/{self.euc['id']}/verifications", body)
+
+    def clean(self) -> None:
+        self.made_and_handed_over()
+        self.exported()
+        self.imported()
+        self.verified()
+
+    def findings(self, item: Any | None = None) -> list[dict[str, Any]]:
+        chain = self.api.get(f"/v1/items/{(item or self.item)['id']}/custody").get_json()
+        found: list[dict[str, Any]] = chain["findings"]
+        return found
+
+    def codes(self, item: Any | None = None) -> dict[str, str]:
+        return {f["code"]: f["severity"] for f in self.findings(item)}
+
+
+@pytest.fixture
+def story(api: ContractClient, registry: Any) -> Story:
+    return Story(api, registry)
+
+
+def references(finding: dict[str, Any], kind: str) -> set[str]:
+    return {ref["id"] for ref in finding["references"] if ref["kind"] == kind}
+
+
+def only(findings: list[dict[str, Any]], code: str) -> dict[str, Any]:
+    (finding,) = [f for f in findings if f["code"] == code]
+    return finding
+
+
+def test_a_lawful_verified_chain_has_no_warning_or_alert(story: Story) -> None:
+    story.clean()
+
+    assert story.findings() == []
+
+
+def test_an_unverified_delivery_is_a_warning_after_the_period(story: Story) -> None:
+    story.made_and_handed_over()
+    export = story.exported()
+    story.imported()
+
+    finding = only(story.findings(), "EUC_NOT_VERIFIED")
+
+    assert finding["severity"] == "WARNING"
+    assert references(finding, "event") == {export["id"]}
+    assert references(finding, "certificate") == {story.euc["id"]}
+    assert "180 days" in finding["message"]
+
+
+def test_a_verification_that_names_other_items_does_not_cover_this_one(
+    story: Story, registry: Any
+) -> None:
+    other = registry.item(manufacturer="FN Herstal", model="FAL")
+    story.made_and_handed_over()
+    story.exported(items=[story.item, other])
+    story.api.created(f"/v1/eucs/{story.euc['id']}/verifications",
+                      {"verified_on": "2010-09-01", "verifying_authority": "Embassy",
+                       "country": "KE", "item_ids": [other["id"]]})  # fmt: skip
+
+    assert "EUC_NOT_VERIFIED" in story.codes()
+    assert "EUC_NOT_VERIFIED" not in story.codes(other)
+
+
+def test_retransfer_out_of_the_country_without_consent_is_an_alert(story: Story) -> None:
+    story.clean()
+    moved = story.event("TRANSFER", "2013-02-01", country="KE", destination_country="SS",
+                        from_party_id=story.army["id"],
+                        to_party_id=story.militia["id"])  # fmt: skip
+
+    finding = only(story.findings(), "RETRANSFER_WITHOUT_CONSENT")
+
+    assert finding["severity"] == "ALERT"
+    assert moved["id"] in references(finding, "event")
+    assert "which forbids re-export" in finding["message"]
+    assert "UNVERIFIED_LAST_HOLDER" in story.codes()
+
+
+def test_a_consent_covering_the_retransfer_clears_it(story: Story) -> None:
+    story.clean()
+    story.api.created(
+        f"/v1/eucs/{story.euc['id']}/consents",
+        {"granted_on": "2013-01-10", "granted_by": "Walloon Region licensing office",
+         "new_end_user_party_id": story.dealer["id"], "new_destination_country": "KE",
+         "item_ids": [story.item["id"]]},
+    )  # fmt: skip
+    story.event("TRANSFER", "2013-02-01", country="KE", from_party_id=story.army["id"],
+                to_party_id=story.dealer["id"])  # fmt: skip
+
+    assert "RETRANSFER_WITHOUT_CONSENT" not in story.codes()
+
+
+def test_a_consent_for_another_end_user_does_not_clear_it(story: Story) -> None:
+    story.clean()
+    story.api.created(
+        f"/v1/eucs/{story.euc['id']}/consents",
+        {"granted_on": "2013-01-10", "granted_by": "Walloon Region",
+         "new_end_user_party_id": story.dealer["id"], "new_destination_country": "KE"},
+    )  # fmt: skip
+    story.event("TRANSFER", "2013-02-01", country="KE", from_party_id=story.army["id"],
+                to_party_id=story.police["id"])  # fmt: skip
+
+    assert story.codes()["RETRANSFER_WITHOUT_CONSENT"] == "ALERT"
+
+
+def test_seized_in_another_country_is_an_alert_with_the_proof(story: Story) -> None:
+    story.clean()
+    seizure = story.event("SEIZURE", "2019-10-03", country="SS", to_party_id=story.police["id"])
+
+    findings = story.findings()
+
+    finding = only(findings, "SEIZED_OUTSIDE_END_USE_COUNTRY")
+    assert finding["severity"] == "ALERT"
+    assert seizure["id"] in references(finding, "event")
+    assert references(finding, "certificate") == {story.euc["id"]}
+    assert "Seized in SS" in finding["message"] and "end use in KE" in finding["message"]
+    assert only(findings, "SEIZED")["severity"] == "WARNING"
+    assert findings[0]["severity"] == "ALERT"  # the most severe first
+
+
+def test_an_export_to_another_destination_is_a_mismatch(story: Story) -> None:
+    story.made_and_handed_over()
+    story.exported(destination_country="UG")
+
+    finding = only(story.findings(), "DESTINATION_MISMATCH")
+
+    assert finding["severity"] == "ALERT"
+    assert "to UG, the certificate names KE" in finding["message"]
+
+
+def test_an_export_to_another_party_is_a_mismatch(story: Story) -> None:
+    story.made_and_handed_over()
+    story.exported(to_party_id=story.dealer["id"])
+
+    assert story.codes()["DESTINATION_MISMATCH"] == "ALERT"
+
+
+def test_an_export_after_expiry_is_an_alert(story: Story) -> None:
+    story.made_and_handed_over()
+    story.exported(on="2011-04-01")
+
+    assert "expired on 2011-03-01" in only(story.findings(), "EUC_EXPIRED")["message"]
+
+
+def test_an_export_under_a_revoked_certificate_is_an_alert(story: Story) -> None:
+    story.api.created(f"/v1/eucs/{story.euc['id']}/revocation",
+                      {"revoked_on": "2010-04-01", "reason": "end user sanctioned"})  # fmt: skip
+    story.made_and_handed_over()
+    story.exported()
+
+    finding = only(story.findings(), "EUC_REVOKED")
+
+    assert finding["severity"] == "ALERT"
+    assert len(references(finding, "revocation")) == 1
+
+
+def test_a_certificate_revoked_after_the_export_is_a_warning(story: Story) -> None:
+    story.clean()
+    story.api.created(f"/v1/eucs/{story.euc['id']}/revocation",
+                      {"revoked_on": "2012-01-01", "reason": "found forged"})  # fmt: skip
+
+    assert story.codes()["EUC_REVOKED"] == "WARNING"
+
+
+def test_the_shipment_that_exceeds_the_line_is_the_one_flagged(story: Story, registry: Any) -> None:
+    early = [registry.item(manufacturer="FN Herstal", model="FAL") for _ in range(2)]
+    story.exported(on="2010-05-02", items=early)  # the line's two rifles
+    story.exported(on="2010-07-01")  # a third
+
+    assert "EUC_QUANTITY_EXCEEDED" not in story.codes(early[0])
+    finding = only(story.findings(), "EUC_QUANTITY_EXCEEDED")
+    assert "3 items had been shipped under line 1" in finding["message"]
+    assert "authorises 2" in finding["message"]
+
+
+def test_an_erroneous_shipment_does_not_count_towards_the_line(story: Story, registry: Any) -> None:
+    early = [registry.item(manufacturer="FN Herstal", model="FAL") for _ in range(2)]
+    wrong = story.exported(on="2010-05-02", items=early)
+    story.api.post(f"/v1/events/{wrong['id']}/error-declaration",
+                   {"reason": "DID_NOT_OCCUR", "explanation": "shipment cancelled"})  # fmt: skip
+    story.exported(on="2010-07-01")
+
+    assert "EUC_QUANTITY_EXCEEDED" not in story.codes()
+
+
+def test_a_sender_who_never_held_the_item_is_a_gap(story: Story) -> None:
+    story.made_and_handed_over()
+    story.event("TRANSFER", "2011-01-01", country="BE", from_party_id=story.dealer["id"],
+                to_party_id=story.army["id"])  # fmt: skip
+
+    finding = only(story.findings(), "CUSTODY_GAP")
+
+    assert finding["severity"] == "WARNING"
+    assert "sent by Nairobi Arms Dealer" in finding["message"]
+
+
+def test_an_import_from_the_exporter_is_no_gap(story: Story) -> None:
+    story.clean()
+
+    assert "CUSTODY_GAP" not in story.codes()
+
+
+def test_two_receivers_on_one_day_conflict(story: Story) -> None:
+    story.clean()
+    story.event("TRANSFER", "2012-01-01", country="KE", from_party_id=story.army["id"],
+                to_party_id=story.dealer["id"], owner_party_id=story.army["id"])  # fmt: skip
+    story.event("TRANSFER", "2012-01-01", country="KE", from_party_id=story.army["id"],
+                to_party_id=story.police["id"], owner_party_id=story.army["id"])  # fmt: skip
+
+    finding = only(story.findings(), "CONFLICTING_CUSTODY")
+
+    assert "to two different parties" in finding["message"]
+
+
+def test_events_after_destruction_conflict(story: Story) -> None:
+    story.clean()
+    story.event("DESTRUCTION", "2015-01-01", country="KE", from_party_id=story.army["id"])
+    story.event("SEIZURE", "2019-10-03", country="SS", to_party_id=story.police["id"])
+
+    messages = [f["message"] for f in story.findings() if f["code"] == "CONFLICTING_CUSTODY"]
+
+    assert any("after the item was destroyed" in message for message in messages)
+
+
+def test_stolen_now_is_an_alert_and_recovered_is_history(story: Story) -> None:
+    story.clean()
+    story.event("THEFT", "2016-03-03", country="KE", from_party_id=story.army["id"])
+
+    assert story.codes()["REPORTED_STOLEN"] == "ALERT"
+
+    story.event("RECOVERY", "2016-06-01", country="KE", to_party_id=story.army["id"])
+
+    assert story.codes()["REPORTED_STOLEN"] == "INFO"
+
+
+def test_lost_now_is_an_alert(story: Story) -> None:
+    story.clean()
+    story.event("LOSS", "2016-03-03", country="KE", from_party_id=story.army["id"])
+
+    finding = only(story.findings(), "REPORTED_LOST")
+
+    assert finding["severity"] == "ALERT"
+    assert "by Kenya Defence Forces on 2016-03-03" in finding["message"]
+
+
+def test_transferred_while_reported_stolen_conflicts(story: Story) -> None:
+    story.clean()
+    story.event("THEFT", "2016-03-03", country="KE", from_party_id=story.army["id"])
+    story.event("TRANSFER", "2016-04-01", country="KE", from_party_id=story.army["id"],
+                to_party_id=story.dealer["id"], owner_party_id=story.army["id"])  # fmt: skip
+
+    assert story.codes()["CONFLICTING_CUSTODY"] == "ALERT"
+
+
+def test_an_unverified_last_holder_is_information_and_verification_clears_it(
+    story: Story,
+) -> None:
+    story.made_and_handed_over()
+    assert story.codes() == {"UNVERIFIED_LAST_HOLDER": "INFO"}
+
+    story.api.created(
+        f"/v1/parties/{story.exporter['id']}/verifications",
+        {"verified_on": "2010-02-01", "method": "Walloon export licence register"},
+    )
+
+    assert story.codes() == {}
+
+
+def test_a_trace_carries_the_findings_of_each_candidate(story: Story) -> None:
+    story.clean()
+    story.event("SEIZURE", "2019-10-03", country="SS", to_party_id=story.police["id"])
+
+    answer = story.api.post("/v1/traces", {
+        "weapon": {"serial_number": story.item["serial_number"], "manufacturer": "FN"},
+        "context": {"case_reference": "SS-2019-7", "purpose": "tracing a seized weapon",
+                    "seizure_country": "SS"},
+    }).get_json()  # fmt: skip
+
+    codes = {f["code"] for f in answer["candidates"][0]["findings"]}
+    assert {"SEIZED_OUTSIDE_END_USE_COUNTRY", "SEIZED"} <= codes
+
+
+def test_a_misdirected_export_is_one_breach_not_two(story: Story) -> None:
+    story.made_and_handed_over()
+    story.exported(destination_country="UG", to_party_id=story.dealer["id"])
+    story.event("IMPORT", "2010-06-20", country="UG", from_party_id=story.exporter["id"],
+                to_party_id=story.dealer["id"], euc_id=story.euc["id"])  # fmt: skip
+
+    codes = story.codes()
+
+    assert codes["DESTINATION_MISMATCH"] == "ALERT"
+    assert "RETRANSFER_WITHOUT_CONSENT" not in codes
+
+
+def consent_to_dealer(story: Story) -> dict[str, Any]:
+    return story.api.created(
+        f"/v1/eucs/{story.euc['id']}/consents",
+        {"granted_on": "2013-01-10", "granted_by": "Walloon Region licensing office",
+         "new_end_user_party_id": story.dealer["id"], "new_destination_country": "KE"},
+    )  # fmt: skip
+
+
+def test_after_a_consent_a_further_move_beyond_it_is_a_breach(story: Story) -> None:
+    story.clean()
+    consent = consent_to_dealer(story)["consents"][0]
+    story.event("TRANSFER", "2013-02-01", country="KE", from_party_id=story.army["id"],
+                to_party_id=story.dealer["id"])  # fmt: skip
+    onward = story.event("TRANSFER", "2014-05-01", country="KE", destination_country="SS",
+                         from_party_id=story.dealer["id"],
+                         to_party_id=story.militia["id"])  # fmt: skip
+
+    finding = only(story.findings(), "RETRANSFER_WITHOUT_CONSENT")
+
+    assert onward["id"] in references(finding, "event")
+    assert references(finding, "consent") == {consent["id"]}
+    assert "out of KE" in finding["message"]
+
+
+def test_a_seizure_where_a_consent_allowed_the_item_is_not_outside(
+    story: Story, registry: Any
+) -> None:
+    story.clean()
+    story.api.created(
+        f"/v1/eucs/{story.euc['id']}/consents",
+        {"granted_on": "2013-01-10", "granted_by": "Walloon Region",
+         "new_end_user_party_id": story.police["id"], "new_destination_country": "SS"},
+    )  # fmt: skip
+    story.event("EXPORT", "2013-02-01", country="KE", destination_country="SS",
+                from_party_id=story.army["id"], to_party_id=story.police["id"])  # fmt: skip
+    story.event("SEIZURE", "2019-10-03", country="SS", to_party_id=story.police["id"])
+
+    codes = story.codes()
+
+    assert "SEIZED_OUTSIDE_END_USE_COUNTRY" not in codes
+    assert "RETRANSFER_WITHOUT_CONSENT" not in codes
+
+
+def test_a_late_verification_is_information_not_a_warning(story: Story) -> None:
+    story.made_and_handed_over()
+    story.exported()
+    story.imported()
+    story.verified(on="2012-01-01")  # 20 months after the export
+
+    finding = only(story.findings(), "EUC_NOT_VERIFIED")
+
+    assert finding["severity"] == "INFO"
+    assert "only on 2012-01-01" in finding["message"]

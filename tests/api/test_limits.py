@@ -1,0 +1,154 @@
+"""Abuse resistance: per-key rate limits shared by every worker, constant-time key checks,
+security headers, and CORS only where configured."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from service import create_app
+from service.api.headers import SECURITY_HEADERS
+from service.db import Connection
+from service.domain import api_keys
+from service.repository import agencies
+from tests.conftest import create_agency_key, service_url_for
+from tests.contract import ContractClient
+
+
+def limited_app(database_url: str, **settings: Any) -> Flask:
+    return create_app(
+        {"database_url": service_url_for(database_url), "pool_max_size": 2, **settings}
+    )
+
+
+@pytest.fixture
+def strict_apps(database_url: str) -> Iterator[tuple[Flask, Flask]]:
+    """Two apps on one database, as two gunicorn workers or hosts: 60 a minute, bursts of 3."""
+    apps = tuple(
+        limited_app(database_url, rate_limit_per_minute=60, rate_limit_burst=3) for _ in range(2)
+    )
+    yield apps[0], apps[1]
+    for application in apps:
+        application.extensions["trace_registry"].database.close()
+
+
+def test_a_key_over_its_rate_gets_429_on_every_worker(
+    strict_apps: tuple[Flask, Flask], db: Connection
+) -> None:
+    _, key = create_agency_key(db, "Border Police", ("trace:read",))
+    first, second = (ContractClient(a.test_client(), key) for a in strict_apps)
+
+    answers = [client.get("/v1/items").status_code for client in (first, second, first)]
+    refused = second.get("/v1/items")
+
+    assert answers == [200, 200, 200]
+    assert refused.status_code == 429
+    assert refused.get_json()["code"] == "rate_limited"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 2
+    assert first.get("/v1/items").status_code == 429
+
+
+def test_each_key_has_its_own_rate(strict_apps: tuple[Flask, Flask], db: Connection) -> None:
+    _, busy = create_agency_key(db, "Border Police", ("trace:read",))
+    _, quiet = create_agency_key(db, "Customs", ("trace:read",))
+    client = strict_apps[0].test_client()
+    for _ in range(3):
+        ContractClient(client, busy).get("/v1/items")
+
+    assert ContractClient(client, busy).get("/v1/items").status_code == 429
+    assert ContractClient(client, quiet).get("/v1/items").status_code == 200
+
+
+def test_a_key_may_carry_a_higher_rate(strict_apps: tuple[Flask, Flask], db: Connection) -> None:
+    key = api_keys.generate_key()
+    agency, _ = agencies.ensure_agency(db, "Bulk Tracing Desk")
+    agencies.insert_api_key(
+        db, agency.id, key.prefix, key.secret_hash, ("trace:read",), rate_limit_per_minute=1_000_000
+    )
+    client = ContractClient(strict_apps[0].test_client(), key.plaintext)
+
+    # 60 µs apart at that rate: a request takes longer than that, so none is early
+    statuses = [client.get("/v1/items").status_code for _ in range(6)]
+
+    assert statuses == [200] * 6
+
+
+def test_refused_keys_do_not_spend_the_rate(
+    strict_apps: tuple[Flask, Flask], db: Connection
+) -> None:
+    """Someone who knows a key's public prefix cannot exhaust its rate with wrong secrets."""
+    _, key = create_agency_key(db, "Border Police", ("trace:read",))
+    client = strict_apps[0].test_client()
+    wrong = key[:-4] + ("AAAA" if not key.endswith("AAAA") else "BBBB")
+    for _ in range(5):
+        assert ContractClient(client, wrong).get("/v1/items").status_code == 401
+
+    assert ContractClient(client, key).get("/v1/items").status_code == 200
+
+
+def test_an_unknown_prefix_costs_the_same_comparison_as_a_wrong_secret(
+    client: FlaskClient, agency_key: tuple[Any, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    compared: list[int] = []
+    original = hmac.compare_digest
+
+    def counting(a: Any, b: Any) -> bool:
+        compared.append(len(b))
+        return original(a, b)
+
+    monkeypatch.setattr(api_keys.hmac, "compare_digest", counting)
+    _, key = agency_key
+    prefix = key.split("_")[1]
+    wrong_secret = key[:-4] + ("AAAA" if not key.endswith("AAAA") else "BBBB")
+    unknown_prefix = key.replace(prefix, "zzzzzzzz")
+
+    for presented in (wrong_secret, unknown_prefix):
+        assert ContractClient(client, presented).get("/v1/items").status_code == 401
+
+    assert compared == [32, 32]
+
+
+def test_security_headers_on_every_answer(api: ContractClient, client: FlaskClient) -> None:
+    answers = [
+        api.get("/v1/items"),
+        api.get("/v1/items/not-a-uuid"),
+        api.post("/v1/parties", {"unknown": 1}),
+        client.get("/healthz"),
+        client.get("/no-such-route"),
+    ]
+
+    for response in answers:
+        for name, value in SECURITY_HEADERS.items():
+            assert response.headers[name] == value, (response.request.path, name)
+        assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_cors_only_for_the_origins_configured(database_url: str, db: Connection) -> None:
+    _, key = create_agency_key(db, "Border Police", ("trace:read",))
+    application = limited_app(database_url, cors_origins="https://tracing.example.org")
+    try:
+        client = ContractClient(application.test_client(), key)
+        allowed = client.get("/v1/items", headers={"Origin": "https://tracing.example.org"})
+        other = client.get("/v1/items", headers={"Origin": "https://evil.example.com"})
+        preflight = application.test_client().options(
+            "/v1/items",
+            headers={
+                "Origin": "https://tracing.example.org",
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "Authorization",
+            },
+        )
+    finally:
+        application.extensions["trace_registry"].database.close()
+
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://tracing.example.org"
+    assert "X-Request-Id" in allowed.headers["Access-Control-Expose-Headers"]
+    assert "Access-Control-Allow-Origin" not in other.headers
+    assert preflight.status_code == 200
+    assert "Authorization" in preflight.headers["Access-Control-Allow-Headers"]
+    assert "GET" in preflight.headers["Access-Control-Allow-Methods"]

@@ -1,0 +1,203 @@
+"""Hit notifications, and their delivery to agencies' webhooks through the outbox."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any, ClassVar
+
+import pytest
+from flask.testing import FlaskClient
+
+from service import delivery
+from service.db import Connection
+from service.domain import webhooks as signing
+from service.repository import webhooks
+from tests.conftest import create_agency_key
+from tests.contract import ContractClient
+
+CONTEXT = {"case_reference": "BR-2025-031", "purpose": "tracing a seized pistol"}
+
+
+@pytest.fixture
+def recorded(registry: Any) -> dict[str, Any]:
+    """A pistol the National Tracing Office recorded."""
+    return registry.item(manufacturer="Taurus", model="PT92", category="PISTOL",
+                         serial_number="TAU-889911")  # fmt: skip
+
+
+@pytest.fixture
+def admin_api(client: FlaskClient, db: Connection) -> ContractClient:
+    """The National Tracing Office's key for its own configuration."""
+    scopes = ("trace:read", "registry:write")
+    return ContractClient(client, create_agency_key(db, "National Tracing Office", scopes)[1])
+
+
+def trace(api: ContractClient, serial: str) -> dict[str, Any]:
+    response = api.post("/v1/traces", {"weapon": {"serial_number": serial}, "context": CONTEXT})
+    assert response.status_code == 201
+    answer: dict[str, Any] = response.get_json()
+    return answer
+
+
+def test_another_agencys_hit_tells_the_recording_agency(
+    api: ContractClient, other_api: ContractClient, recorded: dict[str, Any]
+) -> None:
+    answer = trace(other_api, "tau 889911")
+
+    (notification,) = api.get("/v1/notifications").get_json()["items"]
+    assert notification["kind"] == "TRACE_HIT"
+    assert notification["item_id"] == recorded["id"]
+    assert notification["trace_id"] == answer["id"]
+    assert notification["by_agency"]["name"] == "Border Police Directorate"
+    assert notification["case_reference"] == "BR-2025-031"
+    assert (notification["match_basis"], notification["observed_serial"]) == (
+        "NORMALISED",
+        "tau 889911",
+    )
+    assert notification["acknowledged_at"] is None
+    assert other_api.get("/v1/notifications").get_json()["items"] == []
+
+
+def test_tracing_your_own_records_or_missing_them_tells_nobody(
+    api: ContractClient, other_api: ContractClient, recorded: dict[str, Any]
+) -> None:
+    trace(api, "TAU-889911")
+    trace(other_api, "TAU-889?11")  # a partial reading is not a hit
+
+    assert api.get("/v1/notifications").get_json()["items"] == []
+
+
+def test_reading_a_chain_is_a_lookup_the_recorder_is_told_of(
+    api: ContractClient, other_api: ContractClient, recorded: dict[str, Any]
+) -> None:
+    other_api.get(f"/v1/items/{recorded['id']}/custody")
+
+    (notification,) = api.get("/v1/notifications").get_json()["items"]
+    assert (notification["kind"], notification["trace_id"]) == ("ITEM_LOOKUP", None)
+
+
+def test_acknowledging_is_once_and_filters_the_list(
+    api: ContractClient, other_api: ContractClient, recorded: dict[str, Any]
+) -> None:
+    trace(other_api, "TAU-889911")
+    trace(other_api, "TAU889911")
+    first, second = api.get("/v1/notifications").get_json()["items"]
+
+    acknowledged = api.post(f"/v1/notifications/{first['id']}/acknowledgement")
+    again = api.post(f"/v1/notifications/{first['id']}/acknowledgement")
+    theirs = other_api.post(f"/v1/notifications/{first['id']}/acknowledgement")
+
+    assert acknowledged.status_code == 200
+    assert acknowledged.get_json()["acknowledged_at"] is not None
+    assert again.get_json() == acknowledged.get_json()
+    assert theirs.status_code == 404
+    unread = api.get("/v1/notifications?unacknowledged=true").get_json()["items"]
+    assert [n["id"] for n in unread] == [second["id"]]
+
+
+class Receiver(BaseHTTPRequestHandler):
+    """A webhook receiver that records what it gets and answers with the next queued status."""
+
+    received: ClassVar[list[tuple[dict[str, str], bytes]]] = []
+    statuses: ClassVar[list[int]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append((dict(self.headers), body))
+        self.send_response(self.statuses.pop(0) if self.statuses else 204)
+        self.end_headers()
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[str, type[Receiver]]]:
+    Receiver.received, Receiver.statuses = [], []
+    server = HTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hooks/trace", Receiver
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_notification_reaches_the_webhook_signed_and_retried_until_delivered(
+    admin_api: ContractClient,
+    other_api: ContractClient,
+    recorded: dict[str, Any],
+    receiver: tuple[str, type[Receiver]],
+    db: Connection,
+) -> None:
+    url, server = receiver
+    registered = admin_api.created("/v1/webhooks", {"url": url})
+    server.statuses = [500]  # the receiver is down the first time
+    trace(other_api, "TAU-889911")
+    (notification,) = admin_api.get("/v1/notifications").get_json()["items"]
+
+    first = delivery.deliver_due(db)
+    (state,) = webhooks.delivery_state(db, notification["id"])
+    second = delivery.deliver_due(db)  # not due yet: backing off
+
+    assert (first.claimed, first.delivered, second.claimed) == (1, 0, 0)
+    assert (state["attempts"], state["last_status"], state["delivered_at"]) == (1, 500, None)
+    db.execute("UPDATE webhook_deliveries SET next_attempt_at = now()")  # time passes
+    third = delivery.deliver_due(db)
+    (state,) = webhooks.delivery_state(db, notification["id"])
+    assert (third.delivered, state["attempts"], state["delivered_at"] is not None) == (1, 2, True)
+
+    (headers_1, body_1), (headers_2, body_2) = server.received
+    assert body_1 == body_2
+    assert headers_1[signing.DELIVERY_HEADER] == headers_2[signing.DELIVERY_HEADER]
+    assert signing.signature_matches(
+        registered["secret"], headers_2[signing.SIGNATURE_HEADER], body_2
+    )
+    assert not signing.signature_matches(
+        "another-secret" * 3, headers_2[signing.SIGNATURE_HEADER], body_2
+    )
+    assert b'"observed_serial":"TAU-889911"' in body_2
+
+
+def test_a_deactivated_webhook_gets_nothing(
+    admin_api: ContractClient,
+    other_api: ContractClient,
+    recorded: dict[str, Any],
+    receiver: tuple[str, type[Receiver]],
+    db: Connection,
+) -> None:
+    url, server = receiver
+    registered = admin_api.created("/v1/webhooks", {"url": url})
+    assert admin_api.request("DELETE", f"/v1/webhooks/{registered['id']}").status_code == 204
+    trace(other_api, "TAU-889911")
+
+    assert delivery.deliver_due(db).claimed == 0
+    assert server.received == []
+    listed = admin_api.get("/v1/webhooks").get_json()["items"]
+    assert listed[0]["deactivated_at"] is not None and "secret" not in listed[0]
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://example.org/x", "https://user:pw@example.org/x", "https:///nohost", "hooks"]
+)
+def test_a_webhook_url_must_be_usable(admin_api: ContractClient, url: str) -> None:
+    response = admin_api.post("/v1/webhooks", {"url": url})
+
+    assert response.status_code == 400
+    assert response.get_json()["errors"][0]["pointer"] == "/url"
+
+
+def test_registering_webhooks_needs_the_write_scope(client: FlaskClient, db: Connection) -> None:
+    _, key = create_agency_key(db, "Observer Mission", scopes=("trace:read",))
+    reader = ContractClient(client, key)
+
+    assert reader.post("/v1/webhooks", {"url": "https://example.org/x"}).status_code == 403
+
+
+def test_backoff_doubles_and_stops_growing_at_six_hours() -> None:
+    waits = [signing.retry_in_seconds(attempt) for attempt in range(1, 14)]
+
+    assert waits[:4] == [30, 60, 120, 240]
+    assert waits[-1] == 6 * 3600
+    assert waits == sorted(waits)

@@ -1,0 +1,346 @@
+"""RESTRICTED records: the recording agency sees them whole; every other agency sees that they
+exist, their date and whom to contact, in every output that could carry them."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import pytest
+from flask.testing import FlaskClient
+
+from service.db import Connection
+from tests.conftest import create_agency_key
+from tests.contract import ContractClient
+
+CONTEXT = {
+    "case_reference": "BE-2024-0412",
+    "purpose": "criminal investigation: trafficking",
+    "legal_basis": "Code d'instruction criminelle, art. 56",
+}
+# What the Border Police restricts: none of it may reach another agency in any form.
+SECRETS = ("Nightjar Holdings", "OP-NIGHTJAR-7", "BPD-LIC-0099", "informant handled by BPD")
+REDACTED_EVENT_FIELDS = {
+    "id", "occurred_on", "recorded_by", "recorded_at", "declared_erroneous", "classification",
+    "redacted",
+}  # fmt: skip
+
+
+def assert_nothing_restricted(body: str) -> None:
+    for secret in SECRETS:
+        assert secret not in body, f"{secret!r} leaked"
+
+
+@pytest.fixture
+def story(api: ContractClient, other_api: ContractClient, registry: Any) -> dict[str, Any]:
+    """The National Tracing Office records an export to an army; the Border Police then
+    records, as RESTRICTED, a covert buyer and the army's sale of the rifle to it."""
+    exporter = registry.party(name="FN Export", kind="EXPORTER", country="BE")
+    army = registry.party(name="Armée de Terre", kind="ARMED_FORCES", country="FR")
+    rifle = registry.item(serial_number="FN-770011")
+    registry.event("MANUFACTURE", [rifle], occurred_on="2010-01-05", to_party_id=exporter["id"])
+    euc = registry.euc(exporter, army, line_items=[{"description": "Rifles", "quantity": 10}])
+    registry.event(
+        "EXPORT",
+        [rifle],
+        occurred_on="2010-05-02",
+        from_party_id=exporter["id"],
+        to_party_id=army["id"],
+        destination_country="FR",
+        euc_id=euc["id"],
+        euc_line_number=1,
+    )
+    buyer = other_api.created(
+        "/v1/parties",
+        {
+            "name": "Nightjar Holdings",
+            "kind": "BROKER",
+            "country": "FR",
+            "registration_number": "OP-NIGHTJAR-7",
+            "classification": "RESTRICTED",
+        },
+    )
+    covert = other_api.created(
+        "/v1/events",
+        {
+            "event_type": "TRANSFER",
+            "occurred_on": "2018-06-01",
+            "country": "FR",
+            "item_ids": [rifle["id"]],
+            "from_party_id": army["id"],
+            "to_party_id": buyer["id"],
+            "licence_number": "BPD-LIC-0099",
+            "document_reference": "OP-NIGHTJAR-7",
+            "notes": "informant handled by BPD",
+            "classification": "RESTRICTED",
+        },
+    )
+    return {
+        "rifle": rifle,
+        "exporter": exporter,
+        "army": army,
+        "buyer": buyer,
+        "covert": covert,
+        "euc": euc,
+    }
+
+
+def test_the_recorder_sees_its_restricted_records_whole(
+    other_api: ContractClient, story: dict[str, Any]
+) -> None:
+    chain = other_api.get(f"/v1/items/{story['rifle']['id']}/custody").get_json()
+
+    covert = chain["events"][-1]
+    assert covert["classification"] == "RESTRICTED"
+    assert covert["document_reference"] == "OP-NIGHTJAR-7"
+    assert covert["to_party"]["name"] == "Nightjar Holdings"
+    assert covert["to_party"]["recorded_by"]["name"] == "Border Police Directorate"
+    assert chain["current_holder"]["name"] == "Nightjar Holdings"
+    assert "RESTRICTED_RECORDS" not in {finding["code"] for finding in chain["findings"]}
+    party = other_api.get(f"/v1/parties/{story['buyer']['id']}").get_json()
+    assert party["registration_number"] == "OP-NIGHTJAR-7"
+    assert party["classification"] == "RESTRICTED"
+
+
+def test_another_agency_sees_that_a_restricted_event_exists_and_whom_to_ask(
+    api: ContractClient, story: dict[str, Any]
+) -> None:
+    response = api.get(f"/v1/items/{story['rifle']['id']}/custody")
+    chain = response.get_json()
+
+    assert_nothing_restricted(response.get_data(as_text=True))
+    covert = chain["events"][-1]
+    assert set(covert) == REDACTED_EVENT_FIELDS
+    assert covert["id"] == story["covert"]["id"]
+    assert covert["occurred_on"] == "2018-06-01"
+    assert covert["recorded_by"]["name"] == "Border Police Directorate"
+    assert covert["redacted"] is True
+    # What stands is what the caller may see: the army still holds the rifle by its records.
+    assert chain["current_holder"]["name"] == "Armée de Terre"
+    restricted = [f for f in chain["findings"] if f["code"] == "RESTRICTED_RECORDS"]
+    assert len(restricted) == 1
+    assert restricted[0]["severity"] == "INFO"
+    assert "Border Police Directorate" in restricted[0]["message"]
+
+
+def test_a_restricted_event_and_party_read_alone_are_redacted(
+    api: ContractClient, story: dict[str, Any]
+) -> None:
+    event = api.get(f"/v1/events/{story['covert']['id']}")
+    party = api.get(f"/v1/parties/{story['buyer']['id']}")
+
+    assert set(event.get_json()) == REDACTED_EVENT_FIELDS
+    assert party.get_json() == {
+        "id": story["buyer"]["id"],
+        "classification": "RESTRICTED",
+        "redacted": True,
+        "recorded_by": story["buyer"]["recorded_by"],
+        "recorded_at": story["buyer"]["recorded_at"],
+    }
+    for response in (event, party):
+        assert_nothing_restricted(response.get_data(as_text=True))
+
+
+def test_a_restricted_party_in_another_agencys_unrestricted_event_is_redacted(
+    api: ContractClient, other_api: ContractClient, registry: Any, story: dict[str, Any]
+) -> None:
+    pistol = registry.item(serial_number="FN-770012")
+    police = registry.party(name="Police Nationale", kind="LAW_ENFORCEMENT", country="FR")
+    seizure = other_api.created(
+        "/v1/events",
+        {
+            "event_type": "SEIZURE",
+            "occurred_on": "2019-02-01",
+            "country": "FR",
+            "item_ids": [pistol["id"]],
+            "from_party_id": story["buyer"]["id"],
+            "to_party_id": police["id"],
+        },
+    )
+
+    response = api.get(f"/v1/events/{seizure['id']}")
+    shown = response.get_json()
+
+    assert shown["event_type"] == "SEIZURE"
+    assert shown["from_party"]["redacted"] is True
+    assert "name" not in shown["from_party"]
+    assert_nothing_restricted(response.get_data(as_text=True))
+
+
+def test_traces_single_batch_and_stored_are_redacted(
+    api: ContractClient, story: dict[str, Any]
+) -> None:
+    single = api.post("/v1/traces", {"weapon": {"serial_number": "FN-770011"}, "context": CONTEXT})
+    batch = api.post(
+        "/v1/traces/batch",
+        {"context": CONTEXT, "weapons": [{"serial_number": "FN-770011"}, {"serial_number": "X"}]},
+    )
+    stored = api.get(f"/v1/traces/{single.get_json()['id']}")
+
+    for response in (single, batch, stored):
+        assert response.status_code in {200, 201}
+        assert_nothing_restricted(response.get_data(as_text=True))
+    candidate = single.get_json()["candidates"][0]
+    assert candidate["events"][-1]["redacted"] is True
+    batch_candidate = batch.get_json()["traces"][0]["candidates"][0]
+    assert batch_candidate["events"][-1]["redacted"] is True
+
+
+def test_certificates_redact_a_restricted_end_user_in_reads_and_verification(
+    api: ContractClient, other_api: ContractClient, story: dict[str, Any]
+) -> None:
+    certificate = other_api.created(
+        "/v1/eucs",
+        {
+            "certificate_number": "FR-BPD-2018-3",
+            "issuing_country": "FR",
+            "issuing_authority": "SGDSN",
+            "issued_on": "2018-01-10",
+            "end_user_party_id": story["buyer"]["id"],
+            "destination_country": "FR",
+            "stated_end_use": "Controlled delivery",
+            "non_reexport_clause": True,
+            "line_items": [{"description": "Rifles", "quantity": 1}],
+        },
+    )
+    assert certificate["end_user"]["name"] == "Nightjar Holdings"
+
+    read = api.get(f"/v1/eucs/{certificate['id']}")
+    verified = api.get(
+        "/v1/eucs/verify", query={"certificate_number": "FR-BPD-2018-3", "issuing_country": "FR"}
+    )
+
+    assert read.get_json()["end_user"]["redacted"] is True
+    assert verified.get_json()["end_user"]["redacted"] is True
+    assert verified.get_json()["valid"] is True
+    for response in (read, verified):
+        assert_nothing_restricted(response.get_data(as_text=True))
+
+
+def test_usage_counts_a_restricted_shipment_without_naming_its_items(
+    api: ContractClient, other_api: ContractClient, registry: Any, story: dict[str, Any]
+) -> None:
+    hidden = registry.item(serial_number="FN-770013")
+    other_api.created(
+        "/v1/events",
+        {
+            "event_type": "EXPORT",
+            "occurred_on": "2010-06-01",
+            "country": "BE",
+            "destination_country": "FR",
+            "item_ids": [hidden["id"]],
+            "from_party_id": story["exporter"]["id"],
+            "to_party_id": story["army"]["id"],
+            "euc_id": story["euc"]["id"],
+            "euc_line_number": 1,
+            "classification": "RESTRICTED",
+        },
+    )
+
+    mine = api.get(f"/v1/eucs/{story['euc']['id']}/usage").get_json()["lines"][0]
+    theirs = other_api.get(f"/v1/eucs/{story['euc']['id']}/usage").get_json()["lines"][0]
+
+    assert mine["shipped"] == theirs["shipped"] == 2
+    assert mine["item_ids"] == [story["rifle"]["id"]]
+    assert mine["withheld"] == 1
+    assert sorted(theirs["item_ids"]) == sorted([story["rifle"]["id"], hidden["id"]])
+    assert theirs["withheld"] == 0
+
+
+def test_the_shared_alert_list_carries_no_restricted_record(
+    api: ContractClient, other_api: ContractClient, registry: Any, story: dict[str, Any]
+) -> None:
+    quietly_stolen = registry.item(serial_number="FN-770021")
+    openly_stolen = registry.item(serial_number="FN-770022")
+    for item, classification in ((quietly_stolen, "RESTRICTED"), (openly_stolen, "UNRESTRICTED")):
+        other_api.created(
+            "/v1/events",
+            {
+                "event_type": "THEFT",
+                "occurred_on": "2020-03-03",
+                "country": "FR",
+                "item_ids": [item["id"]],
+                "from_party_id": story["army"]["id"],
+                "classification": classification,
+                "notes": "informant handled by BPD",
+            },
+        )
+
+    for client in (api, other_api):
+        response = client.get("/v1/alerts")
+        listed = {entry["item"]["id"] for entry in response.get_json()["items"]}
+        assert listed == {openly_stolen["id"]}
+        assert_nothing_restricted(response.get_data(as_text=True))
+
+
+def test_notifications_of_a_lookup_carry_nothing_restricted(
+    api: ContractClient, other_api: ContractClient, story: dict[str, Any]
+) -> None:
+    # The Border Police's trace tells the National Tracing Office, which recorded the rifle.
+    other_api.post("/v1/traces", {"weapon": {"serial_number": "FN-770011"}, "context": CONTEXT})
+
+    response = api.get("/v1/notifications")
+
+    assert response.get_json()["items"], "the recorder of the item is told of the lookup"
+    assert_nothing_restricted(response.get_data(as_text=True))
+
+
+def test_an_administrators_key_does_not_lift_a_restriction(
+    client: FlaskClient, db: Connection, story: dict[str, Any]
+) -> None:
+    _, key = create_agency_key(
+        db, "National Tracing Office", ("trace:read", "registry:write", "registry:admin")
+    )
+    admin = ContractClient(client, key)
+
+    response = admin.get(f"/v1/items/{story['rifle']['id']}/custody")
+
+    assert response.get_json()["events"][-1]["redacted"] is True
+    assert_nothing_restricted(response.get_data(as_text=True))
+
+
+class TestWhoMayDeclareAnEventErroneous:
+    DECLARATION: ClassVar[dict[str, str]] = {
+        "reason": "INCORRECT_DATA",
+        "explanation": "Recorded against the wrong item.",
+    }
+
+    def test_another_agency_may_not(self, api: ContractClient, story: dict[str, Any]) -> None:
+        response = api.post(
+            f"/v1/events/{story['covert']['id']}/error-declaration", self.DECLARATION
+        )
+
+        assert response.status_code == 403
+        covert = api.get(f"/v1/events/{story['covert']['id']}").get_json()
+        assert covert["declared_erroneous"] is False
+
+    def test_an_administrator_may_and_the_redaction_holds(
+        self,
+        client: FlaskClient,
+        db: Connection,
+        other_api: ContractClient,
+        story: dict[str, Any],
+    ) -> None:
+        _, key = create_agency_key(
+            db, "Registry Operations", ("trace:read", "registry:write", "registry:admin")
+        )
+        admin = ContractClient(client, key)
+
+        response = admin.post(
+            f"/v1/events/{story['covert']['id']}/error-declaration", self.DECLARATION
+        )
+
+        assert response.status_code == 201
+        assert response.get_json()["declared_erroneous"] is True
+        assert_nothing_restricted(response.get_data(as_text=True))
+        declared = other_api.get(f"/v1/events/{story['covert']['id']}").get_json()
+        assert declared["error_declaration"]["declared_by"]["name"] == "Registry Operations"
+
+
+def test_a_classification_must_be_one_of_the_two(api: ContractClient) -> None:
+    response = api.post(
+        "/v1/parties",
+        {"name": "X", "kind": "BROKER", "country": "FR", "classification": "SECRET"},
+    )
+
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"

@@ -1,0 +1,368 @@
+"""/v1/traces: finding the weapon from what an investigator can read on it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from service.db import Connection
+from tests.contract import ContractClient
+
+CONTEXT = {
+    "case_reference": "KG-2019-1003",
+    "purpose": "criminal investigation: trafficking",
+    "legal_basis": "Criminal Procedure Code, art. 163",
+    "seizure_country": "KG",
+    "seized_on": "2019-10-03",
+    "requesting_officer": "Insp. A. Sadykov",
+}
+
+
+def trace(api: ContractClient, serial: str, **weapon: Any) -> dict[str, Any]:
+    response = api.post(
+        "/v1/traces", {"weapon": {"serial_number": serial, **weapon}, "context": CONTEXT}
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    answer: dict[str, Any] = response.get_json()
+    assert response.headers["Location"] == f"/v1/traces/{answer['id']}"
+    return answer
+
+
+def first(answer: dict[str, Any]) -> dict[str, Any]:
+    assert answer["candidates"], answer
+    candidate: dict[str, Any] = answer["candidates"][0]
+    return candidate
+
+
+@pytest.fixture
+def rifle(registry: Any) -> dict[str, Any]:
+    """An AK-74M with a Cyrillic serial, recorded under Kalashnikov Concern, with a chain."""
+    maker = registry.party(name="Kalashnikov Concern", kind="MANUFACTURER", country="RU")
+    army = registry.party(name="Mongolian Armed Forces", kind="ARMED_FORCES", country="MN")
+    item = registry.item(
+        manufacturer="Kalashnikov Concern", model="AK-74M", category="ASSAULT_RIFLE",
+        caliber="5.45x39mm", serial_number="АК 11 74094", country_of_manufacture="RU",
+    )  # fmt: skip
+    registry.event(
+        "MANUFACTURE", [item], occurred_on="2011-02-14", country="RU", to_party_id=maker["id"]
+    )
+    registry.event(
+        "EXPORT",
+        [item],
+        occurred_on="2011-06-01",
+        country="RU",
+        destination_country="MN",
+        from_party_id=maker["id"],
+        to_party_id=army["id"],
+    )
+    return item
+
+
+class TestTiers:
+    """Each tier finds its weapon and ranks it first, with the right match_basis."""
+
+    @pytest.mark.parametrize(
+        ("reading", "basis"),
+        [
+            ("АК 11 74094", "EXACT"),
+            ("ak-11-74094", "NORMALISED"),  # Latin letters, lower case, other separators
+            ("AK 1I 74O94", "CONFUSABLE"),  # I read for 1, O for 0
+            ("AK1174X094", "NCIC"),  # a letter between digits
+            ("AK1174?94", "WILDCARD"),
+            ("AK11*", "WILDCARD"),
+            ("AK1174049", "NEAR_MISS"),  # two characters transposed
+            ("AK117409", "NEAR_MISS"),  # one missing
+            ("AK1175094", "NEAR_MISS"),  # one wrong
+        ],
+    )
+    def test_the_tier_finds_the_weapon_first(
+        self, api: ContractClient, rifle: dict[str, Any], registry: Any, reading: str, basis: str
+    ) -> None:
+        registry.item(serial_number="BX550311")  # another weapon, far from the reading
+
+        answer = trace(api, reading, manufacturer="Kalashnikov Concern", model="AK-74M")
+
+        best = first(answer)
+        assert best["item"]["id"] == rifle["id"]
+        assert best["match_basis"] == basis
+        assert best["rank"] == 1
+        assert basis in answer["interpretation"]["tiers_searched"]
+
+    def test_an_exact_match_on_a_fitting_description_is_a_match(
+        self, api: ContractClient, rifle: dict[str, Any]
+    ) -> None:
+        answer = trace(api, "АК 11 74094", manufacturer="Kalashnikov Concern", model="AK-74M")
+
+        assert answer["status"] == "MATCH"
+        assert first(answer)["score"] == 1.0
+        assert first(answer)["differences"] == []
+
+    def test_weaker_tiers_are_candidates_with_every_difference_explained(
+        self, api: ContractClient, rifle: dict[str, Any]
+    ) -> None:
+        answer = trace(api, "AK 1I 74O94", manufacturer="Kalashnikov Concern")
+
+        assert answer["status"] == "CANDIDATES"
+        serial = first(answer)["differences"][0]
+        assert serial["field"] == "serial_number"
+        assert (serial["observed"], serial["registered"]) == ("AK 1I 74O94", "АК 11 74094")
+        assert "'I' read where the registry has '1' (character 4)" in serial["explanation"]
+        assert "'O' read where the registry has '0' (character 7)" in serial["explanation"]
+
+    def test_a_near_miss_says_what_was_transposed(
+        self, api: ContractClient, rifle: dict[str, Any]
+    ) -> None:
+        answer = trace(api, "AK1174049")
+
+        explanation = first(answer)["differences"][0]["explanation"]
+        assert "characters 8 and 9 read in the other order" in explanation
+
+    def test_two_wrong_characters_are_found_by_the_wider_second_search(
+        self, api: ContractClient, registry: Any
+    ) -> None:
+        # 'K7094359' shares 29% of its trigrams with 'K7294351': below the first search's 30%.
+        pistol = registry.item(serial_number="K7294351", model="Px4", category="PISTOL")
+
+        answer = trace(api, "K7094359")
+
+        best = first(answer)
+        assert (best["item"]["id"], best["match_basis"]) == (pistol["id"], "NEAR_MISS")
+        assert "comparing K7094359 with K7294351" in best["differences"][0]["explanation"]
+
+    def test_the_wider_search_leaves_the_session_as_it_found_it(
+        self, api: ContractClient, registry: Any, app: Any
+    ) -> None:
+        registry.item(serial_number="K7294351")
+        trace(api, "K7094359")
+
+        with app.app_context():
+            from service.api.context import connection
+
+            setting = connection().execute("SHOW pg_trgm.similarity_threshold").fetchone()
+        assert setting["pg_trgm.similarity_threshold"] == "0.3"
+
+    def test_nothing_close_is_no_match(self, api: ContractClient, rifle: dict[str, Any]) -> None:
+        answer = trace(api, "ZZ99887766")
+
+        assert answer["status"] == "NO_MATCH"
+        assert answer["candidates"] == []
+
+
+class TestDescription:
+    def test_another_makers_identical_serial_is_listed_but_ranked_by_fit(
+        self, api: ContractClient, registry: Any
+    ) -> None:
+        zastava = registry.item(
+            manufacturer="Zastava Arms",
+            model="M70",
+            serial_number="55123",
+            category="ASSAULT_RIFLE",
+        )
+        cz = registry.item(
+            manufacturer="Česká zbrojovka", model="CZ 75", serial_number="55123", category="PISTOL"
+        )
+
+        answer = trace(
+            api, "55123", manufacturer="Zastava Arms", model="M70", category="ASSAULT_RIFLE"
+        )
+
+        ranked = [(c["item"]["id"], c["match_basis"]) for c in answer["candidates"]]
+        assert ranked == [(zastava["id"], "EXACT"), (cz["id"], "EXACT")]
+        scores = [c["score"] for c in answer["candidates"]]
+        assert scores[0] == 1.0 and scores[1] < 0.6
+        fields = {d["field"] for d in answer["candidates"][1]["differences"]}
+        assert fields == {"manufacturer", "model", "category"}
+        assert answer["status"] == "MATCH"
+
+    def test_without_a_description_two_identical_serials_are_candidates(
+        self, api: ContractClient, registry: Any
+    ) -> None:
+        registry.item(manufacturer="Zastava Arms", model="M70", serial_number="55123")
+        registry.item(manufacturer="Česká zbrojovka", model="CZ 75", serial_number="55123")
+
+        answer = trace(api, "55123")
+
+        assert answer["status"] == "CANDIDATES"
+        assert [c["match_basis"] for c in answer["candidates"]] == ["EXACT", "EXACT"]
+
+    def test_a_manufacturer_matches_through_its_aliases(
+        self, api: ContractClient, rifle: dict[str, Any], db: Connection
+    ) -> None:
+        _alias(db, "KALASHNIKOVCONCERN", "Kalashnikov Concern", ["Izhmash", "Kalashnikov Concern"])
+
+        answer = trace(api, "AK 11 74094", manufacturer="Izhmash")
+
+        assert answer["interpretation"]["manufacturer"]["name"] == "Kalashnikov Concern"
+        assert answer["status"] == "MATCH"
+        (difference,) = [d for d in first(answer)["differences"] if d["field"] == "manufacturer"]
+        assert "'Izhmash' is a name of 'Kalashnikov Concern'" in difference["explanation"]
+
+    def test_a_related_category_costs_less_than_an_unrelated_one(
+        self, api: ContractClient, registry: Any
+    ) -> None:
+        registry.item(serial_number="77001", category="RIFLE", model="FAL")
+
+        carbine = first(trace(api, "77001", category="CARBINE"))["score"]
+        pistol = first(trace(api, "77001", category="PISTOL"))["score"]
+
+        assert 0.5 <= pistol < carbine < 1.0
+
+
+def _alias(db: Connection, key: str, name: str, aliases: list[str]) -> None:
+    from service.domain.serials import normalise_name
+
+    db.execute(
+        "INSERT INTO manufacturers (key, name, country) VALUES (%s, %s, 'RU')"
+        " ON CONFLICT DO NOTHING",
+        [key, name],
+    )
+    for alias in aliases:
+        db.execute(
+            "INSERT INTO manufacturer_aliases VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+            [normalise_name(alias), alias, key],
+        )
+
+
+class TestRecords:
+    def test_a_trace_reads_back_as_it_was_answered_even_after_new_events(
+        self, api: ContractClient, rifle: dict[str, Any], registry: Any
+    ) -> None:
+        answer = trace(api, "АК 11 74094")
+        police = registry.party(name="Police of Kyrgyzstan", kind="LAW_ENFORCEMENT", country="KG")
+        registry.event(
+            "SEIZURE", [rifle], occurred_on="2019-10-03", country="KG", to_party_id=police["id"]
+        )
+
+        stored = api.get(f"/v1/traces/{answer['id']}").get_json()
+        today = trace(api, "АК 11 74094")
+
+        assert stored == answer
+        assert first(stored)["status"] == "IN_TRANSIT"
+        assert first(today)["status"] == "SEIZED"
+
+    def test_the_answer_carries_the_chain_the_context_and_the_caller(
+        self, api: ContractClient, rifle: dict[str, Any], agency_key: Any
+    ) -> None:
+        answer = trace(api, "ak 11 74094", manufacturer="Kalashnikov Concern")
+
+        assert answer["context"] == CONTEXT
+        assert answer["agency"]["id"] == str(agency_key[0].id)
+        assert answer["weapon"]["serial_number"] == "ak 11 74094"
+        assert answer["weapon"]["obliterated"] is False
+        best = first(answer)
+        assert [e["event_type"] for e in best["events"]] == ["MANUFACTURE", "EXPORT"]
+        assert best["current_holder"]["name"] == "Mongolian Armed Forces"
+
+    def test_another_agency_cannot_read_a_trace(
+        self, api: ContractClient, other_api: ContractClient, rifle: dict[str, Any]
+    ) -> None:
+        answer = trace(api, "АК 11 74094")
+
+        assert other_api.get(f"/v1/traces/{answer['id']}").status_code == 404
+        assert other_api.get("/v1/traces").get_json()["items"] == []
+
+    def test_the_list_filters_by_case_and_pages_newest_first(
+        self, api: ContractClient, rifle: dict[str, Any]
+    ) -> None:
+        made = [trace(api, f"AK11740{n}4")["id"] for n in range(5)]
+        other_case = api.post(
+            "/v1/traces",
+            {
+                "weapon": {"serial_number": "AK1174094"},
+                "context": {**CONTEXT, "case_reference": "OTHER"},
+            },
+        )
+        assert other_case.status_code == 201
+
+        seen: list[str] = []
+        path = "/v1/traces?case_reference=KG-2019-1003&limit=2"
+        while path:
+            page = api.get(path).get_json()
+            seen += [summary["id"] for summary in page["items"]]
+            cursor = page["next_cursor"]
+            path = (
+                f"/v1/traces?case_reference=KG-2019-1003&limit=2&cursor={cursor}" if cursor else ""
+            )
+
+        assert seen == list(reversed(made))
+
+    def test_the_list_filters_by_day(self, api: ContractClient, rifle: dict[str, Any]) -> None:
+        trace(api, "AK1174094")
+
+        assert len(api.get("/v1/traces?created_from=2000-01-01").get_json()["items"]) == 1
+        assert api.get("/v1/traces?created_to=2000-01-01").get_json()["items"] == []
+
+
+class TestBatch:
+    def test_a_batch_traces_every_weapon_under_one_context(
+        self, api: ContractClient, rifle: dict[str, Any]
+    ) -> None:
+        weapons = [
+            {"serial_number": "АК 11 74094"},
+            {"serial_number": "ZZ000000"},
+            {"serial_number": "AK1174?94", "manufacturer": "Kalashnikov Concern"},
+        ]
+
+        response = api.post("/v1/traces/batch", {"context": CONTEXT, "weapons": weapons})
+
+        assert response.status_code == 201
+        batch = response.get_json()
+        assert [t["status"] for t in batch["traces"]] == ["MATCH", "NO_MATCH", "CANDIDATES"]
+        assert {t["batch_id"] for t in batch["traces"]} == {batch["batch_id"]}
+        listed = api.get(response.headers["Location"]).get_json()["items"]
+        assert {summary["id"] for summary in listed} == {t["id"] for t in batch["traces"]}
+
+
+class TestBadRequests:
+    """Clear 400s, and nothing stored."""
+
+    @pytest.mark.parametrize(
+        ("body", "pointer"),
+        [
+            ({"weapon": {}, "context": CONTEXT}, "/weapon/serial_number"),
+            ({"weapon": {"serial_number": "***"}, "context": CONTEXT}, "/weapon/serial_number"),
+            ({"weapon": {"serial_number": "??-??"}, "context": CONTEXT}, "/weapon/serial_number"),
+            ({"weapon": {"serial_number": "A?B?C?D"}, "context": CONTEXT}, "/weapon/serial_number"),
+            ({"weapon": {"serial_number": "12*"}, "context": CONTEXT}, "/weapon/serial_number"),
+            ({"weapon": {"serial_number": "AK47", "country_of_manufacture": "SU"},
+              "context": CONTEXT}, "/weapon/country_of_manufacture"),
+            ({"weapon": {"serial_number": "AK47"}, "context": {**CONTEXT, "seizure_country": "ZZ"}},
+             "/context/seizure_country"),
+            ({"weapon": {"serial_number": "AK47"}, "context": {"purpose": "x"}},
+             "/context/case_reference"),
+            ({"weapon": {"serial_number": "AK47"}}, "/context"),
+        ],
+    )  # fmt: skip
+    def test_a_bad_trace_is_400_and_stores_nothing(
+        self, api: ContractClient, db: Connection, body: dict[str, Any], pointer: str
+    ) -> None:
+        response = api.post("/v1/traces", body)
+
+        assert response.status_code == 400
+        assert pointer in {error["pointer"] for error in response.get_json()["errors"]}
+        assert db.execute("SELECT count(*) AS n FROM traces").fetchone()["n"] == 0
+
+    def test_a_batch_of_1001_weapons_is_400_and_stores_nothing(
+        self, api: ContractClient, db: Connection
+    ) -> None:
+        weapons = [{"serial_number": f"SN{n:06d}"} for n in range(1001)]
+
+        response = api.post("/v1/traces/batch", {"context": CONTEXT, "weapons": weapons})
+
+        assert response.status_code == 400
+        assert response.get_json()["errors"][0]["pointer"] == "/weapons"
+        assert db.execute("SELECT count(*) AS n FROM traces").fetchone()["n"] == 0
+
+    def test_one_bad_weapon_in_a_batch_is_named_and_nothing_is_stored(
+        self, api: ContractClient, db: Connection
+    ) -> None:
+        weapons = [{"serial_number": "AK1"}, {"serial_number": "*"}, {"serial_number": "AK2"}]
+
+        response = api.post("/v1/traces/batch", {"context": CONTEXT, "weapons": weapons})
+
+        assert [e["pointer"] for e in response.get_json()["errors"]] == ["/weapons/1/serial_number"]
+        assert db.execute("SELECT count(*) AS n FROM traces").fetchone()["n"] == 0
+
+    def test_an_unknown_trace_is_404(self, api: ContractClient) -> None:
+        assert api.get("/v1/traces/01a20319-0000-7000-8000-000000000000").status_code == 404

@@ -1,0 +1,41 @@
+"""Fixtures that run the service as a process (see tests/live.py)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import create_database, database_url_for, drop_database, service_url_for
+from tests.live import START_SCRIPT, environment, free_port, stop, wait_until_ready
+from tests.paths import ROOT
+
+
+@pytest.fixture
+def empty_database_url(postgres_admin_url: str) -> Iterator[str]:
+    name = f"trace_registry_startup_{os.getpid()}"
+    drop_database(postgres_admin_url, name)
+    create_database(postgres_admin_url, name)
+    yield database_url_for(postgres_admin_url, name)
+    drop_database(postgres_admin_url, name)
+
+
+@pytest.fixture
+def live_service(empty_database_url: str) -> Iterator[tuple[str, str]]:
+    """The start-up script serving an empty database; yields (base URL, database URL)."""
+    port = free_port()
+    env = environment(
+        DATABASE_URL=service_url_for(empty_database_url),
+        DATABASE_OWNER_URL=empty_database_url,
+        TRACE_REGISTRY_PORT=str(port),
+        WEB_CONCURRENCY="2",
+    )
+    process = subprocess.Popen(["/bin/sh", str(START_SCRIPT)], env=env, cwd=ROOT)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(base_url, process)
+        yield base_url, empty_database_url
+    finally:
+        assert stop(process) == 0

@@ -1,0 +1,85 @@
+"""`trace-registry agencies`, `keys` and `audit verify`, as an operator runs them, against the
+live service: a key revoked from the command line is refused at once, and a trail tampered with
+makes `audit verify` exit 1 and say where."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from service.config import Settings
+from service.db import connect
+from tests.live import CLI, create_key, environment, http_get
+from tests.paths import ROOT
+
+
+def cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args],
+        env=environment(DATABASE_URL=database_url),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+def test_agencies_and_keys_from_the_command_line(live_service: tuple[str, str]) -> None:
+    base_url, database_url = live_service
+
+    created = cli(database_url, "agencies", "create", "Coast Guard", "--country", "GR")
+    again = cli(database_url, "agencies", "create", "Coast Guard")
+    key = create_key(database_url, "Coast Guard", "trace:read")
+    prefix = key.split("_")[1]
+    listed = cli(database_url, "keys", "list", "--agency", "Coast Guard")
+    agencies = cli(database_url, "agencies", "list")
+
+    assert created.returncode == 0, created.stderr
+    assert again.returncode == 1 and "already exists" in again.stderr
+    assert prefix in listed.stdout and "ACTIVE" in listed.stdout and "trace:read" in listed.stdout
+    assert "Coast Guard" in agencies.stdout and created.stdout.splitlines()[-1] in agencies.stdout
+    assert http_get(f"{base_url}/v1/items", key)[0] == 200
+
+    revoked = cli(database_url, "keys", "revoke", prefix, "--reason", "left the service")
+
+    assert revoked.returncode == 0, revoked.stderr
+    assert http_get(f"{base_url}/v1/items", key)[0] == 401
+    assert "REVOKED" in cli(database_url, "keys", "list").stdout
+    assert cli(database_url, "keys", "revoke", prefix).returncode == 1
+    assert cli(database_url, "keys", "revoke", "nosuchkey").returncode == 1
+
+
+def test_keys_create_refuses_nonsense(live_service: tuple[str, str]) -> None:
+    _, database_url = live_service
+
+    for args in (("--expires-in-days", "0"), ("--rate-limit", "0")):
+        result = cli(database_url, "keys", "create", "--agency", "Coast Guard", *args)
+        assert result.returncode == 2, args
+
+
+def test_audit_verify_finds_tampering(live_service: tuple[str, str], tmp_path: Path) -> None:
+    base_url, database_url = live_service
+    key = create_key(database_url, "Coast Guard", "trace:read")
+    for _ in range(4):
+        http_get(f"{base_url}/v1/items", key)
+    heads = tmp_path / "heads.json"
+
+    intact = cli(database_url, "audit", "verify", "--heads", str(heads))
+
+    assert intact.returncode == 0, intact.stdout + intact.stderr
+    assert "4 entries" in intact.stdout and "intact" in intact.stdout
+    saved = json.loads(heads.read_text())
+    assert sum(head["chain_seq"] for head in saved) == 4
+
+    with connect(Settings(database_url=database_url)) as conn, conn.transaction():
+        conn.execute("SET LOCAL session_replication_role = replica")
+        conn.execute(
+            "UPDATE audit_log SET status = 500 WHERE id = (SELECT id FROM audit_log"
+            " ORDER BY chain, chain_seq LIMIT 1)"
+        )
+    broken = cli(database_url, "audit", "verify", "--heads", str(heads))
+
+    assert broken.returncode == 1
+    assert "CHANGED" in broken.stdout and "BROKEN" in broken.stdout
+    assert json.loads(heads.read_text()) == saved  # a broken trail does not replace the heads

@@ -1,0 +1,114 @@
+"""schema.sql: applied once, whole, and recognised afterwards."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from uuid import UUID
+
+import pytest
+
+from service.config import Settings
+from service.db import Connection, connect
+from service.schema_setup import (
+    SCHEMA_VERSION,
+    SchemaMismatch,
+    ensure_schema,
+    fingerprint,
+    installed_version,
+)
+from tests.conftest import create_database, database_url_for, drop_database
+
+
+def test_applying_again_changes_nothing(db: Connection) -> None:
+    assert installed_version(db) == SCHEMA_VERSION
+
+    assert ensure_schema(db) is False
+
+
+def test_a_database_with_another_version_is_refused(db: Connection) -> None:
+    db.execute(
+        "INSERT INTO schema_version (version, fingerprint) VALUES (%s, %s)",
+        [SCHEMA_VERSION + 1, fingerprint()],
+    )
+
+    with pytest.raises(SchemaMismatch, match="migrate"):
+        ensure_schema(db)
+
+
+def test_a_database_set_up_from_another_schema_sql_is_refused(db: Connection) -> None:
+    db.execute("UPDATE schema_version SET fingerprint = 'an older schema.sql'")
+
+    with pytest.raises(SchemaMismatch, match="an older sch"):
+        ensure_schema(db)
+
+
+@pytest.fixture
+def empty_database(postgres_admin_url: str) -> Iterator[Settings]:
+    name = f"trace_registry_empty_{os.getpid()}"
+    drop_database(postgres_admin_url, name)
+    create_database(postgres_admin_url, name)
+    yield Settings(database_url=database_url_for(postgres_admin_url, name))
+    drop_database(postgres_admin_url, name)
+
+
+def test_an_empty_database_gets_the_whole_schema(empty_database: Settings) -> None:
+    with connect(empty_database) as conn:
+        assert installed_version(conn) is None
+
+        assert ensure_schema(conn) is True
+
+        assert installed_version(conn) == SCHEMA_VERSION
+        tables = {
+            row["relname"]
+            for row in conn.execute(
+                "SELECT relname FROM pg_class"
+                " WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace"
+            )
+        }
+    assert {"items", "parties", "custody_events", "end_user_certificates", "api_keys"} <= tables
+
+
+def test_processes_starting_together_apply_it_once(empty_database: Settings) -> None:
+    def apply() -> bool:
+        with connect(empty_database) as conn:
+            return ensure_schema(conn)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: apply(), range(4)))
+
+    assert sorted(results) == [False, False, False, True]
+
+
+def test_the_schema_version_matches_the_code(db: Connection) -> None:
+    row = db.execute("SELECT version, fingerprint FROM schema_version").fetchone()
+
+    assert (row["version"], row["fingerprint"]) == (SCHEMA_VERSION, fingerprint())
+
+
+def test_ids_are_version_7_uuids_that_sort_in_the_order_they_were_made(db: Connection) -> None:
+    one_by_one = [db.execute("SELECT uuid_v7() AS id").fetchone()["id"] for _ in range(50)]
+    in_one_statement = [
+        row["id"] for row in db.execute("SELECT uuid_v7() AS id FROM generate_series(1, 500)")
+    ]
+
+    for ids in (one_by_one, in_one_statement):
+        assert all(isinstance(value, UUID) and value.version == 7 for value in ids)
+        assert all(value.variant == "specified in RFC 4122" for value in ids)
+        assert ids == sorted(ids)
+        assert len(set(ids)) == len(ids)
+
+
+def test_every_country_code_is_two_upper_case_letters(db: Connection) -> None:
+    codes = [row["code"] for row in db.execute("SELECT code FROM countries")]
+
+    assert len(codes) == 250
+    assert {"UA", "RU", "XK", "NO", "KP"} <= set(codes)
+    assert all(len(code) == 2 and code.isupper() for code in codes)
+
+
+def test_pg_trgm_is_available(db: Connection) -> None:
+    row = db.execute("SELECT similarity('AK123456', 'AK123465') AS s").fetchone()
+
+    assert 0 < row["s"] < 1

@@ -1,0 +1,208 @@
+"""Settings from the environment: what is read, how it is parsed, what is refused."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from service import config
+from service.config import DEVELOPMENT_SECRET, ConfigurationError, Settings
+
+GOOD_SECRET = "s" * 32
+
+
+def from_env(**environ: str) -> Settings:
+    return Settings.from_environment(environ)
+
+
+# Reading ------------------------------------------------------------------------------------------
+
+
+def test_an_empty_environment_gives_the_defaults() -> None:
+    assert from_env() == Settings()
+    assert Settings().environment == "development"
+    assert Settings().secret_key == DEVELOPMENT_SECRET
+    assert Settings().database_url == ""
+
+
+def test_database_url_is_read_without_a_prefix() -> None:
+    url = "postgresql://registry@db.example:5432/registry"
+    assert from_env(DATABASE_URL=url).database_url == url
+
+
+def test_a_prefixed_database_url_is_ignored() -> None:
+    settings = from_env(TRACE_REGISTRY_DATABASE_URL="postgresql://elsewhere/db")
+    assert settings.database_url == ""
+    settings = from_env(
+        DATABASE_URL="postgresql://here/db", TRACE_REGISTRY_DATABASE_URL="postgresql://there/db"
+    )
+    assert settings.database_url == "postgresql://here/db"
+
+
+def test_every_setting_is_read_and_parsed() -> None:
+    settings = from_env(
+        DATABASE_URL="postgresql://db/registry",
+        TRACE_REGISTRY_ENV="production",
+        TRACE_REGISTRY_SECRET_KEY=GOOD_SECRET,
+        TRACE_REGISTRY_POOL_MIN_SIZE="2",
+        TRACE_REGISTRY_POOL_MAX_SIZE="16",
+        TRACE_REGISTRY_POOL_TIMEOUT_SECONDS="2.5",
+        TRACE_REGISTRY_CONNECT_TIMEOUT_SECONDS="7",
+        TRACE_REGISTRY_STATEMENT_TIMEOUT_MS="30000",
+        TRACE_REGISTRY_RETRY_AFTER_SECONDS="11",
+        TRACE_REGISTRY_MAX_REQUEST_BYTES="2048",
+    )
+    assert settings == Settings(
+        database_url="postgresql://db/registry",
+        environment="production",
+        secret_key=GOOD_SECRET,
+        pool_min_size=2,
+        pool_max_size=16,
+        pool_timeout_seconds=2.5,
+        connect_timeout_seconds=7,
+        statement_timeout_ms=30_000,
+        retry_after_seconds=11,
+        max_request_bytes=2048,
+    )
+    assert isinstance(settings.pool_max_size, int)
+    assert isinstance(settings.pool_timeout_seconds, float)
+
+
+def test_a_float_setting_accepts_an_integer() -> None:
+    settings = from_env(TRACE_REGISTRY_POOL_TIMEOUT_SECONDS="3")
+    assert settings.pool_timeout_seconds == 3.0
+    assert isinstance(settings.pool_timeout_seconds, float)
+
+
+def test_unrelated_variables_are_ignored() -> None:
+    assert from_env(PATH="/usr/bin", TRACE_REGISTRY_UNKNOWN="x", POOL_MAX_SIZE="99") == Settings()
+
+
+def test_the_process_environment_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("TRACE_REGISTRY_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://from-os-environ/db")
+    monkeypatch.setenv("TRACE_REGISTRY_POOL_MAX_SIZE", "9")
+    settings = Settings.from_environment()
+    assert settings.database_url == "postgresql://from-os-environ/db"
+    assert settings.pool_max_size == 9
+
+
+# Parsing errors -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw"),
+    [
+        ("TRACE_REGISTRY_POOL_MAX_SIZE", "four"),
+        ("TRACE_REGISTRY_POOL_MAX_SIZE", "4.0"),
+        ("TRACE_REGISTRY_POOL_MAX_SIZE", ""),
+        ("TRACE_REGISTRY_POOL_MIN_SIZE", "1e3"),
+        ("TRACE_REGISTRY_STATEMENT_TIMEOUT_MS", "10s"),
+        ("TRACE_REGISTRY_MAX_REQUEST_BYTES", "1MB"),
+        ("TRACE_REGISTRY_RETRY_AFTER_SECONDS", "0x10"),
+        ("TRACE_REGISTRY_CONNECT_TIMEOUT_SECONDS", "three"),
+        ("TRACE_REGISTRY_POOL_TIMEOUT_SECONDS", "five"),
+        ("TRACE_REGISTRY_POOL_TIMEOUT_SECONDS", ""),
+    ],
+)
+def test_values_that_do_not_parse_are_refused(variable: str, raw: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        from_env(**{variable: raw})
+    kind = "float" if "POOL_TIMEOUT" in variable else "int"
+    assert str(caught.value) == f"{variable}={raw!r} is not a {kind}"
+
+
+# Checks -------------------------------------------------------------------------------------------
+
+
+def test_production_refuses_the_development_secret() -> None:
+    with pytest.raises(ConfigurationError, match="TRACE_REGISTRY_SECRET_KEY"):
+        from_env(TRACE_REGISTRY_ENV="production")
+    with pytest.raises(ConfigurationError, match="in production"):
+        from_env(TRACE_REGISTRY_ENV="production", TRACE_REGISTRY_SECRET_KEY=DEVELOPMENT_SECRET)
+
+
+def test_the_documented_production_switch_is_the_one_read() -> None:
+    # The module docstring tells operators which variable turns production mode on.
+    assert "TRACE_REGISTRY_ENV=production" in (config.__doc__ or "")
+    with pytest.raises(ConfigurationError):
+        from_env(TRACE_REGISTRY_ENV="production")
+
+
+def test_production_accepts_a_secret_of_its_own() -> None:
+    settings = from_env(TRACE_REGISTRY_ENV="production", TRACE_REGISTRY_SECRET_KEY="k" * 64)
+    assert settings.environment == "production"
+    assert settings.secret_key == "k" * 64
+
+
+def test_development_may_use_the_development_secret() -> None:
+    assert from_env(TRACE_REGISTRY_ENV="development").secret_key == DEVELOPMENT_SECRET
+
+
+@pytest.mark.parametrize("length", [0, 1, 16, 31])
+@pytest.mark.parametrize("environment", ["development", "production"])
+def test_a_short_secret_is_refused(length: int, environment: str) -> None:
+    with pytest.raises(ConfigurationError, match="at least 32 characters"):
+        from_env(TRACE_REGISTRY_ENV=environment, TRACE_REGISTRY_SECRET_KEY="k" * length)
+
+
+def test_a_secret_of_exactly_32_characters_is_enough() -> None:
+    assert from_env(TRACE_REGISTRY_SECRET_KEY="k" * 32).secret_key == "k" * 32
+
+
+@pytest.mark.parametrize(("minimum", "maximum"), [("5", "4"), ("2", "1"), ("0", "4"), ("-1", "4")])
+def test_pool_sizes_must_satisfy_one_le_min_le_max(minimum: str, maximum: str) -> None:
+    with pytest.raises(ConfigurationError, match="pool sizes"):
+        from_env(TRACE_REGISTRY_POOL_MIN_SIZE=minimum, TRACE_REGISTRY_POOL_MAX_SIZE=maximum)
+
+
+@pytest.mark.parametrize(("minimum", "maximum"), [("1", "1"), ("4", "4"), ("1", "50")])
+def test_valid_pool_sizes(minimum: str, maximum: str) -> None:
+    settings = from_env(TRACE_REGISTRY_POOL_MIN_SIZE=minimum, TRACE_REGISTRY_POOL_MAX_SIZE=maximum)
+    assert (settings.pool_min_size, settings.pool_max_size) == (int(minimum), int(maximum))
+
+
+def test_a_minimum_above_the_default_maximum_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="pool sizes"):
+        from_env(TRACE_REGISTRY_POOL_MIN_SIZE="5")
+
+
+def test_overrides_are_checked_too() -> None:
+    base = Settings()
+    assert base.with_overrides({"pool_max_size": 8}).pool_max_size == 8
+    assert base.pool_max_size == 4  # a copy: the original is untouched
+    with pytest.raises(ConfigurationError):
+        base.with_overrides({"pool_min_size": 9})
+    with pytest.raises(ConfigurationError):
+        base.with_overrides({"environment": "production"})
+    with pytest.raises(ConfigurationError):
+        base.with_overrides({"secret_key": "short"})
+
+
+# Edge cases once wrong, now pinned ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("spelling", ["Production", "PRODUCTION", "prod", "production "])
+def test_other_spellings_of_production_are_not_silently_development(spelling: str) -> None:
+    with pytest.raises(ConfigurationError):
+        from_env(TRACE_REGISTRY_ENV=spelling)
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw"),
+    [
+        ("TRACE_REGISTRY_STATEMENT_TIMEOUT_MS", "-1"),
+        ("TRACE_REGISTRY_CONNECT_TIMEOUT_SECONDS", "-1"),
+        ("TRACE_REGISTRY_RETRY_AFTER_SECONDS", "-5"),
+        ("TRACE_REGISTRY_MAX_REQUEST_BYTES", "-1"),
+        ("TRACE_REGISTRY_POOL_TIMEOUT_SECONDS", "-1"),
+        ("TRACE_REGISTRY_POOL_TIMEOUT_SECONDS", "nan"),
+        ("TRACE_REGISTRY_POOL_TIMEOUT_SECONDS", "inf"),
+    ],
+)
+def test_out_of_range_values_are_refused(variable: str, raw: str) -> None:
+    with pytest.raises(ConfigurationError):
+        from_env(**{variable: raw})

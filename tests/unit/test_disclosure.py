@@ -1,0 +1,165 @@
+"""What an agency may see of another agency's restricted records (service.domain.disclosure)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from uuid import uuid4
+
+from service.domain import disclosure, findings
+from service.domain.findings import ChainFacts
+from service.domain.records import CustodyEvent, RedactedEvent, RedactedParty, RestrictedPartyRef
+from tests.unit.test_custody import (
+    AGENCY,
+    ARMED_GROUP,
+    ARMOURY,
+    EXPORTER,
+    FACTORY,
+    OTHER_AGENCY,
+    POLICE,
+    event,
+    item,
+)
+
+TODAY = date(2026, 1, 1)
+COVER = RestrictedPartyRef(
+    uuid4(),
+    "Nightjar Holdings",
+    "BROKER",
+    "KE",
+    "RESTRICTED",
+    recorded_by=OTHER_AGENCY,
+    recorded_at=datetime(2020, 1, 1, tzinfo=UTC),
+)
+
+
+def story(restricted_transfer: CustodyEvent) -> ChainFacts:
+    return ChainFacts(
+        uuid4(),
+        (
+            event("MANUFACTURE", to_party=FACTORY, on=date(2010, 1, 5)),
+            event(
+                "EXPORT",
+                from_party=FACTORY,
+                to_party=ARMOURY,
+                destination_country="KE",
+                on=date(2010, 5, 2),
+            ),
+            restricted_transfer,
+        ),
+        TODAY,
+    )
+
+
+def covert_transfer(**fields: object) -> CustodyEvent:
+    return event(
+        "TRANSFER",
+        from_party=ARMOURY,
+        to_party=COVER,
+        classification="RESTRICTED",
+        recorded_by=OTHER_AGENCY,
+        on=date(2018, 6, 1),
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def test_the_recorder_sees_exactly_what_the_whole_chain_says() -> None:
+    recorded, facts = item(), story(covert_transfer())
+
+    assert disclosure.chain_for(OTHER_AGENCY.id, recorded, facts) == findings.chain_of(
+        recorded, facts
+    )
+
+
+def test_another_agency_sees_the_event_redacted_and_the_status_its_records_give() -> None:
+    facts = story(covert_transfer())
+
+    chain = disclosure.chain_for(AGENCY.id, item(), facts)
+
+    shown = chain.events[-1]
+    assert isinstance(shown, RedactedEvent)
+    assert (shown.id, shown.occurred_on, shown.recorded_by) == (
+        facts.events[-1].id,
+        facts.events[-1].occurred_on,
+        OTHER_AGENCY,
+    )
+    assert chain.current_holder == ARMOURY
+    assert [f.code for f in chain.findings] == ["RESTRICTED_RECORDS"]
+    assert "Border Police Directorate" in chain.findings[0].message
+
+
+def test_a_restricted_party_in_a_visible_event_is_redacted_everywhere_it_appears() -> None:
+    seizure = event("SEIZURE", from_party=COVER, to_party=POLICE)
+    facts = ChainFacts(uuid4(), (event("MANUFACTURE", to_party=COVER), seizure), TODAY)
+
+    chain = disclosure.chain_for(AGENCY.id, item(), facts)
+
+    made, seized = chain.events
+    assert isinstance(made, CustodyEvent)
+    assert isinstance(seized, CustodyEvent)
+    assert isinstance(made.to_party, RedactedParty)
+    assert isinstance(seized.from_party, RedactedParty)
+    assert seized.to_party == POLICE
+    assert chain.current_holder == POLICE
+    assert chain.findings
+    assert all("Nightjar" not in finding.message for finding in chain.findings)
+
+
+def test_a_restriction_neither_invents_a_gap_nor_hides_one() -> None:
+    # The army sells to the covert buyer (restricted), which sells on to an armed group:
+    # the visible sale from the buyer is no custody gap, since the whole chain explains it.
+    onward = event("TRANSFER", from_party=COVER, to_party=ARMED_GROUP, on=date(2019, 2, 1))
+    facts = story(covert_transfer())
+    facts = ChainFacts(facts.item_id, (*facts.events, onward), TODAY)
+
+    chain = disclosure.chain_for(AGENCY.id, item(), facts)
+
+    assert "CUSTODY_GAP" not in {f.code for f in chain.findings}
+    assert "CUSTODY_GAP" not in {f.code for f in findings.chain_of(item(), facts).findings}
+
+
+def test_a_finding_resting_on_a_restricted_event_is_withheld() -> None:
+    # A theft reported under restriction: the alert would disclose it, so others do not get it.
+    theft = event(
+        "THEFT",
+        from_party=ARMOURY,
+        classification="RESTRICTED",
+        recorded_by=OTHER_AGENCY,
+        on=date(2019, 3, 3),
+    )
+    facts = story(theft)
+    whole = findings.chain_of(item(), facts)
+    resting_on_it = [f for f in whole.findings if any(r.id == theft.id for r in f.references)]
+    assert "REPORTED_STOLEN" in {f.code for f in resting_on_it}
+    assert whole.status == "STOLEN"
+
+    shown = disclosure.chain_for(AGENCY.id, item(), facts)
+
+    assert not set(resting_on_it) & set(shown.findings)
+    assert shown.status != "STOLEN"
+
+
+def test_an_erroneous_restricted_event_shows_as_declared_erroneous() -> None:
+    facts = story(covert_transfer(declared_erroneous=True))
+
+    chain = disclosure.chain_for(AGENCY.id, item(), facts)
+
+    shown = chain.events[-1]
+    assert isinstance(shown, RedactedEvent)
+    assert shown.declared_erroneous is True
+
+
+def test_everyone_sees_what_no_single_agency_is_spared() -> None:
+    facts = story(covert_transfer())
+
+    chain = disclosure.chain_for(disclosure.EVERYONE, item(), facts)
+
+    assert isinstance(chain.events[-1], RedactedEvent)
+    assert chain.current_holder == ARMOURY
+
+
+def test_party_and_event_reads_follow_the_same_rule() -> None:
+    assert disclosure.party_ref_for(OTHER_AGENCY.id, COVER) is COVER
+    redacted = disclosure.party_ref_for(AGENCY.id, COVER)
+    assert isinstance(redacted, RedactedParty)
+    assert redacted.recorded_by == OTHER_AGENCY
+    assert disclosure.party_ref_for(AGENCY.id, EXPORTER) is EXPORTER
