@@ -161,6 +161,29 @@ CREATE UNLOGGED TABLE rate_limits (
     allowed_at  timestamptz NOT NULL
 );
 
+-- Idempotent writes: the answer to each POST sent with an `Idempotency-Key`, per agency, so that
+-- a request sent again (a flaky link, a client's retry) answers the same without storing twice.
+-- The row is written in the request's own transaction: a request that fails leaves none, and a
+-- second request with the same key waits on the first's row until the first commits or aborts.
+-- Kept at least 24 hours (TRACE_REGISTRY_IDEMPOTENCY_HOURS); `trace-registry worker` purges older.
+CREATE TABLE idempotency_keys (
+    agency_id      uuid NOT NULL REFERENCES agencies (id),
+    key            text NOT NULL CHECK (length(key) BETWEEN 1 AND 255),
+    -- SHA-256 of the method, path, media type and body: "the same request"
+    fingerprint    bytea NOT NULL,
+    method         text NOT NULL,
+    path           text NOT NULL,
+    status         smallint NOT NULL,
+    location       text,
+    media_type     text NOT NULL,
+    body           bytea NOT NULL,
+    -- an answer that carried a secret (a new API key) is not kept; a replay says so instead
+    withheld       boolean NOT NULL DEFAULT false,
+    created_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (agency_id, key)
+);
+CREATE INDEX idempotency_keys_created_at ON idempotency_keys (created_at);
+
 -- The registry (ledger) -------------------------------------------------------------------------
 
 CREATE TABLE parties (
@@ -357,6 +380,40 @@ CREATE TABLE party_verifications (
     recorded_at            timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 CREATE INDEX party_verifications_party ON party_verifications (party_id);
+
+-- Bulk imports (POST /v1/imports, `trace-registry import`): one record per file, what it stored
+-- or why it stored nothing. A file is one transaction: every record or none.
+CREATE TABLE imports (
+    id              uuid PRIMARY KEY DEFAULT uuid_v7(),
+    agency_id       uuid NOT NULL REFERENCES agencies (id),
+    status          text NOT NULL CHECK (status IN ('COMPLETED', 'FAILED')),
+    media_type      text NOT NULL,
+    -- for CSV, one record type per file
+    record_type     text CHECK (record_type IN ('party', 'item', 'euc', 'event')),
+    -- SHA-256 of the file as received
+    sha256          bytea NOT NULL,
+    lines           integer NOT NULL,
+    -- per record type: {"party": 3, "item": 120, ...}
+    stored          jsonb NOT NULL,
+    already_present jsonb NOT NULL,
+    error_count     integer NOT NULL,
+    -- the first errors (TRACE_REGISTRY_IMPORT_ERRORS_KEPT): [{"line", "field", "detail"}]
+    errors          jsonb NOT NULL,
+    started_at      timestamptz NOT NULL,
+    finished_at     timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX imports_agency ON imports (agency_id, id);
+
+-- The sender's own reference keys (its ids) of the records it imported: how later records and
+-- later files refer to them, and how a file sent again is recognised record by record.
+CREATE TABLE import_references (
+    agency_id    uuid NOT NULL REFERENCES agencies (id),
+    record_type  text NOT NULL CHECK (record_type IN ('party', 'item', 'euc', 'event')),
+    reference    text NOT NULL CHECK (length(reference) BETWEEN 1 AND 200),
+    record_id    uuid NOT NULL,
+    import_id    uuid NOT NULL REFERENCES imports (id),
+    PRIMARY KEY (agency_id, record_type, reference)
+);
 
 -- Trace requests, kept with the answer they got, so that an investigation can show what the
 -- registry said on that day even after new events arrive.
@@ -668,7 +725,8 @@ BEGIN
     FOREACH ledger_table IN ARRAY ARRAY['parties', 'items', 'end_user_certificates',
             'euc_line_items', 'custody_events', 'custody_event_items', 'event_error_declarations',
             'traces', 'euc_revocations', 'reexport_consents', 'reexport_consent_items',
-            'delivery_verifications', 'delivery_verification_items', 'party_verifications'] LOOP
+            'delivery_verifications', 'delivery_verification_items', 'party_verifications',
+            'imports', 'import_references'] LOOP
         EXECUTE format('CREATE TRIGGER %I BEFORE UPDATE OR DELETE ON %I
                         FOR EACH ROW EXECUTE FUNCTION refuse_ledger_change()',
                        ledger_table || '_append_only', ledger_table);
@@ -702,7 +760,8 @@ REVOKE INSERT ON schema_version, countries, manufacturers, manufacturer_aliases
 GRANT UPDATE (acknowledged_at) ON notifications TO trace_registry_service;
 GRANT UPDATE (revoked_at, revoked_reason) ON api_keys TO trace_registry_service;
 GRANT UPDATE (deactivated_at) ON agency_webhooks TO trace_registry_service;
-GRANT UPDATE, DELETE ON webhook_deliveries, item_alerts, rate_limits TO trace_registry_service;
+GRANT UPDATE, DELETE ON webhook_deliveries, item_alerts, rate_limits, idempotency_keys
+    TO trace_registry_service;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO trace_registry_service;
 
 -- Reference rows --------------------------------------------------------------------------------

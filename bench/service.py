@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.dataset import ROOT
+from service import embedded
 
 START_SCRIPT = ROOT / "service" / "start.sh"
 WORKERS = 5
@@ -47,7 +48,10 @@ def running(database_url: str, log: Path) -> Iterator[Service]:
     port = free_port()
     env = {
         **os.environ,
-        "DATABASE_URL": database_url,
+        # As in production: the service logs in as its own role, the schema owner apart
+        # (start.sh's `db init` creates the role; local servers here trust local logins).
+        "DATABASE_URL": embedded.service_url(database_url),
+        "DATABASE_OWNER_URL": database_url,
         "TRACE_REGISTRY_HOST": "127.0.0.1",
         "TRACE_REGISTRY_PORT": str(port),
         "WEB_CONCURRENCY": str(WORKERS),

@@ -20,12 +20,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         events,
         headers,
         health,
+        imports,
         items,
         manufacturers,
         notifications,
         parties,
         problems,
         traces,
+        uploads,
     )
     from service.api.context import Runtime, install
     from service.db import Database
@@ -41,6 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     install(app, Runtime(settings, database))
     problems.register(app, settings.retry_after_seconds)
     headers.install(app, settings)
+    app.teardown_request(lambda _error: uploads.close())
     blueprints = (
         health,
         parties,
@@ -48,6 +51,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         eucs,
         events,
         traces,
+        imports,
         manufacturers,
         notifications,
         alerts,

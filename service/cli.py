@@ -13,12 +13,14 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import psycopg
 
@@ -36,6 +38,9 @@ from service.schema_setup import (
     service_role_of,
 )
 from service.schemas.admin import MAX_KEY_DAYS
+
+if TYPE_CHECKING:
+    from service.importing import Progress
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -188,6 +193,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="only compare; exit 1 if the stored list differs"
     )
     rebuild_parser.set_defaults(handler=alerts_rebuild)
+
+    import_parser = commands.add_parser(
+        "import",
+        parents=[database],
+        help="import NDJSON or CSV files of parties, items, certificates and events",
+    )
+    import_parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    import_parser.add_argument(
+        "--agency", required=True, help="the agency whose records they are (created if new)"
+    )
+    import_parser.add_argument(
+        "--record-type",
+        choices=("party", "item", "euc", "event"),
+        help="what a CSV file holds (one record type per CSV file)",
+    )
+    import_parser.set_defaults(handler=import_files)
     return parser
 
 
@@ -375,6 +396,7 @@ def worker(args: argparse.Namespace) -> int:
             interval=args.interval,
             once=args.once,
             heartbeat=args.heartbeat,
+            idempotency_hours=settings.idempotency_hours,
         )
     print(f"{delivered} notifications delivered")
     return 0
@@ -426,6 +448,93 @@ def _run_until_stopped(command: list[str], env: dict[str, str]) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, forward)
     return child.wait()
+
+
+def import_files(args: argparse.Namespace) -> int:
+    """Each file in one transaction, as POST /v1/imports takes it; exit 1 if any was refused."""
+    from service import importing
+    from service.domain.imports import CSV, NDJSON
+
+    failed = 0
+    settings = Settings.from_environment()
+    with registry_connection(args.data_dir) as conn:
+        with conn.transaction():
+            agency, _ = agencies.ensure_agency(conn, args.agency)
+        countries = frozenset(agencies.known_countries(conn))
+        for path in args.files:
+            media_type = CSV if path.suffix.lower() == ".csv" else NDJSON
+            if media_type == CSV and args.record_type is None:
+                print(f"trace-registry: {path}: a CSV file needs --record-type", file=sys.stderr)
+                return 2
+            progress = ProgressLine(path, path.stat().st_size)
+            with path.open("rb") as stream:
+                outcome = importing.run(
+                    conn,
+                    stream,
+                    importing.Request(
+                        agency_id=agency.id,
+                        media_type=media_type,
+                        record_type=args.record_type,
+                        countries=countries,
+                        today=datetime.now(UTC).date(),
+                        verification_days=settings.euc_verification_days,
+                        errors_kept=settings.import_errors_kept,
+                    ),
+                    report=progress.show,
+                )
+            progress.done()
+            if outcome.status == "FAILED":
+                failed += 1
+                for problem in outcome.errors:
+                    where = f"{problem.field}: " if problem.field else ""
+                    print(f"{path}:{problem.line}: {where}{problem.detail}", file=sys.stderr)
+                print(
+                    f"{path}: nothing stored, {outcome.error_count} problems (import {outcome.id})",
+                    file=sys.stderr,
+                )
+                continue
+            stored = ", ".join(f"{n} {kind}" for kind, n in outcome.stored.items())
+            present = sum(outcome.already_present.values())
+            print(f"{path}: {outcome.lines} lines; stored {stored}; {present} already present "
+                  f"(import {outcome.id})")  # fmt: skip
+    return 1 if failed else 0
+
+
+class ProgressLine:
+    """Rows, rows per second and time left: redrawn in place on a terminal, a plain line every
+    few seconds otherwise (a log, a pipe)."""
+
+    EVERY_SECONDS = 5.0
+
+    def __init__(self, path: Path, size: int) -> None:
+        self.path = path
+        self.size = max(size, 1)
+        self.terminal = sys.stderr.isatty()
+        self.shown_at = 0.0
+        self.shown = False
+
+    def show(self, progress: Progress) -> None:
+        now = time.monotonic()
+        if not self.terminal and now - self.shown_at < self.EVERY_SECONDS:
+            return
+        self.shown_at = now
+        elapsed = max(now - progress.started, 1e-6)
+        rate = progress.lines / elapsed
+        done = min(progress.bytes_read / self.size, 1.0)
+        left = elapsed * (1 - done) / done if done > 0 else 0.0
+        text = (
+            f"{self.path}: {progress.lines:,} rows, {rate:,.0f} rows/s, {done:.0%} read, "
+            f"{left:,.0f} s left"
+        )
+        if self.terminal:
+            print(f"\r{text}\x1b[K", end="", file=sys.stderr, flush=True)
+            self.shown = True
+        else:
+            print(text, file=sys.stderr, flush=True)
+
+    def done(self) -> None:
+        if self.terminal and self.shown:
+            print(file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -50,6 +50,12 @@ class Settings:
     rate_limit_burst: int = 100
     # Origins allowed to call the API from a browser, comma-separated; empty: no CORS headers.
     cors_origins: str = ""
+    # How long the answer to a POST sent with an Idempotency-Key is kept (at least a day).
+    idempotency_hours: int = 24
+    # The largest import file (streamed to a temporary file, never held in memory), and how many
+    # of a rejected file's problems its answer lists (all are counted).
+    max_import_bytes: int = 4 * 1024**3
+    import_errors_kept: int = 1_000
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -88,6 +94,9 @@ class Settings:
             ("euc_verification_days", self.euc_verification_days, 1),
             ("rate_limit_per_minute", self.rate_limit_per_minute, 1),
             ("rate_limit_burst", self.rate_limit_burst, 1),
+            ("idempotency_hours", self.idempotency_hours, 24),
+            ("max_import_bytes", self.max_import_bytes, 1024),
+            ("import_errors_kept", self.import_errors_kept, 1),
         ):
             # `not value >= lowest` also refuses NaN; infinity would never time out.
             if not value >= lowest or math.isinf(value):

@@ -9,6 +9,7 @@ dies mid-round leaves leases that simply run out.
 from __future__ import annotations
 
 import logging
+import math
 import time
 import urllib.error
 import urllib.request
@@ -20,10 +21,11 @@ import orjson
 
 from service.db import Connection
 from service.domain import webhooks as signing
-from service.repository import notifications, webhooks
+from service.repository import idempotency, notifications, webhooks
 from service.repository.webhooks import Claimed
 
 log = logging.getLogger(__name__)
+PURGE_EVERY_SECONDS = 300.0
 
 # (url, body, headers) -> (HTTP status or None when nothing answered, error text)
 Sender = Callable[[str, bytes, dict[str, str]], tuple[int | None, str]]
@@ -111,14 +113,21 @@ def run(
     interval: float,
     once: bool,
     heartbeat: Path | None = None,
+    idempotency_hours: int = 24,
 ) -> int:
     """Deliver until stopped (or one round with `once`); reconnects when the database goes.
-    `heartbeat` is touched after every round, for a container health check."""
+    `heartbeat` is touched after every round, for a container health check. Every few minutes
+    it also forgets idempotent answers past their retention."""
     delivered = 0
+    purged_at = -math.inf
     while True:
         try:
             with connect() as conn:
                 while True:
+                    if time.monotonic() - purged_at >= PURGE_EVERY_SECONDS:
+                        forgotten = idempotency.purge(conn, idempotency_hours)
+                        purged_at = time.monotonic()
+                        log.info("forgot %d idempotent answers", forgotten)
                     done = deliver_due(conn)
                     delivered += done.delivered
                     if heartbeat is not None:

@@ -9,7 +9,8 @@
      │    ├── Duplicate              a unique identity already recorded
      │    ├── UnknownReference       a referenced record does not exist
      │    ├── LedgerViolation        an attempt to change recorded history
-     │    └── StateConflict          the request contradicts what is recorded
+     │    ├── StateConflict          the request contradicts what is recorded
+ │    └── IdempotencyKeyReused   an Idempotency-Key already sent with another request
      ├── RateLimited             429  the key sent more requests than its rate (with Retry-After)
      └── DatabaseUnavailable     503  PostgreSQL cannot be reached (with Retry-After)
 
@@ -32,6 +33,8 @@ class FieldError:
     location: str
     field: str
     detail: str
+    # for a record of an import file, its 1-based line
+    line: int | None = None
 
 
 class TraceRegistryError(Exception):
@@ -100,6 +103,11 @@ class LedgerViolation(Conflict):
 class StateConflict(Conflict):
     code = "state_conflict"
     title = "The request contradicts the record"
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+    title = "This Idempotency-Key was sent with another request"
 
 
 class RateLimited(TraceRegistryError):

@@ -9,7 +9,7 @@ from uuid import UUID
 from flask import Blueprint, Response
 
 from service import auditing, cursors, keys
-from service.api import requests
+from service.api import idempotency, requests
 from service.api.auth import requires
 from service.api.context import connection, settings
 from service.api.responses import created, json_response, page
@@ -97,6 +97,7 @@ def create_key() -> Response:
         rate_limit_per_minute=body["rate_limit_per_minute"],
     )
     document = {"key": issued.key, **asdict(issued.record)}
+    idempotency.withhold_replay()
     return created(document, f"/v1/admin/keys/{issued.record.prefix}")
 
 

@@ -145,6 +145,13 @@ def created(location: str) -> None:
         draft.record_ids.append(UUID(location.rsplit("/", 1)[-1]))
 
 
+def replayed() -> None:
+    """The answer is the stored answer of an earlier request with the same Idempotency-Key."""
+    draft = current()
+    if draft is not None:
+        draft.details["idempotent_replay"] = True
+
+
 def returned(count: int) -> None:
     draft = current()
     if draft is not None:

@@ -6,7 +6,9 @@ Every /v1 view is wrapped in `requires(scope)`, which, in order:
    401 for a missing, unknown, expired or revoked key, 429 over the rate;
 3. refuses a key without the scope (403);
 4. runs the view and writes the audit entry in one transaction, so that an answer is never
-   given without its entry, nor a write kept without it.
+   given without its entry, nor a write kept without it; a POST with an Idempotency-Key takes
+   the key in that transaction first, and answers again what it answered the first time
+   (service.api.idempotency).
 Refusals are written to the audit trail by the error handlers (service.api.problems).
 """
 
@@ -19,7 +21,7 @@ from typing import ParamSpec, TypeVar
 
 from flask import Response, g, make_response, request
 
-from service.api import audit
+from service.api import audit, idempotency, uploads
 from service.api.context import Principal, connection, settings
 from service.domain import api_keys
 from service.errors import AuthenticationFailed, PermissionDenied, RateLimited
@@ -83,7 +85,12 @@ def requires(scope: str) -> Callable[[Callable[P, R]], Callable[P, Response]]:
             audit.stated_case(draft)
             conn = connection()
             with conn.transaction():
-                response = make_response(view(*args, **kwargs))
+                response = idempotency.begin(
+                    conn, caller, large_body=uploads.takes_large_body(view)
+                )
+                if response is None:
+                    response = make_response(view(*args, **kwargs))
+                    idempotency.finish(conn, response)
                 audit.write(conn, draft, response.status_code)
             return response
 

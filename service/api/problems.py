@@ -44,6 +44,7 @@ def problem(
     *,
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
 ) -> Response:
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE.format(code),
@@ -55,13 +56,17 @@ def problem(
     }
     if errors:
         body["errors"] = [_field_error(error) for error in errors]
+    body.update(extensions or {})
     return json_response(body, status, headers=headers, mimetype=PROBLEM_MEDIA_TYPE)
 
 
-def _field_error(error: FieldError) -> dict[str, str]:
+def _field_error(error: FieldError) -> dict[str, Any]:
     if error.location == "body":
         # `field` is already a chain of escaped JSON Pointer segments ("line_items/0/quantity").
         pointer = f"/{error.field}" if error.field else ""
+        if error.line is not None:  # a record of an import file: the pointer is into that line
+            return {"location": "body", "line": error.line, "pointer": pointer,
+                    "detail": error.detail}  # fmt: skip
         return {"location": "body", "pointer": pointer, "detail": error.detail}
     return {"location": error.location, "parameter": error.field, "detail": error.detail}
 

@@ -10,7 +10,7 @@ from marshmallow import Schema, ValidationError
 
 from service.api.context import known_countries
 from service.errors import FieldError, InvalidInput
-from service.schemas.fields import InputContext
+from service.schemas.fields import InputContext, field_errors
 
 JSON_MEDIA_TYPE = "application/json"
 
@@ -52,22 +52,5 @@ def _load(schema: Schema, document: dict[str, Any], location: str) -> Any:
         with InputContext({"countries": known_countries()}):
             return schema.load(document)
     except ValidationError as exc:
-        errors = list(_flatten(exc.messages, location, ""))
+        errors = list(field_errors(exc.messages, location))
         raise InvalidInput("the request has invalid fields: see `errors`", errors) from exc
-
-
-def _flatten(messages: Any, location: str, path: str) -> Any:
-    """marshmallow's nested messages as one FieldError per field; nested paths are JSON Pointer
-    segments joined by "/" (RFC 6901 escaping, since unknown field names come from the client)."""
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            segment = str(key).replace("~", "~0").replace("/", "~1")
-            child = path if key == "_schema" else f"{path}/{segment}" if path else segment
-            yield from _flatten(value, location, child)
-    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
-        yield FieldError(location, path, " ".join(messages))
-    elif isinstance(messages, list):
-        for message in messages:
-            yield from _flatten(message, location, path)
-    else:
-        yield FieldError(location, path, str(messages))

@@ -35,18 +35,22 @@ _NOT_ASCII_LETTER_OR_DIGIT = re.compile("[^A-Za-z0-9]+")
 _NOT_PART_OF_A_SERIAL = frozenset("№ªº")
 
 
-@lru_cache(maxsize=65_536)
-def normalise_serial(marking: str) -> str:
+def fold_serial(marking: str) -> str:
     """The lookup form of a serial: ASCII digits and upper-case letters, Latin where a letter
     has a Latin twin; separators, punctuation, symbols and accents are dropped.
 
-    >>> normalise_serial("kк-1234 / 56")
+    >>> fold_serial("kк-1234 / 56")
     'KK123456'
     """
     if marking.isascii():
         # The rules below reduce to this for ASCII, which nearly every serial is (hot path).
         return _NOT_ASCII_LETTER_OR_DIGIT.sub("", marking).upper()
     return "".join(_normalise_character(char) for char in marking)
+
+
+# Cached for the trace path, where the same readings come back; a bulk import calls fold_serial
+# itself, so that a million serials read once do not evict them.
+normalise_serial = lru_cache(maxsize=65_536)(fold_serial)
 
 
 def normalise_name(name: str) -> str:

@@ -4,12 +4,14 @@ reference tables (the countries reach them through `InputContext`)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any, TypedDict
 
 from marshmallow import ValidationError, fields, validate
 from marshmallow.experimental.context import Context
 
-from service.domain.serials import normalise_serial
+from service.domain.serials import fold_serial
+from service.errors import FieldError
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
@@ -45,7 +47,7 @@ class Marking(Text):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
-        if not normalise_serial(text):
+        if not fold_serial(text):
             raise ValidationError("needs at least one letter or digit")
         return text
 
@@ -93,3 +95,20 @@ def year(**kwargs: Any) -> StrictInteger:
 
 def optional_text(max_length: int = 200) -> Text:
     return Text(max_length=max_length, load_default=None, allow_none=True)
+
+
+def field_errors(messages: Any, location: str, path: str = "") -> Iterator[FieldError]:
+    """marshmallow's nested messages as one FieldError per field; nested paths are JSON Pointer
+    segments joined by "/" (RFC 6901 escaping, since unknown field names come from the client)."""
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            segment = str(key).replace("~", "~0").replace("/", "~1")
+            child = path if key == "_schema" else f"{path}/{segment}" if path else segment
+            yield from field_errors(value, location, child)
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        yield FieldError(location, path, " ".join(messages))
+    elif isinstance(messages, list):
+        for message in messages:
+            yield from field_errors(message, location, path)
+    else:
+        yield FieldError(location, path, str(messages))

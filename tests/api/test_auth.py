@@ -29,6 +29,8 @@ ROUTES = [
     ("GET", f"/v1/traces/{SOME_ID}", "trace:read"),
     ("POST", "/v1/traces", "trace:read"),
     ("POST", "/v1/traces/batch", "trace:read"),
+    ("POST", "/v1/imports", "registry:write"),
+    ("GET", f"/v1/imports/{SOME_ID}", "registry:write"),
     ("GET", "/v1/manufacturers", "trace:read"),
     ("GET", f"/v1/eucs/{SOME_ID}/usage", "trace:read"),
     ("GET", "/v1/eucs/verify", "trace:read"),

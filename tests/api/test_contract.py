@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 from service.domain import audit, certificates, matching, records, traces
 from service.repository.agencies import Agency, ApiKey
 from service.repository.alerts import AlertEntry
+from service.repository.imports import ImportRecord
 from service.repository.manufacturers import Manufacturer
 from service.repository.notifications import Notification
 from service.repository.webhooks import Webhook
@@ -138,6 +139,7 @@ def test_request_bodies_have_the_input_schemas_fields(schema: type[Schema], comp
         (audit.AuditEntry, "AuditEntry"),
         (audit.Problem, "AuditProblem"),
         (audit.Head, "AuditHead"),
+        (ImportRecord, "ImportRecord"),
     ],
 )
 def test_responses_have_the_records_fields(record: type, component: str) -> None:

@@ -31,7 +31,7 @@ def test_the_tour_has_the_blocks_it_promises() -> None:
                   "/v1/eucs", "/v1/events", "/error-declaration", "/custody", "/v1/traces",
                   "/v1/alerts", "/v1/notifications", "/acknowledgement", "/v1/webhooks",
                   "/v1/admin/agencies", "/v1/admin/keys", "/revocation", "/v1/admin/audit",
-                  "/v1/admin/audit/verify"):  # fmt: skip
+                  "/v1/admin/audit/verify", "/v1/imports"):  # fmt: skip
         assert route in script, route
 
 
@@ -71,6 +71,10 @@ def test_the_tour_runs_as_written(live_service: tuple[str, str], tmp_path: Path)
     # The trace of "15O2-34 567" under "Fabrique Nationale": O read for 0, FN Herstal's item.
     assert "CANDIDATES CONFUSABLE" in result.stdout
     assert "'O' read where the registry has '0' (character 3)" in result.stdout
+    # The party sent twice with one Idempotency-Key: the second answer is the first, replayed.
+    assert result.stdout.lower().count("idempotent-replayed: true") == 1
+    # The file imported twice: stored once, then found present.
+    assert '"party": 1' in result.stdout and '"event": 1' in result.stdout
     # Another agency sees the restricted party and sale redacted, and whom to ask.
     assert '"redacted": true' in result.stdout
     assert "restricted 1 record by Tracing Unit (2018-06-01)" in result.stdout

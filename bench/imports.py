@@ -1,0 +1,168 @@
+"""`bench/import`: bulk-import throughput, as an agency's operator sees it.
+
+Generates (or reuses) a deterministic NDJSON file of parties, items and custody events that refer
+to each other by the sender's references, imports it with `trace-registry import` into a fresh
+database, then imports it again (everything present: the re-sent nightly file), and prints
+records per second for both, the target, and the importing process's peak memory.
+
+The database is the embedded server in bench/data/ (a database of its own, made anew each run),
+or BENCH_IMPORT_DATABASE_URL: an empty database that the benchmark may fill.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import orjson
+import psycopg
+from psycopg import sql
+
+from bench.dataset import DATA_DIR, ROOT
+from service import embedded
+
+TARGET_RECORDS_PER_SECOND = 20_000
+CLI = [sys.executable, "-m", "service.cli"]
+DATABASE = "bench_import"
+MAKERS = (
+    ("FN Herstal", "BE", ("FAL", "FNC", "P90", "Minimi")),
+    ("Kalashnikov Concern", "RU", ("AK-74M", "AKM", "PKM", "SVD")),
+    ("Glock", "AT", ("G17", "G19")),
+    ("Beretta", "IT", ("92FS", "ARX160")),
+    ("Ceska zbrojovka", "CZ", ("CZ 75", "Bren 2")),
+    ("Heckler & Koch", "DE", ("G3", "MP5", "HK416")),
+)
+CATEGORIES = {"FAL": "RIFLE", "FNC": "ASSAULT_RIFLE", "P90": "SUBMACHINE_GUN",
+              "Minimi": "MACHINE_GUN", "AK-74M": "ASSAULT_RIFLE", "AKM": "ASSAULT_RIFLE",
+              "PKM": "MACHINE_GUN", "SVD": "RIFLE", "G17": "PISTOL", "G19": "PISTOL",
+              "92FS": "PISTOL", "ARX160": "ASSAULT_RIFLE", "CZ 75": "PISTOL",
+              "Bren 2": "ASSAULT_RIFLE", "G3": "RIFLE", "MP5": "SUBMACHINE_GUN",
+              "HK416": "ASSAULT_RIFLE"}  # fmt: skip
+HOLDER_COUNTRIES = ("KE", "UG", "TZ", "NG", "GH", "SN", "ML", "TD", "CM", "ET")
+
+
+def records(total: int, seed: int) -> Iterator[dict[str, object]]:
+    """`total` records: 1% parties (makers and armies), then items and their events in turn
+    (a manufacture, and for every other item an export to an army)."""
+    rng = random.Random(seed)
+    parties = max(len(MAKERS) + len(HOLDER_COUNTRIES), total // 100)
+    for n, (name, country, _) in enumerate(MAKERS):
+        yield {"record_type": "party", "ref": f"P-M{n}", "name": name, "kind": "MANUFACTURER",
+               "country": country, "registration_number": f"{country}-REG-{n}"}  # fmt: skip
+    for n in range(parties - len(MAKERS)):
+        country = HOLDER_COUNTRIES[n % len(HOLDER_COUNTRIES)]
+        yield {"record_type": "party", "ref": f"P-H{n}", "name": f"Unit {n} of {country}",
+               "kind": "ARMED_FORCES", "country": country}  # fmt: skip
+    written = parties
+    item = 0
+    while written < total:
+        maker = rng.randrange(len(MAKERS))
+        name, country, models = MAKERS[maker]
+        model = models[rng.randrange(len(models))]
+        year = 1990 + rng.randrange(35)
+        yield {"record_type": "item", "ref": f"I-{item}", "manufacturer": name, "model": model,
+               "category": CATEGORIES[model], "serial_number": f"{year % 100:02d}-{item:08d}",
+               "country_of_manufacture": country, "year_of_manufacture": year}  # fmt: skip
+        written += 1
+        if written < total:
+            yield {"record_type": "event", "ref": f"E-M{item}", "event_type": "MANUFACTURE",
+                   "occurred_on": f"{year}-03-01", "country": country,
+                   "to_party_ref": f"P-M{maker}", "item_refs": [f"I-{item}"]}  # fmt: skip
+            written += 1
+        if written < total and item % 2 == 0:
+            holder = rng.randrange(parties - len(MAKERS))
+            yield {"record_type": "event", "ref": f"E-X{item}", "event_type": "EXPORT",
+                   "occurred_on": f"{year}-09-01", "country": country,
+                   "destination_country": HOLDER_COUNTRIES[holder % len(HOLDER_COUNTRIES)],
+                   "from_party_ref": f"P-M{maker}", "to_party_ref": f"P-H{holder}",
+                   "item_refs": [f"I-{item}"]}  # fmt: skip
+            written += 1
+        item += 1
+
+
+def ensure_file(total: int, seed: int) -> Path:
+    path = DATA_DIR / f"import-{total}-s{seed}.ndjson"
+    if path.exists():
+        return path
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    with partial.open("wb") as out:
+        for record in records(total, seed):
+            out.write(orjson.dumps(record) + b"\n")
+    partial.rename(path)
+    return path
+
+
+@contextmanager
+def fresh_database() -> Iterator[str]:
+    configured = os.environ.get("BENCH_IMPORT_DATABASE_URL")
+    if configured:
+        yield configured
+        return
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
+        server = embedded.start(DATA_DIR)
+    try:
+        with psycopg.connect(server.get_uri(), autocommit=True) as admin:
+            name = sql.Identifier(DATABASE)
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(name))
+        yield str(server.get_uri(database=DATABASE))
+    finally:
+        server.cleanup()
+
+
+def timed_import(url: str, path: Path) -> tuple[float, str, int]:
+    """Seconds, the command's summary line, and its peak resident memory in bytes."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [*CLI, "import", str(path), "--agency", "Import Benchmark"],
+        env={**os.environ, "DATABASE_URL": url},
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    output = process.stdout.read() if process.stdout else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"trace-registry import failed:\n{output}")
+    return seconds, output.strip().splitlines()[-1], usage.ru_maxrss * 1024
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench/import", description=__doc__)
+    parser.add_argument("--records", type=int, default=1_000_000, help="default 1,000,000")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    path = ensure_file(args.records, args.seed)
+    size = path.stat().st_size
+    print(f"file: {path} ({args.records:,} records, {size / 1e6:,.0f} MB)", flush=True)
+    with fresh_database() as url:
+        first, first_line, first_rss = timed_import(url, path)
+        again, again_line, again_rss = timed_import(url, path)
+    rate, rate_again = args.records / first, args.records / again
+    print(f"first import:  {first:8.1f} s  {rate:>9,.0f} records/s  peak RSS "
+          f"{first_rss / 2**20:,.0f} MiB\n    {first_line}")  # fmt: skip
+    print(f"sent again:    {again:8.1f} s  {rate_again:>9,.0f} records/s  peak RSS "
+          f"{again_rss / 2**20:,.0f} MiB\n    {again_line}")  # fmt: skip
+    met = "met" if rate >= TARGET_RECORDS_PER_SECOND else "NOT met"
+    print(f"target: {TARGET_RECORDS_PER_SECOND:,} records/s: {met} "
+          f"({rate / TARGET_RECORDS_PER_SECOND:.2f} of it)")  # fmt: skip
+    print(f"machine: {os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f}; "
+          f"{time.strftime('%Y-%m-%d')}; max RSS of this process "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""Idempotent POSTs: the same `Idempotency-Key` with the same request answers the first answer
+again, without doing the work twice; with another request it is refused (409).
+
+Keys are the agency's own (two agencies may use the same key) and kept at least 24 hours. The
+key is taken in the request's transaction before the view runs and the answer stored in it
+after, so a request that fails leaves no trace and may simply be sent again, and a second
+request with the same key, sent while the first is running, waits for the first's answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import Response, g, request
+
+from service.api import audit, uploads
+from service.api.context import Principal, settings
+from service.db import Connection
+from service.errors import IdempotencyKeyReused, InvalidInput
+from service.repository import idempotency
+from service.repository.idempotency import Answer
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+LONGEST = 255
+
+
+def begin(conn: Connection, caller: Principal, *, large_body: bool = False) -> Response | None:
+    """For a POST that carries a key: the stored answer to replay, or None after taking the key
+    for this request (the view then runs, and `finish` stores its answer)."""
+    key = requested_key()
+    if key is None:
+        return None
+    claim = idempotency.Request(
+        caller.agency.id, key, fingerprint(large_body), request.method, request.path
+    )
+    stored = idempotency.claim(conn, claim, settings().idempotency_hours)
+    if stored is None:
+        g.idempotency = claim
+        return None
+    if stored.fingerprint != claim.fingerprint:
+        raise IdempotencyKeyReused(
+            f"this Idempotency-Key was sent with another request ({stored.method} "
+            f"{stored.path}, at {stored.created_at:%Y-%m-%dT%H:%M:%SZ}); use a new key for a "
+            "new request"
+        )
+    if stored.answer.withheld:
+        raise IdempotencyKeyReused(
+            f"the first request with this Idempotency-Key created {stored.answer.location}; "
+            "the secret it answered is shown only once and is not kept"
+        )
+    audit.replayed()
+    return replay(stored.answer)
+
+
+def finish(conn: Connection, response: Response) -> None:
+    """Store the answer of a request that took a key (in the same transaction)."""
+    claim: idempotency.Request | None = g.pop("idempotency", None)
+    if claim is None:
+        return
+    answer = Answer(
+        status=response.status_code,
+        location=response.headers.get("Location"),
+        media_type=response.mimetype or "application/json",
+        body=response.get_data(),
+        withheld=bool(g.get("withhold_replay", False)),
+    )
+    idempotency.remember(conn, claim, answer)
+
+
+def withhold_replay() -> None:
+    """The answer carries a secret: do not keep it for replays (they are refused instead)."""
+    g.withhold_replay = True
+
+
+def requested_key() -> str | None:
+    if request.method != "POST":
+        return None
+    key = request.headers.get(HEADER)
+    if key is None:
+        return None
+    if not 1 <= len(key) <= LONGEST or not all("!" <= c <= "~" for c in key):
+        raise InvalidInput.for_field(
+            "header", HEADER, f"1 to {LONGEST} visible ASCII characters (a UUID will do)"
+        )
+    return key
+
+
+def fingerprint(large_body: bool = False) -> bytes:
+    """What makes two requests the same: method, path, media type and body, byte for byte (a
+    large body by its SHA-256, taken as it is spooled)."""
+    digest = hashlib.sha256()
+    for part in (request.method, request.path, request.mimetype or ""):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    digest.update(uploads.spooled().sha256 if large_body else request.get_data(cache=True))
+    return digest.digest()
+
+
+def replay(answer: Answer) -> Response:
+    response = Response(answer.body, answer.status, mimetype=answer.media_type)
+    if answer.location:
+        response.headers["Location"] = answer.location
+    response.headers[REPLAYED_HEADER] = "true"
+    return response

@@ -1,0 +1,79 @@
+"""/v1/imports: a national registry's parties, items, certificates and events in one file."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID
+
+from flask import Blueprint, Response, request
+
+from service import importing
+from service.api import requests, uploads
+from service.api.auth import requires
+from service.api.context import connection, known_countries, principal, settings
+from service.api.problems import problem
+from service.api.responses import created, json_response
+from service.domain.imports import MEDIA_TYPES, NDJSON
+from service.errors import FieldError, InvalidInput, NotFound
+from service.repository import imports
+from service.repository.imports import ImportRecord
+from service.schemas.imports import ImportQuery
+
+blueprint = Blueprint("imports", __name__, url_prefix="/v1/imports")
+import_query = ImportQuery()
+
+
+@blueprint.post("")
+@requires("registry:write")
+@uploads.large_body
+def create_import() -> Response:
+    """Import a file: every record or none (the problems of every bad record otherwise)."""
+    if request.mimetype not in MEDIA_TYPES:
+        raise requests.UnsupportedMediaType(
+            f"this route takes {' or '.join(MEDIA_TYPES)}, not "
+            f"{request.mimetype or 'a body without a type'}"
+        )
+    record_type = requests.query(import_query)["record_type"]
+    if request.mimetype != NDJSON and record_type is None:
+        raise InvalidInput.for_field(
+            "query", "record_type", "a CSV file holds one record type: party, item, euc or event"
+        )
+    config = settings()
+    body = uploads.spooled()
+    outcome = importing.run(
+        connection(),
+        body.file,
+        importing.Request(
+            agency_id=principal().agency.id,
+            media_type=request.mimetype,
+            record_type=record_type,
+            countries=known_countries(),
+            today=datetime.now(UTC).date(),
+            verification_days=config.euc_verification_days,
+            errors_kept=config.import_errors_kept,
+        ),
+    )
+    location = f"/v1/imports/{outcome.id}"
+    if outcome.status == "FAILED":
+        # Answered, not raised: the records are rolled back already, and the import's record
+        # (with its problems) and the audit entry are kept.
+        return problem(
+            400,
+            "import_rejected",
+            "The file has bad records: nothing was stored",
+            f"{outcome.error_count} problems in {outcome.lines} lines; the import's record is "
+            f"{location}",
+            errors=[FieldError("body", p.field, p.detail, line=p.line) for p in outcome.errors],
+            extensions={"import_id": str(outcome.id), "error_count": outcome.error_count},
+        )
+    return created(outcome, location)
+
+
+@blueprint.get("/<uuid:import_id>")
+@requires("registry:write")
+def get_import(import_id: UUID) -> Response:
+    """An import of the caller's agency: what it stored, or why it stored nothing."""
+    found: ImportRecord | None = imports.get(connection(), principal().agency.id, import_id)
+    if found is None:
+        raise NotFound(f"your agency has no import with id {import_id}")
+    return json_response(found)

@@ -1,0 +1,269 @@
+"""A bulk import: a file of parties, items, certificates and events, all stored or none.
+
+The file is read once, a line at a time. Each record is checked by the same rules as a single
+POST (service.schemas.imports) and staged with COPY, a chunk at a time, into temporary tables;
+then set-based SQL resolves the sender's references, finds the records an earlier import already
+brought (they are skipped: a file sent twice stores nothing the second time), checks what the
+registry keeps unique, and inserts everything in a handful of statements. The alert list is
+derived again for the items the new events touch. Memory stays flat whatever the file's size:
+a chunk of rows, and the first problems.
+
+Any problem (all of them are found, not just the first) rolls the records back; the import's
+own record, with its problems, is kept either way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from typing import IO, Any
+
+from marshmallow import ValidationError
+from psycopg.types.json import Jsonb
+
+from service import alerts
+from service.db import Connection
+from service.domain.ids import uuid7
+from service.domain.imports import Document, Problem, documents
+from service.domain.serials import fold_serial, normalise_name
+from service.repository import imports
+from service.repository.imports import ImportRecord
+from service.schemas.fields import InputContext, field_errors
+from service.schemas.imports import (
+    SCHEMAS,
+    EucRecord,
+    EventRecordIn,
+    ImportedRecord,
+    ItemRecord,
+    PartyRecord,
+)
+
+CHUNK_ROWS = 5_000
+ALERT_BATCH = 2_000
+
+
+@dataclass
+class Progress:
+    """What the reader has done so far (for a progress bar)."""
+
+    lines: int = 0
+    records: int = 0
+    bytes_read: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+
+Report = Callable[[Progress], None]
+
+
+class _Rejected(Exception):
+    """The file has problems: roll its records back."""
+
+
+class _Hashing(io.RawIOBase):
+    """Reads through to the file, hashing and counting what passes."""
+
+    def __init__(self, raw: IO[bytes], progress: Progress) -> None:
+        self.raw = raw
+        self.digest = hashlib.sha256()
+        self.progress = progress
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.raw.read(len(buffer))
+        if not data:
+            return 0
+        buffer[: len(data)] = data
+        self.digest.update(data)
+        self.progress.bytes_read += len(data)
+        return len(data)
+
+
+@dataclass(frozen=True)
+class Request:
+    agency_id: Any
+    media_type: str
+    record_type: str | None
+    countries: frozenset[str]
+    today: date
+    verification_days: int
+    errors_kept: int = 1_000
+
+
+def run(
+    conn: Connection, stream: IO[bytes], request: Request, report: Report | None = None
+) -> ImportRecord:
+    """Import the file (inside the caller's transaction, if it has one); its import record."""
+    progress = Progress()
+    hashing = _Hashing(stream, progress)
+    started_at = datetime.now(UTC)
+    import_id = uuid7()
+    found: list[Problem] = []
+    found_count = 0
+    stored: dict[str, int] = {}
+    present: dict[str, int] = {}
+    try:
+        with conn.transaction():
+            imports.prepare(conn, request.agency_id)
+            staging = _Staging(conn)
+            reader = io.BufferedReader(hashing, buffer_size=1 << 16)
+            with InputContext({"countries": request.countries}):
+                for entry in documents(reader, request.media_type, request.record_type):
+                    progress.lines = entry.line
+                    if isinstance(entry, Document):
+                        loaded = _load(entry, request.record_type)
+                    else:
+                        loaded = [entry]
+                    if isinstance(loaded, list):
+                        found_count += len(loaded)
+                        found = _keep(found, loaded, request.errors_kept)
+                    else:
+                        progress.records += 1
+                        staging.add(entry.line, loaded)
+                    if report is not None and progress.lines % CHUNK_ROWS == 0:
+                        report(progress)
+            staging.flush()
+            if progress.records == 0 and found_count == 0:
+                found_count, found = 1, [Problem(1, "", "the file holds no records")]
+            imports.check(conn, request.agency_id)
+            checked_count, checked = imports.problems(conn, request.errors_kept)
+            found_count += checked_count
+            found = _keep(found, checked, request.errors_kept)
+            if found_count:
+                raise _Rejected
+            stored, present = imports.store(conn, request.agency_id)
+            completed = imports.insert(conn, request.agency_id, _record(
+                import_id, "COMPLETED", request, hashing, progress, stored, present, 0, [],
+                started_at,
+            ))  # fmt: skip
+            imports.store_references(conn, request.agency_id, import_id)
+            for batch in imports.touched_items(conn, ALERT_BATCH):
+                alerts.refresh(conn, batch, request.today, request.verification_days)
+    except _Rejected:
+        return imports.insert(conn, request.agency_id, _record(
+            import_id, "FAILED", request, hashing, progress, {}, {}, found_count, found, started_at
+        ))  # fmt: skip
+    if report is not None:
+        report(progress)
+    return completed
+
+
+def _load(entry: Document, record_type: str | None) -> ImportedRecord | list[Problem]:
+    """The record a document holds, or its problems (one per field)."""
+    fields = entry.fields
+    kind = fields.get("record_type")
+    if kind not in SCHEMAS:
+        return [Problem(entry.line, "record_type", f"one of: {', '.join(SCHEMAS)}")]
+    if record_type is not None and kind != record_type:
+        return [Problem(entry.line, "record_type", f"this file holds {record_type} records")]
+    try:
+        loaded: ImportedRecord = SCHEMAS[kind].load(fields)
+    except ValidationError as exc:
+        return [
+            Problem(entry.line, error.field, error.detail)
+            for error in field_errors(exc.messages, "body")
+        ]
+    return loaded
+
+
+def _keep(kept: list[Problem], more: list[Problem], limit: int) -> list[Problem]:
+    return sorted([*kept, *more])[:limit]
+
+
+def _record(
+    import_id: Any,
+    status: str,
+    request: Request,
+    hashing: _Hashing,
+    progress: Progress,
+    stored: dict[str, int],
+    present: dict[str, int],
+    error_count: int,
+    errors: list[Problem],
+    started_at: datetime,
+) -> ImportRecord:
+    return ImportRecord(
+        id=import_id,
+        status=status,
+        media_type=request.media_type,
+        record_type=request.record_type,
+        sha256=hashing.digest.hexdigest(),
+        lines=progress.lines,
+        stored=stored,
+        already_present=present,
+        error_count=error_count,
+        errors=tuple(errors),
+        started_at=started_at,
+        finished_at=started_at,
+    )
+
+
+class _Staging:
+    """Rows waiting for COPY, per staging table, flushed a chunk at a time."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.rows: dict[str, list[tuple[Any, ...]]] = {table: [] for table in imports.COLUMNS}
+        self.pending = 0
+
+    def add(self, line: int, record: ImportedRecord) -> None:
+        for table, row in _rows(line, record):
+            self.rows[table].append(row)
+            self.pending += 1
+        if self.pending >= CHUNK_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        for table, rows in self.rows.items():
+            if rows:
+                imports.copy_rows(self.conn, table, rows)
+                rows.clear()
+        self.pending = 0
+
+
+def _rows(line: int, record: ImportedRecord) -> Iterator[tuple[str, tuple[Any, ...]]]:
+    if isinstance(record, PartyRecord):
+        party = record.party
+        yield "import_parties", (
+            line, record.ref, uuid7(), party.name, party.kind, party.country,
+            party.registration_number, party.address, party.classification,
+        )  # fmt: skip
+    elif isinstance(record, ItemRecord):
+        item = record.item
+        yield "import_items", (
+            line, record.ref, uuid7(), item.manufacturer, normalise_name(item.manufacturer),
+            item.model, normalise_name(item.model), item.category, item.caliber,
+            item.serial_number, fold_serial(item.serial_number),
+            item.country_of_manufacture, item.year_of_manufacture,
+            Jsonb([asdict(marking) for marking in item.import_markings]), item.other_markings,
+        )  # fmt: skip
+    elif isinstance(record, EucRecord):
+        euc = record.euc
+        yield "import_eucs", (
+            line, record.ref, uuid7(), euc.certificate_number,
+            fold_serial(euc.certificate_number), euc.issuing_country,
+            euc.issuing_authority, euc.issued_on, euc.expires_on, record.exporter_party_ref,
+            record.end_user_party_ref, euc.destination_country, euc.stated_end_use,
+            euc.non_reexport_clause,
+        )  # fmt: skip
+        for item_line in euc.line_items:
+            yield "import_euc_lines", (
+                line, record.ref, item_line.line_number, item_line.description,
+                item_line.category, item_line.model, item_line.quantity,
+            )  # fmt: skip
+    elif isinstance(record, EventRecordIn):
+        event = record.event
+        yield "import_events", (
+            line, record.ref, uuid7(), event.event_type, event.occurred_on, event.country,
+            event.destination_country, record.from_party_ref, record.to_party_ref,
+            record.owner_party_ref, record.euc_ref, event.euc_line_number,
+            len(record.item_refs), event.licence_number, event.document_reference, event.notes,
+            event.classification,
+        )  # fmt: skip
+        for item_ref in record.item_refs:
+            yield "import_event_items", (line, record.ref, item_ref)

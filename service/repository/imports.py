@@ -1,0 +1,265 @@
+"""The SQL of bulk imports: staging tables filled with COPY, set-based checks and inserts, and
+the import records. The staging tables are temporary and dropped when the transaction ends.
+
+Statements that take the name of a staging table are composed with `psycopg.sql` from the fixed
+names below; nothing from a file ever becomes SQL text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from service.db import Connection
+from service.domain.imports import Problem
+from service.repository.queries import load
+
+SQL = load("imports")
+# Any fixed number: the advisory-lock space of imports (one agency's imports run one at a time).
+_LOCK_SPACE = 74_105
+
+# record type -> its staging table
+STAGING = {
+    "party": "import_parties",
+    "item": "import_items",
+    "euc": "import_eucs",
+    "event": "import_events",
+}
+# The staging tables: (column, type) each, for COPY in the order given.
+STAGING_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
+    "import_parties": (
+        ("line", "integer"), ("ref", "text"), ("id", "uuid"), ("name", "text"), ("kind", "text"),
+        ("country", "text"), ("registration_number", "text"), ("address", "text"),
+        ("classification", "text"),
+    ),
+    "import_items": (
+        ("line", "integer"), ("ref", "text"), ("id", "uuid"), ("manufacturer", "text"),
+        ("manufacturer_key", "text"), ("model", "text"), ("model_key", "text"),
+        ("category", "text"), ("caliber", "text"), ("serial_number", "text"),
+        ("serial_norm", "text"), ("country_of_manufacture", "text"),
+        ("year_of_manufacture", "smallint"), ("import_markings", "jsonb"),
+        ("other_markings", "text"),
+    ),
+    "import_eucs": (
+        ("line", "integer"), ("ref", "text"), ("id", "uuid"), ("certificate_number", "text"),
+        ("certificate_key", "text"), ("issuing_country", "text"), ("issuing_authority", "text"),
+        ("issued_on", "date"), ("expires_on", "date"), ("exporter_party_ref", "text"),
+        ("end_user_party_ref", "text"), ("destination_country", "text"),
+        ("stated_end_use", "text"), ("non_reexport_clause", "boolean"),
+    ),
+    "import_euc_lines": (
+        ("line", "integer"), ("euc_ref", "text"), ("line_number", "smallint"),
+        ("description", "text"), ("category", "text"), ("model", "text"),
+        ("quantity", "integer"),
+    ),
+    "import_events": (
+        ("line", "integer"), ("ref", "text"), ("id", "uuid"), ("event_type", "text"),
+        ("occurred_on", "date"), ("country", "text"), ("destination_country", "text"),
+        ("from_party_ref", "text"), ("to_party_ref", "text"), ("owner_party_ref", "text"),
+        ("euc_ref", "text"), ("euc_line_number", "smallint"), ("item_count", "integer"),
+        ("licence_number", "text"), ("document_reference", "text"), ("notes", "text"),
+        ("classification", "text"),
+    ),
+    "import_event_items": (("line", "integer"), ("event_ref", "text"), ("item_ref", "text")),
+}  # fmt: skip
+# Tables the checks fill, and the indexes they join on (built after COPY, which is faster).
+WORK_TABLES = {
+    "import_refs": "record_type text NOT NULL, ref text NOT NULL, id uuid NOT NULL, "
+    "PRIMARY KEY (record_type, ref)",
+    "import_problems": "line integer NOT NULL, field text NOT NULL, detail text NOT NULL",
+}
+STAGING_INDEXES = (
+    ("import_parties", ("ref",)),
+    ("import_items", ("ref",)),
+    ("import_items", ("serial_norm", "manufacturer_key", "model_key")),
+    ("import_eucs", ("ref",)),
+    ("import_euc_lines", ("euc_ref", "line_number")),
+    ("import_events", ("ref",)),
+    ("import_event_items", ("event_ref", "line")),
+)
+COLUMNS = {table: tuple(name for name, _ in columns) for table, columns in STAGING_TABLES.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRecord:
+    id: UUID
+    status: str
+    media_type: str
+    record_type: str | None
+    sha256: str
+    lines: int
+    stored: dict[str, int]
+    already_present: dict[str, int]
+    error_count: int
+    errors: tuple[Problem, ...]
+    started_at: datetime
+    finished_at: datetime
+
+
+def prepare(conn: Connection, agency_id: UUID) -> None:
+    """Staging tables for this transaction; waits for the agency's other imports to end."""
+    conn.execute(SQL["prepare"], {"lock_space": _LOCK_SPACE, "agency_id": agency_id})
+    for table, columns in STAGING_TABLES.items():
+        definitions: list[sql.Composable] = [
+            sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t)) for c, t in columns
+        ]
+        # a record whose reference an earlier import brought (then `id` is that record's)
+        if "id" in COLUMNS[table]:
+            definitions.append(sql.SQL("present boolean NOT NULL DEFAULT false"))
+        conn.execute(
+            sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
+                sql.Identifier(table), sql.SQL(", ").join(definitions)
+            )
+        )
+    for table, definition in WORK_TABLES.items():
+        conn.execute(
+            sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
+                sql.Identifier(table), sql.SQL(definition)
+            )
+        )
+
+
+def copy_rows(conn: Connection, table: str, rows: Iterable[Sequence[Any]]) -> None:
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, COLUMNS[table]))
+    )
+    with conn.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def check(conn: Connection, agency_id: UUID) -> None:
+    """Index the staged rows, find those already imported, and put every problem the file's
+    records have with each other and with the registry in `import_problems`."""
+    conn.execute(SQL["resolve_manufacturers"])
+    for table, columns in STAGING_INDEXES:
+        conn.execute(
+            sql.SQL("CREATE INDEX ON {} ({})").format(
+                sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+            )
+        )
+    for table in STAGING_TABLES:
+        conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
+    for record_type, table in STAGING.items():
+        conn.execute(
+            _on(SQL["mark_present"], table), {"agency_id": agency_id, "record_type": record_type}
+        )
+    conn.execute(SQL["collect_references"])
+    conn.execute(SQL["earlier_references"], {"agency_id": agency_id})
+    for table in STAGING.values():
+        conn.execute(_on(SQL["check_duplicate_references"], table), {})
+    for name in ("check_unresolved_references", "check_certificate_lines", "check_identities"):
+        conn.execute(SQL[name], {})
+
+
+def problems(conn: Connection, limit: int) -> tuple[int, list[Problem]]:
+    """How many problems the checks found, and the first `limit` of them by line."""
+    row = conn.execute(SQL["problem_count"]).fetchone()
+    assert row is not None
+    first = [
+        Problem(r["line"], r["field"], r["detail"])
+        for r in conn.execute(SQL["first_problems"], {"limit": limit})
+    ]
+    return int(row["n"]), first
+
+
+def store(conn: Connection, agency_id: UUID) -> tuple[dict[str, int], dict[str, int]]:
+    """Insert what is new; (stored, already present) per record type."""
+    params = {"agency_id": agency_id}
+    stored = {
+        "party": conn.execute(SQL["store_parties"], params).rowcount,
+        "item": conn.execute(SQL["store_items"], params).rowcount,
+        "euc": conn.execute(SQL["store_eucs"], params).rowcount,
+    }
+    conn.execute(SQL["store_euc_lines"], params)
+    stored["event"] = conn.execute(SQL["store_events"], params).rowcount
+    conn.execute(SQL["store_event_items"], params)
+    present = {}
+    for record_type, table in STAGING.items():
+        row = conn.execute(_on(SQL["present_count"], table)).fetchone()
+        assert row is not None
+        present[record_type] = int(row["present"])
+    return stored, present
+
+
+def store_references(conn: Connection, agency_id: UUID, import_id: UUID) -> None:
+    """The sender's references of the records just stored (after the import's record)."""
+    for record_type, table in STAGING.items():
+        conn.execute(
+            _on(SQL["store_references"], table),
+            {"agency_id": agency_id, "record_type": record_type, "import_id": import_id},
+        )
+
+
+def touched_items(conn: Connection, batch: int) -> Iterator[list[UUID]]:
+    """The items the new events name, in batches, in id order."""
+    after = UUID(int=0)
+    while True:
+        ids = [
+            row["id"]
+            for row in conn.execute(SQL["touched_items_after"], {"after": after, "limit": batch})
+        ]
+        if not ids:
+            return
+        yield ids
+        after = ids[-1]
+
+
+def insert(conn: Connection, agency_id: UUID, record: ImportRecord) -> ImportRecord:
+    row = conn.execute(
+        SQL["insert_import"],
+        {
+            "id": record.id,
+            "agency_id": agency_id,
+            "status": record.status,
+            "media_type": record.media_type,
+            "record_type": record.record_type,
+            "sha256": bytes.fromhex(record.sha256),
+            "lines": record.lines,
+            "stored": Jsonb(record.stored),
+            "already_present": Jsonb(record.already_present),
+            "error_count": record.error_count,
+            "errors": Jsonb([_problem_document(p) for p in record.errors]),
+            "started_at": record.started_at,
+        },
+    ).fetchone()
+    assert row is not None
+    return ImportRecord(**{**_fields(record), "finished_at": row["finished_at"]})
+
+
+def get(conn: Connection, agency_id: UUID, import_id: UUID) -> ImportRecord | None:
+    row = conn.execute(SQL["get_import"], {"id": import_id, "agency_id": agency_id}).fetchone()
+    if row is None:
+        return None
+    return ImportRecord(
+        id=row["id"],
+        status=row["status"],
+        media_type=row["media_type"],
+        record_type=row["record_type"],
+        sha256=bytes(row["sha256"]).hex(),
+        lines=row["lines"],
+        stored=row["stored"],
+        already_present=row["already_present"],
+        error_count=row["error_count"],
+        errors=tuple(Problem(p["line"], p["field"], p["detail"]) for p in row["errors"]),
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+    )
+
+
+def _problem_document(problem: Problem) -> dict[str, Any]:
+    return {"line": problem.line, "field": problem.field, "detail": problem.detail}
+
+
+def _fields(record: ImportRecord) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in record.__slots__}
+
+
+def _on(query: str, table: str) -> sql.Composed:
+    return sql.SQL(query).format(staging=sql.Identifier(table))

@@ -1,0 +1,223 @@
+-- name: prepare
+-- A file is loaded in one transaction: no statement timeout for it, and one import per agency
+-- at a time (two copies of one file sent at once would otherwise both find nothing present).
+SELECT set_config('statement_timeout', '0', true),
+       pg_advisory_xact_lock(%(lock_space)s, hashtext(%(agency_id)s::text));
+
+-- name: resolve_manufacturers
+-- Items record the manufacturer an alias names (Izhmash: Kalashnikov Concern).
+UPDATE import_items SET manufacturer_key = manufacturer_key_for(manufacturer_key);
+
+-- name: mark_present
+-- Records whose reference this agency already imported are present: kept as recorded, skipped.
+UPDATE {staging} s SET id = r.record_id, present = true
+FROM import_references r
+WHERE r.agency_id = %(agency_id)s AND r.record_type = %(record_type)s AND r.reference = s.ref;
+
+-- name: collect_references
+-- Every reference this file can resolve: its own records (then, below, earlier imports').
+INSERT INTO import_refs (record_type, ref, id)
+SELECT 'party', ref, id FROM (SELECT DISTINCT ON (ref) ref, id FROM import_parties
+                              ORDER BY ref, line) AS parties
+UNION ALL
+SELECT 'item', ref, id FROM (SELECT DISTINCT ON (ref) ref, id FROM import_items
+                             ORDER BY ref, line) AS items
+UNION ALL
+SELECT 'euc', ref, id FROM (SELECT DISTINCT ON (ref) ref, id FROM import_eucs
+                            ORDER BY ref, line) AS eucs
+UNION ALL
+SELECT 'event', ref, id FROM (SELECT DISTINCT ON (ref) ref, id FROM import_events
+                              ORDER BY ref, line) AS events;
+
+-- name: earlier_references
+INSERT INTO import_refs (record_type, ref, id)
+SELECT r.record_type, r.reference, r.record_id
+FROM (SELECT 'party' AS record_type, exporter_party_ref AS ref FROM import_eucs
+      UNION SELECT 'party', end_user_party_ref FROM import_eucs
+      UNION SELECT 'party', from_party_ref FROM import_events
+      UNION SELECT 'party', to_party_ref FROM import_events
+      UNION SELECT 'party', owner_party_ref FROM import_events
+      UNION SELECT 'euc', euc_ref FROM import_events
+      UNION SELECT 'item', item_ref FROM import_event_items) AS wanted
+JOIN import_references r
+  ON r.agency_id = %(agency_id)s AND r.record_type = wanted.record_type
+ AND r.reference = wanted.ref
+ON CONFLICT DO NOTHING;
+
+-- name: check_duplicate_references
+INSERT INTO import_problems (line, field, detail)
+SELECT line, 'ref', 'the reference ' || ref || ' is given to line ' || first_line || ' too'
+FROM (SELECT line, ref, min(line) OVER (PARTITION BY ref) AS first_line FROM {staging}) AS d
+WHERE line <> first_line;
+
+-- name: check_unresolved_references
+INSERT INTO import_problems (line, field, detail)
+SELECT line, field, 'no ' || record_type || ' has the reference ' || ref
+       || ' in this file or an earlier import'
+FROM (SELECT line, 'exporter_party_ref' AS field, 'party' AS record_type,
+             exporter_party_ref AS ref FROM import_eucs WHERE NOT present
+      UNION ALL SELECT line, 'end_user_party_ref', 'party', end_user_party_ref
+                FROM import_eucs WHERE NOT present
+      UNION ALL SELECT line, 'from_party_ref', 'party', from_party_ref
+                FROM import_events WHERE NOT present
+      UNION ALL SELECT line, 'to_party_ref', 'party', to_party_ref
+                FROM import_events WHERE NOT present
+      UNION ALL SELECT line, 'owner_party_ref', 'party', owner_party_ref
+                FROM import_events WHERE NOT present
+      UNION ALL SELECT line, 'euc_ref', 'euc', euc_ref FROM import_events WHERE NOT present
+      UNION ALL SELECT x.line, 'item_refs', 'item', x.item_ref
+                FROM import_event_items x
+                JOIN import_events e ON e.ref = x.event_ref AND e.line = x.line
+                WHERE NOT e.present) AS named
+WHERE ref IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM import_refs r
+                  WHERE r.record_type = named.record_type AND r.ref = named.ref);
+
+-- name: check_certificate_lines
+INSERT INTO import_problems (line, field, detail)
+SELECT e.line, 'euc_line_number',
+       'certificate ' || e.euc_ref || ' has no line ' || e.euc_line_number
+FROM import_events e
+JOIN import_refs c ON c.record_type = 'euc' AND c.ref = e.euc_ref
+WHERE NOT e.present AND e.euc_line_number IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM import_euc_lines l
+                  WHERE l.euc_ref = e.euc_ref AND l.line_number = e.euc_line_number)
+  AND NOT EXISTS (SELECT 1 FROM euc_line_items l
+                  WHERE l.euc_id = c.id AND l.line_number = e.euc_line_number);
+
+-- name: check_identities
+-- What the registry keeps unique, against what is recorded and within the file.
+INSERT INTO import_problems (line, field, detail)
+SELECT s.line, 'serial_number',
+       'item ' || i.id || ' already has this serial, manufacturer and model'
+FROM import_items s
+JOIN items i ON i.serial_norm = s.serial_norm AND i.manufacturer_key = s.manufacturer_key
+            AND i.model_key = s.model_key
+WHERE NOT s.present
+UNION ALL
+SELECT line, 'serial_number', 'line ' || first_line || ' has the same serial, manufacturer and model'
+FROM (SELECT line, min(line) OVER (PARTITION BY serial_norm, manufacturer_key, model_key)
+             AS first_line
+      FROM import_items WHERE NOT present) AS d
+WHERE line <> first_line
+UNION ALL
+SELECT s.line, 'registration_number',
+       'party ' || p.id || ' already has this registration number in ' || s.country
+FROM import_parties s
+JOIN parties p ON p.country = s.country AND p.registration_number = s.registration_number
+WHERE NOT s.present
+UNION ALL
+SELECT line, 'registration_number',
+       'line ' || first_line || ' has the same registration number and country'
+FROM (SELECT line, min(line) OVER (PARTITION BY country, registration_number) AS first_line
+      FROM import_parties WHERE NOT present AND registration_number IS NOT NULL) AS d
+WHERE line <> first_line
+UNION ALL
+SELECT s.line, 'certificate_number',
+       'certificate ' || c.id || ' already has this number in ' || s.issuing_country
+FROM import_eucs s
+JOIN end_user_certificates c ON c.issuing_country = s.issuing_country
+                            AND c.certificate_key = s.certificate_key
+WHERE NOT s.present
+UNION ALL
+SELECT line, 'certificate_number',
+       'line ' || first_line || ' has the same certificate number and issuing country'
+FROM (SELECT line, min(line) OVER (PARTITION BY issuing_country, certificate_key) AS first_line
+      FROM import_eucs WHERE NOT present) AS d
+WHERE line <> first_line;
+
+-- name: problem_count
+SELECT count(*) AS n FROM import_problems;
+
+-- name: first_problems
+SELECT line, field, detail FROM import_problems ORDER BY line, field LIMIT %(limit)s;
+
+-- name: store_parties
+INSERT INTO parties (id, name, kind, country, registration_number, address, classification,
+                     recorded_by_agency_id)
+SELECT id, name, kind::party_kind, country, registration_number, address, classification,
+       %(agency_id)s
+FROM import_parties WHERE NOT present ORDER BY line;
+
+-- name: store_items
+INSERT INTO items (id, manufacturer, manufacturer_key, model, model_key, category, caliber,
+                   serial_number, serial_norm, country_of_manufacture, year_of_manufacture,
+                   import_markings, other_markings, recorded_by_agency_id)
+SELECT id, manufacturer, manufacturer_key, model, model_key, category::item_category, caliber,
+       serial_number, serial_norm, country_of_manufacture, year_of_manufacture,
+       import_markings, other_markings, %(agency_id)s
+FROM import_items WHERE NOT present ORDER BY line;
+
+-- name: store_eucs
+INSERT INTO end_user_certificates (id, certificate_number, certificate_key, issuing_country,
+                                   issuing_authority, issued_on, expires_on, exporter_party_id,
+                                   end_user_party_id, destination_country, stated_end_use,
+                                   non_reexport_clause, recorded_by_agency_id)
+SELECT s.id, s.certificate_number, s.certificate_key, s.issuing_country, s.issuing_authority,
+       s.issued_on, s.expires_on, exporter.id, end_user.id, s.destination_country,
+       s.stated_end_use, s.non_reexport_clause, %(agency_id)s
+FROM import_eucs s
+LEFT JOIN import_refs exporter ON exporter.record_type = 'party'
+                              AND exporter.ref = s.exporter_party_ref
+JOIN import_refs end_user ON end_user.record_type = 'party' AND end_user.ref = s.end_user_party_ref
+WHERE NOT s.present ORDER BY s.line;
+
+-- name: store_euc_lines
+INSERT INTO euc_line_items (euc_id, line_number, description, category, model, quantity)
+SELECT e.id, l.line_number, l.description, l.category::item_category, l.model, l.quantity
+FROM import_euc_lines l
+JOIN import_eucs e ON e.ref = l.euc_ref AND e.line = l.line
+WHERE NOT e.present;
+
+-- name: store_events
+INSERT INTO custody_events (id, event_type, occurred_on, country, destination_country,
+                            from_party_id, to_party_id, owner_party_id, euc_id, euc_line_number,
+                            item_count, licence_number, document_reference, notes,
+                            classification, recorded_by_agency_id)
+SELECT s.id, s.event_type::event_type, s.occurred_on, s.country, s.destination_country,
+       sender.id, receiver.id, owner.id, euc.id, s.euc_line_number, s.item_count,
+       s.licence_number, s.document_reference, s.notes, s.classification, %(agency_id)s
+FROM import_events s
+LEFT JOIN import_refs sender ON sender.record_type = 'party' AND sender.ref = s.from_party_ref
+LEFT JOIN import_refs receiver ON receiver.record_type = 'party' AND receiver.ref = s.to_party_ref
+LEFT JOIN import_refs owner ON owner.record_type = 'party' AND owner.ref = s.owner_party_ref
+LEFT JOIN import_refs euc ON euc.record_type = 'euc' AND euc.ref = s.euc_ref
+WHERE NOT s.present ORDER BY s.line;
+
+-- name: store_event_items
+INSERT INTO custody_event_items (item_id, event_id)
+SELECT item.id, e.id
+FROM import_event_items x
+JOIN import_events e ON e.ref = x.event_ref AND e.line = x.line
+JOIN import_refs item ON item.record_type = 'item' AND item.ref = x.item_ref
+WHERE NOT e.present;
+
+-- name: store_references
+INSERT INTO import_references (agency_id, record_type, reference, record_id, import_id)
+SELECT %(agency_id)s, %(record_type)s, ref, id, %(import_id)s FROM {staging} WHERE NOT present;
+
+-- name: present_count
+SELECT count(*) FILTER (WHERE present) AS present FROM {staging};
+
+-- name: touched_items_after
+-- The items that new events name, a batch at a time (their alert state is derived again).
+SELECT DISTINCT item.id
+FROM import_event_items x
+JOIN import_events e ON e.ref = x.event_ref AND e.line = x.line
+JOIN import_refs item ON item.record_type = 'item' AND item.ref = x.item_ref
+WHERE NOT e.present AND item.id > %(after)s
+ORDER BY item.id
+LIMIT %(limit)s;
+
+-- name: insert_import
+INSERT INTO imports (id, agency_id, status, media_type, record_type, sha256, lines, stored,
+                     already_present, error_count, errors, started_at)
+VALUES (%(id)s, %(agency_id)s, %(status)s, %(media_type)s, %(record_type)s, %(sha256)s,
+        %(lines)s, %(stored)s, %(already_present)s, %(error_count)s, %(errors)s, %(started_at)s)
+RETURNING finished_at;
+
+-- name: get_import
+SELECT id, status, media_type, record_type, sha256, lines, stored, already_present,
+       error_count, errors, started_at, finished_at
+FROM imports
+WHERE id = %(id)s AND agency_id = %(agency_id)s;

@@ -1,0 +1,212 @@
+"""Idempotency-Key on POST: a request sent again answers the same and stores nothing twice."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from psycopg import sql
+
+from service.db import Connection
+from service.repository import idempotency
+from tests.conftest import create_agency_key
+from tests.contract import ContractClient
+
+PARTY = {"name": "Arsenal Nord", "kind": "MANUFACTURER", "country": "BE"}
+TRACE = {
+    "weapon": {"serial_number": "FN-900001"},
+    "context": {"case_reference": "BE-2025-17", "purpose": "criminal investigation"},
+}
+
+
+def count(db: Connection, table: str) -> int:
+    query = sql.SQL("SELECT count(*) AS n FROM {}").format(sql.Identifier(table))
+    row = db.execute(query).fetchone()
+    assert row is not None
+    return int(row["n"])
+
+
+def send(api: ContractClient, path: str, body: Any, key: str) -> Any:
+    return api.post(path, body, headers={"Idempotency-Key": key})
+
+
+def test_the_same_request_sent_again_answers_the_same_and_stores_once(
+    api: ContractClient, db: Connection
+) -> None:
+    first = send(api, "/v1/parties", PARTY, "5d1e4a0c-party-1")
+    again = send(api, "/v1/parties", PARTY, "5d1e4a0c-party-1")
+
+    assert first.status_code == again.status_code == 201
+    assert again.get_data() == first.get_data()
+    assert again.headers["Location"] == first.headers["Location"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert count(db, "parties") == 1
+
+
+def test_the_same_key_with_another_body_is_refused_and_stores_nothing(
+    api: ContractClient, db: Connection
+) -> None:
+    send(api, "/v1/parties", PARTY, "key-1")
+
+    response = send(api, "/v1/parties", {**PARTY, "name": "Arsenal Sud"}, "key-1")
+
+    assert response.status_code == 409
+    assert response.get_json()["code"] == "idempotency_key_reused"
+    assert "POST /v1/parties" in response.get_json()["detail"]
+    assert count(db, "parties") == 1
+
+
+def test_the_same_key_on_another_route_is_refused(api: ContractClient, registry: Any) -> None:
+    send(api, "/v1/parties", PARTY, "key-2")
+
+    item = {"manufacturer": "FN", "model": "FAL", "category": "RIFLE", "serial_number": "1"}
+    response = send(api, "/v1/items", item, "key-2")
+
+    assert response.status_code == 409
+
+
+def test_keys_belong_to_the_agency(
+    api: ContractClient, other_api: ContractClient, db: Connection
+) -> None:
+    mine = send(api, "/v1/parties", PARTY, "shared-key")
+    theirs = send(other_api, "/v1/parties", {**PARTY, "country": "FR"}, "shared-key")
+
+    assert mine.status_code == theirs.status_code == 201
+    assert mine.get_json()["id"] != theirs.get_json()["id"]
+    assert count(db, "parties") == 2
+
+
+def test_a_failed_request_leaves_the_key_free(api: ContractClient, db: Connection) -> None:
+    refused = send(api, "/v1/parties", {**PARTY, "country": "ZZ"}, "key-3")
+    corrected = send(api, "/v1/parties", PARTY, "key-3")
+
+    assert refused.status_code == 400
+    assert corrected.status_code == 201
+    assert count(db, "parties") == 1
+
+
+def test_a_trace_sent_twice_is_one_trace(api: ContractClient, db: Connection) -> None:
+    first = send(api, "/v1/traces", TRACE, "trace-key")
+    again = send(api, "/v1/traces", TRACE, "trace-key")
+
+    assert again.status_code == 201
+    assert again.get_json()["id"] == first.get_json()["id"]
+    assert count(db, "traces") == 1
+
+
+def test_an_events_items_are_not_recorded_twice(
+    api: ContractClient, registry: Any, db: Connection
+) -> None:
+    maker = registry.party()
+    items = [registry.item() for _ in range(3)]
+    event = {
+        "event_type": "MANUFACTURE",
+        "occurred_on": "2010-01-01",
+        "country": "BE",
+        "to_party_id": maker["id"],
+        "item_ids": [item["id"] for item in items],
+    }
+
+    first = send(api, "/v1/events", event, "event-key")
+    again = send(api, "/v1/events", event, "event-key")
+
+    assert first.get_json() == again.get_json()
+    assert count(db, "custody_events") == 1
+    assert count(db, "custody_event_items") == 3
+
+
+def test_a_new_keys_secret_is_not_kept_and_its_creation_not_replayed(
+    client: FlaskClient, db: Connection
+) -> None:
+    agency, admin_key = create_agency_key(db, "Registry Operations", ("registry:admin",))
+    admin = ContractClient(client, admin_key)
+    body = {"agency_id": str(agency.id), "scopes": ["trace:read"]}
+
+    first = send(admin, "/v1/admin/keys", body, "new-key-1")
+    again = send(admin, "/v1/admin/keys", body, "new-key-1")
+
+    assert first.status_code == 201
+    assert again.status_code == 409
+    assert first.get_json()["prefix"] in again.get_json()["detail"]
+    assert count(db, "api_keys") == 2  # the admin's own, and the one created
+    stored = db.execute("SELECT body, withheld FROM idempotency_keys").fetchone()
+    assert stored == {"body": b"", "withheld": True}
+
+
+@pytest.mark.parametrize("key", ["", "x" * 256, "has space", "naïve"])
+def test_a_malformed_key_is_400(api: ContractClient, key: str) -> None:
+    response = send(api, "/v1/parties", PARTY, key)
+
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["errors"][0]["parameter"] == "Idempotency-Key"
+
+
+def test_an_answer_older_than_the_retention_is_forgotten(
+    api: ContractClient, db: Connection
+) -> None:
+    send(api, "/v1/parties", PARTY, "old-key")
+    db.execute("UPDATE idempotency_keys SET created_at = created_at - interval '25 hours'")
+
+    reused = send(api, "/v1/parties", {**PARTY, "name": "Arsenal Sud"}, "old-key")
+
+    assert reused.status_code == 201
+    assert count(db, "parties") == 2
+
+
+def test_the_worker_purges_answers_past_their_retention(
+    api: ContractClient, db: Connection
+) -> None:
+    send(api, "/v1/parties", PARTY, "purged")
+    send(api, "/v1/parties", {**PARTY, "country": "FR"}, "kept")
+    db.execute(
+        "UPDATE idempotency_keys SET created_at = created_at - interval '25 hours'"
+        " WHERE key = 'purged'"
+    )
+
+    assert idempotency.purge(db, 24) == 1
+    remaining = [row["key"] for row in db.execute("SELECT key FROM idempotency_keys")]
+    assert remaining == ["kept"]
+
+
+def test_a_replay_is_audited_as_one(api: ContractClient, db: Connection) -> None:
+    send(api, "/v1/parties", PARTY, "audited")
+    send(api, "/v1/parties", PARTY, "audited")
+
+    rows = db.execute(
+        "SELECT status, details FROM audit_log WHERE route = '/v1/parties' ORDER BY recorded_at"
+    ).fetchall()
+    assert [row["status"] for row in rows] == [201, 201]
+    assert "idempotent_replay" not in rows[0]["details"]
+    assert rows[1]["details"]["idempotent_replay"] is True
+
+
+def test_two_copies_sent_at_once_store_one_record(
+    app: Flask, agency_key: Any, db: Connection
+) -> None:
+    key = agency_key[1]
+    answers: list[tuple[int, bytes]] = []
+    start = threading.Barrier(2)
+
+    def post() -> None:
+        start.wait()
+        response = app.test_client().post(
+            "/v1/parties",
+            json=PARTY,
+            headers={"Authorization": f"Bearer {key}", "Idempotency-Key": "raced"},
+        )
+        answers.append((response.status_code, response.get_data()))
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert [status for status, _ in answers] == [201, 201]
+    assert answers[0][1] == answers[1][1]
+    assert count(db, "parties") == 1

@@ -1,0 +1,364 @@
+"""/v1/imports: a national registry in one file, all or nothing, and never twice."""
+
+from __future__ import annotations
+
+import gc
+import io
+import tracemalloc
+from typing import Any
+
+import orjson
+from flask.testing import FlaskClient
+from psycopg import sql
+
+from service.db import Connection
+from tests.contract import ContractClient
+
+NDJSON = "application/x-ndjson"
+CSV = "text/csv"
+
+
+def ndjson(*records: dict[str, Any]) -> bytes:
+    return b"".join(orjson.dumps(record) + b"\n" for record in records)
+
+
+def send(api: ContractClient, body: bytes, media_type: str = NDJSON, **query: str) -> Any:
+    return api.request(
+        "POST", "/v1/imports", data=body, headers={"Content-Type": media_type}, query=query
+    )
+
+
+def count(db: Connection, table: str) -> int:
+    query = sql.SQL("SELECT count(*) AS n FROM {}").format(sql.Identifier(table))
+    row = db.execute(query).fetchone()
+    assert row is not None
+    return int(row["n"])
+
+
+def registry_file(suffix: str = "") -> list[dict[str, Any]]:
+    """A small national registry: a maker, an army, a certificate, two rifles, their history."""
+    return [
+        {"record_type": "party", "ref": f"P-MAKER{suffix}", "name": "Arsenal Nord",
+         "kind": "MANUFACTURER", "country": "BE", "registration_number": f"BE-100{suffix}"},
+        {"record_type": "party", "ref": f"P-ARMY{suffix}", "name": "Armée de Terre",
+         "kind": "ARMED_FORCES", "country": "FR"},
+        {"record_type": "item", "ref": f"I-1{suffix}", "manufacturer": "FN Herstal",
+         "model": "FAL", "category": "RIFLE", "serial_number": f"1502-001{suffix}",
+         "import_markings": [{"country": "FR", "year": 2011}]},
+        {"record_type": "item", "ref": f"I-2{suffix}", "manufacturer": "FN Herstal",
+         "model": "FAL", "category": "RIFLE", "serial_number": f"1502-002{suffix}"},
+        {"record_type": "euc", "ref": f"C-1{suffix}", "certificate_number": f"FR-2010-7{suffix}",
+         "issuing_country": "FR", "issuing_authority": "SGDSN", "issued_on": "2010-03-01",
+         "exporter_party_ref": f"P-MAKER{suffix}", "end_user_party_ref": f"P-ARMY{suffix}",
+         "destination_country": "FR", "stated_end_use": "Army", "non_reexport_clause": True,
+         "line_items": [{"description": "Rifles", "category": "RIFLE", "quantity": 10}]},
+        {"record_type": "event", "ref": f"E-1{suffix}", "event_type": "MANUFACTURE",
+         "occurred_on": "2010-01-05", "country": "BE", "to_party_ref": f"P-MAKER{suffix}",
+         "item_refs": [f"I-1{suffix}", f"I-2{suffix}"]},
+        {"record_type": "event", "ref": f"E-2{suffix}", "event_type": "EXPORT",
+         "occurred_on": "2010-05-02", "country": "BE", "destination_country": "FR",
+         "from_party_ref": f"P-MAKER{suffix}", "to_party_ref": f"P-ARMY{suffix}",
+         "euc_ref": f"C-1{suffix}", "euc_line_number": 1,
+         "item_refs": [f"I-1{suffix}", f"I-2{suffix}"]},
+        {"record_type": "event", "ref": f"E-3{suffix}", "event_type": "THEFT",
+         "occurred_on": "2014-07-09", "country": "FR", "from_party_ref": f"P-ARMY{suffix}",
+         "item_refs": [f"I-2{suffix}"]},
+    ]  # fmt: skip
+
+
+def test_a_file_is_stored_whole_and_reads_back_as_chains(
+    api: ContractClient, db: Connection
+) -> None:
+    response = send(api, ndjson(*registry_file()))
+
+    assert response.status_code == 201, response.get_data(as_text=True)
+    record = response.get_json()
+    assert record["status"] == "COMPLETED"
+    assert record["stored"] == {"party": 2, "item": 2, "euc": 1, "event": 3}
+    assert record["already_present"] == {"party": 0, "item": 0, "euc": 0, "event": 0}
+    assert record["lines"] == 8
+    assert response.headers["Location"] == f"/v1/imports/{record['id']}"
+    assert api.get(f"/v1/imports/{record['id']}").get_json() == record
+
+    found = api.get("/v1/items", query={"serial_number": "1502002"}).get_json()["items"]
+    chain = api.get(f"/v1/items/{found[0]['id']}/custody").get_json()
+    assert [e["event_type"] for e in chain["events"]] == ["MANUFACTURE", "EXPORT", "THEFT"]
+    assert chain["status"] == "STOLEN"
+    assert chain["events"][1]["euc"]["certificate_number"] == "FR-2010-7"
+    alerts = api.get("/v1/alerts").get_json()["items"]
+    assert [entry["item"]["id"] for entry in alerts] == [found[0]["id"]]
+
+
+def test_one_bad_record_in_the_middle_stores_nothing_and_is_named(
+    api: ContractClient, db: Connection
+) -> None:
+    records = registry_file()
+    records[3] = {**records[3], "category": "LASER_RIFLE"}
+
+    response = send(api, ndjson(*records))
+
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    problem = response.get_json()
+    assert problem["code"] == "import_rejected"
+    assert problem["error_count"] == 4  # the item, and the three events naming it
+    assert problem["errors"][0] == {
+        "location": "body", "line": 4, "pointer": "/category",
+        "detail": problem["errors"][0]["detail"],
+    }  # fmt: skip
+    assert {(e["line"], e["pointer"]) for e in problem["errors"]} == {
+        (4, "/category"), (6, "/item_refs"), (7, "/item_refs"), (8, "/item_refs"),
+    }  # fmt: skip
+    for table in ("parties", "items", "end_user_certificates", "custody_events", "item_alerts"):
+        assert count(db, table) == 0, table
+    kept = api.get(f"/v1/imports/{problem['import_id']}").get_json()
+    assert kept["status"] == "FAILED"
+    assert kept["stored"] == {}
+    assert kept["error_count"] == 4
+    assert kept["errors"][0]["line"] == 4
+
+
+def test_every_kind_of_problem_is_reported_with_its_line(
+    api: ContractClient, registry: Any
+) -> None:
+    registry.item(manufacturer="FN Herstal", model="FAL", serial_number="1502-001")
+    records = registry_file()
+    body = b"\n".join([
+        ndjson(records[0]).rstrip(),
+        b"{not json",
+        orjson.dumps({**records[1], "ref": "P-MAKER"}),  # a reference given twice
+        orjson.dumps(records[2]),  # the serial is recorded already
+        orjson.dumps(records[4]),
+        orjson.dumps({**records[5], "to_party_ref": "P-NOBODY"}),
+        orjson.dumps({"record_type": "tank", "ref": "T-1"}),
+        orjson.dumps({**records[6], "euc_line_number": 9}),
+    ])  # fmt: skip
+
+    problem = send(api, body).get_json()
+
+    found = {(e["line"], e["pointer"]) for e in problem["errors"]}
+    assert found >= {
+        (2, ""), (3, "/ref"), (4, "/serial_number"), (6, "/to_party_ref"), (7, "/record_type"),
+        (8, "/euc_line_number"),
+    }  # fmt: skip
+    assert problem["errors"] == sorted(problem["errors"], key=lambda e: e["line"])
+
+
+def test_a_file_sent_again_stores_nothing_and_says_so(api: ContractClient, db: Connection) -> None:
+    body = ndjson(*registry_file())
+    send(api, body)
+
+    again = send(api, body)
+
+    assert again.status_code == 201
+    assert again.get_json()["stored"] == {"party": 0, "item": 0, "euc": 0, "event": 0}
+    assert again.get_json()["already_present"] == {"party": 2, "item": 2, "euc": 1, "event": 3}
+    assert count(db, "items") == 2
+    assert count(db, "custody_events") == 3
+    assert count(db, "custody_event_items") == 5
+
+
+def test_a_nightly_delta_refers_to_what_earlier_files_brought(
+    api: ContractClient, db: Connection
+) -> None:
+    send(api, ndjson(*registry_file()))
+    delta = ndjson(
+        {"record_type": "party", "ref": "P-POLICE", "name": "Police Nationale",
+         "kind": "LAW_ENFORCEMENT", "country": "FR"},
+        {"record_type": "event", "ref": "E-4", "event_type": "RECOVERY",
+         "occurred_on": "2016-02-02", "country": "FR", "to_party_ref": "P-POLICE",
+         "item_refs": ["I-2"]},
+    )  # fmt: skip
+
+    response = send(api, delta)
+
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.get_json()["stored"] == {"party": 1, "item": 0, "euc": 0, "event": 1}
+    assert api.get("/v1/alerts").get_json()["items"] == []
+
+
+def test_references_are_the_agencys_own(api: ContractClient, other_api: ContractClient) -> None:
+    send(api, ndjson(*registry_file()))
+    theirs = ndjson(
+        {"record_type": "event", "ref": "E-9", "event_type": "SEIZURE", "occurred_on": "2016-02-02",
+         "country": "FR", "to_party_ref": "P-ARMY", "item_refs": ["I-2"]},
+    )  # fmt: skip
+
+    response = send(other_api, theirs)
+
+    assert response.status_code == 400
+    assert {e["pointer"] for e in response.get_json()["errors"]} == {"/to_party_ref", "/item_refs"}
+    record_id = send(api, ndjson(registry_file()[0])).get_json()["id"]
+    assert other_api.get(f"/v1/imports/{record_id}").status_code == 404
+
+
+def test_csv_files_carry_one_record_type_each(api: ContractClient, db: Connection) -> None:
+    parties = (
+        "ref,name,kind,country,registration_number\n"
+        "P-MAKER,Arsenal Nord,MANUFACTURER,BE,BE-100\n"
+        "P-ARMY,Armée de Terre,ARMED_FORCES,FR,\n"
+    )
+    items = (
+        "ref,manufacturer,model,category,serial_number,year_of_manufacture,import_markings\n"
+        "I-1,FN Herstal,FAL,RIFLE,1502-001,2009,FR:2011\n"
+        "I-2,FN Herstal,FAL,RIFLE,1502-002,,FR:2011|KE\n"
+    )
+    eucs = (
+        "ref,certificate_number,issuing_country,issuing_authority,issued_on,end_user_party_ref,"
+        "destination_country,stated_end_use,non_reexport_clause,line_number,line_description,"
+        "line_quantity\n"
+        "C-1,FR-2010-7,FR,SGDSN,2010-03-01,P-ARMY,FR,Army,yes,1,Rifles,10\n"
+        "C-1,FR-2010-7,FR,SGDSN,2010-03-01,P-ARMY,FR,Army,yes,2,Pistols,5\n"
+    )
+    events = (
+        "ref,event_type,occurred_on,country,destination_country,from_party_ref,to_party_ref,"
+        "euc_ref,euc_line_number,item_refs\n"
+        "E-1,MANUFACTURE,2010-01-05,BE,,,P-MAKER,,,I-1|I-2\n"
+        "E-2,EXPORT,2010-05-02,BE,FR,P-MAKER,P-ARMY,C-1,2,I-1\n"
+    )
+
+    answers = [
+        send(api, text.encode(), CSV, record_type=kind)
+        for kind, text in (("party", parties), ("item", items), ("euc", eucs), ("event", events))
+    ]
+
+    assert [a.status_code for a in answers] == [201, 201, 201, 201], answers[-1].get_json()
+    assert [sum(a.get_json()["stored"].values()) for a in answers] == [2, 2, 1, 2]
+    euc = db.execute("SELECT count(*) AS n FROM euc_line_items").fetchone()
+    assert euc == {"n": 2}
+    item = api.get("/v1/items", query={"serial_number": "1502002"}).get_json()["items"][0]
+    assert item["import_markings"] == [
+        {"country": "FR", "year": 2011, "marking": None},
+        {"country": "KE", "year": None, "marking": None},
+    ]
+
+
+def test_a_bad_csv_row_is_named_by_its_line(api: ContractClient, db: Connection) -> None:
+    items = (
+        "ref,manufacturer,model,category,serial_number,year_of_manufacture\n"
+        "I-1,FN Herstal,FAL,RIFLE,1502-001,2009\n"
+        "I-2,FN Herstal,FAL,RIFLE,1502-002,nineteen\n"
+    )
+
+    response = send(api, items.encode(), CSV, record_type="item")
+
+    assert response.status_code == 400
+    assert [(e["line"], e["pointer"]) for e in response.get_json()["errors"]] == [
+        (3, "/year_of_manufacture")
+    ]
+    assert count(db, "items") == 0
+
+
+def test_what_is_not_an_import_is_refused_clearly(api: ContractClient) -> None:
+    wrong_type = send(api, b"{}", "application/json")
+    no_record_type = send(api, b"ref\n", CSV)
+    unknown_type = send(api, b"ref\n", CSV, record_type="tank")
+
+    assert wrong_type.status_code == 415
+    assert no_record_type.status_code == 400
+    assert no_record_type.get_json()["errors"][0]["parameter"] == "record_type"
+    assert unknown_type.status_code == 400
+
+
+def test_an_import_sent_again_with_its_idempotency_key_answers_the_same(
+    api: ContractClient, db: Connection
+) -> None:
+    body = ndjson(*registry_file())
+    headers = {"Content-Type": NDJSON, "Idempotency-Key": "nightly-2026-11-22"}
+
+    first = api.request("POST", "/v1/imports", data=body, headers=headers)
+    again = api.request("POST", "/v1/imports", data=body, headers=headers)
+    other = api.request("POST", "/v1/imports", data=body + b"\n", headers=headers)
+
+    assert again.get_data() == first.get_data()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert other.status_code == 409
+    assert count(db, "imports") == 1
+
+
+class _GeneratedFile(io.RawIOBase):
+    """An NDJSON file of n items, made as it is read: the test holds none of it."""
+
+    def __init__(self, n: int, first: int) -> None:
+        self.lines = map(self.line, range(first, first + n))
+        self.size = sum(len(self.line(i)) for i in range(first, first + n))
+        self.pending = b""
+        self.position = 0
+
+    @staticmethod
+    def line(i: int) -> bytes:
+        return orjson.dumps({
+            "record_type": "item", "ref": f"I-{i}", "manufacturer": "FN Herstal",
+            "model": "FAL", "category": "RIFLE", "serial_number": f"MEM-{i:07d}",
+        }) + b"\n"  # fmt: skip
+
+    def readable(self) -> bool:
+        return True
+
+    # The test client measures a stream by seeking to its end and back, before reading it.
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        self.position = self.size + offset if whence == io.SEEK_END else offset
+        return self.position
+
+    def readinto(self, buffer: Any) -> int:
+        while len(self.pending) < len(buffer):
+            line = next(self.lines, b"")
+            if not line:
+                break
+            self.pending += line
+        size = min(len(buffer), len(self.pending))
+        buffer[:size] = self.pending[:size]
+        self.pending = self.pending[size:]
+        return size
+
+
+def _peak_while_importing(client: FlaskClient, key: str, n: int, first: int) -> int:
+    body = _GeneratedFile(n, first)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        response = client.post(
+            "/v1/imports",
+            input_stream=body,
+            headers={
+                "Authorization": f"Bearer {key}",
+                "Content-Type": NDJSON,
+                "Content-Length": str(body.size),
+            },
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.get_json()["stored"]["item"] == n
+    return peak
+
+
+def test_memory_does_not_grow_with_the_files_size(
+    client: FlaskClient, agency_key: tuple[Any, str]
+) -> None:
+    """Four times the records, about the same peak: chunks, not the file, are in memory (the
+    body is spooled to disk past 1 MiB, and read back a line at a time)."""
+    key = agency_key[1]
+    small = _peak_while_importing(client, key, 10_000, first=0)
+    large = _peak_while_importing(client, key, 40_000, first=10_000)
+
+    assert large < small * 1.25, (small, large)
+
+
+def test_a_file_without_records_is_refused(api: ContractClient) -> None:
+    for body, media_type, query in ((b"", NDJSON, {}), (b"\n\n", NDJSON, {}),
+                                    (b"ref,name\n", CSV, {"record_type": "party"})):  # fmt: skip
+        response = send(api, body, media_type, **query)
+
+        assert response.status_code == 400
+        assert response.get_json()["errors"][0]["detail"] in {
+            "the file holds no records",
+            "the file is empty: a CSV import needs a header row",
+        }

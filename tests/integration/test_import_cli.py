@@ -1,0 +1,69 @@
+"""`trace-registry import`, as an agency's operator runs it against the registry the live service
+reads: what it stores is traceable at once, a file sent again stores nothing, a bad file stores
+nothing and says where."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import orjson
+
+from tests.api.test_imports import registry_file
+from tests.live import CLI, create_key, environment, http_get
+from tests.paths import ROOT
+
+
+def run_import(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, "import", "--agency", "Gendarmerie Nationale", *args],
+        env=environment(DATABASE_URL=database_url),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+def test_a_file_imported_from_the_command_line(
+    live_service: tuple[str, str], tmp_path: Path
+) -> None:
+    base_url, database_url = live_service
+    registry = tmp_path / "registry.ndjson"
+    registry.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in registry_file("-CLI")))
+
+    first = run_import(database_url, str(registry))
+    again = run_import(database_url, str(registry))
+
+    assert first.returncode == 0, first.stderr
+    assert "stored 2 party, 2 item, 1 euc, 3 event; 0 already present" in first.stdout
+    assert "rows/s" in first.stderr  # the progress line (plain, not on a terminal)
+    assert again.returncode == 0, again.stderr
+    assert "stored 0 party, 0 item, 0 euc, 0 event; 8 already present" in again.stdout
+    key = create_key(database_url, "Gendarmerie Nationale", "trace:read")
+    status, body = http_get(f"{base_url}/v1/items?serial_number=1502002-CLI", key)
+    assert status == 200
+    assert len(json.loads(body)["items"]) == 1
+
+
+def test_a_bad_file_stores_nothing_and_names_each_line(
+    live_service: tuple[str, str], tmp_path: Path
+) -> None:
+    _, database_url = live_service
+    items = tmp_path / "items.csv"
+    items.write_text(
+        "ref,manufacturer,model,category,serial_number\n"
+        "I-1,FN Herstal,FAL,RIFLE,CSV-1\n"
+        "I-2,FN Herstal,FAL,LASER,CSV-2\n"
+        "I-1,FN Herstal,FAL,RIFLE,CSV-3\n"
+    )
+
+    refused = run_import(database_url, str(items), "--record-type", "item")
+    no_type = run_import(database_url, str(items))
+
+    assert refused.returncode == 1
+    assert f"{items}:3: category:" in refused.stderr
+    assert f"{items}:4: ref: the reference I-1 is given to line 2 too" in refused.stderr
+    assert "nothing stored, 2 problems" in refused.stderr
+    assert no_type.returncode == 2 and "--record-type" in no_type.stderr
