@@ -404,6 +404,31 @@ CREATE TABLE imports (
 );
 CREATE INDEX imports_agency ON imports (agency_id, id);
 
+-- Large import files (or any sent with `Prefer: respond-async`) wait here for
+-- `trace-registry worker`: kept in PostgreSQL, not on the API's disk, so that any worker on any
+-- machine can load them. A worker leases a job, loads it in one transaction that also records the
+-- import and deletes the job, and a worker that dies leaves a lease that runs out.
+CREATE TABLE import_jobs (
+    id           uuid PRIMARY KEY,
+    agency_id    uuid NOT NULL REFERENCES agencies (id),
+    media_type   text NOT NULL,
+    record_type  text CHECK (record_type IN ('party', 'item', 'euc', 'event')),
+    sha256       bytea NOT NULL,
+    size         bigint NOT NULL,
+    queued_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+    started_at   timestamptz,
+    lease_until  timestamptz,
+    attempts     integer NOT NULL DEFAULT 0,
+    last_error   text
+);
+CREATE INDEX import_jobs_queue ON import_jobs (queued_at);
+CREATE TABLE import_job_chunks (
+    job_id  uuid NOT NULL REFERENCES import_jobs (id) ON DELETE CASCADE,
+    seq     integer NOT NULL,
+    data    bytea NOT NULL,
+    PRIMARY KEY (job_id, seq)
+);
+
 -- The sender's own reference keys (its ids) of the records it imported: how later records and
 -- later files refer to them, and how a file sent again is recognised record by record.
 CREATE TABLE import_references (
@@ -760,8 +785,8 @@ REVOKE INSERT ON schema_version, countries, manufacturers, manufacturer_aliases
 GRANT UPDATE (acknowledged_at) ON notifications TO trace_registry_service;
 GRANT UPDATE (revoked_at, revoked_reason) ON api_keys TO trace_registry_service;
 GRANT UPDATE (deactivated_at) ON agency_webhooks TO trace_registry_service;
-GRANT UPDATE, DELETE ON webhook_deliveries, item_alerts, rate_limits, idempotency_keys
-    TO trace_registry_service;
+GRANT UPDATE, DELETE ON webhook_deliveries, item_alerts, rate_limits, idempotency_keys,
+    import_jobs, import_job_chunks TO trace_registry_service;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO trace_registry_service;
 
 -- Reference rows --------------------------------------------------------------------------------

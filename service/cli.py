@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import psycopg
 
@@ -173,7 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     seed_parser.set_defaults(handler=seed)
 
     worker_parser = commands.add_parser(
-        "worker", parents=[database], help="deliver notifications to agencies' webhooks"
+        "worker",
+        parents=[database],
+        help="deliver notifications to webhooks, load queued imports, purge idempotent answers",
     )
     worker_parser.add_argument(
         "--interval", type=float, default=2.0, help="seconds between idle rounds"
@@ -202,6 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
     import_parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
     import_parser.add_argument(
         "--agency", required=True, help="the agency whose records they are (created if new)"
+    )
+    import_parser.add_argument(
+        "--sipri",
+        action="store_true",
+        help="the files are SIPRI trade-register extracts (CSV): import their state-to-state "
+        "deliveries, with synthetic items, serials and events",
     )
     import_parser.add_argument(
         "--record-type",
@@ -388,15 +396,15 @@ def seed(args: argparse.Namespace) -> int:
 
 
 def worker(args: argparse.Namespace) -> int:
-    from service import delivery
+    from service import worker as background
 
     with database_settings(args.data_dir) as (settings, _):
-        delivered = delivery.run(
+        delivered = background.run(
             lambda: connect(settings),
+            settings,
             interval=args.interval,
             once=args.once,
             heartbeat=args.heartbeat,
-            idempotency_hours=settings.idempotency_hours,
         )
     print(f"{delivered} notifications delivered")
     return 0
@@ -462,12 +470,12 @@ def import_files(args: argparse.Namespace) -> int:
             agency, _ = agencies.ensure_agency(conn, args.agency)
         countries = frozenset(agencies.known_countries(conn))
         for path in args.files:
-            media_type = CSV if path.suffix.lower() == ".csv" else NDJSON
+            media_type = CSV if path.suffix.lower() == ".csv" and not args.sipri else NDJSON
             if media_type == CSV and args.record_type is None:
                 print(f"trace-registry: {path}: a CSV file needs --record-type", file=sys.stderr)
                 return 2
-            progress = ProgressLine(path, path.stat().st_size)
-            with path.open("rb") as stream:
+            progress = ProgressLine(path, None if args.sipri else path.stat().st_size)
+            with _import_stream(path, sipri=args.sipri) as stream:
                 outcome = importing.run(
                     conn,
                     stream,
@@ -500,15 +508,29 @@ def import_files(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+@contextmanager
+def _import_stream(path: Path, *, sipri: bool) -> Iterator[BinaryIO]:
+    """The file, or for a SIPRI extract its deliveries as NDJSON records, made as read."""
+    if not sipri:
+        with path.open("rb") as stream:
+            yield stream
+        return
+    from service.seed import sipri_records
+
+    with path.open(encoding="utf-8") as extract:
+        yield sipri_records.ndjson_stream(extract)
+
+
 class ProgressLine:
     """Rows, rows per second and time left: redrawn in place on a terminal, a plain line every
     few seconds otherwise (a log, a pipe)."""
 
     EVERY_SECONDS = 5.0
 
-    def __init__(self, path: Path, size: int) -> None:
+    def __init__(self, path: Path, size: int | None) -> None:
         self.path = path
-        self.size = max(size, 1)
+        # None: records made as they are read (a SIPRI extract), so no time left to tell
+        self.size = size
         self.terminal = sys.stderr.isatty()
         self.shown_at = 0.0
         self.shown = False
@@ -520,12 +542,11 @@ class ProgressLine:
         self.shown_at = now
         elapsed = max(now - progress.started, 1e-6)
         rate = progress.lines / elapsed
-        done = min(progress.bytes_read / self.size, 1.0)
-        left = elapsed * (1 - done) / done if done > 0 else 0.0
-        text = (
-            f"{self.path}: {progress.lines:,} rows, {rate:,.0f} rows/s, {done:.0%} read, "
-            f"{left:,.0f} s left"
-        )
+        text = f"{self.path}: {progress.lines:,} rows, {rate:,.0f} rows/s"
+        if self.size:
+            done = min(progress.bytes_read / self.size, 1.0)
+            left = elapsed * (1 - done) / done if done > 0 else 0.0
+            text += f", {done:.0%} read, {left:,.0f} s left"
         if self.terminal:
             print(f"\r{text}\x1b[K", end="", file=sys.stderr, flush=True)
             self.shown = True

@@ -56,6 +56,9 @@ class Settings:
     # of a rejected file's problems its answer lists (all are counted).
     max_import_bytes: int = 4 * 1024**3
     import_errors_kept: int = 1_000
+    # Larger import files are queued for `trace-registry worker` (202 Accepted); smaller ones are
+    # loaded while the client waits, unless it sends `Prefer: respond-async`.
+    import_sync_bytes: int = 16 * 1024**2
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -97,6 +100,7 @@ class Settings:
             ("idempotency_hours", self.idempotency_hours, 24),
             ("max_import_bytes", self.max_import_bytes, 1024),
             ("import_errors_kept", self.import_errors_kept, 1),
+            ("import_sync_bytes", self.import_sync_bytes, 0),
         ):
             # `not value >= lowest` also refuses NaN; infinity would never time out.
             if not value >= lowest or math.isinf(value):

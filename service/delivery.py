@@ -1,31 +1,28 @@
 """The delivery worker: sends notifications from the outbox to agencies' webhooks.
 
-Run with `trace-registry worker`. Each round claims due deliveries (a lease, committed at once),
-posts each one outside any transaction, and records the outcome: delivered, or failed and due
-again after an exponential back-off. Nothing is held in memory between rounds; a worker that
-dies mid-round leaves leases that simply run out.
+`trace-registry worker` runs it (service/worker.py). Each round claims due deliveries (a lease,
+committed at once), posts each one outside any transaction, and records the outcome:
+delivered, or failed and due again after an exponential back-off. Nothing is held in memory
+between rounds; a worker that dies mid-round leaves leases that simply run out.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import orjson
 
 from service.db import Connection
 from service.domain import webhooks as signing
-from service.repository import idempotency, notifications, webhooks
+from service.repository import notifications, webhooks
 from service.repository.webhooks import Claimed
 
 log = logging.getLogger(__name__)
-PURGE_EVERY_SECONDS = 300.0
 
 # (url, body, headers) -> (HTTP status or None when nothing answered, error text)
 Sender = Callable[[str, bytes, dict[str, str]], tuple[int | None, str]]
@@ -105,39 +102,3 @@ def _deliver(conn: Connection, delivery: Claimed, send: Sender) -> bool:
     webhooks.failed(conn, delivery.id, status, error or f"HTTP {status}", retry)
     log.info("delivery %s failed (%s); again in %s s", delivery.id, error or status, retry)
     return False
-
-
-def run(
-    connect: Callable[[], Connection],
-    *,
-    interval: float,
-    once: bool,
-    heartbeat: Path | None = None,
-    idempotency_hours: int = 24,
-) -> int:
-    """Deliver until stopped (or one round with `once`); reconnects when the database goes.
-    `heartbeat` is touched after every round, for a container health check. Every few minutes
-    it also forgets idempotent answers past their retention."""
-    delivered = 0
-    purged_at = -math.inf
-    while True:
-        try:
-            with connect() as conn:
-                while True:
-                    if time.monotonic() - purged_at >= PURGE_EVERY_SECONDS:
-                        forgotten = idempotency.purge(conn, idempotency_hours)
-                        purged_at = time.monotonic()
-                        log.info("forgot %d idempotent answers", forgotten)
-                    done = deliver_due(conn)
-                    delivered += done.delivered
-                    if heartbeat is not None:
-                        heartbeat.touch()
-                    if once:
-                        return delivered
-                    if done.claimed == 0:
-                        time.sleep(interval)
-        except Exception as error:  # the database went away, or a bug: log, wait, go on
-            if once:
-                raise
-            log.exception("delivery round failed: %s", error)
-            time.sleep(interval)

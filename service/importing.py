@@ -14,6 +14,7 @@ own record, with its problems, is kept either way.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import time
@@ -21,6 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import IO, Any
+from uuid import UUID
 
 from marshmallow import ValidationError
 from psycopg.types.json import Jsonb
@@ -93,6 +95,8 @@ class Request:
     today: date
     verification_days: int
     errors_kept: int = 1_000
+    # a queued import keeps the id it was given when it was queued
+    import_id: UUID | None = None
 
 
 def run(
@@ -102,7 +106,7 @@ def run(
     progress = Progress()
     hashing = _Hashing(stream, progress)
     started_at = datetime.now(UTC)
-    import_id = uuid7()
+    import_id = request.import_id or uuid7()
     found: list[Problem] = []
     found_count = 0
     stored: dict[str, int] = {}
@@ -267,3 +271,73 @@ def _rows(line: int, record: ImportedRecord) -> Iterator[tuple[str, tuple[Any, .
         )  # fmt: skip
         for item_ref in record.item_refs:
             yield "import_event_items", (line, record.ref, item_ref)
+
+
+# Queued imports (POST /v1/imports with a large file, or `Prefer: respond-async`) --------------
+
+MAX_ATTEMPTS = 3
+LEASE_SECONDS = 3_600.0
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    countries: frozenset[str]
+    verification_days: int
+    errors_kept: int = 1_000
+    lease_seconds: float = LEASE_SECONDS
+
+
+def run_next_job(conn: Connection, settings: JobSettings) -> ImportRecord | None:
+    """Load the oldest queued import, if any (the caller's connection is in autocommit mode):
+    the import, its record and the job's removal are one transaction, so a worker that dies
+    loses nothing and loads nothing twice. A job that failed MAX_ATTEMPTS times is recorded as
+    FAILED, with the last error."""
+    job = imports.claim(conn, settings.lease_seconds)
+    if job is None:
+        return None
+    request = Request(
+        agency_id=job.agency_id,
+        media_type=job.media_type,
+        record_type=job.record_type,
+        countries=settings.countries,
+        today=datetime.now(UTC).date(),
+        verification_days=settings.verification_days,
+        errors_kept=settings.errors_kept,
+        import_id=job.id,
+    )
+    try:
+        with conn.transaction():
+            if job.attempts > MAX_ATTEMPTS:
+                record = _gave_up(conn, job, request)
+            else:
+                stream = io.BufferedReader(imports.ChunkReader(conn, job.id))
+                record = run(conn, stream, request)
+            imports.finish(conn, job.id)
+    except Exception as error:  # the database went away, or a bug: the lease will run out
+        with contextlib.suppress(Exception):
+            imports.note_error(conn, job.id, f"{type(error).__name__}: {error}")
+        raise
+    return record
+
+
+def _gave_up(conn: Connection, job: imports.Job, request: Request) -> ImportRecord:
+    now = datetime.now(UTC)
+    problem = Problem(1, "", f"the import could not be loaded in {MAX_ATTEMPTS} attempts")
+    return imports.insert(
+        conn,
+        job.agency_id,
+        ImportRecord(
+            id=job.id,
+            status="FAILED",
+            media_type=job.media_type,
+            record_type=job.record_type,
+            sha256=job.sha256.hex(),
+            lines=0,
+            stored={},
+            already_present={},
+            error_count=1,
+            errors=(problem,),
+            started_at=now,
+            finished_at=now,
+        ),
+    )

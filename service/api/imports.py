@@ -8,11 +8,12 @@ from uuid import UUID
 from flask import Blueprint, Response, request
 
 from service import importing
-from service.api import requests, uploads
+from service.api import audit, requests, uploads
 from service.api.auth import requires
 from service.api.context import connection, known_countries, principal, settings
 from service.api.problems import problem
 from service.api.responses import created, json_response
+from service.domain.ids import uuid7
 from service.domain.imports import MEDIA_TYPES, NDJSON
 from service.errors import FieldError, InvalidInput, NotFound
 from service.repository import imports
@@ -40,6 +41,8 @@ def create_import() -> Response:
         )
     config = settings()
     body = uploads.spooled()
+    if body.size > config.import_sync_bytes or _prefers_async():
+        return _queue(body, record_type)
     outcome = importing.run(
         connection(),
         body.file,
@@ -72,8 +75,40 @@ def create_import() -> Response:
 @blueprint.get("/<uuid:import_id>")
 @requires("registry:write")
 def get_import(import_id: UUID) -> Response:
-    """An import of the caller's agency: what it stored, or why it stored nothing."""
-    found: ImportRecord | None = imports.get(connection(), principal().agency.id, import_id)
+    """An import of the caller's agency: waiting, what it stored, or why it stored nothing."""
+    agency_id = principal().agency.id
+    found: ImportRecord | None = imports.get(connection(), agency_id, import_id)
+    if found is None:
+        found = imports.waiting(connection(), agency_id, import_id)
     if found is None:
         raise NotFound(f"your agency has no import with id {import_id}")
     return json_response(found)
+
+
+def _prefers_async() -> bool:
+    """RFC 7240: `Prefer: respond-async` asks for 202 rather than waiting."""
+    preferences = ",".join(request.headers.getlist("Prefer")).lower()
+    return any(p.split(";")[0].strip() == "respond-async" for p in preferences.split(","))
+
+
+def _queue(body: uploads.Spooled, record_type: str | None) -> Response:
+    """Keep the file for the worker; 202 with where to follow it."""
+    job = imports.Job(
+        id=uuid7(),
+        agency_id=principal().agency.id,
+        media_type=request.mimetype,
+        record_type=record_type,
+        sha256=body.sha256,
+        size=body.size,
+        attempts=0,
+    )
+    body.file.seek(0)
+    imports.queue(connection(), job, iter(lambda: body.file.read(uploads.IN_MEMORY), b""))
+    waiting = imports.waiting(connection(), job.agency_id, job.id)
+    location = f"/v1/imports/{job.id}"
+    audit.created(location)
+    return json_response(
+        waiting,
+        202,
+        headers={"Location": location, "Preference-Applied": "respond-async"},
+    )

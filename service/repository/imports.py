@@ -7,6 +7,7 @@ names below; nothing from a file ever becomes SQL text.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -73,6 +74,7 @@ WORK_TABLES = {
     "import_refs": "record_type text NOT NULL, ref text NOT NULL, id uuid NOT NULL, "
     "PRIMARY KEY (record_type, ref)",
     "import_problems": "line integer NOT NULL, field text NOT NULL, detail text NOT NULL",
+    "import_touched": "id uuid PRIMARY KEY",
 }
 STAGING_INDEXES = (
     ("import_parties", ("ref",)),
@@ -98,8 +100,22 @@ class ImportRecord:
     already_present: dict[str, int]
     error_count: int
     errors: tuple[Problem, ...]
-    started_at: datetime
-    finished_at: datetime
+    # None while the import waits for a worker (QUEUED); finished_at until it has ended
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A queued import file, leased to a worker."""
+
+    id: UUID
+    agency_id: UUID
+    media_type: str
+    record_type: str | None
+    sha256: bytes
+    size: int
+    attempts: int
 
 
 def prepare(conn: Connection, agency_id: UUID) -> None:
@@ -199,6 +215,7 @@ def store_references(conn: Connection, agency_id: UUID, import_id: UUID) -> None
 
 def touched_items(conn: Connection, batch: int) -> Iterator[list[UUID]]:
     """The items the new events name, in batches, in id order."""
+    conn.execute(SQL["collect_touched_items"])
     after = UUID(int=0)
     while True:
         ids = [
@@ -263,3 +280,97 @@ def _fields(record: ImportRecord) -> dict[str, Any]:
 
 def _on(query: str, table: str) -> sql.Composed:
     return sql.SQL(query).format(staging=sql.Identifier(table))
+
+
+def queue(
+    conn: Connection,
+    job: Job,
+    chunks: Iterable[bytes],
+) -> None:
+    """Keep the file for a worker, a chunk a row (never whole in memory)."""
+    conn.execute(
+        SQL["queue_job"],
+        {
+            "id": job.id,
+            "agency_id": job.agency_id,
+            "media_type": job.media_type,
+            "record_type": job.record_type,
+            "sha256": job.sha256,
+            "size": job.size,
+        },
+    )
+    for seq, data in enumerate(chunks):
+        conn.execute(SQL["insert_chunk"], {"job_id": job.id, "seq": seq, "data": data})
+
+
+def claim(conn: Connection, lease_seconds: float) -> Job | None:
+    """Lease the oldest job nobody holds (committed at once: call outside a transaction)."""
+    row = conn.execute(SQL["claim_job"], {"lease_seconds": lease_seconds}).fetchone()
+    if row is None:
+        return None
+    return Job(
+        id=row["id"],
+        agency_id=row["agency_id"],
+        media_type=row["media_type"],
+        record_type=row["record_type"],
+        sha256=bytes(row["sha256"]),
+        size=row["size"],
+        attempts=row["attempts"],
+    )
+
+
+class ChunkReader(io.RawIOBase):
+    """A queued file read back a chunk at a time."""
+
+    def __init__(self, conn: Connection, job_id: UUID) -> None:
+        self.conn = conn
+        self.job_id = job_id
+        self.seq = 0
+        self.pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if not self.pending:
+            row = self.conn.execute(
+                SQL["chunk"], {"job_id": self.job_id, "seq": self.seq}
+            ).fetchone()
+            if row is None:
+                return 0
+            self.pending = bytes(row["data"])
+            self.seq += 1
+        size = min(len(buffer), len(self.pending))
+        buffer[:size] = self.pending[:size]
+        self.pending = self.pending[size:]
+        return size
+
+
+def note_error(conn: Connection, job_id: UUID, error: str) -> None:
+    conn.execute(SQL["note_job_error"], {"id": job_id, "error": error[:2000]})
+
+
+def finish(conn: Connection, job_id: UUID) -> None:
+    """The job is done (in the transaction that recorded its import)."""
+    conn.execute(SQL["delete_job"], {"id": job_id})
+
+
+def waiting(conn: Connection, agency_id: UUID, import_id: UUID) -> ImportRecord | None:
+    """A queued import as its record reads until a worker has loaded it."""
+    row = conn.execute(SQL["get_job"], {"id": import_id, "agency_id": agency_id}).fetchone()
+    if row is None:
+        return None
+    return ImportRecord(
+        id=row["id"],
+        status="RUNNING" if row["leased"] else "QUEUED",
+        media_type=row["media_type"],
+        record_type=row["record_type"],
+        sha256=bytes(row["sha256"]).hex(),
+        lines=0,
+        stored={},
+        already_present={},
+        error_count=0,
+        errors=(),
+        started_at=row["started_at"],
+        finished_at=None,
+    )

@@ -199,15 +199,17 @@ SELECT %(agency_id)s, %(record_type)s, ref, id, %(import_id)s FROM {staging} WHE
 -- name: present_count
 SELECT count(*) FILTER (WHERE present) AS present FROM {staging};
 
--- name: touched_items_after
--- The items that new events name, a batch at a time (their alert state is derived again).
+-- name: collect_touched_items
+-- The items that new events name: their alert state is derived again, a batch at a time.
+INSERT INTO import_touched (id)
 SELECT DISTINCT item.id
 FROM import_event_items x
 JOIN import_events e ON e.ref = x.event_ref AND e.line = x.line
 JOIN import_refs item ON item.record_type = 'item' AND item.ref = x.item_ref
-WHERE NOT e.present AND item.id > %(after)s
-ORDER BY item.id
-LIMIT %(limit)s;
+WHERE NOT e.present;
+
+-- name: touched_items_after
+SELECT id FROM import_touched WHERE id > %(after)s ORDER BY id LIMIT %(limit)s;
 
 -- name: insert_import
 INSERT INTO imports (id, agency_id, status, media_type, record_type, sha256, lines, stored,
@@ -220,4 +222,39 @@ RETURNING finished_at;
 SELECT id, status, media_type, record_type, sha256, lines, stored, already_present,
        error_count, errors, started_at, finished_at
 FROM imports
+WHERE id = %(id)s AND agency_id = %(agency_id)s;
+
+-- name: queue_job
+INSERT INTO import_jobs (id, agency_id, media_type, record_type, sha256, size)
+VALUES (%(id)s, %(agency_id)s, %(media_type)s, %(record_type)s, %(sha256)s, %(size)s)
+RETURNING queued_at;
+
+-- name: insert_chunk
+INSERT INTO import_job_chunks (job_id, seq, data) VALUES (%(job_id)s, %(seq)s, %(data)s);
+
+-- name: claim_job
+-- The oldest job nobody holds (or whose holder's lease ran out), leased to the caller.
+UPDATE import_jobs
+SET lease_until = clock_timestamp() + make_interval(secs => %(lease_seconds)s),
+    started_at = coalesce(started_at, clock_timestamp()), attempts = attempts + 1
+WHERE id = (SELECT id FROM import_jobs
+            WHERE lease_until IS NULL OR lease_until < clock_timestamp()
+            ORDER BY queued_at
+            FOR UPDATE SKIP LOCKED
+            LIMIT 1)
+RETURNING id, agency_id, media_type, record_type, sha256, size, queued_at, started_at, attempts;
+
+-- name: chunk
+SELECT data FROM import_job_chunks WHERE job_id = %(job_id)s AND seq = %(seq)s;
+
+-- name: note_job_error
+UPDATE import_jobs SET last_error = %(error)s WHERE id = %(id)s;
+
+-- name: delete_job
+DELETE FROM import_jobs WHERE id = %(id)s;
+
+-- name: get_job
+SELECT id, media_type, record_type, sha256, queued_at, started_at,
+       coalesce(lease_until > clock_timestamp(), false) AS leased
+FROM import_jobs
 WHERE id = %(id)s AND agency_id = %(agency_id)s;

@@ -5,13 +5,17 @@ from __future__ import annotations
 import gc
 import io
 import tracemalloc
+from dataclasses import replace
 from typing import Any
+from uuid import UUID
 
 import orjson
 from flask.testing import FlaskClient
 from psycopg import sql
 
+from service import importing
 from service.db import Connection
+from service.repository import agencies, imports
 from tests.contract import ContractClient
 
 NDJSON = "application/x-ndjson"
@@ -362,3 +366,98 @@ def test_a_file_without_records_is_refused(api: ContractClient) -> None:
             "the file holds no records",
             "the file is empty: a CSV import needs a header row",
         }
+
+
+class TestQueuedImports:
+    """Large files (or `Prefer: respond-async`) wait in PostgreSQL for `trace-registry worker`."""
+
+    @staticmethod
+    def queue(api: ContractClient, body: bytes) -> Any:
+        return api.request(
+            "POST",
+            "/v1/imports",
+            data=body,
+            headers={"Content-Type": NDJSON, "Prefer": "respond-async"},
+        )
+
+    @staticmethod
+    def work(db: Connection) -> Any:
+        countries = frozenset(agencies.known_countries(db))
+        return importing.run_next_job(db, importing.JobSettings(countries, 180))
+
+    def test_a_queued_file_is_loaded_by_the_worker(
+        self, api: ContractClient, db: Connection
+    ) -> None:
+        response = self.queue(api, ndjson(*registry_file()))
+
+        assert response.status_code == 202
+        assert response.headers["Preference-Applied"] == "respond-async"
+        queued = response.get_json()
+        assert queued["status"] == "QUEUED"
+        assert queued["started_at"] is None
+        assert api.get(response.headers["Location"]).get_json()["status"] == "QUEUED"
+        assert count(db, "items") == 0
+
+        loaded = self.work(db)
+
+        assert loaded.id == UUID(queued["id"])
+        record = api.get(response.headers["Location"]).get_json()
+        assert record["status"] == "COMPLETED"
+        assert record["stored"] == {"party": 2, "item": 2, "euc": 1, "event": 3}
+        assert record["sha256"] == queued["sha256"]
+        assert count(db, "items") == 2
+        assert count(db, "import_jobs") == count(db, "import_job_chunks") == 0
+        assert self.work(db) is None
+
+    def test_a_queued_bad_file_fails_with_its_problems(
+        self, api: ContractClient, db: Connection
+    ) -> None:
+        records = registry_file()
+        records[2] = {**records[2], "serial_number": ""}
+        location = self.queue(api, ndjson(*records)).headers["Location"]
+
+        self.work(db)
+
+        record = api.get(location).get_json()
+        assert record["status"] == "FAILED"
+        assert record["errors"][0]["line"] == 3
+        assert count(db, "items") == 0
+
+    def test_a_file_over_the_threshold_is_queued_without_asking(
+        self, client: FlaskClient, agency_key: tuple[Any, str], app: Any
+    ) -> None:
+        app.extensions["trace_registry"].settings = replace(
+            app.extensions["trace_registry"].settings, import_sync_bytes=100
+        )
+        api = ContractClient(client, agency_key[1])
+
+        response = send(api, ndjson(*registry_file()))
+
+        assert response.status_code == 202
+
+    def test_a_job_whose_worker_died_is_taken_up_again(
+        self, api: ContractClient, db: Connection
+    ) -> None:
+        location = self.queue(api, ndjson(*registry_file())).headers["Location"]
+        assert imports.claim(db, lease_seconds=3600) is not None  # a worker that then dies
+        assert api.get(location).get_json()["status"] == "RUNNING"
+        assert self.work(db) is None  # leased: nobody else takes it
+
+        db.execute("UPDATE import_jobs SET lease_until = clock_timestamp() - interval '1 second'")
+        self.work(db)
+
+        assert api.get(location).get_json()["status"] == "COMPLETED"
+        assert count(db, "items") == 2
+
+    def test_a_job_that_keeps_failing_is_given_up_and_recorded(
+        self, api: ContractClient, db: Connection
+    ) -> None:
+        location = self.queue(api, ndjson(*registry_file())).headers["Location"]
+        db.execute("UPDATE import_jobs SET attempts = 3")
+
+        self.work(db)
+
+        record = api.get(location).get_json()
+        assert record["status"] == "FAILED"
+        assert "3 attempts" in record["errors"][0]["detail"]
+        assert count(db, "import_jobs") == 0

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import subprocess
+import urllib.request
 from pathlib import Path
 
 import orjson
 
 from tests.api.test_imports import registry_file
+from tests.conftest import service_url_for
 from tests.live import CLI, create_key, environment, http_get
 from tests.paths import ROOT
 
@@ -67,3 +69,39 @@ def test_a_bad_file_stores_nothing_and_names_each_line(
     assert f"{items}:4: ref: the reference I-1 is given to line 2 too" in refused.stderr
     assert "nothing stored, 2 problems" in refused.stderr
     assert no_type.returncode == 2 and "--record-type" in no_type.stderr
+
+
+def test_a_queued_import_is_loaded_by_the_worker_as_the_service_role(
+    live_service: tuple[str, str], tmp_path: Path
+) -> None:
+    base_url, database_url = live_service
+    key = create_key(database_url, "Gendarmerie Nationale", "registry:write")
+    body = b"".join(orjson.dumps(r) + b"\n" for r in registry_file("-Q"))
+    request = urllib.request.Request(
+        f"{base_url}/v1/imports",
+        data=body,
+        method="POST",
+        headers={
+            "Authorization": f"Bearer {key}",
+            "Content-Type": "application/x-ndjson",
+            "Prefer": "respond-async",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 202
+        location = response.headers["Location"]
+
+    worker = subprocess.run(
+        [*CLI, "worker", "--once"],
+        env=environment(DATABASE_URL=service_url_for(database_url)),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+
+    assert worker.returncode == 0, worker.stderr
+    status, answer = http_get(f"{base_url}{location}", key)
+    assert status == 200
+    assert json.loads(answer)["status"] == "COMPLETED"
+    assert json.loads(answer)["stored"]["item"] == 2

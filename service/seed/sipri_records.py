@@ -1,0 +1,159 @@
+"""The SIPRI extract as import records: state-to-state deliveries through the bulk-import path.
+
+Every new-built, state-to-state delivery of the extract (`../shared/data/`, or any extract of
+the SIPRI trade register with the same columns) becomes: the supplier's manufacturer and the
+recipient's armed forces (parties), one end-user certificate per deal, and for each delivery
+year as many items as SIPRI counts delivered, with synthetic serials, made (MANUFACTURE),
+exported under the certificate (EXPORT) and received (IMPORT), a shipment an event (split at
+5,000 items). Only the deal (states, designation, numbers, years) is SIPRI's: every party
+record, certificate, serial and event is synthetic, and says so (party names, the items'
+`other_markings`, the certificates' stated end use).
+
+    trace-registry import --sipri FILE.csv --agency NAME     # through importing.run
+    python -m service.seed.sipri_records FILE.csv > sipri.ndjson   # for POST /v1/imports
+
+Information from the SIPRI Arms Transfers Database.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, BinaryIO
+
+import orjson
+
+from service.schemas.registry import MAX_ITEMS_PER_EVENT
+from service.seed.deliveries import KNOWN_MAKERS, the
+from service.seed.sipri import CREDIT_LINE, Deal, group_deals, recordable
+
+SYNTHETIC = f"SYNTHETIC: generated for a SIPRI deal, not a real serial. {CREDIT_LINE}."
+Record = dict[str, Any]
+
+
+def deals_in(csv_text: Iterable[str]) -> list[Deal]:
+    """The recordable deals of an extract (lines starting with '#' are not data)."""
+    rows = csv.DictReader(line for line in csv_text if not line.startswith("#"))
+    return group_deals(row for row in rows if recordable(row))
+
+
+def records(deals: Sequence[Deal]) -> Iterator[Record]:
+    """Parties first (each once), then per deal its certificate, items and events."""
+    seen: set[str] = set()
+    for deal in deals:
+        for party in _parties(deal):
+            if party["ref"] not in seen:
+                seen.add(party["ref"])
+                yield party
+    for deal in deals:
+        yield from _deal_records(deal)
+
+
+def _maker(deal: Deal) -> tuple[str, str]:
+    name = KNOWN_MAKERS.get(
+        (deal.supplier, deal.designation),
+        f"Defence industry of {the(deal.supplier)} (maker not named)",
+    )
+    return f"SIPRI-MAKER-{deal.supplier_code}-{name}", name
+
+
+def _forces_ref(deal: Deal) -> str:
+    return f"SIPRI-FORCES-{deal.recipient_code}"
+
+
+def _parties(deal: Deal) -> Iterator[Record]:
+    maker_ref, maker = _maker(deal)
+    yield {"record_type": "party", "ref": maker_ref, "name": f"{maker} (synthetic record)",
+           "kind": "MANUFACTURER", "country": deal.supplier_code}  # fmt: skip
+    yield {"record_type": "party", "ref": _forces_ref(deal),
+           "name": f"Armed forces of {the(deal.recipient)} (synthetic record)",
+           "kind": "ARMED_FORCES", "country": deal.recipient_code}  # fmt: skip
+
+
+def _deal_records(deal: Deal) -> Iterator[Record]:
+    maker_ref, maker = _maker(deal)
+    euc_ref = f"SIPRI-EUC-{deal.sipri_id}"
+    quantity = sum(delivery.number for delivery in deal.deliveries)
+    yield {
+        "record_type": "euc", "ref": euc_ref,
+        "certificate_number": f"SIPRI-{deal.sipri_id}",
+        "issuing_country": deal.recipient_code,
+        "issuing_authority": f"Ministry of Defence of {the(deal.recipient)} (synthetic record)",
+        "issued_on": f"{deal.order_year}-01-10",
+        "exporter_party_ref": maker_ref, "end_user_party_ref": _forces_ref(deal),
+        "destination_country": deal.recipient_code,
+        "stated_end_use": f"Armed forces of {the(deal.recipient)} (synthetic certificate "
+                          f"for SIPRI deal {deal.sipri_id})",
+        "non_reexport_clause": True,
+        "line_items": [{"description": deal.designation, "category": deal.category,
+                        "model": deal.designation[:100], "quantity": quantity}],
+    }  # fmt: skip
+    for delivery in deal.deliveries:
+        refs = [f"SIPRI-ITEM-{deal.sipri_id}-{delivery.year}-{n}" for n in range(delivery.number)]
+        for n, ref in enumerate(refs):
+            yield {
+                "record_type": "item", "ref": ref, "manufacturer": maker,
+                "model": deal.designation[:100], "category": deal.category,
+                "serial_number": f"S{deal.sipri_id}-{delivery.year % 100:02d}-{n + 1:06d}",
+                "country_of_manufacture": deal.supplier_code,
+                "year_of_manufacture": delivery.year, "other_markings": SYNTHETIC,
+            }  # fmt: skip
+        for part, start in enumerate(range(0, len(refs), MAX_ITEMS_PER_EVENT)):
+            shipment = refs[start : start + MAX_ITEMS_PER_EVENT]
+            key = f"{deal.sipri_id}-{delivery.year}-{part}"
+            yield {"record_type": "event", "ref": f"SIPRI-MADE-{key}",
+                   "event_type": "MANUFACTURE", "occurred_on": f"{delivery.year}-01-15",
+                   "country": deal.supplier_code, "to_party_ref": maker_ref,
+                   "item_refs": shipment}  # fmt: skip
+            yield {"record_type": "event", "ref": f"SIPRI-EXPORT-{key}", "event_type": "EXPORT",
+                   "occurred_on": f"{delivery.year}-06-15", "country": deal.supplier_code,
+                   "destination_country": deal.recipient_code, "from_party_ref": maker_ref,
+                   "to_party_ref": _forces_ref(deal), "euc_ref": euc_ref, "euc_line_number": 1,
+                   "item_refs": shipment}  # fmt: skip
+            yield {"record_type": "event", "ref": f"SIPRI-IMPORT-{key}", "event_type": "IMPORT",
+                   "occurred_on": f"{delivery.year}-07-01", "country": deal.recipient_code,
+                   "from_party_ref": maker_ref, "to_party_ref": _forces_ref(deal),
+                   "euc_ref": euc_ref, "item_refs": shipment}  # fmt: skip
+
+
+class NdjsonStream(io.RawIOBase):
+    """Records as an NDJSON file, made as it is read."""
+
+    def __init__(self, source: Iterable[Record]) -> None:
+        self.lines = (orjson.dumps(record) + b"\n" for record in source)
+        self.pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while len(self.pending) < len(buffer):
+            line = next(self.lines, b"")
+            if not line:
+                break
+            self.pending += line
+        size = min(len(buffer), len(self.pending))
+        buffer[:size] = self.pending[:size]
+        self.pending = self.pending[size:]
+        return size
+
+
+def ndjson_stream(csv_text: Iterable[str]) -> BinaryIO:
+    return io.BufferedReader(NdjsonStream(records(deals_in(csv_text))))
+
+
+def main(argv: Sequence[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m service.seed.sipri_records EXTRACT.csv > sipri.ndjson",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    with open(argv[0], encoding="utf-8") as extract:
+        for record in records(deals_in(extract)):
+            sys.stdout.buffer.write(orjson.dumps(record) + b"\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

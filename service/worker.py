@@ -1,0 +1,67 @@
+"""`trace-registry worker`: the background work of the service, in rounds.
+
+Each round delivers the notifications due to webhooks (service.delivery), loads the oldest
+queued import if there is one (service.importing), and every few minutes forgets idempotent
+answers past their retention. Everything it works on is in PostgreSQL, leased, so several
+workers may run on several machines, and one that dies loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from service import delivery, importing
+from service.config import Settings
+from service.db import Connection
+from service.repository import agencies, idempotency
+
+log = logging.getLogger(__name__)
+PURGE_EVERY_SECONDS = 300.0
+
+
+def run(
+    connect: Callable[[], Connection],
+    settings: Settings,
+    *,
+    interval: float,
+    once: bool,
+    heartbeat: Path | None = None,
+) -> int:
+    """Work until stopped (or one round with `once`); reconnects when the database goes.
+    `heartbeat` is touched after every round, for a container health check. Returns the
+    notifications delivered."""
+    delivered = 0
+    purged_at = -math.inf
+    while True:
+        try:
+            with connect() as conn:
+                jobs = importing.JobSettings(
+                    countries=frozenset(agencies.known_countries(conn)),
+                    verification_days=settings.euc_verification_days,
+                    errors_kept=settings.import_errors_kept,
+                )
+                while True:
+                    if time.monotonic() - purged_at >= PURGE_EVERY_SECONDS:
+                        forgotten = idempotency.purge(conn, settings.idempotency_hours)
+                        purged_at = time.monotonic()
+                        log.info("forgot %d idempotent answers", forgotten)
+                    done = delivery.deliver_due(conn)
+                    delivered += done.delivered
+                    loaded = importing.run_next_job(conn, jobs)
+                    if loaded is not None:
+                        log.info("import %s: %s", loaded.id, loaded.status)
+                    if heartbeat is not None:
+                        heartbeat.touch()
+                    if once:
+                        return delivered
+                    if done.claimed == 0 and loaded is None:
+                        time.sleep(interval)
+        except Exception as error:  # the database went away, or a bug: log, wait, go on
+            if once:
+                raise
+            log.exception("worker round failed: %s", error)
+            time.sleep(interval)
