@@ -32,6 +32,7 @@ from service.db import Connection
 from service.domain.ids import uuid7
 from service.domain.imports import Document, Problem, documents
 from service.domain.serials import fold_serial, normalise_name
+from service.domain.streams import PiecesStream
 from service.repository import imports
 from service.repository.imports import ImportRecord
 from service.schemas.fields import InputContext, field_errors
@@ -107,38 +108,17 @@ def run(
     hashing = _Hashing(stream, progress)
     started_at = datetime.now(UTC)
     import_id = request.import_id or uuid7()
-    found: list[Problem] = []
-    found_count = 0
-    stored: dict[str, int] = {}
-    present: dict[str, int] = {}
+    found = _Found(request.errors_kept)
     try:
         with conn.transaction():
             imports.prepare(conn, request.agency_id)
-            staging = _Staging(conn)
-            reader = io.BufferedReader(hashing, buffer_size=1 << 16)
-            with InputContext({"countries": request.countries}):
-                for entry in documents(reader, request.media_type, request.record_type):
-                    progress.lines = entry.line
-                    if isinstance(entry, Document):
-                        loaded = _load(entry, request.record_type)
-                    else:
-                        loaded = [entry]
-                    if isinstance(loaded, list):
-                        found_count += len(loaded)
-                        found = _keep(found, loaded, request.errors_kept)
-                    else:
-                        progress.records += 1
-                        staging.add(entry.line, loaded)
-                    if report is not None and progress.lines % CHUNK_ROWS == 0:
-                        report(progress)
-            staging.flush()
-            if progress.records == 0 and found_count == 0:
-                found_count, found = 1, [Problem(1, "", "the file holds no records")]
+            _stage(conn, hashing, request, progress, found, report)
+            if progress.records == 0 and found.count == 0:
+                found.add([Problem(1, "", "the file holds no records")])
             imports.check(conn, request.agency_id)
             checked_count, checked = imports.problems(conn, request.errors_kept)
-            found_count += checked_count
-            found = _keep(found, checked, request.errors_kept)
-            if found_count:
+            found.merge(checked_count, checked)
+            if found.count:
                 raise _Rejected
             stored, present = imports.store(conn, request.agency_id)
             completed = imports.insert(conn, request.agency_id, _record(
@@ -150,11 +130,58 @@ def run(
                 alerts.refresh(conn, batch, request.today, request.verification_days)
     except _Rejected:
         return imports.insert(conn, request.agency_id, _record(
-            import_id, "FAILED", request, hashing, progress, {}, {}, found_count, found, started_at
+            import_id, "FAILED", request, hashing, progress, {}, {}, found.count, found.first,
+            started_at,
         ))  # fmt: skip
     if report is not None:
         report(progress)
     return completed
+
+
+class _Found:
+    """Every problem counted; the first `kept` of them, by line, kept."""
+
+    def __init__(self, kept: int) -> None:
+        self.kept = kept
+        self.count = 0
+        self.first: list[Problem] = []
+
+    def add(self, problems: list[Problem]) -> None:
+        """Problems of the file as read (they come in line order)."""
+        self.count += len(problems)
+        room = self.kept - len(self.first)
+        if room > 0:
+            self.first.extend(problems[:room])
+
+    def merge(self, count: int, first: list[Problem]) -> None:
+        """The checks' problems (their first ones, by line)."""
+        self.count += count
+        self.first = sorted([*self.first, *first])[: self.kept]
+
+
+def _stage(
+    conn: Connection,
+    hashing: _Hashing,
+    request: Request,
+    progress: Progress,
+    found: _Found,
+    report: Report | None,
+) -> None:
+    """Read every record, check it, and stage it with COPY (or note its problems)."""
+    staging = _Staging(conn)
+    reader = io.BufferedReader(hashing, buffer_size=1 << 16)
+    with InputContext({"countries": request.countries}):
+        for entry in documents(reader, request.media_type, request.record_type):
+            progress.lines = entry.line
+            loaded = _load(entry, request.record_type) if isinstance(entry, Document) else [entry]
+            if isinstance(loaded, list):
+                found.add(loaded)
+            else:
+                progress.records += 1
+                staging.add(entry.line, loaded)
+            if report is not None and progress.lines % CHUNK_ROWS == 0:
+                report(progress)
+    staging.flush()
 
 
 def _load(entry: Document, record_type: str | None) -> ImportedRecord | list[Problem]:
@@ -173,10 +200,6 @@ def _load(entry: Document, record_type: str | None) -> ImportedRecord | list[Pro
             for error in field_errors(exc.messages, "body")
         ]
     return loaded
-
-
-def _keep(kept: list[Problem], more: list[Problem], limit: int) -> list[Problem]:
-    return sorted([*kept, *more])[:limit]
 
 
 def _record(
@@ -310,7 +333,7 @@ def run_next_job(conn: Connection, settings: JobSettings) -> ImportRecord | None
             if job.attempts > MAX_ATTEMPTS:
                 record = _gave_up(conn, job, request)
             else:
-                stream = io.BufferedReader(imports.ChunkReader(conn, job.id))
+                stream = io.BufferedReader(PiecesStream(imports.chunks(conn, job.id)))
                 record = run(conn, stream, request)
             imports.finish(conn, job.id)
     except Exception as error:  # the database went away, or a bug: the lease will run out

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -168,7 +168,3 @@ def _marking(text: str) -> dict[str, Any]:
     if year.strip():
         marking["year"] = _typed("year_of_manufacture", year.strip())
     return marking
-
-
-def first(problems: Iterable[Problem], kept: int) -> list[Problem]:
-    return sorted(problems)[:kept]

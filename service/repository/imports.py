@@ -7,7 +7,6 @@ names below; nothing from a file ever becomes SQL text.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -319,31 +318,15 @@ def claim(conn: Connection, lease_seconds: float) -> Job | None:
     )
 
 
-class ChunkReader(io.RawIOBase):
+def chunks(conn: Connection, job_id: UUID) -> Iterator[bytes]:
     """A queued file read back a chunk at a time."""
-
-    def __init__(self, conn: Connection, job_id: UUID) -> None:
-        self.conn = conn
-        self.job_id = job_id
-        self.seq = 0
-        self.pending = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        if not self.pending:
-            row = self.conn.execute(
-                SQL["chunk"], {"job_id": self.job_id, "seq": self.seq}
-            ).fetchone()
-            if row is None:
-                return 0
-            self.pending = bytes(row["data"])
-            self.seq += 1
-        size = min(len(buffer), len(self.pending))
-        buffer[:size] = self.pending[:size]
-        self.pending = self.pending[size:]
-        return size
+    seq = 0
+    while True:
+        row = conn.execute(SQL["chunk"], {"job_id": job_id, "seq": seq}).fetchone()
+        if row is None:
+            return
+        yield bytes(row["data"])
+        seq += 1
 
 
 def note_error(conn: Connection, job_id: UUID, error: str) -> None:

@@ -25,6 +25,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from service.domain.streams import PiecesStream
 from service.schemas.registry import MAX_ITEMS_PER_EVENT
 from service.seed.deliveries import KNOWN_MAKERS, the
 from service.seed.sipri import CREDIT_LINE, Deal, group_deals, recordable
@@ -118,30 +119,9 @@ def _deal_records(deal: Deal) -> Iterator[Record]:
                    "euc_ref": euc_ref, "item_refs": shipment}  # fmt: skip
 
 
-class NdjsonStream(io.RawIOBase):
-    """Records as an NDJSON file, made as it is read."""
-
-    def __init__(self, source: Iterable[Record]) -> None:
-        self.lines = (orjson.dumps(record) + b"\n" for record in source)
-        self.pending = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while len(self.pending) < len(buffer):
-            line = next(self.lines, b"")
-            if not line:
-                break
-            self.pending += line
-        size = min(len(buffer), len(self.pending))
-        buffer[:size] = self.pending[:size]
-        self.pending = self.pending[size:]
-        return size
-
-
 def ndjson_stream(csv_text: Iterable[str]) -> BinaryIO:
-    return io.BufferedReader(NdjsonStream(records(deals_in(csv_text))))
+    lines = (orjson.dumps(record) + b"\n" for record in records(deals_in(csv_text)))
+    return io.BufferedReader(PiecesStream(lines))
 
 
 def main(argv: Sequence[str]) -> int:

@@ -15,6 +15,7 @@ from psycopg import sql
 
 from service import importing
 from service.db import Connection
+from service.domain.streams import PiecesStream
 from service.repository import agencies, imports
 from tests.contract import ContractClient
 
@@ -280,13 +281,12 @@ def test_an_import_sent_again_with_its_idempotency_key_answers_the_same(
     assert count(db, "imports") == 1
 
 
-class _GeneratedFile(io.RawIOBase):
+class _GeneratedFile(PiecesStream):
     """An NDJSON file of n items, made as it is read: the test holds none of it."""
 
     def __init__(self, n: int, first: int) -> None:
-        self.lines = map(self.line, range(first, first + n))
+        super().__init__(map(self.line, range(first, first + n)))
         self.size = sum(len(self.line(i)) for i in range(first, first + n))
-        self.pending = b""
         self.position = 0
 
     @staticmethod
@@ -295,9 +295,6 @@ class _GeneratedFile(io.RawIOBase):
             "record_type": "item", "ref": f"I-{i}", "manufacturer": "FN Herstal",
             "model": "FAL", "category": "RIFLE", "serial_number": f"MEM-{i:07d}",
         }) + b"\n"  # fmt: skip
-
-    def readable(self) -> bool:
-        return True
 
     # The test client measures a stream by seeking to its end and back, before reading it.
     def seekable(self) -> bool:
@@ -309,17 +306,6 @@ class _GeneratedFile(io.RawIOBase):
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         self.position = self.size + offset if whence == io.SEEK_END else offset
         return self.position
-
-    def readinto(self, buffer: Any) -> int:
-        while len(self.pending) < len(buffer):
-            line = next(self.lines, b"")
-            if not line:
-                break
-            self.pending += line
-        size = min(len(buffer), len(self.pending))
-        buffer[:size] = self.pending[:size]
-        self.pending = self.pending[size:]
-        return size
 
 
 def _peak_while_importing(client: FlaskClient, key: str, n: int, first: int) -> int:
