@@ -7,21 +7,22 @@ from uuid import UUID
 
 from flask import Blueprint, Response, request
 
-from service import importing
+from service import cursors, importing
 from service.api import audit, requests, uploads
 from service.api.auth import requires
 from service.api.context import connection, known_countries, principal, settings
 from service.api.problems import problem
-from service.api.responses import created, json_response
+from service.api.responses import created, json_response, page
 from service.domain.ids import uuid7
 from service.domain.imports import MEDIA_TYPES, NDJSON
 from service.errors import FieldError, InvalidInput, NotFound
 from service.repository import imports
 from service.repository.imports import ImportRecord
-from service.schemas.imports import ImportQuery
+from service.schemas.imports import ImportListQuery, ImportQuery
 
 blueprint = Blueprint("imports", __name__, url_prefix="/v1/imports")
 import_query = ImportQuery()
+import_list_query = ImportListQuery()
 
 
 @blueprint.post("")
@@ -70,6 +71,26 @@ def create_import() -> Response:
             extensions={"import_id": str(outcome.id), "error_count": outcome.error_count},
         )
     return created(outcome, location)
+
+
+@blueprint.get("")
+@requires("registry:write")
+def list_imports() -> Response:
+    """The agency's imports, newest first (their problems: GET each one)."""
+    args = requests.query(import_list_query)
+    filters = {"status": args["status"]}
+    secret = settings().secret_key
+    before = cursors.decode(secret, args["cursor"], filters) if args["cursor"] else None
+    found = imports.find(
+        connection(),
+        principal().agency.id,
+        status=args["status"],
+        before=before,
+        limit=args["limit"] + 1,
+    )
+    more = len(found) > args["limit"]
+    next_cursor = cursors.encode(secret, found[-2].id, filters) if more else None
+    return page(list(found[: args["limit"]]), next_cursor)
 
 
 @blueprint.get("/<uuid:import_id>")

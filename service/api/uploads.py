@@ -46,10 +46,14 @@ def spooled() -> Spooled:
     digest = hashlib.sha256()
     size = 0
     spool = tempfile.SpooledTemporaryFile(max_size=IN_MEMORY)  # noqa: SIM115 - closed at teardown
-    while chunk := request.stream.read(CHUNK):
-        spool.write(chunk)
-        digest.update(chunk)
-        size += len(chunk)
+    try:
+        while chunk := request.stream.read(CHUNK):
+            spool.write(chunk)
+            digest.update(chunk)
+            size += len(chunk)
+    except BaseException:  # over the limit (413), or the client went away: no spool left open
+        spool.close()
+        raise
     spool.seek(0)
     found = Spooled(spool, digest.digest(), size)
     g.spooled_body = found

@@ -105,6 +105,23 @@ class ImportRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class ImportSummary:
+    """An import as lists show it: its record without the problems (GET it for those)."""
+
+    id: UUID
+    status: str
+    media_type: str
+    record_type: str | None
+    sha256: str
+    lines: int
+    stored: dict[str, int]
+    already_present: dict[str, int]
+    error_count: int
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class Job:
     """A queued import file, leased to a worker."""
 
@@ -357,3 +374,28 @@ def waiting(conn: Connection, agency_id: UUID, import_id: UUID) -> ImportRecord 
         started_at=row["started_at"],
         finished_at=None,
     )
+
+
+NEWEST = UUID(int=(1 << 128) - 1)
+
+
+def find(
+    conn: Connection, agency_id: UUID, *, status: str | None, before: UUID | None, limit: int
+) -> list[ImportSummary]:
+    params = {"agency_id": agency_id, "status": status, "before": before or NEWEST, "limit": limit}
+    return [
+        ImportSummary(
+            id=row["id"],
+            status=row["status"],
+            media_type=row["media_type"],
+            record_type=row["record_type"],
+            sha256=bytes(row["sha256"]).hex(),
+            lines=row["lines"],
+            stored=row["stored"],
+            already_present=row["already_present"],
+            error_count=row["error_count"],
+            started_at=row["started_at"],
+            finished_at=row["finished_at"],
+        )
+        for row in conn.execute(SQL["list_imports"], params)
+    ]

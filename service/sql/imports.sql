@@ -258,3 +258,23 @@ SELECT id, media_type, record_type, sha256, queued_at, started_at,
        coalesce(lease_until > clock_timestamp(), false) AS leased
 FROM import_jobs
 WHERE id = %(id)s AND agency_id = %(agency_id)s;
+
+-- name: list_imports
+-- The agency's imports, newest first: those loaded (or refused), and those still waiting.
+SELECT id, status, media_type, record_type, sha256, lines, stored, already_present,
+       error_count, started_at, finished_at
+FROM (SELECT id, status, media_type, record_type, sha256, lines, stored, already_present,
+             error_count, started_at, finished_at
+      FROM imports WHERE agency_id = %(agency_id)s
+      UNION ALL
+      SELECT j.id,
+             CASE WHEN coalesce(j.lease_until > clock_timestamp(), false) THEN 'RUNNING'
+                  ELSE 'QUEUED' END,
+             j.media_type, j.record_type, j.sha256, 0, '{}'::jsonb, '{}'::jsonb, 0,
+             j.started_at, NULL
+      FROM import_jobs j
+      WHERE j.agency_id = %(agency_id)s
+        AND NOT EXISTS (SELECT 1 FROM imports i WHERE i.id = j.id)) AS listed
+WHERE (%(status)s::text IS NULL OR status = %(status)s) AND id < %(before)s
+ORDER BY id DESC
+LIMIT %(limit)s;

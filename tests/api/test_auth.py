@@ -30,6 +30,7 @@ ROUTES = [
     ("POST", "/v1/traces", "trace:read"),
     ("POST", "/v1/traces/batch", "trace:read"),
     ("POST", "/v1/imports", "registry:write"),
+    ("GET", "/v1/imports", "registry:write"),
     ("GET", f"/v1/imports/{SOME_ID}", "registry:write"),
     ("GET", "/v1/manufacturers", "trace:read"),
     ("GET", f"/v1/eucs/{SOME_ID}/usage", "trace:read"),

@@ -19,11 +19,12 @@ from werkzeug.wrappers import Response
 from service.domain import audit, certificates, matching, records, traces
 from service.repository.agencies import Agency, ApiKey
 from service.repository.alerts import AlertEntry
-from service.repository.imports import ImportRecord
+from service.repository.imports import ImportRecord, ImportSummary
 from service.repository.manufacturers import Manufacturer
 from service.repository.notifications import Notification
 from service.repository.webhooks import Webhook
 from service.schemas import admin as admin_schemas
+from service.schemas import imports as import_schemas
 from service.schemas import registry as schemas
 from service.schemas import traces as trace_schemas
 from tests.contract import check_against_contract
@@ -140,6 +141,7 @@ def test_request_bodies_have_the_input_schemas_fields(schema: type[Schema], comp
         (audit.Problem, "AuditProblem"),
         (audit.Head, "AuditHead"),
         (ImportRecord, "ImportRecord"),
+        (ImportSummary, "ImportSummary"),
     ],
 )
 def test_responses_have_the_records_fields(record: type, component: str) -> None:
@@ -158,6 +160,7 @@ def test_responses_have_the_records_fields(record: type, component: str) -> None
         ("/v1/admin/agencies", admin_schemas.Page),
         ("/v1/admin/keys", admin_schemas.KeyQuery),
         ("/v1/admin/audit", admin_schemas.AuditQuery),
+        ("/v1/imports", import_schemas.ImportListQuery),
     ],
 )
 def test_list_queries_match_the_query_schema(path: str, schema: type[Schema]) -> None:

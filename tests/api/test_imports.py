@@ -447,3 +447,44 @@ class TestQueuedImports:
         assert record["status"] == "FAILED"
         assert "3 attempts" in record["errors"][0]["detail"]
         assert count(db, "import_jobs") == 0
+
+
+def test_a_file_over_the_import_limit_is_413_and_stores_nothing(
+    client: FlaskClient, agency_key: tuple[Any, str], app: Any, db: Connection
+) -> None:
+    app.extensions["trace_registry"].settings = replace(
+        app.extensions["trace_registry"].settings, max_import_bytes=2048
+    )
+    api = ContractClient(client, agency_key[1])
+
+    response = send(api, ndjson(*registry_file(), *registry_file("-2"), *registry_file("-3")))
+
+    assert response.status_code == 413
+    assert response.mimetype == "application/problem+json"
+    assert count(db, "imports") == count(db, "parties") == 0
+
+
+def test_the_agencys_imports_list_newest_first_and_page(
+    api: ContractClient, other_api: ContractClient
+) -> None:
+    first = send(api, ndjson(*registry_file())).get_json()
+    refused = send(api, ndjson({"record_type": "tank"})).get_json()
+    queued = api.request(
+        "POST",
+        "/v1/imports",
+        data=ndjson(*registry_file("-Q")),
+        headers={"Content-Type": NDJSON, "Prefer": "respond-async"},
+    ).get_json()
+    send(other_api, ndjson(*registry_file("-O")))
+
+    listed = api.get("/v1/imports").get_json()
+    failed = api.get("/v1/imports", query={"status": "FAILED"}).get_json()
+    one = api.get("/v1/imports", query={"limit": 1}).get_json()
+    rest = api.get("/v1/imports", query={"limit": 5, "cursor": one["next_cursor"]}).get_json()
+
+    assert [i["id"] for i in listed["items"]] == [queued["id"], refused["import_id"], first["id"]]
+    assert [i["status"] for i in listed["items"]] == ["QUEUED", "FAILED", "COMPLETED"]
+    assert "errors" not in listed["items"][1]
+    assert [i["id"] for i in failed["items"]] == [refused["import_id"]]
+    assert [i["id"] for i in one["items"] + rest["items"]] == [i["id"] for i in listed["items"]]
+    assert rest["next_cursor"] is None
