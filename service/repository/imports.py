@@ -270,20 +270,25 @@ def get(conn: Connection, agency_id: UUID, import_id: UUID) -> ImportRecord | No
     row = conn.execute(SQL["get_import"], {"id": import_id, "agency_id": agency_id}).fetchone()
     if row is None:
         return None
-    return ImportRecord(
-        id=row["id"],
-        status=row["status"],
-        media_type=row["media_type"],
-        record_type=row["record_type"],
-        sha256=bytes(row["sha256"]).hex(),
-        lines=row["lines"],
-        stored=row["stored"],
-        already_present=row["already_present"],
-        error_count=row["error_count"],
-        errors=tuple(Problem(p["line"], p["field"], p["detail"]) for p in row["errors"]),
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-    )
+    errors = tuple(Problem(p["line"], p["field"], p["detail"]) for p in row["errors"])
+    return ImportRecord(**_summary(row), errors=errors)
+
+
+def _summary(row: dict[str, Any]) -> dict[str, Any]:
+    """The fields an import's record and its summary share, from a row."""
+    return {
+        "id": row["id"],
+        "status": row["status"],
+        "media_type": row["media_type"],
+        "record_type": row["record_type"],
+        "sha256": bytes(row["sha256"]).hex(),
+        "lines": row["lines"],
+        "stored": row["stored"],
+        "already_present": row["already_present"],
+        "error_count": row["error_count"],
+        "started_at": row["started_at"],
+        "finished_at": row["finished_at"],
+    }
 
 
 def _problem_document(problem: Problem) -> dict[str, Any]:
@@ -360,20 +365,7 @@ def waiting(conn: Connection, agency_id: UUID, import_id: UUID) -> ImportRecord 
     row = conn.execute(SQL["get_job"], {"id": import_id, "agency_id": agency_id}).fetchone()
     if row is None:
         return None
-    return ImportRecord(
-        id=row["id"],
-        status="RUNNING" if row["leased"] else "QUEUED",
-        media_type=row["media_type"],
-        record_type=row["record_type"],
-        sha256=bytes(row["sha256"]).hex(),
-        lines=0,
-        stored={},
-        already_present={},
-        error_count=0,
-        errors=(),
-        started_at=row["started_at"],
-        finished_at=None,
-    )
+    return ImportRecord(**_summary(row), errors=())
 
 
 NEWEST = UUID(int=(1 << 128) - 1)
@@ -383,19 +375,4 @@ def find(
     conn: Connection, agency_id: UUID, *, status: str | None, before: UUID | None, limit: int
 ) -> list[ImportSummary]:
     params = {"agency_id": agency_id, "status": status, "before": before or NEWEST, "limit": limit}
-    return [
-        ImportSummary(
-            id=row["id"],
-            status=row["status"],
-            media_type=row["media_type"],
-            record_type=row["record_type"],
-            sha256=bytes(row["sha256"]).hex(),
-            lines=row["lines"],
-            stored=row["stored"],
-            already_present=row["already_present"],
-            error_count=row["error_count"],
-            started_at=row["started_at"],
-            finished_at=row["finished_at"],
-        )
-        for row in conn.execute(SQL["list_imports"], params)
-    ]
+    return [ImportSummary(**_summary(row)) for row in conn.execute(SQL["list_imports"], params)]

@@ -254,8 +254,12 @@ UPDATE import_jobs SET last_error = %(error)s WHERE id = %(id)s;
 DELETE FROM import_jobs WHERE id = %(id)s;
 
 -- name: get_job
-SELECT id, media_type, record_type, sha256, queued_at, started_at,
-       coalesce(lease_until > clock_timestamp(), false) AS leased
+SELECT id,
+       CASE WHEN coalesce(lease_until > clock_timestamp(), false) THEN 'RUNNING'
+            ELSE 'QUEUED' END AS status,
+       media_type, record_type, sha256, 0 AS lines, '{}'::jsonb AS stored,
+       '{}'::jsonb AS already_present, 0 AS error_count, started_at,
+       NULL::timestamptz AS finished_at
 FROM import_jobs
 WHERE id = %(id)s AND agency_id = %(agency_id)s;
 
