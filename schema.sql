@@ -638,14 +638,21 @@ CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
 -- from the ledger (service/alerts.py), written in the same transaction as each fact that changes
 -- it, and rebuilt and compared by `trace-registry alerts rebuild`. `revision` orders the list by
 -- the latest change.
+-- The list is shared: the row of audience nil is what every agency sees. An agency that recorded
+-- restricted records of the item, and sees it otherwise, has a row of its own (status NULL: not
+-- on its list although on everyone's).
 CREATE TABLE item_alerts (
-    item_id       uuid PRIMARY KEY REFERENCES items (id),
-    status        text NOT NULL,
+    item_id       uuid NOT NULL REFERENCES items (id),
+    audience      uuid NOT NULL DEFAULT '00000000-0000-0000-0000-000000000000',
+    status        text,
     status_since  date,
     country       char(2) REFERENCES countries (code),
-    category      item_category NOT NULL,
+    category      item_category,
     codes         text[] NOT NULL,
-    revision      uuid NOT NULL DEFAULT uuid_v7()
+    revision      uuid NOT NULL DEFAULT uuid_v7(),
+    PRIMARY KEY (item_id, audience),
+    -- a row that hides the item from its audience carries nothing else
+    CHECK ((status IS NULL) = (category IS NULL))
 );
 CREATE INDEX item_alerts_revision ON item_alerts (revision);
 

@@ -1,10 +1,12 @@
 """Keeping the alert list in step with the ledger.
 
 The list is shared by every agency, so it is derived from what every agency may see of each
-chain (restricted records withheld, service/domain/disclosure.py). Every fact that can change an
-item's status or its ALERT findings (an event, an error declaration, a certificate's revocation,
-consent or verification) refreshes the items it touches in the same transaction. `rebuild`
-derives the whole list again from the ledger and says where the stored one differs.
+chain (restricted records withheld, service/domain/disclosure.py); an agency whose restricted
+records make it see an item otherwise has rows of its own (service/domain/alerts.py). Every
+fact that can change an item's status or its ALERT findings (an event, an error declaration, a
+certificate's revocation, consent or verification) refreshes the items it touches in the same
+transaction. `rebuild` derives the whole list again from the ledger and says where the stored
+one differs.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from datetime import date
 from uuid import UUID
 
 from service.db import Connection
-from service.domain import disclosure
-from service.domain.alerts import AlertState, alert_state
+from service.domain.alerts import AlertState, listing
+from service.domain.disclosure import EVERYONE
 from service.repository import alerts, chains, items
 
 BATCH = 2_000
@@ -33,18 +35,17 @@ def refresh(conn: Connection, item_ids: list[UUID], today: date, verification_da
         alerts.store(conn, derive(conn, batch, today, verification_days))
 
 
-def derive(
-    conn: Connection, item_ids: list[UUID], today: date, verification_days: int
-) -> dict[UUID, AlertState | None]:
+# (item, audience) -> the item's place on that audience's list (None: not on it)
+Places = dict[tuple[UUID, UUID], AlertState | None]
+
+
+def derive(conn: Connection, item_ids: list[UUID], today: date, verification_days: int) -> Places:
     facts = chains.facts(conn, item_ids, today, verification_days)
     recorded = items.get_many(conn, item_ids)
-    # Every agency reads the one list, so it shows only what every agency may see: an item on
-    # it for a restricted record alone would disclose that record's kind and place.
     return {
-        item_id: alert_state(
-            disclosure.chain_for(disclosure.EVERYONE, recorded[item_id], facts[item_id])
-        )
+        (item_id, audience): state
         for item_id in item_ids
+        for audience, state in listing(recorded[item_id], facts[item_id]).items()
     }
 
 
@@ -58,22 +59,26 @@ class Rebuild:
 def rebuild(conn: Connection, today: date, verification_days: int, *, write: bool) -> Rebuild:
     """Derive the list for every item; compare with what is stored, and store it if `write`."""
     stored = alerts.everything(conn)
-    derived: dict[UUID, AlertState] = {}
+    derived: Places = {}
     count = 0
     for batch in alerts.item_batches(conn, BATCH):
         count += len(batch)
-        states = derive(conn, batch, today, verification_days)
-        derived.update({item_id: state for item_id, state in states.items() if state})
+        places = derive(conn, batch, today, verification_days)
+        derived.update(alerts.kept_rows(places))
         if write:
-            alerts.store(conn, states)
+            alerts.store(conn, places)
     differences = tuple(_differences(stored, derived))
-    return Rebuild(count, len(derived), differences)
+    listed = sum(1 for (_, audience), state in derived.items() if state and audience == EVERYONE)
+    return Rebuild(count, listed, differences)
 
 
-def _differences(stored: dict[UUID, AlertState], derived: dict[UUID, AlertState]) -> list[str]:
+def _differences(stored: Places, derived: Places) -> list[str]:
     found = []
-    for item_id in sorted(stored.keys() | derived.keys()):
-        before, after = stored.get(item_id), derived.get(item_id)
-        if before != after:
-            found.append(f"{item_id}: stored {before}, derived {after}")
+    for key in sorted(stored.keys() | derived.keys()):
+        if key in stored and key in derived and stored[key] == derived[key]:
+            continue
+        item_id, audience = key
+        whose = "" if audience == EVERYONE else f" (as agency {audience} sees it)"
+        before, after = stored.get(key), derived.get(key)
+        found.append(f"{item_id}{whose}: stored {before}, derived {after}")
     return found

@@ -1,12 +1,26 @@
 """Which items belong on the alert list: lost, stolen or seized now, or carrying an ALERT
-finding. Derived from a chain; service/alerts.py keeps the derived table in step."""
+finding. Derived from a chain; service/alerts.py keeps the derived table in step.
+
+The list is shared, so what it shows is what every agency may see of each chain (restricted
+records withheld). An agency that recorded restricted records of an item sees the item as its
+own records say: its own row, when that differs.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from uuid import UUID
 
-from service.domain.records import CustodyChain, CustodyEvent
+from service.domain import disclosure
+from service.domain.findings import ChainFacts
+from service.domain.records import (
+    RESTRICTED,
+    CustodyChain,
+    CustodyEvent,
+    Item,
+    RestrictedPartyRef,
+)
 
 WATCHED_STATUSES = frozenset({"LOST", "STOLEN", "SEIZED"})
 
@@ -29,3 +43,27 @@ def alert_state(chain: CustodyChain) -> AlertState | None:
     standing = [e for e in chain.events if isinstance(e, CustodyEvent) and e.stands]
     country = standing[-1].country if standing else None
     return AlertState(chain.status, chain.status_since, country, chain.item.category, codes)
+
+
+def listing(item: Item, facts: ChainFacts) -> dict[UUID, AlertState | None]:
+    """The item's place on the list for everyone (disclosure.EVERYONE), and for each agency
+    whose restricted records make it see the item otherwise (None: not on its list)."""
+    everyone = alert_state(disclosure.chain_for(disclosure.EVERYONE, item, facts))
+    places: dict[UUID, AlertState | None] = {disclosure.EVERYONE: everyone}
+    for agency in sorted(_restricting(facts)):
+        own = alert_state(disclosure.chain_for(agency, item, facts))
+        if own != everyone:
+            places[agency] = own
+    return places
+
+
+def _restricting(facts: ChainFacts) -> set[UUID]:
+    """The agencies that recorded restricted events of the chain, or restricted parties in it."""
+    agencies = set()
+    for event in facts.events:
+        if event.classification == RESTRICTED:
+            agencies.add(event.recorded_by.id)
+        for party in (event.from_party, event.to_party, event.owner_party):
+            if isinstance(party, RestrictedPartyRef):
+                agencies.add(party.recorded_by.id)
+    return agencies

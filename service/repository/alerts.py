@@ -9,6 +9,7 @@ from uuid import UUID
 
 from service.db import Connection
 from service.domain.alerts import AlertState
+from service.domain.disclosure import EVERYONE
 from service.domain.records import Item
 from service.repository import rows
 from service.repository.queries import load
@@ -36,18 +37,44 @@ def lock_items(conn: Connection, item_ids: list[UUID]) -> None:
     conn.execute(SQL["lock_items"], {"lock_space": _LOCK_SPACE, "item_ids": item_ids})
 
 
-def store(conn: Connection, states: Mapping[UUID, AlertState | None]) -> None:
-    """Put items on the list, or take them off (None)."""
-    cleared = [item_id for item_id, state in states.items() if state is None]
-    if cleared:
-        conn.execute(SQL["clear_alerts"], {"item_ids": cleared})
-    listed = [{"item_id": item_id, **_columns(state)} for item_id, state in states.items() if state]
-    if listed:
+Places = Mapping[tuple[UUID, UUID], AlertState | None]
+
+
+def kept_rows(places: Places) -> dict[tuple[UUID, UUID], AlertState | None]:
+    """The rows the table keeps for these places: everyone's when the item is listed, and every
+    agency's own (None: a row that hides the item from that agency)."""
+    return {
+        (item_id, audience): state
+        for (item_id, audience), state in places.items()
+        if state is not None or audience != EVERYONE
+    }
+
+
+def store(conn: Connection, places: Places) -> None:
+    """Store the items' places on the lists; rows no longer needed go."""
+    kept = kept_rows(places)
+    items = sorted({item_id for item_id, _ in places})
+    conn.execute(
+        SQL["clear_alerts"],
+        {
+            "item_ids": items,
+            "kept_items": [item_id for item_id, _ in kept],
+            "kept_audiences": [audience for _, audience in kept],
+        },
+    )
+    rows = [
+        {"item_id": item_id, "audience": audience, **_columns(state)}
+        for (item_id, audience), state in kept.items()
+    ]
+    if rows:
         with conn.cursor() as cursor:
-            cursor.executemany(SQL["upsert_alert"], listed)
+            cursor.executemany(SQL["upsert_alert"], rows)
 
 
-def _columns(state: AlertState) -> dict[str, object]:
+def _columns(state: AlertState | None) -> dict[str, object]:
+    if state is None:
+        return {"status": None, "status_since": None, "country": None, "category": None,
+                "codes": []}  # fmt: skip
     return {
         "status": state.status,
         "status_since": state.status_since,
@@ -66,8 +93,11 @@ def find(
     since: date | None,
     before: UUID | None,
     limit: int,
+    viewer: UUID,
 ) -> list[AlertEntry]:
     params = {
+        "viewer": viewer,
+        "everyone": EVERYONE,
         "country": country,
         "category": category,
         "status": status,
@@ -88,10 +118,12 @@ def find(
     ]
 
 
-def everything(conn: Connection) -> dict[UUID, AlertState]:
-    """The whole stored list (to compare with a rebuild)."""
+def everything(conn: Connection) -> dict[tuple[UUID, UUID], AlertState | None]:
+    """Every stored row (to compare with a rebuild)."""
     return {
-        row["item_id"]: AlertState(
+        (row["item_id"], row["audience"]): None
+        if row["status"] is None
+        else AlertState(
             row["status"], row["status_since"], row["country"], row["category"], tuple(row["codes"])
         )
         for row in conn.execute(SQL["all_alerts"])

@@ -1,7 +1,8 @@
 -- name: upsert_alert
-INSERT INTO item_alerts (item_id, status, status_since, country, category, codes)
-VALUES (%(item_id)s, %(status)s, %(status_since)s, %(country)s, %(category)s, %(codes)s)
-ON CONFLICT (item_id) DO UPDATE
+INSERT INTO item_alerts (item_id, audience, status, status_since, country, category, codes)
+VALUES (%(item_id)s, %(audience)s, %(status)s, %(status_since)s, %(country)s, %(category)s,
+        %(codes)s)
+ON CONFLICT (item_id, audience) DO UPDATE
 SET status = excluded.status, status_since = excluded.status_since,
     country = excluded.country, category = excluded.category, codes = excluded.codes,
     revision = uuid_v7()
@@ -9,7 +10,13 @@ WHERE (item_alerts.status, item_alerts.status_since, item_alerts.country, item_a
       IS DISTINCT FROM (excluded.status, excluded.status_since, excluded.country, excluded.codes);
 
 -- name: clear_alerts
-DELETE FROM item_alerts WHERE item_id = ANY(%(item_ids)s);
+-- The rows of these items that their places no longer need.
+DELETE FROM item_alerts a
+WHERE a.item_id = ANY(%(item_ids)s)
+  AND NOT EXISTS (SELECT 1
+                  FROM unnest(%(kept_items)s::uuid[], %(kept_audiences)s::uuid[])
+                       AS kept (item_id, audience)
+                  WHERE kept.item_id = a.item_id AND kept.audience = a.audience);
 
 -- name: list_alerts
 -- Newest change first. Country, category, status and the day the status began are filters.
@@ -20,7 +27,13 @@ SELECT a.item_id, a.status, a.status_since, a.country, a.codes, a.revision,
 FROM item_alerts a
 JOIN items i ON i.id = a.item_id
 JOIN agencies ag ON ag.id = i.recorded_by_agency_id
-WHERE (%(country)s::text IS NULL OR a.country = %(country)s)
+WHERE a.status IS NOT NULL
+  -- the viewer's own row where it has one, else everyone's
+  AND (a.audience = %(viewer)s
+       OR (a.audience = %(everyone)s
+           AND NOT EXISTS (SELECT 1 FROM item_alerts own
+                           WHERE own.item_id = a.item_id AND own.audience = %(viewer)s)))
+  AND (%(country)s::text IS NULL OR a.country = %(country)s)
   AND (%(category)s::text IS NULL OR a.category = %(category)s)
   AND (%(status)s::text IS NULL OR a.status = %(status)s)
   AND (%(since)s::date IS NULL OR a.status_since >= %(since)s)
@@ -29,7 +42,7 @@ ORDER BY a.revision DESC
 LIMIT %(limit)s;
 
 -- name: all_alerts
-SELECT item_id, status, status_since, country, category, codes FROM item_alerts;
+SELECT item_id, audience, status, status_since, country, category, codes FROM item_alerts;
 
 -- name: item_ids_after
 -- Items in id order, a batch at a time (for rebuilding the alerts from the ledger).

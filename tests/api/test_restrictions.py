@@ -3,11 +3,14 @@ exist, their date and whom to contact, in every output that could carry them."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, ClassVar
+from uuid import UUID
 
 import pytest
 from flask.testing import FlaskClient
 
+from service import alerts
 from service.db import Connection
 from tests.conftest import create_agency_key
 from tests.contract import ContractClient
@@ -246,7 +249,7 @@ def test_usage_counts_a_restricted_shipment_without_naming_its_items(
     assert theirs["withheld"] == 0
 
 
-def test_the_shared_alert_list_carries_no_restricted_record(
+def test_the_alert_list_shows_a_restricted_theft_only_to_its_recorder(
     api: ContractClient, other_api: ContractClient, registry: Any, story: dict[str, Any]
 ) -> None:
     quietly_stolen = registry.item(serial_number="FN-770021")
@@ -265,11 +268,39 @@ def test_the_shared_alert_list_carries_no_restricted_record(
             },
         )
 
-    for client in (api, other_api):
-        response = client.get("/v1/alerts")
-        listed = {entry["item"]["id"] for entry in response.get_json()["items"]}
-        assert listed == {openly_stolen["id"]}
-        assert_nothing_restricted(response.get_data(as_text=True))
+    mine = api.get("/v1/alerts")
+    theirs = other_api.get("/v1/alerts").get_json()["items"]
+
+    assert {entry["item"]["id"] for entry in mine.get_json()["items"]} == {openly_stolen["id"]}
+    assert_nothing_restricted(mine.get_data(as_text=True))
+    stolen = {quietly_stolen["id"], openly_stolen["id"]}
+    assert {
+        entry["item"]["id"]: entry["status"] for entry in theirs if entry["item"]["id"] in stolen
+    } == dict.fromkeys(stolen, "STOLEN")
+    # and the rifle: by the Border Police's own records, re-transferred without consent
+    rifle = [entry for entry in theirs if entry["item"]["id"] == story["rifle"]["id"]]
+    assert rifle[0]["codes"] == ["RETRANSFER_WITHOUT_CONSENT"]
+
+
+def test_a_restricted_recovery_keeps_the_item_on_other_agencies_lists_only(
+    api: ContractClient, other_api: ContractClient, registry: Any, story: dict[str, Any]
+) -> None:
+    # Stolen openly; recovered by the Border Police under restriction: for everyone else the
+    # rifle is still stolen, for the Border Police it is off its list.
+    pistol = registry.item(serial_number="FN-770031")
+    police = registry.party(name="Police Nationale", kind="LAW_ENFORCEMENT", country="FR")
+    for event in (
+        {"event_type": "THEFT", "occurred_on": "2020-03-03", "from_party_id": story["army"]["id"]},
+        {"event_type": "RECOVERY", "occurred_on": "2021-04-04", "to_party_id": police["id"],
+         "classification": "RESTRICTED"},
+    ):  # fmt: skip
+        other_api.created("/v1/events", {"country": "FR", "item_ids": [pistol["id"]], **event})
+
+    mine = {entry["item"]["id"] for entry in api.get("/v1/alerts").get_json()["items"]}
+    theirs = {entry["item"]["id"] for entry in other_api.get("/v1/alerts").get_json()["items"]}
+
+    assert pistol["id"] in mine
+    assert pistol["id"] not in theirs
 
 
 def test_notifications_of_a_lookup_carry_nothing_restricted(
@@ -344,3 +375,21 @@ def test_a_classification_must_be_one_of_the_two(api: ContractClient) -> None:
 
     assert response.status_code == 400
     assert response.mimetype == "application/problem+json"
+
+
+def test_the_per_agency_rows_rebuild_from_the_ledger_as_stored(
+    other_api: ContractClient, registry: Any, story: dict[str, Any], db: Connection
+) -> None:
+    quietly_stolen = registry.item(serial_number="FN-770041")
+    other_api.created(
+        "/v1/events",
+        {"event_type": "THEFT", "occurred_on": "2020-03-03", "country": "FR",
+         "item_ids": [quietly_stolen["id"]], "from_party_id": story["army"]["id"],
+         "classification": "RESTRICTED"},
+    )  # fmt: skip
+
+    result = alerts.rebuild(db, datetime.now(UTC).date(), 180, write=False)
+
+    assert result.differences == ()
+    audiences = {row["audience"] for row in db.execute("SELECT audience FROM item_alerts")}
+    assert len(audiences) == 1 and UUID(int=0) not in audiences  # the Border Police's rows only
