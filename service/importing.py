@@ -300,6 +300,35 @@ def _rows(line: int, record: ImportedRecord) -> Iterator[tuple[str, tuple[Any, .
 
 MAX_ATTEMPTS = 3
 LEASE_SECONDS = 3_600.0
+# The file is kept in rows of this size (the API reads its spool a row at a time).
+JOB_CHUNK_BYTES = 1 << 20
+
+
+def queue(
+    conn: Connection,
+    agency_id: UUID,
+    media_type: str,
+    record_type: str | None,
+    file: IO[bytes],
+    *,
+    sha256: bytes,
+    size: int,
+) -> ImportRecord:
+    """Keep a file for the worker (in the caller's transaction); its record, QUEUED."""
+    job = imports.Job(
+        id=uuid7(),
+        agency_id=agency_id,
+        media_type=media_type,
+        record_type=record_type,
+        sha256=sha256,
+        size=size,
+        attempts=0,
+    )
+    file.seek(0)
+    imports.queue(conn, job, iter(lambda: file.read(JOB_CHUNK_BYTES), b""))
+    waiting = imports.waiting(conn, agency_id, job.id)
+    assert waiting is not None  # just queued, in this transaction
+    return waiting
 
 
 @dataclass(frozen=True)

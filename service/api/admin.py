@@ -8,11 +8,11 @@ from uuid import UUID
 
 from flask import Blueprint, Response
 
-from service import auditing, cursors, keys
+from service import auditing, keys
 from service.api import idempotency, requests
 from service.api.auth import requires
-from service.api.context import connection, settings
-from service.api.responses import created, json_response, page
+from service.api.context import connection
+from service.api.responses import created, json_response, keyset_page
 from service.domain.serials import normalise_serial
 from service.errors import NotFound, StateConflict
 from service.repository import agencies
@@ -40,12 +40,12 @@ audit_query = AuditQuery()
 def list_agencies() -> Response:
     """Every agency, in the order they were created."""
     args = requests.query(page_query)
-    secret = settings().secret_key
-    after = cursors.decode(secret, args["cursor"], {}) if args["cursor"] else None
-    found = agencies.list_agencies(connection(), after, args["limit"] + 1)
-    more = len(found) > args["limit"]
-    next_cursor = cursors.encode(secret, found[-2].id, {}) if more else None
-    return page(list(found[: args["limit"]]), next_cursor)
+    return keyset_page(
+        args["cursor"],
+        {},
+        args["limit"],
+        lambda after, limit: agencies.list_agencies(connection(), after, limit),
+    )
 
 
 @blueprint.post("/agencies")
@@ -72,12 +72,14 @@ def list_keys() -> Response:
     """API keys, newest first (never their secrets)."""
     args = requests.query(key_query)
     filters = {"agency_id": str(args["agency_id"]) if args["agency_id"] else None}
-    secret = settings().secret_key
-    before = cursors.decode(secret, args["cursor"], filters) if args["cursor"] else None
-    found = agencies.list_api_keys(connection(), args["agency_id"], before, args["limit"] + 1)
-    more = len(found) > args["limit"]
-    next_cursor = cursors.encode(secret, found[-2].id, filters) if more else None
-    return page(list(found[: args["limit"]]), next_cursor)
+    return keyset_page(
+        args["cursor"],
+        filters,
+        args["limit"],
+        lambda before, limit: agencies.list_api_keys(
+            connection(), args["agency_id"], before, limit
+        ),
+    )
 
 
 @blueprint.post("/keys")
@@ -132,12 +134,12 @@ def list_audit() -> Response:
         recorded_before=args["recorded_to"],
     )
     fingerprint = {name: str(value) for name, value in asdict(filters).items() if value}
-    secret = settings().secret_key
-    before = cursors.decode(secret, args["cursor"], fingerprint) if args["cursor"] else None
-    found = trail.find(connection(), filters, before, args["limit"] + 1)
-    more = len(found) > args["limit"]
-    next_cursor = cursors.encode(secret, found[-2].id, fingerprint) if more else None
-    return page(list(found[: args["limit"]]), next_cursor)
+    return keyset_page(
+        args["cursor"],
+        fingerprint,
+        args["limit"],
+        lambda before, limit: trail.find(connection(), filters, before, limit),
+    )
 
 
 @blueprint.get("/audit/verify")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from flask import Blueprint, Response
 
-from service import cursors
 from service.api import requests
 from service.api.auth import requires
-from service.api.context import connection, principal, settings
-from service.api.responses import page
+from service.api.context import connection, principal
+from service.api.responses import keyset_page
 from service.repository import alerts
 from service.schemas.traces import AlertQuery
 
@@ -23,15 +24,12 @@ def list_alerts() -> Response:
     """Items on alert, the latest change first."""
     args = requests.query(alert_query)
     filters = {name: args[name] for name in FILTERS}
-    secret = settings().secret_key
-    before = cursors.decode(secret, args["cursor"], filters) if args["cursor"] else None
-    found = alerts.find(
-        connection(),
-        **filters,
-        before=before,
-        limit=args["limit"] + 1,
-        viewer=principal().agency.id,
+    return keyset_page(
+        args["cursor"],
+        filters,
+        args["limit"],
+        lambda before, limit: alerts.find(
+            connection(), **filters, before=before, limit=limit, viewer=principal().agency.id
+        ),
+        position=attrgetter("revision"),
     )
-    more = len(found) > args["limit"]
-    next_cursor = cursors.encode(secret, found[-2].revision, filters) if more else None
-    return page(list(found[: args["limit"]]), next_cursor)

@@ -75,6 +75,8 @@ def requires(scope: str) -> Callable[[Callable[P, R]], Callable[P, Response]]:
         raise ValueError(f"unknown scope {scope}")
 
     def decorate(view: Callable[P, R]) -> Callable[P, Response]:
+        large_body = uploads.takes_large_body(view)
+
         @wraps(view)
         def guarded(*args: P.args, **kwargs: P.kwargs) -> Response:
             draft = audit.begin()
@@ -85,9 +87,7 @@ def requires(scope: str) -> Callable[[Callable[P, R]], Callable[P, Response]]:
             audit.stated_case(draft)
             conn = connection()
             with conn.transaction():
-                response = idempotency.begin(
-                    conn, caller, large_body=uploads.takes_large_body(view)
-                )
+                response = idempotency.begin(conn, caller, large_body=large_body)
                 if response is None:
                     response = make_response(view(*args, **kwargs))
                     idempotency.finish(conn, response)

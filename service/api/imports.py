@@ -7,13 +7,12 @@ from uuid import UUID
 
 from flask import Blueprint, Response, request
 
-from service import cursors, importing
+from service import importing
 from service.api import audit, requests, uploads
 from service.api.auth import requires
 from service.api.context import connection, known_countries, principal, settings
 from service.api.problems import problem
-from service.api.responses import created, json_response, page
-from service.domain.ids import uuid7
+from service.api.responses import created, json_response, keyset_page
 from service.domain.imports import MEDIA_TYPES, NDJSON
 from service.errors import FieldError, InvalidInput, NotFound
 from service.repository import imports
@@ -78,19 +77,14 @@ def create_import() -> Response:
 def list_imports() -> Response:
     """The agency's imports, newest first (their problems: GET each one)."""
     args = requests.query(import_list_query)
-    filters = {"status": args["status"]}
-    secret = settings().secret_key
-    before = cursors.decode(secret, args["cursor"], filters) if args["cursor"] else None
-    found = imports.find(
-        connection(),
-        principal().agency.id,
-        status=args["status"],
-        before=before,
-        limit=args["limit"] + 1,
+    return keyset_page(
+        args["cursor"],
+        {"status": args["status"]},
+        args["limit"],
+        lambda before, limit: imports.find(
+            connection(), principal().agency.id, status=args["status"], before=before, limit=limit
+        ),
     )
-    more = len(found) > args["limit"]
-    next_cursor = cursors.encode(secret, found[-2].id, filters) if more else None
-    return page(list(found[: args["limit"]]), next_cursor)
 
 
 @blueprint.get("/<uuid:import_id>")
@@ -114,19 +108,16 @@ def _prefers_async() -> bool:
 
 def _queue(body: uploads.Spooled, record_type: str | None) -> Response:
     """Keep the file for the worker; 202 with where to follow it."""
-    job = imports.Job(
-        id=uuid7(),
-        agency_id=principal().agency.id,
-        media_type=request.mimetype,
-        record_type=record_type,
+    waiting = importing.queue(
+        connection(),
+        principal().agency.id,
+        request.mimetype,
+        record_type,
+        body.file,
         sha256=body.sha256,
         size=body.size,
-        attempts=0,
     )
-    body.file.seek(0)
-    imports.queue(connection(), job, iter(lambda: body.file.read(uploads.IN_MEMORY), b""))
-    waiting = imports.waiting(connection(), job.agency_id, job.id)
-    location = f"/v1/imports/{job.id}"
+    location = f"/v1/imports/{waiting.id}"
     audit.created(location)
     return json_response(
         waiting,

@@ -7,11 +7,10 @@ from uuid import UUID
 
 from flask import Blueprint, Response
 
-from service import cursors
 from service.api import audit, requests
 from service.api.auth import requires
 from service.api.context import connection, principal, settings
-from service.api.responses import created, json_response, page
+from service.api.responses import created, json_response, keyset_page
 from service.domain.records import Item
 from service.domain.serials import normalise_name
 from service.errors import NotFound
@@ -39,12 +38,12 @@ def list_items() -> Response:
     filters = {"serial_number": args["serial_number"], "manufacturer": args["manufacturer"]}
     # A cursor is bound to what the filters compare, so "ak47 1234" may follow "AK-47 1234".
     compared = {name: normalise_name(value) if value else None for name, value in filters.items()}
-    secret = settings().secret_key
-    after = cursors.decode(secret, args["cursor"], compared) if args["cursor"] else None
-    found = items.find(connection(), **filters, after=after, limit=args["limit"] + 1)
-    more = len(found) > args["limit"]
-    next_cursor = cursors.encode(secret, found[-2].id, compared) if more else None
-    return page(list(found[: args["limit"]]), next_cursor)
+    return keyset_page(
+        args["cursor"],
+        compared,
+        args["limit"],
+        lambda after, limit: items.find(connection(), **filters, after=after, limit=limit),
+    )
 
 
 @blueprint.get("/<uuid:item_id>")

@@ -6,11 +6,10 @@ from uuid import UUID
 
 from flask import Blueprint, Response
 
-from service import cursors
 from service.api import requests
 from service.api.auth import requires
 from service.api.context import connection, principal, settings
-from service.api.responses import created, json_response, page
+from service.api.responses import created, json_response, keyset_page, page
 from service.domain import webhooks as signing
 from service.errors import InvalidInput, NotFound
 from service.repository import notifications, webhooks
@@ -27,18 +26,18 @@ def list_notifications() -> Response:
     """Traces and lookups by other agencies of items your agency recorded, newest first."""
     args = requests.query(notification_query)
     filters = {"unacknowledged": args["unacknowledged"]}
-    secret = settings().secret_key
-    before = cursors.decode(secret, args["cursor"], filters) if args["cursor"] else None
-    found = notifications.find(
-        connection(),
-        principal().agency.id,
-        unacknowledged=args["unacknowledged"],
-        before=before,
-        limit=args["limit"] + 1,
+    return keyset_page(
+        args["cursor"],
+        filters,
+        args["limit"],
+        lambda before, limit: notifications.find(
+            connection(),
+            principal().agency.id,
+            unacknowledged=args["unacknowledged"],
+            before=before,
+            limit=limit,
+        ),
     )
-    more = len(found) > args["limit"]
-    next_cursor = cursors.encode(secret, found[-2].id, filters) if more else None
-    return page(list(found[: args["limit"]]), next_cursor)
 
 
 @blueprint.post("/notifications/<uuid:notification_id>/acknowledgement")

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from operator import attrgetter
+from typing import Any
+from uuid import UUID
 
 import orjson
 from flask import Response
 
+from service import cursors
 from service.api import audit
+from service.api.context import settings
 
 _OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE
 
@@ -35,3 +40,20 @@ def created(payload: object, location: str) -> Response:
 def page(items: list[object], next_cursor: str | None) -> Response:
     audit.returned(len(items))
     return json_response({"items": items, "next_cursor": next_cursor})
+
+
+def keyset_page(
+    cursor: str | None,
+    filters: Mapping[str, object],
+    limit: int,
+    fetch: Callable[[UUID | None, int], Sequence[Any]],
+    position: Callable[[Any], UUID] = attrgetter("id"),
+) -> Response:
+    """A page of a list ordered by a UUID: `fetch(start, limit + 1)` reads one row more than the
+    page to know whether another follows; the cursor is signed and bound to the filters."""
+    secret = settings().secret_key
+    start = cursors.decode(secret, cursor, filters) if cursor else None
+    found = fetch(start, limit + 1)
+    more = len(found) > limit
+    next_cursor = cursors.encode(secret, position(found[limit - 1]), filters) if more else None
+    return page(list(found[:limit]), next_cursor)

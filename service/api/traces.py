@@ -8,11 +8,10 @@ from uuid import UUID
 import orjson
 from flask import Blueprint, Response
 
-from service import cursors
 from service.api import audit, requests
 from service.api.auth import requires
 from service.api.context import connection, manufacturer_directory, principal, settings
-from service.api.responses import created, json_response, page
+from service.api.responses import created, json_response, keyset_page
 from service.domain.traces import ObservedWeapon, TraceAnswer, TraceContext
 from service.errors import NotFound
 from service.repository import traces
@@ -67,21 +66,21 @@ def list_traces() -> Response:
     filters = {
         name: args[name] for name in ("case_reference", "batch_id", "created_from", "created_to")
     }
-    secret = settings().secret_key
-    before = cursors.decode(secret, args["cursor"], filters) if args["cursor"] else None
-    found = traces.find(
-        connection(),
-        principal().agency.id,
-        case_reference=args["case_reference"],
-        batch_id=args["batch_id"],
-        created_from=_start_of(args["created_from"]),
-        created_before=_start_of(args["created_to"], days_later=1),
-        before=before,
-        limit=args["limit"] + 1,
+    return keyset_page(
+        args["cursor"],
+        filters,
+        args["limit"],
+        lambda before, limit: traces.find(
+            connection(),
+            principal().agency.id,
+            case_reference=args["case_reference"],
+            batch_id=args["batch_id"],
+            created_from=_start_of(args["created_from"]),
+            created_before=_start_of(args["created_to"], days_later=1),
+            before=before,
+            limit=limit,
+        ),
     )
-    more = len(found) > args["limit"]
-    next_cursor = cursors.encode(secret, found[-2].id, filters) if more else None
-    return page(list(found[: args["limit"]]), next_cursor)
 
 
 @blueprint.get("/<uuid:trace_id>")

@@ -12,6 +12,10 @@ _lock = threading.Lock()
 _last = 0
 
 
+# Above every id: where a list ordered newest first starts.
+NEWEST = UUID(int=(1 << 128) - 1)
+
+
 def uuid7() -> UUID:
     """A version 7 UUID; successive calls in a process give increasing ids (the 12 bits after
     the version count sub-millisecond time, bumped when the clock has not moved)."""

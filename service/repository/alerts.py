@@ -10,12 +10,12 @@ from uuid import UUID
 from service.db import Connection
 from service.domain.alerts import AlertState
 from service.domain.disclosure import EVERYONE
+from service.domain.ids import NEWEST
 from service.domain.records import Item
 from service.repository import rows
 from service.repository.queries import load
 
 SQL = load("alerts")
-NEWEST = UUID(int=(1 << 128) - 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,16 +132,7 @@ def everything(conn: Connection) -> dict[tuple[UUID, UUID], AlertState | None]:
 
 def item_batches(conn: Connection, size: int) -> Iterator[list[UUID]]:
     """Every item id, in batches, in id order."""
-    after = UUID(int=0)
-    while True:
-        batch = [
-            row["id"]
-            for row in conn.execute(SQL["item_ids_after"], {"after": after, "limit": size})
-        ]
-        if not batch:
-            return
-        yield batch
-        after = batch[-1]
+    return rows.id_batches(conn, SQL["item_ids_after"], size)
 
 
 def items_under_certificate(conn: Connection, euc_id: UUID) -> list[UUID]:

@@ -12,6 +12,7 @@ from psycopg.types.json import Jsonb
 
 from service.db import Connection
 from service.domain.audit import AuditEntry, StoredEntry
+from service.domain.ids import NEWEST
 from service.repository.queries import load
 
 SQL = load("audit")
@@ -74,7 +75,6 @@ _CONDITIONS = {
     "recorded_from": "a.recorded_at >= %(recorded_from)s",
     "recorded_before": "a.recorded_at < %(recorded_before)s",
 }
-_NEWEST = UUID("ffffffff-ffff-ffff-ffff-ffffffffffff")
 
 
 def find(conn: Connection, filters: Filters, before: UUID | None, limit: int) -> list[AuditEntry]:
@@ -82,7 +82,7 @@ def find(conn: Connection, filters: Filters, before: UUID | None, limit: int) ->
     chosen = [sql.SQL(_CONDITIONS[name]) for name, value in values.items() if value is not None]
     condition = sql.SQL("").join(sql.SQL(" AND ") + c for c in chosen)
     query = sql.SQL(SQL["list_entries"]).format(filters=condition)
-    rows = conn.execute(query, {**values, "before": before or _NEWEST, "limit": limit})
+    rows = conn.execute(query, {**values, "before": before or NEWEST, "limit": limit})
     return [
         AuditEntry(
             id=row["id"],

@@ -8,7 +8,7 @@ names below; nothing from a file ever becomes SQL text.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -17,7 +17,9 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from service.db import Connection
+from service.domain.ids import NEWEST
 from service.domain.imports import Problem
+from service.repository import rows
 from service.repository.queries import load
 
 SQL = load("imports")
@@ -88,23 +90,6 @@ COLUMNS = {table: tuple(name for name, _ in columns) for table, columns in STAGI
 
 
 @dataclass(frozen=True, slots=True)
-class ImportRecord:
-    id: UUID
-    status: str
-    media_type: str
-    record_type: str | None
-    sha256: str
-    lines: int
-    stored: dict[str, int]
-    already_present: dict[str, int]
-    error_count: int
-    errors: tuple[Problem, ...]
-    # None while the import waits for a worker (QUEUED); finished_at until it has ended
-    started_at: datetime | None
-    finished_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
 class ImportSummary:
     """An import as lists show it: its record without the problems (GET it for those)."""
 
@@ -117,8 +102,16 @@ class ImportSummary:
     stored: dict[str, int]
     already_present: dict[str, int]
     error_count: int
+    # None while the import waits for a worker (QUEUED); finished_at until it has ended
     started_at: datetime | None
     finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRecord(ImportSummary):
+    """An import with its problems (the first ones, by line; all are counted)."""
+
+    errors: tuple[Problem, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,32 +130,36 @@ class Job:
 def prepare(conn: Connection, agency_id: UUID) -> None:
     """Staging tables for this transaction; waits for the agency's other imports to end."""
     conn.execute(SQL["prepare"], {"lock_space": _LOCK_SPACE, "agency_id": agency_id})
-    for table, columns in STAGING_TABLES.items():
-        definitions: list[sql.Composable] = [
-            sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t)) for c, t in columns
-        ]
-        # a record whose reference an earlier import brought (then `id` is that record's)
-        if "id" in COLUMNS[table]:
-            definitions.append(sql.SQL("present boolean NOT NULL DEFAULT false"))
+    for table, definition in _TEMP_TABLES.items():
         conn.execute(
             sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
-                sql.Identifier(table), sql.SQL(", ").join(definitions)
-            )
-        )
-    for table, definition in WORK_TABLES.items():
-        conn.execute(
-            sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
-                sql.Identifier(table), sql.SQL(definition)
+                sql.Identifier(table), definition
             )
         )
 
 
-def copy_rows(conn: Connection, table: str, rows: Iterable[Sequence[Any]]) -> None:
+def _staging_definition(columns: tuple[tuple[str, str], ...]) -> sql.Composable:
+    definitions: list[sql.Composable] = [
+        sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind)) for name, kind in columns
+    ]
+    # a record whose reference an earlier import brought (then `id` is that record's)
+    if any(name == "id" for name, _ in columns):
+        definitions.append(sql.SQL("present boolean NOT NULL DEFAULT false"))
+    return sql.SQL(", ").join(definitions)
+
+
+_TEMP_TABLES: dict[str, sql.Composable] = {
+    **{table: _staging_definition(columns) for table, columns in STAGING_TABLES.items()},
+    **{table: sql.SQL(definition) for table, definition in WORK_TABLES.items()},
+}
+
+
+def copy_rows(conn: Connection, table: str, values: Iterable[Sequence[Any]]) -> None:
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, COLUMNS[table]))
     )
     with conn.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
+        for row in values:
             copy.write_row(row)
 
 
@@ -232,16 +229,7 @@ def store_references(conn: Connection, agency_id: UUID, import_id: UUID) -> None
 def touched_items(conn: Connection, batch: int) -> Iterator[list[UUID]]:
     """The items the new events name, in batches, in id order."""
     conn.execute(SQL["collect_touched_items"])
-    after = UUID(int=0)
-    while True:
-        ids = [
-            row["id"]
-            for row in conn.execute(SQL["touched_items_after"], {"after": after, "limit": batch})
-        ]
-        if not ids:
-            return
-        yield ids
-        after = ids[-1]
+    return rows.id_batches(conn, SQL["touched_items_after"], batch)
 
 
 def insert(conn: Connection, agency_id: UUID, record: ImportRecord) -> ImportRecord:
@@ -263,7 +251,7 @@ def insert(conn: Connection, agency_id: UUID, record: ImportRecord) -> ImportRec
         },
     ).fetchone()
     assert row is not None
-    return ImportRecord(**{**_fields(record), "finished_at": row["finished_at"]})
+    return replace(record, finished_at=row["finished_at"])
 
 
 def get(conn: Connection, agency_id: UUID, import_id: UUID) -> ImportRecord | None:
@@ -293,10 +281,6 @@ def _summary(row: dict[str, Any]) -> dict[str, Any]:
 
 def _problem_document(problem: Problem) -> dict[str, Any]:
     return {"line": problem.line, "field": problem.field, "detail": problem.detail}
-
-
-def _fields(record: ImportRecord) -> dict[str, Any]:
-    return {name: getattr(record, name) for name in record.__slots__}
 
 
 def _on(query: str, table: str) -> sql.Composed:
@@ -366,9 +350,6 @@ def waiting(conn: Connection, agency_id: UUID, import_id: UUID) -> ImportRecord 
     if row is None:
         return None
     return ImportRecord(**_summary(row), errors=())
-
-
-NEWEST = UUID(int=(1 << 128) - 1)
 
 
 def find(

@@ -7,11 +7,11 @@ from datetime import datetime
 from uuid import UUID
 
 from service.db import Connection
+from service.domain.ids import NEWEST
 from service.domain.records import AgencyRef
 from service.repository.queries import load
 
 SQL = load("notifications")
-NEWEST = UUID(int=(1 << 128) - 1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from service.db import Connection
 from service.domain.records import (
     RESTRICTED,
     AgencyRef,
@@ -133,3 +135,15 @@ def _declaration(row: Row) -> ErrorDeclaration | None:
         declared_by=agency_ref(row, "declared_by"),
         declared_at=row["declared_at"],
     )
+
+
+def id_batches(conn: Connection, query: str, size: int) -> Iterator[list[UUID]]:
+    """The ids a keyset query gives (`%(after)s`, `%(limit)s`, rows with `id` in id order), a
+    batch at a time."""
+    after = UUID(int=0)
+    while True:
+        batch = [row["id"] for row in conn.execute(query, {"after": after, "limit": size})]
+        if not batch:
+            return
+        yield batch
+        after = batch[-1]

@@ -10,6 +10,7 @@ from uuid import UUID
 import orjson
 
 from service.db import NEAR_MISS_SIMILARITY, NEAR_MISS_WIDE_SIMILARITY, Connection
+from service.domain.ids import NEWEST
 from service.domain.matching import Candidate, ncic, skeleton
 from service.domain.traces import TraceAnswer, TraceSummary
 from service.repository import rows
@@ -17,7 +18,6 @@ from service.repository.queries import load
 from service.repository.rows import Row
 
 SQL = load("traces")
-NEWEST = UUID(int=(1 << 128) - 1)
 
 
 def strong_candidates(
