@@ -109,6 +109,25 @@ def run(
     started_at = datetime.now(UTC)
     import_id = request.import_id or uuid7()
     found = _Found(request.errors_kept)
+
+    def record(status: str, **outcome: Any) -> ImportRecord:
+        """The import's own record, stored (finished_at is the database's clock)."""
+        return imports.insert(
+            conn,
+            request.agency_id,
+            ImportRecord(
+                id=import_id,
+                status=status,
+                media_type=request.media_type,
+                record_type=request.record_type,
+                sha256=hashing.digest.hexdigest(),
+                lines=progress.lines,
+                started_at=started_at,
+                finished_at=None,
+                **outcome,
+            ),
+        )
+
     try:
         with conn.transaction():
             imports.prepare(conn, request.agency_id)
@@ -121,18 +140,20 @@ def run(
             if found.count:
                 raise _Rejected
             stored, present = imports.store(conn, request.agency_id)
-            completed = imports.insert(conn, request.agency_id, _record(
-                import_id, "COMPLETED", request, hashing, progress, stored, present, 0, [],
-                started_at,
-            ))  # fmt: skip
+            completed = record(
+                "COMPLETED", stored=stored, already_present=present, error_count=0, errors=()
+            )
             imports.store_references(conn, request.agency_id, import_id)
             for batch in imports.touched_items(conn, ALERT_BATCH):
                 alerts.refresh(conn, batch, request.today, request.verification_days)
     except _Rejected:
-        return imports.insert(conn, request.agency_id, _record(
-            import_id, "FAILED", request, hashing, progress, {}, {}, found.count, found.first,
-            started_at,
-        ))  # fmt: skip
+        return record(
+            "FAILED",
+            stored={},
+            already_present={},
+            error_count=found.count,
+            errors=tuple(found.first),
+        )
     if report is not None:
         report(progress)
     return completed
@@ -200,34 +221,6 @@ def _load(entry: Document, record_type: str | None) -> ImportedRecord | list[Pro
             for error in field_errors(exc.messages, "body")
         ]
     return loaded
-
-
-def _record(
-    import_id: Any,
-    status: str,
-    request: Request,
-    hashing: _Hashing,
-    progress: Progress,
-    stored: dict[str, int],
-    present: dict[str, int],
-    error_count: int,
-    errors: list[Problem],
-    started_at: datetime,
-) -> ImportRecord:
-    return ImportRecord(
-        id=import_id,
-        status=status,
-        media_type=request.media_type,
-        record_type=request.record_type,
-        sha256=hashing.digest.hexdigest(),
-        lines=progress.lines,
-        stored=stored,
-        already_present=present,
-        error_count=error_count,
-        errors=tuple(errors),
-        started_at=started_at,
-        finished_at=started_at,
-    )
 
 
 class _Staging:
