@@ -13,9 +13,11 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import orjson
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg.rows import DictRow, dict_row
+from psycopg.types.json import set_json_dumps, set_json_loads
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from service.config import Settings
@@ -38,6 +40,11 @@ NEAR_MISS_SIMILARITY = 0.3
 NEAR_MISS_WIDE_SIMILARITY = 0.2
 
 log = logging.getLogger(__name__)
+
+# json/jsonb columns (chain entries carry several) and Jsonb parameters through orjson: the
+# standard library's json took a twentieth of a trace's CPU.
+set_json_loads(orjson.loads)
+set_json_dumps(orjson.dumps)
 
 
 def connection_kwargs(settings: Settings) -> dict[str, object]:

@@ -18,6 +18,7 @@ SECURITY_HEADERS = {
     # Browsers keep to HTTPS once they have seen this over HTTPS (and ignore it over HTTP).
     "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
 }
+_SECURITY_ITEMS = tuple((name.lower(), name, value) for name, value in SECURITY_HEADERS.items())
 # What a browser on an allowed origin may send and read.
 CORS_ALLOWED_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Case-Reference, X-Purpose"
 CORS_EXPOSED_HEADERS = "Location, Retry-After, X-Request-Id"
@@ -29,8 +30,12 @@ def install(app: Flask, settings: Settings) -> None:
 
     @app.after_request
     def finish(response: Response) -> Response:
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
+        # One pass over the headers already set, not one per security header (werkzeug's
+        # setdefault scans and lower-cases the whole list each time).
+        present = {name.lower() for name, _ in response.headers.items()}
+        response.headers.extend(
+            [(name, value) for key, name, value in _SECURITY_ITEMS if key not in present]
+        )
         draft = g.get("audit")
         if draft is not None:
             response.headers["X-Request-Id"] = str(draft.id)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cached_property
 from uuid import UUID
 
 from service.domain.custody import summarise
@@ -103,8 +104,9 @@ class ChainFacts:
     verified_parties: frozenset[UUID] = frozenset()
     verification_period_days: int = 180
 
-    @property
+    @cached_property
     def standing(self) -> list[CustodyEvent]:
+        """The events not declared erroneous (every rule reads them: worked out once)."""
         return [event for event in self.events if event.stands]
 
     def certificate_of(self, event: CustodyEvent) -> Certificate | None:

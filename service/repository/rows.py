@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -41,28 +42,40 @@ def timestamp(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
+@cache
+def _party_columns(prefix: str) -> tuple[str, str, str, str, str]:
+    """A party's columns, spelt once per prefix: every event of every chain reads three."""
+    return (
+        f"{prefix}_id",
+        f"{prefix}_name",
+        f"{prefix}_kind",
+        f"{prefix}_country",
+        f"{prefix}_restriction",
+    )
+
+
 def party_ref(row: Row, prefix: str) -> PartyRef | None:
     """The party whose columns start with `prefix` (a LEFT JOIN leaves them all NULL); a
     restricted one carries its recorder (`party_restriction()` in schema.sql), so that
     service.domain.disclosure can redact it for other agencies."""
-    if row[f"{prefix}_id"] is None:
+    id_column, name, kind, country, restriction_column = _party_columns(prefix)
+    party_id = row[id_column]
+    if party_id is None:
         return None
-    restriction = row[f"{prefix}_restriction"]
+    restriction = row[restriction_column]
     if restriction is not None:
         return RestrictedPartyRef(
-            row[f"{prefix}_id"],
-            row[f"{prefix}_name"],
-            row[f"{prefix}_kind"],
-            row[f"{prefix}_country"],
+            party_id,
+            row[name],
+            row[kind],
+            row[country],
             RESTRICTED,
             recorded_by=AgencyRef(
                 UUID(restriction["recorded_by_id"]), restriction["recorded_by_name"]
             ),
             recorded_at=timestamp(restriction["recorded_at"]),
         )
-    return PartyRef(
-        row[f"{prefix}_id"], row[f"{prefix}_name"], row[f"{prefix}_kind"], row[f"{prefix}_country"]
-    )
+    return PartyRef(party_id, row[name], row[kind], row[country])
 
 
 def item(row: Row) -> Item:

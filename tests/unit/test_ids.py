@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import uuid
@@ -120,3 +121,23 @@ def test_the_12_bits_after_the_version_count_fractions_of_the_millisecond(
 
     assert milliseconds(value) == whole_ms
     assert (value.int >> 64) & 0xFFF == 1024
+
+
+def test_a_forked_process_draws_other_random_bits_than_its_parent() -> None:
+    """Random bits are read from the OS in blocks; a gunicorn worker forked after the block was
+    read must not hand out the bits its parent (or a sibling) will hand out next."""
+    uuid7()  # the parent now holds a block it has only begun to use
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child only writes and exits
+        os.write(writer, b"".join(uuid7().bytes[8:] for _ in range(4)))
+        os._exit(0)
+    os.close(writer)
+    os.waitpid(child, 0)
+    childs = os.read(reader, 64)
+    os.close(reader)
+    parents = b"".join(uuid7().bytes[8:] for _ in range(4))
+
+    assert len(childs) == 32
+    # Without a fresh block in the child the two would be the same 4 x 62 bits.
+    assert childs != parents
