@@ -21,7 +21,9 @@ import time
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 import psycopg
@@ -121,7 +123,7 @@ def fresh_database() -> Iterator[str]:
         server.cleanup()
 
 
-def timed_import(url: str, path: Path) -> tuple[float, str, int]:
+def timed_import(url: str, path: Path) -> ImportRun:
     """Seconds, the command's summary line, and its peak resident memory in bytes."""
     started = time.perf_counter()
     process = subprocess.Popen(
@@ -136,7 +138,75 @@ def timed_import(url: str, path: Path) -> tuple[float, str, int]:
     output = process.stdout.read() if process.stdout else ""
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"trace-registry import failed:\n{output}")
-    return seconds, output.strip().splitlines()[-1], usage.ru_maxrss * 1024
+    return ImportRun(seconds, output.strip().splitlines()[-1], usage.ru_maxrss * 1024)
+
+
+@dataclass(frozen=True)
+class ImportRun:
+    """One `trace-registry import` of the file: seconds, its summary line, its peak RSS."""
+
+    seconds: float
+    summary: str
+    peak_rss_bytes: int
+
+    def per_second(self, records: int) -> float:
+        return records / self.seconds if self.seconds else 0.0
+
+
+@dataclass(frozen=True)
+class ImportFigures:
+    """The file, its first import into an empty database, and the same file sent again."""
+
+    records: int
+    file: Path
+    file_bytes: int
+    first: ImportRun
+    again: ImportRun
+
+    @property
+    def rate(self) -> float:
+        return self.first.per_second(self.records)
+
+    @property
+    def met(self) -> bool:
+        return self.rate >= TARGET_RECORDS_PER_SECOND
+
+    def lines(self) -> list[str]:
+        runs = (("first import", self.first), ("sent again", self.again))
+        return [
+            f"file: {self.file} ({self.records:,} records, {self.file_bytes / 1e6:,.0f} MB)",
+            *(
+                f"{label + ':':<14}{run.seconds:8.1f} s  {run.per_second(self.records):>9,.0f} "
+                f"records/s  peak RSS {run.peak_rss_bytes / 2**20:,.0f} MiB\n    {run.summary}"
+                for label, run in runs
+            ),
+        ]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "records": self.records,
+            "file_bytes": self.file_bytes,
+            "target_records_per_second": TARGET_RECORDS_PER_SECOND,
+            **{
+                label: {
+                    "seconds": run.seconds,
+                    "records_per_second": run.per_second(self.records),
+                    "peak_rss_bytes": run.peak_rss_bytes,
+                    "summary": run.summary,
+                }
+                for label, run in (("first", self.first), ("again", self.again))
+            },
+        }
+
+
+def measure(records: int, seed: int) -> ImportFigures:
+    """Make (or reuse) the file, import it into a fresh database, then import it again."""
+    path = ensure_file(records, seed)
+    print(f"import benchmark: {records:,} records from {path.name}", flush=True)
+    with fresh_database() as url:
+        first = timed_import(url, path)
+        again = timed_import(url, path)
+    return ImportFigures(records, path, path.stat().st_size, first, again)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -144,20 +214,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--records", type=int, default=1_000_000, help="default 1,000,000")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
-    path = ensure_file(args.records, args.seed)
-    size = path.stat().st_size
-    print(f"file: {path} ({args.records:,} records, {size / 1e6:,.0f} MB)", flush=True)
-    with fresh_database() as url:
-        first, first_line, first_rss = timed_import(url, path)
-        again, again_line, again_rss = timed_import(url, path)
-    rate, rate_again = args.records / first, args.records / again
-    print(f"first import:  {first:8.1f} s  {rate:>9,.0f} records/s  peak RSS "
-          f"{first_rss / 2**20:,.0f} MiB\n    {first_line}")  # fmt: skip
-    print(f"sent again:    {again:8.1f} s  {rate_again:>9,.0f} records/s  peak RSS "
-          f"{again_rss / 2**20:,.0f} MiB\n    {again_line}")  # fmt: skip
-    met = "met" if rate >= TARGET_RECORDS_PER_SECOND else "NOT met"
+    figures = measure(args.records, args.seed)
+    print("\n".join(figures.lines()))
+    met = "met" if figures.met else "NOT met"
     print(f"target: {TARGET_RECORDS_PER_SECOND:,} records/s: {met} "
-          f"({rate / TARGET_RECORDS_PER_SECOND:.2f} of it)")  # fmt: skip
+          f"({figures.rate / TARGET_RECORDS_PER_SECOND:.2f} of it)")  # fmt: skip
     print(f"machine: {os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f}; "
           f"{time.strftime('%Y-%m-%d')}; max RSS of this process "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")  # fmt: skip

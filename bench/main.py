@@ -1,5 +1,6 @@
-"""`bench/run`: build or reuse the data set, serve it as in production, load the API with wrk
-and PostgreSQL with pgbench, and print the figures, ratios and targets (see bench/README.md)."""
+"""`bench/run`: measure the bulk import, build or reuse the data set, serve it as in production,
+load the API with wrk and PostgreSQL with pgbench, and print the figures, ratios and targets
+(see bench/README.md)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bench import cpu, dataset, load, service
+from bench import cpu, dataset, imports, load, service
 from bench.dataset import ROOT
 from bench.load import Result
 from bench.report import NOISY_CORES, Report
@@ -27,6 +28,13 @@ RESULTS_DIR = ROOT / "bench" / "results"
 DEFAULT_TARGET = "auto"
 WARM_UP_SECONDS = 5.0
 CLI = [sys.executable, "-m", "service.cli"]
+# What a request costs before it does any work of its own, loaded at the largest client count
+# beside the traces: gunicorn and Flask alone, and the whole guard (key check with the rate
+# limiter, transaction, hash-chained audit entry) around a lookup of one small table.
+REFERENCE_REQUESTS = {
+    "ref:healthz": Request("GET", "/healthz"),
+    "ref:guarded": Request("GET", "/v1/manufacturers?name=Beretta"),
+}
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,8 @@ class Plan:
     kinds: tuple[str, ...]
     samples: int
     target: str
+    import_records: int  # 0: no import benchmark in this run
+    references: bool  # load REFERENCE_REQUESTS too
 
 
 def parse(argv: Sequence[str] | None) -> Plan:
@@ -62,6 +72,17 @@ def parse(argv: Sequence[str] | None) -> Plan:
         "items or traces",
     )
     parser.add_argument(
+        "--import-records",
+        type=int,
+        help="records in the import benchmark's NDJSON file, imported first "
+        "(default: as many as --items; 0 leaves the import out)",
+    )
+    parser.add_argument(
+        "--no-references",
+        action="store_true",
+        help="leave out the reference runs (/healthz and a guarded lookup of one small table)",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="check the harness: 20,000 items, 5 s a run"
     )
     args = parser.parse_args(argv)
@@ -69,14 +90,17 @@ def parse(argv: Sequence[str] | None) -> Plan:
     unknown = set(kinds) - set(KINDS)
     if unknown:
         parser.error(f"unknown kinds: {', '.join(sorted(unknown))}")
+    items = args.items or (20_000 if args.quick else 1_000_000)
     return Plan(
-        items=args.items or (20_000 if args.quick else 1_000_000),
+        items=items,
         seed=args.seed,
         seconds=args.duration or (5.0 if args.quick else 15.0),
         clients=tuple(int(c) for c in args.clients.split(",") if c),
         kinds=kinds,
         samples=args.samples,
         target=args.target,
+        import_records=items if args.import_records is None else args.import_records,
+        references=not args.no_references,
     )
 
 
@@ -98,6 +122,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run(plan: Plan) -> Report:
+    # First, alone on the machine: the import's figures must not share it with the trace load.
+    imported = imports.measure(plan.import_records, plan.seed) if plan.import_records else None
+    if imported is not None:
+        print("\n".join(imported.lines()), flush=True)
     with dataset.database(plan.items, plan.seed) as db:
         built = dataset.ensure(db, plan.items, plan.seed)
         facts = dataset.facts(db.url)
@@ -132,6 +160,7 @@ def run(plan: Plan) -> Report:
         facts=facts,
         build_seconds=built,
         database=where,
+        imports=imported,
     )
     if target.name == "items":
         report.notes.append(
@@ -209,6 +238,11 @@ def request_files(
         write_requests(path, requests)
         print(f"{kind}: {len(requests):,} requests in {path.relative_to(ROOT)}", flush=True)
         files[kind] = path
+    if plan.references:
+        for kind, request in REFERENCE_REQUESTS.items():
+            path = directory / f"requests-{kind.replace(':', '-')}.tsv"
+            write_requests(path, [request])
+            files[kind] = path
     return files
 
 
@@ -232,7 +266,8 @@ def load_api(
     load.run_wrk(base_url, warm_up, key, "warm-up", 8, min(WARM_UP_SECONDS, plan.seconds))
     results = []
     for kind, path in files.items():
-        for clients in plan.clients:
+        reference = kind in REFERENCE_REQUESTS
+        for clients in (max(plan.clients),) if reference else plan.clients:
             with meter.measure() as usage:
                 result = load.run_wrk(base_url, path, key, kind, clients, plan.seconds)
             result = replace(result, cpu=usage[0])

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.imports import TARGET_RECORDS_PER_SECOND, ImportFigures
 from bench.load import Result
 
 RATIO_TARGET = 0.25
@@ -49,6 +50,7 @@ class Report:
     facts: dict[str, Any]
     build_seconds: float | None
     database: str
+    imports: ImportFigures | None = None
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     notes: list[str] = field(default_factory=list)
 
@@ -72,7 +74,8 @@ class Report:
         return sum(r.errors for r in self.pgbench)
 
     def checks(self) -> list[Check]:
-        checks = [self._throughput(kind) for kind in ("exact", "normalised")]
+        checks = [self._import()]
+        checks += [self._throughput(kind) for kind in ("exact", "normalised")]
         checks += [self._p95(kind) for kind in ("wildcard", "near-miss")]
         ratio = self.ratio()
         checks.append(
@@ -91,6 +94,37 @@ class Report:
             )
         )
         return checks
+
+    def _reference_lines(self) -> list[str]:
+        """Exact traces against the reference runs at the same client count: how much of the
+        machine a request costs before its own work."""
+        lines = []
+        for reference in ("ref:healthz", "ref:guarded"):
+            floor = next((r for r in self.api if r.kind == reference), None)
+            exact = self.find(self.api, "exact", floor.clients) if floor else None
+            if floor and exact and floor.per_second:
+                lines.append(
+                    f"API exact / {reference}, {floor.clients} clients: "
+                    f"{exact.per_second / floor.per_second:.2f}"
+                )
+        return lines
+
+    def _import_lines(self) -> list[str]:
+        if self.imports is None:
+            return []
+        heading = "Import (trace-registry import, NDJSON, into an empty database)"
+        return [heading, *self.imports.lines(), ""]
+
+    def _import(self) -> Check:
+        label = f"import: >= {TARGET_RECORDS_PER_SECOND:,} records/s"
+        if self.imports is None:
+            return Check(label, None, "not measured")
+        figures = self.imports
+        return Check(
+            label,
+            figures.met,
+            f"{figures.rate:,.0f} records/s ({figures.records:,} records, first import)",
+        )
 
     def _throughput(self, kind: str) -> Check:
         label = f"{kind}: >= 1,000 req/s with p99 < 50 ms at 32 clients"
@@ -123,6 +157,7 @@ class Report:
             + ", ".join(f"{label!r} bench/pgbench/{file}" for label, file in self.pgbench_scripts)
             + f", prepared; {self.seconds_per_run:g} s a run, wrk and pgbench at most 2 threads",
             "",
+            *self._import_lines(),
             "API (wrk)",
             HEADER,
             *(_row(r) for r in self.api),
@@ -142,6 +177,7 @@ class Report:
                 ratio = self.ratio(clients, label)
                 if ratio is not None:
                     lines.append(f"API exact / pgbench {label!r}, {clients} clients: {ratio:.2f}")
+        lines += self._reference_lines()
         lines += ["", "targets", *(f"  {c.verdict}  {c.label}: {c.detail}" for c in self.checks())]
         lines += ["", "gunicorn workers, peak RSS (VmHWM):"]
         lines += [
@@ -176,6 +212,7 @@ class Report:
                 "build_seconds": self.build_seconds,
             },
             "target": {"name": self.target, "description": self.target_description},
+            "import": self.imports.as_json() if self.imports else None,
             "pgbench_scripts": dict(self.pgbench_scripts),
             "seconds_per_run": self.seconds_per_run,
             "api": [r.as_dict() for r in self.api],
