@@ -23,8 +23,8 @@ SQL = load("synthetic")
 
 # The tables a load writes, in the order their rows reference each other.
 LOADED_TABLES = (
-    "parties", "items", "end_user_certificates", "euc_line_items", "custody_events",
-    "custody_event_items",
+    "parties", "items", "item_serials", "end_user_certificates", "euc_line_items",
+    "custody_events", "custody_event_items",
 )  # fmt: skip
 MODELS_TABLE = "synthetic_models"
 PLAN_TABLE = "synthetic_plan"

@@ -27,28 +27,38 @@ WHERE chain_item_id IN (
 ORDER BY chain_item_id, occurred_on, recorded_at, id;
 
 -- name: wildcard_candidates
--- Tier 4: a partial serial as a LIKE pattern, answered by the trigram index; the named
--- manufacturer's items first.
+-- Tier 4: a partial serial as a LIKE pattern, answered by the trigram index of item_serials; the
+-- named manufacturer's items first. Only the kept candidates are read from items.
 SELECT i.id, i.manufacturer, i.model, i.category, i.caliber, i.serial_number, i.serial_norm,
        i.country_of_manufacture, i.year_of_manufacture, i.import_markings, i.other_markings,
        a.id AS recorded_by_id, a.name AS recorded_by_name, i.recorded_at, i.manufacturer_key
-FROM items i JOIN agencies a ON a.id = i.recorded_by_agency_id
-WHERE i.serial_norm LIKE %(pattern)s
-ORDER BY i.manufacturer_key = %(manufacturer_key)s DESC NULLS LAST, i.id
-LIMIT %(limit)s;
+FROM (SELECT s.item_id, s.manufacturer_key = %(manufacturer_key)s AS named
+      FROM item_serials s
+      WHERE s.serial_norm LIKE %(pattern)s
+      ORDER BY s.manufacturer_key = %(manufacturer_key)s DESC NULLS LAST, s.item_id
+      LIMIT %(limit)s) AS found
+JOIN items i ON i.id = found.item_id
+JOIN agencies a ON a.id = i.recorded_by_agency_id
+ORDER BY found.named DESC NULLS LAST, i.id;
 
 -- name: near_miss_candidates
 -- Tier 5: serials that share enough trigrams (pg_trgm.similarity_threshold, set per connection)
 -- and are at most three Levenshtein edits away; the matcher keeps those within two edits of
 -- optimal string alignment (where a transposition counts once).
+-- The search runs on item_serials (narrow rows: a cheap recheck); only the kept candidates are
+-- read from items.
 SELECT i.id, i.manufacturer, i.model, i.category, i.caliber, i.serial_number, i.serial_norm,
        i.country_of_manufacture, i.year_of_manufacture, i.import_markings, i.other_markings,
        a.id AS recorded_by_id, a.name AS recorded_by_name, i.recorded_at, i.manufacturer_key
-FROM items i JOIN agencies a ON a.id = i.recorded_by_agency_id
-WHERE i.serial_norm %% %(serial_norm)s
-  AND levenshtein_less_equal(i.serial_norm, %(serial_norm)s, 3) <= 3
-ORDER BY similarity(i.serial_norm, %(serial_norm)s) DESC, i.id
-LIMIT %(limit)s;
+FROM (SELECT s.item_id, similarity(s.serial_norm, %(serial_norm)s) AS closeness
+      FROM item_serials s
+      WHERE s.serial_norm %% %(serial_norm)s
+        AND levenshtein_less_equal(s.serial_norm, %(serial_norm)s, 3) <= 3
+      ORDER BY closeness DESC, s.item_id
+      LIMIT %(limit)s) AS near
+JOIN items i ON i.id = near.item_id
+JOIN agencies a ON a.id = i.recorded_by_agency_id
+ORDER BY near.closeness DESC, i.id;
 
 -- name: set_similarity
 -- The session's pg_trgm similarity threshold (near-miss searches; see service/db.py).

@@ -94,6 +94,20 @@ def test_a_file_is_stored_whole_and_reads_back_as_chains(
     assert [entry["item"]["id"] for entry in alerts] == [found[0]["id"]]
 
 
+def test_imported_items_are_found_by_partial_and_fuzzy_traces(api: ContractClient) -> None:
+    """The import's COPY fills item_serials too (the table the trigram tiers search)."""
+    assert send(api, ndjson(*registry_file())).status_code == 201
+    context = {"case_reference": "IMPORT-SEARCH", "purpose": "test"}
+
+    def traced(serial: str) -> list[str]:
+        body = {"weapon": {"serial_number": serial}, "context": context}
+        answer = api.post("/v1/traces", json=body).get_json()
+        return [c["item"]["serial_number"] for c in answer["candidates"]]
+
+    assert "1502-002" in traced("1502?02")
+    assert "1502-002" in traced("1502092")  # one digit misread
+
+
 def test_one_bad_record_in_the_middle_stores_nothing_and_is_named(
     api: ContractClient, db: Connection
 ) -> None:

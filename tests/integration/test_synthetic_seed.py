@@ -117,6 +117,21 @@ def test_the_load_records_the_requested_items_and_about_eight_events_each(
     }
 
 
+def test_every_loaded_item_is_in_the_serial_search_table(
+    db: Connection, loaded: SyntheticLoad
+) -> None:
+    """item_serials (what wildcard and near-miss traces search) holds each item once, with its
+    serial and maker, although the load set its trigram index aside."""
+    mismatched = rows(
+        db,
+        "SELECT count(*) AS n FROM items i FULL JOIN item_serials s ON s.item_id = i.id"
+        " WHERE s.item_id IS NULL OR i.id IS NULL OR s.serial_norm <> i.serial_norm"
+        " OR s.manufacturer_key <> i.manufacturer_key",
+    )
+    assert mismatched == [{"n": 0}]
+    assert rows(db, "SELECT count(*) AS n FROM item_serials") == [{"n": ITEMS}]
+
+
 def test_the_summary_gives_counts_and_rates(loaded: SyntheticLoad) -> None:
     text = synthetic.summary(loaded)
     assert "2,000 items" in text
