@@ -123,24 +123,6 @@ def fresh_database() -> Iterator[str]:
         server.cleanup()
 
 
-def timed_import(url: str, path: Path) -> ImportRun:
-    """Seconds, the command's summary line, and its peak resident memory in bytes."""
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [*CLI, "import", str(path), "--agency", "Import Benchmark"],
-        env={**os.environ, "DATABASE_URL": url},
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    output = process.stdout.read() if process.stdout else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"trace-registry import failed:\n{output}")
-    return ImportRun(seconds, output.strip().splitlines()[-1], usage.ru_maxrss * 1024)
-
-
 @dataclass(frozen=True)
 class ImportRun:
     """One `trace-registry import` of the file: seconds, its summary line, its peak RSS."""
@@ -197,6 +179,24 @@ class ImportFigures:
                 for label, run in (("first", self.first), ("again", self.again))
             },
         }
+
+
+def timed_import(url: str, path: Path) -> ImportRun:
+    """Seconds, the command's summary line, and its peak resident memory in bytes."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [*CLI, "import", str(path), "--agency", "Import Benchmark"],
+        env={**os.environ, "DATABASE_URL": url},
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    output = process.stdout.read() if process.stdout else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"trace-registry import failed:\n{output}")
+    return ImportRun(seconds, output.strip().splitlines()[-1], usage.ru_maxrss * 1024)
 
 
 def measure(records: int, seed: int) -> ImportFigures:

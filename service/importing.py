@@ -89,7 +89,7 @@ class _Hashing(io.RawIOBase):
 
 @dataclass(frozen=True)
 class Request:
-    agency_id: Any
+    agency_id: UUID
     media_type: str
     record_type: str | None
     countries: frozenset[str]

@@ -31,6 +31,11 @@ CASE_REFERENCE_HEADER = "X-Case-Reference"
 PURPOSE_HEADER = "X-Purpose"
 CASE_REFERENCE_MAX = 100
 PURPOSE_MAX = 300
+# The WSGI environ's names of those headers (PEP 3333).
+_ENVIRON_KEYS = {
+    name: "HTTP_" + name.upper().replace("-", "_")
+    for name in (CASE_REFERENCE_HEADER, PURPOSE_HEADER)
+}
 # Query parameters that say where a page starts, not what was asked.
 _NOT_RECORDED = frozenset({"cursor"})
 # More than this many serials in one entry are recorded as typed in `details` only.
@@ -193,7 +198,7 @@ def write_refusal(status: int) -> None:
 
 def _header(name: str, longest: int) -> str | None:
     # Straight from the WSGI environ: werkzeug's header view costs more than the rest of this.
-    value: str | None = request.environ.get("HTTP_" + name.upper().replace("-", "_"))
+    value: str | None = request.environ.get(_ENVIRON_KEYS[name])
     if value is None or not value.strip():
         return None
     value = value.strip()

@@ -16,7 +16,6 @@ from service.api.responses import created, json_response, keyset_page
 from service.domain.imports import MEDIA_TYPES, NDJSON
 from service.errors import FieldError, InvalidInput, NotFound
 from service.repository import imports
-from service.repository.imports import ImportRecord
 from service.schemas.imports import ImportListQuery, ImportQuery
 
 blueprint = Blueprint("imports", __name__, url_prefix="/v1/imports")
@@ -91,10 +90,7 @@ def list_imports() -> Response:
 @requires("registry:write")
 def get_import(import_id: UUID) -> Response:
     """An import of the caller's agency: waiting, what it stored, or why it stored nothing."""
-    agency_id = principal().agency.id
-    found: ImportRecord | None = imports.get(connection(), agency_id, import_id)
-    if found is None:
-        found = imports.waiting(connection(), agency_id, import_id)
+    found = imports.get(connection(), principal().agency.id, import_id)
     if found is None:
         raise NotFound(f"your agency has no import with id {import_id}")
     return json_response(found)

@@ -255,9 +255,11 @@ def insert(conn: Connection, agency_id: UUID, record: ImportRecord) -> ImportRec
 
 
 def get(conn: Connection, agency_id: UUID, import_id: UUID) -> ImportRecord | None:
+    """The agency's import: its record once loaded, else as it reads while it waits for a
+    worker (`waiting`), else None."""
     row = conn.execute(SQL["get_import"], {"id": import_id, "agency_id": agency_id}).fetchone()
     if row is None:
-        return None
+        return waiting(conn, agency_id, import_id)
     errors = tuple(Problem(p["line"], p["field"], p["detail"]) for p in row["errors"])
     return ImportRecord(**_summary(row), errors=errors)
 

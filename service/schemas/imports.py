@@ -79,15 +79,22 @@ class EventRecordIn:
 ImportedRecord = PartyRecord | ItemRecord | EucRecord | EventRecordIn
 
 
+def _take_reference(data: dict[str, Any]) -> str:
+    """The record's reference, taken out of its fields with its record type (the fields left
+    are those of the single-record POST, which that schema's own make() turns into a record)."""
+    data.pop("record_type")
+    ref: str = data.pop("ref")
+    return ref
+
+
 class PartyImport(PartyIn):
     record_type = Choice(("party",), required=True)
     ref = reference(required=True)
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> PartyRecord:
-        ref = data.pop("ref")
-        data.pop("record_type")
-        return PartyRecord(ref, NewParty(**data))
+        ref = _take_reference(data)
+        return PartyRecord(ref, PartyIn.make(self, data))
 
 
 class ItemImport(ItemIn):
@@ -96,11 +103,8 @@ class ItemImport(ItemIn):
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> ItemRecord:
-        ref = data.pop("ref")
-        data.pop("record_type")
-        return ItemRecord(
-            ref, NewItem(**{**data, "import_markings": tuple(data["import_markings"])})
-        )
+        ref = _take_reference(data)
+        return ItemRecord(ref, ItemIn.make(self, data))
 
 
 class EucImport(EucIn):
@@ -114,8 +118,7 @@ class EucImport(EucIn):
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> EucRecord:
-        ref = data.pop("ref")
-        data.pop("record_type")
+        ref = _take_reference(data)
         exporter = data.pop("exporter_party_ref")
         end_user = data.pop("end_user_party_ref")
         certificate = EucIn.make(self, {**data, "end_user_party_id": stand_in(end_user)})
@@ -173,14 +176,18 @@ class EventImport(EventIn):
             if key not in {"ref", "record_type", "item_refs", "from_party_ref", "to_party_ref",
                            "owner_party_ref", "euc_ref", "_event"}
         }  # fmt: skip
-        return NewEvent(
-            **kept,
-            item_ids=tuple(stand_in(ref) or uuid.UUID(int=0) for ref in data["item_refs"]),
-            from_party_id=stand_in(data["from_party_ref"]),
-            to_party_id=stand_in(data["to_party_ref"]),
-            owner_party_id=stand_in(data["owner_party_ref"]),
-            euc_id=stand_in(data["euc_ref"]),
+        event: NewEvent = EventIn.make(
+            self,
+            {
+                **kept,
+                "item_ids": [stand_in(ref) or uuid.UUID(int=0) for ref in data["item_refs"]],
+                "from_party_id": stand_in(data["from_party_ref"]),
+                "to_party_id": stand_in(data["to_party_ref"]),
+                "owner_party_id": stand_in(data["owner_party_ref"]),
+                "euc_id": stand_in(data["euc_ref"]),
+            },
         )
+        return event
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> EventRecordIn:
