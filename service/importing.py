@@ -37,6 +37,7 @@ from service.repository import imports
 from service.repository.imports import ImportRecord
 from service.schemas.fields import InputContext, field_errors
 from service.schemas.imports import (
+    COMPILED,
     SCHEMAS,
     EucRecord,
     EventRecordIn,
@@ -194,7 +195,11 @@ def _stage(
     with InputContext({"countries": request.countries}):
         for entry in documents(reader, request.media_type, request.record_type):
             progress.lines = entry.line
-            loaded = _load(entry, request.record_type) if isinstance(entry, Document) else [entry]
+            loaded = (
+                _load(entry, request.record_type, request.countries)
+                if isinstance(entry, Document)
+                else [entry]
+            )
             if isinstance(loaded, list):
                 found.add(loaded)
             else:
@@ -205,7 +210,9 @@ def _stage(
     staging.flush()
 
 
-def _load(entry: Document, record_type: str | None) -> ImportedRecord | list[Problem]:
+def _load(
+    entry: Document, record_type: str | None, countries: frozenset[str]
+) -> ImportedRecord | list[Problem]:
     """The record a document holds, or its problems (one per field)."""
     fields = entry.fields
     kind = fields.get("record_type")
@@ -213,6 +220,11 @@ def _load(entry: Document, record_type: str | None) -> ImportedRecord | list[Pro
         return [Problem(entry.line, "record_type", f"one of: {', '.join(SCHEMAS)}")]
     if record_type is not None and kind != record_type:
         return [Problem(entry.line, "record_type", f"this file holds {record_type} records")]
+    compiled = COMPILED.get(kind)
+    if compiled is not None:
+        quick: ImportedRecord | None = compiled.load(fields, countries)
+        if quick is not None:
+            return quick
     try:
         loaded: ImportedRecord = SCHEMAS[kind].load(fields)
     except ValidationError as exc:

@@ -26,7 +26,7 @@ InputContext = Context[ReferenceData]
 
 # C0 controls but tab, line feed and carriage return; DEL; C1 controls. PostgreSQL cannot store NUL,
 # and ESC or CSI kept in a name would reach an investigator's terminal raw through curl.
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 class Text(fields.String):
@@ -37,7 +37,7 @@ class Text(fields.String):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = str(super()._deserialize(value, attr, data, **kwargs))
-        if _CONTROL_CHARACTERS.search(text):
+        if CONTROL_CHARACTERS.search(text):
             raise ValidationError("must not contain control characters")
         return text.strip()
 

@@ -20,6 +20,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 
 from service.domain import custody
 from service.domain.inputs import NewEuc, NewEvent, NewItem, NewParty
+from service.schemas.compiled import CompiledSchema, NotCompilable
 from service.schemas.fields import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Choice, Text
 from service.schemas.registry import (
     MAX_ITEMS_PER_EVENT,
@@ -207,6 +208,20 @@ SCHEMAS: dict[str, Schema] = {
     "item": ItemImport(),
     "euc": EucImport(),
     "event": EventImport(),
+}
+
+
+def _compiled(schema: Schema) -> CompiledSchema | None:
+    try:
+        return CompiledSchema(schema)
+    except NotCompilable:
+        return None
+
+
+# The happy path of each record type's schema, where it compiles (a certificate's nested line
+# items do not: certificates are few, and their schema reads them).
+COMPILED: dict[str, CompiledSchema] = {
+    kind: compiled for kind, schema in SCHEMAS.items() if (compiled := _compiled(schema))
 }
 
 
