@@ -132,7 +132,7 @@ def _value_check(field: fields.Field[Any]) -> Check:
     raise NotCompilable(f"field {field.name}: {type(field).__name__}")
 
 
-def _only(field: fields.Field, kind: type[Any] | None) -> Any:
+def _only(field: fields.Field[Any], kind: type[Any] | None) -> Any:
     """The field's validator, of the one kind the compiler expects there (None: no validator)."""
     validators = list(field.validators)
     if not validators:
