@@ -47,7 +47,6 @@ from service.schemas.imports import (
 )
 
 CHUNK_ROWS = 5_000
-ALERT_BATCH = 2_000
 
 
 @dataclass
@@ -145,8 +144,12 @@ def run(
                 "COMPLETED", stored=stored, already_present=present, error_count=0, errors=()
             )
             imports.store_references(conn, request.agency_id, import_id)
-            for batch in imports.touched_items(conn, ALERT_BATCH):
-                alerts.refresh(conn, batch, request.today, request.verification_days)
+            alerts.refresh_in_turn(
+                conn,
+                imports.touched_items(conn, alerts.BATCH),
+                request.today,
+                request.verification_days,
+            )
     except _Rejected:
         return record(
             "FAILED",

@@ -36,11 +36,31 @@ def facts(
     )
     missing = [item_id for item_id in item_ids if item_id not in known]
     if missing:
-        for row in conn.execute(SQL["custody_chains"], {"item_ids": missing}):
-            by_item[row["chain_item_id"]].append(row)
+        by_item.update(by_chain(ask(conn, missing)))
+    return facts_of(item_ids, by_item, today, verification_days)
+
+
+def facts_of(
+    item_ids: list[UUID], entries: Mapping[UUID, list[Row]], today: date, verification_days: int
+) -> dict[UUID, ChainFacts]:
+    """facts() of chain entries already read (`by_chain`); an item without any has none."""
     return {
-        item_id: _facts(item_id, by_item[item_id], today, verification_days) for item_id in item_ids
+        item_id: _facts(item_id, entries.get(item_id, []), today, verification_days)
+        for item_id in item_ids
     }
+
+
+def ask(conn: Connection, item_ids: list[UUID]) -> Iterable[Row]:
+    """Every entry of the items' chains, in chain order (in pipeline mode, once read)."""
+    return conn.execute(SQL["custody_chains"], {"item_ids": item_ids})
+
+
+def by_chain(entries: Iterable[Row]) -> dict[UUID, list[Row]]:
+    """Chain entries by the item whose chain they are in."""
+    grouped: dict[UUID, list[Row]] = defaultdict(list)
+    for row in entries:
+        grouped[row["chain_item_id"]].append(row)
+    return grouped
 
 
 def chain(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict
 from uuid import UUID
 
@@ -13,6 +14,7 @@ from service.domain.records import Item
 from service.domain.serials import normalise_name, normalise_serial
 from service.repository import rows
 from service.repository.queries import load
+from service.repository.rows import Row
 
 SQL = load("items")
 FIRST_PAGE = UUID(int=0)
@@ -52,7 +54,16 @@ def get(conn: Connection, item_id: UUID) -> Item | None:
 
 def get_many(conn: Connection, item_ids: list[UUID]) -> dict[UUID, Item]:
     """The recorded ones of these items, by id."""
-    found = (rows.item(row) for row in conn.execute(SQL["get_items"], {"ids": item_ids}))
+    return read_many(ask_many(conn, item_ids))
+
+
+def ask_many(conn: Connection, item_ids: list[UUID]) -> Iterable[Row]:
+    """The query of get_many, sent (in pipeline mode its rows come when they are read)."""
+    return conn.execute(SQL["get_items"], {"ids": item_ids})
+
+
+def read_many(item_rows: Iterable[Row]) -> dict[UUID, Item]:
+    found = (rows.item(row) for row in item_rows)
     return {item.id: item for item in found}
 
 

@@ -6,14 +6,16 @@ import gc
 import io
 import tracemalloc
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import orjson
+import pytest
 from flask.testing import FlaskClient
 from psycopg import sql
 
-from service import importing
+from service import alerts, importing
 from service.db import Connection
 from service.domain.streams import PiecesStream
 from service.repository import agencies, imports
@@ -92,6 +94,32 @@ def test_a_file_is_stored_whole_and_reads_back_as_chains(
     assert chain["events"][1]["euc"]["certificate_number"] == "FR-2010-7"
     alerts = api.get("/v1/alerts").get_json()["items"]
     assert [entry["item"]["id"] for entry in alerts] == [found[0]["id"]]
+
+
+def test_the_alert_list_of_an_import_read_in_many_batches_is_the_ledgers(
+    api: ContractClient, db: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An import derives its items' alert state a batch at a time, each batch's chains read
+    while the batch before is derived: with batches of two, every item is still listed right."""
+    monkeypatch.setattr(alerts, "BATCH", 2)
+    records = [*registry_file(), *registry_file("-B"), *registry_file("-C")]
+    records += [
+        {"record_type": "event", "ref": f"E-4{suffix}", "event_type": "LOSS",
+         "occurred_on": "2015-02-01", "country": "FR", "from_party_ref": f"P-ARMY{suffix}",
+         "item_refs": [f"I-1{suffix}"]}
+        for suffix in ("", "-C")
+    ]  # fmt: skip
+
+    assert send(api, ndjson(*records)).status_code == 201
+
+    listed = api.get("/v1/alerts", query={"limit": "50"}).get_json()["items"]
+    assert sorted(entry["item"]["serial_number"] for entry in listed) == sorted(
+        ["1502-001", "1502-002", "1502-002-B", "1502-001-C", "1502-002-C"]
+    )
+    today = datetime.now(UTC).date()
+    derived = alerts.rebuild(db, today, 180, write=False)
+    assert derived.differences == ()
+    assert derived.listed == 5
 
 
 def test_imported_items_are_found_by_partial_and_fuzzy_traces(api: ContractClient) -> None:
