@@ -125,11 +125,13 @@ def fresh_database() -> Iterator[str]:
 
 @dataclass(frozen=True)
 class ImportRun:
-    """One `trace-registry import` of the file: seconds, its summary line, its peak RSS."""
+    """One `trace-registry import` of the file: seconds, its summary line, its peak RSS, and
+    where the time went (the command's --timings line)."""
 
     seconds: float
     summary: str
     peak_rss_bytes: int
+    phases: str
 
     def per_second(self, records: int) -> float:
         return records / self.seconds if self.seconds else 0.0
@@ -160,6 +162,7 @@ class ImportFigures:
             *(
                 f"{label + ':':<14}{run.seconds:8.1f} s  {run.per_second(self.records):>9,.0f} "
                 f"records/s  peak RSS {run.peak_rss_bytes / 2**20:,.0f} MiB\n    {run.summary}"
+                f"\n    phases: {run.phases}"
                 for label, run in runs
             ),
         ]
@@ -175,6 +178,7 @@ class ImportFigures:
                     "records_per_second": run.per_second(self.records),
                     "peak_rss_bytes": run.peak_rss_bytes,
                     "summary": run.summary,
+                    "phases": run.phases,
                 }
                 for label, run in (("first", self.first), ("again", self.again))
             },
@@ -185,7 +189,7 @@ def timed_import(url: str, path: Path) -> ImportRun:
     """Seconds, the command's summary line, and its peak resident memory in bytes."""
     started = time.perf_counter()
     process = subprocess.Popen(
-        [*CLI, "import", str(path), "--agency", "Import Benchmark"],
+        [*CLI, "import", str(path), "--agency", "Import Benchmark", "--timings"],
         env={**os.environ, "DATABASE_URL": url},
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -196,7 +200,8 @@ def timed_import(url: str, path: Path) -> ImportRun:
     output = process.stdout.read() if process.stdout else ""
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"trace-registry import failed:\n{output}")
-    return ImportRun(seconds, output.strip().splitlines()[-1], usage.ru_maxrss * 1024)
+    *_, phases, summary = output.strip().splitlines()
+    return ImportRun(seconds, summary, usage.ru_maxrss * 1024, phases.partition(": ")[2])
 
 
 def measure(records: int, seed: int) -> ImportFigures:

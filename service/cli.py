@@ -216,6 +216,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("party", "item", "euc", "event"),
         help="what a CSV file holds (one record type per CSV file)",
     )
+    import_parser.add_argument(
+        "--timings",
+        action="store_true",
+        help="say how long each phase of a stored import took (reading, checks, inserts, ...)",
+    )
     import_parser.set_defaults(handler=import_files)
     return parser
 
@@ -501,6 +506,9 @@ def import_files(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
                 continue
+            if args.timings and progress.last is not None:
+                phases = progress.last.phases.items()
+                print(f"{path}: " + ", ".join(f"{name} {s:.1f} s" for name, s in phases))
             stored = ", ".join(f"{n} {kind}" for kind, n in outcome.stored.items())
             present = sum(outcome.already_present.values())
             print(f"{path}: {outcome.lines} lines; stored {stored}; {present} already present "
@@ -534,8 +542,10 @@ class ProgressLine:
         self.terminal = sys.stderr.isatty()
         self.shown_at = 0.0
         self.shown = False
+        self.last: Progress | None = None
 
     def show(self, progress: Progress) -> None:
+        self.last = progress
         now = time.monotonic()
         if not self.terminal and now - self.shown_at < self.EVERY_SECONDS:
             return

@@ -57,6 +57,13 @@ class Progress:
     records: int = 0
     bytes_read: int = 0
     started: float = field(default_factory=time.monotonic)
+    # seconds each phase took, in the order they ran (reading, checking, storing, ...)
+    phases: dict[str, float] = field(default_factory=dict)
+
+    def lap(self, phase: str) -> None:
+        """The phase just ended."""
+        now = time.monotonic()
+        self.phases[phase] = now - self.started - sum(self.phases.values())
 
 
 Report = Callable[[Progress], None]
@@ -134,22 +141,27 @@ def run(
             _stage(conn, hashing, request, progress, found, report)
             if progress.records == 0 and found.count == 0:
                 found.add([Problem(1, "", "the file holds no records")])
+            progress.lap("reading")
             imports.check(conn, request.agency_id)
             checked_count, checked = imports.problems(conn, request.errors_kept)
             found.merge(checked_count, checked)
+            progress.lap("checks")
             if found.count:
                 raise _Rejected
             stored, present = imports.store(conn, request.agency_id)
             completed = record(
                 "COMPLETED", stored=stored, already_present=present, error_count=0, errors=()
             )
+            progress.lap("inserts")
             imports.store_references(conn, request.agency_id, import_id)
+            progress.lap("references")
             alerts.refresh_in_turn(
                 conn,
                 imports.touched_items(conn, alerts.BATCH),
                 request.today,
                 request.verification_days,
             )
+            progress.lap("alert list")
     except _Rejected:
         return record(
             "FAILED",
@@ -158,6 +170,7 @@ def run(
             error_count=found.count,
             errors=tuple(found.first),
         )
+    progress.lap("commit")
     if report is not None:
         report(progress)
     return completed

@@ -35,11 +35,17 @@ def test_a_file_imported_from_the_command_line(
     registry = tmp_path / "registry.ndjson"
     registry.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in registry_file("-CLI")))
 
-    first = run_import(database_url, str(registry))
+    first = run_import(database_url, str(registry), "--timings")
     again = run_import(database_url, str(registry))
 
     assert first.returncode == 0, first.stderr
     assert "stored 2 party, 2 item, 1 euc, 3 event; 0 already present" in first.stdout
+    phases = first.stdout.splitlines()[0].partition(": ")[2].split(", ")
+    assert [phase.rsplit(" ", 2)[0] for phase in phases] == [
+        "reading", "checks", "inserts", "references", "alert list", "commit",
+    ]  # fmt: skip
+    assert all(float(phase.split()[-2]) >= 0 for phase in phases)
+    assert "reading" not in again.stdout
     assert "rows/s" in first.stderr  # the progress line (plain, not on a terminal)
     assert again.returncode == 0, again.stderr
     assert "stored 0 party, 0 item, 0 euc, 0 event; 8 already present" in again.stdout
