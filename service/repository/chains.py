@@ -31,13 +31,9 @@ def facts(
     verifications and verified parties. Items whose chain entries are `prefetched` (every entry
     of the item, from chain_entries) are not read again."""
     known = prefetched or {}
-    by_item: dict[UUID, list[Row]] = defaultdict(
-        list, {i: known[i] for i in item_ids if i in known}
-    )
     missing = [item_id for item_id in item_ids if item_id not in known]
-    if missing:
-        by_item.update(by_chain(ask(conn, missing)))
-    return facts_of(item_ids, by_item, today, verification_days)
+    entries = {**known, **by_chain(ask(conn, missing))} if missing else known
+    return facts_of(item_ids, entries, today, verification_days)
 
 
 def facts_of(

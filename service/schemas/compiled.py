@@ -45,7 +45,6 @@ class CompiledSchema:
         unknown_hooks = set(schema._hooks) - _HOOKS_CALLED
         if unknown_hooks:
             raise NotCompilable(f"hooks {sorted(unknown_hooks)}")
-        self.schema = schema
         self.checks = {name: _field_check(field) for name, field in schema.load_fields.items()}
         # (name, default, whether the default is a factory) of each field that may be left out
         self.defaults = [
