@@ -16,6 +16,7 @@ from statistics import mean, quantiles
 from bench.cpu import Usage
 from bench.dataset import ROOT
 from service.config import Settings
+from service.db import connection_kwargs
 from service.repository import queries
 
 WRK_SCRIPT = ROOT / "bench" / "wrk" / "requests.lua"
@@ -167,10 +168,13 @@ def run_pgbench(
             f"--log-prefix={Path(logs) / 'tx'}",
             database_url,
         ]
-        # The service's bound on a statement, so that a pathological plan fails here as it would
-        # there (a 503) instead of holding the run for minutes.
-        timeout_ms = Settings.from_environment().statement_timeout_ms
-        output = _run(command, seconds, {"PGOPTIONS": f"-c statement_timeout={timeout_ms}"})
+        # The service's session settings, so that PostgreSQL runs these statements as it runs
+        # the service's: generic plans (without them the chain query was planned again on every
+        # call, 2-4 ms, and pgbench gave a third of its rate), no JIT, and the bound on a
+        # statement (a pathological plan fails here as it would there, instead of holding the
+        # run for minutes).
+        options = connection_kwargs(Settings.from_environment())["options"]
+        output = _run(command, seconds, {"PGOPTIONS": str(options)})
         latencies = _logged_latencies_ms(Path(logs))
     # No tps line when every client was aborted before it finished a transaction.
     tps = _pgbench_value(output, "tps = ", default=0.0)
