@@ -181,6 +181,9 @@ def check(conn: Connection, agency_id: UUID) -> None:
         )
     conn.execute(SQL["collect_references"])
     conn.execute(SQL["earlier_references"], {"agency_id": agency_id})
+    # Temporary tables are never analysed by autovacuum: without this, every statement below
+    # planned its joins on import_refs for 552 rows, whatever the file held.
+    conn.execute("ANALYZE import_refs")
     for table in STAGING.values():
         conn.execute(_on(SQL["check_duplicate_references"], table), {})
     for name in ("check_unresolved_references", "check_certificate_lines", "check_identities"):
