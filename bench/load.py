@@ -169,10 +169,10 @@ def run_pgbench(
             database_url,
         ]
         # The service's session settings, so that PostgreSQL runs these statements as it runs
-        # the service's: generic plans (without them the chain query was planned again on every
-        # call, 2-4 ms, and pgbench gave a third of its rate), no JIT, and the bound on a
-        # statement (a pathological plan fails here as it would there, instead of holding the
-        # run for minutes).
+        # the service's: generic plans (without them the chain query was planned again on
+        # every call, 2-4 ms, and pgbench gave a sixth to a quarter of its rate), no JIT, and
+        # the bound on a statement (a pathological plan fails here as it would there, instead
+        # of holding the run for minutes).
         options = connection_kwargs(Settings.from_environment())["options"]
         output = _run(command, seconds, {"PGOPTIONS": str(options)})
         latencies = _logged_latencies_ms(Path(logs))
