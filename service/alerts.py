@@ -11,7 +11,7 @@ one differs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
@@ -19,8 +19,6 @@ from uuid import UUID
 from service.db import Connection
 from service.domain.alerts import AlertState, listing
 from service.domain.disclosure import EVERYONE
-from service.domain.findings import ChainFacts
-from service.domain.records import Item
 from service.repository import alerts, chains, items
 from service.repository.rows import Row
 
@@ -53,7 +51,7 @@ def refresh_in_turn(
         ahead: _Asked | None = None
         for batch in batches:  # reading a batch's ids waits for what was sent before it
             alerts.lock_items(conn, batch)
-            asked = _Asked(batch, chains.ask(conn, batch), items.ask_many(conn, batch))
+            asked = _ask(conn, batch)
             if ahead is not None:
                 alerts.store(conn, ahead.derive(today, verification_days))
             ahead = asked
@@ -70,28 +68,22 @@ class _Asked:
     item_rows: Iterable[Row]
 
     def derive(self, today: date, verification_days: int) -> Places:
-        return _places(
-            self.item_ids,
-            chains.facts_of(
-                self.item_ids, chains.by_chain(self.chain_entries), today, verification_days
-            ),
-            items.read_many(self.item_rows),
-        )
+        entries = chains.by_chain(self.chain_entries)
+        facts = chains.facts_of(self.item_ids, entries, today, verification_days)
+        recorded = items.read_many(self.item_rows)
+        return {
+            (item_id, audience): state
+            for item_id in self.item_ids
+            for audience, state in listing(recorded[item_id], facts[item_id]).items()
+        }
+
+
+def _ask(conn: Connection, item_ids: list[UUID]) -> _Asked:
+    return _Asked(item_ids, chains.ask(conn, item_ids), items.ask_many(conn, item_ids))
 
 
 def derive(conn: Connection, item_ids: list[UUID], today: date, verification_days: int) -> Places:
-    facts = chains.facts(conn, item_ids, today, verification_days)
-    return _places(item_ids, facts, items.get_many(conn, item_ids))
-
-
-def _places(
-    item_ids: list[UUID], facts: Mapping[UUID, ChainFacts], recorded: Mapping[UUID, Item]
-) -> Places:
-    return {
-        (item_id, audience): state
-        for item_id in item_ids
-        for audience, state in listing(recorded[item_id], facts[item_id]).items()
-    }
+    return _ask(conn, item_ids).derive(today, verification_days)
 
 
 @dataclass(frozen=True)

@@ -52,17 +52,13 @@ def get(conn: Connection, item_id: UUID) -> Item | None:
     return None if row is None else rows.item(row)
 
 
-def get_many(conn: Connection, item_ids: list[UUID]) -> dict[UUID, Item]:
-    """The recorded ones of these items, by id."""
-    return read_many(ask_many(conn, item_ids))
-
-
 def ask_many(conn: Connection, item_ids: list[UUID]) -> Iterable[Row]:
-    """The query of get_many, sent (in pipeline mode its rows come when they are read)."""
+    """The rows of the recorded ones of these items (in pipeline mode, once read)."""
     return conn.execute(SQL["get_items"], {"ids": item_ids})
 
 
 def read_many(item_rows: Iterable[Row]) -> dict[UUID, Item]:
+    """The items of ask_many's rows, by id."""
     found = (rows.item(row) for row in item_rows)
     return {item.id: item for item in found}
 
