@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
+from psycopg import sql
+
 from service.db import Connection
 from service.domain.alerts import AlertState
 from service.domain.disclosure import EVERYONE
@@ -35,6 +37,13 @@ _LOCK_SPACE = 74_103
 def lock_items(conn: Connection, item_ids: list[UUID]) -> None:
     """Wait until no other transaction is refreshing these items (held to the end of ours)."""
     conn.execute(SQL["lock_items"], {"lock_space": _LOCK_SPACE, "item_ids": item_ids})
+
+
+def lock_items_in(conn: Connection, table: str) -> None:
+    """lock_items for every item whose id (column `id`) is in `table`, all at once: for a
+    transaction that then refreshes them batch by batch."""
+    query = sql.SQL(SQL["lock_items_in"]).format(table=sql.Identifier(table))
+    conn.execute(query, {"lock_space": _LOCK_SPACE})
 
 
 Places = Mapping[tuple[UUID, UUID], AlertState | None]

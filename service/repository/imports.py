@@ -19,7 +19,7 @@ from psycopg.types.json import Jsonb
 from service.db import Connection
 from service.domain.ids import NEWEST
 from service.domain.imports import Problem
-from service.repository import rows
+from service.repository import alerts, rows
 from service.repository.queries import load
 
 SQL = load("imports")
@@ -230,8 +230,10 @@ def store_references(conn: Connection, agency_id: UUID, import_id: UUID) -> None
 
 
 def touched_items(conn: Connection, batch: int) -> Iterator[list[UUID]]:
-    """The items the new events name, in batches, in id order."""
+    """The items the new events name, in batches, in id order, locked for their alert-list
+    refresh first, all at once (alerts.lock_items_in)."""
     conn.execute(SQL["collect_touched_items"])
+    alerts.lock_items_in(conn, "import_touched")
     return rows.id_batches(conn, SQL["touched_items_after"], batch)
 
 

@@ -60,3 +60,11 @@ WHERE e.euc_id = %(euc_id)s;
 SELECT count(pg_advisory_xact_lock(%(lock_space)s, stripe)) AS locked
 FROM (SELECT DISTINCT hashtext(item_id::text) & 255 AS stripe
       FROM unnest(%(item_ids)s::uuid[]) AS item_id ORDER BY 1) AS stripes;
+
+-- name: lock_items_in
+-- lock_items for every item whose id is in a table (the braces: its name), in one statement,
+-- for a transaction that refreshes many items batch by batch: locking batch after batch would
+-- take the stripes out of order across batches, and two such transactions could each hold a
+-- stripe the other waits for. The stripes are lock_items' own.
+SELECT count(pg_advisory_xact_lock(%(lock_space)s, stripe)) AS locked
+FROM (SELECT DISTINCT hashtext(id::text) & 255 AS stripe FROM {table} ORDER BY 1) AS stripes;
