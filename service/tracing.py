@@ -1,9 +1,10 @@
 """A trace request, end to end: read the serial, search the registry tier by tier, weigh the
 candidates, attach their chains of custody, and keep the answer as it was given.
 
-The hot path is two or three round trips: the candidates of the strong tiers (one query), the
-chains of the best candidates (one query), and the stored trace (one insert); a near-miss search
-is added only when no strong candidate fits the description.
+The hot path is two round trips: the candidates of the strong tiers with their chains (two
+queries in one pipeline), then the stored trace with its audit entry (one statement, written by
+the view: service.api.traces); a near-miss search is added only when no strong candidate fits
+the description.
 """
 
 from __future__ import annotations
@@ -46,12 +47,6 @@ class Tracer:
     key_prefix: str
     verification_days: int
 
-    def trace(self, weapon: ObservedWeapon, context: TraceContext) -> TraceAnswer:
-        """Answer one trace request and store it."""
-        answer = self.answer(weapon, context, batch_id=None)
-        traces.insert(self.conn, answer, self.key_prefix)
-        return answer
-
     def trace_batch(
         self, weapons: list[ObservedWeapon], context: TraceContext
     ) -> tuple[UUID, list[TraceAnswer]]:
@@ -62,8 +57,9 @@ class Tracer:
         return batch_id, answers
 
     def answer(
-        self, weapon: ObservedWeapon, context: TraceContext, batch_id: UUID | None
+        self, weapon: ObservedWeapon, context: TraceContext, batch_id: UUID | None = None
     ) -> TraceAnswer:
+        """Answer one trace request (the caller stores it: service.repository.traces.insert)."""
         observation, manufacturer = self._observe(weapon)
         search = self._search(observation)
         ranked = matching.rank(search.assessments, CANDIDATES_SHOWN)

@@ -2,8 +2,9 @@
 (what was looked up, how many records it returned), and written with the status answered.
 
 An answer and its audit entry commit together (`service.api.auth.requires` runs the view and
-the entry in one transaction): if the entry cannot be written, the caller gets a 503 and nothing
-of the request stays. A request refused before or by the view (401, 403, 400, 404, 409...) is
+the entry in one transaction, or the view stores its answer and the entry in one statement,
+`written_with`): if the entry cannot be written, the caller gets a 503 and nothing of the
+request stays. A request refused before or by the view (401, 403, 400, 404, 409...) is
 written after its work has been rolled back.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from uuid import UUID
 
@@ -175,6 +176,17 @@ def serials(as_typed: Iterable[str]) -> None:
     draft = current()
     if draft is not None:
         looked_up_serials(draft, as_typed)
+
+
+@contextlib.contextmanager
+def written_with(status: int) -> Iterator[trail.NewEntry]:
+    """The request's entry, for the view to append in the statement that stores its answer
+    (the guard then writes none); it counts as written once that statement has run."""
+    draft = current()
+    if draft is None:
+        raise RuntimeError("no audit entry was begun for this request")
+    yield draft.entry(status)
+    draft.written = True
 
 
 def write(conn: Connection, draft: Draft, status: int) -> None:

@@ -23,6 +23,7 @@ from flask import Response, g, make_response, request
 
 from service.api import audit, idempotency, uploads
 from service.api.context import Principal, connection, settings
+from service.db import Connection
 from service.domain import api_keys
 from service.errors import AuthenticationFailed, PermissionDenied, RateLimited
 from service.repository import agencies
@@ -68,9 +69,15 @@ def authenticate(header: str | None, draft: audit.Draft) -> Principal:
     return caller
 
 
-def requires(scope: str) -> Callable[[Callable[P, R]], Callable[P, Response]]:
+def requires(
+    scope: str, *, one_statement: bool = False
+) -> Callable[[Callable[P, R]], Callable[P, Response]]:
     """Authenticate the request, refuse it (403) unless the key has `scope`, and run the view
-    with its audit entry in one transaction."""
+    with its audit entry in one transaction.
+
+    `one_statement`: the view reads, then stores its answer and the audit entry in one
+    statement (`audit.written_with`), which commits them together; the transaction (two round
+    trips and a second statement) is then left out, unless an Idempotency-Key needs it."""
     if scope not in api_keys.SCOPES:
         raise ValueError(f"unknown scope {scope}")
 
@@ -86,15 +93,27 @@ def requires(scope: str) -> Callable[[Callable[P, R]], Callable[P, Response]]:
             g.principal = caller
             audit.stated_case(draft)
             conn = connection()
+            if one_statement and idempotency.requested_key() is None:
+                response = make_response(view(*args, **kwargs))
+                _write_unless_written(conn, draft, response)
+                return response
             with conn.transaction():
-                response = idempotency.begin(conn, caller, large_body=large_body)
-                if response is None:
+                replayed = idempotency.begin(conn, caller, large_body=large_body)
+                if replayed is None:
                     response = make_response(view(*args, **kwargs))
                     idempotency.finish(conn, response)
-                audit.write(conn, draft, response.status_code)
+                else:
+                    response = replayed
+                _write_unless_written(conn, draft, response)
             return response
 
         guarded.required_scope = scope  # type: ignore[attr-defined]
         return guarded
 
     return decorate
+
+
+def _write_unless_written(conn: Connection, draft: audit.Draft, response: Response) -> None:
+    # A view that stored the entry with its answer (audit.written_with) leaves none to write.
+    if not draft.written:
+        audit.write(conn, draft, response.status_code)

@@ -11,7 +11,7 @@ from flask import Blueprint, Response
 from service.api import audit, requests
 from service.api.auth import requires
 from service.api.context import connection, manufacturer_directory, principal, settings
-from service.api.responses import created, json_response, keyset_page
+from service.api.responses import encoded, json_document, json_response, keyset_page
 from service.domain.traces import ObservedWeapon, TraceAnswer, TraceContext
 from service.errors import NotFound
 from service.repository import traces
@@ -36,14 +36,13 @@ def _tracer() -> Tracer:
 
 
 @blueprint.post("")
-@requires("trace:read")
+@requires("trace:read", one_statement=True)
 def create_trace() -> Response:
     """Trace one weapon: ranked candidates, each with its chain of custody."""
     request = requests.body(trace_in)
     _audit_request(request["context"], [request["weapon"]])
-    answer = _tracer().trace(request["weapon"], request["context"])
-    _audit_answers([answer])
-    return created(answer, f"/v1/traces/{answer.id}")
+    answer = _tracer().answer(request["weapon"], request["context"])
+    return _stored(answer)
 
 
 @blueprint.post("/batch")
@@ -91,6 +90,17 @@ def get_trace(trace_id: UUID) -> Response:
     if document is None:
         raise NotFound(f"your agency has no trace with id {trace_id}")
     return json_response(orjson.loads(document))
+
+
+def _stored(answer: TraceAnswer) -> Response:
+    """The answer, stored as it is sent, with the request's audit entry in the same statement."""
+    location = f"/v1/traces/{answer.id}"
+    _audit_answers([answer])
+    audit.created(location)
+    document = encoded(answer)
+    with audit.written_with(201) as entry:
+        traces.insert(connection(), answer, document, principal().key_prefix, entry)
+    return json_document(document, 201, headers={"Location": location})
 
 
 def _audit_request(context: TraceContext, weapons: list[ObservedWeapon]) -> None:

@@ -38,24 +38,26 @@ class NewEntry:
 
 
 def append(conn: Connection, entry: NewEntry) -> None:
-    conn.execute(
-        SQL["insert_entry"],
-        {
-            "id": entry.id,
-            "agency_id": entry.agency_id,
-            "key_prefix": entry.key_prefix,
-            "method": entry.method,
-            "route": entry.route,
-            "path": entry.path,
-            "status": entry.status,
-            "serials": list(entry.serials),
-            "record_ids": list(entry.record_ids),
-            "case_reference": entry.case_reference,
-            "purpose": entry.purpose,
-            "records_returned": entry.records_returned,
-            "details": Jsonb(entry.details),
-        },
-    )
+    conn.execute(SQL["insert_entry"], parameters(entry))
+
+
+def parameters(entry: NewEntry) -> dict[str, object]:
+    """The entry as the parameters of insert_entry (and of statements that append it too)."""
+    return {
+        "id": entry.id,
+        "agency_id": entry.agency_id,
+        "key_prefix": entry.key_prefix,
+        "method": entry.method,
+        "route": entry.route,
+        "path": entry.path,
+        "status": entry.status,
+        "serials": list(entry.serials),
+        "record_ids": list(entry.record_ids),
+        "case_reference": entry.case_reference,
+        "purpose": entry.purpose,
+        "records_returned": entry.records_returned,
+        "details": Jsonb(entry.details),
+    }
 
 
 @dataclass(frozen=True)

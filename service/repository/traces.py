@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import fields
 from datetime import datetime
 from uuid import UUID
 
@@ -13,7 +14,8 @@ from service.db import NEAR_MISS_SIMILARITY, NEAR_MISS_WIDE_SIMILARITY, Connecti
 from service.domain.ids import NEWEST
 from service.domain.matching import Candidate, ncic, skeleton
 from service.domain.traces import TraceAnswer, TraceSummary
-from service.repository import rows
+from service.repository import audit, rows
+from service.repository.audit import NewEntry
 from service.repository.queries import load
 from service.repository.rows import Row
 
@@ -70,22 +72,32 @@ def _candidates(conn: Connection, query: str, params: Mapping[str, object]) -> l
     ]
 
 
-def insert(conn: Connection, answer: TraceAnswer, key_prefix: str) -> bytes:
-    """Store a trace with its whole answer; returns the answer as stored (compact JSON)."""
-    document = orjson.dumps(answer, option=orjson.OPT_UTC_Z)
-    conn.execute(SQL["insert_trace"], _trace_params(answer, key_prefix, document))
-    return document
+def insert(
+    conn: Connection, answer: TraceAnswer, document: bytes, key_prefix: str, entry: NewEntry
+) -> None:
+    """Store a trace with its whole answer (`document`, the JSON answered) and the request's
+    audit entry, in one statement: outside a transaction they commit together."""
+    params = _trace_params(answer, key_prefix, document)
+    params.update({f"audit_{name}": value for name, value in audit.parameters(entry).items()})
+    conn.execute(SQL["insert_trace"], params)
 
 
-def insert_many(conn: Connection, answers: list[TraceAnswer], key_prefix: str) -> list[bytes]:
-    """Store several traces at once (a batch), all or nothing."""
+def insert_many(conn: Connection, answers: list[TraceAnswer], key_prefix: str) -> None:
+    """Store several traces at once (a batch), all or nothing; the request's audit entry is
+    the caller's to write."""
     documents = [orjson.dumps(answer, option=orjson.OPT_UTC_Z) for answer in answers]
     with conn.transaction(), conn.cursor() as cursor:
         cursor.executemany(
             SQL["insert_trace"],
-            [_trace_params(a, key_prefix, d) for a, d in zip(answers, documents, strict=True)],
+            [
+                {**_trace_params(answer, key_prefix, document), **_NO_AUDIT_ENTRY}
+                for answer, document in zip(answers, documents, strict=True)
+            ],
         )
-    return documents
+
+
+# insert_trace's audit parameters when it appends no entry.
+_NO_AUDIT_ENTRY = {f"audit_{field.name}": None for field in fields(NewEntry)}
 
 
 # Candidates that count as hits, which the agencies that recorded them are told of.

@@ -66,7 +66,9 @@ SELECT set_config('pg_trgm.similarity_threshold', %(threshold)s, false);
 
 -- name: insert_trace
 -- The trace, a notification to every other agency that recorded a hit item (or an event of
--- it), and the webhook deliveries of those notifications: one statement, one round trip.
+-- it), the webhook deliveries of those notifications and, when audit_id is given, the request's
+-- audit entry (the columns of audit.insert_entry): one statement, so one round trip and, outside
+-- a transaction, one commit for the answer and its entry together.
 WITH trace AS (
     INSERT INTO traces (id, agency_id, key_prefix, batch_id, case_reference, purpose, legal_basis,
                         requesting_officer, seizure_country, seized_on, serial_number, status,
@@ -90,6 +92,14 @@ WITH trace AS (
     ) AS owner
     WHERE owner.agency_id <> %(agency_id)s AND EXISTS (SELECT 1 FROM trace)
     RETURNING id, agency_id
+), audited AS (
+    INSERT INTO audit_log (id, agency_id, key_prefix, method, route, path, status, serials,
+                           record_ids, case_reference, purpose, records_returned, details)
+    SELECT %(audit_id)s, %(audit_agency_id)s, %(audit_key_prefix)s, %(audit_method)s,
+           %(audit_route)s, %(audit_path)s, %(audit_status)s, %(audit_serials)s,
+           %(audit_record_ids)s, %(audit_case_reference)s, %(audit_purpose)s,
+           %(audit_records_returned)s, %(audit_details)s
+    WHERE %(audit_id)s::uuid IS NOT NULL AND EXISTS (SELECT 1 FROM trace)
 )
 INSERT INTO webhook_deliveries (notification_id, webhook_id)
 SELECT told.id, w.id

@@ -228,6 +228,44 @@ def test_an_answer_is_never_given_without_its_entry(
     assert db.execute("SELECT count(*) AS n FROM parties").fetchone() == {"n": 0}
 
 
+def test_a_trace_is_stored_with_its_entry_or_not_at_all(
+    api: ContractClient, db: Connection, registry: Any
+) -> None:
+    registry.item(serial_number="FN-4410")
+    trace = {"weapon": {"serial_number": "FN-4410"}, "context": CONTEXT}
+    answered = api.post("/v1/traces", trace)
+    db.execute("REVOKE INSERT ON audit_log FROM trace_registry_service")
+
+    refused = api.post("/v1/traces", trace)
+
+    assert (answered.status_code, refused.status_code) == (201, 503)
+    stored = db.execute("SELECT id, answer::text AS answer FROM traces").fetchall()
+    assert [str(row["id"]) for row in stored] == [answered.get_json()["id"]]
+    # Kept exactly as it was sent, and written once, with the answer.
+    assert stored[0]["answer"].encode() == answered.data
+    (entry,) = [e for e in entries(db) if e["route"] == "/v1/traces"]
+    assert str(entry["id"]) == answered.headers["X-Request-Id"]
+    assert entry["status"] == 201
+    assert entry["details"]["created"] == answered.headers["Location"]
+
+
+def test_a_trace_with_an_idempotency_key_is_audited_once_and_its_replay_once(
+    api: ContractClient, db: Connection
+) -> None:
+    trace = {"weapon": {"serial_number": "FN-4410"}, "context": CONTEXT}
+    first = api.post("/v1/traces", trace, headers={"Idempotency-Key": "trace-1"})
+    again = api.post("/v1/traces", trace, headers={"Idempotency-Key": "trace-1"})
+
+    assert again.get_json() == first.get_json()
+    rows = [e for e in entries(db) if e["route"] == "/v1/traces"]
+    assert [str(e["id"]) for e in rows] == [
+        first.headers["X-Request-Id"],
+        again.headers["X-Request-Id"],
+    ]
+    assert [e["status"] for e in rows] == [201, 201]
+    assert [e["details"].get("idempotent_replay") for e in rows] == [None, True]
+
+
 # Verification -----------------------------------------------------------------------------------
 
 
@@ -244,6 +282,23 @@ def nth_entry(db: Connection, n: int) -> dict[str, Any]:
     ).fetchone()
     assert row is not None
     return row
+
+
+def adjacent_entries(db: Connection) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An entry and the next of its chain. The trail's requests may have used more than one
+    pooled connection, so its entries may lie in more than one chain."""
+    row = db.execute(
+        "SELECT id, next_id FROM (SELECT id, lead(id) OVER (PARTITION BY chain ORDER BY chain_seq)"
+        " AS next_id, chain, chain_seq FROM audit_log) AS linked WHERE next_id IS NOT NULL"
+        " ORDER BY chain, chain_seq LIMIT 1"
+    ).fetchone()
+    assert row is not None
+    entry, following = (
+        db.execute("SELECT * FROM audit_log WHERE id = %s", [row[name]]).fetchone()
+        for name in ("id", "next_id")
+    )
+    assert entry is not None and following is not None
+    return entry, following
 
 
 @pytest.mark.usefixtures("trail")
@@ -272,8 +327,7 @@ def test_a_changed_entry_is_found(db: Connection) -> None:
 
 @pytest.mark.usefixtures("trail")
 def test_a_removed_entry_is_found(db: Connection) -> None:
-    victim = nth_entry(db, 2)
-    following = nth_entry(db, 3)
+    victim, following = adjacent_entries(db)
     tamper(db, "DELETE FROM audit_log WHERE id = %s", [victim["id"]])
 
     result = auditing.verify(db)
