@@ -1,5 +1,6 @@
 """The service under test, started exactly as in production: `service/start.sh` (schema check, then
-`exec gunicorn` with service/gunicorn_conf.py), 5 sync workers, access log off, on a free port."""
+`exec gunicorn` with service/gunicorn_conf.py), its default sync workers (cores + 1), access log
+off, on a free port."""
 
 from __future__ import annotations
 
@@ -19,9 +20,11 @@ from pathlib import Path
 
 from bench.dataset import ROOT
 from service import embedded
+from service.config import default_workers
 
 START_SCRIPT = ROOT / "service" / "start.sh"
-WORKERS = 5
+# As in production: gunicorn_conf's default, unless WEB_CONCURRENCY says otherwise.
+WORKERS = int(os.environ.get("WEB_CONCURRENCY", default_workers()))
 
 
 @dataclass

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, BinaryIO
 import psycopg
 
 from service import embedded, keys
-from service.config import ConfigurationError, Settings
+from service.config import ConfigurationError, Settings, default_workers
 from service.db import Connection, connect, translate
 from service.domain import api_keys
 from service.errors import TraceRegistryError
@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve_parser.add_argument("--host", default="127.0.0.1")
     serve_parser.add_argument("--port", type=int, default=8000)
-    serve_parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2 + 1)
+    serve_parser.add_argument("--workers", type=int, default=default_workers())
     serve_parser.set_defaults(handler=serve)
 
     db_parser = commands.add_parser("db", help="database administration")

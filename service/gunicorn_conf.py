@@ -1,14 +1,16 @@
 """gunicorn settings (`--config python:service.gunicorn_conf`), from the environment.
 
-Sync workers, 2 x cores + 1: on database-bound routes they gave the best tail latency on this
-kind of machine (see ../shared/PERFORMANCE-NOTES.md). No preload: each worker opens its own
-connection pool after the fork.
+Sync workers (gthread gave far worse tail latency on database routes on this kind of machine,
+../shared/PERFORMANCE-NOTES.md), as many as `service.config.default_workers` unless
+WEB_CONCURRENCY says otherwise. No preload: each worker opens its own connection pool after the
+fork.
 """
 
-import multiprocessing
 import os
 
 import gunicorn.http.wsgi
+
+from service.config import default_workers
 
 # gunicorn names itself and its version in a Server header on every response; say nothing that
 # helps to pick an exploit.
@@ -16,7 +18,7 @@ gunicorn.http.wsgi.SERVER = "trace-registry"
 
 host = os.environ.get("TRACE_REGISTRY_HOST", "127.0.0.1")
 bind = f"{host}:{os.environ.get('TRACE_REGISTRY_PORT', '8000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+workers = int(os.environ.get("WEB_CONCURRENCY", default_workers()))
 worker_class = "sync"
 timeout = 30
 graceful_timeout = 20

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 
 import pytest
 
 from service import config
-from service.config import DEVELOPMENT_SECRET, ConfigurationError, Settings
+from service.config import DEVELOPMENT_SECRET, ConfigurationError, Settings, default_workers
 
 GOOD_SECRET = "s" * 32
 
@@ -206,3 +207,15 @@ def test_other_spellings_of_production_are_not_silently_development(spelling: st
 def test_out_of_range_values_are_refused(variable: str, raw: str) -> None:
     with pytest.raises(ConfigurationError):
         from_env(**{variable: raw})
+
+
+def test_gunicorn_runs_a_worker_per_core_and_one_more_unless_told(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    conf = importlib.reload(importlib.import_module("service.gunicorn_conf"))
+    assert conf.workers == default_workers() == (os.cpu_count() or 1) + 1
+    assert conf.worker_class == "sync"
+
+    monkeypatch.setenv("WEB_CONCURRENCY", "7")
+    assert importlib.reload(conf).workers == 7
