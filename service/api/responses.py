@@ -24,23 +24,12 @@ def json_response(
     headers: Mapping[str, str] | None = None,
     mimetype: str = "application/json",
 ) -> Response:
-    return json_document(encoded(payload), status, headers=headers, mimetype=mimetype)
-
-
-def json_document(
-    document: bytes,
-    status: int = 200,
-    *,
-    headers: Mapping[str, str] | None = None,
-    mimetype: str = "application/json",
-) -> Response:
-    """An answer whose JSON is encoded already (`encoded`)."""
-    return Response(document, status, headers=dict(headers or {}), mimetype=mimetype)
-
-
-def encoded(payload: object) -> bytes:
-    """The JSON the API answers with."""
-    return orjson.dumps(payload, option=_OPTIONS)
+    return Response(
+        orjson.dumps(payload, option=_OPTIONS),
+        status,
+        headers=dict(headers or {}),
+        mimetype=mimetype,
+    )
 
 
 def created(payload: object, location: str) -> Response:

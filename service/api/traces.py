@@ -11,7 +11,7 @@ from flask import Blueprint, Response
 from service.api import audit, requests
 from service.api.auth import requires
 from service.api.context import connection, manufacturer_directory, principal, settings
-from service.api.responses import encoded, json_document, json_response, keyset_page
+from service.api.responses import json_response, keyset_page
 from service.domain.traces import ObservedWeapon, TraceAnswer, TraceContext
 from service.errors import NotFound
 from service.repository import traces
@@ -93,14 +93,13 @@ def get_trace(trace_id: UUID) -> Response:
 
 
 def _stored(answer: TraceAnswer) -> Response:
-    """The answer, stored as it is sent, with the request's audit entry in the same statement."""
+    """The answer, stored with the request's audit entry in the same statement."""
     location = f"/v1/traces/{answer.id}"
     _audit_answers([answer])
     audit.created(location)
-    document = encoded(answer)
     with audit.written_with(201) as entry:
-        traces.insert(connection(), answer, document, principal().key_prefix, entry)
-    return json_document(document, 201, headers={"Location": location})
+        traces.insert(connection(), answer, principal().key_prefix, entry)
+    return json_response(answer, 201, headers={"Location": location})
 
 
 def _audit_request(context: TraceContext, weapons: list[ObservedWeapon]) -> None:
