@@ -1,0 +1,167 @@
+"""`bench/inprocess`: the CPU one request costs, in the service's Python and in its PostgreSQL
+backend, measured in one process (Flask's test client, no HTTP, one connection), for the code as
+it stands and, alternating with it, for another commit (`--against REF`).
+
+On a machine whose speed drifts by a third within an hour, two versions are compared only when
+they run in turns, a few seconds apart, on the same data set; the report gives each round and the
+medians. The other commit is checked out in a temporary git worktree and imported from there.
+
+    bench/inprocess --against HEAD~1                 # exact traces, 3 rounds of 3,000 requests
+    bench/inprocess --kind near-miss --requests 500 --rounds 5 --against 8845549
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from bench import dataset
+from bench.dataset import ROOT
+from bench.main import CLI, create_key
+from bench.workload import KINDS, TARGETS, requests_for
+from service import embedded
+
+WARM_UP = 300
+# Run in a child process whose `service` is imported from the given checkout.
+MEASURE = r"""
+import json, os, sys, time
+sys.path.insert(0, sys.argv[1])
+import logging
+logging.disable(logging.INFO)
+import psycopg
+from service import create_app
+
+requests = [line.rstrip("\n").split("\t") for line in open(sys.argv[2], encoding="utf-8")]
+count, key = int(sys.argv[3]), os.environ["BENCH_KEY"]
+client = create_app({"pool_min_size": 1, "pool_max_size": 1}).test_client()
+headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+tick = os.sysconf("SC_CLK_TCK")
+
+
+def send(n, start):
+    for i in range(n):
+        method, path, body = requests[(start + i) % len(requests)]
+        status = client.open(path, method=method, data=body or None, headers=headers).status_code
+        if status >= 300:
+            sys.exit(f"{method} {path} answered {status}")
+
+
+def backend_seconds():
+    with psycopg.connect(os.environ["BENCH_OWNER_URL"]) as conn:
+        pids = [row[0] for row in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'trace-registry'")]
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+send(int(sys.argv[4]), 0)
+backend, python = backend_seconds(), time.process_time()
+send(count, int(sys.argv[4]))
+python, backend = time.process_time() - python, backend_seconds() - backend
+print(json.dumps({"python_ms": 1e3 * python / count, "db_ms": 1e3 * backend / count}))
+"""
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bench/inprocess", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--kind", choices=KINDS, default="exact")
+    parser.add_argument("--requests", type=int, default=3_000, help="per round and version")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--against", metavar="REF", help="a commit to compare with, in turns")
+    parser.add_argument("--items", type=int, default=1_000_000, help="data set size")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--samples", type=int, default=10_000, help="serials sampled")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse(argv)
+    with dataset.database(args.items, args.seed) as db, _checkouts(args.against) as versions:
+        dataset.ensure(db, args.items, args.seed)
+        weapons = dataset.sample(db.url, args.seed, args.samples)
+        requests = requests_for(args.kind, weapons, TARGETS["traces"], args.seed)
+        env = {
+            **os.environ,
+            "DATABASE_URL": embedded.service_url(db.url),
+            "DATABASE_OWNER_URL": db.url,
+            "BENCH_OWNER_URL": db.url,
+            "BENCH_KEY": create_key(db.url),
+        }
+        # The service's role, as start.sh makes it before serving.
+        subprocess.run([*CLI, "db", "init"], env=env, cwd=ROOT, check=True, capture_output=True)
+        with tempfile.NamedTemporaryFile("w", suffix=".tsv", encoding="utf-8") as file:
+            file.write("".join(request.line() + "\n" for request in requests))
+            file.flush()
+            rounds = [
+                {name: _measure(root, file.name, args.requests, env) for name, root in versions}
+                for _ in range(args.rounds)
+            ]
+    _report(args, [name for name, _ in versions], rounds)
+    return 0
+
+
+@contextmanager
+def _checkouts(against: str | None) -> Iterator[list[tuple[str, Path]]]:
+    """("working tree", ROOT), and the other commit in a temporary worktree."""
+    if against is None:
+        yield [("working tree", ROOT)]
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-against-") as parent:
+        other = Path(parent) / "checkout"
+        git = ["git", "-C", str(ROOT)]
+        subprocess.run([*git, "worktree", "add", "--detach", str(other), against], check=True)
+        try:
+            yield [("working tree", ROOT), (against, other)]
+        finally:
+            subprocess.run([*git, "worktree", "remove", "--force", str(other)], check=False)
+
+
+def _measure(root: Path, request_file: str, count: int, env: dict[str, str]) -> dict[str, float]:
+    command = [sys.executable, "-c", MEASURE, str(root), request_file, str(count), str(WARM_UP)]
+    done = subprocess.run(command, env=env, cwd=root, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{root}: {done.stderr.strip() or done.stdout.strip()}")
+    figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def _report(
+    args: argparse.Namespace, names: list[str], rounds: list[dict[str, dict[str, float]]]
+) -> None:
+    print(f"{args.kind} traces, {args.requests:,} requests a round, CPU per request (ms):")
+    print("round  " + "  ".join(f"{name[:24]:>24} python / db" for name in names))
+    for number, measured in enumerate(rounds, start=1):
+        cells = [f"{measured[n]['python_ms']:>24.3f} / {measured[n]['db_ms']:.3f}" for n in names]
+        print(f"{number:>5}  " + "  ".join(cells))
+    medians = {
+        name: {
+            part: statistics.median(measured[name][part] for measured in rounds)
+            for part in ("python_ms", "db_ms")
+        }
+        for name in names
+    }
+    cells = [f"{medians[n]['python_ms']:>24.3f} / {medians[n]['db_ms']:.3f}" for n in names]
+    print("median " + "  ".join(cells))
+    if len(names) == 2:
+        base, this = medians[names[1]], medians[names[0]]
+        print(
+            f"working tree / {names[1]}: python {this['python_ms'] / base['python_ms']:.2f}, "
+            f"db {this['db_ms'] / base['db_ms']:.2f}, "
+            f"both {(this['python_ms'] + this['db_ms']) / (base['python_ms'] + base['db_ms']):.2f}"
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
