@@ -8,6 +8,8 @@ medians. The other commit is checked out in a temporary git worktree and importe
 
     bench/inprocess --against HEAD~1                 # exact traces, 3 rounds of 3,000 requests
     bench/inprocess --kind near-miss --requests 500 --rounds 5 --against 8845549
+    bench/inprocess --timed                          # where a trace's Python CPU goes
+    bench/inprocess --timed --path "$(printf 'GET\t/v1/manufacturers?name=Beretta\t')"
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from bench import dataset
 from bench.dataset import ROOT
 from bench.main import CLI, create_key
-from bench.workload import KINDS, TARGETS, requests_for
+from bench.workload import KINDS, TARGETS, Request, requests_for
 from service import embedded
 
 WARM_UP = 300
@@ -39,6 +42,31 @@ logging.disable(logging.INFO)
 import psycopg
 from service import create_app
 
+import functools, importlib
+spent = {}
+
+
+def timed(target):
+    module_name, _, name = target.partition(":")
+    owner = importlib.import_module(module_name)
+    *path, attribute = name.split(".")
+    for part in path:
+        owner = getattr(owner, part)
+    function = getattr(owner, attribute)
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        started = time.process_time()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            spent[target] = spent.get(target, 0.0) + time.process_time() - started
+
+    setattr(owner, attribute, wrapper)
+
+
+for target in filter(None, sys.argv[5].split(",")):
+    timed(target)
 requests = [line.rstrip("\n").split("\t") for line in open(sys.argv[2], encoding="utf-8")]
 count, key = int(sys.argv[3]), os.environ["BENCH_KEY"]
 client = create_app({"pool_min_size": 1, "pool_max_size": 1}).test_client()
@@ -67,11 +95,29 @@ def backend_seconds():
 
 
 send(int(sys.argv[4]), 0)
+spent.clear()
 backend, python = backend_seconds(), time.process_time()
 send(count, int(sys.argv[4]))
 python, backend = time.process_time() - python, backend_seconds() - backend
-print(json.dumps({"python_ms": 1e3 * python / count, "db_ms": 1e3 * backend / count}))
+print(json.dumps({
+    "python_ms": 1e3 * python / count,
+    "db_ms": 1e3 * backend / count,
+    "timed_ms": {target: 1e3 * seconds / count for target, seconds in spent.items()},
+}))
 """
+# What --timed wraps when it names nothing else: the guard, and a trace's main steps.
+TIMED = (
+    "flask.app:Flask.full_dispatch_request",
+    "service.api.auth:authenticate",
+    "service.api.audit:begin",
+    "service.api.audit:write",
+    "service.api.requests:body",
+    "service.api.requests:query",
+    "service.repository.traces:strong_candidates",
+    "service.repository.traces:insert",
+    "service.repository.chains:facts",
+    "service.tracing:_candidate",
+)
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -83,6 +129,20 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--items", type=int, default=1_000_000, help="data set size")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--samples", type=int, default=10_000, help="serials sampled")
+    parser.add_argument(
+        "--timed",
+        nargs="?",
+        const=",".join(TIMED),
+        default="",
+        metavar="MODULE:FUNCTION,...",
+        help="also time these functions, inclusive, per request (the working tree only; "
+        "default: the guard's and a trace's main steps)",
+    )
+    parser.add_argument(
+        "--path",
+        help="the request's path and body as a request file line (METHOD<tab>PATH<tab>BODY) "
+        "instead of traces, e.g. a guarded lookup",
+    )
     return parser.parse_args(argv)
 
 
@@ -91,7 +151,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     with dataset.database(args.items, args.seed) as db, _checkouts(args.against) as versions:
         dataset.ensure(db, args.items, args.seed)
         weapons = dataset.sample(db.url, args.seed, args.samples)
-        requests = requests_for(args.kind, weapons, TARGETS["traces"], args.seed)
+        requests = (
+            [Request(*args.path.split("\t"))]
+            if args.path
+            else requests_for(args.kind, weapons, TARGETS["traces"], args.seed)
+        )
         env = {
             **os.environ,
             "DATABASE_URL": embedded.service_url(db.url),
@@ -105,7 +169,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             file.write("".join(request.line() + "\n" for request in requests))
             file.flush()
             rounds = [
-                {name: _measure(root, file.name, args.requests, env) for name, root in versions}
+                {
+                    name: _measure(
+                        root, file.name, args.requests, env, args.timed if n == 0 else ""
+                    )
+                    for n, (name, root) in enumerate(versions)
+                }
                 for _ in range(args.rounds)
             ]
     _report(args, [name for name, _ in versions], rounds)
@@ -128,19 +197,22 @@ def _checkouts(against: str | None) -> Iterator[list[tuple[str, Path]]]:
             subprocess.run([*git, "worktree", "remove", "--force", str(other)], check=False)
 
 
-def _measure(root: Path, request_file: str, count: int, env: dict[str, str]) -> dict[str, float]:
+def _measure(
+    root: Path, request_file: str, count: int, env: dict[str, str], timed: str
+) -> dict[str, Any]:
     command = [sys.executable, "-c", MEASURE, str(root), request_file, str(count), str(WARM_UP)]
-    done = subprocess.run(command, env=env, cwd=root, capture_output=True, text=True)
+    done = subprocess.run([*command, timed], env=env, cwd=root, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"{root}: {done.stderr.strip() or done.stdout.strip()}")
-    figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return figures
 
 
 def _report(
-    args: argparse.Namespace, names: list[str], rounds: list[dict[str, dict[str, float]]]
+    args: argparse.Namespace, names: list[str], rounds: list[dict[str, dict[str, Any]]]
 ) -> None:
-    print(f"{args.kind} traces, {args.requests:,} requests a round, CPU per request (ms):")
+    asked = f"{args.path.split(chr(9))[:2]}" if args.path else f"{args.kind} traces"
+    print(f"{asked}, {args.requests:,} requests a round, CPU per request (ms):")
     print("round  " + "  ".join(f"{name[:24]:>24} python / db" for name in names))
     for number, measured in enumerate(rounds, start=1):
         cells = [f"{measured[n]['python_ms']:>24.3f} / {measured[n]['db_ms']:.3f}" for n in names]
@@ -154,6 +226,16 @@ def _report(
     }
     cells = [f"{medians[n]['python_ms']:>24.3f} / {medians[n]['db_ms']:.3f}" for n in names]
     print("median " + "  ".join(cells))
+    timed = {
+        target: statistics.median(
+            measured[names[0]]["timed_ms"].get(target, 0.0) for measured in rounds
+        )
+        for target in rounds[0][names[0]]["timed_ms"]
+    }
+    if timed:
+        print(f"{names[0]}, per request, inclusive (ms of Python CPU, medians):")
+        for target, spent in sorted(timed.items(), key=lambda pair: -pair[1]):
+            print(f"  {spent:7.3f}  {target}")
     if len(names) == 2:
         base, this = medians[names[1]], medians[names[0]]
         print(
