@@ -1,5 +1,5 @@
 """A trace request, end to end: read the serial, search the registry tier by tier, weigh the
-candidates, attach their chains of custody, and keep the answer as it was given.
+candidates, and attach their chains of custody; the view keeps the answer as it was given.
 
 The hot path is two round trips: the candidates of the strong tiers with their chains (two
 queries in one pipeline), then the stored trace with its audit entry (one statement, written by
@@ -44,17 +44,15 @@ class Tracer:
     conn: Connection
     directory: Directory
     agency: AgencyRef
-    key_prefix: str
     verification_days: int
 
-    def trace_batch(
+    def answer_batch(
         self, weapons: list[ObservedWeapon], context: TraceContext
     ) -> tuple[UUID, list[TraceAnswer]]:
-        """Answer many weapons of one case; their traces are stored together or not at all."""
+        """Answer many weapons of one case, under one batch id (the caller stores them:
+        service.repository.traces.insert_many)."""
         batch_id = uuid7()
-        answers = [self.answer(weapon, context, batch_id) for weapon in weapons]
-        traces.insert_many(self.conn, answers, self.key_prefix)
-        return batch_id, answers
+        return batch_id, [self.answer(weapon, context, batch_id) for weapon in weapons]
 
     def answer(
         self, weapon: ObservedWeapon, context: TraceContext, batch_id: UUID | None = None

@@ -11,7 +11,7 @@ from flask import Blueprint, Response
 from service.api import audit, requests
 from service.api.auth import requires
 from service.api.context import connection, manufacturer_directory, principal, settings
-from service.api.responses import json_response, keyset_page
+from service.api.responses import created, json_response, keyset_page
 from service.domain.traces import ObservedWeapon, TraceAnswer, TraceContext
 from service.errors import NotFound
 from service.repository import traces
@@ -30,7 +30,6 @@ def _tracer() -> Tracer:
         connection(),
         manufacturer_directory(),
         caller.agency,
-        caller.key_prefix,
         settings().euc_verification_days,
     )
 
@@ -51,7 +50,8 @@ def create_trace_batch() -> Response:
     """Trace up to 1,000 weapons of one case in one request."""
     request = requests.body(trace_batch_in)
     _audit_request(request["context"], request["weapons"])
-    batch_id, answers = _tracer().trace_batch(request["weapons"], request["context"])
+    batch_id, answers = _tracer().answer_batch(request["weapons"], request["context"])
+    traces.insert_many(connection(), answers, principal().key_prefix)  # together or not at all
     _audit_answers(answers)
     body = {"batch_id": batch_id, "traces": answers}
     return json_response(body, 201, headers={"Location": f"/v1/traces?batch_id={batch_id}"})
@@ -94,12 +94,11 @@ def get_trace(trace_id: UUID) -> Response:
 
 def _stored(answer: TraceAnswer) -> Response:
     """The answer, stored with the request's audit entry in the same statement."""
-    location = f"/v1/traces/{answer.id}"
     _audit_answers([answer])
-    audit.created(location)
-    with audit.written_with(201) as entry:
+    response = created(answer, f"/v1/traces/{answer.id}")
+    with audit.written_with(response.status_code) as entry:
         traces.insert(connection(), answer, principal().key_prefix, entry)
-    return json_response(answer, 201, headers={"Location": location})
+    return response
 
 
 def _audit_request(context: TraceContext, weapons: list[ObservedWeapon]) -> None:
