@@ -185,16 +185,19 @@ CREATE TABLE idempotency_keys (
 CREATE INDEX idempotency_keys_created_at ON idempotency_keys (created_at);
 
 -- The registry (ledger) -------------------------------------------------------------------------
+--
+-- Where a column says `references`, the database checks it once per statement ("References
+-- within the ledger", below), not with a foreign key.
 
 CREATE TABLE parties (
     id                     uuid PRIMARY KEY DEFAULT uuid_v7(),
     name                   text NOT NULL,
     kind                   party_kind NOT NULL,
-    country                char(2) NOT NULL REFERENCES countries (code),
+    country                char(2) NOT NULL, -- references countries
     registration_number    text,
     address                text,
     classification         classification,
-    recorded_by_agency_id  uuid NOT NULL REFERENCES agencies (id),
+    recorded_by_agency_id  uuid NOT NULL, -- references agencies
     recorded_at            timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 -- A registered company or authority is recorded once per country.
@@ -219,12 +222,12 @@ CREATE TABLE items (
     serial_skeleton         text NOT NULL GENERATED ALWAYS AS (serial_skeleton(serial_norm)) STORED,
     -- the NCIC practice: letters embedded between digits ignored
     serial_ncic             text NOT NULL GENERATED ALWAYS AS (serial_ncic(serial_norm)) STORED,
-    country_of_manufacture  char(2) REFERENCES countries (code),
+    country_of_manufacture  char(2), -- references countries
     year_of_manufacture     smallint CHECK (year_of_manufacture BETWEEN 1800 AND 2100),
     -- [{"country": "FR", "year": 2011, "marking": "..."}]
     import_markings         jsonb NOT NULL DEFAULT '[]' CHECK (jsonb_typeof(import_markings) = 'array'),
     other_markings          text,
-    recorded_by_agency_id   uuid NOT NULL REFERENCES agencies (id),
+    recorded_by_agency_id   uuid NOT NULL, -- references agencies
     recorded_at             timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 -- A serial is unique per manufacturer and model, never globally. Led by the serial so that an
@@ -263,22 +266,22 @@ CREATE TABLE end_user_certificates (
     id                     uuid PRIMARY KEY DEFAULT uuid_v7(),
     certificate_number     text NOT NULL,
     certificate_key        text NOT NULL CHECK (certificate_key <> ''),
-    issuing_country        char(2) NOT NULL REFERENCES countries (code),
+    issuing_country        char(2) NOT NULL, -- references countries
     issuing_authority      text NOT NULL,
     issued_on              date NOT NULL,
     expires_on             date CHECK (expires_on >= issued_on),
-    exporter_party_id      uuid REFERENCES parties (id),
-    end_user_party_id      uuid NOT NULL REFERENCES parties (id),
-    destination_country    char(2) NOT NULL REFERENCES countries (code),
+    exporter_party_id      uuid, -- references parties
+    end_user_party_id      uuid NOT NULL, -- references parties
+    destination_country    char(2) NOT NULL, -- references countries
     stated_end_use         text NOT NULL,
     non_reexport_clause    boolean NOT NULL,
-    recorded_by_agency_id  uuid NOT NULL REFERENCES agencies (id),
+    recorded_by_agency_id  uuid NOT NULL, -- references agencies
     recorded_at            timestamptz NOT NULL DEFAULT clock_timestamp(),
     UNIQUE (issuing_country, certificate_key)
 );
 
 CREATE TABLE euc_line_items (
-    euc_id       uuid NOT NULL REFERENCES end_user_certificates (id),
+    euc_id       uuid NOT NULL, -- references end_user_certificates
     line_number  smallint NOT NULL CHECK (line_number > 0),
     description  text NOT NULL,
     category     item_category,
@@ -293,15 +296,16 @@ CREATE TABLE custody_events (
     event_type             event_type NOT NULL,
     occurred_on            date NOT NULL,
     -- where the act took place
-    country                char(2) NOT NULL REFERENCES countries (code),
+    country                char(2) NOT NULL, -- references countries
     -- for exports and cross-border transfers: where the goods were sent
-    destination_country    char(2) REFERENCES countries (code),
-    from_party_id          uuid REFERENCES parties (id),
+    destination_country    char(2), -- references countries
+    from_party_id          uuid, -- references parties
     -- who physically holds the items after the event
-    to_party_id            uuid REFERENCES parties (id),
+    to_party_id            uuid, -- references parties
     -- who owns them after the event, where that is not the holder (state-owned arms held by a unit)
-    owner_party_id         uuid REFERENCES parties (id),
-    euc_id                 uuid REFERENCES end_user_certificates (id),
+    owner_party_id         uuid, -- references parties
+    euc_id                 uuid, -- references end_user_certificates
+    -- with euc_id, references euc_line_items
     euc_line_number        smallint,
     -- how many items the event covers (a shipment's size, summed to check a line's quantity)
     item_count             integer NOT NULL CHECK (item_count > 0),
@@ -309,19 +313,18 @@ CREATE TABLE custody_events (
     document_reference     text,
     notes                  text,
     classification         classification,
-    recorded_by_agency_id  uuid NOT NULL REFERENCES agencies (id),
+    recorded_by_agency_id  uuid NOT NULL, -- references agencies
     recorded_at            timestamptz NOT NULL DEFAULT clock_timestamp(),
     CHECK (from_party_id IS DISTINCT FROM to_party_id OR event_type IN ('LOSS', 'THEFT', 'DESTRUCTION', 'DEACTIVATION')),
-    CHECK (euc_line_number IS NULL OR euc_id IS NOT NULL),
-    FOREIGN KEY (euc_id, euc_line_number) REFERENCES euc_line_items (euc_id, line_number)
+    CHECK (euc_line_number IS NULL OR euc_id IS NOT NULL)
 );
 CREATE INDEX custody_events_euc ON custody_events (euc_id, euc_line_number, occurred_on)
     WHERE euc_id IS NOT NULL;
 
 -- What a trace reads per item, stored next to the item (the item is the distribution key).
 CREATE TABLE custody_event_items (
-    item_id   uuid NOT NULL REFERENCES items (id),
-    event_id  uuid NOT NULL REFERENCES custody_events (id),
+    item_id   uuid NOT NULL, -- references items
+    event_id  uuid NOT NULL, -- references custody_events
     PRIMARY KEY (item_id, event_id)
 );
 CREATE INDEX custody_event_items_event ON custody_event_items (event_id);
@@ -455,11 +458,11 @@ CREATE TABLE import_job_chunks (
 -- The sender's own reference keys (its ids) of the records it imported: how later records and
 -- later files refer to them, and how a file sent again is recognised record by record.
 CREATE TABLE import_references (
-    agency_id    uuid NOT NULL REFERENCES agencies (id),
+    agency_id    uuid NOT NULL, -- references agencies
     record_type  text NOT NULL CHECK (record_type IN ('party', 'item', 'euc', 'event')),
     reference    text NOT NULL CHECK (length(reference) BETWEEN 1 AND 200),
     record_id    uuid NOT NULL,
-    import_id    uuid NOT NULL REFERENCES imports (id),
+    import_id    uuid NOT NULL, -- references imports
     PRIMARY KEY (agency_id, record_type, reference)
 );
 
@@ -788,6 +791,123 @@ BEGIN
         EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %I
                         FOR EACH STATEMENT EXECUTE FUNCTION refuse_ledger_change()',
                        ledger_table || '_no_truncate', ledger_table);
+    END LOOP;
+END
+$$;
+
+-- References within the ledger ------------------------------------------------------------------
+--
+-- What the tables that an import fills in bulk refer to (countries, agencies, other ledger
+-- records) is checked once per statement, set-based, after the rows are in: not by foreign keys,
+-- which check and lock the referenced row once for every row inserted. In an import, those row
+-- checks were most of PostgreSQL's work: 118,800 events went in in 2.98 s with their foreign keys
+-- and in 0.32 s without them (PostgreSQL 15); the statement's checks below take a fraction of
+-- the difference. A foreign key also keeps a referenced row from going away, which is what its
+-- lock is for. No referenced row can go away here: ledger tables refuse UPDATE, DELETE and
+-- TRUNCATE (above), and countries and agencies refuse to lose or change their keys (below).
+-- A failed check raises what a foreign key raises (SQLSTATE 23503, with the same detail), under
+-- the name listed here. A column that is NULL refers to nothing and is not checked.
+
+CREATE FUNCTION refuse_key_loss() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '% on % refused: ledger records refer to its rows', TG_OP, TG_TABLE_NAME
+        USING ERRCODE = 'TRL01';
+END
+$$;
+CREATE TRIGGER countries_keep_keys BEFORE UPDATE OF code OR DELETE ON countries
+    FOR EACH ROW EXECUTE FUNCTION refuse_key_loss();
+CREATE TRIGGER countries_no_truncate BEFORE TRUNCATE ON countries
+    FOR EACH STATEMENT EXECUTE FUNCTION refuse_key_loss();
+CREATE TRIGGER agencies_keep_keys BEFORE UPDATE OF id OR DELETE ON agencies
+    FOR EACH ROW EXECUTE FUNCTION refuse_key_loss();
+CREATE TRIGGER agencies_no_truncate BEFORE TRUNCATE ON agencies
+    FOR EACH STATEMENT EXECUTE FUNCTION refuse_key_loss();
+
+-- One trigger function per table, `<table>_references_exist`, with one static query per
+-- reference (static, so that PL/pgSQL keeps its plan: a single-row insert pays about what its
+-- foreign keys cost it), made from this list.
+DO $$
+DECLARE
+    child text;
+    checks text;
+BEGIN
+    FOR child, checks IN
+        SELECT r.child, string_agg(format(
+$check$
+    SELECT %s || concat_ws(', ', %s) || %s INTO missing
+    FROM added a
+    WHERE %s AND NOT EXISTS (SELECT 1 FROM %I p WHERE %s)
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE foreign_key_violation USING
+            MESSAGE = format('insert into %%I violates reference %%I', TG_TABLE_NAME, %L),
+            DETAIL = missing, CONSTRAINT = %L, TABLE = TG_TABLE_NAME, SCHEMA = TG_TABLE_SCHEMA;
+    END IF;
+$check$,
+            quote_literal(format('Key (%s)=(', array_to_string(r.columns, ', '))),
+            (SELECT string_agg(format('a.%I', c), ', ') FROM unnest(r.columns) AS c),
+            quote_literal(format(') is not present in table "%s".', r.parent)),
+            (SELECT string_agg(format('a.%I IS NOT NULL', c), ' AND ') FROM unnest(r.columns) AS c),
+            r.parent,
+            (SELECT string_agg(format('p.%I = a.%I', pc, c), ' AND ')
+             FROM unnest(r.parent_columns, r.columns) AS k (pc, c)),
+            r.name, r.name), '' ORDER BY r.name)
+        FROM (VALUES
+            ('parties', 'parties_country_ref', '{country}'::text[], 'countries', '{code}'::text[]),
+            ('parties', 'parties_recorded_by_agency_id_ref', '{recorded_by_agency_id}',
+             'agencies', '{id}'),
+            ('items', 'items_country_of_manufacture_ref', '{country_of_manufacture}',
+             'countries', '{code}'),
+            ('items', 'items_recorded_by_agency_id_ref', '{recorded_by_agency_id}',
+             'agencies', '{id}'),
+            ('end_user_certificates', 'end_user_certificates_issuing_country_ref',
+             '{issuing_country}', 'countries', '{code}'),
+            ('end_user_certificates', 'end_user_certificates_exporter_party_id_ref',
+             '{exporter_party_id}', 'parties', '{id}'),
+            ('end_user_certificates', 'end_user_certificates_end_user_party_id_ref',
+             '{end_user_party_id}', 'parties', '{id}'),
+            ('end_user_certificates', 'end_user_certificates_destination_country_ref',
+             '{destination_country}', 'countries', '{code}'),
+            ('end_user_certificates', 'end_user_certificates_recorded_by_agency_id_ref',
+             '{recorded_by_agency_id}', 'agencies', '{id}'),
+            ('euc_line_items', 'euc_line_items_euc_id_ref', '{euc_id}',
+             'end_user_certificates', '{id}'),
+            ('custody_events', 'custody_events_country_ref', '{country}', 'countries', '{code}'),
+            ('custody_events', 'custody_events_destination_country_ref',
+             '{destination_country}', 'countries', '{code}'),
+            ('custody_events', 'custody_events_from_party_id_ref', '{from_party_id}',
+             'parties', '{id}'),
+            ('custody_events', 'custody_events_to_party_id_ref', '{to_party_id}',
+             'parties', '{id}'),
+            ('custody_events', 'custody_events_owner_party_id_ref', '{owner_party_id}',
+             'parties', '{id}'),
+            ('custody_events', 'custody_events_euc_id_ref', '{euc_id}',
+             'end_user_certificates', '{id}'),
+            ('custody_events', 'custody_events_euc_line_ref', '{euc_id,euc_line_number}',
+             'euc_line_items', '{euc_id,line_number}'),
+            ('custody_events', 'custody_events_recorded_by_agency_id_ref',
+             '{recorded_by_agency_id}', 'agencies', '{id}'),
+            ('custody_event_items', 'custody_event_items_item_id_ref', '{item_id}',
+             'items', '{id}'),
+            ('custody_event_items', 'custody_event_items_event_id_ref', '{event_id}',
+             'custody_events', '{id}'),
+            ('import_references', 'import_references_agency_id_ref', '{agency_id}',
+             'agencies', '{id}'),
+            ('import_references', 'import_references_import_id_ref', '{import_id}',
+             'imports', '{id}')
+        ) AS r (child, name, columns, parent, parent_columns)
+        GROUP BY r.child
+    LOOP
+        EXECUTE format('CREATE FUNCTION %I() RETURNS trigger LANGUAGE plpgsql AS $body$
+DECLARE
+    missing text;
+BEGIN%sRETURN NULL;
+END
+$body$', child || '_references_exist', checks);
+        EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %I REFERENCING NEW TABLE AS added
+                        FOR EACH STATEMENT EXECUTE FUNCTION %I()',
+                       child || '_references_exist', child, child || '_references_exist');
     END LOOP;
 END
 $$;

@@ -1,0 +1,266 @@
+"""What ledger records refer to is checked by PostgreSQL once per statement (schema.sql,
+"References within the ledger"): a row that names a record, country or agency that does not
+exist is refused as a foreign key would refuse it, a statement of many rows stores none of them,
+and the rows that are referred to cannot go away."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from service.db import Connection, translate
+from service.errors import LedgerViolation, UnknownReference
+from tests.builders import RegistryBuilder
+
+UNKNOWN_ID = uuid.UUID("00000000-0000-7000-8000-00000000dead")
+UNKNOWN_COUNTRY = "QQ"  # user-assigned in ISO 3166: never in the countries table
+
+# (table, reference name, columns, table referred to) for every reference schema.sql lists
+REFERENCES = [
+    ("parties", "parties_country_ref", ["country"], "countries"),
+    ("parties", "parties_recorded_by_agency_id_ref", ["recorded_by_agency_id"], "agencies"),
+    ("items", "items_country_of_manufacture_ref", ["country_of_manufacture"], "countries"),
+    ("items", "items_recorded_by_agency_id_ref", ["recorded_by_agency_id"], "agencies"),
+    ("end_user_certificates", "end_user_certificates_issuing_country_ref",
+     ["issuing_country"], "countries"),
+    ("end_user_certificates", "end_user_certificates_exporter_party_id_ref",
+     ["exporter_party_id"], "parties"),
+    ("end_user_certificates", "end_user_certificates_end_user_party_id_ref",
+     ["end_user_party_id"], "parties"),
+    ("end_user_certificates", "end_user_certificates_destination_country_ref",
+     ["destination_country"], "countries"),
+    ("end_user_certificates", "end_user_certificates_recorded_by_agency_id_ref",
+     ["recorded_by_agency_id"], "agencies"),
+    ("euc_line_items", "euc_line_items_euc_id_ref", ["euc_id"], "end_user_certificates"),
+    ("custody_events", "custody_events_country_ref", ["country"], "countries"),
+    ("custody_events", "custody_events_destination_country_ref", ["destination_country"],
+     "countries"),
+    ("custody_events", "custody_events_from_party_id_ref", ["from_party_id"], "parties"),
+    ("custody_events", "custody_events_to_party_id_ref", ["to_party_id"], "parties"),
+    ("custody_events", "custody_events_owner_party_id_ref", ["owner_party_id"], "parties"),
+    ("custody_events", "custody_events_euc_id_ref", ["euc_id"], "end_user_certificates"),
+    ("custody_events", "custody_events_euc_line_ref", ["euc_line_number"], "euc_line_items"),
+    ("custody_events", "custody_events_recorded_by_agency_id_ref", ["recorded_by_agency_id"],
+     "agencies"),
+    ("custody_event_items", "custody_event_items_item_id_ref", ["item_id"], "items"),
+    ("custody_event_items", "custody_event_items_event_id_ref", ["event_id"], "custody_events"),
+    ("import_references", "import_references_agency_id_ref", ["agency_id"], "agencies"),
+    ("import_references", "import_references_import_id_ref", ["import_id"], "imports"),
+]  # fmt: skip
+
+# What a copied row changes besides the reference, so that no key or unique index refuses it
+# before the reference is checked: NEW_ID a new id, SUFFIXED the original text with the copy's
+# number, SQL an expression, anything else the value itself.
+NEW_ID = sql.SQL("uuid_v7()")
+SUFFIXED = sql.SQL("{column} || n")
+LATEST_ITEM = sql.SQL("(SELECT id FROM items ORDER BY id DESC LIMIT 1)")
+UNIQUE_ANEW: dict[str, dict[str, Any]] = {
+    "parties": {"id": NEW_ID, "registration_number": None},
+    "items": {"id": NEW_ID, "serial_norm": SUFFIXED},
+    "end_user_certificates": {"id": NEW_ID, "certificate_key": SUFFIXED},
+    "euc_line_items": {"line_number": 99},
+    "custody_events": {"id": NEW_ID},
+    # the history's second item, which no event covers yet
+    "custody_event_items": {"item_id": LATEST_ITEM},
+    "import_references": {"reference": SUFFIXED},
+}
+
+
+@pytest.fixture
+def history(registry: RegistryBuilder, db: Connection) -> None:
+    """A row in every table that refers to others, each with all its references set."""
+    maker = registry.party(name="Arsenal", kind="MANUFACTURER", country="BG")
+    army = registry.party(name="Army", kind="ARMED_FORCES", country="IQ")
+    item = registry.item()
+    registry.item()
+    euc = registry.euc(maker, army)
+    registry.event(
+        "EXPORT",
+        [item],
+        from_party_id=maker["id"],
+        to_party_id=army["id"],
+        owner_party_id=army["id"],
+        destination_country="IQ",
+        euc_id=euc["id"],
+        euc_line_number=1,
+    )
+    db.execute(
+        """WITH import AS (
+               INSERT INTO imports (agency_id, status, media_type, sha256, lines, stored,
+                                    already_present, error_count, errors, started_at)
+               SELECT recorded_by_agency_id, 'COMPLETED', 'application/x-ndjson', '\\x00', 1,
+                      '{}', '{}', 0, '[]', now()
+               FROM items LIMIT 1
+               RETURNING id, agency_id)
+           INSERT INTO import_references (agency_id, record_type, reference, record_id,
+                                          import_id)
+           SELECT agency_id, 'item', 'I-1', (SELECT id FROM items LIMIT 1), id FROM import"""
+    )
+
+
+def _copy_with(db: Connection, table: str, changes: dict[str, Any], copies: int = 1) -> None:
+    """Insert `copies` copies of the table's first row, in one statement, with `changes`."""
+    columns = [
+        row["column_name"]
+        for row in db.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = %s AND is_generated = 'NEVER' ORDER BY ordinal_position",
+            [table],
+        )
+    ]
+
+    def value(column: str) -> sql.Composable:
+        if column not in changes:
+            return sql.Identifier(column)
+        change = changes[column]
+        if isinstance(change, sql.SQL):
+            return change.format(column=sql.Identifier(column))
+        return sql.Literal(change)
+
+    query = sql.SQL(
+        "INSERT INTO {table} ({columns}) SELECT {values} "
+        "FROM (SELECT * FROM {table} LIMIT 1) AS original, generate_series(1, {copies}) AS n"
+    ).format(
+        table=sql.Identifier(table),
+        columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
+        values=sql.SQL(", ").join(map(value, columns)),
+        copies=sql.Literal(copies),
+    )
+    db.execute(query)
+
+
+def _unknown(column: str) -> object:
+    if "country" in column:
+        return UNKNOWN_COUNTRY
+    if column == "euc_line_number":
+        return 42
+    return UNKNOWN_ID
+
+
+def _count(db: Connection, table: str) -> int:
+    query = sql.SQL("SELECT count(*) AS n FROM {}").format(sql.Identifier(table))
+    return int(db.execute(query).fetchone()["n"])
+
+
+@pytest.mark.parametrize(("table", "name", "columns", "parent"), REFERENCES)
+def test_a_row_that_names_what_does_not_exist_is_refused_as_by_a_foreign_key(
+    db: Connection, history: None, table: str, name: str, columns: list[str], parent: str
+) -> None:
+    before = _count(db, table)
+    changes = {**UNIQUE_ANEW[table], **{column: _unknown(column) for column in columns}}
+
+    with pytest.raises(psycopg.errors.ForeignKeyViolation) as caught:
+        _copy_with(db, table, changes)
+
+    error = caught.value
+    assert error.diag.constraint_name == name
+    assert error.diag.table_name == table
+    if columns == ["euc_line_number"]:  # the line is named with its certificate, which exists
+        assert error.diag.message_detail.startswith("Key (euc_id, euc_line_number)=(")
+        assert error.diag.message_detail.endswith(', 42) is not present in table "euc_line_items".')
+    else:
+        value = changes[columns[0]]
+        assert error.diag.message_detail == (
+            f'Key ({columns[0]})=({value}) is not present in table "{parent}".'
+        )
+    translated = translate(error)
+    assert isinstance(translated, UnknownReference)
+    assert _count(db, table) == before
+
+
+@pytest.mark.parametrize(("table", "name", "columns", "parent"), REFERENCES)
+def test_a_copy_whose_references_exist_is_stored(
+    db: Connection, history: None, table: str, name: str, columns: list[str], parent: str
+) -> None:
+    """The same copy with its references left as they are (the checks refuse only what is
+    missing)."""
+    before = _count(db, table)
+
+    _copy_with(db, table, UNIQUE_ANEW[table])
+
+    assert _count(db, table) == before + 1
+
+
+def test_one_missing_reference_among_many_rows_stores_none_of_them(
+    db: Connection, history: None
+) -> None:
+    before = _count(db, "custody_events")
+    _copy_with(db, "custody_events", {"id": NEW_ID}, copies=500)
+    assert _count(db, "custody_events") == before + 500
+
+    with pytest.raises(psycopg.errors.ForeignKeyViolation):
+        db.execute(
+            """INSERT INTO custody_events (event_type, occurred_on, country, item_count,
+                                           to_party_id, recorded_by_agency_id)
+               SELECT 'TRANSFER', '2020-01-01', 'IQ', 1,
+                      CASE WHEN n = 250 THEN %(unknown)s ELSE e.to_party_id END,
+                      e.recorded_by_agency_id
+               FROM (SELECT * FROM custody_events LIMIT 1) AS e, generate_series(1, 500) AS n""",
+            {"unknown": UNKNOWN_ID},
+        )
+
+    assert _count(db, "custody_events") == before + 500
+
+
+def test_a_reference_left_empty_is_not_checked(db: Connection, history: None) -> None:
+    before = _count(db, "custody_events")
+
+    _copy_with(
+        db,
+        "custody_events",
+        {"id": NEW_ID, "owner_party_id": None, "euc_id": None, "euc_line_number": None},
+    )
+
+    assert _count(db, "custody_events") == before + 1
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "DELETE FROM countries WHERE code = 'IQ'",
+        "UPDATE countries SET code = 'QQ' WHERE code = 'IQ'",
+        "TRUNCATE countries CASCADE",
+        "DELETE FROM agencies",
+        "UPDATE agencies SET id = uuid_v7()",
+        "TRUNCATE agencies CASCADE",
+    ],
+)
+def test_what_ledger_records_refer_to_cannot_go_away(
+    db: Connection, history: None, statement: str
+) -> None:
+    countries, agencies = _count(db, "countries"), _count(db, "agencies")
+
+    with pytest.raises(psycopg.Error) as caught:
+        db.execute(statement)
+
+    assert caught.value.sqlstate == "TRL01"
+    assert isinstance(translate(caught.value), LedgerViolation)
+    assert (_count(db, "countries"), _count(db, "agencies")) == (countries, agencies)
+
+
+def test_an_agency_may_still_be_renamed(db: Connection, history: None) -> None:
+    renamed = db.execute("UPDATE agencies SET name = name || ' (renamed)'").rowcount
+    assert renamed == _count(db, "agencies") > 0
+    assert db.execute("UPDATE countries SET name = name WHERE code = 'IQ'").rowcount == 1
+
+
+def test_every_reference_of_the_ledger_tables_is_checked(db: Connection) -> None:
+    """No foreign key is left on the tables an import fills, and each has its check."""
+    tables = sorted({table for table, *_ in REFERENCES})
+    keys = db.execute(
+        "SELECT conrelid::regclass::text AS t FROM pg_constraint "
+        "WHERE contype = 'f' AND conrelid::regclass::text = ANY(%s)",
+        [tables],
+    ).fetchall()
+    assert keys == []
+    triggers = {
+        row["tgname"]
+        for row in db.execute(
+            "SELECT tgname FROM pg_trigger WHERE tgname LIKE '%_references_exist'"
+        )
+    }
+    assert triggers == {f"{table}_references_exist" for table in tables}
