@@ -5,8 +5,13 @@ SELECT set_config('statement_timeout', '0', true),
        pg_advisory_xact_lock(%(lock_space)s, hashtext(%(agency_id)s::text));
 
 -- name: resolve_manufacturers
--- Items record the manufacturer an alias names (Izhmash: Kalashnikov Concern).
-UPDATE import_items SET manufacturer_key = manufacturer_key_for(manufacturer_key);
+-- Items record the manufacturer an alias names (Izhmash: Kalashnikov Concern): what
+-- manufacturer_key_for() gives, set-based. Only the rows whose key changes are rewritten (most
+-- files name manufacturers by their own names): every row through the function took 6 µs an
+-- item.
+UPDATE import_items s SET manufacturer_key = a.manufacturer_key
+FROM manufacturer_aliases a
+WHERE a.alias_key = s.manufacturer_key AND a.manufacturer_key <> s.manufacturer_key;
 
 -- name: mark_present
 -- Records whose reference this agency already imported are present: kept as recorded, skipped.

@@ -122,6 +122,37 @@ def test_the_alert_list_of_an_import_read_in_many_batches_is_the_ledgers(
     assert derived.listed == 5
 
 
+def test_imported_items_record_the_manufacturer_an_alias_names(
+    api: ContractClient, db: Connection
+) -> None:
+    """An item imported as Izhmash's is Kalashnikov Concern's, as when POSTed alone; a name that
+    is no alias keeps its own key."""
+    records = [
+        {"record_type": "item", "ref": f"I-{n}", "manufacturer": maker, "model": "AKM",
+         "category": "ASSAULT_RIFLE", "serial_number": f"AK-{n}"}
+        for n, maker in enumerate(("Izhmash", "Kalashnikov Concern", "Arsenal Nord"))
+    ]  # fmt: skip
+    posted = api.post(
+        "/v1/items",
+        json={"manufacturer": "Izhmash", "model": "AKM", "category": "ASSAULT_RIFLE",
+              "serial_number": "AK-POSTED"},
+    ).get_json()  # fmt: skip
+
+    assert send(api, ndjson(*records)).status_code == 201
+
+    keys = {
+        row["serial_number"]: row["manufacturer_key"]
+        for row in db.execute("SELECT serial_number, manufacturer_key FROM items")
+    }
+    assert keys == {
+        "AK-0": "KALASHNIKOVCONCERN",
+        "AK-1": "KALASHNIKOVCONCERN",
+        "AK-2": "ARSENALNORD",
+        "AK-POSTED": "KALASHNIKOVCONCERN",
+    }
+    assert posted["manufacturer"] == "Izhmash"  # as written on the weapon
+
+
 def test_imported_items_are_found_by_partial_and_fuzzy_traces(api: ContractClient) -> None:
     """The import's COPY fills item_serials too (the table the trigram tiers search)."""
     assert send(api, ndjson(*registry_file())).status_code == 201
