@@ -1,10 +1,10 @@
 """The SQL of the synthetic registry (`trace-registry seed --items`): set-based inserts, and the
-index and foreign-key handling that makes a bulk load into an empty registry fast.
+index handling that makes a bulk load into an empty registry fast.
 
 The named queries are DML; the few DDL statements a load needs (temporary tables, dropping and
-rebuilding indexes and foreign keys, ANALYZE) are composed here with `psycopg.sql` from names and
-from definitions that PostgreSQL itself reports (`pg_get_indexdef`, `pg_get_constraintdef`), so
-that a rebuilt index is exactly the one schema.sql made.
+rebuilding indexes, ANALYZE) are composed here with `psycopg.sql` from names and from
+definitions that PostgreSQL itself reports (`pg_get_indexdef`), so that a rebuilt index is
+exactly the one schema.sql made.
 """
 
 from __future__ import annotations
@@ -33,14 +33,6 @@ PLAN_TABLE = "synthetic_plan"
 @dataclass(frozen=True)
 class IndexDefinition:
     schema: str
-    name: str
-    definition: str
-
-
-@dataclass(frozen=True)
-class ForeignKey:
-    schema: str
-    table_name: str
     name: str
     definition: str
 
@@ -123,12 +115,6 @@ def secondary_indexes(conn: Connection) -> list[IndexDefinition]:
     return [IndexDefinition(**row) for row in rows]
 
 
-def foreign_keys(conn: Connection) -> list[ForeignKey]:
-    """Foreign keys of the loaded tables, with their definitions."""
-    rows = conn.execute(SQL["synthetic_foreign_keys"], {"tables": list(LOADED_TABLES)})
-    return [ForeignKey(**row) for row in rows]
-
-
 def drop_index(conn: Connection, index: IndexDefinition) -> None:
     conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(index.schema, index.name)))
 
@@ -136,25 +122,6 @@ def drop_index(conn: Connection, index: IndexDefinition) -> None:
 def create_index(conn: Connection, index: IndexDefinition) -> None:
     # The definition is PostgreSQL's own (pg_get_indexdef), read before the index was dropped.
     conn.execute(sql.SQL(index.definition))
-
-
-def drop_foreign_key(conn: Connection, key: ForeignKey) -> None:
-    conn.execute(
-        sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
-            sql.Identifier(key.schema, key.table_name), sql.Identifier(key.name)
-        )
-    )
-
-
-def add_foreign_key(conn: Connection, key: ForeignKey) -> None:
-    """Re-add a foreign key; PostgreSQL checks every row in one pass."""
-    conn.execute(
-        sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
-            sql.Identifier(key.schema, key.table_name),
-            sql.Identifier(key.name),
-            sql.SQL(key.definition),
-        )
-    )
 
 
 def analyze(conn: Connection) -> None:

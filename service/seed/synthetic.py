@@ -17,8 +17,10 @@ by two items of different makers on purpose, as happens with plain numeric seria
 
 The load is one transaction, recorded by the agency "Synthetic Registry (seed S)", and runs
 once: a second run finds that agency's records and only reports them. Into an empty registry it
-drops the loaded tables' secondary indexes and foreign keys first and rebuilds them at the end
-(one pass each instead of one check per row), then refreshes the planner's statistics.
+drops the loaded tables' secondary indexes first and rebuilds them at the end (one pass each
+instead of one insertion per row), then refreshes the planner's statistics. What the rows refer
+to is checked as for any insert: once per statement, set-based (schema.sql, "References within
+the ledger").
 """
 
 from __future__ import annotations
@@ -338,7 +340,7 @@ def _write(
     sql.use_loading_settings(conn, work_mem="256MB", maintenance_work_mem="1GB")
     params = parameters(items, seed, agency_id)
     rebuild = sql.registry_is_empty(conn)
-    aside = _set_aside(conn, progress) if rebuild else _SetAside([], [])
+    aside = _set_aside(conn, progress) if rebuild else []
     sql.create_models(conn, params)
     progress.count("plan", partial(sql.create_plan, conn, params))
     written = _insert(conn, params, items, progress)
@@ -346,23 +348,12 @@ def _write(
     return written, rebuild
 
 
-@dataclass(frozen=True)
-class _SetAside:
-    indexes: list[sql.IndexDefinition]
-    foreign_keys: list[sql.ForeignKey]
-
-
-def _set_aside(conn: Connection, progress: _Progress) -> _SetAside:
-    """Drop the loaded tables' secondary indexes and foreign keys (the registry is empty)."""
-    aside = _SetAside(sql.secondary_indexes(conn), sql.foreign_keys(conn))
-    for index in aside.indexes:
+def _set_aside(conn: Connection, progress: _Progress) -> list[sql.IndexDefinition]:
+    """Drop the loaded tables' secondary indexes (the registry is empty); the dropped ones."""
+    aside = sql.secondary_indexes(conn)
+    for index in aside:
         sql.drop_index(conn, index)
-    for key in aside.foreign_keys:
-        sql.drop_foreign_key(conn, key)
-    progress.say(
-        f"empty registry: {len(aside.indexes)} indexes and {len(aside.foreign_keys)} foreign "
-        "keys set aside until the rows are in"
-    )
+    progress.say(f"empty registry: {len(aside)} indexes set aside until the rows are in")
     return aside
 
 
@@ -386,19 +377,10 @@ def _chains(conn: Connection, params: dict[str, Any], first: int, last: int) -> 
     return sum(sql.insert_chains(conn, params, first, last))
 
 
-def _restore(conn: Connection, aside: _SetAside, progress: _Progress) -> None:
-    """Build the indexes and check the foreign keys that were set aside."""
-    for index in aside.indexes:
+def _restore(conn: Connection, aside: list[sql.IndexDefinition], progress: _Progress) -> None:
+    """Build the indexes that were set aside."""
+    for index in aside:
         progress.step(f"index {index.name}", partial(sql.create_index, conn, index))
-    progress.step(
-        f"{len(aside.foreign_keys)} foreign keys checked",
-        partial(_add_foreign_keys, conn, aside.foreign_keys),
-    )
-
-
-def _add_foreign_keys(conn: Connection, keys: list[sql.ForeignKey]) -> None:
-    for key in keys:
-        sql.add_foreign_key(conn, key)
 
 
 def parameters(items: int, seed: int, agency_id: UUID) -> dict[str, Any]:

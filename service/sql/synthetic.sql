@@ -425,17 +425,6 @@ WHERE i.indrelid = ANY (%(tables)s::regclass[])
                   WHERE k.conindid = i.indexrelid AND k.conrelid = i.indrelid)
 ORDER BY c.relname
 
--- name: synthetic_foreign_keys
--- The foreign keys of the loaded tables: checked once per table after the load, rather than once
--- per row during it.
-SELECT n.nspname AS schema, t.relname AS table_name, k.conname AS name,
-       pg_get_constraintdef(k.oid) AS definition
-FROM pg_constraint k
-JOIN pg_class t ON t.oid = k.conrelid
-JOIN pg_namespace n ON n.oid = t.relnamespace
-WHERE k.contype = 'f' AND k.conrelid = ANY (%(tables)s::regclass[])
-ORDER BY t.relname, k.conname
-
 -- name: synthetic_loading_settings
 -- Settings for the load's transaction only: no statement timeout, memory for sorts and builds.
 SELECT set_config('statement_timeout', '0', true),

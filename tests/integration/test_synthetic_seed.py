@@ -139,7 +139,7 @@ def test_the_summary_gives_counts_and_rates(loaded: SyntheticLoad) -> None:
     assert "Synthetic Registry (seed 7)" in text
 
 
-def test_the_indexes_and_foreign_keys_are_back_after_the_load(
+def test_the_indexes_and_constraints_are_back_after_the_load(
     db: Connection, other_db: Connection
 ) -> None:
     before = schema_objects(other_db)
