@@ -829,7 +829,9 @@ CREATE TRIGGER agencies_no_truncate BEFORE TRUNCATE ON agencies
 
 -- One trigger function per table, `<table>_references_exist`, with one static query per
 -- reference (static, so that PL/pgSQL keeps its plan: a single-row insert pays about what its
--- foreign keys cost it), made from this list.
+-- foreign keys cost it), made from this list. The table referred to is named with its schema: a
+-- session's temporary table of the same name would otherwise stand in for it, and the service's
+-- role may make temporary tables (an import stages its rows in them).
 DO $$
 DECLARE
     child text;
@@ -840,7 +842,7 @@ BEGIN
 $check$
     SELECT %s || concat_ws(', ', %s) || %s INTO missing
     FROM added a
-    WHERE %s AND NOT EXISTS (SELECT 1 FROM %I p WHERE %s)
+    WHERE %s AND NOT EXISTS (SELECT 1 FROM %I.%I p WHERE %s)
     LIMIT 1;
     IF FOUND THEN
         RAISE foreign_key_violation USING
@@ -852,7 +854,7 @@ $check$,
             (SELECT string_agg(format('a.%I', c), ', ') FROM unnest(r.columns) AS c),
             quote_literal(format(') is not present in table "%s".', r.parent)),
             (SELECT string_agg(format('a.%I IS NOT NULL', c), ' AND ') FROM unnest(r.columns) AS c),
-            r.parent,
+            current_schema(), r.parent,
             (SELECT string_agg(format('p.%I = a.%I', pc, c), ' AND ')
              FROM unnest(r.parent_columns, r.columns) AS k (pc, c)),
             r.name, r.name), '' ORDER BY r.name)

@@ -218,6 +218,40 @@ def test_a_reference_left_empty_is_not_checked(db: Connection, history: None) ->
     assert _count(db, "custody_events") == before + 1
 
 
+def test_a_certificate_named_without_a_line_is_checked_alone(db: Connection, history: None) -> None:
+    """(euc_id, euc_line_number) refers to a line only when both are given, as a foreign key
+    MATCH SIMPLE does; the certificate is still checked."""
+    before = _count(db, "custody_events")
+
+    _copy_with(db, "custody_events", {"id": NEW_ID, "euc_line_number": None})
+    with pytest.raises(psycopg.errors.ForeignKeyViolation) as caught:
+        _copy_with(db, "custody_events", {"id": NEW_ID, "euc_line_number": None,
+                                           "euc_id": UNKNOWN_ID})  # fmt: skip
+
+    assert caught.value.diag.constraint_name == "custody_events_euc_id_ref"
+    assert _count(db, "custody_events") == before + 1
+
+
+def test_a_temporary_table_cannot_stand_in_for_what_is_referred_to(
+    db: Connection, history: None
+) -> None:
+    """A session's temporary table comes first in its search path: the checks name the
+    registry's own tables, so an agency made up in one is still unknown."""
+    before = _count(db, "parties")
+    db.execute("CREATE TEMP TABLE agencies (id uuid)")
+    db.execute("INSERT INTO agencies VALUES (%s)", [UNKNOWN_ID])
+    try:
+        with pytest.raises(psycopg.errors.ForeignKeyViolation) as caught:
+            _copy_with(
+                db, "parties", {**UNIQUE_ANEW["parties"], "recorded_by_agency_id": UNKNOWN_ID}
+            )
+    finally:
+        db.execute("DROP TABLE pg_temp.agencies")
+
+    assert caught.value.diag.constraint_name == "parties_recorded_by_agency_id_ref"
+    assert _count(db, "parties") == before
+
+
 @pytest.mark.parametrize(
     "statement",
     [
