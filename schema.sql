@@ -254,7 +254,8 @@ CREATE INDEX item_serials_trigrams ON item_serials USING gin (serial_norm gin_tr
 CREATE FUNCTION item_serials_add() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO item_serials (item_id, serial_norm, manufacturer_key)
+    -- named with its schema: a session's temporary item_serials must not take the rows
+    INSERT INTO public.item_serials (item_id, serial_norm, manufacturer_key)
     SELECT id, serial_norm, manufacturer_key FROM added;
     RETURN NULL;
 END
@@ -642,8 +643,9 @@ BEGIN
         PERFORM pg_advisory_xact_lock(74104, chosen);
     END IF;
     -- Read after the lock: in READ COMMITTED this statement sees the chain's last committed entry.
+    -- Named with its schema, so that no session's temporary audit_log can feed it another.
     SELECT a.chain_seq, a.entry_hash INTO previous
-    FROM audit_log a WHERE a.chain = chosen ORDER BY a.chain_seq DESC LIMIT 1;
+    FROM public.audit_log a WHERE a.chain = chosen ORDER BY a.chain_seq DESC LIMIT 1;
     NEW.chain := chosen;
     NEW.chain_seq := coalesce(previous.chain_seq, 0) + 1;
     NEW.recorded_at := clock_timestamp();

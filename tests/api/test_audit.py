@@ -364,6 +364,29 @@ def test_an_inserted_entry_is_found_even_with_a_hash_of_its_own(db: Connection) 
 
 
 @pytest.mark.usefixtures("trail")
+def test_a_temporary_table_cannot_give_the_chain_a_head(db: Connection) -> None:
+    """The link trigger reads the trail itself: a session's temporary audit_log (which comes
+    first in that session's search path) with made-up heads changes nothing."""
+    db.execute("CREATE TEMP TABLE audit_log (chain integer, chain_seq bigint, entry_hash bytea)")
+    db.execute(
+        "INSERT INTO audit_log SELECT c, 1000000, sha256('made up') "
+        "FROM generate_series(0, 31) AS c"
+    )
+    try:
+        db.execute(
+            "INSERT INTO public.audit_log (id, agency_id, key_prefix, method, route, path, status)"
+            " SELECT uuid_v7(), agency_id, key_prefix, 'GET', '/v1/items', '/v1/items', 200"
+            " FROM public.audit_log WHERE agency_id IS NOT NULL LIMIT 1"
+        )
+    finally:
+        db.execute("DROP TABLE pg_temp.audit_log")
+
+    result = auditing.verify(db)
+    assert result.intact, result.problems
+    assert db.execute("SELECT max(chain_seq) AS n FROM audit_log").fetchone()["n"] < 1000000
+
+
+@pytest.mark.usefixtures("trail")
 def test_the_newest_entries_removed_are_found_against_earlier_heads(db: Connection) -> None:
     heads = auditing.verify(db).heads
     newest = db.execute(

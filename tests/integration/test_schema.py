@@ -120,3 +120,28 @@ def test_service_sessions_never_compile_queries_with_jit(db: Connection) -> None
     row = db.execute("SELECT current_setting('jit') AS jit").fetchone()
     assert row is not None
     assert row["jit"] == "off"
+
+
+def test_an_items_searchable_row_goes_to_the_registry_whatever_the_session_made(
+    db: Connection,
+) -> None:
+    """The items trigger writes item_serials by its schema's name: a session's temporary table
+    of the same name does not take the row (trigram searches would never find the item)."""
+    agency = db.execute("INSERT INTO agencies (name) VALUES ('Schema test') RETURNING id")
+    agency_id = agency.fetchone()["id"]
+    db.execute("CREATE TEMP TABLE item_serials (item_id uuid, serial_norm text, "
+               "manufacturer_key text)")  # fmt: skip
+    try:
+        item = db.execute(
+            "INSERT INTO items (manufacturer, manufacturer_key, model, model_key, category, "
+            "serial_number, serial_norm, recorded_by_agency_id) VALUES ('FN Herstal', "
+            "'FNHERSTAL', 'FAL', 'FAL', 'RIFLE', 'SCH-1', 'SCH1', %s) RETURNING id",
+            [agency_id],
+        ).fetchone()["id"]
+        shadowed = db.execute("SELECT count(*) AS n FROM pg_temp.item_serials").fetchone()["n"]
+    finally:
+        db.execute("DROP TABLE pg_temp.item_serials")
+
+    assert shadowed == 0
+    found = db.execute("SELECT item_id FROM item_serials WHERE serial_norm = 'SCH1'").fetchall()
+    assert found == [{"item_id": item}]
