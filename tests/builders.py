@@ -57,3 +57,21 @@ class RegistryBuilder:
             **fields,
         }
         return self.api.created("/v1/events", body)
+
+    def export(self) -> dict[str, Any]:
+        """A maker's rifle exported to an army under a certificate's first line: an event with
+        every reference it can carry set (parties, item, certificate, line)."""
+        maker = self.party(name="Arsenal", kind="MANUFACTURER", country="BG")
+        army = self.party(name="Army", kind="ARMED_FORCES", country="IQ")
+        item = self.item()
+        euc = self.euc(maker, army)
+        return self.event(
+            "EXPORT",
+            [item],
+            from_party_id=maker["id"],
+            to_party_id=army["id"],
+            owner_party_id=army["id"],
+            destination_country="IQ",
+            euc_id=euc["id"],
+            euc_line_number=1,
+        )

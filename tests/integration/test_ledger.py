@@ -25,19 +25,7 @@ LEDGER_TABLES = [
 @pytest.fixture
 def history(registry: RegistryBuilder, api: Any) -> None:
     """One row in every ledger table."""
-    maker = registry.party(name="Arsenal", kind="MANUFACTURER", country="BG")
-    army = registry.party(name="Army", kind="ARMED_FORCES", country="IQ")
-    item = registry.item()
-    euc = registry.euc(maker, army)
-    event = registry.event(
-        "EXPORT",
-        [item],
-        from_party_id=maker["id"],
-        to_party_id=army["id"],
-        destination_country="IQ",
-        euc_id=euc["id"],
-        euc_line_number=1,
-    )
+    event = registry.export()
     api.post(
         f"/v1/events/{event['id']}/error-declaration",
         {"reason": "INCORRECT_DATA", "explanation": "test"},

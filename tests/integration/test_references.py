@@ -73,21 +73,8 @@ UNIQUE_ANEW: dict[str, dict[str, Any]] = {
 @pytest.fixture
 def history(registry: RegistryBuilder, db: Connection) -> None:
     """A row in every table that refers to others, each with all its references set."""
-    maker = registry.party(name="Arsenal", kind="MANUFACTURER", country="BG")
-    army = registry.party(name="Army", kind="ARMED_FORCES", country="IQ")
-    item = registry.item()
-    registry.item()
-    euc = registry.euc(maker, army)
-    registry.event(
-        "EXPORT",
-        [item],
-        from_party_id=maker["id"],
-        to_party_id=army["id"],
-        owner_party_id=army["id"],
-        destination_country="IQ",
-        euc_id=euc["id"],
-        euc_line_number=1,
-    )
+    registry.export()
+    registry.item()  # made last: LATEST_ITEM, which no event covers
     db.execute(
         """WITH import AS (
                INSERT INTO imports (agency_id, status, media_type, sha256, lines, stored,
