@@ -63,6 +63,14 @@ def service_url_for(owner_url: str) -> str:
     return make_conninfo(owner_url, user=SERVICE_ROLE)
 
 
+def rows_in(db: Connection, table: str) -> int:
+    """How many rows the table holds."""
+    query = sql.SQL("SELECT count(*) AS n FROM {}").format(sql.Identifier(table))
+    row = db.execute(query).fetchone()
+    assert row is not None
+    return int(row["n"])
+
+
 def create_database(admin_url: str, name: str, template: str | None = None) -> None:
     statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
     if template:

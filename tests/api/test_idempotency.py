@@ -8,11 +8,10 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from psycopg import sql
 
 from service.db import Connection
 from service.repository import idempotency
-from tests.conftest import create_agency_key
+from tests.conftest import create_agency_key, rows_in
 from tests.contract import ContractClient
 
 PARTY = {"name": "Arsenal Nord", "kind": "MANUFACTURER", "country": "BE"}
@@ -20,13 +19,6 @@ TRACE = {
     "weapon": {"serial_number": "FN-900001"},
     "context": {"case_reference": "BE-2025-17", "purpose": "criminal investigation"},
 }
-
-
-def count(db: Connection, table: str) -> int:
-    query = sql.SQL("SELECT count(*) AS n FROM {}").format(sql.Identifier(table))
-    row = db.execute(query).fetchone()
-    assert row is not None
-    return int(row["n"])
 
 
 def send(api: ContractClient, path: str, body: Any, key: str) -> Any:
@@ -44,7 +36,7 @@ def test_the_same_request_sent_again_answers_the_same_and_stores_once(
     assert again.headers["Location"] == first.headers["Location"]
     assert again.headers["Idempotent-Replayed"] == "true"
     assert "Idempotent-Replayed" not in first.headers
-    assert count(db, "parties") == 1
+    assert rows_in(db, "parties") == 1
 
 
 def test_the_same_key_with_another_body_is_refused_and_stores_nothing(
@@ -57,7 +49,7 @@ def test_the_same_key_with_another_body_is_refused_and_stores_nothing(
     assert response.status_code == 409
     assert response.get_json()["code"] == "idempotency_key_reused"
     assert "POST /v1/parties" in response.get_json()["detail"]
-    assert count(db, "parties") == 1
+    assert rows_in(db, "parties") == 1
 
 
 def test_the_same_key_on_another_route_is_refused(api: ContractClient, registry: Any) -> None:
@@ -77,7 +69,7 @@ def test_keys_belong_to_the_agency(
 
     assert mine.status_code == theirs.status_code == 201
     assert mine.get_json()["id"] != theirs.get_json()["id"]
-    assert count(db, "parties") == 2
+    assert rows_in(db, "parties") == 2
 
 
 def test_a_failed_request_leaves_the_key_free(api: ContractClient, db: Connection) -> None:
@@ -86,7 +78,7 @@ def test_a_failed_request_leaves_the_key_free(api: ContractClient, db: Connectio
 
     assert refused.status_code == 400
     assert corrected.status_code == 201
-    assert count(db, "parties") == 1
+    assert rows_in(db, "parties") == 1
 
 
 def test_a_trace_sent_twice_is_one_trace(api: ContractClient, db: Connection) -> None:
@@ -95,7 +87,7 @@ def test_a_trace_sent_twice_is_one_trace(api: ContractClient, db: Connection) ->
 
     assert again.status_code == 201
     assert again.get_json()["id"] == first.get_json()["id"]
-    assert count(db, "traces") == 1
+    assert rows_in(db, "traces") == 1
 
 
 def test_an_events_items_are_not_recorded_twice(
@@ -115,8 +107,8 @@ def test_an_events_items_are_not_recorded_twice(
     again = send(api, "/v1/events", event, "event-key")
 
     assert first.get_json() == again.get_json()
-    assert count(db, "custody_events") == 1
-    assert count(db, "custody_event_items") == 3
+    assert rows_in(db, "custody_events") == 1
+    assert rows_in(db, "custody_event_items") == 3
 
 
 def test_a_new_keys_secret_is_not_kept_and_its_creation_not_replayed(
@@ -132,7 +124,7 @@ def test_a_new_keys_secret_is_not_kept_and_its_creation_not_replayed(
     assert first.status_code == 201
     assert again.status_code == 409
     assert first.get_json()["prefix"] in again.get_json()["detail"]
-    assert count(db, "api_keys") == 2  # the admin's own, and the one created
+    assert rows_in(db, "api_keys") == 2  # the admin's own, and the one created
     stored = db.execute("SELECT body, withheld FROM idempotency_keys").fetchone()
     assert stored == {"body": b"", "withheld": True}
 
@@ -155,7 +147,7 @@ def test_an_answer_older_than_the_retention_is_forgotten(
     reused = send(api, "/v1/parties", {**PARTY, "name": "Arsenal Sud"}, "old-key")
 
     assert reused.status_code == 201
-    assert count(db, "parties") == 2
+    assert rows_in(db, "parties") == 2
 
 
 def test_the_worker_purges_answers_past_their_retention(
@@ -209,4 +201,4 @@ def test_two_copies_sent_at_once_store_one_record(
 
     assert [status for status, _ in answers] == [201, 201]
     assert answers[0][1] == answers[1][1]
-    assert count(db, "parties") == 1
+    assert rows_in(db, "parties") == 1

@@ -13,12 +13,12 @@ from uuid import UUID
 import orjson
 import pytest
 from flask.testing import FlaskClient
-from psycopg import sql
 
 from service import alerts, importing
 from service.db import Connection
 from service.domain.streams import PiecesStream
 from service.repository import agencies, imports
+from tests.conftest import rows_in
 from tests.contract import ContractClient
 
 NDJSON = "application/x-ndjson"
@@ -33,13 +33,6 @@ def send(api: ContractClient, body: bytes, media_type: str = NDJSON, **query: st
     return api.request(
         "POST", "/v1/imports", data=body, headers={"Content-Type": media_type}, query=query
     )
-
-
-def count(db: Connection, table: str) -> int:
-    query = sql.SQL("SELECT count(*) AS n FROM {}").format(sql.Identifier(table))
-    row = db.execute(query).fetchone()
-    assert row is not None
-    return int(row["n"])
 
 
 def registry_file(suffix: str = "") -> list[dict[str, Any]]:
@@ -188,7 +181,7 @@ def test_one_bad_record_in_the_middle_stores_nothing_and_is_named(
         (4, "/category"), (6, "/item_refs"), (7, "/item_refs"), (8, "/item_refs"),
     }  # fmt: skip
     for table in ("parties", "items", "end_user_certificates", "custody_events", "item_alerts"):
-        assert count(db, table) == 0, table
+        assert rows_in(db, table) == 0, table
     kept = api.get(f"/v1/imports/{problem['import_id']}").get_json()
     assert kept["status"] == "FAILED"
     assert kept["stored"] == {}
@@ -231,9 +224,9 @@ def test_a_file_sent_again_stores_nothing_and_says_so(api: ContractClient, db: C
     assert again.status_code == 201
     assert again.get_json()["stored"] == {"party": 0, "item": 0, "euc": 0, "event": 0}
     assert again.get_json()["already_present"] == {"party": 2, "item": 2, "euc": 1, "event": 3}
-    assert count(db, "items") == 2
-    assert count(db, "custody_events") == 3
-    assert count(db, "custody_event_items") == 5
+    assert rows_in(db, "items") == 2
+    assert rows_in(db, "custody_events") == 3
+    assert rows_in(db, "custody_event_items") == 5
 
 
 def test_a_nightly_delta_refers_to_what_earlier_files_brought(
@@ -324,7 +317,7 @@ def test_a_bad_csv_row_is_named_by_its_line(api: ContractClient, db: Connection)
     assert [(e["line"], e["pointer"]) for e in response.get_json()["errors"]] == [
         (3, "/year_of_manufacture")
     ]
-    assert count(db, "items") == 0
+    assert rows_in(db, "items") == 0
 
 
 def test_what_is_not_an_import_is_refused_clearly(api: ContractClient) -> None:
@@ -351,7 +344,7 @@ def test_an_import_sent_again_with_its_idempotency_key_answers_the_same(
     assert again.get_data() == first.get_data()
     assert again.headers["Idempotent-Replayed"] == "true"
     assert other.status_code == 409
-    assert count(db, "imports") == 1
+    assert rows_in(db, "imports") == 1
 
 
 class _GeneratedFile(PiecesStream):
@@ -455,7 +448,7 @@ class TestQueuedImports:
         assert queued["status"] == "QUEUED"
         assert queued["started_at"] is None
         assert api.get(response.headers["Location"]).get_json()["status"] == "QUEUED"
-        assert count(db, "items") == 0
+        assert rows_in(db, "items") == 0
 
         loaded = self.work(db)
 
@@ -464,8 +457,8 @@ class TestQueuedImports:
         assert record["status"] == "COMPLETED"
         assert record["stored"] == {"party": 2, "item": 2, "euc": 1, "event": 3}
         assert record["sha256"] == queued["sha256"]
-        assert count(db, "items") == 2
-        assert count(db, "import_jobs") == count(db, "import_job_chunks") == 0
+        assert rows_in(db, "items") == 2
+        assert rows_in(db, "import_jobs") == rows_in(db, "import_job_chunks") == 0
         assert self.work(db) is None
 
     def test_a_queued_bad_file_fails_with_its_problems(
@@ -480,7 +473,7 @@ class TestQueuedImports:
         record = api.get(location).get_json()
         assert record["status"] == "FAILED"
         assert record["errors"][0]["line"] == 3
-        assert count(db, "items") == 0
+        assert rows_in(db, "items") == 0
 
     def test_a_file_over_the_threshold_is_queued_without_asking(
         self, client: FlaskClient, agency_key: tuple[Any, str], app: Any
@@ -506,7 +499,7 @@ class TestQueuedImports:
         self.work(db)
 
         assert api.get(location).get_json()["status"] == "COMPLETED"
-        assert count(db, "items") == 2
+        assert rows_in(db, "items") == 2
 
     def test_a_job_that_keeps_failing_is_given_up_and_recorded(
         self, api: ContractClient, db: Connection
@@ -519,7 +512,7 @@ class TestQueuedImports:
         record = api.get(location).get_json()
         assert record["status"] == "FAILED"
         assert "3 attempts" in record["errors"][0]["detail"]
-        assert count(db, "import_jobs") == 0
+        assert rows_in(db, "import_jobs") == 0
 
 
 def test_a_file_over_the_import_limit_is_413_and_stores_nothing(
@@ -534,7 +527,7 @@ def test_a_file_over_the_import_limit_is_413_and_stores_nothing(
 
     assert response.status_code == 413
     assert response.mimetype == "application/problem+json"
-    assert count(db, "imports") == count(db, "parties") == 0
+    assert rows_in(db, "imports") == rows_in(db, "parties") == 0
 
 
 def test_the_agencys_imports_list_newest_first_and_page(

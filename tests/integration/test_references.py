@@ -15,6 +15,7 @@ from psycopg import sql
 from service.db import Connection, translate
 from service.errors import LedgerViolation, UnknownReference
 from tests.builders import RegistryBuilder
+from tests.conftest import rows_in
 
 UNKNOWN_ID = uuid.UUID("00000000-0000-7000-8000-00000000dead")
 UNKNOWN_COUNTRY = "QQ"  # user-assigned in ISO 3166: never in the countries table
@@ -128,16 +129,11 @@ def _unknown(column: str) -> object:
     return UNKNOWN_ID
 
 
-def _count(db: Connection, table: str) -> int:
-    query = sql.SQL("SELECT count(*) AS n FROM {}").format(sql.Identifier(table))
-    return int(db.execute(query).fetchone()["n"])
-
-
 @pytest.mark.parametrize(("table", "name", "columns", "parent"), REFERENCES)
 def test_a_row_that_names_what_does_not_exist_is_refused_as_by_a_foreign_key(
     db: Connection, history: None, table: str, name: str, columns: list[str], parent: str
 ) -> None:
-    before = _count(db, table)
+    before = rows_in(db, table)
     changes = {**UNIQUE_ANEW[table], **{column: _unknown(column) for column in columns}}
 
     with pytest.raises(psycopg.errors.ForeignKeyViolation) as caught:
@@ -156,7 +152,7 @@ def test_a_row_that_names_what_does_not_exist_is_refused_as_by_a_foreign_key(
         )
     translated = translate(error)
     assert isinstance(translated, UnknownReference)
-    assert _count(db, table) == before
+    assert rows_in(db, table) == before
 
 
 @pytest.mark.parametrize(("table", "name", "columns", "parent"), REFERENCES)
@@ -165,19 +161,19 @@ def test_a_copy_whose_references_exist_is_stored(
 ) -> None:
     """The same copy with its references left as they are (the checks refuse only what is
     missing)."""
-    before = _count(db, table)
+    before = rows_in(db, table)
 
     _copy_with(db, table, UNIQUE_ANEW[table])
 
-    assert _count(db, table) == before + 1
+    assert rows_in(db, table) == before + 1
 
 
 def test_one_missing_reference_among_many_rows_stores_none_of_them(
     db: Connection, history: None
 ) -> None:
-    before = _count(db, "custody_events")
+    before = rows_in(db, "custody_events")
     _copy_with(db, "custody_events", {"id": NEW_ID}, copies=500)
-    assert _count(db, "custody_events") == before + 500
+    assert rows_in(db, "custody_events") == before + 500
 
     with pytest.raises(psycopg.errors.ForeignKeyViolation):
         db.execute(
@@ -190,11 +186,11 @@ def test_one_missing_reference_among_many_rows_stores_none_of_them(
             {"unknown": UNKNOWN_ID},
         )
 
-    assert _count(db, "custody_events") == before + 500
+    assert rows_in(db, "custody_events") == before + 500
 
 
 def test_a_reference_left_empty_is_not_checked(db: Connection, history: None) -> None:
-    before = _count(db, "custody_events")
+    before = rows_in(db, "custody_events")
 
     _copy_with(
         db,
@@ -202,13 +198,13 @@ def test_a_reference_left_empty_is_not_checked(db: Connection, history: None) ->
         {"id": NEW_ID, "owner_party_id": None, "euc_id": None, "euc_line_number": None},
     )
 
-    assert _count(db, "custody_events") == before + 1
+    assert rows_in(db, "custody_events") == before + 1
 
 
 def test_a_certificate_named_without_a_line_is_checked_alone(db: Connection, history: None) -> None:
     """(euc_id, euc_line_number) refers to a line only when both are given, as a foreign key
     MATCH SIMPLE does; the certificate is still checked."""
-    before = _count(db, "custody_events")
+    before = rows_in(db, "custody_events")
 
     _copy_with(db, "custody_events", {"id": NEW_ID, "euc_line_number": None})
     with pytest.raises(psycopg.errors.ForeignKeyViolation) as caught:
@@ -216,7 +212,7 @@ def test_a_certificate_named_without_a_line_is_checked_alone(db: Connection, his
                                            "euc_id": UNKNOWN_ID})  # fmt: skip
 
     assert caught.value.diag.constraint_name == "custody_events_euc_id_ref"
-    assert _count(db, "custody_events") == before + 1
+    assert rows_in(db, "custody_events") == before + 1
 
 
 def test_a_temporary_table_cannot_stand_in_for_what_is_referred_to(
@@ -224,7 +220,7 @@ def test_a_temporary_table_cannot_stand_in_for_what_is_referred_to(
 ) -> None:
     """A session's temporary table comes first in its search path: the checks name the
     registry's own tables, so an agency made up in one is still unknown."""
-    before = _count(db, "parties")
+    before = rows_in(db, "parties")
     db.execute("CREATE TEMP TABLE agencies (id uuid)")
     db.execute("INSERT INTO agencies VALUES (%s)", [UNKNOWN_ID])
     try:
@@ -236,7 +232,7 @@ def test_a_temporary_table_cannot_stand_in_for_what_is_referred_to(
         db.execute("DROP TABLE pg_temp.agencies")
 
     assert caught.value.diag.constraint_name == "parties_recorded_by_agency_id_ref"
-    assert _count(db, "parties") == before
+    assert rows_in(db, "parties") == before
 
 
 @pytest.mark.parametrize(
@@ -253,19 +249,19 @@ def test_a_temporary_table_cannot_stand_in_for_what_is_referred_to(
 def test_what_ledger_records_refer_to_cannot_go_away(
     db: Connection, history: None, statement: str
 ) -> None:
-    countries, agencies = _count(db, "countries"), _count(db, "agencies")
+    countries, agencies = rows_in(db, "countries"), rows_in(db, "agencies")
 
     with pytest.raises(psycopg.Error) as caught:
         db.execute(statement)
 
     assert caught.value.sqlstate == "TRL01"
     assert isinstance(translate(caught.value), LedgerViolation)
-    assert (_count(db, "countries"), _count(db, "agencies")) == (countries, agencies)
+    assert (rows_in(db, "countries"), rows_in(db, "agencies")) == (countries, agencies)
 
 
 def test_an_agency_may_still_be_renamed(db: Connection, history: None) -> None:
     renamed = db.execute("UPDATE agencies SET name = name || ' (renamed)'").rowcount
-    assert renamed == _count(db, "agencies") > 0
+    assert renamed == rows_in(db, "agencies") > 0
     assert db.execute("UPDATE countries SET name = name WHERE code = 'IQ'").rowcount == 1
 
 
