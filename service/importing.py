@@ -5,7 +5,8 @@ POST (service.schemas.imports) and staged with COPY, a chunk at a time, into tem
 then set-based SQL resolves the sender's references, finds the records an earlier import already
 brought (they are skipped: a file sent twice stores nothing the second time), checks what the
 registry keeps unique, and inserts everything in a handful of statements. The alert list is
-derived again for the items the new events touch. Memory stays flat whatever the file's size:
+derived again for the items the new events touch, except those whose chains cannot be listed
+(service.domain.alerts.may_be_listed). Memory stays flat whatever the file's size:
 a chunk of rows, and the first problems.
 
 Any problem (all of them are found, not just the first) rolls the records back; the import's

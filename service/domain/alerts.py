@@ -8,12 +8,13 @@ own records say: its own row, when that differs.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
 from service.domain import disclosure
-from service.domain.findings import ChainFacts
+from service.domain.findings import TRANSFER_TYPES, ChainFacts
 from service.domain.records import (
     RESTRICTED,
     CustodyChain,
@@ -23,6 +24,13 @@ from service.domain.records import (
 )
 
 WATCHED_STATUSES = frozenset({"LOST", "STOLEN", "SEIZED"})
+# What a chain must hold before any viewer can see it on the list, read off the rules
+# (service/domain/findings.py): a watched status needs a LOSS, THEFT or SEIZURE; an ALERT finding
+# needs an event under a certificate, one of these types (LOSS, THEFT, SEIZURE, DESTRUCTION), or
+# two transfers by a named sender on one day (CONFLICTING_CUSTODY, sent twice). An import derives
+# only the chains that hold one of them (service/sql/imports.sql, keep_alert_candidates);
+# tests/unit/test_alert_candidates.py holds the rules to it.
+LISTING_EVENT_TYPES = frozenset({"LOSS", "THEFT", "SEIZURE", "DESTRUCTION"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +41,20 @@ class AlertState:
     country: str | None
     category: str
     codes: tuple[str, ...]
+
+
+def may_be_listed(events: Iterable[CustodyEvent]) -> bool:
+    """Whether a chain of these events can put its item on anyone's list. Give it every event,
+    erroneous and restricted ones too: a declaration or a restriction only takes events away
+    from what the rules read (or a party's name, never the party). False means that it cannot;
+    True, only that the chain must be derived."""
+    transfer_days = []
+    for event in events:
+        if event.euc is not None or event.event_type in LISTING_EVENT_TYPES:
+            return True
+        if event.event_type in TRANSFER_TYPES and event.from_party is not None:
+            transfer_days.append(event.occurred_on)
+    return len(transfer_days) > len(set(transfer_days))
 
 
 def alert_state(chain: CustodyChain) -> AlertState | None:

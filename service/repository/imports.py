@@ -17,6 +17,8 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from service.db import Connection
+from service.domain.alerts import LISTING_EVENT_TYPES
+from service.domain.findings import TRANSFER_TYPES
 from service.domain.ids import NEWEST
 from service.domain.imports import Problem
 from service.repository import alerts, rows
@@ -230,10 +232,15 @@ def store_references(conn: Connection, agency_id: UUID, import_id: UUID) -> None
 
 
 def touched_items(conn: Connection, batch: int) -> Iterator[list[UUID]]:
-    """The items the new events name, in batches, in id order, locked for their alert-list
-    refresh first, all at once (alerts.lock_items_in)."""
+    """The items the new events name whose chains may put them on the alert list, in batches,
+    in id order. Every item the new events name is locked for the refresh first, all at once
+    (alerts.lock_items_in); the others are then left out, since they cannot be listed."""
     conn.execute(SQL["collect_touched_items"])
     alerts.lock_items_in(conn, "import_touched")
+    conn.execute(
+        SQL["keep_alert_candidates"],
+        {"listing_types": sorted(LISTING_EVENT_TYPES), "transfer_types": sorted(TRANSFER_TYPES)},
+    )
     return rows.id_batches(conn, SQL["touched_items_after"], batch)
 
 

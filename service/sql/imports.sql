@@ -216,6 +216,26 @@ JOIN import_events e ON e.ref = x.event_ref AND e.line = x.line
 JOIN import_refs item ON item.record_type = 'item' AND item.ref = x.item_ref
 WHERE NOT e.present;
 
+-- name: keep_alert_candidates
+-- Of the touched items (locked: other refreshes of them are committed and seen), forget those
+-- whose whole chain cannot put them on the list (service.domain.alerts.may_be_listed, whose
+-- twin this is): no event under a certificate, none of the listing types, and no two transfers
+-- by a named sender on one day. Their derived state would be "not listed" for everyone.
+DELETE FROM import_touched t
+USING (
+    SELECT ei.item_id
+    FROM import_touched x
+    JOIN custody_event_items ei ON ei.item_id = x.id
+    JOIN custody_events e ON e.id = ei.event_id
+    GROUP BY ei.item_id
+    HAVING NOT bool_or(e.euc_id IS NOT NULL OR e.event_type = ANY(%(listing_types)s))
+       AND count(*) FILTER (WHERE e.event_type = ANY(%(transfer_types)s)
+                              AND e.from_party_id IS NOT NULL)
+           = count(DISTINCT e.occurred_on) FILTER (WHERE e.event_type = ANY(%(transfer_types)s)
+                                                     AND e.from_party_id IS NOT NULL)
+) quiet
+WHERE t.id = quiet.item_id;
+
 -- name: touched_items_after
 SELECT id FROM import_touched WHERE id > %(after)s ORDER BY id LIMIT %(limit)s;
 

@@ -16,8 +16,9 @@ from flask.testing import FlaskClient
 
 from service import alerts, importing
 from service.db import Connection
+from service.domain.alerts import may_be_listed
 from service.domain.streams import PiecesStream
-from service.repository import agencies, imports
+from service.repository import agencies, chains, imports
 from tests.conftest import rows_in
 from tests.contract import ContractClient
 
@@ -113,6 +114,69 @@ def test_the_alert_list_of_an_import_read_in_many_batches_is_the_ledgers(
     derived = alerts.rebuild(db, today, 180, write=False)
     assert derived.differences == ()
     assert derived.listed == 5
+
+
+def test_only_chains_that_may_be_listed_are_derived_and_the_list_is_the_ledgers(
+    api: ContractClient, db: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The import leaves out of its alert-list refresh the chains that cannot be listed
+    (keep_alert_candidates, the SQL twin of may_be_listed), and what it leaves out is exactly
+    what may_be_listed turns away; the list it keeps is still the one the ledger gives."""
+    derived: list[UUID] = []
+    refresh = alerts.refresh_in_turn
+
+    def recording(conn: Connection, batches: Any, today: Any, days: int) -> None:
+        def seen() -> Any:
+            for batch in batches:
+                derived.extend(batch)
+                yield batch
+
+        refresh(conn, seen(), today, days)
+
+    monkeypatch.setattr(alerts, "refresh_in_turn", recording)
+    army, dealer = "P-ARMY", "P-DEALER"
+
+    def moved(ref: str, event_type: str, on: str, item: str, **parties: str) -> dict[str, Any]:
+        return {"record_type": "event", "ref": ref, "event_type": event_type, "occurred_on": on,
+                "country": "FR", "item_refs": [item], **parties}  # fmt: skip
+
+    records = [
+        *registry_file(),  # I-1 exported under a certificate, I-2 stolen: both derived
+        {"record_type": "party", "ref": dealer, "name": "Armurerie", "kind": "DEALER",
+         "country": "FR"},
+        *({"record_type": "item", "ref": ref, "manufacturer": "FN Herstal", "model": "FAL",
+           "category": "RIFLE", "serial_number": f"1502-{ref}"}
+          for ref in ("QUIET", "TWICE", "BURNT")),
+        moved("E-Q1", "TRANSFER", "2012-01-01", "QUIET", from_party_ref=army, to_party_ref=dealer),
+        moved("E-Q2", "TRANSFER", "2012-01-02", "QUIET", from_party_ref=dealer, to_party_ref=army),
+        moved("E-T1", "TRANSFER", "2012-01-01", "TWICE", from_party_ref=army, to_party_ref=dealer),
+        moved("E-T2", "TRANSFER", "2012-01-01", "TWICE", from_party_ref="P-MAKER",
+              to_party_ref=dealer),
+        moved("E-T3", "TRANSFER", "2012-01-03", "TWICE", from_party_ref=dealer, to_party_ref=army),
+        moved("E-T4", "TRANSFER", "2012-01-03", "TWICE", from_party_ref=dealer,
+              to_party_ref="P-MAKER"),
+        moved("E-B1", "DESTRUCTION", "2012-01-01", "BURNT", from_party_ref=army),
+        moved("E-B2", "TRANSFER", "2012-01-02", "BURNT", from_party_ref=army, to_party_ref=dealer),
+    ]  # fmt: skip
+
+    assert send(api, ndjson(*records)).status_code == 201
+
+    today = datetime.now(UTC).date()
+    serials = {
+        row["id"]: row["serial_number"]
+        for row in db.execute("SELECT id, serial_number FROM items").fetchall()
+    }
+    facts = chains.facts(db, list(serials), today, 180)
+    expected = {item_id for item_id in serials if may_be_listed(facts[item_id].events)}
+    assert sorted(serials[item_id] for item_id in expected) == [
+        "1502-001", "1502-002", "1502-BURNT", "1502-TWICE"
+    ]  # fmt: skip
+    assert sorted(derived) == sorted(expected)
+    listed = api.get("/v1/alerts", query={"limit": "50"}).get_json()["items"]
+    assert sorted(entry["item"]["serial_number"] for entry in listed) == [
+        "1502-002", "1502-BURNT", "1502-TWICE"
+    ]  # fmt: skip
+    assert alerts.rebuild(db, today, 180, write=False).differences == ()
 
 
 def test_imported_items_record_the_manufacturer_an_alias_names(
