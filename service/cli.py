@@ -492,6 +492,11 @@ def import_files(args: argparse.Namespace) -> int:
                         today=datetime.now(UTC).date(),
                         verification_days=settings.euc_verification_days,
                         errors_kept=settings.import_errors_kept,
+                        readers=importing.readers_for(
+                            media_type,
+                            None if args.sipri else path.stat().st_size,
+                            settings.import_readers,
+                        ),
                     ),
                     report=progress.show,
                 )

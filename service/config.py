@@ -68,6 +68,9 @@ class Settings:
     # Larger import files are queued for `trace-registry worker` (202 Accepted); smaller ones are
     # loaded while the client waits, unless it sends `Prefer: respond-async`.
     import_sync_bytes: int = 16 * 1024**2
+    # Processes that read a large NDJSON import (`trace-registry import` and `worker`; see
+    # service.importing.readers_for): 0, one per core; 1, the importing process alone.
+    import_readers: int = 0
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -110,6 +113,7 @@ class Settings:
             ("max_import_bytes", self.max_import_bytes, 1024),
             ("import_errors_kept", self.import_errors_kept, 1),
             ("import_sync_bytes", self.import_sync_bytes, 0),
+            ("import_readers", self.import_readers, 0),
         ):
             # `not value >= lowest` also refuses NaN; infinity would never time out.
             if not value >= lowest or math.isinf(value):

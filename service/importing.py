@@ -18,36 +18,27 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import os
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import IO, Any
+from typing import IO, Any, BinaryIO
 from uuid import UUID
-
-from marshmallow import ValidationError
-from psycopg.types.json import Jsonb
 
 from service import alerts
 from service.db import Connection
 from service.domain.ids import uuid7
-from service.domain.imports import Document, Problem, documents
-from service.domain.serials import fold_serial, normalise_name
+from service.domain.imports import NDJSON, Document, Problem, documents
 from service.domain.streams import PiecesStream
+from service.import_reading import CHUNK_ROWS, Staging, load_record, parallel_blocks
 from service.repository import imports
 from service.repository.imports import ImportRecord
-from service.schemas.fields import InputContext, field_errors
-from service.schemas.imports import (
-    COMPILED,
-    SCHEMAS,
-    EucRecord,
-    EventRecordIn,
-    ImportedRecord,
-    ItemRecord,
-    PartyRecord,
-)
+from service.schemas.fields import InputContext
 
-CHUNK_ROWS = 5_000
+# NDJSON files this large or larger are read by several processes (service.import_reading): below
+# it, starting them costs more than they save.
+PARALLEL_READING_BYTES = 16 * 1024**2
 
 
 @dataclass
@@ -106,6 +97,16 @@ class Request:
     errors_kept: int = 1_000
     # a queued import keeps the id it was given when it was queued
     import_id: UUID | None = None
+    # processes that read the file (readers_for); 1: the importing process alone
+    readers: int = 1
+
+
+def readers_for(media_type: str, size: int | None, configured: int) -> int:
+    """How many processes should read a file: for NDJSON of PARALLEL_READING_BYTES or more,
+    `configured` (0: one per core); otherwise 1, the importing process itself."""
+    if media_type != NDJSON or size is None or size < PARALLEL_READING_BYTES:
+        return 1
+    return configured or os.cpu_count() or 1
 
 
 def run(
@@ -207,13 +208,16 @@ def _stage(
     report: Report | None,
 ) -> None:
     """Read every record, check it, and stage it with COPY (or note its problems)."""
-    staging = _Staging(conn)
     reader = io.BufferedReader(hashing, buffer_size=1 << 16)
+    if request.readers > 1:
+        _stage_in_parallel(conn, reader, request, progress, found, report)
+        return
+    staging = Staging(conn)
     with InputContext({"countries": request.countries}):
         for entry in documents(reader, request.media_type, request.record_type):
             progress.lines = entry.line
             loaded = (
-                _load(entry, request.record_type, request.countries)
+                load_record(entry, request.record_type, request.countries)
                 if isinstance(entry, Document)
                 else [entry]
             )
@@ -227,95 +231,25 @@ def _stage(
     staging.flush()
 
 
-def _load(
-    entry: Document, record_type: str | None, countries: frozenset[str]
-) -> ImportedRecord | list[Problem]:
-    """The record a document holds, or its problems (one per field)."""
-    fields = entry.fields
-    kind = fields.get("record_type")
-    if kind not in SCHEMAS:
-        return [Problem(entry.line, "record_type", f"one of: {', '.join(SCHEMAS)}")]
-    if record_type is not None and kind != record_type:
-        return [Problem(entry.line, "record_type", f"this file holds {record_type} records")]
-    compiled = COMPILED.get(kind)
-    if compiled is not None:
-        quick: ImportedRecord | None = compiled.load(fields, countries)
-        if quick is not None:
-            return quick
-    try:
-        loaded: ImportedRecord = SCHEMAS[kind].load(fields)
-    except ValidationError as exc:
-        return [
-            Problem(entry.line, error.field, error.detail)
-            for error in field_errors(exc.messages, "body")
-        ]
-    return loaded
-
-
-class _Staging:
-    """Rows waiting for COPY, per staging table, flushed a chunk at a time."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.rows: dict[str, list[tuple[Any, ...]]] = {table: [] for table in imports.COLUMNS}
-        self.pending = 0
-
-    def add(self, line: int, record: ImportedRecord) -> None:
-        for table, row in _rows(line, record):
-            self.rows[table].append(row)
-            self.pending += 1
-        if self.pending >= CHUNK_ROWS:
-            self.flush()
-
-    def flush(self) -> None:
-        for table, rows in self.rows.items():
-            if rows:
-                imports.copy_rows(self.conn, table, rows)
-                rows.clear()
-        self.pending = 0
-
-
-def _rows(line: int, record: ImportedRecord) -> Iterator[tuple[str, tuple[Any, ...]]]:
-    if isinstance(record, PartyRecord):
-        party = record.party
-        yield "import_parties", (
-            line, record.ref, uuid7(), party.name, party.kind, party.country,
-            party.registration_number, party.address, party.classification,
-        )  # fmt: skip
-    elif isinstance(record, ItemRecord):
-        item = record.item
-        yield "import_items", (
-            line, record.ref, uuid7(), item.manufacturer, normalise_name(item.manufacturer),
-            item.model, normalise_name(item.model), item.category, item.caliber,
-            item.serial_number, fold_serial(item.serial_number),
-            item.country_of_manufacture, item.year_of_manufacture,
-            Jsonb([asdict(marking) for marking in item.import_markings]), item.other_markings,
-        )  # fmt: skip
-    elif isinstance(record, EucRecord):
-        euc = record.euc
-        yield "import_eucs", (
-            line, record.ref, uuid7(), euc.certificate_number,
-            fold_serial(euc.certificate_number), euc.issuing_country,
-            euc.issuing_authority, euc.issued_on, euc.expires_on, record.exporter_party_ref,
-            record.end_user_party_ref, euc.destination_country, euc.stated_end_use,
-            euc.non_reexport_clause,
-        )  # fmt: skip
-        for item_line in euc.line_items:
-            yield "import_euc_lines", (
-                line, record.ref, item_line.line_number, item_line.description,
-                item_line.category, item_line.model, item_line.quantity,
-            )  # fmt: skip
-    elif isinstance(record, EventRecordIn):
-        event = record.event
-        yield "import_events", (
-            line, record.ref, uuid7(), event.event_type, event.occurred_on, event.country,
-            event.destination_country, record.from_party_ref, record.to_party_ref,
-            record.owner_party_ref, record.euc_ref, event.euc_line_number,
-            len(record.item_refs), event.licence_number, event.document_reference, event.notes,
-            event.classification,
-        )  # fmt: skip
-        for item_ref in record.item_refs:
-            yield "import_event_items", (line, record.ref, item_ref)
+def _stage_in_parallel(
+    conn: Connection,
+    reader: BinaryIO,
+    request: Request,
+    progress: Progress,
+    found: _Found,
+    report: Report | None,
+) -> None:
+    """_stage with the records read by request.readers processes, a block of lines at a time;
+    their rows go to COPY as the text the readers wrote."""
+    blocks = parallel_blocks(reader, request.record_type, request.countries, request.readers)
+    for block in blocks:
+        progress.lines = block.last_entry_line or progress.lines
+        progress.records += block.records
+        found.add(block.problems)
+        for table, text in block.copy_data.items():
+            imports.copy_text(conn, table, text)
+        if report is not None:
+            report(progress)
 
 
 # Queued imports (POST /v1/imports with a large file, or `Prefer: respond-async`) --------------
@@ -359,6 +293,8 @@ class JobSettings:
     verification_days: int
     errors_kept: int = 1_000
     lease_seconds: float = LEASE_SECONDS
+    # Settings.import_readers (readers_for)
+    readers: int = 0
 
 
 def run_next_job(conn: Connection, settings: JobSettings) -> ImportRecord | None:
@@ -378,6 +314,7 @@ def run_next_job(conn: Connection, settings: JobSettings) -> ImportRecord | None
         verification_days=settings.verification_days,
         errors_kept=settings.errors_kept,
         import_id=job.id,
+        readers=readers_for(job.media_type, job.size, settings.readers),
     )
     try:
         with conn.transaction():

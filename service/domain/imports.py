@@ -63,24 +63,28 @@ def documents(
 
 
 def _ndjson(stream: BinaryIO) -> Iterator[Document | Problem]:
-    for number, raw in enumerate(_lines(stream), start=1):
-        if raw is None:
-            yield Problem(number, "", f"the line is longer than {LONGEST_LINE} bytes")
-            continue
-        if not raw.strip():
-            continue
-        try:
-            document = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            yield Problem(number, "", f"not a JSON object: {exc}")
-            continue
-        if not isinstance(document, dict):
-            yield Problem(number, "", "each line must be one JSON object")
-            continue
-        yield Document(number, document)
+    for number, raw in enumerate(lines(stream), start=1):
+        entry = ndjson_line(number, raw)
+        if entry is not None:
+            yield entry
 
 
-def _lines(stream: BinaryIO) -> Iterator[bytes | None]:
+def ndjson_line(number: int, raw: bytes | None) -> Document | Problem | None:
+    """The record one NDJSON line holds (as `lines` gives it), its problem, or None (blank)."""
+    if raw is None:
+        return Problem(number, "", f"the line is longer than {LONGEST_LINE} bytes")
+    if not raw.strip():
+        return None
+    try:
+        document = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return Problem(number, "", f"not a JSON object: {exc}")
+    if not isinstance(document, dict):
+        return Problem(number, "", "each line must be one JSON object")
+    return Document(number, document)
+
+
+def lines(stream: BinaryIO) -> Iterator[bytes | None]:
     """Lines without their ending; None for a line too long to read (it is skipped whole)."""
     while True:
         line = stream.readline(LONGEST_LINE + 1)

@@ -157,12 +157,21 @@ _TEMP_TABLES: dict[str, sql.Composable] = {
 
 
 def copy_rows(conn: Connection, table: str, values: Iterable[Sequence[Any]]) -> None:
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, COLUMNS[table]))
-    )
-    with conn.cursor() as cursor, cursor.copy(statement) as copy:
+    with conn.cursor() as cursor, cursor.copy(_copy_statement(table)) as copy:
         for row in values:
             copy.write_row(row)
+
+
+def copy_text(conn: Connection, table: str, text: str) -> None:
+    """Rows already written in COPY's text format (service.import_reading.copy_line)."""
+    with conn.cursor() as cursor, cursor.copy(_copy_statement(table)) as copy:
+        copy.write(text)
+
+
+def _copy_statement(table: str) -> sql.Composed:
+    return sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, COLUMNS[table]))
+    )
 
 
 def check(conn: Connection, agency_id: UUID) -> None:

@@ -1,0 +1,217 @@
+"""A large NDJSON import read by several processes (service.import_reading.parallel_blocks)
+stages exactly what one reader stages, problems and line numbers included, in the file's
+order."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID
+
+import pytest
+from psycopg.types.json import Jsonb
+
+from service import import_reading, importing
+from service.db import Connection
+from service.domain.imports import NDJSON, Document, Problem, documents
+from service.import_reading import Staging, copy_line, load_record, parallel_blocks
+from service.repository import agencies, imports
+from service.schemas.fields import InputContext
+from tests.api.test_imports import ndjson, registry_file
+from tests.conftest import rows_in
+
+AWKWARD = "tab\there, line\nbreak, back\\slash \\N, return\r, quote \" and ' , АК-74 ✓"
+
+
+def mixed_file() -> bytes:
+    """Good records of every type, awkward text, blank lines and bad lines among them."""
+    records: list[Any] = [*registry_file()]
+    for n in range(40):
+        records.append(
+            {"record_type": "item", "ref": f"I-X{n}", "manufacturer": "Kalashnikov Concern",
+             "model": "AKM", "category": "ASSAULT_RIFLE", "serial_number": f"АК {n:04d}",
+             "other_markings": AWKWARD if n % 7 == 0 else None,
+             "import_markings": [{"country": "KE", "year": 2011}] if n % 5 == 0 else []}
+        )  # fmt: skip
+        records.append(
+            {"record_type": "event", "ref": f"E-X{n}", "event_type": "MANUFACTURE",
+             "occurred_on": "2011-05-0" + str(1 + n % 9), "country": "RU",
+             "to_party_ref": "P-MAKER", "item_refs": [f"I-X{n}"],
+             "notes": AWKWARD if n % 3 == 0 else None}
+        )  # fmt: skip
+    body = ndjson(*records).split(b"\n")
+    body.insert(9, b"")  # a blank line
+    body.insert(30, b'{"record_type": "item", "ref": "I-BAD", "category": "LASER"}')
+    body.insert(55, b"[1, 2]")
+    return b"\n".join(body)
+
+
+def staged(db: Connection) -> dict[str, list[tuple[Any, ...]]]:
+    """Every staging table's rows, ids left out (each reader makes its own)."""
+    found = {}
+    for table, columns in imports.STAGING_TABLES.items():
+        names = ", ".join(name for name, _ in columns if name != "id")
+        rows = db.execute(f"SELECT {names} FROM {table} ORDER BY 1, 2, 3").fetchall()
+        found[table] = [tuple(row.values()) for row in rows]
+    return found
+
+
+def test_several_readers_stage_what_one_reader_stages(
+    db: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(import_reading, "BLOCK_LINES", 7)  # many blocks, out of step with readers
+    body = mixed_file()
+    countries = frozenset(agencies.known_countries(db))
+    agency_id = agencies.ensure_agency(db, "Gendarmerie Nationale")[0].id
+    with db.transaction():
+        imports.prepare(db, agency_id)
+        one_reader, problems = Staging(db), []
+        with InputContext({"countries": countries}):
+            for entry in documents(io.BytesIO(body), NDJSON, None):
+                loaded = (
+                    load_record(entry, None, countries) if isinstance(entry, Document) else [entry]
+                )
+                if isinstance(loaded, list):
+                    problems.extend(loaded)
+                else:
+                    one_reader.add(entry.line, loaded)
+        one_reader.flush()
+        expected = staged(db)
+        for table in imports.STAGING_TABLES:
+            db.execute(f"DELETE FROM {table}")
+
+        blocks = list(parallel_blocks(io.BytesIO(body), None, countries, readers=2))
+        for block in blocks:
+            for table, text in block.copy_data.items():
+                imports.copy_text(db, table, text)
+        found = staged(db)
+        ids = db.execute("SELECT id FROM import_items").fetchall()
+
+    assert found == expected
+    assert len(found["import_items"]) == 42 and len(found["import_events"]) == 43
+    assert [p for block in blocks for p in block.problems] == problems
+    assert {p.line for p in problems} == {31, 56}
+    assert problems[-1] == Problem(56, "", "each line must be one JSON object")
+    assert sum(block.records for block in blocks) == 2 + 42 + 1 + 43
+    assert len({row["id"] for row in ids}) == 42 and all(row["id"].version == 7 for row in ids)
+
+
+def test_copy_text_is_what_psycopg_sends(db: Connection) -> None:
+    """Every kind of staging value, written by psycopg's write_row and as copy_line's text,
+    reads back the same."""
+    rows = [
+        (1, "plain", UUID(int=7), date(2011, 5, 1), True, 1975, Jsonb([{"country": "KE"}])),
+        (2, AWKWARD, None, None, False, None, Jsonb([{"note": AWKWARD}])),
+        (3, "\\", UUID(int=1 << 100), date(1, 1, 1), None, -1, Jsonb([])),
+    ]
+    columns = "n integer, t text, u uuid, d date, b boolean, s smallint, j jsonb"
+    with db.transaction():
+        db.execute(f"CREATE TEMP TABLE by_psycopg ({columns}) ON COMMIT DROP")
+        db.execute(f"CREATE TEMP TABLE by_text ({columns}) ON COMMIT DROP")
+        with db.cursor() as cursor, cursor.copy("COPY by_psycopg FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        with db.cursor() as cursor, cursor.copy("COPY by_text FROM STDIN") as copy:
+            copy.write("".join(copy_line(row) for row in rows))
+        written = db.execute("SELECT * FROM by_psycopg ORDER BY n").fetchall()
+        read_back = db.execute("SELECT * FROM by_text ORDER BY n").fetchall()
+
+    assert read_back == written
+    assert read_back[1]["t"] == AWKWARD
+
+
+def test_copy_text_refuses_a_value_it_cannot_write() -> None:
+    with pytest.raises(TypeError, match="no COPY text for datetime"):
+        copy_line([datetime.now(UTC)])
+
+
+def run(db: Connection, body: bytes, readers: int) -> Any:
+    return importing.run(
+        db,
+        io.BytesIO(body),
+        importing.Request(
+            agency_id=agencies.ensure_agency(db, "Gendarmerie Nationale")[0].id,
+            media_type=NDJSON,
+            record_type=None,
+            countries=frozenset(agencies.known_countries(db)),
+            today=datetime.now(UTC).date(),
+            verification_days=180,
+            readers=readers,
+        ),
+    )
+
+
+def test_a_file_read_in_parallel_is_stored_whole_and_then_present(
+    db: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(import_reading, "BLOCK_LINES", 5)
+    body = ndjson(*registry_file(), *registry_file("-B")) + b"\n\n"
+
+    first = run(db, body, readers=2)
+    again = run(db, body, readers=1)
+
+    assert first.status == "COMPLETED", first.errors
+    assert first.stored == {"party": 4, "item": 4, "euc": 2, "event": 6}
+    assert first.lines == 16  # the last line that held a record
+    assert again.stored == {"party": 0, "item": 0, "euc": 0, "event": 0}
+    assert again.already_present == {"party": 4, "item": 4, "euc": 2, "event": 6}
+    assert rows_in(db, "custody_event_items") == 10
+
+
+def test_a_bad_record_read_in_parallel_stores_nothing_and_is_named(
+    db: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(import_reading, "BLOCK_LINES", 3)
+    records = [*registry_file()]
+    records[4] = {**records[4], "issued_on": "not a date"}
+
+    outcome = run(db, ndjson(*records), readers=2)
+
+    assert outcome.status == "FAILED"
+    assert outcome.errors == (
+        Problem(5, "issued_on", "Not a valid date."),
+        Problem(7, "euc_ref", "no euc has the reference C-1 in this file or an earlier import"),
+    )
+    assert rows_in(db, "items") == 0
+
+
+@pytest.mark.parametrize(
+    ("media_type", "size", "configured", "readers"),
+    [
+        (NDJSON, importing.PARALLEL_READING_BYTES, 3, 3),
+        (NDJSON, importing.PARALLEL_READING_BYTES, 1, 1),
+        (NDJSON, importing.PARALLEL_READING_BYTES - 1, 3, 1),
+        (NDJSON, None, 3, 1),  # a stream made as it is read (a SIPRI extract)
+        ("text/csv", 10 * importing.PARALLEL_READING_BYTES, 3, 1),
+    ],
+)
+def test_only_large_ndjson_files_are_read_in_parallel(
+    media_type: str, size: int | None, configured: int, readers: int
+) -> None:
+    assert importing.readers_for(media_type, size, configured) == readers
+
+
+def test_zero_readers_means_one_per_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(importing.os, "cpu_count", lambda: 6)
+    assert importing.readers_for(NDJSON, importing.PARALLEL_READING_BYTES, 0) == 6
+
+
+def test_the_readers_are_never_more_than_a_few_blocks_ahead(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Memory stays flat: when a block is handed back, the file has been read at most
+    BLOCKS_AHEAD blocks per reader beyond it, whatever its size."""
+    monkeypatch.setattr(import_reading, "BLOCK_LINES", 10)
+    body = ndjson(*({"record_type": "party", "ref": f"P-{n}", "name": f"Unit {n}",
+                     "kind": "ARMED_FORCES", "country": "KE"} for n in range(400)))  # fmt: skip
+    stream = io.BytesIO(body)
+    read_when_handed: list[int] = []
+    countries = frozenset({"KE"})
+
+    for block in parallel_blocks(stream, None, countries, readers=2):
+        lines_read = body[: stream.tell()].count(b"\n")
+        read_when_handed.append(lines_read - block.last_entry_line)
+
+    assert len(read_when_handed) == 40
+    assert max(read_when_handed) <= 2 * import_reading.BLOCKS_AHEAD * 10
