@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
+from psycopg import Cursor
+
 from service.db import Connection
 from service.domain.alerts import AlertState, listing
 from service.domain.disclosure import EVERYONE
@@ -64,8 +66,8 @@ class _Asked:
     """A batch of items whose chains and records were asked for, not yet read."""
 
     item_ids: list[UUID]
-    chain_entries: Iterable[Row]
-    item_rows: Iterable[Row]
+    chain_entries: Cursor[Row]
+    item_rows: Cursor[Row]
 
     def derive(self, today: date, verification_days: int) -> Places:
         entries = chains.by_chain(self.chain_entries)

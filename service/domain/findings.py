@@ -22,6 +22,7 @@ from service.domain.custody import summarise
 from service.domain.records import (
     CustodyChain,
     CustodyEvent,
+    CustodyState,
     Finding,
     Item,
     Reference,
@@ -109,6 +110,11 @@ class ChainFacts:
         """The events not declared erroneous (every rule reads them: worked out once)."""
         return [event for event in self.events if event.stands]
 
+    @cached_property
+    def state(self) -> CustodyState:
+        """Where the events leave the item (the chain and two rules read it: worked out once)."""
+        return summarise(self.events)
+
     def certificate_of(self, event: CustodyEvent) -> Certificate | None:
         return self.certificates.get(event.euc.id) if event.euc else None
 
@@ -118,7 +124,7 @@ Rule = Callable[[ChainFacts], Iterator[Finding]]
 
 def chain_of(item: Item, facts: ChainFacts) -> CustodyChain:
     """The item's chain of custody: its events, where they leave it, and what is wrong."""
-    state = summarise(facts.events)
+    state = facts.state
     return CustodyChain(
         item=item,
         status=state.status,
@@ -497,8 +503,7 @@ def _missing(event: CustodyEvent, severity: str, since: str) -> Finding:
 
 def seized(facts: ChainFacts) -> Iterator[Finding]:
     """The item is held after a seizure."""
-    state = summarise(facts.events)
-    if state.status == "SEIZED":
+    if facts.state.status == "SEIZED":
         seizure = [e for e in facts.standing if e.event_type == "SEIZURE"][-1]
         by = f" by {seizure.to_party.name}" if seizure.to_party else ""
         yield Finding(
@@ -511,7 +516,7 @@ def seized(facts: ChainFacts) -> Iterator[Finding]:
 
 def unverified_last_holder(facts: ChainFacts) -> Iterator[Finding]:
     """The chain ends with a holder nobody has verified."""
-    holder = summarise(facts.events).current_holder
+    holder = facts.state.current_holder
     # A delivery verification vouches for the end user who received the item.
     delivered_to = {
         facts.certificates[v.euc_id].end_user_party_id

@@ -9,6 +9,8 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+from psycopg import Cursor
+
 from service.db import Connection
 from service.domain import disclosure
 from service.domain.findings import Certificate, ChainFacts, Consent, LineUse, Verification
@@ -46,15 +48,16 @@ def facts_of(
     }
 
 
-def ask(conn: Connection, item_ids: list[UUID]) -> Iterable[Row]:
+def ask(conn: Connection, item_ids: list[UUID]) -> Cursor[Row]:
     """Every entry of the items' chains, in chain order (in pipeline mode, once read)."""
     return conn.execute(SQL["custody_chains"], {"item_ids": item_ids})
 
 
-def by_chain(entries: Iterable[Row]) -> dict[UUID, list[Row]]:
+def by_chain(entries: Cursor[Row]) -> dict[UUID, list[Row]]:
     """Chain entries by the item whose chain they are in."""
     grouped: dict[UUID, list[Row]] = defaultdict(list)
-    for row in entries:
+    # fetchall makes the rows in one call: iterating the cursor cost a call per row.
+    for row in entries.fetchall():
         grouped[row["chain_item_id"]].append(row)
     return grouped
 

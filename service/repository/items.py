@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import asdict
 from uuid import UUID
 
+from psycopg import Cursor
 from psycopg.types.json import Jsonb
 
 from service.db import Connection
@@ -52,14 +52,14 @@ def get(conn: Connection, item_id: UUID) -> Item | None:
     return None if row is None else rows.item(row)
 
 
-def ask_many(conn: Connection, item_ids: list[UUID]) -> Iterable[Row]:
+def ask_many(conn: Connection, item_ids: list[UUID]) -> Cursor[Row]:
     """The rows of the recorded ones of these items (in pipeline mode, once read)."""
     return conn.execute(SQL["get_items"], {"ids": item_ids})
 
 
-def read_many(item_rows: Iterable[Row]) -> dict[UUID, Item]:
+def read_many(item_rows: Cursor[Row]) -> dict[UUID, Item]:
     """The items of ask_many's rows, by id."""
-    found = (rows.item(row) for row in item_rows)
+    found = (rows.item(row) for row in item_rows.fetchall())
     return {item.id: item for item in found}
 
 
