@@ -14,6 +14,7 @@ from typing import Any
 
 from bench.imports import TARGET_RECORDS_PER_SECOND, ImportFigures
 from bench.load import Result
+from bench.service import WORKERS
 
 RATIO_TARGET = 0.25
 RSS_TARGET_MB = 150.0
@@ -152,7 +153,8 @@ class Report:
             f"events, {facts.get('event_items', 0):,} event entries, "
             f"{facts.get('parties', 0):,} parties, "
             f"{facts.get('database_size')} (seed {self.seed}{build})",
-            f"API target: {self.target_description}; gunicorn 5 sync workers, access log off",
+            f"API target: {self.target_description}; gunicorn {WORKERS} sync workers, "
+            "access log off",
             "pgbench: "
             + ", ".join(f"{label!r} bench/pgbench/{file}" for label, file in self.pgbench_scripts)
             + f", prepared; {self.seconds_per_run:g} s a run, wrk and pgbench at most 2 threads",
