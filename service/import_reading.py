@@ -12,6 +12,9 @@ other with time to spare.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -45,6 +48,7 @@ CHUNK_ROWS = 5_000
 # at most this many blocks are held, whatever the file's size).
 BLOCK_LINES = 2_000
 BLOCKS_AHEAD = 2
+PARENT_CHECK_SECONDS = 0.5
 
 
 def load_record(
@@ -233,7 +237,9 @@ def parallel_blocks(
     """The file's blocks as `readers` processes read them, in the file's order."""
     # spawn, not fork: the importing process holds a connection (and, in a worker, threads).
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(readers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        readers, mp_context=context, initializer=_exit_with, initargs=(os.getpid(),)
+    ) as pool:
         ahead: deque[Future[Block]] = deque()
         for first_line, block in _numbered_blocks(lines(stream)):
             ahead.append(pool.submit(read_block, first_line, block, record_type, countries))
@@ -241,6 +247,18 @@ def parallel_blocks(
                 yield ahead.popleft().result()
         while ahead:
             yield ahead.popleft().result()
+
+
+def _exit_with(parent: int) -> None:
+    """Make this reader end when the importing process does, however it ends: killed, it
+    cannot stop its readers, and one waiting to hand back a block would wait for ever."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-importer", daemon=True).start()
 
 
 def _numbered_blocks(

@@ -5,7 +5,12 @@ order."""
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
+import time
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -20,6 +25,7 @@ from service.repository import agencies, imports
 from service.schemas.fields import InputContext
 from tests.api.test_imports import ndjson, registry_file
 from tests.conftest import rows_in
+from tests.paths import ROOT
 
 AWKWARD = "tab\there, line\nbreak, back\\slash \\N, return\r, quote \" and ' , АК-74 ✓"
 
@@ -215,3 +221,50 @@ def test_the_readers_are_never_more_than_a_few_blocks_ahead(
 
     assert len(read_when_handed) == 40
     assert max(read_when_handed) <= 2 * import_reading.BLOCKS_AHEAD * 10
+
+
+# A process that starts readers on an endless file, says their pids, and waits to be killed.
+IMPORTER = """
+import io, itertools, multiprocessing, sys, time
+from service import import_reading
+
+class Endless(io.RawIOBase):
+    def readable(self): return True
+    def readinto(self, buffer):
+        line = b'{"record_type": "party", "ref": "P", "name": "U", "kind": "OTHER"}\\n'
+        data = (line * (len(buffer) // len(line) + 1))[: len(buffer)]
+        buffer[: len(data)] = data
+        return len(data)
+
+if __name__ == "__main__":
+    blocks = import_reading.parallel_blocks(io.BufferedReader(Endless()), None, frozenset(), 2)
+    next(blocks)
+    print(*(child.pid for child in multiprocessing.active_children()), flush=True)
+    time.sleep(60)
+"""
+
+
+def test_readers_end_when_the_importing_process_is_killed(tmp_path: Path) -> None:
+    script = tmp_path / "importer.py"
+    script.write_text(IMPORTER)
+    with subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    ) as importer:
+        assert importer.stdout is not None
+        readers = [int(pid) for pid in importer.stdout.readline().split()]
+        assert len(readers) == 2
+        importer.kill()
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in readers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+    assert not any(_alive(pid) for pid in readers)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:  # a zombie has ended
+        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
