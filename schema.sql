@@ -488,6 +488,17 @@ CREATE TABLE traces (
     answer               json NOT NULL,
     created_at           timestamptz NOT NULL DEFAULT clock_timestamp()
 );
+-- An answer is 9-60 KB of JSON, stored compressed. lz4 costs the backend less than the default
+-- pglz: inserting 2,000 stored answers one by one (PostgreSQL 15) took 0.13 against 0.19 ms of
+-- CPU each for exact traces' answers (9.5 KB), 0.30 against 0.71 ms for near misses' (58 KB).
+-- A server built without lz4 keeps pglz.
+DO $$
+BEGIN
+    ALTER TABLE traces ALTER COLUMN answer SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported THEN
+    RAISE NOTICE 'traces.answer: this server has no lz4; answers are compressed with pglz';
+END
+$$;
 CREATE INDEX traces_agency ON traces (agency_id, id);
 CREATE INDEX traces_agency_case ON traces (agency_id, case_reference, id);
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from uuid import UUID
 
+import psycopg
 import pytest
 
 from service.config import Settings
@@ -145,3 +146,19 @@ def test_an_items_searchable_row_goes_to_the_registry_whatever_the_session_made(
     assert shadowed == 0
     found = db.execute("SELECT item_id FROM item_serials WHERE serial_norm = 'SCH1'").fetchall()
     assert found == [{"item_id": item}]
+
+
+def test_trace_answers_are_compressed_with_lz4_where_the_server_has_it(db: Connection) -> None:
+    try:
+        with db.transaction():
+            db.execute("CREATE TEMP TABLE lz4_probe (a text COMPRESSION lz4) ON COMMIT DROP")
+        has_lz4 = True
+    except psycopg.errors.FeatureNotSupported:
+        has_lz4 = False
+    row = db.execute(
+        "SELECT attcompression FROM pg_attribute "
+        "WHERE attrelid = 'traces'::regclass AND attname = 'answer'"
+    ).fetchone()
+
+    assert row is not None
+    assert row["attcompression"] == ("l" if has_lz4 else "")
