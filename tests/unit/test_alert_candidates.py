@@ -17,19 +17,18 @@ from service.domain.custody import EVENT_TYPES
 from service.domain.findings import Certificate, ChainFacts, Consent
 from service.domain.records import (
     RESTRICTED,
-    AgencyRef,
     CustodyEvent,
-    ErrorDeclaration,
     EucRef,
-    Item,
     PartyRef,
     RestrictedPartyRef,
 )
+from tests.unit.test_custody import AGENCY as RECORDER
+from tests.unit.test_custody import OTHER_AGENCY as OTHER_RECORDER
+from tests.unit.test_custody import event as custody_event
+from tests.unit.test_custody import item
 
 PROPERTY = settings(max_examples=400, deadline=None, database=None)
 TODAY = date(2024, 6, 15)
-RECORDER = AgencyRef(uuid4(), "National Tracing Office")
-OTHER_RECORDER = AgencyRef(uuid4(), "Border Police Directorate")
 PARTIES = [
     PartyRef(uuid4(), "FN Herstal", "MANUFACTURER", "BE"),
     PartyRef(uuid4(), "Kenya Defence Forces", "ARMED_FORCES", "KE"),
@@ -40,21 +39,7 @@ PARTIES = [
     ),
 ]  # fmt: skip
 QUIET_TYPES = sorted(set(EVENT_TYPES) - LISTING_EVENT_TYPES)
-ITEM = Item(
-    id=uuid4(),
-    manufacturer="FN Herstal",
-    model="FAL",
-    category="RIFLE",
-    caliber="7.62x51mm",
-    serial_number="1234567",
-    serial_normalised="1234567",
-    country_of_manufacture="BE",
-    year_of_manufacture=1975,
-    import_markings=(),
-    other_markings=None,
-    recorded_by=RECORDER,
-    recorded_at=datetime(2024, 1, 1, tzinfo=UTC),
-)
+ITEM = item()
 CERTIFICATE = Certificate(
     id=uuid4(),
     certificate_number="BE-2010-7",
@@ -69,41 +54,26 @@ EUC = EucRef(
 )  # fmt: skip
 
 
-def declaration() -> ErrorDeclaration:
-    return ErrorDeclaration(
-        id=uuid4(),
-        reason="INCORRECT_DATA",
-        explanation="recorded against the wrong serial",
-        corrective_event_ids=(),
-        declared_by=RECORDER,
-        declared_at=datetime(2024, 1, 1, tzinfo=UTC),
-    )
-
-
 @st.composite
 def events(draw: st.DrawFn, types: list[str], with_certificates: bool) -> CustodyEvent:
     """Any event, on one of a few days (so that two may fall on the same one), in one of a few
     countries, perhaps restricted, perhaps erroneous, perhaps naming a restricted party."""
     parties = st.none() | st.sampled_from(PARTIES)
-    occurred_on = date(2010, 1, 1) + timedelta(days=draw(st.integers(0, 3)))
-    return CustodyEvent(
-        id=uuid4(),
-        event_type=draw(st.sampled_from(types)),
-        occurred_on=occurred_on,
-        country=draw(st.sampled_from(["BE", "KE", "UG"])),
-        destination_country=draw(st.none() | st.sampled_from(["KE", "UG"])),
+    made = custody_event(
+        draw(st.sampled_from(types)),
+        on=date(2010, 1, 1) + timedelta(days=draw(st.integers(0, 3))),
         from_party=draw(parties),
         to_party=draw(parties),
-        owner_party=draw(parties),
-        euc=EUC if with_certificates and draw(st.booleans()) else None,
-        euc_line_number=None,
-        licence_number=None,
-        document_reference=None,
-        notes=None,
+        owner=draw(parties),
+        destination_country=draw(st.none() | st.sampled_from(["KE", "UG"])),
+        declared_erroneous=draw(st.booleans()),
         classification=draw(st.sampled_from([RESTRICTED, "UNRESTRICTED"])),
         recorded_by=draw(st.sampled_from([RECORDER, OTHER_RECORDER])),
-        recorded_at=datetime.combine(occurred_on, datetime.min.time(), tzinfo=UTC),
-        error_declaration=declaration() if draw(st.booleans()) else None,
+    )
+    return replace(
+        made,
+        country=draw(st.sampled_from(["BE", "KE", "UG"])),
+        euc=EUC if with_certificates and draw(st.booleans()) else None,
     )
 
 
@@ -152,26 +122,14 @@ def event(
     receiver: int | None = None,
     euc: EucRef | None = None,
 ) -> CustodyEvent:
-    occurred_on = date(2010, 1, 1) + timedelta(days=on)
-    return CustodyEvent(
-        id=uuid4(),
-        event_type=event_type,
-        occurred_on=occurred_on,
-        country="BE",
-        destination_country="KE" if event_type == "EXPORT" else None,
+    made = custody_event(
+        event_type,
+        on=date(2010, 1, 1) + timedelta(days=on),
         from_party=None if sender is None else PARTIES[sender],
         to_party=None if receiver is None else PARTIES[receiver],
-        owner_party=None,
-        euc=euc,
-        euc_line_number=None,
-        licence_number=None,
-        document_reference=None,
-        notes=None,
-        classification="UNRESTRICTED",
-        recorded_by=RECORDER,
-        recorded_at=datetime.combine(occurred_on, datetime.min.time(), tzinfo=UTC),
-        error_declaration=None,
+        destination_country="KE" if event_type == "EXPORT" else None,
     )
+    return replace(made, euc=euc)
 
 
 MADE = event("MANUFACTURE", 0, receiver=0)
