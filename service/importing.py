@@ -209,7 +209,7 @@ def _stage(
 ) -> None:
     """Read every record, check it, and stage it with COPY (or note its problems)."""
     reader = io.BufferedReader(hashing, buffer_size=1 << 16)
-    if request.readers > 1:
+    if request.readers > 1 and request.media_type == NDJSON:  # CSV rows may span lines
         _stage_in_parallel(conn, reader, request, progress, found, report)
         return
     staging = Staging(conn)

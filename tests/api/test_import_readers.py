@@ -268,3 +268,26 @@ def _alive(pid: int) -> bool:
         return False
     with open(f"/proc/{pid}/stat") as stat:  # a zombie has ended
         return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_a_csv_file_is_read_by_the_importing_process_whatever_it_is_asked(
+    db: Connection,
+) -> None:
+    """A quoted CSV value may hold a line break, so CSV is never cut into blocks of lines."""
+    body = b'ref,name,kind,country\nP-1,"Unit\nOne",ARMED_FORCES,KE\nP-2,Unit Two,ARMED_FORCES,KE\n'
+    outcome = importing.run(
+        db,
+        io.BytesIO(body),
+        importing.Request(
+            agency_id=agencies.ensure_agency(db, "Gendarmerie Nationale")[0].id,
+            media_type="text/csv",
+            record_type="party",
+            countries=frozenset(agencies.known_countries(db)),
+            today=datetime.now(UTC).date(),
+            verification_days=180,
+            readers=2,
+        ),
+    )
+
+    assert outcome.status == "COMPLETED", outcome.errors
+    assert outcome.stored["party"] == 2
