@@ -16,7 +16,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -28,7 +28,7 @@ from marshmallow import ValidationError
 from psycopg.types.json import Jsonb
 
 from service.db import Connection
-from service.domain.ids import uuid7
+from service.domain.ids import reserve_uuid7, uuid7, uuid7_at
 from service.domain.imports import Document, Problem, lines, ndjson_line
 from service.domain.serials import fold_serial, normalise_name
 from service.repository import imports
@@ -44,9 +44,11 @@ from service.schemas.imports import (
 )
 
 CHUNK_ROWS = 5_000
-# Lines a reader process is handed at a time, and blocks in flight per reader (memory stays flat:
-# at most this many blocks are held, whatever the file's size).
+# Lines a reader process is handed at a time (fewer when they come to BLOCK_BYTES), and blocks
+# in flight per reader: memory stays flat, whatever the file's size or its lines' length (a
+# block holds less than BLOCK_BYTES plus one line, and a line at most LONGEST_LINE).
 BLOCK_LINES = 2_000
+BLOCK_BYTES = 1 << 20
 BLOCKS_AHEAD = 2
 PARENT_CHECK_SECONDS = 0.5
 
@@ -76,18 +78,21 @@ def load_record(
     return loaded
 
 
-def staging_rows(line: int, record: ImportedRecord) -> Iterator[tuple[str, tuple[Any, ...]]]:
-    """The staging rows of one record: (table, row in imports.COLUMNS order)."""
+def staging_rows(
+    line: int, record: ImportedRecord, record_id: UUID
+) -> Iterator[tuple[str, tuple[Any, ...]]]:
+    """The staging rows of one record, which will be stored under record_id: (table, row in
+    imports.COLUMNS order)."""
     if isinstance(record, PartyRecord):
         party = record.party
         yield "import_parties", (
-            line, record.ref, uuid7(), party.name, party.kind, party.country,
+            line, record.ref, record_id, party.name, party.kind, party.country,
             party.registration_number, party.address, party.classification,
         )  # fmt: skip
     elif isinstance(record, ItemRecord):
         item = record.item
         yield "import_items", (
-            line, record.ref, uuid7(), item.manufacturer, normalise_name(item.manufacturer),
+            line, record.ref, record_id, item.manufacturer, normalise_name(item.manufacturer),
             item.model, normalise_name(item.model), item.category, item.caliber,
             item.serial_number, fold_serial(item.serial_number),
             item.country_of_manufacture, item.year_of_manufacture,
@@ -96,7 +101,7 @@ def staging_rows(line: int, record: ImportedRecord) -> Iterator[tuple[str, tuple
     elif isinstance(record, EucRecord):
         euc = record.euc
         yield "import_eucs", (
-            line, record.ref, uuid7(), euc.certificate_number,
+            line, record.ref, record_id, euc.certificate_number,
             fold_serial(euc.certificate_number), euc.issuing_country,
             euc.issuing_authority, euc.issued_on, euc.expires_on, record.exporter_party_ref,
             record.end_user_party_ref, euc.destination_country, euc.stated_end_use,
@@ -110,7 +115,7 @@ def staging_rows(line: int, record: ImportedRecord) -> Iterator[tuple[str, tuple
     elif isinstance(record, EventRecordIn):
         event = record.event
         yield "import_events", (
-            line, record.ref, uuid7(), event.event_type, event.occurred_on, event.country,
+            line, record.ref, record_id, event.event_type, event.occurred_on, event.country,
             event.destination_country, record.from_party_ref, record.to_party_ref,
             record.owner_party_ref, record.euc_ref, event.euc_line_number,
             len(record.item_refs), event.licence_number, event.document_reference, event.notes,
@@ -129,7 +134,7 @@ class Staging:
         self.pending = 0
 
     def add(self, line: int, record: ImportedRecord) -> None:
-        for table, row in staging_rows(line, record):
+        for table, row in staging_rows(line, record, uuid7()):
             self.rows[table].append(row)
             self.pending += 1
         if self.pending >= CHUNK_ROWS:
@@ -206,8 +211,12 @@ def read_block(
     raw_lines: list[bytes | None],
     record_type: str | None,
     countries: frozenset[str],
+    first_id: int,
 ) -> Block:
-    """Check a block of NDJSON lines (numbered from first_line) and write their staging rows."""
+    """Check a block of NDJSON lines (numbered from first_line) and write their staging rows.
+    The record of the block's k-th line gets the id uuid7_at(first_id + k): ids that rise with
+    the line, across blocks too, as when one process reads the file (same-day events whose
+    recording times tie are put in chain order by id)."""
     block = Block()
     text: dict[str, list[str]] = {}
     with InputContext({"countries": countries}):
@@ -225,7 +234,8 @@ def read_block(
                 block.problems.extend(loaded)
                 continue
             block.records += 1
-            for table, row in staging_rows(number, loaded):
+            record_id = uuid7_at(first_id + number - first_line)
+            for table, row in staging_rows(number, loaded, record_id):
                 text.setdefault(table, []).append(copy_line(row))
     block.copy_data = {table: "".join(rows) for table, rows in text.items()}
     return block
@@ -233,7 +243,7 @@ def read_block(
 
 def parallel_blocks(
     stream: BinaryIO, record_type: str | None, countries: frozenset[str], readers: int
-) -> Iterator[Block]:
+) -> Generator[Block, None, None]:
     """The file's blocks as `readers` processes read them, in the file's order."""
     # spawn, not fork: the importing process holds a connection (and, in a worker, threads).
     context = multiprocessing.get_context("spawn")
@@ -242,7 +252,10 @@ def parallel_blocks(
     ) as pool:
         ahead: deque[Future[Block]] = deque()
         for first_line, block in _numbered_blocks(lines(stream)):
-            ahead.append(pool.submit(read_block, first_line, block, record_type, countries))
+            first_id = reserve_uuid7(len(block))
+            ahead.append(
+                pool.submit(read_block, first_line, block, record_type, countries, first_id)
+            )
             if len(ahead) >= readers * BLOCKS_AHEAD:
                 yield ahead.popleft().result()
         while ahead:
@@ -264,14 +277,17 @@ def _exit_with(parent: int) -> None:
 def _numbered_blocks(
     raw_lines: Iterable[bytes | None],
 ) -> Iterator[tuple[int, list[bytes | None]]]:
+    """Blocks of BLOCK_LINES lines, or fewer when they reach BLOCK_BYTES (long lines)."""
     block: list[bytes | None] = []
+    size = 0
     first = 1
     for number, raw in enumerate(raw_lines, start=1):
         if not block:
             first = number
         block.append(raw)
-        if len(block) == BLOCK_LINES:
+        size += len(raw) if raw is not None else 0
+        if len(block) == BLOCK_LINES or size >= BLOCK_BYTES:
             yield first, block
-            block = []
+            block, size = [], 0
     if block:
         yield first, block

@@ -39,6 +39,9 @@ from service.schemas.fields import InputContext
 # NDJSON files this large or larger are read by several processes (service.import_reading): below
 # it, starting them costs more than they save.
 PARALLEL_READING_BYTES = 16 * 1024**2
+# Readers one per core by default, up to this many: PostgreSQL takes the COPY data on one
+# backend, and each reader holds its blocks.
+MAX_READERS = 8
 
 
 @dataclass
@@ -103,10 +106,11 @@ class Request:
 
 def readers_for(media_type: str, size: int | None, configured: int) -> int:
     """How many processes should read a file: for NDJSON of PARALLEL_READING_BYTES or more,
-    `configured` (0: one per core); otherwise 1, the importing process itself."""
+    `configured` (0: one per core this process may run on, at most MAX_READERS); otherwise 1,
+    the importing process itself."""
     if media_type != NDJSON or size is None or size < PARALLEL_READING_BYTES:
         return 1
-    return configured or os.cpu_count() or 1
+    return configured or min(len(os.sched_getaffinity(0)), MAX_READERS)
 
 
 def run(
@@ -242,14 +246,15 @@ def _stage_in_parallel(
     """_stage with the records read by request.readers processes, a block of lines at a time;
     their rows go to COPY as the text the readers wrote."""
     blocks = parallel_blocks(reader, request.record_type, request.countries, request.readers)
-    for block in blocks:
-        progress.lines = block.last_entry_line or progress.lines
-        progress.records += block.records
-        found.add(block.problems)
-        for table, text in block.copy_data.items():
-            imports.copy_text(conn, table, text)
-        if report is not None:
-            report(progress)
+    with contextlib.closing(blocks):  # a failed COPY stops the readers at once
+        for block in blocks:
+            progress.lines = block.last_entry_line or progress.lines
+            progress.records += block.records
+            found.add(block.problems)
+            for table, text in block.copy_data.items():
+                imports.copy_text(conn, table, text)
+            if report is not None:
+                report(progress)
 
 
 # Queued imports (POST /v1/imports with a large file, or `Prefer: respond-async`) --------------

@@ -4,7 +4,8 @@
 -- Its sorts and hashes (references, duplicates, rows in file order) get the memory to stay off
 -- disk: at the default 4 MB, 200,000 records spilled 10-13 MB sorts to temporary files; at
 -- 64 MB, 1,000,000 records still spilled 52-67 MB sorts (checks 8.1-8.2 s; at 256 MB, 6.8-7.0 s,
--- PostgreSQL 15, alternating). It is the import's own transaction's: one per agency at a time.
+-- PostgreSQL 15, alternating). It is the import's own transaction's (one per agency at a time),
+-- and a limit per sort (hashes may take hash_mem_multiplier times it), not an allocation.
 SELECT set_config('statement_timeout', '0', true),
        set_config('work_mem', '256MB', true),
        pg_advisory_xact_lock(%(lock_space)s, hashtext(%(agency_id)s::text));

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import select
 import subprocess
 import sys
 import time
@@ -14,13 +15,15 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import orjson
 import pytest
 from psycopg.types.json import Jsonb
 
 from service import import_reading, importing
 from service.db import Connection
+from service.domain.ids import reserve_uuid7
 from service.domain.imports import NDJSON, Document, Problem, documents
-from service.import_reading import Staging, copy_line, load_record, parallel_blocks
+from service.import_reading import Staging, copy_line, load_record, parallel_blocks, read_block
 from service.repository import agencies, imports
 from service.schemas.fields import InputContext
 from tests.api.test_imports import ndjson, registry_file
@@ -198,9 +201,11 @@ def test_only_large_ndjson_files_are_read_in_parallel(
     assert importing.readers_for(media_type, size, configured) == readers
 
 
-def test_zero_readers_means_one_per_core(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(importing.os, "cpu_count", lambda: 6)
+def test_zero_readers_means_one_per_core_up_to_a_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(importing.os, "sched_getaffinity", lambda _: set(range(6)))
     assert importing.readers_for(NDJSON, importing.PARALLEL_READING_BYTES, 0) == 6
+    monkeypatch.setattr(importing.os, "sched_getaffinity", lambda _: set(range(64)))
+    assert importing.readers_for(NDJSON, importing.PARALLEL_READING_BYTES, 0) == 8
 
 
 def test_the_readers_are_never_more_than_a_few_blocks_ahead(
@@ -221,6 +226,68 @@ def test_the_readers_are_never_more_than_a_few_blocks_ahead(
 
     assert len(read_when_handed) == 40
     assert max(read_when_handed) <= 2 * import_reading.BLOCKS_AHEAD * 10
+
+
+def test_long_lines_make_shorter_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks end at BLOCK_BYTES too, so that what is in flight stays bounded in bytes, not
+    only in lines (a line may be as long as LONGEST_LINE)."""
+    monkeypatch.setattr(import_reading, "BLOCK_BYTES", 20_000)
+    padding = " " * 5_000
+    body = b"".join(
+        b'{"record_type": "party", "ref": "P-%d", "name": "Unit", "kind": "ARMED_FORCES",'
+        b' "country": "KE"%s}\n' % (n, padding.encode())
+        for n in range(200)
+    )
+    stream = io.BytesIO(body)
+    ahead_bytes: list[int] = []
+    handed = 0
+
+    for block in parallel_blocks(stream, None, frozenset({"KE"}), readers=2):
+        handed = len(b"\n".join(body.split(b"\n")[: block.last_entry_line])) + 1
+        ahead_bytes.append(stream.tell() - handed)
+        assert block.records <= 4  # 20,000 bytes hold four 5 KB lines, not 2,000
+
+    assert handed == len(body)
+    bound = 2 * import_reading.BLOCKS_AHEAD * (20_000 + 5_100) + (1 << 16)  # + read buffer
+    assert max(ahead_bytes) <= bound
+
+
+def test_ids_rise_with_the_line_across_blocks_read_by_different_readers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As when one process reads the file: a later line's record has a larger id, so that
+    same-day events whose recording times tie keep the file's order in a chain."""
+    monkeypatch.setattr(import_reading, "BLOCK_LINES", 3)
+    body = ndjson(*({"record_type": "party", "ref": f"P-{n}", "name": f"Unit {n}",
+                     "kind": "ARMED_FORCES", "country": "KE"} for n in range(60)))  # fmt: skip
+    ids = []
+    for block in parallel_blocks(io.BytesIO(body), None, frozenset({"KE"}), readers=2):
+        for line in block.copy_data["import_parties"].splitlines():
+            number, _, record_id, *_ = line.split("\t")
+            ids.append((int(number), UUID(record_id)))
+
+    assert [number for number, _ in ids] == list(range(1, 61))
+    assert [record_id for _, record_id in ids] == sorted(record_id for _, record_id in ids)
+
+
+def test_a_blocks_ids_come_from_its_reserved_first_id_whenever_it_is_read() -> None:
+    """The later block read first still gets the larger ids: they were reserved in file order."""
+    lines = [
+        orjson.dumps({"record_type": "party", "ref": f"P-{n}", "name": f"Unit {n}",
+                      "kind": "ARMED_FORCES", "country": "KE"})
+        for n in range(6)
+    ]  # fmt: skip
+    first_ids = [reserve_uuid7(3), reserve_uuid7(3)]
+    second = read_block(4, list(lines[3:]), None, frozenset({"KE"}), first_ids[1])
+    first = read_block(1, list(lines[:3]), None, frozenset({"KE"}), first_ids[0])
+
+    ids = [
+        UUID(line.split("\t")[2])
+        for block in (first, second)
+        for line in block.copy_data["import_parties"].splitlines()
+    ]
+    assert ids == sorted(ids) and len(set(ids)) == 6
+    assert all(record_id.version == 7 for record_id in ids)
 
 
 # A process that starts readers on an endless file, says their pids, and waits to be killed.
@@ -251,6 +318,8 @@ def test_readers_end_when_the_importing_process_is_killed(tmp_path: Path) -> Non
         [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=ROOT
     ) as importer:
         assert importer.stdout is not None
+        said, _, _ = select.select([importer.stdout], [], [], 60)
+        assert said, "the importer did not start its readers within a minute"
         readers = [int(pid) for pid in importer.stdout.readline().split()]
         assert len(readers) == 2
         importer.kill()
