@@ -33,21 +33,7 @@ NEWEST = UUID(int=(1 << 128) - 1)
 def uuid7() -> UUID:
     """A version 7 UUID; successive calls in a process give increasing ids (the 12 bits after
     the version count sub-millisecond time, bumped when the clock has not moved)."""
-    # reserve_uuid7(1) and uuid7_at in one: a trace makes two, an import one per record
-    global _last, _random_pool, _random_offset
-    nanoseconds = time.time_ns()
-    milliseconds, rest = divmod(nanoseconds, 1_000_000)
-    timestamp = (milliseconds << 12) | (rest * 4096 // 1_000_000)
-    with _lock:
-        timestamp = max(timestamp, _last + 1)
-        _last = timestamp
-        if _random_offset + 8 > len(_random_pool):
-            _random_pool, _random_offset = os.urandom(_RANDOM_POOL_BYTES), 0
-        random_bits = int.from_bytes(_random_pool[_random_offset : _random_offset + 8]) >> 2
-        _random_offset += 8
-    value = (timestamp >> 12) << 80 | 0x7 << 76 | (timestamp & 0xFFF) << 64
-    value |= 0b10 << 62 | random_bits
-    return UUID(int=value)
+    return uuid7_at(reserve_uuid7(1))
 
 
 def reserve_uuid7(count: int) -> int:
