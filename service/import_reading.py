@@ -54,9 +54,12 @@ PARENT_CHECK_SECONDS = 0.5
 
 
 def load_record(
-    entry: Document, record_type: str | None, countries: frozenset[str]
+    entry: Document | Problem, record_type: str | None, countries: frozenset[str]
 ) -> ImportedRecord | list[Problem]:
-    """The record a document holds, or its problems (one per field)."""
+    """The record a document holds, or its problems (one per field; a line that held no
+    document has its own)."""
+    if isinstance(entry, Problem):
+        return [entry]
     fields = entry.fields
     kind = fields.get("record_type")
     if kind not in SCHEMAS:
@@ -176,22 +179,12 @@ _COPY_TEXT: dict[type, Callable[[Any], str]] = {
 }
 
 
-def copy_text(value: Any) -> str:
-    """A staging value as COPY's text format writes it (what psycopg's write_row sends)."""
-    try:
-        write = _COPY_TEXT[type(value)]
-    except KeyError:
-        raise TypeError(f"no COPY text for {type(value).__name__}") from None
-    return write(value)
-
-
 def copy_line(row: Sequence[Any]) -> str:
+    """A staging row as COPY's text format writes it (what psycopg's write_row sends)."""
     try:
         return "\t".join([_COPY_TEXT[type(value)](value) for value in row]) + "\n"
-    except KeyError:
-        for value in row:
-            copy_text(value)  # names the value's type
-        raise
+    except KeyError as unknown:
+        raise TypeError(f"no COPY text for {unknown.args[0].__name__}") from None
 
 
 @dataclass
@@ -225,11 +218,7 @@ def read_block(
             if entry is None:
                 continue
             block.last_entry_line = number
-            loaded = (
-                load_record(entry, record_type, countries)
-                if isinstance(entry, Document)
-                else [entry]
-            )
+            loaded = load_record(entry, record_type, countries)
             if isinstance(loaded, list):
                 block.problems.extend(loaded)
                 continue

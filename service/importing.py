@@ -29,7 +29,7 @@ from uuid import UUID
 from service import alerts
 from service.db import Connection
 from service.domain.ids import uuid7
-from service.domain.imports import NDJSON, Document, Problem, documents
+from service.domain.imports import NDJSON, Problem, documents
 from service.domain.streams import PiecesStream
 from service.import_reading import CHUNK_ROWS, Staging, load_record, parallel_blocks
 from service.repository import imports
@@ -220,11 +220,7 @@ def _stage(
     with InputContext({"countries": request.countries}):
         for entry in documents(reader, request.media_type, request.record_type):
             progress.lines = entry.line
-            loaded = (
-                load_record(entry, request.record_type, request.countries)
-                if isinstance(entry, Document)
-                else [entry]
-            )
+            loaded = load_record(entry, request.record_type, request.countries)
             if isinstance(loaded, list):
                 found.add(loaded)
             else:
@@ -298,8 +294,8 @@ class JobSettings:
     verification_days: int
     errors_kept: int = 1_000
     lease_seconds: float = LEASE_SECONDS
-    # Settings.import_readers (readers_for)
-    readers: int = 0
+    # Settings.import_readers: 0, one per core (readers_for resolves it for each file)
+    import_readers: int = 0
 
 
 def run_next_job(conn: Connection, settings: JobSettings) -> ImportRecord | None:
@@ -319,7 +315,7 @@ def run_next_job(conn: Connection, settings: JobSettings) -> ImportRecord | None
         verification_days=settings.verification_days,
         errors_kept=settings.errors_kept,
         import_id=job.id,
-        readers=readers_for(job.media_type, job.size, settings.readers),
+        readers=readers_for(job.media_type, job.size, settings.import_readers),
     )
     try:
         with conn.transaction():

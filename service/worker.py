@@ -43,7 +43,7 @@ def run(
                     countries=frozenset(agencies.known_countries(conn)),
                     verification_days=settings.euc_verification_days,
                     errors_kept=settings.import_errors_kept,
-                    readers=settings.import_readers,
+                    import_readers=settings.import_readers,
                 )
                 while True:
                     if time.monotonic() - purged_at >= PURGE_EVERY_SECONDS:

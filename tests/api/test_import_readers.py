@@ -22,7 +22,7 @@ from psycopg.types.json import Jsonb
 from service import import_reading, importing
 from service.db import Connection
 from service.domain.ids import reserve_uuid7
-from service.domain.imports import NDJSON, Document, Problem, documents
+from service.domain.imports import NDJSON, Problem, documents
 from service.import_reading import Staging, copy_line, load_record, parallel_blocks, read_block
 from service.repository import agencies, imports
 from service.schemas.fields import InputContext
@@ -78,9 +78,7 @@ def test_several_readers_stage_what_one_reader_stages(
         one_reader, problems = Staging(db), []
         with InputContext({"countries": countries}):
             for entry in documents(io.BytesIO(body), NDJSON, None):
-                loaded = (
-                    load_record(entry, None, countries) if isinstance(entry, Document) else [entry]
-                )
+                loaded = load_record(entry, None, countries)
                 if isinstance(loaded, list):
                     problems.extend(loaded)
                 else:
@@ -135,14 +133,20 @@ def test_copy_text_refuses_a_value_it_cannot_write() -> None:
         copy_line([datetime.now(UTC)])
 
 
-def run(db: Connection, body: bytes, readers: int) -> Any:
+def run(
+    db: Connection,
+    body: bytes,
+    readers: int,
+    media_type: str = NDJSON,
+    record_type: str | None = None,
+) -> Any:
     return importing.run(
         db,
         io.BytesIO(body),
         importing.Request(
             agency_id=agencies.ensure_agency(db, "Gendarmerie Nationale")[0].id,
-            media_type=NDJSON,
-            record_type=None,
+            media_type=media_type,
+            record_type=record_type,
             countries=frozenset(agencies.known_countries(db)),
             today=datetime.now(UTC).date(),
             verification_days=180,
@@ -344,19 +348,7 @@ def test_a_csv_file_is_read_by_the_importing_process_whatever_it_is_asked(
 ) -> None:
     """A quoted CSV value may hold a line break, so CSV is never cut into blocks of lines."""
     body = b'ref,name,kind,country\nP-1,"Unit\nOne",ARMED_FORCES,KE\nP-2,Unit Two,ARMED_FORCES,KE\n'
-    outcome = importing.run(
-        db,
-        io.BytesIO(body),
-        importing.Request(
-            agency_id=agencies.ensure_agency(db, "Gendarmerie Nationale")[0].id,
-            media_type="text/csv",
-            record_type="party",
-            countries=frozenset(agencies.known_countries(db)),
-            today=datetime.now(UTC).date(),
-            verification_days=180,
-            readers=2,
-        ),
-    )
+    outcome = run(db, body, readers=2, media_type="text/csv", record_type="party")
 
     assert outcome.status == "COMPLETED", outcome.errors
     assert outcome.stored["party"] == 2
