@@ -44,6 +44,16 @@ from service import create_app
 
 import functools, importlib
 spent = {}
+# The backend's CPU in each timed function: its schedstat counts nanoseconds (stat, ticks).
+waited = {}
+schedstat = None
+
+
+def backend_ns():
+    if schedstat is None:
+        return 0
+    schedstat.seek(0)
+    return int(schedstat.read().split()[0])
 
 
 def timed(target):
@@ -56,11 +66,12 @@ def timed(target):
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
-        started = time.process_time()
+        started, backend_started = time.process_time(), backend_ns()
         try:
             return function(*args, **kwargs)
         finally:
             spent[target] = spent.get(target, 0.0) + time.process_time() - started
+            waited[target] = waited.get(target, 0) + backend_ns() - backend_started
 
     setattr(owner, attribute, wrapper)
 
@@ -95,7 +106,12 @@ def backend_seconds():
 
 
 send(int(sys.argv[4]), 0)
+with psycopg.connect(os.environ["BENCH_OWNER_URL"]) as owner:
+    (backend_pid,) = owner.execute(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = 'trace-registry'").fetchone()
+schedstat = open(f"/proc/{backend_pid}/schedstat")
 spent.clear()
+waited.clear()
 backend, python = backend_seconds(), time.process_time()
 send(count, int(sys.argv[4]))
 python, backend = time.process_time() - python, backend_seconds() - backend
@@ -103,6 +119,7 @@ print(json.dumps({
     "python_ms": 1e3 * python / count,
     "db_ms": 1e3 * backend / count,
     "timed_ms": {target: 1e3 * seconds / count for target, seconds in spent.items()},
+    "timed_db_ms": {target: 1e-6 * ns / count for target, ns in waited.items()},
 }))
 """
 # What --timed wraps when it names nothing else: the guard, and a trace's main steps.
@@ -227,15 +244,17 @@ def _report(
     cells = [f"{medians[n]['python_ms']:>24.3f} / {medians[n]['db_ms']:.3f}" for n in names]
     print("median " + "  ".join(cells))
     timed = {
-        target: statistics.median(
-            measured[names[0]]["timed_ms"].get(target, 0.0) for measured in rounds
-        )
+        target: [
+            statistics.median(measured[names[0]][part].get(target, 0.0) for measured in rounds)
+            for part in ("timed_ms", "timed_db_ms")
+        ]
         for target in rounds[0][names[0]]["timed_ms"]
     }
     if timed:
-        print(f"{names[0]}, per request, inclusive (ms of Python CPU, medians):")
-        for target, spent in sorted(timed.items(), key=lambda pair: -pair[1]):
-            print(f"  {spent:7.3f}  {target}")
+        print(f"{names[0]}, per request, inclusive (ms of CPU, medians):")
+        print("   python       db")
+        for target, (spent, backend) in sorted(timed.items(), key=lambda pair: -pair[1][0]):
+            print(f"  {spent:7.3f}  {backend:7.3f}  {target}")
     if len(names) == 2:
         base, this = medians[names[1]], medians[names[0]]
         print(
