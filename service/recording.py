@@ -38,7 +38,8 @@ class Recorder:
             )
             corrected = events.get(self.conn, event.corrects.event_id) if event.corrects else None
             touched = {*recorded.item_ids, *(corrected.item_ids if corrected else ())}
-            self._refresh(list(touched))
+            changed = [recorded.id, *([corrected.id] if corrected else [])]
+            self._refresh([*touched, *self._shipped_later(changed)])
         return recorded
 
     def error_declaration(self, event_id: UUID, declaration: NewErrorDeclaration) -> EventRecord:
@@ -46,7 +47,7 @@ class Recorder:
             declared = events.declare_erroneous(
                 self.conn, self.agency_id, event_id, declaration, administrator=self.administrator
             )
-            self._refresh(list(declared.item_ids))
+            self._refresh([*declared.item_ids, *self._shipped_later([declared.id])])
         return declared
 
     def revocation(self, euc_id: UUID, revocation: NewRevocation) -> EndUserCertificate:
@@ -72,6 +73,10 @@ class Recorder:
     def _refresh_certificate(self, euc_id: UUID) -> None:
         self._refresh(alert_list.items_under_certificate(self.conn, euc_id))
 
+    def _shipped_later(self, event_ids: list[UUID]) -> list[UUID]:
+        # An export counts towards its certificate line: the line's later exports change too.
+        return alert_list.items_shipped_later_on_lines(self.conn, event_ids)
+
     def _refresh(self, item_ids: list[UUID]) -> None:
         today = datetime.now(UTC).date()
-        alerts.refresh(self.conn, sorted(item_ids), today, self.verification_days)
+        alerts.refresh(self.conn, sorted(set(item_ids)), today, self.verification_days)

@@ -148,3 +148,12 @@ def items_under_certificate(conn: Connection, euc_id: UUID) -> list[UUID]:
     return [
         row["item_id"] for row in conn.execute(SQL["items_under_certificate"], {"euc_id": euc_id})
     ]
+
+
+def items_shipped_later_on_lines(conn: Connection, event_ids: list[UUID]) -> list[UUID]:
+    """Items whose EUC_QUANTITY_EXCEEDED these exports decide: those shipped after them under
+    the same certificate lines."""
+    return [
+        row["item_id"]
+        for row in conn.execute(SQL["items_shipped_later_on_lines"], {"event_ids": event_ids})
+    ]

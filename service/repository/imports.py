@@ -241,10 +241,12 @@ def store_references(conn: Connection, agency_id: UUID, import_id: UUID) -> None
 
 
 def touched_items(conn: Connection, batch: int) -> Iterator[list[UUID]]:
-    """The items the new events name whose chains may put them on the alert list, in batches,
-    in id order. Every item the new events name is locked for the refresh first, all at once
-    (alerts.lock_items_in); the others are then left out, since they cannot be listed."""
+    """The items the new events name, and those shipped after a new export under its
+    certificate line, whose chains may put them on the alert list, in batches, in id order.
+    Every one of them is locked for the refresh first, all at once (alerts.lock_items_in); those
+    whose chains cannot be listed are then left out."""
     conn.execute(SQL["collect_touched_items"])
+    conn.execute(SQL["collect_later_shipments"])
     alerts.lock_items_in(conn, "import_touched")
     conn.execute(
         SQL["keep_alert_candidates"],

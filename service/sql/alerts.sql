@@ -53,6 +53,20 @@ SELECT DISTINCT ei.item_id
 FROM custody_events e JOIN custody_event_items ei ON ei.event_id = e.id
 WHERE e.euc_id = %(euc_id)s;
 
+-- name: items_shipped_later_on_lines
+-- The items of the exports that come after these events on the certificate lines they were
+-- shipped under (in a chain's order: date, then recording time, then id). Recording such an
+-- export, or declaring it erroneous, changes how many items those later exports took through
+-- the line, and so their EUC_QUANTITY_EXCEEDED, though the new record names none of them.
+SELECT DISTINCT ei.item_id
+FROM custody_events g
+JOIN custody_events x ON x.euc_id = g.euc_id AND x.euc_line_number = g.euc_line_number
+     AND x.event_type = 'EXPORT'
+     AND (x.occurred_on, x.recorded_at, x.id) > (g.occurred_on, g.recorded_at, g.id)
+JOIN custody_event_items ei ON ei.event_id = x.id
+WHERE g.id = ANY(%(event_ids)s::uuid[]) AND g.event_type = 'EXPORT'
+  AND g.euc_line_number IS NOT NULL;
+
 -- name: lock_items
 -- Serialise refreshes of the same items across transactions: one advisory lock per stripe
 -- (256 stripes, so a shipment of thousands of items takes at most 256 locks), in order, so two

@@ -222,6 +222,21 @@ JOIN import_events e ON e.ref = x.event_ref AND e.line = x.line
 JOIN import_refs item ON item.record_type = 'item' AND item.ref = x.item_ref
 WHERE NOT e.present;
 
+-- name: collect_later_shipments
+-- The items of exports already stored that come after a new export on its certificate line:
+-- the new one changes how many items they took through the line (EUC_QUANTITY_EXCEEDED). The
+-- new events, numbered from the import's own time, come after every stored event of their day.
+INSERT INTO import_touched (id)
+SELECT DISTINCT ei.item_id
+FROM (SELECT s.euc_id, s.euc_line_number, min(s.occurred_on) AS first_on
+      FROM import_events n JOIN custody_events s ON s.id = n.id
+      WHERE NOT n.present AND n.event_type = 'EXPORT' AND n.euc_line_number IS NOT NULL
+      GROUP BY s.euc_id, s.euc_line_number) AS line
+JOIN custody_events x ON x.euc_id = line.euc_id AND x.euc_line_number = line.euc_line_number
+     AND x.event_type = 'EXPORT' AND x.occurred_on > line.first_on
+JOIN custody_event_items ei ON ei.event_id = x.id
+ON CONFLICT (id) DO NOTHING;
+
 -- name: keep_alert_candidates
 -- Of the touched items (locked: other refreshes of them are committed and seen), forget those
 -- whose whole chain cannot put them on the list (service.domain.alerts.may_be_listed, whose

@@ -124,3 +124,53 @@ def test_a_rebuild_from_the_ledger_finds_a_tampered_list_and_mends_it(
     assert "stored None" in check.differences[0]
     assert alerts.rebuild(db, today, 180, write=False).differences == ()
     assert mended.listed == 2
+
+
+def _line_of_two(registry: Any, cast: dict[str, Any]) -> dict[str, Any]:
+    return registry.euc(cast["exporter"], cast["army"],
+                        line_items=[{"description": "Pistols", "category": "PISTOL",
+                                     "quantity": 2}])  # fmt: skip
+
+
+def _export(registry: Any, cast: dict[str, Any], euc: dict[str, Any], items: list[Any],
+            on: str) -> dict[str, Any]:  # fmt: skip
+    event: dict[str, Any] = registry.event(
+        "EXPORT", items, occurred_on=on, country="IT", destination_country="MT",
+        from_party_id=cast["exporter"]["id"], to_party_id=cast["army"]["id"],
+        euc_id=euc["id"], euc_line_number=1,
+    )  # fmt: skip
+    return event
+
+
+def test_an_earlier_shipment_recorded_later_puts_the_later_ones_over_the_line(
+    api: ContractClient, registry: Any, cast: dict[str, Any], db: Connection
+) -> None:
+    euc = _line_of_two(registry, cast)
+    later = [registry.item(), registry.item()]
+    _export(registry, cast, euc, later, on="2011-07-01")  # the line's two, in July
+    assert listed(api) == []
+
+    _export(registry, cast, euc, [registry.item()], on="2011-05-02")  # a third, from May's files
+
+    # July's shipment is now the one that took the line over: its items are listed, untouched
+    # by the new event, and the stored list agrees with the ledger.
+    entries = listed(api)
+    assert {e["item"]["id"] for e in entries} == {item["id"] for item in later}
+    assert all(e["codes"] == ["EUC_QUANTITY_EXCEEDED"] for e in entries)
+    assert alerts.rebuild(db, datetime.now(UTC).date(), 180, write=False).differences == ()
+
+
+def test_an_earlier_shipment_declared_erroneous_takes_the_later_ones_off_the_list(
+    api: ContractClient, registry: Any, cast: dict[str, Any], db: Connection
+) -> None:
+    euc = _line_of_two(registry, cast)
+    early = _export(registry, cast, euc, [registry.item()], on="2011-05-02")
+    over = [registry.item(), registry.item()]
+    _export(registry, cast, euc, over, on="2011-07-01")
+    assert {e["item"]["id"] for e in listed(api)} == {item["id"] for item in over}
+
+    api.post(f"/v1/events/{early['id']}/error-declaration",
+             {"reason": "DID_NOT_OCCUR", "explanation": "cancelled in May"})  # fmt: skip
+
+    assert listed(api) == []
+    assert alerts.rebuild(db, datetime.now(UTC).date(), 180, write=False).differences == ()

@@ -618,3 +618,32 @@ def test_the_agencys_imports_list_newest_first_and_page(
     assert [i["id"] for i in failed["items"]] == [refused["import_id"]]
     assert [i["id"] for i in one["items"] + rest["items"]] == [i["id"] for i in listed["items"]]
     assert rest["next_cursor"] is None
+
+
+def test_an_earlier_export_in_a_later_file_lists_the_stored_exports_it_puts_over_the_line(
+    api: ContractClient, db: Connection
+) -> None:
+    """A stored export that a new file's earlier export takes over its certificate line is
+    derived again, though the file names neither it nor its items."""
+    first = registry_file()
+    first[4] = {**first[4], "line_items": [{"description": "Rifles", "category": "RIFLE",
+                                           "quantity": 2}]}  # fmt: skip
+    assert send(api, ndjson(*first)).status_code == 201
+    listed = api.get("/v1/alerts").get_json()["items"]
+    assert [entry["item"]["serial_number"] for entry in listed] == ["1502-002"]  # stolen
+
+    earlier = [
+        {"record_type": "item", "ref": "I-9", "manufacturer": "FN Herstal", "model": "FAL",
+         "category": "RIFLE", "serial_number": "1502-009"},
+        {"record_type": "event", "ref": "E-9", "event_type": "EXPORT", "occurred_on": "2010-04-20",
+         "country": "BE", "destination_country": "FR", "from_party_ref": "P-MAKER",
+         "to_party_ref": "P-ARMY", "euc_ref": "C-1", "euc_line_number": 1, "item_refs": ["I-9"]},
+    ]  # fmt: skip
+    assert send(api, ndjson(*earlier)).status_code == 201
+
+    listed = api.get("/v1/alerts").get_json()["items"]
+    codes = {entry["item"]["serial_number"]: entry["codes"] for entry in listed}
+    assert set(codes) == {"1502-001", "1502-002"}
+    assert all("EUC_QUANTITY_EXCEEDED" in found for found in codes.values())
+    today = datetime.now(UTC).date()
+    assert alerts.rebuild(db, today, 180, write=False).differences == ()
