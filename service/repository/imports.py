@@ -178,6 +178,12 @@ def check(conn: Connection, agency_id: UUID) -> None:
     """Index the staged rows, find those already imported, and put every problem the file's
     records have with each other and with the registry in `import_problems`."""
     conn.execute(SQL["resolve_manufacturers"])
+    # Before the indexes: marking rows present rewrites them, and on a re-sent file that is every
+    # row, which with the indexes built first also meant an entry in each index for each row.
+    for record_type, table in STAGING.items():
+        conn.execute(
+            _on(SQL["mark_present"], table), {"agency_id": agency_id, "record_type": record_type}
+        )
     for table, columns in STAGING_INDEXES:
         conn.execute(
             sql.SQL("CREATE INDEX ON {} ({})").format(
@@ -186,10 +192,6 @@ def check(conn: Connection, agency_id: UUID) -> None:
         )
     for table in STAGING_TABLES:
         conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
-    for record_type, table in STAGING.items():
-        conn.execute(
-            _on(SQL["mark_present"], table), {"agency_id": agency_id, "record_type": record_type}
-        )
     conn.execute(SQL["collect_references"])
     conn.execute(SQL["earlier_references"], {"agency_id": agency_id})
     # Temporary tables are never analysed by autovacuum: without this, every statement below

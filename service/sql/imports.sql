@@ -41,15 +41,25 @@ SELECT 'event', ref, id FROM (SELECT DISTINCT ON (ref) ref, id FROM import_event
                               ORDER BY ref, line) AS events;
 
 -- name: earlier_references
+-- The references this file names but does not hold, as earlier imports stored them (a file's
+-- own records win). Each kind is left out against the file's own records before anything is
+-- looked up: a re-sent file holds every record it names and looks up none. (Looking them all
+-- up, then leaving out the file's own, took 3.7-4.4 s of a re-sent file of 1,000,000 records.)
 INSERT INTO import_refs (record_type, ref, id)
 SELECT r.record_type, r.reference, r.record_id
-FROM (SELECT 'party' AS record_type, exporter_party_ref AS ref FROM import_eucs
-      UNION SELECT 'party', end_user_party_ref FROM import_eucs
-      UNION SELECT 'party', from_party_ref FROM import_events
-      UNION SELECT 'party', to_party_ref FROM import_events
-      UNION SELECT 'party', owner_party_ref FROM import_events
-      UNION SELECT 'euc', euc_ref FROM import_events
-      UNION SELECT 'item', item_ref FROM import_event_items) AS wanted
+FROM (SELECT DISTINCT 'party' AS record_type, named.ref
+      FROM (SELECT exporter_party_ref AS ref FROM import_eucs
+            UNION ALL SELECT end_user_party_ref FROM import_eucs
+            UNION ALL SELECT from_party_ref FROM import_events
+            UNION ALL SELECT to_party_ref FROM import_events
+            UNION ALL SELECT owner_party_ref FROM import_events) AS named
+      WHERE NOT EXISTS (SELECT 1 FROM import_parties own WHERE own.ref = named.ref)
+      UNION ALL
+      SELECT DISTINCT 'euc', e.euc_ref FROM import_events e
+      WHERE NOT EXISTS (SELECT 1 FROM import_eucs own WHERE own.ref = e.euc_ref)
+      UNION ALL
+      SELECT DISTINCT 'item', x.item_ref FROM import_event_items x
+      WHERE NOT EXISTS (SELECT 1 FROM import_items own WHERE own.ref = x.item_ref)) AS wanted
 JOIN import_references r
   ON r.agency_id = %(agency_id)s AND r.record_type = wanted.record_type
  AND r.reference = wanted.ref
