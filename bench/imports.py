@@ -2,8 +2,10 @@
 
 Generates (or reuses) a deterministic NDJSON file of parties, items and custody events that refer
 to each other by the sender's references, imports it with `trace-registry import` into a fresh
-database, then imports it again (everything present: the re-sent nightly file), and prints
-records per second for both, the target, and the importing process's peak memory.
+database, then imports it again twice: the same bytes (the re-sent nightly file, answered from
+the first import without being read), and the same records in other bytes (the file with a
+blank line added: read and checked, every record found present). It prints records per second
+for each, the target, and the importing process's peak memory.
 
 The database is the embedded server in bench/data/ (a database of its own, made anew each run),
 or BENCH_IMPORT_DATABASE_URL: an empty database that the benchmark may fill.
@@ -15,6 +17,7 @@ import argparse
 import os
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -164,13 +167,15 @@ class ImportRun:
 
 @dataclass(frozen=True)
 class ImportFigures:
-    """The file, its first import into an empty database, and the same file sent again."""
+    """The file, its first import into an empty database, the same file sent again, and the
+    same records sent again in other bytes."""
 
     records: int
     file: Path
     file_bytes: int
     first: ImportRun
     again: ImportRun
+    records_again: ImportRun
     reading: ReaderFigures
 
     @property
@@ -182,7 +187,11 @@ class ImportFigures:
         return self.rate >= TARGET_RECORDS_PER_SECOND
 
     def lines(self) -> list[str]:
-        runs = (("first import", self.first), ("sent again", self.again))
+        runs = (
+            ("first import", self.first),
+            ("sent again", self.again),
+            ("other bytes", self.records_again),
+        )
         return [
             f"file: {self.file} ({self.records:,} records, {self.file_bytes / 1e6:,.0f} MB)",
             self.reading.line(),
@@ -211,7 +220,11 @@ class ImportFigures:
                     "summary": run.summary,
                     "phases": run.phases,
                 }
-                for label, run in (("first", self.first), ("again", self.again))
+                for label, run in (
+                    ("first", self.first),
+                    ("again", self.again),
+                    ("records_again", self.records_again),
+                )
             },
         }
 
@@ -284,13 +297,24 @@ def timed_import(url: str, path: Path) -> ImportRun:
 
 
 def measure(records: int, seed: int, certified: bool = False) -> ImportFigures:
-    """Make (or reuse) the file, import it into a fresh database, then import it again."""
+    """Make (or reuse) the file, import it into a fresh database, then send it again, as it is
+    and with a blank line added."""
     path = ensure_file(records, seed, certified)
     print(f"import benchmark: {records:,} records from {path.name}", flush=True)
-    with fresh_database() as url:
-        first = timed_import(url, path)
-        again = timed_import(url, path)
-    return ImportFigures(records, path, path.stat().st_size, first, again, reader_figures(path))
+    other_bytes = path.with_name(f"{path.stem}.blank-line-added.ndjson")
+    with path.open("rb") as original, other_bytes.open("wb") as copy:
+        shutil.copyfileobj(original, copy, 1 << 20)
+        copy.write(b"\n")
+    try:
+        with fresh_database() as url:
+            first = timed_import(url, path)
+            again = timed_import(url, path)
+            records_again = timed_import(url, other_bytes)
+    finally:
+        other_bytes.unlink()
+    return ImportFigures(
+        records, path, path.stat().st_size, first, again, records_again, reader_figures(path)
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

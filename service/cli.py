@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import os
 import signal
@@ -497,6 +498,7 @@ def import_files(args: argparse.Namespace) -> int:
                             None if args.sipri else path.stat().st_size,
                             settings.import_readers,
                         ),
+                        sha256=None if args.sipri else _sha256_of(path),
                     ),
                     report=progress.show,
                 )
@@ -519,6 +521,13 @@ def import_files(args: argparse.Namespace) -> int:
             print(f"{path}: {outcome.lines} lines; stored {stored}; {present} already present "
                   f"(import {outcome.id})")  # fmt: skip
     return 1 if failed else 0
+
+
+def _sha256_of(path: Path) -> bytes:
+    """The file's hash, read ahead (0.2 s for 181 MB): a file imported before is then answered
+    from that import without being read again."""
+    with path.open("rb") as file:
+        return hashlib.file_digest(file, "sha256").digest()
 
 
 @contextmanager

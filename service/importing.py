@@ -102,6 +102,9 @@ class Request:
     import_id: UUID | None = None
     # processes that read the file (readers_for); 1: the importing process alone
     readers: int = 1
+    # the file's SHA-256, when the caller has it before reading: a file this agency imported
+    # before, byte for byte, is then answered from that import without being read again
+    sha256: bytes | None = None
 
 
 def readers_for(media_type: str, size: int | None, configured: int) -> int:
@@ -123,7 +126,7 @@ def run(
     import_id = request.import_id or uuid7()
     found = _Found(request.errors_kept)
 
-    def record(status: str, **outcome: Any) -> ImportRecord:
+    def record(status: str, sha256: str | None = None, **outcome: Any) -> ImportRecord:
         """The import's own record, stored (finished_at is the database's clock)."""
         return imports.insert(
             conn,
@@ -133,7 +136,7 @@ def run(
                 status=status,
                 media_type=request.media_type,
                 record_type=request.record_type,
-                sha256=hashing.digest.hexdigest(),
+                sha256=sha256 or hashing.digest.hexdigest(),
                 lines=progress.lines,
                 started_at=started_at,
                 finished_at=None,
@@ -141,33 +144,55 @@ def run(
             ),
         )
 
+    def load() -> ImportRecord:
+        """Read, check and store the file (raises _Rejected when it has problems)."""
+        _stage(conn, hashing, request, progress, found, report)
+        if progress.records == 0 and found.count == 0:
+            found.add([Problem(1, "", "the file holds no records")])
+        progress.lap("reading")
+        imports.check(conn, request.agency_id)
+        checked_count, checked = imports.problems(conn, request.errors_kept)
+        found.merge(checked_count, checked)
+        progress.lap("checks")
+        if found.count:
+            raise _Rejected
+        stored, present = imports.store(conn, request.agency_id)
+        completed = record(
+            "COMPLETED", stored=stored, already_present=present, error_count=0, errors=()
+        )
+        progress.lap("inserts")
+        imports.store_references(conn, request.agency_id, import_id)
+        progress.lap("references")
+        alerts.refresh_in_turn(
+            conn,
+            imports.touched_items(conn, alerts.BATCH),
+            request.today,
+            request.verification_days,
+        )
+        progress.lap("alert list")
+        return completed
+
     try:
         with conn.transaction():
             imports.prepare(conn, request.agency_id)
-            _stage(conn, hashing, request, progress, found, report)
-            if progress.records == 0 and found.count == 0:
-                found.add([Problem(1, "", "the file holds no records")])
-            progress.lap("reading")
-            imports.check(conn, request.agency_id)
-            checked_count, checked = imports.problems(conn, request.errors_kept)
-            found.merge(checked_count, checked)
-            progress.lap("checks")
-            if found.count:
-                raise _Rejected
-            stored, present = imports.store(conn, request.agency_id)
-            completed = record(
-                "COMPLETED", stored=stored, already_present=present, error_count=0, errors=()
-            )
-            progress.lap("inserts")
-            imports.store_references(conn, request.agency_id, import_id)
-            progress.lap("references")
-            alerts.refresh_in_turn(
-                conn,
-                imports.touched_items(conn, alerts.BATCH),
-                request.today,
-                request.verification_days,
-            )
-            progress.lap("alert list")
+            # After the agency's lock: a copy of the file still being loaded is committed by now.
+            earlier = _earlier_import(conn, request)
+            if earlier is None:
+                completed = load()
+            else:
+                progress.lines = earlier.lines
+                progress.lap("found imported before")
+                completed = record(
+                    "COMPLETED",
+                    sha256=earlier.sha256,
+                    stored=dict.fromkeys(imports.STAGING, 0),
+                    already_present={
+                        kind: earlier.stored.get(kind, 0) + earlier.already_present.get(kind, 0)
+                        for kind in imports.STAGING
+                    },
+                    error_count=0,
+                    errors=(),
+                )
     except _Rejected:
         return record(
             "FAILED",
@@ -180,6 +205,15 @@ def run(
     if report is not None:
         report(progress)
     return completed
+
+
+def _earlier_import(conn: Connection, request: Request) -> imports.ImportSummary | None:
+    """This agency's completed import of the same bytes, when the caller knows the file's hash."""
+    if request.sha256 is None:
+        return None
+    return imports.completed_import_of(
+        conn, request.agency_id, request.sha256, request.media_type, request.record_type
+    )
 
 
 class _Found:
@@ -316,6 +350,7 @@ def run_next_job(conn: Connection, settings: JobSettings) -> ImportRecord | None
         errors_kept=settings.errors_kept,
         import_id=job.id,
         readers=readers_for(job.media_type, job.size, settings.import_readers),
+        sha256=job.sha256,
     )
     try:
         with conn.transaction():

@@ -53,6 +53,7 @@ def create_import() -> Response:
             today=datetime.now(UTC).date(),
             verification_days=config.euc_verification_days,
             errors_kept=config.import_errors_kept,
+            sha256=body.sha256,
         ),
     )
     location = f"/v1/imports/{outcome.id}"

@@ -289,6 +289,22 @@ def get(conn: Connection, agency_id: UUID, import_id: UUID) -> ImportRecord | No
     return ImportRecord(**_summary(row), errors=errors)
 
 
+def completed_import_of(
+    conn: Connection, agency_id: UUID, sha256: bytes, media_type: str, record_type: str | None
+) -> ImportSummary | None:
+    """The agency's latest COMPLETED import of the very same file, if any."""
+    row = conn.execute(
+        SQL["completed_import_of"],
+        {
+            "agency_id": agency_id,
+            "sha256": sha256,
+            "media_type": media_type,
+            "record_type": record_type,
+        },
+    ).fetchone()
+    return None if row is None else ImportSummary(**_summary(row))
+
+
 def _summary(row: dict[str, Any]) -> dict[str, Any]:
     """The fields an import's record and its summary share, from a row."""
     return {

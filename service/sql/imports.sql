@@ -277,6 +277,17 @@ VALUES (%(id)s, %(agency_id)s, %(status)s, %(media_type)s, %(record_type)s, %(sh
         %(lines)s, %(stored)s, %(already_present)s, %(error_count)s, %(errors)s, %(started_at)s)
 RETURNING finished_at;
 
+-- name: completed_import_of
+-- The latest import that stored this very file for the agency: the same bytes, media type and
+-- record type. Every record such a file holds is present now (the registry never loses one).
+SELECT id, status, media_type, record_type, sha256, lines, stored, already_present,
+       error_count, started_at, finished_at
+FROM imports
+WHERE agency_id = %(agency_id)s AND sha256 = %(sha256)s AND media_type = %(media_type)s
+  AND record_type IS NOT DISTINCT FROM %(record_type)s AND status = 'COMPLETED'
+ORDER BY id DESC
+LIMIT 1;
+
 -- name: get_import
 SELECT id, status, media_type, record_type, sha256, lines, stored, already_present,
        error_count, errors, started_at, finished_at

@@ -293,6 +293,54 @@ def test_a_file_sent_again_stores_nothing_and_says_so(api: ContractClient, db: C
     assert rows_in(db, "custody_event_items") == 5
 
 
+def test_the_same_bytes_again_are_answered_from_the_first_import_unread(
+    api: ContractClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = ndjson(*registry_file())
+    first = send(api, body).get_json()
+
+    def unread(*_: object) -> None:
+        raise AssertionError("a file imported before was read again")
+
+    monkeypatch.setattr(importing, "_stage", unread)
+    again = send(api, body)
+
+    assert again.status_code == 201, again.get_data(as_text=True)
+    record = again.get_json()
+    assert record["id"] != first["id"]
+    assert (record["status"], record["lines"], record["sha256"]) == (
+        "COMPLETED", first["lines"], first["sha256"]
+    )  # fmt: skip
+    assert record["stored"] == {"party": 0, "item": 0, "euc": 0, "event": 0}
+    assert record["already_present"] == {"party": 2, "item": 2, "euc": 1, "event": 3}
+    stored = api.get(f"/v1/imports/{record['id']}").get_json()
+    assert stored["already_present"] == record["already_present"]
+
+
+def test_the_same_records_in_other_bytes_are_read_and_found_present(
+    api: ContractClient, db: Connection
+) -> None:
+    send(api, ndjson(*registry_file()))
+
+    again = send(api, ndjson(*reversed(registry_file())))  # another hash: read and checked
+
+    assert again.status_code == 201, again.get_data(as_text=True)
+    assert again.get_json()["stored"] == {"party": 0, "item": 0, "euc": 0, "event": 0}
+    assert again.get_json()["already_present"] == {"party": 2, "item": 2, "euc": 1, "event": 3}
+    assert rows_in(db, "custody_events") == 3
+
+
+def test_a_rejected_file_sent_again_is_checked_again(api: ContractClient) -> None:
+    records = registry_file()
+    records[2] = {**records[2], "category": "LASER"}
+    body = ndjson(*records)
+
+    first, again = send(api, body), send(api, body)
+
+    assert (first.status_code, again.status_code) == (400, 400)
+    assert again.get_json()["errors"] == first.get_json()["errors"]
+
+
 def test_a_nightly_delta_refers_to_what_earlier_files_brought(
     api: ContractClient, db: Connection
 ) -> None:
@@ -524,6 +572,26 @@ class TestQueuedImports:
         assert rows_in(db, "items") == 2
         assert rows_in(db, "import_jobs") == rows_in(db, "import_job_chunks") == 0
         assert self.work(db) is None
+
+    def test_a_file_queued_twice_is_loaded_once_and_then_found_imported(
+        self, api: ContractClient, db: Connection, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        body = ndjson(*registry_file())
+        first = self.queue(api, body).headers["Location"]
+        again = self.queue(api, body).headers["Location"]  # before the first is loaded
+        staged: list[object] = []
+        stage = importing._stage
+        monkeypatch.setattr(importing, "_stage", lambda *a: staged.append(a) or stage(*a))
+
+        self.work(db)
+        self.work(db)
+
+        assert len(staged) == 1  # the second job found the first committed, and read nothing
+        records = [api.get(location).get_json() for location in (first, again)]
+        assert [r["status"] for r in records] == ["COMPLETED", "COMPLETED"]
+        assert records[1]["stored"] == {"party": 0, "item": 0, "euc": 0, "event": 0}
+        assert records[1]["already_present"] == records[0]["stored"]
+        assert rows_in(db, "items") == 2
 
     def test_a_queued_bad_file_fails_with_its_problems(
         self, api: ContractClient, db: Connection
