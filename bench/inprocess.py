@@ -45,7 +45,7 @@ from service import create_app
 import functools, importlib
 spent = {}
 # The backend's CPU in each timed function: its schedstat counts nanoseconds (stat, ticks).
-waited = {}
+backend_spent = {}
 schedstat = None
 
 
@@ -71,7 +71,7 @@ def timed(target):
             return function(*args, **kwargs)
         finally:
             spent[target] = spent.get(target, 0.0) + time.process_time() - started
-            waited[target] = waited.get(target, 0) + backend_ns() - backend_started
+            backend_spent[target] = backend_spent.get(target, 0) + backend_ns() - backend_started
 
     setattr(owner, attribute, wrapper)
 
@@ -96,7 +96,8 @@ def send(n, start):
 def backend_seconds():
     with psycopg.connect(os.environ["BENCH_OWNER_URL"]) as conn:
         pids = [row[0] for row in conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE application_name = 'trace-registry'")]
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'trace-registry'"
+            " AND datname = current_database()")]
     total = 0
     for pid in pids:
         with open(f"/proc/{pid}/stat") as stat:
@@ -108,10 +109,11 @@ def backend_seconds():
 send(int(sys.argv[4]), 0)
 with psycopg.connect(os.environ["BENCH_OWNER_URL"]) as owner:
     (backend_pid,) = owner.execute(
-        "SELECT pid FROM pg_stat_activity WHERE application_name = 'trace-registry'").fetchone()
+        "SELECT pid FROM pg_stat_activity WHERE application_name = 'trace-registry'"
+        " AND datname = current_database()").fetchone()
 schedstat = open(f"/proc/{backend_pid}/schedstat")
 spent.clear()
-waited.clear()
+backend_spent.clear()
 backend, python = backend_seconds(), time.process_time()
 send(count, int(sys.argv[4]))
 python, backend = time.process_time() - python, backend_seconds() - backend
@@ -119,7 +121,7 @@ print(json.dumps({
     "python_ms": 1e3 * python / count,
     "db_ms": 1e3 * backend / count,
     "timed_ms": {target: 1e3 * seconds / count for target, seconds in spent.items()},
-    "timed_db_ms": {target: 1e-6 * ns / count for target, ns in waited.items()},
+    "timed_db_ms": {target: 1e-6 * ns / count for target, ns in backend_spent.items()},
 }))
 """
 # What --timed wraps when it names nothing else: the guard, and a trace's main steps.

@@ -523,9 +523,12 @@ def import_files(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _sha256_of(path: Path) -> bytes:
-    """The file's hash, read ahead (0.2 s for 181 MB): a file imported before is then answered
-    from that import without being read again."""
+def _sha256_of(path: Path) -> bytes | None:
+    """A regular file's hash, read ahead (0.2 s for 181 MB): a file imported before is then
+    answered from that import without being read again. None for a pipe (`<(zcat f.gz)`), which
+    can be read only once."""
+    if not path.is_file():
+        return None
     with path.open("rb") as file:
         return hashlib.file_digest(file, "sha256").digest()
 

@@ -33,21 +33,27 @@ class Recorder:
 
     def event(self, event: NewEvent) -> EventRecord:
         with self.conn.transaction():
+            corrected = events.get(self.conn, event.corrects.event_id) if event.corrects else None
+            new_line = _line(event.event_type, event.euc_id, event.euc_line_number)
+            lines = [*new_line, *_line_of(corrected)]
+            alert_list.lock_certificate_lines(self.conn, lines)
             recorded = events.insert(
                 self.conn, self.agency_id, event, administrator=self.administrator
             )
-            corrected = events.get(self.conn, event.corrects.event_id) if event.corrects else None
             touched = {*recorded.item_ids, *(corrected.item_ids if corrected else ())}
             changed = [recorded.id, *([corrected.id] if corrected else [])]
-            self._refresh([*touched, *self._shipped_later(changed)])
+            self._refresh([*touched, *(self._shipped_later(changed) if lines else ())])
         return recorded
 
     def error_declaration(self, event_id: UUID, declaration: NewErrorDeclaration) -> EventRecord:
         with self.conn.transaction():
+            lines = _line_of(events.get(self.conn, event_id))
+            alert_list.lock_certificate_lines(self.conn, lines)
             declared = events.declare_erroneous(
                 self.conn, self.agency_id, event_id, declaration, administrator=self.administrator
             )
-            self._refresh([*declared.item_ids, *self._shipped_later([declared.id])])
+            later = self._shipped_later([declared.id]) if lines else []
+            self._refresh([*declared.item_ids, *later])
         return declared
 
     def revocation(self, euc_id: UUID, revocation: NewRevocation) -> EndUserCertificate:
@@ -80,3 +86,16 @@ class Recorder:
     def _refresh(self, item_ids: list[UUID]) -> None:
         today = datetime.now(UTC).date()
         alerts.refresh(self.conn, sorted(set(item_ids)), today, self.verification_days)
+
+
+def _line(event_type: str, euc_id: UUID | None, line_number: int | None) -> list[tuple[UUID, int]]:
+    """The certificate line an export is shipped under, if it is one: what its count moves."""
+    if event_type != "EXPORT" or euc_id is None or line_number is None:
+        return []
+    return [(euc_id, line_number)]
+
+
+def _line_of(event: EventRecord | None) -> list[tuple[UUID, int]]:
+    if event is None or event.euc is None:
+        return []
+    return _line(event.event_type, event.euc.id, event.euc_line_number)

@@ -32,6 +32,22 @@ class AlertEntry:
 
 # Any fixed number: the advisory-lock space of alert refreshes.
 _LOCK_SPACE = 74_103
+# And of exports under certificate lines (lock_certificate_lines).
+LINE_LOCK_SPACE = 74_106
+
+
+def lock_certificate_lines(conn: Connection, lines: list[tuple[UUID, int]]) -> None:
+    """Wait until no other transaction is storing exports under these certificate lines (or
+    declaring them erroneous); held to the end of ours. Taken before the items' locks."""
+    if lines:
+        conn.execute(
+            SQL["lock_certificate_lines"],
+            {
+                "lock_space": LINE_LOCK_SPACE,
+                "euc_ids": [euc_id for euc_id, _ in lines],
+                "line_numbers": [line for _, line in lines],
+            },
+        )
 
 
 def lock_items(conn: Connection, item_ids: list[UUID]) -> None:

@@ -216,6 +216,7 @@ def problems(conn: Connection, limit: int) -> tuple[int, list[Problem]]:
 
 def store(conn: Connection, agency_id: UUID) -> tuple[dict[str, int], dict[str, int]]:
     """Insert what is new; (stored, already present) per record type."""
+    conn.execute(SQL["lock_certificate_lines_of_file"], {"lock_space": alerts.LINE_LOCK_SPACE})
     params = {"agency_id": agency_id}
     stored = {
         "party": conn.execute(SQL["store_parties"], params).rowcount,

@@ -153,6 +153,14 @@ SELECT count(*) AS n FROM import_problems;
 -- name: first_problems
 SELECT line, field, detail FROM import_problems ORDER BY line, field LIMIT %(limit)s;
 
+-- name: lock_certificate_lines_of_file
+-- alerts' lock_certificate_lines (the same stripes) for the lines of the file's new exports.
+SELECT count(pg_advisory_xact_lock(%(lock_space)s, stripe)) AS locked
+FROM (SELECT DISTINCT hashtext(c.id::text || '/' || e.euc_line_number) & 255 AS stripe
+      FROM import_events e JOIN import_refs c ON c.record_type = 'euc' AND c.ref = e.euc_ref
+      WHERE NOT e.present AND e.event_type = 'EXPORT' AND e.euc_line_number IS NOT NULL
+      ORDER BY 1) AS stripes;
+
 -- name: store_parties
 INSERT INTO parties (id, name, kind, country, registration_number, address, classification,
                      recorded_by_agency_id)
@@ -235,7 +243,9 @@ WHERE NOT e.present;
 -- name: collect_later_shipments
 -- The items of exports already stored that come after a new export on its certificate line:
 -- the new one changes how many items they took through the line (EUC_QUANTITY_EXCEEDED). The
--- new events, numbered from the import's own time, come after every stored event of their day.
+-- lines were locked before the new exports were stored (lock_certificate_lines_of_file), so
+-- no other writer's export on them is missing here. Stored exports of the new one's own day come
+-- before it in a chain (recorded earlier); they are taken too, a little more than needed.
 INSERT INTO import_touched (id)
 SELECT DISTINCT ei.item_id
 FROM (SELECT s.euc_id, s.euc_line_number, min(s.occurred_on) AS first_on
@@ -243,7 +253,7 @@ FROM (SELECT s.euc_id, s.euc_line_number, min(s.occurred_on) AS first_on
       WHERE NOT n.present AND n.event_type = 'EXPORT' AND n.euc_line_number IS NOT NULL
       GROUP BY s.euc_id, s.euc_line_number) AS line
 JOIN custody_events x ON x.euc_id = line.euc_id AND x.euc_line_number = line.euc_line_number
-     AND x.event_type = 'EXPORT' AND x.occurred_on > line.first_on
+     AND x.event_type = 'EXPORT' AND x.occurred_on >= line.first_on
 JOIN custody_event_items ei ON ei.event_id = x.id
 ON CONFLICT (id) DO NOTHING;
 

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import threading
+import time
+from datetime import UTC, date, datetime
 from typing import Any
+from uuid import UUID
 
 import pytest
 
 from service import alerts
-from service.db import Connection
+from service.config import Settings
+from service.db import Connection, connect
+from service.domain.inputs import NewEvent
+from service.domain.records import AgencyRef
+from service.recording import Recorder
 from tests.contract import ContractClient
 
 
@@ -127,9 +134,11 @@ def test_a_rebuild_from_the_ledger_finds_a_tampered_list_and_mends_it(
 
 
 def _line_of_two(registry: Any, cast: dict[str, Any]) -> dict[str, Any]:
-    return registry.euc(cast["exporter"], cast["army"],
-                        line_items=[{"description": "Pistols", "category": "PISTOL",
-                                     "quantity": 2}])  # fmt: skip
+    euc: dict[str, Any] = registry.euc(
+        cast["exporter"], cast["army"],
+        line_items=[{"description": "Pistols", "category": "PISTOL", "quantity": 2}],
+    )  # fmt: skip
+    return euc
 
 
 def _export(registry: Any, cast: dict[str, Any], euc: dict[str, Any], items: list[Any],
@@ -173,4 +182,68 @@ def test_an_earlier_shipment_declared_erroneous_takes_the_later_ones_off_the_lis
              {"reason": "DID_NOT_OCCUR", "explanation": "cancelled in May"})  # fmt: skip
 
     assert listed(api) == []
+    assert alerts.rebuild(db, datetime.now(UTC).date(), 180, write=False).differences == ()
+
+
+def test_a_correction_that_moves_an_earlier_shipment_later_moves_the_excess_with_it(
+    api: ContractClient, registry: Any, cast: dict[str, Any], db: Connection
+) -> None:
+    euc = _line_of_two(registry, cast)
+    moved = registry.item()
+    may = _export(registry, cast, euc, [moved], on="2011-05-02")
+    july = [registry.item(), registry.item()]
+    _export(registry, cast, euc, july, on="2011-07-01")
+    assert {e["item"]["id"] for e in listed(api)} == {item["id"] for item in july}
+
+    registry.event("EXPORT", [moved], occurred_on="2011-08-03", country="IT",
+                   destination_country="MT", from_party_id=cast["exporter"]["id"],
+                   to_party_id=cast["army"]["id"], euc_id=euc["id"], euc_line_number=1,
+                   corrects={"event_id": may["id"], "reason": "INCORRECT_DATA",
+                             "explanation": "shipped in August, not May"})  # fmt: skip
+
+    # July's two are within the line now; August's is the one over it.
+    assert [e["item"]["id"] for e in listed(api)] == [moved["id"]]
+    assert alerts.rebuild(db, datetime.now(UTC).date(), 180, write=False).differences == ()
+
+
+def test_two_writers_on_one_certificate_line_see_each_others_exports(
+    api: ContractClient, registry: Any, cast: dict[str, Any], db: Connection,
+    settings: Settings, agency_key: tuple[AgencyRef, str],
+) -> None:  # fmt: skip
+    """Two exports on one line, recorded at the same time by two transactions that touch no
+    item in common: the second waits for the first (the line's lock), so that it counts the
+    first's export. Otherwise May's would not be counted for August's, which takes the line over
+    only with it, and neither transaction would list August's item."""
+    euc = registry.euc(cast["exporter"], cast["army"],
+                       line_items=[{"description": "Pistols", "category": "PISTOL",
+                                    "quantity": 3}])  # fmt: skip
+    july = [registry.item(), registry.item()]
+    _export(registry, cast, euc, july, on="2011-07-01")
+    may, august = registry.item(), registry.item()
+
+    def export(item: dict[str, Any], on: date) -> NewEvent:
+        return NewEvent(
+            event_type="EXPORT", occurred_on=on, country="IT", item_ids=(UUID(item["id"]),),
+            destination_country="MT", from_party_id=UUID(cast["exporter"]["id"]),
+            to_party_id=UUID(cast["army"]["id"]), euc_id=UUID(euc["id"]), euc_line_number=1,
+        )  # fmt: skip
+
+    agency_id = agency_key[0].id
+    with connect(settings) as first, connect(settings) as second:
+        second_done = threading.Event()
+
+        def record_august() -> None:
+            Recorder(second, agency_id, 180).event(export(august, date(2011, 8, 1)))
+            second_done.set()
+
+        with first.transaction():
+            Recorder(first, agency_id, 180).event(export(may, date(2011, 5, 2)))
+            writer = threading.Thread(target=record_august)
+            writer.start()
+            time.sleep(0.5)
+            assert not second_done.is_set()  # waiting for the first to commit
+        writer.join(timeout=10)
+
+    assert second_done.is_set()
+    assert [e["item"]["id"] for e in listed(api)] == [august["id"]]  # 4 shipped, 3 authorised
     assert alerts.rebuild(db, datetime.now(UTC).date(), 180, write=False).differences == ()

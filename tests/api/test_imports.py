@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 import io
+import threading
+import time
 import tracemalloc
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -15,10 +17,12 @@ import pytest
 from flask.testing import FlaskClient
 
 from service import alerts, importing
-from service.db import Connection
+from service.config import Settings
+from service.db import Connection, connect
 from service.domain.alerts import may_be_listed
 from service.domain.streams import PiecesStream
 from service.repository import agencies, chains, imports
+from service.repository import alerts as alert_list
 from tests.conftest import rows_in
 from tests.contract import ContractClient
 
@@ -339,6 +343,44 @@ def test_a_rejected_file_sent_again_is_checked_again(api: ContractClient) -> Non
 
     assert (first.status_code, again.status_code) == (400, 400)
     assert again.get_json()["errors"] == first.get_json()["errors"]
+
+
+def test_an_import_waits_for_a_writer_on_the_certificate_lines_it_ships_under(
+    api: ContractClient, db: Connection, settings: Settings
+) -> None:
+    """An import stores its exports only once no other transaction is writing exports under
+    the same certificate lines (alerts' line locks), so that each counts the other's."""
+    assert send(api, ndjson(*registry_file())).status_code == 201
+    (euc_id,) = [row["record_id"] for row in db.execute(
+        "SELECT record_id FROM import_references WHERE reference = 'C-1'")]  # fmt: skip
+    agency_id = agencies.ensure_agency(db, "National Tracing Office")[0].id
+    export = [
+        {"record_type": "item", "ref": "I-9", "manufacturer": "FN Herstal", "model": "FAL",
+         "category": "RIFLE", "serial_number": "1502-009"},
+        {"record_type": "event", "ref": "E-9", "event_type": "EXPORT", "occurred_on": "2010-06-01",
+         "country": "BE", "destination_country": "FR", "from_party_ref": "P-MAKER",
+         "to_party_ref": "P-ARMY", "euc_ref": "C-1", "euc_line_number": 1, "item_refs": ["I-9"]},
+    ]  # fmt: skip
+    done: list[str] = []
+
+    def load(conn: Connection) -> None:
+        request = importing.Request(
+            agency_id=agency_id, media_type=NDJSON, record_type=None,
+            countries=frozenset(agencies.known_countries(conn)),
+            today=datetime.now(UTC).date(), verification_days=180,
+        )  # fmt: skip
+        done.append(importing.run(conn, io.BytesIO(ndjson(*export)), request).status)
+
+    with connect(settings) as writer, connect(settings) as importer:
+        with writer.transaction():
+            alert_list.lock_certificate_lines(writer, [(euc_id, 1)])
+            loading = threading.Thread(target=load, args=(importer,))
+            loading.start()
+            time.sleep(0.5)
+            assert done == []  # waiting for the writer to commit
+        loading.join(timeout=10)
+
+    assert done == ["COMPLETED"]
 
 
 def test_a_nightly_delta_refers_to_what_earlier_files_brought(

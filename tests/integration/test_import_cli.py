@@ -5,7 +5,9 @@ nothing and says where."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import threading
 import urllib.request
 from pathlib import Path
 
@@ -25,6 +27,7 @@ def run_import(database_url: str, *args: str) -> subprocess.CompletedProcess[str
         text=True,
         cwd=ROOT,
         check=False,
+        timeout=120,
     )
 
 
@@ -53,6 +56,29 @@ def test_a_file_imported_from_the_command_line(
     status, body = http_get(f"{base_url}/v1/items?serial_number=1502002-CLI", key)
     assert status == 200
     assert len(json.loads(body)["items"]) == 1
+
+
+def test_a_file_from_a_pipe_is_read_once(database_url: str, tmp_path: Path) -> None:
+    """`trace-registry import <(zcat registry.ndjson.gz)`: a pipe cannot be hashed ahead and
+    then read again, so it is only read."""
+    pipe = tmp_path / "registry.pipe"
+    os.mkfifo(pipe)
+    body = b"".join(orjson.dumps(r) + b"\n" for r in registry_file("-PIPE"))
+
+    def fed_import() -> subprocess.CompletedProcess[str]:
+        feeding = threading.Thread(target=pipe.write_bytes, args=(body,), daemon=True)
+        feeding.start()  # opening the pipe waits for the command to open it too
+        done = run_import(database_url, str(pipe))
+        feeding.join(timeout=10)
+        return done
+
+    first = fed_import()
+    again = fed_import()
+
+    assert first.returncode == 0, first.stderr
+    assert "stored 2 party, 2 item, 1 euc, 3 event; 0 already present" in first.stdout
+    assert again.returncode == 0, again.stderr
+    assert "stored 0 party, 0 item, 0 euc, 0 event; 8 already present" in again.stdout
 
 
 def test_a_bad_file_stores_nothing_and_names_each_line(
