@@ -71,6 +71,17 @@ def registry_file(suffix: str = "") -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+def one_more_export_under_c1(on: str) -> list[dict[str, Any]]:
+    """A later file: one more rifle, exported under line 1 of registry_file's certificate."""
+    return [
+        {"record_type": "item", "ref": "I-9", "manufacturer": "FN Herstal", "model": "FAL",
+         "category": "RIFLE", "serial_number": "1502-009"},
+        {"record_type": "event", "ref": "E-9", "event_type": "EXPORT", "occurred_on": on,
+         "country": "BE", "destination_country": "FR", "from_party_ref": "P-MAKER",
+         "to_party_ref": "P-ARMY", "euc_ref": "C-1", "euc_line_number": 1, "item_refs": ["I-9"]},
+    ]  # fmt: skip
+
+
 def test_a_file_is_stored_whole_and_reads_back_as_chains(
     api: ContractClient, db: Connection
 ) -> None:
@@ -354,13 +365,7 @@ def test_an_import_waits_for_a_writer_on_the_certificate_lines_it_ships_under(
     (euc_id,) = [row["record_id"] for row in db.execute(
         "SELECT record_id FROM import_references WHERE reference = 'C-1'")]  # fmt: skip
     agency_id = agencies.ensure_agency(db, "National Tracing Office")[0].id
-    export = [
-        {"record_type": "item", "ref": "I-9", "manufacturer": "FN Herstal", "model": "FAL",
-         "category": "RIFLE", "serial_number": "1502-009"},
-        {"record_type": "event", "ref": "E-9", "event_type": "EXPORT", "occurred_on": "2010-06-01",
-         "country": "BE", "destination_country": "FR", "from_party_ref": "P-MAKER",
-         "to_party_ref": "P-ARMY", "euc_ref": "C-1", "euc_line_number": 1, "item_refs": ["I-9"]},
-    ]  # fmt: skip
+    export = one_more_export_under_c1(on="2010-06-01")
     done: list[str] = []
 
     def load(conn: Connection) -> None:
@@ -742,14 +747,7 @@ def test_an_earlier_export_in_a_later_file_lists_the_stored_exports_it_puts_over
     listed = api.get("/v1/alerts").get_json()["items"]
     assert [entry["item"]["serial_number"] for entry in listed] == ["1502-002"]  # stolen
 
-    earlier = [
-        {"record_type": "item", "ref": "I-9", "manufacturer": "FN Herstal", "model": "FAL",
-         "category": "RIFLE", "serial_number": "1502-009"},
-        {"record_type": "event", "ref": "E-9", "event_type": "EXPORT", "occurred_on": "2010-04-20",
-         "country": "BE", "destination_country": "FR", "from_party_ref": "P-MAKER",
-         "to_party_ref": "P-ARMY", "euc_ref": "C-1", "euc_line_number": 1, "item_refs": ["I-9"]},
-    ]  # fmt: skip
-    assert send(api, ndjson(*earlier)).status_code == 201
+    assert send(api, ndjson(*one_more_export_under_c1(on="2010-04-20"))).status_code == 201
 
     listed = api.get("/v1/alerts").get_json()["items"]
     codes = {entry["item"]["serial_number"]: entry["codes"] for entry in listed}
