@@ -469,6 +469,11 @@ def import_files(args: argparse.Namespace) -> int:
     from service import importing
     from service.domain.imports import CSV, NDJSON
 
+    for path in args.files:  # every one, before any is imported
+        unreadable = _why_unreadable(path)
+        if unreadable is not None:
+            print(f"trace-registry: {path}: {unreadable}", file=sys.stderr)
+            return 2
     failed = 0
     settings = Settings.from_environment()
     with registry_connection(args.data_dir) as conn:
@@ -521,6 +526,18 @@ def import_files(args: argparse.Namespace) -> int:
             print(f"{path}: {outcome.lines} lines; stored {stored}; {present} already present "
                   f"(import {outcome.id})")  # fmt: skip
     return 1 if failed else 0
+
+
+def _why_unreadable(path: Path) -> str | None:
+    """Why a file named for import cannot be read, or None. (Not by opening it: a pipe would
+    wait for its writer.)"""
+    if not path.exists():
+        return "no such file"
+    if path.is_dir():
+        return "is a directory, not a file"
+    if not os.access(path, os.R_OK):
+        return "cannot be read (permission denied)"
+    return None
 
 
 def _sha256_of(path: Path) -> bytes | None:

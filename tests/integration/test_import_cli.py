@@ -81,6 +81,21 @@ def test_a_file_from_a_pipe_is_read_once(database_url: str, tmp_path: Path) -> N
     assert "stored 0 party, 0 item, 0 euc, 0 event; 8 already present" in again.stdout
 
 
+def test_a_file_that_is_not_there_is_named_and_nothing_is_imported(
+    database_url: str, tmp_path: Path
+) -> None:
+    registry = tmp_path / "registry.ndjson"
+    registry.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in registry_file("-GONE")))
+
+    missing = run_import(database_url, str(registry), str(tmp_path / "tpyo.ndjson"))
+    folder = run_import(database_url, str(tmp_path))
+
+    assert missing.returncode == folder.returncode == 2
+    assert missing.stderr.strip() == f"trace-registry: {tmp_path / 'tpyo.ndjson'}: no such file"
+    assert folder.stderr.strip() == f"trace-registry: {tmp_path}: is a directory, not a file"
+    assert missing.stdout == ""  # the first file, readable, was not imported either
+
+
 def test_a_bad_file_stores_nothing_and_names_each_line(
     live_service: tuple[str, str], tmp_path: Path
 ) -> None:
