@@ -154,11 +154,16 @@ SELECT count(*) AS n FROM import_problems;
 SELECT line, field, detail FROM import_problems ORDER BY line, field LIMIT %(limit)s;
 
 -- name: lock_certificate_lines_of_file
--- alerts' lock_certificate_lines (the same stripes) for the lines of the file's new exports.
+-- alerts' lock_certificate_lines (the same stripes) for the lines of the file's new exports,
+-- under certificates stored before: no other transaction can ship under one this file brings
+-- until the file is committed, and a file of certified exports would otherwise hold every
+-- stripe from its inserts to its commit.
 SELECT count(pg_advisory_xact_lock(%(lock_space)s, stripe)) AS locked
 FROM (SELECT DISTINCT hashtext(c.id::text || '/' || e.euc_line_number) & 255 AS stripe
       FROM import_events e JOIN import_refs c ON c.record_type = 'euc' AND c.ref = e.euc_ref
       WHERE NOT e.present AND e.event_type = 'EXPORT' AND e.euc_line_number IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM import_eucs new
+                        WHERE new.ref = e.euc_ref AND NOT new.present)
       ORDER BY 1) AS stripes;
 
 -- name: store_parties

@@ -388,6 +388,33 @@ def test_an_import_waits_for_a_writer_on_the_certificate_lines_it_ships_under(
     assert done == ["COMPLETED"]
 
 
+def test_an_import_does_not_wait_on_the_lines_of_certificates_it_brings_itself(
+    db: Connection, settings: Settings
+) -> None:
+    """No other transaction can ship under a certificate the file brings before the file is
+    committed: its exports take no line lock, even while every stripe is held elsewhere."""
+    agency_id = agencies.ensure_agency(db, "National Tracing Office")[0].id
+    done: list[str] = []
+
+    def load(conn: Connection) -> None:
+        request = importing.Request(
+            agency_id=agency_id, media_type=NDJSON, record_type=None,
+            countries=frozenset(agencies.known_countries(conn)),
+            today=datetime.now(UTC).date(), verification_days=180,
+        )  # fmt: skip
+        done.append(importing.run(conn, io.BytesIO(ndjson(*registry_file())), request).status)
+
+    with connect(settings) as writer, connect(settings) as importer, writer.transaction():
+        writer.execute(
+            "SELECT count(pg_advisory_xact_lock(%s, stripe)) FROM generate_series(0, 255) "
+            "AS stripe", [alert_list.LINE_LOCK_SPACE]
+        )  # fmt: skip
+        loading = threading.Thread(target=load, args=(importer,))
+        loading.start()
+        loading.join(timeout=10)
+        assert done == ["COMPLETED"]  # while the writer still holds every line's stripe
+
+
 def test_a_nightly_delta_refers_to_what_earlier_files_brought(
     api: ContractClient, db: Connection
 ) -> None:
