@@ -10,7 +10,8 @@ derived again for the items the new events touch, except those whose chains cann
 a chunk of rows, and the first problems.
 
 Any problem (all of them are found, not just the first) rolls the records back; the import's
-own record, with its problems, is kept either way.
+own record, with its problems, is kept either way. A file whose very bytes the agency imported
+before (the caller passes its hash) is answered from that import, without being read.
 """
 
 from __future__ import annotations
