@@ -485,7 +485,8 @@ def import_files(args: argparse.Namespace) -> int:
             if media_type == CSV and args.record_type is None:
                 print(f"trace-registry: {path}: a CSV file needs --record-type", file=sys.stderr)
                 return 2
-            progress = ProgressLine(path, None if args.sipri else path.stat().st_size)
+            size = None if args.sipri else path.stat().st_size
+            progress = ProgressLine(path, size)
             with _import_stream(path, sipri=args.sipri) as stream:
                 outcome = importing.run(
                     conn,
@@ -498,11 +499,7 @@ def import_files(args: argparse.Namespace) -> int:
                         today=datetime.now(UTC).date(),
                         verification_days=settings.euc_verification_days,
                         errors_kept=settings.import_errors_kept,
-                        readers=importing.readers_for(
-                            media_type,
-                            None if args.sipri else path.stat().st_size,
-                            settings.import_readers,
-                        ),
+                        readers=importing.readers_for(media_type, size, settings.import_readers),
                         sha256=None if args.sipri else _sha256_of(path),
                     ),
                     report=progress.show,

@@ -216,7 +216,8 @@ def problems(conn: Connection, limit: int) -> tuple[int, list[Problem]]:
 
 def store(conn: Connection, agency_id: UUID) -> tuple[dict[str, int], dict[str, int]]:
     """Insert what is new; (stored, already present) per record type."""
-    conn.execute(SQL["lock_certificate_lines_of_file"], {"lock_space": alerts.LINE_LOCK_SPACE})
+    lines = conn.execute(SQL["certificate_lines_of_file"]).fetchall()
+    alerts.lock_certificate_lines(conn, [(row["euc_id"], row["line_number"]) for row in lines])
     params = {"agency_id": agency_id}
     stored = {
         "party": conn.execute(SQL["store_parties"], params).rowcount,

@@ -26,6 +26,7 @@ from service.domain.imports import NDJSON, Problem, documents
 from service.import_reading import Staging, copy_line, load_record, parallel_blocks, read_block
 from service.repository import agencies, imports
 from service.schemas.fields import InputContext
+from tests.api.test_imports import import_file as run
 from tests.api.test_imports import ndjson, registry_file
 from tests.conftest import rows_in
 from tests.paths import ROOT
@@ -131,28 +132,6 @@ def test_copy_text_is_what_psycopg_sends(db: Connection) -> None:
 def test_copy_text_refuses_a_value_it_cannot_write() -> None:
     with pytest.raises(TypeError, match="no COPY text for datetime"):
         copy_line([datetime.now(UTC)])
-
-
-def run(
-    db: Connection,
-    body: bytes,
-    readers: int,
-    media_type: str = NDJSON,
-    record_type: str | None = None,
-) -> Any:
-    return importing.run(
-        db,
-        io.BytesIO(body),
-        importing.Request(
-            agency_id=agencies.ensure_agency(db, "Gendarmerie Nationale")[0].id,
-            media_type=media_type,
-            record_type=record_type,
-            countries=frozenset(agencies.known_countries(db)),
-            today=datetime.now(UTC).date(),
-            verification_days=180,
-            readers=readers,
-        ),
-    )
 
 
 def test_a_file_read_in_parallel_is_stored_whole_and_then_present(

@@ -71,6 +71,30 @@ def registry_file(suffix: str = "") -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+def import_file(
+    conn: Connection,
+    body: bytes,
+    readers: int = 1,
+    media_type: str = NDJSON,
+    record_type: str | None = None,
+    agency: str = "Gendarmerie Nationale",
+) -> Any:
+    """importing.run of a file, as the CLI and the worker run it, for the agency named."""
+    return importing.run(
+        conn,
+        io.BytesIO(body),
+        importing.Request(
+            agency_id=agencies.ensure_agency(conn, agency)[0].id,
+            media_type=media_type,
+            record_type=record_type,
+            countries=frozenset(agencies.known_countries(conn)),
+            today=datetime.now(UTC).date(),
+            verification_days=180,
+            readers=readers,
+        ),
+    )
+
+
 def one_more_export_under_c1(on: str) -> list[dict[str, Any]]:
     """A later file: one more rifle, exported under line 1 of registry_file's certificate."""
     return [
@@ -364,17 +388,11 @@ def test_an_import_waits_for_a_writer_on_the_certificate_lines_it_ships_under(
     assert send(api, ndjson(*registry_file())).status_code == 201
     (euc_id,) = [row["record_id"] for row in db.execute(
         "SELECT record_id FROM import_references WHERE reference = 'C-1'")]  # fmt: skip
-    agency_id = agencies.ensure_agency(db, "National Tracing Office")[0].id
-    export = one_more_export_under_c1(on="2010-06-01")
+    body = ndjson(*one_more_export_under_c1(on="2010-06-01"))
     done: list[str] = []
 
     def load(conn: Connection) -> None:
-        request = importing.Request(
-            agency_id=agency_id, media_type=NDJSON, record_type=None,
-            countries=frozenset(agencies.known_countries(conn)),
-            today=datetime.now(UTC).date(), verification_days=180,
-        )  # fmt: skip
-        done.append(importing.run(conn, io.BytesIO(ndjson(*export)), request).status)
+        done.append(import_file(conn, body, agency="National Tracing Office").status)
 
     with connect(settings) as writer, connect(settings) as importer:
         with writer.transaction():
@@ -389,20 +407,14 @@ def test_an_import_waits_for_a_writer_on_the_certificate_lines_it_ships_under(
 
 
 def test_an_import_does_not_wait_on_the_lines_of_certificates_it_brings_itself(
-    db: Connection, settings: Settings
+    settings: Settings,
 ) -> None:
     """No other transaction can ship under a certificate the file brings before the file is
     committed: its exports take no line lock, even while every stripe is held elsewhere."""
-    agency_id = agencies.ensure_agency(db, "National Tracing Office")[0].id
     done: list[str] = []
 
     def load(conn: Connection) -> None:
-        request = importing.Request(
-            agency_id=agency_id, media_type=NDJSON, record_type=None,
-            countries=frozenset(agencies.known_countries(conn)),
-            today=datetime.now(UTC).date(), verification_days=180,
-        )  # fmt: skip
-        done.append(importing.run(conn, io.BytesIO(ndjson(*registry_file())), request).status)
+        done.append(import_file(conn, ndjson(*registry_file())).status)
 
     with connect(settings) as writer, connect(settings) as importer, writer.transaction():
         writer.execute(
