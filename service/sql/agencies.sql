@@ -25,6 +25,9 @@ RETURNING id, created_at;
 -- spacing on. One statement, one round trip, on an UNLOGGED table (no flush at commit). The
 -- hash equality here only decides whether to count the request; the service compares the
 -- hashes again in constant time.
+-- The request is judged at clock_timestamp() once the key's row is locked, not at now() (the
+-- statement's start): on a busy machine a statement may wait milliseconds for its core or the
+-- row while other requests move allowed_at on, and judged by its start it would look early.
 WITH key AS (
     SELECT k.id, k.prefix, k.secret_hash, k.scopes, k.expires_at, k.revoked_at,
            a.id AS agency_id, a.name AS agency_name,
@@ -40,9 +43,9 @@ admitted AS (
       AND (key.expires_at IS NULL OR key.expires_at > now())
     ON CONFLICT (key_id) DO UPDATE
         -- excluded.allowed_at - now() is the key's spacing
-        SET allowed_at = greatest(r.allowed_at, now()) + (excluded.allowed_at - now())
-        WHERE greatest(r.allowed_at, now()) - now()
-              <= (excluded.allowed_at - now()) * (%(burst)s::integer - 1)
+        SET allowed_at = greatest(r.allowed_at, clock_timestamp()) + (excluded.allowed_at - now())
+        WHERE r.allowed_at
+              <= clock_timestamp() + (excluded.allowed_at - now()) * (%(burst)s::integer - 1)
     RETURNING r.key_id
 )
 SELECT key.prefix, key.secret_hash, key.scopes, key.expires_at, key.revoked_at,
@@ -51,7 +54,7 @@ SELECT key.prefix, key.secret_hash, key.scopes, key.expires_at, key.revoked_at,
        -- as the statement found it: when the next request would conform
        greatest(1, ceil(extract(epoch FROM
            (SELECT r.allowed_at FROM rate_limits r WHERE r.key_id = key.id)
-           - now() - key.spacing * (%(burst)s::integer - 1))))::integer AS retry_after_seconds
+           - clock_timestamp() - key.spacing * (%(burst)s::integer - 1))))::integer AS retry_after_seconds
 FROM key;
 
 -- name: list_agencies
