@@ -7,8 +7,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from statistics import mean, quantiles
@@ -82,7 +84,43 @@ def run_wrk(
     base_url: str, request_file: Path, key: str, kind: str, clients: int, seconds: float
 ) -> Result:
     """wrk at `clients` connections (at most two threads) for `seconds`."""
-    command = [
+    output = _run(_wrk_command(base_url, request_file, key, clients, seconds), seconds)
+    return _wrk_result(output, kind, clients)
+
+
+def run_wrk_until(
+    finished: threading.Event,
+    base_url: str,
+    request_file: Path,
+    key: str,
+    kind: str,
+    clients: int,
+    limit_seconds: float,
+) -> Result:
+    """wrk from now until `finished` is set (or `limit_seconds` have passed): SIGINT stops it
+    as its duration would, and it reports the requests it made until then."""
+    command = _wrk_command(base_url, request_file, key, clients, limit_seconds)
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as process:
+        while process.poll() is None and not finished.wait(0.1):
+            pass
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+        try:
+            output, _ = process.communicate(timeout=GRACE_SECONDS)
+        except subprocess.TimeoutExpired as exc:
+            process.kill()
+            raise LoadError("wrk did not stop when asked") from exc
+    if process.returncode != 0:
+        raise LoadError(f"wrk failed ({process.returncode}):\n{output}")
+    return _wrk_result(output, kind, clients)
+
+
+def _wrk_command(
+    base_url: str, request_file: Path, key: str, clients: int, seconds: float
+) -> list[str]:
+    return [
         wrk_path(),
         f"--threads={min(MAX_THREADS, clients)}",
         f"--connections={clients}",
@@ -94,7 +132,9 @@ def run_wrk(
         str(request_file),
         key,
     ]
-    output = _run(command, seconds)
+
+
+def _wrk_result(output: str, kind: str, clients: int) -> Result:
     line = next((ln for ln in output.splitlines() if ln.startswith("BENCH_RESULT ")), None)
     if line is None:
         raise LoadError(f"wrk printed no result:\n{output}")

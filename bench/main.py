@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bench import cpu, dataset, imports, load, service
+from bench import beside, cpu, dataset, imports, load, service
 from bench.dataset import ROOT
 from bench.load import Result
 from bench.report import NOISY_CORES, Report
@@ -48,6 +48,7 @@ class Plan:
     target: str
     import_records: int  # 0: no import benchmark in this run
     references: bool  # load REFERENCE_REQUESTS too
+    beside_import: bool  # exact traces alone and during an import, on a copy of the data set
 
 
 def parse(argv: Sequence[str] | None) -> Plan:
@@ -83,6 +84,12 @@ def parse(argv: Sequence[str] | None) -> Plan:
         help="leave out the reference runs (/healthz and a guarded lookup of one small table)",
     )
     parser.add_argument(
+        "--no-beside-import",
+        action="store_true",
+        help="leave out the exact traces during an import of the import benchmark's file "
+        "(run by default when the import is measured and the embedded server is used)",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="check the harness: 20,000 items, 5 s a run"
     )
     args = parser.parse_args(argv)
@@ -91,6 +98,7 @@ def parse(argv: Sequence[str] | None) -> Plan:
     if unknown:
         parser.error(f"unknown kinds: {', '.join(sorted(unknown))}")
     items = args.items or (20_000 if args.quick else 1_000_000)
+    import_records = items if args.import_records is None else args.import_records
     return Plan(
         items=items,
         seed=args.seed,
@@ -99,8 +107,9 @@ def parse(argv: Sequence[str] | None) -> Plan:
         kinds=kinds,
         samples=args.samples,
         target=args.target,
-        import_records=items if args.import_records is None else args.import_records,
+        import_records=import_records,
         references=not args.no_references,
+        beside_import=import_records > 0 and not args.no_beside_import,
     )
 
 
@@ -147,6 +156,7 @@ def run(plan: Plan) -> Report:
             api_results = load_api(api.base_url, key, files, plan, meter)
         pgbench_results = load_database(db.url, target, len(weapons), plan, postmaster)
         where = f"embedded server in {db.data_dir}" if db.embedded else "BENCH_DATABASE_URL"
+        alongside = traces_beside_import(db, plan, target, weapons, work_dir)
     report = Report(
         target=target.name,
         target_description=target.description,
@@ -161,7 +171,13 @@ def run(plan: Plan) -> Report:
         build_seconds=built,
         database=where,
         imports=imported,
+        beside_import=alongside,
     )
+    if plan.beside_import and alongside is None:
+        report.notes.append(
+            "traces beside an import were not measured: they copy the data set, which needs "
+            "the embedded server (not BENCH_DATABASE_URL)"
+        )
     if target.name == "items":
         report.notes.append(
             "the stand-in looks up the normalised serial only: wildcard and near-miss requests "
@@ -292,6 +308,30 @@ def load_database(
             print(_line("pgbench", result), flush=True)
             results.append(result)
     return results
+
+
+def traces_beside_import(
+    db: dataset.Database, plan: Plan, target: Target, weapons: list[Weapon], work_dir: Path
+) -> beside.BesideImport | None:
+    """Exact traces alone and during an import, on a copy of the data set (bench/beside.py);
+    None when the plan leaves them out or the data set cannot be copied."""
+    if not plan.beside_import or db.admin_url is None:
+        return None
+    path = work_dir / "requests-exact.tsv"
+    write_requests(path, requests_for("exact", weapons, target, plan.seed))
+    import_file = imports.ensure_file(plan.import_records, plan.seed)
+    print(
+        f"traces beside an import: exact at {beside.CLIENTS} clients on a copy of the data "
+        f"set, alone, then during `trace-registry import {import_file.name}`",
+        flush=True,
+    )
+    measured = beside.measure(
+        db, path, import_file, plan.import_records, plan.seconds, work_dir, create_key
+    )
+    for result in measured.results:
+        print(_line("wrk", result), flush=True)
+    print("\n".join(measured.lines()), flush=True)
+    return measured
 
 
 def _line(tool: str, result: Result) -> str:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.beside import BesideImport
 from bench.imports import TARGET_RECORDS_PER_SECOND, ImportFigures
 from bench.load import Result
 from bench.service import WORKERS
@@ -52,6 +53,7 @@ class Report:
     build_seconds: float | None
     database: str
     imports: ImportFigures | None = None
+    beside_import: BesideImport | None = None
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     notes: list[str] = field(default_factory=list)
 
@@ -68,7 +70,8 @@ class Report:
 
     def failures(self) -> int:
         """Non-2xx answers and socket errors of the API: any fails the run."""
-        return sum(r.non_2xx + r.errors for r in self.api)
+        beside = self.beside_import.results if self.beside_import else []
+        return sum(r.non_2xx + r.errors for r in self.api + beside)
 
     def database_errors(self) -> int:
         """pgbench transactions that failed (a statement timeout, say): reported, not fatal."""
@@ -115,6 +118,19 @@ class Report:
             return []
         heading = "Import (trace-registry import, NDJSON, into an empty database)"
         return [heading, *self.imports.lines(), ""]
+
+    def _beside_import_lines(self) -> list[str]:
+        if self.beside_import is None:
+            return []
+        figures = self.beside_import
+        return [
+            f"Exact traces at {figures.alone.clients} clients alone and during an import "
+            "(a copy of the data set; the import command counts as load)",
+            HEADER,
+            *(_row(r) for r in figures.results),
+            *figures.lines(),
+            "",
+        ]
 
     def _import(self) -> Check:
         label = f"import: >= {TARGET_RECORDS_PER_SECOND:,} records/s"
@@ -173,6 +189,7 @@ class Report:
                 if r.errors and r.first_error
             ),
             "",
+            *self._beside_import_lines(),
         ]
         for label, _ in self.pgbench_scripts:
             for clients in sorted({r.clients for r in self.api}):
@@ -215,6 +232,7 @@ class Report:
             },
             "target": {"name": self.target, "description": self.target_description},
             "import": self.imports.as_json() if self.imports else None,
+            "beside_import": self.beside_import.as_json() if self.beside_import else None,
             "pgbench_scripts": dict(self.pgbench_scripts),
             "seconds_per_run": self.seconds_per_run,
             "api": [r.as_dict() for r in self.api],
