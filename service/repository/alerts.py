@@ -30,8 +30,8 @@ class AlertEntry:
     revision: UUID
 
 
-# Any fixed number: the advisory-lock space of alert refreshes.
-_LOCK_SPACE = 74_103
+# Any fixed number: the advisory-lock space of alert refreshes (items, lock_items).
+ITEM_LOCK_SPACE = 74_103
 # And of exports under certificate lines (lock_certificate_lines).
 LINE_LOCK_SPACE = 74_106
 
@@ -52,14 +52,14 @@ def lock_certificate_lines(conn: Connection, lines: list[tuple[UUID, int]]) -> N
 
 def lock_items(conn: Connection, item_ids: list[UUID]) -> None:
     """Wait until no other transaction is refreshing these items (held to the end of ours)."""
-    conn.execute(SQL["lock_items"], {"lock_space": _LOCK_SPACE, "item_ids": item_ids})
+    conn.execute(SQL["lock_items"], {"lock_space": ITEM_LOCK_SPACE, "item_ids": item_ids})
 
 
 def lock_items_in(conn: Connection, table: str) -> None:
     """lock_items for every item whose id (column `id`) is in `table`, all at once: for a
     transaction that then refreshes them batch by batch."""
     query = sql.SQL(SQL["lock_items_in"]).format(table=sql.Identifier(table))
-    conn.execute(query, {"lock_space": _LOCK_SPACE})
+    conn.execute(query, {"lock_space": ITEM_LOCK_SPACE})
 
 
 Places = Mapping[tuple[UUID, UUID], AlertState | None]

@@ -78,6 +78,7 @@ WORK_TABLES = {
     "PRIMARY KEY (record_type, ref)",
     "import_problems": "line integer NOT NULL, field text NOT NULL, detail text NOT NULL",
     "import_touched": "id uuid PRIMARY KEY",
+    "import_touched_before": "id uuid NOT NULL",
 }
 STAGING_INDEXES = (
     ("import_parties", ("ref",)),
@@ -247,11 +248,12 @@ def store_references(conn: Connection, agency_id: UUID, import_id: UUID) -> None
 def touched_items(conn: Connection, batch: int) -> Iterator[list[UUID]]:
     """The items the new events name, and those shipped after a new export under its
     certificate line, whose chains may put them on the alert list, in batches, in id order.
-    Every one of them is locked for the refresh first, all at once (alerts.lock_items_in); those
-    whose chains cannot be listed are then left out."""
+    Those stored before the file are locked for the refresh first, all at once
+    (alerts.lock_items_in); those whose chains cannot be listed are then left out."""
     conn.execute(SQL["collect_touched_items"])
     conn.execute(SQL["collect_later_shipments"])
-    alerts.lock_items_in(conn, "import_touched")
+    conn.execute(SQL["collect_touched_before"])
+    alerts.lock_items_in(conn, "import_touched_before")
     conn.execute(
         SQL["keep_alert_candidates"],
         {"listing_types": sorted(LISTING_EVENT_TYPES), "transfer_types": sorted(TRANSFER_TYPES)},

@@ -258,11 +258,21 @@ JOIN custody_events x ON x.euc_id = line.euc_id AND x.euc_line_number = line.euc
 JOIN custody_event_items ei ON ei.event_id = x.id
 ON CONFLICT (id) DO NOTHING;
 
+-- name: collect_touched_before
+-- The touched items stored before this file: only their refreshes are locked. Nobody else can
+-- record an event of an item the file brings until the file is committed, and a first import of
+-- a national registry would otherwise hold every item's stripe from its alert list to its
+-- commit, keeping every other writer of events waiting (past the statement timeout: a 503).
+INSERT INTO import_touched_before (id)
+SELECT t.id FROM import_touched t
+WHERE NOT EXISTS (SELECT 1 FROM import_items new WHERE new.id = t.id AND NOT new.present);
+
 -- name: keep_alert_candidates
--- Of the touched items (locked: other refreshes of them are committed and seen), forget those
--- whose whole chain cannot put them on the list (service.domain.alerts.may_be_listed, whose
--- twin this is): no event under a certificate, none of the listing types, and no two transfers
--- by a named sender on one day. Their derived state would be "not listed" for everyone.
+-- Of the touched items (those stored before are locked: other refreshes of them are committed
+-- and seen; nobody else can refresh the file's own), forget those whose whole chain cannot put
+-- them on the list (service.domain.alerts.may_be_listed, whose twin this is): no event under a
+-- certificate, none of the listing types, and no two transfers by a named sender on one day.
+-- Their derived state would be "not listed" for everyone.
 DELETE FROM import_touched t
 USING (
     SELECT ei.item_id

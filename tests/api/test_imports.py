@@ -427,6 +427,55 @@ def test_an_import_does_not_wait_on_the_lines_of_certificates_it_brings_itself(
         assert done == ["COMPLETED"]  # while the writer still holds every line's stripe
 
 
+def test_an_import_does_not_wait_on_the_items_it_brings_itself(settings: Settings) -> None:
+    """No other transaction can record an event of an item the file brings before the file is
+    committed: deriving their alert state takes no item lock, even while every stripe is held
+    elsewhere (a POST of an event meanwhile waited for a large first import's commit)."""
+    done: list[str] = []
+
+    def load(conn: Connection) -> None:
+        done.append(import_file(conn, ndjson(*registry_file())).status)
+
+    with connect(settings) as writer, connect(settings) as importer, writer.transaction():
+        writer.execute(
+            "SELECT count(pg_advisory_xact_lock(%s, stripe)) FROM generate_series(0, 255) "
+            "AS stripe", [alert_list.ITEM_LOCK_SPACE]
+        )  # fmt: skip
+        loading = threading.Thread(target=load, args=(importer,))
+        loading.start()
+        loading.join(timeout=10)
+        assert done == ["COMPLETED"]  # while the writer still holds every item's stripe
+
+
+def test_an_import_waits_for_a_writer_on_an_item_stored_before(
+    api: ContractClient, db: Connection, settings: Settings
+) -> None:
+    """An event of an item stored before the file derives its alert state under the item's
+    lock: after any other writer of that item has committed."""
+    assert send(api, ndjson(*registry_file())).status_code == 201
+    (item_id,) = [row["record_id"] for row in db.execute(
+        "SELECT record_id FROM import_references WHERE reference = 'I-1'")]  # fmt: skip
+    delta = ndjson(
+        {"record_type": "event", "ref": "E-4", "event_type": "THEFT", "occurred_on": "2016-02-02",
+         "country": "FR", "from_party_ref": "P-ARMY", "item_refs": ["I-1"]},
+    )  # fmt: skip
+    done: list[str] = []
+
+    def load(conn: Connection) -> None:
+        done.append(import_file(conn, delta, agency="National Tracing Office").status)
+
+    with connect(settings) as writer, connect(settings) as importer:
+        with writer.transaction():
+            alert_list.lock_items(writer, [item_id])
+            loading = threading.Thread(target=load, args=(importer,))
+            loading.start()
+            time.sleep(0.5)
+            assert done == []  # waiting for the writer to commit
+        loading.join(timeout=10)
+
+    assert done == ["COMPLETED"]
+
+
 def test_a_nightly_delta_refers_to_what_earlier_files_brought(
     api: ContractClient, db: Connection
 ) -> None:

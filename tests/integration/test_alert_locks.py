@@ -24,7 +24,7 @@ def test_a_table_of_items_is_locked_at_once_in_lock_items_stripes(
     with psycopg.connect(database_url, autocommit=True) as other:
         with other.transaction():
             alerts.lock_items(other, items)
-            by_lock_items = other.execute(HELD_STRIPES, [alerts._LOCK_SPACE]).fetchone()
+            by_lock_items = other.execute(HELD_STRIPES, [alerts.ITEM_LOCK_SPACE]).fetchone()
         assert by_lock_items is not None and 1 < by_lock_items[0] <= 256
 
         with db.transaction():
@@ -32,7 +32,7 @@ def test_a_table_of_items_is_locked_at_once_in_lock_items_stripes(
             db.execute("INSERT INTO touched SELECT unnest(%s::uuid[])", [items])
             alerts.lock_items_in(db, "touched")
 
-            held = db.execute(HELD_STRIPES, [alerts._LOCK_SPACE]).fetchone()
+            held = db.execute(HELD_STRIPES, [alerts.ITEM_LOCK_SPACE]).fetchone()
             assert held == {"count": by_lock_items[0]}
             other.execute("SET lock_timeout = '100ms'")
             for item in (items[0], items[-1]):
