@@ -7,6 +7,7 @@ import io
 import threading
 import time
 import tracemalloc
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -389,28 +390,25 @@ def test_an_import_waits_for_a_writer_on_the_certificate_lines_it_ships_under(
     (euc_id,) = [row["record_id"] for row in db.execute(
         "SELECT record_id FROM import_references WHERE reference = 'C-1'")]  # fmt: skip
     body = ndjson(*one_more_export_under_c1(on="2010-06-01"))
-    done: list[str] = []
 
-    def load(conn: Connection) -> None:
-        done.append(import_file(conn, body, agency="National Tracing Office").status)
-
-    with connect(settings) as writer, connect(settings) as importer:
-        with writer.transaction():
-            alert_list.lock_certificate_lines(writer, [(euc_id, 1)])
-            loading = threading.Thread(target=load, args=(importer,))
-            loading.start()
-            time.sleep(0.5)
-            assert done == []  # waiting for the writer to commit
-        loading.join(timeout=10)
-
-    assert done == ["COMPLETED"]
+    imported_after_writer(
+        settings, body, lambda writer: alert_list.lock_certificate_lines(writer, [(euc_id, 1)])
+    )
 
 
-def test_an_import_does_not_wait_on_the_lines_of_certificates_it_brings_itself(
-    settings: Settings,
+@pytest.mark.parametrize(
+    "lock_space",
+    [alert_list.LINE_LOCK_SPACE, alert_list.ITEM_LOCK_SPACE],
+    ids=["certificate lines", "items"],
+)
+def test_an_import_does_not_wait_on_the_records_it_brings_itself(
+    settings: Settings, lock_space: int
 ) -> None:
-    """No other transaction can ship under a certificate the file brings before the file is
-    committed: its exports take no line lock, even while every stripe is held elsewhere."""
+    """No other transaction can ship under a certificate the file brings, or record an event of
+    an item it brings, before the file is committed: its exports take no line lock and its
+    items' alert refreshes no item lock, even while every stripe is held elsewhere. (Before,
+    a first import of a national registry held every item stripe from its alert list to its
+    commit, and a POST of an event waited for it.)"""
     done: list[str] = []
 
     def load(conn: Connection) -> None:
@@ -419,32 +417,12 @@ def test_an_import_does_not_wait_on_the_lines_of_certificates_it_brings_itself(
     with connect(settings) as writer, connect(settings) as importer, writer.transaction():
         writer.execute(
             "SELECT count(pg_advisory_xact_lock(%s, stripe)) FROM generate_series(0, 255) "
-            "AS stripe", [alert_list.LINE_LOCK_SPACE]
+            "AS stripe", [lock_space]
         )  # fmt: skip
         loading = threading.Thread(target=load, args=(importer,))
         loading.start()
         loading.join(timeout=10)
-        assert done == ["COMPLETED"]  # while the writer still holds every line's stripe
-
-
-def test_an_import_does_not_wait_on_the_items_it_brings_itself(settings: Settings) -> None:
-    """No other transaction can record an event of an item the file brings before the file is
-    committed: deriving their alert state takes no item lock, even while every stripe is held
-    elsewhere (a POST of an event meanwhile waited for a large first import's commit)."""
-    done: list[str] = []
-
-    def load(conn: Connection) -> None:
-        done.append(import_file(conn, ndjson(*registry_file())).status)
-
-    with connect(settings) as writer, connect(settings) as importer, writer.transaction():
-        writer.execute(
-            "SELECT count(pg_advisory_xact_lock(%s, stripe)) FROM generate_series(0, 255) "
-            "AS stripe", [alert_list.ITEM_LOCK_SPACE]
-        )  # fmt: skip
-        loading = threading.Thread(target=load, args=(importer,))
-        loading.start()
-        loading.join(timeout=10)
-        assert done == ["COMPLETED"]  # while the writer still holds every item's stripe
+        assert done == ["COMPLETED"]  # while the writer still holds every stripe
 
 
 def test_an_import_waits_for_a_writer_on_an_item_stored_before(
@@ -459,14 +437,23 @@ def test_an_import_waits_for_a_writer_on_an_item_stored_before(
         {"record_type": "event", "ref": "E-4", "event_type": "THEFT", "occurred_on": "2016-02-02",
          "country": "FR", "from_party_ref": "P-ARMY", "item_refs": ["I-1"]},
     )  # fmt: skip
+
+    imported_after_writer(settings, delta, lambda writer: alert_list.lock_items(writer, [item_id]))
+
+
+def imported_after_writer(
+    settings: Settings, body: bytes, hold: Callable[[Connection], object]
+) -> None:
+    """Import `body` (as the National Tracing Office) while another transaction holds what
+    `hold` takes: the import waits for that transaction to commit, then completes."""
     done: list[str] = []
 
     def load(conn: Connection) -> None:
-        done.append(import_file(conn, delta, agency="National Tracing Office").status)
+        done.append(import_file(conn, body, agency="National Tracing Office").status)
 
     with connect(settings) as writer, connect(settings) as importer:
         with writer.transaction():
-            alert_list.lock_items(writer, [item_id])
+            hold(writer)
             loading = threading.Thread(target=load, args=(importer,))
             loading.start()
             time.sleep(0.5)
