@@ -34,36 +34,37 @@ class Recorder:
     def event(self, event: NewEvent) -> EventRecord:
         with self.conn.transaction():
             corrected = events.get(self.conn, event.corrects.event_id) if event.corrects else None
-            new_line = _line(event.event_type, event.euc_id, event.euc_line_number)
-            lines = [*new_line, *_line_of(corrected)]
-            alert_list.lock_certificate_lines(self.conn, lines)
+            certificates = _certificates(event.euc_id, _certificate_of(corrected))
+            alert_list.lock_certificates(self.conn, certificates)
             recorded = events.insert(
                 self.conn, self.agency_id, event, administrator=self.administrator
             )
             touched = {*recorded.item_ids, *(corrected.item_ids if corrected else ())}
             changed = [recorded.id, *([corrected.id] if corrected else [])]
-            self._refresh([*touched, *(self._shipped_later(changed) if lines else ())])
+            self._refresh([*touched, *(self._shipped_later(changed) if certificates else ())])
         return recorded
 
     def error_declaration(self, event_id: UUID, declaration: NewErrorDeclaration) -> EventRecord:
         with self.conn.transaction():
-            lines = _line_of(events.get(self.conn, event_id))
-            alert_list.lock_certificate_lines(self.conn, lines)
+            certificates = _certificates(_certificate_of(events.get(self.conn, event_id)))
+            alert_list.lock_certificates(self.conn, certificates)
             declared = events.declare_erroneous(
                 self.conn, self.agency_id, event_id, declaration, administrator=self.administrator
             )
-            later = self._shipped_later([declared.id]) if lines else []
+            later = self._shipped_later([declared.id]) if certificates else []
             self._refresh([*declared.item_ids, *later])
         return declared
 
     def revocation(self, euc_id: UUID, revocation: NewRevocation) -> EndUserCertificate:
         with self.conn.transaction():
+            alert_list.lock_certificates(self.conn, [euc_id])
             euc = eucs.revoke(self.conn, self.agency_id, euc_id, revocation)
             self._refresh_certificate(euc_id)
         return euc
 
     def consent(self, euc_id: UUID, consent: NewConsent) -> EndUserCertificate:
         with self.conn.transaction():
+            alert_list.lock_certificates(self.conn, [euc_id])
             euc = eucs.add_consent(self.conn, self.agency_id, euc_id, consent)
             self._refresh_certificate(euc_id)
         return euc
@@ -72,11 +73,13 @@ class Recorder:
         self, euc_id: UUID, verification: NewDeliveryVerification
     ) -> EndUserCertificate:
         with self.conn.transaction():
+            alert_list.lock_certificates(self.conn, [euc_id])
             euc = eucs.add_verification(self.conn, self.agency_id, euc_id, verification)
             self._refresh_certificate(euc_id)
         return euc
 
     def _refresh_certificate(self, euc_id: UUID) -> None:
+        # Under the certificate's lock: every export under it is committed and seen here.
         self._refresh(alert_list.items_under_certificate(self.conn, euc_id))
 
     def _shipped_later(self, event_ids: list[UUID]) -> list[UUID]:
@@ -88,14 +91,10 @@ class Recorder:
         alerts.refresh(self.conn, sorted(set(item_ids)), today, self.verification_days)
 
 
-def _line(event_type: str, euc_id: UUID | None, line_number: int | None) -> list[tuple[UUID, int]]:
-    """The certificate line an export is shipped under, if it is one: what its count moves."""
-    if event_type != "EXPORT" or euc_id is None or line_number is None:
-        return []
-    return [(euc_id, line_number)]
+def _certificates(*euc_ids: UUID | None) -> list[UUID]:
+    """The certificates named (an event's and the one it corrects), each once."""
+    return sorted({euc_id for euc_id in euc_ids if euc_id is not None})
 
 
-def _line_of(event: EventRecord | None) -> list[tuple[UUID, int]]:
-    if event is None or event.euc is None:
-        return []
-    return _line(event.event_type, event.euc.id, event.euc_line_number)
+def _certificate_of(event: EventRecord | None) -> UUID | None:
+    return event.euc.id if event is not None and event.euc is not None else None

@@ -32,21 +32,18 @@ class AlertEntry:
 
 # Any fixed number: the advisory-lock space of alert refreshes (items, lock_items).
 ITEM_LOCK_SPACE = 74_103
-# And of exports under certificate lines (lock_certificate_lines).
-LINE_LOCK_SPACE = 74_106
+# And of writers of facts about certificates (lock_certificates).
+CERTIFICATE_LOCK_SPACE = 74_106
 
 
-def lock_certificate_lines(conn: Connection, lines: list[tuple[UUID, int]]) -> None:
-    """Wait until no other transaction is storing exports under these certificate lines (or
-    declaring them erroneous); held to the end of ours. Taken before the items' locks."""
-    if lines:
+def lock_certificates(conn: Connection, euc_ids: list[UUID]) -> None:
+    """Wait until no other transaction is storing exports under these certificates (or
+    correcting, declaring erroneous, revoking, consenting or verifying under them); held to the
+    end of ours. Taken before the items' locks."""
+    if euc_ids:
         conn.execute(
-            SQL["lock_certificate_lines"],
-            {
-                "lock_space": LINE_LOCK_SPACE,
-                "euc_ids": [euc_id for euc_id, _ in lines],
-                "line_numbers": [line for _, line in lines],
-            },
+            SQL["lock_certificates"],
+            {"lock_space": CERTIFICATE_LOCK_SPACE, "euc_ids": euc_ids},
         )
 
 

@@ -217,8 +217,8 @@ def problems(conn: Connection, limit: int) -> tuple[int, list[Problem]]:
 
 def store(conn: Connection, agency_id: UUID) -> tuple[dict[str, int], dict[str, int]]:
     """Insert what is new; (stored, already present) per record type."""
-    lines = conn.execute(SQL["certificate_lines_of_file"]).fetchall()
-    alerts.lock_certificate_lines(conn, [(row["euc_id"], row["line_number"]) for row in lines])
+    certificates = conn.execute(SQL["certificates_of_file"]).fetchall()
+    alerts.lock_certificates(conn, [row["euc_id"] for row in certificates])
     params = {"agency_id": agency_id}
     stored = {
         "party": conn.execute(SQL["store_parties"], params).rowcount,

@@ -67,15 +67,18 @@ JOIN custody_event_items ei ON ei.event_id = x.id
 WHERE g.id = ANY(%(event_ids)s::uuid[]) AND g.event_type = 'EXPORT'
   AND g.euc_line_number IS NOT NULL;
 
--- name: lock_certificate_lines
--- Serialise the exports under the same certificate lines across transactions, taken before an
--- export is stored or declared erroneous and held to the end: each export moves the count of
--- items shipped through its line for every later export on it, so a writer must see the other
--- writers' exports on the line committed, or they would each miss the other's. One advisory
--- lock per stripe (256), in order, in one statement: no waiting in a cycle.
+-- name: lock_certificates
+-- Serialise the writers of facts about the same certificates across transactions, taken before
+-- anything is stored and held to the end, before any item lock: exports under a certificate
+-- (recorded, corrected, declared erroneous, imported) and its revocation, consents and delivery
+-- verifications. Each changes the findings of items the other cannot see until it commits: an
+-- export moves the count of items shipped through its line for every later export on it, and a
+-- revocation, consent or verification changes every item shipped under the certificate, which
+-- it finds by the exports it can see. One advisory lock per stripe (256), in order, in one
+-- statement: no waiting in a cycle.
 SELECT count(pg_advisory_xact_lock(%(lock_space)s, stripe)) AS locked
-FROM (SELECT DISTINCT hashtext(line.euc_id::text || '/' || line.line_number) & 255 AS stripe
-      FROM unnest(%(euc_ids)s::uuid[], %(line_numbers)s::integer[]) AS line (euc_id, line_number)
+FROM (SELECT DISTINCT hashtext(euc_id::text) & 255 AS stripe
+      FROM unnest(%(euc_ids)s::uuid[]) AS euc_id
       ORDER BY 1) AS stripes;
 
 -- name: lock_items

@@ -153,13 +153,14 @@ SELECT count(*) AS n FROM import_problems;
 -- name: first_problems
 SELECT line, field, detail FROM import_problems ORDER BY line, field LIMIT %(limit)s;
 
--- name: certificate_lines_of_file
--- The certificate lines the file's new exports ship under, of certificates stored before: no
--- other transaction can ship under one this file brings until the file is committed, and a file
--- of certified exports would otherwise lock every line's stripe from its inserts to its commit.
-SELECT DISTINCT c.id AS euc_id, e.euc_line_number AS line_number
+-- name: certificates_of_file
+-- The certificates the file's new events name, of those stored before the file: no other
+-- transaction can ship under, revoke or verify one this file brings until the file is
+-- committed, and a file of certified exports would otherwise lock every certificate stripe
+-- from its inserts to its commit.
+SELECT DISTINCT c.id AS euc_id
 FROM import_events e JOIN import_refs c ON c.record_type = 'euc' AND c.ref = e.euc_ref
-WHERE NOT e.present AND e.event_type = 'EXPORT' AND e.euc_line_number IS NOT NULL
+WHERE NOT e.present
   AND NOT EXISTS (SELECT 1 FROM import_eucs new WHERE new.ref = e.euc_ref AND NOT new.present);
 
 -- name: store_parties
@@ -244,7 +245,7 @@ WHERE NOT e.present;
 -- name: collect_later_shipments
 -- The items of exports already stored that come after a new export on its certificate line:
 -- the new one changes how many items they took through the line (EUC_QUANTITY_EXCEEDED). The
--- lines were locked before the new exports were stored (alerts' lock_certificate_lines), so
+-- certificates were locked before the new exports were stored (alerts' lock_certificates), so
 -- no other writer's export on them is missing here. Stored exports of the new one's own day come
 -- before it in a chain (recorded earlier); they are taken too, a little more than needed.
 INSERT INTO import_touched (id)

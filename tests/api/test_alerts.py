@@ -13,7 +13,7 @@ import pytest
 from service import alerts
 from service.config import Settings
 from service.db import Connection, connect
-from service.domain.inputs import NewEvent
+from service.domain.inputs import NewEvent, NewRevocation
 from service.domain.records import AgencyRef
 from service.recording import Recorder
 from tests.contract import ContractClient
@@ -211,7 +211,7 @@ def test_two_writers_on_one_certificate_line_see_each_others_exports(
     settings: Settings, agency_key: tuple[AgencyRef, str],
 ) -> None:  # fmt: skip
     """Two exports on one line, recorded at the same time by two transactions that touch no
-    item in common: the second waits for the first (the line's lock), so that it counts the
+    item in common: the second waits for the first (the certificate's lock), so that it counts the
     first's export. Otherwise May's would not be counted for August's, which takes the line over
     only with it, and neither transaction would list August's item."""
     euc = registry.euc(cast["exporter"], cast["army"],
@@ -246,4 +246,43 @@ def test_two_writers_on_one_certificate_line_see_each_others_exports(
 
     assert second_done.is_set()
     assert [e["item"]["id"] for e in listed(api)] == [august["id"]]  # 4 shipped, 3 authorised
+    assert alerts.rebuild(db, datetime.now(UTC).date(), 180, write=False).differences == ()
+
+
+def test_a_revocation_waits_for_an_export_under_its_certificate(
+    api: ContractClient, registry: Any, cast: dict[str, Any], db: Connection,
+    settings: Settings, agency_key: tuple[AgencyRef, str],
+) -> None:  # fmt: skip
+    """A revocation changes every item shipped under its certificate, which it finds by the
+    exports it can see. An export under it recorded at the same time is not among them until it
+    commits: the revocation waits for it (the certificate's lock), then finds its item.
+    Otherwise the export's writer would derive that item without the revocation, the
+    revocation would not derive it at all, and neither would list it."""
+    euc = registry.euc(cast["exporter"], cast["army"], issued_on="2010-01-01", expires_on=None)
+    rifle = registry.item()
+    export = NewEvent(
+        event_type="EXPORT", occurred_on=date(2015, 1, 1), country="IT",
+        item_ids=(UUID(rifle["id"]),), destination_country="MT",
+        from_party_id=UUID(cast["exporter"]["id"]), to_party_id=UUID(cast["army"]["id"]),
+        euc_id=UUID(euc["id"]),
+    )  # fmt: skip
+    agency_id = agency_key[0].id
+    with connect(settings) as exporter, connect(settings) as revoker:
+        revoked = threading.Event()
+
+        def revoke() -> None:
+            embargo = NewRevocation(date(2014, 6, 1), "end user under embargo")
+            Recorder(revoker, agency_id, 180).revocation(UUID(euc["id"]), embargo)
+            revoked.set()
+
+        with exporter.transaction():
+            Recorder(exporter, agency_id, 180).event(export)
+            revoking = threading.Thread(target=revoke)
+            revoking.start()
+            time.sleep(0.5)
+            assert not revoked.is_set()  # waiting for the export to commit
+        revoking.join(timeout=10)
+
+    assert revoked.is_set()
+    assert [e["codes"] for e in listed(api)] == [["EUC_REVOKED"]]
     assert alerts.rebuild(db, datetime.now(UTC).date(), 180, write=False).differences == ()

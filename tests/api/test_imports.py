@@ -381,31 +381,31 @@ def test_a_rejected_file_sent_again_is_checked_again(api: ContractClient) -> Non
     assert again.get_json()["errors"] == first.get_json()["errors"]
 
 
-def test_an_import_waits_for_a_writer_on_the_certificate_lines_it_ships_under(
+def test_an_import_waits_for_a_writer_on_the_certificates_it_ships_under(
     api: ContractClient, db: Connection, settings: Settings
 ) -> None:
-    """An import stores its exports only once no other transaction is writing exports under
-    the same certificate lines (alerts' line locks), so that each counts the other's."""
+    """An import stores its exports only once no other transaction is writing facts about
+    the same certificates (alerts' certificate locks), so that each sees the other's."""
     assert send(api, ndjson(*registry_file())).status_code == 201
     (euc_id,) = [row["record_id"] for row in db.execute(
         "SELECT record_id FROM import_references WHERE reference = 'C-1'")]  # fmt: skip
     body = ndjson(*one_more_export_under_c1(on="2010-06-01"))
 
     imported_after_writer(
-        settings, body, lambda writer: alert_list.lock_certificate_lines(writer, [(euc_id, 1)])
+        settings, body, lambda writer: alert_list.lock_certificates(writer, [euc_id])
     )
 
 
 @pytest.mark.parametrize(
     "lock_space",
-    [alert_list.LINE_LOCK_SPACE, alert_list.ITEM_LOCK_SPACE],
-    ids=["certificate lines", "items"],
+    [alert_list.CERTIFICATE_LOCK_SPACE, alert_list.ITEM_LOCK_SPACE],
+    ids=["certificates", "items"],
 )
 def test_an_import_does_not_wait_on_the_records_it_brings_itself(
     settings: Settings, lock_space: int
 ) -> None:
     """No other transaction can ship under a certificate the file brings, or record an event of
-    an item it brings, before the file is committed: its exports take no line lock and its
+    an item it brings, before the file is committed: its exports take no certificate lock and its
     items' alert refreshes no item lock, even while every stripe is held elsewhere. (Before,
     a first import of a national registry held every item stripe from its alert list to its
     commit, and a POST of an event waited for it.)"""
@@ -425,18 +425,21 @@ def test_an_import_does_not_wait_on_the_records_it_brings_itself(
         assert done == ["COMPLETED"]  # while the writer still holds every stripe
 
 
+@pytest.mark.parametrize("item_sent_again", [False, True], ids=["event only", "item sent again"])
 def test_an_import_waits_for_a_writer_on_an_item_stored_before(
-    api: ContractClient, db: Connection, settings: Settings
+    api: ContractClient, db: Connection, settings: Settings, item_sent_again: bool
 ) -> None:
     """An event of an item stored before the file derives its alert state under the item's
-    lock: after any other writer of that item has committed."""
+    lock: after any other writer of that item has committed; also when the file sends the item
+    again (present, so not the file's own)."""
     assert send(api, ndjson(*registry_file())).status_code == 201
     (item_id,) = [row["record_id"] for row in db.execute(
         "SELECT record_id FROM import_references WHERE reference = 'I-1'")]  # fmt: skip
-    delta = ndjson(
-        {"record_type": "event", "ref": "E-4", "event_type": "THEFT", "occurred_on": "2016-02-02",
-         "country": "FR", "from_party_ref": "P-ARMY", "item_refs": ["I-1"]},
-    )  # fmt: skip
+    item = registry_file()[2]
+    theft = {"record_type": "event", "ref": "E-4", "event_type": "THEFT",
+             "occurred_on": "2016-02-02", "country": "FR", "from_party_ref": "P-ARMY",
+             "item_refs": ["I-1"]}  # fmt: skip
+    delta = ndjson(*([item] if item_sent_again else []), theft)
 
     imported_after_writer(settings, delta, lambda writer: alert_list.lock_items(writer, [item_id]))
 
@@ -451,16 +454,30 @@ def imported_after_writer(
     def load(conn: Connection) -> None:
         done.append(import_file(conn, body, agency="National Tracing Office").status)
 
-    with connect(settings) as writer, connect(settings) as importer:
+    with connect(settings) as writer, connect(settings) as importer, connect(settings) as watcher:
         with writer.transaction():
             hold(writer)
             loading = threading.Thread(target=load, args=(importer,))
             loading.start()
-            time.sleep(0.5)
+            assert waits_for_advisory_lock(watcher, importer.info.backend_pid)
             assert done == []  # waiting for the writer to commit
         loading.join(timeout=10)
 
     assert done == ["COMPLETED"]
+
+
+def waits_for_advisory_lock(watcher: Connection, pid: int, seconds: float = 10.0) -> bool:
+    """Whether the backend `pid` comes to wait for an advisory lock within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        row = watcher.execute(
+            "SELECT wait_event_type = 'Lock' AND wait_event = 'advisory' AS waiting"
+            " FROM pg_stat_activity WHERE pid = %s", [pid]
+        ).fetchone()  # fmt: skip
+        if row is not None and row["waiting"]:
+            return True
+        time.sleep(0.02)
+    return False
 
 
 def test_a_nightly_delta_refers_to_what_earlier_files_brought(
