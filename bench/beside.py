@@ -107,9 +107,14 @@ def measure(
                         done, api.base_url, request_file, key, "importing", CLIENTS,
                         IMPORT_LIMIT_SECONDS,
                     )  # fmt: skip
+                    ran_to_the_end = done.is_set()
                 finally:
                     importer.join()
             importing = replace(importing, cpu=usage[0])
+    if not ran_to_the_end:
+        raise load.LoadError(
+            f"the trace load stopped before the import ended ({IMPORT_LIMIT_SECONDS:g} s at most)"
+        )
     run = outcome["run"]
     if isinstance(run, BaseException):
         raise RuntimeError(f"the import beside the traces failed: {run}") from run

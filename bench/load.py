@@ -11,6 +11,7 @@ import signal
 import subprocess
 import tempfile
 import threading
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from statistics import mean, quantiles
@@ -27,6 +28,8 @@ MAX_THREADS = 2
 # A run may overrun its duration by this much before it is stopped as hung: start-up, and the
 # transactions in flight when the time is up (pgbench lets them finish, however slow).
 GRACE_SECONDS = 180
+# How long wrk is given to start (install its SIGINT handler) before it may be stopped early.
+WRK_START_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -98,13 +101,16 @@ def run_wrk_until(
     limit_seconds: float,
 ) -> Result:
     """wrk from now until `finished` is set (or `limit_seconds` have passed): SIGINT stops it
-    as its duration would, and it reports the requests it made until then."""
+    as its duration would, and it reports the requests it made until then. Not before
+    WRK_START_SECONDS: until wrk has started its threads, SIGINT would kill it unreported."""
     command = _wrk_command(base_url, request_file, key, clients, limit_seconds)
+    started = time.monotonic()
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     ) as process:
         while process.poll() is None and not finished.wait(0.1):
             pass
+        time.sleep(max(0.0, started + WRK_START_SECONDS - time.monotonic()))
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
         try:
