@@ -96,7 +96,11 @@ class Rebuild:
 
 
 def rebuild(conn: Connection, today: date, verification_days: int, *, write: bool) -> Rebuild:
-    """Derive the list for every item; compare with what is stored, and store it if `write`."""
+    """Derive the list for every item; compare with what is stored, and store it if `write`
+    (in the caller's transaction, under every item's lock: no writer refreshes an item
+    meanwhile, which the rebuild would overwrite with what it read before)."""
+    if write:
+        alerts.lock_all_items(conn)
     stored = alerts.everything(conn)
     derived: Places = {}
     count = 0

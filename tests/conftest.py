@@ -12,7 +12,9 @@ import itertools
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +71,45 @@ def rows_in(db: Connection, table: str) -> int:
     row = db.execute(query).fetchone()
     assert row is not None
     return int(row["n"])
+
+
+def waits_for_lock(watcher: Connection, waiter: Connection, holder: Connection) -> bool:
+    """Whether `waiter`'s backend comes to wait for a lock `holder`'s backend holds, within
+    10 s (`watcher`, a third connection in autocommit, sees fresh activity at each look)."""
+    deadline = time.monotonic() + 10.0
+    while time.monotonic() < deadline:
+        row = watcher.execute(
+            "SELECT %(holder)s = ANY (pg_blocking_pids(%(waiter)s)) AS blocked",
+            {"waiter": waiter.info.backend_pid, "holder": holder.info.backend_pid},
+        ).fetchone()
+        if row is not None and row["blocked"]:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def second_waits_for_first(
+    settings: Settings,
+    first: Callable[[Connection], object],
+    second: Callable[[Connection], object],
+) -> None:
+    """Run `first` in a transaction left open while `second` runs on another connection (in a
+    thread): `second` must come to wait for a lock `first` took, and finish once it commits."""
+    with connect(settings) as one, connect(settings) as other, connect(settings) as watcher:
+        finished = threading.Event()
+
+        def run_second() -> None:
+            second(other)
+            finished.set()
+
+        with one.transaction():
+            first(one)
+            thread = threading.Thread(target=run_second)
+            thread.start()
+            assert waits_for_lock(watcher, other, one)
+            assert not finished.is_set()  # waiting for the first to commit
+        thread.join(timeout=10)
+    assert finished.is_set()
 
 
 def create_database(admin_url: str, name: str, template: str | None = None) -> None:

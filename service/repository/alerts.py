@@ -52,6 +52,12 @@ def lock_items(conn: Connection, item_ids: list[UUID]) -> None:
     conn.execute(SQL["lock_items"], {"lock_space": ITEM_LOCK_SPACE, "item_ids": item_ids})
 
 
+def lock_all_items(conn: Connection) -> None:
+    """lock_items for every item there is (all the stripes): for a transaction that stores
+    every item's row."""
+    conn.execute(SQL["lock_all_items"], {"lock_space": ITEM_LOCK_SPACE})
+
+
 def lock_items_in(conn: Connection, table: str) -> None:
     """lock_items for every item whose id (column `id`) is in `table`, all at once: for a
     transaction that then refreshes them batch by batch."""

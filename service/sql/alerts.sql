@@ -81,6 +81,12 @@ FROM (SELECT DISTINCT hashtext(euc_id::text) & 255 AS stripe
       FROM unnest(%(euc_ids)s::uuid[]) AS euc_id
       ORDER BY 1) AS stripes;
 
+-- name: lock_all_items
+-- Every stripe of lock_items, in order, for `alerts rebuild`: it stores every item's row, so it
+-- waits for the refreshes in flight and holds new ones off until it commits.
+SELECT count(pg_advisory_xact_lock(%(lock_space)s, stripe)) AS locked
+FROM generate_series(0, 255) AS stripe;
+
 -- name: lock_items
 -- Serialise refreshes of the same items across transactions: one advisory lock per stripe
 -- (256 stripes, so a shipment of thousands of items takes at most 256 locks), in order, so two

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import io
 import threading
-import time
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import replace
@@ -24,7 +23,7 @@ from service.domain.alerts import may_be_listed
 from service.domain.streams import PiecesStream
 from service.repository import agencies, chains, imports
 from service.repository import alerts as alert_list
-from tests.conftest import rows_in
+from tests.conftest import rows_in, second_waits_for_first
 from tests.contract import ContractClient
 
 NDJSON = "application/x-ndjson"
@@ -381,15 +380,21 @@ def test_a_rejected_file_sent_again_is_checked_again(api: ContractClient) -> Non
     assert again.get_json()["errors"] == first.get_json()["errors"]
 
 
+@pytest.mark.parametrize(
+    "certificate_sent_again", [False, True], ids=["export only", "certificate sent again"]
+)
 def test_an_import_waits_for_a_writer_on_the_certificates_it_ships_under(
-    api: ContractClient, db: Connection, settings: Settings
+    api: ContractClient, db: Connection, settings: Settings, certificate_sent_again: bool
 ) -> None:
     """An import stores its exports only once no other transaction is writing facts about
-    the same certificates (alerts' certificate locks), so that each sees the other's."""
+    the same certificates (alerts' certificate locks), so that each sees the other's; also
+    when the file sends the certificate again (present, so not the file's own)."""
     assert send(api, ndjson(*registry_file())).status_code == 201
     (euc_id,) = [row["record_id"] for row in db.execute(
         "SELECT record_id FROM import_references WHERE reference = 'C-1'")]  # fmt: skip
-    body = ndjson(*one_more_export_under_c1(on="2010-06-01"))
+    certificate = registry_file()[4]
+    records = one_more_export_under_c1(on="2010-06-01")
+    body = ndjson(*([certificate] if certificate_sent_again else []), *records)
 
     imported_after_writer(
         settings, body, lambda writer: alert_list.lock_certificates(writer, [euc_id])
@@ -454,30 +459,8 @@ def imported_after_writer(
     def load(conn: Connection) -> None:
         done.append(import_file(conn, body, agency="National Tracing Office").status)
 
-    with connect(settings) as writer, connect(settings) as importer, connect(settings) as watcher:
-        with writer.transaction():
-            hold(writer)
-            loading = threading.Thread(target=load, args=(importer,))
-            loading.start()
-            assert waits_for_advisory_lock(watcher, importer.info.backend_pid)
-            assert done == []  # waiting for the writer to commit
-        loading.join(timeout=10)
-
+    second_waits_for_first(settings, hold, load)
     assert done == ["COMPLETED"]
-
-
-def waits_for_advisory_lock(watcher: Connection, pid: int, seconds: float = 10.0) -> bool:
-    """Whether the backend `pid` comes to wait for an advisory lock within `seconds`."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        row = watcher.execute(
-            "SELECT wait_event_type = 'Lock' AND wait_event = 'advisory' AS waiting"
-            " FROM pg_stat_activity WHERE pid = %s", [pid]
-        ).fetchone()  # fmt: skip
-        if row is not None and row["waiting"]:
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def test_a_nightly_delta_refers_to_what_earlier_files_brought(
