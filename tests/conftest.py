@@ -92,9 +92,11 @@ def second_waits_for_first(
     settings: Settings,
     first: Callable[[Connection], object],
     second: Callable[[Connection], object],
+    while_waiting: Callable[[Connection, int], object] = lambda watcher, pid: None,
 ) -> None:
     """Run `first` in a transaction left open while `second` runs on another connection (in a
-    thread): `second` must come to wait for a lock `first` took, and finish once it commits."""
+    thread): `second` must come to wait for a lock `first` took, and finish once it commits.
+    `while_waiting(watcher, pid)` may look at the waiting backend meanwhile."""
     with connect(settings) as one, connect(settings) as other, connect(settings) as watcher:
         finished = threading.Event()
 
@@ -108,6 +110,7 @@ def second_waits_for_first(
             thread.start()
             assert waits_for_lock(watcher, other, one)
             assert not finished.is_set()  # waiting for the first to commit
+            while_waiting(watcher, other.info.backend_pid)
         thread.join(timeout=10)
     assert finished.is_set()
 

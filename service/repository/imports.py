@@ -217,8 +217,6 @@ def problems(conn: Connection, limit: int) -> tuple[int, list[Problem]]:
 
 def store(conn: Connection, agency_id: UUID) -> tuple[dict[str, int], dict[str, int]]:
     """Insert what is new; (stored, already present) per record type."""
-    certificates = conn.execute(SQL["certificates_of_file"]).fetchall()
-    alerts.lock_certificates(conn, [row["euc_id"] for row in certificates])
     params = {"agency_id": agency_id}
     stored = {
         "party": conn.execute(SQL["store_parties"], params).rowcount,
@@ -248,8 +246,17 @@ def store_references(conn: Connection, agency_id: UUID, import_id: UUID) -> None
 def touched_items(conn: Connection, batch: int) -> Iterator[list[UUID]]:
     """The items the new events name, and those shipped after a new export under its
     certificate line, whose chains may put them on the alert list, in batches, in id order.
-    Those stored before the file are locked for the refresh first, all at once
-    (alerts.lock_items_in); those whose chains cannot be listed are then left out."""
+    The certificates stored before the file that its new events name are locked first
+    (alerts.lock_certificates), then the touched items stored before the file, all at once
+    (alerts.lock_items_in); those whose chains cannot be listed are then left out.
+
+    The certificates are locked here, after the file's records are stored, not before: whoever
+    of two writers under a certificate derives second sees the other's facts and derives again
+    what they change (a revocation finds every export under it; an export, the later
+    shipments on its line), so only the derivation needs the lock, and other writers under
+    those certificates wait for the alert list and the commit, not for the whole import."""
+    certificates = conn.execute(SQL["certificates_of_file"]).fetchall()
+    alerts.lock_certificates(conn, [row["euc_id"] for row in certificates])
     conn.execute(SQL["collect_touched_items"])
     conn.execute(SQL["collect_later_shipments"])
     conn.execute(SQL["collect_touched_before"])

@@ -157,7 +157,7 @@ SELECT line, field, detail FROM import_problems ORDER BY line, field LIMIT %(lim
 -- The certificates the file's new events name, of those stored before the file: no other
 -- transaction can ship under, revoke or verify one this file brings until the file is
 -- committed, and a file of certified exports would otherwise lock every certificate stripe
--- from its inserts to its commit.
+-- from its alert list to its commit.
 SELECT DISTINCT c.id AS euc_id
 FROM import_events e JOIN import_refs c ON c.record_type = 'euc' AND c.ref = e.euc_ref
 WHERE NOT e.present
@@ -245,9 +245,10 @@ WHERE NOT e.present;
 -- name: collect_later_shipments
 -- The items of exports already stored that come after a new export on its certificate line:
 -- the new one changes how many items they took through the line (EUC_QUANTITY_EXCEEDED). The
--- certificates were locked before the new exports were stored (alerts' lock_certificates), so
--- no other writer's export on them is missing here. Stored exports of the new one's own day come
--- before it in a chain (recorded earlier); they are taken too, a little more than needed.
+-- certificates were locked before this (alerts' lock_certificates), so no other writer's
+-- export on them is missing here: one that committed first is seen, the others wait. Stored
+-- exports of the new one's own day come before it in a chain (recorded earlier); they are
+-- taken too, a little more than needed.
 INSERT INTO import_touched (id)
 SELECT DISTINCT ei.item_id
 FROM (SELECT s.euc_id, s.euc_line_number, min(s.occurred_on) AS first_on

@@ -396,8 +396,20 @@ def test_an_import_waits_for_a_writer_on_the_certificates_it_ships_under(
     records = one_more_export_under_c1(on="2010-06-01")
     body = ndjson(*([certificate] if certificate_sent_again else []), *records)
 
+    def has_stored_its_events(watcher: Connection, pid: int) -> None:
+        # It waits once its records are stored (its transaction has inserted custody events):
+        # other writers under the certificate wait for its alert list, not its whole run.
+        held = watcher.execute(
+            "SELECT 1 FROM pg_locks WHERE pid = %s AND relation = 'custody_events'::regclass"
+            " AND mode = 'RowExclusiveLock' AND granted", [pid]
+        ).fetchone()  # fmt: skip
+        assert held is not None
+
     imported_after_writer(
-        settings, body, lambda writer: alert_list.lock_certificates(writer, [euc_id])
+        settings,
+        body,
+        lambda writer: alert_list.lock_certificates(writer, [euc_id]),
+        has_stored_its_events,
     )
 
 
@@ -450,7 +462,10 @@ def test_an_import_waits_for_a_writer_on_an_item_stored_before(
 
 
 def imported_after_writer(
-    settings: Settings, body: bytes, hold: Callable[[Connection], object]
+    settings: Settings,
+    body: bytes,
+    hold: Callable[[Connection], object],
+    while_waiting: Callable[[Connection, int], object] = lambda watcher, pid: None,
 ) -> None:
     """Import `body` (as the National Tracing Office) while another transaction holds what
     `hold` takes: the import waits for that transaction to commit, then completes."""
@@ -459,7 +474,7 @@ def imported_after_writer(
     def load(conn: Connection) -> None:
         done.append(import_file(conn, body, agency="National Tracing Office").status)
 
-    second_waits_for_first(settings, hold, load)
+    second_waits_for_first(settings, hold, load, while_waiting)
     assert done == ["COMPLETED"]
 
 
