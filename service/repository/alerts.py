@@ -37,9 +37,10 @@ CERTIFICATE_LOCK_SPACE = 74_106
 
 
 def lock_certificates(conn: Connection, euc_ids: list[UUID]) -> None:
-    """Wait until no other transaction is storing exports under these certificates (or
-    correcting, declaring erroneous, revoking, consenting or verifying under them); held to the
-    end of ours. Taken before the items' locks."""
+    """Wait until no other transaction is writing facts about these certificates (exports
+    under them, corrections, error declarations, revocations, consents, verifications); held
+    to the end of ours. Taken before the items' locks: by a request before it stores anything,
+    by an import before it derives its alert list."""
     if euc_ids:
         conn.execute(
             SQL["lock_certificates"],

@@ -68,13 +68,16 @@ WHERE g.id = ANY(%(event_ids)s::uuid[]) AND g.event_type = 'EXPORT'
   AND g.euc_line_number IS NOT NULL;
 
 -- name: lock_certificates
--- Serialise the writers of facts about the same certificates across transactions, taken before
--- anything is stored and held to the end, before any item lock: exports under a certificate
--- (recorded, corrected, declared erroneous, imported) and its revocation, consents and delivery
--- verifications. Each changes the findings of items the other cannot see until it commits: an
--- export moves the count of items shipped through its line for every later export on it, and a
--- revocation, consent or verification changes every item shipped under the certificate, which
--- it finds by the exports it can see. One advisory lock per stripe (256), in order, in one
+-- Serialise the writers of facts about the same certificates across transactions, held to the
+-- end, before any item lock: exports under a certificate (recorded, corrected, declared
+-- erroneous, imported) and its revocation, consents and delivery verifications. Each changes
+-- the findings of items the other cannot see until it commits: an export moves the count of
+-- items shipped through its line for every later export on it, and a revocation, consent or
+-- verification changes every item shipped under the certificate, which it finds by the
+-- exports it can see. A request takes it before it stores anything; an import once its
+-- records are stored, before it derives (service.repository.imports.touched_items): only the
+-- derivation needs it, since whichever writer derives second sees the other's facts and
+-- derives again what they change. One advisory lock per stripe (256), in order, in one
 -- statement: no waiting in a cycle.
 SELECT count(pg_advisory_xact_lock(%(lock_space)s, stripe)) AS locked
 FROM (SELECT DISTINCT hashtext(euc_id::text) & 255 AS stripe

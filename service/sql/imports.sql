@@ -247,8 +247,9 @@ WHERE NOT e.present;
 -- the new one changes how many items they took through the line (EUC_QUANTITY_EXCEEDED). The
 -- certificates were locked before this (alerts' lock_certificates), so no other writer's
 -- export on them is missing here: one that committed first is seen, the others wait. Stored
--- exports of the new one's own day come before it in a chain (recorded earlier); they are
--- taken too, a little more than needed.
+-- exports of the new one's own day are taken too, and must be: one a POST stored after this
+-- file's inserts (committed before the lock was taken here) comes after the new export in a
+-- chain (recorded later), and it derived its items without the file's export.
 INSERT INTO import_touched (id)
 SELECT DISTINCT ei.item_id
 FROM (SELECT s.euc_id, s.euc_line_number, min(s.occurred_on) AS first_on
