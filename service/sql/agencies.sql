@@ -43,7 +43,8 @@ admitted AS (
       AND (key.expires_at IS NULL OR key.expires_at > now())
     ON CONFLICT (key_id) DO UPDATE
         -- excluded.allowed_at - now() is the key's spacing
-        SET allowed_at = greatest(r.allowed_at, clock_timestamp()) + (excluded.allowed_at - now())
+        SET allowed_at = greatest(r.allowed_at, clock_timestamp())
+                         + (excluded.allowed_at - now())
         WHERE r.allowed_at
               <= clock_timestamp() + (excluded.allowed_at - now()) * (%(burst)s::integer - 1)
     RETURNING r.key_id
@@ -54,7 +55,8 @@ SELECT key.prefix, key.secret_hash, key.scopes, key.expires_at, key.revoked_at,
        -- as the statement found it: when the next request would conform
        greatest(1, ceil(extract(epoch FROM
            (SELECT r.allowed_at FROM rate_limits r WHERE r.key_id = key.id)
-           - clock_timestamp() - key.spacing * (%(burst)s::integer - 1))))::integer AS retry_after_seconds
+           - clock_timestamp() - key.spacing * (%(burst)s::integer - 1))))::integer
+           AS retry_after_seconds
 FROM key;
 
 -- name: list_agencies
