@@ -6,6 +6,8 @@ The copy (`CREATE DATABASE ... TEMPLATE`, a few seconds for the 1,000,000-item r
 the data set itself as it was, and is dropped at the end. The trace load during the import
 starts with the command and is stopped (SIGINT, which wrk takes as the end of its duration) when
 the command ends: it covers every phase of the import, from reading the file to the commit.
+Beside them, a few writes a second (bench/writes.py) say whether recording a fact waits for the
+import.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from bench import cpu, imports, load, service
+from bench import cpu, imports, load, service, writes
 from bench.dataset import Database
 from bench.imports import ImportRun
 from bench.load import Result
@@ -41,6 +43,7 @@ class BesideImport:
     importing: Result
     import_run: ImportRun
     records: int
+    writes: writes.Writes
 
     @property
     def results(self) -> list[Result]:
@@ -56,6 +59,7 @@ class BesideImport:
             f"    phases: {self.import_run.phases}",
             f"traces during the import: p50 {slower:.1f} times the p50 alone, "
             f"{rate:.2f} of the rate alone",
+            self.writes.line(),
         ]
 
     def as_json(self) -> dict[str, Any]:
@@ -70,6 +74,7 @@ class BesideImport:
                 "phases": self.import_run.phases,
                 "summary": self.import_run.summary,
             },
+            "writes": self.writes.as_json(),
         }
 
 
@@ -80,15 +85,18 @@ def measure(
     records: int,
     seconds: float,
     work_dir: Path,
-    create_key: Callable[[str], str],
+    create_key: Callable[..., str],
 ) -> BesideImport:
     """Serve a copy of the registry, load it with exact traces alone, then during an import of
-    `import_file`. `create_key(url)` makes the trace:read key (bench.main.create_key)."""
+    `import_file`, with writes beside. `create_key(url, scope=..., agency=...)` makes the keys
+    (bench.main.create_key)."""
     if db.admin_url is None:
         raise ValueError("traces beside an import need the embedded server (to copy the data set)")
     postmaster = cpu.postmaster_pid(db.data_dir)
     with _copy_of(db.admin_url, db.url) as url:
         key = create_key(url)
+        writer_key = create_key(url, scope="registry:write", agency="Benchmark writer")
+        item_ids, party_id = writes.sample(url)
         with service.running(url, work_dir / "gunicorn-beside-import.log") as api:
             meter = cpu.Meter(api.master_pid, postmaster)
             load.run_wrk(api.base_url, request_file, key, "warm-up", CLIENTS, WARM_UP_SECONDS)
@@ -100,8 +108,10 @@ def measure(
             importer = threading.Thread(
                 target=_import, args=(url, import_file, outcome, done), name="bench-import"
             )
+            writer = writes.EventWriter(api.base_url, writer_key, item_ids, party_id)
             with meter.measure() as usage:
                 importer.start()
+                writer.start()
                 try:
                     importing = load.run_wrk_until(
                         done, api.base_url, request_file, key, "importing", CLIENTS,
@@ -110,6 +120,7 @@ def measure(
                     ran_to_the_end = done.is_set()
                 finally:
                     importer.join()
+                    written = writer.stop()
             importing = replace(importing, cpu=usage[0])
     if not ran_to_the_end:
         raise load.LoadError(
@@ -118,7 +129,7 @@ def measure(
     run = outcome["run"]
     if isinstance(run, BaseException):
         raise RuntimeError(f"the import beside the traces failed: {run}") from run
-    return BesideImport(alone, importing, run, records)
+    return BesideImport(alone, importing, run, records, written)
 
 
 def _import(

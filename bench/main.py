@@ -190,12 +190,13 @@ def run(plan: Plan) -> Report:
 UNLIMITED = ("--rate-limit", "1000000")
 
 
-def create_key(database_url: str) -> str:
-    """A trace:read key, made with `trace-registry keys create` (the last line it prints)."""
+def create_key(database_url: str, scope: str = "trace:read", agency: str = "Benchmark") -> str:
+    """A key with `scope` (trace:read unless told), made with `trace-registry keys create` (the
+    last line it prints)."""
     result = subprocess.run(
         # Its own rate limit, far above what the machine can serve: the benchmark measures the
         # service, not the limiter's refusals (the limiter's query still runs on every request).
-        [*CLI, "keys", "create", "--agency", "Benchmark", "--scope", "trace:read", *UNLIMITED],
+        [*CLI, "keys", "create", "--agency", agency, "--scope", scope, *UNLIMITED],
         env={**os.environ, "DATABASE_URL": database_url},
         cwd=ROOT,
         capture_output=True,

@@ -71,7 +71,8 @@ class Report:
     def failures(self) -> int:
         """Non-2xx answers and socket errors of the API: any fails the run."""
         beside = self.beside_import.results if self.beside_import else []
-        return sum(r.non_2xx + r.errors for r in self.api + beside)
+        written = self.beside_import.writes.failures if self.beside_import else 0
+        return sum(r.non_2xx + r.errors for r in self.api + beside) + written
 
     def database_errors(self) -> int:
         """pgbench transactions that failed (a statement timeout, say): reported, not fatal."""
