@@ -19,11 +19,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import make_conninfo
 
-from bench import cpu, imports, load, service, writes
+from bench import cpu, dataset, imports, load, service, writes
 from bench.dataset import Database
 from bench.imports import ImportRun
 from bench.load import Result
@@ -150,15 +148,9 @@ def _import(
 @contextmanager
 def _copy_of(admin_url: str, url: str) -> Iterator[str]:
     """A copy of the database at `url` (nobody may be connected to it), dropped at the end."""
-    source = conninfo_to_dict(url)["dbname"]
-    copy = sql.Identifier(COPY_NAME)
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(copy))
-        admin.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(copy, sql.Identifier(str(source)))
-        )
+    dataset.recreate(admin_url, COPY_NAME, template=dataset.database_name(url))
     try:
         yield make_conninfo(url, dbname=COPY_NAME)
     finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(copy))
+        with dataset.connect(admin_url) as admin:
+            dataset.drop(admin, COPY_NAME)

@@ -155,11 +155,28 @@ def schema_fingerprint() -> str:
 
 
 def _recreate(admin_url: str, url: str) -> None:
-    name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
-    identifier = psycopg.sql.Identifier(str(name))
+    recreate(admin_url, database_name(url))
+
+
+def database_name(url: str) -> str:
+    return str(psycopg.conninfo.conninfo_to_dict(url)["dbname"])
+
+
+def recreate(admin_url: str, name: str, template: str | None = None) -> None:
+    """The database `name` made anew (dropped first if it exists, whoever is connected to it):
+    empty, or a copy of `template` (to which nobody may be connected)."""
+    identifier = psycopg.sql.Identifier(name)
+    create = psycopg.sql.SQL("CREATE DATABASE {}").format(identifier)
+    if template is not None:
+        create = psycopg.sql.SQL("{} TEMPLATE {}").format(create, psycopg.sql.Identifier(template))
     with connect(admin_url) as conn:
-        conn.execute(psycopg.sql.SQL("DROP DATABASE {} WITH (FORCE)").format(identifier))
-        conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(identifier))
+        drop(conn, name)
+        conn.execute(create)
+
+
+def drop(admin: psycopg.Connection[Any], name: str) -> None:
+    identifier = psycopg.sql.Identifier(name)
+    admin.execute(psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(identifier))
 
 
 def build(url: str, items: int, seed: int) -> float:

@@ -29,9 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import psycopg
-from psycopg import sql
 
+from bench import dataset
 from bench.dataset import DATA_DIR, ROOT
 from service import embedded
 
@@ -142,10 +141,7 @@ def fresh_database() -> Iterator[str]:
         warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
         server = embedded.start(DATA_DIR)
     try:
-        with psycopg.connect(server.get_uri(), autocommit=True) as admin:
-            name = sql.Identifier(DATABASE)
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(name))
+        dataset.recreate(str(server.get_uri()), DATABASE)
         yield str(server.get_uri(database=DATABASE))
     finally:
         server.cleanup()

@@ -9,8 +9,6 @@ import os
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -229,20 +227,7 @@ def _expect(base_url: str, key: str, request: Request, status: int) -> None:
 
 
 def _send(base_url: str, key: str, request: Request) -> int:
-    headers = {"Authorization": f"Bearer {key}"}
-    if request.body:
-        headers["Content-Type"] = "application/json"
-    http = urllib.request.Request(
-        base_url + request.path,
-        data=request.body.encode() if request.body else None,
-        headers=headers,
-        method=request.method,
-    )
-    try:
-        with urllib.request.urlopen(http, timeout=10) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        return int(error.code)
+    return service.send(base_url, key, request)[0]
 
 
 def request_files(
@@ -319,7 +304,8 @@ def traces_beside_import(
     if not plan.beside_import or db.admin_url is None:
         return None
     path = work_dir / "requests-exact.tsv"
-    write_requests(path, requests_for("exact", weapons, target, plan.seed))
+    if "exact" not in plan.kinds:  # request_files wrote it otherwise
+        write_requests(path, requests_for("exact", weapons, target, plan.seed))
     import_file = imports.ensure_file(plan.import_records, plan.seed)
     print(
         f"traces beside an import: exact at {beside.CLIENTS} clients on a copy of the data "

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.dataset import ROOT
+from bench.workload import Request
 from service import embedded
 from service.config import default_workers
 
@@ -153,3 +154,21 @@ class RssSampler:
             peak = peak_rss_kib(pid)
             if peak is not None:
                 self.peaks[pid] = max(peak, self.peaks.get(pid, 0))
+
+
+def send(base_url: str, key: str, request: Request, timeout: float = 10.0) -> tuple[int, bytes]:
+    """One request with the key: the status and the body answered (an error's too)."""
+    headers = {"Authorization": f"Bearer {key}"}
+    if request.body:
+        headers["Content-Type"] = "application/json"
+    http = urllib.request.Request(
+        base_url + request.path,
+        data=request.body.encode() if request.body else None,
+        headers=headers,
+        method=request.method,
+    )
+    try:
+        with urllib.request.urlopen(http, timeout=timeout) as response:
+            return int(response.status), response.read()
+    except urllib.error.HTTPError as error:
+        return int(error.code), error.read()

@@ -10,13 +10,14 @@ from __future__ import annotations
 import statistics
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 import psycopg
+
+from bench import service
+from bench.workload import Request
 
 WRITE_INTERVAL_SECONDS = 0.2
 TIMEOUT_SECONDS = 30.0
@@ -93,19 +94,12 @@ class EventWriter:
     def _send(self, item_id: str) -> str:
         body = {"event_type": "THEFT", "occurred_on": "2024-01-01", "country": "MT",
                 "from_party_id": self.party_id, "item_ids": [item_id]}  # fmt: skip
-        request = urllib.request.Request(
-            f"{self.base_url}/v1/events",
-            data=orjson.dumps(body),
-            method="POST",
-            headers={"Authorization": f"Bearer {self.key}", "Content-Type": "application/json"},
-        )
+        request = Request("POST", "/v1/events", orjson.dumps(body).decode())
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
-                return str(response.status)
-        except urllib.error.HTTPError as error:
-            return f"{error.code} {error.read()[:200]!r}"
+            status, answer = service.send(self.base_url, self.key, request, TIMEOUT_SECONDS)
         except OSError as error:
             return f"no answer: {error}"
+        return str(status) if status == 201 else f"{status} {answer[:200]!r}"
 
 
 def sample(url: str) -> tuple[list[str], str]:

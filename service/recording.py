@@ -3,6 +3,7 @@ affects are one transaction, so the list never disagrees with the ledger it come
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
@@ -56,31 +57,32 @@ class Recorder:
         return declared
 
     def revocation(self, euc_id: UUID, revocation: NewRevocation) -> EndUserCertificate:
-        with self.conn.transaction():
-            alert_list.lock_certificates(self.conn, [euc_id])
-            euc = eucs.revoke(self.conn, self.agency_id, euc_id, revocation)
-            self._refresh_certificate(euc_id)
-        return euc
+        return self._certificate_fact(
+            euc_id, lambda: eucs.revoke(self.conn, self.agency_id, euc_id, revocation)
+        )
 
     def consent(self, euc_id: UUID, consent: NewConsent) -> EndUserCertificate:
-        with self.conn.transaction():
-            alert_list.lock_certificates(self.conn, [euc_id])
-            euc = eucs.add_consent(self.conn, self.agency_id, euc_id, consent)
-            self._refresh_certificate(euc_id)
-        return euc
+        return self._certificate_fact(
+            euc_id, lambda: eucs.add_consent(self.conn, self.agency_id, euc_id, consent)
+        )
 
     def verification(
         self, euc_id: UUID, verification: NewDeliveryVerification
     ) -> EndUserCertificate:
+        return self._certificate_fact(
+            euc_id, lambda: eucs.add_verification(self.conn, self.agency_id, euc_id, verification)
+        )
+
+    def _certificate_fact(
+        self, euc_id: UUID, store: Callable[[], EndUserCertificate]
+    ) -> EndUserCertificate:
+        """Store a fact about a certificate, then derive every item shipped under it again,
+        under the certificate's lock: every export under it is committed and seen."""
         with self.conn.transaction():
             alert_list.lock_certificates(self.conn, [euc_id])
-            euc = eucs.add_verification(self.conn, self.agency_id, euc_id, verification)
-            self._refresh_certificate(euc_id)
+            euc = store()
+            self._refresh(alert_list.items_under_certificate(self.conn, euc_id))
         return euc
-
-    def _refresh_certificate(self, euc_id: UUID) -> None:
-        # Under the certificate's lock: every export under it is committed and seen here.
-        self._refresh(alert_list.items_under_certificate(self.conn, euc_id))
 
     def _shipped_later(self, event_ids: list[UUID]) -> list[UUID]:
         # An export counts towards its certificate line: the line's later exports change too.
