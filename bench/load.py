@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from statistics import mean, quantiles
@@ -196,10 +197,17 @@ def write_script(template_name: str, directory: Path) -> Path:
 
 
 def run_pgbench(
-    database_url: str, script: Path, sample_count: int, kind: str, clients: int, seconds: float
+    database_url: str,
+    script: Path,
+    sample_count: int,
+    kind: str,
+    clients: int,
+    seconds: float,
+    defines: Mapping[str, str] | None = None,
 ) -> Result:
-    """pgbench, the script as prepared statements, at `clients` connections for `seconds`;
-    latency percentiles come from its per-transaction log."""
+    """pgbench, the script as prepared statements, at `clients` connections for `seconds`, with
+    the script's variables `defines` besides sample_count; latency percentiles come from its
+    per-transaction log."""
     with tempfile.TemporaryDirectory(prefix="bench-pgbench-") as logs:
         command = [
             pgbench_path(),
@@ -209,6 +217,7 @@ def run_pgbench(
             f"--jobs={min(MAX_THREADS, clients)}",
             f"--time={seconds:g}",
             f"--define=sample_count={sample_count}",
+            *(f"--define={name}={value}" for name, value in (defines or {}).items()),
             f"--file={script}",
             "--log",
             f"--log-prefix={Path(logs) / 'tx'}",

@@ -19,6 +19,7 @@ from bench.load import Result
 from bench.report import NOISY_CORES, Report
 from bench.workload import KINDS, TARGETS, Request, Target, Weapon, requests_for
 from bench.workload import write_request_file as write_requests
+from service.domain import api_keys
 
 RESULTS_DIR = ROOT / "bench" / "results"
 # Which endpoint to load when --target is not given: "auto" probes POST /v1/traces and falls back
@@ -152,7 +153,7 @@ def run(plan: Plan) -> Report:
             meter = cpu.Meter(api.master_pid, postmaster)
             warn_if_busy(meter)
             api_results = load_api(api.base_url, key, files, plan, meter)
-        pgbench_results = load_database(db.url, target, len(weapons), plan, postmaster)
+        pgbench_results = load_database(db.url, target, len(weapons), plan, postmaster, key)
         where = f"embedded server in {db.data_dir}" if db.embedded else "BENCH_DATABASE_URL"
         alongside = traces_beside_import(db, plan, target, weapons, work_dir)
     report = Report(
@@ -186,6 +187,14 @@ def run(plan: Plan) -> Report:
 
 
 UNLIMITED = ("--rate-limit", "1000000")
+
+
+def key_variables(key: str) -> dict[str, str]:
+    """The key as the `authenticate` query takes it: its prefix, and its hash as bytea text."""
+    prefix = api_keys.prefix_of(key)
+    if prefix is None:
+        raise RuntimeError("the benchmark's key is not well formed")
+    return {"key_prefix": prefix, "secret_hash": "\\x" + api_keys.hash_key(key).hex()}
 
 
 def create_key(database_url: str, scope: str = "trace:read", agency: str = "Benchmark") -> str:
@@ -279,17 +288,23 @@ def load_api(
 
 
 def load_database(
-    url: str, target: Target, samples: int, plan: Plan, postmaster: int | None
+    url: str, target: Target, samples: int, plan: Plan, postmaster: int | None, key: str
 ) -> list[Result]:
-    """Each of the target's pgbench scripts at each client count, on exact serials."""
+    """Each of the target's pgbench scripts at each client count, on exact serials, knowing the
+    benchmark's API key (a script that authenticates as the API does)."""
     meter = cpu.Meter(None, postmaster)
     results = []
+    # trace_whole.sql reads an answer to store once per client, then sets answer_read to 1.
+    defines = {**key_variables(key), "answer_read": "0"}
     for label, template in target.pgbench_scripts:
         script = load.write_script(template, RESULTS_DIR / "work")
-        load.run_pgbench(url, script, samples, "warm-up", 8, min(WARM_UP_SECONDS, plan.seconds))
+        warm_up = min(WARM_UP_SECONDS, plan.seconds)
+        load.run_pgbench(url, script, samples, "warm-up", 8, warm_up, defines)
         for clients in plan.clients:
             with meter.measure() as usage:
-                result = load.run_pgbench(url, script, samples, label, clients, plan.seconds)
+                result = load.run_pgbench(
+                    url, script, samples, label, clients, plan.seconds, defines
+                )
             result = replace(result, cpu=usage[0])
             print(_line("pgbench", result), flush=True)
             results.append(result)

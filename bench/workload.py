@@ -94,7 +94,11 @@ TARGETS = {
         items_request,
     ),
     "traces": Target(
-        "traces", "POST /v1/traces", 201, (("trace reads", "trace.sql"),), trace_request
+        "traces",
+        "POST /v1/traces",
+        201,
+        (("trace reads", "trace.sql"), ("whole trace", "trace_whole.sql")),
+        trace_request,
     ),
 }
 
