@@ -5,6 +5,7 @@ load the API with wrk and PostgreSQL with pgbench, and print the figures, ratios
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -149,11 +150,12 @@ def run(plan: Plan) -> Report:
         ):
             target = choose_target(plan.target, api.base_url, key, weapons[0])
             print(f"API target: {target.description}", flush=True)
+            variables = pgbench_variables(api.base_url, key, target, weapons[0])
             files = request_files(work_dir, plan, target, weapons)
             meter = cpu.Meter(api.master_pid, postmaster)
             warn_if_busy(meter)
             api_results = load_api(api.base_url, key, files, plan, meter)
-        pgbench_results = load_database(db.url, target, len(weapons), plan, postmaster, key)
+        pgbench_results = load_database(db.url, target, len(weapons), plan, postmaster, variables)
         where = f"embedded server in {db.data_dir}" if db.embedded else "BENCH_DATABASE_URL"
         alongside = traces_beside_import(db, plan, target, weapons, work_dir)
     report = Report(
@@ -189,12 +191,21 @@ def run(plan: Plan) -> Report:
 UNLIMITED = ("--rate-limit", "1000000")
 
 
-def key_variables(key: str) -> dict[str, str]:
-    """The key as the `authenticate` query takes it: its prefix, and its hash as bytea text."""
+def pgbench_variables(base_url: str, key: str, target: Target, weapon: Weapon) -> dict[str, str]:
+    """What the target's pgbench scripts take besides the sample: the key as the `authenticate`
+    query takes it (its prefix, and its hash as bytea text) and, for traces, an exact trace asked
+    of the API now, whose answer `trace_whole.sql` stores with each of its traces (each client
+    reads it once, then sets answer_read to 1)."""
     prefix = api_keys.prefix_of(key)
     if prefix is None:
         raise RuntimeError("the benchmark's key is not well formed")
-    return {"key_prefix": prefix, "secret_hash": "\\x" + api_keys.hash_key(key).hex()}
+    variables = {"key_prefix": prefix, "secret_hash": "\\x" + api_keys.hash_key(key).hex()}
+    if target.name == "traces":
+        status, body = service.send(base_url, key, target.build(weapon, weapon.serial_number))
+        if status != target.expected_status:
+            raise RuntimeError(f"POST /v1/traces answered {status} to the exact trace for pgbench")
+        variables |= {"answer_trace_id": json.loads(body)["id"], "answer_read": "0"}
+    return variables
 
 
 def create_key(database_url: str, scope: str = "trace:read", agency: str = "Benchmark") -> str:
@@ -288,14 +299,17 @@ def load_api(
 
 
 def load_database(
-    url: str, target: Target, samples: int, plan: Plan, postmaster: int | None, key: str
+    url: str,
+    target: Target,
+    samples: int,
+    plan: Plan,
+    postmaster: int | None,
+    defines: dict[str, str],
 ) -> list[Result]:
-    """Each of the target's pgbench scripts at each client count, on exact serials, knowing the
-    benchmark's API key (a script that authenticates as the API does)."""
+    """Each of the target's pgbench scripts at each client count, on exact serials, with the
+    variables `defines` (pgbench_variables)."""
     meter = cpu.Meter(None, postmaster)
     results = []
-    # trace_whole.sql reads an answer to store once per client, then sets answer_read to 1.
-    defines = {**key_variables(key), "answer_read": "0"}
     for label, template in target.pgbench_scripts:
         script = load.write_script(template, RESULTS_DIR / "work")
         warm_up = min(WARM_UP_SECONDS, plan.seconds)

@@ -1,17 +1,24 @@
--- Everything one POST /v1/traces asks of PostgreSQL for a serial with strong candidates, with no
--- Python, HTTP or gunicorn in the way: the key authenticated and counted against its rate, the
--- candidates and their chains, then the trace stored with its whole answer, its hit
--- notifications and the request's audit entry (one statement, one durable commit). Its rate is
--- what the database alone could answer on these cores: the API cannot exceed it, since it runs
--- this work and more.
--- The benchmark defines the key (key_prefix, secret_hash) and answer_read=0 with --define. Each
--- client reads once (answer_read becomes 1) an answer the API stored for that key (the API ran before pgbench) and stores it with every
--- trace, as the API stores each answer it gives: the same size and the same compression work.
--- pgbench keeps only the values of one row (\gset), so the candidates are gathered into arrays
--- for the INSERT (the API reads them as rows); the trace's and the audit entry's ids are
--- UUIDv7 made by uuid_v7() (the API makes them in Python).
+-- Everything one exact POST /v1/traces asks of PostgreSQL, with no Python, HTTP or gunicorn in
+-- the way: the key authenticated and counted against its rate, the candidates and their chains,
+-- then the trace stored with its whole answer, its hit notifications and the request's audit
+-- entry (one statement, one durable commit). Its rate is what the database alone could answer on
+-- these cores: the API cannot exceed it, since it runs this work and more.
+-- The benchmark defines with --define the key (key_prefix, secret_hash), answer_trace_id (an
+-- exact trace it asked the API for) and answer_read=0. Each client first reads that trace's
+-- answer (once: answer_read becomes 1) and stores it with every trace, as the API stores each
+-- answer it gives: the same size and the same compression work.
+-- The key's row must be found (\gset fails the transaction on no row), so a key that does not
+-- authenticate shows as errors, not as a faster run.
+-- Where this differs from the service: the serial is drawn from bench.serials (one more
+-- statement); the two reads go in two round trips, not one pipeline; pgbench keeps the values of
+-- one row only (\gset), so the candidates come back as one row of arrays (the first 10, as the
+-- answer shows at most 10), and the hits notified are those of the same normalised serial
+-- (the service also notifies a candidate of the same confusable skeleton, rare among exact
+-- serials); the trace's and the audit entry's ids come from uuid_v7() in one more statement
+-- (the service makes them in Python).
 -- pgbench sends its variables untyped (psycopg types them), so ids are cast where a SELECT list
 -- would otherwise make them text.
+-- constant: prefix = :key_prefix
 -- constant: id = :id::uuid
 -- constant: agency_id = :agency_id::uuid
 -- constant: audit_id = :audit_id::uuid
@@ -29,8 +36,8 @@
 -- constant: status = 'MATCH'
 -- constant: created_at = clock_timestamp()
 -- constant: candidate_item_ids = :item_ids
--- constant: hit_item_ids = :item_ids
--- constant: hit_bases = :bases
+-- constant: hit_item_ids = :hit_ids
+-- constant: hit_bases = :hit_bases
 -- constant: audit_agency_id = :agency_id::uuid
 -- constant: audit_key_prefix = :key_prefix
 -- constant: audit_method = 'POST'
@@ -41,19 +48,21 @@
 -- constant: audit_record_ids = array_prepend(:id::uuid, :item_ids::uuid[])
 -- constant: audit_case_reference = 'BENCH-0001'
 -- constant: audit_purpose = 'benchmark'
--- constant: audit_records_returned = 1
+-- constant: audit_records_returned = cardinality(:item_ids::uuid[])
 -- constant: audit_details = jsonb_build_object('created', '/v1/traces/' || :id, 'serials_as_typed', ARRAY[:serial_norm])
 \if :answer_read = 0
-SELECT t.answer::text AS answer, t.agency_id, 1 AS answer_read
-FROM traces t JOIN api_keys k ON k.agency_id = t.agency_id AND k.prefix = :key_prefix
-ORDER BY t.id DESC LIMIT 1 \gset
+SELECT answer::text AS answer, agency_id, 1 AS answer_read
+FROM traces WHERE id = :answer_trace_id::uuid \gset
 \endif
 \set n random(1, :sample_count)
 SELECT serial_norm, serial_skeleton, serial_ncic FROM bench.serials WHERE n = :n \gset
 -- query: agencies.authenticate
-;
-SELECT coalesce(array_agg(found.id), '{}') AS item_ids,
-       coalesce(array_agg('EXACT'::text), '{}') AS bases
+\gset auth_
+SELECT coalesce((array_agg(found.id))[1:10], '{}') AS item_ids,
+       coalesce((array_agg(found.id) FILTER (WHERE found.serial_norm = :serial_norm))[1:10],
+                '{}') AS hit_ids,
+       coalesce((array_agg('EXACT'::text) FILTER (WHERE found.serial_norm = :serial_norm))[1:10],
+                '{}') AS hit_bases
 FROM (
 -- query: traces.strong_candidates
 ) AS found \gset
