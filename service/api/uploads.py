@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import IO, ParamSpec, TypeVar
+from typing import IO, TYPE_CHECKING, ParamSpec, TypeVar
 
 from flask import g, request
 
 from service.api.context import settings
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -25,6 +28,24 @@ class Spooled:
     file: IO[bytes]
     sha256: bytes
     size: int
+
+
+def whole_bodies_only(app: WSGIApplication) -> WSGIApplication:
+    """Refuse (400) a body that ends before its Content-Length, rather than take it as whole.
+
+    gunicorn says it terminates the input stream (`wsgi.input_terminated`), so Werkzeug reads
+    it as it comes; but when a client goes away mid-body, gunicorn ends the stream early,
+    without an error. An import file cut at a line boundary then read as a complete, smaller
+    file, and was stored. Without that flag, Werkzeug holds a body with a Content-Length to
+    its length and raises ClientDisconnected when it ends short. A chunked body keeps the
+    flag: it has no length to hold it to, and gunicorn refuses one that is cut."""
+
+    def guarded(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("CONTENT_LENGTH") and not environ.get("HTTP_TRANSFER_ENCODING"):
+            environ.pop("wsgi.input_terminated", None)
+        return app(environ, start_response)
+
+    return guarded
 
 
 def large_body(view: Callable[P, R]) -> Callable[P, R]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import urllib.error
@@ -39,6 +40,51 @@ def test_a_key_from_the_cli_opens_the_api(live_service: tuple[str, str]) -> None
     assert key.startswith("trk_")
     assert http_get(f"{base_url}/v1/items", key)[0] == 200
     assert http_get(f"{base_url}/v1/items", key[:-1] + "x")[0] == 401
+
+
+PARTIES = b"".join(
+    b'{"record_type": "party", "ref": "CUT-%d", "name": "Cut %d", "kind": "OTHER", '
+    b'"country": "BE"}\n' % (n, n)
+    for n in range(3)
+)
+
+
+@pytest.mark.parametrize(
+    ("path", "media_type", "body"),
+    [
+        ("/v1/imports", "application/x-ndjson", PARTIES),
+        ("/v1/parties", "application/json", b'{"name": "Cut", "kind": "OTHER", "country": "BE"}'),
+    ],
+    ids=["import", "json"],
+)
+def test_a_body_that_ends_before_its_content_length_is_refused_and_nothing_is_stored(
+    live_service: tuple[str, str], path: str, media_type: str, body: bytes
+) -> None:
+    # A client that goes away mid-upload: gunicorn ends the body early, without an error. The
+    # lines that came were a whole file to the import (three parties stored, 201).
+    base_url, database_url = live_service
+    key = create_key(database_url, "Flaky Link Registry", "registry:write")
+    port = int(base_url.rsplit(":", 1)[1])
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
+        f"Content-Type: {media_type}\r\nContent-Length: {len(body) + 1000}\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+        client.sendall(head + body)
+        client.shutdown(socket.SHUT_WR)
+        answer = b"".join(iter(lambda: client.recv(65536), b""))
+
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line.split()[1] == b"400", answer
+    assert b"Content-Type: application/problem+json" in rest
+    assert b"ended before the length its Content-Length header gave" in rest
+    with connect(Settings(database_url=database_url)) as conn:
+        stored = conn.execute(
+            "SELECT (SELECT count(*) FROM parties) AS parties,"
+            " (SELECT count(*) FROM imports) AS imports"
+        ).fetchone()
+    assert stored == {"parties": 0, "imports": 0}
 
 
 def test_keys_create_reuses_an_existing_agency(live_service: tuple[str, str]) -> None:
