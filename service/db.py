@@ -122,10 +122,20 @@ def translate(exc: psycopg.Error) -> TraceRegistryError | None:
         return UnknownReference(_detail(exc))
     if exc.sqlstate == LEDGER_SQLSTATE:
         return LedgerViolation(diag.message_primary or str(exc))
-    if isinstance(exc, pg_errors.CheckViolation | pg_errors.NotNullViolation):
-        # The input schemas should have caught this; the database is the last line.
-        column = diag.column_name or diag.constraint_name or "body"
-        return InvalidInput(_detail(exc), [FieldError("body", column, _detail(exc))])
+    if isinstance(exc, pg_errors.NotNullViolation):
+        # The input schemas should have caught this; the database is the last line. Never its
+        # detail: "Failing row contains (...)" spells out the whole row, a webhook's secret too.
+        column = diag.column_name or ""
+        return InvalidInput(
+            "a required value is missing", [FieldError("body", column, "a value is required")]
+        )
+    if isinstance(exc, pg_errors.CheckViolation):
+        rule = diag.constraint_name or "a check"
+        log.warning("an input broke a database rule the schemas let through: %s", rule)
+        return InvalidInput(
+            "a value breaks one of the registry's rules",
+            [FieldError("body", "", f"a value breaks the registry's rule {rule}")],
+        )
     if isinstance(exc, psycopg.DataError):
         # Class 22 (and psycopg's own refusal of NUL bytes): a value that cannot be stored.
         return InvalidInput(f"a value cannot be stored: {_detail(exc)}")

@@ -13,6 +13,7 @@ from service.api import idempotency, requests
 from service.api.auth import requires
 from service.api.context import connection
 from service.api.responses import created, json_response, keyset_page
+from service.domain import api_keys
 from service.domain.serials import normalise_serial
 from service.errors import NotFound, StateConflict
 from service.repository import agencies
@@ -159,7 +160,8 @@ def verify_audit() -> Response:
 
 
 def _key_or_404(prefix: str) -> agencies.ApiKey:
-    key = agencies.get_api_key(connection(), prefix) if len(prefix) <= 16 else None
+    # Anything that no key could have as prefix (a NUL byte, say) is looked up nowhere.
+    key = agencies.get_api_key(connection(), prefix) if api_keys.is_prefix(prefix) else None
     if key is None:
         raise NotFound(f"no API key with prefix {prefix}")
     return key

@@ -54,7 +54,7 @@ def acknowledge(notification_id: UUID) -> Response:
 @requires("registry:write")
 def register_webhook() -> Response:
     """Have your agency's notifications delivered to a URL, signed with a secret shown once."""
-    url = requests.body(webhook_in)["url"]
+    url = signing.canonical_url(requests.body(webhook_in)["url"])
     problem = signing.url_problem(url, allow_http=settings().environment != "production")
     if problem:
         raise InvalidInput.for_field("body", "url", problem)

@@ -47,6 +47,11 @@ def prefix_of(plaintext: str) -> str | None:
     return parts[1]
 
 
+def is_prefix(text: str) -> bool:
+    """Whether `text` could be a key's prefix (generate_key's alphabet and length)."""
+    return len(text) == 8 and all(character in _PREFIX_ALPHABET for character in text)
+
+
 def status_of(revoked_at: datetime | None, expires_at: datetime | None, now: datetime) -> str:
     """ACTIVE, EXPIRED or REVOKED at `now` (a revoked key stays REVOKED after it expires)."""
     if revoked_at is not None:

@@ -51,8 +51,23 @@ def url_problem(url: str, allow_http: bool) -> str | None:
     schemes = ("https", "http") if allow_http else ("https",)
     if parts.scheme not in schemes:
         return f"a webhook URL must use {' or '.join(schemes)}"
+    if any(character.isspace() for character in url):
+        return "a webhook URL must not contain spaces"
     if not parts.hostname:
         return "a webhook URL needs a host"
     if parts.username or parts.password:
         return "a webhook URL must not carry credentials"
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        return "a webhook URL's port must be a number from 1 to 65535"
     return None
+
+
+def canonical_url(url: str) -> str:
+    """The URL with its scheme in lower case, as stored (a scheme is case-insensitive:
+    `HTTPS://` is `https://`)."""
+    scheme, colon, rest = url.partition(":")
+    return scheme.lower() + colon + rest

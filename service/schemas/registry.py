@@ -110,7 +110,7 @@ class EucLineIn(Schema):
 
 
 class EucIn(Schema):
-    certificate_number = Text(required=True, max_length=100)
+    certificate_number = Marking(required=True, max_length=100)
     issuing_country = CountryCode(required=True)
     issuing_authority = Text(required=True, max_length=300)
     issued_on = fields.Date(required=True)
@@ -295,5 +295,5 @@ class PartyVerificationIn(Schema):
 
 
 class EucVerifyQuery(Schema):
-    certificate_number = Text(required=True, max_length=100)
+    certificate_number = Marking(required=True, max_length=100)
     issuing_country = CountryCode(required=True)

@@ -119,6 +119,9 @@ def test_unknown_agencies_and_keys_are_404(admin: ContractClient) -> None:
     assert admin.post("/v1/admin/keys", {"agency_id": nobody}).status_code == 404
     assert admin.get("/v1/admin/keys/zzzzzzzz").status_code == 404
     assert admin.post("/v1/admin/keys/zzzzzzzz/revocation", {}).status_code == 404
+    # what no prefix can be is not looked up (a NUL byte was a 400 from the database)
+    assert admin.get("/v1/admin/keys/%00").status_code == 404
+    assert admin.get("/v1/admin/keys/abc").status_code == 404
 
 
 @pytest.mark.parametrize(

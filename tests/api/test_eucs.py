@@ -120,6 +120,20 @@ def test_validation_names_each_problem(api: ContractClient, parties: Any) -> Non
     assert pointers == {"/non_reexport_clause", "/line_items/0/quantity", "/end_user_party_id"}
 
 
+@pytest.mark.parametrize("number", ["---", "-", "_", "\u200b"])
+def test_a_certificate_number_needs_a_letter_or_digit(
+    api: ContractClient, parties: Any, number: str
+) -> None:
+    # Its lookup form would be empty: the database refused it and answered with the whole row.
+    exporter, end_user = parties
+
+    response = api.post("/v1/eucs", _certificate(exporter, end_user, certificate_number=number))
+
+    assert response.status_code == 400
+    assert [e["pointer"] for e in response.get_json()["errors"]] == ["/certificate_number"]
+    assert "Failing row" not in response.get_data(as_text=True)
+
+
 def test_a_certificate_cannot_expire_before_it_is_issued(api: ContractClient, parties: Any) -> None:
     exporter, end_user = parties
 

@@ -179,13 +179,31 @@ def test_a_deactivated_webhook_gets_nothing(
 
 
 @pytest.mark.parametrize(
-    "url", ["ftp://example.org/x", "https://user:pw@example.org/x", "https:///nohost", "hooks"]
+    "url",
+    [
+        "ftp://example.org/x",
+        "https://user:pw@example.org/x",
+        "https:///nohost",
+        "hooks",
+        "https://exa mple.org/x",
+        "https://example.org:99999/x",
+        "https://example.org:0/x",
+    ],
 )
 def test_a_webhook_url_must_be_usable(admin_api: ContractClient, url: str) -> None:
     response = admin_api.post("/v1/webhooks", {"url": url})
 
     assert response.status_code == 400
     assert response.get_json()["errors"][0]["pointer"] == "/url"
+
+
+def test_a_webhook_url_s_scheme_is_stored_in_lower_case(admin_api: ContractClient) -> None:
+    # The database holds the scheme to lower case: an upper-case one the checks let through was
+    # refused there with the whole row in the answer, the new signing secret too.
+    response = admin_api.post("/v1/webhooks", {"url": "HTTPS://EXAMPLE.ORG/hook"})
+
+    assert response.status_code == 201
+    assert response.get_json()["url"] == "https://EXAMPLE.ORG/hook"
 
 
 def test_registering_webhooks_needs_the_write_scope(client: FlaskClient, db: Connection) -> None:

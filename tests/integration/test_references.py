@@ -13,9 +13,9 @@ import pytest
 from psycopg import sql
 
 from service.db import Connection, translate
-from service.errors import LedgerViolation, UnknownReference
+from service.errors import InvalidInput, LedgerViolation, UnknownReference
 from tests.builders import RegistryBuilder
-from tests.conftest import rows_in
+from tests.conftest import create_agency_key, rows_in
 
 UNKNOWN_ID = uuid.UUID("00000000-0000-7000-8000-00000000dead")
 UNKNOWN_COUNTRY = "QQ"  # user-assigned in ISO 3166: never in the countries table
@@ -281,3 +281,31 @@ def test_every_reference_of_the_ledger_tables_is_checked(db: Connection) -> None
         )
     }
     assert triggers == {f"{table}_references_exist" for table in tables}
+
+
+@pytest.mark.parametrize(
+    ("column_values", "error"),
+    [
+        ({"url": "HTTPS://example.org/hook"}, psycopg.errors.CheckViolation),
+        ({"url": None}, psycopg.errors.NotNullViolation),
+    ],
+    ids=["check", "not-null"],
+)
+def test_a_row_the_database_refuses_is_never_spelt_out(
+    db: Connection, column_values: dict[str, Any], error: type[psycopg.Error]
+) -> None:
+    # PostgreSQL's detail is "Failing row contains (...)": every column, a webhook's signing
+    # secret among them. It once went out in the 400's detail.
+    agency, _ = create_agency_key(db, "Leaky Webhooks Agency")
+    secret = "a-signing-secret-that-must-stay-hidden"
+    with pytest.raises(error) as caught, db.transaction():
+        db.execute(
+            "INSERT INTO agency_webhooks (agency_id, url, secret) VALUES (%s, %s, %s)",
+            [agency.id, column_values["url"], secret],
+        )
+
+    translated = translate(caught.value)
+
+    assert isinstance(translated, InvalidInput)
+    told = repr(translated.detail) + repr(translated.errors)
+    assert secret not in told and "Failing row" not in told
