@@ -62,7 +62,7 @@ def load_record(
         return [entry]
     fields = entry.fields
     kind = fields.get("record_type")
-    if kind not in SCHEMAS:
+    if not isinstance(kind, str) or kind not in SCHEMAS:
         return [Problem(entry.line, "record_type", f"one of: {', '.join(SCHEMAS)}")]
     if record_type is not None and kind != record_type:
         return [Problem(entry.line, "record_type", f"this file holds {record_type} records")]

@@ -115,7 +115,8 @@ def _audit_answers(answers: list[TraceAnswer]) -> None:
 
 
 def _start_of(day: date | None, days_later: int = 0) -> datetime | None:
-    """Midnight UTC at the start of the day (or of a later day)."""
-    if day is None:
+    """Midnight UTC at the start of the day (or of a later day); None, no bound, for none or
+    for a day after the last a date can name (the day after 9999-12-31)."""
+    if day is None or day > date.max - timedelta(days=days_later):
         return None
     return datetime.combine(day + timedelta(days=days_later), time.min, tzinfo=UTC)

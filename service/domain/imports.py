@@ -114,6 +114,9 @@ def _csv(stream: BinaryIO, record_type: str) -> Iterator[Document | Problem]:
             if None in row:
                 yield Problem(rows.line_num, "", "the row has more values than the header")
                 continue
+            if None in row.values():  # DictReader's restval for the columns a row lacks
+                yield Problem(rows.line_num, "", "the row has fewer values than the header")
+                continue
             document = Document(rows.line_num, csv_fields(record_type, row))
             if record_type != "euc":
                 yield document

@@ -569,6 +569,41 @@ def test_a_bad_csv_row_is_named_by_its_line(api: ContractClient, db: Connection)
     assert rows_in(db, "items") == 0
 
 
+@pytest.mark.parametrize("record_type", [[], {}, ["party"], 7, None])
+def test_a_record_type_that_is_not_a_name_is_a_problem_of_its_line(
+    api: ContractClient, db: Connection, record_type: object
+) -> None:
+    # A list or an object here used to end the import with a 500 (unhashable).
+    body = ndjson(registry_file()[0], {"record_type": record_type, "ref": "X-1"})
+
+    response = send(api, body)
+
+    assert response.status_code == 400
+    assert [(e["line"], e["pointer"]) for e in response.get_json()["errors"]] == [
+        (2, "/record_type")
+    ]
+    assert rows_in(db, "parties") == 0
+
+
+def test_a_csv_row_short_of_values_is_a_problem_of_its_line(
+    api: ContractClient, db: Connection
+) -> None:
+    # It used to end the import with a 500.
+    items = (
+        "ref,manufacturer,model,category,serial_number,caliber\n"
+        "I-1,FN Herstal,FAL,RIFLE,1502-001,7.62x51mm\n"
+        "I-2,FN Herstal,FAL,RIFLE,1502-002\n"
+    )
+
+    response = send(api, items.encode(), CSV, record_type="item")
+
+    assert response.status_code == 400
+    assert [(e["line"], e["detail"]) for e in response.get_json()["errors"]] == [
+        (3, "the row has fewer values than the header")
+    ]
+    assert rows_in(db, "items") == 0
+
+
 def test_what_is_not_an_import_is_refused_clearly(api: ContractClient) -> None:
     wrong_type = send(api, b"{}", "application/json")
     no_record_type = send(api, b"ref\n", CSV)

@@ -292,6 +292,9 @@ class TestRecords:
 
         assert len(api.get("/v1/traces?created_from=2000-01-01").get_json()["items"]) == 1
         assert api.get("/v1/traces?created_to=2000-01-01").get_json()["items"] == []
+        # the last day a date can name (its next day, the bound, used to be a 500)
+        assert len(api.get("/v1/traces?created_to=9999-12-31").get_json()["items"]) == 1
+        assert len(api.get("/v1/traces?created_from=9999-12-31").get_json()["items"]) == 0
 
 
 class TestBatch:

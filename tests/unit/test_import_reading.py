@@ -78,6 +78,16 @@ def test_a_csv_row_with_more_values_than_the_header_is_a_problem() -> None:
     assert found[1] == Document(3, {"record_type": "party", "ref": "P-2", "name": "Army"})
 
 
+def test_a_csv_row_with_fewer_values_than_the_header_is_a_problem() -> None:
+    # It used to end the import with a 500 (the missing cells are None, not text).
+    found = read(b"ref,name,country\nP-1,Arsenal\nP-2,Army,KE\n", CSV, "party")
+
+    assert found[0] == Problem(2, "", "the row has fewer values than the header")
+    assert found[1] == Document(
+        3, {"record_type": "party", "ref": "P-2", "name": "Army", "country": "KE"}
+    )
+
+
 def test_an_empty_csv_file_needs_a_header() -> None:
     assert read(b"", CSV, "party") == [
         Problem(1, "", "the file is empty: a CSV import needs a header row")
