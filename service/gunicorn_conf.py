@@ -7,14 +7,27 @@ fork.
 """
 
 import os
+import socket
 
 import gunicorn.http.wsgi
+import gunicorn.util
 
+from service.api.problems import server_refusal
 from service.config import default_workers
 
 # gunicorn names itself and its version in a Server header on every response; say nothing that
 # helps to pick an exploit.
 gunicorn.http.wsgi.SERVER = "trace-registry"
+
+
+def _write_problem(sock: socket.socket, status: int, reason: str, message: str) -> None:
+    gunicorn.util.write_nonblock(sock, server_refusal(status, reason, message))
+
+
+# What gunicorn refuses itself (a header too large, a malformed one, a request line too long)
+# it answered with an HTML page: a client that reads problem documents got none. Its workers
+# call gunicorn.util.write_error for these, by name, at the time of the error.
+gunicorn.util.write_error = _write_problem
 
 host = os.environ.get("TRACE_REGISTRY_HOST", "127.0.0.1")
 bind = f"{host}:{os.environ.get('TRACE_REGISTRY_PORT', '8000')}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import orjson
 import psycopg
 from flask import Flask, Response, request
 from werkzeug.exceptions import ClientDisconnected, HTTPException
@@ -34,6 +35,39 @@ _HTTP_CODES = {
     413: "body_too_large",
     415: "unsupported_media_type",
 }
+
+# What gunicorn refuses before the app sees a request (a header line too long or malformed, a
+# request line too long, a bad chunk), in the codes' style.
+_SERVER_CODES = {
+    **_HTTP_CODES,
+    403: "forbidden",
+    414: "uri_too_long",
+    417: "expectation_failed",
+    431: "headers_too_large",
+    500: "internal_error",
+    501: "not_implemented",
+}
+
+
+def server_refusal(status: int, reason: str, detail: str) -> bytes:
+    """The whole response, as gunicorn writes it, to a request it refused before the app saw
+    it: a problem document like every other error, where gunicorn would write an HTML page
+    (service/gunicorn_conf.py puts it in gunicorn's place)."""
+    body = orjson.dumps(
+        {
+            "type": PROBLEM_TYPE.format(_SERVER_CODES.get(status, "http_error")),
+            "title": reason,
+            "status": status,
+            "detail": detail or reason,
+            "code": _SERVER_CODES.get(status, "http_error"),
+        },
+        option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE,
+    )
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: {PROBLEM_MEDIA_TYPE}\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode("latin-1") + body
 
 
 def problem(

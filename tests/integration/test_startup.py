@@ -87,6 +87,33 @@ def test_a_body_that_ends_before_its_content_length_is_refused_and_nothing_is_st
     assert stored == {"parties": 0, "imports": 0}
 
 
+@pytest.mark.parametrize(
+    ("header", "status"),
+    [
+        (b"Authorization: Bearer " + b"x" * 10_000, b"431"),
+        (b"X-Case-Reference: a\x7fb", b"400"),
+        (b"Content-Length: -1", b"400"),
+    ],
+    ids=["too-large", "control-character", "negative-length"],
+)
+def test_what_gunicorn_refuses_itself_is_a_problem_document(
+    live_service: tuple[str, str], header: bytes, status: bytes
+) -> None:
+    # gunicorn answers these before the app sees them; it wrote an HTML page.
+    base_url, _ = live_service
+    port = int(base_url.rsplit(":", 1)[1])
+    request = b"GET /v1/items HTTP/1.1\r\nHost: 127.0.0.1\r\n" + header + b"\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+        client.sendall(request)
+        answer = b"".join(iter(lambda: client.recv(65536), b""))
+
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.split()[1] == status, answer
+    assert b"Content-Type: application/problem+json" in head
+    document = orjson.loads(body)
+    assert document["status"] == int(status) and document["type"].startswith("urn:trace-registry")
+
+
 def test_keys_create_reuses_an_existing_agency(live_service: tuple[str, str]) -> None:
     _, database_url = live_service
 
