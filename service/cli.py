@@ -79,8 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve_parser = commands.add_parser(
         "serve", parents=[database], help="run the API with gunicorn"
     )
-    serve_parser.add_argument("--host", default="127.0.0.1")
-    serve_parser.add_argument("--port", type=int, default=8000)
+    # The environment's address unless the command line gives one (argparse runs a string
+    # default through `type`, so a bad TRACE_REGISTRY_PORT is refused like a bad --port).
+    serve_parser.add_argument("--host", default=os.environ.get("TRACE_REGISTRY_HOST", "127.0.0.1"))
+    serve_parser.add_argument(
+        "--port", type=int, default=os.environ.get("TRACE_REGISTRY_PORT", "8000")
+    )
     serve_parser.add_argument("--workers", type=int, default=default_workers())
     serve_parser.set_defaults(handler=serve)
 

@@ -8,6 +8,7 @@ import os
 import pytest
 
 from service import config
+from service.cli import build_parser
 from service.config import DEVELOPMENT_SECRET, ConfigurationError, Settings, default_workers
 
 GOOD_SECRET = "s" * 32
@@ -219,3 +220,21 @@ def test_gunicorn_runs_a_worker_per_core_and_one_more_unless_told(
 
     monkeypatch.setenv("WEB_CONCURRENCY", "7")
     assert importlib.reload(conf).workers == 7
+
+
+def test_serve_listens_where_the_environment_says_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The README's TRACE_REGISTRY_HOST and TRACE_REGISTRY_PORT: `serve` overwrote them with its
+    # own defaults, so `scripts/run` served on 8000 whatever they said.
+    monkeypatch.setenv("TRACE_REGISTRY_HOST", "0.0.0.0")
+    monkeypatch.setenv("TRACE_REGISTRY_PORT", "8765")
+
+    from_environment = build_parser().parse_args(["serve"])
+    told = build_parser().parse_args(["serve", "--port", "9000"])
+
+    assert (from_environment.host, from_environment.port) == ("0.0.0.0", 8765)
+    assert told.port == 9000
+    monkeypatch.setenv("TRACE_REGISTRY_PORT", "eighty")
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["serve"])
