@@ -11,7 +11,6 @@ never has to word an error. tests/unit/test_compiled_schemas.py holds it to that
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
@@ -21,8 +20,10 @@ from marshmallow import Schema, ValidationError, fields, missing, validate
 from service.domain.serials import fold_serial
 from service.schemas.fields import (
     CONTROL_CHARACTERS,
+    ISO_DATE,
     Choice,
     CountryCode,
+    IsoDate,
     Marking,
     StrictInteger,
     Text,
@@ -32,7 +33,6 @@ from service.schemas.fields import (
 UNSURE: Any = object()
 Check = Callable[[Any, frozenset[str]], Any]
 
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _HOOKS_CALLED = {"validates_schema", "post_load"}
 
 
@@ -120,7 +120,11 @@ def _value_check(field: fields.Field[Any]) -> Check:
             and (high is None or value <= high)
             else UNSURE
         )
-    if type(field) is fields.Date and field.format in (None, "iso"):
+    if (
+        isinstance(field, fields.Date)
+        and type(field) in (fields.Date, IsoDate)
+        and field.format in (None, "iso")
+    ):
         _only(field, None)
         return _date_check
     if isinstance(field, fields.List):
@@ -156,7 +160,7 @@ def _text_check(shortest: int, longest: int | None, *, marking: bool) -> Check:
 
 
 def _date_check(value: Any, _: frozenset[str]) -> Any:
-    if type(value) is not str or not _ISO_DATE.fullmatch(value):
+    if type(value) is not str or not ISO_DATE.fullmatch(value):
         return UNSURE
     try:
         return date.fromisoformat(value)

@@ -52,6 +52,20 @@ class Marking(Text):
         return text
 
 
+# The contract's `format: date` (RFC 3339's full-date). Python's date.fromisoformat, which
+# marshmallow uses, also reads week dates ("2012-W01-1") and "20120102".
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+class IsoDate(fields.Date):
+    """A calendar date written YYYY-MM-DD, and no other way."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, str) or not ISO_DATE.fullmatch(value):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class Choice(fields.String):
     """One of a fixed set of upper-case codes, exactly as the contract lists them."""
 

@@ -35,6 +35,7 @@ from service.schemas.fields import (
     MAX_PAGE_SIZE,
     Choice,
     CountryCode,
+    IsoDate,
     Marking,
     StrictBoolean,
     StrictInteger,
@@ -113,8 +114,8 @@ class EucIn(Schema):
     certificate_number = Marking(required=True, max_length=100)
     issuing_country = CountryCode(required=True)
     issuing_authority = Text(required=True, max_length=300)
-    issued_on = fields.Date(required=True)
-    expires_on = fields.Date(load_default=None, allow_none=True)
+    issued_on = IsoDate(required=True)
+    expires_on = IsoDate(load_default=None, allow_none=True)
     exporter_party_id = fields.UUID(load_default=None, allow_none=True)
     end_user_party_id = fields.UUID(required=True)
     destination_country = CountryCode(required=True)
@@ -157,7 +158,7 @@ class CorrectionIn(Schema):
 
 class EventIn(Schema):
     event_type = Choice(custody.EVENT_TYPES, required=True)
-    occurred_on = fields.Date(required=True)
+    occurred_on = IsoDate(required=True)
     country = CountryCode(required=True)
     item_ids = fields.List(
         fields.UUID(), required=True, validate=validate.Length(1, MAX_ITEMS_PER_EVENT)
@@ -226,7 +227,7 @@ def not_in_the_future(value: date, what: str) -> None:
 
 
 class RevocationIn(Schema):
-    revoked_on = fields.Date(required=True)
+    revoked_on = IsoDate(required=True)
     reason = Text(required=True, max_length=1000)
 
     @validates("revoked_on")
@@ -239,7 +240,7 @@ class RevocationIn(Schema):
 
 
 class ConsentIn(Schema):
-    granted_on = fields.Date(required=True)
+    granted_on = IsoDate(required=True)
     granted_by = Text(required=True, max_length=300)
     new_end_user_party_id = fields.UUID(load_default=None, allow_none=True)
     new_destination_country = CountryCode(required=True)
@@ -261,7 +262,7 @@ class ConsentIn(Schema):
 
 
 class DeliveryVerificationIn(Schema):
-    verified_on = fields.Date(required=True)
+    verified_on = IsoDate(required=True)
     verifying_authority = Text(required=True, max_length=300)
     country = CountryCode(required=True)
     notes = optional_text(2000)
@@ -281,7 +282,7 @@ class DeliveryVerificationIn(Schema):
 
 
 class PartyVerificationIn(Schema):
-    verified_on = fields.Date(required=True)
+    verified_on = IsoDate(required=True)
     method = Text(required=True, max_length=300)
     notes = optional_text(2000)
 

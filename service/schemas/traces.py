@@ -14,6 +14,7 @@ from service.schemas.fields import (
     MAX_PAGE_SIZE,
     Choice,
     CountryCode,
+    IsoDate,
     Marking,
     StrictBoolean,
     Text,
@@ -58,7 +59,7 @@ class TraceContextIn(Schema):
     legal_basis = optional_text(300)
     requesting_officer = optional_text(200)
     seizure_country = CountryCode(load_default=None, allow_none=True)
-    seized_on = fields.Date(load_default=None, allow_none=True)
+    seized_on = IsoDate(load_default=None, allow_none=True)
 
     @validates("seized_on")
     def not_in_the_future(self, value: date | None, **_: Any) -> None:
@@ -85,8 +86,8 @@ class TraceBatchIn(Schema):
 class TraceQuery(Schema):
     case_reference = Text(load_default=None, max_length=100)
     batch_id = fields.UUID(load_default=None)
-    created_from = fields.Date(load_default=None)
-    created_to = fields.Date(load_default=None)
+    created_from = IsoDate(load_default=None)
+    created_to = IsoDate(load_default=None)
     limit = fields.Integer(
         load_default=DEFAULT_PAGE_SIZE, validate=validate.Range(1, MAX_PAGE_SIZE)
     )
@@ -113,7 +114,7 @@ class AlertQuery(Schema):
     country = CountryCode(load_default=None)
     category = Choice(ITEM_CATEGORIES, load_default=None)
     status = Choice(("LOST", "STOLEN", "SEIZED"), load_default=None)
-    since = fields.Date(load_default=None)
+    since = IsoDate(load_default=None)
     limit = fields.Integer(
         load_default=DEFAULT_PAGE_SIZE, validate=validate.Range(1, MAX_PAGE_SIZE)
     )

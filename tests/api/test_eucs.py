@@ -134,6 +134,19 @@ def test_a_certificate_number_needs_a_letter_or_digit(
     assert "Failing row" not in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("issued_on", ["20100301", "2010-W09-1", "2010-060", "2010-3-1"])
+def test_a_date_is_written_as_the_contract_says(
+    api: ContractClient, parties: Any, issued_on: str
+) -> None:
+    # Python reads these as dates too; the contract's format is YYYY-MM-DD.
+    exporter, end_user = parties
+
+    response = api.post("/v1/eucs", _certificate(exporter, end_user, issued_on=issued_on))
+
+    assert response.status_code == 400
+    assert [e["pointer"] for e in response.get_json()["errors"]] == ["/issued_on"]
+
+
 def test_a_certificate_cannot_expire_before_it_is_issued(api: ContractClient, parties: Any) -> None:
     exporter, end_user = parties
 

@@ -295,6 +295,7 @@ class TestRecords:
         # the last day a date can name (its next day, the bound, used to be a 500)
         assert len(api.get("/v1/traces?created_to=9999-12-31").get_json()["items"]) == 1
         assert len(api.get("/v1/traces?created_from=9999-12-31").get_json()["items"]) == 0
+        assert api.get("/v1/traces?created_to=2024-W01-1").status_code == 400
 
 
 class TestBatch:
