@@ -14,6 +14,7 @@ import contextlib
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import overload
 from uuid import UUID
 
 import psycopg
@@ -68,16 +69,36 @@ class Draft:
             agency_id=self.agency_id,
             key_prefix=self.key_prefix,
             method=self.method,
-            route=self.route,
-            path=self.path,
+            route=_storable(self.route),
+            path=_storable(self.path),
             status=status,
-            serials=tuple(dict.fromkeys(self.serials))[:_MAX_SERIALS],
+            serials=tuple(_storable(s) for s in dict.fromkeys(self.serials))[:_MAX_SERIALS],
             record_ids=tuple(dict.fromkeys(self.record_ids)),
             case_reference=self.case_reference,
             purpose=self.purpose,
             records_returned=returned if 200 <= status < 300 else 0,
-            details=self.details,
+            details=_storable(self.details),
         )
+
+
+_NUL = "\x00"
+
+
+@overload
+def _storable(value: str) -> str: ...
+@overload
+def _storable(value: dict[str, object]) -> dict[str, object]: ...
+def _storable(value: object) -> object:
+    """What was asked, as PostgreSQL's text and jsonb can hold it: a NUL byte (a path or query
+    with %00 in it) as U+FFFD. Without it the entry of such a request could not be written, and
+    the request went unaudited."""
+    if isinstance(value, str):
+        return value.replace(_NUL, "\ufffd") if _NUL in value else value
+    if isinstance(value, dict):
+        return {_storable(str(key)): _storable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable(item) for item in value]
+    return value
 
 
 def begin() -> Draft:

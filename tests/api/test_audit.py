@@ -117,6 +117,19 @@ def test_refusals_are_audited_with_what_is_known(
     assert forbidden["agency_name"] == "Observer Mission"
 
 
+def test_a_request_with_a_nul_byte_in_its_path_or_query_is_audited(
+    admin: ContractClient, api: ContractClient, db: Connection
+) -> None:
+    # PostgreSQL's text and jsonb cannot hold NUL: these entries were not written at all.
+    assert admin.get("/v1/admin/keys/%00").status_code == 404
+    assert api.get("/v1/items?serial_number=A%00B").status_code == 400
+
+    by_key, by_serial = entries(db)[-2:]
+    assert (by_key["status"], by_key["path"]) == (404, "/v1/admin/keys/\ufffd")
+    assert by_serial["status"] == 400
+    assert by_serial["details"]["query"] == {"serial_number": "A\ufffdB"}
+
+
 def test_a_stated_case_reference_must_be_printable_and_short(api: ContractClient) -> None:
     response = api.get("/v1/items", headers={"X-Case-Reference": "x" * 101})
 
