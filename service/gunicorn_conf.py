@@ -12,7 +12,6 @@ import socket
 import gunicorn.http.wsgi
 import gunicorn.util
 
-from service.api.problems import server_refusal
 from service.config import default_workers
 
 # gunicorn names itself and its version in a Server header on every response; say nothing that
@@ -21,7 +20,11 @@ gunicorn.http.wsgi.SERVER = "trace-registry"
 
 
 def _write_problem(sock: socket.socket, status: int, reason: str, message: str) -> None:
-    gunicorn.util.write_nonblock(sock, server_refusal(status, reason, message))
+    # Imported here, in the worker, where the app has imported it already: the master loads
+    # this file and should not hold the service's modules (a HUP would mix them with new ones).
+    from service.api.problems import server_refusal
+
+    gunicorn.util.write_nonblock(sock, server_refusal(status, message or reason))
 
 
 # What gunicorn refuses itself (a header too large, a malformed one, a request line too long)

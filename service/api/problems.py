@@ -9,6 +9,7 @@ with the traceback.
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 import orjson
@@ -49,10 +50,15 @@ _SERVER_CODES = {
 }
 
 
-def server_refusal(status: int, reason: str, detail: str) -> bytes:
+def server_refusal(status: int, detail: str) -> bytes:
     """The whole response, as gunicorn writes it, to a request it refused before the app saw
     it: a problem document like every other error, where gunicorn would write an HTML page
-    (service/gunicorn_conf.py puts it in gunicorn's place)."""
+    (service/gunicorn_conf.py puts it in gunicorn's place). The status's own phrase, not
+    gunicorn's reason, which says "Bad Request" for a 501 too."""
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = "Error"
     body = orjson.dumps(
         {
             "type": PROBLEM_TYPE.format(_SERVER_CODES.get(status, "http_error")),

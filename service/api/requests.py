@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 from flask import request
 from marshmallow import Schema, ValidationError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from service.api.context import known_countries
 from service.errors import FieldError, InvalidInput
@@ -27,8 +28,14 @@ def body(schema: Schema) -> Any:
         raise UnsupportedMediaType(
             f"this route takes {JSON_MEDIA_TYPE}, not {request.mimetype or 'a body without a type'}"
         )
+    data = request.get_data(cache=False)
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(data) >= limit:
+        # A chunked body is read up to the limit and no further, without an error: what came
+        # would be refused as broken JSON rather than as too large.
+        raise RequestEntityTooLarge()
     try:
-        document = orjson.loads(request.get_data(cache=False))
+        document = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise InvalidInput.for_field("body", "", f"the body is not valid JSON: {exc}") from exc
     if not isinstance(document, dict):

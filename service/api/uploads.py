@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, ParamSpec, TypeVar
 
 from flask import g, request
+from gunicorn.http.errors import ParseException
+from werkzeug.exceptions import BadRequest
 
 from service.api.context import settings
 
@@ -38,14 +41,43 @@ def whole_bodies_only(app: WSGIApplication) -> WSGIApplication:
     without an error. An import file cut at a line boundary then read as a complete, smaller
     file, and was stored. Without that flag, Werkzeug holds a body with a Content-Length to
     its length and raises ClientDisconnected when it ends short. A chunked body keeps the
-    flag: it has no length to hold it to, and gunicorn refuses one that is cut."""
+    flag: it has no length to hold it to; gunicorn raises its own parse error, inside the app,
+    for one cut before its last chunk or malformed, which is then a 400 too (it was a 500)."""
 
     def guarded(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("CONTENT_LENGTH") and not environ.get("HTTP_TRANSFER_ENCODING"):
+        if environ.get("HTTP_TRANSFER_ENCODING"):
+            environ["wsgi.input"] = _ChunkedBody(environ["wsgi.input"])
+        elif environ.get("CONTENT_LENGTH"):
             environ.pop("wsgi.input_terminated", None)
         return app(environ, start_response)
 
     return guarded
+
+
+class _ChunkedBody:
+    """A chunked body whose parse errors (gunicorn's, met while the app reads) are a 400."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+
+    def read(self, size: int = -1) -> bytes:
+        with _malformed_is_bad_request():
+            return self._stream.read(size)
+
+    def readline(self, size: int = -1) -> bytes:
+        with _malformed_is_bad_request():
+            return self._stream.readline(size)
+
+
+@contextmanager
+def _malformed_is_bad_request() -> Iterator[None]:
+    try:
+        yield
+    except ParseException as exc:
+        raise BadRequest(
+            f"the chunked body is malformed or was cut short ({type(exc).__name__}): nothing "
+            "was stored; send it again whole"
+        ) from exc
 
 
 def large_body(view: Callable[P, R]) -> Callable[P, R]:

@@ -42,7 +42,7 @@ def hash_key(plaintext: str) -> bytes:
 def prefix_of(plaintext: str) -> str | None:
     """The public prefix of a well-formed key, or None for anything else."""
     parts = plaintext.split("_", 2)
-    if len(parts) != 3 or parts[0] != KEY_SCHEME or len(parts[1]) != 8 or not parts[2]:
+    if len(parts) != 3 or parts[0] != KEY_SCHEME or not is_prefix(parts[1]) or not parts[2]:
         return None
     return parts[1]
 

@@ -47,13 +47,17 @@ def retry_in_seconds(attempts: int) -> int:
 
 def url_problem(url: str, allow_http: bool) -> str | None:
     """Why a URL cannot take deliveries, or None."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # an unclosed IPv6 bracket, say, or a host that NFKC makes a path
+        return "not a valid URL"
     schemes = ("https", "http") if allow_http else ("https",)
     if parts.scheme not in schemes:
         return f"a webhook URL must use {' or '.join(schemes)}"
     if any(character.isspace() for character in url):
         return "a webhook URL must not contain spaces"
-    if not parts.hostname:
+    if not host:
         return "a webhook URL needs a host"
     if parts.username or parts.password:
         return "a webhook URL must not carry credentials"

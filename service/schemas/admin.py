@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
@@ -12,6 +12,7 @@ from service.schemas.fields import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     CountryCode,
+    IsoDateTime,
     Marking,
     StrictInteger,
     Text,
@@ -67,8 +68,8 @@ class AuditQuery(Page):
     agency_id = fields.UUID(load_default=None)
     serial_number = Marking(load_default=None, max_length=64)
     case_reference = Text(load_default=None, max_length=100)
-    recorded_from = fields.AwareDateTime(load_default=None, default_timezone=UTC)
-    recorded_to = fields.AwareDateTime(load_default=None, default_timezone=UTC)
+    recorded_from = IsoDateTime(load_default=None)
+    recorded_to = IsoDateTime(load_default=None)
 
     @validates_schema
     def ordered(self, data: dict[str, Any], **_: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC
 from typing import Any, TypedDict
 
 from marshmallow import ValidationError, fields, validate
@@ -63,6 +64,27 @@ class IsoDate(fields.Date):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         if not isinstance(value, str) or not ISO_DATE.fullmatch(value):
             raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+# An ISO 8601 time as the contract's `format: date-time` reads it: a day, or a day and a time
+# (seconds and fractions optional) with an offset or none (UTC then); not the week dates and
+# compact forms that datetime.fromisoformat also reads.
+ISO_DATE_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"([Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]{1,6})?)?([Zz]|[+-][0-9]{2}:[0-9]{2})?)?"
+)
+
+
+class IsoDateTime(fields.AwareDateTime):
+    """A time written as ISO_DATE_TIME allows, in UTC when it names no offset."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(default_timezone=UTC, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, str) or not ISO_DATE_TIME.fullmatch(value):
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
         return super()._deserialize(value, attr, data, **kwargs)
 
 

@@ -130,6 +130,16 @@ def test_a_request_with_a_nul_byte_in_its_path_or_query_is_audited(
     assert by_serial["details"]["query"] == {"serial_number": "A\ufffdB"}
 
 
+@pytest.mark.parametrize("moment", ["2024-W01-1", "20240101T0000", "2024-01-01T00:00:00Q"])
+def test_the_trail_s_times_are_written_as_the_contract_says(
+    admin: ContractClient, moment: str
+) -> None:
+    response = admin.get("/v1/admin/audit", query={"recorded_from": moment})
+
+    assert response.status_code == 400
+    assert admin.get("/v1/admin/audit", query={"recorded_from": "2024-01-01"}).status_code == 200
+
+
 def test_a_stated_case_reference_must_be_printable_and_short(api: ContractClient) -> None:
     response = api.get("/v1/items", headers={"X-Case-Reference": "x" * 101})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 
 import pytest
@@ -9,6 +10,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from service import create_app
+from service.db import Connection
+from service.domain.records import AgencyRef
+from tests.conftest import rows_in
 from tests.contract import ContractClient
 
 PARTY = {"name": "Arsenal", "kind": "MANUFACTURER", "country": "BE"}
@@ -51,6 +55,29 @@ def test_an_oversized_body_is_413_and_stores_nothing(api: ContractClient, db: ob
 
     assert response.status_code == 413
     assert response.get_json()["code"] == "body_too_large"
+
+
+def test_an_oversized_chunked_body_is_413_too(
+    client: FlaskClient, agency_key: tuple[AgencyRef, str], db: Connection
+) -> None:
+    # Without a length the body was read up to the limit and no further, without an error, and
+    # what came was refused as broken JSON (400).
+    huge = b'{"name": "' + b"x" * 1_100_000 + b'", "kind": "MANUFACTURER", "country": "BE"}'
+    response = client.post(
+        "/v1/parties",
+        input_stream=io.BytesIO(huge),
+        headers={
+            "Authorization": f"Bearer {agency_key[1]}",
+            "Content-Type": "application/json",
+            "Transfer-Encoding": "chunked",
+        },
+        # as gunicorn says of a chunked body it reads
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+
+    assert response.status_code == 413
+    assert response.get_json()["code"] == "body_too_large"
+    assert rows_in(db, "parties") == 0
 
 
 def test_an_unknown_route_is_a_problem(api: ContractClient) -> None:

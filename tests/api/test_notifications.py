@@ -188,6 +188,8 @@ def test_a_deactivated_webhook_gets_nothing(
         "https://exa mple.org/x",
         "https://example.org:99999/x",
         "https://example.org:0/x",
+        "https://[::1/x",
+        "https://[abc]/x",
     ],
 )
 def test_a_webhook_url_must_be_usable(admin_api: ContractClient, url: str) -> None:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from http import HTTPStatus
 from pathlib import Path
 
 import orjson
@@ -88,13 +89,49 @@ def test_a_body_that_ends_before_its_content_length_is_refused_and_nothing_is_st
 
 
 @pytest.mark.parametrize(
+    ("chunks", "status"),
+    [
+        (b"%x\r\n%s\r\n0\r\n\r\n" % (len(PARTIES), PARTIES), b"201"),
+        (b"%x\r\n%s" % (len(PARTIES), PARTIES), b"400"),  # cut before the chunk's CRLF
+        (b"%x\r\n%s" % (len(PARTIES) + 100, PARTIES), b"400"),  # cut inside the chunk
+        (b"zz\r\n%s\r\n0\r\n\r\n" % PARTIES, b"400"),  # not a chunk size
+    ],
+    ids=["whole", "cut", "cut-inside", "malformed"],
+)
+def test_a_chunked_upload_is_stored_whole_or_refused(
+    live_service: tuple[str, str], chunks: bytes, status: bytes
+) -> None:
+    # gunicorn raises its parse errors inside the app, where they were a 500.
+    base_url, database_url = live_service
+    key = create_key(database_url, "Chunked Link Registry", "registry:write")
+    port = int(base_url.rsplit(":", 1)[1])
+    head = (
+        f"POST /v1/imports HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
+        "Content-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+        client.sendall(head + chunks)
+        client.shutdown(socket.SHUT_WR)
+        answer = b"".join(iter(lambda: client.recv(65536), b""))
+
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line.split()[1] == status, answer
+    assert (b"application/problem+json" in rest) == (status == b"400")
+    with connect(Settings(database_url=database_url)) as conn:
+        stored = conn.execute("SELECT count(*) AS parties FROM parties").fetchone()
+    assert stored == {"parties": 3 if status == b"201" else 0}
+
+
+@pytest.mark.parametrize(
     ("header", "status"),
     [
         (b"Authorization: Bearer " + b"x" * 10_000, b"431"),
         (b"X-Case-Reference: a\x7fb", b"400"),
         (b"Content-Length: -1", b"400"),
+        (b"Transfer-Encoding: foo", b"501"),
     ],
-    ids=["too-large", "control-character", "negative-length"],
+    ids=["too-large", "control-character", "negative-length", "unknown-coding"],
 )
 def test_what_gunicorn_refuses_itself_is_a_problem_document(
     live_service: tuple[str, str], header: bytes, status: bytes
@@ -112,6 +149,7 @@ def test_what_gunicorn_refuses_itself_is_a_problem_document(
     assert b"Content-Type: application/problem+json" in head
     document = orjson.loads(body)
     assert document["status"] == int(status) and document["type"].startswith("urn:trace-registry")
+    assert document["title"] == HTTPStatus(int(status)).phrase  # gunicorn said "Bad Request"
 
 
 def test_keys_create_reuses_an_existing_agency(live_service: tuple[str, str]) -> None:

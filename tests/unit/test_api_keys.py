@@ -112,6 +112,9 @@ def test_underscores_and_hyphens_inside_the_secret(secret: str) -> None:
         "trk_abcdefg_secret",  # 7-character prefix
         "trk_abcdefghj_secret",  # 9-character prefix
         "trk_abcdefg_h_secret",  # an underscore inside the prefix
+        "trk_abc\x00efgh_secret",  # a NUL byte: looked up, the database refused it (a 400)
+        "trk_ABCDEFGH_secret",  # not the prefixes' alphabet
+        "trk_abcdefg1_secret",
         "TRK_abcdefgh_secret",  # wrong scheme (case matters)
         "tkr_abcdefgh_secret",
         "sk_abcdefgh_secret",

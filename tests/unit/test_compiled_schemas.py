@@ -114,9 +114,9 @@ ODD_VALUES: list[Any] = [
     None, "", "   ", " padded ", "x" * 65, "x" * 201, "a\x07b", "-", "Ж-12", 0, 1, -1, 1799, 1800,
     2100, 2101, 32767, 32768, 2000.0, 2.5, True, "1990", [], ["I-0"], ["I-0", "I-0"], ["I-0", None],
     [" I-9 "], [1], {"country": "KE"}, [{"country": "KE"}], "KE", "ke", "ZZ", "RU", "P-H3", "P-M1",
-    "2004-03-01", "2004-3-1", "20040301", "2004-02-30", "2999-01-01", "２００４-03-01",
-    "MANUFACTURE", "EXPORT", "TRANSFER", "SEIZURE", "LOSS", "PISTOL", "pistol", "UNRESTRICTED",
-    "RESTRICTED", "MANUFACTURER", "party", "item", "event", "euc",
+    "2004-03-01", "2004-3-1", "20040301", "2004-W09-1", "2004-02-30", "2999-01-01",
+    "２００４-03-01", "MANUFACTURE", "EXPORT", "TRANSFER", "SEIZURE", "LOSS", "PISTOL", "pistol",
+    "UNRESTRICTED", "RESTRICTED", "MANUFACTURER", "party", "item", "event", "euc",
 ]  # fmt: skip
 
 
@@ -205,6 +205,15 @@ def test_what_the_compiled_path_is_unsure_of_is_left_to_the_schema(
     kind: str, change: dict[str, Any]
 ) -> None:
     assert COMPILED[kind].load({**VALID[kind][0], **change}, COUNTRIES) is None
+
+
+@pytest.mark.parametrize("day", ["20040301", "2004-W09-1"])
+def test_a_date_the_contract_does_not_write_is_refused_by_both_paths(day: str) -> None:
+    # date.fromisoformat reads these; the contract's format is YYYY-MM-DD.
+    event = {**VALID["event"][0], "occurred_on": day}
+
+    assert COMPILED["event"].load(event, COUNTRIES) is None
+    assert _loaded_by_schema("event", event) is None
 
 
 def test_a_schema_with_hooks_the_compiler_does_not_know_is_not_compiled() -> None:
