@@ -43,6 +43,18 @@ def test_a_key_from_the_cli_opens_the_api(live_service: tuple[str, str]) -> None
     assert http_get(f"{base_url}/v1/items", key[:-1] + "x")[0] == 401
 
 
+def raw_exchange(base_url: str, request: bytes) -> tuple[bytes, bytes]:
+    """Send bytes as they are (what an HTTP client library would not), stop sending, and read
+    the answer to its end: (status, the rest of the answer)."""
+    port = int(base_url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+        client.sendall(request)
+        client.shutdown(socket.SHUT_WR)
+        answer = b"".join(iter(lambda: client.recv(65536), b""))
+    status_line, _, rest = answer.partition(b"\r\n")
+    return status_line.split()[1], rest
+
+
 PARTIES = b"".join(
     b'{"record_type": "party", "ref": "CUT-%d", "name": "Cut %d", "kind": "OTHER", '
     b'"country": "BE"}\n' % (n, n)
@@ -65,19 +77,15 @@ def test_a_body_that_ends_before_its_content_length_is_refused_and_nothing_is_st
     # lines that came were a whole file to the import (three parties stored, 201).
     base_url, database_url = live_service
     key = create_key(database_url, "Flaky Link Registry", "registry:write")
-    port = int(base_url.rsplit(":", 1)[1])
     head = (
         f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
         f"Content-Type: {media_type}\r\nContent-Length: {len(body) + 1000}\r\n"
         "Connection: close\r\n\r\n"
     ).encode()
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
-        client.sendall(head + body)
-        client.shutdown(socket.SHUT_WR)
-        answer = b"".join(iter(lambda: client.recv(65536), b""))
 
-    status_line, _, rest = answer.partition(b"\r\n")
-    assert status_line.split()[1] == b"400", answer
+    status, rest = raw_exchange(base_url, head + body)
+
+    assert status == b"400", rest
     assert b"Content-Type: application/problem+json" in rest
     assert b"ended before the length its Content-Length header gave" in rest
     with connect(Settings(database_url=database_url)) as conn:
@@ -104,19 +112,15 @@ def test_a_chunked_upload_is_stored_whole_or_refused(
     # gunicorn raises its parse errors inside the app, where they were a 500.
     base_url, database_url = live_service
     key = create_key(database_url, "Chunked Link Registry", "registry:write")
-    port = int(base_url.rsplit(":", 1)[1])
     head = (
         f"POST /v1/imports HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
         "Content-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n"
         "Connection: close\r\n\r\n"
     ).encode()
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
-        client.sendall(head + chunks)
-        client.shutdown(socket.SHUT_WR)
-        answer = b"".join(iter(lambda: client.recv(65536), b""))
 
-    status_line, _, rest = answer.partition(b"\r\n")
-    assert status_line.split()[1] == status, answer
+    answered, rest = raw_exchange(base_url, head + chunks)
+
+    assert answered == status, rest
     assert (b"application/problem+json" in rest) == (status == b"400")
     with connect(Settings(database_url=database_url)) as conn:
         stored = conn.execute("SELECT count(*) AS parties FROM parties").fetchone()
@@ -138,14 +142,12 @@ def test_what_gunicorn_refuses_itself_is_a_problem_document(
 ) -> None:
     # gunicorn answers these before the app sees them; it wrote an HTML page.
     base_url, _ = live_service
-    port = int(base_url.rsplit(":", 1)[1])
     request = b"GET /v1/items HTTP/1.1\r\nHost: 127.0.0.1\r\n" + header + b"\r\n\r\n"
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
-        client.sendall(request)
-        answer = b"".join(iter(lambda: client.recv(65536), b""))
 
-    head, _, body = answer.partition(b"\r\n\r\n")
-    assert head.split()[1] == status, answer
+    answered, rest = raw_exchange(base_url, request)
+
+    head, _, body = rest.partition(b"\r\n\r\n")
+    assert answered == status, rest
     assert b"Content-Type: application/problem+json" in head
     document = orjson.loads(body)
     assert document["status"] == int(status) and document["type"].startswith("urn:trace-registry")
