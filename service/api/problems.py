@@ -35,6 +35,7 @@ _HTTP_CODES = {
     405: "method_not_allowed",
     413: "body_too_large",
     415: "unsupported_media_type",
+    501: "not_implemented",
 }
 
 # What gunicorn refuses before the app sees a request (a header line too long or malformed, a
@@ -46,7 +47,6 @@ _SERVER_CODES = {
     417: "expectation_failed",
     431: "headers_too_large",
     500: "internal_error",
-    501: "not_implemented",
 }
 
 

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, ParamSpec, TypeVar
 
 from flask import g, request
-from gunicorn.http.errors import ParseException
+from gunicorn.http.errors import NoMoreData, ParseException
 from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import NotImplemented as TransferCodingNotImplemented
 
 from service.api.context import settings
 
@@ -46,7 +47,9 @@ def whole_bodies_only(app: WSGIApplication) -> WSGIApplication:
 
     def guarded(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("HTTP_TRANSFER_ENCODING"):
-            environ["wsgi.input"] = _ChunkedBody(environ["wsgi.input"])
+            environ["wsgi.input"] = _ChunkedBody(
+                environ["wsgi.input"], environ["HTTP_TRANSFER_ENCODING"]
+            )
         elif environ.get("CONTENT_LENGTH"):
             environ.pop("wsgi.input_terminated", None)
         return app(environ, start_response)
@@ -55,29 +58,36 @@ def whole_bodies_only(app: WSGIApplication) -> WSGIApplication:
 
 
 class _ChunkedBody:
-    """A chunked body whose parse errors (gunicorn's, met while the app reads) are a 400."""
+    """A chunked body whose parse errors (gunicorn's, met while the app reads) are a 400, and
+    whose other transfer codings are a 501: gunicorn takes `gzip, chunked` and hands on the
+    bytes still compressed, which would be read as the body."""
 
-    def __init__(self, stream: IO[bytes]) -> None:
+    def __init__(self, stream: IO[bytes], codings: str) -> None:
         self._stream = stream
+        self._codings = codings
 
     def read(self, size: int = -1) -> bytes:
-        with _malformed_is_bad_request():
+        with self._decoded():
             return self._stream.read(size)
 
     def readline(self, size: int = -1) -> bytes:
-        with _malformed_is_bad_request():
+        with self._decoded():
             return self._stream.readline(size)
 
-
-@contextmanager
-def _malformed_is_bad_request() -> Iterator[None]:
-    try:
-        yield
-    except ParseException as exc:
-        raise BadRequest(
-            f"the chunked body is malformed or was cut short ({type(exc).__name__}): nothing "
-            "was stored; send it again whole"
-        ) from exc
+    @contextmanager
+    def _decoded(self) -> Iterator[None]:
+        if self._codings.replace(" ", "").lower() != "chunked":
+            raise TransferCodingNotImplemented(
+                f"the transfer coding {self._codings!r} is not undone here: send the body "
+                "with `Transfer-Encoding: chunked` alone, or with a Content-Length"
+            )
+        try:
+            yield
+        except (ParseException, NoMoreData) as exc:
+            raise BadRequest(
+                f"the chunked body is malformed or was cut short ({type(exc).__name__}): "
+                "nothing was stored; send it again whole"
+            ) from exc
 
 
 def large_body(view: Callable[P, R]) -> Callable[P, R]:
