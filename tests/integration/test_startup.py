@@ -55,6 +55,15 @@ def raw_exchange(base_url: str, request: bytes) -> tuple[bytes, bytes]:
     return status_line.split()[1], rest
 
 
+def post_head(path: str, key: str, media_type: str, framing: str) -> bytes:
+    """A POST's request line and headers, its body framed by `framing` (a Content-Length or a
+    Transfer-Encoding header, as written)."""
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
+        f"Content-Type: {media_type}\r\n{framing}\r\nConnection: close\r\n\r\n"
+    ).encode()
+
+
 PARTIES = b"".join(
     b'{"record_type": "party", "ref": "CUT-%d", "name": "Cut %d", "kind": "OTHER", '
     b'"country": "BE"}\n' % (n, n)
@@ -77,11 +86,7 @@ def test_a_body_that_ends_before_its_content_length_is_refused_and_nothing_is_st
     # lines that came were a whole file to the import (three parties stored, 201).
     base_url, database_url = live_service
     key = create_key(database_url, "Flaky Link Registry", "registry:write")
-    head = (
-        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
-        f"Content-Type: {media_type}\r\nContent-Length: {len(body) + 1000}\r\n"
-        "Connection: close\r\n\r\n"
-    ).encode()
+    head = post_head(path, key, media_type, f"Content-Length: {len(body) + 1000}")
 
     status, rest = raw_exchange(base_url, head + body)
 
@@ -116,11 +121,7 @@ def test_a_chunked_upload_is_stored_whole_or_refused(
     if codings != "chunked":
         status = b"501"
     key = create_key(database_url, "Chunked Link Registry", "registry:write")
-    head = (
-        f"POST /v1/imports HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
-        f"Content-Type: application/x-ndjson\r\nTransfer-Encoding: {codings}\r\n"
-        "Connection: close\r\n\r\n"
-    ).encode()
+    head = post_head("/v1/imports", key, "application/x-ndjson", f"Transfer-Encoding: {codings}")
 
     answered, rest = raw_exchange(base_url, head + chunks)
 
