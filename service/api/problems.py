@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 import psycopg
 from flask import Flask, Response, request
-from werkzeug.exceptions import ClientDisconnected, HTTPException
+from werkzeug.exceptions import HTTPException
 
 from service.api import audit
 from service.api.responses import json_response
@@ -145,10 +145,9 @@ def register(app: Flask, retry_after: int) -> None:
         code = _HTTP_CODES.get(status, "http_error")
         allowed = getattr(error, "valid_methods", None)
         headers = {"Allow": ", ".join(allowed)} if allowed else None
-        detail = (
-            CUT_SHORT if isinstance(error, ClientDisconnected) else error.description or error.name
+        return _audited(
+            problem(status, code, error.name, error.description or error.name, headers=headers)
         )
-        return _audited(problem(status, code, error.name, detail, headers=headers))
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:
@@ -160,11 +159,6 @@ def register(app: Flask, retry_after: int) -> None:
         )
 
 
-# Werkzeug's own words for it speak of a browser that sent what the server did not understand.
-CUT_SHORT = (
-    "the body ended before the length its Content-Length header gave (the upload was cut "
-    "short): nothing was stored; send it again whole"
-)
 # Refusals left out of the audit trail: a rate-limited request reached no data (and a flood of
 # them must not become a flood of writes); an unavailable database cannot take the entry.
 _NOT_AUDITED = frozenset({429, 503})

@@ -15,6 +15,7 @@ from flask import g, request
 from gunicorn.http.errors import NoMoreData, ParseException
 from werkzeug.exceptions import BadRequest
 from werkzeug.exceptions import NotImplemented as TransferCodingNotImplemented
+from werkzeug.wsgi import get_content_length
 
 from service.api.context import settings
 
@@ -35,48 +36,63 @@ class Spooled:
 
 
 def whole_bodies_only(app: WSGIApplication) -> WSGIApplication:
-    """Refuse (400) a body that ends before its Content-Length, rather than take it as whole.
-
-    gunicorn says it terminates the input stream (`wsgi.input_terminated`), so Werkzeug reads
-    it as it comes; but when a client goes away mid-body, gunicorn ends the stream early,
-    without an error. An import file cut at a line boundary then read as a complete, smaller
-    file, and was stored. Without that flag, Werkzeug holds a body with a Content-Length to
-    its length and raises ClientDisconnected when it ends short. A chunked body keeps the
-    flag: it has no length to hold it to; gunicorn raises its own parse error, inside the app,
-    for one cut before its last chunk or malformed, which is then a 400 too (it was a 500)."""
+    """Read every request body through _FramedBody: a body cut short or malformed is refused,
+    never taken as whole."""
 
     def guarded(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("HTTP_TRANSFER_ENCODING"):
-            environ["wsgi.input"] = _ChunkedBody(
-                environ["wsgi.input"], environ["HTTP_TRANSFER_ENCODING"]
-            )
-        elif environ.get("CONTENT_LENGTH"):
-            environ.pop("wsgi.input_terminated", None)
+        codings = environ.get("HTTP_TRANSFER_ENCODING")
+        length = None if codings else get_content_length(environ)
+        if codings or length:
+            environ["wsgi.input"] = _FramedBody(environ["wsgi.input"], length, codings)
         return app(environ, start_response)
 
     return guarded
 
 
-class _ChunkedBody:
-    """A chunked body whose parse errors (gunicorn's, met while the app reads) are a 400, and
-    whose other transfer codings are a 501: gunicorn takes `gzip, chunked` and hands on the
-    bytes still compressed, which would be read as the body."""
+# A body that ends before its length: a client gone mid-upload.
+CUT_SHORT = (
+    "the body ended before the length its Content-Length header gave (the upload was cut "
+    "short): nothing was stored; send it again whole"
+)
 
-    def __init__(self, stream: IO[bytes], codings: str) -> None:
+
+class _FramedBody:
+    """gunicorn's body stream, refusing what gunicorn would let through as a whole body.
+
+    gunicorn tells Werkzeug it ends the stream itself (`wsgi.input_terminated`), and it does,
+    but quietly: a body that stops before its Content-Length (a client gone mid-upload) just
+    ends, and an import file cut at a line boundary read as a complete, smaller file and was
+    stored. Here it is a 400. A chunked body cut short or malformed makes gunicorn raise its
+    own errors inside the app (they were a 500): a 400 too. And gunicorn takes `gzip, chunked`
+    and hands on the bytes still compressed, which would be read as the body: a 501."""
+
+    def __init__(self, stream: IO[bytes], length: int | None, codings: str | None) -> None:
         self._stream = stream
+        self._length = length
         self._codings = codings
+        self._read = 0
 
     def read(self, size: int = -1) -> bytes:
-        with self._decoded():
-            return self._stream.read(size)
+        with self._framed():
+            data = self._stream.read(size)
+        return self._counted(data, whole=size is None or size < 0)
 
     def readline(self, size: int = -1) -> bytes:
-        with self._decoded():
-            return self._stream.readline(size)
+        with self._framed():
+            data = self._stream.readline(size)
+        return self._counted(data, whole=False)
+
+    def _counted(self, data: bytes, *, whole: bool) -> bytes:
+        """The data read, unless it shows that the body ended before its length (an empty
+        read, or a read of everything that brought less)."""
+        self._read += len(data)
+        if self._length is not None and self._read < self._length and (whole or not data):
+            raise BadRequest(CUT_SHORT)
+        return data
 
     @contextmanager
-    def _decoded(self) -> Iterator[None]:
-        if self._codings.replace(" ", "").lower() != "chunked":
+    def _framed(self) -> Iterator[None]:
+        if self._codings is not None and self._codings.replace(" ", "").lower() != "chunked":
             raise TransferCodingNotImplemented(
                 f"the transfer coding {self._codings!r} is not undone here: send the body "
                 "with `Transfer-Encoding: chunked` alone, or with a Content-Length"

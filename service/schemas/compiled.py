@@ -120,11 +120,7 @@ def _value_check(field: fields.Field[Any]) -> Check:
             and (high is None or value <= high)
             else UNSURE
         )
-    if (
-        isinstance(field, fields.Date)
-        and type(field) in (fields.Date, IsoDate)
-        and field.format in (None, "iso")
-    ):
+    if type(field) is IsoDate and field.format in (None, "iso"):
         _only(field, None)
         return _date_check
     if isinstance(field, fields.List):
