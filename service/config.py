@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from service.domain.webhooks import Reach, parse_networks
+
 # Where a variable's name is not TRACE_REGISTRY_<FIELD>.
 _VARIABLE_NAMES = {
     "database_url": "DATABASE_URL",
@@ -71,6 +73,10 @@ class Settings:
     # Processes that read a large NDJSON import (`trace-registry import` and `worker`; see
     # service.importing.readers_for): 0, one per core; 1, the importing process alone.
     import_readers: int = 0
+    # Networks that webhook deliveries may reach in production besides public addresses
+    # (comma-separated, `10.20.0.0/16`): receivers on the deployment's own network. In
+    # development, deliveries go anywhere (service.domain.webhooks.Reach).
+    webhook_networks: str = ""
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -118,6 +124,10 @@ class Settings:
             # `not value >= lowest` also refuses NaN; infinity would never time out.
             if not value >= lowest or math.isinf(value):
                 raise ConfigurationError(f"{variable_name(name)} must be at least {lowest}")
+        try:
+            parse_networks(self.webhook_networks)
+        except ValueError as error:
+            raise ConfigurationError(f"TRACE_REGISTRY_WEBHOOK_NETWORKS: {error}") from error
         for origin in self.allowed_origins:
             if origin == "*" or not origin.startswith(("https://", "http://")):
                 raise ConfigurationError(
@@ -128,6 +138,12 @@ class Settings:
     @property
     def allowed_origins(self) -> frozenset[str]:
         return frozenset(o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip())
+
+    @property
+    def webhook_reach(self) -> Reach:
+        """Where webhook deliveries may connect."""
+        anywhere = self.environment != "production"
+        return Reach(anywhere=anywhere, networks=parse_networks(self.webhook_networks))
 
     @property
     def owner_url(self) -> str:

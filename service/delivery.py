@@ -3,17 +3,24 @@
 `trace-registry worker` runs it (service/worker.py). Each round claims due deliveries (a lease,
 committed at once), posts each one outside any transaction, and records the outcome:
 delivered, or failed and due again after an exponential back-off. Nothing is held in memory
-between rounds; a worker that dies mid-round leaves leases that simply run out.
+between rounds; a worker that dies mid-round leaves leases that simply run out. Deliveries
+connect only where the settings' reach allows (service.domain.webhooks.Reach).
 """
 
 from __future__ import annotations
 
+import functools
+import http.client
+import ipaddress
 import logging
+import socket
+import ssl
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -34,13 +41,91 @@ class Round:
     delivered: int
 
 
-def _web_opener() -> urllib.request.OpenerDirector:
-    """An opener that speaks HTTP and HTTPS only: no file:, ftp: or data: URL can be reached
-    through a webhook, whatever was registered, and redirects are not followed."""
+class RefusedAddress(OSError):
+    """The webhook's host leads only to addresses deliveries may not reach."""
+
+
+def _vetted_connection(
+    reach: signing.Reach,
+    address: tuple[str, int],
+    timeout: float | None = None,
+    source_address: tuple[str, int] | None = None,
+) -> socket.socket:
+    """socket.create_connection, but only to an address the reach allows: the host is resolved
+    once, and the connection goes to the address that was checked, so a name that resolves
+    elsewhere a moment later (DNS rebinding) cannot slip past."""
+    host, port = address
+    refusals: list[str] = []
+    failure: OSError | None = None
+    found = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+    for family, kind, protocol, _, sockaddr in found:
+        refused = reach.refuses(ipaddress.ip_address(str(sockaddr[0]).partition("%")[0]))
+        if refused:
+            refusals.append(refused)
+            continue
+        connection = socket.socket(family, kind, protocol)
+        try:
+            if isinstance(timeout, int | float):  # not socket's "global default" marker
+                connection.settimeout(timeout)
+            if source_address is not None:
+                connection.bind(source_address)
+            connection.connect(sockaddr)
+        except OSError as error:
+            connection.close()
+            failure = error
+            continue
+        return connection
+    if failure is not None:
+        raise failure
+    raise RefusedAddress(f"{host} was not reached: {'; '.join(dict.fromkeys(refusals))}")
+
+
+def _vetted(
+    kind: type[http.client.HTTPConnection], reach: signing.Reach
+) -> Callable[..., http.client.HTTPConnection]:
+    """A connection factory for urllib whose connections open through _vetted_connection. An
+    HTTPS connection then wraps the vetted socket with the URL's host name: SNI and the
+    certificate's check still name the host, not the address."""
+
+    def connection(*args: Any, **kwargs: Any) -> http.client.HTTPConnection:
+        made = kind(*args, **kwargs)
+        vetted = functools.partial(_vetted_connection, reach)
+        made._create_connection = vetted  # type: ignore[attr-defined]  # what connect() calls
+        return made
+
+    return connection
+
+
+class _VettedHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, reach: signing.Reach) -> None:
+        super().__init__()
+        self.reach = reach
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_vetted(http.client.HTTPConnection, self.reach), req)
+
+
+class _VettedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, reach: signing.Reach, context: ssl.SSLContext | None) -> None:
+        super().__init__(context=context)
+        self.reach = reach
+        self.ssl_context = context
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        connection = _vetted(http.client.HTTPSConnection, self.reach)
+        return self.do_open(connection, req, context=self.ssl_context)
+
+
+def _web_opener(
+    reach: signing.Reach, context: ssl.SSLContext | None
+) -> urllib.request.OpenerDirector:
+    """An opener that speaks HTTP and HTTPS only, to the addresses the reach allows: no file:,
+    ftp: or data: URL can be reached through a webhook, whatever was registered, no proxy from
+    the environment is used, and redirects are not followed."""
     opener = urllib.request.OpenerDirector()
     for handler in (
-        urllib.request.HTTPHandler(),
-        urllib.request.HTTPSHandler(),
+        _VettedHTTPHandler(reach),
+        _VettedHTTPSHandler(reach, context),
         urllib.request.HTTPErrorProcessor(),
         urllib.request.HTTPDefaultErrorHandler(),
     ):
@@ -48,19 +133,36 @@ def _web_opener() -> urllib.request.OpenerDirector:
     return opener
 
 
-_OPENER = _web_opener()
 WEB_SCHEMES = ("http://", "https://")
 
 
+def sender(
+    reach: signing.Reach, timeout: float = 10.0, context: ssl.SSLContext | None = None
+) -> Sender:
+    """A Sender that posts only to the addresses the reach allows (HTTPS checked with the
+    context given, else the system's certificate authorities)."""
+    opener = _web_opener(reach, context)
+
+    def send(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
+        return post(url, body, headers, timeout=timeout, opener=opener)
+
+    return send
+
+
 def post(
-    url: str, body: bytes, headers: dict[str, str], timeout: float = 10.0
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    timeout: float,
+    opener: urllib.request.OpenerDirector,
 ) -> tuple[int | None, str]:
     """POST with the standard library; any failure becomes (status or None, reason)."""
     if not url.lower().startswith(WEB_SCHEMES):
         return None, "not an http or https URL"
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
     try:
-        with _OPENER.open(request, timeout=timeout) as response:
+        with opener.open(request, timeout=timeout) as response:
             return int(response.status), ""
     except urllib.error.HTTPError as error:
         return int(error.code), f"HTTP {error.code}"
@@ -69,7 +171,7 @@ def post(
 
 
 def deliver_due(
-    conn: Connection, send: Sender = post, *, batch: int = 20, lease_seconds: int = 120
+    conn: Connection, send: Sender, *, batch: int = 20, lease_seconds: int = 120
 ) -> Round:
     """One round: claim what is due, send it, record how it went."""
     claimed = webhooks.claim_due(conn, batch, lease_seconds)

@@ -36,6 +36,7 @@ def run(
     notifications delivered."""
     delivered = 0
     purged_at = -math.inf
+    send = delivery.sender(settings.webhook_reach)
     while True:
         try:
             with connect() as conn:
@@ -50,7 +51,7 @@ def run(
                         forgotten = idempotency.purge(conn, settings.idempotency_hours)
                         purged_at = time.monotonic()
                         log.info("forgot %d idempotent answers", forgotten)
-                    done = delivery.deliver_due(conn)
+                    done = delivery.deliver_due(conn, send)
                     delivered += done.delivered
                     loaded = importing.run_next_job(conn, jobs)
                     if loaded is not None:

@@ -55,7 +55,9 @@ def acknowledge(notification_id: UUID) -> Response:
 def register_webhook() -> Response:
     """Have your agency's notifications delivered to a URL, signed with a secret shown once."""
     url = signing.canonical_url(requests.body(webhook_in)["url"])
-    problem = signing.url_problem(url, allow_http=settings().environment != "production")
+    configured = settings()
+    allow_http = configured.environment != "production"
+    problem = signing.url_problem(url, allow_http, configured.webhook_reach)
     if problem:
         raise InvalidInput.for_field("body", "url", problem)
     secret = signing.new_secret()

@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+# IPv6 prefixes that carry an IPv4 address, which decides where a connection really goes.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 SIGNATURE_HEADER = "X-Trace-Registry-Signature"
 DELIVERY_HEADER = "X-Trace-Registry-Delivery"
 FIRST_RETRY_SECONDS = 30
@@ -45,7 +51,68 @@ def retry_in_seconds(attempts: int) -> int:
     return int(min(FIRST_RETRY_SECONDS * 2 ** max(attempts - 1, 0), LONGEST_WAIT_SECONDS))
 
 
-def url_problem(url: str, allow_http: bool) -> str | None:
+@dataclass(frozen=True)
+class Reach:
+    """Where deliveries may connect. A webhook URL is chosen by any agency with the write
+    scope, and the worker posts from inside the deployment: without a limit, a URL naming
+    127.0.0.1, a private network or the cloud's metadata address (169.254.169.254) would make
+    the worker a way into what only the deployment can reach. So, in production, deliveries
+    go to public addresses only, and to the networks the deployment names as its receivers'
+    (`TRACE_REGISTRY_WEBHOOK_NETWORKS`); in development, anywhere (receivers on 127.0.0.1)."""
+
+    anywhere: bool
+    networks: tuple[IPNetwork, ...] = ()
+
+    def refuses(self, address: IPAddress) -> str | None:
+        """Why a delivery may not connect to this address, or None."""
+        if self.anywhere:
+            return None
+        # Where the packets go: the IPv4 address inside a mapped or NAT64 IPv6 address.
+        if isinstance(address, ipaddress.IPv6Address):
+            if address.ipv4_mapped is not None:
+                address = address.ipv4_mapped
+            elif address in _NAT64:
+                address = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if any(address in network for network in self.networks):
+            return None
+        if address.is_global and not address.is_multicast:
+            return None
+        return (
+            f"{address} is not a public address (loopback, private, link-local or reserved); "
+            "deliveries go to public addresses and to TRACE_REGISTRY_WEBHOOK_NETWORKS"
+        )
+
+
+def parse_networks(text: str) -> tuple[IPNetwork, ...]:
+    """Comma-separated networks (`10.20.0.0/16, fd00:12::/32`); ValueError names a bad one."""
+    networks = []
+    for part in (piece.strip() for piece in text.split(",")):
+        if part:
+            try:
+                networks.append(ipaddress.ip_network(part, strict=False))
+            except ValueError as error:
+                raise ValueError(f"{part!r} is not a network ({error})") from error
+    return tuple(networks)
+
+
+def host_problem(host: str, reach: Reach) -> str | None:
+    """Why a URL's host can never take deliveries, as far as its spelling tells: an address
+    the reach refuses, or a name of this machine. Other names are checked where they lead, at
+    each delivery (DNS may change between registration and delivery)."""
+    if reach.anywhere:
+        return None
+    name = host.rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return "a webhook URL must not name this machine (localhost)"
+    try:
+        address = ipaddress.ip_address(name.partition("%")[0])
+    except ValueError:
+        return None
+    refused = reach.refuses(address)
+    return f"a webhook URL must reach a public address: {refused}" if refused else None
+
+
+def url_problem(url: str, allow_http: bool, reach: Reach | None = None) -> str | None:
     """Why a URL cannot take deliveries, or None."""
     try:
         parts = urlsplit(url)
@@ -67,7 +134,7 @@ def url_problem(url: str, allow_http: bool) -> str | None:
         port = 0
     if port == 0:
         return "a webhook URL's port must be a number from 1 to 65535"
-    return None
+    return host_problem(host, reach) if reach is not None else None
 
 
 def canonical_url(url: str) -> str:

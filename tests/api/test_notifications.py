@@ -10,14 +10,16 @@ from typing import Any, ClassVar
 import pytest
 from flask.testing import FlaskClient
 
-from service import delivery
+from service import create_app, delivery
 from service.db import Connection
 from service.domain import webhooks as signing
 from service.repository import webhooks
-from tests.conftest import create_agency_key
+from tests.conftest import create_agency_key, service_url_for
 from tests.contract import ContractClient
 
 CONTEXT = {"case_reference": "BR-2025-031", "purpose": "tracing a seized pistol"}
+# Development's reach: the receivers of these tests listen on 127.0.0.1.
+ANYWHERE = delivery.sender(signing.Reach(anywhere=True), timeout=5.0)
 
 
 @pytest.fixture
@@ -137,14 +139,14 @@ def test_a_notification_reaches_the_webhook_signed_and_retried_until_delivered(
     trace(other_api, "TAU-889911")
     (notification,) = admin_api.get("/v1/notifications").get_json()["items"]
 
-    first = delivery.deliver_due(db)
+    first = delivery.deliver_due(db, ANYWHERE)
     (state,) = webhooks.delivery_state(db, notification["id"])
-    second = delivery.deliver_due(db)  # not due yet: backing off
+    second = delivery.deliver_due(db, ANYWHERE)  # not due yet: backing off
 
     assert (first.claimed, first.delivered, second.claimed) == (1, 0, 0)
     assert (state["attempts"], state["last_status"], state["delivered_at"]) == (1, 500, None)
     db.execute("UPDATE webhook_deliveries SET next_attempt_at = now()")  # time passes
-    third = delivery.deliver_due(db)
+    third = delivery.deliver_due(db, ANYWHERE)
     (state,) = webhooks.delivery_state(db, notification["id"])
     assert (third.delivered, state["attempts"], state["delivered_at"] is not None) == (1, 2, True)
 
@@ -172,10 +174,92 @@ def test_a_deactivated_webhook_gets_nothing(
     assert admin_api.request("DELETE", f"/v1/webhooks/{registered['id']}").status_code == 204
     trace(other_api, "TAU-889911")
 
-    assert delivery.deliver_due(db).claimed == 0
+    assert delivery.deliver_due(db, ANYWHERE).claimed == 0
     assert server.received == []
     listed = admin_api.get("/v1/webhooks").get_json()["items"]
     assert listed[0]["deactivated_at"] is not None and "secret" not in listed[0]
+
+
+def test_a_production_worker_delivers_only_where_its_reach_allows(
+    admin_api: ContractClient,
+    other_api: ContractClient,
+    recorded: dict[str, Any],
+    receiver: tuple[str, type[Receiver]],
+    db: Connection,
+) -> None:
+    # A receiver on this machine, by address and by name (localhost resolves to it): a
+    # production worker, which reaches public addresses only, connects to neither.
+    url, server = receiver
+    by_name = url.replace("127.0.0.1", "localhost")
+    admin_api.created("/v1/webhooks", {"url": url})  # development registers both
+    admin_api.created("/v1/webhooks", {"url": by_name})
+    trace(other_api, "TAU-889911")
+    (notification,) = admin_api.get("/v1/notifications").get_json()["items"]
+
+    public_only = delivery.sender(signing.Reach(anywhere=False), timeout=5.0)
+    refused = delivery.deliver_due(db, public_only)
+    states = webhooks.delivery_state(db, notification["id"])
+
+    assert (refused.claimed, refused.delivered, server.received) == (2, 0, [])
+    for state in states:
+        assert (state["attempts"], state["last_status"], state["delivered_at"]) == (1, None, None)
+        assert "127.0.0.1 is not a public address" in str(state["last_error"])
+
+    # The deployment names the receivers' network: both are delivered, by address and by name.
+    db.execute("UPDATE webhook_deliveries SET next_attempt_at = now()")
+    own_network = signing.Reach(anywhere=False, networks=signing.parse_networks("127.0.0.0/8"))
+    delivered = delivery.deliver_due(db, delivery.sender(own_network, timeout=5.0))
+
+    assert delivered.delivered == 2
+    assert len(server.received) == 2
+
+
+@pytest.fixture
+def production_admin_api(database_url: str, db: Connection) -> Iterator[ContractClient]:
+    """The National Tracing Office's write key on a service in production mode."""
+    application = create_app(
+        {
+            "database_url": service_url_for(database_url),
+            "database_owner_url": database_url,
+            "environment": "production",
+            "secret_key": "production-test-secret-" + "k" * 32,
+            "webhook_networks": "10.20.0.0/16",
+        }
+    )
+    scopes = ("trace:read", "registry:write")
+    yield ContractClient(
+        application.test_client(), create_agency_key(db, "National Tracing Office", scopes)[1]
+    )
+    application.extensions["trace_registry"].database.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://169.254.169.254/latest/meta-data/",
+        "https://localhost/hook",
+        "https://[::1]/hook",
+        "https://[::ffff:192.168.0.10]/hook",
+        "https://10.21.0.5/hook",
+        "http://receiver.example.org/hook",  # production delivers over HTTPS only
+    ],
+)
+def test_production_refuses_a_webhook_that_leads_inside(
+    production_admin_api: ContractClient, url: str
+) -> None:
+    response = production_admin_api.post("/v1/webhooks", {"url": url})
+
+    assert response.status_code == 400
+    assert response.get_json()["errors"][0]["pointer"] == "/url"
+
+
+@pytest.mark.parametrize(
+    "url", ["https://receiver.example.org/hook", "https://10.20.3.4:8443/hook"]
+)
+def test_production_registers_a_public_or_named_network_webhook(
+    production_admin_api: ContractClient, url: str
+) -> None:
+    assert production_admin_api.post("/v1/webhooks", {"url": url}).status_code == 201
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,92 @@
+"""A delivery over HTTPS connects to the address it vetted and still checks the host's name."""
+
+from __future__ import annotations
+
+import shutil
+import ssl
+import subprocess
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from service import delivery
+from service.domain import webhooks as signing
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("openssl") is None, reason="openssl makes the receiver's certificate"
+)
+OWN_NETWORK = signing.Reach(anywhere=False, networks=signing.parse_networks("127.0.0.0/8"))
+
+
+class Receiver(BaseHTTPRequestHandler):
+    hosts: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.hosts.append(self.headers["Host"])
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def tls_receiver(tmp_path: Path) -> Iterator[tuple[int, ssl.SSLContext]]:
+    """An HTTPS receiver on 127.0.0.1 whose certificate names localhost, and a client context
+    that trusts that certificate."""
+    certificate, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-keyout", str(key), "-out", str(certificate), "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(certificate, key)
+    server = HTTPServer(("127.0.0.1", 0), Receiver)
+    server.socket = server_context.wrap_socket(server.socket, server_side=True)
+    Receiver.hosts = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_port, ssl.create_default_context(cafile=str(certificate))
+    server.shutdown()
+    server.server_close()
+
+
+def test_https_goes_to_the_vetted_address_under_the_url_s_name(
+    tls_receiver: tuple[int, ssl.SSLContext],
+) -> None:
+    port, trusted = tls_receiver
+    send = delivery.sender(OWN_NETWORK, timeout=5.0, context=trusted)
+
+    assert send(f"https://localhost:{port}/hook", b"{}", {}) == (204, "")
+    assert Receiver.hosts == [f"localhost:{port}"]
+
+
+def test_the_certificate_is_still_checked_against_the_url_s_host(
+    tls_receiver: tuple[int, ssl.SSLContext],
+) -> None:
+    port, trusted = tls_receiver
+    send = delivery.sender(OWN_NETWORK, timeout=5.0, context=trusted)
+
+    status, error = send(f"https://127.0.0.1:{port}/hook", b"{}", {})
+
+    assert status is None and "CERTIFICATE_VERIFY_FAILED" in error
+    assert Receiver.hosts == []
+
+
+def test_a_name_that_leads_inside_is_not_connected_to(
+    tls_receiver: tuple[int, ssl.SSLContext],
+) -> None:
+    port, trusted = tls_receiver
+    send = delivery.sender(signing.Reach(anywhere=False), timeout=5.0, context=trusted)
+
+    status, error = send(f"https://localhost:{port}/hook", b"{}", {})
+
+    assert status is None and "127.0.0.1 is not a public address" in error
+    assert Receiver.hosts == []

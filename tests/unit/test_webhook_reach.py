@@ -1,0 +1,110 @@
+"""Where webhook deliveries may connect: public addresses, and the networks a deployment names."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from service.config import ConfigurationError, Settings
+from service.domain.webhooks import Reach, host_problem, parse_networks, url_problem
+
+PUBLIC_ONLY = Reach(anywhere=False)
+OWN_NETWORK = Reach(anywhere=False, networks=parse_networks("10.20.0.0/16, fd00:12::/32"))
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "127.8.9.10",
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.169.254",  # the cloud's metadata service
+        "100.64.0.1",  # carrier-grade NAT
+        "0.0.0.0",
+        "224.0.0.1",
+        "255.255.255.255",
+        "::1",
+        "::",
+        "fe80::1",
+        "fd00::1",
+        "::ffff:127.0.0.1",  # IPv4-mapped: the packets go to 127.0.0.1
+        "::ffff:169.254.169.254",
+        "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254
+        "ff02::1",
+    ],
+)
+def test_a_delivery_never_reaches_a_private_or_special_address(address: str) -> None:
+    refused = PUBLIC_ONLY.refuses(ipaddress.ip_address(address))
+
+    assert refused is not None and "not a public address" in refused
+
+
+@pytest.mark.parametrize(
+    "address", ["8.8.8.8", "193.0.6.139", "2001:4860:4860::8888", "64:ff9b::808:808"]
+)
+def test_a_delivery_reaches_a_public_address(address: str) -> None:
+    assert PUBLIC_ONLY.refuses(ipaddress.ip_address(address)) is None
+
+
+def test_the_named_networks_are_reached_and_only_they() -> None:
+    assert OWN_NETWORK.refuses(ipaddress.ip_address("10.20.5.6")) is None
+    assert OWN_NETWORK.refuses(ipaddress.ip_address("fd00:12::7")) is None
+    assert OWN_NETWORK.refuses(ipaddress.ip_address("10.21.0.1")) is not None
+    assert OWN_NETWORK.refuses(ipaddress.ip_address("127.0.0.1")) is not None
+
+
+def test_development_reaches_anywhere() -> None:
+    anywhere = Reach(anywhere=True)
+
+    assert anywhere.refuses(ipaddress.ip_address("127.0.0.1")) is None
+    assert host_problem("localhost", anywhere) is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://localhost/hook",
+        "https://LOCALHOST./hook",
+        "https://api.localhost:8443/hook",
+        "https://127.0.0.1/hook",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://[::1]:8443/hook",
+        "https://[::ffff:10.0.0.1]/hook",
+        "https://[fe80::1%25eth0]/hook",
+    ],
+)
+def test_a_url_that_can_only_lead_inside_is_refused_at_registration(url: str) -> None:
+    problem = url_problem(url, allow_http=False, reach=PUBLIC_ONLY)
+
+    assert problem is not None and problem.startswith("a webhook URL must")
+
+
+@pytest.mark.parametrize(
+    "url", ["https://receiver.example.org/hook", "https://8.8.8.8/hook", "https://10.20.0.9/hook"]
+)
+def test_a_public_name_or_address_or_a_named_network_is_registered(url: str) -> None:
+    # A name is checked where it leads at each delivery, not here (DNS may change).
+    assert url_problem(url, allow_http=False, reach=OWN_NETWORK) is None
+
+
+def test_the_settings_give_the_reach() -> None:
+    production = Settings(
+        environment="production", secret_key="k" * 32, webhook_networks="10.20.0.0/16"
+    )
+
+    assert production.webhook_reach == Reach(
+        anywhere=False, networks=(ipaddress.ip_network("10.20.0.0/16"),)
+    )
+    assert Settings().webhook_reach.anywhere
+    assert Settings.from_environment(
+        {"TRACE_REGISTRY_WEBHOOK_NETWORKS": "192.168.7.0/24,fd00::/8"}
+    ).webhook_reach.networks == parse_networks("192.168.7.0/24, fd00::/8")
+
+
+@pytest.mark.parametrize("networks", ["10.20.0.0/33", "intranet", "10.20.0.0/16,,300.1.1.1"])
+def test_a_network_that_is_not_one_is_refused_at_start(networks: str) -> None:
+    with pytest.raises(ConfigurationError, match="TRACE_REGISTRY_WEBHOOK_NETWORKS"):
+        Settings.from_environment({"TRACE_REGISTRY_WEBHOOK_NETWORKS": networks})
