@@ -168,6 +168,11 @@ def post(
         return int(error.code), f"HTTP {error.code}"
     except (urllib.error.URLError, TimeoutError, OSError) as error:
         return None, str(getattr(error, "reason", error))
+    # A receiver that answers what is not HTTP (http.client.HTTPException), or a URL stored
+    # before the checks of today that cannot be sent (UnicodeError, InvalidURL: ValueErrors):
+    # a failed attempt of this delivery, never an error that stops the round for all others.
+    except (http.client.HTTPException, ValueError) as error:
+        return None, f"{type(error).__name__}: {error}"[:500]
 
 
 def deliver_due(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import re
 import secrets
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -124,8 +125,17 @@ def url_problem(url: str, allow_http: bool, reach: Reach | None = None) -> str |
         return f"a webhook URL must use {' or '.join(schemes)}"
     if any(character.isspace() for character in url):
         return "a webhook URL must not contain spaces"
+    # The worker sends the URL on the request line and its host in the Host header, both
+    # ASCII: anything else could never be delivered.
+    if not (url.isascii() and url.isprintable()):
+        return (
+            "a webhook URL must be printable ASCII: percent-encode other characters, and "
+            "write an international host name in its xn-- form"
+        )
     if not host:
         return "a webhook URL needs a host"
+    if not _is_address(host) and not _is_host_name(host):
+        return "a webhook URL's host must be a host name (letters, digits, hyphens) or an address"
     if parts.username or parts.password:
         return "a webhook URL must not carry credentials"
     try:
@@ -135,6 +145,28 @@ def url_problem(url: str, allow_http: bool, reach: Reach | None = None) -> str |
     if port == 0:
         return "a webhook URL's port must be a number from 1 to 65535"
     return host_problem(host, reach) if reach is not None else None
+
+
+_HOST_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.partition("%")[0])  # an IPv6 zone is not part of it
+    except ValueError:
+        return False
+    return True
+
+
+def _is_host_name(host: str) -> bool:
+    """Letters, digits and hyphens in labels of 1 to 63, at most 253 in all; the last label
+    not all digits (`127.1` and `2130706433` are addresses in disguise, resolved as such)."""
+    labels = host.removesuffix(".").split(".")
+    return (
+        len(host) <= 253
+        and all(_HOST_LABEL.match(label) for label in labels)
+        and not labels[-1].isdigit()
+    )
 
 
 def canonical_url(url: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -215,6 +216,59 @@ def test_a_production_worker_delivers_only_where_its_reach_allows(
 
 
 @pytest.fixture
+def babbler() -> Iterator[str]:
+    """A receiver that answers what is not HTTP."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def answer() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            with connection:
+                connection.recv(65536)
+                connection.sendall(b"HELLO THERE\r\n\r\n")
+
+    threading.Thread(target=answer, daemon=True).start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+    listener.close()
+
+
+def test_one_receiver_s_failure_of_any_kind_does_not_stop_the_others(
+    admin_api: ContractClient,
+    other_api: ContractClient,
+    recorded: dict[str, Any],
+    receiver: tuple[str, type[Receiver]],
+    babbler: str,
+    db: Connection,
+) -> None:
+    # A receiver answering garbage, and a URL stored before today's checks that cannot be
+    # sent: each is a failed attempt of its own delivery. Either stopped the whole round (an
+    # exception out of the sender), and the round after it, for every agency's deliveries.
+    url, server = receiver
+    admin_api.created("/v1/webhooks", {"url": babbler})
+    unsendable = admin_api.created("/v1/webhooks", {"url": "https://example.org/unsendable"})
+    db.execute(
+        "UPDATE agency_webhooks SET url = 'https://exa\u200bmple.org/x' WHERE id = %(id)s",
+        {"id": unsendable["id"]},
+    )
+    admin_api.created("/v1/webhooks", {"url": url})
+    trace(other_api, "TAU-889911")
+    (notification,) = admin_api.get("/v1/notifications").get_json()["items"]
+
+    done = delivery.deliver_due(db, ANYWHERE)
+
+    assert (done.claimed, done.delivered, len(server.received)) == (3, 1, 1)
+    errors = sorted(
+        str(state["last_error"])
+        for state in webhooks.delivery_state(db, notification["id"])
+        if state["delivered_at"] is None
+    )
+    assert errors[0].startswith("BadStatusLine") and errors[1].startswith("UnicodeEncodeError")
+
+
+@pytest.fixture
 def production_admin_api(database_url: str, db: Connection) -> Iterator[ContractClient]:
     """The National Tracing Office's write key on a service in production mode."""
     application = create_app(
@@ -274,6 +328,19 @@ def test_production_registers_a_public_or_named_network_webhook(
         "https://example.org:0/x",
         "https://[::1/x",
         "https://[abc]/x",
+        # could never be sent: the request line and the Host header are ASCII
+        "https://exa\u200bmple.org/x",
+        "https://example.org/h\u00e9",
+        "https://example.org/x\x7f",
+        "https://b\u00fccher.example/x",
+        # not host names
+        "https://" + "a" * 64 + ".org/x",
+        "https://a..b/x",
+        "https://xn--/x",
+        "https://-receiver.example.org/x",
+        "https://under_score.example.org/x",
+        "https://127.1/x",
+        "https://2130706433/x",
     ],
 )
 def test_a_webhook_url_must_be_usable(admin_api: ContractClient, url: str) -> None:
