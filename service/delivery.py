@@ -9,12 +9,14 @@ connect only where the settings' reach allows (service.domain.webhooks.Reach).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.client
 import ipaddress
 import logging
 import socket
 import ssl
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -47,6 +49,7 @@ class RefusedAddress(OSError):
 
 def _vetted_connection(
     reach: signing.Reach,
+    exchange: _Exchange,
     address: tuple[str, int],
     timeout: float | None = None,
     source_address: tuple[str, int] | None = None,
@@ -74,14 +77,42 @@ def _vetted_connection(
             connection.close()
             failure = error
             continue
+        exchange.watch(connection)
         return connection
     if failure is not None:
         raise failure
     raise RefusedAddress(f"{host} was not reached: {'; '.join(dict.fromkeys(refusals))}")
 
 
+class _Exchange:
+    """One delivery's time: its connection is shut down once `seconds` have passed, whatever it
+    is doing. A socket's timeout bounds each read, not the exchange: a receiver that trickles
+    its answer a byte at a time would hold the worker, and every agency's deliveries behind it,
+    for hours. http.client takes headers cut short at the end of the stream as complete, so the
+    cut is remembered and the answer, whatever was read, is a failure."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.cut = False
+        self._timer: threading.Timer | None = None
+
+    def watch(self, connection: socket.socket) -> None:
+        def cut() -> None:
+            self.cut = True
+            with contextlib.suppress(OSError):  # closed already
+                connection.shutdown(socket.SHUT_RDWR)
+
+        self._timer = threading.Timer(self.seconds, cut)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+
 def _vetted(
-    kind: type[http.client.HTTPConnection], reach: signing.Reach
+    kind: type[http.client.HTTPConnection], reach: signing.Reach, exchange: _Exchange
 ) -> Callable[..., http.client.HTTPConnection]:
     """A connection factory for urllib whose connections open through _vetted_connection. An
     HTTPS connection then wraps the vetted socket with the URL's host name: SNI and the
@@ -89,7 +120,7 @@ def _vetted(
 
     def connection(*args: Any, **kwargs: Any) -> http.client.HTTPConnection:
         made = kind(*args, **kwargs)
-        vetted = functools.partial(_vetted_connection, reach)
+        vetted = functools.partial(_vetted_connection, reach, exchange)
         made._create_connection = vetted  # type: ignore[attr-defined]  # what connect() calls
         return made
 
@@ -97,35 +128,40 @@ def _vetted(
 
 
 class _VettedHTTPHandler(urllib.request.HTTPHandler):
-    def __init__(self, reach: signing.Reach) -> None:
+    def __init__(self, reach: signing.Reach, exchange: _Exchange) -> None:
         super().__init__()
         self.reach = reach
+        self.exchange = exchange
 
     def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(_vetted(http.client.HTTPConnection, self.reach), req)
+        connection = _vetted(http.client.HTTPConnection, self.reach, self.exchange)
+        return self.do_open(connection, req)
 
 
 class _VettedHTTPSHandler(urllib.request.HTTPSHandler):
-    def __init__(self, reach: signing.Reach, context: ssl.SSLContext | None) -> None:
+    def __init__(
+        self, reach: signing.Reach, exchange: _Exchange, context: ssl.SSLContext | None
+    ) -> None:
         super().__init__(context=context)
         self.reach = reach
+        self.exchange = exchange
         self.ssl_context = context
 
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        connection = _vetted(http.client.HTTPSConnection, self.reach)
+        connection = _vetted(http.client.HTTPSConnection, self.reach, self.exchange)
         return self.do_open(connection, req, context=self.ssl_context)
 
 
 def _web_opener(
-    reach: signing.Reach, context: ssl.SSLContext | None
+    reach: signing.Reach, exchange: _Exchange, context: ssl.SSLContext | None
 ) -> urllib.request.OpenerDirector:
     """An opener that speaks HTTP and HTTPS only, to the addresses the reach allows: no file:,
     ftp: or data: URL can be reached through a webhook, whatever was registered, no proxy from
     the environment is used, and redirects are not followed."""
     opener = urllib.request.OpenerDirector()
     for handler in (
-        _VettedHTTPHandler(reach),
-        _VettedHTTPSHandler(reach, context),
+        _VettedHTTPHandler(reach, exchange),
+        _VettedHTTPSHandler(reach, exchange, context),
         urllib.request.HTTPErrorProcessor(),
         urllib.request.HTTPDefaultErrorHandler(),
     ):
@@ -140,11 +176,19 @@ def sender(
     reach: signing.Reach, timeout: float = 10.0, context: ssl.SSLContext | None = None
 ) -> Sender:
     """A Sender that posts only to the addresses the reach allows (HTTPS checked with the
-    context given, else the system's certificate authorities)."""
-    opener = _web_opener(reach, context)
+    context given, else the system's certificate authorities), each exchange cut off after
+    `timeout` seconds."""
 
     def send(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
-        return post(url, body, headers, timeout=timeout, opener=opener)
+        exchange = _Exchange(timeout)
+        try:
+            opener = _web_opener(reach, exchange, context)
+            status, error = post(url, body, headers, timeout=timeout, opener=opener)
+        finally:
+            exchange.close()
+        if exchange.cut:
+            return None, f"no complete answer within {timeout:g} s"
+        return status, error
 
     return send
 

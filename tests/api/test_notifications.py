@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any, ClassVar
@@ -266,6 +268,39 @@ def test_one_receiver_s_failure_of_any_kind_does_not_stop_the_others(
         if state["delivered_at"] is None
     )
     assert errors[0].startswith("BadStatusLine") and errors[1].startswith("UnicodeEncodeError")
+
+
+@pytest.fixture
+def trickler() -> Iterator[str]:
+    """A receiver that answers one byte of a header every 0.2 s, forever."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def answer() -> None:
+        with contextlib.suppress(OSError):
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(65536)
+                connection.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                while not stop.wait(0.2):
+                    connection.sendall(b"z")
+
+    threading.Thread(target=answer, daemon=True).start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+    stop.set()
+    listener.close()
+
+
+def test_a_receiver_that_never_finishes_is_cut_off(trickler: str) -> None:
+    # Each read gets a byte within the socket's timeout; only the cut of the whole exchange
+    # ends it.
+    send = delivery.sender(signing.Reach(anywhere=True), timeout=1.0)
+    started = time.monotonic()
+
+    status, error = send(trickler, b"{}", {})
+
+    assert status is None and error
+    assert time.monotonic() - started < 5
 
 
 @pytest.fixture
