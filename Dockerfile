@@ -1,7 +1,8 @@
 # The trace-registry API: gunicorn, started by the project's own start-up script (service/start.sh).
 #
 #   docker build -t trace-registry .
-#   docker compose up            # with PostgreSQL: see docker-compose.yml
+#   docker build --target proxy -t trace-registry-proxy .
+#   docker compose up            # with PostgreSQL and the proxy: see docker-compose.yml
 #
 # Stage `build` turns the source into a wheel (schema.sql and openapi.yaml go inside it, see
 # pyproject.toml); the runtime stage installs that wheel, and nothing else of the source, into a
@@ -12,6 +13,24 @@ WORKDIR /src
 COPY pyproject.toml README.md schema.sql openapi.yaml ./
 COPY service/ service/
 RUN python -m pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
+
+# The buffering proxy that stands in front of the API in docker-compose.yml (deploy/proxy/nginx.conf
+# says why): Debian's nginx, on the same Debian as the API's image. Built with `--target proxy`;
+# the API is the last stage, what a plain `docker build` makes.
+FROM python:3.11-slim AS proxy
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends nginx \
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --gid 10001 trace-registry \
+ && useradd --no-log-init --uid 10001 --gid trace-registry --shell /usr/sbin/nologin trace-registry
+COPY deploy/proxy/ /etc/trace-registry-proxy/
+USER 10001:10001
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+    CMD ["python", "-c", "import urllib.request as u; u.build_opener(u.ProxyHandler({})).open('http://127.0.0.1:8080/healthz', timeout=4)"]
+# In the foreground, so that it is PID 1 and receives `docker stop`'s SIGTERM itself.
+ENTRYPOINT ["nginx", "-c", "/etc/trace-registry-proxy/nginx.conf", "-e", "stderr", "-g", "daemon off;"]
 
 FROM python:3.11-slim
 # PYTHON is the interpreter start.sh runs; PATH puts the `trace-registry` command at hand for
