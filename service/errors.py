@@ -10,7 +10,8 @@
      │    ├── UnknownReference       a referenced record does not exist
      │    ├── LedgerViolation        an attempt to change recorded history
      │    ├── StateConflict          the request contradicts what is recorded
- │    └── IdempotencyKeyReused   an Idempotency-Key already sent with another request
+ │    ├── IdempotencyKeyReused   an Idempotency-Key already sent with another request
+     │    └── ImportsBusy            another import of the agency is being loaded
      ├── RateLimited             429  the key sent more requests than its rate (with Retry-After)
      └── DatabaseUnavailable     503  PostgreSQL cannot be reached (with Retry-After)
 
@@ -108,6 +109,14 @@ class StateConflict(Conflict):
 class IdempotencyKeyReused(Conflict):
     code = "idempotency_key_reused"
     title = "This Idempotency-Key was sent with another request"
+
+
+class ImportsBusy(Conflict):
+    """Another import of the agency is being loaded (one at a time per agency). The API queues
+    the file instead, and the worker takes another job: neither answers it."""
+
+    code = "state_conflict"
+    title = "Another import of your agency is being loaded"
 
 
 class RateLimited(TraceRegistryError):

@@ -32,6 +32,7 @@ from service.db import Connection
 from service.domain.ids import uuid7
 from service.domain.imports import NDJSON, Problem, documents
 from service.domain.streams import PiecesStream
+from service.errors import ImportsBusy
 from service.import_reading import CHUNK_ROWS, Staging, load_record, parallel_blocks
 from service.repository import imports
 from service.repository.imports import ImportRecord
@@ -106,6 +107,9 @@ class Request:
     # the file's SHA-256, when the caller has it before reading: a file this agency imported
     # before, byte for byte, is then answered from that import without being read again
     sha256: bytes | None = None
+    # how long to wait for the agency's other import to end (None: as long as it takes; 0:
+    # not at all), before ImportsBusy
+    wait_seconds: float | None = None
 
 
 def readers_for(media_type: str, size: int | None, configured: int) -> int:
@@ -175,7 +179,7 @@ def run(
 
     try:
         with conn.transaction():
-            imports.prepare(conn, request.agency_id)
+            imports.prepare(conn, request.agency_id, request.wait_seconds)
             # After the agency's lock: a copy of the file still being loaded is committed by now.
             earlier = _earlier_import(conn, request)
             if earlier is None:
@@ -292,6 +296,8 @@ def _stage_in_parallel(
 
 MAX_ATTEMPTS = 3
 LEASE_SECONDS = 3_600.0
+# A job whose agency has another import being loaded waits this long before it is tried again.
+BUSY_PAUSE_SECONDS = 30.0
 # The file is kept in rows of this size (the API reads its spool a row at a time).
 JOB_CHUNK_BYTES = 1 << 20
 
@@ -335,9 +341,11 @@ class JobSettings:
 
 def run_next_job(conn: Connection, settings: JobSettings) -> ImportRecord | None:
     """Load the oldest queued import, if any (the caller's connection is in autocommit mode):
-    the import, its record and the job's removal are one transaction, so a worker that dies
-    loses nothing and loads nothing twice. A job that failed MAX_ATTEMPTS times is recorded as
-    FAILED, with the last error."""
+    the import, its record and the job's removal are one transaction, which holds the job
+    throughout, so a worker that dies loses nothing, and nothing is loaded twice or taken from
+    a worker still loading it. A job that failed MAX_ATTEMPTS times is recorded as FAILED, with
+    the last error. A job whose agency has another import being loaded is handed back for
+    later (None), so that the worker goes on with its other work meanwhile."""
     job = imports.claim(conn, settings.lease_seconds)
     if job is None:
         return None
@@ -352,25 +360,31 @@ def run_next_job(conn: Connection, settings: JobSettings) -> ImportRecord | None
         import_id=job.id,
         readers=readers_for(job.media_type, job.size, settings.import_readers),
         sha256=job.sha256,
+        wait_seconds=0,
     )
     try:
         with conn.transaction():
+            imports.lock(conn, job.id)
             if job.attempts > MAX_ATTEMPTS:
-                record = _gave_up(conn, job, request)
+                record = _gave_up(conn, job)
             else:
                 stream = io.BufferedReader(PiecesStream(imports.chunks(conn, job.id)))
                 record = run(conn, stream, request)
             imports.finish(conn, job.id)
-    except Exception as error:  # the database went away, or a bug: the lease will run out
+    except ImportsBusy:
+        imports.hand_back(conn, job.id, BUSY_PAUSE_SECONDS)
+        return None
+    except Exception as error:  # the database went away, or a bug: tried again after a pause
         with contextlib.suppress(Exception):
             imports.note_error(conn, job.id, f"{type(error).__name__}: {error}")
         raise
     return record
 
 
-def _gave_up(conn: Connection, job: imports.Job, request: Request) -> ImportRecord:
+def _gave_up(conn: Connection, job: imports.Job) -> ImportRecord:
     now = datetime.now(UTC)
-    problem = Problem(1, "", f"the import could not be loaded in {MAX_ATTEMPTS} attempts")
+    why = f": the last failed with {job.last_error}" if job.last_error else ""
+    problem = Problem(1, "", f"the import could not be loaded in {MAX_ATTEMPTS} attempts{why}")
     return imports.insert(
         conn,
         job.agency_id,

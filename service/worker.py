@@ -48,9 +48,8 @@ def run(
                 )
                 while True:
                     if time.monotonic() - purged_at >= PURGE_EVERY_SECONDS:
-                        forgotten = idempotency.purge(conn, settings.idempotency_hours)
                         purged_at = time.monotonic()
-                        log.info("forgot %d idempotent answers", forgotten)
+                        _purge(conn, settings.idempotency_hours)
                     done = delivery.deliver_due(conn, send)
                     delivered += done.delivered
                     loaded = importing.run_next_job(conn, jobs)
@@ -67,3 +66,17 @@ def run(
                 raise
             log.exception("worker round failed: %s", error)
             time.sleep(interval)
+
+
+def _purge(conn: Connection, hours: int) -> None:
+    """Forget expired idempotent answers. A purge that fails (a row held by a request that
+    re-sends its key, past the statement timeout) waits for the next turn: it must not stop
+    the round's deliveries and imports, nor be tried first in every round until it succeeds."""
+    try:
+        forgotten = idempotency.purge(conn, hours)
+    except Exception as error:  # logged; the next turn tries again
+        log.warning(
+            "forgetting idempotent answers failed (next in %d s): %s", PURGE_EVERY_SECONDS, error
+        )
+        return
+    log.info("forgot %d idempotent answers", forgotten)

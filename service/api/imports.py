@@ -14,11 +14,14 @@ from service.api.context import connection, known_countries, principal, settings
 from service.api.problems import problem
 from service.api.responses import created, json_response, keyset_page
 from service.domain.imports import MEDIA_TYPES, NDJSON
-from service.errors import FieldError, InvalidInput, NotFound
+from service.errors import FieldError, ImportsBusy, InvalidInput, NotFound
 from service.repository import imports
 from service.schemas.imports import ImportListQuery, ImportQuery
 
 blueprint = Blueprint("imports", __name__, url_prefix="/v1/imports")
+# How long a file loaded while the client waits may wait for its agency's other import to end;
+# after that it is queued (202).
+SYNC_WAIT_SECONDS = 5.0
 import_query = ImportQuery()
 import_list_query = ImportListQuery()
 
@@ -42,20 +45,27 @@ def create_import() -> Response:
     body = uploads.spooled()
     if body.size > config.import_sync_bytes or _prefers_async():
         return _queue(body, record_type)
-    outcome = importing.run(
-        connection(),
-        body.file,
-        importing.Request(
-            agency_id=principal().agency.id,
-            media_type=request.mimetype,
-            record_type=record_type,
-            countries=known_countries(),
-            today=datetime.now(UTC).date(),
-            verification_days=config.euc_verification_days,
-            errors_kept=config.import_errors_kept,
-            sha256=body.sha256,
-        ),
-    )
+    try:
+        outcome = importing.run(
+            connection(),
+            body.file,
+            importing.Request(
+                agency_id=principal().agency.id,
+                media_type=request.mimetype,
+                record_type=record_type,
+                countries=known_countries(),
+                today=datetime.now(UTC).date(),
+                verification_days=config.euc_verification_days,
+                errors_kept=config.import_errors_kept,
+                sha256=body.sha256,
+                wait_seconds=SYNC_WAIT_SECONDS,
+            ),
+        )
+    except ImportsBusy:
+        # The agency's other import (a large one, perhaps) is still being loaded: the file
+        # waits for the worker rather than the client for an unknown time.
+        body.file.seek(0)
+        return _queue(body, record_type)
     location = f"/v1/imports/{outcome.id}"
     if outcome.status == "FAILED":
         # Answered, not raised: the records are rolled back already, and the import's record

@@ -14,6 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from psycopg import sql
+from psycopg.errors import LockNotAvailable
 from psycopg.types.json import Jsonb
 
 from service.db import Connection
@@ -21,6 +22,7 @@ from service.domain.alerts import LISTING_EVENT_TYPES
 from service.domain.findings import TRANSFER_TYPES
 from service.domain.ids import NEWEST
 from service.domain.imports import Problem
+from service.errors import ImportsBusy
 from service.repository import alerts, rows
 from service.repository.queries import load
 
@@ -128,11 +130,30 @@ class Job:
     sha256: bytes
     size: int
     attempts: int
+    # why the attempt before failed, if it did
+    last_error: str | None = None
 
 
-def prepare(conn: Connection, agency_id: UUID) -> None:
-    """Staging tables for this transaction; waits for the agency's other imports to end."""
-    conn.execute(SQL["prepare"], {"lock_space": _LOCK_SPACE, "agency_id": agency_id})
+def prepare(conn: Connection, agency_id: UUID, wait_seconds: float | None = None) -> None:
+    """Staging tables for this transaction, once the agency's other import has ended: waiting
+    as long as it takes (None), or at most `wait_seconds` (0: not at all), else ImportsBusy."""
+    conn.execute(SQL["prepare"])
+    agency = {"lock_space": _LOCK_SPACE, "agency_id": agency_id}
+    busy = ImportsBusy("another import of your agency is being loaded")
+    if wait_seconds is None:
+        conn.execute(SQL["lock_agency_imports"], agency)
+    elif wait_seconds <= 0:
+        locked = conn.execute(SQL["try_lock_agency_imports"], agency).fetchone()
+        if locked is None or not locked["locked"]:
+            raise busy
+    else:
+        waiting = f"{max(1, round(wait_seconds * 1000))}ms"
+        conn.execute(SQL["set_lock_timeout"], {"lock_timeout": waiting})
+        try:
+            conn.execute(SQL["lock_agency_imports"], agency)
+        except LockNotAvailable as error:
+            raise busy from error
+        conn.execute(SQL["set_lock_timeout"], {"lock_timeout": "0"})
     for table, definition in _TEMP_TABLES.items():
         conn.execute(
             sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
@@ -334,7 +355,17 @@ def _summary(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _problem_document(problem: Problem) -> dict[str, Any]:
-    return {"line": problem.line, "field": problem.field, "detail": problem.detail}
+    return {
+        "line": problem.line,
+        "field": _storable(problem.field),
+        "detail": _storable(problem.detail),
+    }
+
+
+def _storable(text: str) -> str:
+    """Text that PostgreSQL can keep: a problem names what the file said (a field's name may
+    hold U+0000, which neither text nor jsonb can store), so the character is written out."""
+    return text.replace("\x00", "\\u0000")
 
 
 def _on(query: str, table: str) -> sql.Composed:
@@ -375,6 +406,7 @@ def claim(conn: Connection, lease_seconds: float) -> Job | None:
         sha256=bytes(row["sha256"]),
         size=row["size"],
         attempts=row["attempts"],
+        last_error=row["last_error"],
     )
 
 
@@ -389,8 +421,19 @@ def chunks(conn: Connection, job_id: UUID) -> Iterator[bytes]:
         seq += 1
 
 
+def lock(conn: Connection, job_id: UUID) -> None:
+    """Hold the job for this transaction (see lock_job)."""
+    conn.execute(SQL["lock_job"], {"id": job_id})
+
+
 def note_error(conn: Connection, job_id: UUID, error: str) -> None:
-    conn.execute(SQL["note_job_error"], {"id": job_id, "error": error[:2000]})
+    """Keep why a load failed; the job is due again after a pause."""
+    conn.execute(SQL["note_job_error"], {"id": job_id, "error": _storable(error)[:2000]})
+
+
+def hand_back(conn: Connection, job_id: UUID, pause_seconds: float) -> None:
+    """A job that could not start: due again after `pause_seconds`, the attempt not counted."""
+    conn.execute(SQL["hand_back_job"], {"id": job_id, "pause_seconds": pause_seconds})
 
 
 def finish(conn: Connection, job_id: UUID) -> None:

@@ -6,9 +6,24 @@
 -- 64 MB, 1,000,000 records still spilled 52-67 MB sorts (checks 8.1-8.2 s; at 256 MB, 6.8-7.0 s,
 -- PostgreSQL 15, alternating). It is the import's own transaction's (one per agency at a time),
 -- and a limit per sort (hashes may take hash_mem_multiplier times it), not an allocation.
+-- The agency's lock is taken by one of the statements below, after this one: a statement's
+-- timeout is armed when it starts, so a wait in this statement would still be cut short by the
+-- connection's own statement_timeout.
 SELECT set_config('statement_timeout', '0', true),
-       set_config('work_mem', '256MB', true),
-       pg_advisory_xact_lock(%(lock_space)s, hashtext(%(agency_id)s::text));
+       set_config('work_mem', '256MB', true);
+
+-- name: set_lock_timeout
+-- How long the wait for the agency's lock may take ('0': as long as it takes), set before the
+-- wait and set back to '0' after it, so that the import's other lock waits (behind writers of
+-- the same certificates and items) are not cut short.
+SELECT set_config('lock_timeout', %(lock_timeout)s, true);
+
+-- name: lock_agency_imports
+-- Waits for the agency's other import to end (for at most lock_timeout).
+SELECT pg_advisory_xact_lock(%(lock_space)s, hashtext(%(agency_id)s::text));
+
+-- name: try_lock_agency_imports
+SELECT pg_try_advisory_xact_lock(%(lock_space)s, hashtext(%(agency_id)s::text)) AS locked;
 
 -- name: resolve_manufacturers
 -- Items record the manufacturer an alias names (Izhmash: Kalashnikov Concern): what
@@ -336,13 +351,34 @@ WHERE id = (SELECT id FROM import_jobs
             ORDER BY queued_at
             FOR UPDATE SKIP LOCKED
             LIMIT 1)
-RETURNING id, agency_id, media_type, record_type, sha256, size, queued_at, started_at, attempts;
+RETURNING id, agency_id, media_type, record_type, sha256, size, queued_at, started_at, attempts,
+          last_error;
 
 -- name: chunk
 SELECT data FROM import_job_chunks WHERE job_id = %(job_id)s AND seq = %(seq)s;
 
+-- name: lock_job
+-- Held by the transaction that loads the job, to its end: the claim skips a locked job even
+-- once its lease has run out (an import that outlasts its lease is still one worker's), and
+-- the lock goes the moment a worker that dies loses its connection.
+SELECT id FROM import_jobs WHERE id = %(id)s FOR UPDATE;
+
 -- name: note_job_error
-UPDATE import_jobs SET last_error = %(error)s WHERE id = %(id)s;
+-- A load that failed for want of something other than its file (the database went away, a
+-- bug): the error is kept for the record the job gets if it never loads, and the job is due
+-- again after a pause that grows with its attempts (1, 2, 3 minutes), not after its lease.
+UPDATE import_jobs
+SET last_error = %(error)s,
+    lease_until = clock_timestamp() + make_interval(mins => attempts)
+WHERE id = %(id)s;
+
+-- name: hand_back_job
+-- A job that could not start (its agency's other import is being loaded): due again after a
+-- pause, its attempt not counted.
+UPDATE import_jobs
+SET lease_until = clock_timestamp() + make_interval(secs => %(pause_seconds)s),
+    attempts = attempts - 1
+WHERE id = %(id)s;
 
 -- name: delete_job
 DELETE FROM import_jobs WHERE id = %(id)s;

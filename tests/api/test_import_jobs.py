@@ -1,0 +1,215 @@
+"""Import jobs when things go wrong: a job is loaded by one worker at a time, waits its turn
+behind its agency's other import without failing or blocking the worker, keeps why it failed,
+and one bad job or a failed purge stops nothing else."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from service import importing, worker
+from service.api import imports as imports_view
+from service.config import Settings
+from service.db import Connection, connect
+from service.domain.records import AgencyRef
+from service.repository import agencies, idempotency, imports
+from tests.api.test_imports import NDJSON, import_file, ndjson, registry_file, send
+from tests.conftest import rows_in
+from tests.contract import ContractClient
+
+
+def queue(api: ContractClient, body: bytes) -> str:
+    response = api.request(
+        "POST",
+        "/v1/imports",
+        data=body,
+        headers={"Content-Type": NDJSON, "Prefer": "respond-async"},
+    )
+    assert response.status_code == 202
+    location: str = response.headers["Location"]
+    return location
+
+
+def work(db: Connection) -> Any:
+    return importing.run_next_job(
+        db, importing.JobSettings(frozenset(agencies.known_countries(db)), 180)
+    )
+
+
+def job_state(db: Connection) -> dict[str, Any]:
+    row = db.execute(
+        "SELECT attempts, last_error, lease_until > clock_timestamp() AS leased FROM import_jobs"
+    ).fetchone()
+    assert row is not None
+    return dict(row)
+
+
+@contextmanager
+def another_import_loading(settings: Settings, agency_id: UUID) -> Iterator[None]:
+    """The agency's lock held, as by an import of the agency being loaded elsewhere."""
+    with connect(settings) as holder, holder.transaction():
+        imports.prepare(holder, agency_id)
+        yield
+
+
+def test_a_field_name_holding_nul_fails_the_job_at_once_with_its_problem(
+    api: ContractClient, db: Connection
+) -> None:
+    # The problem named the field as the file spelled it, U+0000 included, which PostgreSQL
+    # cannot store: the job's record could not be written, the job showed RUNNING for an hour,
+    # and after three attempts (three hours) failed without saying why.
+    record = {**registry_file()[0], "bad\u0000key": 1}
+    location = queue(api, ndjson(record))
+
+    work(db)
+
+    loaded = api.get(location).get_json()
+    assert loaded["status"] == "FAILED"
+    assert loaded["errors"] == [{"line": 1, "field": "bad\\u0000key", "detail": "Unknown field."}]
+    assert rows_in(db, "import_jobs") == 0
+
+
+def test_a_field_name_holding_nul_is_refused_with_its_record_kept(api: ContractClient) -> None:
+    record = {**registry_file()[0], "bad\u0000key": 1}
+
+    response = send(api, ndjson(record))
+
+    assert response.status_code == 400
+    refused = api.get(f"/v1/imports/{response.get_json()['import_id']}").get_json()
+    assert refused["status"] == "FAILED"
+    assert refused["errors"][0]["field"] == "bad\\u0000key"
+
+
+def test_the_wait_for_the_agency_s_other_import_is_not_cut_by_the_statement_timeout(
+    settings: Settings, db: Connection
+) -> None:
+    # The lock was taken in the statement that lifted the timeout, which was armed already:
+    # a file waiting 0.6 s behind another import failed on a 0.3 s statement timeout.
+    agency = agencies.ensure_agency(db, "Gendarmerie Nationale")[0]
+    quick = replace(settings, statement_timeout_ms=300)
+    with connect(quick) as importer:
+        holding = threading.Event()
+
+        def hold() -> None:
+            with another_import_loading(settings, agency.id):
+                holding.set()
+                threading.Event().wait(0.6)
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        assert holding.wait(5)
+        loaded = import_file(importer, ndjson(*registry_file()))
+        holder.join()
+
+    assert loaded.status == "COMPLETED"
+
+
+def test_a_job_behind_its_agency_s_other_import_is_handed_back_uncounted(
+    api: ContractClient,
+    agency_key: tuple[AgencyRef, str],
+    settings: Settings,
+    db: Connection,
+) -> None:
+    location = queue(api, ndjson(*registry_file()))
+
+    with another_import_loading(settings, agency_key[0].id):
+        assert work(db) is None  # the worker goes on with its other work
+
+    assert job_state(db) == {"attempts": 0, "last_error": None, "leased": True}
+    assert api.get(location).get_json()["status"] == "RUNNING"
+    db.execute("UPDATE import_jobs SET lease_until = clock_timestamp() - interval '1 second'")
+    work(db)
+    assert api.get(location).get_json()["status"] == "COMPLETED"
+
+
+def test_a_file_sent_while_its_agency_s_other_import_loads_is_queued(
+    api: ContractClient,
+    agency_key: tuple[AgencyRef, str],
+    settings: Settings,
+    db: Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(imports_view, "SYNC_WAIT_SECONDS", 0.2)
+
+    with another_import_loading(settings, agency_key[0].id):
+        response = send(api, ndjson(*registry_file()))
+
+    assert response.status_code == 202
+    assert rows_in(db, "items") == 0
+    work(db)
+    assert api.get(response.headers["Location"]).get_json()["status"] == "COMPLETED"
+    assert rows_in(db, "items") == 2
+
+
+def test_a_job_still_loading_is_not_taken_when_its_lease_runs_out(
+    api: ContractClient, settings: Settings, db: Connection
+) -> None:
+    # A load that outlasted its lease was claimed again, and at the fourth claim recorded
+    # FAILED and deleted while the first worker was still loading it.
+    queue(api, ndjson(*registry_file()))
+    job = imports.claim(db, lease_seconds=0.001)  # a lease that runs out at once
+    assert job is not None
+    with connect(settings) as loader, loader.transaction():
+        imports.lock(loader, job.id)  # a worker loading it, past its lease
+
+        assert work(db) is None
+        assert job_state(db)["attempts"] == 1
+
+    work(db)  # the loader died: its lock went with it, and the job is taken up again
+    assert rows_in(db, "items") == 2
+
+
+def test_a_job_that_failed_unexpectedly_waits_a_little_and_keeps_its_error(
+    api: ContractClient, db: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    location = queue(api, ndjson(*registry_file()))
+    run = importing.run
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the disk is on fire")
+
+    monkeypatch.setattr(importing, "run", broken)
+    with pytest.raises(RuntimeError):
+        work(db)
+
+    state = job_state(db)
+    assert state["last_error"] == "RuntimeError: the disk is on fire"
+    due = db.execute("SELECT lease_until - clock_timestamp() AS due FROM import_jobs").fetchone()
+    assert due is not None and 0 < due["due"].total_seconds() <= 60  # not an hour
+    monkeypatch.setattr(importing, "run", run)
+    db.execute("UPDATE import_jobs SET attempts = %s, lease_until = NULL", [importing.MAX_ATTEMPTS])
+    work(db)
+    failed = api.get(location).get_json()
+    assert failed["status"] == "FAILED"
+    assert failed["errors"][0]["detail"].endswith(
+        "attempts: the last failed with RuntimeError: the disk is on fire"
+    )
+
+
+def test_a_failing_purge_does_not_stop_the_round(
+    api: ContractClient, settings: Settings, db: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    location = queue(api, ndjson(*registry_file()))
+
+    def stuck(*args: Any) -> int:
+        raise RuntimeError("canceling statement due to statement timeout")
+
+    monkeypatch.setattr(idempotency, "purge", stuck)
+    worker.run(lambda: connect(settings), settings, interval=0, once=True)
+
+    assert api.get(location).get_json()["status"] == "COMPLETED"
+
+
+def test_a_bounded_wait_for_the_agency_bounds_no_other_wait_of_the_import(db: Connection) -> None:
+    agency = agencies.ensure_agency(db, "Gendarmerie Nationale")[0]
+    with db.transaction():
+        imports.prepare(db, agency.id, wait_seconds=5)
+        setting = db.execute("SELECT current_setting('lock_timeout') AS value").fetchone()
+
+    assert setting is not None and setting["value"] == "0"
