@@ -47,6 +47,11 @@ class RefusedAddress(OSError):
     """The webhook's host leads only to addresses deliveries may not reach."""
 
 
+# Addresses of one host a delivery tries before it gives up: a name that resolves to many
+# addresses that do not answer must not hold the worker for one timeout each.
+ADDRESSES_TRIED = 3
+
+
 def _vetted_connection(
     reach: signing.Reach,
     exchange: _Exchange,
@@ -56,59 +61,95 @@ def _vetted_connection(
 ) -> socket.socket:
     """socket.create_connection, but only to an address the reach allows: the host is resolved
     once, and the connection goes to the address that was checked, so a name that resolves
-    elsewhere a moment later (DNS rebinding) cannot slip past."""
+    elsewhere a moment later (DNS rebinding) cannot slip past. Connecting takes from the
+    exchange's time too (the name's resolution is the system resolver's, with its own
+    timeouts)."""
     host, port = address
     refusals: list[str] = []
     failure: OSError | None = None
-    found = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
-    for family, kind, protocol, _, sockaddr in found:
+    tried = 0
+    for family, kind, protocol, _, sockaddr in socket.getaddrinfo(
+        host, port, 0, socket.SOCK_STREAM
+    ):
         refused = reach.refuses(ipaddress.ip_address(str(sockaddr[0]).partition("%")[0]))
         if refused:
             refusals.append(refused)
             continue
+        left = exchange.remaining()
+        if tried == ADDRESSES_TRIED or left <= 0:
+            break
+        tried += 1
         connection = socket.socket(family, kind, protocol)
         try:
-            if isinstance(timeout, int | float):  # not socket's "global default" marker
-                connection.settimeout(timeout)
+            connection.settimeout(min(left, timeout) if isinstance(timeout, int | float) else left)
             if source_address is not None:
                 connection.bind(source_address)
             connection.connect(sockaddr)
+            if isinstance(timeout, int | float):  # not socket's "global default" marker
+                connection.settimeout(timeout)
+            exchange.watch(connection)
         except OSError as error:
             connection.close()
             failure = error
             continue
-        exchange.watch(connection)
         return connection
     if failure is not None:
         raise failure
+    if tried:
+        raise TimeoutError(f"{host} did not answer within {exchange.seconds:g} s")
     raise RefusedAddress(f"{host} was not reached: {'; '.join(dict.fromkeys(refusals))}")
 
 
 class _Exchange:
-    """One delivery's time: its connection is shut down once `seconds` have passed, whatever it
-    is doing. A socket's timeout bounds each read, not the exchange: a receiver that trickles
-    its answer a byte at a time would hold the worker, and every agency's deliveries behind it,
-    for hours. http.client takes headers cut short at the end of the stream as complete, so the
-    cut is remembered and the answer, whatever was read, is a failure."""
+    """One delivery's time, from its first step: its connection is shut down once `seconds`
+    have passed, whatever it is doing. A socket's timeout bounds each read, not the exchange: a
+    receiver that trickles its answer a byte at a time would hold the worker, and every
+    agency's deliveries behind it, for hours. http.client takes headers cut short at the end
+    of the stream as complete, so the cut is remembered and the answer, whatever was read, is
+    a failure."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.cut = False
-        self._timer: threading.Timer | None = None
-
-    def watch(self, connection: socket.socket) -> None:
-        def cut() -> None:
-            self.cut = True
-            with contextlib.suppress(OSError):  # closed already
-                connection.shutdown(socket.SHUT_RDWR)
-
-        self._timer = threading.Timer(self.seconds, cut)
+        self._deadline = time.monotonic() + seconds
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._timer = threading.Timer(seconds, self._cut)
         self._timer.daemon = True
         self._timer.start()
 
+    def remaining(self) -> float:
+        return self._deadline - time.monotonic()
+
+    def watch(self, connection: socket.socket) -> None:
+        """Keep a duplicate of the connection's socket: TLS takes the original over (and
+        detaches it, so that it can no longer be shut down), while shutting the duplicate down
+        ends the connection under both."""
+        duplicate = connection.dup()
+        with self._lock:
+            self._sockets.append(duplicate)
+            late = self.cut
+        if late:
+            _shut(duplicate)
+
+    def _cut(self) -> None:
+        with self._lock:
+            self.cut = True
+            sockets = list(self._sockets)
+        for connection in sockets:
+            _shut(connection)
+
     def close(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
+        self._timer.cancel()
+        with self._lock:
+            for connection in self._sockets:
+                connection.close()
+            self._sockets.clear()
+
+
+def _shut(connection: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # closed already
+        connection.shutdown(socket.SHUT_RDWR)
 
 
 def _vetted(

@@ -13,6 +13,7 @@ import hmac
 import ipaddress
 import re
 import secrets
+import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -20,6 +21,13 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 # IPv6 prefixes that carry an IPv4 address, which decides where a connection really goes.
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+# IPv6 ranges a delivery never connects to, whatever `is_global` says in the Python at hand (it
+# changed between patch releases): IPv4-compatible addresses (::127.0.0.1), SIIT's
+# IPv4-translated ones, site-local ones, and NAT64 prefixes for local use (RFC 8215).
+_NEVER = tuple(
+    ipaddress.IPv6Network(network)
+    for network in ("::/96", "::ffff:0:0:0/96", "fec0::/10", "64:ff9b:1::/48")
+)
 SIGNATURE_HEADER = "X-Trace-Registry-Signature"
 DELIVERY_HEADER = "X-Trace-Registry-Delivery"
 FIRST_RETRY_SECONDS = 30
@@ -68,15 +76,18 @@ class Reach:
         """Why a delivery may not connect to this address, or None."""
         if self.anywhere:
             return None
-        # Where the packets go: the IPv4 address inside a mapped or NAT64 IPv6 address.
+        # Where the packets go: the IPv4 address inside a mapped, NAT64 or 6to4 IPv6 address.
         if isinstance(address, ipaddress.IPv6Address):
             if address.ipv4_mapped is not None:
                 address = address.ipv4_mapped
             elif address in _NAT64:
                 address = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+            elif address.sixtofour is not None:
+                address = address.sixtofour
         if any(address in network for network in self.networks):
             return None
-        if address.is_global and not address.is_multicast:
+        never = any(address in network for network in _NEVER)
+        if address.is_global and not address.is_multicast and not never:
             return None
         return (
             f"{address} is not a public address (loopback, private, link-local or reserved); "
@@ -159,13 +170,21 @@ def _is_address(host: str) -> bool:
 
 
 def _is_host_name(host: str) -> bool:
-    """Letters, digits and hyphens in labels of 1 to 63, at most 253 in all; the last label
-    not all digits (`127.1` and `2130706433` are addresses in disguise, resolved as such)."""
+    """Letters, digits and hyphens in labels of 1 to 63, at most 253 in all, and not an IPv4
+    address in another spelling (`127.1`, `2130706433`, `0x7f.1`), which the resolver takes
+    as one."""
     labels = host.removesuffix(".").split(".")
+    try:
+        socket.inet_aton(host)
+    except OSError:
+        spelled_as_address = False
+    else:
+        spelled_as_address = True
     return (
         len(host) <= 253
         and all(_HOST_LABEL.match(label) for label in labels)
         and not labels[-1].isdigit()
+        and not spelled_as_address
     )
 
 

@@ -376,6 +376,8 @@ def test_production_registers_a_public_or_named_network_webhook(
         "https://under_score.example.org/x",
         "https://127.1/x",
         "https://2130706433/x",
+        "https://0x7f000001/x",
+        "https://0x7f.1/x",
     ],
 )
 def test_a_webhook_url_must_be_usable(admin_api: ContractClient, url: str) -> None:

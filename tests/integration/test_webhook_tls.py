@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import socket
 import ssl
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -36,9 +39,8 @@ class Receiver(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def tls_receiver(tmp_path: Path) -> Iterator[tuple[int, ssl.SSLContext]]:
-    """An HTTPS receiver on 127.0.0.1 whose certificate names localhost, and a client context
-    that trusts that certificate."""
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    """A certificate for localhost and its key."""
     certificate, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
@@ -46,6 +48,14 @@ def tls_receiver(tmp_path: Path) -> Iterator[tuple[int, ssl.SSLContext]]:
          "-addext", "subjectAltName=DNS:localhost"],
         check=True, capture_output=True,
     )  # fmt: skip
+    return certificate, key
+
+
+@pytest.fixture
+def tls_receiver(certificate: tuple[Path, Path]) -> Iterator[tuple[int, ssl.SSLContext]]:
+    """An HTTPS receiver on 127.0.0.1 whose certificate names localhost, and a client context
+    that trusts that certificate."""
+    certificate, key = certificate
     server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_context.load_cert_chain(certificate, key)
     server = HTTPServer(("127.0.0.1", 0), Receiver)
@@ -90,3 +100,42 @@ def test_a_name_that_leads_inside_is_not_connected_to(
 
     assert status is None and "127.0.0.1 is not a public address" in error
     assert Receiver.hosts == []
+
+
+@pytest.fixture
+def tls_trickler(certificate: tuple[Path, Path]) -> Iterator[tuple[int, ssl.SSLContext]]:
+    """An HTTPS receiver that answers one byte of a header every 0.2 s, forever."""
+    cert, key = certificate
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert, key)
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def answer() -> None:
+        with contextlib.suppress(OSError):
+            raw, _ = listener.accept()
+            with server_context.wrap_socket(raw, server_side=True) as connection:
+                connection.recv(65536)
+                connection.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                while not stop.wait(0.2):
+                    connection.sendall(b"z")
+
+    threading.Thread(target=answer, daemon=True).start()
+    yield listener.getsockname()[1], ssl.create_default_context(cafile=str(cert))
+    stop.set()
+    listener.close()
+
+
+def test_a_receiver_that_never_finishes_over_tls_is_cut_off(
+    tls_trickler: tuple[int, ssl.SSLContext],
+) -> None:
+    # TLS takes the connected socket over (detached, it can no longer be shut down): the cut
+    # must reach the connection all the same.
+    port, trusted = tls_trickler
+    send = delivery.sender(OWN_NETWORK, timeout=1.0, context=trusted)
+    started = time.monotonic()
+
+    status, error = send(f"https://localhost:{port}/hook", b"{}", {})
+
+    assert (status, error) == (None, "no complete answer within 1 s")
+    assert time.monotonic() - started < 5

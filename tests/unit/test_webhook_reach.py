@@ -34,6 +34,8 @@ OWN_NETWORK = Reach(anywhere=False, networks=parse_networks("10.20.0.0/16, fd00:
         "::ffff:169.254.169.254",
         "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254
         "ff02::1",
+        "2002:a9fe:a9fe::1",  # 6to4 of 169.254.169.254
+        "2002:7f00:1::1",  # 6to4 of 127.0.0.1
     ],
 )
 def test_a_delivery_never_reaches_a_private_or_special_address(address: str) -> None:
@@ -43,7 +45,22 @@ def test_a_delivery_never_reaches_a_private_or_special_address(address: str) -> 
 
 
 @pytest.mark.parametrize(
-    "address", ["8.8.8.8", "193.0.6.139", "2001:4860:4860::8888", "64:ff9b::808:808"]
+    "address",
+    [
+        "::7f00:1",  # IPv4-compatible ::127.0.0.1
+        "::ffff:0:7f00:1",  # SIIT
+        "fec0::1",  # site-local
+        "64:ff9b:1::a9fe:a9fe",  # NAT64 for local use
+    ],
+)
+def test_a_delivery_avoids_ipv6_that_embeds_ipv4_or_is_deprecated(address: str) -> None:
+    # Python 3.11.7 calls each of these global.
+    assert PUBLIC_ONLY.refuses(ipaddress.ip_address(address)) is not None
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["8.8.8.8", "193.0.6.139", "2001:4860:4860::8888", "64:ff9b::808:808", "2002:808:808::1"],
 )
 def test_a_delivery_reaches_a_public_address(address: str) -> None:
     assert PUBLIC_ONLY.refuses(ipaddress.ip_address(address)) is None
