@@ -10,7 +10,7 @@
      │    ├── UnknownReference       a referenced record does not exist
      │    ├── LedgerViolation        an attempt to change recorded history
      │    ├── StateConflict          the request contradicts what is recorded
- │    ├── IdempotencyKeyReused   an Idempotency-Key already sent with another request
+     │    ├── IdempotencyKeyReused   an Idempotency-Key already sent with another request
      │    └── ImportsBusy            another import of the agency is being loaded
      ├── RateLimited             429  the key sent more requests than its rate (with Retry-After)
      └── DatabaseUnavailable     503  PostgreSQL cannot be reached (with Retry-After)

@@ -295,7 +295,10 @@ def _stage_in_parallel(
 # Queued imports (POST /v1/imports with a large file, or `Prefer: respond-async`) --------------
 
 MAX_ATTEMPTS = 3
-LEASE_SECONDS = 3_600.0
+# The lease only has to cover the moment between a job's claim and its loader's hold on it
+# (imports.lock): a job being loaded is held by its loader's transaction however long it takes,
+# and a job whose worker died before holding it is taken up again after this.
+LEASE_SECONDS = 120.0
 # A job whose agency has another import being loaded waits this long before it is tried again.
 BUSY_PAUSE_SECONDS = 30.0
 # The file is kept in rows of this size (the API reads its spool a row at a time).
@@ -364,7 +367,8 @@ def run_next_job(conn: Connection, settings: JobSettings) -> ImportRecord | None
     )
     try:
         with conn.transaction():
-            imports.lock(conn, job.id)
+            if not imports.lock(conn, job.id):
+                return None  # gone since it was claimed
             if job.attempts > MAX_ATTEMPTS:
                 record = _gave_up(conn, job)
             else:

@@ -126,8 +126,7 @@ def _queue(body: uploads.Spooled, record_type: str | None) -> Response:
     )
     location = f"/v1/imports/{waiting.id}"
     audit.created(location)
-    return json_response(
-        waiting,
-        202,
-        headers={"Location": location, "Preference-Applied": "respond-async"},
-    )
+    headers = {"Location": location}
+    if _prefers_async():  # RFC 7240: said only of a preference the client expressed
+        headers["Preference-Applied"] = "respond-async"
+    return json_response(waiting, 202, headers=headers)

@@ -147,13 +147,15 @@ def prepare(conn: Connection, agency_id: UUID, wait_seconds: float | None = None
         if locked is None or not locked["locked"]:
             raise busy
     else:
+        setting = conn.execute(SQL["current_lock_timeout"]).fetchone()
         waiting = f"{max(1, round(wait_seconds * 1000))}ms"
         conn.execute(SQL["set_lock_timeout"], {"lock_timeout": waiting})
         try:
             conn.execute(SQL["lock_agency_imports"], agency)
         except LockNotAvailable as error:
             raise busy from error
-        conn.execute(SQL["set_lock_timeout"], {"lock_timeout": "0"})
+        before = setting["lock_timeout"] if setting is not None else "0"
+        conn.execute(SQL["set_lock_timeout"], {"lock_timeout": before})
     for table, definition in _TEMP_TABLES.items():
         conn.execute(
             sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
@@ -421,9 +423,9 @@ def chunks(conn: Connection, job_id: UUID) -> Iterator[bytes]:
         seq += 1
 
 
-def lock(conn: Connection, job_id: UUID) -> None:
-    """Hold the job for this transaction (see lock_job)."""
-    conn.execute(SQL["lock_job"], {"id": job_id})
+def lock(conn: Connection, job_id: UUID) -> bool:
+    """Hold the job for this transaction (see lock_job); False when it is gone."""
+    return conn.execute(SQL["lock_job"], {"id": job_id}).fetchone() is not None
 
 
 def note_error(conn: Connection, job_id: UUID, error: str) -> None:

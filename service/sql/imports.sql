@@ -13,9 +13,9 @@ SELECT set_config('statement_timeout', '0', true),
        set_config('work_mem', '256MB', true);
 
 -- name: set_lock_timeout
--- How long the wait for the agency's lock may take ('0': as long as it takes), set before the
--- wait and set back to '0' after it, so that the import's other lock waits (behind writers of
--- the same certificates and items) are not cut short.
+-- How long the wait for the agency's lock may take, set before the wait and set back after it
+-- (current_lock_timeout), so that the import's other lock waits (behind writers of the same
+-- certificates and items) are not cut short.
 SELECT set_config('lock_timeout', %(lock_timeout)s, true);
 
 -- name: lock_agency_imports
@@ -342,13 +342,19 @@ RETURNING queued_at;
 INSERT INTO import_job_chunks (job_id, seq, data) VALUES (%(job_id)s, %(seq)s, %(data)s);
 
 -- name: claim_job
--- The oldest job nobody holds (or whose holder's lease ran out), leased to the caller.
+-- The oldest job nobody holds (no lease, or one run out, and no loader holding its row: see
+-- lock_job), leased to the caller. An agency's files are loaded in the order they came (a
+-- later one may refer to an earlier one's records): a job waits while an older one of its
+-- agency is queued.
 UPDATE import_jobs
 SET lease_until = clock_timestamp() + make_interval(secs => %(lease_seconds)s),
     started_at = coalesce(started_at, clock_timestamp()), attempts = attempts + 1
-WHERE id = (SELECT id FROM import_jobs
-            WHERE lease_until IS NULL OR lease_until < clock_timestamp()
-            ORDER BY queued_at
+WHERE id = (SELECT j.id FROM import_jobs j
+            WHERE (j.lease_until IS NULL OR j.lease_until < clock_timestamp())
+              AND NOT EXISTS (SELECT 1 FROM import_jobs older
+                              WHERE older.agency_id = j.agency_id
+                                AND (older.queued_at, older.id) < (j.queued_at, j.id))
+            ORDER BY j.queued_at, j.id
             FOR UPDATE SKIP LOCKED
             LIMIT 1)
 RETURNING id, agency_id, media_type, record_type, sha256, size, queued_at, started_at, attempts,
@@ -360,8 +366,11 @@ SELECT data FROM import_job_chunks WHERE job_id = %(job_id)s AND seq = %(seq)s;
 -- name: lock_job
 -- Held by the transaction that loads the job, to its end: the claim skips a locked job even
 -- once its lease has run out (an import that outlasts its lease is still one worker's), and
--- the lock goes the moment a worker that dies loses its connection.
+-- the lock goes the moment a worker that dies loses its connection. No row: the job is gone.
 SELECT id FROM import_jobs WHERE id = %(id)s FOR UPDATE;
+
+-- name: current_lock_timeout
+SELECT current_setting('lock_timeout') AS lock_timeout;
 
 -- name: note_job_error
 -- A load that failed for want of something other than its file (the database went away, a
@@ -384,14 +393,17 @@ WHERE id = %(id)s;
 DELETE FROM import_jobs WHERE id = %(id)s;
 
 -- name: get_job
-SELECT id,
-       CASE WHEN coalesce(lease_until > clock_timestamp(), false) THEN 'RUNNING'
-            ELSE 'QUEUED' END AS status,
-       media_type, record_type, sha256, 0 AS lines, '{}'::jsonb AS stored,
-       '{}'::jsonb AS already_present, 0 AS error_count, started_at,
+-- RUNNING while a worker loads it, that is while a loader holds its row (lock_job): a row this
+-- statement cannot share-lock at once (SKIP LOCKED) is held. QUEUED otherwise, a pause
+-- before another attempt included.
+SELECT j.id, CASE WHEN free.id IS NULL THEN 'RUNNING' ELSE 'QUEUED' END AS status,
+       j.media_type, j.record_type, j.sha256, 0 AS lines, '{}'::jsonb AS stored,
+       '{}'::jsonb AS already_present, 0 AS error_count, j.started_at,
        NULL::timestamptz AS finished_at
-FROM import_jobs
-WHERE id = %(id)s AND agency_id = %(agency_id)s;
+FROM import_jobs j
+LEFT JOIN LATERAL (SELECT f.id FROM import_jobs f WHERE f.id = j.id
+                   FOR KEY SHARE SKIP LOCKED) AS free ON true
+WHERE j.id = %(id)s AND j.agency_id = %(agency_id)s;
 
 -- name: list_imports
 -- The agency's imports, newest first: those loaded (or refused), and those still waiting.
@@ -401,12 +413,13 @@ FROM (SELECT id, status, media_type, record_type, sha256, lines, stored, already
              error_count, started_at, finished_at
       FROM imports WHERE agency_id = %(agency_id)s
       UNION ALL
-      SELECT j.id,
-             CASE WHEN coalesce(j.lease_until > clock_timestamp(), false) THEN 'RUNNING'
-                  ELSE 'QUEUED' END,
+      SELECT j.id, CASE WHEN free.id IS NULL THEN 'RUNNING' ELSE 'QUEUED' END,
              j.media_type, j.record_type, j.sha256, 0, '{}'::jsonb, '{}'::jsonb, 0,
              j.started_at, NULL
       FROM import_jobs j
+      -- RUNNING while a loader holds the row, as in get_job
+      LEFT JOIN LATERAL (SELECT f.id FROM import_jobs f WHERE f.id = j.id
+                         FOR KEY SHARE SKIP LOCKED) AS free ON true
       WHERE j.agency_id = %(agency_id)s
         AND NOT EXISTS (SELECT 1 FROM imports i WHERE i.id = j.id)) AS listed
 WHERE (%(status)s::text IS NULL OR status = %(status)s) AND id < %(before)s

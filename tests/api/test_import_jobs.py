@@ -122,7 +122,7 @@ def test_a_job_behind_its_agency_s_other_import_is_handed_back_uncounted(
         assert work(db) is None  # the worker goes on with its other work
 
     assert job_state(db) == {"attempts": 0, "last_error": None, "leased": True}
-    assert api.get(location).get_json()["status"] == "RUNNING"
+    assert api.get(location).get_json()["status"] == "QUEUED"
     db.execute("UPDATE import_jobs SET lease_until = clock_timestamp() - interval '1 second'")
     work(db)
     assert api.get(location).get_json()["status"] == "COMPLETED"
@@ -141,6 +141,7 @@ def test_a_file_sent_while_its_agency_s_other_import_loads_is_queued(
         response = send(api, ndjson(*registry_file()))
 
     assert response.status_code == 202
+    assert "Preference-Applied" not in response.headers  # the client expressed none
     assert rows_in(db, "items") == 0
     work(db)
     assert api.get(response.headers["Location"]).get_json()["status"] == "COMPLETED"
@@ -153,13 +154,16 @@ def test_a_job_still_loading_is_not_taken_when_its_lease_runs_out(
     # A load that outlasted its lease was claimed again, and at the fourth claim recorded
     # FAILED and deleted while the first worker was still loading it.
     queue(api, ndjson(*registry_file()))
+    location = api.get("/v1/imports").get_json()["items"][0]["id"]
     job = imports.claim(db, lease_seconds=0.001)  # a lease that runs out at once
     assert job is not None
     with connect(settings) as loader, loader.transaction():
-        imports.lock(loader, job.id)  # a worker loading it, past its lease
+        assert imports.lock(loader, job.id)  # a worker loading it, past its lease
 
         assert work(db) is None
         assert job_state(db)["attempts"] == 1
+        assert api.get(f"/v1/imports/{location}").get_json()["status"] == "RUNNING"
+        assert api.get("/v1/imports").get_json()["items"][0]["status"] == "RUNNING"
 
     work(db)  # the loader died: its lock went with it, and the job is taken up again
     assert rows_in(db, "items") == 2
@@ -213,3 +217,32 @@ def test_a_bounded_wait_for_the_agency_bounds_no_other_wait_of_the_import(db: Co
         setting = db.execute("SELECT current_setting('lock_timeout') AS value").fetchone()
 
     assert setting is not None and setting["value"] == "0"
+
+
+def test_an_agency_s_files_are_loaded_in_the_order_they_came(
+    api: ContractClient,
+    other_api: ContractClient,
+    agency_key: tuple[AgencyRef, str],
+    settings: Settings,
+    db: Connection,
+) -> None:
+    # The second file refers to the first's records: loaded first, it would be refused. Its
+    # agency's first job handed back (the agency busy), the worker takes another agency's job,
+    # not the second file.
+    first = queue(api, ndjson(*registry_file()))
+    theft = {"record_type": "event", "ref": "E-9", "event_type": "THEFT",
+             "occurred_on": "2015-01-01", "country": "FR", "from_party_ref": "P-ARMY",
+             "item_refs": ["I-1"]}  # fmt: skip
+    second = queue(api, ndjson(theft))
+    theirs = queue(other_api, ndjson(*registry_file("-O")))
+
+    with another_import_loading(settings, agency_key[0].id):
+        assert work(db) is None  # the first handed back
+        loaded = work(db)
+
+    assert loaded is not None and str(loaded.id) == theirs.rsplit("/", 1)[1]
+    db.execute("UPDATE import_jobs SET lease_until = NULL")
+    work(db)
+    work(db)
+    statuses = [api.get(location).get_json()["status"] for location in (first, second)]
+    assert statuses == ["COMPLETED", "COMPLETED"]

@@ -781,14 +781,15 @@ class TestQueuedImports:
         response = send(api, ndjson(*registry_file()))
 
         assert response.status_code == 202
+        assert "Preference-Applied" not in response.headers  # the client expressed none
 
     def test_a_job_whose_worker_died_is_taken_up_again(
         self, api: ContractClient, db: Connection
     ) -> None:
         location = self.queue(api, ndjson(*registry_file())).headers["Location"]
         assert imports.claim(db, lease_seconds=3600) is not None  # a worker that then dies
-        assert api.get(location).get_json()["status"] == "RUNNING"
-        assert self.work(db) is None  # leased: nobody else takes it
+        assert api.get(location).get_json()["status"] == "QUEUED"  # nobody loads it
+        assert self.work(db) is None  # leased: nobody else takes it before the lease ends
 
         db.execute("UPDATE import_jobs SET lease_until = clock_timestamp() - interval '1 second'")
         self.work(db)
