@@ -39,8 +39,9 @@ class Receiver(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def certificate(tmp_path: Path) -> tuple[Path, Path]:
-    """A certificate for localhost and its key."""
+def contexts(tmp_path: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A receiver's TLS context with a certificate for localhost, and a client context that
+    trusts that certificate."""
     certificate, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
@@ -48,22 +49,23 @@ def certificate(tmp_path: Path) -> tuple[Path, Path]:
          "-addext", "subjectAltName=DNS:localhost"],
         check=True, capture_output=True,
     )  # fmt: skip
-    return certificate, key
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(certificate, key)
+    return server_context, ssl.create_default_context(cafile=str(certificate))
 
 
 @pytest.fixture
-def tls_receiver(certificate: tuple[Path, Path]) -> Iterator[tuple[int, ssl.SSLContext]]:
-    """An HTTPS receiver on 127.0.0.1 whose certificate names localhost, and a client context
-    that trusts that certificate."""
-    certificate, key = certificate
-    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    server_context.load_cert_chain(certificate, key)
+def tls_receiver(
+    contexts: tuple[ssl.SSLContext, ssl.SSLContext],
+) -> Iterator[tuple[int, ssl.SSLContext]]:
+    """An HTTPS receiver on 127.0.0.1, and a client context that trusts it."""
+    server_context, trusted = contexts
     server = HTTPServer(("127.0.0.1", 0), Receiver)
     server.socket = server_context.wrap_socket(server.socket, server_side=True)
     Receiver.hosts = []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield server.server_port, ssl.create_default_context(cafile=str(certificate))
+    yield server.server_port, trusted
     server.shutdown()
     server.server_close()
 
@@ -103,11 +105,11 @@ def test_a_name_that_leads_inside_is_not_connected_to(
 
 
 @pytest.fixture
-def tls_trickler(certificate: tuple[Path, Path]) -> Iterator[tuple[int, ssl.SSLContext]]:
+def tls_trickler(
+    contexts: tuple[ssl.SSLContext, ssl.SSLContext],
+) -> Iterator[tuple[int, ssl.SSLContext]]:
     """An HTTPS receiver that answers one byte of a header every 0.2 s, forever."""
-    cert, key = certificate
-    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    server_context.load_cert_chain(cert, key)
+    server_context, trusted = contexts
     listener = socket.create_server(("127.0.0.1", 0))
     stop = threading.Event()
 
@@ -121,7 +123,7 @@ def tls_trickler(certificate: tuple[Path, Path]) -> Iterator[tuple[int, ssl.SSLC
                     connection.sendall(b"z")
 
     threading.Thread(target=answer, daemon=True).start()
-    yield listener.getsockname()[1], ssl.create_default_context(cafile=str(cert))
+    yield listener.getsockname()[1], trusted
     stop.set()
     listener.close()
 
