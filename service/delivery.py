@@ -76,7 +76,9 @@ def _vetted_connection(
             refusals.append(refused)
             continue
         left = exchange.remaining()
-        if tried == ADDRESSES_TRIED or left <= 0:
+        if left <= 0:
+            raise TimeoutError(f"{host} did not answer within {exchange.seconds:g} s")
+        if tried == ADDRESSES_TRIED:
             break
         tried += 1
         connection = socket.socket(family, kind, protocol)
@@ -95,8 +97,6 @@ def _vetted_connection(
         return connection
     if failure is not None:
         raise failure
-    if tried:
-        raise TimeoutError(f"{host} did not answer within {exchange.seconds:g} s")
     raise RefusedAddress(f"{host} was not reached: {'; '.join(dict.fromkeys(refusals))}")
 
 
@@ -128,16 +128,16 @@ class _Exchange:
         duplicate = connection.dup()
         with self._lock:
             self._sockets.append(duplicate)
-            late = self.cut
-        if late:
-            _shut(duplicate)
+            if self.cut:
+                _shut(duplicate)
 
     def _cut(self) -> None:
+        # Under the lock, as close() is: a descriptor closed there could meanwhile be another
+        # socket's, which a shutdown outside it might hit. A shutdown never blocks.
         with self._lock:
             self.cut = True
-            sockets = list(self._sockets)
-        for connection in sockets:
-            _shut(connection)
+            for connection in self._sockets:
+                _shut(connection)
 
     def close(self) -> None:
         self._timer.cancel()

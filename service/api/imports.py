@@ -43,7 +43,13 @@ def create_import() -> Response:
         )
     config = settings()
     body = uploads.spooled()
-    if body.size > config.import_sync_bytes or _prefers_async():
+    # An agency's files load in the order they came (a later one may refer to an earlier one's
+    # records): behind files of the agency still queued, this one is queued too.
+    if (
+        body.size > config.import_sync_bytes
+        or _prefers_async()
+        or imports.has_queued(connection(), principal().agency.id)
+    ):
         return _queue(body, record_type)
     try:
         outcome = importing.run(

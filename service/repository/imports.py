@@ -438,6 +438,12 @@ def hand_back(conn: Connection, job_id: UUID, pause_seconds: float) -> None:
     conn.execute(SQL["hand_back_job"], {"id": job_id, "pause_seconds": pause_seconds})
 
 
+def has_queued(conn: Connection, agency_id: UUID) -> bool:
+    """Whether the agency has files waiting for the worker (or being loaded by it)."""
+    row = conn.execute(SQL["agency_has_queued_jobs"], {"agency_id": agency_id}).fetchone()
+    return row is not None and bool(row["queued"])
+
+
 def finish(conn: Connection, job_id: UUID) -> None:
     """The job is done (in the transaction that recorded its import)."""
     conn.execute(SQL["delete_job"], {"id": job_id})

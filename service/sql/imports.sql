@@ -355,7 +355,9 @@ WHERE id = (SELECT j.id FROM import_jobs j
                               WHERE older.agency_id = j.agency_id
                                 AND (older.queued_at, older.id) < (j.queued_at, j.id))
             ORDER BY j.queued_at, j.id
-            FOR UPDATE SKIP LOCKED
+            -- not FOR UPDATE: a status read holds FOR KEY SHARE (get_job), and would make the
+            -- claim pass the job over; a loader's FOR UPDATE is still skipped
+            FOR NO KEY UPDATE SKIP LOCKED
             LIMIT 1)
 RETURNING id, agency_id, media_type, record_type, sha256, size, queued_at, started_at, attempts,
           last_error;
@@ -388,6 +390,9 @@ UPDATE import_jobs
 SET lease_until = clock_timestamp() + make_interval(secs => %(pause_seconds)s),
     attempts = attempts - 1
 WHERE id = %(id)s;
+
+-- name: agency_has_queued_jobs
+SELECT EXISTS (SELECT 1 FROM import_jobs WHERE agency_id = %(agency_id)s) AS queued;
 
 -- name: delete_job
 DELETE FROM import_jobs WHERE id = %(id)s;

@@ -213,10 +213,11 @@ def test_a_failing_purge_does_not_stop_the_round(
 def test_a_bounded_wait_for_the_agency_bounds_no_other_wait_of_the_import(db: Connection) -> None:
     agency = agencies.ensure_agency(db, "Gendarmerie Nationale")[0]
     with db.transaction():
+        db.execute("SELECT set_config('lock_timeout', '7s', true)")  # the session's own
         imports.prepare(db, agency.id, wait_seconds=5)
         setting = db.execute("SELECT current_setting('lock_timeout') AS value").fetchone()
 
-    assert setting is not None and setting["value"] == "0"
+    assert setting is not None and setting["value"] == "7s"
 
 
 def test_an_agency_s_files_are_loaded_in_the_order_they_came(
@@ -246,3 +247,56 @@ def test_an_agency_s_files_are_loaded_in_the_order_they_came(
     work(db)
     statuses = [api.get(location).get_json()["status"] for location in (first, second)]
     assert statuses == ["COMPLETED", "COMPLETED"]
+
+
+def test_a_small_file_sent_behind_its_agency_s_queued_one_is_queued_after_it(
+    api: ContractClient, db: Connection
+) -> None:
+    # Sent to be loaded at once, the theft of a rifle the queued file brings would be refused
+    # (an unknown reference) while that file waits.
+    first = queue(api, ndjson(*registry_file()))
+    theft = {"record_type": "event", "ref": "E-9", "event_type": "THEFT",
+             "occurred_on": "2015-01-01", "country": "FR", "from_party_ref": "P-ARMY",
+             "item_refs": ["I-1"]}  # fmt: skip
+
+    response = send(api, ndjson(theft))
+
+    assert response.status_code == 202
+    work(db)
+    work(db)
+    statuses = [
+        api.get(location).get_json()["status"] for location in (first, response.headers["Location"])
+    ]
+    assert statuses == ["COMPLETED", "COMPLETED"]
+
+
+def test_a_job_gone_since_its_claim_is_not_loaded(
+    api: ContractClient, db: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queue(api, ndjson(*registry_file()))
+    claim = imports.claim
+
+    def claimed_then_gone(conn: Connection, lease_seconds: float) -> imports.Job | None:
+        job = claim(conn, lease_seconds)
+        conn.execute("DELETE FROM import_jobs")  # loaded and finished by another, say
+        return job
+
+    monkeypatch.setattr(imports, "claim", claimed_then_gone)
+
+    assert work(db) is None
+    assert rows_in(db, "items") == rows_in(db, "imports") == 0
+
+
+def test_a_job_whose_status_is_being_read_is_still_claimed(
+    api: ContractClient, settings: Settings, db: Connection
+) -> None:
+    # A status read share-locks the job's row for its transaction (get_job): the claim, which
+    # took FOR UPDATE, passed the job over while anyone looked at it.
+    location = queue(api, ndjson(*registry_file()))
+    job_id = location.rsplit("/", 1)[1]
+    with connect(settings) as reader, reader.transaction():
+        reader.execute("SELECT id FROM import_jobs WHERE id = %s FOR KEY SHARE", [job_id])
+
+        claimed = imports.claim(db, lease_seconds=60)
+
+    assert claimed is not None and str(claimed.id) == job_id

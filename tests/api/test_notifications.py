@@ -303,6 +303,48 @@ def test_a_receiver_that_never_finishes_is_cut_off(trickler: str) -> None:
     assert time.monotonic() - started < 5
 
 
+def test_a_delivery_tries_three_of_a_name_s_addresses_at_most(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A name may resolve to many addresses that do not answer: each would take its timeout.
+    closed = socket.create_server(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there: each connection is refused
+    tried: list[object] = []
+    connect = socket.socket.connect
+
+    def counted(self: socket.socket, address: Any) -> None:
+        tried.append(address)
+        connect(self, address)
+
+    addresses = [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))] * 5
+    monkeypatch.setattr(delivery.socket, "getaddrinfo", lambda *args: addresses)
+    monkeypatch.setattr(delivery.socket.socket, "connect", counted)
+
+    status, error = ANYWHERE(f"http://many.example:{port}/hook", b"{}", {})
+
+    assert status is None and "refused" in error.lower()
+    assert len(tried) == delivery.ADDRESSES_TRIED
+
+
+def test_a_delivery_s_time_counts_from_before_it_connects(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    resolve = socket.getaddrinfo
+
+    def slow(*args: Any) -> Any:
+        time.sleep(1.2)  # a slow resolver: the exchange's second is gone
+        return resolve(*args)
+
+    monkeypatch.setattr(delivery.socket, "getaddrinfo", slow)
+    send = delivery.sender(signing.Reach(anywhere=True), timeout=1.0)
+
+    status, error = send("http://127.0.0.1:9/hook", b"{}", {})
+
+    assert status is None
+    assert error in ("127.0.0.1 did not answer within 1 s", "no complete answer within 1 s")
+
+
 @pytest.fixture
 def production_admin_api(database_url: str, db: Connection) -> Iterator[ContractClient]:
     """The National Tracing Office's write key on a service in production mode."""
