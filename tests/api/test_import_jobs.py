@@ -23,6 +23,12 @@ from tests.api.test_imports import NDJSON, import_file, ndjson, registry_file, s
 from tests.conftest import rows_in
 from tests.contract import ContractClient
 
+# A later file of the agency that refers to registry_file()'s records (its army, a rifle).
+THEFT_OF_A_RIFLE_OF_REGISTRY_FILE = {
+    "record_type": "event", "ref": "E-9", "event_type": "THEFT", "occurred_on": "2015-01-01",
+    "country": "FR", "from_party_ref": "P-ARMY", "item_refs": ["I-1"],
+}  # fmt: skip
+
 
 def queue(api: ContractClient, body: bytes) -> str:
     response = api.request(
@@ -231,10 +237,7 @@ def test_an_agency_s_files_are_loaded_in_the_order_they_came(
     # agency's first job handed back (the agency busy), the worker takes another agency's job,
     # not the second file.
     first = queue(api, ndjson(*registry_file()))
-    theft = {"record_type": "event", "ref": "E-9", "event_type": "THEFT",
-             "occurred_on": "2015-01-01", "country": "FR", "from_party_ref": "P-ARMY",
-             "item_refs": ["I-1"]}  # fmt: skip
-    second = queue(api, ndjson(theft))
+    second = queue(api, ndjson(THEFT_OF_A_RIFLE_OF_REGISTRY_FILE))
     theirs = queue(other_api, ndjson(*registry_file("-O")))
 
     with another_import_loading(settings, agency_key[0].id):
@@ -255,11 +258,8 @@ def test_a_small_file_sent_behind_its_agency_s_queued_one_is_queued_after_it(
     # Sent to be loaded at once, the theft of a rifle the queued file brings would be refused
     # (an unknown reference) while that file waits.
     first = queue(api, ndjson(*registry_file()))
-    theft = {"record_type": "event", "ref": "E-9", "event_type": "THEFT",
-             "occurred_on": "2015-01-01", "country": "FR", "from_party_ref": "P-ARMY",
-             "item_refs": ["I-1"]}  # fmt: skip
 
-    response = send(api, ndjson(theft))
+    response = send(api, ndjson(THEFT_OF_A_RIFLE_OF_REGISTRY_FILE))
 
     assert response.status_code == 202
     work(db)
