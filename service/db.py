@@ -146,6 +146,13 @@ def translate(exc: psycopg.Error) -> TraceRegistryError | None:
         # the caller did wrong, and nothing the service may work around.
         log.error("the service's database role lacks a privilege: %s", _first_line(exc))
         return DatabaseUnavailable("the registry cannot complete this request now")
+    if (exc.sqlstate or "").startswith("40"):
+        # A deadlock or a serialization failure (class 40, which psycopg files under
+        # OperationalError): the database is there, and the request, rolled back whole, may
+        # simply be sent again.
+        return DatabaseUnavailable(
+            "the request collided with another and was rolled back, storing nothing: send it again"
+        )
     if isinstance(exc, psycopg.OperationalError):
         return DatabaseUnavailable(f"the database is unreachable: {_first_line(exc)}")
     return None

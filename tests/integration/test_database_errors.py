@@ -1,0 +1,49 @@
+"""Database errors a request can meet that are nobody's fault: answered 503, to be sent again."""
+
+from __future__ import annotations
+
+import threading
+
+import psycopg
+import pytest
+
+from service.config import Settings
+from service.db import connect, translate
+from service.errors import DatabaseUnavailable
+
+
+def test_a_deadlock_is_a_503_that_says_to_send_the_request_again(settings: Settings) -> None:
+    # Two transactions each hold a lock the other waits for: PostgreSQL rolls one back. It
+    # was answered as "the database is unreachable", which it was not.
+    errors: list[psycopg.Error] = []
+    both_hold = threading.Barrier(2)
+
+    def take(first: int, second: int) -> None:
+        with connect(settings) as conn:
+            try:
+                with conn.transaction():
+                    conn.execute("SELECT pg_advisory_xact_lock(4242, %s)", [first])
+                    both_hold.wait(timeout=5)
+                    conn.execute("SELECT pg_advisory_xact_lock(4242, %s)", [second])
+            except psycopg.Error as error:
+                errors.append(error)
+
+    threads = [threading.Thread(target=take, args=pair) for pair in ((1, 2), (2, 1))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+
+    (error,) = errors
+    answer = translate(error)
+    assert isinstance(answer, DatabaseUnavailable)
+    assert answer.status == 503
+    assert "send it again" in answer.detail
+    assert "unreachable" not in answer.detail
+
+
+@pytest.mark.parametrize("kind", [psycopg.errors.SerializationFailure])
+def test_a_serialization_failure_is_a_503_too(kind: type[psycopg.Error]) -> None:
+    answer = translate(kind("could not serialize access due to concurrent update"))
+
+    assert isinstance(answer, DatabaseUnavailable) and "send it again" in answer.detail
