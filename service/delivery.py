@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.client
-import ipaddress
 import logging
 import socket
 import ssl
@@ -65,13 +64,17 @@ def _vetted_connection(
     exchange's time too (the name's resolution is the system resolver's, with its own
     timeouts)."""
     host, port = address
+    per_read = timeout if isinstance(timeout, int | float) else None  # not socket's default marker
     refusals: list[str] = []
     failure: OSError | None = None
     tried = 0
     for family, kind, protocol, _, sockaddr in socket.getaddrinfo(
         host, port, 0, socket.SOCK_STREAM
     ):
-        refused = reach.refuses(ipaddress.ip_address(str(sockaddr[0]).partition("%")[0]))
+        resolved = signing.address_of(str(sockaddr[0]))
+        refused = (
+            reach.refuses(resolved) if resolved is not None else f"{sockaddr[0]} is not an address"
+        )
         if refused:
             refusals.append(refused)
             continue
@@ -83,12 +86,12 @@ def _vetted_connection(
         tried += 1
         connection = socket.socket(family, kind, protocol)
         try:
-            connection.settimeout(min(left, timeout) if isinstance(timeout, int | float) else left)
+            connection.settimeout(left if per_read is None else min(left, per_read))
             if source_address is not None:
                 connection.bind(source_address)
             connection.connect(sockaddr)
-            if isinstance(timeout, int | float):  # not socket's "global default" marker
-                connection.settimeout(timeout)
+            if per_read is not None:
+                connection.settimeout(per_read)
             exchange.watch(connection)
         except OSError as error:
             connection.close()
@@ -152,44 +155,42 @@ def _shut(connection: socket.socket) -> None:
         connection.shutdown(socket.SHUT_RDWR)
 
 
+# socket.create_connection's signature, bound to a delivery's reach and exchange.
+Opener = Callable[..., socket.socket]
+
+
 def _vetted(
-    kind: type[http.client.HTTPConnection], reach: signing.Reach, exchange: _Exchange
+    kind: type[http.client.HTTPConnection], opens: Opener
 ) -> Callable[..., http.client.HTTPConnection]:
-    """A connection factory for urllib whose connections open through _vetted_connection. An
-    HTTPS connection then wraps the vetted socket with the URL's host name: SNI and the
-    certificate's check still name the host, not the address."""
+    """A connection factory for urllib whose connections open through `opens`
+    (_vetted_connection). An HTTPS connection then wraps the vetted socket with the URL's host
+    name: SNI and the certificate's check still name the host, not the address."""
 
     def connection(*args: Any, **kwargs: Any) -> http.client.HTTPConnection:
         made = kind(*args, **kwargs)
-        vetted = functools.partial(_vetted_connection, reach, exchange)
-        made._create_connection = vetted  # type: ignore[attr-defined]  # what connect() calls
+        made._create_connection = opens  # type: ignore[attr-defined]  # what connect() calls
         return made
 
     return connection
 
 
 class _VettedHTTPHandler(urllib.request.HTTPHandler):
-    def __init__(self, reach: signing.Reach, exchange: _Exchange) -> None:
+    def __init__(self, opens: Opener) -> None:
         super().__init__()
-        self.reach = reach
-        self.exchange = exchange
+        self.opens = opens
 
     def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        connection = _vetted(http.client.HTTPConnection, self.reach, self.exchange)
-        return self.do_open(connection, req)
+        return self.do_open(_vetted(http.client.HTTPConnection, self.opens), req)
 
 
 class _VettedHTTPSHandler(urllib.request.HTTPSHandler):
-    def __init__(
-        self, reach: signing.Reach, exchange: _Exchange, context: ssl.SSLContext | None
-    ) -> None:
+    def __init__(self, opens: Opener, context: ssl.SSLContext | None) -> None:
         super().__init__(context=context)
-        self.reach = reach
-        self.exchange = exchange
+        self.opens = opens
         self.ssl_context = context
 
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        connection = _vetted(http.client.HTTPSConnection, self.reach, self.exchange)
+        connection = _vetted(http.client.HTTPSConnection, self.opens)
         return self.do_open(connection, req, context=self.ssl_context)
 
 
@@ -199,10 +200,11 @@ def _web_opener(
     """An opener that speaks HTTP and HTTPS only, to the addresses the reach allows: no file:,
     ftp: or data: URL can be reached through a webhook, whatever was registered, no proxy from
     the environment is used, and redirects are not followed."""
+    opens = functools.partial(_vetted_connection, reach, exchange)
     opener = urllib.request.OpenerDirector()
     for handler in (
-        _VettedHTTPHandler(reach, exchange),
-        _VettedHTTPSHandler(reach, exchange, context),
+        _VettedHTTPHandler(opens),
+        _VettedHTTPSHandler(opens, context),
         urllib.request.HTTPErrorProcessor(),
         urllib.request.HTTPDefaultErrorHandler(),
     ):

@@ -59,14 +59,9 @@ def server_refusal(status: int, detail: str) -> bytes:
         reason = HTTPStatus(status).phrase
     except ValueError:
         reason = "Error"
+    code = _SERVER_CODES.get(status, "http_error")
     body = orjson.dumps(
-        {
-            "type": PROBLEM_TYPE.format(_SERVER_CODES.get(status, "http_error")),
-            "title": reason,
-            "status": status,
-            "detail": detail or reason,
-            "code": _SERVER_CODES.get(status, "http_error"),
-        },
+        _document(status, code, reason, detail or reason),
         option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE,
     )
     head = (
@@ -86,18 +81,22 @@ def problem(
     headers: dict[str, str] | None = None,
     extensions: dict[str, Any] | None = None,
 ) -> Response:
-    body: dict[str, Any] = {
+    body = {**_document(status, code, title, detail), "instance": request.path}
+    if errors:
+        body["errors"] = [_field_error(error) for error in errors]
+    body.update(extensions or {})
+    return json_response(body, status, headers=headers, mimetype=PROBLEM_MEDIA_TYPE)
+
+
+def _document(status: int, code: str, title: str, detail: str) -> dict[str, Any]:
+    """The members every problem document has (RFC 9457, and the project's `code`)."""
+    return {
         "type": PROBLEM_TYPE.format(code),
         "title": title,
         "status": status,
         "detail": detail,
         "code": code,
-        "instance": request.path,
     }
-    if errors:
-        body["errors"] = [_field_error(error) for error in errors]
-    body.update(extensions or {})
-    return json_response(body, status, headers=headers, mimetype=PROBLEM_MEDIA_TYPE)
 
 
 def _field_error(error: FieldError) -> dict[str, Any]:

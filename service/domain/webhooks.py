@@ -116,12 +116,17 @@ def host_problem(host: str, reach: Reach) -> str | None:
     name = host.rstrip(".").lower()
     if name == "localhost" or name.endswith(".localhost"):
         return "a webhook URL must not name this machine (localhost)"
+    address = address_of(name)
+    refused = reach.refuses(address) if address is not None else None
+    return f"a webhook URL must reach a public address: {refused}" if refused else None
+
+
+def address_of(text: str) -> IPAddress | None:
+    """The IP address `text` spells (an IPv6 zone, `%eth0`, is not part of it), or None."""
     try:
-        address = ipaddress.ip_address(name.partition("%")[0])
+        return ipaddress.ip_address(text.partition("%")[0])
     except ValueError:
         return None
-    refused = reach.refuses(address)
-    return f"a webhook URL must reach a public address: {refused}" if refused else None
 
 
 def url_problem(url: str, allow_http: bool, reach: Reach | None = None) -> str | None:
@@ -145,7 +150,7 @@ def url_problem(url: str, allow_http: bool, reach: Reach | None = None) -> str |
         )
     if not host:
         return "a webhook URL needs a host"
-    if not _is_address(host) and not _is_host_name(host):
+    if address_of(host) is None and not _is_host_name(host):
         return "a webhook URL's host must be a host name (letters, digits, hyphens) or an address"
     if parts.username or parts.password:
         return "a webhook URL must not carry credentials"
@@ -161,31 +166,25 @@ def url_problem(url: str, allow_http: bool, reach: Reach | None = None) -> str |
 _HOST_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
 
 
-def _is_address(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.partition("%")[0])  # an IPv6 zone is not part of it
-    except ValueError:
-        return False
-    return True
-
-
 def _is_host_name(host: str) -> bool:
     """Letters, digits and hyphens in labels of 1 to 63, at most 253 in all, and not an IPv4
     address in another spelling (`127.1`, `2130706433`, `0x7f.1`), which the resolver takes
     as one."""
     labels = host.removesuffix(".").split(".")
-    try:
-        socket.inet_aton(host)
-    except OSError:
-        spelled_as_address = False
-    else:
-        spelled_as_address = True
     return (
         len(host) <= 253
         and all(_HOST_LABEL.match(label) for label in labels)
         and not labels[-1].isdigit()
-        and not spelled_as_address
+        and not _spells_ipv4(host)
     )
+
+
+def _spells_ipv4(host: str) -> bool:
+    try:
+        socket.inet_aton(host)
+    except OSError:
+        return False
+    return True
 
 
 def canonical_url(url: str) -> str:

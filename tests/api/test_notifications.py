@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import socket
 import threading
 import time
@@ -19,6 +18,7 @@ from service.domain import webhooks as signing
 from service.repository import webhooks
 from tests.conftest import create_agency_key, service_url_for
 from tests.contract import ContractClient
+from tests.receivers import trickling
 
 CONTEXT = {"case_reference": "BR-2025-031", "purpose": "tracing a seized pistol"}
 # Development's reach: the receivers of these tests listen on 127.0.0.1.
@@ -37,6 +37,13 @@ def admin_api(client: FlaskClient, db: Connection) -> ContractClient:
     """The National Tracing Office's key for its own configuration."""
     scopes = ("trace:read", "registry:write")
     return ContractClient(client, create_agency_key(db, "National Tracing Office", scopes)[1])
+
+
+def the_pistol_traced_by_another(admin: ContractClient, other: ContractClient) -> Any:
+    """The one notification the recording agency gets when another agency traces its pistol."""
+    trace(other, "TAU-889911")
+    (notification,) = admin.get("/v1/notifications").get_json()["items"]
+    return notification
 
 
 def trace(api: ContractClient, serial: str) -> dict[str, Any]:
@@ -139,8 +146,7 @@ def test_a_notification_reaches_the_webhook_signed_and_retried_until_delivered(
     url, server = receiver
     registered = admin_api.created("/v1/webhooks", {"url": url})
     server.statuses = [500]  # the receiver is down the first time
-    trace(other_api, "TAU-889911")
-    (notification,) = admin_api.get("/v1/notifications").get_json()["items"]
+    notification = the_pistol_traced_by_another(admin_api, other_api)
 
     first = delivery.deliver_due(db, ANYWHERE)
     (state,) = webhooks.delivery_state(db, notification["id"])
@@ -196,8 +202,7 @@ def test_a_production_worker_delivers_only_where_its_reach_allows(
     by_name = url.replace("127.0.0.1", "localhost")
     admin_api.created("/v1/webhooks", {"url": url})  # development registers both
     admin_api.created("/v1/webhooks", {"url": by_name})
-    trace(other_api, "TAU-889911")
-    (notification,) = admin_api.get("/v1/notifications").get_json()["items"]
+    notification = the_pistol_traced_by_another(admin_api, other_api)
 
     public_only = delivery.sender(signing.Reach(anywhere=False), timeout=5.0)
     refused = delivery.deliver_due(db, public_only)
@@ -256,8 +261,7 @@ def test_one_receiver_s_failure_of_any_kind_does_not_stop_the_others(
         {"id": unsendable["id"]},
     )
     admin_api.created("/v1/webhooks", {"url": url})
-    trace(other_api, "TAU-889911")
-    (notification,) = admin_api.get("/v1/notifications").get_json()["items"]
+    notification = the_pistol_traced_by_another(admin_api, other_api)
 
     done = delivery.deliver_due(db, ANYWHERE)
 
@@ -273,22 +277,8 @@ def test_one_receiver_s_failure_of_any_kind_does_not_stop_the_others(
 @pytest.fixture
 def trickler() -> Iterator[str]:
     """A receiver that answers one byte of a header every 0.2 s, forever."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    stop = threading.Event()
-
-    def answer() -> None:
-        with contextlib.suppress(OSError):
-            connection, _ = listener.accept()
-            with connection:
-                connection.recv(65536)
-                connection.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
-                while not stop.wait(0.2):
-                    connection.sendall(b"z")
-
-    threading.Thread(target=answer, daemon=True).start()
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
-    stop.set()
-    listener.close()
+    with trickling() as port:
+        yield f"http://127.0.0.1:{port}/hook"
 
 
 def test_a_receiver_that_never_finishes_is_cut_off(trickler: str) -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import shutil
-import socket
 import ssl
 import subprocess
 import threading
@@ -17,6 +15,7 @@ import pytest
 
 from service import delivery
 from service.domain import webhooks as signing
+from tests.receivers import trickling
 
 pytestmark = pytest.mark.skipif(
     shutil.which("openssl") is None, reason="openssl makes the receiver's certificate"
@@ -109,22 +108,8 @@ def tls_trickler(
 ) -> Iterator[tuple[int, ssl.SSLContext]]:
     """An HTTPS receiver that answers one byte of a header every 0.2 s, forever."""
     server_context, trusted = contexts
-    listener = socket.create_server(("127.0.0.1", 0))
-    stop = threading.Event()
-
-    def answer() -> None:
-        with contextlib.suppress(OSError):
-            raw, _ = listener.accept()
-            with server_context.wrap_socket(raw, server_side=True) as connection:
-                connection.recv(65536)
-                connection.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
-                while not stop.wait(0.2):
-                    connection.sendall(b"z")
-
-    threading.Thread(target=answer, daemon=True).start()
-    yield listener.getsockname()[1], trusted
-    stop.set()
-    listener.close()
+    with trickling(lambda raw: server_context.wrap_socket(raw, server_side=True)) as port:
+        yield port, trusted
 
 
 def test_a_receiver_that_never_finishes_over_tls_is_cut_off(
