@@ -46,14 +46,6 @@ class Tracer:
     agency: AgencyRef
     verification_days: int
 
-    def answer_batch(
-        self, weapons: list[ObservedWeapon], context: TraceContext
-    ) -> tuple[UUID, list[TraceAnswer]]:
-        """Answer many weapons of one case, under one batch id (the caller stores them:
-        service.repository.traces.insert_many)."""
-        batch_id = uuid7()
-        return batch_id, [self.answer(weapon, context, batch_id) for weapon in weapons]
-
     def answer(
         self, weapon: ObservedWeapon, context: TraceContext, batch_id: UUID | None = None
     ) -> TraceAnswer:

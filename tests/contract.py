@@ -79,7 +79,11 @@ class ContractClient:
         if json is not None:
             data = orjson.dumps(json)
             all_headers.setdefault("Content-Type", "application/json")
-        response = self.client.open(path, method=method, data=data, headers=all_headers)
+        # buffered: read the answer whole and close it, as a WSGI server does once it is sent
+        # (a streamed answer's file is closed then).
+        response = self.client.open(
+            path, method=method, data=data, headers=all_headers, buffered=True
+        )
         check_against_contract(method, path, response, all_headers)
         return response
 

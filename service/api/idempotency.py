@@ -10,10 +10,11 @@ request with the same key, sent while the first is running, waits for the first'
 from __future__ import annotations
 
 import hashlib
+from uuid import UUID
 
 from flask import Response, g, request
 
-from service.api import audit, uploads
+from service.api import audit, trace_batches, uploads
 from service.api.context import Principal, settings
 from service.db import Connection
 from service.errors import IdempotencyKeyReused, InvalidInput
@@ -50,6 +51,9 @@ def begin(conn: Connection, caller: Principal, *, large_body: bool = False) -> R
             "the secret it answered is shown only once and is not kept"
         )
     audit.replayed()
+    if stored.answer.batch_id is not None:
+        document = trace_batches.made_again(conn, stored.answer.batch_id, caller.agency.id)
+        return _replayed(document.response(stored.answer.status, stored.answer.location or ""))
     return replay(stored.answer)
 
 
@@ -58,12 +62,15 @@ def finish(conn: Connection, response: Response) -> None:
     claim: idempotency.Request | None = g.pop("idempotency", None)
     if claim is None:
         return
+    batch_id: UUID | None = g.get("replay_from_batch")
     answer = Answer(
         status=response.status_code,
         location=response.headers.get("Location"),
         media_type=response.mimetype or "application/json",
-        body=response.get_data(),
+        # A batch's answer streams from a file: reading it here would hold it all in memory.
+        body=b"" if batch_id is not None else response.get_data(),
         withheld=bool(g.get("withhold_replay", False)),
+        batch_id=batch_id,
     )
     idempotency.remember(conn, claim, answer)
 
@@ -71,6 +78,12 @@ def finish(conn: Connection, response: Response) -> None:
 def withhold_replay() -> None:
     """The answer carries a secret: do not keep it for replays (they are refused instead)."""
     g.withhold_replay = True
+
+
+def replay_from_batch(batch_id: UUID) -> None:
+    """The answer is a batch's traces, which are stored: a replay makes it again from them
+    rather than keeping it twice."""
+    g.replay_from_batch = batch_id
 
 
 def requested_key() -> str | None:
@@ -101,5 +114,9 @@ def replay(answer: Answer) -> Response:
     response = Response(answer.body, answer.status, mimetype=answer.media_type)
     if answer.location:
         response.headers["Location"] = answer.location
+    return _replayed(response)
+
+
+def _replayed(response: Response) -> Response:
     response.headers[REPLAYED_HEADER] = "true"
     return response

@@ -8,10 +8,11 @@ from uuid import UUID
 import orjson
 from flask import Blueprint, Response
 
-from service.api import audit, requests
+from service.api import audit, idempotency, requests, trace_batches
 from service.api.auth import requires
 from service.api.context import connection, manufacturer_directory, principal, settings
 from service.api.responses import created, json_response, keyset_page
+from service.domain.ids import uuid7
 from service.domain.traces import ObservedWeapon, TraceAnswer, TraceContext
 from service.errors import NotFound
 from service.repository import traces
@@ -50,11 +51,17 @@ def create_trace_batch() -> Response:
     """Trace up to 1,000 weapons of one case in one request."""
     request = requests.body(trace_batch_in)
     _audit_request(request["context"], request["weapons"])
-    batch_id, answers = _tracer().answer_batch(request["weapons"], request["context"])
-    traces.insert_many(connection(), answers, principal().key_prefix)  # together or not at all
-    _audit_answers(answers)
-    body = {"batch_id": batch_id, "traces": answers}
-    return json_response(body, 201, headers={"Location": f"/v1/traces?batch_id={batch_id}"})
+    batch_id = uuid7()
+    document = trace_batches.answer(
+        _tracer(),
+        connection(),
+        principal().key_prefix,
+        batch_id,
+        request["weapons"],
+        request["context"],
+    )
+    idempotency.replay_from_batch(batch_id)
+    return document.response(201, f"/v1/traces?batch_id={batch_id}")
 
 
 @blueprint.get("")
@@ -94,7 +101,7 @@ def get_trace(trace_id: UUID) -> Response:
 
 def _stored(answer: TraceAnswer) -> Response:
     """The answer, stored with the request's audit entry in the same statement."""
-    _audit_answers([answer])
+    _audit_answer(answer)
     response = created(answer, f"/v1/traces/{answer.id}")
     with audit.written_with(response.status_code) as entry:
         traces.insert(connection(), answer, principal().key_prefix, entry)
@@ -106,12 +113,11 @@ def _audit_request(context: TraceContext, weapons: list[ObservedWeapon]) -> None
     audit.serials(weapon.serial_number for weapon in weapons)
 
 
-def _audit_answers(answers: list[TraceAnswer]) -> None:
-    """The items disclosed: every candidate of every answer."""
-    candidates = [candidate.item.id for answer in answers for candidate in answer.candidates]
-    audit.looked_up_ids(answer.id for answer in answers)
-    audit.looked_up_ids(candidates)
-    audit.returned(len(candidates))
+def _audit_answer(answer: TraceAnswer) -> None:
+    """The items disclosed: every candidate (a batch's: service.api.trace_batches)."""
+    audit.looked_up_ids([answer.id])
+    audit.looked_up_ids(candidate.item.id for candidate in answer.candidates)
+    audit.returned(len(answer.candidates))
 
 
 def _start_of(day: date | None, days_later: int = 0) -> datetime | None:

@@ -29,6 +29,8 @@ class Answer:
     body: bytes
     # the answer carried a secret and was not kept
     withheld: bool = False
+    # the answer is this batch's stored traces, made again from them (body empty)
+    batch_id: UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +58,12 @@ def claim(conn: Connection, request: Request, retention_hours: int) -> Stored | 
     if row is None:  # purged between the two statements: as good as never used
         return claim(conn, request, retention_hours)
     answer = Answer(
-        row["status"], row["location"], row["media_type"], bytes(row["body"]), row["withheld"]
+        row["status"],
+        row["location"],
+        row["media_type"],
+        bytes(row["body"]),
+        row["withheld"],
+        row["batch_id"],
     )
     return Stored(bytes(row["fingerprint"]), row["method"], row["path"], answer, row["created_at"])
 
@@ -72,6 +79,7 @@ def remember(conn: Connection, request: Request, answer: Answer) -> None:
             "media_type": answer.media_type,
             "body": b"" if answer.withheld else answer.body,
             "withheld": answer.withheld,
+            "batch_id": answer.batch_id,
         },
     )
 

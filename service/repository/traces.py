@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import fields
 from datetime import datetime
 from uuid import UUID
@@ -135,6 +135,21 @@ def get(conn: Connection, trace_id: UUID, agency_id: UUID) -> bytes | None:
     """A stored answer, as it was given, if the agency made that trace."""
     row = conn.execute(SQL["get_trace"], {"id": trace_id, "agency_id": agency_id}).fetchone()
     return None if row is None else str(row["answer"]).encode()
+
+
+def batch_answers(conn: Connection, batch_id: UUID, agency_id: UUID) -> Iterator[bytes]:
+    """The stored answers of an agency's batch, in the order they were given, read a few at a
+    time (a server-side cursor, in the caller's transaction): a batch's answers can outgrow a
+    worker's memory."""
+    with conn.cursor(name="batch_answers") as cursor:
+        cursor.itersize = BATCH_ANSWERS_READ
+        cursor.execute(SQL["batch_answers"], {"batch_id": batch_id, "agency_id": agency_id})
+        for row in cursor:
+            yield str(row["answer"]).encode()
+
+
+# Stored answers fetched at a time when a batch's answer is made again: up to 60 KB each.
+BATCH_ANSWERS_READ = 20
 
 
 def find(

@@ -108,6 +108,12 @@ FROM told JOIN agency_webhooks w ON w.agency_id = told.agency_id AND w.deactivat
 -- name: get_trace
 SELECT answer::text AS answer FROM traces WHERE id = %(id)s AND agency_id = %(agency_id)s;
 
+-- name: batch_answers
+-- A batch's stored answers, in the order they were given (ids made in that order).
+SELECT answer::text AS answer FROM traces
+WHERE batch_id = %(batch_id)s AND agency_id = %(agency_id)s
+ORDER BY id;
+
 -- name: list_traces
 -- Newest first. The case reference, the batch and the dates are optional filters.
 SELECT id, status, created_at, batch_id, case_reference, serial_number,

@@ -90,6 +90,39 @@ def test_a_trace_sent_twice_is_one_trace(api: ContractClient, db: Connection) ->
     assert rows_in(db, "traces") == 1
 
 
+def test_a_batch_sent_twice_answers_the_same_bytes_made_again_from_its_traces(
+    api: ContractClient, registry: Any, db: Connection
+) -> None:
+    maker = registry.party(name="FN Herstal", kind="MANUFACTURER", country="BE")
+    army = registry.party(name="Army", kind="ARMED_FORCES", country="BE")
+    item = registry.item(serial_number="FN-900001")
+    registry.event("MANUFACTURE", [item], occurred_on="2015-03-02", to_party_id=maker["id"])
+    batch = {
+        "context": TRACE["context"],
+        "weapons": [{"serial_number": "FN-900001"}, {"serial_number": "FN90000?"}],
+    }
+    first = send(api, "/v1/traces/batch", batch, "batch-key")
+    # a new event since: the replay is still the answer given that day, as stored
+    registry.event(
+        "TRANSFER", [item], occurred_on="2016-01-01", from_party_id=maker["id"],
+        to_party_id=army["id"],
+    )  # fmt: skip
+
+    again = send(api, "/v1/traces/batch", batch, "batch-key")
+
+    assert first.status_code == again.status_code == 201
+    assert again.get_data() == first.get_data()
+    assert again.headers["Location"] == first.headers["Location"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert rows_in(db, "traces") == 2
+    # the answer is not kept twice: the idempotency record names the batch
+    kept = db.execute("SELECT body, batch_id FROM idempotency_keys").fetchone()
+    assert bytes(kept["body"]) == b""
+    assert str(kept["batch_id"]) == first.get_json()["batch_id"]
+    changed = {**batch, "weapons": batch["weapons"][:1]}
+    assert send(api, "/v1/traces/batch", changed, "batch-key").status_code == 409
+
+
 def test_an_events_items_are_not_recorded_twice(
     api: ContractClient, registry: Any, db: Connection
 ) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from typing import Any
 
+import orjson
 import pytest
 
+from service.api import trace_batches
 from service.db import Connection
 from tests.contract import ContractClient
 
@@ -316,6 +319,59 @@ class TestBatch:
         assert {t["batch_id"] for t in batch["traces"]} == {batch["batch_id"]}
         listed = api.get(response.headers["Location"]).get_json()["items"]
         assert {summary["id"] for summary in listed} == {t["id"] for t in batch["traces"]}
+
+    def test_a_batch_answers_in_order_across_chunks_as_indented_json(
+        self, api: ContractClient, rifle: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Two weapons a chunk and 1 KiB in memory: the answer spills to disk, chunk by chunk.
+        monkeypatch.setattr(trace_batches, "CHUNK", 2)
+        monkeypatch.setattr(trace_batches, "IN_MEMORY", 1024)
+        serials = ["АК 11 74094", "ZZ000000", "AK1174?94", "YY1", "ak-11-74094"]
+        weapons = [{"serial_number": serial} for serial in serials]
+
+        response = api.post("/v1/traces/batch", {"context": CONTEXT, "weapons": weapons})
+
+        assert response.status_code == 201
+        batch = response.get_json()
+        assert [t["weapon"]["serial_number"] for t in batch["traces"]] == serials
+        assert [t["status"] for t in batch["traces"]] == [
+            "MATCH", "NO_MATCH", "CANDIDATES", "NO_MATCH", "MATCH"
+        ]  # fmt: skip
+        # the same bytes as the whole document indented at once (json_response)
+        assert response.get_data() == orjson.dumps(
+            batch, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
+        )
+        assert response.headers["Content-Length"] == str(len(response.get_data()))
+        for answered in batch["traces"]:  # each as stored, as GET /v1/traces/{id} gives it
+            assert api.get(f"/v1/traces/{answered['id']}").get_json() == answered
+
+    def test_a_batch_holds_one_chunk_of_answers_in_memory_not_the_whole_answer(
+        self, api: ContractClient, rifle: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Before, the whole answer was built as one document: a batch of 1,000 wildcard
+        # readings (125 MB of JSON) took a worker to 395 MB.
+        monkeypatch.setattr(trace_batches, "CHUNK", 5)
+        monkeypatch.setattr(trace_batches, "IN_MEMORY", 64 * 1024)
+        peaks: list[int] = []
+        answer_batch = trace_batches.answer
+
+        def measured(*args: Any) -> trace_batches.BatchDocument:
+            tracemalloc.start()
+            try:
+                return answer_batch(*args)
+            finally:
+                peaks.append(tracemalloc.get_traced_memory()[1])
+                tracemalloc.stop()
+
+        monkeypatch.setattr(trace_batches, "answer", measured)
+        weapons = [{"serial_number": "AK1174?94"}] * 300
+
+        response = api.post("/v1/traces/batch", {"context": CONTEXT, "weapons": weapons})
+
+        assert response.status_code == 201
+        size = len(response.get_data())
+        assert size > 1_500_000
+        assert peaks[0] < size / 4, (peaks, size)
 
 
 class TestBadRequests:
