@@ -1,0 +1,207 @@
+"""The compose stack's proxy (deploy/proxy/nginx.conf), run on this machine's nginx in front of
+a live service: an import's key is checked before its body is read.
+
+Skipped where nginx is not installed (`../shared/tools/container-check` runs the same
+configuration in its container)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.live import create_key, free_port, http_get
+from tests.paths import ROOT
+
+NGINX = shutil.which("nginx") or next(
+    (path for path in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.path.exists(path)), None
+)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(NGINX is None, reason="nginx is not installed on this machine"),
+]
+
+# What the request says it will send: far over the 2 MiB a JSON route takes.
+DECLARED_BYTES = 500 * 1024 * 1024
+NDJSON_PARTY = b'{"record_type": "party", "ref": "p1", "name": "Arsenal", "kind": "MANUFACTURER", "country": "BE"}\n'  # noqa: E501
+
+
+class Proxy:
+    def __init__(self, upstream_port: int) -> None:
+        # Readable by nginx's workers (another user when the tests run as root).
+        self.root = Path(tempfile.mkdtemp(prefix="trace-registry-proxy-"))
+        self.root.chmod(0o755)
+        self.port = free_port()
+        etc = self.root / "etc"
+        shutil.copytree(ROOT / "deploy" / "proxy", etc)
+        for path in etc.rglob("*"):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        etc.chmod(0o755)
+        for name in ("nginx.conf", "problem.conf"):
+            conf = etc / name
+            text = conf.read_text().replace("/etc/trace-registry-proxy", str(etc))
+            text = text.replace("/tmp/nginx", str(self.root / "nginx"))
+            text = text.replace("server api:8000;", f"server 127.0.0.1:{upstream_port};")
+            text = text.replace("listen 8080;", f"listen 127.0.0.1:{self.port};")
+            conf.write_text(text)
+        self.body_temp = self.root / "nginx-client-body"
+        self.process = subprocess.Popen(
+            [NGINX or "nginx", "-c", str(etc / "nginx.conf"), "-e", "stderr", "-g", "daemon off;"]
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise AssertionError("nginx did not listen within 10 s")
+
+    def bodies_kept(self) -> list[Path]:
+        """Request bodies nginx has on its disk (it deletes each once its request ends)."""
+        return list(self.body_temp.rglob("*")) if self.body_temp.exists() else []
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def upload(self, key: str | None, body: bytes, declared: int | None = None) -> Answer:
+        """POST /v1/imports over a raw socket: the head, then the body a piece at a time until
+        an answer comes (or the body is all sent)."""
+        head = [
+            "POST /v1/imports HTTP/1.1",
+            "Host: proxy.test",
+            "Content-Type: application/x-ndjson",
+            f"Content-Length: {declared if declared is not None else len(body)}",
+            "Connection: close",
+        ]
+        if key is not None:
+            head.append(f"Authorization: Bearer {key}")
+        with socket.create_connection(("127.0.0.1", self.port), timeout=10) as connection:
+            connection.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
+            connection.settimeout(0.05)
+            sent, received = 0, b""
+            while sent < len(body) and not received:
+                piece = body[sent : sent + 65536]
+                try:
+                    connection.sendall(piece)
+                except OSError:  # refused and closed: the answer is waiting
+                    break
+                sent += len(piece)
+                with contextlib.suppress(TimeoutError):
+                    received = connection.recv(65536)
+            connection.settimeout(10)
+            while chunk := _recv(connection):
+                received += chunk
+        return Answer(received, sent)
+
+
+def _recv(connection: socket.socket) -> bytes:
+    try:
+        return connection.recv(65536)
+    except OSError:
+        return b""
+
+
+class Answer:
+    def __init__(self, raw: bytes, sent: int) -> None:
+        head, _, self.body = raw.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        self.status = int(lines[0].split()[1])
+        self.headers = {
+            name.strip().lower(): value.strip()
+            for name, _, value in (line.partition(":") for line in lines[1:])
+        }
+        self.sent = sent
+
+    def problem(self) -> dict[str, object]:
+        assert self.headers["content-type"] == "application/problem+json"
+        document: dict[str, object] = json.loads(self.body)
+        return document
+
+
+@pytest.fixture
+def proxy(live_service: tuple[str, str]) -> Iterator[Proxy]:
+    base_url, _ = live_service
+    running = Proxy(int(base_url.rsplit(":", 1)[1]))
+    yield running
+    running.stop()
+
+
+def test_an_import_without_a_good_key_is_refused_before_its_body_is_read(
+    proxy: Proxy, live_service: tuple[str, str]
+) -> None:
+    _, database_url = live_service
+    reader = create_key(database_url, "Border Police", "trace:read")
+    body = b"x" * (8 * 1024 * 1024)  # of the 500 MiB it says it sends
+
+    for key, status, code in [
+        (None, 401, "unauthenticated"),
+        ("tr_not_a_key_at_all_000000000000", 401, "unauthenticated"),
+        (reader, 403, "forbidden"),
+    ]:
+        answer = proxy.upload(key, body, declared=DECLARED_BYTES)
+
+        assert answer.status == status
+        assert answer.problem()["code"] == code
+        # answered while the body was arriving: little of it was sent, none of it kept
+        assert answer.sent < len(body) / 2, answer.sent
+        assert proxy.bodies_kept() == []
+    assert "bearer" in proxy.upload(None, b"").headers["www-authenticate"].lower()
+
+
+def test_an_import_with_a_good_key_is_taken_and_stored(
+    proxy: Proxy, live_service: tuple[str, str]
+) -> None:
+    _, database_url = live_service
+    writer = create_key(database_url, "National Registry", "registry:write")
+    # over the 128 KiB nginx keeps in memory: the file goes through its disk buffer
+    body = NDJSON_PARTY + b"\n" * (512 * 1024)
+
+    answer = proxy.upload(writer, body)
+
+    assert answer.status == 201, answer.body
+    assert json.loads(answer.body)["stored"]["party"] == 1
+    status, listed = http_get(f"http://127.0.0.1:{proxy.port}/v1/imports", writer)
+    assert status == 200
+    assert len(json.loads(listed)["items"]) == 1
+
+
+def test_an_import_over_the_keys_rate_is_429_with_the_apis_retry_after(
+    proxy: Proxy, live_service: tuple[str, str]
+) -> None:
+    base_url, database_url = live_service
+    writer = create_key(database_url, "National Registry", "registry:write", rate_limit=1)
+    for _ in range(1000):  # the key's burst, spent
+        if http_get(f"{base_url}/v1/imports?limit=1", writer)[0] == 429:
+            break
+
+    answer = proxy.upload(writer, NDJSON_PARTY)
+
+    assert answer.status == 429
+    assert answer.problem()["code"] == "rate_limited"
+    assert int(answer.headers["retry-after"]) > 0
+
+
+def test_an_import_while_the_api_does_not_answer_is_503() -> None:
+    nobody_listening = free_port()
+    proxy = Proxy(nobody_listening)
+    try:
+        answer = proxy.upload("tr_any_key", NDJSON_PARTY)
+    finally:
+        proxy.stop()
+
+    assert answer.status == 503
+    assert answer.problem()["code"] == "service_unavailable"
+    assert answer.headers["retry-after"] == "5"
