@@ -60,17 +60,14 @@ def _vetted_connection(
 ) -> socket.socket:
     """socket.create_connection, but only to an address the reach allows: the host is resolved
     once, and the connection goes to the address that was checked, so a name that resolves
-    elsewhere a moment later (DNS rebinding) cannot slip past. Connecting takes from the
-    exchange's time too (the name's resolution is the system resolver's, with its own
-    timeouts)."""
+    elsewhere a moment later (DNS rebinding) cannot slip past. Resolving and connecting take
+    from the exchange's time too."""
     host, port = address
     per_read = timeout if isinstance(timeout, int | float) else None  # not socket's default marker
     refusals: list[str] = []
     failure: OSError | None = None
     tried = 0
-    for family, kind, protocol, _, sockaddr in socket.getaddrinfo(
-        host, port, 0, socket.SOCK_STREAM
-    ):
+    for family, kind, protocol, _, sockaddr in _resolved(host, port, exchange):
         resolved = signing.address_of(str(sockaddr[0]))
         refused = (
             reach.refuses(resolved) if resolved is not None else f"{sockaddr[0]} is not an address"
@@ -101,6 +98,50 @@ def _vetted_connection(
     if failure is not None:
         raise failure
     raise RefusedAddress(f"{host} was not reached: {'; '.join(dict.fromkeys(refusals))}")
+
+
+# Name lookups a delivery gave up waiting for go on in a thread of their own until the system
+# resolver ends them (5 s a try, two tries a server, up to three servers). Past this many at
+# once, a delivery fails at once rather than start another.
+LOOKUPS_LEFT_RUNNING = 8
+_lookups = threading.BoundedSemaphore(LOOKUPS_LEFT_RUNNING)
+
+# What getaddrinfo gives, an address a line (its typeshed type, spelled out).
+AddressInfo = tuple[
+    socket.AddressFamily,
+    socket.SocketKind,
+    int,
+    str,
+    tuple[str, int] | tuple[str, int, int, int] | tuple[int, bytes],
+]
+
+
+def _resolved(host: str, port: int, exchange: _Exchange) -> list[AddressInfo]:
+    """getaddrinfo within the exchange's time. The resolver's own timeouts add up to half a
+    minute, and a webhook's host is served by a DNS server its owner chose: a slow one would
+    hold the worker, and every agency's deliveries and imports behind it, that long each."""
+    lookups = _lookups  # released by the lookup's thread, whenever it ends
+    if not lookups.acquire(blocking=False):
+        raise TimeoutError(f"{host} was not looked up: too many slow name lookups are running")
+    found: list[AddressInfo] = []
+    failed: list[BaseException] = []
+    done = threading.Event()
+
+    def look_up() -> None:
+        try:
+            found.extend(socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM))
+        except Exception as error:  # raised again in the delivery's thread
+            failed.append(error)
+        finally:
+            done.set()
+            lookups.release()
+
+    threading.Thread(target=look_up, name=f"lookup of {host}", daemon=True).start()
+    if not done.wait(max(exchange.remaining(), 0)):
+        raise TimeoutError(f"{host} was not resolved within {exchange.seconds:g} s")
+    if failed:
+        raise failed[0]
+    return found
 
 
 class _Exchange:

@@ -332,7 +332,59 @@ def test_a_delivery_s_time_counts_from_before_it_connects(
     status, error = send("http://127.0.0.1:9/hook", b"{}", {})
 
     assert status is None
-    assert error in ("127.0.0.1 did not answer within 1 s", "no complete answer within 1 s")
+    assert error in (
+        "127.0.0.1 was not resolved within 1 s",
+        "127.0.0.1 did not answer within 1 s",
+        "no complete answer within 1 s",
+    )
+
+
+@pytest.fixture
+def hanging_resolver(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
+    """getaddrinfo that answers only once the event is set (a DNS server that never answers,
+    as far as a delivery can wait); set at the end, so that no lookup outlives the test."""
+    answer = threading.Event()
+
+    def hanging(host: str, *args: Any) -> Any:
+        answer.wait(30)
+        raise socket.gaierror(socket.EAI_NONAME, f"{host}: no such name")
+
+    monkeypatch.setattr(delivery.socket, "getaddrinfo", hanging)
+    yield answer
+    answer.set()
+
+
+def test_a_name_that_is_not_resolved_in_time_fails_its_delivery_only(
+    hanging_resolver: threading.Event,
+) -> None:
+    # The system resolver's own timeouts add up to half a minute, and the webhook's owner
+    # chooses the DNS server: each delivery would hold the worker that long.
+    send = delivery.sender(signing.Reach(anywhere=True), timeout=1.0)
+    started = time.monotonic()
+
+    status, error = send("http://slow-dns.example/hook", b"{}", {})
+
+    assert (status, error) == (None, "slow-dns.example was not resolved within 1 s")
+    assert time.monotonic() - started < 3
+
+
+def test_lookups_left_running_are_bounded(
+    hanging_resolver: threading.Event, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(delivery, "_lookups", threading.BoundedSemaphore(2))
+    send = delivery.sender(signing.Reach(anywhere=True), timeout=0.2)
+    for _ in range(2):  # two lookups given up on, still running
+        assert send("http://slow-dns.example/hook", b"{}", {})[0] is None
+    started = time.monotonic()
+
+    status, error = send("http://slow-dns.example/hook", b"{}", {})
+
+    assert status is None
+    assert error == "slow-dns.example was not looked up: too many slow name lookups are running"
+    assert time.monotonic() - started < 0.1
+    hanging_resolver.set()  # the resolver answers them at last: lookups may start again
+    time.sleep(0.1)
+    assert send("http://slow-dns.example/hook", b"{}", {})[1].endswith("no such name")
 
 
 @pytest.fixture
