@@ -119,6 +119,15 @@ class ImportsBusy(Conflict):
     title = "Another import of your agency is being loaded"
 
 
+class BatchTooSlow(TraceRegistryError):
+    """A batch of traces not answered within its time (TRACE_REGISTRY_BATCH_SECONDS): refused,
+    nothing stored, rather than cut off with its worker when gunicorn's 30 s run out."""
+
+    status = 413
+    code = "batch_too_slow"
+    title = "The batch takes too long to answer at once"
+
+
 class RateLimited(TraceRegistryError):
     status = 429
     code = "rate_limited"

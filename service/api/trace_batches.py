@@ -13,6 +13,7 @@ answer made again from the stored traces (an idempotent replay) is the same, byt
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import Sequence
 from typing import IO
 from uuid import UUID
@@ -23,7 +24,8 @@ from werkzeug.wsgi import FileWrapper
 
 from service.api import audit
 from service.db import Connection
-from service.domain.traces import ObservedWeapon, TraceContext
+from service.domain.traces import ObservedWeapon, TraceAnswer, TraceContext
+from service.errors import BatchTooSlow
 from service.repository import traces
 from service.tracing import Tracer
 
@@ -80,25 +82,40 @@ def answer(
     batch_id: UUID,
     weapons: Sequence[ObservedWeapon],
     context: TraceContext,
+    seconds: float,
 ) -> BatchDocument:
     """Answer and store every weapon under one batch id (in the caller's transaction: all or
-    none), noting every disclosed item in the request's audit entry."""
+    none), noting every disclosed item in the request's audit entry; BatchTooSlow once
+    `seconds` have passed with weapons still to answer."""
     document = BatchDocument(batch_id)
-    disclosed = 0
+    # For the audit entry, once the answer is sure to be given: a refused batch discloses nothing.
+    trace_ids: list[UUID] = []
+    disclosed: list[UUID] = []
+    deadline = time.monotonic() + seconds
     try:
         for start in range(0, len(weapons), CHUNK):
             chunk = weapons[start : start + CHUNK]
-            answers = [tracer.answer(weapon, context, batch_id) for weapon in chunk]
+            answers: list[TraceAnswer] = []
+            for weapon in chunk:
+                if time.monotonic() > deadline:
+                    done = start + len(answers)
+                    raise BatchTooSlow(
+                        f"this batch was not answered within {seconds:g} s ({done:,} of its "
+                        f"{len(weapons):,} weapons were), and nothing of it was stored: send its "
+                        "weapons in smaller batches"
+                    )
+                answers.append(tracer.answer(weapon, context, batch_id))
             traces.insert_many(conn, answers, key_prefix)
-            audit.looked_up_ids(answer.id for answer in answers)
             for answered in answers:
-                audit.looked_up_ids(candidate.item.id for candidate in answered.candidates)
-                disclosed += len(answered.candidates)
+                trace_ids.append(answered.id)
+                disclosed.extend(candidate.item.id for candidate in answered.candidates)
                 document.add(answered)
     except BaseException:
         document.close()
         raise
-    audit.returned(disclosed)
+    audit.looked_up_ids(trace_ids)
+    audit.looked_up_ids(disclosed)
+    audit.returned(len(disclosed))
     return document
 
 

@@ -59,6 +59,7 @@ def create_trace_batch() -> Response:
         batch_id,
         request["weapons"],
         request["context"],
+        settings().batch_seconds,
     )
     idempotency.replay_from_batch(batch_id)
     return document.response(201, f"/v1/traces?batch_id={batch_id}")
