@@ -93,19 +93,27 @@ def requires(
             g.principal = caller
             audit.stated_case(draft)
             conn = connection()
-            if one_statement and idempotency.requested_key() is None:
-                response = make_response(view(*args, **kwargs))
-                _write_unless_written(conn, draft, response)
-                return response
-            with conn.transaction():
-                replayed = idempotency.begin(conn, caller, large_body=large_body)
-                if replayed is None:
+            response: Response | None = None
+            try:
+                if one_statement and idempotency.requested_key() is None:
                     response = make_response(view(*args, **kwargs))
-                    idempotency.finish(conn, response)
-                else:
-                    response = replayed
-                _write_unless_written(conn, draft, response)
-            return response
+                    _write_unless_written(conn, draft, response)
+                    return response
+                with conn.transaction():
+                    replayed = idempotency.begin(conn, caller, large_body=large_body)
+                    if replayed is None:
+                        response = make_response(view(*args, **kwargs))
+                        idempotency.finish(conn, response)
+                    else:
+                        response = replayed
+                    _write_unless_written(conn, draft, response)
+                return response
+            except BaseException:
+                # An answer made but not given (its audit entry or commit failed): what it
+                # holds goes now, a batch's spooled file with it, rather than when collected.
+                if response is not None:
+                    response.close()
+                raise
 
         guarded.required_scope = scope  # type: ignore[attr-defined]
         return guarded

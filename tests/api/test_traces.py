@@ -7,10 +7,11 @@ import tracemalloc
 from typing import Any
 
 import orjson
+import psycopg
 import pytest
-from flask import Flask
+from flask import Flask, Response
 
-from service.api import trace_batches
+from service.api import auth, trace_batches
 from service.db import Connection
 from service.tracing import Tracer
 from tests.contract import ContractClient
@@ -409,6 +410,34 @@ class TestBatch:
         assert db.execute("SELECT count(*) AS n FROM traces").fetchone()["n"] == 0
         entry = db.execute("SELECT status, record_ids FROM audit_log ORDER BY id DESC LIMIT 1")
         assert entry.fetchone() == {"status": 413, "record_ids": []}  # nothing disclosed
+
+    def test_a_batch_answer_that_is_not_given_is_closed_at_once(
+        self, api: ContractClient, rifle: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Its spooled file (up to 125 MB on disk) would otherwise stay open until collected.
+        made: list[Response] = []
+        respond = trace_batches.BatchDocument.response
+
+        def kept(document: trace_batches.BatchDocument, *args: Any) -> Response:
+            made.append(respond(document, *args))
+            return made[-1]
+
+        monkeypatch.setattr(trace_batches.BatchDocument, "response", kept)
+        batch = {"context": CONTEXT, "weapons": [{"serial_number": "АК 11 74094"}]}
+        headers = {"Idempotency-Key": "batch-1"}
+        assert api.post("/v1/traces/batch", batch, headers=headers).status_code == 201
+
+        def deadlocked(*args: Any) -> None:
+            raise psycopg.errors.DeadlockDetected("deadlock detected")
+
+        monkeypatch.setattr(auth, "_write_unless_written", deadlocked)
+
+        fresh = api.post("/v1/traces/batch", batch)  # answered, then its audit entry fails
+        replayed = api.post("/v1/traces/batch", batch, headers=headers)  # made again, the same
+
+        assert fresh.status_code == replayed.status_code == 503
+        assert len(made) == 3
+        assert all(response.response.file.closed for response in made)  # type: ignore[attr-defined]
 
 
 class TestBadRequests:

@@ -76,15 +76,23 @@ class Proxy:
         self.process.wait(timeout=10)
         shutil.rmtree(self.root, ignore_errors=True)
 
-    def upload(self, key: str | None, body: bytes, declared: int | None = None) -> Answer:
-        """POST /v1/imports over a raw socket: the head, then the body a piece at a time until
-        an answer comes (or the body is all sent)."""
+    def upload(
+        self,
+        key: str | None,
+        body: bytes,
+        declared: int | None = None,
+        method: str = "POST",
+        headers: tuple[str, ...] = (),
+    ) -> Answer:
+        """A request to /v1/imports over a raw socket: the head, then the body a piece at a
+        time until an answer comes (or the body is all sent)."""
         head = [
-            "POST /v1/imports HTTP/1.1",
+            f"{method} /v1/imports HTTP/1.1",
             "Host: proxy.test",
             "Content-Type: application/x-ndjson",
             f"Content-Length: {declared if declared is not None else len(body)}",
             "Connection: close",
+            *headers,
         ]
         if key is not None:
             head.append(f"Authorization: Bearer {key}")
@@ -161,6 +169,37 @@ def test_an_import_without_a_good_key_is_refused_before_its_body_is_read(
     assert "bearer" in proxy.upload(None, b"").headers["www-authenticate"].lower()
 
 
+def test_other_methods_on_the_import_route_take_no_more_than_any_route(
+    proxy: Proxy, live_service: tuple[str, str]
+) -> None:
+    # Only a POST's key is checked first, so only a POST may send a file's worth of body.
+    _, database_url = live_service
+    writer = create_key(database_url, "National Registry", "registry:write")
+    body = b"x" * (4 * 1024 * 1024)
+    for method in ("PUT", "PATCH", "DELETE", "GET"):
+        answer = proxy.upload("tr_not_a_key_at_all_000000000000", body, DECLARED_BYTES, method)
+
+        assert (answer.status, answer.problem()["code"]) == (413, "body_too_large"), method
+        assert answer.sent < len(body) / 2
+        assert proxy.bodies_kept() == []
+    assert proxy.upload(writer, b"", method="DELETE").status == 405  # the API's answer
+
+
+def test_the_import_route_answers_problem_documents_as_every_route_does(
+    proxy: Proxy, live_service: tuple[str, str]
+) -> None:
+    _, database_url = live_service
+    writer = create_key(database_url, "National Registry", "registry:write")
+
+    over_the_limit = proxy.upload(writer, NDJSON_PARTY, declared=2_000_000_000)
+    bad_header = proxy.upload(writer, NDJSON_PARTY, headers=("X-Case-Reference: " + "x" * 101,))
+
+    assert (over_the_limit.status, over_the_limit.problem()["code"]) == (413, "body_too_large")
+    # refused by the API's check of the headers: a 400, not "the API is not answering"
+    assert (bad_header.status, bad_header.problem()["code"]) == (400, "invalid_input")
+    assert "X-Case-Reference" in str(bad_header.problem()["detail"])
+
+
 def test_an_import_with_a_good_key_is_taken_and_stored(
     proxy: Proxy, live_service: tuple[str, str]
 ) -> None:
@@ -194,14 +233,18 @@ def test_an_import_over_the_keys_rate_is_429_with_the_apis_retry_after(
     assert int(answer.headers["retry-after"]) > 0
 
 
-def test_an_import_while_the_api_does_not_answer_is_503() -> None:
+def test_the_import_route_while_the_api_does_not_answer_is_503() -> None:
     nobody_listening = free_port()
     proxy = Proxy(nobody_listening)
     try:
-        answer = proxy.upload("tr_any_key", NDJSON_PARTY)
+        answers = [
+            proxy.upload("tr_any_key", NDJSON_PARTY),
+            proxy.upload("tr_any_key", b"", method="GET"),
+        ]
     finally:
         proxy.stop()
 
-    assert answer.status == 503
-    assert answer.problem()["code"] == "service_unavailable"
-    assert answer.headers["retry-after"] == "5"
+    for answer in answers:
+        assert answer.status == 503
+        assert answer.problem()["code"] == "service_unavailable"
+        assert answer.headers["retry-after"] == "5"
