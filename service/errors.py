@@ -138,6 +138,15 @@ class RateLimited(TraceRegistryError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class StorageFull(TraceRegistryError):
+    """The service's own disk has no room for what a request spools there (an import file on
+    its way in, a batch's answer on its way out): nothing is stored, and it may be sent again."""
+
+    status = 503
+    code = "storage_full"
+    title = "The service has no room for this request"
+
+
 class DatabaseUnavailable(TraceRegistryError):
     status = 503
     code = "database_unavailable"

@@ -8,6 +8,7 @@ with the traceback.
 
 from __future__ import annotations
 
+import errno
 import logging
 from http import HTTPStatus
 from typing import Any
@@ -20,7 +21,13 @@ from werkzeug.exceptions import HTTPException
 from service.api import audit
 from service.api.responses import json_response
 from service.db import translate
-from service.errors import DatabaseUnavailable, FieldError, RateLimited, TraceRegistryError
+from service.errors import (
+    DatabaseUnavailable,
+    FieldError,
+    RateLimited,
+    StorageFull,
+    TraceRegistryError,
+)
 
 PROBLEM_TYPE = "urn:trace-registry:problem:{}"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -111,7 +118,8 @@ def _field_error(error: FieldError) -> dict[str, Any]:
 
 
 def from_error(error: TraceRegistryError, retry_after: int) -> Response:
-    headers = {"Retry-After": str(retry_after)} if isinstance(error, DatabaseUnavailable) else None
+    unavailable = isinstance(error, DatabaseUnavailable | StorageFull)
+    headers = {"Retry-After": str(retry_after)} if unavailable else None
     if isinstance(error, RateLimited):
         headers = {"Retry-After": str(error.retry_after_seconds)}
     if error.status == 401:
@@ -148,6 +156,17 @@ def register(app: Flask, retry_after: int) -> None:
             problem(status, code, error.name, error.description or error.name, headers=headers)
         )
 
+    @app.errorhandler(OSError)
+    def system_error(error: OSError) -> Response:
+        if error.errno not in _NO_ROOM:
+            return unexpected(error)
+        log.error("no room on the service's disk on %s %s: %s", request.method, request.path, error)
+        full = StorageFull(
+            "the service has no room on its disk for this request right now; nothing was "
+            "stored: send it again later"
+        )
+        return _audited(from_error(full, retry_after))
+
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.path, exc_info=error)
@@ -157,6 +176,9 @@ def register(app: Flask, retry_after: int) -> None:
             )
         )
 
+
+# A disk (or its quota) full: where the service spools import files and batch answers.
+_NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 # Refusals left out of the audit trail: a rate-limited request reached no data (and a flood of
 # them must not become a flood of writes); an unavailable database cannot take the entry.

@@ -47,7 +47,11 @@ class BatchDocument:
         # Outlives this call: the response closes it once sent (close() if it is never sent).
         self._file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=IN_MEMORY)  # noqa: SIM115
         self._count = 0
-        self._file.write(b'{\n  "batch_id": "%s",\n  "traces": [' % str(batch_id).encode())
+        try:
+            self._file.write(b'{\n  "batch_id": "%s",\n  "traces": [' % str(batch_id).encode())
+        except BaseException:
+            self._file.close()
+            raise
 
     def add(self, answer: object) -> None:
         """One trace's answer (a TraceAnswer, or a stored answer as read back)."""
