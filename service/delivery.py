@@ -120,6 +120,8 @@ def _resolved(host: str, port: int, exchange: _Exchange) -> list[AddressInfo]:
     """getaddrinfo within the exchange's time. The resolver's own timeouts add up to half a
     minute, and a webhook's host is served by a DNS server its owner chose: a slow one would
     hold the worker, and every agency's deliveries and imports behind it, that long each."""
+    if exchange.remaining() <= 0:
+        raise TimeoutError(f"{host} was not resolved within {exchange.seconds:g} s")
     lookups = _lookups  # released by the lookup's thread, whenever it ends
     if not lookups.acquire(blocking=False):
         raise TimeoutError(f"{host} was not looked up: too many slow name lookups are running")
@@ -136,7 +138,11 @@ def _resolved(host: str, port: int, exchange: _Exchange) -> list[AddressInfo]:
             done.set()
             lookups.release()
 
-    threading.Thread(target=look_up, name=f"lookup of {host}", daemon=True).start()
+    try:
+        threading.Thread(target=look_up, name=f"lookup of {host}", daemon=True).start()
+    except RuntimeError as error:  # no thread to be had (a process limit): this delivery fails
+        lookups.release()
+        raise OSError(f"{host} was not looked up: {error}") from error
     if not done.wait(max(exchange.remaining(), 0)):
         raise TimeoutError(f"{host} was not resolved within {exchange.seconds:g} s")
     if failed:

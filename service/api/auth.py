@@ -22,7 +22,7 @@ from typing import ParamSpec, TypeVar
 from flask import Response, g, make_response, request
 
 from service.api import audit, idempotency, uploads
-from service.api.context import Principal, connection, settings
+from service.api.context import Principal, connection, mark_start, settings
 from service.db import Connection
 from service.domain import api_keys
 from service.errors import AuthenticationFailed, PermissionDenied, RateLimited
@@ -86,6 +86,7 @@ def requires(
 
         @wraps(view)
         def guarded(*args: P.args, **kwargs: P.kwargs) -> Response:
+            mark_start()
             draft = audit.begin()
             caller = authenticate(request.headers.get("Authorization"), draft)
             if scope not in caller.scopes:

@@ -57,6 +57,19 @@ def settings() -> Settings:
     return runtime().settings
 
 
+def mark_start() -> None:
+    """The request's work begins (service.api.auth.requires, before the key is checked)."""
+    g.started_at = time.monotonic()
+
+
+def seconds_since_start() -> float:
+    """How long the request has run since mark_start: a budget counts from its arrival, not
+    from when the view began (the key's check, an Idempotency-Key's wait for an earlier
+    request holding it)."""
+    started: float = g.get("started_at", time.monotonic())
+    return time.monotonic() - started
+
+
 def connection() -> Connection:
     """The request's connection, taken from the pool on first use and returned at teardown."""
     if "db_connection" not in g:

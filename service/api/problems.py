@@ -165,7 +165,10 @@ def register(app: Flask, retry_after: int) -> None:
             "the service has no room on its disk for this request right now; nothing was "
             "stored: send it again later"
         )
-        return _audited(from_error(full, retry_after))
+        response = from_error(full, retry_after)
+        # Unlike the database's 503s, this one can be recorded: the request may have read data.
+        audit.write_refusal(response.status_code)
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:

@@ -87,15 +87,17 @@ def answer(
     weapons: Sequence[ObservedWeapon],
     context: TraceContext,
     seconds: float,
+    spent: float = 0.0,
 ) -> BatchDocument:
     """Answer and store every weapon under one batch id (in the caller's transaction: all or
-    none), noting every disclosed item in the request's audit entry; BatchTooSlow once
-    `seconds` have passed with weapons still to answer."""
+    none), noting every disclosed item in the request's audit entry; BatchTooSlow once the
+    request has run `seconds` (`spent` of them before this call) with weapons still to
+    answer."""
     document = BatchDocument(batch_id)
     # For the audit entry, once the answer is sure to be given: a refused batch discloses nothing.
     trace_ids: list[UUID] = []
     disclosed: list[UUID] = []
-    deadline = time.monotonic() + seconds
+    deadline = time.monotonic() + seconds - spent
     try:
         for start in range(0, len(weapons), CHUNK):
             chunk = weapons[start : start + CHUNK]

@@ -10,7 +10,13 @@ from flask import Blueprint, Response
 
 from service.api import audit, idempotency, requests, trace_batches
 from service.api.auth import requires
-from service.api.context import connection, manufacturer_directory, principal, settings
+from service.api.context import (
+    connection,
+    manufacturer_directory,
+    principal,
+    seconds_since_start,
+    settings,
+)
 from service.api.responses import created, json_response, keyset_page
 from service.domain.ids import uuid7
 from service.domain.traces import ObservedWeapon, TraceAnswer, TraceContext
@@ -60,6 +66,7 @@ def create_trace_batch() -> Response:
         request["weapons"],
         request["context"],
         settings().batch_seconds,
+        seconds_since_start(),
     )
     idempotency.replay_from_batch(batch_id)
     return document.response(201, f"/v1/traces?batch_id={batch_id}")

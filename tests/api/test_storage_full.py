@@ -66,6 +66,13 @@ def test_a_batch_whose_answer_finds_the_disk_full_is_503_and_stores_nothing(
     assert response.status_code == 503
     assert response.get_json()["code"] == "storage_full"
     assert rows_in(db, "traces") == 0
+    # the serials it was asked for are on record, though nothing was disclosed
+    entry = db.execute("SELECT status, serials, record_ids FROM audit_log ORDER BY id DESC LIMIT 1")
+    assert entry.fetchone() == {
+        "status": 503,
+        "serials": ["SN000000", "SN000001", "SN000002"],
+        "record_ids": [],
+    }
 
 
 def test_another_system_error_is_still_a_500(

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from flask import Flask, Response
 
-from service.api import auth, trace_batches
+from service.api import auth, idempotency, trace_batches
 from service.db import Connection
 from service.tracing import Tracer
 from tests.contract import ContractClient
@@ -410,6 +410,43 @@ class TestBatch:
         assert db.execute("SELECT count(*) AS n FROM traces").fetchone()["n"] == 0
         entry = db.execute("SELECT status, record_ids FROM audit_log ORDER BY id DESC LIMIT 1")
         assert entry.fetchone() == {"status": 413, "record_ids": []}  # nothing disclosed
+
+    def test_a_batch_s_time_counts_from_the_request_s_start(
+        self,
+        api: ContractClient,
+        app: Flask,
+        rifle: dict[str, Any],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        # Time spent before the view (a retry waiting for the first request that holds its
+        # Idempotency-Key) is gunicorn's 30 s too.
+        runtime = app.extensions["trace_registry"]
+        monkeypatch.setattr(
+            runtime, "settings", runtime.settings.with_overrides({"batch_seconds": 1})
+        )
+        begin = idempotency.begin
+
+        def waited(*args: Any, **kwargs: Any) -> Any:
+            time.sleep(0.8)
+            return begin(*args, **kwargs)
+
+        monkeypatch.setattr(idempotency, "begin", waited)
+        answer = Tracer.answer
+
+        def slow(self: Tracer, *args: Any) -> Any:
+            time.sleep(0.05)
+            return answer(self, *args)
+
+        monkeypatch.setattr(Tracer, "answer", slow)
+        weapons = [{"serial_number": "AK1174?94"}] * 60
+        started = time.monotonic()
+
+        response = api.post("/v1/traces/batch", {"context": CONTEXT, "weapons": weapons})
+
+        assert response.status_code == 413
+        assert time.monotonic() - started < 1.5
+        answered = int(response.get_json()["detail"].split("(")[1].split(" of its")[0])
+        assert answered <= 6  # 0.2 s of the second left for the weapons, not the whole second
 
     def test_a_batch_answer_that_is_not_given_is_closed_at_once(
         self, api: ContractClient, rifle: dict[str, Any], monkeypatch: pytest.MonkeyPatch
