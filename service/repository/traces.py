@@ -173,4 +173,5 @@ def find(
         "before": before or NEWEST,
         "limit": limit,
     }
-    return [TraceSummary(**row) for row in conn.execute(SQL["list_traces"], params)]
+    query = SQL["list_traces" if batch_id is None else "list_batch_traces"]
+    return [TraceSummary(**row) for row in conn.execute(query, params)]

@@ -127,3 +127,17 @@ WHERE agency_id = %(agency_id)s
   AND id < %(before)s
 ORDER BY id DESC
 LIMIT %(limit)s;
+
+-- name: list_batch_traces
+-- list_traces for one batch: through the batch's index, however many traces the agency made
+-- since (through the agency's, an old batch was found only after all of them).
+SELECT id, status, created_at, batch_id, case_reference, serial_number,
+       cardinality(candidate_item_ids) AS candidate_count
+FROM traces
+WHERE batch_id = %(batch_id)s AND agency_id = %(agency_id)s
+  AND (%(case_reference)s::text IS NULL OR case_reference = %(case_reference)s)
+  AND (%(created_from)s::timestamptz IS NULL OR created_at >= %(created_from)s)
+  AND (%(created_before)s::timestamptz IS NULL OR created_at < %(created_before)s)
+  AND id < %(before)s
+ORDER BY id DESC
+LIMIT %(limit)s;
