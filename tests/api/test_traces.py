@@ -305,6 +305,20 @@ class TestRecords:
         assert api.get("/v1/traces?created_to=2024-W01-1").status_code == 400
 
 
+@pytest.fixture
+def one_second_batches(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch has 1 s (TRACE_REGISTRY_BATCH_SECONDS), and each weapon takes 0.05 s more."""
+    runtime = app.extensions["trace_registry"]
+    monkeypatch.setattr(runtime, "settings", runtime.settings.with_overrides({"batch_seconds": 1}))
+    answer = Tracer.answer
+
+    def slow(self: Tracer, *args: Any) -> Any:
+        time.sleep(0.05)
+        return answer(self, *args)
+
+    monkeypatch.setattr(Tracer, "answer", slow)
+
+
 class TestBatch:
     def test_a_batch_traces_every_weapon_under_one_context(
         self, api: ContractClient, rifle: dict[str, Any]
@@ -378,26 +392,10 @@ class TestBatch:
         assert peaks[0] < size / 4, (peaks, size)
 
     def test_a_batch_not_answered_in_its_time_is_413_and_stores_nothing(
-        self,
-        api: ContractClient,
-        app: Flask,
-        db: Connection,
-        rifle: dict[str, Any],
-        monkeypatch: pytest.MonkeyPatch,
+        self, api: ContractClient, db: Connection, rifle: dict[str, Any], one_second_batches: None
     ) -> None:
         # gunicorn ends a request at 30 s, without an answer: a batch of hard readings (1,000
         # near misses of common digit runs took 26 s) stops in time and says so instead.
-        runtime = app.extensions["trace_registry"]
-        monkeypatch.setattr(
-            runtime, "settings", runtime.settings.with_overrides({"batch_seconds": 1})
-        )
-        answer = Tracer.answer
-
-        def slow(self: Tracer, *args: Any) -> Any:
-            time.sleep(0.05)
-            return answer(self, *args)
-
-        monkeypatch.setattr(Tracer, "answer", slow)
         weapons = [{"serial_number": "AK1174?94"}] * 60
 
         response = api.post("/v1/traces/batch", {"context": CONTEXT, "weapons": weapons})
@@ -414,16 +412,12 @@ class TestBatch:
     def test_a_batch_s_time_counts_from_the_request_s_start(
         self,
         api: ContractClient,
-        app: Flask,
         rifle: dict[str, Any],
+        one_second_batches: None,
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         # Time spent before the view (a retry waiting for the first request that holds its
         # Idempotency-Key) is gunicorn's 30 s too.
-        runtime = app.extensions["trace_registry"]
-        monkeypatch.setattr(
-            runtime, "settings", runtime.settings.with_overrides({"batch_seconds": 1})
-        )
         begin = idempotency.begin
 
         def waited(*args: Any, **kwargs: Any) -> Any:
@@ -431,13 +425,6 @@ class TestBatch:
             return begin(*args, **kwargs)
 
         monkeypatch.setattr(idempotency, "begin", waited)
-        answer = Tracer.answer
-
-        def slow(self: Tracer, *args: Any) -> Any:
-            time.sleep(0.05)
-            return answer(self, *args)
-
-        monkeypatch.setattr(Tracer, "answer", slow)
         weapons = [{"serial_number": "AK1174?94"}] * 60
         started = time.monotonic()
 
