@@ -12,13 +12,15 @@ answer made again from the stored traces (an idempotent replay) is the same, byt
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import IO
 from uuid import UUID
 
 import orjson
+import psycopg
 from flask import Response
 from werkzeug.wsgi import FileWrapper
 
@@ -86,36 +88,30 @@ def answer(
     batch_id: UUID,
     weapons: Sequence[ObservedWeapon],
     context: TraceContext,
-    seconds: float,
-    spent: float = 0.0,
+    budget: Budget,
 ) -> BatchDocument:
     """Answer and store every weapon under one batch id (in the caller's transaction: all or
     none), noting every disclosed item in the request's audit entry; BatchTooSlow once the
-    request has run `seconds` (`spent` of them before this call) with weapons still to
-    answer."""
+    budget is spent with weapons still to answer."""
     document = BatchDocument(batch_id)
     # For the audit entry, once the answer is sure to be given: a refused batch discloses nothing.
     trace_ids: list[UUID] = []
     disclosed: list[UUID] = []
-    deadline = time.monotonic() + seconds - spent
     try:
         for start in range(0, len(weapons), CHUNK):
             chunk = weapons[start : start + CHUNK]
             answers: list[TraceAnswer] = []
-            for weapon in chunk:
-                if time.monotonic() > deadline:
-                    done = start + len(answers)
-                    raise BatchTooSlow(
-                        f"this batch was not answered within {seconds:g} s ({done:,} of its "
-                        f"{len(weapons):,} weapons were), and nothing of it was stored: send its "
-                        "weapons in smaller batches"
-                    )
-                answers.append(tracer.answer(weapon, context, batch_id))
-            traces.insert_many(conn, answers, key_prefix)
+            with budget.watching(conn, start, len(weapons), answers):
+                for weapon in chunk:
+                    budget.check(start + len(answers), len(weapons))
+                    budget.bound(conn)
+                    answers.append(tracer.answer(weapon, context, batch_id))
+                traces.insert_many(conn, answers, key_prefix)
             for answered in answers:
                 trace_ids.append(answered.id)
                 disclosed.extend(candidate.item.id for candidate in answered.candidates)
                 document.add(answered)
+        budget.release(conn)
     except BaseException:
         document.close()
         raise
@@ -123,6 +119,60 @@ def answer(
     audit.looked_up_ids(disclosed)
     audit.returned(len(disclosed))
     return document
+
+
+_CANCEL_MARGIN_MS = 100
+
+
+class Budget:
+    """A batch's time: `seconds` from the request's start (`spent` of them already gone). Its
+    last seconds also bound each statement (the statement timeout cut down to what is left), so
+    that one slow statement cannot carry the batch past gunicorn's 30 s either."""
+
+    def __init__(self, seconds: float, spent: float, statement_timeout_ms: int) -> None:
+        self.seconds = seconds
+        self._deadline = time.monotonic() + seconds - spent
+        self._statement_timeout_ms = statement_timeout_ms
+        self._bounded = False
+
+    def _left_ms(self) -> int:
+        return int((self._deadline - time.monotonic()) * 1000)
+
+    def check(self, done: int, total: int) -> None:
+        if self._left_ms() <= 0:
+            raise self._spent(done, total)
+
+    def bound(self, conn: Connection) -> None:
+        left = self._left_ms()
+        if left < self._statement_timeout_ms:
+            traces.set_statement_timeout(conn, left)
+            self._bounded = True
+
+    def release(self, conn: Connection) -> None:
+        """The statement timeout as it was, for the request's audit entry and commit."""
+        if self._bounded:
+            traces.set_statement_timeout(conn, self._statement_timeout_ms)
+            self._bounded = False
+
+    @contextlib.contextmanager
+    def watching(
+        self, conn: Connection, start: int, total: int, answers: list[TraceAnswer]
+    ) -> Iterator[None]:
+        """A statement cancelled for want of time is the batch's time spent."""
+        try:
+            yield
+        except psycopg.errors.QueryCanceled as error:
+            # (a little early by this clock: the server's timer runs on its own)
+            if self._bounded and self._left_ms() <= _CANCEL_MARGIN_MS:
+                raise self._spent(start + len(answers), total) from error
+            raise
+
+    def _spent(self, done: int, total: int) -> BatchTooSlow:
+        return BatchTooSlow(
+            f"this batch was not answered within {self.seconds:g} s ({done:,} of its "
+            f"{total:,} weapons were), and nothing of it was stored: send its weapons in "
+            "smaller batches"
+        )
 
 
 def made_again(conn: Connection, batch_id: UUID, agency_id: UUID) -> BatchDocument:

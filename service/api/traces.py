@@ -65,8 +65,9 @@ def create_trace_batch() -> Response:
         batch_id,
         request["weapons"],
         request["context"],
-        settings().batch_seconds,
-        seconds_since_start(),
+        trace_batches.Budget(
+            settings().batch_seconds, seconds_since_start(), settings().statement_timeout_ms
+        ),
     )
     idempotency.replay_from_batch(batch_id)
     return document.response(201, f"/v1/traces?batch_id={batch_id}")

@@ -13,6 +13,7 @@ from flask import Flask, Response
 
 from service.api import auth, idempotency, trace_batches
 from service.db import Connection
+from service.repository import traces as traces_repository
 from service.tracing import Tracer
 from tests.contract import ContractClient
 
@@ -408,6 +409,76 @@ class TestBatch:
         assert db.execute("SELECT count(*) AS n FROM traces").fetchone()["n"] == 0
         entry = db.execute("SELECT status, record_ids FROM audit_log ORDER BY id DESC LIMIT 1")
         assert entry.fetchone() == {"status": 413, "record_ids": []}  # nothing disclosed
+
+    def test_a_statement_in_a_batch_s_last_seconds_is_cut_at_its_budget(
+        self,
+        api: ContractClient,
+        db: Connection,
+        rifle: dict[str, Any],
+        one_second_batches: None,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        # One statement may run for the statement timeout (10 s): at 19.9 s into a batch, it
+        # would carry the request past gunicorn's 30 s.
+        answer = Tracer.answer
+        slowed: list[bool] = []
+
+        def one_slow_statement(self: Tracer, *args: Any) -> Any:
+            if len(slowed) == 3:
+                self.conn.execute("SELECT pg_sleep(5)")
+            slowed.append(True)
+            return answer(self, *args)
+
+        monkeypatch.setattr(Tracer, "answer", one_slow_statement)
+        weapons = [{"serial_number": "AK1174?94"}] * 60
+        started = time.monotonic()
+
+        response = api.post("/v1/traces/batch", {"context": CONTEXT, "weapons": weapons})
+
+        assert time.monotonic() - started < 2.5
+        assert (response.status_code, response.get_json()["code"]) == (413, "batch_too_slow")
+        assert "(3 of its 60 weapons were)" in response.get_json()["detail"]
+        assert db.execute("SELECT count(*) AS n FROM traces").fetchone()["n"] == 0
+
+    def test_a_batch_s_statements_keep_their_timeout_after_its_last_seconds(
+        self,
+        api: ContractClient,
+        rifle: dict[str, Any],
+        app: Flask,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        # A batch of 2 s runs all in its "last seconds" (under the 10 s statement timeout): its
+        # statements are bounded, but not its audit entry and commit once it is answered.
+        runtime = app.extensions["trace_registry"]
+        monkeypatch.setattr(
+            runtime, "settings", runtime.settings.with_overrides({"batch_seconds": 2})
+        )
+        seen: dict[str, str] = {}
+
+        def shown(conn: Connection) -> str:
+            return str(conn.execute("SHOW statement_timeout").fetchone()["statement_timeout"])
+
+        insert_many = traces_repository.insert_many
+
+        def inserting(conn: Connection, *args: Any) -> None:
+            seen["while answering"] = shown(conn)
+            insert_many(conn, *args)
+
+        write = auth._write_unless_written
+
+        def writing(conn: Connection, *args: Any) -> None:
+            seen["at the audit entry"] = shown(conn)
+            write(conn, *args)
+
+        monkeypatch.setattr(traces_repository, "insert_many", inserting)
+        monkeypatch.setattr(auth, "_write_unless_written", writing)
+        weapons = [{"serial_number": "AK1174?94"}] * 3
+
+        response = api.post("/v1/traces/batch", {"context": CONTEXT, "weapons": weapons})
+
+        assert response.status_code == 201
+        assert seen["while answering"].endswith("ms")  # under 2 s
+        assert seen["at the audit entry"] == "10s"
 
     def test_a_batch_s_time_counts_from_the_request_s_start(
         self,
