@@ -12,7 +12,9 @@
      │    ├── StateConflict          the request contradicts what is recorded
      │    ├── IdempotencyKeyReused   an Idempotency-Key already sent with another request
      │    └── ImportsBusy            another import of the agency is being loaded
+     ├── BatchTooSlow            413  a batch of traces not answered within its time
      ├── RateLimited             429  the key sent more requests than its rate (with Retry-After)
+     ├── StorageFull             503  no room on the service's disk (with Retry-After)
      └── DatabaseUnavailable     503  PostgreSQL cannot be reached (with Retry-After)
 
 Nothing here imports Flask or psycopg: the domain and the repository raise these, and
@@ -42,6 +44,8 @@ class TraceRegistryError(Exception):
     status = 500
     code = "internal_error"
     title = "Internal error"
+    # Whether the refusal is written to the audit trail (service.api.problems).
+    audited = True
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -132,6 +136,8 @@ class RateLimited(TraceRegistryError):
     status = 429
     code = "rate_limited"
     title = "Too many requests"
+    # It reached no data, and a flood of them must not become a flood of writes.
+    audited = False
 
     def __init__(self, detail: str, retry_after_seconds: int) -> None:
         super().__init__(detail)
@@ -151,3 +157,5 @@ class DatabaseUnavailable(TraceRegistryError):
     status = 503
     code = "database_unavailable"
     title = "The registry database is unavailable"
+    # A database that is down cannot take the entry.
+    audited = False

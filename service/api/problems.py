@@ -135,7 +135,7 @@ def register(app: Flask, retry_after: int) -> None:
 
     @app.errorhandler(TraceRegistryError)
     def project_error(error: TraceRegistryError) -> Response:
-        return _audited(from_error(error, retry_after))
+        return _audited(from_error(error, retry_after), error.audited)
 
     @app.errorhandler(psycopg.Error)
     def database_error(error: psycopg.Error) -> Response:
@@ -144,7 +144,7 @@ def register(app: Flask, retry_after: int) -> None:
             return unexpected(error)
         if isinstance(translated, DatabaseUnavailable):
             log.warning("database unavailable: %s", translated.detail)
-        return _audited(from_error(translated, retry_after))
+        return _audited(from_error(translated, retry_after), translated.audited)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
@@ -165,10 +165,7 @@ def register(app: Flask, retry_after: int) -> None:
             "the service has no room on its disk for this request right now; nothing was "
             "stored: send it again later"
         )
-        response = from_error(full, retry_after)
-        # Unlike the database's 503s, this one can be recorded: the request may have read data.
-        audit.write_refusal(response.status_code)
-        return response
+        return _audited(from_error(full, retry_after), full.audited)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:
@@ -183,13 +180,10 @@ def register(app: Flask, retry_after: int) -> None:
 # A disk (or its quota) full: where the service spools import files and batch answers.
 _NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT})
 
-# Refusals left out of the audit trail: a rate-limited request reached no data (and a flood of
-# them must not become a flood of writes); an unavailable database cannot take the entry.
-_NOT_AUDITED = frozenset({429, 503})
 
-
-def _audited(response: Response) -> Response:
-    """The error response, once the failed request's audit entry is written."""
-    if response.status_code not in _NOT_AUDITED:
+def _audited(response: Response, audited: bool = True) -> Response:
+    """The error response, once the failed request's audit entry is written (unless the error
+    says otherwise: TraceRegistryError.audited)."""
+    if audited:
         audit.write_refusal(response.status_code)
     return response

@@ -12,10 +12,9 @@ answer made again from the stored traces (an idempotent replay) is the same, byt
 
 from __future__ import annotations
 
-import contextlib
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import IO
 from uuid import UUID
 
@@ -28,7 +27,7 @@ from service.api import audit
 from service.db import Connection
 from service.domain.traces import ObservedWeapon, TraceAnswer, TraceContext
 from service.errors import BatchTooSlow
-from service.repository import traces
+from service.repository import settings, traces
 from service.tracing import Tracer
 
 # Weapons answered and stored together: enough to amortise the round trips, few enough that
@@ -101,12 +100,16 @@ def answer(
         for start in range(0, len(weapons), CHUNK):
             chunk = weapons[start : start + CHUNK]
             answers: list[TraceAnswer] = []
-            with budget.watching(conn, start, len(weapons), answers):
+            try:
                 for weapon in chunk:
                     budget.check(start + len(answers), len(weapons))
                     budget.bound(conn)
                     answers.append(tracer.answer(weapon, context, batch_id))
                 traces.insert_many(conn, answers, key_prefix)
+            except psycopg.errors.QueryCanceled as error:
+                if not budget.cut_it():
+                    raise
+                raise budget.spent(start + len(answers), len(weapons)) from error
             for answered in answers:
                 trace_ids.append(answered.id)
                 disclosed.extend(candidate.item.id for candidate in answered.candidates)
@@ -140,39 +143,35 @@ class Budget:
 
     def check(self, done: int, total: int) -> None:
         if self._left_ms() <= 0:
-            raise self._spent(done, total)
+            raise self.spent(done, total)
 
     def bound(self, conn: Connection) -> None:
         left = self._left_ms()
         if left < self._statement_timeout_ms:
-            traces.set_statement_timeout(conn, left)
+            self._set_statement_timeout(conn, left)
             self._bounded = True
 
     def release(self, conn: Connection) -> None:
         """The statement timeout as it was, for the request's audit entry and commit."""
         if self._bounded:
-            traces.set_statement_timeout(conn, self._statement_timeout_ms)
+            self._set_statement_timeout(conn, self._statement_timeout_ms)
             self._bounded = False
 
-    @contextlib.contextmanager
-    def watching(
-        self, conn: Connection, start: int, total: int, answers: list[TraceAnswer]
-    ) -> Iterator[None]:
-        """A statement cancelled for want of time is the batch's time spent."""
-        try:
-            yield
-        except psycopg.errors.QueryCanceled as error:
-            # (a little early by this clock: the server's timer runs on its own)
-            if self._bounded and self._left_ms() <= _CANCEL_MARGIN_MS:
-                raise self._spent(start + len(answers), total) from error
-            raise
+    def cut_it(self) -> bool:
+        """Whether a cancelled statement was cut by this budget (a little early by this clock:
+        the server's timer runs on its own)."""
+        return self._bounded and self._left_ms() <= _CANCEL_MARGIN_MS
 
-    def _spent(self, done: int, total: int) -> BatchTooSlow:
+    def spent(self, done: int, total: int) -> BatchTooSlow:
         return BatchTooSlow(
             f"this batch was not answered within {self.seconds:g} s ({done:,} of its "
             f"{total:,} weapons were), and nothing of it was stored: send its weapons in "
             "smaller batches"
         )
+
+    @staticmethod
+    def _set_statement_timeout(conn: Connection, milliseconds: int) -> None:
+        settings.set_for_transaction(conn, "statement_timeout", f"{max(milliseconds, 1)}ms")
 
 
 def made_again(conn: Connection, batch_id: UUID, agency_id: UUID) -> BatchDocument:

@@ -23,7 +23,7 @@ from service.domain.findings import TRANSFER_TYPES
 from service.domain.ids import NEWEST
 from service.domain.imports import Problem
 from service.errors import ImportsBusy
-from service.repository import alerts, rows
+from service.repository import alerts, rows, settings
 from service.repository.queries import load
 
 SQL = load("imports")
@@ -147,15 +147,16 @@ def prepare(conn: Connection, agency_id: UUID, wait_seconds: float | None = None
         if locked is None or not locked["locked"]:
             raise busy
     else:
-        setting = conn.execute(SQL["current_lock_timeout"]).fetchone()
+        # Set back after the wait, so that the import's other lock waits (behind writers of the
+        # same certificates and items) are not cut short.
+        before = settings.current(conn, "lock_timeout")
         waiting = f"{max(1, round(wait_seconds * 1000))}ms"
-        conn.execute(SQL["set_lock_timeout"], {"lock_timeout": waiting})
+        settings.set_for_transaction(conn, "lock_timeout", waiting)
         try:
             conn.execute(SQL["lock_agency_imports"], agency)
         except LockNotAvailable as error:
             raise busy from error
-        before = setting["lock_timeout"] if setting is not None else "0"
-        conn.execute(SQL["set_lock_timeout"], {"lock_timeout": before})
+        settings.set_for_transaction(conn, "lock_timeout", before)
     for table, definition in _TEMP_TABLES.items():
         conn.execute(
             sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(

@@ -148,11 +148,6 @@ def batch_answers(conn: Connection, batch_id: UUID, agency_id: UUID) -> Iterator
             yield str(row["answer"]).encode()
 
 
-def set_statement_timeout(conn: Connection, milliseconds: int) -> None:
-    """Statements of the rest of the transaction are cancelled after `milliseconds`."""
-    conn.execute(SQL["set_statement_timeout"], {"milliseconds": f"{max(milliseconds, 1)}ms"})
-
-
 # Stored answers fetched at a time when a batch's answer is made again: up to 60 KB each.
 BATCH_ANSWERS_READ = 20
 

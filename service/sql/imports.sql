@@ -12,12 +12,6 @@
 SELECT set_config('statement_timeout', '0', true),
        set_config('work_mem', '256MB', true);
 
--- name: set_lock_timeout
--- How long the wait for the agency's lock may take, set before the wait and set back after it
--- (current_lock_timeout), so that the import's other lock waits (behind writers of the same
--- certificates and items) are not cut short.
-SELECT set_config('lock_timeout', %(lock_timeout)s, true);
-
 -- name: lock_agency_imports
 -- Waits for the agency's other import to end (for at most lock_timeout).
 SELECT pg_advisory_xact_lock(%(lock_space)s, hashtext(%(agency_id)s::text));
@@ -370,9 +364,6 @@ SELECT data FROM import_job_chunks WHERE job_id = %(job_id)s AND seq = %(seq)s;
 -- once its lease has run out (an import that outlasts its lease is still one worker's), and
 -- the lock goes the moment a worker that dies loses its connection. No row: the job is gone.
 SELECT id FROM import_jobs WHERE id = %(id)s FOR UPDATE;
-
--- name: current_lock_timeout
-SELECT current_setting('lock_timeout') AS lock_timeout;
 
 -- name: note_job_error
 -- A load that failed for want of something other than its file (the database went away, a

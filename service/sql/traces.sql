@@ -141,7 +141,3 @@ WHERE batch_id = %(batch_id)s AND agency_id = %(agency_id)s
   AND id < %(before)s
 ORDER BY id DESC
 LIMIT %(limit)s;
-
--- name: set_statement_timeout
--- For the rest of the transaction (a batch's last seconds: no statement may outlast its budget).
-SELECT set_config('statement_timeout', %(milliseconds)s, true);
