@@ -58,6 +58,7 @@ RUN python -m venv /opt/venv \
  && test -f "$package/start.sh" \
  && test -f "$package/sql/schema.sql" \
  && test -f "$package/openapi.yaml" \
+ && test -f "$package/sql/migrations/0002_batch_answers.sql" \
  && mkdir -p /app \
  && ln -s "$package/start.sh" /app/start.sh
 
@@ -77,6 +78,7 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request as u; u.build_opener(u.ProxyHandler({})).open('http://127.0.0.1:' + os.environ.get('TRACE_REGISTRY_PORT', '8000') + '/healthz', timeout=4)"]
 
-# start.sh needs DATABASE_URL, applies schema.sql if the database has none (`db init`), then
-# execs gunicorn, which thus runs as PID 1 and receives `docker stop`'s SIGTERM itself.
+# start.sh needs DATABASE_URL, applies schema.sql to an empty database or migrates one of an
+# earlier schema version (`db init`), then execs gunicorn, which thus runs as PID 1 and receives
+# `docker stop`'s SIGTERM itself.
 ENTRYPOINT ["/bin/sh", "/app/start.sh"]

@@ -33,9 +33,12 @@ from service.errors import TraceRegistryError
 from service.repository import agencies
 from service.schema_setup import (
     SCHEMA_VERSION,
-    SchemaMismatch,
+    SchemaError,
+    SchemaSetUp,
     ensure_schema,
     ensure_service_role,
+    pending,
+    require_current,
     service_role_of,
 )
 from service.schemas.admin import MAX_KEY_DAYS
@@ -43,13 +46,16 @@ from service.schemas.admin import MAX_KEY_DAYS
 if TYPE_CHECKING:
     from service.importing import Progress
 
+# `db status`: the database is not yet at this code's schema version (`db init` has work to do).
+PENDING_EXIT_CODE = 3
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         code: int = args.handler(args)
-    except (ConfigurationError, SchemaMismatch, TraceRegistryError) as exc:
+    except (ConfigurationError, SchemaError, TraceRegistryError) as exc:
         print(f"trace-registry: {exc}", file=sys.stderr)
         return 1
     except psycopg.Error as exc:
@@ -91,9 +97,17 @@ def build_parser() -> argparse.ArgumentParser:
     db_parser = commands.add_parser("db", help="database administration")
     db_commands = db_parser.add_subparsers(required=True, metavar="ACTION")
     init_parser = db_commands.add_parser(
-        "init", parents=[database], help="apply schema.sql if missing"
+        "init",
+        parents=[database],
+        help="apply schema.sql to an empty database, or migrate one of an earlier version",
     )
     init_parser.set_defaults(handler=db_init)
+    status_parser = db_commands.add_parser(
+        "status",
+        parents=[database],
+        help="the database's schema version, and what `db init` would do (exit 3: it has work)",
+    )
+    status_parser.set_defaults(handler=db_status)
 
     keys_parser = commands.add_parser("keys", help="API keys")
     keys_commands = keys_parser.add_subparsers(required=True, metavar="ACTION")
@@ -254,21 +268,20 @@ def registry_connection(data_dir: Path) -> Iterator[Connection]:
         yield conn
 
 
-def set_up(conn: Connection, settings: Settings) -> bool:
-    """The schema in place and the service's role able to use it; True when applied now."""
-    applied = ensure_schema(conn)
+def set_up(conn: Connection, settings: Settings) -> SchemaSetUp:
+    """The schema in place, at this code's version, and the service's role able to use it."""
+    done = ensure_schema(conn)
     ensure_service_role(conn, settings.database_url)
-    return applied
+    return done
 
 
 def db_init(args: argparse.Namespace) -> int:
     with database_settings(args.data_dir) as (settings, _):
         with connect(settings, as_owner=True) as conn:
-            applied = set_up(conn, settings)
+            done = set_up(conn, settings)
         role = service_role_of(settings.database_url) or "the connection's default role"
         owner = service_role_of(settings.owner_url) or "the connection's default role"
-    state = "applied" if applied else "already in place"
-    print(f"schema version {SCHEMA_VERSION} {state}")
+    print(done)
     if role == owner:
         print(
             f"warning: the service logs in as the schema owner ({owner}); set DATABASE_OWNER_URL "
@@ -276,6 +289,26 @@ def db_init(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def db_status(args: argparse.Namespace) -> int:
+    with (
+        database_settings(args.data_dir) as (settings, _),
+        connect(settings, as_owner=True) as conn,
+    ):
+        found, to_apply = pending(conn)
+    if found is None:
+        print(f"no schema: `trace-registry db init` applies schema.sql, version {SCHEMA_VERSION}")
+        return PENDING_EXIT_CODE
+    if not to_apply:
+        print(f"schema version {found}, this code's version")
+        return 0
+    names = ", ".join(migration.name for migration in to_apply)
+    print(
+        f"schema version {found}, this code's is {SCHEMA_VERSION}: `trace-registry db init` "
+        f"applies {names}"
+    )
+    return PENDING_EXIT_CODE
 
 
 def keys_create(args: argparse.Namespace) -> int:
@@ -408,7 +441,14 @@ def seed(args: argparse.Namespace) -> int:
 def worker(args: argparse.Namespace) -> int:
     from service import worker as background
 
-    with database_settings(args.data_dir) as (settings, _):
+    with database_settings(args.data_dir) as (settings, embedded_server):
+        # The embedded server is the developer's: its schema is set up as by `serve`. A server
+        # of its own is the operator's, whose start-up of the API migrates it.
+        with connect(settings, as_owner=embedded_server) as conn:
+            if embedded_server:
+                set_up(conn, settings)
+            else:
+                require_current(conn)
         delivered = background.run(
             lambda: connect(settings),
             settings,

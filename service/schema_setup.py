@@ -1,36 +1,111 @@
-"""Applying `schema.sql`: once, whole, and safely when several processes start together.
+"""Setting up the schema: `schema.sql` on an empty database, the migrations on an older one;
+once, whole, and safely when several processes start together.
 
-The database records the schema version and a SHA-256 fingerprint of the schema.sql it was set
-up from. A database set up from another schema.sql is refused with a clear message (at start-up,
-by `trace-registry db init`), rather than failing request by request later.
+The database records each schema version it was brought to, with a SHA-256 fingerprint of the
+schema.sql of that version. An empty database gets schema.sql whole, at the current version. A
+database at an earlier version gets the migrations after it (`service/sql/migrations/NNNN_*.sql`,
+one per version), in order, in one transaction: either it reaches the current version or it
+stays as it was. A database this code does not know (a later version, or a fingerprint no
+version had) is refused with a clear message, rather than failing request by request later.
+
+Migrating a database and applying schema.sql to an empty one give the same schema: the tests
+compare the two catalogues (tests/integration/test_migrations.py), from the version-1 schema.sql
+kept in tests/data.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 
+import psycopg
 from psycopg import errors, sql
 from psycopg.conninfo import conninfo_to_dict
 
 from service.bundled import bundled_text
 from service.db import Connection
+from service.repository import settings
 
-SCHEMA_VERSION = 1
+# The fingerprint of schema.sql at each version. A change to schema.sql is a new version: its
+# migration in service/sql/migrations, and its fingerprint here (a test says which).
+FINGERPRINTS = {
+    # schema.sql of 2026-12-05 11:32 UTC (450ca33) to 21:31 UTC
+    1: "9d7b6849aea416cb6e728b480e69bfc00e8d116b2a8c87171bb2bf4b8c6c92e3",
+    2: "7c27207593a8c84fc78f691468b24d3e67d9b877886d8307afb925b084ce12a6",
+}
+SCHEMA_VERSION = max(FINGERPRINTS)
+# Databases set up before versions were counted by migrations recorded version 1 whatever their
+# schema.sql: (recorded version, fingerprint) -> the version the database really holds.
+_RECORDED_BEFORE_MIGRATIONS = {(1, FINGERPRINTS[2]): 2}
 # The group role schema.sql grants the service's privileges to.
 SERVICE_GROUP_ROLE = "trace_registry_service"
 
 # Any fixed number: every process that sets up the schema takes this lock first.
 _SCHEMA_LOCK_KEY = 7_214_305_118
+MIGRATION_LOCK_WAIT_SECONDS = 10
+_MIGRATION_NAME = re.compile(r"(\d{4})_[a-z0-9_]+\.sql")
 
 
-class SchemaMismatch(RuntimeError):
-    """The database holds another schema than this code's schema.sql."""
+class SchemaError(RuntimeError):
+    """The database's schema cannot be brought to this code's version."""
+
+
+class SchemaMismatch(SchemaError):
+    """The database holds a schema this code cannot serve or migrate."""
+
+
+class MigrationFailed(SchemaError):
+    """A migration failed; its transaction left the database as it was."""
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    statements: str
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaSetUp:
+    """What ensure_schema found (None: an empty database) and left (always SCHEMA_VERSION)."""
+
+    found: int | None
+    now: int = SCHEMA_VERSION
+
+    @property
+    def changed(self) -> bool:
+        return self.found != self.now
+
+    def __str__(self) -> str:
+        if self.found is None:
+            return f"schema version {self.now} applied"
+        if self.found == self.now:
+            return f"schema version {self.now} already in place"
+        return f"schema migrated from version {self.found} to {self.now}"
 
 
 def fingerprint() -> str:
     """SHA-256 of the schema.sql this code carries."""
     return hashlib.sha256(bundled_text("schema.sql").encode()).hexdigest()
+
+
+@cache
+def migrations() -> tuple[Migration, ...]:
+    """Each version after the first, in order, with the SQL that brings the one before it there."""
+    found: dict[int, Migration] = {}
+    for entry in resources.files("service").joinpath("sql/migrations").iterdir():
+        named = _MIGRATION_NAME.fullmatch(entry.name)
+        if named is None:
+            raise RuntimeError(f"service/sql/migrations/{entry.name}: not NNNN_name.sql")
+        version = int(named.group(1))
+        if version in found:
+            raise RuntimeError(f"service/sql/migrations: two migrations to version {version}")
+        found[version] = Migration(version, entry.name, entry.read_text(encoding="utf-8"))
+    return tuple(found[version] for version in sorted(found))
 
 
 def installed_version(conn: Connection) -> int | None:
@@ -40,7 +115,7 @@ def installed_version(conn: Connection) -> int | None:
 
 
 def installed(conn: Connection) -> tuple[int, str] | None:
-    """(version, fingerprint) recorded in the database, or None."""
+    """(version, fingerprint) recorded last in the database, or None."""
     present = conn.execute("SELECT to_regclass('schema_version') IS NOT NULL AS present").fetchone()
     if present is None or not present["present"]:
         return None
@@ -50,27 +125,109 @@ def installed(conn: Connection) -> tuple[int, str] | None:
     return None if row is None else (row["version"], row["fingerprint"])
 
 
-def ensure_schema(conn: Connection) -> bool:
-    """Apply the schema if the database has none; True when it was applied now."""
-    expected = fingerprint()
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", [_SCHEMA_LOCK_KEY])
-        found = installed(conn)
-        if found == (SCHEMA_VERSION, expected):
-            return False
-        if found is not None:
-            version, recorded = found
-            raise SchemaMismatch(
-                f"the database holds schema version {version} ({recorded[:12]}), this code's "
-                f"schema.sql is version {SCHEMA_VERSION} ({expected[:12]}): migrate the "
-                "database, or start from an empty one"
-            )
-        conn.execute(bundled_text("schema.sql").encode())
-        conn.execute(
-            "INSERT INTO schema_version (version, fingerprint) VALUES (%s, %s)",
-            [SCHEMA_VERSION, expected],
+def held_version(recorded: tuple[int, str]) -> int:
+    """The version a database holds, from what it recorded; SchemaMismatch for one this code
+    does not know."""
+    version, recorded_fingerprint = recorded
+    held = _RECORDED_BEFORE_MIGRATIONS.get(recorded, version)
+    if held > SCHEMA_VERSION:
+        raise SchemaMismatch(
+            f"the database holds schema version {held}, later than this code's "
+            f"{SCHEMA_VERSION}: run the code that set it up, or a later one"
         )
-    return True
+    if FINGERPRINTS.get(held) != recorded_fingerprint:
+        raise SchemaMismatch(
+            f"the database holds schema version {version} set up from a schema.sql "
+            f"({recorded_fingerprint[:12]}) that no released version had (version {held} is "
+            f"{FINGERPRINTS.get(held, '?')[:12]}): it cannot be migrated; start from an empty "
+            "database, or from a copy of one a release set up"
+        )
+    return held
+
+
+def pending(conn: Connection) -> tuple[int | None, tuple[Migration, ...]]:
+    """The version the database holds (None: no schema), and the migrations ensure_schema would
+    apply to it; SchemaMismatch for a database this code does not know."""
+    recorded = installed(conn)
+    if recorded is None:
+        return None, ()
+    found = held_version(recorded)
+    return found, _after(found)
+
+
+def require_current(conn: Connection) -> None:
+    """SchemaMismatch unless the database is at this code's version: for a process that only
+    uses the schema (the worker), which would otherwise fail on its first query of what the
+    migrations add."""
+    found, to_apply = pending(conn)
+    if found is None or to_apply:
+        held = "has no schema" if found is None else f"is at schema version {found}"
+        raise SchemaMismatch(
+            f"the database {held}, this code's is {SCHEMA_VERSION}: run `trace-registry db "
+            "init` first (the API's start-up does)"
+        )
+
+
+def ensure_schema(conn: Connection) -> SchemaSetUp:
+    """Bring the database to SCHEMA_VERSION: schema.sql on an empty database, the migrations
+    after its version on an older one, nothing on one already there."""
+    expected = fingerprint()
+    if expected != FINGERPRINTS[SCHEMA_VERSION]:
+        raise SchemaMismatch(
+            f"schema.sql ({expected[:12]}) is not the schema.sql of version {SCHEMA_VERSION}: "
+            "a change to it is a new version, with its migration"
+        )
+    with conn.transaction():
+        # A migration takes as long as its tables make it (an index over every trace), and
+        # processes starting beside it wait for it to end rather than fail.
+        settings.set_for_transaction(conn, "statement_timeout", "0")
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", [_SCHEMA_LOCK_KEY])
+        recorded = installed(conn)
+        if recorded is None:
+            conn.execute(bundled_text("schema.sql").encode())
+            _record(conn, SCHEMA_VERSION)
+            return SchemaSetUp(None)
+        found = held_version(recorded)
+        if found != recorded[0]:
+            _record(conn, found)
+        _migrate(conn, found, _after(found))
+    return SchemaSetUp(found)
+
+
+def _after(version: int) -> tuple[Migration, ...]:
+    return tuple(migration for migration in migrations() if migration.version > version)
+
+
+def _migrate(conn: Connection, found: int, to_apply: tuple[Migration, ...]) -> None:
+    """Each migration in turn, each version recorded as it is reached, in the caller's
+    transaction: the database reaches the last version, or stays at `found`."""
+    if not to_apply:
+        return
+    # A service of the earlier version may still be answering: a table it holds fails the
+    # migration after a while instead of queueing every one of its requests behind it.
+    settings.set_for_transaction(conn, "lock_timeout", f"{MIGRATION_LOCK_WAIT_SECONDS}s")
+    for migration in to_apply:
+        try:
+            conn.execute(migration.statements.encode())
+        except errors.LockNotAvailable as exc:
+            raise MigrationFailed(
+                f"{migration.name}: a table it changes was held by another session for "
+                f"{MIGRATION_LOCK_WAIT_SECONDS} s (a service of version {found} still "
+                f"answering?); nothing was changed, the database is at version {found}"
+            ) from exc
+        except psycopg.Error as exc:
+            raise MigrationFailed(
+                f"{migration.name} failed ({exc.sqlstate}: {str(exc).strip()}); nothing was "
+                f"changed, the database is at version {found}"
+            ) from exc
+        _record(conn, migration.version)
+
+
+def _record(conn: Connection, version: int) -> None:
+    conn.execute(
+        "INSERT INTO schema_version (version, fingerprint) VALUES (%s, %s)",
+        [version, FINGERPRINTS[version]],
+    )
 
 
 def service_role_of(database_url: str) -> str | None:

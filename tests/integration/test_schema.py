@@ -15,6 +15,7 @@ from service.db import Connection, connect
 from service.schema_setup import (
     SCHEMA_VERSION,
     SchemaMismatch,
+    SchemaSetUp,
     ensure_schema,
     fingerprint,
     installed_version,
@@ -25,7 +26,7 @@ from tests.conftest import create_database, database_url_for, drop_database
 def test_applying_again_changes_nothing(db: Connection) -> None:
     assert installed_version(db) == SCHEMA_VERSION
 
-    assert ensure_schema(db) is False
+    assert ensure_schema(db) == SchemaSetUp(found=SCHEMA_VERSION)
 
 
 def test_a_database_with_another_version_is_refused(db: Connection) -> None:
@@ -34,7 +35,7 @@ def test_a_database_with_another_version_is_refused(db: Connection) -> None:
         [SCHEMA_VERSION + 1, fingerprint()],
     )
 
-    with pytest.raises(SchemaMismatch, match="migrate"):
+    with pytest.raises(SchemaMismatch, match="later than this code's"):
         ensure_schema(db)
 
 
@@ -58,7 +59,7 @@ def test_an_empty_database_gets_the_whole_schema(empty_database: Settings) -> No
     with connect(empty_database) as conn:
         assert installed_version(conn) is None
 
-        assert ensure_schema(conn) is True
+        assert ensure_schema(conn) == SchemaSetUp(found=None)
 
         assert installed_version(conn) == SCHEMA_VERSION
         tables = {
@@ -72,14 +73,17 @@ def test_an_empty_database_gets_the_whole_schema(empty_database: Settings) -> No
 
 
 def test_processes_starting_together_apply_it_once(empty_database: Settings) -> None:
-    def apply() -> bool:
+    def apply() -> SchemaSetUp:
         with connect(empty_database) as conn:
             return ensure_schema(conn)
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda _: apply(), range(4)))
 
-    assert sorted(results) == [False, False, False, True]
+    assert (
+        sorted(results, key=lambda done: done.found == SCHEMA_VERSION)
+        == [SchemaSetUp(found=None)] + [SchemaSetUp(found=SCHEMA_VERSION)] * 3
+    )
 
 
 def test_the_schema_version_matches_the_code(db: Connection) -> None:

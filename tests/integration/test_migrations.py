@@ -1,0 +1,292 @@
+"""Migrations: a database of an earlier schema version is brought to this code's, with what it
+holds, and ends with the schema a new database gets from schema.sql."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from itertools import count
+
+import psycopg
+import pytest
+from flask import Flask
+
+from service import create_app, schema_setup
+from service.config import Settings
+from service.db import Connection, connect
+from service.schema_setup import (
+    FINGERPRINTS,
+    SCHEMA_VERSION,
+    MigrationFailed,
+    SchemaSetUp,
+    ensure_schema,
+    ensure_service_role,
+    fingerprint,
+    installed,
+    migrations,
+)
+from tests.catalog import differences, schema_of
+from tests.conftest import (
+    create_agency_key,
+    create_database,
+    database_url_for,
+    drop_database,
+    rows_in,
+    service_url_for,
+)
+from tests.contract import ContractClient
+from tests.live import CLI, environment
+from tests.paths import ROOT
+
+# schema.sql as version 1 had it: what databases set up before the first migration hold.
+VERSION_1_SCHEMA = ROOT / "tests" / "data" / "schema-v1.sql"
+_names = count()
+
+
+def test_the_kept_version_1_schema_is_version_1() -> None:
+    kept = VERSION_1_SCHEMA.read_text(encoding="utf-8").encode()
+
+    assert hashlib.sha256(kept).hexdigest() == FINGERPRINTS[1]
+
+
+def test_schema_sql_is_the_schema_of_this_codes_version() -> None:
+    assert fingerprint() == FINGERPRINTS[SCHEMA_VERSION], (
+        "schema.sql changed: a change to it is a new version. Add its migration "
+        "(service/sql/migrations/NNNN_name.sql) and its fingerprint to FINGERPRINTS"
+    )
+
+
+def test_there_is_one_migration_to_each_version_after_the_first() -> None:
+    assert [migration.version for migration in migrations()] == list(range(2, SCHEMA_VERSION + 1))
+
+
+@pytest.fixture
+def new_database(postgres_admin_url: str) -> Iterator[str]:
+    """An empty database; yields its owner's URL."""
+    name = f"trace_registry_migrated_{os.getpid()}_{next(_names)}"
+    drop_database(postgres_admin_url, name)
+    create_database(postgres_admin_url, name)
+    yield database_url_for(postgres_admin_url, name)
+    drop_database(postgres_admin_url, name)
+
+
+@pytest.fixture
+def version_1_url(new_database: str) -> str:
+    """A database as the code of version 1 set it up: its schema.sql whole, and its record."""
+    with connect(Settings(database_url=new_database)) as conn, conn.transaction():
+        conn.execute(VERSION_1_SCHEMA.read_text(encoding="utf-8").encode())
+        conn.execute(
+            "INSERT INTO schema_version (version, fingerprint) VALUES (1, %s)", [FINGERPRINTS[1]]
+        )
+        ensure_service_role(conn, service_url_for(new_database))
+    return new_database
+
+
+@pytest.fixture
+def version_1(version_1_url: str) -> Iterator[Connection]:
+    with connect(Settings(database_url=version_1_url)) as conn:
+        yield conn
+
+
+def columns_of(conn: Connection, table: str) -> list[str]:
+    rows = conn.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
+        "AND NOT attisdropped ORDER BY attnum",
+        [table],
+    )
+    return [row["attname"] for row in rows]
+
+
+def test_a_version_1_database_migrated_has_the_schema_a_new_database_gets(
+    version_1: Connection, db: Connection
+) -> None:
+    before = schema_of(version_1)
+
+    assert ensure_schema(version_1) == SchemaSetUp(found=1)
+
+    assert differences(before, schema_of(db)) != []  # the comparison sees what 0002 adds
+    assert differences(schema_of(version_1), schema_of(db)) == []
+    recorded = version_1.execute("SELECT version, fingerprint FROM schema_version ORDER BY 1")
+    assert [(row["version"], row["fingerprint"]) for row in recorded] == [
+        (version, FINGERPRINTS[version]) for version in range(1, SCHEMA_VERSION + 1)
+    ]
+    assert ensure_schema(version_1) == SchemaSetUp(found=SCHEMA_VERSION)
+
+
+def test_what_a_version_1_database_holds_is_served_after_it_is_migrated(
+    version_1_url: str, version_1: Connection
+) -> None:
+    _, key = create_agency_key(version_1, "Migrated Tracing Office")
+    counts = {table: rows_in(version_1, table) for table in ("agencies", "api_keys", "countries")}
+
+    ensure_schema(version_1)
+
+    assert {table: rows_in(version_1, table) for table in counts} == counts
+    app = migrated_app(version_1_url)
+    try:
+        api = ContractClient(app.test_client(), key)  # the key made at version 1 opens the API
+        item = api.created(
+            "/v1/items",
+            {"manufacturer": "FN Herstal", "model": "FAL", "category": "RIFLE",
+             "serial_number": "MIG-1"},
+        )  # fmt: skip
+        batch = {
+            "context": {"case_reference": "CASE/MIG/1", "purpose": "criminal investigation"},
+            "weapons": [{"serial_number": "MIG-1"}, {"serial_number": "MIG 1"}],
+        }
+        headers = {"Idempotency-Key": "migrated-batch"}
+        first = api.post("/v1/traces/batch", batch, headers=headers)
+        again = api.post("/v1/traces/batch", batch, headers=headers)
+    finally:
+        app.extensions["trace_registry"].database.close()
+
+    assert first.status_code == again.status_code == 201
+    assert first.get_data() == again.get_data()  # made again from the batch's stored traces
+    traces = first.get_json()["traces"]
+    assert [trace["candidates"][0]["item"]["id"] for trace in traces] == [item["id"]] * 2
+    kept = version_1.execute("SELECT batch_id, length(body) AS size FROM idempotency_keys")
+    assert [(str(row["batch_id"]), row["size"]) for row in kept] == [
+        (first.get_json()["batch_id"], 0)
+    ]
+
+
+def migrated_app(owner_url: str) -> Flask:
+    return create_app(
+        {
+            "database_url": service_url_for(owner_url),
+            "database_owner_url": owner_url,
+            "pool_min_size": 1,
+            "pool_max_size": 2,
+        }
+    )
+
+
+def test_a_failed_migration_leaves_the_database_as_it_was(version_1: Connection) -> None:
+    # 0002 adds a column, then an index named traces_batch: a table of that name fails the index
+    version_1.execute("CREATE TABLE traces_batch (standing_in_the_way integer)")
+
+    with pytest.raises(MigrationFailed, match=r"0002_batch_answers.sql failed \(42P07") as failed:
+        ensure_schema(version_1)
+
+    assert "the database is at version 1" in str(failed.value)
+    assert installed(version_1) == (1, FINGERPRINTS[1])
+    assert "batch_id" not in columns_of(version_1, "idempotency_keys")
+
+
+def test_a_migration_waits_only_so_long_for_a_table_the_earlier_version_holds(
+    version_1_url: str, version_1: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(schema_setup, "MIGRATION_LOCK_WAIT_SECONDS", 1)
+    reading = threading.Event()
+    done = threading.Event()
+
+    def a_long_read_of_the_earlier_version() -> None:
+        with psycopg.connect(version_1_url) as other:
+            other.execute("SELECT count(*) FROM idempotency_keys")  # its lock kept to the end
+            reading.set()
+            done.wait(10)
+
+    reader = threading.Thread(target=a_long_read_of_the_earlier_version)
+    reader.start()
+    try:
+        assert reading.wait(10)
+        with pytest.raises(MigrationFailed, match="held by another session for 1 s"):
+            ensure_schema(version_1)
+    finally:
+        done.set()
+        reader.join()
+
+    assert installed(version_1) == (1, FINGERPRINTS[1])
+    assert ensure_schema(version_1) == SchemaSetUp(found=1)  # once the table is free
+
+
+def test_processes_starting_together_migrate_it_once(version_1_url: str) -> None:
+    def start() -> SchemaSetUp:
+        with connect(Settings(database_url=version_1_url)) as conn:
+            return ensure_schema(conn)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: start(), range(4)))
+
+    assert (
+        sorted(results, key=lambda done: done.found == SCHEMA_VERSION)
+        == [SchemaSetUp(found=1)] + [SchemaSetUp(found=SCHEMA_VERSION)] * 3
+    )
+
+
+def test_a_database_the_code_of_version_2_recorded_as_1_is_taken_as_2(db: Connection) -> None:
+    # Before migrations, every schema.sql recorded version 1; version 2's is known by its SHA-256.
+    db.execute("DELETE FROM schema_version")
+    db.execute(
+        "INSERT INTO schema_version (version, fingerprint) VALUES (1, %s)", [FINGERPRINTS[2]]
+    )
+
+    assert ensure_schema(db).found == 2
+
+    recorded = db.execute("SELECT version, fingerprint FROM schema_version ORDER BY 1").fetchall()
+    assert [(row["version"], row["fingerprint"]) for row in recorded] == [
+        (1, FINGERPRINTS[2]),
+        (2, FINGERPRINTS[2]),
+    ]
+
+
+def cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args],
+        env=environment(
+            DATABASE_URL=service_url_for(database_url), DATABASE_OWNER_URL=database_url
+        ),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+@pytest.mark.slow
+def test_db_status_says_what_db_init_will_do_and_db_init_does_it(version_1_url: str) -> None:
+    before = cli(version_1_url, "db", "status")
+    init = cli(version_1_url, "db", "init")
+    after = cli(version_1_url, "db", "status")
+
+    assert before.returncode == 3, before.stderr
+    assert before.stdout.strip() == (
+        f"schema version 1, this code's is {SCHEMA_VERSION}: `trace-registry db init` applies "
+        + ", ".join(migration.name for migration in migrations())
+    )
+    assert init.returncode == 0, init.stderr
+    assert init.stdout.strip() == f"schema migrated from version 1 to {SCHEMA_VERSION}"
+    assert after.returncode == 0, after.stderr
+    assert after.stdout.strip() == f"schema version {SCHEMA_VERSION}, this code's version"
+
+
+@pytest.mark.slow
+def test_db_status_and_init_refuse_a_database_they_do_not_know(
+    version_1_url: str, version_1: Connection
+) -> None:
+    version_1.execute("UPDATE schema_version SET fingerprint = 'a schema.sql of nobody'")
+    results = {action: cli(version_1_url, "db", action) for action in ("status", "init")}
+
+    for action, result in results.items():
+        assert result.returncode == 1, action
+        assert "(a schema.sql) that no released version had" in result.stderr, action
+        assert "Traceback" not in result.stderr, action
+    assert installed(version_1) == (1, "a schema.sql of nobody")
+
+
+@pytest.mark.slow
+def test_the_worker_refuses_a_database_not_yet_migrated(version_1_url: str) -> None:
+    refused = cli(version_1_url, "worker", "--once")
+    cli(version_1_url, "db", "init")
+    after = cli(version_1_url, "worker", "--once")
+
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == (
+        f"trace-registry: the database is at schema version 1, this code's is {SCHEMA_VERSION}: "
+        "run `trace-registry db init` first (the API's start-up does)"
+    )
+    assert after.returncode == 0, after.stderr
