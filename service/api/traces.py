@@ -21,7 +21,7 @@ from service.api.responses import created, json_response, keyset_page
 from service.domain.ids import uuid7
 from service.domain.traces import ObservedWeapon, TraceAnswer, TraceContext
 from service.errors import NotFound
-from service.repository import traces
+from service.repository import agencies, traces
 from service.schemas.traces import TraceBatchIn, TraceIn, TraceQuery
 from service.tracing import Tracer
 
@@ -69,6 +69,18 @@ def create_trace_batch() -> Response:
             settings().batch_seconds, seconds_since_start(), settings().statement_timeout_ms
         ),
     )
+    # One trace per weapon against the key's rate, as if each had been sent alone: otherwise a
+    # key's rate would bound its requests but not its traces (a thousand times the rate).
+    try:
+        agencies.charge_requests(
+            connection(),
+            principal().key_prefix,
+            len(request["weapons"]) - 1,
+            settings().rate_limit_per_minute,
+        )
+    except BaseException:
+        document.close()  # its spooled answer, up to 125 MB on disk
+        raise
     idempotency.replay_from_batch(batch_id)
     return document.response(201, f"/v1/traces?batch_id={batch_id}")
 

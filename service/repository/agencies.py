@@ -120,6 +120,14 @@ def insert_api_key(
     return key_id
 
 
+def charge_requests(conn: Connection, prefix: str, requests: int, default_per_minute: int) -> None:
+    """Count `requests` more against the key's rate (see the `charge_requests` query)."""
+    conn.execute(
+        SQL["charge_requests"],
+        {"prefix": prefix, "requests": requests, "default_per_minute": default_per_minute},
+    )
+
+
 def authenticate(
     conn: Connection, prefix: str, secret_hash: bytes, default_per_minute: int, burst: int
 ) -> StoredKey | None:

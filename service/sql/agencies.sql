@@ -59,6 +59,20 @@ SELECT key.prefix, key.secret_hash, key.scopes, key.expires_at, key.revoked_at,
            AS retry_after_seconds
 FROM key;
 
+-- name: charge_requests
+-- A request that did the work of several (a batch trace of n weapons: n traces) pays for the
+-- others once it is answered: the key's next request conforms that many spacings later. It was
+-- admitted as one request, so a batch larger than the burst is still answered, and the key's
+-- later requests wait until the rate has paid for it (429 with Retry-After meanwhile). Run in
+-- the request's transaction, just before its commit: a batch that is refused costs one request.
+UPDATE rate_limits r
+SET allowed_at = greatest(r.allowed_at, clock_timestamp())
+                 + make_interval(secs => 60.0 / coalesce(k.rate_limit_per_minute,
+                                                         %(default_per_minute)s::integer))
+                   * %(requests)s
+FROM api_keys k
+WHERE k.prefix = %(prefix)s AND r.key_id = k.id;
+
 -- name: list_agencies
 SELECT a.id, a.name, a.country, a.created_at,
        (SELECT count(*) FROM api_keys k

@@ -178,3 +178,60 @@ def test_cors_only_for_the_origins_configured(database_url: str, db: Connection)
     assert preflight.status_code == 200
     assert "Authorization" in preflight.headers["Access-Control-Allow-Headers"]
     assert "GET" in preflight.headers["Access-Control-Allow-Methods"]
+
+
+def seconds_ahead(db: Connection, key: str) -> float:
+    """How far the key's counter is ahead of the clock: the rate it has spent and not yet
+    earned back."""
+    row = db.execute(
+        "SELECT extract(epoch FROM r.allowed_at - clock_timestamp())::float AS ahead "
+        "FROM rate_limits r JOIN api_keys k ON k.id = r.key_id WHERE k.prefix = %s",
+        [api_keys.prefix_of(key)],
+    ).fetchone()
+    assert row is not None
+    return float(row["ahead"])
+
+
+BATCH_CONTEXT = {"case_reference": "CASE/RATE/1", "purpose": "criminal investigation"}
+
+
+def test_a_batch_counts_each_weapon_against_the_rate(
+    strict_apps: tuple[Flask, Flask], db: Connection
+) -> None:
+    """60 a minute in bursts of 3: a batch of 5 weapons is answered, and the key then waits as
+    if it had sent 5 traces (before, a batch was one request: a thousand traces for one)."""
+    _, key = create_agency_key(db, "Border Police", ("trace:read",))
+    client = ContractClient(strict_apps[0].test_client(), key)
+    weapons = [{"serial_number": f"RATE-{n}"} for n in range(5)]
+
+    answered = client.post("/v1/traces/batch", {"context": BATCH_CONTEXT, "weapons": weapons})
+    ahead = seconds_ahead(db, key)
+    refused = client.get("/v1/items")
+
+    assert answered.status_code == 201
+    assert 4.0 < ahead <= 5.0  # 5 spacings of 1 s from a fresh key, less the time since
+    assert refused.status_code == 429
+    assert 2 <= int(refused.headers["Retry-After"]) <= 3  # 5 s ahead, 2 of them allowed early
+
+
+def test_a_batch_replayed_or_refused_costs_one_request(
+    strict_apps: tuple[Flask, Flask], db: Connection
+) -> None:
+    _, key = create_agency_key(db, "Border Police", ("trace:read",))
+    client = ContractClient(strict_apps[0].test_client(), key)
+    batch = {"context": BATCH_CONTEXT, "weapons": [{"serial_number": "RATE-1"}] * 2}
+    headers = {"Idempotency-Key": "rate-batch"}
+
+    assert client.post("/v1/traces/batch", batch, headers=headers).status_code == 201
+    after_answer = seconds_ahead(db, key)
+    replayed = client.post("/v1/traces/batch", batch, headers=headers)
+    after_replay = seconds_ahead(db, key)
+
+    assert 1.0 < after_answer <= 2.0
+    assert replayed.status_code == 201 and replayed.headers["Idempotent-Replayed"] == "true"
+    assert 0.5 < after_replay - after_answer <= 1.0
+    too_many = {"context": BATCH_CONTEXT, "weapons": [{"serial_number": "RATE-1"}] * 1001}
+    assert client.post("/v1/traces/batch", too_many).status_code == 429  # 3 s ahead: over
+    db.execute("UPDATE rate_limits SET allowed_at = clock_timestamp()")
+    assert client.post("/v1/traces/batch", too_many).status_code == 400
+    assert 0.5 < seconds_ahead(db, key) <= 1.0
