@@ -137,7 +137,8 @@ def migrated(url: str) -> bool:
     """The data set's schema brought to today's by its migrations (`trace-registry db init`),
     when it was built from a schema.sql that a version had; False when it cannot be."""
     started = time.perf_counter()
-    env = {**os.environ, "DATABASE_URL": url}
+    # the owner too: one named in the environment would be another database's
+    env = {**os.environ, "DATABASE_URL": url, "DATABASE_OWNER_URL": url}
     command = [sys.executable, "-m", "service.cli", "db", "init"]
     done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=3600)
     if done.returncode != 0:
@@ -202,7 +203,8 @@ def build(url: str, items: int, seed: int) -> float:
     """`trace-registry seed --items N --seed S`, its progress shown as it goes."""
     print(f"building the data set: trace-registry seed --items {items} --seed {seed}", flush=True)
     started = time.perf_counter()
-    env = {**os.environ, "DATABASE_URL": url}
+    # the owner too: one named in the environment would be another database's
+    env = {**os.environ, "DATABASE_URL": url, "DATABASE_OWNER_URL": url}
     command = [sys.executable, "-m", "service.cli", "seed", "--items", str(items)]
     subprocess.run([*command, "--seed", str(seed)], env=env, cwd=ROOT, check=True, timeout=3600)
     return time.perf_counter() - started

@@ -264,13 +264,14 @@ def database_settings(data_dir: Path) -> Iterator[tuple[Settings, bool]]:
 def registry_connection(data_dir: Path) -> Iterator[Connection]:
     """A connection, as the schema owner, to a registry whose schema is in place."""
     with database_settings(data_dir) as (settings, _), connect(settings, as_owner=True) as conn:
-        set_up(conn, settings)
+        set_up(conn, settings, migrate=False)
         yield conn
 
 
-def set_up(conn: Connection, settings: Settings) -> SchemaSetUp:
-    """The schema in place, at this code's version, and the service's role able to use it."""
-    done = ensure_schema(conn)
+def set_up(conn: Connection, settings: Settings, *, migrate: bool) -> SchemaSetUp:
+    """The schema in place, at this code's version (migrated to it only if `migrate`: `db
+    init`), and the service's role able to use it."""
+    done = ensure_schema(conn, migrate=migrate)
     ensure_service_role(conn, settings.database_url)
     return done
 
@@ -278,7 +279,7 @@ def set_up(conn: Connection, settings: Settings) -> SchemaSetUp:
 def db_init(args: argparse.Namespace) -> int:
     with database_settings(args.data_dir) as (settings, _):
         with connect(settings, as_owner=True) as conn:
-            done = set_up(conn, settings)
+            done = set_up(conn, settings, migrate=True)
         role = service_role_of(settings.database_url) or "the connection's default role"
         owner = service_role_of(settings.owner_url) or "the connection's default role"
     print(done)
@@ -442,11 +443,11 @@ def worker(args: argparse.Namespace) -> int:
     from service import worker as background
 
     with database_settings(args.data_dir) as (settings, embedded_server):
-        # The embedded server is the developer's: its schema is set up as by `serve`. A server
-        # of its own is the operator's, whose start-up of the API migrates it.
+        # On the embedded server an empty database gets its schema, as with the other commands;
+        # on one of its own the worker logs in as the service, and the API's start-up sets up.
         with connect(settings, as_owner=embedded_server) as conn:
             if embedded_server:
-                set_up(conn, settings)
+                set_up(conn, settings, migrate=False)
             else:
                 require_current(conn)
         delivered = background.run(

@@ -161,16 +161,22 @@ def require_current(conn: Connection) -> None:
     migrations add."""
     found, to_apply = pending(conn)
     if found is None or to_apply:
-        held = "has no schema" if found is None else f"is at schema version {found}"
-        raise SchemaMismatch(
-            f"the database {held}, this code's is {SCHEMA_VERSION}: run `trace-registry db "
-            "init` first (the API's start-up does)"
-        )
+        raise _not_yet(found)
 
 
-def ensure_schema(conn: Connection) -> SchemaSetUp:
+def _not_yet(found: int | None) -> SchemaMismatch:
+    held = "has no schema" if found is None else f"is at schema version {found}"
+    return SchemaMismatch(
+        f"the database {held}, this code's is {SCHEMA_VERSION}: run `trace-registry db init` "
+        "first (the API's start-up does)"
+    )
+
+
+def ensure_schema(conn: Connection, *, migrate: bool = True) -> SchemaSetUp:
     """Bring the database to SCHEMA_VERSION: schema.sql on an empty database, the migrations
-    after its version on an older one, nothing on one already there."""
+    after its version on an older one (SchemaMismatch instead unless `migrate`: only `db init`
+    migrates, which the operator runs, or the start-up, after a backup), nothing on one already
+    there."""
     expected = fingerprint()
     if expected != FINGERPRINTS[SCHEMA_VERSION]:
         raise SchemaMismatch(
@@ -190,7 +196,10 @@ def ensure_schema(conn: Connection) -> SchemaSetUp:
         found = held_version(recorded)
         if found != recorded[0]:
             _record(conn, found)
-        _migrate(conn, found, _after(found))
+        to_apply = _after(found)
+        if to_apply and not migrate:
+            raise _not_yet(found)
+        _migrate(conn, found, to_apply)
     return SchemaSetUp(found)
 
 

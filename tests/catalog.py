@@ -15,11 +15,14 @@ NOT EXISTS (SELECT 1 FROM pg_depend d
 """
 
 _QUERIES = {
-    "extensions": "SELECT extname FROM pg_extension ORDER BY 1",
-    "schema privileges": "SELECT nspacl::text FROM pg_namespace WHERE nspname = 'public'",
+    "extensions": """
+        SELECT extname, extversion, extnamespace::regnamespace::text FROM pg_extension
+        ORDER BY 1""",
+    "schema privileges": """
+        SELECT nspowner::regrole::text, nspacl::text FROM pg_namespace WHERE nspname = 'public'""",
     "relations": """
         SELECT c.relname, c.relkind, c.relpersistence, c.reloptions, c.relacl::text,
-               c.relrowsecurity
+               c.relowner::regrole::text, c.relrowsecurity, c.relforcerowsecurity, c.relreplident
         FROM pg_class c
         WHERE c.relnamespace = 'public'::regnamespace AND c.relkind <> 'c'
           AND {relations_of_the_schema}
@@ -30,7 +33,7 @@ _QUERIES = {
         SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod) AS type,
                a.attnotnull, pg_get_expr(d.adbin, d.adrelid) AS default, a.attidentity,
                a.attgenerated, a.attcompression, a.attcollation::regcollation::text,
-               a.attacl::text
+               a.attacl::text, a.attstorage, a.attstattarget::text
         FROM pg_attribute a
         JOIN pg_class c ON c.oid = a.attrelid
         LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
@@ -55,7 +58,7 @@ _QUERIES = {
         ORDER BY 1, 2""",
     "functions": """
         SELECT p.proname, pg_get_function_identity_arguments(p.oid), pg_get_functiondef(p.oid),
-               p.proacl::text
+               p.proacl::text, p.proowner::regrole::text
         FROM pg_proc p
         WHERE p.pronamespace = 'public'::regnamespace AND p.prokind IN ('f', 'p', 'w')
           AND {functions_of_the_schema}
@@ -67,12 +70,23 @@ _QUERIES = {
         ORDER BY 1""",
     "types": """
         SELECT t.typname, t.typtype, format_type(t.typbasetype, t.typtypmod), t.typnotnull,
-               t.typdefault,
+               t.typdefault, t.typacl::text, t.typowner::regrole::text,
                (SELECT array_agg(e.enumlabel ORDER BY e.enumsortorder)
                 FROM pg_enum e WHERE e.enumtypid = t.oid) AS labels
         FROM pg_type t
         WHERE t.typnamespace = 'public'::regnamespace AND t.typrelid = 0
           AND t.typcategory <> 'A' AND {types_of_the_schema}
+        ORDER BY 1""",
+    # Rules other than a view's own (_RETURN): a DO INSTEAD rule changes what a statement does.
+    "rules": """
+        SELECT c.relname, r.rulename, pg_get_ruledef(r.oid), r.ev_enabled
+        FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class
+        WHERE c.relnamespace = 'public'::regnamespace AND r.rulename <> '_RETURN'
+        ORDER BY 1, 2""",
+    "extended statistics": """
+        SELECT s.stxname, s.stxrelid::regclass::text, pg_get_statisticsobjdef(s.oid)
+        FROM pg_statistic_ext s
+        WHERE s.stxnamespace = 'public'::regnamespace
         ORDER BY 1""",
     "policies": """
         SELECT tablename, policyname, permissive, roles::text, cmd, qual, with_check

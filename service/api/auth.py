@@ -62,9 +62,12 @@ def authenticate(header: str | None, draft: audit.Draft) -> Principal:
     caller = Principal(stored.agency, stored.prefix, frozenset(stored.scopes))
     audit.identify(draft, caller)
     if not stored.admitted:
+        config = settings()
         raise RateLimited(
             "this API key has sent more requests than its rate allows; try again later",
-            stored.retry_after_seconds,
+            agencies.retry_after(
+                connection(), stored.prefix, config.rate_limit_per_minute, config.rate_limit_burst
+            ),
         )
     return caller
 

@@ -23,9 +23,8 @@ class StoredKey:
     expires_at: datetime | None
     revoked_at: datetime | None
     agency: AgencyRef
-    # whether this request was counted within the key's rate, and if not, when to come back
+    # whether this request was counted within the key's rate (if not: retry_after)
     admitted: bool
-    retry_after_seconds: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +119,15 @@ def insert_api_key(
     return key_id
 
 
+def retry_after(conn: Connection, prefix: str, default_per_minute: int, burst: int) -> int:
+    """Seconds until the key admits a request again (at least 1; see the `retry_after` query)."""
+    row = conn.execute(
+        SQL["retry_after"],
+        {"prefix": prefix, "default_per_minute": default_per_minute, "burst": burst},
+    ).fetchone()
+    return 1 if row is None else int(row["seconds"])
+
+
 def charge_requests(conn: Connection, prefix: str, requests: int, default_per_minute: int) -> None:
     """Count `requests` more against the key's rate (see the `charge_requests` query)."""
     conn.execute(
@@ -152,7 +160,6 @@ def authenticate(
         revoked_at=row["revoked_at"],
         agency=AgencyRef(row["agency_id"], row["agency_name"]),
         admitted=row["admitted"],
-        retry_after_seconds=row["retry_after_seconds"],
     )
 
 

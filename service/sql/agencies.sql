@@ -51,13 +51,21 @@ admitted AS (
 )
 SELECT key.prefix, key.secret_hash, key.scopes, key.expires_at, key.revoked_at,
        key.agency_id, key.agency_name,
-       EXISTS (SELECT 1 FROM admitted) AS admitted,
-       -- as the statement found it: when the next request would conform
-       greatest(1, ceil(extract(epoch FROM
-           (SELECT r.allowed_at FROM rate_limits r WHERE r.key_id = key.id)
-           - clock_timestamp() - key.spacing * (%(burst)s::integer - 1))))::integer
-           AS retry_after_seconds
+       EXISTS (SELECT 1 FROM admitted) AS admitted
 FROM key;
+
+-- name: retry_after
+-- When a refused request's key will admit the next one. A statement of its own: authenticate
+-- judged the key's row as it stood once it held it (another request's count, or a batch's
+-- charge that committed while it waited, included), but a read of the row in that statement
+-- would see it as it stood when the statement began, and answer 1 s where the key owes 10.
+SELECT greatest(1, ceil(extract(epoch FROM
+           r.allowed_at - clock_timestamp()
+           - make_interval(secs => 60.0 / coalesce(k.rate_limit_per_minute,
+                                                   %(default_per_minute)s::integer))
+             * (%(burst)s::integer - 1))))::integer AS seconds
+FROM rate_limits r JOIN api_keys k ON k.id = r.key_id
+WHERE k.prefix = %(prefix)s;
 
 -- name: charge_requests
 -- A request that did the work of several (a batch trace of n weapons: n traces) pays for the

@@ -4,6 +4,7 @@ security headers, and CORS only where configured."""
 from __future__ import annotations
 
 import hmac
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -13,6 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from service import create_app
+from service.api import idempotency
 from service.api.headers import SECURITY_HEADERS
 from service.config import Settings
 from service.db import Connection, connect
@@ -235,3 +237,51 @@ def test_a_batch_replayed_or_refused_costs_one_request(
     db.execute("UPDATE rate_limits SET allowed_at = clock_timestamp()")
     assert client.post("/v1/traces/batch", too_many).status_code == 400
     assert 0.5 < seconds_ahead(db, key) <= 1.0
+
+
+def test_a_request_that_waited_behind_a_batchs_charge_is_told_the_whole_wait(
+    strict_apps: tuple[Flask, Flask], db: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request of the key that arrives while a batch holds the key's counter (charged, not
+    yet committed) waits, is refused, and is told when the key admits again counting the
+    batch's charge (it was told 1 s: its statement read the counter as it stood before)."""
+    _, key = create_agency_key(db, "Border Police", ("trace:read",))
+    batch_app, other_app = strict_apps
+    charged = threading.Event()
+    release = threading.Event()
+    replay_from_batch = idempotency.replay_from_batch
+
+    def hold_after_the_charge(batch_id: Any) -> None:
+        charged.set()
+        release.wait(10)
+        replay_from_batch(batch_id)
+
+    monkeypatch.setattr(idempotency, "replay_from_batch", hold_after_the_charge)
+    weapons = [{"serial_number": f"RATE-{n}"} for n in range(20)]
+    answers: dict[str, Any] = {}
+
+    def send_batch() -> None:
+        client = ContractClient(batch_app.test_client(), key)
+        answers["batch"] = client.post(
+            "/v1/traces/batch", {"context": BATCH_CONTEXT, "weapons": weapons}
+        )
+
+    def send_other() -> None:
+        answers["other"] = ContractClient(other_app.test_client(), key).get("/v1/items")
+
+    batch = threading.Thread(target=send_batch)
+    batch.start()
+    assert charged.wait(10)
+    other = threading.Thread(target=send_other)
+    other.start()
+    waiting = "SELECT count(*) AS n FROM pg_locks WHERE NOT granted"
+    deadline = time.monotonic() + 10
+    while db.execute(waiting).fetchone()["n"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    release.set()
+    batch.join(10)
+    other.join(10)
+
+    assert answers["batch"].status_code == 201
+    assert answers["other"].status_code == 429
+    assert 16 <= int(answers["other"].headers["Retry-After"]) <= 18  # 20 s owed, 2 early

@@ -290,3 +290,18 @@ def test_the_worker_refuses_a_database_not_yet_migrated(version_1_url: str) -> N
         "run `trace-registry db init` first (the API's start-up does)"
     )
     assert after.returncode == 0, after.stderr
+
+
+@pytest.mark.slow
+def test_commands_other_than_db_init_do_not_migrate(version_1_url: str) -> None:
+    """An operator looking at the keys with the new release's command does not upgrade the
+    database behind its back (without the backup the upgrade asks for)."""
+    listed = cli(version_1_url, "keys", "list")
+
+    assert listed.returncode == 1
+    assert listed.stderr.strip() == (
+        f"trace-registry: the database is at schema version 1, this code's is {SCHEMA_VERSION}: "
+        "run `trace-registry db init` first (the API's start-up does)"
+    )
+    with connect(Settings(database_url=version_1_url)) as conn:
+        assert installed(conn) == (1, FINGERPRINTS[1])
