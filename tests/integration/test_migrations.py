@@ -4,7 +4,6 @@ holds, and ends with the schema a new database gets from schema.sql."""
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -32,9 +31,6 @@ from service.schema_setup import (
 from tests.catalog import differences, schema_of
 from tests.conftest import (
     create_agency_key,
-    create_database,
-    database_url_for,
-    drop_database,
     rows_in,
     service_url_for,
 )
@@ -65,25 +61,15 @@ def test_there_is_one_migration_to_each_version_after_the_first() -> None:
 
 
 @pytest.fixture
-def new_database(postgres_admin_url: str) -> Iterator[str]:
-    """An empty database; yields its owner's URL."""
-    name = f"trace_registry_migrated_{os.getpid()}_{next(_names)}"
-    drop_database(postgres_admin_url, name)
-    create_database(postgres_admin_url, name)
-    yield database_url_for(postgres_admin_url, name)
-    drop_database(postgres_admin_url, name)
-
-
-@pytest.fixture
-def version_1_url(new_database: str) -> str:
+def version_1_url(empty_database_url: str) -> str:
     """A database as the code of version 1 set it up: its schema.sql whole, and its record."""
-    with connect(Settings(database_url=new_database)) as conn, conn.transaction():
+    with connect(Settings(database_url=empty_database_url)) as conn, conn.transaction():
         conn.execute(VERSION_1_SCHEMA.read_text(encoding="utf-8").encode())
         conn.execute(
             "INSERT INTO schema_version (version, fingerprint) VALUES (1, %s)", [FINGERPRINTS[1]]
         )
-        ensure_service_role(conn, service_url_for(new_database))
-    return new_database
+        ensure_service_role(conn, service_url_for(empty_database_url))
+    return empty_database_url
 
 
 @pytest.fixture
@@ -101,7 +87,7 @@ def columns_of(conn: Connection, table: str) -> list[str]:
     return [row["attname"] for row in rows]
 
 
-def test_a_version_1_database_migrated_has_the_schema_a_new_database_gets(
+def test_a_version_1_database_migrated_has_the_schema_a_empty_database_url_gets(
     version_1: Connection, db: Connection
 ) -> None:
     before = schema_of(version_1)
