@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -33,6 +34,7 @@ from service.errors import TraceRegistryError
 from service.repository import agencies
 from service.schema_setup import (
     SCHEMA_VERSION,
+    NotYetMigrated,
     SchemaError,
     SchemaSetUp,
     ensure_schema,
@@ -64,6 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"trace-registry: {translated.title.lower()}: {translated.detail}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        # What a command writes, it writes in one transaction, which the interruption rolled back.
+        print("trace-registry: interrupted", file=sys.stderr)
+        return 130
     return code
 
 
@@ -263,9 +269,26 @@ def database_settings(data_dir: Path) -> Iterator[tuple[Settings, bool]]:
 @contextmanager
 def registry_connection(data_dir: Path) -> Iterator[Connection]:
     """A connection, as the schema owner, to a registry whose schema is in place."""
-    with database_settings(data_dir) as (settings, _), connect(settings, as_owner=True) as conn:
-        set_up(conn, settings, migrate=False)
+    with (
+        database_settings(data_dir) as (settings, embedded_server),
+        connect(settings, as_owner=True) as conn,
+    ):
+        with _naming_the_data_dir(data_dir, embedded_server):
+            set_up(conn, settings, migrate=False)
         yield conn
+
+
+@contextmanager
+def _naming_the_data_dir(data_dir: Path, embedded_server: bool) -> Iterator[None]:
+    """A refusal that sends the operator to `db init` names the embedded server's data
+    directory: without it, `db init` would set up another one (the default) and say so."""
+    try:
+        yield
+    except NotYetMigrated as refused:
+        if not embedded_server:
+            raise
+        command = f"trace-registry db init --data-dir {shlex.quote(str(data_dir))}"
+        raise NotYetMigrated(refused.found, command) from None
 
 
 def set_up(conn: Connection, settings: Settings, *, migrate: bool) -> SchemaSetUp:
@@ -445,7 +468,10 @@ def worker(args: argparse.Namespace) -> int:
     with database_settings(args.data_dir) as (settings, embedded_server):
         # On the embedded server an empty database gets its schema, as with the other commands;
         # on one of its own the worker logs in as the service, and the API's start-up sets up.
-        with connect(settings, as_owner=embedded_server) as conn:
+        with (
+            connect(settings, as_owner=embedded_server) as conn,
+            _naming_the_data_dir(args.data_dir, embedded_server),
+        ):
             if embedded_server:
                 set_up(conn, settings, migrate=False)
             else:

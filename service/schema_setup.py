@@ -62,6 +62,18 @@ class MigrationFailed(SchemaError):
     """A migration failed; its transaction left the database as it was."""
 
 
+class NotYetMigrated(SchemaMismatch):
+    """The database is empty or of an earlier version, and this process does not migrate."""
+
+    def __init__(self, found: int | None, init_command: str = "trace-registry db init") -> None:
+        self.found = found
+        held = "has no schema" if found is None else f"is at schema version {found}"
+        super().__init__(
+            f"the database {held}, this code's is {SCHEMA_VERSION}: run `{init_command}` first "
+            "(the API's start-up does)"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Migration:
     version: int
@@ -98,12 +110,14 @@ def migrations() -> tuple[Migration, ...]:
     """Each version after the first, in order, with the SQL that brings the one before it there."""
     found: dict[int, Migration] = {}
     for entry in resources.files("service").joinpath("sql/migrations").iterdir():
+        if entry.name.startswith(".") or not entry.name.endswith(".sql"):
+            continue  # an editor's swap file, a README
         named = _MIGRATION_NAME.fullmatch(entry.name)
         if named is None:
-            raise RuntimeError(f"service/sql/migrations/{entry.name}: not NNNN_name.sql")
+            raise SchemaError(f"service/sql/migrations/{entry.name}: not NNNN_name.sql")
         version = int(named.group(1))
         if version in found:
-            raise RuntimeError(f"service/sql/migrations: two migrations to version {version}")
+            raise SchemaError(f"service/sql/migrations: two migrations to version {version}")
         found[version] = Migration(version, entry.name, entry.read_text(encoding="utf-8"))
     return tuple(found[version] for version in sorted(found))
 
@@ -161,15 +175,7 @@ def require_current(conn: Connection) -> None:
     migrations add."""
     found, to_apply = pending(conn)
     if found is None or to_apply:
-        raise _not_yet(found)
-
-
-def _not_yet(found: int | None) -> SchemaMismatch:
-    held = "has no schema" if found is None else f"is at schema version {found}"
-    return SchemaMismatch(
-        f"the database {held}, this code's is {SCHEMA_VERSION}: run `trace-registry db init` "
-        "first (the API's start-up does)"
-    )
+        raise NotYetMigrated(found)
 
 
 def ensure_schema(conn: Connection, *, migrate: bool = True) -> SchemaSetUp:
@@ -190,7 +196,14 @@ def ensure_schema(conn: Connection, *, migrate: bool = True) -> SchemaSetUp:
         conn.execute("SELECT pg_advisory_xact_lock(%s)", [_SCHEMA_LOCK_KEY])
         recorded = installed(conn)
         if recorded is None:
-            conn.execute(bundled_text("schema.sql").encode())
+            try:
+                conn.execute(bundled_text("schema.sql").encode())
+            except errors.InsufficientPrivilege as exc:
+                raise SchemaError(
+                    f"schema.sql could not be applied ({_said(exc)}): set "
+                    "DATABASE_OWNER_URL to the connection string of the role that is to own the "
+                    "schema; nothing was changed"
+                ) from exc
             _record(conn, SCHEMA_VERSION)
             return SchemaSetUp(None)
         found = held_version(recorded)
@@ -198,7 +211,7 @@ def ensure_schema(conn: Connection, *, migrate: bool = True) -> SchemaSetUp:
             _record(conn, found)
         to_apply = _after(found)
         if to_apply and not migrate:
-            raise _not_yet(found)
+            raise NotYetMigrated(found)
         _migrate(conn, found, to_apply)
     return SchemaSetUp(found)
 
@@ -212,6 +225,7 @@ def _migrate(conn: Connection, found: int, to_apply: tuple[Migration, ...]) -> N
     transaction: the database reaches the last version, or stays at `found`."""
     if not to_apply:
         return
+    _require_owner(conn, found)
     # A service of the earlier version may still be answering: a table it holds fails the
     # migration after a while instead of queueing every one of its requests behind it.
     settings.set_for_transaction(conn, "lock_timeout", f"{MIGRATION_LOCK_WAIT_SECONDS}s")
@@ -226,10 +240,31 @@ def _migrate(conn: Connection, found: int, to_apply: tuple[Migration, ...]) -> N
             ) from exc
         except psycopg.Error as exc:
             raise MigrationFailed(
-                f"{migration.name} failed ({exc.sqlstate}: {str(exc).strip()}); nothing was "
+                f"{migration.name} failed ({exc.sqlstate}: {_said(exc)}); nothing was "
                 f"changed, the database is at version {found}"
             ) from exc
         _record(conn, migration.version)
+
+
+def _require_owner(conn: Connection, found: int) -> None:
+    # ALTER TABLE wants the tables' owner; the service's own role (DATABASE_URL) cannot migrate.
+    row = conn.execute(
+        "SELECT pg_get_userbyid(c.relowner) AS owner, current_user AS login,"
+        " pg_has_role(current_user, c.relowner, 'USAGE')"
+        " OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS may"
+        " FROM pg_class c WHERE c.oid = 'public.schema_version'::regclass"
+    ).fetchone()
+    if row is not None and not row["may"]:
+        raise MigrationFailed(
+            f"migrating logs in as {row['login']}, not as the schema's owner ({row['owner']}): "
+            "set DATABASE_OWNER_URL to the owner's connection string; nothing was changed, the "
+            f"database is at version {found}"
+        )
+
+
+def _said(error: psycopg.Error) -> str:
+    """The server's message on one line (without its hint and context lines)."""
+    return error.diag.message_primary or str(error).strip().splitlines()[0]
 
 
 def _record(conn: Connection, version: int) -> None:

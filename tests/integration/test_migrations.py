@@ -13,7 +13,9 @@ from itertools import count
 import psycopg
 import pytest
 from flask import Flask
+from psycopg.conninfo import conninfo_to_dict
 
+from service import cli as cli_module
 from service import create_app, schema_setup
 from service.config import Settings
 from service.db import Connection, connect
@@ -21,6 +23,7 @@ from service.schema_setup import (
     FINGERPRINTS,
     SCHEMA_VERSION,
     MigrationFailed,
+    NotYetMigrated,
     SchemaSetUp,
     ensure_schema,
     ensure_service_role,
@@ -30,6 +33,7 @@ from service.schema_setup import (
 )
 from tests.catalog import differences, schema_of
 from tests.conftest import (
+    SERVICE_ROLE,
     create_agency_key,
     rows_in,
     service_url_for,
@@ -291,3 +295,57 @@ def test_commands_other_than_db_init_do_not_migrate(version_1_url: str) -> None:
     )
     with connect(Settings(database_url=version_1_url)) as conn:
         assert installed(conn) == (1, FINGERPRINTS[1])
+
+
+@pytest.mark.slow
+def test_db_init_as_the_services_role_says_to_log_in_as_the_owner(version_1_url: str) -> None:
+    env = {key: value for key, value in environment().items() if key != "DATABASE_OWNER_URL"}
+    init = subprocess.run(
+        [*CLI, "db", "init"],
+        env={**env, "DATABASE_URL": service_url_for(version_1_url)},
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+
+    assert init.returncode == 1
+    owner = conninfo_to_dict(version_1_url)["user"]
+    assert init.stderr.strip() == (
+        f"trace-registry: migrating logs in as {SERVICE_ROLE}, not as the schema's owner "
+        f"({owner}): set DATABASE_OWNER_URL to the owner's connection string; nothing was "
+        "changed, the database is at version 1"
+    )
+    with connect(Settings(database_url=version_1_url)) as conn:
+        assert installed(conn) == (1, FINGERPRINTS[1])
+
+
+def test_a_refusal_on_the_embedded_server_names_its_data_directory() -> None:
+    """`db init` alone would set up the default data directory, and say so."""
+    with (
+        pytest.raises(NotYetMigrated) as embedded,
+        cli_module._naming_the_data_dir(ROOT / "a data dir", embedded_server=True),
+    ):
+        raise NotYetMigrated(1)
+    with (
+        pytest.raises(NotYetMigrated) as own_server,
+        cli_module._naming_the_data_dir(ROOT / "a data dir", embedded_server=False),
+    ):
+        raise NotYetMigrated(1)
+
+    assert f"run `trace-registry db init --data-dir '{ROOT}/a data dir'` first" in str(
+        embedded.value
+    )
+    assert "run `trace-registry db init` first" in str(own_server.value)
+
+
+def test_an_interrupted_command_says_so_in_a_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def interrupted(args: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_module, "db_status", interrupted)
+
+    assert cli_module.main(["db", "status"]) == 130
+    assert capsys.readouterr().err == "trace-registry: interrupted\n"
