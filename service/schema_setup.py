@@ -35,6 +35,7 @@ from service.repository import settings
 FINGERPRINTS = {
     # schema.sql of 2026-12-05 11:32 UTC (450ca33) to 21:31 UTC
     1: "9d7b6849aea416cb6e728b480e69bfc00e8d116b2a8c87171bb2bf4b8c6c92e3",
+    # from 2026-12-05 21:31 UTC (ac736c4): migration 0002
     2: "7c27207593a8c84fc78f691468b24d3e67d9b877886d8307afb925b084ce12a6",
 }
 SCHEMA_VERSION = max(FINGERPRINTS)
@@ -87,10 +88,6 @@ class SchemaSetUp:
 
     found: int | None
     now: int = SCHEMA_VERSION
-
-    @property
-    def changed(self) -> bool:
-        return self.found != self.now
 
     def __str__(self) -> str:
         if self.found is None:
