@@ -518,7 +518,7 @@ def serve(args: argparse.Namespace) -> int:
         }
         if not uses_embedded:
             os.execve("/bin/sh", ["sh", script], env)  # noqa: S606 - our own start-up script
-        print(f"embedded PostgreSQL in {args.data_dir}; serving on http://{args.host}:{args.port}")
+        print(f"embedded PostgreSQL in {args.data_dir}; starting on http://{args.host}:{args.port}")
         return _run_until_stopped(["/bin/sh", script], env)
 
 
