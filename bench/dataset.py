@@ -4,7 +4,6 @@ and reused by later runs."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import sys
@@ -22,8 +21,8 @@ from psycopg.rows import dict_row
 
 from bench.workload import Weapon
 from service import embedded
-from service.bundled import bundled_text
 from service.domain import matching
+from service.schema_setup import fingerprint as schema_fingerprint
 from service.seed import synthetic
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,10 +136,7 @@ def migrated(url: str) -> bool:
     """The data set's schema brought to today's by its migrations (`trace-registry db init`),
     when it was built from a schema.sql that a version had; False when it cannot be."""
     started = time.perf_counter()
-    # the owner too: one named in the environment would be another database's
-    env = {**os.environ, "DATABASE_URL": url, "DATABASE_OWNER_URL": url}
-    command = [sys.executable, "-m", "service.cli", "db", "init"]
-    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=3600)
+    done = _command(url, "db", "init", capture_output=True, text=True)
     if done.returncode != 0:
         print(f"schema.sql has changed since the data set was built: {done.stderr.strip()}")
         return False
@@ -168,10 +164,6 @@ def _state(url: str, items: int, seed: int) -> str:
             "--items/--seed"
         )
     return "ready" if built and built["schema_sha256"] == schema_fingerprint() else "stale"
-
-
-def schema_fingerprint() -> str:
-    return hashlib.sha256(bundled_text("schema.sql").encode()).hexdigest()
 
 
 def _recreate(admin_url: str, url: str) -> None:
@@ -203,11 +195,16 @@ def build(url: str, items: int, seed: int) -> float:
     """`trace-registry seed --items N --seed S`, its progress shown as it goes."""
     print(f"building the data set: trace-registry seed --items {items} --seed {seed}", flush=True)
     started = time.perf_counter()
-    # the owner too: one named in the environment would be another database's
-    env = {**os.environ, "DATABASE_URL": url, "DATABASE_OWNER_URL": url}
-    command = [sys.executable, "-m", "service.cli", "seed", "--items", str(items)]
-    subprocess.run([*command, "--seed", str(seed)], env=env, cwd=ROOT, check=True, timeout=3600)
+    _command(url, "seed", "--items", str(items), "--seed", str(seed), check=True)
     return time.perf_counter() - started
+
+
+def _command(url: str, *args: str, **run: Any) -> subprocess.CompletedProcess[Any]:
+    """`trace-registry ARGS` on the data set's database."""
+    # The owner too: one named in the environment would be another database's.
+    env = {**os.environ, "DATABASE_URL": url, "DATABASE_OWNER_URL": url}
+    command = [sys.executable, "-m", "service.cli", *args]
+    return subprocess.run(command, env=env, cwd=ROOT, timeout=3600, **run)
 
 
 def sample(url: str, seed: int, size: int) -> list[Weapon]:

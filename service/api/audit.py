@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import overload
 from uuid import UUID
@@ -177,6 +177,13 @@ def replayed() -> None:
     draft = current()
     if draft is not None:
         draft.details["idempotent_replay"] = True
+
+
+def traces_answered(trace_ids: Sequence[UUID], disclosed_item_ids: Sequence[UUID]) -> None:
+    """What traces disclosed: the traces stored, and every candidate item they named."""
+    looked_up_ids(trace_ids)
+    looked_up_ids(disclosed_item_ids)
+    returned(len(disclosed_item_ids))
 
 
 def returned(count: int) -> None:

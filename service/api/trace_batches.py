@@ -42,7 +42,8 @@ _ANSWER_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_UTC_Z
 
 class BatchDocument:
     """`{"batch_id": ..., "traces": [...]}`, indented as json_response indents, added to one
-    trace at a time."""
+    trace at a time. Work on it in a `with` block: if that fails, its file (up to 125 MB on
+    disk) goes at once; once it is a response, the response closes it when sent."""
 
     def __init__(self, batch_id: UUID) -> None:
         # Outlives this call: the response closes it once sent (close() if it is never sent).
@@ -64,6 +65,13 @@ class BatchDocument:
 
     def close(self) -> None:
         self._file.close()
+
+    def __enter__(self) -> BatchDocument:
+        return self
+
+    def __exit__(self, failure: type[BaseException] | None, *_: object) -> None:
+        if failure is not None:
+            self.close()
 
     def response(self, status: int, location: str) -> Response:
         self._file.write(b"\n  ]\n}\n" if self._count else b"]\n}\n")
@@ -92,11 +100,10 @@ def answer(
     """Answer and store every weapon under one batch id (in the caller's transaction: all or
     none), noting every disclosed item in the request's audit entry; BatchTooSlow once the
     budget is spent with weapons still to answer."""
-    document = BatchDocument(batch_id)
     # For the audit entry, once the answer is sure to be given: a refused batch discloses nothing.
     trace_ids: list[UUID] = []
     disclosed: list[UUID] = []
-    try:
+    with BatchDocument(batch_id) as document:
         for start in range(0, len(weapons), CHUNK):
             chunk = weapons[start : start + CHUNK]
             answers: list[TraceAnswer] = []
@@ -115,12 +122,7 @@ def answer(
                 disclosed.extend(candidate.item.id for candidate in answered.candidates)
                 document.add(answered)
         budget.release(conn)
-    except BaseException:
-        document.close()
-        raise
-    audit.looked_up_ids(trace_ids)
-    audit.looked_up_ids(disclosed)
-    audit.returned(len(disclosed))
+    audit.traces_answered(trace_ids, disclosed)
     return document
 
 
@@ -176,11 +178,7 @@ class Budget:
 
 def made_again(conn: Connection, batch_id: UUID, agency_id: UUID) -> BatchDocument:
     """The answer a batch gave, from its stored traces."""
-    document = BatchDocument(batch_id)
-    try:
+    with BatchDocument(batch_id) as document:
         for stored in traces.batch_answers(conn, batch_id, agency_id):
             document.add(orjson.loads(stored))
-    except BaseException:
-        document.close()
-        raise
     return document

@@ -69,20 +69,17 @@ def create_trace_batch() -> Response:
             settings().batch_seconds, seconds_since_start(), settings().statement_timeout_ms
         ),
     )
-    # One trace per weapon against the key's rate, as if each had been sent alone: otherwise a
-    # key's rate would bound its requests but not its traces (a thousand times the rate).
-    try:
+    with document:
+        # One trace per weapon against the key's rate, as if each had been sent alone: otherwise
+        # a key's rate would bound its requests but not its traces (a thousand times the rate).
         agencies.charge_requests(
             connection(),
             principal().key_prefix,
             len(request["weapons"]) - 1,
             settings().rate_limit_per_minute,
         )
-    except BaseException:
-        document.close()  # its spooled answer, up to 125 MB on disk
-        raise
-    idempotency.replay_from_batch(batch_id)
-    return document.response(201, f"/v1/traces?batch_id={batch_id}")
+        idempotency.replay_from_batch(batch_id)
+        return document.response(201, f"/v1/traces?batch_id={batch_id}")
 
 
 @blueprint.get("")
@@ -136,9 +133,7 @@ def _audit_request(context: TraceContext, weapons: list[ObservedWeapon]) -> None
 
 def _audit_answer(answer: TraceAnswer) -> None:
     """The items disclosed: every candidate (a batch's: service.api.trace_batches)."""
-    audit.looked_up_ids([answer.id])
-    audit.looked_up_ids(candidate.item.id for candidate in answer.candidates)
-    audit.returned(len(answer.candidates))
+    audit.traces_answered([answer.id], [candidate.item.id for candidate in answer.candidates])
 
 
 def _start_of(day: date | None, days_later: int = 0) -> datetime | None:
