@@ -13,13 +13,10 @@ import.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
-
-from psycopg.conninfo import make_conninfo
 
 from bench import cpu, dataset, imports, load, service, writes
 from bench.dataset import Database
@@ -91,7 +88,7 @@ def measure(
     if db.admin_url is None:
         raise ValueError("traces beside an import need the embedded server (to copy the data set)")
     postmaster = cpu.postmaster_pid(db.data_dir)
-    with _copy_of(db.admin_url, db.url) as url:
+    with dataset.copy_of(db, COPY_NAME) as url:
         key = create_key(url)
         writer_key = create_key(url, scope="registry:write", agency="Benchmark writer")
         item_ids, party_id = writes.sample(url)
@@ -143,14 +140,3 @@ def _import(
         outcome["run"] = exc
     finally:
         done.set()
-
-
-@contextmanager
-def _copy_of(admin_url: str, url: str) -> Iterator[str]:
-    """A copy of the database at `url` (nobody may be connected to it), dropped at the end."""
-    dataset.recreate(admin_url, COPY_NAME, template=dataset.database_name(url))
-    try:
-        yield make_conninfo(url, dbname=COPY_NAME)
-    finally:
-        with dataset.connect(admin_url) as admin:
-            dataset.drop(admin, COPY_NAME)

@@ -33,6 +33,8 @@ from bench.workload import KINDS, TARGETS, Request, requests_for
 from service import embedded
 
 WARM_UP = 300
+# What the rounds store (traces, audit entries) goes to a copy of the data set (dataset.copy_of).
+RUN_COPY = "bench_inprocess"
 # Run in a child process whose `service` is imported from the given checkout.
 MEASURE = r"""
 import json, os, sys, time
@@ -175,29 +177,38 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.path
             else requests_for(args.kind, weapons, TARGETS["traces"], args.seed)
         )
-        env = {
-            **os.environ,
-            "DATABASE_URL": embedded.service_url(db.url),
-            "DATABASE_OWNER_URL": db.url,
-            "BENCH_OWNER_URL": db.url,
-            "BENCH_KEY": create_key(db.url),
-        }
-        # The service's role, as start.sh makes it before serving.
-        subprocess.run([*CLI, "db", "init"], env=env, cwd=ROOT, check=True, capture_output=True)
-        with tempfile.NamedTemporaryFile("w", suffix=".tsv", encoding="utf-8") as file:
-            file.write("".join(request.line() + "\n" for request in requests))
-            file.flush()
-            rounds = [
-                {
-                    name: _measure(
-                        root, file.name, args.requests, env, args.timed if n == 0 else ""
-                    )
-                    for n, (name, root) in enumerate(versions)
-                }
-                for _ in range(args.rounds)
-            ]
+        with dataset.copy_of(db, RUN_COPY) as url:
+            rounds = _rounds(args, versions, requests, url)
     _report(args, [name for name, _ in versions], rounds)
     return 0
+
+
+def _rounds(
+    args: argparse.Namespace,
+    versions: list[tuple[str, Path]],
+    requests: list[Request],
+    url: str,
+) -> list[dict[str, dict[str, Any]]]:
+    """The versions measured in turns, `args.rounds` times, on the database at `url`."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": embedded.service_url(url),
+        "DATABASE_OWNER_URL": url,
+        "BENCH_OWNER_URL": url,
+        "BENCH_KEY": create_key(url),
+    }
+    # The service's role, as start.sh makes it before serving.
+    subprocess.run([*CLI, "db", "init"], env=env, cwd=ROOT, check=True, capture_output=True)
+    with tempfile.NamedTemporaryFile("w", suffix=".tsv", encoding="utf-8") as file:
+        file.write("".join(request.line() + "\n" for request in requests))
+        file.flush()
+        return [
+            {
+                name: _measure(root, file.name, args.requests, env, args.timed if n == 0 else "")
+                for n, (name, root) in enumerate(versions)
+            }
+            for _ in range(args.rounds)
+        ]
 
 
 @contextmanager

@@ -27,6 +27,8 @@ RESULTS_DIR = ROOT / "bench" / "results"
 # to the stand-in GET /v1/items when it is not there; "items" or "traces" to pin one.
 DEFAULT_TARGET = "auto"
 WARM_UP_SECONDS = 5.0
+# The traces and pgbench run on a copy of the data set, dropped at the end (dataset.copy_of).
+RUN_COPY = "bench_run"
 CLI = [sys.executable, "-m", "service.cli"]
 # What a request costs before it does any work of its own, loaded at the largest client count
 # beside the traces: gunicorn and Flask alone, and the whole guard (key check with the rate
@@ -142,20 +144,21 @@ def run(plan: Plan) -> Report:
         dataset.store_sample(db.url, weapons)
         work_dir = RESULTS_DIR / "work"
         work_dir.mkdir(parents=True, exist_ok=True)
-        key = create_key(db.url)
         postmaster = cpu.postmaster_pid(db.data_dir)
-        with (
-            service.running(db.url, work_dir / "gunicorn.log") as api,
-            service.RssSampler(api.master_pid) as rss,
-        ):
-            target = choose_target(plan.target, api.base_url, key, weapons[0])
-            print(f"API target: {target.description}", flush=True)
-            variables = pgbench_variables(api.base_url, key, target, weapons[0])
-            files = request_files(work_dir, plan, target, weapons)
-            meter = cpu.Meter(api.master_pid, postmaster)
-            warn_if_busy(meter)
-            api_results = load_api(api.base_url, key, files, plan, meter)
-        pgbench_results = load_database(db.url, target, len(weapons), plan, postmaster, variables)
+        with dataset.copy_of(db, RUN_COPY) as url:
+            key = create_key(url)
+            with (
+                service.running(url, work_dir / "gunicorn.log") as api,
+                service.RssSampler(api.master_pid) as rss,
+            ):
+                target = choose_target(plan.target, api.base_url, key, weapons[0])
+                print(f"API target: {target.description}", flush=True)
+                variables = pgbench_variables(api.base_url, key, target, weapons[0])
+                files = request_files(work_dir, plan, target, weapons)
+                meter = cpu.Meter(api.master_pid, postmaster)
+                warn_if_busy(meter)
+                api_results = load_api(api.base_url, key, files, plan, meter)
+            pgbench_results = load_database(url, target, len(weapons), plan, postmaster, variables)
         where = f"embedded server in {db.data_dir}" if db.embedded else "BENCH_DATABASE_URL"
         alongside = traces_beside_import(db, plan, target, weapons, work_dir)
     report = Report(
@@ -174,6 +177,11 @@ def run(plan: Plan) -> Report:
         imports=imported,
         beside_import=alongside,
     )
+    if not db.embedded:
+        report.notes.append(
+            "the traces ran on the data set in BENCH_DATABASE_URL itself (it cannot be copied): "
+            "their stored answers, audit entries and the run's key stay in it"
+        )
     if plan.beside_import and alongside is None:
         report.notes.append(
             "traces beside an import were not measured: they copy the data set, which needs "
