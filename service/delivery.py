@@ -22,6 +22,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 import orjson
 
@@ -312,18 +313,49 @@ def post(
 def deliver_due(
     conn: Connection, send: Sender, *, batch: int = 20, lease_seconds: int = 120
 ) -> Round:
-    """One round: claim what is due, send it, record how it went."""
+    """One round: claim what is due, send it, record how it went.
+
+    A webhook that did not answer (a timeout, a refused connection, a name that does not
+    resolve) gets no second delivery in the round: its others are handed back, due when the
+    failed one is tried again, so that one agency's dead receiver costs the round one
+    delivery's time, not one for each of its notifications, while every other agency's
+    deliveries and the queued imports wait behind it. And no delivery starts once half the
+    lease has gone: the rest are handed back due at once, before the lease runs out and
+    another worker could claim and send them too."""
     claimed = webhooks.claim_due(conn, batch, lease_seconds)
-    delivered = sum(_deliver(conn, delivery, send) for delivery in claimed)
+    stop_starting_at = time.monotonic() + lease_seconds / 2
+    silent: dict[UUID, int] = {}  # webhooks that did not answer: seconds until they are tried
+    later: dict[int, list[UUID]] = {}  # deliveries handed back, by seconds until due
+    delivered = 0
+    for n, delivery in enumerate(claimed):
+        if time.monotonic() >= stop_starting_at:
+            later.setdefault(0, []).extend(unsent.id for unsent in claimed[n:])
+            break
+        if delivery.webhook_id in silent:
+            later.setdefault(silent[delivery.webhook_id], []).append(delivery.id)
+            continue
+        attempt = _deliver(conn, delivery, send)
+        delivered += attempt.delivered
+        if attempt.silent:
+            silent[delivery.webhook_id] = attempt.retry_in_seconds
+    for seconds, ids in later.items():
+        webhooks.postpone(conn, ids, seconds)
     return Round(len(claimed), delivered)
 
 
-def _deliver(conn: Connection, delivery: Claimed, send: Sender) -> bool:
+@dataclass(frozen=True)
+class _Attempt:
+    delivered: bool
+    silent: bool = False  # nothing answered: no HTTP status at all
+    retry_in_seconds: int = 0
+
+
+def _deliver(conn: Connection, delivery: Claimed, send: Sender) -> _Attempt:
     target = webhooks.target(conn, delivery.webhook_id)
     if not target.active:
         retry = signing.LONGEST_WAIT_SECONDS
         webhooks.failed(conn, delivery.id, None, "the webhook was deactivated", retry)
-        return False
+        return _Attempt(delivered=False)
     notification = notifications.by_id(conn, delivery.notification_id)
     assert notification is not None
     body = orjson.dumps(
@@ -338,8 +370,8 @@ def _deliver(conn: Connection, delivery: Claimed, send: Sender) -> bool:
     status, error = send(target.url, body, headers)
     if status is not None and 200 <= status < 300:
         webhooks.delivered(conn, delivery.id, status)
-        return True
+        return _Attempt(delivered=True)
     retry = signing.retry_in_seconds(delivery.attempts + 1)
     webhooks.failed(conn, delivery.id, status, error or f"HTTP {status}", retry)
     log.info("delivery %s failed (%s); again in %s s", delivery.id, error or status, retry)
-    return False
+    return _Attempt(delivered=False, silent=status is None, retry_in_seconds=retry)

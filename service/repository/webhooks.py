@@ -86,6 +86,12 @@ def failed(
     conn.execute(SQL["failed"], params)
 
 
+def postpone(conn: Connection, delivery_ids: list[UUID], seconds: int) -> None:
+    """Hand claimed deliveries back unsent, due again in `seconds` (not counted as attempts)."""
+    if delivery_ids:
+        conn.execute(SQL["postpone"], {"ids": delivery_ids, "seconds": seconds})
+
+
 def delivery_state(conn: Connection, notification_id: UUID) -> list[dict[str, object]]:
     """Each delivery of a notification as stored (for operators and tests)."""
     return list(conn.execute(SQL["delivery_state"], {"notification_id": notification_id}))

@@ -43,6 +43,13 @@ SET attempts = attempts + 1, last_status = %(status)s, last_error = %(error)s,
     next_attempt_at = clock_timestamp() + make_interval(secs => %(retry_in_seconds)s)
 WHERE id = %(id)s;
 
+-- name: postpone
+-- Claimed deliveries not sent this round, due again in `seconds`: not an attempt, nothing else
+-- changes. Run while the round's lease still holds (service.delivery.deliver_due).
+UPDATE webhook_deliveries
+SET next_attempt_at = clock_timestamp() + make_interval(secs => %(seconds)s)
+WHERE id = ANY(%(ids)s) AND delivered_at IS NULL;
+
 -- name: delivery_state
 SELECT id, attempts, delivered_at, last_status, last_error, next_attempt_at
 FROM webhook_deliveries WHERE notification_id = %(notification_id)s ORDER BY id;

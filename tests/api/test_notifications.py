@@ -274,6 +274,82 @@ def test_one_receiver_s_failure_of_any_kind_does_not_stop_the_others(
     assert errors[0].startswith("BadStatusLine") and errors[1].startswith("UnicodeEncodeError")
 
 
+def closed_port_url() -> str:
+    """A URL on this machine where nothing listens: its deliveries get no answer at all."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+    return f"http://127.0.0.1:{port}/hook"
+
+
+def deliveries_to(db: Connection, webhook_id: str) -> list[dict[str, Any]]:
+    return list(
+        db.execute(
+            "SELECT attempts, last_error, next_attempt_at > clock_timestamp() AS waiting "
+            "FROM webhook_deliveries WHERE webhook_id = %(id)s ORDER BY attempts DESC",
+            {"id": webhook_id},
+        )
+    )
+
+
+def test_a_webhook_that_does_not_answer_costs_the_round_one_delivery(
+    admin_api: ContractClient,
+    other_api: ContractClient,
+    recorded: dict[str, Any],
+    receiver: tuple[str, type[Receiver]],
+    db: Connection,
+) -> None:
+    # Each delivery to a dead receiver takes the whole of its time (10 s): a round of them
+    # held every other agency's deliveries, and the queued imports, for minutes.
+    url, server = receiver
+    dead = admin_api.created("/v1/webhooks", {"url": closed_port_url()})
+    admin_api.created("/v1/webhooks", {"url": url})
+    for _ in range(3):
+        trace(other_api, "TAU-889911")
+
+    done = delivery.deliver_due(db, ANYWHERE)
+
+    assert (done.claimed, done.delivered, len(server.received)) == (6, 3, 3)
+    tried, *handed_back = deliveries_to(db, dead["id"])
+    assert (tried["attempts"], tried["waiting"]) == (1, True)
+    assert tried["last_error"]
+    assert [(d["attempts"], d["last_error"], d["waiting"]) for d in handed_back] == [
+        (0, None, True),
+        (0, None, True),
+    ]
+    # Due again with the failed one, and then each is tried again.
+    db.execute("UPDATE webhook_deliveries SET next_attempt_at = now() WHERE delivered_at IS NULL")
+    again = delivery.deliver_due(db, ANYWHERE)
+    assert (again.claimed, again.delivered) == (3, 0)
+    assert sorted(d["attempts"] for d in deliveries_to(db, dead["id"])) == [0, 0, 2]
+
+
+def test_no_delivery_starts_once_half_the_lease_is_gone(
+    admin_api: ContractClient,
+    other_api: ContractClient,
+    recorded: dict[str, Any],
+    receiver: tuple[str, type[Receiver]],
+    db: Connection,
+) -> None:
+    # A delivery sent after its lease ran out may be claimed and sent by another worker too.
+    url, _ = receiver
+    hook = admin_api.created("/v1/webhooks", {"url": url})
+    for _ in range(4):
+        trace(other_api, "TAU-889911")
+    sent: list[str] = []
+
+    def slow(target: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
+        sent.append(headers[signing.DELIVERY_HEADER])
+        time.sleep(0.6)
+        return 204, ""
+
+    done = delivery.deliver_due(db, slow, lease_seconds=2)  # no delivery starts after 1 s
+
+    assert (done.claimed, done.delivered, len(sent)) == (4, 2, 2)
+    unsent = [d for d in deliveries_to(db, hook["id"]) if d["attempts"] == 0]
+    assert [(d["last_error"], d["waiting"]) for d in unsent] == [(None, False), (None, False)]
+    assert delivery.deliver_due(db, ANYWHERE).delivered == 2  # due at once, in the next round
+
+
 @pytest.fixture
 def trickler() -> Iterator[str]:
     """A receiver that answers one byte of a header every 0.2 s, forever."""
