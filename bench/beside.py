@@ -26,8 +26,8 @@ from bench.load import Result
 CLIENTS = 8
 COPY_NAME = "bench_beside_import"
 WARM_UP_SECONDS = 5.0
-# The longest the trace load may wait for the import to end.
-IMPORT_LIMIT_SECONDS = 1800.0
+# The longest the trace load may wait for the import to end (then the import is stopped too).
+IMPORT_LIMIT_SECONDS = imports.IMPORT_LIMIT_SECONDS
 
 
 @dataclass(frozen=True)

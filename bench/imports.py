@@ -273,8 +273,13 @@ def reader_figures(path: Path, records: int = 20_000) -> ReaderFigures:
     return ReaderFigures(len(documents), *timings)
 
 
-def timed_import(url: str, path: Path) -> ImportRun:
-    """Seconds, the command's summary line, and its peak resident memory in bytes."""
+# The longest an import may take before the benchmark gives up on it (and stops it).
+IMPORT_LIMIT_SECONDS = 1800.0
+
+
+def timed_import(url: str, path: Path, limit: float = IMPORT_LIMIT_SECONDS) -> ImportRun:
+    """Seconds, the command's summary line, and its peak resident memory in bytes. An import
+    still running after `limit` seconds is stopped, and the benchmark with it (SystemExit)."""
     started = time.perf_counter()
     process = subprocess.Popen(
         [*CLI, "import", str(path), "--agency", "Import Benchmark", "--timings"],
@@ -283,7 +288,16 @@ def timed_import(url: str, path: Path) -> ImportRun:
         stdout=subprocess.PIPE,
         text=True,
     )
-    _, status, usage = os.wait4(process.pid, 0)
+    # wait4 for the child's own peak memory; polled, so that a hung import cannot hang the run.
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.perf_counter() - started > limit:
+            process.kill()
+            process.wait()
+            raise SystemExit(f"trace-registry import of {path.name} ran past {limit:g} s: stopped")
+        time.sleep(0.05)
     seconds = time.perf_counter() - started
     output = process.stdout.read() if process.stdout else ""
     if os.waitstatus_to_exitcode(status) != 0:
