@@ -13,7 +13,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from statistics import mean, quantiles
 
@@ -55,6 +55,19 @@ class Result:
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
+
+
+def median_runs(rounds: list[list[Result]]) -> list[Result]:
+    """The run of median throughput of each load (the same position in every round), with the
+    failures of all its runs: its percentiles are those of a run that happened, at the rate
+    they happened at. With an even number of rounds, the slower of the two middle runs."""
+    medians = []
+    for runs in zip(*rounds, strict=True):
+        ranked = sorted(runs, key=lambda run: run.per_second)
+        middle = ranked[(len(ranked) - 1) // 2]
+        failed = {"errors": sum(r.errors for r in runs), "non_2xx": sum(r.non_2xx for r in runs)}
+        medians.append(replace(middle, **failed))
+    return medians
 
 
 class LoadError(RuntimeError):

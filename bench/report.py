@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import statistics
 import subprocess
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -54,6 +55,9 @@ class Report:
     database: str
     imports: ImportFigures | None = None
     beside_import: BesideImport | None = None
+    # With --rounds: every run of every round; `api` and `pgbench` hold the median runs.
+    api_rounds: list[list[Result]] = field(default_factory=list)
+    pgbench_rounds: list[list[Result]] = field(default_factory=list)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     notes: list[str] = field(default_factory=list)
 
@@ -61,12 +65,39 @@ class Report:
         return next((r for r in results if r.kind == kind and r.clients == clients), None)
 
     def ratio(self, clients: int = 32, script: str | None = None) -> float | None:
-        """API exact req/s over pgbench's (the first script unless another label is given)."""
+        """API exact req/s over pgbench's (the first script unless another label is given):
+        with rounds, the median of each round's ratio, both measured in that round."""
+        if not self.api_rounds:
+            return self._ratio(self.api, self.pgbench, clients, script)
+        ratios = [
+            self._ratio(api, db, clients, script)
+            for api, db in zip(self.api_rounds, self.pgbench_rounds, strict=True)
+        ]
+        measured = [ratio for ratio in ratios if ratio is not None]
+        return statistics.median(measured) if measured else None
+
+    def _ratio(
+        self, api_runs: list[Result], db_runs: list[Result], clients: int, script: str | None
+    ) -> float | None:
         label = script or self.pgbench_scripts[0][0]
-        api, db = self.find(self.api, "exact", clients), self.find(self.pgbench, label, clients)
+        api, db = self.find(api_runs, "exact", clients), self.find(db_runs, label, clients)
         if api is None or db is None or not db.per_second:
             return None
         return api.per_second / db.per_second
+
+    def _rounds_lines(self) -> list[str]:
+        """Each load's rate in every round, when there were several."""
+        if not self.api_rounds:
+            return []
+        lines = [
+            f"{len(self.api_rounds)} rounds: req/s of each run, in order (the tables above "
+            "give the run of median throughput; ratios are the medians of each round's)"
+        ]
+        for rounds in (self.api_rounds, self.pgbench_rounds):
+            for runs in zip(*rounds, strict=True):
+                rates = ", ".join(f"{run.per_second:,.0f}" for run in runs)
+                lines.append(f"  {runs[0].tool} {runs[0].kind} x{runs[0].clients}: {rates}")
+        return [*lines, ""]
 
     def failures(self) -> int:
         """Non-2xx answers and socket errors of the API: any fails the run."""
@@ -190,6 +221,7 @@ class Report:
                 if r.errors and r.first_error
             ),
             "",
+            *self._rounds_lines(),
             *self._beside_import_lines(),
         ]
         for label, _ in self.pgbench_scripts:
@@ -238,6 +270,10 @@ class Report:
             "seconds_per_run": self.seconds_per_run,
             "api": [r.as_dict() for r in self.api],
             "pgbench": [r.as_dict() for r in self.pgbench],
+            "rounds": {
+                "api": [[r.as_dict() for r in runs] for runs in self.api_rounds],
+                "pgbench": [[r.as_dict() for r in runs] for runs in self.pgbench_rounds],
+            },
             "ratio_exact": {
                 label: {str(c): self.ratio(c, label) for c in sorted({r.clients for r in self.api})}
                 for label, _ in self.pgbench_scripts
