@@ -32,9 +32,19 @@ SAMPLE_TABLE_DDL = (
     "CREATE SCHEMA IF NOT EXISTS bench",
     "DROP TABLE IF EXISTS bench.serials",
     "CREATE TABLE bench.serials (n integer PRIMARY KEY, serial_norm text NOT NULL, "
-    "serial_skeleton text NOT NULL, serial_ncic text NOT NULL)",
+    "serial_skeleton text NOT NULL, serial_ncic text NOT NULL, as_marked text NOT NULL, "
+    "manufacturer_key text NOT NULL)",
 )
-INSERT_SAMPLE = "INSERT INTO bench.serials VALUES (%s, %s, %s, %s)"
+# The serial as marked (an exact trace's reading) and the item's maker, as the service passes
+# them to traces.strong_candidates.
+INSERT_SAMPLE = """
+    INSERT INTO bench.serials
+    SELECT %(n)s, %(serial_norm)s, %(serial_skeleton)s, %(serial_ncic)s, i.serial_number,
+           i.manufacturer_key
+    FROM items i
+    WHERE i.serial_norm = %(serial_norm)s AND i.serial_number = %(as_marked)s
+    LIMIT 1
+"""
 SAMPLE = """
     SELECT serial_number, serial_norm, manufacturer, model, category
     FROM items TABLESAMPLE BERNOULLI (%(percent)s) REPEATABLE (%(seed)s)
@@ -253,7 +263,13 @@ def store_sample(url: str, weapons: list[Weapon]) -> None:
     """The exact serials as bench.serials (n = 1..count), which the pgbench scripts draw from,
     in the forms the trace's strong tiers compare (service.domain.matching)."""
     rows = [
-        (n, w.serial_norm, matching.skeleton(w.serial_norm), matching.ncic(w.serial_norm))
+        {
+            "n": n,
+            "serial_norm": w.serial_norm,
+            "serial_skeleton": matching.skeleton(w.serial_norm),
+            "serial_ncic": matching.ncic(w.serial_norm),
+            "as_marked": w.serial_number,
+        }
         for n, w in enumerate(weapons, start=1)
     ]
     with connect(url) as conn, conn.transaction():
@@ -261,6 +277,9 @@ def store_sample(url: str, weapons: list[Weapon]) -> None:
             conn.execute(statement)
         with conn.cursor() as cursor:
             cursor.executemany(INSERT_SAMPLE, rows)
+        stored = conn.execute("SELECT count(*) AS n FROM bench.serials").fetchone()
+        if not stored or stored["n"] != len(rows):
+            raise DatasetError("a sampled serial was not found again among the items")
         conn.execute("ANALYZE bench.serials")
 
 

@@ -34,6 +34,9 @@ from service.repository.rows import Row
 
 CANDIDATES_SHOWN = 10
 CANDIDATES_SEARCHED = 50
+# The longest normalised reading a near-miss search compares (PostgreSQL's levenshtein takes at
+# most 255 characters; a 64-character reading may normalise to more: U+FDFA is 15 letters).
+NEAR_MISS_LONGEST = 255
 STRONG_TIERS = ("EXACT", "NORMALISED", "CONFUSABLE", "NCIC")
 
 
@@ -108,11 +111,16 @@ class Tracer:
             )
             return Search(_assess_all(observation, found), ("WILDCARD",), {})
         found, entries = traces.strong_candidates(
-            self.conn, reading.normalised, CANDIDATES_SEARCHED
+            self.conn,
+            reading.normalised,
+            matching.as_marked(reading),
+            observation.manufacturer_key,
+            CANDIDATES_SEARCHED,
         )
         assessments = _assess_all(observation, found)
         # A restored (obliterated) serial may be misread anywhere: search near misses anyway.
-        if observation.obliterated or not any(a.is_strong for a in assessments):
+        near_misses_wanted = observation.obliterated or not any(a.is_strong for a in assessments)
+        if near_misses_wanted and len(reading.normalised) <= NEAR_MISS_LONGEST:
             seen = {candidate.item.id for candidate in found}
             near = self._near_misses(observation, seen)
             tiers = (*STRONG_TIERS, "NEAR_MISS")

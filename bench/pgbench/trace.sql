@@ -5,7 +5,8 @@
 -- The API also stores each trace with its whole answer (an INSERT), which this leaves out.
 -- constant: limit = 50
 \set n random(1, :sample_count)
-SELECT serial_norm, serial_skeleton, serial_ncic FROM bench.serials WHERE n = :n \gset
+SELECT serial_norm, serial_skeleton, serial_ncic, as_marked, manufacturer_key
+FROM bench.serials WHERE n = :n \gset
 -- query: traces.strong_candidates
 ;
 -- query: traces.strong_candidate_chains

@@ -204,11 +204,17 @@ def verdict(ranked: Sequence[Assessment]) -> str:
 SerialMatch = tuple[Basis, float, tuple[Difference, ...]]
 
 
+def as_marked(reading: Reading) -> str:
+    """The reading as an EXACT match compares it with a registered serial: without the spaces
+    around it, its accents composed (NFC)."""
+    return _composed(reading.as_read.strip())
+
+
 def _serial_match(reading: Reading, item: Item) -> SerialMatch | None:
     registered = item.serial_normalised
     if reading.pattern is not None:
         return _wildcard_match(reading, item)
-    if _composed(reading.as_read.strip()) == _composed(item.serial_number):
+    if as_marked(reading) == _composed(item.serial_number):
         return Basis.EXACT, Basis.EXACT.value, ()
     if reading.normalised == registered:
         return Basis.NORMALISED, Basis.NORMALISED.value, (_as_marked(reading, item),)

@@ -23,14 +23,22 @@ SQL = load("traces")
 
 
 def strong_candidates(
-    conn: Connection, serial_norm: str, limit: int
+    conn: Connection,
+    serial_norm: str,
+    as_marked: str,
+    manufacturer_key: str | None,
+    limit: int,
 ) -> tuple[list[Candidate], dict[UUID, list[Row]]]:
     """Items whose serial is the same normalised, in confusable skeleton, or NCIC form, and
-    their chain entries (for service.repository.chains), in one round trip."""
+    their chain entries (for service.repository.chains), in one round trip. Past `limit`, the
+    stronger tiers are kept, and of the normalised serial the named maker's items and the serial
+    exactly as marked first."""
     params = {
         "serial_norm": serial_norm,
         "serial_skeleton": skeleton(serial_norm),
         "serial_ncic": ncic(serial_norm),
+        "manufacturer_key": manufacturer_key,
+        "as_marked": as_marked,
         "limit": limit,
     }
     with conn.pipeline():

@@ -8,8 +8,14 @@ FROM items i JOIN agencies a ON a.id = i.recorded_by_agency_id
 WHERE i.serial_norm = %(serial_norm)s
    OR i.serial_skeleton = %(serial_skeleton)s
    OR i.serial_ncic = %(serial_ncic)s
--- If the limit bites, the stronger tiers are kept.
-ORDER BY i.serial_norm = %(serial_norm)s DESC, i.serial_skeleton = %(serial_skeleton)s DESC, i.id
+-- If the limit bites (a short serial that many makers' items share), the stronger tiers are
+-- kept, and in the normalised tier the named maker's items, then the serial exactly as marked:
+-- an exact match must never be cut for older items of the same normalised serial.
+ORDER BY i.serial_norm = %(serial_norm)s DESC,
+         i.manufacturer_key = %(manufacturer_key)s DESC NULLS LAST,
+         i.serial_number = %(as_marked)s DESC,
+         i.serial_skeleton = %(serial_skeleton)s DESC,
+         i.id
 LIMIT %(limit)s;
 
 -- name: strong_candidate_chains
@@ -21,7 +27,10 @@ WHERE chain_item_id IN (
     WHERE i.serial_norm = %(serial_norm)s
        OR i.serial_skeleton = %(serial_skeleton)s
        OR i.serial_ncic = %(serial_ncic)s
-    ORDER BY i.serial_norm = %(serial_norm)s DESC, i.serial_skeleton = %(serial_skeleton)s DESC,
+    ORDER BY i.serial_norm = %(serial_norm)s DESC,
+             i.manufacturer_key = %(manufacturer_key)s DESC NULLS LAST,
+             i.serial_number = %(as_marked)s DESC,
+             i.serial_skeleton = %(serial_skeleton)s DESC,
              i.id
     LIMIT %(limit)s)
 ORDER BY chain_item_id, occurred_on, recorded_at, id;
@@ -46,14 +55,17 @@ ORDER BY found.named DESC NULLS LAST, i.id;
 -- and are at most three Levenshtein edits away; the matcher keeps those within two edits of
 -- optimal string alignment (where a transposition counts once).
 -- The search runs on item_serials (narrow rows: a cheap recheck); only the kept candidates are
--- read from items.
+-- read from items. levenshtein takes at most 255 characters, and a serial of 64 may normalise to
+-- more (U+FDFA is 15 letters): such a registered serial is passed over, not an error for every
+-- near miss whose trigrams lead to it (the service never sends a reading that long).
 SELECT i.id, i.manufacturer, i.model, i.category, i.caliber, i.serial_number, i.serial_norm,
        i.country_of_manufacture, i.year_of_manufacture, i.import_markings, i.other_markings,
        a.id AS recorded_by_id, a.name AS recorded_by_name, i.recorded_at, i.manufacturer_key
 FROM (SELECT s.item_id, similarity(s.serial_norm, %(serial_norm)s) AS closeness
       FROM item_serials s
       WHERE s.serial_norm %% %(serial_norm)s
-        AND levenshtein_less_equal(s.serial_norm, %(serial_norm)s, 3) <= 3
+        AND CASE WHEN length(s.serial_norm) <= 255
+                 THEN levenshtein_less_equal(s.serial_norm, %(serial_norm)s, 3) <= 3 END
       ORDER BY closeness DESC, s.item_id
       LIMIT %(limit)s) AS near
 JOIN items i ON i.id = near.item_id

@@ -14,7 +14,7 @@ from flask import Flask, Response
 from service.api import auth, idempotency, trace_batches
 from service.db import Connection
 from service.repository import traces as traces_repository
-from service.tracing import Tracer
+from service.tracing import CANDIDATES_SEARCHED, Tracer
 from tests.contract import ContractClient
 
 CONTEXT = {
@@ -157,6 +157,39 @@ class TestTiers:
         assert answer["candidates"] == []
 
 
+class TestSerialsThatNormaliseLong:
+    """A serial of 64 characters may normalise to far more: U+FDFA (one character) is 15
+    letters. PostgreSQL's levenshtein, which the near-miss search uses, refuses more than 255:
+    a trace answered 400 with the database's message, or failed for every reading near such a
+    registered serial."""
+
+    LIGATURE = "\ufdfa"
+
+    def test_a_reading_too_long_to_compare_is_answered_without_near_misses(
+        self, api: ContractClient, registry: Any
+    ) -> None:
+        registry.item(serial_number=self.LIGATURE * 4)
+
+        answer = trace(api, self.LIGATURE * 20)  # 300 letters normalised
+
+        assert answer["status"] == "NO_MATCH"
+        assert "NEAR_MISS" not in answer["interpretation"]["tiers_searched"]
+
+    def test_a_registered_serial_too_long_to_compare_is_passed_over(
+        self, api: ContractClient, registry: Any
+    ) -> None:
+        registry.item(serial_number=self.LIGATURE * 20)
+        near = registry.item(serial_number=self.LIGATURE * 16 + "AB")
+
+        answer = trace(api, self.LIGATURE * 16 + "A")  # 241 letters: compared
+
+        assert (first(answer)["item"]["id"], first(answer)["match_basis"]) == (
+            near["id"],
+            "NEAR_MISS",
+        )
+        assert len(answer["candidates"]) == 1
+
+
 class TestDescription:
     def test_another_makers_identical_serial_is_listed_but_ranked_by_fit(
         self, api: ContractClient, registry: Any
@@ -193,6 +226,23 @@ class TestDescription:
 
         assert answer["status"] == "CANDIDATES"
         assert [c["match_basis"] for c in answer["candidates"]] == ["EXACT", "EXACT"]
+
+    @pytest.mark.parametrize("named", [True, False])
+    def test_an_exact_match_is_found_among_more_items_of_its_serial_than_are_searched(
+        self, api: ContractClient, registry: Any, named: bool
+    ) -> None:
+        # A short serial many makers' items share: the search keeps CANDIDATES_SEARCHED of
+        # them, and it kept the oldest, cutting the exact marking of the maker named.
+        for n in range(CANDIDATES_SEARCHED + 5):
+            registry.item(manufacturer="Beretta", model=f"M{n}", serial_number="RV-7777")
+        glock = registry.item(manufacturer="Glock", model="19", serial_number="RV 7777")
+        described = {"manufacturer": "Glock", "model": "19"} if named else {}
+
+        answer = trace(api, "RV 7777", **described)
+
+        assert (first(answer)["item"]["id"], first(answer)["match_basis"]) == (glock["id"], "EXACT")
+        assert answer["status"] == ("MATCH" if named else "CANDIDATES")
+        assert len(answer["candidates"]) == CANDIDATES_SEARCHED
 
     def test_a_manufacturer_matches_through_its_aliases(
         self, api: ContractClient, rifle: dict[str, Any], db: Connection
