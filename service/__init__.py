@@ -44,7 +44,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     problems.register(app, settings.retry_after_seconds)
     headers.install(app, settings)
     app.teardown_request(lambda _error: uploads.close())
-    app.wsgi_app = uploads.whole_bodies_only(app.wsgi_app)  # type: ignore[method-assign,assignment]
+    bodies_guarded = uploads.whole_bodies_only(app.wsgi_app, settings.body_idle_seconds)
+    app.wsgi_app = bodies_guarded  # type: ignore[method-assign,assignment]
     blueprints = (
         health,
         parties,

@@ -79,6 +79,10 @@ class Settings:
     # with how far it got. gunicorn ends a request at 30 s, cutting it off without an answer;
     # 1,000 hard readings (near misses of common digit runs) took 26 s on a 2-core machine.
     batch_seconds: float = 20.0
+    # How long a request's body may stop arriving before it is refused (400, nothing stored): a
+    # client that sends less than its Content-Length and waits held a sync worker until
+    # gunicorn killed it at 30 s, and got a 500.
+    body_idle_seconds: float = 10.0
     # Networks that webhook deliveries may reach in production besides public addresses
     # (comma-separated, `10.20.0.0/16`): receivers on the deployment's own network. In
     # development, deliveries go anywhere (service.domain.webhooks.Reach).
@@ -127,6 +131,7 @@ class Settings:
             ("import_sync_bytes", self.import_sync_bytes, 0),
             ("import_readers", self.import_readers, 0),
             ("batch_seconds", self.batch_seconds, 1),
+            ("body_idle_seconds", self.body_idle_seconds, 0.1),
         ):
             # `not value >= lowest` also refuses NaN; infinity would never time out.
             if not value >= lowest or math.isinf(value):

@@ -5,6 +5,7 @@ Idempotency-Key can compare requests without holding the body."""
 from __future__ import annotations
 
 import hashlib
+import socket
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -35,15 +36,25 @@ class Spooled:
     size: int
 
 
-def whole_bodies_only(app: WSGIApplication) -> WSGIApplication:
+def whole_bodies_only(app: WSGIApplication, idle_seconds: float) -> WSGIApplication:
     """Read every request body through _FramedBody: a body cut short or malformed is refused,
-    never taken as whole."""
+    never taken as whole; and one that stops arriving for `idle_seconds` is refused too.
+
+    gunicorn's sync worker reads the body from a blocking socket: a client that sent less than
+    its Content-Length and then waited held the worker until gunicorn killed it at its timeout
+    (30 s), and got a 500. The socket's timeout bounds each read (and each write of the
+    answer) instead, well within gunicorn's."""
 
     def guarded(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         codings = environ.get("HTTP_TRANSFER_ENCODING")
         length = None if codings else get_content_length(environ)
         if codings or length:
-            environ["wsgi.input"] = _FramedBody(environ["wsgi.input"], length, codings)
+            client = environ.get("gunicorn.socket")
+            if isinstance(client, socket.socket):
+                client.settimeout(idle_seconds)
+            environ["wsgi.input"] = _FramedBody(
+                environ["wsgi.input"], length, codings, idle_seconds
+            )
         return app(environ, start_response)
 
     return guarded
@@ -66,10 +77,13 @@ class _FramedBody:
     own errors inside the app (they were a 500): a 400 too. And gunicorn takes `gzip, chunked`
     and hands on the bytes still compressed, which would be read as the body: a 501."""
 
-    def __init__(self, stream: IO[bytes], length: int | None, codings: str | None) -> None:
+    def __init__(
+        self, stream: IO[bytes], length: int | None, codings: str | None, idle_seconds: float
+    ) -> None:
         self._stream = stream
         self._length = length
         self._codings = codings
+        self._idle_seconds = idle_seconds
         self._read = 0
 
     def read(self, size: int = -1) -> bytes:
@@ -103,6 +117,11 @@ class _FramedBody:
             raise BadRequest(
                 f"the chunked body is malformed or was cut short ({type(exc).__name__}): "
                 "nothing was stored; send it again whole"
+            ) from exc
+        except TimeoutError as exc:
+            raise BadRequest(
+                f"the body stopped arriving: nothing came for {self._idle_seconds:g} s before "
+                "its end. Nothing was stored; send it again whole"
             ) from exc
 
 

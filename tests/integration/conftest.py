@@ -22,6 +22,10 @@ def empty_database_url(postgres_admin_url: str) -> Iterator[str]:
     drop_database(postgres_admin_url, name)
 
 
+# How long the live service waits for a body that stopped arriving (its default is 10 s).
+BODY_IDLE_SECONDS = 2
+
+
 @pytest.fixture
 def live_service(empty_database_url: str) -> Iterator[tuple[str, str]]:
     """The start-up script serving an empty database; yields (base URL, database URL)."""
@@ -31,6 +35,7 @@ def live_service(empty_database_url: str) -> Iterator[tuple[str, str]]:
         DATABASE_OWNER_URL=empty_database_url,
         TRACE_REGISTRY_PORT=str(port),
         WEB_CONCURRENCY="2",
+        TRACE_REGISTRY_BODY_IDLE_SECONDS=str(BODY_IDLE_SECONDS),
     )
     process = subprocess.Popen(["/bin/sh", str(START_SCRIPT)], env=env, cwd=ROOT)
     base_url = f"http://127.0.0.1:{port}"

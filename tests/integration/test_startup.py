@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from http import HTTPStatus
@@ -19,6 +20,7 @@ import pytest
 from service.config import Settings
 from service.db import connect
 from service.schema_setup import SCHEMA_VERSION, installed_version
+from tests.integration.conftest import BODY_IDLE_SECONDS
 from tests.live import CLI, create_key, environment, free_port, http_get, stop, wait_until_ready
 from tests.paths import ROOT
 
@@ -99,6 +101,43 @@ def test_a_body_that_ends_before_its_content_length_is_refused_and_nothing_is_st
             " (SELECT count(*) FROM imports) AS imports"
         ).fetchone()
     assert stored == {"parties": 0, "imports": 0}
+
+
+@pytest.mark.parametrize(
+    ("path", "media_type", "body"),
+    [
+        ("/v1/imports", "application/x-ndjson", PARTIES),
+        ("/v1/parties", "application/json", b'{"name": "Cut", "kind": "OTHER", "country": "BE"}'),
+    ],
+    ids=["import", "json"],
+)
+def test_a_body_that_stops_arriving_is_refused_in_time_and_nothing_is_stored(
+    live_service: tuple[str, str], path: str, media_type: str, body: bytes
+) -> None:
+    # A client that sends less than its Content-Length and waits: the sync worker read on
+    # until gunicorn killed it at 30 s, and the client got a 500.
+    base_url, database_url = live_service
+    key = create_key(database_url, "Stalled Link Registry", "registry:write")
+    head = post_head(path, key, media_type, f"Content-Length: {len(body) + 1000}")
+    port = int(base_url.rsplit(":", 1)[1])
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=25) as client:
+        client.sendall(head + body)  # and nothing more, the connection kept open
+        answer = b"".join(iter(lambda: client.recv(65536), b""))
+    waited = time.monotonic() - started
+
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line.split()[1] == b"400", answer
+    assert b"Content-Type: application/problem+json" in rest
+    assert b"the body stopped arriving" in rest
+    assert BODY_IDLE_SECONDS <= waited < BODY_IDLE_SECONDS + 5
+    with connect(Settings(database_url=database_url)) as conn:
+        stored = conn.execute(
+            "SELECT (SELECT count(*) FROM parties) AS parties,"
+            " (SELECT count(*) FROM imports) AS imports"
+        ).fetchone()
+    assert stored == {"parties": 0, "imports": 0}
+    assert http_get(f"{base_url}/healthz")[0] == 200
 
 
 @pytest.mark.parametrize(
