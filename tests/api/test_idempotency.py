@@ -61,6 +61,24 @@ def test_the_same_key_on_another_route_is_refused(api: ContractClient, registry:
     assert response.status_code == 409
 
 
+def test_the_same_key_and_body_with_another_query_is_refused(
+    api: ContractClient, db: Connection
+) -> None:
+    # The query says what the body is: a CSV of parties sent again as items was answered with
+    # the parties' import (201, replayed), and the items were never imported.
+    csv = b"ref,name,kind,country\nP-1,Arsenal Nord,MANUFACTURER,BE\n"
+    headers = {"Idempotency-Key": "import-1", "Content-Type": "text/csv"}
+    first = api.post("/v1/imports", data=csv, headers=headers, query={"record_type": "party"})
+    again = api.post("/v1/imports", data=csv, headers=headers, query={"record_type": "party"})
+    other = api.post("/v1/imports", data=csv, headers=headers, query={"record_type": "item"})
+
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert other.status_code == 409
+    assert other.get_json()["code"] == "idempotency_key_reused"
+    assert rows_in(db, "parties") == 1
+
+
 def test_keys_belong_to_the_agency(
     api: ContractClient, other_api: ContractClient, db: Connection
 ) -> None:
