@@ -104,6 +104,10 @@ WHERE ref IS NOT NULL
                   WHERE r.record_type = named.record_type AND r.ref = named.ref);
 
 -- name: check_certificate_lines
+-- A line is the stored certificate's, or that of a certificate the file stores: the lines of a
+-- certificate the file sends again (present, kept as recorded) are not stored, and an event
+-- naming one of them failed later on its reference check, with the database's words and no
+-- line of the file.
 INSERT INTO import_problems (line, field, detail)
 SELECT e.line, 'euc_line_number',
        'certificate ' || e.euc_ref || ' has no line ' || e.euc_line_number
@@ -111,7 +115,9 @@ FROM import_events e
 JOIN import_refs c ON c.record_type = 'euc' AND c.ref = e.euc_ref
 WHERE NOT e.present AND e.euc_line_number IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM import_euc_lines l
-                  WHERE l.euc_ref = e.euc_ref AND l.line_number = e.euc_line_number)
+                  JOIN import_eucs stored ON stored.ref = l.euc_ref AND stored.line = l.line
+                  WHERE l.euc_ref = e.euc_ref AND l.line_number = e.euc_line_number
+                    AND NOT stored.present)
   AND NOT EXISTS (SELECT 1 FROM euc_line_items l
                   WHERE l.euc_id = c.id AND l.line_number = e.euc_line_number);
 

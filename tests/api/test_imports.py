@@ -497,6 +497,29 @@ def test_a_nightly_delta_refers_to_what_earlier_files_brought(
     assert api.get("/v1/alerts").get_json()["items"] == []
 
 
+def test_a_line_of_a_certificate_sent_again_is_only_the_stored_certificates(
+    api: ContractClient, db: Connection
+) -> None:
+    # The certificate sent again with a line it did not have is kept as recorded (present):
+    # its new line is not stored, and an export under it failed at the store (409, the
+    # database's words, no line; a queued file was retried, holding the agency's queue).
+    send(api, ndjson(*registry_file()))
+    certificate = next(r for r in registry_file() if r["record_type"] == "euc")
+    two_lines = [*certificate["line_items"], {"description": "Pistols", "quantity": 5}]
+    later = ndjson(
+        {**certificate, "line_items": two_lines},
+        {**one_more_export_under_c1("2012-01-01")[1], "euc_line_number": 2},
+        one_more_export_under_c1("2012-01-01")[0],
+    )
+
+    response = send(api, later)
+
+    assert response.status_code == 400, response.get_data(as_text=True)
+    problems = [(e["line"], e["pointer"], e["detail"]) for e in response.get_json()["errors"]]
+    assert problems == [(2, "/euc_line_number", "certificate C-1 has no line 2")]
+    assert rows_in(db, "items") == 2
+
+
 def test_references_are_the_agencys_own(api: ContractClient, other_api: ContractClient) -> None:
     send(api, ndjson(*registry_file()))
     theirs = ndjson(
