@@ -21,14 +21,17 @@ import hashlib
 import io
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import IO, Any, BinaryIO
+from typing import IO, Any, BinaryIO, TypeVar
 from uuid import UUID
+
+import psycopg
 
 from service import alerts
 from service.db import Connection
+from service.deadlines import Deadline
 from service.domain.ids import uuid7
 from service.domain.imports import NDJSON, Problem, documents
 from service.domain.streams import PiecesStream
@@ -37,6 +40,8 @@ from service.import_reading import CHUNK_ROWS, Staging, load_record, parallel_bl
 from service.repository import imports
 from service.repository.imports import ImportRecord
 from service.schemas.fields import InputContext
+
+T = TypeVar("T")
 
 # NDJSON files this large or larger are read by several processes (service.import_reading): below
 # it, starting them costs more than they save.
@@ -110,6 +115,13 @@ class Request:
     # how long to wait for the agency's other import to end (None: as long as it takes; 0:
     # not at all), before ImportsBusy
     wait_seconds: float | None = None
+    # for a file loaded while its client waits: past this, ImportTooSlow (nothing kept)
+    deadline: Deadline | None = None
+
+
+class ImportTooSlow(Exception):
+    """A file loaded while its client waits did not load within its deadline: it was rolled
+    back, no record of it kept, and the API queues it for the worker instead (202)."""
 
 
 def readers_for(media_type: str, size: int | None, configured: int) -> int:
@@ -149,37 +161,51 @@ def run(
             ),
         )
 
+    def in_time() -> None:
+        """ImportTooSlow past the request's deadline; each statement bounded by what is left."""
+        if request.deadline is None:
+            return
+        if request.deadline.passed():
+            raise ImportTooSlow
+        request.deadline.bound(conn)
+
     def load() -> ImportRecord:
         """Read, check and store the file (raises _Rejected when it has problems)."""
-        _stage(conn, hashing, request, progress, found, report)
+        _stage(conn, hashing, request, progress, found, report, in_time)
         if progress.records == 0 and found.count == 0:
             found.add([Problem(1, "", "the file holds no records")])
         progress.lap("reading")
+        in_time()
         imports.check(conn, request.agency_id)
         checked_count, checked = imports.problems(conn, request.errors_kept)
         found.merge(checked_count, checked)
         progress.lap("checks")
         if found.count:
             raise _Rejected
+        in_time()
         stored, present = imports.store(conn, request.agency_id)
         completed = record(
             "COMPLETED", stored=stored, already_present=present, error_count=0, errors=()
         )
         progress.lap("inserts")
+        in_time()
         imports.store_references(conn, request.agency_id, import_id)
         progress.lap("references")
         alerts.refresh_in_turn(
             conn,
-            imports.touched_items(conn, alerts.BATCH),
+            _each_in_time(imports.touched_items(conn, alerts.BATCH), in_time),
             request.today,
             request.verification_days,
         )
         progress.lap("alert list")
+        if request.deadline is not None:
+            request.deadline.release(conn)
         return completed
 
     try:
-        with conn.transaction():
+        with _cut_by(request.deadline), conn.transaction():
             imports.prepare(conn, request.agency_id, request.wait_seconds)
+            in_time()
             # After the agency's lock: a copy of the file still being loaded is committed by now.
             earlier = _earlier_import(conn, request)
             if earlier is None:
@@ -210,6 +236,23 @@ def run(
     if report is not None:
         report(progress)
     return completed
+
+
+def _each_in_time(batches: Iterable[T], in_time: Callable[[], None]) -> Iterator[T]:
+    for batch in batches:
+        in_time()
+        yield batch
+
+
+@contextlib.contextmanager
+def _cut_by(deadline: Deadline | None) -> Iterator[None]:
+    """A statement cancelled by the deadline's statement timeout is ImportTooSlow."""
+    try:
+        yield
+    except psycopg.errors.QueryCanceled as error:
+        if deadline is None or not deadline.cut_it():
+            raise
+        raise ImportTooSlow from error
 
 
 def _earlier_import(conn: Connection, request: Request) -> imports.ImportSummary | None:
@@ -249,11 +292,12 @@ def _stage(
     progress: Progress,
     found: _Found,
     report: Report | None,
+    in_time: Callable[[], None],
 ) -> None:
     """Read every record, check it, and stage it with COPY (or note its problems)."""
     reader = io.BufferedReader(hashing, buffer_size=1 << 16)
     if request.readers > 1 and request.media_type == NDJSON:  # CSV rows may span lines
-        _stage_in_parallel(conn, reader, request, progress, found, report)
+        _stage_in_parallel(conn, reader, request, progress, found, report, in_time)
         return
     staging = Staging(conn)
     with InputContext({"countries": request.countries}):
@@ -265,8 +309,10 @@ def _stage(
             else:
                 progress.records += 1
                 staging.add(entry.line, loaded)
-            if report is not None and progress.lines % CHUNK_ROWS == 0:
-                report(progress)
+            if progress.lines % CHUNK_ROWS == 0:
+                in_time()
+                if report is not None:
+                    report(progress)
     staging.flush()
 
 
@@ -277,6 +323,7 @@ def _stage_in_parallel(
     progress: Progress,
     found: _Found,
     report: Report | None,
+    in_time: Callable[[], None],
 ) -> None:
     """_stage with the records read by request.readers processes, a block of lines at a time;
     their rows go to COPY as the text the readers wrote."""
@@ -288,6 +335,7 @@ def _stage_in_parallel(
             found.add(block.problems)
             for table, text in block.copy_data.items():
                 imports.copy_text(conn, table, text)
+            in_time()
             if report is not None:
                 report(progress)
 

@@ -10,9 +10,16 @@ from flask import Blueprint, Response, request
 from service import importing
 from service.api import audit, requests, uploads
 from service.api.auth import requires
-from service.api.context import connection, known_countries, principal, settings
+from service.api.context import (
+    connection,
+    known_countries,
+    principal,
+    seconds_since_start,
+    settings,
+)
 from service.api.problems import problem
 from service.api.responses import created, json_response, keyset_page
+from service.deadlines import Deadline
 from service.domain.imports import MEDIA_TYPES, NDJSON
 from service.errors import FieldError, ImportsBusy, InvalidInput, NotFound
 from service.repository import imports
@@ -22,6 +29,11 @@ blueprint = Blueprint("imports", __name__, url_prefix="/v1/imports")
 # How long a file loaded while the client waits may wait for its agency's other import to end;
 # after that it is queued (202).
 SYNC_WAIT_SECONDS = 5.0
+# How long, from the request's start, a file may take to load while the client waits: past it
+# the load is rolled back and the file queued (202), well before gunicorn cuts the worker off at
+# 30 s (a file under TRACE_REGISTRY_IMPORT_SYNC_BYTES whose events touch many items took 30 s
+# and was answered 500).
+SYNC_SECONDS = 15.0
 import_query = ImportQuery()
 import_list_query = ImportListQuery()
 
@@ -65,11 +77,12 @@ def create_import() -> Response:
                 errors_kept=config.import_errors_kept,
                 sha256=body.sha256,
                 wait_seconds=SYNC_WAIT_SECONDS,
+                deadline=Deadline(SYNC_SECONDS, seconds_since_start(), 0),
             ),
         )
-    except ImportsBusy:
-        # The agency's other import (a large one, perhaps) is still being loaded: the file
-        # waits for the worker rather than the client for an unknown time.
+    except (ImportsBusy, importing.ImportTooSlow):
+        # The agency's other import (a large one, perhaps) is still being loaded, or this one
+        # takes longer than a client should wait: the worker loads it.
         body.file.seek(0)
         return _queue(body, record_type)
     location = f"/v1/imports/{outcome.id}"

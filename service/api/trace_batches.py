@@ -13,7 +13,6 @@ answer made again from the stored traces (an idempotent replay) is the same, byt
 from __future__ import annotations
 
 import tempfile
-import time
 from collections.abc import Sequence
 from typing import IO
 from uuid import UUID
@@ -25,9 +24,10 @@ from werkzeug.wsgi import FileWrapper
 
 from service.api import audit
 from service.db import Connection
+from service.deadlines import Deadline
 from service.domain.traces import ObservedWeapon, TraceAnswer, TraceContext
 from service.errors import BatchTooSlow
-from service.repository import settings, traces
+from service.repository import traces
 from service.tracing import Tracer
 
 # Weapons answered and stored together: enough to amortise the round trips, few enough that
@@ -126,43 +126,12 @@ def answer(
     return document
 
 
-_CANCEL_MARGIN_MS = 100
-
-
-class Budget:
-    """A batch's time: `seconds` from the request's start (`spent` of them already gone). Its
-    last seconds also bound each statement (the statement timeout cut down to what is left), so
-    that one slow statement cannot carry the batch past gunicorn's 30 s either."""
-
-    def __init__(self, seconds: float, spent: float, statement_timeout_ms: int) -> None:
-        self.seconds = seconds
-        self._deadline = time.monotonic() + seconds - spent
-        self._statement_timeout_ms = statement_timeout_ms
-        self._bounded = False
-
-    def _left_ms(self) -> int:
-        return int((self._deadline - time.monotonic()) * 1000)
+class Budget(Deadline):
+    """A batch's time (TRACE_REGISTRY_BATCH_SECONDS from the request's start)."""
 
     def check(self, done: int, total: int) -> None:
-        if self._left_ms() <= 0:
+        if self.passed():
             raise self.spent(done, total)
-
-    def bound(self, conn: Connection) -> None:
-        left = self._left_ms()
-        if left < self._statement_timeout_ms:
-            self._set_statement_timeout(conn, left)
-            self._bounded = True
-
-    def release(self, conn: Connection) -> None:
-        """The statement timeout as it was, for the request's audit entry and commit."""
-        if self._bounded:
-            self._set_statement_timeout(conn, self._statement_timeout_ms)
-            self._bounded = False
-
-    def cut_it(self) -> bool:
-        """Whether a cancelled statement was cut by this budget (a little early by this clock:
-        the server's timer runs on its own)."""
-        return self._bounded and self._left_ms() <= _CANCEL_MARGIN_MS
 
     def spent(self, done: int, total: int) -> BatchTooSlow:
         return BatchTooSlow(
@@ -170,10 +139,6 @@ class Budget:
             f"{total:,} weapons were), and nothing of it was stored: send its weapons in "
             "smaller batches"
         )
-
-    @staticmethod
-    def _set_statement_timeout(conn: Connection, milliseconds: int) -> None:
-        settings.set_for_transaction(conn, "statement_timeout", f"{max(milliseconds, 1)}ms")
 
 
 def made_again(conn: Connection, batch_id: UUID, agency_id: UUID) -> BatchDocument:

@@ -17,6 +17,7 @@ from service import importing, worker
 from service.api import imports as imports_view
 from service.config import Settings
 from service.db import Connection, connect
+from service.deadlines import Deadline
 from service.domain.records import AgencyRef
 from service.repository import agencies, idempotency, imports
 from tests.api.test_imports import NDJSON, import_file, ndjson, registry_file, send
@@ -152,6 +153,35 @@ def test_a_file_sent_while_its_agency_s_other_import_loads_is_queued(
     work(db)
     assert api.get(response.headers["Location"]).get_json()["status"] == "COMPLETED"
     assert rows_in(db, "items") == 2
+
+
+def test_a_file_that_loads_longer_than_a_client_should_wait_is_queued(
+    api: ContractClient, db: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A file under TRACE_REGISTRY_IMPORT_SYNC_BYTES whose events touch many items took longer
+    # than gunicorn's 30 s: the worker was cut off and the client answered 500.
+    monkeypatch.setattr(imports_view, "SYNC_SECONDS", 0.0)
+
+    response = send(api, ndjson(*registry_file()))
+
+    assert response.status_code == 202, response.get_data(as_text=True)
+    assert rows_in(db, "items") == 0
+    assert [r["status"] for r in api.get("/v1/imports").get_json()["items"]] == ["QUEUED"]
+    work(db)
+    assert api.get(response.headers["Location"]).get_json()["status"] == "COMPLETED"
+    assert rows_in(db, "items") == 2
+
+
+def test_a_statement_cut_by_the_deadline_is_an_import_too_slow(db: Connection) -> None:
+    # A statement still running when the time is out is cancelled by the statement timeout the
+    # deadline set; the import is then too slow, not a database failure (503).
+    deadline = Deadline(0.3, 0.0, 0)
+
+    with pytest.raises(importing.ImportTooSlow), importing._cut_by(deadline), db.transaction():
+        deadline.bound(db)
+        db.execute("SELECT pg_sleep(5)")
+
+    assert db.execute("SHOW statement_timeout").fetchone() != {"statement_timeout": "300ms"}
 
 
 def test_a_job_still_loading_is_not_taken_when_its_lease_runs_out(
