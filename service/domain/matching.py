@@ -79,10 +79,15 @@ class Reading:
         return self.pattern is not None
 
 
+# The wildcards as other keyboards type them (full-width on East Asian input methods, the
+# small forms), which normalisation would otherwise drop as punctuation: read as `?` and `*`.
+_WILDCARD_FORMS = str.maketrans({"\uff1f": "?", "\ufe56": "?", "\uff0a": "*", "\ufe61": "*"})
+
+
 @lru_cache(maxsize=4096)
 def read_serial(as_read: str) -> Reading:
     """Parse a reading; UnusableSerial when nothing or too little of it can be searched on."""
-    pieces = re.split(r"([?*])", as_read)
+    pieces = re.split(r"([?*])", as_read.translate(_WILDCARD_FORMS))
     has_wildcards = len(pieces) > 1
     pattern = "".join(_pattern_piece(piece) for piece in pieces)
     normalised = "".join(normalise_serial(piece) for piece in pieces[::2])

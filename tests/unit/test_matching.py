@@ -134,6 +134,9 @@ class TestReadSerial:
             ("ABC*?*4", "ABC%_%4", "ABC4"),
             ("ak-12?4", "AK12_4", "AK124"),  # separators and case normalised piecewise
             ("аk 1 2 * 4 -", "AK12%4", "AK124"),
+            ("ＡＫ１２？４", "AK12_4", "AK124"),  # full-width, as an East Asian keyboard types
+            ("AK12＊", "AK12%", "AK12"),
+            ("AK12\ufe564", "AK12_4", "AK124"),  # the small question mark
         ],
     )
     def test_wildcards_become_a_like_pattern(
