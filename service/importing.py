@@ -183,7 +183,7 @@ def run(
         if found.count:
             raise _Rejected
         in_time()
-        stored, present = imports.store(conn, request.agency_id)
+        stored, present = _store(conn, request, found)
         completed = record(
             "COMPLETED", stored=stored, already_present=present, error_count=0, errors=()
         )
@@ -236,6 +236,23 @@ def run(
     if report is not None:
         report(progress)
     return completed
+
+
+def _store(
+    conn: Connection, request: Request, found: _Found
+) -> tuple[dict[str, int], dict[str, int]]:
+    """imports.store; a serial, registration or certificate number that another agency's file
+    stored since the checks (its import ran beside this one) is a problem of its line, not the
+    unique index's bare 409 with no line and no record of the import."""
+    try:
+        with conn.transaction():  # a savepoint, to check again after the unique index's refusal
+            return imports.store(conn, request.agency_id)
+    except psycopg.errors.UniqueViolation:
+        imports.check_identities_again(conn)
+        found.merge(*imports.problems(conn, request.errors_kept))
+        if found.count:
+            raise _Rejected from None
+        raise
 
 
 def _each_in_time(batches: Iterable[T], in_time: Callable[[], None]) -> Iterator[T]:

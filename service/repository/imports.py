@@ -228,6 +228,12 @@ def check(conn: Connection, agency_id: UUID) -> None:
         conn.execute(SQL[name], {})
 
 
+def check_identities_again(conn: Connection) -> None:
+    """The identity checks once more, after another agency's file (loaded at the same time:
+    imports wait for each other per agency only) was committed with what this file holds."""
+    conn.execute(SQL["check_identities"], {})
+
+
 def problems(conn: Connection, limit: int) -> tuple[int, list[Problem]]:
     """How many problems the checks found, and the first `limit` of them by line."""
     row = conn.execute(SQL["problem_count"]).fetchone()

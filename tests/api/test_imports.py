@@ -520,6 +520,31 @@ def test_a_line_of_a_certificate_sent_again_is_only_the_stored_certificates(
     assert rows_in(db, "items") == 2
 
 
+def test_a_serial_another_agency_stored_since_the_checks_is_a_problem_of_its_line(
+    api: ContractClient, db: Connection, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Imports wait for each other per agency only: another agency's file with the same rifle,
+    # committed between this file's checks and its inserts, made the unique index refuse the
+    # insert (409 with no line, and no record of the import).
+    store = imports.store
+
+    def another_agency_first(conn: Connection, agency_id: UUID) -> Any:
+        monkeypatch.setattr(imports, "store", store)  # the other file's own store
+        with connect(settings) as other:
+            import_file(other, ndjson(registry_file()[2]), agency="Another Registry")
+        return store(conn, agency_id)
+
+    monkeypatch.setattr(imports, "store", another_agency_first)
+
+    response = send(api, ndjson(*registry_file()))
+
+    assert response.status_code == 400, response.get_data(as_text=True)
+    problem = response.get_json()
+    assert [(e["line"], e["pointer"]) for e in problem["errors"]] == [(3, "/serial_number")]
+    assert api.get(f"/v1/imports/{problem['import_id']}").get_json()["status"] == "FAILED"
+    assert rows_in(db, "items") == 1  # the other agency's
+
+
 def test_references_are_the_agencys_own(api: ContractClient, other_api: ContractClient) -> None:
     send(api, ndjson(*registry_file()))
     theirs = ndjson(
