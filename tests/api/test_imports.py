@@ -579,6 +579,34 @@ def test_a_bad_csv_row_is_named_by_its_line(
     assert rows_in(db, "items") == 0
 
 
+def test_every_unreadable_csv_row_is_named_by_its_own_line(
+    api: ContractClient, db: Connection
+) -> None:
+    # The first unreadable row used to end the reading, blamed on an earlier line (271 here).
+    good = b"".join(b"P-%d,Arsenal,MANUFACTURER,BE\n" % line for line in range(2, 501))
+    body = (
+        b"ref,name,kind,country\n" + good
+        + b"P-501,Ars\xc3\x28nal,MANUFACTURER,BE\n"
+        + b"".join(b"P-%d,Arsenal,MANUFACTURER,QQ\n" % line for line in (502, 503, 504))
+        + b'P-505,"N"x,MANUFACTURER,BE\n'
+        + b"P-506," + b"x" * 200_000 + b",MANUFACTURER,BE\n"
+        + b"P-507,Arsenal\n"
+        + b"P-508,Arsenal,MANUFACTURER,BE\n"
+    )  # fmt: skip
+
+    response = send(api, body, CSV, record_type="party")
+
+    assert response.status_code == 400
+    problem = response.get_json()
+    assert [(e["line"], e["pointer"]) for e in problem["errors"]] == [
+        (501, "/name"), (502, "/country"), (503, "/country"), (504, "/country"), (505, ""),
+        (506, ""), (507, ""),
+    ]  # fmt: skip
+    assert problem["error_count"] == 7
+    assert "not UTF-8" in problem["errors"][0]["detail"]
+    assert rows_in(db, "parties") == 0
+
+
 @pytest.mark.parametrize("record_type", [[], {}, ["party"], 7, None])
 def test_a_record_type_that_is_not_a_name_is_a_problem_of_its_line(
     api: ContractClient, db: Connection, record_type: object

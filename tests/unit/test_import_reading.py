@@ -92,3 +92,71 @@ def test_an_empty_csv_file_needs_a_header() -> None:
     assert read(b"", CSV, "party") == [
         Problem(1, "", "the file is empty: a CSV import needs a header row")
     ]
+
+
+def problems(found: list[object]) -> list[Problem]:
+    return [entry for entry in found if isinstance(entry, Problem)]
+
+
+PARTIES = b"ref,name,kind,country\n"
+
+
+def parties(first: int, last: int) -> bytes:
+    """Good party rows for lines first to last."""
+    return b"".join(b"P-%d,Arsenal,MANUFACTURER,BE\n" % line for line in range(first, last + 1))
+
+
+def test_a_csv_row_that_is_not_utf8_is_a_problem_of_its_own_line_and_reading_goes_on() -> None:
+    # The bytes used to be decoded 8 KiB ahead, the error blamed on line 271, and nothing after
+    # it read.
+    body = PARTIES + parties(2, 500) + b"P-501,Ars\xc3\x28nal,MANUFACTURER,BE\n"
+    body += parties(502, 503) + b"P-504,Arsenal\n"
+
+    found = read(body, CSV, "party")
+
+    assert problems(found) == [
+        Problem(501, "name", "not UTF-8 text (byte 0xC3): save the file as UTF-8"),
+        Problem(504, "", "the row has fewer values than the header"),
+    ]
+    assert [entry.line for entry in found if isinstance(entry, Document)][-2:] == [502, 503]
+
+
+def test_a_csv_header_that_is_not_utf8_is_a_problem_of_line_1() -> None:
+    assert read(b"ref,n\xe9me\nP-1,Army\n", CSV, "party") == [
+        Problem(1, "", "the header row is not UTF-8 text")
+    ]
+
+
+def test_a_row_that_is_not_csv_is_a_problem_of_its_own_line_and_reading_goes_on() -> None:
+    # A stray quote used to end the reading, blamed on the line before.
+    body = PARTIES + parties(2, 9) + b'P-10,"N"x,MANUFACTURER,BE\nP-11,Arsenal\n' + parties(12, 12)
+
+    found = read(body, CSV, "party")
+
+    assert problems(found) == [
+        Problem(10, "", "not a readable CSV row: ',' expected after '\"'"),
+        Problem(11, "", "the row has fewer values than the header"),
+    ]
+    assert isinstance(found[-1], Document) and found[-1].line == 12
+
+
+def test_a_cell_over_the_csv_limit_is_a_problem_of_its_own_line_and_reading_goes_on() -> None:
+    body = PARTIES + parties(2, 2) + b"P-3," + b"x" * 10_000_000 + b",MANUFACTURER,BE\n"
+    body += b"P-4,Arsenal\n" + parties(5, 5)
+
+    found = read(body, CSV, "party")
+
+    assert [(p.line, p.field) for p in problems(found)] == [(3, ""), (4, "")]
+    assert "a cell is longer than 131072 characters" in problems(found)[0].detail
+    assert isinstance(found[-1], Document) and found[-1].line == 5
+
+
+def test_a_csv_row_is_numbered_by_the_line_it_starts_on() -> None:
+    body = PARTIES + b'P-2,"Arsenal\nNord",MANUFACTURER,BE\n\nP-5,"Ar"x\n"P-6",Army,,"FR\n'
+
+    found = read(body, CSV, "party")
+
+    assert [(entry.line, type(entry).__name__) for entry in found] == [
+        (2, "Document"), (5, "Problem"), (6, "Problem"),
+    ]  # fmt: skip
+    assert isinstance(found[2], Problem) and "a quote is left open" in found[2].detail
