@@ -1,11 +1,12 @@
 """Reading an import file: NDJSON lines or CSV rows as record documents, with the line each came
 from, and the problems found in them. Pure: no database, no Flask.
 
-CSV carries one record type per file, its columns the fields of that record. Values that are not
-text are written as text: integers and dates as such, booleans as true/false (or yes/no, 1/0),
-lists joined with `|` (an event's `item_refs`; an item's `import_markings` as `KE:2010|UG`). A
-certificate takes one row per line item (`line_number`, `line_description`, `line_category`,
-`line_model`, `line_quantity`), its other columns repeated on each of its rows.
+CSV carries one record type per file, its columns the fields of that record (each named once
+in the header row). Values that are not text are written as text: integers and dates as such,
+booleans as true/false (or yes/no, 1/0), lists joined with `|` (an event's `item_refs`; an
+item's `import_markings` as `KE:2010|UG`). A certificate takes one row per line item
+(`line_number`, `line_description`, `line_category`, `line_model`, `line_quantity`), its other
+columns repeated on each of its rows.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -142,6 +144,11 @@ def _csv_records(lines: _Lines, record_type: str) -> Iterator[Document | Problem
         return
     if any(not name.strip() for name in header):
         yield Problem(1, "", "every column of the header row needs a name")
+        return
+    twice = [name for name, count in Counter(header).items() if count > 1]
+    if twice:  # which of a row's cells is the field's could not be told (the last one was)
+        for name in twice:
+            yield Problem(1, _segment(name), "the header row names this column more than once")
         return
     width = len(header)
     pending: Document | None = None

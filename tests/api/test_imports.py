@@ -607,6 +607,20 @@ def test_every_unreadable_csv_row_is_named_by_its_own_line(
     assert rows_in(db, "parties") == 0
 
 
+def test_a_csv_header_naming_a_column_twice_is_refused(api: ContractClient, db: Connection) -> None:
+    # The row's last "country" used to be stored, without a word.
+    body = b"ref,name,kind,country,country\nP-1,Arsenal Nord,MANUFACTURER,BE,FR\n"
+
+    response = send(api, body, CSV, record_type="party")
+
+    assert response.status_code == 400
+    assert response.get_json()["errors"] == [{
+        "location": "body", "line": 1, "pointer": "/country",
+        "detail": "the header row names this column more than once",
+    }]  # fmt: skip
+    assert rows_in(db, "parties") == 0
+
+
 @pytest.mark.parametrize("record_type", [[], {}, ["party"], 7, None])
 def test_a_record_type_that_is_not_a_name_is_a_problem_of_its_line(
     api: ContractClient, db: Connection, record_type: object

@@ -160,3 +160,13 @@ def test_a_csv_row_is_numbered_by_the_line_it_starts_on() -> None:
         (2, "Document"), (5, "Problem"), (6, "Problem"),
     ]  # fmt: skip
     assert isinstance(found[2], Problem) and "a quote is left open" in found[2].detail
+
+
+def test_a_csv_header_naming_a_column_twice_is_refused() -> None:
+    # The last of the two cells used to be taken, silently.
+    body = b"ref,name,kind,country,country,ref\nP-1,Army,ARMED_FORCES,BE,FR,P-2\n"
+
+    assert read(body, CSV, "party") == [
+        Problem(1, "ref", "the header row names this column more than once"),
+        Problem(1, "country", "the header row names this column more than once"),
+    ]
