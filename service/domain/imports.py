@@ -5,8 +5,9 @@ CSV carries one record type per file, its columns the fields of that record (eac
 in the header row). Values that are not text are written as text: integers and dates as such,
 booleans as true/false (or yes/no, 1/0), lists joined with `|` (an event's `item_refs`; an
 item's `import_markings` as `KE:2010|UG`). A certificate takes one row per line item
-(`line_number`, `line_description`, `line_category`, `line_model`, `line_quantity`), its other
-columns repeated on each of its rows.
+(`line_number`, `line_description`, `line_category`, `line_model`, `line_quantity`), its
+consecutive rows of one `ref`, its other columns repeated on each of its rows (a blank cell is
+not a repetition).
 """
 
 from __future__ import annotations
@@ -51,8 +52,21 @@ class Problem:
 
 @dataclass(frozen=True)
 class Document:
+    """A record as read: the line it starts on, its fields, and for a certificate read from CSV
+    the line of each of its line items (NDJSON holds a record on one line)."""
+
     line: int
     fields: dict[str, Any]
+    item_lines: tuple[int, ...] = ()
+
+    def line_of(self, field: str) -> int:
+        """The line a problem of the field (a JSON Pointer without its "/") is on: the row of
+        a certificate's line item (`line_items/1/quantity`), the record's line otherwise."""
+        if self.item_lines and field.startswith("line_items/"):
+            index = field.split("/", 2)[1]
+            if index.isdigit() and int(index) < len(self.item_lines):
+                return self.item_lines[int(index)]
+        return self.line
 
 
 def documents(
@@ -151,7 +165,7 @@ def _csv_records(lines: _Lines, record_type: str) -> Iterator[Document | Problem
             yield Problem(1, _segment(name), "the header row names this column more than once")
         return
     width = len(header)
-    pending: Document | None = None
+    pending: _Certificate | None = None
     while True:
         lines.undecodable = False
         line = rows.line_num + 1  # the row's first line (a quoted cell may hold line breaks)
@@ -171,17 +185,51 @@ def _csv_records(lines: _Lines, record_type: str) -> Iterator[Document | Problem
             more = "more" if len(values) > width else "fewer"
             yield Problem(line, "", f"the row has {more} values than the header")
             continue
-        document = Document(line, csv_fields(record_type, dict(zip(header, values, strict=True))))
+        fields = csv_fields(record_type, dict(zip(header, values, strict=True)))
         if record_type != "euc":
-            yield document
-        elif pending is not None and pending.fields.get("ref") == document.fields.get("ref"):
-            pending.fields["line_items"].extend(document.fields["line_items"])
+            yield Document(line, fields)
+        elif pending is not None and pending.continued_by(fields):
+            pending.add(header, line, fields)
         else:
             if pending is not None:
-                yield pending
-            pending = document
+                yield from pending.read()
+            pending = _Certificate(line, fields)
     if pending is not None:
-        yield pending
+        yield from pending.read()
+
+
+class _Certificate:
+    """A certificate's rows in CSV, one per line item: the consecutive rows of one `ref`. Each
+    repeats the certificate's columns; one that says otherwise than the first row is a problem
+    of its own line, naming the column (a line item's problems are of its row's line)."""
+
+    def __init__(self, line: int, fields: dict[str, Any]) -> None:
+        self.line = line
+        self.fields = fields
+        self.columns = {name: value for name, value in fields.items() if name != "line_items"}
+        self.item_lines = [line]
+        self.problems: list[Problem] = []
+
+    def continued_by(self, fields: dict[str, Any]) -> bool:
+        ref = fields.get("ref")
+        return ref is not None and ref == self.fields.get("ref")
+
+    def add(self, header: list[str], line: int, fields: dict[str, Any]) -> None:
+        self.fields["line_items"].extend(fields.pop("line_items"))
+        self.item_lines.append(line)
+        if fields == self.columns:
+            return
+        for column in header:
+            if column not in _LINE_COLUMNS and fields.get(column) != self.columns.get(column):
+                detail = (
+                    f"not as on line {self.line}, the certificate's first row (each row of a "
+                    "certificate repeats its columns)"
+                )
+                self.problems.append(Problem(line, _segment(column), detail))
+
+    def read(self) -> Iterator[Document | Problem]:
+        yield Document(self.line, self.fields, tuple(self.item_lines))
+        yield from self.problems
 
 
 _SURROGATE = re.compile("[\udc80-\udcff]")

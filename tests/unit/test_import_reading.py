@@ -8,6 +8,8 @@ import pytest
 
 from service.domain import imports
 from service.domain.imports import CSV, NDJSON, Document, Problem, csv_fields, documents
+from service.import_reading import load_record
+from service.schemas.fields import InputContext
 
 
 def read(body: bytes, media_type: str = NDJSON, record_type: str | None = None) -> list[object]:
@@ -170,3 +172,68 @@ def test_a_csv_header_naming_a_column_twice_is_refused() -> None:
         Problem(1, "ref", "the header row names this column more than once"),
         Problem(1, "country", "the header row names this column more than once"),
     ]
+
+
+EUCS = (
+    b"ref,certificate_number,issuing_country,issuing_authority,issued_on,exporter_party_ref,"
+    b"end_user_party_ref,destination_country,stated_end_use,non_reexport_clause,line_number,"
+    b"line_description,line_quantity\n"
+)
+
+
+def test_a_certificate_row_unlike_its_first_row_is_a_problem_of_its_own_line() -> None:
+    # Such a row's certificate columns used to be dropped without a word.
+    body = EUCS + (
+        b"C-1,FR-7,FR,SGDSN,2010-03-01,P-1,P-2,FR,Army,yes,1,Rifles,10\n"
+        b"C-1,FR-7,FR,SGDSN,2010-03-01,P-1,P-2,FR,Army,true,2,Pistols,5\n"  # yes and true agree
+        b"C-1,FR-8,FR,SGDSN,2010-03-02,P-1,P-3,FR,Army,no,3,Mortars,2\n"
+        b"C-1,FR-7,,SGDSN,2010-03-01,P-1,P-2,FR,Navy,yes,4,Rounds,900\n"  # a blank cell differs
+        b"C-2,FR-9,FR,SGDSN,2010-03-01,P-1,P-2,FR,Army,yes,1,Rifles,1\n"
+    )
+
+    found = read(body, CSV, "euc")
+
+    assert isinstance(found[0], Document) and found[0].item_lines == (2, 3, 4, 5)
+    assert [line["description"] for line in found[0].fields["line_items"]] == [
+        "Rifles", "Pistols", "Mortars", "Rounds",
+    ]  # fmt: skip
+    assert [(p.line, p.field) for p in problems(found)] == [
+        (4, "certificate_number"), (4, "issued_on"), (4, "end_user_party_ref"),
+        (4, "non_reexport_clause"), (5, "issuing_country"), (5, "stated_end_use"),
+    ]  # fmt: skip
+    assert problems(found)[0].detail == (
+        "not as on line 2, the certificate's first row (each row of a certificate repeats its "
+        "columns)"
+    )
+    assert isinstance(found[-1], Document) and found[-1].line == 6
+
+
+def test_a_certificates_line_item_problems_are_of_the_line_items_own_row() -> None:
+    # They used to be put on the certificate's first row.
+    body = EUCS + (
+        b"C-1,FR-7,FR,SGDSN,2010-03-01,P-1,P-2,FR,Army,yes,1,Rifles,10\n"
+        b"C-1,FR-7,FR,SGDSN,2010-03-01,P-1,P-2,FR,Army,yes,2,Pistols,abc\n"
+        b"C-1,FR-7,FR,SGDSN,2010-03-01,P-1,P-2,FR,Army,yes,3,,-1\n"
+    )
+    [certificate] = read(body, CSV, "euc")
+    assert isinstance(certificate, Document)
+
+    with InputContext({"countries": frozenset({"FR"})}):
+        loaded = load_record(certificate, "euc", frozenset({"FR"}))
+
+    assert isinstance(loaded, list)
+    assert sorted((p.line, p.field) for p in loaded) == [
+        (3, "line_items/1/quantity"), (4, "line_items/2/description"),
+        (4, "line_items/2/quantity"),
+    ]  # fmt: skip
+
+
+def test_only_a_line_items_field_is_put_on_its_row() -> None:
+    certificate = Document(2, {}, item_lines=(2, 5))
+
+    assert certificate.line_of("line_items/1/quantity") == 5
+    assert certificate.line_of("line_items/0") == 2
+    assert certificate.line_of("line_items/7/quantity") == 2
+    assert certificate.line_of("line_items") == 2
+    assert certificate.line_of("certificate_number") == 2
+    assert Document(3, {}).line_of("line_items/1/quantity") == 3
