@@ -1,18 +1,22 @@
 """Reading an import file: NDJSON lines or CSV rows as record documents, with the line each came
 from, and the problems found in them. Pure: no database, no Flask.
 
-CSV carries one record type per file, its columns the fields of that record. Values that are not
-text are written as text: integers and dates as such, booleans as true/false (or yes/no, 1/0),
-lists joined with `|` (an event's `item_refs`; an item's `import_markings` as `KE:2010|UG`). A
-certificate takes one row per line item (`line_number`, `line_description`, `line_category`,
-`line_model`, `line_quantity`), its other columns repeated on each of its rows.
+CSV carries one record type per file, its columns the fields of that record (each named once
+in the header row). Values that are not text are written as text: integers and dates as such,
+booleans as true/false (or yes/no, 1/0), lists joined with `|` (an event's `item_refs`; an
+item's `import_markings` as `KE:2010|UG`). A certificate takes one row per line item
+(`line_number`, `line_description`, `line_category`, `line_model`, `line_quantity`), its
+consecutive rows of one `ref`, its other columns repeated on each of its rows (a blank cell is
+not a repetition).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -48,8 +52,21 @@ class Problem:
 
 @dataclass(frozen=True)
 class Document:
+    """A record as read: the line it starts on, its fields, and for a certificate read from CSV
+    the line of each of its line items (NDJSON holds a record on one line)."""
+
     line: int
     fields: dict[str, Any]
+    item_lines: tuple[int, ...] = ()
+
+    def line_of(self, field: str) -> int:
+        """The line a problem of the field (a JSON Pointer without its "/") is on: the row of
+        a certificate's line item (`line_items/1/quantity`), the record's line otherwise."""
+        if self.item_lines and field.startswith("line_items/"):
+            index = field.split("/", 2)[1]
+            if index.isdigit() and int(index) < len(self.item_lines):
+                return self.item_lines[int(index)]
+        return self.line
 
 
 def documents(
@@ -99,39 +116,154 @@ def lines(stream: BinaryIO) -> Iterator[bytes | None]:
 
 
 def _csv(stream: BinaryIO, record_type: str) -> Iterator[Document | Problem]:
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-    rows = csv.DictReader(text, strict=True)
+    # Bytes that are not UTF-8 are read as lone surrogates, so that the row holding them is
+    # found as it is read (the wrapper decodes 8 KiB ahead) and reading goes on after it.
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
     try:
-        if not rows.fieldnames:
-            yield Problem(1, "", "the file is empty: a CSV import needs a header row")
-            return
-        blank = [name for name in rows.fieldnames if not name.strip()]
-        if blank:
-            yield Problem(1, "", "every column of the header row needs a name")
-            return
-        pending: Document | None = None
-        for row in rows:
-            if None in row:
-                yield Problem(rows.line_num, "", "the row has more values than the header")
-                continue
-            if None in row.values():  # DictReader's restval for the columns a row lacks
-                yield Problem(rows.line_num, "", "the row has fewer values than the header")
-                continue
-            document = Document(rows.line_num, csv_fields(record_type, row))
-            if record_type != "euc":
-                yield document
-            elif pending is not None and pending.fields.get("ref") == document.fields.get("ref"):
-                pending.fields["line_items"].extend(document.fields["line_items"])
-            else:
-                if pending is not None:
-                    yield pending
-                pending = document
-        if pending is not None:
-            yield pending
-    except (csv.Error, UnicodeDecodeError) as exc:
-        yield Problem(rows.line_num or 1, "", f"not a readable UTF-8 CSV row: {exc}")
+        yield from _csv_records(_Lines(text), record_type)
     finally:
         text.detach()
+
+
+class _Lines:
+    """A CSV file's lines, noting whether one held bytes that are not UTF-8 since `undecodable`
+    was last cleared (the csv reader takes the lines of one row at a time, never more)."""
+
+    def __init__(self, text: Iterable[str]) -> None:
+        self.text = text
+        self.undecodable = False
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self.text:
+            if not line.isascii() and _SURROGATE.search(line):
+                self.undecodable = True
+            yield line
+
+
+def _csv_records(lines: _Lines, record_type: str) -> Iterator[Document | Problem]:
+    """The records of a CSV file's rows; each row that cannot be read is a problem of the line
+    it starts on, and reading goes on with the next (the csv reader starts again on the line
+    after the one where it gave up)."""
+    rows = csv.reader(lines, strict=True)
+    try:
+        header: list[str] = next(rows, [])
+    except csv.Error as exc:
+        yield Problem(1, "", f"the header row is not readable CSV: {_csv_error(exc)}")
+        return
+    if not header:
+        yield Problem(1, "", "the file is empty: a CSV import needs a header row")
+        return
+    if lines.undecodable:
+        yield Problem(1, "", "the header row is not UTF-8 text")
+        return
+    if any(not name.strip() for name in header):
+        yield Problem(1, "", "every column of the header row needs a name")
+        return
+    twice = [name for name, count in Counter(header).items() if count > 1]
+    if twice:  # which of a row's cells is the field's could not be told (the last one was)
+        for name in twice:
+            yield Problem(1, _segment(name), "the header row names this column more than once")
+        return
+    width = len(header)
+    pending: _Certificate | None = None
+    while True:
+        lines.undecodable = False
+        line = rows.line_num + 1  # the row's first line (a quoted cell may hold line breaks)
+        try:
+            values: list[str] = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            yield Problem(line, "", f"not a readable CSV row: {_csv_error(exc)}")
+            continue
+        if not values:  # a blank line
+            continue
+        if lines.undecodable:
+            yield from _undecodable(line, header, values)
+            continue
+        if len(values) != width:
+            more = "more" if len(values) > width else "fewer"
+            yield Problem(line, "", f"the row has {more} values than the header")
+            continue
+        fields = csv_fields(record_type, dict(zip(header, values, strict=True)))
+        if record_type != "euc":
+            yield Document(line, fields)
+        elif pending is not None and pending.continued_by(fields):
+            pending.add(header, line, fields)
+        else:
+            if pending is not None:
+                yield from pending.read()
+            pending = _Certificate(line, fields)
+    if pending is not None:
+        yield from pending.read()
+
+
+class _Certificate:
+    """A certificate's rows in CSV, one per line item: the consecutive rows of one `ref`. Each
+    repeats the certificate's columns; one that says otherwise than the first row is a problem
+    of its own line, naming the column (a line item's problems are of its row's line)."""
+
+    def __init__(self, line: int, fields: dict[str, Any]) -> None:
+        self.line = line
+        self.fields = fields
+        self.columns = {name: value for name, value in fields.items() if name != "line_items"}
+        self.item_lines = [line]
+        self.problems: list[Problem] = []
+
+    def continued_by(self, fields: dict[str, Any]) -> bool:
+        ref = fields.get("ref")
+        return ref is not None and ref == self.fields.get("ref")
+
+    def add(self, header: list[str], line: int, fields: dict[str, Any]) -> None:
+        self.fields["line_items"].extend(fields.pop("line_items"))
+        self.item_lines.append(line)
+        if fields == self.columns:
+            return
+        for column in header:
+            if column not in _LINE_COLUMNS and fields.get(column) != self.columns.get(column):
+                detail = (
+                    f"not as on line {self.line}, the certificate's first row (each row of a "
+                    "certificate repeats its columns)"
+                )
+                self.problems.append(Problem(line, _segment(column), detail))
+
+    def read(self) -> Iterator[Document | Problem]:
+        yield Document(self.line, self.fields, tuple(self.item_lines))
+        yield from self.problems
+
+
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+def _undecodable(line: int, header: list[str], values: list[str]) -> Iterator[Problem]:
+    """A problem for each cell of a row that holds bytes that are not UTF-8 (read as lone
+    surrogates), naming the first such byte; the row as a whole if the row is longer than the
+    header names."""
+    found = False
+    for column, value in zip(header, values, strict=False):
+        match = _SURROGATE.search(value)
+        if match is not None:
+            found = True
+            byte = ord(match.group()) - 0xDC00
+            detail = f"not UTF-8 text (byte 0x{byte:02X}): save the file as UTF-8"
+            yield Problem(line, _segment(column), detail)
+    if not found:
+        yield Problem(line, "", "the row is not UTF-8 text")
+
+
+def _csv_error(exc: csv.Error) -> str:
+    message = str(exc)
+    if message.startswith("field larger than field limit"):
+        limit = csv.field_size_limit()
+        return f"a cell is longer than {limit} characters (or a quote is left open)"
+    if message == "unexpected end of data":
+        return "the file ends inside a quoted cell (a quote is left open)"
+    return message
+
+
+def _segment(name: str) -> str:
+    """A column's name as a JSON Pointer segment (RFC 6901)."""
+    return name.replace("~", "~0").replace("/", "~1")
 
 
 def csv_fields(record_type: str, row: dict[str, str]) -> dict[str, Any]:

@@ -627,6 +627,74 @@ def test_a_bad_csv_row_is_named_by_its_line(
     assert rows_in(db, "items") == 0
 
 
+def test_every_unreadable_csv_row_is_named_by_its_own_line(
+    api: ContractClient, db: Connection
+) -> None:
+    # The first unreadable row used to end the reading, blamed on an earlier line (271 here).
+    good = b"".join(b"P-%d,Arsenal,MANUFACTURER,BE\n" % line for line in range(2, 501))
+    body = (
+        b"ref,name,kind,country\n" + good
+        + b"P-501,Ars\xc3\x28nal,MANUFACTURER,BE\n"
+        + b"".join(b"P-%d,Arsenal,MANUFACTURER,QQ\n" % line for line in (502, 503, 504))
+        + b'P-505,"N"x,MANUFACTURER,BE\n'
+        + b"P-506," + b"x" * 200_000 + b",MANUFACTURER,BE\n"
+        + b"P-507,Arsenal\n"
+        + b"P-508,Arsenal,MANUFACTURER,BE\n"
+    )  # fmt: skip
+
+    response = send(api, body, CSV, record_type="party")
+
+    assert response.status_code == 400
+    problem = response.get_json()
+    assert [(e["line"], e["pointer"]) for e in problem["errors"]] == [
+        (501, "/name"), (502, "/country"), (503, "/country"), (504, "/country"), (505, ""),
+        (506, ""), (507, ""),
+    ]  # fmt: skip
+    assert problem["error_count"] == 7
+    assert "not UTF-8" in problem["errors"][0]["detail"]
+    assert rows_in(db, "parties") == 0
+
+
+def test_a_csv_header_naming_a_column_twice_is_refused(api: ContractClient, db: Connection) -> None:
+    # The row's last "country" used to be stored, without a word.
+    body = b"ref,name,kind,country,country\nP-1,Arsenal Nord,MANUFACTURER,BE,FR\n"
+
+    response = send(api, body, CSV, record_type="party")
+
+    assert response.status_code == 400
+    assert response.get_json()["errors"] == [{
+        "location": "body", "line": 1, "pointer": "/country",
+        "detail": "the header row names this column more than once",
+    }]  # fmt: skip
+    assert rows_in(db, "parties") == 0
+
+
+def test_a_certificates_rows_are_each_named_by_their_own_line(
+    api: ContractClient, db: Connection
+) -> None:
+    # A line item's problem used to be put on the certificate's first row, and a row saying
+    # otherwise than the first row was dropped without a word.
+    assert send(api, ndjson(*registry_file()[:2])).status_code == 201
+    eucs = (
+        "ref,certificate_number,issuing_country,issuing_authority,issued_on,end_user_party_ref,"
+        "destination_country,stated_end_use,non_reexport_clause,line_number,line_description,"
+        "line_quantity\n"
+        "C-1,FR-2010-7,FR,SGDSN,2010-03-01,P-ARMY,FR,Army,yes,1,Rifles,10\n"
+        "C-1,FR-2010-7,FR,SGDSN,2010-03-01,P-ARMY,FR,Army,yes,2,Pistols,abc\n"
+        "C-1,FR-2010-8,FR,SGDSN,2010-03-01,P-MAKER,FR,Army,yes,3,Mortars,2\n"
+        "C-2,FR-2010-9,FR,SGDSN,2010-03-01,P-ARMY,FR,Army,yes,1,Rifles,5\n"
+    )
+
+    response = send(api, eucs.encode(), CSV, record_type="euc")
+
+    assert response.status_code == 400
+    assert [(e["line"], e["pointer"]) for e in response.get_json()["errors"]] == [
+        (3, "/line_items/1/quantity"), (4, "/certificate_number"), (4, "/end_user_party_ref"),
+    ]  # fmt: skip
+    assert rows_in(db, "end_user_certificates") == 0
+    assert rows_in(db, "euc_line_items") == 0
+
+
 @pytest.mark.parametrize("record_type", [[], {}, ["party"], 7, None])
 def test_a_record_type_that_is_not_a_name_is_a_problem_of_its_line(
     api: ContractClient, db: Connection, record_type: object

@@ -8,6 +8,8 @@ import pytest
 
 from service.domain import imports
 from service.domain.imports import CSV, NDJSON, Document, Problem, csv_fields, documents
+from service.import_reading import load_record
+from service.schemas.fields import InputContext
 
 
 def read(body: bytes, media_type: str = NDJSON, record_type: str | None = None) -> list[object]:
@@ -92,3 +94,146 @@ def test_an_empty_csv_file_needs_a_header() -> None:
     assert read(b"", CSV, "party") == [
         Problem(1, "", "the file is empty: a CSV import needs a header row")
     ]
+
+
+def problems(found: list[object]) -> list[Problem]:
+    return [entry for entry in found if isinstance(entry, Problem)]
+
+
+PARTIES = b"ref,name,kind,country\n"
+
+
+def parties(first: int, last: int) -> bytes:
+    """Good party rows for lines first to last."""
+    return b"".join(b"P-%d,Arsenal,MANUFACTURER,BE\n" % line for line in range(first, last + 1))
+
+
+def test_a_csv_row_that_is_not_utf8_is_a_problem_of_its_own_line_and_reading_goes_on() -> None:
+    # The bytes used to be decoded 8 KiB ahead, the error blamed on line 271, and nothing after
+    # it read.
+    body = PARTIES + parties(2, 500) + b"P-501,Ars\xc3\x28nal,MANUFACTURER,BE\n"
+    body += parties(502, 503) + b"P-504,Arsenal\n"
+
+    found = read(body, CSV, "party")
+
+    assert problems(found) == [
+        Problem(501, "name", "not UTF-8 text (byte 0xC3): save the file as UTF-8"),
+        Problem(504, "", "the row has fewer values than the header"),
+    ]
+    assert [entry.line for entry in found if isinstance(entry, Document)][-2:] == [502, 503]
+
+
+def test_a_csv_header_that_is_not_utf8_is_a_problem_of_line_1() -> None:
+    assert read(b"ref,n\xe9me\nP-1,Army\n", CSV, "party") == [
+        Problem(1, "", "the header row is not UTF-8 text")
+    ]
+
+
+def test_a_row_that_is_not_csv_is_a_problem_of_its_own_line_and_reading_goes_on() -> None:
+    # A stray quote used to end the reading, blamed on the line before.
+    body = PARTIES + parties(2, 9) + b'P-10,"N"x,MANUFACTURER,BE\nP-11,Arsenal\n' + parties(12, 12)
+
+    found = read(body, CSV, "party")
+
+    assert problems(found) == [
+        Problem(10, "", "not a readable CSV row: ',' expected after '\"'"),
+        Problem(11, "", "the row has fewer values than the header"),
+    ]
+    assert isinstance(found[-1], Document) and found[-1].line == 12
+
+
+def test_a_cell_over_the_csv_limit_is_a_problem_of_its_own_line_and_reading_goes_on() -> None:
+    body = PARTIES + parties(2, 2) + b"P-3," + b"x" * 10_000_000 + b",MANUFACTURER,BE\n"
+    body += b"P-4,Arsenal\n" + parties(5, 5)
+
+    found = read(body, CSV, "party")
+
+    assert [(p.line, p.field) for p in problems(found)] == [(3, ""), (4, "")]
+    assert "a cell is longer than 131072 characters" in problems(found)[0].detail
+    assert isinstance(found[-1], Document) and found[-1].line == 5
+
+
+def test_a_csv_row_is_numbered_by_the_line_it_starts_on() -> None:
+    body = PARTIES + b'P-2,"Arsenal\nNord",MANUFACTURER,BE\n\nP-5,"Ar"x\n"P-6",Army,,"FR\n'
+
+    found = read(body, CSV, "party")
+
+    assert [(entry.line, type(entry).__name__) for entry in found] == [
+        (2, "Document"), (5, "Problem"), (6, "Problem"),
+    ]  # fmt: skip
+    assert isinstance(found[2], Problem) and "a quote is left open" in found[2].detail
+
+
+def test_a_csv_header_naming_a_column_twice_is_refused() -> None:
+    # The last of the two cells used to be taken, silently.
+    body = b"ref,name,kind,country,country,ref\nP-1,Army,ARMED_FORCES,BE,FR,P-2\n"
+
+    assert read(body, CSV, "party") == [
+        Problem(1, "ref", "the header row names this column more than once"),
+        Problem(1, "country", "the header row names this column more than once"),
+    ]
+
+
+EUCS = (
+    b"ref,certificate_number,issuing_country,issuing_authority,issued_on,exporter_party_ref,"
+    b"end_user_party_ref,destination_country,stated_end_use,non_reexport_clause,line_number,"
+    b"line_description,line_quantity\n"
+)
+
+
+def test_a_certificate_row_unlike_its_first_row_is_a_problem_of_its_own_line() -> None:
+    # Such a row's certificate columns used to be dropped without a word.
+    body = EUCS + (
+        b"C-1,FR-7,FR,SGDSN,2010-03-01,P-1,P-2,FR,Army,yes,1,Rifles,10\n"
+        b"C-1,FR-7,FR,SGDSN,2010-03-01,P-1,P-2,FR,Army,true,2,Pistols,5\n"  # yes and true agree
+        b"C-1,FR-8,FR,SGDSN,2010-03-02,P-1,P-3,FR,Army,no,3,Mortars,2\n"
+        b"C-1,FR-7,,SGDSN,2010-03-01,P-1,P-2,FR,Navy,yes,4,Rounds,900\n"  # a blank cell differs
+        b"C-2,FR-9,FR,SGDSN,2010-03-01,P-1,P-2,FR,Army,yes,1,Rifles,1\n"
+    )
+
+    found = read(body, CSV, "euc")
+
+    assert isinstance(found[0], Document) and found[0].item_lines == (2, 3, 4, 5)
+    assert [line["description"] for line in found[0].fields["line_items"]] == [
+        "Rifles", "Pistols", "Mortars", "Rounds",
+    ]  # fmt: skip
+    assert [(p.line, p.field) for p in problems(found)] == [
+        (4, "certificate_number"), (4, "issued_on"), (4, "end_user_party_ref"),
+        (4, "non_reexport_clause"), (5, "issuing_country"), (5, "stated_end_use"),
+    ]  # fmt: skip
+    assert problems(found)[0].detail == (
+        "not as on line 2, the certificate's first row (each row of a certificate repeats its "
+        "columns)"
+    )
+    assert isinstance(found[-1], Document) and found[-1].line == 6
+
+
+def test_a_certificates_line_item_problems_are_of_the_line_items_own_row() -> None:
+    # They used to be put on the certificate's first row.
+    body = EUCS + (
+        b"C-1,FR-7,FR,SGDSN,2010-03-01,P-1,P-2,FR,Army,yes,1,Rifles,10\n"
+        b"C-1,FR-7,FR,SGDSN,2010-03-01,P-1,P-2,FR,Army,yes,2,Pistols,abc\n"
+        b"C-1,FR-7,FR,SGDSN,2010-03-01,P-1,P-2,FR,Army,yes,3,,-1\n"
+    )
+    [certificate] = read(body, CSV, "euc")
+    assert isinstance(certificate, Document)
+
+    with InputContext({"countries": frozenset({"FR"})}):
+        loaded = load_record(certificate, "euc", frozenset({"FR"}))
+
+    assert isinstance(loaded, list)
+    assert sorted((p.line, p.field) for p in loaded) == [
+        (3, "line_items/1/quantity"), (4, "line_items/2/description"),
+        (4, "line_items/2/quantity"),
+    ]  # fmt: skip
+
+
+def test_only_a_line_items_field_is_put_on_its_row() -> None:
+    certificate = Document(2, {}, item_lines=(2, 5))
+
+    assert certificate.line_of("line_items/1/quantity") == 5
+    assert certificate.line_of("line_items/0") == 2
+    assert certificate.line_of("line_items/7/quantity") == 2
+    assert certificate.line_of("line_items") == 2
+    assert certificate.line_of("certificate_number") == 2
+    assert Document(3, {}).line_of("line_items/1/quantity") == 3
