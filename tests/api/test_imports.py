@@ -606,6 +606,17 @@ def test_what_is_not_an_import_is_refused_clearly(api: ContractClient) -> None:
     assert unknown_type.status_code == 400
 
 
+def test_an_ndjson_file_may_begin_with_a_byte_order_mark(
+    api: ContractClient, db: Connection
+) -> None:
+    # It was refused at line 1, where a CSV file's was skipped.
+    response = send(api, b"\xef\xbb\xbf" + ndjson(*registry_file()))
+
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.get_json()["stored"]["party"] == 2
+    assert rows_in(db, "parties") == 2
+
+
 def test_an_import_sent_again_with_its_idempotency_key_answers_the_same(
     api: ContractClient, db: Connection
 ) -> None:
