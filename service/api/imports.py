@@ -26,12 +26,17 @@ import_query = ImportQuery()
 import_list_query = ImportListQuery()
 
 
+class NotAnImportFile(requests.UnsupportedMediaType):
+    title = "Send NDJSON or CSV"
+    body_name = "file"
+
+
 @blueprint.post("")
 @requires("registry:write")
 @uploads.large_body
 def create_import() -> Response:
     """Import a file: every record or none (the problems of every bad record otherwise)."""
-    requests.check_media_type(MEDIA_TYPES)
+    requests.check_media_type(MEDIA_TYPES, NotAnImportFile)
     record_type = requests.query(import_query)["record_type"]
     if request.mimetype != NDJSON and record_type is None:
         raise InvalidInput.for_field(

@@ -607,6 +607,24 @@ def test_what_is_not_an_import_is_refused_clearly(api: ContractClient) -> None:
     assert unknown_type.status_code == 400
 
 
+def test_the_415_of_imports_names_what_they_take(api: ContractClient) -> None:
+    # Its title was the JSON routes' "Send JSON", for a route that takes no JSON.
+    wrong_type = send(api, b"{}", "application/json").get_json()
+    latin_1 = send(api, b"{}\n", f"{NDJSON}; charset=latin-1").get_json()
+    gzipped = api.request(
+        "POST",
+        "/v1/imports",
+        data=gzip.compress(b"{}\n"),
+        headers={"Content-Type": NDJSON, "Content-Encoding": "gzip"},
+    ).get_json()
+
+    assert "NDJSON" in wrong_type["title"] and "CSV" in wrong_type["title"]
+    assert "JSON" not in wrong_type["title"].replace("NDJSON", "")
+    assert latin_1["title"] == gzipped["title"] == wrong_type["title"]
+    assert "the file must be UTF-8" in latin_1["detail"]
+    assert "send the file uncompressed" in gzipped["detail"]
+
+
 @pytest.mark.parametrize(
     ("encoding", "compressed"),
     [
