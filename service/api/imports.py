@@ -38,16 +38,17 @@ import_query = ImportQuery()
 import_list_query = ImportListQuery()
 
 
+class NotAnImportFile(requests.UnsupportedMediaType):
+    title = "Send NDJSON or CSV"
+    body_name = "file"
+
+
 @blueprint.post("")
 @requires("registry:write")
 @uploads.large_body
 def create_import() -> Response:
     """Import a file: every record or none (the problems of every bad record otherwise)."""
-    if request.mimetype not in MEDIA_TYPES:
-        raise requests.UnsupportedMediaType(
-            f"this route takes {' or '.join(MEDIA_TYPES)}, not "
-            f"{request.mimetype or 'a body without a type'}"
-        )
+    requests.check_media_type(MEDIA_TYPES, NotAnImportFile)
     record_type = requests.query(import_query)["record_type"]
     if request.mimetype != NDJSON and record_type is None:
         raise InvalidInput.for_field(

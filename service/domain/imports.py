@@ -12,6 +12,7 @@ not a repetition).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -25,6 +26,8 @@ import orjson
 NDJSON = "application/x-ndjson"
 CSV = "text/csv"
 MEDIA_TYPES = (NDJSON, CSV)
+# UTF-8's byte order mark, which some tools write at the start of a file.
+BOM = codecs.BOM_UTF8
 LIST_SEPARATOR = "|"
 # Longest line or row read whole; anything longer is a problem of its own, not a memory spike.
 LONGEST_LINE = 1 << 20
@@ -102,17 +105,30 @@ def ndjson_line(number: int, raw: bytes | None) -> Document | Problem | None:
 
 
 def lines(stream: BinaryIO) -> Iterator[bytes | None]:
-    """Lines without their ending; None for a line too long to read (it is skipped whole)."""
-    while True:
-        line = stream.readline(LONGEST_LINE + 1)
-        if not line:
-            return
+    """Lines without their ending; None for a line too long to read (it is skipped whole). A
+    UTF-8 byte order mark at the very start of the file is left out, as CSV's reader does
+    (`utf-8-sig`); anywhere else it stays, and orjson refuses it."""
+    line = _first_line(stream)
+    while line:
         if len(line) > LONGEST_LINE and not line.endswith(b"\n"):
             while line and not line.endswith(b"\n"):
                 line = stream.readline(LONGEST_LINE)
             yield None
-            continue
-        yield line.rstrip(b"\r\n")
+        else:
+            yield line.rstrip(b"\r\n")
+        line = stream.readline(LONGEST_LINE + 1)
+
+
+def _first_line(stream: BinaryIO) -> bytes:
+    """The file's first line as `lines` reads every line, without a byte order mark before it
+    (which does not count towards LONGEST_LINE). Read apart so that the loop over the others
+    does not look for one on each."""
+    head = stream.readline(len(BOM))  # stops at a line's end: never reads into the second line
+    if head == BOM:
+        return stream.readline(LONGEST_LINE + 1)
+    if not head or head.endswith(b"\n"):
+        return head
+    return head + stream.readline(LONGEST_LINE + 1 - len(head))
 
 
 def _csv(stream: BinaryIO, record_type: str) -> Iterator[Document | Problem]:

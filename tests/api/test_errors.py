@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 from collections.abc import Iterator
 
+import orjson
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -16,6 +18,14 @@ from tests.conftest import rows_in
 from tests.contract import ContractClient
 
 PARTY = {"name": "Arsenal", "kind": "MANUFACTURER", "country": "BE"}
+TRACE_CONTEXT = {
+    "case_reference": "KG-2019-1003",
+    "purpose": "criminal investigation: trafficking",
+    "legal_basis": "Criminal Procedure Code, art. 163",
+    "seizure_country": "KG",
+    "seized_on": "2019-10-03",
+    "requesting_officer": "Insp. A. Sadykov",
+}
 
 
 def test_a_body_that_is_not_json_is_415(api: ContractClient) -> None:
@@ -36,6 +46,93 @@ def test_json_with_a_charset_is_accepted(api: ContractClient) -> None:
         "/v1/parties",
         data=b'{"name": "Arsenal", "kind": "MANUFACTURER", "country": "BE"}',
         headers={"Content-Type": "application/json; charset=utf-8"},
+    )
+
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize("charset", ["UTF-8", "utf8", '"utf-8"'])
+def test_json_in_utf_8_may_name_it_in_any_case(
+    api: ContractClient, db: Connection, charset: str
+) -> None:
+    response = api.post(
+        "/v1/parties",
+        data=orjson.dumps(PARTY),
+        headers={"Content-Type": f"application/json; charset={charset}"},
+    )
+
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize("charset", ["latin-1", "ISO-8859-1", "windows-1252", "utf-16"])
+def test_json_in_another_charset_is_415_and_stores_nothing(
+    api: ContractClient, db: Connection, charset: str
+) -> None:
+    # It was read as UTF-8 whatever the charset said: Latin-1's "Armée" was refused as broken
+    # JSON, or, had the bytes happened to be UTF-8, stored as other text than was sent.
+    body = '{"name": "Armée", "kind": "ARMED_FORCES", "country": "FR"}'.encode(charset)
+
+    response = api.post(
+        "/v1/parties", data=body, headers={"Content-Type": f"application/json; charset={charset}"}
+    )
+
+    assert response.status_code == 415
+    problem = response.get_json()
+    assert problem["code"] == "unsupported_media_type"
+    assert "UTF-8" in problem["detail"]
+    assert rows_in(db, "parties") == 0
+
+
+def test_a_trace_in_another_charset_is_415(api: ContractClient, db: Connection) -> None:
+    body = {"weapon": {"serial_number": "1502-001"}, "context": TRACE_CONTEXT}
+
+    response = api.post(
+        "/v1/traces",
+        data=orjson.dumps(body),
+        headers={"Content-Type": "application/json; charset=latin-1"},
+    )
+
+    assert response.status_code == 415
+    assert rows_in(db, "traces") == 0
+
+
+@pytest.mark.parametrize(
+    ("encoding", "body"),
+    [
+        ("gzip", gzip.compress(orjson.dumps(PARTY))),
+        ("GZip", gzip.compress(orjson.dumps(PARTY))),
+        ("br", orjson.dumps(PARTY)),  # what the body is does not matter: it is not read
+        ("deflate", orjson.dumps(PARTY)),
+        ("identity, gzip", gzip.compress(orjson.dumps(PARTY))),
+    ],
+    ids=["gzip", "GZip", "br", "deflate", "identity, gzip"],
+)
+def test_a_compressed_json_body_is_415_and_stores_nothing(
+    api: ContractClient, db: Connection, encoding: str, body: bytes
+) -> None:
+    # Content-Encoding was ignored: a gzipped body was refused as broken JSON (400), and a plain
+    # one said to be brotli was stored.
+    response = api.post(
+        "/v1/parties",
+        data=body,
+        headers={"Content-Type": "application/json", "Content-Encoding": encoding},
+    )
+
+    assert response.status_code == 415
+    problem = response.get_json()
+    assert problem["code"] == "unsupported_media_type"
+    assert "uncompressed" in problem["detail"]
+    assert rows_in(db, "parties") == 0
+
+
+@pytest.mark.parametrize("encoding", ["identity", "Identity", ""])
+def test_a_json_body_said_to_be_as_sent_is_taken(
+    api: ContractClient, db: Connection, encoding: str
+) -> None:
+    response = api.post(
+        "/v1/parties",
+        data=orjson.dumps(PARTY),
+        headers={"Content-Type": "application/json", "Content-Encoding": encoding},
     )
 
     assert response.status_code == 201

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import gzip
 import io
 import threading
 import tracemalloc
@@ -720,6 +721,119 @@ def test_what_is_not_an_import_is_refused_clearly(api: ContractClient) -> None:
     assert no_record_type.status_code == 400
     assert no_record_type.get_json()["errors"][0]["parameter"] == "record_type"
     assert unknown_type.status_code == 400
+
+
+def test_the_415_of_imports_names_what_they_take(api: ContractClient) -> None:
+    # Its title was the JSON routes' "Send JSON", for a route that takes no JSON.
+    wrong_type = send(api, b"{}", "application/json").get_json()
+    latin_1 = send(api, b"{}\n", f"{NDJSON}; charset=latin-1").get_json()
+    gzipped = api.request(
+        "POST",
+        "/v1/imports",
+        data=gzip.compress(b"{}\n"),
+        headers={"Content-Type": NDJSON, "Content-Encoding": "gzip"},
+    ).get_json()
+
+    assert "NDJSON" in wrong_type["title"] and "CSV" in wrong_type["title"]
+    assert "JSON" not in wrong_type["title"].replace("NDJSON", "")
+    assert latin_1["title"] == gzipped["title"] == wrong_type["title"]
+    assert "the file must be UTF-8" in latin_1["detail"]
+    assert "send the file uncompressed" in gzipped["detail"]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "compressed"),
+    [
+        ("gzip", True),  # was read compressed: 400 import_rejected, a FAILED import kept
+        ("br", False),  # a plain file said to be brotli: was stored (201)
+        ("x-gzip", True),
+        ("gzip, identity", True),
+    ],
+)
+def test_a_compressed_import_is_415_and_keeps_nothing(
+    api: ContractClient, db: Connection, encoding: str, compressed: bool
+) -> None:
+    body = ndjson(*registry_file())
+
+    response = api.request(
+        "POST",
+        "/v1/imports",
+        data=gzip.compress(body) if compressed else body,
+        headers={"Content-Type": NDJSON, "Content-Encoding": encoding},
+    )
+
+    assert response.status_code == 415
+    problem = response.get_json()
+    assert problem["code"] == "unsupported_media_type"
+    assert "uncompressed" in problem["detail"]
+    assert rows_in(db, "imports") == rows_in(db, "import_jobs") == rows_in(db, "parties") == 0
+
+
+def test_an_import_said_to_be_as_sent_is_taken(api: ContractClient) -> None:
+    response = api.request(
+        "POST",
+        "/v1/imports",
+        data=ndjson(*registry_file()),
+        headers={"Content-Type": NDJSON, "Content-Encoding": "identity"},
+    )
+
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("media_type", "charset", "body", "query"),
+    [
+        # was read as UTF-8 and stored: "Armée de Terre", where in Latin-1 these bytes say
+        # "ArmÃ©e de Terre"
+        (NDJSON, "iso-8859-1", ndjson(*registry_file()), {}),
+        # was read as UTF-8: 400 import_rejected, a FAILED import kept
+        (CSV, "utf-16", "ref,name,kind,country\nP-1,Armée,ARMED_FORCES,FR\n".encode("utf-16"),
+         {"record_type": "party"}),
+        (CSV, "Windows-1252", b"ref,name,kind,country\nP-1,Arm\xe9e,ARMED_FORCES,FR\n",
+         {"record_type": "party"}),
+    ],
+    ids=["ndjson-latin-1", "csv-utf-16", "csv-windows-1252"],
+)  # fmt: skip
+def test_an_import_in_another_charset_than_utf_8_is_415_and_keeps_nothing(
+    api: ContractClient,
+    db: Connection,
+    media_type: str,
+    charset: str,
+    body: bytes,
+    query: dict[str, str],
+) -> None:
+    response = send(api, body, f"{media_type}; charset={charset}", **query)
+
+    assert response.status_code == 415
+    problem = response.get_json()
+    assert problem["code"] == "unsupported_media_type"
+    assert "UTF-8" in problem["detail"]
+    assert rows_in(db, "imports") == rows_in(db, "import_jobs") == rows_in(db, "parties") == 0
+
+
+@pytest.mark.parametrize("charset", ["utf-8", "UTF-8", "utf8"])
+def test_an_import_in_utf_8_may_say_so(api: ContractClient, charset: str) -> None:
+    ndjson_file = send(api, ndjson(*registry_file()), f"{NDJSON}; charset={charset}")
+    csv_file = send(
+        api,
+        "ref,name,kind,country\nP-9,Armée,ARMED_FORCES,FR\n".encode(),
+        f"{CSV}; charset={charset}",
+        record_type="party",
+    )
+
+    assert ndjson_file.status_code == 201, ndjson_file.get_data(as_text=True)
+    assert csv_file.status_code == 201, csv_file.get_data(as_text=True)
+
+
+def test_an_ndjson_file_may_begin_with_a_byte_order_mark(
+    api: ContractClient, db: Connection
+) -> None:
+    # It was refused at line 1, where a CSV file's was skipped.
+    response = send(api, b"\xef\xbb\xbf" + ndjson(*registry_file()))
+
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.get_json()["stored"]["party"] == 2
+    assert rows_in(db, "parties") == 2
 
 
 def test_an_import_sent_again_with_its_idempotency_key_answers_the_same(

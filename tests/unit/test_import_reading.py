@@ -8,7 +8,7 @@ import pytest
 
 from service.domain import imports
 from service.domain.imports import CSV, NDJSON, Document, Problem, csv_fields, documents
-from service.import_reading import load_record
+from service.import_reading import load_record, parallel_blocks
 from service.schemas.fields import InputContext
 
 
@@ -39,6 +39,62 @@ def test_a_line_too_long_is_skipped_whole_and_reading_goes_on(
 
     assert isinstance(found[0], Problem) and "longer than" in found[0].detail
     assert found[1] == Document(2, {"b": 2})
+
+
+BOM = b"\xef\xbb\xbf"
+
+
+@pytest.mark.parametrize(
+    ("body", "found"),
+    [
+        (BOM + b'{"a": 1}\n{"b": 2}\n', [Document(1, {"a": 1}), Document(2, {"b": 2})]),
+        (BOM + b'{"a": 1}', [Document(1, {"a": 1})]),  # no line ending
+        (BOM + b"\n\n{}\n", [Document(3, {})]),
+        (BOM, []),
+        (BOM + b"\r\n", []),
+        (b"{}\n{}", [Document(1, {}), Document(2, {})]),  # a first line shorter than a BOM
+        (b"\n{}", [Document(2, {})]),
+        (b"{", [Problem(1, "", "not a JSON object: unexpected end of data: line 1 column 2 "
+                              "(char 1)")]),
+    ],
+)  # fmt: skip
+def test_a_byte_order_mark_at_the_start_of_ndjson_is_skipped(
+    body: bytes, found: list[object]
+) -> None:
+    # It was refused at line 1 ("BOM is not supported"), where CSV skipped it.
+    assert read(body) == found
+
+
+def test_a_byte_order_mark_after_the_start_is_still_a_problem() -> None:
+    found = read(b"{}\n" + BOM + b"{}\n" + BOM + BOM + b"{}\n")
+
+    assert found[0] == Document(1, {})
+    assert [(p.line, p.field) for p in found[1:] if isinstance(p, Problem)] == [(2, ""), (3, "")]
+
+
+def test_the_longest_line_is_counted_without_the_byte_order_mark(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(imports, "LONGEST_LINE", 16)
+    longest = b'{"a": "' + b"x" * 7 + b'"}'  # 16 bytes
+    assert len(longest) == 16
+
+    with_bom = read(BOM + longest + b"\n" + longest)
+    without = read(longest + b"\n" + longest)
+    too_long = read(BOM + longest + b' \n{"b": 2}\n')
+
+    assert with_bom == without == [Document(1, {"a": "x" * 7}), Document(2, {"a": "x" * 7})]
+    assert isinstance(too_long[0], Problem) and "longer than" in too_long[0].detail
+    assert too_long[1] == Document(2, {"b": 2})
+
+
+def test_ndjson_read_in_several_processes_skips_the_byte_order_mark_too() -> None:
+    body = BOM + b'{"record_type": "party", "ref": "P-1", "name": "Arsenal", "kind": ' \
+        b'"MANUFACTURER", "country": "BE"}\n'  # fmt: skip
+
+    blocks = list(parallel_blocks(io.BytesIO(body), None, frozenset({"BE"}), readers=2))
+
+    assert [(b.records, b.problems, b.last_entry_line) for b in blocks] == [(1, [], 1)]
 
 
 def test_csv_cells_become_typed_fields_and_empty_cells_are_left_out() -> None:
