@@ -198,8 +198,6 @@ def run(
             request.verification_days,
         )
         progress.lap("alert list")
-        if request.deadline is not None:
-            request.deadline.release(conn)
         return completed
 
     try:
@@ -224,6 +222,10 @@ def run(
                     error_count=0,
                     errors=(),
                 )
+            if request.deadline is not None:
+                # The import's own statements are done: the request's audit entry, its answer
+                # and the commit are not to be cut by what was left of its time.
+                request.deadline.release(conn)
     except _Rejected:
         return record(
             "FAILED",

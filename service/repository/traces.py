@@ -31,8 +31,8 @@ def strong_candidates(
 ) -> tuple[list[Candidate], dict[UUID, list[Row]]]:
     """Items whose serial is the same normalised, in confusable skeleton, or NCIC form, and
     their chain entries (for service.repository.chains), in one round trip. Past `limit`, the
-    stronger tiers are kept, and of the normalised serial the named maker's items and the serial
-    exactly as marked first."""
+    stronger tiers are kept, and within a tier the named maker's items, then the serial exactly
+    as marked."""
     params = {
         "serial_norm": serial_norm,
         "serial_skeleton": skeleton(serial_norm),

@@ -9,12 +9,12 @@ WHERE i.serial_norm = %(serial_norm)s
    OR i.serial_skeleton = %(serial_skeleton)s
    OR i.serial_ncic = %(serial_ncic)s
 -- If the limit bites (a short serial that many makers' items share), the stronger tiers are
--- kept, and in the normalised tier the named maker's items, then the serial exactly as marked:
--- an exact match must never be cut for older items of the same normalised serial.
+-- kept, and within a tier the named maker's items, then the serial exactly as marked: an exact
+-- match must never be cut for older items of the same normalised serial.
 ORDER BY i.serial_norm = %(serial_norm)s DESC,
+         i.serial_skeleton = %(serial_skeleton)s DESC,
          i.manufacturer_key = %(manufacturer_key)s DESC NULLS LAST,
          i.serial_number = %(as_marked)s DESC,
-         i.serial_skeleton = %(serial_skeleton)s DESC,
          i.id
 LIMIT %(limit)s;
 
@@ -28,9 +28,9 @@ WHERE chain_item_id IN (
        OR i.serial_skeleton = %(serial_skeleton)s
        OR i.serial_ncic = %(serial_ncic)s
     ORDER BY i.serial_norm = %(serial_norm)s DESC,
+             i.serial_skeleton = %(serial_skeleton)s DESC,
              i.manufacturer_key = %(manufacturer_key)s DESC NULLS LAST,
              i.serial_number = %(as_marked)s DESC,
-             i.serial_skeleton = %(serial_skeleton)s DESC,
              i.id
     LIMIT %(limit)s)
 ORDER BY chain_item_id, occurred_on, recorded_at, id;

@@ -244,6 +244,24 @@ class TestDescription:
         assert answer["status"] == ("MATCH" if named else "CANDIDATES")
         assert len(answer["candidates"]) == CANDIDATES_SEARCHED
 
+    def test_a_stronger_tier_is_not_cut_for_the_named_makers_weaker_one(
+        self, registry: Any, db: Connection
+    ) -> None:
+        # The search, not the answer: the answer ranks by the whole description, and may show
+        # the maker's weaker matches first, but it must have the stronger one to rank.
+        for n in range(CANDIDATES_SEARCHED + 1):  # NCIC: the letter between digits ignored
+            registry.item(manufacturer="Glock", model=f"G{n}", serial_number="12X345")
+        beretta = registry.item(manufacturer="Beretta", model="92FS", serial_number="I2345")
+        glock = db.execute("SELECT manufacturer_key FROM items WHERE serial_number = '12X345'")
+        (row, *_) = glock.fetchall()
+
+        found, _ = traces_repository.strong_candidates(
+            db, "12345", "12345", row["manufacturer_key"], CANDIDATES_SEARCHED
+        )
+
+        assert str(found[0].item.id) == beretta["id"]  # CONFUSABLE, above every NCIC match
+        assert len(found) == CANDIDATES_SEARCHED
+
     def test_a_manufacturer_matches_through_its_aliases(
         self, api: ContractClient, rifle: dict[str, Any], db: Connection
     ) -> None:
