@@ -14,18 +14,11 @@ from flask.testing import FlaskClient
 from service import create_app
 from service.db import Connection
 from service.domain.records import AgencyRef
+from tests.api.test_traces import CONTEXT
 from tests.conftest import rows_in
 from tests.contract import ContractClient
 
 PARTY = {"name": "Arsenal", "kind": "MANUFACTURER", "country": "BE"}
-TRACE_CONTEXT = {
-    "case_reference": "KG-2019-1003",
-    "purpose": "criminal investigation: trafficking",
-    "legal_basis": "Criminal Procedure Code, art. 163",
-    "seizure_country": "KG",
-    "seized_on": "2019-10-03",
-    "requesting_officer": "Insp. A. Sadykov",
-}
 
 
 def test_a_body_that_is_not_json_is_415(api: ContractClient) -> None:
@@ -84,7 +77,7 @@ def test_json_in_another_charset_is_415_and_stores_nothing(
 
 
 def test_a_trace_in_another_charset_is_415(api: ContractClient, db: Connection) -> None:
-    body = {"weapon": {"serial_number": "1502-001"}, "context": TRACE_CONTEXT}
+    body = {"weapon": {"serial_number": "1502-001"}, "context": CONTEXT}
 
     response = api.post(
         "/v1/traces",
