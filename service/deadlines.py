@@ -5,7 +5,11 @@ past its time either."""
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Callable, Iterator
+
+import psycopg
 
 from service.db import Connection
 from service.repository import settings
@@ -45,8 +49,26 @@ class Deadline:
             self._set_statement_timeout(conn, self._statement_timeout_ms)
             self._bounded = False
 
-    def cut_it(self) -> bool:
-        """Whether a cancelled statement was cut by this deadline."""
+    def keep(self, conn: Connection, too_slow: Callable[[], Exception]) -> None:
+        """Before the next step: `too_slow()` raised once the time is out, else the statements
+        bounded by what is left."""
+        if self.passed():
+            raise too_slow()
+        self.bound(conn)
+
+    @contextlib.contextmanager
+    def cancels_as(self, too_slow: Callable[[], Exception]) -> Iterator[None]:
+        """A statement cancelled by this deadline's statement timeout raises `too_slow()`
+        instead: the work's time spent, not a database that took too long (503)."""
+        try:
+            yield
+        except psycopg.errors.QueryCanceled as error:
+            if not self._cut_it():
+                raise
+            raise too_slow() from error
+
+    def _cut_it(self) -> bool:
+        # A little early by this clock: the server's timer runs on its own.
         return self._bounded and self.left_ms() <= _CANCEL_MARGIN_MS
 
     @staticmethod

@@ -22,6 +22,7 @@ import io
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import IO, Any, BinaryIO, TypeVar
@@ -163,11 +164,8 @@ def run(
 
     def in_time() -> None:
         """ImportTooSlow past the request's deadline; each statement bounded by what is left."""
-        if request.deadline is None:
-            return
-        if request.deadline.passed():
-            raise ImportTooSlow
-        request.deadline.bound(conn)
+        if request.deadline is not None:
+            request.deadline.keep(conn, ImportTooSlow)
 
     def load() -> ImportRecord:
         """Read, check and store the file (raises _Rejected when it has problems)."""
@@ -201,7 +199,8 @@ def run(
         return completed
 
     try:
-        with _cut_by(request.deadline), conn.transaction():
+        cut = request.deadline.cancels_as(ImportTooSlow) if request.deadline else nullcontext()
+        with cut, conn.transaction():
             imports.prepare(conn, request.agency_id, request.wait_seconds)
             in_time()
             # After the agency's lock: a copy of the file still being loaded is committed by now.
@@ -261,17 +260,6 @@ def _each_in_time(batches: Iterable[T], in_time: Callable[[], None]) -> Iterator
     for batch in batches:
         in_time()
         yield batch
-
-
-@contextlib.contextmanager
-def _cut_by(deadline: Deadline | None) -> Iterator[None]:
-    """A statement cancelled by the deadline's statement timeout is ImportTooSlow."""
-    try:
-        yield
-    except psycopg.errors.QueryCanceled as error:
-        if deadline is None or not deadline.cut_it():
-            raise
-        raise ImportTooSlow from error
 
 
 def _earlier_import(conn: Connection, request: Request) -> imports.ImportSummary | None:

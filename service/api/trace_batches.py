@@ -18,7 +18,6 @@ from typing import IO
 from uuid import UUID
 
 import orjson
-import psycopg
 from flask import Response
 from werkzeug.wsgi import FileWrapper
 
@@ -95,7 +94,7 @@ def answer(
     batch_id: UUID,
     weapons: Sequence[ObservedWeapon],
     context: TraceContext,
-    budget: Budget,
+    budget: Deadline,
 ) -> BatchDocument:
     """Answer and store every weapon under one batch id (in the caller's transaction: all or
     none), noting every disclosed item in the request's audit entry; BatchTooSlow once the
@@ -103,20 +102,19 @@ def answer(
     # For the audit entry, once the answer is sure to be given: a refused batch discloses nothing.
     trace_ids: list[UUID] = []
     disclosed: list[UUID] = []
+    answers: list[TraceAnswer] = []  # the chunk being answered
+
+    def too_slow() -> BatchTooSlow:
+        return _too_slow(budget, len(trace_ids) + len(answers), len(weapons))
+
     with BatchDocument(batch_id) as document:
         for start in range(0, len(weapons), CHUNK):
-            chunk = weapons[start : start + CHUNK]
-            answers: list[TraceAnswer] = []
-            try:
-                for weapon in chunk:
-                    budget.check(start + len(answers), len(weapons))
-                    budget.bound(conn)
+            answers.clear()
+            with budget.cancels_as(too_slow):
+                for weapon in weapons[start : start + CHUNK]:
+                    budget.keep(conn, too_slow)
                     answers.append(tracer.answer(weapon, context, batch_id))
                 traces.insert_many(conn, answers, key_prefix)
-            except psycopg.errors.QueryCanceled as error:
-                if not budget.cut_it():
-                    raise
-                raise budget.spent(start + len(answers), len(weapons)) from error
             for answered in answers:
                 trace_ids.append(answered.id)
                 disclosed.extend(candidate.item.id for candidate in answered.candidates)
@@ -126,19 +124,12 @@ def answer(
     return document
 
 
-class Budget(Deadline):
-    """A batch's time (TRACE_REGISTRY_BATCH_SECONDS from the request's start)."""
-
-    def check(self, done: int, total: int) -> None:
-        if self.passed():
-            raise self.spent(done, total)
-
-    def spent(self, done: int, total: int) -> BatchTooSlow:
-        return BatchTooSlow(
-            f"this batch was not answered within {self.seconds:g} s ({done:,} of its "
-            f"{total:,} weapons were), and nothing of it was stored: send its weapons in "
-            "smaller batches"
-        )
+def _too_slow(budget: Deadline, done: int, total: int) -> BatchTooSlow:
+    return BatchTooSlow(
+        f"this batch was not answered within {budget.seconds:g} s ({done:,} of its "
+        f"{total:,} weapons were), and nothing of it was stored: send its weapons in "
+        "smaller batches"
+    )
 
 
 def made_again(conn: Connection, batch_id: UUID, agency_id: UUID) -> BatchDocument:

@@ -18,6 +18,7 @@ from service.api.context import (
     settings,
 )
 from service.api.responses import created, json_response, keyset_page
+from service.deadlines import Deadline
 from service.domain.ids import uuid7
 from service.domain.traces import ObservedWeapon, TraceAnswer, TraceContext
 from service.errors import NotFound
@@ -65,9 +66,7 @@ def create_trace_batch() -> Response:
         batch_id,
         request["weapons"],
         request["context"],
-        trace_batches.Budget(
-            settings().batch_seconds, seconds_since_start(), settings().statement_timeout_ms
-        ),
+        Deadline(settings().batch_seconds, seconds_since_start(), settings().statement_timeout_ms),
     )
     with document:
         # One trace per weapon against the key's rate, as if each had been sent alone: otherwise

@@ -178,7 +178,11 @@ def test_a_statement_cut_by_the_deadline_is_an_import_too_slow(db: Connection) -
     deadline = Deadline(0.3, 0.0, 0)
     before = db.execute("SHOW statement_timeout").fetchone()
 
-    with pytest.raises(importing.ImportTooSlow), importing._cut_by(deadline), db.transaction():
+    with (
+        pytest.raises(importing.ImportTooSlow),
+        deadline.cancels_as(importing.ImportTooSlow),
+        db.transaction(),
+    ):
         deadline.bound(db)
         db.execute("SELECT pg_sleep(5)")
 
