@@ -169,9 +169,11 @@ def _staging_definition(columns: tuple[tuple[str, str], ...]) -> sql.Composable:
     definitions: list[sql.Composable] = [
         sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind)) for name, kind in columns
     ]
-    # a record whose reference an earlier import brought (then `id` is that record's)
+    # a record whose reference an earlier import brought (then `id` is that record's, and
+    # `imported_in` that import)
     if any(name == "id" for name, _ in columns):
         definitions.append(sql.SQL("present boolean NOT NULL DEFAULT false"))
+        definitions.append(sql.SQL("imported_in uuid"))
     return sql.SQL(", ").join(definitions)
 
 
@@ -224,7 +226,12 @@ def check(conn: Connection, agency_id: UUID) -> None:
     conn.execute("ANALYZE import_refs")
     for table in STAGING.values():
         conn.execute(_on(SQL["check_duplicate_references"], table), {})
-    for name in ("check_unresolved_references", "check_certificate_lines", "check_identities"):
+    for name in (
+        "check_unresolved_references",
+        "check_certificate_lines",
+        "check_identities",
+        "check_changed_records",
+    ):
         conn.execute(SQL[name], {})
 
 

@@ -29,8 +29,9 @@ FROM manufacturer_aliases a
 WHERE a.alias_key = s.manufacturer_key AND a.manufacturer_key <> s.manufacturer_key;
 
 -- name: mark_present
--- Records whose reference this agency already imported are present: kept as recorded, skipped.
-UPDATE {staging} s SET id = r.record_id, present = true
+-- Records whose reference this agency already imported are present: kept as recorded, skipped
+-- (check_changed_records holds them to what was recorded).
+UPDATE {staging} s SET id = r.record_id, present = true, imported_in = r.import_id
 FROM import_references r
 WHERE r.agency_id = %(agency_id)s AND r.record_type = %(record_type)s AND r.reference = s.ref;
 
@@ -161,6 +162,150 @@ SELECT line, 'certificate_number',
 FROM (SELECT line, min(line) OVER (PARTITION BY issuing_country, certificate_key) AS first_line
       FROM import_eucs WHERE NOT present) AS d
 WHERE line <> first_line;
+
+-- name: check_changed_records
+-- A reference names one record: sent again, it must say what was recorded. The ledger keeps a
+-- record as first recorded, so a record changed since was skipped as present, and the sender,
+-- told "already present", believed its change stored. Every field that differs is a problem of
+-- its line, as another body under one Idempotency-Key is refused. What the registry derives
+-- (normalised serial, keys, the manufacturer an alias names, an event's item_count) is not
+-- compared: a later version's rules may derive it otherwise from the same record. A reference
+-- to a party or certificate is compared by the record it names (this file's or an earlier
+-- import's), an event's items as a set, import markings without their empty (null) parts.
+-- Each record's fields are compared as one array first (NULLs equal), and only a record that
+-- differs is taken apart field by field. A re-sent file of 1,000,000 records (594,000 events)
+-- spends 5.8 s here, most of it on the events' items (PostgreSQL 15); a first import, with
+-- nothing present, next to nothing.
+INSERT INTO import_problems (line, field, detail)
+SELECT line, field,
+       record_type || ' ' || ref || ' was imported before (import ' || imported_in
+       || ') with ' || field || ' ' || coalesce(shown_recorded, 'none')
+       || ', and this file says ' || coalesce(shown_sent, 'none')
+       || ': a record is kept as first recorded, send it as it was'
+       || CASE WHEN record_type = 'event'
+               THEN ' (to correct an event, declare it erroneous: POST /v1/events with corrects)'
+               ELSE '' END
+FROM (
+    SELECT r.line, r.record_type, r.ref, r.imported_in, d.field,
+           CASE WHEN d.field LIKE '%%\_ref' OR d.field = 'item_refs' THEN d.recorded
+                ELSE '"' || left(d.recorded, 60)
+                     || CASE WHEN length(d.recorded) > 60 THEN '..."' ELSE '"' END END
+               AS shown_recorded,
+           CASE WHEN d.field LIKE '%%\_ref' OR d.field = 'item_refs' THEN d.sent
+                ELSE '"' || left(d.sent, 60)
+                     || CASE WHEN length(d.sent) > 60 THEN '..."' ELSE '"' END END
+               AS shown_sent
+    FROM (
+        SELECT s.line, 'party' AS record_type, s.ref, s.imported_in,
+               ARRAY['name', 'kind', 'country', 'registration_number', 'address',
+                     'classification'] AS fields,
+               ARRAY[p.name, p.kind::text, p.country::text, p.registration_number, p.address,
+                     p.classification::text] AS recorded,
+               ARRAY[s.name, s.kind, s.country, s.registration_number, s.address,
+                     s.classification] AS sent
+        FROM import_parties s JOIN parties p ON p.id = s.id
+        WHERE s.present
+        UNION ALL
+        SELECT s.line, 'item', s.ref, s.imported_in,
+               ARRAY['manufacturer', 'model', 'category', 'caliber', 'serial_number',
+                     'country_of_manufacture', 'year_of_manufacture', 'import_markings',
+                     'other_markings'],
+               ARRAY[i.manufacturer, i.model, i.category::text, i.caliber, i.serial_number,
+                     i.country_of_manufacture::text, i.year_of_manufacture::text,
+                     jsonb_strip_nulls(i.import_markings)::text, i.other_markings],
+               ARRAY[s.manufacturer, s.model, s.category, s.caliber, s.serial_number,
+                     s.country_of_manufacture, s.year_of_manufacture::text,
+                     jsonb_strip_nulls(s.import_markings)::text, s.other_markings]
+        FROM import_items s JOIN items i ON i.id = s.id
+        WHERE s.present
+        UNION ALL
+        SELECT s.line, 'euc', s.ref, s.imported_in,
+               ARRAY['certificate_number', 'issuing_country', 'issuing_authority', 'issued_on',
+                     'expires_on', 'exporter_party_ref', 'end_user_party_ref',
+                     'destination_country', 'stated_end_use', 'non_reexport_clause',
+                     'line_items'],
+               ARRAY[c.certificate_number, c.issuing_country::text, c.issuing_authority,
+                     to_char(c.issued_on, 'YYYY-MM-DD'), to_char(c.expires_on, 'YYYY-MM-DD'),
+                     'party ' || c.exporter_party_id, 'party ' || c.end_user_party_id,
+                     c.destination_country::text, c.stated_end_use,
+                     c.non_reexport_clause::text, recorded_lines.lines],
+               ARRAY[s.certificate_number, s.issuing_country, s.issuing_authority,
+                     to_char(s.issued_on, 'YYYY-MM-DD'), to_char(s.expires_on, 'YYYY-MM-DD'),
+                     coalesce('party ' || exporter.id,
+                              s.exporter_party_ref || ', which names no party'),
+                     coalesce('party ' || end_user.id,
+                              s.end_user_party_ref || ', which names no party'),
+                     s.destination_country, s.stated_end_use,
+                     s.non_reexport_clause::text, sent_lines.lines]
+        FROM import_eucs s
+        JOIN end_user_certificates c ON c.id = s.id
+        LEFT JOIN import_refs exporter ON exporter.record_type = 'party'
+                                      AND exporter.ref = s.exporter_party_ref
+        LEFT JOIN import_refs end_user ON end_user.record_type = 'party'
+                                      AND end_user.ref = s.end_user_party_ref
+        CROSS JOIN LATERAL (
+            SELECT string_agg(concat_ws(' ', l.line_number || ':', l.quantity || ' x',
+                                        l.description, l.category, l.model),
+                              '; ' ORDER BY l.line_number) AS lines
+            FROM euc_line_items l WHERE l.euc_id = c.id) AS recorded_lines
+        CROSS JOIN LATERAL (
+            SELECT string_agg(concat_ws(' ', l.line_number || ':', l.quantity || ' x',
+                                        l.description, l.category, l.model),
+                              '; ' ORDER BY l.line_number) AS lines
+            FROM import_euc_lines l WHERE l.euc_ref = s.ref AND l.line = s.line) AS sent_lines
+        WHERE s.present
+        UNION ALL
+        SELECT s.line, 'event', s.ref, s.imported_in,
+               ARRAY['event_type', 'occurred_on', 'country', 'destination_country',
+                     'from_party_ref', 'to_party_ref', 'owner_party_ref', 'euc_ref',
+                     'euc_line_number', 'licence_number', 'document_reference', 'notes',
+                     'classification', 'item_refs'],
+               ARRAY[e.event_type::text, to_char(e.occurred_on, 'YYYY-MM-DD'),
+                     e.country::text, e.destination_country::text,
+                     'party ' || e.from_party_id, 'party ' || e.to_party_id,
+                     'party ' || e.owner_party_id, 'certificate ' || e.euc_id,
+                     e.euc_line_number::text, e.licence_number, e.document_reference, e.notes,
+                     e.classification::text,
+                     e.item_count || CASE e.item_count WHEN 1 THEN ' item' ELSE ' items' END],
+               ARRAY[s.event_type, to_char(s.occurred_on, 'YYYY-MM-DD'),
+                     s.country, s.destination_country,
+                     coalesce('party ' || sender.id, s.from_party_ref || ', which names no party'),
+                     coalesce('party ' || receiver.id,
+                              s.to_party_ref || ', which names no party'),
+                     coalesce('party ' || owner.id, s.owner_party_ref || ', which names no party'),
+                     coalesce('certificate ' || euc.id,
+                              s.euc_ref || ', which names no certificate'),
+                     s.euc_line_number::text, s.licence_number, s.document_reference, s.notes,
+                     s.classification,
+                     s.item_count || CASE s.item_count WHEN 1 THEN ' item' ELSE ' items' END
+                     || coalesce(', ' || uncovered.item_ref || ' not among them', '')]
+        FROM import_events s
+        JOIN custody_events e ON e.id = s.id
+        LEFT JOIN import_refs sender ON sender.record_type = 'party'
+                                    AND sender.ref = s.from_party_ref
+        LEFT JOIN import_refs receiver ON receiver.record_type = 'party'
+                                      AND receiver.ref = s.to_party_ref
+        LEFT JOIN import_refs owner ON owner.record_type = 'party'
+                                   AND owner.ref = s.owner_party_ref
+        LEFT JOIN import_refs euc ON euc.record_type = 'euc' AND euc.ref = s.euc_ref
+        -- An event's items (item_count is how many it names, each once): as many, and the
+        -- first named that the recorded event does not cover.
+        LEFT JOIN (SELECT x.event_ref, x.line, min(x.item_ref) AS item_ref
+                   FROM import_event_items x
+                   JOIN import_events present ON present.ref = x.event_ref
+                                             AND present.line = x.line AND present.present
+                   LEFT JOIN import_refs item ON item.record_type = 'item'
+                                             AND item.ref = x.item_ref
+                   WHERE NOT EXISTS (SELECT 1 FROM custody_event_items covered
+                                     WHERE covered.event_id = present.id
+                                       AND covered.item_id = item.id)
+                   GROUP BY x.event_ref, x.line) AS uncovered
+               ON uncovered.event_ref = s.ref AND uncovered.line = s.line
+        WHERE s.present
+    ) AS r
+    CROSS JOIN LATERAL unnest(r.fields, r.recorded, r.sent) AS d (field, recorded, sent)
+    WHERE r.recorded IS DISTINCT FROM r.sent AND d.recorded IS DISTINCT FROM d.sent
+) AS changed;
 
 -- name: problem_count
 SELECT count(*) AS n FROM import_problems;

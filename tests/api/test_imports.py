@@ -370,6 +370,127 @@ def test_the_same_records_in_other_bytes_are_read_and_found_present(
     assert rows_in(db, "custody_events") == 3
 
 
+def test_a_record_changed_since_it_was_imported_is_refused_field_by_field(
+    api: ContractClient, db: Connection
+) -> None:
+    # A record sent again under its reference was skipped as present whatever it said: the
+    # sender was told "already present" and believed its correction stored.
+    first = send(api, ndjson(*registry_file())).get_json()
+    records = registry_file()
+    records[1] = {**records[1], "name": "Armée de terre française"}
+    records[2] = {**records[2], "model": "FAL 50.00", "caliber": "7.62x51mm"}
+    records[4] = {**records[4], "line_items": [
+        {"description": "Rifles", "category": "RIFLE", "quantity": 12}]}  # fmt: skip
+    records[5] = {**records[5], "item_refs": ["I-1", "I-3"]}
+    records[6] = {**records[6], "occurred_on": "2010-05-03"}
+    records[7] = {**records[7], "from_party_ref": "P-MAKER"}
+    records.append({"record_type": "item", "ref": "I-3", "manufacturer": "FN Herstal",
+                    "model": "FAL", "category": "RIFLE", "serial_number": "1502-003"})  # fmt: skip
+
+    response = send(api, ndjson(*records))
+
+    assert response.status_code == 400, response.get_data(as_text=True)
+    problems = [(e["line"], e["pointer"], e["detail"]) for e in response.get_json()["errors"]]
+    army, maker = (
+        row["record_id"]
+        for ref in ("P-ARMY", "P-MAKER")
+        for row in db.execute("SELECT record_id FROM import_references WHERE reference = %s", [ref])
+    )
+    before = f"was imported before (import {first['id']}) with"
+    kept = ": a record is kept as first recorded, send it as it was"
+    event = " (to correct an event, declare it erroneous: POST /v1/events with corrects)"
+    assert problems == [
+        (2, "/name", f'party P-ARMY {before} name "Armée de Terre", and this file says '
+                     f'"Armée de terre française"{kept}'),
+        (3, "/caliber", f'item I-1 {before} caliber none, and this file says "7.62x51mm"{kept}'),
+        (3, "/model", f'item I-1 {before} model "FAL", and this file says "FAL 50.00"{kept}'),
+        (5, "/line_items", f'euc C-1 {before} line_items "1: 10 x Rifles RIFLE", and this file '
+                           f'says "1: 12 x Rifles RIFLE"{kept}'),
+        (6, "/item_refs", f"event E-1 {before} item_refs 2 items, and this file says 2 items, "
+                          f"I-3 not among them{kept}{event}"),
+        (7, "/occurred_on", f'event E-2 {before} occurred_on "2010-05-02", and this file says '
+                            f'"2010-05-03"{kept}{event}'),
+        (8, "/from_party_ref", f"event E-3 {before} from_party_ref party {army}, and this file "
+                               f"says party {maker}{kept}{event}"),
+    ]  # fmt: skip
+    assert rows_in(db, "items") == 2  # I-3, new, is not stored either: all or nothing
+    assert db.execute("SELECT model FROM items WHERE model LIKE 'FAL%%'").fetchall() == [
+        {"model": "FAL"}, {"model": "FAL"}
+    ]  # fmt: skip
+
+
+def test_a_record_sent_again_may_name_what_it_refers_to_in_an_earlier_file(
+    api: ContractClient,
+) -> None:
+    # References are compared by the records they name: the party an event names may come from
+    # this file or an earlier one; a reference that names nothing is a change, not a match.
+    send(api, ndjson(*registry_file()))
+    export = registry_file()[6]
+
+    unchanged = send(api, ndjson(export))
+    renamed = send(api, ndjson({**export, "from_party_ref": "P-NOBODY"}))
+
+    assert unchanged.status_code == 201, unchanged.get_data(as_text=True)
+    assert unchanged.get_json()["already_present"]["event"] == 1
+    assert renamed.status_code == 400
+    (problem,) = renamed.get_json()["errors"]
+    assert problem["pointer"] == "/from_party_ref"
+    assert "this file says P-NOBODY, which names no party" in problem["detail"]
+
+
+def test_records_imported_from_ndjson_are_present_when_sent_again_as_csv(
+    api: ContractClient,
+) -> None:
+    # The same record read from either format stages the same values: no field compares as
+    # changed for what the formats spell differently (an empty cell, a marking without year).
+    send(api, ndjson(*registry_file()))
+    items = (
+        "ref,manufacturer,model,category,serial_number,year_of_manufacture,import_markings\n"
+        "I-1,FN Herstal,FAL,RIFLE,1502-001,,FR:2011\n"
+        "I-2,FN Herstal,FAL,RIFLE,1502-002,,\n"
+    )
+    parties = (
+        "ref,name,kind,country,registration_number,address\n"
+        "P-MAKER,Arsenal Nord,MANUFACTURER,BE,BE-100,\n"
+        "P-ARMY,Armée de Terre,ARMED_FORCES,FR,,\n"
+    )
+
+    eucs = (
+        "ref,certificate_number,issuing_country,issuing_authority,issued_on,exporter_party_ref,"
+        "end_user_party_ref,destination_country,stated_end_use,non_reexport_clause,line_number,"
+        "line_description,line_category,line_quantity\n"
+        "C-1,FR-2010-7,FR,SGDSN,2010-03-01,P-MAKER,P-ARMY,FR,Army,yes,1,Rifles,RIFLE,10\n"
+    )
+    events = (
+        "ref,event_type,occurred_on,country,destination_country,from_party_ref,to_party_ref,"
+        "euc_ref,euc_line_number,item_refs\n"
+        "E-1,MANUFACTURE,2010-01-05,BE,,,P-MAKER,,,I-2|I-1\n"
+        "E-2,EXPORT,2010-05-02,BE,FR,P-MAKER,P-ARMY,C-1,1,I-1|I-2\n"
+        "E-3,THEFT,2014-07-09,FR,,P-ARMY,,,,I-2\n"
+    )
+
+    answers = [
+        send(api, text.encode(), CSV, record_type=kind)
+        for kind, text in (("item", items), ("party", parties), ("euc", eucs), ("event", events))
+    ]
+
+    assert [a.status_code for a in answers] == [201] * 4, [a.get_json() for a in answers]
+    assert [sum(a.get_json()["already_present"].values()) for a in answers] == [2, 2, 1, 3]
+    assert [sum(a.get_json()["stored"].values()) for a in answers] == [0, 0, 0, 0]
+
+
+def test_an_event_sent_again_with_fewer_items_is_refused(api: ContractClient) -> None:
+    send(api, ndjson(*registry_file()))
+    export = registry_file()[6]
+
+    response = send(api, ndjson({**export, "item_refs": ["I-2"]}))
+
+    assert response.status_code == 400
+    (problem,) = response.get_json()["errors"]
+    assert problem["pointer"] == "/item_refs"
+    assert "with item_refs 2 items, and this file says 1 item:" in problem["detail"]
+
+
 def test_a_rejected_file_sent_again_is_checked_again(api: ContractClient) -> None:
     records = registry_file()
     records[2] = {**records[2], "category": "LASER"}
@@ -517,7 +638,11 @@ def test_a_line_of_a_certificate_sent_again_is_only_the_stored_certificates(
 
     assert response.status_code == 400, response.get_data(as_text=True)
     problems = [(e["line"], e["pointer"], e["detail"]) for e in response.get_json()["errors"]]
-    assert problems == [(2, "/euc_line_number", "certificate C-1 has no line 2")]
+    assert [problem[:2] for problem in problems] == [
+        (1, "/line_items"),  # the certificate is kept as recorded: changed, it is refused
+        (2, "/euc_line_number"),
+    ]
+    assert problems[1][2] == "certificate C-1 has no line 2"
     assert rows_in(db, "items") == 2
 
 
