@@ -656,6 +656,28 @@ def test_every_unreadable_csv_row_is_named_by_its_own_line(
     assert rows_in(db, "parties") == 0
 
 
+def test_a_csv_row_too_long_is_named_by_its_line_and_the_rows_after_it_are_read(
+    api: ContractClient, db: Connection
+) -> None:
+    # It was read into memory whole, however long (up to the 1 GiB an import may be): here
+    # 1.1 MB of cells, each under the csv limit of 131,072 characters.
+    body = (
+        b"ref,name,kind,country\n"
+        + b"P-2,Arsenal,MANUFACTURER,BE\n"
+        + b"P-3," + b",".join([b"x" * 100_000] * 11) + b"\n"
+        + b"P-4,Arsenal,MANUFACTURER,QQ\n"
+        + b"P-5,Arsenal,MANUFACTURER,BE\n"
+    )  # fmt: skip
+
+    response = send(api, body, CSV, record_type="party")
+
+    assert response.status_code == 400
+    problem = response.get_json()
+    assert [(e["line"], e["pointer"]) for e in problem["errors"]] == [(3, ""), (4, "/country")]
+    assert problem["errors"][0]["detail"] == "the row is longer than 1048576 bytes"
+    assert rows_in(db, "parties") == 0
+
+
 def test_a_csv_header_naming_a_column_twice_is_refused(api: ContractClient, db: Connection) -> None:
     # The row's last "country" used to be stored, without a word.
     body = b"ref,name,kind,country,country\nP-1,Arsenal Nord,MANUFACTURER,BE,FR\n"
