@@ -101,7 +101,10 @@ def requested_key() -> str | None:
 
 def fingerprint(large_body: bool = False) -> bytes:
     """What makes two requests the same: method, path and query, media type and body, byte for
-    byte (a large body by its SHA-256, taken as it is spooled)."""
+    byte (a large body by its SHA-256, taken as it is spooled). Not the Content-Type's charset
+    nor the Content-Encoding: a body refused for them (415) is never the key's answer (the
+    refusal is raised in the request's transaction, which takes the key's claim back with it),
+    so the same bytes sent again with them put right are a first request."""
     digest = hashlib.sha256()
     for part in (request.method, request.path, request.mimetype or ""):
         digest.update(part.encode())

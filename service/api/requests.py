@@ -15,8 +15,10 @@ from service.schemas.fields import InputContext, field_errors
 
 JSON_MEDIA_TYPE = "application/json"
 JSON_MEDIA_TYPES = (JSON_MEDIA_TYPE,)
-# The charset a body may name: every body is read as UTF-8 (`utf8` is what some clients say).
-UTF_8 = frozenset({"utf-8", "utf8"})
+# The charsets a body may name: every body is read as UTF-8 (`utf8` is what some clients say).
+# US-ASCII is UTF-8's first 128 characters: a body that says it is ASCII but holds bytes above
+# 0x7F is read as UTF-8 like any other, not refused (nor decoded apart).
+READ_AS_UTF_8 = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
 
 
 class UnsupportedMediaType(InvalidInput):
@@ -31,8 +33,8 @@ def check_media_type(
     accepted: tuple[str, ...], refusal: type[UnsupportedMediaType] = UnsupportedMediaType
 ) -> None:
     """The one rule of every route that takes a body, checked before its view reads it: one of
-    the `accepted` media types, in UTF-8 (no `charset` but utf-8), as sent (no
-    `Content-Encoding` but identity); `refusal` (415) otherwise. A body the service cannot
+    the `accepted` media types, in UTF-8 (no `charset` but utf-8, or us-ascii, its subset), as
+    sent (no `Content-Encoding` but identity); `refusal` (415) otherwise. A body the service cannot
     decode is refused rather than read as if it were plain UTF-8.
 
     Cheap on every request (POST /v1/traces is one): the Content-Type header is parsed once,
@@ -53,7 +55,7 @@ def check_media_type(
         )
     if ";" in environ.get("CONTENT_TYPE", ""):
         charset = request.mimetype_params.get("charset")
-        if charset is not None and charset.lower() not in UTF_8:
+        if charset is not None and charset.lower() not in READ_AS_UTF_8:
             raise refusal(
                 f"the {refusal.body_name} must be UTF-8, not {charset}: send it in UTF-8, with "
                 "`charset=utf-8` or no charset"

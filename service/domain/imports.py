@@ -17,7 +17,7 @@ import csv
 import io
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -141,30 +141,92 @@ def _csv(stream: BinaryIO, record_type: str) -> Iterator[Document | Problem]:
         text.detach()
 
 
+# Characters read at a time while skipping the rest of a CSV row too long to read.
+_SKIP_PIECE = 1 << 16
+
+
+class _RowTooLong(Exception):
+    """A CSV row is longer than LONGEST_LINE bytes (raised through the csv reader)."""
+
+
 class _Lines:
-    """A CSV file's lines, noting whether one held bytes that are not UTF-8 since `undecodable`
-    was last cleared (the csv reader takes the lines of one row at a time, never more)."""
+    """A CSV file's lines, for the csv reader, which takes those of one row at a time, never
+    more; `start_row` is called before each row. Counts the lines (`number`: the csv reader's
+    `line_num`, lines of rows too long included), notes whether the row held bytes that are not
+    UTF-8 (`undecodable`), and reads a row no further than LONGEST_LINE bytes, its last line
+    ending aside, as `lines` reads NDJSON: past that, the rest of the line it went over on is
+    skipped a piece at a time, never held whole, and _RowTooLong raised in the csv reader, which
+    starts again on the next line (as after any row it cannot read)."""
 
-    def __init__(self, text: Iterable[str]) -> None:
+    def __init__(self, text: io.TextIOWrapper) -> None:
         self.text = text
+        self.number = 0
         self.undecodable = False
+        self.left = LONGEST_LINE  # bytes the row may still take
+        self.skipped_to_cr = False  # the line skipped ended in "\r", perhaps a "\r\n" cut in two
 
-    def __iter__(self) -> Iterator[str]:
-        for line in self.text:
-            if not line.isascii() and _SURROGATE.search(line):
-                self.undecodable = True
-            yield line
+    def start_row(self) -> None:
+        self.undecodable = False
+        self.left = LONGEST_LINE
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self.left < 0:  # the row went over with the line break it goes on after
+            raise _RowTooLong
+        limit = self.left + 2  # in characters (each a byte or more): room for a "\r\n" too
+        line = self._read(limit)
+        if not line:
+            raise StopIteration
+        self.number += 1
+        size = self._bytes_in(line)
+        ending = 2 if line.endswith("\r\n") else 1 if line.endswith(("\n", "\r")) else 0
+        if size - ending > self.left:
+            if len(line) == limit and not line.endswith("\n"):  # the line goes on
+                self._skip_rest(line)
+            raise _RowTooLong
+        self.left -= size  # a line break inside a quoted cell is the row's too
+        return line
+
+    def _read(self, limit: int) -> str:
+        line = self.text.readline(limit)
+        if self.skipped_to_cr:
+            self.skipped_to_cr = False
+            if line == "\n":  # the end of the line skipped
+                return self.text.readline(limit)
+        return line
+
+    def _bytes_in(self, line: str) -> int:
+        """The line's length in bytes as they came (noting bytes that are not UTF-8)."""
+        if line.isascii():
+            return len(line)
+        if _SURROGATE.search(line):
+            self.undecodable = True
+        return len(line.encode("utf-8", "surrogateescape"))
+
+    def _skip_rest(self, piece: str) -> None:
+        """Read on to the end of the line whose first piece this is, holding one piece at a
+        time. A piece ending in "\r" ends the line; if it was cut from a "\r\n" (a piece is
+        cut at its limit; the reader keeps a "\r\n" whole otherwise), the next line read is
+        the "\n" alone, which `__next__` leaves out."""
+        while piece and not piece.endswith(("\n", "\r")):
+            piece = self.text.readline(_SKIP_PIECE)
+        self.skipped_to_cr = piece.endswith("\r")
 
 
 def _csv_records(lines: _Lines, record_type: str) -> Iterator[Document | Problem]:
-    """The records of a CSV file's rows; each row that cannot be read is a problem of the line
-    it starts on, and reading goes on with the next (the csv reader starts again on the line
-    after the one where it gave up)."""
+    """The records of a CSV file's rows; each row that cannot be read, or is too long to, is a
+    problem of the line it starts on, and reading goes on with the next (the csv reader starts
+    again on the line after the one where it gave up)."""
     rows = csv.reader(lines, strict=True)
     try:
         header: list[str] = next(rows, [])
     except csv.Error as exc:
         yield Problem(1, "", f"the header row is not readable CSV: {_csv_error(exc)}")
+        return
+    except _RowTooLong:
+        yield Problem(1, "", f"the header row is longer than {LONGEST_LINE} bytes")
         return
     if not header:
         yield Problem(1, "", "the file is empty: a CSV import needs a header row")
@@ -183,14 +245,17 @@ def _csv_records(lines: _Lines, record_type: str) -> Iterator[Document | Problem
     width = len(header)
     pending: _Certificate | None = None
     while True:
-        lines.undecodable = False
-        line = rows.line_num + 1  # the row's first line (a quoted cell may hold line breaks)
+        lines.start_row()
+        line = lines.number + 1  # the row's first line (a quoted cell may hold line breaks)
         try:
             values: list[str] = next(rows)
         except StopIteration:
             break
         except csv.Error as exc:
             yield Problem(line, "", f"not a readable CSV row: {_csv_error(exc)}")
+            continue
+        except _RowTooLong:
+            yield Problem(line, "", f"the row is longer than {LONGEST_LINE} bytes")
             continue
         if not values:  # a blank line
             continue

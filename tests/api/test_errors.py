@@ -57,6 +57,22 @@ def test_json_in_utf_8_may_name_it_in_any_case(
     assert response.status_code == 201
 
 
+@pytest.mark.parametrize("charset", ["us-ascii", "US-ASCII", "ascii", '"US-ASCII"'])
+def test_json_said_to_be_us_ascii_is_read_as_utf_8(
+    api: ContractClient, db: Connection, charset: str
+) -> None:
+    # ASCII is UTF-8's first 128 characters, but such a body was refused (415).
+    headers = {"Content-Type": f"application/json; charset={charset}"}
+
+    ascii_only = api.post("/v1/parties", data=orjson.dumps(PARTY), headers=headers)
+    # Bytes above 0x7F, which are not ASCII, are read as UTF-8, as in any other body.
+    beyond = api.post("/v1/parties", data=orjson.dumps({**PARTY, "name": "Armée"}), headers=headers)
+
+    assert ascii_only.status_code == beyond.status_code == 201, beyond.get_data(as_text=True)
+    assert beyond.get_json()["name"] == "Armée"
+    assert rows_in(db, "parties") == 2
+
+
 @pytest.mark.parametrize("charset", ["latin-1", "ISO-8859-1", "windows-1252", "utf-16"])
 def test_json_in_another_charset_is_415_and_stores_nothing(
     api: ContractClient, db: Connection, charset: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import orjson
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -96,6 +97,51 @@ def test_a_failed_request_leaves_the_key_free(api: ContractClient, db: Connectio
 
     assert refused.status_code == 400
     assert corrected.status_code == 201
+    assert rows_in(db, "parties") == 1
+
+
+PARTY_LINE = orjson.dumps({"record_type": "party", "ref": "P-1", **PARTY}) + b"\n"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "media_type", "refused"),
+    [
+        ("/v1/parties", orjson.dumps(PARTY), "application/json",
+         {"Content-Type": "application/json; charset=latin-1"}),
+        ("/v1/parties", orjson.dumps(PARTY), "application/json",
+         {"Content-Type": "application/json", "Content-Encoding": "br"}),
+        ("/v1/imports", PARTY_LINE, "application/x-ndjson",
+         {"Content-Type": "application/x-ndjson; charset=iso-8859-1"}),
+        ("/v1/imports", PARTY_LINE, "application/x-ndjson",
+         {"Content-Type": "application/x-ndjson", "Content-Encoding": "gzip"}),
+    ],
+    ids=["json-charset", "json-encoding", "import-charset", "import-encoding"],
+)  # fmt: skip
+def test_a_415_is_not_the_keys_answer_and_the_corrected_request_is_new(
+    api: ContractClient,
+    db: Connection,
+    path: str,
+    body: bytes,
+    media_type: str,
+    refused: dict[str, str],
+) -> None:
+    """The same bytes sent again with the same key and a Content-Type (or Content-Encoding)
+    that is right: neither the 415 replayed nor refused as another request (409), though the
+    fingerprint does not hold the charset or the coding, since the 415 was never kept: it is
+    raised in the request's transaction, which rolls the key's claim back."""
+    key = {"Idempotency-Key": "mislabelled"}
+
+    first = api.post(path, data=body, headers={**refused, **key})
+    kept_after_415 = rows_in(db, "idempotency_keys")
+    corrected = api.post(path, data=body, headers={"Content-Type": media_type, **key})
+    again = api.post(path, data=body, headers={"Content-Type": media_type, **key})
+
+    assert first.status_code == 415
+    assert kept_after_415 == 0
+    assert corrected.status_code == 201, corrected.get_data(as_text=True)
+    assert "Idempotent-Replayed" not in corrected.headers
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_data() == corrected.get_data()
     assert rows_in(db, "parties") == 1
 
 

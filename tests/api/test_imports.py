@@ -781,6 +781,28 @@ def test_every_unreadable_csv_row_is_named_by_its_own_line(
     assert rows_in(db, "parties") == 0
 
 
+def test_a_csv_row_too_long_is_named_by_its_line_and_the_rows_after_it_are_read(
+    api: ContractClient, db: Connection
+) -> None:
+    # It was read into memory whole, however long (up to the 1 GiB an import may be): here
+    # 1.1 MB of cells, each under the csv limit of 131,072 characters.
+    body = (
+        b"ref,name,kind,country\n"
+        + b"P-2,Arsenal,MANUFACTURER,BE\n"
+        + b"P-3," + b",".join([b"x" * 100_000] * 11) + b"\n"
+        + b"P-4,Arsenal,MANUFACTURER,QQ\n"
+        + b"P-5,Arsenal,MANUFACTURER,BE\n"
+    )  # fmt: skip
+
+    response = send(api, body, CSV, record_type="party")
+
+    assert response.status_code == 400
+    problem = response.get_json()
+    assert [(e["line"], e["pointer"]) for e in problem["errors"]] == [(3, ""), (4, "/country")]
+    assert problem["errors"][0]["detail"] == "the row is longer than 1048576 bytes"
+    assert rows_in(db, "parties") == 0
+
+
 def test_a_csv_header_naming_a_column_twice_is_refused(api: ContractClient, db: Connection) -> None:
     # The row's last "country" used to be stored, without a word.
     body = b"ref,name,kind,country,country\nP-1,Arsenal Nord,MANUFACTURER,BE,FR\n"
@@ -948,6 +970,26 @@ def test_an_import_in_utf_8_may_say_so(api: ContractClient, charset: str) -> Non
 
     assert ndjson_file.status_code == 201, ndjson_file.get_data(as_text=True)
     assert csv_file.status_code == 201, csv_file.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("charset", ["us-ascii", "US-ASCII", "ascii"])
+def test_an_import_said_to_be_us_ascii_is_read_as_utf_8(
+    api: ContractClient, db: Connection, charset: str
+) -> None:
+    # ASCII is UTF-8's first 128 characters, but such a file was refused (415). Bytes above
+    # 0x7F (the "é" of "Armée" here), which are not ASCII, are read as UTF-8, as in any file.
+    ndjson_file = send(api, ndjson(*registry_file()), f"{NDJSON}; charset={charset}")
+    csv_file = send(
+        api,
+        "ref,name,kind,country\nP-9,Armée,ARMED_FORCES,FR\n".encode(),
+        f"{CSV}; charset={charset}",
+        record_type="party",
+    )
+
+    assert ndjson_file.status_code == 201, ndjson_file.get_data(as_text=True)
+    assert csv_file.status_code == 201, csv_file.get_data(as_text=True)
+    names = {row["name"] for row in db.execute("SELECT name FROM parties")}
+    assert names == {"Arsenal Nord", "Armée de Terre", "Armée"}
 
 
 def test_an_ndjson_file_may_begin_with_a_byte_order_mark(

@@ -118,6 +118,24 @@ def test_a_bad_file_stores_nothing_and_names_each_line(
     assert no_type.returncode == 2 and "--record-type" in no_type.stderr
 
 
+def test_a_csv_row_too_long_is_named_by_its_line(database_url: str, tmp_path: Path) -> None:
+    # The command reads a file as POST /v1/imports does: such a row was read whole.
+    parties = tmp_path / "parties.csv"
+    parties.write_bytes(
+        b"ref,name,kind,country\n"
+        + b"P-2," + b",".join([b"x" * 100_000] * 11) + b"\n"
+        + b"P-3,Arsenal,MANUFACTURER,QQ\n"
+        + b"P-4,Arsenal,MANUFACTURER,BE\n"
+    )  # fmt: skip
+
+    refused = run_import(database_url, str(parties), "--record-type", "party")
+
+    assert refused.returncode == 1
+    assert f"{parties}:2: the row is longer than 1048576 bytes\n" in refused.stderr
+    assert f"{parties}:3: country: " in refused.stderr
+    assert "nothing stored, 2 problems" in refused.stderr
+
+
 def test_a_queued_import_is_loaded_by_the_worker_as_the_service_role(
     live_service: tuple[str, str], tmp_path: Path
 ) -> None:

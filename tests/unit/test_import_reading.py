@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 import io
+import itertools
+import tracemalloc
+from dataclasses import replace
 
 import pytest
 
 from service.domain import imports
 from service.domain.imports import CSV, NDJSON, Document, Problem, csv_fields, documents
+from service.domain.streams import PiecesStream
 from service.import_reading import load_record, parallel_blocks
 from service.schemas.fields import InputContext
 
@@ -199,7 +204,7 @@ def test_a_row_that_is_not_csv_is_a_problem_of_its_own_line_and_reading_goes_on(
 
 
 def test_a_cell_over_the_csv_limit_is_a_problem_of_its_own_line_and_reading_goes_on() -> None:
-    body = PARTIES + parties(2, 2) + b"P-3," + b"x" * 10_000_000 + b",MANUFACTURER,BE\n"
+    body = PARTIES + parties(2, 2) + b"P-3," + b"x" * 200_000 + b",MANUFACTURER,BE\n"
     body += b"P-4,Arsenal\n" + parties(5, 5)
 
     found = read(body, CSV, "party")
@@ -207,6 +212,120 @@ def test_a_cell_over_the_csv_limit_is_a_problem_of_its_own_line_and_reading_goes
     assert [(p.line, p.field) for p in problems(found)] == [(3, ""), (4, "")]
     assert "a cell is longer than 131072 characters" in problems(found)[0].detail
     assert isinstance(found[-1], Document) and found[-1].line == 5
+
+
+ROW_TOO_LONG = f"the row is longer than {imports.LONGEST_LINE} bytes"
+WIDE_CELL = b'"' + b"x" * 50_000 + b"\n" + b"x" * 50_000 + b'"'  # under the csv limit, on 2 lines
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        b"P-3," + b"x" * 10_000_000 + b",MANUFACTURER,BE",  # one cell, on one line
+        b"P-3," + b",".join([b"x" * 100_000] * 20),  # many cells, each under the csv limit
+        b"P-3," + b",".join([WIDE_CELL] * 20),  # and each on two lines
+        b"P-3," + "é".encode() * 600_000,  # 600,000 characters, 1,200,000 bytes
+    ],
+    ids=["one-cell", "many-cells", "many-lines", "bytes-not-characters"],
+)
+def test_a_csv_row_too_long_is_a_problem_of_its_first_line_and_reading_goes_on(
+    row: bytes,
+) -> None:
+    # Such a row was read whole, however long (up to the 1 GiB an import may be).
+    body = PARTIES + parties(2, 2) + row + b"\n" + parties(4 + row.count(b"\n"), 50)
+
+    found = read(body, CSV, "party")
+
+    assert isinstance(found[0], Document) and found[0].line == 2
+    assert found[1] == Problem(3, "", ROW_TOO_LONG)
+    after = [entry.line for entry in found[2:] if isinstance(entry, Document)]
+    assert after == list(range(4 + row.count(b"\n"), 51))
+    if b"\n" not in row:
+        assert len(found) == 49
+
+
+@pytest.mark.parametrize("ending", [b"\n", b"\r\n", b"\r"])
+def test_a_csv_row_may_be_as_long_as_an_ndjson_line(
+    monkeypatch: pytest.MonkeyPatch, ending: bytes
+) -> None:
+    monkeypatch.setattr(imports, "LONGEST_LINE", 16)
+    longest = b"P-12345,Ars\xc3\xa9nal"  # 16 bytes, 15 characters
+    assert len(longest) == 16
+    body = BOM + b"ref,name" + ending + longest + ending + longest + b"x" + ending
+    body += b'P-2,"A' + ending + b'rsenal"' + ending  # 13 bytes on two lines
+    body += b'P-3,"Ars' + ending + b"enal Nord" + ending + b'Est"' + ending + longest
+
+    found = read(body, CSV, "party")
+
+    too_long = Problem(0, "", "the row is longer than 16 bytes")
+    assert found == [
+        Document(2, {"record_type": "party", "ref": "P-12345", "name": "Arsénal"}),
+        replace(too_long, line=3),
+        Document(4, {"record_type": "party", "ref": "P-2",
+                     "name": "A" + ending.decode() + "rsenal"}),
+        # Over on its second line: reading goes on with the line after it, which reads as a
+        # row of its own (as after any row that cannot be read).
+        replace(too_long, line=6),
+        Problem(8, "", "the row has fewer values than the header"),
+        Document(9, {"record_type": "party", "ref": "P-12345", "name": "Arsénal"}),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("ending", [b"\n", b"\r\n", b"\r"])
+def test_the_rest_of_a_csv_row_too_long_is_skipped_to_its_lines_end(
+    monkeypatch: pytest.MonkeyPatch, ending: bytes
+) -> None:
+    monkeypatch.setattr(imports, "LONGEST_LINE", 16)
+    monkeypatch.setattr(imports, "_SKIP_PIECE", 3)
+    for length in range(10, 30):  # its end falls anywhere in the pieces it is skipped in
+        body = b"ref,name" + ending + b"P-1," + b"x" * length + ending + b"P-2,Army" + ending
+
+        found = read(body, CSV, "party")
+
+        if length <= 12:
+            assert found[0] == Document(2, {"record_type": "party", "ref": "P-1",
+                                            "name": "x" * length})  # fmt: skip
+        else:
+            assert found[0] == Problem(2, "", "the row is longer than 16 bytes"), length
+        assert found[1:] == [Document(3, {"record_type": "party", "ref": "P-2", "name": "Army"})]
+
+
+def test_a_csv_header_too_long_is_a_problem_of_line_1() -> None:
+    body = b"ref," + b",".join([b"x" * 100_000] * 20) + b"\n" + parties(2, 2)
+
+    assert read(body, CSV, "party") == [
+        Problem(1, "", f"the header row is longer than {imports.LONGEST_LINE} bytes")
+    ]
+
+
+def _peak_reading(row_bytes: int) -> int:
+    """The peak of memory while reading a CSV file with a row of about row_bytes (cells of 99
+    characters), made as it is read, through a buffered reader as importing reads a file."""
+    cells = b"".join([b"," + b"x" * 99] * 655)
+    pieces = itertools.chain(
+        [PARTIES, b"P-1"], itertools.repeat(cells, row_bytes // len(cells)), [b"\n", parties(3, 3)]
+    )
+    stream = io.BufferedReader(PiecesStream(pieces), buffer_size=1 << 16)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        found = list(documents(stream, CSV, "party"))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert found[0] == Problem(2, "", ROW_TOO_LONG)
+    assert isinstance(found[1], Document) and found[1].line == 3
+    return peak
+
+
+def test_memory_does_not_grow_with_a_csv_rows_length() -> None:
+    """A row is read a bounded piece at a time, and what is past LONGEST_LINE skipped unheld
+    (such a row was read whole)."""
+    short = _peak_reading(4 * imports.LONGEST_LINE)
+    long = _peak_reading(32 * imports.LONGEST_LINE)
+
+    assert long < short * 1.25, (short, long)
+    assert short < 4 * imports.LONGEST_LINE, short
 
 
 def test_a_csv_row_is_numbered_by_the_line_it_starts_on() -> None:
