@@ -96,6 +96,8 @@ def requires(
                 raise PermissionDenied(f"this API key lacks the `{scope}` scope")
             g.principal = caller
             audit.stated_case(draft)
+            if large_body is not None:
+                large_body.check()
             conn = connection()
             response: Response | None = None
             try:
@@ -104,7 +106,7 @@ def requires(
                     _write_unless_written(conn, draft, response)
                     return response
                 with conn.transaction():
-                    replayed = idempotency.begin(conn, caller, large_body=large_body)
+                    replayed = idempotency.begin(conn, caller, large_body=large_body is not None)
                     if replayed is None:
                         response = make_response(view(*args, **kwargs))
                         idempotency.finish(conn, response)

@@ -45,10 +45,10 @@ class NotAnImportFile(requests.UnsupportedMediaType):
 
 @blueprint.post("")
 @requires("registry:write")
-@uploads.large_body
+@uploads.large_body(MEDIA_TYPES, NotAnImportFile)
 def create_import() -> Response:
-    """Import a file: every record or none (the problems of every bad record otherwise)."""
-    requests.check_media_type(MEDIA_TYPES, NotAnImportFile)
+    """Import a file: every record or none (the problems of every bad record otherwise).
+    Its media type was checked before the body was read (uploads.LargeBody)."""
     record_type = requests.query(import_query)["record_type"]
     if request.mimetype != NDJSON and record_type is None:
         raise InvalidInput.for_field(

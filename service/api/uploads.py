@@ -19,6 +19,7 @@ from werkzeug.exceptions import NotImplemented as TransferCodingNotImplemented
 from werkzeug.wsgi import get_content_length
 
 from service.api.context import settings
+from service.api.requests import UnsupportedMediaType, check_media_type
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -125,14 +126,36 @@ class _FramedBody:
             ) from exc
 
 
-def large_body(view: Callable[P, R]) -> Callable[P, R]:
-    """Mark a view whose body may be as large as TRACE_REGISTRY_MAX_IMPORT_BYTES."""
-    view.large_body = True  # type: ignore[attr-defined]
-    return view
+@dataclass(frozen=True, slots=True)
+class LargeBody:
+    """What a view that takes a large body takes: its media types, and their refusal (415)."""
+
+    accepted: tuple[str, ...]
+    refusal: type[UnsupportedMediaType]
+
+    def check(self) -> None:
+        """Before anything reads the body: an Idempotency-Key's fingerprint spooled it whole
+        (up to TRACE_REGISTRY_MAX_IMPORT_BYTES) before the view refused it with 415, and a
+        body its key had been answered for was answered again whatever its Content-Type."""
+        check_media_type(self.accepted, self.refusal)
 
 
-def takes_large_body(view: Callable[..., object]) -> bool:
-    return bool(getattr(view, "large_body", False))
+def large_body(
+    accepted: tuple[str, ...], refusal: type[UnsupportedMediaType]
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Mark a view whose body may be as large as TRACE_REGISTRY_MAX_IMPORT_BYTES, of the
+    `accepted` media types (requires() checks them, LargeBody.check)."""
+
+    def mark(view: Callable[P, R]) -> Callable[P, R]:
+        view.large_body = LargeBody(accepted, refusal)  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def takes_large_body(view: Callable[..., object]) -> LargeBody | None:
+    found = getattr(view, "large_body", None)
+    return found if isinstance(found, LargeBody) else None
 
 
 def spooled() -> Spooled:

@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from service.api import uploads
 from service.db import Connection
 from service.repository import idempotency
 from tests.conftest import create_agency_key, rows_in
@@ -143,6 +144,39 @@ def test_a_415_is_not_the_keys_answer_and_the_corrected_request_is_new(
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.get_data() == corrected.get_data()
     assert rows_in(db, "parties") == 1
+
+
+@pytest.mark.parametrize(
+    "refused",
+    [{"Content-Type": "application/x-ndjson; charset=iso-8859-1"},
+     {"Content-Type": "application/x-ndjson", "Content-Encoding": "gzip"},
+     {"Content-Type": "application/json"}],
+    ids=["charset", "encoding", "media-type"],
+)  # fmt: skip
+def test_an_imports_media_type_is_checked_before_its_key_reads_the_body(
+    api: ContractClient, monkeypatch: pytest.MonkeyPatch, refused: dict[str, str]
+) -> None:
+    """An import file can be 1 GiB: its key's fingerprint spooled it whole before the view
+    refused it (415); and the same bytes under a key already answered were answered again
+    (the import's 201 replayed) whatever their Content-Type said."""
+    key = {"Idempotency-Key": "import-key"}
+    answered = api.post(
+        "/v1/imports", data=PARTY_LINE, headers={"Content-Type": "application/x-ndjson", **key}
+    )
+
+    def unread() -> None:
+        raise AssertionError("the body of a request refused for its media type was read")
+
+    monkeypatch.setattr(uploads, "spooled", unread)
+    again = api.post("/v1/imports", data=PARTY_LINE, headers={**refused, **key})
+    other_key = api.post(
+        "/v1/imports", data=PARTY_LINE, headers={**refused, "Idempotency-Key": "another"}
+    )
+
+    assert answered.status_code == 201, answered.get_data(as_text=True)
+    assert (again.status_code, other_key.status_code) == (415, 415)
+    assert "Idempotent-Replayed" not in again.headers
+    assert again.get_json()["title"] == "Send NDJSON or CSV"
 
 
 def test_a_trace_sent_twice_is_one_trace(api: ContractClient, db: Connection) -> None:
