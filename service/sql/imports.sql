@@ -246,12 +246,12 @@ FROM (
         CROSS JOIN LATERAL (
             SELECT string_agg(concat_ws(' ', l.line_number || ':', l.quantity || ' x',
                                         l.description, l.category, l.model),
-                              '; ' ORDER BY l.line_number) AS lines
+                              ' | ' ORDER BY l.line_number) AS lines
             FROM euc_line_items l WHERE l.euc_id = c.id) AS recorded_lines
         CROSS JOIN LATERAL (
             SELECT string_agg(concat_ws(' ', l.line_number || ':', l.quantity || ' x',
                                         l.description, l.category, l.model),
-                              '; ' ORDER BY l.line_number) AS lines
+                              ' | ' ORDER BY l.line_number) AS lines
             FROM import_euc_lines l WHERE l.euc_ref = s.ref AND l.line = s.line) AS sent_lines
         WHERE s.present
         UNION ALL
