@@ -188,10 +188,15 @@ SELECT line, field,
 FROM (
     SELECT r.line, r.record_type, r.ref, r.imported_in, d.field,
            CASE WHEN d.field LIKE '%%\_ref' OR d.field = 'item_refs' THEN d.recorded
+                WHEN d.field = 'line_items'  -- its texts are quoted already
+                THEN left(d.recorded, 60)
+                     || CASE WHEN length(d.recorded) > 60 THEN '...' ELSE '' END
                 ELSE '"' || left(d.recorded, 60)
                      || CASE WHEN length(d.recorded) > 60 THEN '..."' ELSE '"' END END
                AS shown_recorded,
            CASE WHEN d.field LIKE '%%\_ref' OR d.field = 'item_refs' THEN d.sent
+                WHEN d.field = 'line_items'
+                THEN left(d.sent, 60) || CASE WHEN length(d.sent) > 60 THEN '...' ELSE '' END
                 ELSE '"' || left(d.sent, 60)
                      || CASE WHEN length(d.sent) > 60 THEN '..."' ELSE '"' END END
                AS shown_sent
@@ -243,14 +248,21 @@ FROM (
                                       AND exporter.ref = s.exporter_party_ref
         LEFT JOIN import_refs end_user ON end_user.record_type = 'party'
                                       AND end_user.ref = s.end_user_party_ref
+        -- Each line as `1: 10 x "Rifles" RIFLE model "FAL"`: its texts quoted (as JSON strings)
+        -- and its category one of the registry's codes, so that lines that differ never read
+        -- the same. Joined by spaces alone, a model moved into the description, a category sent
+        -- as a model, or a line's words split into two lines read as recorded (and the change
+        -- was skipped as present).
         CROSS JOIN LATERAL (
-            SELECT string_agg(concat_ws(' ', l.line_number || ':', l.quantity || ' x',
-                                        l.description, l.category, l.model),
+            SELECT string_agg(l.line_number || ': ' || l.quantity || ' x '
+                              || to_json(l.description)::text || coalesce(' ' || l.category, '')
+                              || coalesce(' model ' || to_json(l.model)::text, ''),
                               ' | ' ORDER BY l.line_number) AS lines
             FROM euc_line_items l WHERE l.euc_id = c.id) AS recorded_lines
         CROSS JOIN LATERAL (
-            SELECT string_agg(concat_ws(' ', l.line_number || ':', l.quantity || ' x',
-                                        l.description, l.category, l.model),
+            SELECT string_agg(l.line_number || ': ' || l.quantity || ' x '
+                              || to_json(l.description)::text || coalesce(' ' || l.category, '')
+                              || coalesce(' model ' || to_json(l.model)::text, ''),
                               ' | ' ORDER BY l.line_number) AS lines
             FROM import_euc_lines l WHERE l.euc_ref = s.ref AND l.line = s.line) AS sent_lines
         WHERE s.present
