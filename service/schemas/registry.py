@@ -133,9 +133,17 @@ class EucIn(Schema):
 
     @validates_schema
     def line_numbers_unique(self, data: dict[str, Any], **_: Any) -> None:
-        numbers = [line["line_number"] for line in data["line_items"] if line["line_number"]]
+        # The numbers make() gives: a line without one takes its position, which a number given
+        # to another line may be (those were refused by the unique index, with no field named).
+        numbers = [
+            line["line_number"] or position
+            for position, line in enumerate(data["line_items"], start=1)
+        ]
         if len(numbers) != len(set(numbers)):
-            raise ValidationError("line numbers must be unique", "line_items")
+            raise ValidationError(
+                "line numbers must be unique (a line without one is numbered by its position)",
+                "line_items",
+            )
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> NewEuc:

@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from service.db import Connection
+from tests.conftest import rows_in
 from tests.contract import ContractClient
 
 
@@ -70,6 +72,27 @@ def test_explicit_line_numbers_are_kept_and_must_be_unique(
     assert euc["line_items"][0]["line_number"] == 7
     assert refused.status_code == 400
     assert refused.get_json()["errors"][0]["pointer"] == "/line_items"
+
+
+def test_a_line_without_a_number_may_not_take_the_number_another_line_was_given(
+    api: ContractClient, parties: Any, db: Connection
+) -> None:
+    # A line without a number is numbered by its position: the second line here was numbered 2
+    # as the first was, and the certificate was refused by the database's unique index (409,
+    # "Key (euc_id, line_number)=(..., 2) already exists") rather than as a bad body.
+    exporter, end_user = parties
+    lines = [
+        {"line_number": 2, "description": "Mortars", "quantity": 1},
+        {"description": "Mortar bombs", "quantity": 200},
+    ]
+
+    refused = api.post("/v1/eucs", _certificate(exporter, end_user, line_items=lines))
+
+    assert refused.status_code == 400, refused.get_json()
+    (problem,) = refused.get_json()["errors"]
+    assert problem["pointer"] == "/line_items"
+    assert "position" in problem["detail"]
+    assert rows_in(db, "end_user_certificates") == 0
 
 
 def test_a_certificate_number_is_unique_per_issuing_country(

@@ -524,6 +524,23 @@ def test_a_certificate_sent_again_with_its_lines_worded_in_other_fields_is_refus
     assert (problem["line"], problem["pointer"]) == (1, "/line_items")
 
 
+def test_a_certificate_line_numbered_as_another_by_its_position_is_a_problem_of_its_line(
+    api: ContractClient, db: Connection
+) -> None:
+    # Both lines were numbered 2 (the second by its position): the unique index refused the
+    # file with a bare 409, no line named and no import record kept.
+    certificate = {**registry_file()[4], "line_items": [
+        {"line_number": 2, "description": "Rifles", "quantity": 10},
+        {"description": "Pistols", "quantity": 5}]}  # fmt: skip
+
+    response = send(api, ndjson(*registry_file()[:2], certificate))
+
+    assert response.status_code == 400, response.get_json()
+    problems = [(e["line"], e["pointer"]) for e in response.get_json()["errors"]]
+    assert problems == [(3, "/line_items")]
+    assert rows_in(db, "end_user_certificates") == 0
+
+
 def test_a_rejected_file_sent_again_is_checked_again(api: ContractClient) -> None:
     records = registry_file()
     records[2] = {**records[2], "category": "LASER"}
