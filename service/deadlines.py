@@ -30,15 +30,12 @@ class Deadline:
         self._statement_timeout_ms = statement_timeout_ms
         self._bounded = False
 
-    def left_ms(self) -> int:
+    def _left_ms(self) -> int:
         return int((self._at - time.monotonic()) * 1000)
-
-    def passed(self) -> bool:
-        return self.left_ms() <= 0
 
     def bound(self, conn: Connection) -> None:
         """The transaction's statement timeout cut down to the time left, when it is less."""
-        left = self.left_ms()
+        left = self._left_ms()
         if self._statement_timeout_ms == 0 or left < self._statement_timeout_ms:
             self._set_statement_timeout(conn, max(left, 1))
             self._bounded = True
@@ -52,7 +49,7 @@ class Deadline:
     def keep(self, conn: Connection, too_slow: Callable[[], Exception]) -> None:
         """Before the next step: `too_slow()` raised once the time is out, else the statements
         bounded by what is left."""
-        if self.passed():
+        if self._left_ms() <= 0:
             raise too_slow()
         self.bound(conn)
 
@@ -69,7 +66,7 @@ class Deadline:
 
     def _cut_it(self) -> bool:
         # A little early by this clock: the server's timer runs on its own.
-        return self._bounded and self.left_ms() <= _CANCEL_MARGIN_MS
+        return self._bounded and self._left_ms() <= _CANCEL_MARGIN_MS
 
     @staticmethod
     def _set_statement_timeout(conn: Connection, milliseconds: int) -> None:

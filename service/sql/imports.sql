@@ -233,7 +233,7 @@ FROM (
                      to_char(c.issued_on, 'YYYY-MM-DD'), to_char(c.expires_on, 'YYYY-MM-DD'),
                      'party ' || c.exporter_party_id, 'party ' || c.end_user_party_id,
                      c.destination_country::text, c.stated_end_use,
-                     c.non_reexport_clause::text, recorded_lines.lines],
+                     c.non_reexport_clause::text, lines.recorded],
                ARRAY[s.certificate_number, s.issuing_country, s.issuing_authority,
                      to_char(s.issued_on, 'YYYY-MM-DD'), to_char(s.expires_on, 'YYYY-MM-DD'),
                      coalesce('party ' || exporter.id,
@@ -241,30 +241,34 @@ FROM (
                      coalesce('party ' || end_user.id,
                               s.end_user_party_ref || ', which names no party'),
                      s.destination_country, s.stated_end_use,
-                     s.non_reexport_clause::text, sent_lines.lines]
+                     s.non_reexport_clause::text, lines.sent]
         FROM import_eucs s
         JOIN end_user_certificates c ON c.id = s.id
         LEFT JOIN import_refs exporter ON exporter.record_type = 'party'
                                       AND exporter.ref = s.exporter_party_ref
         LEFT JOIN import_refs end_user ON end_user.record_type = 'party'
                                       AND end_user.ref = s.end_user_party_ref
-        -- Each line as `1: 10 x "Rifles" RIFLE model "FAL"`: its texts quoted (as JSON strings)
-        -- and its category one of the registry's codes, so that lines that differ never read
-        -- the same. Joined by spaces alone, a model moved into the description, a category sent
-        -- as a model, or a line's words split into two lines read as recorded (and the change
-        -- was skipped as present).
+        -- Each line as `1: 10 x "Rifles" RIFLE model "FAL"`, the recorded and the sent alike:
+        -- its texts quoted (as JSON strings) and its category one of the registry's codes, so
+        -- that lines that differ never read the same. Joined by spaces alone, a model moved into
+        -- the description, a category sent as a model, or a line's words split into two lines
+        -- read as recorded (and the change was skipped as present).
         CROSS JOIN LATERAL (
-            SELECT string_agg(l.line_number || ': ' || l.quantity || ' x '
-                              || to_json(l.description)::text || coalesce(' ' || l.category, '')
-                              || coalesce(' model ' || to_json(l.model)::text, ''),
-                              ' | ' ORDER BY l.line_number) AS lines
-            FROM euc_line_items l WHERE l.euc_id = c.id) AS recorded_lines
-        CROSS JOIN LATERAL (
-            SELECT string_agg(l.line_number || ': ' || l.quantity || ' x '
-                              || to_json(l.description)::text || coalesce(' ' || l.category, '')
-                              || coalesce(' model ' || to_json(l.model)::text, ''),
-                              ' | ' ORDER BY l.line_number) AS lines
-            FROM import_euc_lines l WHERE l.euc_ref = s.ref AND l.line = s.line) AS sent_lines
+            SELECT string_agg(shown, ' | ' ORDER BY line_number) FILTER (WHERE recorded)
+                       AS recorded,
+                   string_agg(shown, ' | ' ORDER BY line_number) FILTER (WHERE NOT recorded)
+                       AS sent
+            FROM (SELECT true AS recorded, line_number, quantity, description,
+                         category::text AS category, model
+                  FROM euc_line_items WHERE euc_id = c.id
+                  UNION ALL
+                  SELECT false, line_number, quantity, description, category, model
+                  FROM import_euc_lines WHERE euc_ref = s.ref AND line = s.line) AS l
+            CROSS JOIN LATERAL (
+                SELECT l.line_number || ': ' || l.quantity || ' x '
+                       || to_json(l.description)::text || coalesce(' ' || l.category, '')
+                       || coalesce(' model ' || to_json(l.model)::text, '') AS shown) AS each_line
+        ) AS lines
         WHERE s.present
         UNION ALL
         SELECT s.line, 'event', s.ref, s.imported_in,

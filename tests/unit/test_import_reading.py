@@ -11,7 +11,7 @@ from dataclasses import replace
 import pytest
 
 from service.domain import imports
-from service.domain.imports import CSV, NDJSON, Document, Problem, csv_fields, documents
+from service.domain.imports import BOM, CSV, NDJSON, Document, Problem, csv_fields, documents
 from service.domain.streams import PiecesStream
 from service.import_reading import load_record, parallel_blocks
 from service.schemas.fields import InputContext
@@ -44,9 +44,6 @@ def test_a_line_too_long_is_skipped_whole_and_reading_goes_on(
 
     assert isinstance(found[0], Problem) and "longer than" in found[0].detail
     assert found[1] == Document(2, {"b": 2})
-
-
-BOM = b"\xef\xbb\xbf"
 
 
 @pytest.mark.parametrize(
