@@ -1,5 +1,6 @@
-"""Headers on every response: security headers for an API that only speaks JSON, the request id,
-and CORS only for the origins configured (none by default)."""
+"""Headers on every response: security headers for an API that answers data (JSON, or text
+reports) and no pages, the request id, and CORS only for the origins configured (none by
+default)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from flask import Flask, Response, g, request
 
 from service.config import Settings
 
-# An API answers JSON: nothing in it is to be framed, run, sniffed or cached on the way.
+# An API answers data: nothing in it is to be framed, run, sniffed or cached on the way.
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",

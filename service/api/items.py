@@ -10,8 +10,9 @@ from flask import Blueprint, Response
 from service.api import audit, requests
 from service.api.auth import requires
 from service.api.context import connection, principal, settings
-from service.api.responses import created, json_response, keyset_page
+from service.api.responses import created, json_response, keyset_page, reported
 from service.domain.records import Item
+from service.domain.reports import chain_report
 from service.domain.serials import normalise_name
 from service.errors import NotFound
 from service.repository import chains, items, notifications
@@ -56,7 +57,8 @@ def get_item(item_id: UUID) -> Response:
 @blueprint.get("/<uuid:item_id>/custody")
 @requires("trace:read")
 def get_custody(item_id: UUID) -> Response:
-    """The item's chain of custody: its events in order, holder, status and findings."""
+    """The item's chain of custody: its events in order, holder, status and findings (JSON, or
+    a text report for Accept: text/plain)."""
     today = datetime.now(UTC).date()
     viewer = principal().agency.id
     chain = chains.chain(connection(), item_id, today, settings().euc_verification_days, viewer)
@@ -70,7 +72,7 @@ def get_custody(item_id: UUID) -> Response:
         stated.case_reference if stated else None,
         stated.purpose if stated else None,
     )
-    return json_response(chain)
+    return reported(chain, chain_report)
 
 
 def _item_or_404(item_id: UUID) -> Item:

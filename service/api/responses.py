@@ -1,4 +1,5 @@
-"""JSON out: orjson, indented so that answers read well in a terminal, UTC as `Z`."""
+"""JSON out: orjson, indented so that answers read well in a terminal, UTC as `Z`; and, for
+traces and chains of custody, a plain-text report to a client that asks for one."""
 
 from __future__ import annotations
 
@@ -8,13 +9,19 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from flask import Response
+from flask import Response, request
 
 from service import cursors
 from service.api import audit
 from service.api.context import settings
 
 _OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE
+# A JSON document made into text for people (service.domain.reports).
+Report = Callable[[Mapping[str, Any]], str]
+TEXT_MEDIA_TYPE = "text/plain"
+# Werkzeug matches an Accept entry with parameters (`text/plain; charset=utf-8`) only against an
+# offer with the same parameters, and one without only against an offer without.
+_OFFERED = ("application/json", TEXT_MEDIA_TYPE, f"{TEXT_MEDIA_TYPE}; charset=utf-8")
 
 
 def json_response(
@@ -32,9 +39,40 @@ def json_response(
     )
 
 
-def created(payload: object, location: str) -> Response:
+def created(payload: object, location: str, *, report: Report | None = None) -> Response:
     audit.created(location)
-    return json_response(payload, 201, headers={"Location": location})
+    return reported(payload, report, 201, headers={"Location": location})
+
+
+def reported(
+    payload: object,
+    report: Report | None,
+    status: int = 200,
+    *,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """The payload as JSON, or as `report` makes it into text for a client whose Accept header
+    prefers text/plain (an investigator's terminal). The report is made from the JSON document
+    itself, so it says what the JSON says. Either way the answer varies with Accept."""
+    if report is None:
+        return json_response(payload, status, headers=headers)
+    varying = {**(headers or {}), "Vary": "Accept"}
+    if not wants_text():
+        return json_response(payload, status, headers=varying)
+    document = orjson.loads(orjson.dumps(payload, option=orjson.OPT_UTC_Z))
+    return Response(
+        report(document), status, headers=varying, content_type=f"{TEXT_MEDIA_TYPE}; charset=utf-8"
+    )
+
+
+def wants_text() -> bool:
+    """Whether the request's Accept header prefers text/plain to JSON. Looked for before it is
+    parsed: a trace's hot path pays one header lookup, and JSON stays the answer to `*/*` (what
+    curl sends), to no Accept header, and to a tie."""
+    if "text/" not in request.environ.get("HTTP_ACCEPT", "").lower():
+        return False
+    chosen = request.accept_mimetypes.best_match(_OFFERED)
+    return chosen is not None and chosen.startswith(TEXT_MEDIA_TYPE)
 
 
 def page(items: list[object], next_cursor: str | None) -> Response:

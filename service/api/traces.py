@@ -17,9 +17,10 @@ from service.api.context import (
     seconds_since_start,
     settings,
 )
-from service.api.responses import created, json_response, keyset_page
+from service.api.responses import created, keyset_page, reported
 from service.deadlines import Deadline
 from service.domain.ids import uuid7
+from service.domain.reports import trace_report
 from service.domain.traces import ObservedWeapon, TraceAnswer, TraceContext
 from service.errors import NotFound
 from service.repository import agencies, traces
@@ -45,7 +46,8 @@ def _tracer() -> Tracer:
 @blueprint.post("")
 @requires("trace:read", one_statement=True)
 def create_trace() -> Response:
-    """Trace one weapon: ranked candidates, each with its chain of custody."""
+    """Trace one weapon: ranked candidates, each with its chain of custody (JSON, or a text
+    report for Accept: text/plain)."""
     request = requests.body(trace_in)
     _audit_request(request["context"], [request["weapon"]])
     answer = _tracer().answer(request["weapon"], request["context"])
@@ -113,13 +115,13 @@ def get_trace(trace_id: UUID) -> Response:
     document = traces.get(connection(), trace_id, principal().agency.id)
     if document is None:
         raise NotFound(f"your agency has no trace with id {trace_id}")
-    return json_response(orjson.loads(document))
+    return reported(orjson.loads(document), trace_report)
 
 
 def _stored(answer: TraceAnswer) -> Response:
     """The answer, stored with the request's audit entry in the same statement."""
     _audit_answer(answer)
-    response = created(answer, f"/v1/traces/{answer.id}")
+    response = created(answer, f"/v1/traces/{answer.id}", report=trace_report)
     with audit.written_with(response.status_code) as entry:
         traces.insert(connection(), answer, principal().key_prefix, entry)
     return response

@@ -75,6 +75,9 @@ def test_the_tour_runs_as_written(live_service: tuple[str, str], tmp_path: Path)
     assert result.stdout.lower().count("idempotent-replayed: true") == 1
     # The file imported twice: stored once, then found present.
     assert '"party": 1' in result.stdout and '"event": 1' in result.stdout
+    # The chain and the trace as text reports.
+    assert "    status      SEIZED since 2019-10-03" in result.stdout
+    assert "maker       Fabrique Nationale (registry: FN Herstal, BE)" in result.stdout
     # Another agency sees the restricted party and sale redacted, and whom to ask.
     assert '"redacted": true' in result.stdout
     assert "restricted 1 record by Tracing Unit (2018-06-01)" in result.stdout

@@ -1,0 +1,272 @@
+"""Traces and chains of custody as plain text, for an investigator reading them in a terminal.
+
+The reports are made from the documents the API answers in JSON (a stored trace is kept as
+JSON, and is reported from what it answered on the day), so they say nothing the JSON does
+not. Each record is one line where it fits; a record's details follow it, indented. Text
+from the registry is shown on one line (its line breaks and tabs as spaces), and the
+characters that would turn a terminal's text around (bidirectional controls, which could
+make a serial or a name read as another) are shown as escapes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+Document = Mapping[str, Any]
+
+# Line breaks and tabs (the only control characters a record's text may hold) and the Unicode
+# line and paragraph separators: one space, so that a value never starts a line of its own.
+_BREAKS = re.compile(r"[\t\n\r\u2028\u2029]+")
+# Bidirectional formatting characters: U+202E would show "AK7410" as "0147KA".
+_BIDI_CONTROLS = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_INDENT = "    "
+
+
+def shown(text: object) -> str:
+    """A value on one line, with nothing in it that reorders what a terminal shows."""
+    flat = _BREAKS.sub(" ", str(text))
+    return _BIDI_CONTROLS.sub(lambda found: f"<U+{ord(found.group()):04X}>", flat)
+
+
+def trace_report(trace: Document) -> str:
+    """A stored trace as text: the request and how it was read, then each candidate with its
+    differences, findings and chain of custody."""
+    lines = [*_trace_heading(trace), "", *_reading(trace)]
+    candidates: Sequence[Document] = trace["candidates"]
+    lines += ["", _counted(len(candidates), "CANDIDATE", "CANDIDATES")]
+    if not candidates:
+        lines.append("Nothing registered fits the reading.")
+    for candidate in candidates:
+        lines += ["", *_candidate(candidate)]
+    return "\n".join(lines) + "\n"
+
+
+def chain_report(chain: Document) -> str:
+    """An item's chain of custody as text: the item, where its history leaves it, what is
+    wrong with that history, and the events in order."""
+    return "\n".join(_chain(chain, f"ITEM {chain['item']['id']}")) + "\n"
+
+
+# The trace -------------------------------------------------------------------------------------
+
+
+def _trace_heading(trace: Document) -> Iterator[str]:
+    yield f"TRACE {trace['id']}  {trace['status']}"
+    yield f"answered {_moment(trace['created_at'])} to {shown(trace['agency']['name'])}"
+    context = trace["context"]
+    yield from _labelled("case", context["case_reference"])
+    yield from _labelled("purpose", context["purpose"])
+    yield from _labelled("legal basis", context["legal_basis"])
+    yield from _labelled("officer", context["requesting_officer"])
+    seizure = " ".join(
+        part
+        for part in (
+            context["seizure_country"] and f"in {context['seizure_country']}",
+            context["seized_on"] and f"on {context['seized_on']}",
+        )
+        if part
+    )
+    yield from _labelled("seized", seizure)
+    yield from _labelled("batch", trace["batch_id"])
+
+
+def _reading(trace: Document) -> Iterator[str]:
+    weapon, reading = trace["weapon"], trace["interpretation"]
+    yield "WEAPON AS READ"
+    serial = f"{shown(weapon['serial_number'])} (searched as {shown(reading['serial_normalised'])}"
+    if reading["serial_pattern"] is not None:
+        serial += f", pattern {shown(reading['serial_pattern'])}"
+    yield from _labelled("serial", serial + ")")
+    if weapon["obliterated"]:
+        yield from _labelled("", "obliterated and restored: near misses searched too")
+    maker = reading["manufacturer"]
+    if weapon["manufacturer"] is not None:
+        known = f"{shown(maker['name'])}{_country(maker['country'])}" if maker else "not known"
+        yield from _labelled("maker", f"{shown(weapon['manufacturer'])} (registry: {known})")
+    yield from _labelled("model", weapon["model"])
+    yield from _labelled("category", weapon["category"])
+    yield from _labelled("caliber", weapon["caliber"])
+    yield from _labelled("made in", weapon["country_of_manufacture"])
+    yield from _labelled("imported", _markings(weapon["import_markings"]))
+    yield from _labelled("searched", ", ".join(reading["tiers_searched"]))
+
+
+def _candidate(candidate: Document) -> list[str]:
+    heading = f"#{candidate['rank']}  {candidate['match_basis']}  score {candidate['score']:.2f}"
+    differences: Sequence[Document] = candidate["differences"]
+    explained = [
+        f"{_INDENT * 2}{shown(d['field'])}: read {_quoted(d['observed'])}, registered "
+        f"{_quoted(d['registered'])}: {shown(d['explanation'])}"
+        for d in differences
+    ]
+    return _chain(candidate, heading, [f"{_INDENT}differences", *explained] if explained else [])
+
+
+# The chain -------------------------------------------------------------------------------------
+
+
+def _chain(chain: Document, heading: str, about_item: Sequence[str] = ()) -> list[str]:
+    """The chain's lines; `about_item` (a candidate's differences) follows the item's."""
+    item = chain["item"]
+    lines = [
+        heading,
+        _detail("item", f"{item['id']}, recorded by {shown(item['recorded_by']['name'])} on "
+                f"{_moment(item['recorded_at'])}"),
+        _detail("weapon", _weapon(item)),
+        _detail("markings", _item_markings(item)),
+        *about_item,
+    ]  # fmt: skip
+    since = f" since {chain['status_since']}" if chain["status_since"] else ""
+    lines.append(_detail("status", f"{chain['status']}{since}"))
+    holder = chain["current_holder"]
+    lines.append(_detail("holder", _party(holder) if holder else "none on record"))
+    last = chain["last_known_holder"]
+    if last is not None and last != holder:
+        lines.append(_detail("last held", _party(last)))
+    owner = chain["current_owner"]
+    if owner is not None and owner != holder:
+        lines.append(_detail("owner", _party(owner)))
+    findings: Sequence[Document] = chain["findings"]
+    lines.append(f"{_INDENT}{_counted(len(findings), 'finding', 'findings')}")
+    lines += [
+        f"{_INDENT * 2}{f['severity']:<8} {f['code']}: {shown(f['message'])}" for f in findings
+    ]
+    events: Sequence[Document] = chain["events"]
+    lines.append(f"{_INDENT}{_counted(len(events), 'event', 'events')} of custody")
+    for event in events:
+        lines += _event(event)
+    return lines
+
+
+def _weapon(item: Document) -> str:
+    kind = ", ".join(shown(part) for part in (item["category"], item["caliber"]) if part)
+    made = " ".join(
+        part
+        for part in (
+            item["country_of_manufacture"] and f"in {item['country_of_manufacture']}",
+            item["year_of_manufacture"] and f"in {item['year_of_manufacture']}",
+        )
+        if part
+    )
+    return (
+        f"{shown(item['manufacturer'])} {shown(item['model'])} ({kind}), serial "
+        f"{shown(item['serial_number'])}" + (f", made {made}" if made else "")
+    )
+
+
+def _item_markings(item: Document) -> str:
+    imported = _markings(item["import_markings"])
+    parts = [f"import {imported}" if imported else "no import markings"]
+    if item["other_markings"]:
+        parts.append(f"other: {_quoted(item['other_markings'])}")
+    return "; ".join(parts)
+
+
+def _event(event: Document) -> list[str]:
+    at = f"{_INDENT * 2}{event['occurred_on']}  "
+    follow = " " * len(at)
+    recorder = shown(event["recorded_by"]["name"])
+    if event.get("redacted"):
+        withdrawn = ", since declared erroneous" if event["declared_erroneous"] else ""
+        return [f"{at}(restricted by {recorder}: ask them{withdrawn})"]
+    route = event["country"]
+    if event["destination_country"]:
+        route += f" -> {event['destination_country']}"
+    lines = [f"{at}{event['event_type']:<12}{route:<9} {_hands(event)}".rstrip()]
+    papers = []
+    euc = event["euc"]
+    if euc is not None:
+        line = event["euc_line_number"]
+        papers.append(
+            f"certificate {shown(euc['certificate_number'])} ({euc['issuing_country']})"
+            + (f" line {line}" if line is not None else "")
+        )
+    if event["licence_number"]:
+        papers.append(f"licence {shown(event['licence_number'])}")
+    if event["document_reference"]:
+        papers.append(f"document {shown(event['document_reference'])}")
+    papers.append(f"recorded by {recorder}")
+    lines.append(follow + "; ".join(papers))
+    if event["notes"]:
+        lines.append(f"{follow}notes: {shown(event['notes'])}")
+    declaration = event["error_declaration"]
+    if declaration is not None:
+        lines.append(
+            f"{follow}DECLARED ERRONEOUS ({declaration['reason']}) by "
+            f"{shown(declaration['declared_by']['name'])} on "
+            f"{_moment(declaration['declared_at'])}: {shown(declaration['explanation'])}"
+            f" (it does not count{_corrected_by(declaration['corrective_event_ids'])})"
+        )
+    return lines
+
+
+def _corrected_by(event_ids: Sequence[str]) -> str:
+    if not event_ids:
+        return ""
+    return f"; corrected by {'event' if len(event_ids) == 1 else 'events'} {', '.join(event_ids)}"
+
+
+def _hands(event: Document) -> str:
+    """Who the event moved the item from and to, and its owner if someone else."""
+    sender, receiver, owner = event["from_party"], event["to_party"], event["owner_party"]
+    parts = []
+    if sender is not None:
+        parts.append(f"from {_party(sender)}")
+    if receiver is not None:
+        parts.append(f"to {_party(receiver)}")
+    if owner is not None and owner not in (sender, receiver):
+        parts.append(f"owner {_party(owner)}")
+    return " ".join(parts)
+
+
+def _party(party: Document) -> str:
+    if party.get("redacted"):
+        return f"(a party restricted by {shown(party['recorded_by']['name'])}: ask them)"
+    return f"{shown(party['name'])} ({party['kind']}, {party['country']})"
+
+
+# Small pieces ----------------------------------------------------------------------------------
+
+
+def _labelled(label: str, value: object) -> Iterator[str]:
+    """`label  value`, labels in a column; nothing when there is no value."""
+    if value:
+        yield f"{label:<12}{shown(value)}"
+
+
+def _detail(label: str, value: str) -> str:
+    return f"{_INDENT}{label:<12}{value}"
+
+
+def _markings(markings: Sequence[Document]) -> str:
+    return ", ".join(
+        " ".join(
+            part
+            for part in (
+                marking["country"],
+                marking["year"] and str(marking["year"]),
+                marking["marking"] and _quoted(marking["marking"]),
+            )
+            if part
+        )
+        for marking in markings
+    )
+
+
+def _quoted(text: object) -> str:
+    return "none" if text is None else f'"{shown(text)}"'
+
+
+def _country(code: str | None) -> str:
+    return f", {code}" if code else ""
+
+
+def _moment(timestamp: str) -> str:
+    """An answer's UTC timestamp to the second: 2026-12-06 06:40:12 UTC."""
+    return f"{timestamp[:10]} {timestamp[11:19]} UTC"
+
+
+def _counted(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"

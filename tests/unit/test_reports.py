@@ -1,0 +1,190 @@
+"""The text reports (service.domain.reports): what a terminal shows of a chain or a trace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from service.domain.reports import chain_report, shown, trace_report
+
+AGENCY = {"id": "01938a7e-0000-7000-8000-00000000000a", "name": "Tracing Unit"}
+OTHERS = {"id": "01938a7e-0000-7000-8000-00000000000b", "name": "Border Police"}
+ARMY = {"id": "01938a7e-0000-7000-8000-000000000001", "name": "Army", "kind": "ARMED_FORCES",
+        "country": "IQ", "classification": "UNRESTRICTED"}  # fmt: skip
+COVERT = {"id": "01938a7e-0000-7000-8000-000000000002", "classification": "RESTRICTED",
+          "redacted": True, "recorded_by": OTHERS,
+          "recorded_at": "2018-06-02T10:00:00Z"}  # fmt: skip
+
+
+def item(**fields: Any) -> dict[str, Any]:
+    return {
+        "id": "01938a7e-0000-7000-8000-0000000000f1", "manufacturer": "FN Herstal",
+        "model": "FAL", "category": "RIFLE", "caliber": None, "serial_number": "FN-1",
+        "serial_normalised": "FN1", "country_of_manufacture": None, "year_of_manufacture": None,
+        "import_markings": [], "other_markings": None, "recorded_by": AGENCY,
+        "recorded_at": "2026-12-06T07:00:00.123456Z", **fields,
+    }  # fmt: skip
+
+
+def event(**fields: Any) -> dict[str, Any]:
+    return {
+        "id": "01938a7e-0000-7000-8000-0000000000e1", "event_type": "TRANSFER",
+        "occurred_on": "2015-03-01", "country": "IQ", "destination_country": None,
+        "from_party": None, "to_party": None, "owner_party": None, "euc": None,
+        "euc_line_number": None, "licence_number": None, "document_reference": None,
+        "notes": None, "classification": "UNRESTRICTED", "recorded_by": AGENCY,
+        "recorded_at": "2015-03-02T00:00:00Z", "error_declaration": None, **fields,
+    }  # fmt: skip
+
+
+def chain(**fields: Any) -> dict[str, Any]:
+    return {
+        "item": item(), "status": "UNRECORDED", "status_since": None, "current_holder": None,
+        "current_owner": None, "last_known_holder": None, "findings": [], "events": [],
+        **fields,
+    }  # fmt: skip
+
+
+def test_a_value_is_shown_on_one_line() -> None:
+    assert shown("Shipped by air,\r\nvia\tAmman\u2028(see file)") == (
+        "Shipped by air, via Amman (see file)"
+    )
+
+
+def test_bidirectional_controls_are_shown_as_escapes() -> None:
+    # U+202E would show the serial below as "0147KA" in a terminal.
+    assert shown("AK\u202e7410\u2069") == "AK<U+202E>7410<U+2069>"
+    assert shown("\u200fاحمد\u200e") == "<U+200F>احمد<U+200E>"
+
+
+def test_an_empty_chain() -> None:
+    assert chain_report(chain()).splitlines() == [
+        "ITEM 01938a7e-0000-7000-8000-0000000000f1",
+        "    item        01938a7e-0000-7000-8000-0000000000f1, recorded by Tracing Unit on "
+        "2026-12-06 07:00:00 UTC",
+        "    weapon      FN Herstal FAL (RIFLE), serial FN-1",
+        "    markings    no import markings",
+        "    status      UNRECORDED",
+        "    holder      none on record",
+        "    0 findings",
+        "    0 events of custody",
+    ]
+
+
+def test_parties_another_agency_restricted_are_named_by_whom_to_ask() -> None:
+    sold = event(from_party=ARMY, to_party=COVERT, owner_party=COVERT)
+    report = chain_report(
+        chain(status="IN_SERVICE", status_since="2015-03-01", current_holder=COVERT,
+              current_owner=COVERT, last_known_holder=COVERT, events=[sold])
+    ).splitlines()  # fmt: skip
+
+    assert "    holder      (a party restricted by Border Police: ask them)" in report
+    assert not any(line.startswith(("    owner", "    last held")) for line in report)
+    assert report[-2] == (
+        "        2015-03-01  TRANSFER    IQ        from Army (ARMED_FORCES, IQ) "
+        "to (a party restricted by Border Police: ask them)"
+    )
+
+
+def test_the_owner_and_the_last_holder_when_they_differ_from_the_holder() -> None:
+    report = chain_report(
+        chain(status="LOST", current_holder=None, current_owner=ARMY, last_known_holder=ARMY)
+    ).splitlines()
+
+    assert report[5:8] == [
+        "    holder      none on record",
+        "    last held   Army (ARMED_FORCES, IQ)",
+        "    owner       Army (ARMED_FORCES, IQ)",
+    ]
+
+
+def test_an_event_another_agency_restricted_says_when_and_whom_to_ask() -> None:
+    withheld = {"id": "01938a7e-0000-7000-8000-0000000000e2", "occurred_on": "2018-06-01",
+                "recorded_by": OTHERS, "recorded_at": "2018-06-02T10:00:00Z",
+                "declared_erroneous": True, "classification": "RESTRICTED",
+                "redacted": True}  # fmt: skip
+
+    assert chain_report(chain(events=[withheld])).splitlines()[-1] == (
+        "        2018-06-01  (restricted by Border Police: ask them, since declared erroneous)"
+    )
+
+
+def trace(**fields: Any) -> dict[str, Any]:
+    return {
+        "id": "01938a7e-0000-7000-8000-0000000000a1", "status": "NO_MATCH",
+        "created_at": "2026-12-06T07:12:40.5Z", "agency": AGENCY, "batch_id": None,
+        "weapon": {"serial_number": "AK11?4*", "manufacturer": "Ishmash", "model": None,
+                   "category": None, "caliber": None, "country_of_manufacture": None,
+                   "import_markings": [{"country": "KE", "year": None, "marking": "KE/2010"}],
+                   "obliterated": True},
+        "context": {"case_reference": "C-1", "purpose": "seizure", "legal_basis": None,
+                    "requesting_officer": None, "seizure_country": None, "seized_on": None},
+        "interpretation": {"serial_normalised": "AK114", "serial_pattern": "AK11_4%",
+                           "manufacturer": None, "tiers_searched": ["WILDCARD", "NEAR_MISS"]},
+        "candidates": [], **fields,
+    }  # fmt: skip
+
+
+def test_a_partial_obliterated_reading_of_an_unknown_maker() -> None:
+    assert trace_report(trace()).splitlines() == [
+        "TRACE 01938a7e-0000-7000-8000-0000000000a1  NO_MATCH",
+        "answered 2026-12-06 07:12:40 UTC to Tracing Unit",
+        "case        C-1",
+        "purpose     seizure",
+        "",
+        "WEAPON AS READ",
+        "serial      AK11?4* (searched as AK114, pattern AK11_4%)",
+        "            obliterated and restored: near misses searched too",
+        "maker       Ishmash (registry: not known)",
+        'imported    KE "KE/2010"',
+        "searched    WILDCARD, NEAR_MISS",
+        "",
+        "0 CANDIDATES",
+        "Nothing registered fits the reading.",
+    ]
+
+
+# Text the registry holds: any character a record's text may have (no control characters but
+# tab, line feed and carriage return), with Unicode's line separators and bidi controls.
+_texts = st.text(
+    st.one_of(
+        st.characters(exclude_categories=("Cc", "Cs")),
+        st.sampled_from("\t\n\r\u2028\u2029\u202e\u2066\u200f"),
+    ),
+    min_size=1,
+    max_size=20,
+)
+
+
+@given(name=_texts, notes=_texts, model=_texts, marking=_texts)
+def test_text_from_the_registry_never_breaks_a_line_nor_turns_it_around(
+    name: str, notes: str, model: str, marking: str
+) -> None:
+    party = {**ARMY, "name": name}
+    moved = event(from_party=party, to_party=ARMY, notes=notes, licence_number=marking)
+    made = chain(item=item(model=model, other_markings=marking), current_holder=party,
+                 events=[moved])  # fmt: skip
+    plain = chain(item=item(model="M", other_markings="O"), current_holder={**ARMY, "name": "N"},
+                  events=[event(from_party={**ARMY, "name": "N"}, to_party=ARMY, notes="T",
+                                licence_number="O")])  # fmt: skip
+
+    report = chain_report(made)
+
+    assert report.count("\n") == chain_report(plain).count("\n")
+    assert not any(c in report for c in "\t\r\u2028\u2029\u202e\u2066\u200f")
+
+
+def test_an_event_declared_erroneous_names_the_events_that_correct_it() -> None:
+    declaration = {"id": "01938a7e-0000-7000-8000-0000000000d1", "reason": "INCORRECT_DATA",
+                   "explanation": "destination typed as UG",
+                   "corrective_event_ids": ["01938a7e-0000-7000-8000-0000000000e9"],
+                   "declared_by": AGENCY, "declared_at": "2016-01-02T03:04:05Z"}  # fmt: skip
+    report = chain_report(chain(events=[event(error_declaration=declaration)]))
+
+    assert report.splitlines()[-1] == (
+        " " * 20 + "DECLARED ERRONEOUS (INCORRECT_DATA) by Tracing Unit on 2016-01-02 03:04:05 "
+        "UTC: destination typed as UG (it does not count; corrected by event "
+        "01938a7e-0000-7000-8000-0000000000e9)"
+    )
