@@ -109,6 +109,26 @@ def test_dates_in_the_future_are_refused(api: ContractClient, registry: Any, par
     assert response.get_json()["errors"][0]["pointer"] == "/revoked_on"
 
 
+def test_a_certificate_cannot_be_revoked_before_it_was_issued(
+    api: ContractClient, registry: Any, parties: Any, db: Any
+) -> None:
+    # A revocation of 0001-01-01 was recorded: the certificate read REVOKED, and every export
+    # under it an ALERT "after it was revoked", as if a certificate could be revoked before
+    # it existed (one may not expire before it is issued).
+    euc = registry.euc(parties["exporter"], parties["army"], issued_on="2010-03-01")
+    path = f"/v1/eucs/{euc['id']}/revocation"
+
+    refused = [api.post(path, {"revoked_on": day, "reason": "forged"})
+               for day in ("0001-01-01", "2010-02-28")]  # fmt: skip
+    on_the_day = api.created(path, {"revoked_on": "2010-03-01", "reason": "forged"})
+
+    for response in refused:
+        assert response.status_code == 400
+        assert [e["pointer"] for e in response.get_json()["errors"]] == ["/revoked_on"]
+    assert on_the_day["revocation"]["revoked_on"] == "2010-03-01"
+    assert db.execute("SELECT count(*) AS n FROM euc_revocations").fetchone()["n"] == 1
+
+
 class TestVerify:
     def test_a_registered_valid_certificate(
         self, api: ContractClient, registry: Any, parties: Any
