@@ -10,6 +10,7 @@ and every write is wrapped in `conn.transaction()` by the repository.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -119,7 +120,7 @@ def translate(exc: psycopg.Error) -> TraceRegistryError | None:
     if isinstance(exc, pg_errors.UniqueViolation):
         return Duplicate(UNIQUE_MESSAGES.get(diag.constraint_name or "", _detail(exc)))
     if isinstance(exc, pg_errors.ForeignKeyViolation):
-        return UnknownReference(_detail(exc))
+        return UnknownReference(_unknown_reference(exc))
     if exc.sqlstate == LEDGER_SQLSTATE:
         return LedgerViolation(diag.message_primary or str(exc))
     if isinstance(exc, pg_errors.NotNullViolation):
@@ -168,6 +169,40 @@ UNIQUE_MESSAGES = {
     "euc_revocations_euc_id_key": "this certificate has already been revoked",
     "agencies_name_key": "an agency with this name already exists",
 }
+
+
+# A foreign key's detail, which the reference triggers copy (schema.sql, "References within the
+# ledger"): `Key (euc_id, euc_line_number)=(..., 2) is not present in table "euc_line_items".`
+_MISSING_KEY = re.compile(
+    r'Key \((?P<columns>[^)]*)\)=\((?P<values>.*)\) is not present in table "(?P<table>[^"]+)"\.'
+)
+# What the tables referred to hold, as a client calls them.
+_RECORD_NOUNS = {
+    "parties": "party",
+    "items": "item",
+    "end_user_certificates": "end-user certificate",
+    "euc_line_items": "certificate line",
+    "custody_events": "custody event",
+    "reexport_consents": "re-export consent",
+    "delivery_verifications": "delivery verification",
+    "countries": "country",
+    "agencies": "agency",
+    "imports": "import",
+}
+
+
+def _unknown_reference(exc: psycopg.Error) -> str:
+    """What the request named that is not recorded, in the request's own field names: never the
+    database's text, which names its tables ("... is not present in table "euc_line_items"")."""
+    found = _MISSING_KEY.fullmatch(exc.diag.message_detail or "")
+    if found is None:
+        return "a record this request refers to is not recorded"
+    columns, values = found["columns"].split(", "), found["values"].split(", ")
+    noun = _RECORD_NOUNS.get(found["table"], "record")
+    if len(columns) != len(values):  # a value that holds ", " itself: name the fields only
+        return f"no {noun} is recorded with the {' and '.join(columns)} given"
+    named = " and ".join(f"{column} {value}" for column, value in zip(columns, values, strict=True))
+    return f"no {noun} is recorded with {named}"
 
 
 def _detail(exc: psycopg.Error) -> str:

@@ -7,6 +7,7 @@ from datetime import date
 from uuid import UUID
 
 from service.domain.records import ShownParty
+from service.errors import InvalidInput
 
 STATUSES = ("VALID", "EXPIRED", "REVOKED")
 
@@ -18,6 +19,17 @@ def status_on(today: date, expires_on: date | None, revoked_on: date | None) -> 
     if expires_on is not None and expires_on < today:
         return "EXPIRED"
     return "VALID"
+
+
+def check_revocation(issued_on: date, revoked_on: date) -> None:
+    """Refuse a revocation dated before the certificate was issued (as a certificate may not
+    expire before it is issued): every export under it would read as made after it."""
+    if revoked_on < issued_on:
+        raise InvalidInput.for_field(
+            "body",
+            "revoked_on",
+            f"a certificate cannot be revoked before it was issued (on {issued_on})",
+        )
 
 
 @dataclass(frozen=True, slots=True)

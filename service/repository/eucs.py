@@ -20,7 +20,7 @@ from service.domain.records import (
     ReexportConsent,
 )
 from service.domain.serials import normalise_serial
-from service.errors import StateConflict
+from service.errors import NotFound, StateConflict
 from service.repository.queries import load
 from service.repository.rows import agency_from_json, agency_ref, party_ref, timestamp, uuids
 
@@ -120,7 +120,12 @@ def revoke(
     revocation: NewRevocation,
     today: date | None = None,
 ) -> EndUserCertificate:
-    """Record a revocation; a certificate is revoked once (UniqueViolation the second time)."""
+    """Record a revocation, not dated before the certificate's issue; a certificate is revoked
+    once (UniqueViolation the second time)."""
+    issued = conn.execute(SQL["issued_on"], {"id": euc_id}).fetchone()
+    if issued is None:
+        raise NotFound(f"no end-user certificate is recorded with id {euc_id}")
+    certificates.check_revocation(issued["issued_on"], revocation.revoked_on)
     params = {"euc_id": euc_id, "agency_id": agency_id, **vars(revocation)}
     conn.execute(SQL["insert_revocation"], params)
     return _stored(conn, euc_id, today)

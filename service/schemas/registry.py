@@ -125,6 +125,12 @@ class EucIn(Schema):
         fields.Nested(EucLineIn), required=True, validate=validate.Length(1, MAX_EUC_LINES)
     )
 
+    @validates("issued_on")
+    def issued(self, value: date, **_: Any) -> None:
+        # A certificate not issued yet read VALID today: GET /v1/eucs/verify answered valid for
+        # one "issued" on 9999-12-31, and exports dated before its issue raise nothing.
+        not_in_the_future(value, "a certificate's issue")
+
     @validates_schema
     def dates_in_order(self, data: dict[str, Any], **_: Any) -> None:
         expires_on = data.get("expires_on")

@@ -64,6 +64,9 @@ JOIN agencies a ON a.id = c.recorded_by_agency_id
 LEFT JOIN parties ex ON ex.id = c.exporter_party_id
 WHERE c.id = %(id)s;
 
+-- name: issued_on
+SELECT issued_on FROM end_user_certificates WHERE id = %(id)s;
+
 -- name: insert_revocation
 INSERT INTO euc_revocations (euc_id, revoked_on, reason, recorded_by_agency_id)
 VALUES (%(euc_id)s, %(revoked_on)s, %(reason)s, %(agency_id)s);

@@ -109,6 +109,26 @@ def test_dates_in_the_future_are_refused(api: ContractClient, registry: Any, par
     assert response.get_json()["errors"][0]["pointer"] == "/revoked_on"
 
 
+def test_a_certificate_cannot_be_revoked_before_it_was_issued(
+    api: ContractClient, registry: Any, parties: Any, db: Any
+) -> None:
+    # A revocation of 0001-01-01 was recorded: the certificate read REVOKED, and every export
+    # under it an ALERT "after it was revoked", as if a certificate could be revoked before
+    # it existed (one may not expire before it is issued).
+    euc = registry.euc(parties["exporter"], parties["army"], issued_on="2010-03-01")
+    path = f"/v1/eucs/{euc['id']}/revocation"
+
+    refused = [api.post(path, {"revoked_on": day, "reason": "forged"})
+               for day in ("0001-01-01", "2010-02-28")]  # fmt: skip
+    on_the_day = api.created(path, {"revoked_on": "2010-03-01", "reason": "forged"})
+
+    for response in refused:
+        assert response.status_code == 400
+        assert [e["pointer"] for e in response.get_json()["errors"]] == ["/revoked_on"]
+    assert on_the_day["revocation"]["revoked_on"] == "2010-03-01"
+    assert db.execute("SELECT count(*) AS n FROM euc_revocations").fetchone()["n"] == 1
+
+
 class TestVerify:
     def test_a_registered_valid_certificate(
         self, api: ContractClient, registry: Any, parties: Any
@@ -160,3 +180,37 @@ def test_a_party_carries_its_verifications(api: ContractClient, registry: Any) -
 
     assert [v["method"] for v in verified["verifications"]] == ["site visit"]
     assert api.get(f"/v1/parties/{party['id']}").get_json() == verified
+
+
+def test_an_unknown_reference_is_named_by_its_field_not_by_the_database(
+    api: ContractClient, registry: Any, parties: Any, db: Any
+) -> None:
+    # The database's own words were answered: 'Key (new_end_user_party_id)=(...) is not present
+    # in table "parties".', and an export's unknown line named the table euc_line_items.
+    euc = registry.euc(parties["exporter"], parties["army"])
+    ghost = "01a20319-0000-7000-8000-000000000000"
+    consent = {"granted_on": "2015-01-01", "granted_by": "Serbian Ministry of Trade",
+               "new_end_user_party_id": ghost, "new_destination_country": "IQ"}  # fmt: skip
+    export = {"event_type": "EXPORT", "occurred_on": "2010-04-01", "country": "RS",
+              "destination_country": "IQ", "item_ids": [registry.item()["id"]],
+              "from_party_id": parties["exporter"]["id"], "to_party_id": parties["army"]["id"],
+              "euc_id": euc["id"], "euc_line_number": 9}  # fmt: skip
+
+    unknown_party = api.post(f"/v1/eucs/{euc['id']}/consents", consent)
+    unknown_line = api.post("/v1/events", export)
+    unknown_certificate = api.post("/v1/events", {**export, "euc_id": ghost})
+
+    assert unknown_party.get_json()["detail"] == (
+        f"no party is recorded with new_end_user_party_id {ghost}"
+    )
+    assert unknown_line.get_json()["detail"] == (
+        f"no certificate line is recorded with euc_id {euc['id']} and euc_line_number 9"
+    )
+    assert unknown_certificate.get_json()["detail"] == (
+        f"no end-user certificate is recorded with euc_id {ghost}"
+    )
+    for refused in (unknown_party, unknown_line, unknown_certificate):
+        assert (refused.status_code, refused.get_json()["code"]) == (409, "unknown_reference")
+        assert "Key (" not in refused.get_data(as_text=True)
+    assert db.execute("SELECT count(*) AS n FROM reexport_consents").fetchone()["n"] == 0
+    assert db.execute("SELECT count(*) AS n FROM custody_events").fetchone()["n"] == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -183,3 +184,33 @@ def test_a_certificate_needs_a_line(api: ContractClient, parties: Any) -> None:
 
 def test_an_unknown_certificate_is_404(api: ContractClient) -> None:
     assert api.get("/v1/eucs/01a20319-0000-7000-8000-000000000000").status_code == 404
+
+
+@pytest.mark.parametrize("issued_on", ["9999-12-31", "tomorrow-but-one"])
+def test_a_certificate_cannot_be_issued_in_the_future(
+    api: ContractClient, parties: Any, db: Connection, issued_on: str
+) -> None:
+    # Stored, it read VALID: GET /v1/eucs/verify told a border officer that a certificate
+    # "issued" on 9999-12-31 was valid today.
+    exporter, end_user = parties
+    if issued_on == "tomorrow-but-one":
+        issued_on = (datetime.now(UTC).date() + timedelta(days=2)).isoformat()
+    body = _certificate(exporter, end_user, issued_on=issued_on, expires_on="9999-12-31")
+
+    response = api.post("/v1/eucs", body)
+
+    assert response.status_code == 400
+    assert [e["pointer"] for e in response.get_json()["errors"]] == ["/issued_on"]
+    assert rows_in(db, "end_user_certificates") == 0
+
+
+def test_a_certificate_issued_today_or_tomorrow_is_recorded(
+    api: ContractClient, parties: Any
+) -> None:
+    # One day of slack, as for every recorded fact: an agency east of UTC is living tomorrow.
+    exporter, end_user = parties
+    today = datetime.now(UTC).date()
+    for number, day in (("EUC-TODAY", today), ("EUC-TOMORROW", today + timedelta(days=1))):
+        body = _certificate(exporter, end_user, certificate_number=number,
+                            issued_on=day.isoformat(), expires_on=None)  # fmt: skip
+        assert api.created("/v1/eucs", body)["status"] == "VALID"
