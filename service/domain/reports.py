@@ -3,10 +3,12 @@
 The reports are made from the documents the API answers in JSON (a stored trace is kept as
 JSON, and is reported from what it answered on the day), so they say nothing the JSON does
 not. Stored traces are kept for years: a change to the answer's shape must still report the
-shape stored before it (tests/unit/test_reports.py writes that shape out). Each record is one line where it fits; a record's details follow it, indented. Text
-from the registry is shown on one line (its line breaks and tabs as spaces), and the
-characters that would turn a terminal's text around (bidirectional controls, which could
-make a serial or a name read as another) are shown as escapes.
+shape stored before it (tests/unit/test_reports.py writes that shape out).
+
+Each record is one line where it fits; a record's details follow it, indented. Text from the
+registry is shown on one line (its line breaks and tabs as spaces), and the characters that
+would turn a terminal's text around (bidirectional controls, which could make a serial or a
+name read as another) are shown as escapes.
 """
 
 from __future__ import annotations
