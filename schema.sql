@@ -749,7 +749,9 @@ SELECT e.id, e.event_type, e.occurred_on, e.country, e.destination_country, e.cl
        d.id AS declaration_id, d.reason AS declaration_reason,
        d.explanation AS declaration_explanation,
        d.corrective_event_ids AS declaration_corrective_event_ids,
-       da.id AS declared_by_id, da.name AS declared_by_name, d.declared_at
+       da.id AS declared_by_id, da.name AS declared_by_name, d.declared_at,
+       -- last: version 3 added it (a view's new columns go after its others)
+       c.issued_on AS euc_issued_on
 FROM custody_events e
 JOIN agencies ra ON ra.id = e.recorded_by_agency_id
 LEFT JOIN parties fp ON fp.id = e.from_party_id

@@ -37,6 +37,8 @@ FINGERPRINTS = {
     1: "9d7b6849aea416cb6e728b480e69bfc00e8d116b2a8c87171bb2bf4b8c6c92e3",
     # from 2026-12-05 21:31 UTC (ac736c4): migration 0002
     2: "7c27207593a8c84fc78f691468b24d3e67d9b877886d8307afb925b084ce12a6",
+    # from 2026-12-06: migration 0003 (a certificate's issue date in chains)
+    3: "790d1ecfd2bd1720ccf2c157e399fb0b6864b06f7b1c2e34c803f20328912da0",
 }
 SCHEMA_VERSION = max(FINGERPRINTS)
 # Databases set up before versions were counted by migrations recorded version 1 whatever their

@@ -46,6 +46,7 @@ class Certificate:
     non_reexport_clause: bool
     revoked_on: date | None = None
     revocation_id: UUID | None = None
+    issued_on: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +196,20 @@ def euc_expired(facts: ChainFacts) -> Iterator[Finding]:
                 "ALERT",
                 f"Exported on {event.occurred_on} under {certificate.certificate_number}, which "
                 f"expired on {certificate.expires_on}.",
+                (_event(event), _certificate(certificate)),
+            )
+
+
+def euc_not_yet_issued(facts: ChainFacts) -> Iterator[Finding]:
+    """Shipped before the certificate was issued: no certificate authorised the shipment, and
+    one dated after it is the mark of papers made to cover a shipment already made."""
+    for event, certificate in _shipments(facts):
+        if certificate.issued_on is not None and event.occurred_on < certificate.issued_on:
+            yield Finding(
+                "EUC_NOT_YET_ISSUED",
+                "ALERT",
+                f"Exported on {event.occurred_on} under {certificate.certificate_number}, which "
+                f"was issued only on {certificate.issued_on}.",
                 (_event(event), _certificate(certificate)),
             )
 
@@ -537,6 +552,7 @@ def unverified_last_holder(facts: ChainFacts) -> Iterator[Finding]:
 RULES: tuple[Rule, ...] = (
     destination_mismatch,
     euc_expired,
+    euc_not_yet_issued,
     euc_revoked,
     euc_quantity_exceeded,
     euc_not_verified,

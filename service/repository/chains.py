@@ -101,6 +101,7 @@ def _certificates(chain_rows: list[Row]) -> Iterable[Certificate]:
                 non_reexport_clause=row["euc_non_reexport_clause"],
                 revoked_on=row["euc_revoked_on"],
                 revocation_id=row["euc_revocation_id"],
+                issued_on=row["euc_issued_on"],
             )
 
 

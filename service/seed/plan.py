@@ -41,6 +41,7 @@ class Scenario(StrEnum):
     SEIZED_ABROAD = "seized-abroad"
     RETRANSFERRED = "retransferred"
     EXPIRED_EUC = "expired-euc"
+    BACKDATED_EUC = "backdated-euc"
     REVOKED_EUC = "revoked-euc"
     OVER_SHIPPED = "over-shipped"
     WRONG_DESTINATION = "wrong-destination"
@@ -65,6 +66,7 @@ _DESCRIPTIONS = {
     Scenario.SEIZED_ABROAD: "seized outside the end-use country (EUC forbids re-export)",
     Scenario.RETRANSFERRED: "sold on abroad by its end user with no consent to re-export",
     Scenario.EXPIRED_EUC: "exported after its EUC had expired",
+    Scenario.BACKDATED_EUC: "exported before its EUC was issued (papers made to cover it)",
     Scenario.REVOKED_EUC: "exported after its EUC had been revoked",
     Scenario.OVER_SHIPPED: "a second shipment beyond the quantity its EUC line authorises",
     Scenario.WRONG_DESTINATION: "shipped to a country other than the EUC's destination",

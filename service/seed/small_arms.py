@@ -85,6 +85,7 @@ def plan_small_arms(plan: Plan, rng: random.Random) -> None:
     _rifles_never_verified(plan, rng)
     _pistols_on_a_revoked_certificate(plan, rng)
     _pistols_over_the_line(plan, rng)
+    _rifles_before_their_certificate(plan, rng)
 
 
 # Flows ------------------------------------------------------------------------------------------
@@ -403,6 +404,37 @@ def _pistols_on_a_revoked_certificate(plan: Plan, rng: random.Random) -> None:
         notes=f"{SCENARIO_NOTE} Shipped after the certificate was revoked on 2016-02-01.",
     )
     plan.example(Scenario.REVOKED_EUC, items[0], "IN_SERVICE")
+
+
+def _rifles_before_their_certificate(plan: Plan, rng: random.Random) -> None:
+    """Rifles shipped in June on a certificate issued in September: papers made afterwards to
+    cover a shipment already made. (Added last: the flows before it draw as they always did.)"""
+    maker = _maker(plan, M70)
+    forces = plan.party("Armed Forces of Zambia", "ARMED_FORCES", "ZM")
+    items = _batch(plan, rng, M70, 2017, 12)
+    euc = _euc(
+        plan,
+        number="ZM/MOD/EUC/2017/219",
+        authority="Ministry of Defence of Zambia",
+        issued_on=date(2017, 9, 14),
+        exporter=maker,
+        end_user=forces,
+        end_use="Equipment of the Zambia Army",
+        model=M70,
+        quantity=len(items),
+    )
+    _made(plan, maker, M70, date(2017, 3, 6), items)
+    _exported(
+        plan,
+        date(2017, 6, 2),
+        items,
+        maker,
+        forces,
+        euc,
+        notes=f"{SCENARIO_NOTE} Shipped before the certificate was issued on 2017-09-14.",
+    )
+    _verified(plan, euc, date(2017, 11, 20), "Export control authority of Serbia")
+    plan.example(Scenario.BACKDATED_EUC, items[0], "IN_SERVICE")
 
 
 def _pistols_over_the_line(plan: Plan, rng: random.Random) -> None:

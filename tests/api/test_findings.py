@@ -199,6 +199,31 @@ def test_an_export_after_expiry_is_an_alert(story: Story) -> None:
     assert "expired on 2011-03-01" in only(story.findings(), "EUC_EXPIRED")["message"]
 
 
+def test_an_export_before_its_certificate_was_issued_is_an_alert(story: Story) -> None:
+    story.made_and_handed_over()
+    story.exported(on="2010-02-15")  # the certificate was issued on 2010-03-01
+
+    finding = only(story.findings(), "EUC_NOT_YET_ISSUED")
+
+    assert finding["severity"] == "ALERT"
+    assert finding["message"] == (
+        f"Exported on 2010-02-15 under {story.euc['certificate_number']}, which was issued only "
+        "on 2010-03-01."
+    )
+    assert references(finding, "certificate") == {story.euc["id"]}
+    listed = story.api.get("/v1/alerts").get_json()["items"]
+    assert [entry["codes"] for entry in listed if entry["item"]["id"] == story.item["id"]] == [
+        ["EUC_NOT_YET_ISSUED"]
+    ]
+
+
+def test_an_export_on_the_day_its_certificate_was_issued_is_not_flagged(story: Story) -> None:
+    story.made_and_handed_over()
+    story.exported(on="2010-03-01")
+
+    assert "EUC_NOT_YET_ISSUED" not in story.codes()
+
+
 def test_an_export_under_a_revoked_certificate_is_an_alert(story: Story) -> None:
     story.api.created(f"/v1/eucs/{story.euc['id']}/revocation",
                       {"revoked_on": "2010-04-01", "reason": "end user sanctioned"})  # fmt: skip

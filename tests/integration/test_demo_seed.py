@@ -51,6 +51,7 @@ SHOWS = {
     Scenario.SEIZED_ABROAD: {"SEIZED_OUTSIDE_END_USE_COUNTRY": "ALERT", "SEIZED": "WARNING"},
     Scenario.RETRANSFERRED: {"RETRANSFER_WITHOUT_CONSENT": "ALERT"},
     Scenario.EXPIRED_EUC: {"EUC_EXPIRED": "ALERT"},
+    Scenario.BACKDATED_EUC: {"EUC_NOT_YET_ISSUED": "ALERT"},
     Scenario.REVOKED_EUC: {"EUC_REVOKED": "ALERT"},
     Scenario.OVER_SHIPPED: {"EUC_QUANTITY_EXCEEDED": "ALERT"},
     Scenario.WRONG_DESTINATION: {"DESTINATION_MISMATCH": "ALERT"},
@@ -214,6 +215,7 @@ def test_each_scenario_reads_back_with_its_status(db: Connection, loaded: DemoLo
         Scenario.SEIZED_ABROAD: "SEIZED",
         Scenario.RETRANSFERRED: "IN_SERVICE",
         Scenario.EXPIRED_EUC: "IN_SERVICE",
+        Scenario.BACKDATED_EUC: "IN_SERVICE",
         Scenario.REVOKED_EUC: "IN_SERVICE",
         Scenario.OVER_SHIPPED: "IN_SERVICE",
         Scenario.WRONG_DESTINATION: "IN_SERVICE",
@@ -332,6 +334,14 @@ def test_expired_certificate_was_used_for_an_export(db: Connection, loaded: Demo
     euc = eucs.get(db, export.euc.id)
     assert euc is not None and euc.expires_on is not None
     assert export.occurred_on > euc.expires_on
+
+
+def test_a_certificate_issued_after_the_export(db: Connection, loaded: DemoLoad) -> None:
+    export = only(chain_of(db, shown(loaded, Scenario.BACKDATED_EUC).item.id), "EXPORT")
+    assert export.euc is not None
+    euc = eucs.get(db, export.euc.id)
+    assert euc is not None
+    assert export.occurred_on < euc.issued_on
 
 
 def test_export_went_elsewhere_than_its_certificate_says(db: Connection, loaded: DemoLoad) -> None:
