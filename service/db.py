@@ -119,7 +119,9 @@ def translate(exc: psycopg.Error) -> TraceRegistryError | None:
     if isinstance(exc, pg_errors.UniqueViolation):
         return Duplicate(UNIQUE_MESSAGES.get(diag.constraint_name or "", _detail(exc)))
     if isinstance(exc, pg_errors.ForeignKeyViolation):
-        return UnknownReference(_detail(exc))
+        return UnknownReference(
+            REFERENCE_MESSAGES.get(diag.constraint_name or "", "a record it names is not recorded")
+        )
     if exc.sqlstate == LEDGER_SQLSTATE:
         return LedgerViolation(diag.message_primary or str(exc))
     if isinstance(exc, pg_errors.NotNullViolation):
@@ -167,6 +169,21 @@ UNIQUE_MESSAGES = {
     "event_error_declarations_event_id_key": "this event has already been declared erroneous",
     "euc_revocations_euc_id_key": "this certificate has already been revoked",
     "agencies_name_key": "an agency with this name already exists",
+}
+
+# A reference that names nothing, as the client sent it: by the check that refused it (schema.sql,
+# "References within the ledger", and the foreign keys). Never the database's detail, which
+# names the tables behind the API ('Key (to_party_id)=(...) is not present in table "parties".').
+REFERENCE_MESSAGES = {
+    "custody_events_from_party_id_ref": "from_party_id names no recorded party",
+    "custody_events_to_party_id_ref": "to_party_id names no recorded party",
+    "custody_events_owner_party_id_ref": "owner_party_id names no recorded party",
+    "custody_events_euc_id_ref": "euc_id names no recorded end-user certificate",
+    "custody_events_euc_line_ref": "euc_line_number names no line of the certificate (euc_id)",
+    "custody_event_items_item_id_ref": "item_ids names an item that is not recorded",
+    "end_user_certificates_exporter_party_id_ref": "exporter_party_id names no recorded party",
+    "end_user_certificates_end_user_party_id_ref": "end_user_party_id names no recorded party",
+    "reexport_consents_new_end_user_party_id_fkey": "new_end_user_party_id names no recorded party",
 }
 
 
