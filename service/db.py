@@ -170,6 +170,21 @@ UNIQUE_MESSAGES = {
     "agencies_name_key": "an agency with this name already exists",
 }
 
+# A reference that names nothing, as the client sent it: by the check that refused it (schema.sql,
+# "References within the ledger", and the foreign keys). Never the database's detail, which
+# names the tables behind the API ('Key (to_party_id)=(...) is not present in table "parties".').
+REFERENCE_MESSAGES = {
+    "custody_events_from_party_id_ref": "from_party_id names no recorded party",
+    "custody_events_to_party_id_ref": "to_party_id names no recorded party",
+    "custody_events_owner_party_id_ref": "owner_party_id names no recorded party",
+    "custody_events_euc_id_ref": "euc_id names no recorded end-user certificate",
+    "custody_events_euc_line_ref": "euc_line_number names no line of the certificate (euc_id)",
+    "custody_event_items_item_id_ref": "item_ids names an item that is not recorded",
+    "end_user_certificates_exporter_party_id_ref": "exporter_party_id names no recorded party",
+    "end_user_certificates_end_user_party_id_ref": "end_user_party_id names no recorded party",
+    "reexport_consents_new_end_user_party_id_fkey": "new_end_user_party_id names no recorded party",
+}
+
 
 # A foreign key's detail, which the reference triggers copy (schema.sql, "References within the
 # ledger"): `Key (euc_id, euc_line_number)=(..., 2) is not present in table "euc_line_items".`
@@ -193,7 +208,11 @@ _RECORD_NOUNS = {
 
 def _unknown_reference(exc: psycopg.Error) -> str:
     """What the request named that is not recorded, in the request's own field names: never the
-    database's text, which names its tables ("... is not present in table "euc_line_items"")."""
+    database's text, which names its tables ("... is not present in table "euc_line_items"").
+    By the check that refused it (REFERENCE_MESSAGES), else worded from the detail's fields."""
+    named = REFERENCE_MESSAGES.get(exc.diag.constraint_name or "")
+    if named is not None:
+        return named
     found = _MISSING_KEY.fullmatch(exc.diag.message_detail or "")
     if found is None:
         return "a record this request refers to is not recorded"
@@ -201,8 +220,8 @@ def _unknown_reference(exc: psycopg.Error) -> str:
     noun = _RECORD_NOUNS.get(found["table"], "record")
     if len(columns) != len(values):  # a value that holds ", " itself: name the fields only
         return f"no {noun} is recorded with the {' and '.join(columns)} given"
-    named = " and ".join(f"{column} {value}" for column, value in zip(columns, values, strict=True))
-    return f"no {noun} is recorded with {named}"
+    given = " and ".join(f"{column} {value}" for column, value in zip(columns, values, strict=True))
+    return f"no {noun} is recorded with {given}"
 
 
 def _detail(exc: psycopg.Error) -> str:

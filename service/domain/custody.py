@@ -6,9 +6,9 @@ repository's (occurred_on, then recorded_at).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import Enum
 from uuid import UUID
 
@@ -144,6 +144,42 @@ def _party_problems(draft: EventDraft) -> list[FieldError]:
 
 def _body(field: str, detail: str) -> FieldError:
     return FieldError("body", field, detail)
+
+
+def in_chain_order(events: Sequence[CustodyEvent]) -> list[int]:
+    """The positions of an item's events in chain order: by day, then by when the act they
+    record was first recorded, then by when each was recorded, then by id.
+
+    A correction records again an act recorded before: it takes the place of the event it
+    corrects (and of the one that event corrected, and so on), not the end of its day. By when
+    it was recorded alone, correcting one of a day's events moved the act after the day's later
+    events (a manufacture after the transfer that followed it), which changed the holder."""
+    first_recorded = {event.id: event.recorded_at for event in events}
+    corrections = [
+        (event.id, corrective)
+        for event in events
+        if event.error_declaration is not None
+        for corrective in event.error_declaration.corrective_event_ids
+        if corrective in first_recorded
+    ]
+    if not corrections:  # the order the database reads them in (every trace's candidates)
+        return list(range(len(events)))
+    # Until nothing moves: a correction of a correction takes the first one's place too (the
+    # times only fall, so this ends, corrections that name each other included).
+    changed = True
+    while changed:
+        changed = False
+        for corrected, corrective in corrections:
+            if first_recorded[corrected] < first_recorded[corrective]:
+                first_recorded[corrective] = first_recorded[corrected]
+                changed = True
+    return sorted(range(len(events)), key=lambda n: _chain_key(events[n], first_recorded))
+
+
+def _chain_key(
+    event: CustodyEvent, first_recorded: dict[UUID, datetime]
+) -> tuple[date, datetime, datetime, UUID]:
+    return (event.occurred_on, first_recorded[event.id], event.recorded_at, event.id)
 
 
 def summarise(events: Iterable[CustodyEvent]) -> CustodyState:

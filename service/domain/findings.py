@@ -418,10 +418,27 @@ def _holders_after(event: CustodyEvent) -> set[UUID]:
 def conflicting_custody(facts: ChainFacts) -> Iterator[Finding]:
     """Two holders at once, or events out of order in time."""
     standing = facts.standing
+    yield from _before_manufacture(standing)
     yield from _after_destruction(standing)
     yield from _moved_while_missing(standing)
     yield from _imported_before_exported(standing)
     yield from _sent_twice(standing)
+
+
+def _before_manufacture(standing: list[CustodyEvent]) -> Iterator[Finding]:
+    # Events of the day it was made keep the order they were recorded in, as every day's do.
+    made = next((e for e in standing if e.event_type == "MANUFACTURE"), None)
+    if made is None:
+        return
+    for event in standing[: standing.index(made)]:
+        if event.occurred_on < made.occurred_on:
+            yield Finding(
+                "CONFLICTING_CUSTODY",
+                "WARNING",
+                f"{event.event_type.capitalize()} on {event.occurred_on} is recorded before the "
+                f"item was made on {made.occurred_on}.",
+                (_event(event), _event(made)),
+            )
 
 
 def _after_destruction(standing: list[CustodyEvent]) -> Iterator[Finding]:

@@ -12,7 +12,7 @@ from uuid import UUID
 from psycopg import Cursor
 
 from service.db import Connection
-from service.domain import disclosure
+from service.domain import custody, disclosure
 from service.domain.findings import Certificate, ChainFacts, Consent, LineUse, Verification
 from service.domain.records import CustodyChain, CustodyEvent
 from service.repository import items, rows
@@ -74,8 +74,13 @@ def chain(
     return disclosure.chain_for(viewer, item, chain_facts)
 
 
-def _facts(item_id: UUID, chain_rows: list[Row], today: date, verification_days: int) -> ChainFacts:
-    events = tuple(rows.custody_event(row) for row in chain_rows)
+def _facts(item_id: UUID, read: list[Row], today: date, verification_days: int) -> ChainFacts:
+    # The database orders by day and recording time; a correction's place needs the chain's
+    # declarations (service.domain.custody.in_chain_order).
+    unordered = [rows.custody_event(row) for row in read]
+    order = custody.in_chain_order(unordered)
+    chain_rows = [read[n] for n in order]
+    events = tuple(unordered[n] for n in order)
     return ChainFacts(
         item_id=item_id,
         events=events,

@@ -110,6 +110,40 @@ def test_events_of_one_day_keep_the_order_they_were_recorded_in(
     assert chain["current_holder"]["name"] == "Lithuanian Police"
 
 
+def test_a_correction_takes_the_place_of_the_event_it_corrects(
+    api: ContractClient, registry: Any, cast: Any
+) -> None:
+    # Made and handed to the exporter on one day; the manufacture record is then corrected (and
+    # its correction corrected): the item is still with the exporter, not back with the maker.
+    item = registry.item()
+    same_day = {"occurred_on": "2012-02-20", "country": "DE"}
+    made = registry.event("MANUFACTURE", [item], **same_day, to_party_id=cast["maker"]["id"])
+    handed_over = registry.event(
+        "TRANSFER",
+        [item],
+        **same_day,
+        from_party_id=cast["maker"]["id"],
+        to_party_id=cast["exporter"]["id"],
+    )
+    corrected = made
+    for explanation in ("licence number missing", "licence number mistyped"):
+        corrected = registry.event(
+            "MANUFACTURE",
+            [item],
+            **same_day,
+            to_party_id=cast["maker"]["id"],
+            licence_number="DE-2012-7",
+            corrects={"event_id": corrected["id"], "reason": "INCORRECT_DATA",
+                      "explanation": explanation},
+        )  # fmt: skip
+
+    chain = custody(api, item)
+
+    assert [e["id"] for e in chain["events"]][-2:] == [corrected["id"], handed_over["id"]]
+    assert chain["current_holder"]["name"] == "H&K Export"
+    assert not [f for f in chain["findings"] if f["severity"] != "INFO"]
+
+
 def test_an_export_without_its_import_is_in_transit(
     api: ContractClient, registry: Any, cast: Any
 ) -> None:

@@ -87,7 +87,12 @@ def test_a_line_the_certificate_does_not_have_is_a_conflict(
         "item_ids": [registry.item()["id"]],
     }
 
-    assert api.post("/v1/events", body).status_code == 409
+    response = api.post("/v1/events", body)
+
+    assert response.status_code == 409
+    assert response.get_json()["detail"] == (
+        "euc_line_number names no line of the certificate (euc_id)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -213,6 +218,8 @@ def test_an_unknown_party_is_a_conflict_and_nothing_is_stored(
     response = api.post("/v1/events", body)
 
     assert response.status_code == 409
+    # The field the client sent, not the database's 'Key (...) is not present in table "..."'.
+    assert response.get_json()["detail"] == "to_party_id names no recorded party"
     assert db.execute("SELECT count(*) AS n FROM custody_events").fetchone()["n"] == 0
     assert db.execute("SELECT count(*) AS n FROM custody_event_items").fetchone()["n"] == 0
 

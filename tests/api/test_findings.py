@@ -304,6 +304,29 @@ def test_events_after_destruction_conflict(story: Story) -> None:
     assert any("after the item was destroyed" in message for message in messages)
 
 
+def test_an_event_before_the_item_was_made_conflicts(story: Story) -> None:
+    story.clean()
+    # Typed as 1990 for 2010, and recorded against an item made in 2009.
+    early = story.event("TRANSFER", "1990-06-20", country="KE", from_party_id=story.army["id"],
+                        to_party_id=story.dealer["id"])  # fmt: skip
+
+    finding = only(story.findings(), "CONFLICTING_CUSTODY")
+
+    assert finding["severity"] == "WARNING"
+    assert finding["message"] == (
+        "Transfer on 1990-06-20 is recorded before the item was made on 2009-05-12."
+    )
+    assert early["id"] in references(finding, "event")
+
+
+def test_events_on_the_day_the_item_was_made_do_not_conflict(story: Story) -> None:
+    story.event("TRANSFER", "2009-05-12", country="BE", from_party_id=story.maker["id"],
+                to_party_id=story.exporter["id"])  # fmt: skip
+    story.event("MANUFACTURE", "2009-05-12", country="BE", to_party_id=story.maker["id"])
+
+    assert "CONFLICTING_CUSTODY" not in story.codes()
+
+
 def test_stolen_now_is_an_alert_and_recovered_is_history(story: Story) -> None:
     story.clean()
     story.event("THEFT", "2016-03-03", country="KE", from_party_id=story.army["id"])

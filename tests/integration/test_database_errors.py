@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import psycopg
 import pytest
 
 from service.config import Settings
 from service.db import connect, translate
-from service.errors import DatabaseUnavailable
+from service.errors import DatabaseUnavailable, UnknownReference
 
 
 def test_a_deadlock_is_a_503_that_says_to_send_the_request_again(settings: Settings) -> None:
@@ -47,3 +48,19 @@ def test_a_serialization_failure_is_a_503_too(kind: type[psycopg.Error]) -> None
     answer = translate(kind("could not serialize access due to concurrent update"))
 
     assert isinstance(answer, DatabaseUnavailable) and "send it again" in answer.detail
+
+
+def test_an_unknown_reference_no_message_names_is_worded_from_the_fields(db: Any) -> None:
+    # service.db.REFERENCE_MESSAGES names the references requests can send; any other is
+    # worded from the detail's fields and values, never with the database's table names.
+    ghost = "01a20319-0000-7000-8000-000000000000"
+    with pytest.raises(psycopg.errors.ForeignKeyViolation) as refused, db.transaction():
+        db.execute(
+            "INSERT INTO reexport_consent_items (consent_id, item_id) VALUES (%s, %s)",
+            [ghost, ghost],
+        )
+
+    answer = translate(refused.value)
+
+    assert isinstance(answer, UnknownReference)
+    assert answer.detail == f"no re-export consent is recorded with consent_id {ghost}"

@@ -152,6 +152,7 @@ def test_a_row_that_names_what_does_not_exist_is_refused_as_by_a_foreign_key(
         )
     translated = translate(error)
     assert isinstance(translated, UnknownReference)
+    assert "table" not in translated.detail  # the client is not told the database's detail
     assert rows_in(db, table) == before
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID, uuid4
 
@@ -599,3 +600,17 @@ def test_a_certificate_line_needs_a_certificate() -> None:
         euc_line_number=3,
     )
     assert "euc_line_number" in fields_of(event_problems(EventDraft.of(new_event), TODAY))
+
+
+def test_corrections_that_name_each_other_still_have_an_order() -> None:
+    # Declarations name their corrective events freely: two may name each other.
+    day = date(2012, 2, 20)
+    first, second, third = (event("TRANSFER", on=day) for _ in range(3))
+    at = datetime(2024, 1, 1, tzinfo=UTC)
+    first = replace(first, recorded_at=at, error_declaration=declaration((third.id,)))
+    second = replace(second, recorded_at=at + timedelta(hours=1))
+    third = replace(
+        third, recorded_at=at + timedelta(hours=2), error_declaration=declaration((first.id,))
+    )
+
+    assert custody.in_chain_order([second, third, first]) == [2, 1, 0]
