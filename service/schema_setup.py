@@ -224,7 +224,7 @@ def _migrate(conn: Connection, found: int, to_apply: tuple[Migration, ...]) -> N
     transaction: the database reaches the last version, or stays at `found`."""
     if not to_apply:
         return
-    _require_owner(conn, found)
+    _act_as_owner(conn, found)
     # A service of the earlier version may still be answering: a table it holds fails the
     # migration after a while instead of queueing every one of its requests behind it.
     settings.set_for_transaction(conn, "lock_timeout", f"{MIGRATION_LOCK_WAIT_SECONDS}s")
@@ -245,20 +245,35 @@ def _migrate(conn: Connection, found: int, to_apply: tuple[Migration, ...]) -> N
         _record(conn, migration.version)
 
 
-def _require_owner(conn: Connection, found: int) -> None:
-    # ALTER TABLE wants the tables' owner; the service's own role (DATABASE_URL) cannot migrate.
+def _act_as_owner(conn: Connection, found: int) -> None:
+    """Run the migrations as the schema's owner, for the rest of the transaction.
+
+    ALTER TABLE wants the tables' owner, so the service's own role (DATABASE_URL) cannot
+    migrate. A superuser or a member of the owner's role may, but what a migration creates
+    belongs to the role that runs it: a view made again by `postgres` was postgres's, unlike
+    the one schema.sql makes (its privileges granted by postgres too), and the owner could not
+    drop or replace it in a later migration."""
     row = conn.execute(
         "SELECT pg_get_userbyid(c.relowner) AS owner, current_user AS login,"
         " pg_has_role(current_user, c.relowner, 'USAGE')"
         " OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS may"
         " FROM pg_class c WHERE c.oid = 'public.schema_version'::regclass"
     ).fetchone()
-    if row is not None and not row["may"]:
-        raise MigrationFailed(
-            f"migrating logs in as {row['login']}, not as the schema's owner ({row['owner']}): "
-            "set DATABASE_OWNER_URL to the owner's connection string; nothing was changed, the "
-            f"database is at version {found}"
-        )
+    if row is None:
+        return
+    refused = MigrationFailed(
+        f"migrating logs in as {row['login']}, not as the schema's owner ({row['owner']}): "
+        "set DATABASE_OWNER_URL to the owner's connection string; nothing was changed, the "
+        f"database is at version {found}"
+    )
+    if not row["may"]:
+        raise refused
+    if row["owner"] == row["login"]:
+        return
+    try:
+        conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(row["owner"])))
+    except errors.InsufficientPrivilege as exc:  # a member that may not SET ROLE to it
+        raise refused from exc
 
 
 def _said(error: psycopg.Error) -> str:

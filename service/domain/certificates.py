@@ -21,15 +21,22 @@ def status_on(today: date, expires_on: date | None, revoked_on: date | None) -> 
     return "VALID"
 
 
-def check_revocation(issued_on: date, revoked_on: date) -> None:
+def check_revocation(issued_on: date, revoked_on: date, today: date) -> None:
     """Refuse a revocation dated before the certificate was issued (as a certificate may not
-    expire before it is issued): every export under it would read as made after it."""
-    if revoked_on < issued_on:
-        raise InvalidInput.for_field(
-            "body",
-            "revoked_on",
-            f"a certificate cannot be revoked before it was issued (on {issued_on})",
+    expire before it is issued): every export under it would read as made after it.
+
+    A certificate recorded as issued after today (the registry refuses one now, but stored
+    certificates from before that rule may say 9999-12-31) reads VALID: it may be revoked from
+    today, or no revocation could ever be dated late enough and it would read VALID for good."""
+    if revoked_on >= min(issued_on, today):
+        return
+    detail = f"a certificate cannot be revoked before it was issued (on {issued_on})"
+    if issued_on > today:
+        detail = (
+            f"a certificate recorded as issued on {issued_on}, a day still to come, can be "
+            f"revoked from {today}, not before"
         )
+    raise InvalidInput.for_field("body", "revoked_on", detail)
 
 
 @dataclass(frozen=True, slots=True)

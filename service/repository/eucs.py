@@ -125,7 +125,9 @@ def revoke(
     issued = conn.execute(SQL["issued_on"], {"id": euc_id}).fetchone()
     if issued is None:
         raise NotFound(f"no end-user certificate is recorded with id {euc_id}")
-    certificates.check_revocation(issued["issued_on"], revocation.revoked_on)
+    certificates.check_revocation(
+        issued["issued_on"], revocation.revoked_on, today or datetime.now(UTC).date()
+    )
     params = {"euc_id": euc_id, "agency_id": agency_id, **vars(revocation)}
     conn.execute(SQL["insert_revocation"], params)
     return _stored(conn, euc_id, today)

@@ -129,6 +129,34 @@ def test_a_certificate_cannot_be_revoked_before_it_was_issued(
     assert db.execute("SELECT count(*) AS n FROM euc_revocations").fetchone()["n"] == 1
 
 
+def test_a_certificate_stored_as_issued_in_the_future_can_still_be_revoked(
+    api: ContractClient, registry: Any, parties: Any, db: Any
+) -> None:
+    # Found by a helper's review: certificates stored before issued_on was held to tomorrow may
+    # say 9999-12-31 and read VALID; no revocation could be dated on or after that day (none may
+    # be dated after tomorrow), so such a certificate could never be revoked.
+    euc = registry.euc(parties["exporter"], parties["army"], issued_on="2010-03-01")
+    stored = db.execute(
+        "INSERT INTO end_user_certificates (certificate_number, certificate_key, "
+        "issuing_country, issuing_authority, issued_on, end_user_party_id, destination_country, "
+        "stated_end_use, non_reexport_clause, recorded_by_agency_id) "
+        "SELECT 'FUTURE-1', 'FUTURE1', issuing_country, issuing_authority, '9999-12-31', "
+        "end_user_party_id, destination_country, stated_end_use, non_reexport_clause, "
+        "recorded_by_agency_id FROM end_user_certificates WHERE id = %s RETURNING id",
+        [euc["id"]],
+    ).fetchone()["id"]
+    path = f"/v1/eucs/{stored}/revocation"
+    today = datetime.now(UTC).date()
+
+    yesterday = api.post(path, {"revoked_on": str(today - timedelta(days=1)), "reason": "x"})
+    revoked = api.created(path, {"revoked_on": str(today), "reason": "issue date mistyped"})
+
+    assert yesterday.status_code == 400
+    assert yesterday.get_json()["errors"][0]["pointer"] == "/revoked_on"
+    assert "can be revoked from" in yesterday.get_json()["errors"][0]["detail"]
+    assert revoked["status"] == "REVOKED"
+
+
 class TestVerify:
     def test_a_registered_valid_certificate(
         self, api: ContractClient, registry: Any, parties: Any

@@ -3,7 +3,9 @@ holds, and ends with the schema a new database gets from schema.sql."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -12,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 import pytest
 from flask import Flask
+from psycopg import errors, sql
 
 from service import cli as cli_module
 from service import create_app, schema_setup
@@ -33,6 +36,9 @@ from tests.catalog import differences, schema_of
 from tests.conftest import (
     SERVICE_ROLE,
     create_agency_key,
+    create_database,
+    database_url_for,
+    drop_database,
     rows_in,
     service_url_for,
 )
@@ -102,6 +108,76 @@ def test_a_version_1_database_migrated_has_the_schema_a_new_database_gets(
         (version, FINGERPRINTS[version]) for version in range(1, SCHEMA_VERSION + 1)
     ]
     assert ensure_schema(version_1) == SchemaSetUp(found=SCHEMA_VERSION)
+
+
+@pytest.fixture
+def schema_owner(postgres_admin_url: str) -> str:
+    """A role that owns the schema without being the login that migrates it (a superuser)."""
+    role = f"trace_registry_schema_owner_{os.getpid()}"
+    with (
+        psycopg.connect(postgres_admin_url, autocommit=True) as admin,
+        contextlib.suppress(errors.DuplicateObject),
+    ):
+        admin.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
+    # which schema.sql would create, and the owner may not (no CREATEROLE)
+    with (
+        psycopg.connect(postgres_admin_url, autocommit=True) as admin,
+        contextlib.suppress(errors.DuplicateObject),
+    ):
+        admin.execute(
+            sql.SQL("CREATE ROLE {} NOLOGIN").format(
+                sql.Identifier(schema_setup.SERVICE_GROUP_ROLE)
+            )
+        )
+    return role
+
+
+def owned_by(admin_url: str, name: str, role: str) -> str:
+    """An empty database that `role` owns (so it may create in its public schema)."""
+    drop_database(admin_url, name)
+    create_database(admin_url, name)
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
+                sql.Identifier(name), sql.Identifier(role)
+            )
+        )
+    return database_url_for(admin_url, name)
+
+
+def test_a_migration_by_a_superuser_leaves_the_schema_the_owners(
+    postgres_admin_url: str, schema_owner: str
+) -> None:
+    # Found by a helper's review: 0003 makes chain_entries again, and it was the migrating
+    # superuser's (its privileges granted by it), not the owner's as schema.sql makes it.
+    migrated = owned_by(postgres_admin_url, f"trace_registry_owned_v1_{os.getpid()}", schema_owner)
+    fresh = owned_by(postgres_admin_url, f"trace_registry_owned_new_{os.getpid()}", schema_owner)
+    as_owner = sql.SQL("SET ROLE {}").format(sql.Identifier(schema_owner))
+    try:
+        with (
+            connect(Settings(database_url=migrated)) as old,
+            connect(Settings(database_url=fresh)) as new,
+        ):
+            with old.transaction():
+                old.execute(as_owner)
+                old.execute(VERSION_1_SCHEMA.read_text(encoding="utf-8").encode())
+                old.execute(
+                    "INSERT INTO schema_version (version, fingerprint) VALUES (1, %s)",
+                    [FINGERPRINTS[1]],
+                )
+                old.execute("RESET ROLE")
+            new.execute(as_owner)
+            assert ensure_schema(new) == SchemaSetUp(found=None)
+
+            assert ensure_schema(old) == SchemaSetUp(found=1)  # as the superuser
+
+            assert old.execute("SELECT current_user AS login").fetchone() != {
+                "login": schema_owner
+            }  # the owner's role was the migration's alone
+            assert differences(schema_of(old), schema_of(new)) == []
+    finally:
+        drop_database(postgres_admin_url, f"trace_registry_owned_v1_{os.getpid()}")
+        drop_database(postgres_admin_url, f"trace_registry_owned_new_{os.getpid()}")
 
 
 def test_what_a_version_1_database_holds_is_served_after_it_is_migrated(
