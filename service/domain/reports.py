@@ -17,6 +17,8 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from service.domain.custody import OWNERSHIP_PASSING_TYPES
+
 Document = Mapping[str, Any]
 
 # Line breaks and tabs (the only control characters a record's text may hold) and the Unicode
@@ -212,14 +214,18 @@ def _corrected_by(event_ids: Sequence[str]) -> str:
 
 
 def _hands(event: Document) -> str:
-    """Who the event moved the item from and to, and its owner if someone else."""
+    """Who the event moved the item from and to, and the owner it names unless that goes
+    without saying: a transfer's receiver becomes its owner anyway, but a sender that keeps
+    ownership (a loan, a repair) or a seizing receiver that takes it changes where ownership
+    stands (service.domain.custody), and left out would read as the default."""
     sender, receiver, owner = event["from_party"], event["to_party"], event["owner_party"]
     parts = []
     if sender is not None:
         parts.append(f"from {_party(sender)}")
     if receiver is not None:
         parts.append(f"to {_party(receiver)}")
-    if owner is not None and owner not in (sender, receiver):
+    implied = event["event_type"] in OWNERSHIP_PASSING_TYPES and owner == receiver
+    if owner is not None and not implied:
         parts.append(f"owner {_party(owner)}")
     return " ".join(parts)
 
