@@ -211,3 +211,20 @@ def test_an_event_names_its_owner_unless_the_owner_is_the_receiver_it_passes_to(
         "to Depot (OTHER, IQ) owner Depot (OTHER, IQ)",
         "from Army (ARMED_FORCES, IQ) to Depot (OTHER, IQ)",
     ]
+
+
+def test_records_the_viewer_restricted_say_so() -> None:
+    # The recorder sees its restricted records whole; a report pasted into a message to
+    # another agency must still show which of them are not to be passed on.
+    buyer = {**ARMY, "name": "Nightjar Holdings", "kind": "BROKER", "classification": "RESTRICTED",
+             "recorded_by": AGENCY, "recorded_at": "2018-06-02T10:00:00Z"}  # fmt: skip
+    sold = event(from_party=ARMY, to_party=buyer, classification="RESTRICTED",
+                 document_reference="OP-NIGHTJAR-7")  # fmt: skip
+
+    report = chain_report(chain(current_holder=buyer, events=[sold])).splitlines()
+
+    assert "    holder      Nightjar Holdings (BROKER, IQ, RESTRICTED)" in report
+    assert report[-2].endswith("to Nightjar Holdings (BROKER, IQ, RESTRICTED)")
+    assert report[-1] == " " * 20 + (
+        "document OP-NIGHTJAR-7; recorded by Tracing Unit; RESTRICTED: not shown to other agencies"
+    )
