@@ -21,7 +21,7 @@ from typing import ParamSpec, TypeVar
 
 from flask import Response, g, make_response, request
 
-from service.api import audit, idempotency, uploads
+from service.api import audit, idempotency, responses, uploads
 from service.api.context import Principal, connection, mark_start, settings
 from service.db import Connection
 from service.domain import api_keys
@@ -86,6 +86,7 @@ def requires(
 
     def decorate(view: Callable[P, R]) -> Callable[P, Response]:
         large_body = uploads.takes_large_body(view)
+        text_report = responses.text_report_of(view)
 
         @wraps(view)
         def guarded(*args: P.args, **kwargs: P.kwargs) -> Response:
@@ -95,6 +96,8 @@ def requires(
             if scope not in caller.scopes:
                 raise PermissionDenied(f"this API key lacks the `{scope}` scope")
             g.principal = caller
+            if text_report is not None:
+                g.text_report = text_report
             audit.stated_case(draft)
             if large_body is not None:
                 large_body.check()

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from flask import Response, g, request
 
-from service.api import audit, trace_batches, uploads
+from service.api import audit, responses, trace_batches, uploads
 from service.api.context import Principal, settings
 from service.db import Connection
 from service.errors import IdempotencyKeyReused, InvalidInput
@@ -63,12 +63,17 @@ def finish(conn: Connection, response: Response) -> None:
     if claim is None:
         return
     batch_id: UUID | None = g.get("replay_from_batch")
+    # An answer given as a text report is kept as the JSON it was made from (a replay answers
+    # either, as its own request asks: responses.replayed).
+    as_json: bytes | None = g.get("json_answer")
     answer = Answer(
         status=response.status_code,
         location=response.headers.get("Location"),
-        media_type=response.mimetype or "application/json",
+        media_type="application/json"
+        if as_json is not None
+        else response.mimetype or "application/json",
         # A batch's answer streams from a file: reading it here would hold it all in memory.
-        body=b"" if batch_id is not None else response.get_data(),
+        body=b"" if batch_id is not None else as_json or response.get_data(),
         withheld=bool(g.get("withhold_replay", False)),
         batch_id=batch_id,
     )
@@ -119,10 +124,12 @@ def fingerprint(large_body: bool = False) -> bytes:
 
 
 def replay(answer: Answer) -> Response:
-    response = Response(answer.body, answer.status, mimetype=answer.media_type)
-    if answer.location:
-        response.headers["Location"] = answer.location
-    return _replayed(response)
+    headers = {"Location": answer.location} if answer.location else {}
+    if answer.media_type == "application/json":
+        return _replayed(responses.replayed(answer.body, answer.status, headers))
+    return _replayed(
+        Response(answer.body, answer.status, headers=headers, mimetype=answer.media_type)
+    )
 
 
 def _replayed(response: Response) -> Response:

@@ -10,7 +10,7 @@ from flask import Blueprint, Response
 from service.api import audit, requests
 from service.api.auth import requires
 from service.api.context import connection, principal, settings
-from service.api.responses import created, json_response, keyset_page, reported
+from service.api.responses import created, json_response, keyset_page, offers_text, reported
 from service.domain.records import Item
 from service.domain.reports import chain_report
 from service.domain.serials import normalise_name
@@ -56,6 +56,7 @@ def get_item(item_id: UUID) -> Response:
 
 @blueprint.get("/<uuid:item_id>/custody")
 @requires("trace:read")
+@offers_text(chain_report)
 def get_custody(item_id: UUID) -> Response:
     """The item's chain of custody: its events in order, holder, status and findings (JSON, or
     a text report for Accept: text/plain)."""
@@ -72,7 +73,7 @@ def get_custody(item_id: UUID) -> Response:
         stated.case_reference if stated else None,
         stated.purpose if stated else None,
     )
-    return reported(chain, chain_report)
+    return reported(chain)
 
 
 def _item_or_404(item_id: UUID) -> Item:

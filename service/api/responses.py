@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from operator import attrgetter
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 from uuid import UUID
 
 import orjson
-from flask import Response, request
+from flask import Response, g, request
 
 from service import cursors
 from service.api import audit
@@ -22,6 +22,8 @@ TEXT_MEDIA_TYPE = "text/plain"
 # Werkzeug matches an Accept entry with parameters (`text/plain; charset=utf-8`) only against an
 # offer with the same parameters, and one without only against an offer without.
 _OFFERED = ("application/json", TEXT_MEDIA_TYPE, f"{TEXT_MEDIA_TYPE}; charset=utf-8")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def json_response(
@@ -39,29 +41,66 @@ def json_response(
     )
 
 
-def created(payload: object, location: str, *, report: Report | None = None) -> Response:
+def created(payload: object, location: str) -> Response:
     audit.created(location)
-    return reported(payload, report, 201, headers={"Location": location})
+    return reported(payload, 201, headers={"Location": location})
+
+
+def offers_text(report: Report) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Mark a view whose answer a client may ask for as text, which `report` makes from the
+    JSON document; put it under @requires, which notes it for the request (`reported` answers
+    with it, and so does an idempotent replay of the view's answer, which runs no view)."""
+
+    def mark(view: Callable[P, R]) -> Callable[P, R]:
+        view.text_report = report  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def text_report_of(view: Callable[..., object]) -> Report | None:
+    found: Report | None = getattr(view, "text_report", None)
+    return found
 
 
 def reported(
-    payload: object,
-    report: Report | None,
-    status: int = 200,
-    *,
-    headers: Mapping[str, str] | None = None,
+    payload: object, status: int = 200, *, headers: Mapping[str, str] | None = None
 ) -> Response:
-    """The payload as JSON, or as `report` makes it into text for a client whose Accept header
-    prefers text/plain (an investigator's terminal). The report is made from the JSON document
-    itself, so it says what the JSON says. Either way the answer varies with Accept."""
+    """The payload as JSON, or, where the view offers a report (`offers_text`), as text for a
+    client whose Accept header prefers text/plain (an investigator's terminal). The report is
+    made from the JSON document itself, so it says what the JSON says. Either way the answer
+    varies with Accept."""
+    report: Report | None = g.get("text_report")
     if report is None:
         return json_response(payload, status, headers=headers)
     varying = {**(headers or {}), "Vary": "Accept"}
     if not wants_text():
         return json_response(payload, status, headers=varying)
-    document = orjson.loads(orjson.dumps(payload, option=orjson.OPT_UTC_Z))
+    document = orjson.dumps(payload, option=_OPTIONS)
+    # Kept for an Idempotency-Key as the JSON: a replay answers as its own request asks.
+    g.json_answer = document
+    return _as_text(report, document, status, varying)
+
+
+def replayed(body: bytes, status: int, headers: Mapping[str, str]) -> Response:
+    """A JSON answer kept for an Idempotency-Key, given again as `reported` would give it to
+    this request: as text if the view offers a report and this request prefers text, although
+    the first request may have asked for JSON (and the other way round)."""
+    report: Report | None = g.get("text_report")
+    if report is None:
+        return Response(body, status, headers=dict(headers), mimetype="application/json")
+    varying = {**headers, "Vary": "Accept"}
+    if not wants_text():
+        return Response(body, status, headers=varying, mimetype="application/json")
+    return _as_text(report, body, status, varying)
+
+
+def _as_text(report: Report, document: bytes, status: int, headers: Mapping[str, str]) -> Response:
     return Response(
-        report(document), status, headers=varying, content_type=f"{TEXT_MEDIA_TYPE}; charset=utf-8"
+        report(orjson.loads(document)),
+        status,
+        headers=dict(headers),
+        content_type=f"{TEXT_MEDIA_TYPE}; charset=utf-8",
     )
 
 

@@ -17,7 +17,7 @@ from service.api.context import (
     seconds_since_start,
     settings,
 )
-from service.api.responses import created, keyset_page, reported
+from service.api.responses import created, keyset_page, offers_text, reported
 from service.deadlines import Deadline
 from service.domain.ids import uuid7
 from service.domain.reports import trace_report
@@ -45,6 +45,7 @@ def _tracer() -> Tracer:
 
 @blueprint.post("")
 @requires("trace:read", one_statement=True)
+@offers_text(trace_report)
 def create_trace() -> Response:
     """Trace one weapon: ranked candidates, each with its chain of custody (JSON, or a text
     report for Accept: text/plain)."""
@@ -110,18 +111,19 @@ def list_traces() -> Response:
 
 @blueprint.get("/<uuid:trace_id>")
 @requires("trace:read")
+@offers_text(trace_report)
 def get_trace(trace_id: UUID) -> Response:
     """A stored trace, as it was answered on the day."""
     document = traces.get(connection(), trace_id, principal().agency.id)
     if document is None:
         raise NotFound(f"your agency has no trace with id {trace_id}")
-    return reported(orjson.loads(document), trace_report)
+    return reported(orjson.loads(document))
 
 
 def _stored(answer: TraceAnswer) -> Response:
     """The answer, stored with the request's audit entry in the same statement."""
     _audit_answer(answer)
-    response = created(answer, f"/v1/traces/{answer.id}", report=trace_report)
+    response = created(answer, f"/v1/traces/{answer.id}")
     with audit.written_with(response.status_code) as entry:
         traces.insert(connection(), answer, principal().key_prefix, entry)
     return response

@@ -8,7 +8,9 @@ shape stored before it (tests/unit/test_reports.py writes that shape out).
 Each record is one line where it fits; a record's details follow it, indented. Text from the
 registry is shown on one line (its line breaks and tabs as spaces), and the characters that
 would turn a terminal's text around (bidirectional controls, which could make a serial or a
-name read as another) are shown as escapes.
+name read as another) are shown as escapes. The viewer's own restricted records, which it
+sees whole, are marked RESTRICTED, so that a report passed on still says what is not to be
+shown to other agencies.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
+
+from service.domain.custody import OWNERSHIP_PASSING_TYPES
+from service.domain.records import RESTRICTED
 
 Document = Mapping[str, Any]
 
@@ -191,6 +196,8 @@ def _event(event: Document) -> list[str]:
     if event["document_reference"]:
         papers.append(f"document {shown(event['document_reference'])}")
     papers.append(f"recorded by {recorder}")
+    if event["classification"] == RESTRICTED:
+        papers.append(f"{RESTRICTED}: not shown to other agencies")
     lines.append(follow + "; ".join(papers))
     if event["notes"]:
         lines.append(f"{follow}notes: {shown(event['notes'])}")
@@ -212,14 +219,18 @@ def _corrected_by(event_ids: Sequence[str]) -> str:
 
 
 def _hands(event: Document) -> str:
-    """Who the event moved the item from and to, and its owner if someone else."""
+    """Who the event moved the item from and to, and the owner it names unless that goes
+    without saying: a transfer's receiver becomes its owner anyway, but a sender that keeps
+    ownership (a loan, a repair) or a seizing receiver that takes it changes where ownership
+    stands (service.domain.custody), and left out would read as the default."""
     sender, receiver, owner = event["from_party"], event["to_party"], event["owner_party"]
     parts = []
     if sender is not None:
         parts.append(f"from {_party(sender)}")
     if receiver is not None:
         parts.append(f"to {_party(receiver)}")
-    if owner is not None and owner not in (sender, receiver):
+    implied = event["event_type"] in OWNERSHIP_PASSING_TYPES and owner == receiver
+    if owner is not None and not implied:
         parts.append(f"owner {_party(owner)}")
     return " ".join(parts)
 
@@ -227,7 +238,9 @@ def _hands(event: Document) -> str:
 def _party(party: Document) -> str:
     if party.get("redacted"):
         return f"(a party restricted by {shown(party['recorded_by']['name'])}: ask them)"
-    return f"{shown(party['name'])} ({party['kind']}, {party['country']})"
+    # Only its recorder sees a restricted party whole: a report passed on must say so.
+    restricted = f", {RESTRICTED}" if party.get("classification") == RESTRICTED else ""
+    return f"{shown(party['name'])} ({party['kind']}, {party['country']}{restricted})"
 
 
 # Small pieces ----------------------------------------------------------------------------------

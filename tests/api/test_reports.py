@@ -192,3 +192,23 @@ def test_a_replayed_trace_is_answered_as_it_was(api: ContractClient) -> None:
     assert (first.status_code, again.status_code) == (201, 201)
     assert again.get_data() == first.get_data()
     assert again.content_type == "text/plain; charset=utf-8"
+
+
+@pytest.mark.parametrize(("first", "then"), [(TEXT, {}), ({}, TEXT)])
+def test_a_replayed_trace_is_answered_as_the_replay_asks(
+    api: ContractClient, first: dict[str, str], then: dict[str, str]
+) -> None:
+    # A retry may come from another client than the first request (a script after a
+    # terminal): the same answer, in the representation its own Accept asks for.
+    body = {"weapon": {"serial_number": "ZZ-0000-REPLAY"}, "context": CONTEXT}
+    key = {"Idempotency-Key": "report-2"}
+    answered = api.post("/v1/traces", body, headers={**first, **key})
+    again = api.post("/v1/traces", body, headers={**then, **key})
+
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.headers["Location"] == answered.headers["Location"]
+    trace_id = answered.headers["Location"].rsplit("/", 1)[1]
+    stored = api.get(f"/v1/traces/{trace_id}", headers=then)
+    assert again.content_type == stored.content_type
+    assert again.get_data() == stored.get_data()
+    assert "Accept" in again.vary

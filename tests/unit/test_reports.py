@@ -188,3 +188,43 @@ def test_an_event_declared_erroneous_names_the_events_that_correct_it() -> None:
         "UTC: destination typed as UG (it does not count; corrected by event "
         "01938a7e-0000-7000-8000-0000000000e9)"
     )
+
+
+DEPOT = {**ARMY, "id": "01938a7e-0000-7000-8000-000000000003", "name": "Depot", "kind": "OTHER"}
+
+
+def test_an_event_names_its_owner_unless_the_owner_is_the_receiver_it_passes_to() -> None:
+    # An owner named on an event says where ownership stands after it (service.domain.custody):
+    # the sender keeping it (a loan, a repair) or a seizing receiver taking it differ from the
+    # default, so the report names them; a transfer's receiver becomes owner anyway.
+    lent = event(from_party=ARMY, to_party=DEPOT, owner_party=ARMY)
+    forfeited = event(event_type="SEIZURE", to_party=DEPOT, owner_party=DEPOT)
+    sold = event(from_party=ARMY, to_party=DEPOT, owner_party=DEPOT)
+
+    hands = [
+        chain_report(chain(events=[moved])).splitlines()[-2].split("IQ        ", 1)[1]
+        for moved in (lent, forfeited, sold)
+    ]
+
+    assert hands == [
+        "from Army (ARMED_FORCES, IQ) to Depot (OTHER, IQ) owner Army (ARMED_FORCES, IQ)",
+        "to Depot (OTHER, IQ) owner Depot (OTHER, IQ)",
+        "from Army (ARMED_FORCES, IQ) to Depot (OTHER, IQ)",
+    ]
+
+
+def test_records_the_viewer_restricted_say_so() -> None:
+    # The recorder sees its restricted records whole; a report pasted into a message to
+    # another agency must still show which of them are not to be passed on.
+    buyer = {**ARMY, "name": "Nightjar Holdings", "kind": "BROKER", "classification": "RESTRICTED",
+             "recorded_by": AGENCY, "recorded_at": "2018-06-02T10:00:00Z"}  # fmt: skip
+    sold = event(from_party=ARMY, to_party=buyer, classification="RESTRICTED",
+                 document_reference="OP-NIGHTJAR-7")  # fmt: skip
+
+    report = chain_report(chain(current_holder=buyer, events=[sold])).splitlines()
+
+    assert "    holder      Nightjar Holdings (BROKER, IQ, RESTRICTED)" in report
+    assert report[-2].endswith("to Nightjar Holdings (BROKER, IQ, RESTRICTED)")
+    assert report[-1] == " " * 20 + (
+        "document OP-NIGHTJAR-7; recorded by Tracing Unit; RESTRICTED: not shown to other agencies"
+    )
