@@ -68,13 +68,9 @@ def _trace_heading(trace: Document) -> Iterator[str]:
     yield from _labelled("purpose", context["purpose"])
     yield from _labelled("legal basis", context["legal_basis"])
     yield from _labelled("officer", context["requesting_officer"])
-    seizure = " ".join(
-        part
-        for part in (
-            context["seizure_country"] and f"in {context['seizure_country']}",
-            context["seized_on"] and f"on {context['seized_on']}",
-        )
-        if part
+    seizure = _words(
+        context["seizure_country"] and f"in {context['seizure_country']}",
+        context["seized_on"] and f"on {context['seized_on']}",
     )
     yield from _labelled("seized", seizure)
     yield from _labelled("batch", trace["batch_id"])
@@ -150,13 +146,9 @@ def _chain(chain: Document, heading: str, about_item: Sequence[str] = ()) -> lis
 
 def _weapon(item: Document) -> str:
     kind = ", ".join(shown(part) for part in (item["category"], item["caliber"]) if part)
-    made = " ".join(
-        part
-        for part in (
-            item["country_of_manufacture"] and f"in {item['country_of_manufacture']}",
-            item["year_of_manufacture"] and f"in {item['year_of_manufacture']}",
-        )
-        if part
+    made = _words(
+        item["country_of_manufacture"] and f"in {item['country_of_manufacture']}",
+        item["year_of_manufacture"] and f"in {item['year_of_manufacture']}",
     )
     return (
         f"{shown(item['manufacturer'])} {shown(item['model'])} ({kind}), serial "
@@ -258,17 +250,18 @@ def _detail(label: str, value: str) -> str:
 
 def _markings(markings: Sequence[Document]) -> str:
     return ", ".join(
-        " ".join(
-            part
-            for part in (
-                marking["country"],
-                marking["year"] and str(marking["year"]),
-                marking["marking"] and _quoted(marking["marking"]),
-            )
-            if part
+        _words(
+            marking["country"],
+            marking["year"] and str(marking["year"]),
+            marking["marking"] and _quoted(marking["marking"]),
         )
         for marking in markings
     )
+
+
+def _words(*parts: str | None) -> str:
+    """The parts given (an absent one is None or empty), joined by spaces."""
+    return " ".join(part for part in parts if part)
 
 
 def _quoted(text: object) -> str:
