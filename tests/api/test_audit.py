@@ -289,6 +289,33 @@ def test_a_trace_with_an_idempotency_key_is_audited_once_and_its_replay_once(
     assert [e["details"].get("idempotent_replay") for e in rows] == [None, True]
 
 
+@pytest.mark.parametrize("route", ["/v1/traces", "/v1/traces/batch"])
+def test_a_replayed_trace_s_entry_names_what_it_disclosed_again(
+    api: ContractClient, registry: Any, db: Connection, route: str
+) -> None:
+    # The replay answers the same candidates for the same case; its entry named none of them,
+    # so the trail's filters by serial and case did not find it.
+    item = registry.item(serial_number="FN-4410")
+    weapon = {"serial_number": "fn 4410"}
+    body = (
+        {"weapon": weapon, "context": CONTEXT}
+        if route == "/v1/traces"
+        else {"weapons": [weapon], "context": CONTEXT}
+    )
+    first = api.post(route, body, headers={"Idempotency-Key": "disclosed-twice"})
+    again = api.post(route, body, headers={"Idempotency-Key": "disclosed-twice"})
+
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    answered, replayed = [e for e in entries(db) if e["route"] == route]
+    assert replayed["details"]["idempotent_replay"] is True
+    for name in ("case_reference", "purpose", "serials", "records_returned"):
+        assert replayed[name] == answered[name], name
+    assert replayed["serials"] == ["FN4410"]
+    assert set(replayed["record_ids"]) == set(answered["record_ids"])
+    assert item["id"] in {str(i) for i in replayed["record_ids"]}
+
+
 # Verification -----------------------------------------------------------------------------------
 
 
