@@ -24,6 +24,7 @@ from service.api.context import Principal, connection
 from service.db import Connection
 from service.domain.ids import uuid7
 from service.domain.serials import normalise_serial
+from service.domain.traces import TraceDisclosure
 from service.errors import InvalidInput, TraceRegistryError
 from service.repository import audit as trail
 
@@ -177,6 +178,19 @@ def replayed() -> None:
     draft = current()
     if draft is not None:
         draft.details["idempotent_replay"] = True
+
+
+def traces_answered_again(stored: Sequence[TraceDisclosure]) -> None:
+    """What an answer made again from stored traces (an Idempotency-Key's replay) disclosed:
+    their case, the serials read and every candidate item, as the first answer's entry named
+    them, so that the trail's filters by serial and case find the replay too."""
+    if stored:
+        for_case(stored[0].case_reference, stored[0].purpose)
+    serials(trace.serial_number for trace in stored)
+    traces_answered(
+        [trace.id for trace in stored],
+        [item_id for trace in stored for item_id in trace.candidate_item_ids],
+    )
 
 
 def traces_answered(trace_ids: Sequence[UUID], disclosed_item_ids: Sequence[UUID]) -> None:

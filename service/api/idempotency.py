@@ -18,12 +18,14 @@ from service.api import audit, responses, trace_batches, uploads
 from service.api.context import Principal, settings
 from service.db import Connection
 from service.errors import IdempotencyKeyReused, InvalidInput
-from service.repository import idempotency
+from service.repository import idempotency, traces
 from service.repository.idempotency import Answer
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 LONGEST = 255
+# Where a single trace is stored: a replay whose Location is one of these answered a trace.
+TRACES_PATH = "/v1/traces"
 
 
 def begin(conn: Connection, caller: Principal, *, large_body: bool = False) -> Response | None:
@@ -51,10 +53,33 @@ def begin(conn: Connection, caller: Principal, *, large_body: bool = False) -> R
             "the secret it answered is shown only once and is not kept"
         )
     audit.replayed()
+    _audit_replay(conn, caller, stored.answer)
     if stored.answer.batch_id is not None:
         document = trace_batches.made_again(conn, stored.answer.batch_id, caller.agency.id)
         return _replayed(document.response(stored.answer.status, stored.answer.location or ""))
     return replay(stored.answer)
+
+
+def _audit_replay(conn: Connection, caller: Principal, answer: Answer) -> None:
+    """Name in the replay's audit entry what its answer discloses again: the record it names,
+    and for a trace or a batch the case, serials and candidate items, read from the stored
+    traces (the view, which would have named them, does not run)."""
+    record_id = _id_at_end(answer.location)
+    if record_id is not None:
+        audit.looked_up_ids([record_id])
+    if answer.batch_id is not None:
+        audit.traces_answered_again(
+            traces.disclosed(conn, caller.agency.id, batch_id=answer.batch_id)
+        )
+    elif record_id is not None and answer.location == f"{TRACES_PATH}/{record_id}":
+        audit.traces_answered_again(traces.disclosed(conn, caller.agency.id, trace_id=record_id))
+
+
+def _id_at_end(location: str | None) -> UUID | None:
+    try:
+        return UUID(location.rsplit("/", 1)[-1]) if location else None
+    except ValueError:
+        return None
 
 
 def finish(conn: Connection, response: Response) -> None:

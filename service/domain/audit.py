@@ -111,13 +111,19 @@ class Verification:
     chains: int = 0
     problems: list[Problem] = field(default_factory=list)
     heads: list[Head] = field(default_factory=list)
+    # the last entry walked (where a verification in parts goes on from)
+    last: StoredEntry | None = None
 
     @property
     def intact(self) -> bool:
         return not self.problems
 
 
-def verify(entries: Iterable[StoredEntry], expected_heads: Iterable[Head] = ()) -> Verification:
+def verify(
+    entries: Iterable[StoredEntry],
+    expected_heads: Iterable[Head] = (),
+    previous: StoredEntry | None = None,
+) -> Verification:
     """Walk entries ordered by (chain, chain_seq) and report every break.
 
     An entry whose hash does not match its own fields was CHANGED. A gap in chain_seq, or an
@@ -125,13 +131,16 @@ def verify(entries: Iterable[StoredEntry], expected_heads: Iterable[Head] = ()) 
     MISSING before it, or that it was INSERTED (a forged entry with a consistent hash of its
     own; the entry after it then fails to link back). `expected_heads` are heads from an earlier
     verification: a chain that no longer holds one of them lost its newest entries.
+    `previous` is the entry that comes before the first of `entries` in its chain, when the
+    walk goes on from an earlier part of it.
     """
     result = Verification()
     expected = {(head.chain, head.chain_seq): head.entry_hash for head in expected_heads}
     seen: set[tuple[int, int]] = set()
-    current_chain: int | None = None
-    previous: StoredEntry | None = None
-    last: dict[int, StoredEntry] = {}
+    current_chain: int | None = None if previous is None else previous.chain
+    # A part that goes on from `previous`: its chain's head, unless this part walks further on it
+    # (a part that ended just at the end of a chain left that chain's head to this one).
+    last: dict[int, StoredEntry] = {} if previous is None else {previous.chain: previous}
     for entry in entries:
         result.entries += 1
         if entry.chain != current_chain:
@@ -145,6 +154,7 @@ def verify(entries: Iterable[StoredEntry], expected_heads: Iterable[Head] = ()) 
                 result.problems.append(_head_problem(entry.chain, entry.chain_seq, entry.id))
         previous = entry
         last[entry.chain] = entry
+        result.last = entry
     result.heads = [
         Head(chain, entry.chain_seq, entry.entry_hash.hex())
         for chain, entry in sorted(last.items())

@@ -93,6 +93,17 @@ class TraceAnswer:
 
 
 @dataclass(frozen=True, slots=True)
+class TraceDisclosure:
+    """What a stored trace disclosed: its case, the serial read and the candidate items."""
+
+    id: UUID
+    case_reference: str | None
+    purpose: str | None
+    serial_number: str
+    candidate_item_ids: tuple[UUID, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class TraceSummary:
     """A stored trace in a list (GET /v1/traces)."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from psycopg import sql
@@ -110,30 +111,43 @@ def find(conn: Connection, filters: Filters, before: UUID | None, limit: int) ->
     ]
 
 
-def stored_entries(conn: Connection) -> Iterator[StoredEntry]:
-    """Every entry in (chain, chain_seq) order, streamed through a server-side cursor; the caller
-    holds a transaction open while iterating."""
+def stored_entries(conn: Connection, after: StoredEntry | None = None) -> Iterator[StoredEntry]:
+    """Every entry in (chain, chain_seq) order (after `after`'s position when given), streamed
+    through a server-side cursor; the caller holds a transaction open while iterating."""
+    position = {"chain": -1, "chain_seq": 0}
+    if after is not None:
+        position = {"chain": after.chain, "chain_seq": after.chain_seq}
     with conn.cursor(name="audit_verification") as cursor:
         cursor.itersize = VERIFY_BATCH
-        cursor.execute(SQL["entries_for_verification"])
+        cursor.execute(SQL["entries_for_verification"], position)
         for row in cursor:
-            yield StoredEntry(
-                id=row["id"],
-                chain=row["chain"],
-                chain_seq=row["chain_seq"],
-                recorded_at_micros=int(row["recorded_at_micros"]),
-                agency_id=row["agency_id"],
-                key_prefix=row["key_prefix"],
-                method=row["method"],
-                route=row["route"],
-                path=row["path"],
-                status=row["status"],
-                serials_text=row["serials_text"],
-                record_ids_text=row["record_ids_text"],
-                case_reference=row["case_reference"],
-                purpose=row["purpose"],
-                records_returned=row["records_returned"],
-                details_text=row["details_text"],
-                previous_hash=bytes(row["previous_hash"]),
-                entry_hash=bytes(row["entry_hash"]),
-            )
+            yield _stored_entry(row)
+
+
+def stored_entry(conn: Connection, entry_id: UUID) -> StoredEntry | None:
+    """One entry as stored_entries reads it, or None when there is none with this id."""
+    row = conn.execute(SQL["entry_for_verification"], {"id": entry_id}).fetchone()
+    return None if row is None else _stored_entry(row)
+
+
+def _stored_entry(row: dict[str, Any]) -> StoredEntry:
+    return StoredEntry(
+        id=row["id"],
+        chain=row["chain"],
+        chain_seq=row["chain_seq"],
+        recorded_at_micros=int(row["recorded_at_micros"]),
+        agency_id=row["agency_id"],
+        key_prefix=row["key_prefix"],
+        method=row["method"],
+        route=row["route"],
+        path=row["path"],
+        status=row["status"],
+        serials_text=row["serials_text"],
+        record_ids_text=row["record_ids_text"],
+        case_reference=row["case_reference"],
+        purpose=row["purpose"],
+        records_returned=row["records_returned"],
+        details_text=row["details_text"],
+        previous_hash=bytes(row["previous_hash"]),
+        entry_hash=bytes(row["entry_hash"]),
+    )

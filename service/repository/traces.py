@@ -13,7 +13,7 @@ import orjson
 from service.db import NEAR_MISS_SIMILARITY, NEAR_MISS_WIDE_SIMILARITY, Connection
 from service.domain.ids import NEWEST
 from service.domain.matching import Candidate, ncic, skeleton
-from service.domain.traces import TraceAnswer, TraceSummary
+from service.domain.traces import TraceAnswer, TraceDisclosure, TraceSummary
 from service.repository import audit, rows
 from service.repository.audit import NewEntry
 from service.repository.queries import load
@@ -154,6 +154,28 @@ def batch_answers(conn: Connection, batch_id: UUID, agency_id: UUID) -> Iterator
         cursor.execute(SQL["batch_answers"], {"batch_id": batch_id, "agency_id": agency_id})
         for row in cursor:
             yield str(row["answer"]).encode()
+
+
+def disclosed(
+    conn: Connection,
+    agency_id: UUID,
+    *,
+    trace_id: UUID | None = None,
+    batch_id: UUID | None = None,
+) -> list[TraceDisclosure]:
+    """What the agency's stored trace (by id) or batch (by batch id) disclosed, in the order
+    the traces were answered."""
+    params = {"agency_id": agency_id, "trace_id": trace_id, "batch_id": batch_id}
+    return [
+        TraceDisclosure(
+            id=row["id"],
+            case_reference=row["case_reference"],
+            purpose=row["purpose"],
+            serial_number=row["serial_number"],
+            candidate_item_ids=tuple(row["candidate_item_ids"]),
+        )
+        for row in conn.execute(SQL["disclosed"], params)
+    ]
 
 
 # Stored answers fetched at a time when a batch's answer is made again: up to 60 KB each.

@@ -64,6 +64,17 @@ class KeyQuery(Page):
     agency_id = fields.UUID(load_default=None)
 
 
+# Entries one verification answer walks at most (and about VERIFY_SECONDS of them).
+MAX_VERIFY_ENTRIES = 1_000_000
+
+
+class AuditVerifyQuery(Schema):
+    limit = fields.Integer(
+        load_default=MAX_VERIFY_ENTRIES, validate=validate.Range(1, MAX_VERIFY_ENTRIES)
+    )
+    cursor = fields.String(load_default=None, validate=validate.Length(max=500))
+
+
 class AuditQuery(Page):
     agency_id = fields.UUID(load_default=None)
     serial_number = Marking(load_default=None, max_length=64)

@@ -7,7 +7,8 @@ VALUES (%(id)s, %(agency_id)s, %(key_prefix)s, %(method)s, %(route)s, %(path)s, 
         %(details)s);
 
 -- name: entries_for_verification
--- Every entry in chain order, with the text forms its hashed message is built from.
+-- Every entry after a position, in chain order, with the text forms its hashed message is
+-- built from (from the start: chain -1).
 SELECT id::text AS id, chain, chain_seq,
        (extract(epoch FROM recorded_at) * 1000000)::bigint AS recorded_at_micros,
        agency_id::text AS agency_id, key_prefix, method, route, path, status,
@@ -15,7 +16,19 @@ SELECT id::text AS id, chain, chain_seq,
        case_reference, purpose, records_returned, details::text AS details_text,
        previous_hash, entry_hash
 FROM audit_log
+WHERE (chain, chain_seq) > (%(chain)s::smallint, %(chain_seq)s::bigint)
 ORDER BY chain, chain_seq, id;
+
+-- name: entry_for_verification
+-- One entry, as entries_for_verification reads it: where a verification in parts goes on from.
+SELECT id::text AS id, chain, chain_seq,
+       (extract(epoch FROM recorded_at) * 1000000)::bigint AS recorded_at_micros,
+       agency_id::text AS agency_id, key_prefix, method, route, path, status,
+       serials::text AS serials_text, record_ids::text AS record_ids_text,
+       case_reference, purpose, records_returned, details::text AS details_text,
+       previous_hash, entry_hash
+FROM audit_log
+WHERE id = %(id)s;
 
 -- name: list_entries
 -- The newest entries first. The repository (service/repository/audit.py) puts the conditions

@@ -120,6 +120,19 @@ FROM told JOIN agency_webhooks w ON w.agency_id = told.agency_id AND w.deactivat
 -- name: get_trace
 SELECT answer::text AS answer FROM traces WHERE id = %(id)s AND agency_id = %(agency_id)s;
 
+-- name: disclosed
+-- What stored traces disclosed, as their request's audit entry named it (the case, the serial
+-- read, the candidate items): for the entry of a request answered again from them (an
+-- Idempotency-Key's replay). One trace by its id, or a batch's by its batch id.
+SELECT id, case_reference, purpose, serial_number, candidate_item_ids
+FROM traces
+WHERE agency_id = %(agency_id)s AND id = %(trace_id)s
+UNION ALL
+SELECT id, case_reference, purpose, serial_number, candidate_item_ids
+FROM traces
+WHERE agency_id = %(agency_id)s AND batch_id = %(batch_id)s
+ORDER BY id;
+
 -- name: batch_answers
 -- A batch's stored answers, in the order they were given (ids made in that order).
 SELECT answer::text AS answer FROM traces

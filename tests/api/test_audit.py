@@ -289,6 +289,33 @@ def test_a_trace_with_an_idempotency_key_is_audited_once_and_its_replay_once(
     assert [e["details"].get("idempotent_replay") for e in rows] == [None, True]
 
 
+@pytest.mark.parametrize("route", ["/v1/traces", "/v1/traces/batch"])
+def test_a_replayed_trace_s_entry_names_what_it_disclosed_again(
+    api: ContractClient, registry: Any, db: Connection, route: str
+) -> None:
+    # The replay answers the same candidates for the same case; its entry named none of them,
+    # so the trail's filters by serial and case did not find it.
+    item = registry.item(serial_number="FN-4410")
+    weapon = {"serial_number": "fn 4410"}
+    body = (
+        {"weapon": weapon, "context": CONTEXT}
+        if route == "/v1/traces"
+        else {"weapons": [weapon], "context": CONTEXT}
+    )
+    first = api.post(route, body, headers={"Idempotency-Key": "disclosed-twice"})
+    again = api.post(route, body, headers={"Idempotency-Key": "disclosed-twice"})
+
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    answered, replayed = [e for e in entries(db) if e["route"] == route]
+    assert replayed["details"]["idempotent_replay"] is True
+    for name in ("case_reference", "purpose", "serials", "records_returned"):
+        assert replayed[name] == answered[name], name
+    assert replayed["serials"] == ["FN4410"]
+    assert set(replayed["record_ids"]) == set(answered["record_ids"])
+    assert item["id"] in {str(i) for i in replayed["record_ids"]}
+
+
 # Verification -----------------------------------------------------------------------------------
 
 
@@ -334,6 +361,96 @@ def test_an_intact_trail_verifies(db: Connection, admin: ContractClient) -> None
     assert result["problems"] == []
     assert count is not None and result["entries"] == count["n"]
     assert sum(head["chain_seq"] for head in result["heads"]) == count["n"]
+
+
+@pytest.mark.usefixtures("trail")
+def test_a_long_trail_is_verified_in_parts_that_find_what_the_whole_walk_finds(
+    db: Connection, admin: ContractClient
+) -> None:
+    # One answer walked the whole trail: at 2.7 million entries gunicorn cut it off after 30 s
+    # (500, and no audit entry). Parts of at most `limit` entries, each going on from the last.
+    victim = nth_entry(db, 4)
+    tamper(db, "UPDATE audit_log SET purpose = 'nothing to see' WHERE id = %s", [victim["id"]])
+    whole = auditing.verify(db)
+    parts, cursor = [], None
+    while True:
+        query: dict[str, Any] = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        response = admin.get("/v1/admin/audit/verify", query=query)
+        assert response.status_code == 200
+        parts.append(response.get_json())
+        cursor = parts[-1]["next_cursor"]
+        if cursor is None:
+            break
+
+    assert len(parts) > 2
+    assert [part["complete"] for part in parts] == [False] * (len(parts) - 1) + [True]
+    assert all(part["entries"] <= 2 for part in parts)
+    # the entries the walk saw: the trail, with no listing's own entry, which comes after it
+    assert sum(part["entries"] for part in parts) >= whole.entries
+    problems = [problem for part in parts for problem in part["problems"]]
+    assert [(p["kind"], p["entry_id"]) for p in problems] == [("CHANGED", str(victim["id"]))]
+    assert [part["intact"] for part in parts].count(False) == 1
+    heads = {head["chain"]: head for part in parts for head in part["heads"]}
+    whole_heads = {head.chain: head for head in whole.heads}
+    # every chain's head once, though a part may end just where a chain does
+    assert set(heads) == set(whole_heads)
+    assert all(heads[chain]["chain_seq"] >= head.chain_seq for chain, head in whole_heads.items())
+    assert sum(len(part["heads"]) for part in parts) == len(heads)
+
+
+NEW_ENTRY = (
+    "INSERT INTO audit_log (id, method, route, path, status) "
+    "SELECT gen_random_uuid(), 'GET', '/v1/items', '/v1/items', 200 FROM generate_series(1, %s)"
+)
+
+
+def test_parts_of_one_entry_name_every_chain_s_head_once(db: Connection, database_url: str) -> None:
+    # Two chains: the second writer finds the first's chain held and takes another.
+    with psycopg.connect(database_url) as holder:
+        holder.execute(NEW_ENTRY, [3])
+        db.execute(NEW_ENTRY, [2])
+        holder.commit()
+    whole = auditing.verify(db)
+    assert whole.chains == 2
+    heads, after, parts = [], None, 0
+    while True:
+        part = auditing.verify_part(db, after, 1, seconds=60)
+        parts += 1
+        assert part.verification.entries <= 1 and part.verification.intact
+        heads.extend(part.verification.heads)
+        after = part.go_on_after
+        if after is None:
+            break
+
+    assert parts >= whole.entries
+    assert sorted(heads, key=lambda head: head.chain) == whole.heads
+
+
+def test_a_part_stops_when_its_time_is_spent_and_the_next_goes_on(db: Connection) -> None:
+    db.execute(NEW_ENTRY, [2500])
+
+    ended_with_a_chain = auditing.verify_part(db, None, 2500, seconds=60)
+    assert ended_with_a_chain.go_on_after is None
+    first = auditing.verify_part(db, None, 1_000_000, seconds=0)
+    assert first.go_on_after is not None and first.verification.heads == []
+    rest = auditing.verify_part(db, first.go_on_after, 1_000_000, seconds=60)
+
+    assert rest.go_on_after is None
+    assert first.verification.entries + rest.verification.entries == 2500
+    assert first.verification.intact and rest.verification.intact
+    assert [head.chain_seq for head in rest.verification.heads] == [2500]
+
+
+def test_a_verification_cursor_is_for_verifications_only(admin: ContractClient) -> None:
+    listed = admin.get("/v1/admin/audit", query={"limit": 1})
+    admin.get("/v1/admin/audit", query={"limit": 1})
+    cursor = admin.get("/v1/admin/audit", query={"limit": 1}).get_json()["next_cursor"]
+    assert listed.status_code == 200 and cursor is not None
+
+    response = admin.get("/v1/admin/audit/verify", query={"cursor": cursor})
+
+    assert response.status_code == 400
+    assert response.get_json()["errors"][0]["parameter"] == "cursor"
 
 
 @pytest.mark.usefixtures("trail")
