@@ -111,6 +111,14 @@ def find(conn: Connection, filters: Filters, before: UUID | None, limit: int) ->
     ]
 
 
+_FOR_VERIFICATION_AFTER = sql.SQL(SQL["entries_for_verification"]).format(
+    which=sql.SQL("(chain, chain_seq) > (%(chain)s::smallint, %(chain_seq)s::bigint)")
+)
+_FOR_VERIFICATION_BY_ID = sql.SQL(SQL["entries_for_verification"]).format(
+    which=sql.SQL("id = %(id)s")
+)
+
+
 def stored_entries(conn: Connection, after: StoredEntry | None = None) -> Iterator[StoredEntry]:
     """Every entry in (chain, chain_seq) order (after `after`'s position when given), streamed
     through a server-side cursor; the caller holds a transaction open while iterating."""
@@ -119,14 +127,14 @@ def stored_entries(conn: Connection, after: StoredEntry | None = None) -> Iterat
         position = {"chain": after.chain, "chain_seq": after.chain_seq}
     with conn.cursor(name="audit_verification") as cursor:
         cursor.itersize = VERIFY_BATCH
-        cursor.execute(SQL["entries_for_verification"], position)
+        cursor.execute(_FOR_VERIFICATION_AFTER, position)
         for row in cursor:
             yield _stored_entry(row)
 
 
 def stored_entry(conn: Connection, entry_id: UUID) -> StoredEntry | None:
     """One entry as stored_entries reads it, or None when there is none with this id."""
-    row = conn.execute(SQL["entry_for_verification"], {"id": entry_id}).fetchone()
+    row = conn.execute(_FOR_VERIFICATION_BY_ID, {"id": entry_id}).fetchone()
     return None if row is None else _stored_entry(row)
 
 

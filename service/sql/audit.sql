@@ -7,8 +7,9 @@ VALUES (%(id)s, %(agency_id)s, %(key_prefix)s, %(method)s, %(route)s, %(path)s, 
         %(details)s);
 
 -- name: entries_for_verification
--- Every entry after a position, in chain order, with the text forms its hashed message is
--- built from (from the start: chain -1).
+-- Entries in chain order, with the text forms their hashed messages are built from. The
+-- repository puts in place of the braces which: every entry after a position (from the start:
+-- chain -1), or one entry by its id (where a verification in parts goes on from).
 SELECT id::text AS id, chain, chain_seq,
        (extract(epoch FROM recorded_at) * 1000000)::bigint AS recorded_at_micros,
        agency_id::text AS agency_id, key_prefix, method, route, path, status,
@@ -16,19 +17,8 @@ SELECT id::text AS id, chain, chain_seq,
        case_reference, purpose, records_returned, details::text AS details_text,
        previous_hash, entry_hash
 FROM audit_log
-WHERE (chain, chain_seq) > (%(chain)s::smallint, %(chain_seq)s::bigint)
+WHERE {which}
 ORDER BY chain, chain_seq, id;
-
--- name: entry_for_verification
--- One entry, as entries_for_verification reads it: where a verification in parts goes on from.
-SELECT id::text AS id, chain, chain_seq,
-       (extract(epoch FROM recorded_at) * 1000000)::bigint AS recorded_at_micros,
-       agency_id::text AS agency_id, key_prefix, method, route, path, status,
-       serials::text AS serials_text, record_ids::text AS record_ids_text,
-       case_reference, purpose, records_returned, details::text AS details_text,
-       previous_hash, entry_hash
-FROM audit_log
-WHERE id = %(id)s;
 
 -- name: list_entries
 -- The newest entries first. The repository (service/repository/audit.py) puts the conditions
