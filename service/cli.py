@@ -44,6 +44,7 @@ from service.schema_setup import (
     service_role_of,
 )
 from service.schemas.admin import MAX_KEY_DAYS
+from service.schemas.fields import CONTROL_CHARACTERS
 
 if TYPE_CHECKING:
     from service.importing import Progress
@@ -120,7 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     create_parser = keys_commands.add_parser(
         "create", parents=[database], help="create an API key (and the agency, if new)"
     )
-    create_parser.add_argument("--agency", required=True, help="the agency's name")
+    create_parser.add_argument(
+        "--agency", required=True, type=agency_name, help="the agency's name"
+    )
     create_parser.add_argument(
         "--scope",
         action="append",
@@ -155,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     agency_create_parser = agencies_commands.add_parser(
         "create", parents=[database], help="register an agency"
     )
-    agency_create_parser.add_argument("name")
+    agency_create_parser.add_argument("name", type=agency_name)
     agency_create_parser.add_argument("--country", help="ISO 3166-1 alpha-2 code")
     agency_create_parser.set_defaults(handler=agencies_create)
     agencies_list_parser = agencies_commands.add_parser(
@@ -228,7 +231,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     import_parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
     import_parser.add_argument(
-        "--agency", required=True, help="the agency whose records they are (created if new)"
+        "--agency",
+        required=True,
+        type=agency_name,
+        help="the agency whose records they are (created if new)",
     )
     import_parser.add_argument(
         "--sipri",
@@ -396,6 +402,18 @@ def keys_revoke(args: argparse.Namespace) -> int:
             return 1
     print(f"revoked {args.prefix} of {key.agency.name!r}: it is refused from now on")
     return 0
+
+
+def agency_name(value: str) -> str:
+    """An agency's name as POST /v1/admin/agencies takes it (schemas.admin.AgencyIn): stripped,
+    not blank, at most 200 characters, no control characters. Every report, audit entry and
+    notification names the agency: an escape sequence in it would reach terminals raw."""
+    name = value.strip()
+    if CONTROL_CHARACTERS.search(value):
+        raise argparse.ArgumentTypeError("an agency's name must not contain control characters")
+    if not name or len(name) > 200:
+        raise argparse.ArgumentTypeError("an agency's name is 1 to 200 characters")
+    return name
 
 
 def agencies_create(args: argparse.Namespace) -> int:

@@ -27,15 +27,21 @@ Document = Mapping[str, Any]
 # Line breaks and tabs (the only control characters a record's text may hold) and the Unicode
 # line and paragraph separators: one space, so that a value never starts a line of its own.
 _BREAKS = re.compile(r"[\t\n\r\u2028\u2029]+")
-# Bidirectional formatting characters: U+202E would show "AK7410" as "0147KA".
-_BIDI_CONTROLS = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# What must not reach a terminal raw: bidirectional formatting characters (U+202E would show
+# "AK7410" as "0147KA"), and any other control character (ESC starts the terminal's own
+# commands). The API refuses controls in what it stores, but an agency's name comes from the
+# command line and older records from older rules: the report does not count on either.
+_UNSHOWABLE = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
 _INDENT = "    "
 
 
 def shown(text: object) -> str:
-    """A value on one line, with nothing in it that reorders what a terminal shows."""
+    """A value on one line, with nothing in it that reorders what a terminal shows or that
+    the terminal would take as a command."""
     flat = _BREAKS.sub(" ", str(text))
-    return _BIDI_CONTROLS.sub(lambda found: f"<U+{ord(found.group()):04X}>", flat)
+    return _UNSHOWABLE.sub(lambda found: f"<U+{ord(found.group()):04X}>", flat)
 
 
 def trace_report(trace: Document) -> str:

@@ -58,6 +58,21 @@ def test_keys_create_refuses_nonsense(live_service: tuple[str, str]) -> None:
         assert result.returncode == 2, args
 
 
+def test_an_agency_s_name_is_held_to_the_api_s_rules(live_service: tuple[str, str]) -> None:
+    # Every report, audit entry and notification names the agency: the command line took an
+    # escape sequence the API refuses, which then reached terminals raw.
+    _, database_url = live_service
+
+    for args in (("agencies", "create", "Coast\x1b[2J Guard"), ("agencies", "create", "  "),
+                 ("keys", "create", "--agency", "Port\x07 Police"),
+                 ("import", "nothing.ndjson", "--agency", "x" * 201)):  # fmt: skip
+        result = cli(database_url, *args)
+        assert result.returncode == 2, args
+        assert "an agency's name" in result.stderr, result.stderr
+
+    assert "\x1b" not in cli(database_url, "agencies", "list").stdout
+
+
 def test_audit_verify_finds_tampering(live_service: tuple[str, str], tmp_path: Path) -> None:
     base_url, database_url = live_service
     key = create_key(database_url, "Coast Guard", "trace:read")
