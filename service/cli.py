@@ -25,6 +25,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, BinaryIO
 
 import psycopg
+from marshmallow import ValidationError
 
 from service import embedded, keys
 from service.config import ConfigurationError, Settings, default_workers
@@ -43,8 +44,7 @@ from service.schema_setup import (
     require_current,
     service_role_of,
 )
-from service.schemas.admin import MAX_KEY_DAYS
-from service.schemas.fields import CONTROL_CHARACTERS
+from service.schemas.admin import MAX_KEY_DAYS, AgencyIn
 
 if TYPE_CHECKING:
     from service.importing import Progress
@@ -405,15 +405,15 @@ def keys_revoke(args: argparse.Namespace) -> int:
 
 
 def agency_name(value: str) -> str:
-    """An agency's name as POST /v1/admin/agencies takes it (schemas.admin.AgencyIn): stripped,
-    not blank, at most 200 characters, no control characters. Every report, audit entry and
-    notification names the agency: an escape sequence in it would reach terminals raw."""
-    name = value.strip()
-    if CONTROL_CHARACTERS.search(value):
-        raise argparse.ArgumentTypeError("an agency's name must not contain control characters")
-    if not name or len(name) > 200:
-        raise argparse.ArgumentTypeError("an agency's name is 1 to 200 characters")
-    return name
+    """An agency's name as POST /v1/admin/agencies takes it (AgencyIn's `name`: stripped, 1 to
+    200 characters, no control characters). Every report, audit entry and notification names
+    the agency: an escape sequence in it would reach terminals raw."""
+    try:
+        return str(AgencyIn().fields["name"].deserialize(value))
+    except ValidationError as exc:
+        raise argparse.ArgumentTypeError(
+            f"an agency's name: {' '.join(map(str, exc.messages))}"
+        ) from exc
 
 
 def agencies_create(args: argparse.Namespace) -> int:

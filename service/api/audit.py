@@ -169,8 +169,19 @@ def created(location: str) -> None:
     if draft is None:
         return
     draft.details["created"] = location
-    with contextlib.suppress(ValueError):
-        draft.record_ids.append(UUID(location.rsplit("/", 1)[-1]))
+    named_at(location)
+
+
+def named_at(location: str | None) -> UUID | None:
+    """The record a location ends in, named among the entry's records; None if it ends in no
+    id."""
+    try:
+        record_id = UUID(location.rsplit("/", 1)[-1]) if location else None
+    except ValueError:
+        return None
+    if record_id is not None:
+        looked_up_ids([record_id])
+    return record_id
 
 
 def replayed() -> None:

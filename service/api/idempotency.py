@@ -64,22 +64,13 @@ def _audit_replay(conn: Connection, caller: Principal, answer: Answer) -> None:
     """Name in the replay's audit entry what its answer discloses again: the record it names,
     and for a trace or a batch the case, serials and candidate items, read from the stored
     traces (the view, which would have named them, does not run)."""
-    record_id = _id_at_end(answer.location)
-    if record_id is not None:
-        audit.looked_up_ids([record_id])
+    record_id = audit.named_at(answer.location)
     if answer.batch_id is not None:
         audit.traces_answered_again(
             traces.disclosed(conn, caller.agency.id, batch_id=answer.batch_id)
         )
     elif record_id is not None and answer.location == f"{TRACES_PATH}/{record_id}":
         audit.traces_answered_again(traces.disclosed(conn, caller.agency.id, trace_id=record_id))
-
-
-def _id_at_end(location: str | None) -> UUID | None:
-    try:
-        return UUID(location.rsplit("/", 1)[-1]) if location else None
-    except ValueError:
-        return None
 
 
 def finish(conn: Connection, response: Response) -> None:

@@ -70,36 +70,32 @@ def reported(
     client whose Accept header prefers text/plain (an investigator's terminal). The report is
     made from the JSON document itself, so it says what the JSON says. Either way the answer
     varies with Accept."""
-    report: Report | None = g.get("text_report")
-    if report is None:
+    if g.get("text_report") is None:
         return json_response(payload, status, headers=headers)
-    varying = {**(headers or {}), "Vary": "Accept"}
-    if not wants_text():
-        return json_response(payload, status, headers=varying)
-    document = orjson.dumps(payload, option=_OPTIONS)
-    # Kept for an Idempotency-Key as the JSON: a replay answers as its own request asks.
-    g.json_answer = document
-    return _as_text(report, document, status, varying)
+    return _negotiated(orjson.dumps(payload, option=_OPTIONS), status, headers or {})
 
 
 def replayed(body: bytes, status: int, headers: Mapping[str, str]) -> Response:
     """A JSON answer kept for an Idempotency-Key, given again as `reported` would give it to
     this request: as text if the view offers a report and this request prefers text, although
     the first request may have asked for JSON (and the other way round)."""
-    report: Report | None = g.get("text_report")
-    if report is None:
+    if g.get("text_report") is None:
         return Response(body, status, headers=dict(headers), mimetype="application/json")
+    return _negotiated(body, status, headers)
+
+
+def _negotiated(document: bytes, status: int, headers: Mapping[str, str]) -> Response:
+    """A JSON document, or the view's report of it for a client that prefers text (the JSON is
+    then what an Idempotency-Key keeps: a replay answers as its own request asks)."""
     varying = {**headers, "Vary": "Accept"}
     if not wants_text():
-        return Response(body, status, headers=varying, mimetype="application/json")
-    return _as_text(report, body, status, varying)
-
-
-def _as_text(report: Report, document: bytes, status: int, headers: Mapping[str, str]) -> Response:
+        return Response(document, status, headers=varying, mimetype="application/json")
+    g.json_answer = document
+    report: Report = g.text_report
     return Response(
         report(orjson.loads(document)),
         status,
-        headers=dict(headers),
+        headers=varying,
         content_type=f"{TEXT_MEDIA_TYPE}; charset=utf-8",
     )
 
