@@ -60,6 +60,9 @@ def authenticate(header: str | None, draft: audit.Draft) -> Principal:
 
 
 def _count_failure(draft: audit.Draft) -> None:
+    # Judged after the key, not before: a good key's request then sends no statement more, and
+    # is served from an address that others' failures have used up (a NAT, a proxy); a guess at
+    # a 256-bit secret gains nothing from being answered.
     config = settings()
     client = client_address()
     counters = clients.counters_of(clients.subject_of(client))
