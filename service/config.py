@@ -11,9 +11,10 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
+from functools import cached_property
 from typing import Any
 
-from service.domain.webhooks import Reach, parse_networks
+from service.domain.webhooks import IPNetwork, Reach, parse_networks
 
 # Where a variable's name is not TRACE_REGISTRY_<FIELD>.
 _VARIABLE_NAMES = {
@@ -59,6 +60,13 @@ class Settings:
     # Requests a minute per API key (a key may carry its own), and how many may come at once.
     rate_limit_per_minute: int = 6_000
     rate_limit_burst: int = 100
+    # Failed authentications (401) a minute per client address, and how many may come at once:
+    # past them 429, and no audit entry each (service.api.auth, service.domain.clients).
+    auth_failures_per_minute: int = 10
+    auth_failure_burst: int = 20
+    # Proxies (comma-separated networks) whose X-Forwarded-For names the client; empty: none,
+    # the peer is the client whatever the header says.
+    trusted_proxies: str = ""
     # Origins allowed to call the API from a browser, comma-separated; empty: no CORS headers.
     cors_origins: str = ""
     # How long the answer to a POST sent with an Idempotency-Key is kept (at least a day).
@@ -125,6 +133,8 @@ class Settings:
             ("euc_verification_days", self.euc_verification_days, 1),
             ("rate_limit_per_minute", self.rate_limit_per_minute, 1),
             ("rate_limit_burst", self.rate_limit_burst, 1),
+            ("auth_failures_per_minute", self.auth_failures_per_minute, 1),
+            ("auth_failure_burst", self.auth_failure_burst, 1),
             ("idempotency_hours", self.idempotency_hours, 24),
             ("max_import_bytes", self.max_import_bytes, 1024),
             ("import_errors_kept", self.import_errors_kept, 1),
@@ -136,10 +146,14 @@ class Settings:
             # `not value >= lowest` also refuses NaN; infinity would never time out.
             if not value >= lowest or math.isinf(value):
                 raise ConfigurationError(f"{variable_name(name)} must be at least {lowest}")
-        try:
-            parse_networks(self.webhook_networks)
-        except ValueError as error:
-            raise ConfigurationError(f"TRACE_REGISTRY_WEBHOOK_NETWORKS: {error}") from error
+        for name, networks in (
+            ("webhook_networks", self.webhook_networks),
+            ("trusted_proxies", self.trusted_proxies),
+        ):
+            try:
+                parse_networks(networks)
+            except ValueError as error:
+                raise ConfigurationError(f"{variable_name(name)}: {error}") from error
         for origin in self.allowed_origins:
             if origin == "*" or not origin.startswith(("https://", "http://")):
                 raise ConfigurationError(
@@ -156,6 +170,11 @@ class Settings:
         """Where webhook deliveries may connect."""
         anywhere = self.environment != "production"
         return Reach(anywhere=anywhere, networks=parse_networks(self.webhook_networks))
+
+    @cached_property
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        """Where a request's X-Forwarded-For is believed (service.domain.clients)."""
+        return parse_networks(self.trusted_proxies)
 
     @property
     def owner_url(self) -> str:

@@ -14,6 +14,7 @@
      │    └── ImportsBusy            another import of the agency is being loaded
      ├── BatchTooSlow            413  a batch of traces not answered within its time
      ├── RateLimited             429  the key sent more requests than its rate (with Retry-After)
+     │    └── TooManyFailures        the client failed to authenticate more often than its rate
      ├── StorageFull             503  no room on the service's disk (with Retry-After)
      └── DatabaseUnavailable     503  PostgreSQL cannot be reached (with Retry-After)
 
@@ -142,6 +143,12 @@ class RateLimited(TraceRegistryError):
     def __init__(self, detail: str, retry_after_seconds: int) -> None:
         super().__init__(detail)
         self.retry_after_seconds = retry_after_seconds
+
+
+class TooManyFailures(RateLimited):
+    """A client (an address: service.domain.clients) failed to authenticate more often than
+    TRACE_REGISTRY_AUTH_FAILURES_PER_MINUTE allows: answered 429 instead of 401, and counted, not
+    written, in the audit trail (service.api.auth)."""
 
 
 class StorageFull(TraceRegistryError):

@@ -60,6 +60,8 @@ class Draft:
     records_returned: int | None = None
     details: dict[str, object] = field(default_factory=dict)
     written: bool = False
+    # a client's tally of refused authentications, for the entry to take (failed_from)
+    tally: UUID | None = None
 
     def entry(self, status: int) -> trail.NewEntry:
         returned = self.records_returned
@@ -147,6 +149,13 @@ def identify(draft: Draft, caller: Principal) -> None:
 def claimed_prefix(draft: Draft, prefix: str | None) -> None:
     """The prefix of a key that was refused, as presented (it may name no key)."""
     draft.key_prefix = prefix
+
+
+def failed_from(draft: Draft, client: str, tally: UUID) -> None:
+    """The request failed to authenticate within its client's rate: the entry names the client
+    and takes the client's tally of refusals since its last entry (service.api.auth)."""
+    draft.details["client"] = client
+    draft.tally = tally
 
 
 def looked_up_serials(draft: Draft, as_typed: Iterable[str]) -> None:
@@ -244,7 +253,7 @@ def written_with(status: int) -> Iterator[trail.NewEntry]:
 
 def write(conn: Connection, draft: Draft, status: int) -> None:
     """Append the entry (inside the request's transaction when it has one)."""
-    trail.append(conn, draft.entry(status))
+    trail.append(conn, draft.entry(status), draft.tally)
     draft.written = True
 
 

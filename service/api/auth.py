@@ -4,12 +4,28 @@ Every /v1 view is wrapped in `requires(scope)`, which, in order:
 1. begins the request's audit entry;
 2. authenticates the key and counts the request against the key's rate (one statement);
    401 for a missing, unknown, expired or revoked key, 429 over the rate;
+   a failure is counted against its client's rate of failures (a second statement, on failures
+   only: a good key's request sends none); past it, 429 instead of 401;
 3. refuses a key without the scope (403);
 4. runs the view and writes the audit entry in one transaction, so that an answer is never
    given without its entry, nor a write kept without it; a POST with an Idempotency-Key takes
    the key in that transaction first, and answers again what it answered the first time
    (service.api.idempotency).
 Refusals are written to the audit trail by the error handlers (service.api.problems).
+
+Failed authentications and the audit trail: a request that fails to authenticate reached no
+data, but the trail must show that it was tried, from where and with which key prefix, and
+anyone who can reach the service can send them. Each failure within its client's rate
+(TRACE_REGISTRY_AUTH_FAILURES_PER_MINUTE, TRACE_REGISTRY_AUTH_FAILURE_BURST) is an entry of its
+own (401, `details.client`); past the rate, a failure is answered 429 with Retry-After and only
+counted, in the client's tally, and the client's next entry (its next failure within the rate:
+during a flood, one each spacing of the rate) names the count (`details.refused_unrecorded`)
+and resets it. So a flood from one client adds at most the burst and then its rate of entries
+to the trail, however fast it comes, and every refusal is counted in one of them; only the
+refusals after a client's last entry wait until it tries again. The kernel's rate-limited logs
+do the same ("N callbacks suppressed"). Counts live in PostgreSQL (service.repository.clients),
+shared by every worker and host; the client is the peer, or behind trusted proxies the address
+they name (service.domain.clients).
 """
 
 from __future__ import annotations
@@ -24,16 +40,54 @@ from flask import Response, g, make_response, request
 from service.api import audit, idempotency, responses, uploads
 from service.api.context import Principal, connection, mark_start, settings
 from service.db import Connection
-from service.domain import api_keys
-from service.errors import AuthenticationFailed, PermissionDenied, RateLimited
+from service.domain import api_keys, clients
+from service.errors import AuthenticationFailed, PermissionDenied, RateLimited, TooManyFailures
 from service.repository import agencies
+from service.repository import clients as client_limits
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
 def authenticate(header: str | None, draft: audit.Draft) -> Principal:
-    """The caller behind an `Authorization: Bearer <key>` header, or AuthenticationFailed.
+    """The caller behind an `Authorization: Bearer <key>` header, or AuthenticationFailed
+    (TooManyFailures past the client's rate of failures)."""
+    try:
+        return _caller(header, draft)
+    except AuthenticationFailed:
+        _count_failure(draft)
+        raise
+
+
+def _count_failure(draft: audit.Draft) -> None:
+    # Judged after the key, not before: a good key's request then sends no statement more, and
+    # is served from an address that others' failures have used up (a NAT, a proxy); a guess at
+    # a 256-bit secret gains nothing from being answered.
+    config = settings()
+    client = client_address()
+    counters = clients.counters_of(clients.subject_of(client))
+    judged = client_limits.failed_authentication(
+        connection(), counters, config.auth_failures_per_minute, config.auth_failure_burst
+    )
+    if not judged.admitted:
+        raise TooManyFailures(
+            "too many failed authentications from your address; try again later",
+            judged.retry_after,
+        )
+    audit.failed_from(draft, client, counters.tally)
+
+
+def client_address() -> str:
+    """The request's client: the peer, or the address trusted proxies name."""
+    return clients.client_address(
+        request.remote_addr or "",
+        request.headers.get("X-Forwarded-For"),
+        settings().trusted_proxy_networks,
+    )
+
+
+def _caller(header: str | None, draft: audit.Draft) -> Principal:
+    """The caller behind the header, or AuthenticationFailed.
 
     A well-formed key costs the same whether or not its prefix exists: one query, then a
     constant-time comparison of hashes (against a fixed hash when no key has the prefix).

@@ -38,8 +38,13 @@ class NewEntry:
     details: dict[str, object]
 
 
-def append(conn: Connection, entry: NewEntry) -> None:
-    conn.execute(SQL["insert_entry"], parameters(entry))
+def append(conn: Connection, entry: NewEntry, tally: UUID | None = None) -> None:
+    """Append the entry; with `tally` (a client's, service.repository.clients), naming in it the
+    client's refusals counted there since its last entry, and taking them."""
+    if tally is None:
+        conn.execute(SQL["insert_entry"], parameters(entry))
+    else:
+        conn.execute(SQL["insert_entry_taking_tally"], {**parameters(entry), "tally": tally})
 
 
 def parameters(entry: NewEntry) -> dict[str, object]:

@@ -31,3 +31,20 @@ LEFT JOIN agencies ag ON ag.id = a.agency_id
 WHERE a.id < %(before)s {filters}
 ORDER BY a.id DESC
 LIMIT %(limit)s;
+
+-- name: insert_entry_taking_tally
+-- insert_entry for a client's failed authentication that was admitted (service/sql/clients.sql):
+-- the client's refusals since its last such entry are taken from its tally and named in the
+-- entry's details, in the statement that writes it, so that a count is never both taken and
+-- lost, nor written twice. A refusal counted while this runs waits for the row, and goes to the
+-- next entry.
+WITH taken AS (
+    DELETE FROM rate_limits WHERE key_id = %(tally)s
+    RETURNING extract(epoch FROM allowed_at)::bigint AS refused
+)
+INSERT INTO audit_log (id, agency_id, key_prefix, method, route, path, status, serials,
+                       record_ids, case_reference, purpose, records_returned, details)
+VALUES (%(id)s, %(agency_id)s, %(key_prefix)s, %(method)s, %(route)s, %(path)s, %(status)s,
+        %(serials)s, %(record_ids)s, %(case_reference)s, %(purpose)s, %(records_returned)s,
+        %(details)s || coalesce((SELECT jsonb_build_object('refused_unrecorded', refused)
+                                 FROM taken), '{}'));

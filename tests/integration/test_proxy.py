@@ -7,6 +7,7 @@ configuration in its container)."""
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import shutil
@@ -16,9 +17,13 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
+from psycopg.rows import dict_row
 
+from tests.integration.conftest import serving
 from tests.live import create_key, free_port, http_get
 from tests.paths import ROOT
 
@@ -36,7 +41,7 @@ NDJSON_PARTY = b'{"record_type": "party", "ref": "p1", "name": "Arsenal", "kind"
 
 
 class Proxy:
-    def __init__(self, upstream_port: int) -> None:
+    def __init__(self, upstream_port: int, bind: str | None = None) -> None:
         # Readable by nginx's workers (another user when the tests run as root).
         self.root = Path(tempfile.mkdtemp(prefix="trace-registry-proxy-"))
         self.root.chmod(0o755)
@@ -52,6 +57,11 @@ class Proxy:
             text = text.replace("/tmp/nginx", str(self.root / "nginx"))
             text = text.replace("server api:8000;", f"server 127.0.0.1:{upstream_port};")
             text = text.replace("listen 8080;", f"listen 127.0.0.1:{self.port};")
+            if bind is not None:  # the address the API sees the proxy at
+                text = text.replace(
+                    "proxy_request_buffering on;",
+                    f"proxy_request_buffering on;\n proxy_bind {bind};",
+                )
             conf.write_text(text)
         self.body_temp = self.root / "nginx-client-body"
         self.process = subprocess.Popen(
@@ -248,3 +258,81 @@ def test_the_import_route_while_the_api_does_not_answer_is_503() -> None:
         assert answer.status == 503
         assert answer.problem()["code"] == "service_unavailable"
         assert answer.headers["retry-after"] == "5"
+
+
+# The proxy reaches the API from an address of its own; clients reach the proxy from 127.0.0.1
+# and, for a second client, 127.0.0.3. The service trusts all of 127.0.0.0/8, as the compose
+# stack trusts the private networks, clients' own addresses among them (its proxy sees a
+# client through Docker's gateway): only the proxy's overwriting X-Forwarded-For keeps a client
+# from naming itself.
+PROXY_ADDRESS = "127.0.0.2"
+BAD_KEY = "trk_abcdefgh_" + "x" * 43
+
+
+@pytest.fixture
+def proxied(empty_database_url: str) -> Iterator[tuple[Proxy, str]]:
+    """The service behind the proxy, trusting its X-Forwarded-For, with a burst of 3 failed
+    authentications a client; yields (proxy, database URL)."""
+    with serving(
+        empty_database_url,
+        TRACE_REGISTRY_TRUSTED_PROXIES="127.0.0.0/8",
+        TRACE_REGISTRY_AUTH_FAILURES_PER_MINUTE="1",
+        TRACE_REGISTRY_AUTH_FAILURE_BURST="3",
+    ) as base_url:
+        running = Proxy(int(base_url.rsplit(":", 1)[1]), bind=PROXY_ADDRESS)
+        yield running, empty_database_url
+        running.stop()
+
+
+def ask(port: int, source: str, forwarded_for: str | None = None) -> tuple[int, dict[str, Any]]:
+    """GET /v1/items with a bad key from `source`; the status and the problem answered."""
+    headers = {"Authorization": f"Bearer {BAD_KEY}"}
+    if forwarded_for is not None:
+        headers["X-Forwarded-For"] = forwarded_for
+    connection = http.client.HTTPConnection(
+        "127.0.0.1", port, timeout=10, source_address=(source, 0)
+    )
+    try:
+        connection.request("GET", "/v1/items", headers=headers)
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
+
+
+def clients_audited(database_url: str) -> list[str]:
+    with psycopg.connect(database_url, row_factory=dict_row) as db:
+        rows = db.execute("SELECT details->>'client' AS client FROM audit_log ORDER BY id")
+        return [row["client"] for row in rows]
+
+
+def test_behind_the_proxy_failures_are_counted_per_client_not_per_proxy(
+    proxied: tuple[Proxy, str],
+) -> None:
+    proxy, database_url = proxied
+
+    # what a client writes in X-Forwarded-For itself is not believed: nginx appends the
+    # address it took the request from, and that is the client
+    flood = [ask(proxy.port, "127.0.0.1", forwarded_for=f"203.0.113.{n}")[0] for n in range(4)]
+    other_client = ask(proxy.port, "127.0.0.3")[0]
+    an_import = proxy.upload(BAD_KEY, NDJSON_PARTY)
+
+    assert flood == [401, 401, 401, 429]
+    assert other_client == 401
+    # the import route's check before the body is read: the same client, over its rate
+    assert an_import.status == 429
+    assert an_import.problem()["code"] == "rate_limited"
+    assert 50 <= int(an_import.headers["retry-after"]) <= 60
+    assert clients_audited(database_url) == ["127.0.0.1"] * 3 + ["127.0.0.3"]
+
+
+def test_x_forwarded_for_is_not_believed_from_a_client_that_reaches_the_service_directly(
+    live_service: tuple[str, str],
+) -> None:
+    base_url, database_url = live_service  # no proxy trusted, as by default
+    port = int(base_url.rsplit(":", 1)[1])
+
+    statuses = [ask(port, "127.0.0.1", forwarded_for=f"203.0.113.{n}")[0] for n in range(2)]
+
+    assert statuses == [401, 401]
+    assert clients_audited(database_url) == ["127.0.0.1"] * 2

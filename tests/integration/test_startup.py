@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from http import HTTPStatus
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import pytest
 from service.config import Settings
 from service.db import connect
 from service.schema_setup import SCHEMA_VERSION, installed_version
-from tests.integration.conftest import BODY_IDLE_SECONDS
+from tests.integration.conftest import BODY_IDLE_SECONDS, serving
 from tests.live import CLI, create_key, environment, free_port, http_get, stop, wait_until_ready
 from tests.paths import ROOT
 
@@ -214,11 +215,24 @@ def test_keys_create_reuses_an_existing_agency(live_service: tuple[str, str]) ->
     ]
 
 
+@pytest.fixture
+def fuzzed_service(empty_database_url: str) -> Iterator[tuple[str, str]]:
+    """live_service, with failed authentications unlimited, as the fuzzer's key's rate is: it
+    sends thousands of requests without a key, or with a broken one, on purpose."""
+    unlimited = "1000000"
+    with serving(
+        empty_database_url,
+        TRACE_REGISTRY_AUTH_FAILURES_PER_MINUTE=unlimited,
+        TRACE_REGISTRY_AUTH_FAILURE_BURST=unlimited,
+    ) as base_url:
+        yield base_url, empty_database_url
+
+
 def test_schemathesis_finds_no_server_error_and_no_broken_contract(
-    live_service: tuple[str, str], tmp_path: Path
+    fuzzed_service: tuple[str, str], tmp_path: Path
 ) -> None:
     """A real OpenAPI fuzzer, over HTTP, against the gunicorn the container runs."""
-    base_url, database_url = live_service
+    base_url, database_url = fuzzed_service
     key = create_key(
         database_url, "Fuzzing Unit", "trace:read", "registry:write", rate_limit=1_000_000
     )

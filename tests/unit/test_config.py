@@ -203,6 +203,8 @@ def test_other_spellings_of_production_are_not_silently_development(spelling: st
         ("TRACE_REGISTRY_POOL_TIMEOUT_SECONDS", "-1"),
         ("TRACE_REGISTRY_POOL_TIMEOUT_SECONDS", "nan"),
         ("TRACE_REGISTRY_POOL_TIMEOUT_SECONDS", "inf"),
+        ("TRACE_REGISTRY_AUTH_FAILURES_PER_MINUTE", "0"),
+        ("TRACE_REGISTRY_AUTH_FAILURE_BURST", "0"),
     ],
 )
 def test_out_of_range_values_are_refused(variable: str, raw: str) -> None:
@@ -238,3 +240,12 @@ def test_serve_listens_where_the_environment_says_unless_told_otherwise(
     monkeypatch.setenv("TRACE_REGISTRY_PORT", "eighty")
     with pytest.raises(SystemExit):
         build_parser().parse_args(["serve"])
+
+
+def test_trusted_proxies_are_networks_and_none_by_default() -> None:
+    assert from_env().trusted_proxy_networks == ()
+    trusted = from_env(TRACE_REGISTRY_TRUSTED_PROXIES="10.0.0.0/8, fd00::/8")
+    named = [str(network) for network in trusted.trusted_proxy_networks]
+    assert named == ["10.0.0.0/8", "fd00::/8"]
+    with pytest.raises(ConfigurationError, match="TRACE_REGISTRY_TRUSTED_PROXIES"):
+        from_env(TRACE_REGISTRY_TRUSTED_PROXIES="10.0.0.0/8, the-proxy")

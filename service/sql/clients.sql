@@ -1,0 +1,38 @@
+-- name: failed_authentication
+-- A failed authentication from a client, judged against the client's rate (GCRA, as a key's
+-- requests are in agencies.sql's authenticate): admitted, it moves the client's allowed_at one
+-- spacing on (its 401 gets an audit entry of its own); refused, it adds one to the client's
+-- tally instead (429, no entry: the next entry from the client takes the tally). One statement:
+-- the row is locked first (FOR UPDATE reads it as the last request left it, not as it stood
+-- when this statement began), so that two workers judging the same client one after the other
+-- see each other's counts, and Retry-After is read from the row as judged.
+-- rate_limits holds a time per row; a tally is kept there as a time too: 'epoch' plus one
+-- second per refusal (see service/repository/clients.py).
+WITH held AS (
+    SELECT allowed_at FROM rate_limits WHERE key_id = %(limiter)s FOR UPDATE
+),
+judged AS (
+    SELECT coalesce(held.allowed_at, '-infinity') <= clock_timestamp()
+                                                    + spacing * (%(burst)s::integer - 1)
+               AS admitted,
+           greatest(1, ceil(extract(epoch FROM held.allowed_at - clock_timestamp()
+                                               - spacing * (%(burst)s::integer - 1))))::integer
+               AS retry_after,
+           spacing
+    FROM (SELECT make_interval(secs => 60.0 / %(per_minute)s::integer) AS spacing) AS rate
+    LEFT JOIN held ON true
+),
+counted AS (
+    INSERT INTO rate_limits AS r (key_id, allowed_at)
+    SELECT %(limiter)s, clock_timestamp() + judged.spacing FROM judged WHERE judged.admitted
+    ON CONFLICT (key_id) DO UPDATE
+        SET allowed_at = greatest(r.allowed_at, clock_timestamp())
+                         + make_interval(secs => 60.0 / %(per_minute)s::integer)
+),
+tallied AS (
+    INSERT INTO rate_limits AS r (key_id, allowed_at)
+    SELECT %(tally)s, 'epoch'::timestamptz + interval '1 second' FROM judged
+    WHERE NOT judged.admitted
+    ON CONFLICT (key_id) DO UPDATE SET allowed_at = r.allowed_at + interval '1 second'
+)
+SELECT admitted, retry_after FROM judged;

@@ -1,0 +1,248 @@
+"""Failed authentications per client: 429 past the client's rate, with a bounded number of audit
+entries that count every refusal; X-Forwarded-For believed only from trusted proxies."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from flask import Flask
+from werkzeug.test import TestResponse
+
+from service import create_app
+from service.config import Settings
+from service.db import Connection, connect
+from service.domain.clients import counters_of
+from service.repository import clients as client_limits
+from tests.conftest import create_agency_key, rows_in, service_url_for
+from tests.contract import ContractClient
+
+# 1 a minute, 3 at once: within a test, only the burst is admitted until time is made to pass.
+BURST = 3
+FLOOD_LIMITS = {"auth_failures_per_minute": 1, "auth_failure_burst": BURST}
+FLOODER = "198.51.100.7"
+BAD_KEY = "trk_abcdefgh_" + "x" * 43
+# Every way of failing: a missing header, another scheme, a malformed key, an unknown one.
+BAD_AUTHORIZATIONS = [None, "Basic dXNlcjpwYXNz", "Bearer not-a-key", f"Bearer {BAD_KEY}"]
+
+
+def limited_app(database_url: str, **settings: Any) -> Flask:
+    return create_app(
+        {"database_url": service_url_for(database_url), "pool_max_size": 2, **settings}
+    )
+
+
+@pytest.fixture
+def workers(database_url: str) -> Iterator[tuple[Flask, Flask]]:
+    """Two apps on one database, as two gunicorn workers or hosts."""
+    apps = tuple(limited_app(database_url, **FLOOD_LIMITS) for _ in range(2))
+    yield apps[0], apps[1]
+    for application in apps:
+        application.extensions["trace_registry"].database.close()
+
+
+def from_address(
+    app: Flask, address: str, key: str | None = None, forwarded_for: str | None = None
+) -> ContractClient:
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    api = ContractClient(client, key)
+    if forwarded_for is not None:
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = forwarded_for
+    return api
+
+
+def attempt(api: ContractClient, authorization: str | None = f"Bearer {BAD_KEY}") -> TestResponse:
+    headers = {} if authorization is None else {"Authorization": authorization}
+    return api.get("/v1/items", headers=headers)
+
+
+def entries_from(db: Connection, client: str) -> list[dict[str, Any]]:
+    """The audit entries that name `client`, oldest first."""
+    rows = db.execute(
+        "SELECT status, key_prefix, details FROM audit_log"
+        " WHERE details->>'client' = %s ORDER BY id",
+        (client,),
+    )
+    return list(rows)
+
+
+def let_a_spacing_pass(db: Connection, client: str) -> None:
+    """As if a minute had passed since the client's rate was spent: it admits one failure
+    more (its tally untouched)."""
+    db.execute(
+        "UPDATE rate_limits SET allowed_at = clock_timestamp() + make_interval(mins => %s)"
+        " - interval '1 second' WHERE key_id = %s",
+        (BURST - 1, counters_of(client).limiter),
+    )
+
+
+def test_a_flood_of_bad_keys_from_one_address_is_429_past_its_burst(
+    workers: tuple[Flask, Flask], db: Connection
+) -> None:
+    flooder = [from_address(app, FLOODER) for app in workers]
+
+    statuses = [attempt(flooder[n % 2], BAD_AUTHORIZATIONS[n % 4]).status_code for n in range(10)]
+    refused = attempt(flooder[0])
+
+    assert statuses == [401] * BURST + [429] * (10 - BURST)
+    assert refused.get_json()["code"] == "rate_limited"
+    assert "failed authentications" in refused.get_json()["detail"]
+    # 1 a minute: the next failure is admitted in about a minute
+    assert 50 <= int(refused.headers["Retry-After"]) <= 60
+    # another address is judged on its own; a good key is served from anywhere
+    assert attempt(from_address(workers[1], "198.51.100.8")).status_code == 401
+    _, key = create_agency_key(db, "Border Police", ("trace:read",))
+    for app, address in ((workers[0], FLOODER), (workers[1], "203.0.113.1")):
+        assert from_address(app, address, key).get("/v1/items").status_code == 200
+
+
+def test_a_flood_adds_a_bounded_number_of_entries_that_count_every_refusal(
+    workers: tuple[Flask, Flask], db: Connection
+) -> None:
+    flooder = from_address(workers[0], FLOODER)
+    trail_before = rows_in(db, "audit_log")
+
+    statuses = [attempt(flooder).status_code for _ in range(40)]
+
+    assert statuses.count(429) == 40 - BURST
+    entries = entries_from(db, FLOODER)
+    assert [(e["status"], e["key_prefix"]) for e in entries] == [(401, "abcdefgh")] * BURST
+    assert not any("refused_unrecorded" in e["details"] for e in entries)
+    assert rows_in(db, "audit_log") - trail_before == BURST
+
+    # Once the client's rate admits a failure again, its entry counts the refusals since the
+    # last one, and takes them: the entry after names none.
+    let_a_spacing_pass(db, FLOODER)
+    assert attempt(flooder).status_code == 401
+    let_a_spacing_pass(db, FLOODER)
+    assert attempt(flooder, None).status_code == 401
+
+    entries = entries_from(db, FLOODER)
+    assert len(entries) == BURST + 2
+    assert entries[-2]["details"]["refused_unrecorded"] == 40 - BURST
+    assert (entries[-1]["status"], entries[-1]["key_prefix"]) == (401, None)
+    assert "refused_unrecorded" not in entries[-1]["details"]
+    assert rows_in(db, "audit_log") - trail_before == BURST + 2
+
+
+def test_every_refusal_is_counted_once_across_workers(
+    workers: tuple[Flask, Flask], db: Connection
+) -> None:
+    assert attempt(from_address(workers[0], FLOODER)).status_code == 401  # the counter exists
+    statuses: list[int] = []
+
+    def flood(app: Flask) -> None:
+        flooder = from_address(app, FLOODER)
+        statuses.extend(attempt(flooder).status_code for _ in range(15))
+
+    threads = [threading.Thread(target=flood, args=(workers[n % 2],)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    let_a_spacing_pass(db, FLOODER)
+    assert attempt(from_address(workers[1], FLOODER)).status_code == 401
+
+    entries = entries_from(db, FLOODER)
+    assert statuses.count(401) == BURST - 1
+    assert len(entries) == BURST + 1
+    assert entries[-1]["details"]["refused_unrecorded"] == statuses.count(429) == 60 - BURST + 1
+
+
+def test_a_refusal_counted_while_an_entry_takes_the_tally_is_counted_once(
+    workers: tuple[Flask, Flask], db: Connection, settings: Settings
+) -> None:
+    """The entry takes the tally in the statement that writes it, after whatever holds the
+    tally's row: a refusal counted meanwhile is in that entry, and in no other."""
+    flooder = from_address(workers[0], FLOODER)
+    for _ in range(BURST + 2):
+        attempt(flooder)
+    let_a_spacing_pass(db, FLOODER)
+    counters = counters_of(FLOODER)
+    with connect(settings) as holder:
+        with holder.transaction():
+            holder.execute("SELECT 1 FROM rate_limits WHERE key_id = %s FOR UPDATE",
+                           (counters.tally,))  # fmt: skip
+            waiting = threading.Thread(target=lambda: attempt(flooder))
+            waiting.start()
+            waiting.join(timeout=0.5)
+            assert waiting.is_alive()  # the admitted failure's entry waits for the tally
+            judged = client_limits.failed_authentication(holder, counters, 1, BURST)
+            assert not judged.admitted  # another refusal, counted in the held tally
+        waiting.join()
+    let_a_spacing_pass(db, FLOODER)
+    attempt(flooder)
+
+    counts = [e["details"].get("refused_unrecorded") for e in entries_from(db, FLOODER)]
+    assert counts == [None] * BURST + [3, None]
+
+
+def test_a_good_keys_request_sends_no_statement_of_the_failure_limits(
+    workers: tuple[Flask, Flask], db: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The failure limits cost a good key nothing: its request runs the same statements from a
+    flooding address as from a quiet one, and none of them is the limits'."""
+    sent: list[str] = []
+    execute = psycopg.Connection.execute
+
+    def recording(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(str(query))
+        return execute(self, query, *args, **kwargs)
+
+    _, key = create_agency_key(db, "Border Police", ("trace:read",))
+    served = from_address(workers[0], FLOODER, key)
+    assert served.get("/v1/items").status_code == 200  # what a worker reads once, read
+    monkeypatch.setattr(psycopg.Connection, "execute", recording)
+    assert served.get("/v1/items").status_code == 200
+    before_the_flood = list(sent)
+    for _ in range(BURST + 2):
+        sent.clear()
+        attempt(from_address(workers[0], FLOODER))
+        assert client_limits.SQL["failed_authentication"] in sent
+    sent.clear()
+    assert served.get("/v1/items").status_code == 200
+
+    assert sent == before_the_flood
+    assert not any(query in sent for query in client_limits.SQL.values())
+
+
+def test_x_forwarded_for_is_ignored_from_a_peer_not_trusted(
+    workers: tuple[Flask, Flask], db: Connection
+) -> None:
+    # a new address in the header each time: the peer is the client all the same
+    statuses = [
+        attempt(from_address(workers[0], FLOODER, forwarded_for=f"192.0.2.{n}")).status_code
+        for n in range(BURST + 1)
+    ]
+
+    assert statuses == [401] * BURST + [429]
+    assert {e["details"]["client"] for e in entries_from(db, FLOODER)} == {FLOODER}
+    assert entries_from(db, "192.0.2.0") == []
+
+
+def test_behind_a_trusted_proxy_the_client_is_the_address_it_names(
+    database_url: str, db: Connection
+) -> None:
+    app = limited_app(database_url, trusted_proxies="10.0.0.0/8", **FLOOD_LIMITS)
+    try:
+        proxy = "10.0.0.2"
+        # what the client wrote itself comes before what the proxy appended: not believed
+        flooder = from_address(app, proxy, forwarded_for=f"192.0.2.1, {FLOODER}")
+        statuses = [attempt(flooder).status_code for _ in range(BURST + 1)]
+        neighbour = from_address(app, proxy, forwarded_for="198.51.100.8")
+        # a peer outside the trusted networks names itself, whatever its header says
+        direct = from_address(app, "203.0.113.1", forwarded_for=FLOODER)
+
+        assert statuses == [401] * BURST + [429]
+        assert attempt(neighbour).status_code == 401
+        assert attempt(direct).status_code == 401
+        assert len(entries_from(db, FLOODER)) == BURST
+        assert len(entries_from(db, "198.51.100.8")) == 1
+        assert len(entries_from(db, "203.0.113.1")) == 1
+        assert entries_from(db, proxy) == entries_from(db, "192.0.2.1") == []
+    finally:
+        app.extensions["trace_registry"].database.close()
