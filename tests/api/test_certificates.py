@@ -364,6 +364,7 @@ def test_a_withdrawal_changes_the_chain_and_each_event_is_read_once(
     revoked = api.get(custody).get_json()
     api.created(f"{path}/withdrawal", WITHDRAW)
     withdrawn = api.get(custody).get_json()
+    withdrawn_text = api.get(custody, headers={"Accept": "text/plain"}).get_data(as_text=True)
     api.created(path, {"revoked_on": "2012-06-01", "reason": "embargo"})
     api.created(f"{path}/withdrawal", WITHDRAW)
     api.created(path, {"revoked_on": "2013-06-01", "reason": "embargo again"})
@@ -382,7 +383,9 @@ def test_a_withdrawal_changes_the_chain_and_each_event_is_read_once(
     (finding,) = [f for f in again["findings"] if f["code"] == "EUC_REVOKED"]
     assert "2013-06-01" in finding["message"]
     assert text.count("EUC_REVOKED") == 1
+    assert ", revoked from 2013-06-01; recorded by" in text
     assert "2011-01-01" not in text and "2012-06-01" not in text
+    assert "revoked from" not in withdrawn_text
 
 
 def test_the_database_keeps_one_revocation_standing_whoever_writes(
