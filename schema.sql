@@ -348,14 +348,52 @@ CREATE TABLE event_error_declarations (
 -- What happens to a certificate after it is issued, each a record of its own (the certificate
 -- itself never changes) -------------------------------------------------------------------------
 
+-- A certificate has at most one revocation that stands: one not withdrawn (below). Only the
+-- agency that recorded the certificate records them (service.domain.certificates).
 CREATE TABLE euc_revocations (
     id                     uuid PRIMARY KEY DEFAULT uuid_v7(),
-    euc_id                 uuid NOT NULL UNIQUE REFERENCES end_user_certificates (id),
+    euc_id                 uuid NOT NULL REFERENCES end_user_certificates (id),
     revoked_on             date NOT NULL,
     reason                 text NOT NULL,
     recorded_by_agency_id  uuid NOT NULL REFERENCES agencies (id),
     recorded_at            timestamptz NOT NULL DEFAULT clock_timestamp()
 );
+CREATE INDEX euc_revocations_euc ON euc_revocations (euc_id);
+
+-- A revocation recorded in error, withdrawn: the certificate reads as never revoked by it, and
+-- may be revoked again. Both records stay.
+CREATE TABLE euc_revocation_withdrawals (
+    id                     uuid PRIMARY KEY DEFAULT uuid_v7(),
+    revocation_id          uuid NOT NULL UNIQUE REFERENCES euc_revocations (id),
+    reason                 text NOT NULL,
+    recorded_by_agency_id  uuid NOT NULL REFERENCES agencies (id),
+    recorded_at            timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+
+-- At most one standing revocation per certificate, which no index can say (withdrawals are rows
+-- of another table). The check takes the certificate's advisory lock, the one every writer of
+-- facts about the certificate takes (service.repository.alerts.lock_certificates, whose lock
+-- space and stripes these are), so that two revocations sent at once cannot both see none
+-- standing; a request already holds it, and takes it again for nothing. A volatile function's
+-- statements each see what was committed before them, the other revocation too.
+CREATE FUNCTION euc_revocations_one_standing() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(74106, hashtext(NEW.euc_id::text) & 255);
+    IF EXISTS (SELECT 1 FROM euc_revocations r
+               WHERE r.euc_id = NEW.euc_id
+                 AND NOT EXISTS (SELECT 1 FROM euc_revocation_withdrawals w
+                                 WHERE w.revocation_id = r.id)) THEN
+        RAISE unique_violation USING
+            MESSAGE = 'the certificate already has a standing revocation',
+            CONSTRAINT = 'euc_revocations_one_standing', TABLE = TG_TABLE_NAME,
+            SCHEMA = TG_TABLE_SCHEMA;
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER euc_revocations_one_standing BEFORE INSERT ON euc_revocations
+    FOR EACH ROW EXECUTE FUNCTION euc_revocations_one_standing();
 
 -- The exporter's written consent to re-transfer items of a certificate to a new end user.
 CREATE TABLE reexport_consents (
@@ -758,7 +796,10 @@ LEFT JOIN parties fp ON fp.id = e.from_party_id
 LEFT JOIN parties tp ON tp.id = e.to_party_id
 LEFT JOIN parties op ON op.id = e.owner_party_id
 LEFT JOIN end_user_certificates c ON c.id = e.euc_id
-LEFT JOIN euc_revocations rv ON rv.euc_id = e.euc_id
+-- the revocation that stands (at most one: euc_revocations_one_standing)
+LEFT JOIN euc_revocations rv
+       ON rv.euc_id = e.euc_id
+      AND NOT EXISTS (SELECT 1 FROM euc_revocation_withdrawals rw WHERE rw.revocation_id = rv.id)
 LEFT JOIN euc_line_items line ON line.euc_id = e.euc_id AND line.line_number = e.euc_line_number
 LEFT JOIN event_error_declarations d ON d.event_id = e.id
 LEFT JOIN agencies da ON da.id = d.declared_by_agency_id;
@@ -803,7 +844,7 @@ DECLARE
 BEGIN
     FOREACH ledger_table IN ARRAY ARRAY['parties', 'items', 'end_user_certificates',
             'euc_line_items', 'custody_events', 'custody_event_items', 'event_error_declarations',
-            'traces', 'euc_revocations', 'reexport_consents', 'reexport_consent_items',
+            'traces', 'euc_revocations', 'euc_revocation_withdrawals', 'reexport_consents', 'reexport_consent_items',
             'delivery_verifications', 'delivery_verification_items', 'party_verifications',
             'imports', 'import_references'] LOOP
         EXECUTE format('CREATE TRIGGER %I BEFORE UPDATE OR DELETE ON %I

@@ -166,7 +166,9 @@ UNIQUE_MESSAGES = {
     "end_user_certificates_issuing_country_certificate_key_key": "a certificate with this number "
     "is already recorded for this issuing country",
     "event_error_declarations_event_id_key": "this event has already been declared erroneous",
-    "euc_revocations_euc_id_key": "this certificate has already been revoked",
+    "euc_revocations_one_standing": "this certificate has already been revoked: withdraw that "
+    "revocation first if it was recorded in error",
+    "euc_revocation_withdrawals_revocation_id_key": "this revocation has already been withdrawn",
     "agencies_name_key": "an agency with this name already exists",
 }
 

@@ -16,6 +16,7 @@ from service.domain.inputs import (
     NewErrorDeclaration,
     NewEvent,
     NewRevocation,
+    NewRevocationWithdrawal,
 )
 from service.domain.records import EndUserCertificate, EventRecord
 from service.repository import alerts as alert_list
@@ -59,6 +60,16 @@ class Recorder:
     def revocation(self, euc_id: UUID, revocation: NewRevocation) -> EndUserCertificate:
         return self._certificate_fact(
             euc_id, lambda: eucs.revoke(self.conn, self.agency_id, euc_id, revocation)
+        )
+
+    def revocation_withdrawal(
+        self, euc_id: UUID, withdrawal: NewRevocationWithdrawal
+    ) -> EndUserCertificate:
+        # The certificate reads as not revoked again: every item shipped under it is derived
+        # again, as for a revocation.
+        return self._certificate_fact(
+            euc_id,
+            lambda: eucs.withdraw_revocation(self.conn, self.agency_id, euc_id, withdrawal),
         )
 
     def consent(self, euc_id: UUID, consent: NewConsent) -> EndUserCertificate:

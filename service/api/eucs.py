@@ -21,11 +21,13 @@ from service.schemas.registry import (
     EucIn,
     EucVerifyQuery,
     RevocationIn,
+    RevocationWithdrawalIn,
 )
 
 blueprint = Blueprint("eucs", __name__, url_prefix="/v1/eucs")
 euc_in = EucIn()
 revocation_in = RevocationIn()
+withdrawal_in = RevocationWithdrawalIn()
 consent_in = ConsentIn()
 verification_in = DeliveryVerificationIn()
 verify_query = EucVerifyQuery()
@@ -56,10 +58,22 @@ def get_usage(euc_id: UUID) -> Response:
 @blueprint.post("/<uuid:euc_id>/revocation")
 @requires("registry:write")
 def revoke(euc_id: UUID) -> Response:
-    """Record that the certificate was revoked (the certificate itself never changes)."""
+    """Record that the certificate was revoked (the certificate itself never changes); only
+    its recorder may."""
     revocation = requests.body(revocation_in)
     _euc_or_404(euc_id)
     euc = recorder().revocation(euc_id, revocation)
+    return created(_shown(euc), f"/v1/eucs/{euc.id}")
+
+
+@blueprint.post("/<uuid:euc_id>/revocation/withdrawal")
+@requires("registry:write")
+def withdraw_revocation(euc_id: UUID) -> Response:
+    """Withdraw the standing revocation as recorded in error; the certificate may be revoked
+    again."""
+    withdrawal = requests.body(withdrawal_in)
+    _euc_or_404(euc_id)
+    euc = recorder().revocation_withdrawal(euc_id, withdrawal)
     return created(_shown(euc), f"/v1/eucs/{euc.id}")
 
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
-from service.domain.records import ShownParty
-from service.errors import InvalidInput
+from service.domain.records import AgencyRef, ShownParty
+from service.errors import InvalidInput, PermissionDenied
 
 STATUSES = ("VALID", "EXPIRED", "REVOKED")
 
@@ -21,22 +21,73 @@ def status_on(today: date, expires_on: date | None, revoked_on: date | None) -> 
     return "VALID"
 
 
-def check_revocation(issued_on: date, revoked_on: date, today: date) -> None:
-    """Refuse a revocation dated before the certificate was issued (as a certificate may not
-    expire before it is issued): every export under it would read as made after it.
+def check_recorder(recorded_by: AgencyRef, agency_id: UUID, act: str) -> None:
+    """Refuse a revocation, or its withdrawal, by an agency other than the one that recorded
+    the certificate: a revocation changes the findings and the alert list of every agency, and
+    that agency answers for the certificate's record. The refusal names it, which discloses
+    nothing: a certificate carries no classification, and every agency reads its recorder."""
+    if recorded_by.id != agency_id:
+        raise PermissionDenied(
+            f"only the agency that recorded this certificate ({recorded_by.name}) may {act}"
+        )
+
+
+# Each date that a fact about a certificate carries, and the refusals of one dated before the
+# certificate's issue: before the day it was issued, and before today for a certificate recorded
+# as issued on a day still to come.
+_DATED_AFTER_ISSUE = {
+    "revoked_on": (
+        "a certificate cannot be revoked before it was issued (on {issued})",
+        "a certificate recorded as issued on {issued}, a day still to come, can be revoked "
+        "from {today}, not before",
+    ),
+    "granted_on": (
+        "a re-export consent cannot be granted before its certificate was issued (on {issued})",
+        "a re-export consent under a certificate recorded as issued on {issued}, a day still "
+        "to come, can be granted from {today}, not before",
+    ),
+    "verified_on": (
+        "a delivery cannot be verified before its certificate was issued (on {issued})",
+        "a delivery under a certificate recorded as issued on {issued}, a day still to come, "
+        "can be verified from {today}, not before",
+    ),
+}
+
+
+def check_after_issue(field: str, issued_on: date, on: date, today: date) -> None:
+    """Refuse a revocation, re-export consent or delivery verification (`field` its date)
+    dated before the certificate was issued, as a certificate may not expire before it is
+    issued: a revocation would make every export under it read as made after it, and a consent
+    or verification would vouch for shipments no certificate had authorised yet.
 
     A certificate recorded as issued after today (the registry refuses one now, but stored
-    certificates from before that rule may say 9999-12-31) reads VALID: it may be revoked from
-    today, or no revocation could ever be dated late enough and it would read VALID for good."""
-    if revoked_on >= min(issued_on, today):
+    certificates from before that rule may say 9999-12-31) takes such facts from today: else no
+    revocation could ever be dated late enough (none may be dated in the future), and it would
+    read VALID for good."""
+    if on >= min(issued_on, today):
         return
-    detail = f"a certificate cannot be revoked before it was issued (on {issued_on})"
-    if issued_on > today:
-        detail = (
-            f"a certificate recorded as issued on {issued_on}, a day still to come, can be "
-            f"revoked from {today}, not before"
-        )
-    raise InvalidInput.for_field("body", "revoked_on", detail)
+    before, still_to_come = _DATED_AFTER_ISSUE[field]
+    template = still_to_come if issued_on > today else before
+    detail = template.format(issued=issued_on, today=today)
+    raise InvalidInput.for_field("body", field, detail)
+
+
+def check_consent_quantity(quantity: int | None, shipped: int) -> None:
+    """Refuse a re-export consent for more items than were shipped under the certificate: it
+    re-transfers items the end user received under it, and a quantity beyond those would stand
+    ready to cover items that came some other way."""
+    if quantity is None or quantity <= shipped:
+        return
+    if shipped == 0:
+        so_far = "no item was"
+    else:
+        so_far = f"only {shipped} item was" if shipped == 1 else f"only {shipped} items were"
+    raise InvalidInput.for_field(
+        "body",
+        "quantity",
+        f"a consent covers items shipped under its certificate, and {so_far} shipped under "
+        f"this one: it cannot cover {quantity}",
+    )
 
 
 @dataclass(frozen=True, slots=True)

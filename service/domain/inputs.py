@@ -98,6 +98,13 @@ class NewRevocation:
 
 
 @dataclass(frozen=True)
+class NewRevocationWithdrawal:
+    """The certificate's standing revocation was recorded in error: why."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class NewConsent:
     granted_on: date
     granted_by: str

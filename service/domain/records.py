@@ -121,12 +121,24 @@ class EucLineItem:
 
 
 @dataclass(frozen=True, slots=True)
+class RevocationWithdrawal:
+    """A revocation declared recorded in error: it no longer counts, and stays in history."""
+
+    id: UUID
+    reason: str
+    recorded_by: AgencyRef
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class EucRevocation:
     id: UUID
     revoked_on: date
     reason: str
     recorded_by: AgencyRef
     recorded_at: datetime
+    # set once withdrawn: the revocation then does not stand
+    withdrawal: RevocationWithdrawal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +189,10 @@ class EndUserCertificate:
     recorded_at: datetime
     # VALID, EXPIRED or REVOKED today (service.domain.certificates)
     status: str
+    # the revocation that stands (at most one), on which the status rests
     revocation: EucRevocation | None
+    # every revocation recorded, withdrawn ones with their withdrawal, in the order recorded
+    revocations: tuple[EucRevocation, ...]
     consents: tuple[ReexportConsent, ...]
     verifications: tuple[DeliveryVerification, ...]
 

@@ -185,9 +185,13 @@ def _event(event: Document) -> list[str]:
     euc = event["euc"]
     if euc is not None:
         line = event["euc_line_number"]
+        # The revocation that stands, as the JSON's `revoked_on`: one withdrawn as recorded in
+        # error does not count, and is on the certificate's own record (GET /v1/eucs/{id}).
+        revoked = euc["revoked_on"]
         papers.append(
             f"certificate {shown(euc['certificate_number'])} ({euc['issuing_country']})"
             + (f" line {line}" if line is not None else "")
+            + (f", revoked from {revoked}" if revoked is not None else "")
         )
     if event["licence_number"]:
         papers.append(f"licence {shown(event['licence_number'])}")

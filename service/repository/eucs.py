@@ -10,7 +10,13 @@ from uuid import UUID
 from service.db import Connection
 from service.domain import certificates
 from service.domain.certificates import Usage
-from service.domain.inputs import NewConsent, NewDeliveryVerification, NewEuc, NewRevocation
+from service.domain.inputs import (
+    NewConsent,
+    NewDeliveryVerification,
+    NewEuc,
+    NewRevocation,
+    NewRevocationWithdrawal,
+)
 from service.domain.records import (
     DeliveryVerification,
     EndUserCertificate,
@@ -18,11 +24,19 @@ from service.domain.records import (
     EucRevocation,
     PartyRef,
     ReexportConsent,
+    RevocationWithdrawal,
 )
 from service.domain.serials import normalise_serial
-from service.errors import NotFound, StateConflict
+from service.errors import Duplicate, NotFound, StateConflict
 from service.repository.queries import load
-from service.repository.rows import agency_from_json, agency_ref, party_ref, timestamp, uuids
+from service.repository.rows import (
+    Row,
+    agency_from_json,
+    agency_ref,
+    party_ref,
+    timestamp,
+    uuids,
+)
 
 SQL = load("eucs")
 
@@ -74,7 +88,8 @@ def get(conn: Connection, euc_id: UUID, today: date | None = None) -> EndUserCer
         return None
     end_user = party_ref(row, "end_user")
     assert isinstance(end_user, PartyRef)
-    revocation = _revocation(row["revocation"])
+    revocations = tuple(_revocation(document) for document in row["revocations"])
+    revocation = next((r for r in revocations if r.withdrawal is None), None)
     return EndUserCertificate(
         id=row["id"],
         certificate_number=row["certificate_number"],
@@ -96,6 +111,7 @@ def get(conn: Connection, euc_id: UUID, today: date | None = None) -> EndUserCer
             revocation.revoked_on if revocation else None,
         ),
         revocation=revocation,
+        revocations=revocations,
         consents=tuple(_consent(document) for document in row["consents"]),
         verifications=tuple(_verification(document) for document in row["verifications"]),
     )
@@ -120,17 +136,49 @@ def revoke(
     revocation: NewRevocation,
     today: date | None = None,
 ) -> EndUserCertificate:
-    """Record a revocation, not dated before the certificate's issue; a certificate is revoked
-    once (UniqueViolation the second time)."""
-    issued = conn.execute(SQL["issued_on"], {"id": euc_id}).fetchone()
-    if issued is None:
-        raise NotFound(f"no end-user certificate is recorded with id {euc_id}")
-    certificates.check_revocation(
-        issued["issued_on"], revocation.revoked_on, today or datetime.now(UTC).date()
+    """Record a revocation by the agency that recorded the certificate, not dated before its
+    issue; Duplicate while another revocation stands (withdraw it first). The caller holds the
+    certificate's lock (alerts.lock_certificates), as the check of what stands needs."""
+    facts = _revocation_facts(conn, euc_id, agency_id, "record its revocation")
+    certificates.check_after_issue(
+        "revoked_on", facts["issued_on"], revocation.revoked_on, today or datetime.now(UTC).date()
     )
+    if facts["standing_id"] is not None:
+        raise Duplicate(
+            f"this certificate has already been revoked (from {facts['standing_revoked_on']}): "
+            "withdraw that revocation first if it was recorded in error"
+        )
     params = {"euc_id": euc_id, "agency_id": agency_id, **vars(revocation)}
     conn.execute(SQL["insert_revocation"], params)
     return _stored(conn, euc_id, today)
+
+
+def withdraw_revocation(
+    conn: Connection,
+    agency_id: UUID,
+    euc_id: UUID,
+    withdrawal: NewRevocationWithdrawal,
+    today: date | None = None,
+) -> EndUserCertificate:
+    """Withdraw the certificate's standing revocation as recorded in error (by the agency that
+    recorded the certificate): both records stay, and the certificate reads as not revoked by
+    it. StateConflict when no revocation stands. The caller holds the certificate's lock."""
+    facts = _revocation_facts(conn, euc_id, agency_id, "withdraw its revocation")
+    if facts["standing_id"] is None:
+        raise StateConflict("this certificate has no standing revocation to withdraw")
+    conn.execute(
+        SQL["insert_revocation_withdrawal"],
+        {"revocation_id": facts["standing_id"], "agency_id": agency_id, **vars(withdrawal)},
+    )
+    return _stored(conn, euc_id, today)
+
+
+def _revocation_facts(conn: Connection, euc_id: UUID, agency_id: UUID, act: str) -> Row:
+    facts = conn.execute(SQL["revocation_facts"], {"id": euc_id}).fetchone()
+    if facts is None:
+        raise NotFound(f"no end-user certificate is recorded with id {euc_id}")
+    certificates.check_recorder(agency_ref(facts, "recorded_by"), agency_id, act)
+    return facts
 
 
 def add_consent(
@@ -143,6 +191,11 @@ def add_consent(
     """Record a re-export consent (and the items it names, which must have been shipped under
     the certificate)."""
     with conn.transaction():
+        _dated_after_issue(conn, euc_id, "granted_on", consent.granted_on, today)
+        if consent.quantity is not None:
+            row = conn.execute(SQL["items_shipped_under"], {"euc_id": euc_id}).fetchone()
+            assert row is not None
+            certificates.check_consent_quantity(consent.quantity, row["shipped"])
         _shipped_under(conn, euc_id, consent.item_ids)
         fields = {key: value for key, value in vars(consent).items() if key != "item_ids"}
         row = conn.execute(
@@ -166,6 +219,7 @@ def add_verification(
 ) -> EndUserCertificate:
     """Record a delivery verification (and the items seen, shipped under the certificate)."""
     with conn.transaction():
+        _dated_after_issue(conn, euc_id, "verified_on", verification.verified_on, today)
         _shipped_under(conn, euc_id, verification.item_ids)
         fields = {key: value for key, value in vars(verification).items() if key != "item_ids"}
         row = conn.execute(
@@ -196,6 +250,17 @@ def usage(conn: Connection, euc: EndUserCertificate, viewer: UUID) -> Usage:
     return Usage(euc.id, euc.certificate_number, euc.status, lines)
 
 
+def _dated_after_issue(
+    conn: Connection, euc_id: UUID, field: str, on: date, today: date | None
+) -> None:
+    issued = conn.execute(SQL["issued_on"], {"id": euc_id}).fetchone()
+    if issued is None:
+        raise NotFound(f"no end-user certificate is recorded with id {euc_id}")
+    certificates.check_after_issue(
+        field, issued["issued_on"], on, today or datetime.now(UTC).date()
+    )
+
+
 def _shipped_under(conn: Connection, euc_id: UUID, item_ids: tuple[UUID, ...]) -> None:
     if not item_ids:
         return
@@ -213,15 +278,22 @@ def _stored(conn: Connection, euc_id: UUID, today: date | None = None) -> EndUse
     return stored
 
 
-def _revocation(document: dict[str, Any] | None) -> EucRevocation | None:
-    if document is None:
-        return None
+def _revocation(document: dict[str, Any]) -> EucRevocation:
+    withdrawal = document["withdrawal"]
     return EucRevocation(
         id=UUID(document["id"]),
         revoked_on=date.fromisoformat(document["revoked_on"]),
         reason=document["reason"],
         recorded_by=agency_from_json(document["recorded_by"]),
         recorded_at=timestamp(document["recorded_at"]),
+        withdrawal=None
+        if withdrawal is None
+        else RevocationWithdrawal(
+            id=UUID(withdrawal["id"]),
+            reason=withdrawal["reason"],
+            recorded_by=agency_from_json(withdrawal["recorded_by"]),
+            recorded_at=timestamp(withdrawal["recorded_at"]),
+        ),
     )
 
 

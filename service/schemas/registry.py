@@ -28,6 +28,7 @@ from service.domain.inputs import (
     NewParty,
     NewPartyVerification,
     NewRevocation,
+    NewRevocationWithdrawal,
 )
 from service.domain.records import ImportMarking
 from service.schemas.fields import (
@@ -251,6 +252,14 @@ class RevocationIn(Schema):
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> NewRevocation:
         return NewRevocation(**data)
+
+
+class RevocationWithdrawalIn(Schema):
+    reason = Text(required=True, max_length=1000)
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> NewRevocationWithdrawal:
+        return NewRevocationWithdrawal(**data)
 
 
 class ConsentIn(Schema):

@@ -29,11 +29,19 @@ SELECT c.id, c.certificate_number, c.issuing_country, c.issuing_authority, c.iss
                    'category', l.category, 'model', l.model, 'quantity', l.quantity)
                ORDER BY l.line_number), '[]')
         FROM euc_line_items l WHERE l.euc_id = c.id) AS line_items,
-       (SELECT json_build_object('id', r.id, 'revoked_on', r.revoked_on, 'reason', r.reason,
-                                 'recorded_by', json_build_object('id', ra.id, 'name', ra.name),
-                                 'recorded_at', r.recorded_at)
+       (SELECT coalesce(json_agg(json_build_object(
+                   'id', r.id, 'revoked_on', r.revoked_on, 'reason', r.reason,
+                   'recorded_by', json_build_object('id', ra.id, 'name', ra.name),
+                   'recorded_at', r.recorded_at,
+                   'withdrawal', CASE WHEN w.id IS NOT NULL THEN json_build_object(
+                       'id', w.id, 'reason', w.reason,
+                       'recorded_by', json_build_object('id', wa.id, 'name', wa.name),
+                       'recorded_at', w.recorded_at) END)
+               ORDER BY r.recorded_at, r.id), '[]')
         FROM euc_revocations r JOIN agencies ra ON ra.id = r.recorded_by_agency_id
-        WHERE r.euc_id = c.id) AS revocation,
+        LEFT JOIN euc_revocation_withdrawals w ON w.revocation_id = r.id
+        LEFT JOIN agencies wa ON wa.id = w.recorded_by_agency_id
+        WHERE r.euc_id = c.id) AS revocations,
        (SELECT coalesce(json_agg(json_build_object(
                    'id', s.id, 'granted_on', s.granted_on, 'granted_by', s.granted_by,
                    'new_end_user_party_id', s.new_end_user_party_id,
@@ -67,9 +75,33 @@ WHERE c.id = %(id)s;
 -- name: issued_on
 SELECT issued_on FROM end_user_certificates WHERE id = %(id)s;
 
+-- name: revocation_facts
+-- What a revocation or its withdrawal is checked against: the certificate's issue, its
+-- recorder, and the revocation that stands (at most one: euc_revocations_one_standing).
+SELECT c.issued_on, a.id AS recorded_by_id, a.name AS recorded_by_name,
+       r.id AS standing_id, r.revoked_on AS standing_revoked_on
+FROM end_user_certificates c
+JOIN agencies a ON a.id = c.recorded_by_agency_id
+LEFT JOIN euc_revocations r
+       ON r.euc_id = c.id
+      AND NOT EXISTS (SELECT 1 FROM euc_revocation_withdrawals w WHERE w.revocation_id = r.id)
+WHERE c.id = %(id)s;
+
 -- name: insert_revocation
 INSERT INTO euc_revocations (euc_id, revoked_on, reason, recorded_by_agency_id)
 VALUES (%(euc_id)s, %(revoked_on)s, %(reason)s, %(agency_id)s);
+
+-- name: insert_revocation_withdrawal
+INSERT INTO euc_revocation_withdrawals (revocation_id, reason, recorded_by_agency_id)
+VALUES (%(revocation_id)s, %(reason)s, %(agency_id)s);
+
+-- name: items_shipped_under
+-- How many items the certificate's standing events cover: those a consent may name.
+SELECT count(DISTINCT ei.item_id) AS shipped
+FROM custody_events e
+JOIN custody_event_items ei ON ei.event_id = e.id
+WHERE e.euc_id = %(euc_id)s
+  AND NOT EXISTS (SELECT 1 FROM event_error_declarations d WHERE d.event_id = e.id);
 
 -- name: insert_consent
 INSERT INTO reexport_consents (euc_id, granted_on, granted_by, new_end_user_party_id,

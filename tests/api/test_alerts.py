@@ -12,7 +12,13 @@ import pytest
 from service import alerts
 from service.config import Settings
 from service.db import Connection
-from service.domain.inputs import NewConsent, NewDeliveryVerification, NewEvent, NewRevocation
+from service.domain.inputs import (
+    NewConsent,
+    NewDeliveryVerification,
+    NewEvent,
+    NewRevocation,
+    NewRevocationWithdrawal,
+)
 from service.domain.records import AgencyRef
 from service.recording import Recorder
 from tests.conftest import second_waits_for_first
@@ -97,6 +103,26 @@ def test_a_revocation_after_export_changes_the_list(
     api.created(f"/v1/eucs/{euc['id']}/revocation",
                 {"revoked_on": "2014-06-01", "reason": "end user under embargo"})  # fmt: skip
 
+    assert [e["codes"] for e in listed(api)] == [["EUC_REVOKED"]]
+
+
+def test_a_withdrawn_revocation_takes_the_item_off_the_list_and_another_puts_it_back(
+    api: ContractClient, registry: Any, cast: dict[str, Any], db: Connection
+) -> None:
+    rifle = registry.item()
+    euc = registry.euc(cast["exporter"], cast["army"], issued_on="2010-01-01", expires_on=None)
+    registry.event("EXPORT", [rifle], occurred_on="2015-01-01", country="IT",
+                   destination_country="MT", from_party_id=cast["exporter"]["id"],
+                   to_party_id=cast["army"]["id"], euc_id=euc["id"])  # fmt: skip
+    revocation = f"/v1/eucs/{euc['id']}/revocation"
+    api.created(revocation, {"revoked_on": "2014-06-01", "reason": "typed on the wrong one"})
+    assert [e["codes"] for e in listed(api)] == [["EUC_REVOKED"]]
+
+    api.created(f"{revocation}/withdrawal", {"reason": "meant for another certificate"})
+
+    assert listed(api) == []
+    assert alerts.rebuild(db, datetime.now(UTC).date(), 180, write=False).differences == ()
+    api.created(revocation, {"revoked_on": "2014-07-01", "reason": "end user under embargo"})
     assert [e["codes"] for e in listed(api)] == [["EUC_REVOKED"]]
 
 
@@ -305,3 +331,31 @@ def test_a_certificate_fact_waits_for_an_export_under_its_certificate(
     assert alerts.rebuild(db, datetime.now(UTC).date(), 180, write=False).differences == ()
     if fact == "revocation":
         assert [e["codes"] for e in listed(api)] == [["EUC_REVOKED"]]
+
+
+def test_a_withdrawal_waits_for_an_export_under_its_certificate(
+    api: ContractClient, registry: Any, cast: dict[str, Any], db: Connection,
+    settings: Settings, agency_key: tuple[AgencyRef, str],
+) -> None:  # fmt: skip
+    """As a revocation does: the item of an export committed meanwhile is derived again by the
+    withdrawal's writer, which waited for it, and is off the list."""
+    euc = registry.euc(cast["exporter"], cast["army"], issued_on="2010-01-01", expires_on=None)
+    api.created(f"/v1/eucs/{euc['id']}/revocation", {"revoked_on": "2014-06-01", "reason": "x"})
+    rifle = registry.item()
+    export = NewEvent(
+        event_type="EXPORT", occurred_on=date(2015, 1, 1), country="IT",
+        item_ids=(UUID(rifle["id"]),), destination_country="MT",
+        from_party_id=UUID(cast["exporter"]["id"]), to_party_id=UUID(cast["army"]["id"]),
+        euc_id=UUID(euc["id"]),
+    )  # fmt: skip
+    agency_id = agency_key[0].id
+    second_waits_for_first(
+        settings,
+        lambda exporter: Recorder(exporter, agency_id, 180).event(export),
+        lambda other: Recorder(other, agency_id, 180).revocation_withdrawal(
+            UUID(euc["id"]), NewRevocationWithdrawal("recorded in error")
+        ),
+    )
+
+    assert listed(api) == []
+    assert alerts.rebuild(db, datetime.now(UTC).date(), 180, write=False).differences == ()

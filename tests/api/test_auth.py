@@ -37,6 +37,7 @@ ROUTES = [
     ("GET", "/v1/eucs/verify", "trace:read"),
     ("POST", f"/v1/parties/{SOME_ID}/verifications", "registry:write"),
     ("POST", f"/v1/eucs/{SOME_ID}/revocation", "registry:write"),
+    ("POST", f"/v1/eucs/{SOME_ID}/revocation/withdrawal", "registry:write"),
     ("POST", f"/v1/eucs/{SOME_ID}/consents", "registry:write"),
     ("POST", f"/v1/eucs/{SOME_ID}/verifications", "registry:write"),
     ("GET", "/v1/notifications", "trace:read"),

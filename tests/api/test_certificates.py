@@ -3,11 +3,22 @@ one-call check a border officer makes."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import threading
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
+import psycopg
 import pytest
 
+from service.config import Settings
+from service.db import Connection, connect
+from service.domain.inputs import NewRevocation
+from service.domain.records import AgencyRef
+from service.errors import Duplicate
+from service.recording import Recorder
+from service.repository import alerts
+from tests.conftest import rows_in, second_waits_for_first, waits_for_lock
 from tests.contract import ContractClient
 
 
@@ -37,11 +48,13 @@ def test_a_certificate_is_valid_until_it_expires_or_is_revoked(
 
     assert revoked["status"] == "REVOKED"
     assert revoked["revocation"]["reason"] == "forged signature"
+    assert revoked["revocations"] == [revoked["revocation"]]
     again = api.post(
         f"/v1/eucs/{live['id']}/revocation", {"revoked_on": "2020-01-02", "reason": "x"}
     )
     assert again.status_code == 409
-    assert "already been revoked" in again.get_json()["detail"]
+    assert "already been revoked (from 2020-01-01)" in again.get_json()["detail"]
+    assert "withdraw that revocation first" in again.get_json()["detail"]
 
 
 def test_usage_counts_the_items_shipped_per_line(
@@ -240,3 +253,293 @@ def test_an_unknown_reference_is_named_by_its_field_not_by_the_database(
         assert "Key (" not in refused.get_data(as_text=True)
     assert db.execute("SELECT count(*) AS n FROM reexport_consents").fetchone()["n"] == 0
     assert db.execute("SELECT count(*) AS n FROM custody_events").fetchone()["n"] == 0
+
+
+# Revocations are the certificate's recorder's alone, and one recorded in error is withdrawn ---
+
+REVOKE = {"revoked_on": "2011-01-01", "reason": "forged signature"}
+WITHDRAW = {"reason": "the signature was checked again: genuine"}
+
+
+def test_only_the_agency_that_recorded_a_certificate_may_revoke_it(
+    api: ContractClient, other_api: ContractClient, registry: Any, parties: Any, db: Connection
+) -> None:
+    # Found in review: any agency with registry:write could revoke any agency's certificate,
+    # once and for good, changing every agency's findings and alert list.
+    covert = registry.party(name="Covert End User", kind="ARMED_FORCES", country="IQ",
+                            classification="RESTRICTED")  # fmt: skip
+    euc = registry.euc(parties["exporter"], covert)
+
+    refused = other_api.post(f"/v1/eucs/{euc['id']}/revocation", REVOKE)
+
+    assert refused.status_code == 403
+    assert refused.headers["Content-Type"] == "application/problem+json"
+    problem = refused.get_json()
+    assert problem["code"] == "forbidden"
+    assert problem["detail"] == (
+        "only the agency that recorded this certificate (National Tracing Office) may record "
+        "its revocation"
+    )
+    # no more than the certificate shows another agency: its recorder, not its restricted party
+    shown = other_api.get(f"/v1/eucs/{euc['id']}").get_json()
+    assert shown["recorded_by"]["name"] == "National Tracing Office"
+    assert "Covert End User" not in refused.get_data(as_text=True)
+    assert rows_in(db, "euc_revocations") == 0
+    assert shown["revocation"] is None
+    assert api.created(f"/v1/eucs/{euc['id']}/revocation", REVOKE)["status"] == "REVOKED"
+
+
+def test_a_revocation_recorded_in_error_is_withdrawn_and_the_certificate_revoked_again(
+    api: ContractClient, registry: Any, parties: Any, db: Connection
+) -> None:
+    euc = registry.euc(parties["exporter"], parties["army"], expires_on=far_future())
+    path = f"/v1/eucs/{euc['id']}/revocation"
+    first = api.created(path, REVOKE)
+
+    withdrawn = api.created(f"{path}/withdrawal", WITHDRAW)
+    revoked_again = api.created(path, {"revoked_on": "2012-06-01", "reason": "embargo"})
+
+    assert first["status"] == "REVOKED"
+    assert (withdrawn["status"], withdrawn["revocation"]) == ("VALID", None)
+    (history,) = withdrawn["revocations"]
+    assert history["id"] == first["revocation"]["id"]
+    assert history["withdrawal"]["reason"] == WITHDRAW["reason"]
+    assert history["withdrawal"]["recorded_by"]["name"] == "National Tracing Office"
+    assert revoked_again["status"] == "REVOKED"
+    assert revoked_again["revocation"]["revoked_on"] == "2012-06-01"
+    assert revoked_again["revocation"]["withdrawal"] is None
+    assert [r["revoked_on"] for r in revoked_again["revocations"]] == ["2011-01-01", "2012-06-01"]
+    assert revoked_again["revocations"][0] == history  # the withdrawn one, as it was
+    assert api.get(f"/v1/eucs/{euc['id']}").get_json() == revoked_again
+    verified = api.get(
+        f"/v1/eucs/verify?certificate_number={euc['certificate_number']}&issuing_country=IQ"
+    ).get_json()
+    assert verified["revoked_on"] == "2012-06-01"
+    assert (rows_in(db, "euc_revocations"), rows_in(db, "euc_revocation_withdrawals")) == (2, 1)
+
+
+def test_a_withdrawal_is_refused_when_it_cannot_be_made(
+    api: ContractClient, other_api: ContractClient, registry: Any, parties: Any, db: Connection
+) -> None:
+    euc = registry.euc(parties["exporter"], parties["army"])
+    path = f"/v1/eucs/{euc['id']}/revocation/withdrawal"
+    nothing_stands = api.post(path, WITHDRAW)
+    api.created(f"/v1/eucs/{euc['id']}/revocation", REVOKE)
+
+    by_another = other_api.post(path, WITHDRAW)
+    without_reason = api.post(path, {})
+    unknown = api.post("/v1/eucs/01a20319-0000-7000-8000-000000000000/revocation/withdrawal",
+                       WITHDRAW)  # fmt: skip
+    api.created(path, WITHDRAW)
+    twice = api.post(path, WITHDRAW)
+
+    assert (nothing_stands.status_code, nothing_stands.get_json()["code"]) == (
+        409,
+        "state_conflict",
+    )
+    assert "no standing revocation" in nothing_stands.get_json()["detail"]
+    assert by_another.status_code == 403
+    assert by_another.get_json()["detail"] == (
+        "only the agency that recorded this certificate (National Tracing Office) may withdraw "
+        "its revocation"
+    )
+    assert without_reason.get_json()["errors"][0]["pointer"] == "/reason"
+    assert unknown.status_code == 404
+    assert twice.status_code == 409
+    assert rows_in(db, "euc_revocation_withdrawals") == 1
+
+
+def test_a_withdrawal_changes_the_chain_and_each_event_is_read_once(
+    api: ContractClient, registry: Any, parties: Any
+) -> None:
+    euc = registry.euc(parties["exporter"], parties["army"], expires_on=far_future())
+    rifle = registry.item()
+    registry.event("EXPORT", [rifle], occurred_on="2011-05-01", country="RS",
+                   destination_country="IQ", from_party_id=parties["exporter"]["id"],
+                   to_party_id=parties["army"]["id"], euc_id=euc["id"])  # fmt: skip
+    path = f"/v1/eucs/{euc['id']}/revocation"
+    custody = f"/v1/items/{rifle['id']}/custody"
+
+    api.created(path, REVOKE)
+    revoked = api.get(custody).get_json()
+    api.created(f"{path}/withdrawal", WITHDRAW)
+    withdrawn = api.get(custody).get_json()
+    withdrawn_text = api.get(custody, headers={"Accept": "text/plain"}).get_data(as_text=True)
+    api.created(path, {"revoked_on": "2012-06-01", "reason": "embargo"})
+    api.created(f"{path}/withdrawal", WITHDRAW)
+    api.created(path, {"revoked_on": "2013-06-01", "reason": "embargo again"})
+    again = api.get(custody).get_json()
+    text = api.get(custody, headers={"Accept": "text/plain"}).get_data(as_text=True)
+
+    def codes(chain: dict[str, Any]) -> list[str]:
+        return [finding["code"] for finding in chain["findings"]]
+
+    assert "EUC_REVOKED" in codes(revoked)
+    assert "EUC_REVOKED" not in codes(withdrawn)
+    assert withdrawn["events"][0]["euc"]["revoked_on"] is None
+    # three revocations, two withdrawn: the export is read once, under the one that stands
+    assert [event["id"] for event in again["events"]] == [e["id"] for e in revoked["events"]]
+    assert again["events"][0]["euc"]["revoked_on"] == "2013-06-01"
+    (finding,) = [f for f in again["findings"] if f["code"] == "EUC_REVOKED"]
+    assert "2013-06-01" in finding["message"]
+    assert text.count("EUC_REVOKED") == 1
+    assert ", revoked from 2013-06-01; recorded by" in text
+    assert "2011-01-01" not in text and "2012-06-01" not in text
+    assert "revoked from" not in withdrawn_text
+
+
+def test_the_database_keeps_one_revocation_standing_whoever_writes(
+    registry: Any, parties: Any, db: Connection, settings: Settings
+) -> None:
+    """The rule holds below the API (a script, the seed): a second standing revocation is
+    refused by the database, and a writer waits for whoever holds the certificate's lock
+    (every writer of facts about it), so two sent at once cannot both see none standing."""
+    euc = registry.euc(parties["exporter"], parties["army"])
+    agency = db.execute("SELECT recorded_by_agency_id AS id FROM end_user_certificates").fetchone()
+    insert = (
+        "INSERT INTO euc_revocations (euc_id, revoked_on, reason, recorded_by_agency_id) "
+        "VALUES (%s, '2011-01-01', 'x', %s)"
+    )
+    with connect(settings) as holder, connect(settings) as writer:
+        with holder.transaction():
+            alerts.lock_certificates(holder, [UUID(euc["id"])])
+            done = threading.Event()
+
+            def write() -> None:
+                writer.execute(insert, [euc["id"], agency["id"]])
+                done.set()
+
+            thread = threading.Thread(target=write)
+            thread.start()
+            assert waits_for_lock(db, writer, holder)
+            assert not done.is_set()
+        thread.join(timeout=10)
+        assert done.is_set()
+
+    with pytest.raises(psycopg.errors.UniqueViolation, match="standing revocation"):
+        db.execute(insert, [euc["id"], agency["id"]])
+
+
+def test_two_revocations_sent_at_once_store_one(
+    registry: Any, parties: Any, db: Connection, settings: Settings,
+    agency_key: tuple[AgencyRef, str],
+) -> None:  # fmt: skip
+    euc_id = UUID(registry.euc(parties["exporter"], parties["army"])["id"])
+    agency_id = agency_key[0].id
+    refused: list[Exception] = []
+
+    def second(conn: Connection) -> None:
+        try:
+            Recorder(conn, agency_id, 180).revocation(euc_id, NewRevocation(date(2012, 1, 1), "b"))
+        except Duplicate as exc:
+            refused.append(exc)
+
+    second_waits_for_first(
+        settings,
+        lambda conn: Recorder(conn, agency_id, 180).revocation(
+            euc_id, NewRevocation(date(2011, 1, 1), "a")
+        ),
+        second,
+    )
+
+    assert [str(exc) for exc in refused] == [
+        "this certificate has already been revoked (from 2011-01-01): withdraw that revocation "
+        "first if it was recorded in error"
+    ]
+    assert rows_in(db, "euc_revocations") == 1
+
+
+def test_a_withdrawal_is_idempotent_and_audited(
+    api: ContractClient, registry: Any, parties: Any, db: Connection
+) -> None:
+    euc = registry.euc(parties["exporter"], parties["army"])
+    api.created(f"/v1/eucs/{euc['id']}/revocation", REVOKE)
+    path = f"/v1/eucs/{euc['id']}/revocation/withdrawal"
+    headers = {"Idempotency-Key": "withdraw-forgery-1"}
+
+    first = api.post(path, WITHDRAW, headers=headers)
+    again = api.post(path, WITHDRAW, headers=headers)
+    other_body = api.post(path, {"reason": "another"}, headers=headers)
+
+    assert first.status_code == again.status_code == 201
+    assert again.get_data() == first.get_data()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert first.headers["Location"] == f"/v1/eucs/{euc['id']}"
+    assert other_body.get_json()["code"] == "idempotency_key_reused"
+    assert rows_in(db, "euc_revocation_withdrawals") == 1
+    trail = db.execute(
+        "SELECT status, record_ids, details FROM audit_log WHERE route = %s ORDER BY id",
+        ["/v1/eucs/<uuid:euc_id>/revocation/withdrawal"],
+    ).fetchall()
+    assert [row["status"] for row in trail] == [201, 201, 409]
+    assert all(row["record_ids"] == [UUID(euc["id"])] for row in trail)
+    assert trail[1]["details"]["idempotent_replay"] is True
+
+
+# Consents and verifications are dated within the certificate's life ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("route", "field", "body"),
+    [
+        ("consents", "granted_on",
+         {"granted_by": "Serbian Ministry of Trade", "new_destination_country": "IQ"}),
+        ("verifications", "verified_on", {"verifying_authority": "Embassy", "country": "IQ"}),
+    ],
+)  # fmt: skip
+def test_a_consent_or_verification_cannot_be_dated_before_the_certificate_was_issued(
+    api: ContractClient, registry: Any, parties: Any, db: Connection,
+    route: str, field: str, body: dict[str, Any],
+) -> None:  # fmt: skip
+    # Found in review: a consent of 1900 or a verification of the day before the certificate
+    # was issued were recorded, vouching for shipments no certificate had authorised yet.
+    euc = registry.euc(parties["exporter"], parties["army"], issued_on="2010-03-01")
+    path = f"/v1/eucs/{euc['id']}/{route}"
+
+    refused = [api.post(path, {**body, field: day})
+               for day in ("1900-01-01", "2010-02-28", far_future())]  # fmt: skip
+    on_the_day = api.created(path, {**body, field: "2010-03-01"})
+
+    for response in refused:
+        assert response.status_code == 400
+        assert [e["pointer"] for e in response.get_json()["errors"]] == [f"/{field}"]
+    assert (
+        "before its certificate was issued (on 2010-03-01)"
+        in (refused[1].get_json()["errors"][0]["detail"])
+    )
+    assert len(on_the_day[route]) == 1
+    assert rows_in(db, "reexport_consents") + rows_in(db, "delivery_verifications") == 1
+
+
+def test_a_consent_covers_no_more_items_than_were_shipped_under_the_certificate(
+    api: ContractClient, registry: Any, parties: Any, db: Connection
+) -> None:
+    euc = registry.euc(parties["exporter"], parties["army"])
+    rifles = [registry.item() for _ in range(3)]
+    ship = {"country": "RS", "destination_country": "IQ", "euc_id": euc["id"],
+            "from_party_id": parties["exporter"]["id"], "to_party_id": parties["army"]["id"],
+            "euc_line_number": 1}  # fmt: skip
+    consent = {"granted_on": "2015-01-01", "granted_by": "Serbian Ministry of Trade",
+               "new_destination_country": "IQ"}  # fmt: skip
+    path = f"/v1/eucs/{euc['id']}/consents"
+    before_any = api.post(path, {**consent, "quantity": 1})
+    registry.event("EXPORT", rifles[:2], **ship)
+    wrong = registry.event("EXPORT", rifles[2:], **ship)
+    api.post(f"/v1/events/{wrong['id']}/error-declaration",
+             {"reason": "DID_NOT_OCCUR", "explanation": "never shipped"})  # fmt: skip
+
+    too_many = api.post(path, {**consent, "quantity": 3})  # the third's export does not stand
+    as_many = api.created(path, {**consent, "quantity": 2})
+
+    assert before_any.get_json()["errors"][0] == {
+        "location": "body",
+        "pointer": "/quantity",
+        "detail": "a consent covers items shipped under its certificate, and no item was "
+        "shipped under this one: it cannot cover 1",
+    }
+    assert too_many.status_code == 400
+    assert too_many.get_json()["errors"][0]["detail"].endswith(
+        "only 2 items were shipped under this one: it cannot cover 3"
+    )
+    assert [c["quantity"] for c in as_many["consents"]] == [2]
+    assert rows_in(db, "reexport_consents") == 1

@@ -10,6 +10,7 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -48,12 +49,15 @@ from tests.paths import ROOT
 
 # schema.sql as version 1 had it: what databases set up before the first migration hold.
 VERSION_1_SCHEMA = ROOT / "tests" / "data" / "schema-v1.sql"
+# and as version 3 had it: what databases set up from 2026-12-06 until version 4 hold.
+VERSION_3_SCHEMA = ROOT / "tests" / "data" / "schema-v3.sql"
 
 
-def test_the_kept_version_1_schema_is_version_1() -> None:
-    kept = VERSION_1_SCHEMA.read_text(encoding="utf-8").encode()
+@pytest.mark.parametrize(("version", "kept"), [(1, VERSION_1_SCHEMA), (3, VERSION_3_SCHEMA)])
+def test_a_kept_schema_is_of_its_version(version: int, kept: Path) -> None:
+    text = kept.read_text(encoding="utf-8").encode()
 
-    assert hashlib.sha256(kept).hexdigest() == FINGERPRINTS[1]
+    assert hashlib.sha256(text).hexdigest() == FINGERPRINTS[version]
 
 
 def test_schema_sql_is_the_schema_of_this_codes_version() -> None:
@@ -108,6 +112,110 @@ def test_a_version_1_database_migrated_has_the_schema_a_new_database_gets(
         (version, FINGERPRINTS[version]) for version in range(1, SCHEMA_VERSION + 1)
     ]
     assert ensure_schema(version_1) == SchemaSetUp(found=SCHEMA_VERSION)
+
+
+@pytest.fixture
+def version_3_url(empty_database_url: str) -> str:
+    """A database as the code of version 3 set it up: its schema.sql whole, and its record."""
+    with connect(Settings(database_url=empty_database_url)) as conn, conn.transaction():
+        conn.execute(VERSION_3_SCHEMA.read_text(encoding="utf-8").encode())
+        conn.execute(
+            "INSERT INTO schema_version (version, fingerprint) VALUES (3, %s)", [FINGERPRINTS[3]]
+        )
+        ensure_service_role(conn, service_url_for(empty_database_url))
+    return empty_database_url
+
+
+@pytest.fixture
+def version_3(version_3_url: str) -> Iterator[Connection]:
+    with connect(Settings(database_url=version_3_url)) as conn:
+        yield conn
+
+
+def test_a_version_3_database_migrated_has_the_schema_a_new_database_gets(
+    version_3: Connection, db: Connection
+) -> None:
+    before = schema_of(version_3)
+
+    assert ensure_schema(version_3) == SchemaSetUp(found=3)
+
+    assert differences(before, schema_of(db)) != []  # the comparison sees what 0004 adds
+    assert differences(schema_of(version_3), schema_of(db)) == []
+    recorded = version_3.execute("SELECT version, fingerprint FROM schema_version ORDER BY 1")
+    assert [(row["version"], row["fingerprint"]) for row in recorded] == [
+        (version, FINGERPRINTS[version]) for version in range(3, SCHEMA_VERSION + 1)
+    ]
+
+
+def test_a_revocation_recorded_at_version_3_stands_after_it_is_migrated_and_may_be_withdrawn(
+    version_3_url: str, version_3: Connection
+) -> None:
+    agency, key = create_agency_key(version_3, "Migrated Tracing Office")
+    with version_3.transaction():
+        exporter, army = (
+            version_3.execute(
+                "INSERT INTO parties (name, kind, country, recorded_by_agency_id) "
+                "VALUES (%s, %s, %s, %s) RETURNING id",
+                [name, kind, country, agency.id],
+            ).fetchone()["id"]
+            for name, kind, country in (
+                ("Arsenal", "EXPORTER", "BE"),
+                ("Army", "ARMED_FORCES", "IQ"),
+            )
+        )
+        euc = version_3.execute(
+            "INSERT INTO end_user_certificates (certificate_number, certificate_key, "
+            "issuing_country, issuing_authority, issued_on, end_user_party_id, "
+            "destination_country, stated_end_use, non_reexport_clause, recorded_by_agency_id) "
+            "VALUES ('IQ-3', 'IQ3', 'IQ', 'MoD', '2010-03-01', %(army)s, 'IQ', 'army', true, "
+            "%(agency)s) RETURNING id",
+            {"army": army, "agency": agency.id},
+        ).fetchone()["id"]
+        version_3.execute(
+            "INSERT INTO euc_line_items (euc_id, line_number, description, quantity) "
+            "VALUES (%s, 1, 'rifles', 10)",
+            [euc],
+        )
+        revoked = version_3.execute(
+            "INSERT INTO euc_revocations (euc_id, revoked_on, reason, recorded_by_agency_id) "
+            "VALUES (%s, '2010-04-01', 'forged', %s) RETURNING id",
+            [euc, agency.id],
+        ).fetchone()["id"]
+
+    ensure_schema(version_3)
+
+    app = migrated_app(version_3_url)
+    try:
+        api = ContractClient(app.test_client(), key)
+        rifle = api.created(
+            "/v1/items", {"manufacturer": "FN Herstal", "model": "FAL", "category": "RIFLE",
+                          "serial_number": "MIG-3"},
+        )  # fmt: skip
+        api.created(
+            "/v1/events",
+            {"event_type": "EXPORT", "occurred_on": "2010-05-02", "country": "BE",
+             "destination_country": "IQ", "from_party_id": str(exporter),
+             "to_party_id": str(army), "euc_id": str(euc),
+             "euc_line_number": 1, "item_ids": [rifle["id"]]},
+        )  # fmt: skip
+        certificate = api.get(f"/v1/eucs/{euc}").get_json()
+        chain = api.get(f"/v1/items/{rifle['id']}/custody").get_json()
+        withdrawn = api.created(
+            f"/v1/eucs/{euc}/revocation/withdrawal", {"reason": "the forgery was ours"}
+        )
+        after = api.get(f"/v1/items/{rifle['id']}/custody").get_json()
+        again = api.created(
+            f"/v1/eucs/{euc}/revocation", {"revoked_on": "2011-01-01", "reason": "embargo"}
+        )
+    finally:
+        app.extensions["trace_registry"].database.close()
+
+    assert (certificate["status"], certificate["revocation"]["id"]) == ("REVOKED", str(revoked))
+    assert "EUC_REVOKED" in [finding["code"] for finding in chain["findings"]]
+    assert (withdrawn["revocation"], withdrawn["revocations"][0]["id"]) == (None, str(revoked))
+    assert "EUC_REVOKED" not in [finding["code"] for finding in after["findings"]]
+    assert again["status"] == "REVOKED"
+    assert [r["withdrawal"] is None for r in again["revocations"]] == [False, True]
 
 
 @pytest.fixture
@@ -281,12 +389,20 @@ def test_processes_starting_together_migrate_it_once(version_1_url: str) -> None
     )
 
 
-def test_a_database_the_code_of_version_2_recorded_as_1_is_taken_as_2(db: Connection) -> None:
+def test_a_database_the_code_of_version_2_recorded_as_1_is_taken_as_2(
+    version_1: Connection,
+) -> None:
     # Before migrations, every schema.sql recorded version 1; version 2's is known by its SHA-256.
-    db.execute("DELETE FROM schema_version")
-    db.execute(
-        "INSERT INTO schema_version (version, fingerprint) VALUES (1, %s)", [FINGERPRINTS[2]]
-    )
+    # A database of version 2 (version 1 and migration 0002: the same schema, a test above says),
+    # for the migrations after it to run on, as they would on such a database (0004 ran on one
+    # that already held version 4's schema, as this test used to make, and failed).
+    with version_1.transaction():
+        version_1.execute(migrations()[0].statements.encode())
+        version_1.execute("DELETE FROM schema_version")
+        version_1.execute(
+            "INSERT INTO schema_version (version, fingerprint) VALUES (1, %s)", [FINGERPRINTS[2]]
+        )
+    db = version_1
 
     assert ensure_schema(db).found == 2
 

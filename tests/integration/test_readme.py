@@ -31,6 +31,7 @@ def test_the_tour_has_the_blocks_it_promises() -> None:
                   "/v1/eucs", "/v1/events", "/error-declaration", "/custody", "/v1/traces",
                   "/v1/alerts", "/v1/notifications", "/acknowledgement", "/v1/webhooks",
                   "/v1/admin/agencies", "/v1/admin/keys", "/revocation", "/v1/admin/audit",
+                  "/revocation/withdrawal",
                   "/v1/admin/audit/verify", "/v1/imports"):  # fmt: skip
         assert route in script, route
 
@@ -83,6 +84,13 @@ def test_the_tour_runs_as_written(live_service: tuple[str, str], tmp_path: Path)
     assert "restricted 1 record by Tracing Unit (2018-06-01)" in result.stdout
     assert "Nightjar" not in result.stdout
     assert "OP-NIGHTJAR-7" not in result.stdout
+    # The certificate revoked in error: another agency may not withdraw it, its recorder does.
+    assert '"status": "REVOKED"' in result.stdout
+    assert (
+        "only the agency that recorded this certificate (Tracing Unit) may withdraw its revocation"
+        in result.stdout
+    )
+    assert "EXPIRED [('2010-04-01', 'the embassy checked again: genuine')]" in result.stdout
     # The Border Police's trace was notified to the Tracing Unit; the audit chains hold.
     assert "Border Police SS-2019-88" in result.stderr
     assert '"intact": true' in result.stdout
