@@ -155,10 +155,21 @@ CREATE TRIGGER api_keys_revoke_only BEFORE UPDATE OR DELETE ON api_keys
 -- Per-key rate limits (GCRA): the earliest time the key's next request conforms to its rate,
 -- moved ahead by one interval per request admitted. Shared by every worker and host. UNLOGGED:
 -- no write-ahead log and no flush at commit, so admitting a request costs no disk write; after a
--- crash the table starts empty, which only forgives some requests.
+-- crash the table starts empty, which only forgives some requests. It also holds each client's
+-- rate of failed authentications (service.api.auth), under name-based ids that never meet a
+-- key's (service.domain.clients). A row whose time has passed says no more than no row would:
+-- `trace-registry worker` deletes those.
 CREATE UNLOGGED TABLE rate_limits (
     key_id      uuid PRIMARY KEY,
     allowed_at  timestamptz NOT NULL
+);
+
+-- How many of a client's failed authentications were refused (429) and not yet named in the audit
+-- trail: its next entry takes the count (details.refused_unrecorded) in the statement that writes
+-- it. UNLOGGED like rate_limits: a crash forgets counts, not entries.
+CREATE UNLOGGED TABLE refused_authentications (
+    tally_id  uuid PRIMARY KEY,
+    refused   bigint NOT NULL CHECK (refused > 0)
 );
 
 -- Idempotent writes: the answer to each POST sent with an `Idempotency-Key`, per agency, so that
@@ -1002,8 +1013,8 @@ REVOKE INSERT ON schema_version, countries, manufacturers, manufacturer_aliases
 GRANT UPDATE (acknowledged_at) ON notifications TO trace_registry_service;
 GRANT UPDATE (revoked_at, revoked_reason) ON api_keys TO trace_registry_service;
 GRANT UPDATE (deactivated_at) ON agency_webhooks TO trace_registry_service;
-GRANT UPDATE, DELETE ON webhook_deliveries, item_alerts, rate_limits, idempotency_keys,
-    import_jobs, import_job_chunks TO trace_registry_service;
+GRANT UPDATE, DELETE ON webhook_deliveries, item_alerts, rate_limits, refused_authentications,
+    idempotency_keys, import_jobs, import_job_chunks TO trace_registry_service;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO trace_registry_service;
 
 -- Reference rows --------------------------------------------------------------------------------

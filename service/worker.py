@@ -2,8 +2,8 @@
 
 Each round delivers the notifications due to webhooks (service.delivery), loads the oldest
 queued import if there is one (service.importing), and every few minutes forgets idempotent
-answers past their retention. Everything it works on is in PostgreSQL, leased, so several
-workers may run on several machines, and one that dies loses nothing.
+answers past their retention and rates that ran out. Everything it works on is in PostgreSQL,
+leased, so several workers may run on several machines, and one that dies loses nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 from service import delivery, importing
 from service.config import Settings
 from service.db import Connection
-from service.repository import agencies, idempotency
+from service.repository import agencies, clients, idempotency
 
 log = logging.getLogger(__name__)
 PURGE_EVERY_SECONDS = 300.0
@@ -69,14 +69,18 @@ def run(
 
 
 def _purge(conn: Connection, hours: int) -> None:
-    """Forget expired idempotent answers. A purge that fails (a row held by a request that
-    re-sends its key, past the statement timeout) waits for the next turn: it must not stop
-    the round's deliveries and imports, nor be tried first in every round until it succeeds."""
-    try:
-        forgotten = idempotency.purge(conn, hours)
-    except Exception as error:  # logged; the next turn tries again
-        log.warning(
-            "forgetting idempotent answers failed (next in %d s): %s", PURGE_EVERY_SECONDS, error
-        )
-        return
-    log.info("forgot %d idempotent answers", forgotten)
+    """Forget expired idempotent answers and spent rates. A purge that fails (a row held by a
+    request that re-sends its key, past the statement timeout) waits for the next turn: it must
+    not stop the round's deliveries and imports, nor be tried first in every round until it
+    succeeds."""
+    forgetting: tuple[tuple[str, Callable[[], int]], ...] = (
+        ("idempotent answers", lambda: idempotency.purge(conn, hours)),
+        ("spent rates", lambda: clients.forget_spent_rates(conn)),
+    )
+    for what, forget in forgetting:
+        try:
+            forgotten = forget()
+        except Exception as error:  # logged; the next turn tries again
+            log.warning("forgetting %s failed (next in %d s): %s", what, PURGE_EVERY_SECONDS, error)
+            continue
+        log.info("forgot %d %s", forgotten, what)

@@ -22,19 +22,20 @@ from dataclasses import dataclass
 
 from service.domain.webhooks import IPAddress, IPNetwork
 
-# The namespace of the name-based (version 5) ids of a subject's counters in rate_limits, whose
-# API keys' rows have time-ordered (version 7) ids: the two never meet.
+# The namespace of the name-based (version 5) ids of a subject's counters: in rate_limits, whose
+# API keys' rows have time-ordered (version 7) ids, the two never meet.
 _NAMESPACE = uuid.UUID("0a1d7c52-5f0b-4a43-9e8e-2f6f0c1b7a3d")
 IPV6_SUBJECT_PREFIX = 64
 
 
 @dataclass(frozen=True)
 class Counters:
-    """The rows of rate_limits where a subject's failed authentications are counted."""
+    """The rows where a subject's failed authentications are counted."""
 
     # its rate (GCRA: the time its next failure conforms)
     limiter: uuid.UUID
     # how many of its failures were refused (429) since its last audit entry took the count
+    # (refused_authentications)
     tally: uuid.UUID
 
 

@@ -1,11 +1,7 @@
-"""Failed authentications per client, counted in rate_limits beside the keys' rates (ids of
-their own: service.domain.clients.counters_of).
-
-Two rows per client: its rate (GCRA, as a key's) and its tally of refusals not yet in the audit
-trail. rate_limits holds one time per row, so the tally is kept as a time: 'epoch' plus one
-second per refusal. A table of counts would say it more plainly; this needs none, and is as
-atomic (an upsert on the row) and as shared between workers and hosts as a key's rate. Being
-UNLOGGED, a tally is lost if PostgreSQL crashes, as the rates are.
+"""Failed authentications per client: its rate in rate_limits beside the keys' (GCRA, under an
+id of its own: service.domain.clients.counters_of), and its tally of refusals not yet in the
+audit trail in refused_authentications. Both are shared by every worker and host, and both are
+UNLOGGED: a crash of PostgreSQL forgets them, as it forgets the keys' rates.
 """
 
 from __future__ import annotations
@@ -43,3 +39,8 @@ def failed_authentication(
     ).fetchone()
     assert row is not None
     return Judgement(admitted=row["admitted"], retry_after=row["retry_after"] or 1)
+
+
+def forget_spent_rates(conn: Connection) -> int:
+    """Delete the rates, keys' and clients', that ran out over an hour ago; how many."""
+    return conn.execute(SQL["forget_spent_rates"]).rowcount

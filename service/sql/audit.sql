@@ -39,8 +39,7 @@ LIMIT %(limit)s;
 -- lost, nor written twice. A refusal counted while this runs waits for the row, and goes to the
 -- next entry.
 WITH taken AS (
-    DELETE FROM rate_limits WHERE key_id = %(tally)s
-    RETURNING extract(epoch FROM allowed_at)::bigint AS refused
+    DELETE FROM refused_authentications WHERE tally_id = %(tally)s RETURNING refused
 )
 INSERT INTO audit_log (id, agency_id, key_prefix, method, route, path, status, serials,
                        record_ids, case_reference, purpose, records_returned, details)

@@ -6,8 +6,6 @@
 -- the row is locked first (FOR UPDATE reads it as the last request left it, not as it stood
 -- when this statement began), so that two workers judging the same client one after the other
 -- see each other's counts, and Retry-After is read from the row as judged.
--- rate_limits holds a time per row; a tally is kept there as a time too: 'epoch' plus one
--- second per refusal (see service/repository/clients.py).
 WITH held AS (
     SELECT allowed_at FROM rate_limits WHERE key_id = %(limiter)s FOR UPDATE
 ),
@@ -30,9 +28,14 @@ counted AS (
                          + make_interval(secs => 60.0 / %(per_minute)s::integer)
 ),
 tallied AS (
-    INSERT INTO rate_limits AS r (key_id, allowed_at)
-    SELECT %(tally)s, 'epoch'::timestamptz + interval '1 second' FROM judged
-    WHERE NOT judged.admitted
-    ON CONFLICT (key_id) DO UPDATE SET allowed_at = r.allowed_at + interval '1 second'
+    INSERT INTO refused_authentications AS r (tally_id, refused)
+    SELECT %(tally)s, 1 FROM judged WHERE NOT judged.admitted
+    ON CONFLICT (tally_id) DO UPDATE SET refused = r.refused + 1
 )
 SELECT admitted, retry_after FROM judged;
+
+-- name: forget_spent_rates
+-- Rates that ran out: a row whose time has passed admits as no row would, so it can go. Without
+-- this, every address that ever failed to authenticate would keep a row. An hour's margin: a
+-- request admitted a moment ago (a batch, which charges its key when it ends) keeps its row.
+DELETE FROM rate_limits WHERE allowed_at < clock_timestamp() - interval '1 hour';

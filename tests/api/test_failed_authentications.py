@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from werkzeug.test import TestResponse
 
-from service import create_app
+from service import create_app, worker
 from service.config import Settings
 from service.db import Connection, connect
 from service.domain.clients import counters_of
@@ -165,8 +165,10 @@ def test_a_refusal_counted_while_an_entry_takes_the_tally_is_counted_once(
     counters = counters_of(FLOODER)
     with connect(settings) as holder:
         with holder.transaction():
-            holder.execute("SELECT 1 FROM rate_limits WHERE key_id = %s FOR UPDATE",
-                           (counters.tally,))  # fmt: skip
+            holder.execute(
+                "SELECT 1 FROM refused_authentications WHERE tally_id = %s FOR UPDATE",
+                (counters.tally,),
+            )
             waiting = threading.Thread(target=lambda: attempt(flooder))
             waiting.start()
             waiting.join(timeout=0.5)
@@ -246,3 +248,29 @@ def test_behind_a_trusted_proxy_the_client_is_the_address_it_names(
         assert entries_from(db, proxy) == entries_from(db, "192.0.2.1") == []
     finally:
         app.extensions["trace_registry"].database.close()
+
+
+def test_the_worker_forgets_rates_that_ran_out_and_keeps_the_rest(
+    workers: tuple[Flask, Flask], db: Connection, settings: Settings
+) -> None:
+    for address in (FLOODER, "198.51.100.8"):
+        for _ in range(BURST + 2):
+            attempt(from_address(workers[0], address))
+    # the first address's rate ran out two hours ago; the second's still holds it back
+    db.execute(
+        "UPDATE rate_limits SET allowed_at = clock_timestamp() - interval '2 hours'"
+        " WHERE key_id = %s",
+        (counters_of(FLOODER).limiter,),
+    )
+    limiters = [counters_of(address).limiter for address in (FLOODER, "198.51.100.8")]
+
+    worker.run(lambda: connect(settings), settings, interval=0, once=True)
+
+    kept = db.execute("SELECT key_id FROM rate_limits WHERE key_id = ANY(%s)", (limiters,))
+    assert [row["key_id"] for row in kept] == [limiters[1]]
+    # the refusals not yet named in the trail are kept for the next entry to name
+    assert rows_in(db, "refused_authentications") == 2
+    # a spent rate forgotten admits as it did: the first address's next failure is a 401
+    # with an entry of its own, which names the refusals before it
+    assert attempt(from_address(workers[0], FLOODER)).status_code == 401
+    assert entries_from(db, FLOODER)[-1]["details"]["refused_unrecorded"] == 2

@@ -3,7 +3,8 @@
 -- most one of which stands (not withdrawn). The UNIQUE (euc_id) of euc_revocations gives way to
 -- a trigger that says so under the certificate's lock, and event_details, which chains and events
 -- read, joins only the revocation that stands (its columns unchanged, so chain_entries, which
--- takes them by `d.*`, stays as it is). Revocations already recorded all stand.
+-- takes them by `d.*`, stays as it is). Revocations already recorded all stand. And a client's
+-- failed authentications refused past its rate are counted in a table of their own.
 ALTER TABLE euc_revocations DROP CONSTRAINT euc_revocations_euc_id_key;
 CREATE INDEX euc_revocations_euc ON euc_revocations (euc_id);
 
@@ -102,3 +103,11 @@ LEFT JOIN euc_revocations rv
 LEFT JOIN euc_line_items line ON line.euc_id = e.euc_id AND line.line_number = e.euc_line_number
 LEFT JOIN event_error_declarations d ON d.event_id = e.id
 LEFT JOIN agencies da ON da.id = d.declared_by_agency_id;
+
+-- A client's failed authentications refused past its rate, until its next audit entry names
+-- them (service.api.auth): counted here, not as a time in rate_limits.
+CREATE UNLOGGED TABLE refused_authentications (
+    tally_id  uuid PRIMARY KEY,
+    refused   bigint NOT NULL CHECK (refused > 0)
+);
+GRANT SELECT, INSERT, UPDATE, DELETE ON refused_authentications TO trace_registry_service;
