@@ -2,9 +2,21 @@
 INSERT INTO agency_webhooks (agency_id, url, secret) VALUES (%(agency_id)s, %(url)s, %(secret)s)
 RETURNING id, url, created_at, deactivated_at;
 
+-- name: lock_registrations
+-- One agency's registrations one at a time, to the transaction's end: two sent at once would
+-- otherwise each count the active webhooks without the other's and both be stored.
+SELECT pg_advisory_xact_lock(%(lock_space)s, hashtext(%(agency_id)s::text));
+
+-- name: count_active
+SELECT count(*) AS active FROM agency_webhooks
+WHERE agency_id = %(agency_id)s AND deactivated_at IS NULL;
+
 -- name: list_webhooks
+-- The agency's webhooks, newest first, a page after `before`.
 SELECT id, url, created_at, deactivated_at FROM agency_webhooks
-WHERE agency_id = %(agency_id)s ORDER BY id;
+WHERE agency_id = %(agency_id)s AND id < %(before)s
+ORDER BY id DESC
+LIMIT %(limit)s;
 
 -- name: deactivate_webhook
 UPDATE agency_webhooks SET deactivated_at = now()
