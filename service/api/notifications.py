@@ -6,7 +6,7 @@ from uuid import UUID
 
 from flask import Blueprint, Response
 
-from service.api import idempotency, requests
+from service.api import idempotency, methods, requests
 from service.api.auth import requires
 from service.api.context import connection, principal, settings
 from service.api.responses import created, json_response, keyset_page
@@ -105,4 +105,4 @@ def deactivate_webhook(webhook_id: UUID) -> Response:
     if not webhooks.exists(connection(), agency_id, webhook_id):
         raise NotFound(f"your agency has no webhook with id {webhook_id}")
     webhooks.deactivate(connection(), agency_id, webhook_id)
-    return Response(status=204)
+    return methods.no_content()
