@@ -46,6 +46,7 @@ def list_notifications() -> Response:
 
 @blueprint.post("/notifications/<uuid:notification_id>/acknowledgement")
 @requires("trace:read")
+@requests.takes_no_body
 def acknowledge(notification_id: UUID) -> Response:
     """Mark a notification read (acknowledging again changes nothing)."""
     notification = notifications.acknowledge(connection(), principal().agency.id, notification_id)
