@@ -73,8 +73,16 @@ def exists(conn: Connection, agency_id: UUID, webhook_id: UUID) -> bool:
 
 
 def deactivate(conn: Connection, agency_id: UUID, webhook_id: UUID) -> None:
-    """Stop deliveries to the webhook (idempotent: an inactive one stays inactive)."""
+    """Stop deliveries to the webhook (idempotent: an inactive one stays inactive), and take
+    those not yet delivered out of the outbox (call it in a transaction)."""
     conn.execute(SQL["deactivate_webhook"], {"id": webhook_id, "agency_id": agency_id})
+    conn.execute(SQL["drop_undelivered"], {"webhook_id": webhook_id})
+
+
+def drop(conn: Connection, delivery_id: UUID) -> None:
+    """Take a delivery that will never be sent (its webhook was deactivated) out of the
+    outbox."""
+    conn.execute(SQL["drop_delivery"], {"id": delivery_id})
 
 
 def claim_due(conn: Connection, limit: int, lease_seconds: int) -> list[Claimed]:
@@ -102,6 +110,12 @@ def failed(
         "retry_in_seconds": retry_in_seconds,
     }
     conn.execute(SQL["failed"], params)
+
+
+def hold(conn: Connection, webhook_id: UUID, tried: UUID, seconds: int) -> None:
+    """The webhook's deliveries but `tried` wait `seconds` if due before (not attempts)."""
+    params = {"webhook_id": webhook_id, "tried": tried, "seconds": seconds}
+    conn.execute(SQL["hold_webhook"], params)
 
 
 def postpone(conn: Connection, delivery_ids: list[UUID], seconds: int) -> None:
