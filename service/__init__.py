@@ -23,6 +23,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         imports,
         items,
         manufacturers,
+        methods,
         notifications,
         parties,
         problems,
@@ -37,7 +38,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         raise ConfigurationError(
             "DATABASE_URL is not set; `trace-registry serve` starts an embedded PostgreSQL for you"
         )
-    app = Flask(__name__)
+    app = methods.Application(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     database = Database(settings)
     install(app, Runtime(settings, database))

@@ -95,6 +95,9 @@ class Settings:
     # (comma-separated, `10.20.0.0/16`): receivers on the deployment's own network. In
     # development, deliveries go anywhere (service.domain.webhooks.Reach).
     webhook_networks: str = ""
+    # Webhooks an agency may have active at once: every notification is one delivery per active
+    # webhook, so without a bound one agency could multiply the worker's rounds at will.
+    webhooks_per_agency: int = 10
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -142,6 +145,7 @@ class Settings:
             ("import_readers", self.import_readers, 0),
             ("batch_seconds", self.batch_seconds, 1),
             ("body_idle_seconds", self.body_idle_seconds, 0.1),
+            ("webhooks_per_agency", self.webhooks_per_agency, 1),
         ):
             # `not value >= lowest` also refuses NaN; infinity would never time out.
             if not value >= lowest or math.isinf(value):

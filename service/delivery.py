@@ -24,8 +24,6 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-import orjson
-
 from service.db import Connection
 from service.domain import webhooks as signing
 from service.repository import notifications, webhooks
@@ -316,15 +314,17 @@ def deliver_due(
     """One round: claim what is due, send it, record how it went.
 
     A webhook that did not answer (a timeout, a refused connection, a name that does not
-    resolve) gets no second delivery in the round: its others are handed back, due when the
-    failed one is tried again, so that one agency's dead receiver costs the round one
-    delivery's time, not one for each of its notifications, while every other agency's
-    deliveries and the queued imports wait behind it. And no delivery starts once half the
-    lease has gone: the rest are handed back due at once, before the lease runs out and
-    another worker could claim and send them too."""
+    resolve), or answered that it cannot take deliveries now (5xx, 429), gets no second
+    delivery in the round: its others are handed back, due when the failed one is tried again,
+    so that one agency's dead receiver costs the round one delivery's time, not one for each
+    of its notifications, while every other agency's deliveries and the queued imports wait
+    behind it. Its deliveries outside the round wait as long (webhooks.hold): it is tried once
+    per back-off, however many it has. And no delivery starts once half the lease has gone:
+    the rest are handed back due at once, before the lease runs out and another worker could
+    claim and send them too."""
     claimed = webhooks.claim_due(conn, batch, lease_seconds)
     stop_starting_at = time.monotonic() + lease_seconds / 2
-    silent: dict[UUID, int] = {}  # webhooks that did not answer: seconds until they are tried
+    silent: dict[UUID, int] = {}  # webhooks unavailable: seconds until they are tried
     later: dict[int, list[UUID]] = {}  # deliveries handed back, by seconds until due
     delivered = 0
     for n, delivery in enumerate(claimed):
@@ -336,7 +336,7 @@ def deliver_due(
             continue
         attempt = _deliver(conn, delivery, send)
         delivered += attempt.delivered
-        if attempt.silent:
+        if attempt.unavailable:
             silent[delivery.webhook_id] = attempt.retry_in_seconds
     for seconds, ids in later.items():
         webhooks.postpone(conn, ids, seconds)
@@ -346,21 +346,25 @@ def deliver_due(
 @dataclass(frozen=True)
 class _Attempt:
     delivered: bool
-    silent: bool = False  # nothing answered: no HTTP status at all
+    # nothing answered (no HTTP status at all), or the receiver said it is down or overloaded
+    unavailable: bool = False
     retry_in_seconds: int = 0
+
+
+def unavailable(status: int | None) -> bool:
+    """Whether an attempt's outcome says the receiver takes no delivery now, whichever it is
+    (no answer, 5xx, 429), rather than refusing this one."""
+    return status is None or status == 429 or status >= 500
 
 
 def _deliver(conn: Connection, delivery: Claimed, send: Sender) -> _Attempt:
     target = webhooks.target(conn, delivery.webhook_id)
-    if not target.active:
-        retry = signing.LONGEST_WAIT_SECONDS
-        webhooks.failed(conn, delivery.id, None, "the webhook was deactivated", retry)
+    if not target.active:  # deactivated since it was claimed: never to be sent
+        webhooks.drop(conn, delivery.id)
         return _Attempt(delivered=False)
     notification = notifications.by_id(conn, delivery.notification_id)
     assert notification is not None
-    body = orjson.dumps(
-        {"type": "notification", "notification": notification}, option=orjson.OPT_UTC_Z
-    )
+    body = signing.delivery_body(delivery.id, notification)
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "trace-registry-webhooks",
@@ -374,4 +378,7 @@ def _deliver(conn: Connection, delivery: Claimed, send: Sender) -> _Attempt:
     retry = signing.retry_in_seconds(delivery.attempts + 1)
     webhooks.failed(conn, delivery.id, status, error or f"HTTP {status}", retry)
     log.info("delivery %s failed (%s); again in %s s", delivery.id, error or status, retry)
-    return _Attempt(delivered=False, silent=status is None, retry_in_seconds=retry)
+    down = unavailable(status)
+    if down:
+        webhooks.hold(conn, delivery.webhook_id, delivery.id, retry)
+    return _Attempt(delivered=False, unavailable=down, retry_in_seconds=retry)

@@ -11,6 +11,7 @@
      │    ├── LedgerViolation        an attempt to change recorded history
      │    ├── StateConflict          the request contradicts what is recorded
      │    ├── IdempotencyKeyReused   an Idempotency-Key already sent with another request
+     │    ├── TooManyWebhooks        the agency has as many active webhooks as it may
      │    └── ImportsBusy            another import of the agency is being loaded
      ├── BatchTooSlow            413  a batch of traces not answered within its time
      ├── RateLimited             429  the key sent more requests than its rate (with Retry-After)
@@ -114,6 +115,11 @@ class StateConflict(Conflict):
 class IdempotencyKeyReused(Conflict):
     code = "idempotency_key_reused"
     title = "This Idempotency-Key was sent with another request"
+
+
+class TooManyWebhooks(Conflict):
+    code = "too_many_webhooks"
+    title = "Your agency has as many active webhooks as it may"
 
 
 class ImportsBusy(Conflict):

@@ -37,7 +37,7 @@ from typing import ParamSpec, TypeVar
 
 from flask import Response, g, make_response, request
 
-from service.api import audit, idempotency, responses, uploads
+from service.api import audit, idempotency, requests, responses, uploads
 from service.api.context import Principal, connection, mark_start, settings
 from service.db import Connection
 from service.domain import api_keys, clients
@@ -140,6 +140,7 @@ def requires(
 
     def decorate(view: Callable[P, R]) -> Callable[P, Response]:
         large_body = uploads.takes_large_body(view)
+        json_body = large_body is None and requests.reads_json_body(view)
         text_report = responses.text_report_of(view)
 
         @wraps(view)
@@ -155,6 +156,10 @@ def requires(
             audit.stated_case(draft)
             if large_body is not None:
                 large_body.check()
+            elif json_body and idempotency.requested_key() is not None:
+                # Before the key is looked up: a body the route refuses is refused (415), not
+                # answered as the key's first request was, nor refused as another (409).
+                requests.check_media_type(requests.JSON_MEDIA_TYPES)
             conn = connection()
             response: Response | None = None
             try:

@@ -6,18 +6,22 @@ from uuid import UUID
 
 from flask import Blueprint, Response
 
-from service.api import requests
+from service.api import idempotency, methods, requests
 from service.api.auth import requires
 from service.api.context import connection, principal, settings
-from service.api.responses import created, json_response, keyset_page, page
+from service.api.responses import created, json_response, keyset_page
 from service.domain import webhooks as signing
-from service.errors import InvalidInput, NotFound
+from service.errors import InvalidInput, NotFound, TooManyWebhooks
 from service.repository import notifications, webhooks
-from service.schemas.traces import NotificationQuery, WebhookIn
+from service.schemas.traces import NotificationQuery, WebhookIn, WebhookQuery
 
 blueprint = Blueprint("notifications", __name__, url_prefix="/v1")
 notification_query = NotificationQuery()
 webhook_in = WebhookIn()
+webhook_query = WebhookQuery()
+# What the webhook list's cursors are bound to: no other list's cursor (one with no filters
+# either) starts it midway.
+_WEBHOOK_LIST = {"list": "webhooks"}
 
 
 @blueprint.get("/notifications")
@@ -42,6 +46,7 @@ def list_notifications() -> Response:
 
 @blueprint.post("/notifications/<uuid:notification_id>/acknowledgement")
 @requires("trace:read")
+@requests.takes_no_body
 def acknowledge(notification_id: UUID) -> Response:
     """Mark a notification read (acknowledging again changes nothing)."""
     notification = notifications.acknowledge(connection(), principal().agency.id, notification_id)
@@ -60,17 +65,37 @@ def register_webhook() -> Response:
     problem = signing.url_problem(url, allow_http, configured.webhook_reach)
     if problem:
         raise InvalidInput.for_field("body", "url", problem)
+    agency_id = principal().agency.id
+    active = webhooks.active_count(connection(), agency_id)
+    if active >= configured.webhooks_per_agency:
+        raise TooManyWebhooks(
+            f"your agency has {active} active webhooks, the most it may have "
+            f"(TRACE_REGISTRY_WEBHOOKS_PER_AGENCY is {configured.webhooks_per_agency}): "
+            "deactivate one you no longer need with DELETE /v1/webhooks/{id} (GET /v1/webhooks "
+            "lists them), then register this one"
+        )
     secret = signing.new_secret()
-    webhook = webhooks.register(connection(), principal().agency.id, url, secret)
+    webhook = webhooks.register(connection(), agency_id, url, secret)
     body = {**{f: getattr(webhook, f) for f in webhook.__slots__}, "secret": secret}
+    # Shown once: not kept for an Idempotency-Key's replay (which is refused instead, 409).
+    idempotency.withhold_replay()
     return created(body, f"/v1/webhooks/{webhook.id}")
 
 
 @blueprint.get("/webhooks")
 @requires("registry:write")
 def list_webhooks() -> Response:
-    """Your agency's webhooks (their secrets are never shown again)."""
-    return page(list(webhooks.of_agency(connection(), principal().agency.id)), None)
+    """Your agency's webhooks, active or not, newest first (their secrets are never shown
+    again)."""
+    args = requests.query(webhook_query)
+    return keyset_page(
+        args["cursor"],
+        _WEBHOOK_LIST,
+        args["limit"],
+        lambda before, limit: webhooks.of_agency(
+            connection(), principal().agency.id, before=before, limit=limit
+        ),
+    )
 
 
 @blueprint.delete("/webhooks/<uuid:webhook_id>")
@@ -81,4 +106,4 @@ def deactivate_webhook(webhook_id: UUID) -> Response:
     if not webhooks.exists(connection(), agency_id, webhook_id):
         raise NotFound(f"your agency has no webhook with id {webhook_id}")
     webhooks.deactivate(connection(), agency_id, webhook_id)
-    return Response(status=204)
+    return methods.no_content()

@@ -18,7 +18,7 @@ import psycopg
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from service.api import audit
+from service.api import audit, methods
 from service.api.responses import json_response
 from service.db import translate
 from service.errors import (
@@ -151,7 +151,7 @@ def register(app: Flask, retry_after: int) -> None:
         status = error.code or 500
         code = _HTTP_CODES.get(status, "http_error")
         allowed = getattr(error, "valid_methods", None)
-        headers = {"Allow": ", ".join(allowed)} if allowed else None
+        headers = {"Allow": methods.allow(allowed)} if allowed else None
         return _audited(
             problem(status, code, error.name, error.description or error.name, headers=headers)
         )

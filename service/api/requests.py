@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
 import orjson
 from flask import request
@@ -13,6 +14,8 @@ from service.api.context import known_countries
 from service.errors import FieldError, InvalidInput
 from service.schemas.fields import InputContext, field_errors
 
+P = ParamSpec("P")
+R = TypeVar("R")
 JSON_MEDIA_TYPE = "application/json"
 JSON_MEDIA_TYPES = (JSON_MEDIA_TYPE,)
 # The charsets a body may name: every body is read as UTF-8 (`utf8` is what some clients say).
@@ -60,6 +63,19 @@ def check_media_type(
                 f"the {refusal.body_name} must be UTF-8, not {charset}: send it in UTF-8, with "
                 "`charset=utf-8` or no charset"
             )
+
+
+def takes_no_body(view: Callable[P, R]) -> Callable[P, R]:
+    """Mark a POST view that reads no body: every other one takes JSON (or, marked with
+    uploads.large_body, a file), whose media type requires() checks before an Idempotency-Key
+    is looked up."""
+    view.takes_no_body = True  # type: ignore[attr-defined]
+    return view
+
+
+def reads_json_body(view: Callable[..., object]) -> bool:
+    """Whether a POST to the view carries a JSON body (it is not marked takes_no_body)."""
+    return not getattr(view, "takes_no_body", False)
 
 
 def _identity(codings: str) -> bool:

@@ -3,7 +3,9 @@
 A receiver checks `X-Trace-Registry-Signature: t=<unix seconds>,v1=<hex>` by computing
 HMAC-SHA256 with its secret over `<t>.<body>` and comparing in constant time; `t` lets it refuse
 old replays. `X-Trace-Registry-Delivery` carries the delivery's id, the same on every retry, so
-that a receiver can drop duplicates (delivery is at least once).
+that a receiver can drop duplicates (delivery is at least once); the body's `delivery_id` is the
+same id, under the signature (a header alone is not: a captured delivery sent again within
+the receiver's window with another id in the header would not be dropped).
 """
 
 from __future__ import annotations
@@ -14,8 +16,12 @@ import ipaddress
 import re
 import secrets
 import socket
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+from uuid import UUID
+
+import orjson
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -32,6 +38,8 @@ SIGNATURE_HEADER = "X-Trace-Registry-Signature"
 DELIVERY_HEADER = "X-Trace-Registry-Delivery"
 FIRST_RETRY_SECONDS = 30
 LONGEST_WAIT_SECONDS = 6 * 3600
+# How old a signature the reference check takes (a receiver's window against replays).
+SIGNATURE_MAX_AGE_SECONDS = 300
 
 
 def new_secret() -> str:
@@ -44,14 +52,36 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={digest.hexdigest()}"
 
 
-def signature_matches(secret: str, header: str, body: bytes) -> bool:
-    """The receiver's check (used by the tests, and as the reference for receivers)."""
+def delivery_body(delivery_id: UUID, notification: object) -> bytes:
+    """What a delivery posts: the notification, and the delivery's id, which the signature so
+    covers too."""
+    document = {"type": "notification", "delivery_id": delivery_id, "notification": notification}
+    return orjson.dumps(document, option=orjson.OPT_UTC_Z)
+
+
+def signature_matches(
+    secret: str,
+    header: str,
+    body: bytes,
+    *,
+    max_age_seconds: float = SIGNATURE_MAX_AGE_SECONDS,
+    now: float | None = None,
+) -> bool:
+    """The receiver's check (used by the tests, and as the reference for receivers): the
+    signature is the secret's over this body and its time, and that time is at most
+    `max_age_seconds` from `now` either way (a delivery captured and sent again later is
+    refused). Whatever the header holds, the answer is True or False, never an error."""
     try:
         parts = dict(part.split("=", 1) for part in header.split(","))
-        expected = signature(secret, int(parts["t"]), body)
+        timestamp = int(parts["t"])
+        expected = signature(secret, timestamp, body)
     except (KeyError, ValueError):
         return False
-    return hmac.compare_digest(expected, header)
+    current = int(time.time() if now is None else now)
+    if abs(current - timestamp) > max_age_seconds:  # ints: no float overflows on a huge `t`
+        return False
+    # Bytes: compare_digest raises TypeError on a str with characters outside ASCII.
+    return hmac.compare_digest(expected.encode(), header.encode("utf-8", "surrogatepass"))
 
 
 def retry_in_seconds(attempts: int) -> int:

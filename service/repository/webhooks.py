@@ -7,9 +7,12 @@ from datetime import datetime
 from uuid import UUID
 
 from service.db import Connection
+from service.domain.ids import NEWEST
 from service.repository.queries import load
 
 SQL = load("webhooks")
+# Any fixed number: the advisory-lock space of webhook registrations (one agency at a time).
+_LOCK_SPACE = 74_107
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +48,23 @@ def register(conn: Connection, agency_id: UUID, url: str, secret: str) -> Webhoo
     return Webhook(**row)
 
 
-def of_agency(conn: Connection, agency_id: UUID) -> list[Webhook]:
-    return [Webhook(**row) for row in conn.execute(SQL["list_webhooks"], {"agency_id": agency_id})]
+def active_count(conn: Connection, agency_id: UUID) -> int:
+    """How many webhooks the agency has active, counted under its registration lock, which the
+    caller's transaction holds to its end (so a registration it then stores is counted by the
+    next one)."""
+    conn.execute(SQL["lock_registrations"], {"lock_space": _LOCK_SPACE, "agency_id": agency_id})
+    row = conn.execute(SQL["count_active"], {"agency_id": agency_id}).fetchone()
+    assert row is not None
+    active: int = row["active"]
+    return active
+
+
+def of_agency(
+    conn: Connection, agency_id: UUID, *, before: UUID | None, limit: int
+) -> list[Webhook]:
+    """The agency's webhooks, active or not, newest first."""
+    params = {"agency_id": agency_id, "before": before or NEWEST, "limit": limit}
+    return [Webhook(**row) for row in conn.execute(SQL["list_webhooks"], params)]
 
 
 def exists(conn: Connection, agency_id: UUID, webhook_id: UUID) -> bool:
@@ -55,8 +73,16 @@ def exists(conn: Connection, agency_id: UUID, webhook_id: UUID) -> bool:
 
 
 def deactivate(conn: Connection, agency_id: UUID, webhook_id: UUID) -> None:
-    """Stop deliveries to the webhook (idempotent: an inactive one stays inactive)."""
+    """Stop deliveries to the webhook (idempotent: an inactive one stays inactive), and take
+    those not yet delivered out of the outbox (call it in a transaction)."""
     conn.execute(SQL["deactivate_webhook"], {"id": webhook_id, "agency_id": agency_id})
+    conn.execute(SQL["drop_undelivered"], {"webhook_id": webhook_id})
+
+
+def drop(conn: Connection, delivery_id: UUID) -> None:
+    """Take a delivery that will never be sent (its webhook was deactivated) out of the
+    outbox."""
+    conn.execute(SQL["drop_delivery"], {"id": delivery_id})
 
 
 def claim_due(conn: Connection, limit: int, lease_seconds: int) -> list[Claimed]:
@@ -84,6 +110,12 @@ def failed(
         "retry_in_seconds": retry_in_seconds,
     }
     conn.execute(SQL["failed"], params)
+
+
+def hold(conn: Connection, webhook_id: UUID, tried: UUID, seconds: int) -> None:
+    """The webhook's deliveries but `tried` wait `seconds` if due before (not attempts)."""
+    params = {"webhook_id": webhook_id, "tried": tried, "seconds": seconds}
+    conn.execute(SQL["hold_webhook"], params)
 
 
 def postpone(conn: Connection, delivery_ids: list[UUID], seconds: int) -> None:

@@ -2,14 +2,35 @@
 INSERT INTO agency_webhooks (agency_id, url, secret) VALUES (%(agency_id)s, %(url)s, %(secret)s)
 RETURNING id, url, created_at, deactivated_at;
 
+-- name: lock_registrations
+-- One agency's registrations one at a time, to the transaction's end: two sent at once would
+-- otherwise each count the active webhooks without the other's and both be stored.
+SELECT pg_advisory_xact_lock(%(lock_space)s, hashtext(%(agency_id)s::text));
+
+-- name: count_active
+SELECT count(*) AS active FROM agency_webhooks
+WHERE agency_id = %(agency_id)s AND deactivated_at IS NULL;
+
 -- name: list_webhooks
+-- The agency's webhooks, newest first, a page after `before`.
 SELECT id, url, created_at, deactivated_at FROM agency_webhooks
-WHERE agency_id = %(agency_id)s ORDER BY id;
+WHERE agency_id = %(agency_id)s AND id < %(before)s
+ORDER BY id DESC
+LIMIT %(limit)s;
 
 -- name: deactivate_webhook
 UPDATE agency_webhooks SET deactivated_at = now()
 WHERE id = %(id)s AND agency_id = %(agency_id)s AND deactivated_at IS NULL
 RETURNING id;
+
+-- name: drop_undelivered
+-- A deactivated webhook's deliveries leave the outbox: it never takes one again (there is no
+-- reactivation), and they were tried every 6 hours for ever. The notifications stay.
+DELETE FROM webhook_deliveries
+WHERE webhook_id = %(webhook_id)s AND delivered_at IS NULL;
+
+-- name: drop_delivery
+DELETE FROM webhook_deliveries WHERE id = %(id)s AND delivered_at IS NULL;
 
 -- name: webhook_exists
 SELECT 1 FROM agency_webhooks WHERE id = %(id)s AND agency_id = %(agency_id)s;
@@ -21,7 +42,8 @@ SET next_attempt_at = clock_timestamp() + make_interval(secs => %(lease_seconds)
 FROM (
     SELECT id FROM webhook_deliveries
     WHERE delivered_at IS NULL AND next_attempt_at <= clock_timestamp()
-    ORDER BY next_attempt_at
+    -- of a webhook's deliveries held together (hold_webhook), the one tried most goes first
+    ORDER BY next_attempt_at, attempts DESC
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
 ) due
@@ -38,10 +60,23 @@ SET delivered_at = clock_timestamp(), attempts = attempts + 1, last_status = %(s
 WHERE id = %(id)s;
 
 -- name: failed
+-- Not once delivered: a worker whose lease ran out meanwhile records its failure after another
+-- worker delivered it.
 UPDATE webhook_deliveries
 SET attempts = attempts + 1, last_status = %(status)s, last_error = %(error)s,
     next_attempt_at = clock_timestamp() + make_interval(secs => %(retry_in_seconds)s)
-WHERE id = %(id)s;
+WHERE id = %(id)s AND delivered_at IS NULL;
+
+-- name: hold_webhook
+-- A webhook whose receiver did not answer, or answered that it cannot take deliveries now:
+-- its other deliveries due before the tried one's retry wait as long (not counted as attempts).
+-- So it is tried once per back-off whatever its backlog, and no backlog fills every round's
+-- claim ahead of other agencies' deliveries; the tried one, due a moment earlier, is the one
+-- tried again, so its attempts, and the back-off, grow.
+UPDATE webhook_deliveries
+SET next_attempt_at = now() + make_interval(secs => %(seconds)s)
+WHERE delivered_at IS NULL AND next_attempt_at < now() + make_interval(secs => %(seconds)s)
+  AND webhook_id = %(webhook_id)s AND id <> %(tried)s;
 
 -- name: postpone
 -- Claimed deliveries not sent this round, due again in `seconds`: not an attempt, nothing else

@@ -181,6 +181,46 @@ def test_a_wrong_method_is_405_with_allow(api: ContractClient) -> None:
     assert "POST" in response.headers["Allow"]
 
 
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [("/v1/parties", "OPTIONS, POST"),
+     ("/v1/parties/01a24a0e-5022-7570-87d4-a35210a1c465", "GET, HEAD, OPTIONS"),
+     ("/v1/webhooks", "GET, HEAD, OPTIONS, POST"),
+     ("/healthz", "GET, HEAD, OPTIONS")],
+)  # fmt: skip
+def test_options_answers_the_route_s_methods_and_no_body(
+    client: FlaskClient, db: Connection, path: str, allowed: str
+) -> None:
+    # It was an empty 200 typed text/html: a JSON API's answer to OPTIONS is 204, its methods
+    # in Allow, and nothing else. No key is needed (a browser's preflight carries none), and
+    # nothing is read or audited.
+    response = client.options(path)
+
+    assert response.status_code == 204
+    assert response.headers["Allow"] == allowed
+    assert response.get_data() == b""
+    assert "Content-Type" not in response.headers
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert rows_in(db, "audit_log") == 0
+
+
+@pytest.mark.parametrize("path", ["/v1/weapons", "/v1/parties/not-a-uuid", "/"])
+def test_options_on_no_route_is_a_404_problem(client: FlaskClient, path: str) -> None:
+    response = client.options(path)
+
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["code"] == "not_found"
+
+
+def test_a_wrong_method_s_allow_names_options_too(client: FlaskClient) -> None:
+    response = client.put("/v1/parties")
+
+    assert response.status_code == 405
+    assert response.mimetype == "application/problem+json"
+    assert response.headers["Allow"] == "OPTIONS, POST"
+
+
 @pytest.fixture
 def unreachable_app() -> Iterator[Flask]:
     """The app pointed at a port where no PostgreSQL listens."""

@@ -111,12 +111,15 @@ PARTY_LINE = orjson.dumps({"record_type": "party", "ref": "P-1", **PARTY}) + b"\
          {"Content-Type": "application/json; charset=latin-1"}),
         ("/v1/parties", orjson.dumps(PARTY), "application/json",
          {"Content-Type": "application/json", "Content-Encoding": "br"}),
+        ("/v1/parties", orjson.dumps(PARTY), "application/json", {"Content-Type": "text/plain"}),
+        ("/v1/parties", orjson.dumps(PARTY), "application/json", {}),
         ("/v1/imports", PARTY_LINE, "application/x-ndjson",
          {"Content-Type": "application/x-ndjson; charset=iso-8859-1"}),
         ("/v1/imports", PARTY_LINE, "application/x-ndjson",
          {"Content-Type": "application/x-ndjson", "Content-Encoding": "gzip"}),
     ],
-    ids=["json-charset", "json-encoding", "import-charset", "import-encoding"],
+    ids=["json-charset", "json-encoding", "json-media-type", "json-no-type", "import-charset",
+         "import-encoding"],
 )  # fmt: skip
 def test_a_415_is_not_the_keys_answer_and_the_corrected_request_is_new(
     api: ContractClient,
@@ -177,6 +180,49 @@ def test_an_imports_media_type_is_checked_before_its_key_reads_the_body(
     assert (again.status_code, other_key.status_code) == (415, 415)
     assert "Idempotent-Replayed" not in again.headers
     assert again.get_json()["title"] == "Send NDJSON or CSV"
+
+
+@pytest.mark.parametrize(
+    "refused",
+    [{"Content-Type": "application/json; charset=latin-1"},
+     {"Content-Type": "application/json", "Content-Encoding": "gzip"},
+     {"Content-Type": "text/plain"},
+     {}],
+    ids=["charset", "encoding", "media-type", "no-type"],
+)  # fmt: skip
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [("/v1/parties", PARTY), ("/v1/traces", TRACE), ("/v1/webhooks", {"url": "https://r.example"})],
+    ids=["party", "trace", "webhook"],
+)
+def test_a_json_body_s_media_type_is_checked_before_its_key(
+    api: ContractClient, db: Connection, path: str, body: Any, refused: dict[str, str]
+) -> None:
+    """As an import's: the same bytes under a key already answered, with a Content-Type or
+    Content-Encoding the route refuses, were answered the first answer again (a charset, a
+    coding: the fingerprint holds neither) or refused as another request (409: another media
+    type), where the request itself is refused (415) whatever its key."""
+    key = {"Idempotency-Key": "answered-key"}
+    answered = api.post(path, body, headers=key)
+    data = orjson.dumps(body)
+
+    again = api.post(path, data=data, headers={**refused, **key})
+    unused = api.post(path, data=data, headers={**refused, "Idempotency-Key": "unused-key"})
+
+    assert answered.status_code == 201, answered.get_data(as_text=True)
+    assert (again.status_code, unused.status_code) == (415, 415)
+    assert again.get_json()["code"] == "unsupported_media_type"
+    assert "Idempotent-Replayed" not in again.headers
+    assert rows_in(db, "idempotency_keys") == 1
+
+
+def test_a_post_without_a_body_takes_a_key_without_a_content_type(api: ContractClient) -> None:
+    # An acknowledgement reads no body: its key is not held to a JSON body's media type.
+    path = "/v1/notifications/01a24a0e-5022-7570-87d4-a35210a1c465/acknowledgement"
+    response = api.post(path, headers={"Idempotency-Key": "ack-1"})
+
+    assert response.status_code == 404
+    assert response.get_json()["code"] == "not_found"
 
 
 def test_a_trace_sent_twice_is_one_trace(api: ContractClient, db: Connection) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any, ClassVar
 
+import orjson
 import pytest
 from flask.testing import FlaskClient
 
@@ -595,3 +597,221 @@ def test_backoff_doubles_and_stops_growing_at_six_hours() -> None:
     assert waits[:4] == [30, 60, 120, 240]
     assert waits[-1] == 6 * 3600
     assert waits == sorted(waits)
+
+
+def test_a_deactivated_webhook_s_undelivered_notifications_leave_the_outbox(
+    admin_api: ContractClient,
+    other_api: ContractClient,
+    recorded: dict[str, Any],
+    receiver: tuple[str, type[Receiver]],
+    db: Connection,
+) -> None:
+    # They were tried every 6 hours for ever: a deactivated webhook is never active again.
+    url, server = receiver
+    hook = admin_api.created("/v1/webhooks", {"url": url})
+    server.statuses = [500]
+    notification = the_pistol_traced_by_another(admin_api, other_api)
+    assert delivery.deliver_due(db, ANYWHERE).delivered == 0  # pending, backing off
+
+    assert admin_api.request("DELETE", f"/v1/webhooks/{hook['id']}").status_code == 204
+    db.execute("UPDATE webhook_deliveries SET next_attempt_at = now() - interval '7 hours'")
+
+    assert delivery.deliver_due(db, ANYWHERE).claimed == 0
+    assert webhooks.delivery_state(db, notification["id"]) == []
+    assert len(server.received) == 1
+    # The notification itself stays.
+    assert admin_api.get("/v1/notifications").get_json()["items"][0]["id"] == notification["id"]
+
+
+def test_a_delivery_claimed_before_its_webhook_was_deactivated_is_dropped_unsent(
+    admin_api: ContractClient,
+    other_api: ContractClient,
+    recorded: dict[str, Any],
+    receiver: tuple[str, type[Receiver]],
+    db: Connection,
+) -> None:
+    url, server = receiver
+    hook = admin_api.created("/v1/webhooks", {"url": url})
+    notification = the_pistol_traced_by_another(admin_api, other_api)
+    (claimed,) = webhooks.claim_due(db, 20, 120)
+    db.execute("UPDATE agency_webhooks SET deactivated_at = now() WHERE id = %s", [hook["id"]])
+
+    assert delivery._deliver(db, claimed, ANYWHERE).delivered is False
+
+    assert webhooks.delivery_state(db, notification["id"]) == []
+    assert server.received == []
+
+
+@contextlib.contextmanager
+def answering(status: int | None) -> Iterator[str]:
+    """A receiver's URL that always answers `status` (None: where nothing listens)."""
+    if status is None:
+        yield closed_port_url()
+        return
+
+    class Unavailable(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Unavailable)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/hook"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def unanswered_rounds(db: Connection, webhook_id: str) -> list[int]:
+    """Each round's due deliveries of the webhook, after 'time passes' up to the first due."""
+    waits = []
+    for _ in range(3):
+        db.execute(
+            "UPDATE webhook_deliveries SET next_attempt_at = next_attempt_at - ("
+            " SELECT min(next_attempt_at) - clock_timestamp() FROM webhook_deliveries"
+            " WHERE webhook_id = %(id)s AND delivered_at IS NULL)"
+            " WHERE delivered_at IS NULL",
+            {"id": webhook_id},
+        )
+        delivery.deliver_due(db, ANYWHERE)
+        row = db.execute(
+            "SELECT round(extract(epoch FROM min(next_attempt_at) - clock_timestamp()))::int AS s"
+            " FROM webhook_deliveries WHERE webhook_id = %(id)s",
+            {"id": webhook_id},
+        ).fetchone()
+        assert row is not None
+        waits.append(row["s"])
+    return waits
+
+
+@pytest.mark.parametrize("status", [None, 503, 429])
+def test_an_unavailable_webhook_is_tried_once_per_back_off_whatever_its_backlog(
+    admin_api: ContractClient,
+    other_api: ContractClient,
+    recorded: dict[str, Any],
+    receiver: tuple[str, type[Receiver]],
+    db: Connection,
+    status: int | None,
+) -> None:
+    # Only the deliveries claimed in the round were handed back: the rest of a backlog stayed
+    # due, filled the next rounds' claims ahead of every other agency's deliveries, and each
+    # was tried in turn with its own first back-off (30 s), so a dead receiver was called
+    # every round and its back-off never grew.
+    url, server = receiver
+    with answering(status) as unavailable_url:
+        hook = admin_api.created("/v1/webhooks", {"url": unavailable_url})
+        for _ in range(25):
+            trace(other_api, "TAU-889911")
+        customs = ContractClient(
+            admin_api.client, create_agency_key(db, "Customs", ("registry:write",))[1]
+        )
+        customs.created("/v1/webhooks", {"url": url})
+        customs.created(
+            "/v1/items",
+            {"manufacturer": "Glock", "model": "17", "category": "PISTOL", "serial_number": "G-1"},
+        )
+        trace(admin_api, "G-1")  # one delivery to another agency, due after the backlog
+
+        first = delivery.deliver_due(db, ANYWHERE)
+        second = delivery.deliver_due(db, ANYWHERE)
+
+        assert first.claimed == 20
+        assert (second.claimed, second.delivered) == (1, 1)  # the other agency's only
+        assert len(server.received) == 1
+        tried = db.execute(
+            "SELECT sum(attempts) AS n FROM webhook_deliveries WHERE webhook_id = %s",
+            [hook["id"]],
+        ).fetchone()
+        assert tried is not None and tried["n"] == 1
+        assert unanswered_rounds(db, hook["id"]) == [60, 120, 240]
+
+
+def test_a_receiver_refusing_one_delivery_does_not_hold_its_others(
+    admin_api: ContractClient,
+    other_api: ContractClient,
+    recorded: dict[str, Any],
+    receiver: tuple[str, type[Receiver]],
+    db: Connection,
+) -> None:
+    url, server = receiver
+    admin_api.created("/v1/webhooks", {"url": url})
+    server.statuses = [400]
+    for _ in range(3):
+        trace(other_api, "TAU-889911")
+
+    done = delivery.deliver_due(db, ANYWHERE)
+
+    assert (done.claimed, done.delivered, len(server.received)) == (3, 2, 3)
+
+
+def test_a_failure_recorded_after_another_worker_delivered_changes_nothing(
+    admin_api: ContractClient,
+    other_api: ContractClient,
+    recorded: dict[str, Any],
+    receiver: tuple[str, type[Receiver]],
+    db: Connection,
+) -> None:
+    # A worker whose lease ran out (paused, slow) records its failure after another worker
+    # claimed the delivery again and delivered it: the delivered row was marked failed.
+    url, _ = receiver
+    admin_api.created("/v1/webhooks", {"url": url})
+    notification = the_pistol_traced_by_another(admin_api, other_api)
+    (claimed,) = webhooks.claim_due(db, 20, 120)
+    webhooks.delivered(db, claimed.id, 204)
+
+    webhooks.failed(db, claimed.id, None, "timed out", 30)
+
+    (state,) = webhooks.delivery_state(db, notification["id"])
+    assert (state["attempts"], state["last_status"], state["last_error"]) == (1, 204, None)
+
+
+def test_the_signature_covers_the_delivery_s_id(
+    admin_api: ContractClient,
+    other_api: ContractClient,
+    recorded: dict[str, Any],
+    receiver: tuple[str, type[Receiver]],
+    db: Connection,
+) -> None:
+    # Receivers drop duplicates by the delivery's id, which was in a header alone: a captured
+    # delivery sent again with another id passed both the signature and the duplicate check.
+    url, server = receiver
+    registered = admin_api.created("/v1/webhooks", {"url": url})
+    notification = the_pistol_traced_by_another(admin_api, other_api)
+    delivery.deliver_due(db, ANYWHERE)
+
+    ((headers, body),) = server.received
+    document = orjson.loads(body)
+    assert document["delivery_id"] == headers[signing.DELIVERY_HEADER]
+    assert document["notification"]["id"] == notification["id"]
+    assert signing.signature_matches(registered["secret"], headers[signing.SIGNATURE_HEADER], body)
+
+
+def test_the_reference_check_refuses_old_and_malformed_signatures() -> None:
+    secret, body = "s" * 43, b'{"type": "notification"}'
+    header = signing.signature(secret, 1_700_000_000, body)
+
+    assert signing.signature_matches(secret, header, body, now=1_700_000_100)
+    assert not signing.signature_matches(secret, header, body, now=1_700_000_000 + 301)
+    assert not signing.signature_matches(secret, header, body, now=1_700_000_000 - 301)
+    assert not signing.signature_matches(secret, header + "\u00e9", body, now=1_700_000_000)
+    assert not signing.signature_matches(secret, "t=" + "9" * 4000 + ",v1=ab", body)
+    assert not signing.signature_matches(secret, header, body + b" ", now=1_700_000_000)
+
+
+def test_another_agency_cannot_see_or_deactivate_a_webhook(
+    admin_api: ContractClient, other_api: ContractClient, db: Connection
+) -> None:
+    hook = admin_api.created("/v1/webhooks", {"url": "https://receiver.example.org/hook"})
+
+    response = other_api.request("DELETE", f"/v1/webhooks/{hook['id']}")
+
+    assert response.status_code == 404
+    assert other_api.get("/v1/webhooks").get_json()["items"] == []
+    (listed,) = admin_api.get("/v1/webhooks").get_json()["items"]
+    assert listed["deactivated_at"] is None
