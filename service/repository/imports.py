@@ -134,6 +134,16 @@ class Job:
     last_error: str | None = None
 
 
+@dataclass(frozen=True)
+class Sender:
+    """The API key that queued a file, as it stands now."""
+
+    prefix: str
+    scopes: tuple[str, ...]
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
 def prepare(conn: Connection, agency_id: UUID, wait_seconds: float | None = None) -> None:
     """Staging tables for this transaction, once the agency's other import has ended: waiting
     as long as it takes (None), or at most `wait_seconds` (0: not at all), else ImportsBusy."""
@@ -423,6 +433,22 @@ def claim(conn: Connection, lease_seconds: float) -> Job | None:
         size=row["size"],
         attempts=row["attempts"],
         last_error=row["last_error"],
+    )
+
+
+def sender(conn: Connection, job: Job, since: UUID) -> Sender | None:
+    """The key that queued the job, as its request's audit entry names it (that entry's id no
+    earlier than `since`); None when no such entry is found."""
+    row = conn.execute(
+        SQL["job_sender"], {"agency_id": job.agency_id, "job_id": job.id, "since": since}
+    ).fetchone()
+    if row is None:
+        return None
+    return Sender(
+        prefix=row["prefix"],
+        scopes=tuple(row["scopes"]),
+        expires_at=row["expires_at"],
+        revoked_at=row["revoked_at"],
     )
 
 

@@ -523,6 +523,20 @@ WHERE id = (SELECT j.id FROM import_jobs j
 RETURNING id, agency_id, media_type, record_type, sha256, size, queued_at, started_at, attempts,
           last_error;
 
+-- name: job_sender
+-- The key that queued the job, as the audit entry of its request names it (written in the
+-- transaction that queued the job): the POST answered 202 that named the job, not a replay of
+-- that answer under its Idempotency-Key. The entry's id was made in that request before the
+-- job's, and no earlier than %(since)s, which keeps the scan of the agency's entries short.
+SELECT k.prefix, k.scopes, k.expires_at, k.revoked_at
+FROM audit_log a
+JOIN api_keys k ON k.prefix = a.key_prefix AND k.agency_id = a.agency_id
+WHERE a.agency_id = %(agency_id)s AND a.id >= %(since)s AND a.id < %(job_id)s
+  AND a.method = 'POST' AND a.status = 202 AND %(job_id)s = ANY (a.record_ids)
+  AND NOT (a.details ? 'idempotent_replay')
+ORDER BY a.id DESC
+LIMIT 1;
+
 -- name: chunk
 SELECT data FROM import_job_chunks WHERE job_id = %(job_id)s AND seq = %(seq)s;
 
