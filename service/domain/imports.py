@@ -52,6 +52,17 @@ class Problem:
     field: str
     detail: str
 
+    def clipped(self, field: int, detail: int) -> Problem:
+        """The problem with its field and detail cut to at most so many characters (the last
+        one an ellipsis): they may quote what the file said, as long as its line."""
+        if len(self.field) <= field and len(self.detail) <= detail:
+            return self
+        return Problem(self.line, _clip(self.field, field), _clip(self.detail, detail))
+
+
+def _clip(text: str, longest: int) -> str:
+    return text if len(text) <= longest else text[: longest - 1] + "…"
+
 
 @dataclass(frozen=True)
 class Document:

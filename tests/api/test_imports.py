@@ -868,6 +868,34 @@ def test_a_csv_header_naming_a_column_twice_is_refused(api: ContractClient, db: 
     assert rows_in(db, "parties") == 0
 
 
+def test_a_problem_names_a_long_column_or_value_in_so_many_characters(
+    api: ContractClient, db: Connection
+) -> None:
+    # Each row's problem named the header's unknown column whole: a file of 170 KB (a column
+    # named in 130,000 characters, 1,000 short rows) was answered 130 MB of problems, kept them
+    # in the import's record, and took 1.8 GB of memory to do it. A value quoted in a problem
+    # (a country code) was quoted whole, as long as its line.
+    name = "x" * 130_000
+    rows = b"".join(f"P-{n},Arsenal,DEALER,FR,1\n".encode() for n in range(40))
+    body = f"ref,name,kind,country,{name}\n".encode() + rows + b"P-X,Arsenal,DEALER,"
+    body += b"Q" * 50_000 + b",1\n"
+
+    response = send(api, body, CSV, record_type="party")
+
+    assert response.status_code == 400
+    errors = response.get_json()["errors"]
+    assert len(errors) == 42
+    assert errors[0]["pointer"] == f"/{name[: importing.PROBLEM_FIELD - 1]}…"
+    (country,) = [e["detail"] for e in errors if e["pointer"] == "/country"]
+    assert country == f"'{'Q' * (importing.PROBLEM_DETAIL - 2)}…"
+    assert len(response.get_data()) < 100 * 1024
+    record = api.get(f"/v1/imports/{response.get_json()['import_id']}").get_json()
+    assert [(e["line"], "/" + e["field"], e["detail"]) for e in record["errors"]] == [
+        (e["line"], e["pointer"], e["detail"]) for e in errors
+    ]
+    assert rows_in(db, "parties") == 0
+
+
 def test_a_certificates_rows_are_each_named_by_their_own_line(
     api: ContractClient, db: Connection
 ) -> None:
