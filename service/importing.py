@@ -38,7 +38,13 @@ from service.domain.ids import uuid7, uuid7_before
 from service.domain.imports import NDJSON, Problem, documents
 from service.domain.streams import PiecesStream
 from service.errors import ImportsBusy
-from service.import_reading import CHUNK_ROWS, Staging, load_record, parallel_blocks
+from service.import_reading import (
+    CHUNK_ROWS,
+    Staging,
+    load_record,
+    parallel_blocks,
+    refused_reference,
+)
 from service.repository import imports
 from service.repository.imports import ImportRecord
 from service.schemas.fields import InputContext
@@ -326,6 +332,7 @@ def _stage(
             loaded = load_record(entry, request.record_type, request.countries)
             if isinstance(loaded, list):
                 found.add(loaded)
+                staging.refuse(entry.line, refused_reference(entry))
             else:
                 progress.records += 1
                 staging.add(entry.line, loaded)

@@ -73,6 +73,9 @@ STAGING_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("classification", "text"),
     ),
     "import_event_items": (("line", "integer"), ("event_ref", "text"), ("item_ref", "text")),
+    # the references of records refused as read (their problems are the file's already): a
+    # record that names one is told that, not that nothing has the reference
+    "import_refused": (("line", "integer"), ("record_type", "text"), ("ref", "text")),
 }  # fmt: skip
 # Tables the checks fill, and the indexes they join on (built after COPY, which is faster).
 WORK_TABLES = {

@@ -82,9 +82,14 @@ FROM (SELECT line, ref, min(line) OVER (PARTITION BY ref) AS first_line FROM {st
 WHERE line <> first_line;
 
 -- name: check_unresolved_references
+-- A reference the file gives a record it refused as read is named as that record's.
 INSERT INTO import_problems (line, field, detail)
-SELECT line, field, 'no ' || record_type || ' has the reference ' || ref
-       || ' in this file or an earlier import'
+SELECT named.line, named.field,
+       CASE WHEN refused.line IS NULL
+            THEN 'no ' || named.record_type || ' has the reference ' || named.ref
+                 || ' in this file or an earlier import'
+            ELSE 'the ' || named.record_type || ' ' || named.ref || ' of line ' || refused.line
+                 || ' is not stored: it has problems of its own' END
 FROM (SELECT line, 'exporter_party_ref' AS field, 'party' AS record_type,
              exporter_party_ref AS ref FROM import_eucs WHERE NOT present
       UNION ALL SELECT line, 'end_user_party_ref', 'party', end_user_party_ref
@@ -100,7 +105,9 @@ FROM (SELECT line, 'exporter_party_ref' AS field, 'party' AS record_type,
                 FROM import_event_items x
                 JOIN import_events e ON e.ref = x.event_ref AND e.line = x.line
                 WHERE NOT e.present) AS named
-WHERE ref IS NOT NULL
+CROSS JOIN LATERAL (SELECT min(r.line) AS line FROM import_refused r
+                    WHERE r.record_type = named.record_type AND r.ref = named.ref) AS refused
+WHERE named.ref IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM import_refs r
                   WHERE r.record_type = named.record_type AND r.ref = named.ref);
 

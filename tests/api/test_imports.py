@@ -294,6 +294,26 @@ def test_one_bad_record_in_the_middle_stores_nothing_and_is_named(
     assert kept["errors"][0]["line"] == 4
 
 
+def test_a_record_naming_a_refused_one_says_so_rather_than_that_none_exists(
+    api: ContractClient,
+) -> None:
+    # The events naming a rifle the file holds (line 4, whose category is wrong) were told "no
+    # item has the reference I-2 in this file or an earlier import": untrue, and it sent the
+    # sender looking for a record that is there. A reference nobody holds is still that.
+    records = registry_file()
+    records[3] = {**records[3], "category": "LASER_RIFLE"}
+    records[7] = {**records[7], "item_refs": ["I-2", "I-7"]}
+
+    problem = send(api, ndjson(*records)).get_json()
+
+    named = {(e["line"], e["detail"]) for e in problem["errors"] if e["pointer"] == "/item_refs"}
+    refused = "the item I-2 of line 4 is not stored: it has problems of its own"
+    assert named == {
+        (6, refused), (7, refused), (8, refused),
+        (8, "no item has the reference I-7 in this file or an earlier import"),
+    }  # fmt: skip
+
+
 def test_every_kind_of_problem_is_reported_with_its_line(
     api: ContractClient, registry: Any
 ) -> None:
