@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -367,18 +366,23 @@ def test_a_file_whose_key_was_revoked_before_a_worker_took_it_up_fails_unloaded(
 
 
 def test_a_file_whose_key_expired_before_a_worker_took_it_up_fails_unloaded(
-    client: Any, db: Connection
+    client: Any, db: Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     agency = agencies.ensure_agency(db, "Gendarmerie Nationale")[0]
     short = api_keys.generate_key()
-    expires_at = datetime.now(UTC) + timedelta(seconds=1)
+    expires_at = datetime.now(UTC) + timedelta(hours=1)
     agencies.insert_api_key(
         db, agency.id, short.prefix, short.secret_hash, api_keys.DEFAULT_SCOPES,
         expires_at=expires_at,
     )  # fmt: skip
     location = queue(ContractClient(client, short.plaintext), ndjson(*registry_file()))
-    time.sleep(max(0.0, (expires_at - datetime.now(UTC)).total_seconds()) + 0.05)
 
+    class TwoHoursLater(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:
+            return datetime.now(tz) + timedelta(hours=2)
+
+    monkeypatch.setattr(importing, "datetime", TwoHoursLater)  # the worker takes the job then
     work(db)
 
     lasting = ContractClient(client, create_agency_key(db, agency.name)[1])
