@@ -41,6 +41,7 @@ from service.schemas.imports import (
     ImportedRecord,
     ItemRecord,
     PartyRecord,
+    reference,
 )
 
 CHUNK_ROWS = 5_000
@@ -79,6 +80,24 @@ def load_record(
             for error in field_errors(exc.messages, "body")
         ]
     return loaded
+
+
+def refused_reference(entry: Document | Problem) -> tuple[str, str] | None:
+    """The record type and reference of a record refused as read, when it has a readable one
+    (as the schema would take it), for the records that name it."""
+    if isinstance(entry, Problem):
+        return None
+    kind = entry.fields.get("record_type")
+    if not isinstance(kind, str) or kind not in SCHEMAS:
+        return None
+    try:
+        ref = _REFERENCE.deserialize(entry.fields.get("ref"))
+    except ValidationError:
+        return None
+    return (kind, ref) if isinstance(ref, str) else None
+
+
+_REFERENCE = reference(required=True)
 
 
 def staging_rows(
@@ -142,6 +161,12 @@ class Staging:
             self.pending += 1
         if self.pending >= CHUNK_ROWS:
             self.flush()
+
+    def refuse(self, line: int, refused: tuple[str, str] | None) -> None:
+        """Note the reference of a record refused as read (refused_reference)."""
+        if refused is not None:
+            self.rows["import_refused"].append((line, *refused))
+            self.pending += 1
 
     def flush(self) -> None:
         for table, rows in self.rows.items():
@@ -221,6 +246,8 @@ def read_block(
             loaded = load_record(entry, record_type, countries)
             if isinstance(loaded, list):
                 block.problems.extend(loaded)
+                if (refused := refused_reference(entry)) is not None:
+                    text.setdefault("import_refused", []).append(copy_line((number, *refused)))
                 continue
             block.records += 1
             record_id = uuid7_at(first_id + number - first_line)

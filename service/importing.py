@@ -33,11 +33,18 @@ import psycopg
 from service import alerts
 from service.db import Connection
 from service.deadlines import Deadline
-from service.domain.ids import uuid7
+from service.domain import api_keys
+from service.domain.ids import uuid7, uuid7_before
 from service.domain.imports import NDJSON, Problem, documents
 from service.domain.streams import PiecesStream
 from service.errors import ImportsBusy
-from service.import_reading import CHUNK_ROWS, Staging, load_record, parallel_blocks
+from service.import_reading import (
+    CHUNK_ROWS,
+    Staging,
+    load_record,
+    parallel_blocks,
+    refused_reference,
+)
 from service.repository import imports
 from service.repository.imports import ImportRecord
 from service.schemas.fields import InputContext
@@ -271,8 +278,16 @@ def _earlier_import(conn: Connection, request: Request) -> imports.ImportSummary
     )
 
 
+# The longest field and detail (in characters) of a problem kept. A problem names what the file
+# said, which may be as long as a line: a CSV column of 130,000 characters unknown to the schema
+# was named whole in the problem of each of 1,000 rows (130 MB of answer and import record,
+# 1.8 GB of memory, from a file of 170 KB).
+PROBLEM_FIELD = 200
+PROBLEM_DETAIL = 1_000
+
+
 class _Found:
-    """Every problem counted; the first `kept` of them, by line, kept."""
+    """Every problem counted; the first `kept` of them, by line, kept (clipped)."""
 
     def __init__(self, kept: int) -> None:
         self.kept = kept
@@ -284,12 +299,16 @@ class _Found:
         self.count += len(problems)
         room = self.kept - len(self.first)
         if room > 0:
-            self.first.extend(problems[:room])
+            self.first.extend(_clipped(problems[:room]))
 
     def merge(self, count: int, first: list[Problem]) -> None:
         """The checks' problems (their first ones, by line)."""
         self.count += count
-        self.first = sorted([*self.first, *first])[: self.kept]
+        self.first = sorted([*self.first, *_clipped(first)])[: self.kept]
+
+
+def _clipped(problems: list[Problem]) -> list[Problem]:
+    return [problem.clipped(PROBLEM_FIELD, PROBLEM_DETAIL) for problem in problems]
 
 
 def _stage(
@@ -313,6 +332,7 @@ def _stage(
             loaded = load_record(entry, request.record_type, request.countries)
             if isinstance(loaded, list):
                 found.add(loaded)
+                staging.refuse(entry.line, refused_reference(entry))
             else:
                 progress.records += 1
                 staging.add(entry.line, loaded)
@@ -349,7 +369,12 @@ def _stage_in_parallel(
 
 # Queued imports (POST /v1/imports with a large file, or `Prefer: respond-async`) --------------
 
+# What a key must hold to import (POST /v1/imports requires it, and the worker again).
+SCOPE = "registry:write"
 MAX_ATTEMPTS = 3
+# A request ends within gunicorn's 30 s, so the audit entry of the one that queued a job was
+# begun less than this before the job's id was made (a bound on the search for it, with room).
+REQUEST_SECONDS = 3600.0
 # The lease only has to cover the moment between a job's claim and its loader's hold on it
 # (imports.lock): a job being loaded is held by its loader's transaction however long it takes,
 # and a job whose worker died before holding it is taken up again after this.
@@ -402,8 +427,9 @@ def run_next_job(conn: Connection, settings: JobSettings) -> ImportRecord | None
     the import, its record and the job's removal are one transaction, which holds the job
     throughout, so a worker that dies loses nothing, and nothing is loaded twice or taken from
     a worker still loading it. A job that failed MAX_ATTEMPTS times is recorded as FAILED, with
-    the last error. A job whose agency has another import being loaded is handed back for
-    later (None), so that the worker goes on with its other work meanwhile."""
+    the last error, and one whose key is no longer active (or lacks the scope) FAILED unread,
+    with why. A job whose agency has another import being loaded is handed back for later
+    (None), so that the worker goes on with its other work meanwhile."""
     job = imports.claim(conn, settings.lease_seconds)
     if job is None:
         return None
@@ -426,6 +452,8 @@ def run_next_job(conn: Connection, settings: JobSettings) -> ImportRecord | None
                 return None  # gone since it was claimed
             if job.attempts > MAX_ATTEMPTS:
                 record = _gave_up(conn, job)
+            elif (refusal := _sender_refusal(conn, job)) is not None:
+                record = _not_loaded(conn, job, refusal)
             else:
                 stream = io.BufferedReader(PiecesStream(imports.chunks(conn, job.id)))
                 record = run(conn, stream, request)
@@ -440,10 +468,40 @@ def run_next_job(conn: Connection, settings: JobSettings) -> ImportRecord | None
     return record
 
 
+def _sender_refusal(conn: Connection, job: imports.Job) -> str | None:
+    """Why the file may not be loaded in the name of the key that sent it, or None. The key is
+    judged when the load starts, as a request is when it comes: one revoked (a stolen key, say)
+    or expired since it queued the file stores nothing more. (Its scopes cannot change, but
+    they are held to what the route requires all the same.)"""
+    found = imports.sender(conn, job, uuid7_before(job.id, REQUEST_SECONDS))
+    if found is None:
+        return "not loaded: no API key of the agency is recorded as having sent it"
+    status = api_keys.status_of(found.revoked_at, found.expires_at, datetime.now(UTC))
+    if status == "REVOKED":
+        assert found.revoked_at is not None
+        why = f"was revoked at {found.revoked_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+    elif status == "EXPIRED":
+        assert found.expires_at is not None
+        why = f"expired at {found.expires_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+    elif SCOPE not in found.scopes:
+        why = f"lacks the `{SCOPE}` scope"
+    else:
+        return None
+    return (
+        f"not loaded: the API key {found.prefix} that sent it {why}, before a worker took the "
+        "file up; nothing was stored: send it again with an active key"
+    )
+
+
 def _gave_up(conn: Connection, job: imports.Job) -> ImportRecord:
-    now = datetime.now(UTC)
     why = f": the last failed with {job.last_error}" if job.last_error else ""
-    problem = Problem(1, "", f"the import could not be loaded in {MAX_ATTEMPTS} attempts{why}")
+    return _not_loaded(conn, job, f"the import could not be loaded in {MAX_ATTEMPTS} attempts{why}")
+
+
+def _not_loaded(conn: Connection, job: imports.Job, detail: str) -> ImportRecord:
+    """The record of a job FAILED without its file being read: one problem, `detail`."""
+    now = datetime.now(UTC)
+    problem = Problem(1, "", detail)
     return imports.insert(
         conn,
         job.agency_id,

@@ -52,6 +52,17 @@ class Problem:
     field: str
     detail: str
 
+    def clipped(self, field: int, detail: int) -> Problem:
+        """The problem with its field and detail cut to at most so many characters (the last
+        one an ellipsis): they may quote what the file said, as long as its line."""
+        if len(self.field) <= field and len(self.detail) <= detail:
+            return self
+        return Problem(self.line, _clip(self.field, field), _clip(self.detail, detail))
+
+
+def _clip(text: str, longest: int) -> str:
+    return text if len(text) <= longest else text[: longest - 1] + "…"
+
 
 @dataclass(frozen=True)
 class Document:
@@ -110,13 +121,20 @@ def lines(stream: BinaryIO) -> Iterator[bytes | None]:
     (`utf-8-sig`); anywhere else it stays, and orjson refuses it."""
     line = _first_line(stream)
     while line:
-        if len(line) > LONGEST_LINE and not line.endswith(b"\n"):
+        content = line.rstrip(b"\r\n")
+        if len(content) > LONGEST_LINE:
             while line and not line.endswith(b"\n"):
                 line = stream.readline(LONGEST_LINE)
             yield None
         else:
-            yield line.rstrip(b"\r\n")
-        line = stream.readline(LONGEST_LINE + 1)
+            yield content
+        line = stream.readline(_read_limit())
+
+
+def _read_limit() -> int:
+    # A line of LONGEST_LINE bytes, read whole with its ending, "\r\n" too: at LONGEST_LINE + 1
+    # such a line of a file written on Windows was cut before its "\n" and refused as too long.
+    return LONGEST_LINE + 2
 
 
 def _first_line(stream: BinaryIO) -> bytes:
@@ -125,10 +143,10 @@ def _first_line(stream: BinaryIO) -> bytes:
     does not look for one on each."""
     head = stream.readline(len(BOM))  # stops at a line's end: never reads into the second line
     if head == BOM:
-        return stream.readline(LONGEST_LINE + 1)
+        return stream.readline(_read_limit())
     if not head or head.endswith(b"\n"):
         return head
-    return head + stream.readline(LONGEST_LINE + 1 - len(head))
+    return head + stream.readline(_read_limit() - len(head))
 
 
 def _csv(stream: BinaryIO, record_type: str) -> Iterator[Document | Problem]:

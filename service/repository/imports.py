@@ -73,6 +73,9 @@ STAGING_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("classification", "text"),
     ),
     "import_event_items": (("line", "integer"), ("event_ref", "text"), ("item_ref", "text")),
+    # the references of records refused as read (their problems are the file's already): a
+    # record that names one is told that, not that nothing has the reference
+    "import_refused": (("line", "integer"), ("record_type", "text"), ("ref", "text")),
 }  # fmt: skip
 # Tables the checks fill, and the indexes they join on (built after COPY, which is faster).
 WORK_TABLES = {
@@ -132,6 +135,16 @@ class Job:
     attempts: int
     # why the attempt before failed, if it did
     last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class Sender:
+    """The API key that queued a file, as it stands now."""
+
+    prefix: str
+    scopes: tuple[str, ...]
+    expires_at: datetime | None
+    revoked_at: datetime | None
 
 
 def prepare(conn: Connection, agency_id: UUID, wait_seconds: float | None = None) -> None:
@@ -423,6 +436,22 @@ def claim(conn: Connection, lease_seconds: float) -> Job | None:
         size=row["size"],
         attempts=row["attempts"],
         last_error=row["last_error"],
+    )
+
+
+def sender(conn: Connection, job: Job, since: UUID) -> Sender | None:
+    """The key that queued the job, as its request's audit entry names it (that entry's id no
+    earlier than `since`); None when no such entry is found."""
+    row = conn.execute(
+        SQL["job_sender"], {"agency_id": job.agency_id, "job_id": job.id, "since": since}
+    ).fetchone()
+    if row is None:
+        return None
+    return Sender(
+        prefix=row["prefix"],
+        scopes=tuple(row["scopes"]),
+        expires_at=row["expires_at"],
+        revoked_at=row["revoked_at"],
     )
 
 

@@ -82,9 +82,14 @@ FROM (SELECT line, ref, min(line) OVER (PARTITION BY ref) AS first_line FROM {st
 WHERE line <> first_line;
 
 -- name: check_unresolved_references
+-- A reference the file gives a record it refused as read is named as that record's.
 INSERT INTO import_problems (line, field, detail)
-SELECT line, field, 'no ' || record_type || ' has the reference ' || ref
-       || ' in this file or an earlier import'
+SELECT named.line, named.field,
+       CASE WHEN refused.line IS NULL
+            THEN 'no ' || named.record_type || ' has the reference ' || named.ref
+                 || ' in this file or an earlier import'
+            ELSE 'the ' || named.record_type || ' ' || named.ref || ' of line ' || refused.line
+                 || ' is not stored: it has problems of its own' END
 FROM (SELECT line, 'exporter_party_ref' AS field, 'party' AS record_type,
              exporter_party_ref AS ref FROM import_eucs WHERE NOT present
       UNION ALL SELECT line, 'end_user_party_ref', 'party', end_user_party_ref
@@ -100,7 +105,9 @@ FROM (SELECT line, 'exporter_party_ref' AS field, 'party' AS record_type,
                 FROM import_event_items x
                 JOIN import_events e ON e.ref = x.event_ref AND e.line = x.line
                 WHERE NOT e.present) AS named
-WHERE ref IS NOT NULL
+CROSS JOIN LATERAL (SELECT min(r.line) AS line FROM import_refused r
+                    WHERE r.record_type = named.record_type AND r.ref = named.ref) AS refused
+WHERE named.ref IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM import_refs r
                   WHERE r.record_type = named.record_type AND r.ref = named.ref);
 
@@ -522,6 +529,20 @@ WHERE id = (SELECT j.id FROM import_jobs j
             LIMIT 1)
 RETURNING id, agency_id, media_type, record_type, sha256, size, queued_at, started_at, attempts,
           last_error;
+
+-- name: job_sender
+-- The key that queued the job, as the audit entry of its request names it (written in the
+-- transaction that queued the job): the POST answered 202 that named the job, not a replay of
+-- that answer under its Idempotency-Key. The entry's id was made in that request before the
+-- job's, and no earlier than %(since)s, which keeps the scan of the agency's entries short.
+SELECT k.prefix, k.scopes, k.expires_at, k.revoked_at
+FROM audit_log a
+JOIN api_keys k ON k.prefix = a.key_prefix AND k.agency_id = a.agency_id
+WHERE a.agency_id = %(agency_id)s AND a.id >= %(since)s AND a.id < %(job_id)s
+  AND a.method = 'POST' AND a.status = 202 AND %(job_id)s = ANY (a.record_ids)
+  AND NOT (a.details ? 'idempotent_replay')
+ORDER BY a.id DESC
+LIMIT 1;
 
 -- name: chunk
 SELECT data FROM import_job_chunks WHERE job_id = %(job_id)s AND seq = %(seq)s;

@@ -4,10 +4,12 @@ and one bad job or a failed purge stops nothing else."""
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -18,10 +20,11 @@ from service.api import imports as imports_view
 from service.config import Settings
 from service.db import Connection, connect
 from service.deadlines import Deadline
+from service.domain import api_keys
 from service.domain.records import AgencyRef
 from service.repository import agencies, idempotency, imports
 from tests.api.test_imports import NDJSON, import_file, ndjson, registry_file, send
-from tests.conftest import rows_in
+from tests.conftest import create_agency_key, rows_in
 from tests.contract import ContractClient
 
 # A later file of the agency that refers to registry_file()'s records (its army, a rifle).
@@ -335,3 +338,92 @@ def test_a_job_whose_status_is_being_read_is_still_claimed(
         claimed = imports.claim(db, lease_seconds=60)
 
     assert claimed is not None and str(claimed.id) == job_id
+
+
+def prefix_of(key: str) -> str:
+    prefix = api_keys.prefix_of(key)
+    assert prefix is not None
+    return prefix
+
+
+def test_a_file_whose_key_was_revoked_before_a_worker_took_it_up_fails_unloaded(
+    client: Any, api: ContractClient, agency_key: tuple[AgencyRef, str], db: Connection
+) -> None:
+    # The worker loaded the file all the same: revoking a stolen key did not stop what it had
+    # queued, hours of work for its holder stored after the key was known to be bad.
+    location = queue(api, ndjson(*registry_file()))
+    assert agencies.revoke_api_key(db, prefix_of(agency_key[1]), "lost")
+
+    work(db)
+
+    lasting = ContractClient(client, create_agency_key(db, agency_key[0].name)[1])
+    failed = lasting.get(location).get_json()
+    assert failed["status"] == "FAILED"
+    assert failed["stored"] == {}
+    (problem,) = failed["errors"]
+    assert f"the API key {prefix_of(agency_key[1])} that sent it was revoked" in problem["detail"]
+    assert rows_in(db, "items") == rows_in(db, "import_jobs") == 0
+
+
+def test_a_file_whose_key_expired_before_a_worker_took_it_up_fails_unloaded(
+    client: Any, db: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    agency = agencies.ensure_agency(db, "Gendarmerie Nationale")[0]
+    short = api_keys.generate_key()
+    expires_at = datetime.now(UTC) + timedelta(hours=1)
+    agencies.insert_api_key(
+        db, agency.id, short.prefix, short.secret_hash, api_keys.DEFAULT_SCOPES,
+        expires_at=expires_at,
+    )  # fmt: skip
+    location = queue(ContractClient(client, short.plaintext), ndjson(*registry_file()))
+
+    class TwoHoursLater(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:
+            return datetime.now(tz) + timedelta(hours=2)
+
+    monkeypatch.setattr(importing, "datetime", TwoHoursLater)  # the worker takes the job then
+    work(db)
+
+    lasting = ContractClient(client, create_agency_key(db, agency.name)[1])
+    failed = lasting.get(location).get_json()
+    assert failed["status"] == "FAILED"
+    assert f"the API key {short.prefix} that sent it expired" in failed["errors"][0]["detail"]
+    assert rows_in(db, "items") == 0
+
+
+def test_a_file_is_judged_by_the_key_that_sent_it_not_by_the_agency_s_others(
+    client: Any, agency_key: tuple[AgencyRef, str], db: Connection
+) -> None:
+    agency = agency_key[0]
+    sender = ContractClient(client, agency_key[1])
+    other_key = create_agency_key(db, agency.name)[1]
+    location = queue(sender, ndjson(*registry_file()))
+    queued_by_other = queue(ContractClient(client, other_key), ndjson(*registry_file("-O")))
+    assert agencies.revoke_api_key(db, prefix_of(other_key), None)
+
+    work(db)
+    work(db)
+
+    assert sender.get(location).get_json()["status"] == "COMPLETED"
+    assert sender.get(queued_by_other).get_json()["status"] == "FAILED"
+    assert rows_in(db, "items") == 2
+
+
+def test_a_job_no_key_is_recorded_as_sending_fails_unloaded(
+    api: ContractClient, agency_key: tuple[AgencyRef, str], db: Connection
+) -> None:
+    # Every job comes through POST /v1/imports, whose audit entry names its key: one that does
+    # not is loaded in nobody's name, so it is not loaded.
+    with db.transaction():
+        queued = importing.queue(
+            db, agency_key[0].id, NDJSON, None, io.BytesIO(ndjson(*registry_file())),
+            sha256=b"\0" * 32, size=1,
+        )  # fmt: skip
+
+    work(db)
+
+    failed = api.get(f"/v1/imports/{queued.id}").get_json()
+    assert failed["status"] == "FAILED"
+    assert "no API key of the agency is recorded as having sent it" in failed["errors"][0]["detail"]
+    assert rows_in(db, "items") == 0

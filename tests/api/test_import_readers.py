@@ -23,7 +23,14 @@ from service import import_reading, importing
 from service.db import Connection
 from service.domain.ids import reserve_uuid7
 from service.domain.imports import NDJSON, Problem, documents
-from service.import_reading import Staging, copy_line, load_record, parallel_blocks, read_block
+from service.import_reading import (
+    Staging,
+    copy_line,
+    load_record,
+    parallel_blocks,
+    read_block,
+    refused_reference,
+)
 from service.repository import agencies, imports
 from service.schemas.fields import InputContext
 from tests.api.test_imports import import_file as run
@@ -82,6 +89,7 @@ def test_several_readers_stage_what_one_reader_stages(
                 loaded = load_record(entry, None, countries)
                 if isinstance(loaded, list):
                     problems.extend(loaded)
+                    one_reader.refuse(entry.line, refused_reference(entry))
                 else:
                     one_reader.add(entry.line, loaded)
         one_reader.flush()
@@ -97,6 +105,7 @@ def test_several_readers_stage_what_one_reader_stages(
         ids = db.execute("SELECT id FROM import_items").fetchall()
 
     assert found == expected
+    assert found["import_refused"] == [(31, "item", "I-BAD")]  # named for those that name it
     assert len(found["import_items"]) == 42 and len(found["import_events"]) == 43
     assert [p for block in blocks for p in block.problems] == problems
     assert {p.line for p in problems} == {31, 56}
@@ -163,7 +172,7 @@ def test_a_bad_record_read_in_parallel_stores_nothing_and_is_named(
     assert outcome.status == "FAILED"
     assert outcome.errors == (
         Problem(5, "issued_on", "Not a valid date."),
-        Problem(7, "euc_ref", "no euc has the reference C-1 in this file or an earlier import"),
+        Problem(7, "euc_ref", "the euc C-1 of line 5 is not stored: it has problems of its own"),
     )
     assert rows_in(db, "items") == 0
 

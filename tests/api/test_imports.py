@@ -294,6 +294,26 @@ def test_one_bad_record_in_the_middle_stores_nothing_and_is_named(
     assert kept["errors"][0]["line"] == 4
 
 
+def test_a_record_naming_a_refused_one_says_so_rather_than_that_none_exists(
+    api: ContractClient,
+) -> None:
+    # The events naming a rifle the file holds (line 4, whose category is wrong) were told "no
+    # item has the reference I-2 in this file or an earlier import": untrue, and it sent the
+    # sender looking for a record that is there. A reference nobody holds is still that.
+    records = registry_file()
+    records[3] = {**records[3], "category": "LASER_RIFLE"}
+    records[7] = {**records[7], "item_refs": ["I-2", "I-7"]}
+
+    problem = send(api, ndjson(*records)).get_json()
+
+    named = {(e["line"], e["detail"]) for e in problem["errors"] if e["pointer"] == "/item_refs"}
+    refused = "the item I-2 of line 4 is not stored: it has problems of its own"
+    assert named == {
+        (6, refused), (7, refused), (8, refused),
+        (8, "no item has the reference I-7 in this file or an earlier import"),
+    }  # fmt: skip
+
+
 def test_every_kind_of_problem_is_reported_with_its_line(
     api: ContractClient, registry: Any
 ) -> None:
@@ -865,6 +885,34 @@ def test_a_csv_header_naming_a_column_twice_is_refused(api: ContractClient, db: 
         "location": "body", "line": 1, "pointer": "/country",
         "detail": "the header row names this column more than once",
     }]  # fmt: skip
+    assert rows_in(db, "parties") == 0
+
+
+def test_a_problem_names_a_long_column_or_value_in_so_many_characters(
+    api: ContractClient, db: Connection
+) -> None:
+    # Each row's problem named the header's unknown column whole: a file of 170 KB (a column
+    # named in 130,000 characters, 1,000 short rows) was answered 130 MB of problems, kept them
+    # in the import's record, and took 1.8 GB of memory to do it. A value quoted in a problem
+    # (a country code) was quoted whole, as long as its line.
+    name = "x" * 130_000
+    rows = b"".join(f"P-{n},Arsenal,DEALER,FR,1\n".encode() for n in range(40))
+    body = f"ref,name,kind,country,{name}\n".encode() + rows + b"P-X,Arsenal,DEALER,"
+    body += b"Q" * 50_000 + b",1\n"
+
+    response = send(api, body, CSV, record_type="party")
+
+    assert response.status_code == 400
+    errors = response.get_json()["errors"]
+    assert len(errors) == 42
+    assert errors[0]["pointer"] == f"/{name[: importing.PROBLEM_FIELD - 1]}…"
+    (country,) = [e["detail"] for e in errors if e["pointer"] == "/country"]
+    assert country == f"'{'Q' * (importing.PROBLEM_DETAIL - 2)}…"
+    assert len(response.get_data()) < 100 * 1024
+    record = api.get(f"/v1/imports/{response.get_json()['import_id']}").get_json()
+    assert [(e["line"], "/" + e["field"], e["detail"]) for e in record["errors"]] == [
+        (e["line"], e["pointer"], e["detail"]) for e in errors
+    ]
     assert rows_in(db, "parties") == 0
 
 

@@ -90,6 +90,26 @@ def test_the_longest_line_is_counted_without_the_byte_order_mark(
     assert too_long[1] == Document(2, {"b": 2})
 
 
+TOO_LONG_16 = Problem(2, "", "the line is longer than 16 bytes")
+
+
+@pytest.mark.parametrize("ending", [b"\n", b"\r\n"])
+def test_the_longest_line_is_counted_without_its_line_ending(
+    monkeypatch: pytest.MonkeyPatch, ending: bytes
+) -> None:
+    # A line of exactly LONGEST_LINE bytes was refused as too long when it ended in "\r\n"
+    # (a file written on Windows), and taken when it ended in "\n".
+    monkeypatch.setattr(imports, "LONGEST_LINE", 16)
+    longest = b'{"a": "' + b"x" * 7 + b'"}'  # 16 bytes
+
+    found = read(longest + ending + longest + b" " + ending + longest + ending)
+    first = read(BOM + longest + ending + b"{}")
+
+    document = Document(1, {"a": "x" * 7})
+    assert found == [document, TOO_LONG_16, replace(document, line=3)]
+    assert first == [document, Document(2, {})]
+
+
 def test_ndjson_read_in_several_processes_skips_the_byte_order_mark_too() -> None:
     body = BOM + b'{"record_type": "party", "ref": "P-1", "name": "Arsenal", "kind": ' \
         b'"MANUFACTURER", "country": "BE"}\n'  # fmt: skip
