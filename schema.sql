@@ -498,7 +498,10 @@ CREATE TABLE import_jobs (
     started_at   timestamptz,
     lease_until  timestamptz,
     attempts     integer NOT NULL DEFAULT 0,
-    last_error   text
+    last_error   text,
+    -- the key that queued the file: the worker loads it only while that key is active; NULL for
+    -- a job queued before version 4 whose request's audit entry named no key
+    sent_by_key_prefix  text REFERENCES api_keys (prefix)
 );
 CREATE INDEX import_jobs_queue ON import_jobs (queued_at);
 CREATE TABLE import_job_chunks (

@@ -34,7 +34,7 @@ from service import alerts
 from service.db import Connection
 from service.deadlines import Deadline
 from service.domain import api_keys
-from service.domain.ids import uuid7, uuid7_before
+from service.domain.ids import uuid7
 from service.domain.imports import NDJSON, Problem, documents
 from service.domain.streams import PiecesStream
 from service.errors import ImportsBusy
@@ -372,9 +372,6 @@ def _stage_in_parallel(
 # What a key must hold to import (POST /v1/imports requires it, and the worker again).
 SCOPE = "registry:write"
 MAX_ATTEMPTS = 3
-# A request ends within gunicorn's 30 s, so the audit entry of the one that queued a job was
-# begun less than this before the job's id was made (a bound on the search for it, with room).
-REQUEST_SECONDS = 3600.0
 # The lease only has to cover the moment between a job's claim and its loader's hold on it
 # (imports.lock): a job being loaded is held by its loader's transaction however long it takes,
 # and a job whose worker died before holding it is taken up again after this.
@@ -394,8 +391,10 @@ def queue(
     *,
     sha256: bytes,
     size: int,
+    sent_by_key_prefix: str | None,
 ) -> ImportRecord:
-    """Keep a file for the worker (in the caller's transaction); its record, QUEUED."""
+    """Keep a file for the worker (in the caller's transaction); its record, QUEUED. The worker
+    loads it only while the key that sent it is active."""
     job = imports.Job(
         id=uuid7(),
         agency_id=agency_id,
@@ -404,6 +403,7 @@ def queue(
         sha256=sha256,
         size=size,
         attempts=0,
+        sent_by_key_prefix=sent_by_key_prefix,
     )
     file.seek(0)
     imports.queue(conn, job, iter(lambda: file.read(JOB_CHUNK_BYTES), b""))
@@ -473,7 +473,7 @@ def _sender_refusal(conn: Connection, job: imports.Job) -> str | None:
     judged when the load starts, as a request is when it comes: one revoked (a stolen key, say)
     or expired since it queued the file stores nothing more. (Its scopes cannot change, but
     they are held to what the route requires all the same.)"""
-    found = imports.sender(conn, job, uuid7_before(job.id, REQUEST_SECONDS))
+    found = imports.sender(conn, job)
     if found is None:
         return "not loaded: no API key of the agency is recorded as having sent it"
     status = api_keys.status_of(found.revoked_at, found.expires_at, datetime.now(UTC))

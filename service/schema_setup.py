@@ -40,7 +40,7 @@ FINGERPRINTS = {
     # from 2026-12-06: migration 0003 (a certificate's issue date in chains)
     3: "790d1ecfd2bd1720ccf2c157e399fb0b6864b06f7b1c2e34c803f20328912da0",
     # from 2026-12-06: migration 0004 (a revocation recorded in error can be withdrawn)
-    4: "b2bc1a8a8e82024c1ffa289cfc2188a785bbef409608037168a728660dde5245",
+    4: "d834a8b7d19e51e2ec8b76b9bf119603da7907d4d60764e14d82d2821e7bc5b7",
 }
 SCHEMA_VERSION = max(FINGERPRINTS)
 # Databases set up before versions were counted by migrations recorded version 1 whatever their

@@ -143,6 +143,7 @@ def _queue(body: uploads.Spooled, record_type: str | None) -> Response:
         body.file,
         sha256=body.sha256,
         size=body.size,
+        sent_by_key_prefix=principal().key_prefix,
     )
     location = f"/v1/imports/{waiting.id}"
     audit.created(location)

@@ -30,13 +30,6 @@ os.register_at_fork(after_in_child=_forget_random_pool)
 NEWEST = UUID(int=(1 << 128) - 1)
 
 
-def uuid7_before(later: UUID, seconds: float) -> UUID:
-    """The least version 7 UUID of the millisecond `seconds` before a later one's: every id
-    made from then on is at or above it."""
-    milliseconds = max(0, (later.int >> 80) - round(seconds * 1000))
-    return UUID(int=milliseconds << 80)
-
-
 def uuid7() -> UUID:
     """A version 7 UUID; successive calls in a process give increasing ids (the 12 bits after
     the version count sub-millisecond time, bumped when the clock has not moved)."""

@@ -135,6 +135,9 @@ class Job:
     attempts: int
     # why the attempt before failed, if it did
     last_error: str | None = None
+    # the prefix of the key that queued it (None: a job of before version 4 whose request's
+    # audit entry named no key)
+    sent_by_key_prefix: str | None = None
 
 
 @dataclass(frozen=True)
@@ -416,6 +419,7 @@ def queue(
             "record_type": job.record_type,
             "sha256": job.sha256,
             "size": job.size,
+            "sent_by_key_prefix": job.sent_by_key_prefix,
         },
     )
     for seq, data in enumerate(chunks):
@@ -436,15 +440,15 @@ def claim(conn: Connection, lease_seconds: float) -> Job | None:
         size=row["size"],
         attempts=row["attempts"],
         last_error=row["last_error"],
+        sent_by_key_prefix=row["sent_by_key_prefix"],
     )
 
 
-def sender(conn: Connection, job: Job, since: UUID) -> Sender | None:
-    """The key that queued the job, as its request's audit entry names it (that entry's id no
-    earlier than `since`); None when no such entry is found."""
-    row = conn.execute(
-        SQL["job_sender"], {"agency_id": job.agency_id, "job_id": job.id, "since": since}
-    ).fetchone()
+def sender(conn: Connection, job: Job) -> Sender | None:
+    """The key that queued the job, as it stands now; None when the job names none."""
+    if job.sent_by_key_prefix is None:
+        return None
+    row = conn.execute(SQL["job_sender"], {"prefix": job.sent_by_key_prefix}).fetchone()
     if row is None:
         return None
     return Sender(

@@ -502,8 +502,10 @@ FROM imports
 WHERE id = %(id)s AND agency_id = %(agency_id)s;
 
 -- name: queue_job
-INSERT INTO import_jobs (id, agency_id, media_type, record_type, sha256, size)
-VALUES (%(id)s, %(agency_id)s, %(media_type)s, %(record_type)s, %(sha256)s, %(size)s)
+INSERT INTO import_jobs (id, agency_id, media_type, record_type, sha256, size,
+                         sent_by_key_prefix)
+VALUES (%(id)s, %(agency_id)s, %(media_type)s, %(record_type)s, %(sha256)s, %(size)s,
+        %(sent_by_key_prefix)s)
 RETURNING queued_at;
 
 -- name: insert_chunk
@@ -528,21 +530,11 @@ WHERE id = (SELECT j.id FROM import_jobs j
             FOR NO KEY UPDATE SKIP LOCKED
             LIMIT 1)
 RETURNING id, agency_id, media_type, record_type, sha256, size, queued_at, started_at, attempts,
-          last_error;
+          last_error, sent_by_key_prefix;
 
 -- name: job_sender
--- The key that queued the job, as the audit entry of its request names it (written in the
--- transaction that queued the job): the POST answered 202 that named the job, not a replay of
--- that answer under its Idempotency-Key. The entry's id was made in that request before the
--- job's, and no earlier than %(since)s, which keeps the scan of the agency's entries short.
-SELECT k.prefix, k.scopes, k.expires_at, k.revoked_at
-FROM audit_log a
-JOIN api_keys k ON k.prefix = a.key_prefix AND k.agency_id = a.agency_id
-WHERE a.agency_id = %(agency_id)s AND a.id >= %(since)s AND a.id < %(job_id)s
-  AND a.method = 'POST' AND a.status = 202 AND %(job_id)s = ANY (a.record_ids)
-  AND NOT (a.details ? 'idempotent_replay')
-ORDER BY a.id DESC
-LIMIT 1;
+-- The key that queued the job, as it stands now.
+SELECT prefix, scopes, expires_at, revoked_at FROM api_keys WHERE prefix = %(prefix)s;
 
 -- name: chunk
 SELECT data FROM import_job_chunks WHERE job_id = %(job_id)s AND seq = %(seq)s;

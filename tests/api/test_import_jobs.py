@@ -413,12 +413,12 @@ def test_a_file_is_judged_by_the_key_that_sent_it_not_by_the_agency_s_others(
 def test_a_job_no_key_is_recorded_as_sending_fails_unloaded(
     api: ContractClient, agency_key: tuple[AgencyRef, str], db: Connection
 ) -> None:
-    # Every job comes through POST /v1/imports, whose audit entry names its key: one that does
-    # not is loaded in nobody's name, so it is not loaded.
+    # A job queued before version 4 whose request's audit entry named no key (the migration
+    # takes the key from there) is loaded in nobody's name, so it is not loaded.
     with db.transaction():
         queued = importing.queue(
             db, agency_key[0].id, NDJSON, None, io.BytesIO(ndjson(*registry_file())),
-            sha256=b"\0" * 32, size=1,
+            sha256=b"\0" * 32, size=1, sent_by_key_prefix=None,
         )  # fmt: skip
 
     work(db)

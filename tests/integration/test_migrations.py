@@ -21,6 +21,8 @@ from service import cli as cli_module
 from service import create_app, schema_setup
 from service.config import Settings
 from service.db import Connection, connect
+from service.domain import api_keys
+from service.domain.ids import uuid7
 from service.schema_setup import (
     FINGERPRINTS,
     SCHEMA_VERSION,
@@ -216,6 +218,42 @@ def test_a_revocation_recorded_at_version_3_stands_after_it_is_migrated_and_may_
     assert "EUC_REVOKED" not in [finding["code"] for finding in after["findings"]]
     assert again["status"] == "REVOKED"
     assert [r["withdrawal"] is None for r in again["revocations"]] == [False, True]
+
+
+def test_a_file_queued_at_version_3_names_the_key_its_request_was_audited_with(
+    version_3: Connection,
+) -> None:
+    agency, key = create_agency_key(version_3, "Migrated Import Office")
+    prefix = api_keys.prefix_of(key)
+    # a request's id (its audit entry's) is made before the job it queues
+    requests = uuid7(), uuid7()
+    sent, unnamed = uuid7(), uuid7()
+    with version_3.transaction():
+        for job in (sent, unnamed):
+            version_3.execute(
+                "INSERT INTO import_jobs (id, agency_id, media_type, sha256, size)"
+                " VALUES (%s, %s, 'application/x-ndjson', %s, 0)",
+                [job, agency.id, b"\0" * 32],
+            )
+        # the entry of the request that queued `sent` (the other's names no key: a replay)
+        for request, job, details in (
+            (requests[0], sent, "{}"),
+            (requests[1], unnamed, '{"idempotent_replay": true}'),
+        ):
+            version_3.execute(
+                "INSERT INTO audit_log (id, agency_id, key_prefix, method, route, path, status,"
+                " record_ids, details) VALUES (%s, %s, %s, 'POST', '/v1/imports', '/v1/imports',"
+                " 202, %s, %s)",
+                [request, agency.id, prefix, [job], details],
+            )
+
+    ensure_schema(version_3)
+
+    named = version_3.execute("SELECT id, sent_by_key_prefix FROM import_jobs ORDER BY id")
+    assert [(row["id"], row["sent_by_key_prefix"]) for row in named] == [
+        (sent, prefix),
+        (unnamed, None),
+    ]
 
 
 @pytest.fixture

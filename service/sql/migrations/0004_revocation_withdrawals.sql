@@ -4,7 +4,8 @@
 -- a trigger that says so under the certificate's lock, and event_details, which chains and events
 -- read, joins only the revocation that stands (its columns unchanged, so chain_entries, which
 -- takes them by `d.*`, stays as it is). Revocations already recorded all stand. And a client's
--- failed authentications refused past its rate are counted in a table of their own.
+-- failed authentications refused past its rate are counted in a table of their own, and a
+-- queued import names the key that sent it.
 ALTER TABLE euc_revocations DROP CONSTRAINT euc_revocations_euc_id_key;
 CREATE INDEX euc_revocations_euc ON euc_revocations (euc_id);
 
@@ -111,3 +112,16 @@ CREATE UNLOGGED TABLE refused_authentications (
     refused   bigint NOT NULL CHECK (refused > 0)
 );
 GRANT SELECT, INSERT, UPDATE, DELETE ON refused_authentications TO trace_registry_service;
+
+-- The key that queued an import, which the worker holds to being active when it loads the file.
+-- Jobs already queued take it from the audit entry of the request that queued them (written in
+-- the same transaction, naming the job); one whose entry names no key stays NULL, and the worker
+-- records it FAILED unread.
+ALTER TABLE import_jobs ADD COLUMN sent_by_key_prefix text REFERENCES api_keys (prefix);
+UPDATE import_jobs j
+SET sent_by_key_prefix = (
+    SELECT a.key_prefix FROM audit_log a
+    JOIN api_keys k ON k.prefix = a.key_prefix AND k.agency_id = a.agency_id
+    WHERE a.agency_id = j.agency_id AND a.id < j.id AND a.method = 'POST' AND a.status = 202
+      AND j.id = ANY (a.record_ids) AND NOT (a.details ? 'idempotent_replay')
+    ORDER BY a.id DESC LIMIT 1);
