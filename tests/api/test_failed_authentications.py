@@ -150,7 +150,11 @@ def test_every_refusal_is_counted_once_across_workers(
     entries = entries_from(db, FLOODER)
     assert statuses.count(401) == BURST - 1
     assert len(entries) == BURST + 1
-    assert entries[-1]["details"]["refused_unrecorded"] == statuses.count(429) == 60 - BURST + 1
+    # An admitted failure's entry is written after its judgement, so one admitted during the
+    # flood may take refusals judged in between: the entries' counts add up to every refusal.
+    counted = [entry["details"].get("refused_unrecorded", 0) for entry in entries]
+    assert sum(counted) == statuses.count(429) == 60 - BURST + 1
+    assert counted[-1] > 0
 
 
 def test_a_refusal_counted_while_an_entry_takes_the_tally_is_counted_once(
