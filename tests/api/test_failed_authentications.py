@@ -150,7 +150,13 @@ def test_every_refusal_is_counted_once_across_workers(
     entries = entries_from(db, FLOODER)
     assert statuses.count(401) == BURST - 1
     assert len(entries) == BURST + 1
-    assert entries[-1]["details"]["refused_unrecorded"] == statuses.count(429) == 60 - BURST + 1
+    # The flood's own 401s may be written after refusals sent beside them were counted, and
+    # take those (their entries name them): each refusal is in one entry or another, once.
+    # Read only off the last entry, this failed about once in ten runs.
+    counts = [entry["details"].get("refused_unrecorded", 0) for entry in entries]
+    assert counts[-1] > 0
+    assert sum(counts) == statuses.count(429) == 60 - BURST + 1
+    assert rows_in(db, "refused_authentications") == 0
 
 
 def test_a_refusal_counted_while_an_entry_takes_the_tally_is_counted_once(
