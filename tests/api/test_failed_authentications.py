@@ -256,6 +256,28 @@ def test_behind_a_trusted_proxy_the_client_is_the_address_it_names(
         app.extensions["trace_registry"].database.close()
 
 
+def test_behind_a_proxy_that_appends_ports_each_client_is_counted_apart(
+    database_url: str, db: Connection
+) -> None:
+    """Some proxies append the client's address with its port (`203.0.113.7:4711`, an IPv6 one
+    in brackets). Read as no address, every client was counted against the proxy: one client's
+    flood had every other client's failures refused, and the trail named the proxy for all."""
+    app = limited_app(database_url, trusted_proxies="10.0.0.0/8", **FLOOD_LIMITS)
+    try:
+        proxy = "10.0.0.2"
+        flooder = from_address(app, proxy, forwarded_for=f"{FLOODER}:50123")
+        statuses = [attempt(flooder).status_code for _ in range(BURST + 1)]
+        neighbour = from_address(app, proxy, forwarded_for="[2001:db8::7]:443")
+
+        assert statuses == [401] * BURST + [429]
+        assert attempt(neighbour).status_code == 401
+        assert len(entries_from(db, FLOODER)) == BURST
+        assert len(entries_from(db, "2001:db8::7")) == 1
+        assert entries_from(db, proxy) == []
+    finally:
+        app.extensions["trace_registry"].database.close()
+
+
 def test_the_worker_forgets_rates_that_ran_out_and_keeps_the_rest(
     workers: tuple[Flask, Flask], db: Connection, settings: Settings
 ) -> None:
