@@ -72,10 +72,28 @@ def counters_of(subject: str) -> Counters:
 
 def _address(text: str) -> IPAddress | None:
     try:
-        address = ipaddress.ip_address(text.strip())
+        address = ipaddress.ip_address(_without_port(text.strip()))
     except ValueError:
         return None
     # An IPv4 client as a dual-stack socket shows it (::ffff:203.0.113.7) is that IPv4 client.
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return address.ipv4_mapped
     return address
+
+
+def _without_port(text: str) -> str:
+    """The address of an entry as proxies write it: bare, with the port they took it from
+    (`203.0.113.7:4711`), or an IPv6 one in brackets (`[2001:db8::5]:4711`, `[2001:db8::5]`).
+    Read as no address, a proxy's every entry ended the walk at the proxy, and all its clients
+    were counted as one. A bare IPv6 address has two colons or more: it has no port to take."""
+    if text.startswith("["):
+        inside, bracket, rest = text[1:].partition("]")
+        port_or_none = rest == "" or (rest.startswith(":") and _is_port(rest[1:]))
+        # only an IPv6 address is written in brackets: an IPv4 one in them is malformed
+        return inside if bracket and port_or_none and ":" in inside else text
+    host, colon, port = text.partition(":")
+    return host if colon and ":" not in port and _is_port(port) else text
+
+
+def _is_port(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 5
