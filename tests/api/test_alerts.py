@@ -302,6 +302,16 @@ CERTIFICATE_FACTS: dict[str, Callable[[Recorder, UUID], object]] = {
 }
 
 
+def export_in_2015(rifle: dict[str, Any], euc: dict[str, Any], cast: dict[str, Any]) -> NewEvent:
+    """The rifle's export from Italy to Malta under the certificate, on 2015-01-01."""
+    return NewEvent(
+        event_type="EXPORT", occurred_on=date(2015, 1, 1), country="IT",
+        item_ids=(UUID(rifle["id"]),), destination_country="MT",
+        from_party_id=UUID(cast["exporter"]["id"]), to_party_id=UUID(cast["army"]["id"]),
+        euc_id=UUID(euc["id"]),
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize("fact", sorted(CERTIFICATE_FACTS))
 def test_a_certificate_fact_waits_for_an_export_under_its_certificate(
     api: ContractClient, registry: Any, cast: dict[str, Any], db: Connection,
@@ -315,12 +325,7 @@ def test_a_certificate_fact_waits_for_an_export_under_its_certificate(
     keep the item's old state (for a revocation: not listed, though EUC_REVOKED)."""
     euc = registry.euc(cast["exporter"], cast["army"], issued_on="2010-01-01", expires_on=None)
     rifle = registry.item()
-    export = NewEvent(
-        event_type="EXPORT", occurred_on=date(2015, 1, 1), country="IT",
-        item_ids=(UUID(rifle["id"]),), destination_country="MT",
-        from_party_id=UUID(cast["exporter"]["id"]), to_party_id=UUID(cast["army"]["id"]),
-        euc_id=UUID(euc["id"]),
-    )  # fmt: skip
+    export = export_in_2015(rifle, euc, cast)
     agency_id = agency_key[0].id
     second_waits_for_first(
         settings,
@@ -342,12 +347,7 @@ def test_a_withdrawal_waits_for_an_export_under_its_certificate(
     euc = registry.euc(cast["exporter"], cast["army"], issued_on="2010-01-01", expires_on=None)
     api.created(f"/v1/eucs/{euc['id']}/revocation", {"revoked_on": "2014-06-01", "reason": "x"})
     rifle = registry.item()
-    export = NewEvent(
-        event_type="EXPORT", occurred_on=date(2015, 1, 1), country="IT",
-        item_ids=(UUID(rifle["id"]),), destination_country="MT",
-        from_party_id=UUID(cast["exporter"]["id"]), to_party_id=UUID(cast["army"]["id"]),
-        euc_id=UUID(euc["id"]),
-    )  # fmt: skip
+    export = export_in_2015(rifle, euc, cast)
     agency_id = agency_key[0].id
     second_waits_for_first(
         settings,
