@@ -494,7 +494,14 @@ def _sender_refusal(conn: Connection, job: imports.Job) -> str | None:
 
 
 def _gave_up(conn: Connection, job: imports.Job) -> ImportRecord:
-    why = f": the last failed with {job.last_error}" if job.last_error else ""
+    # No error kept: no attempt failed in a way its worker could record; each worker that took
+    # the job up stopped while it loaded (killed by a deploy, say), and its transaction with it.
+    why = (
+        f": the last failed with {job.last_error}"
+        if job.last_error
+        else ": each worker that took it up stopped before it finished (killed, or its "
+        "connection to the database lost), storing nothing"
+    )
     return _not_loaded(conn, job, f"the import could not be loaded in {MAX_ATTEMPTS} attempts{why}")
 
 

@@ -213,6 +213,25 @@ def test_a_job_still_loading_is_not_taken_when_its_lease_runs_out(
     assert rows_in(db, "items") == 2
 
 
+def test_a_job_whose_workers_all_stopped_while_loading_it_says_so(
+    api: ContractClient, db: Connection
+) -> None:
+    # Each attempt's worker died mid-load (its lease ran out, no error recorded).
+    location = queue(api, ndjson(*registry_file()))
+    db.execute("UPDATE import_jobs SET attempts = %s, lease_until = NULL", [importing.MAX_ATTEMPTS])
+
+    work(db)
+
+    failed = api.get(location).get_json()
+    assert failed["status"] == "FAILED"
+    assert failed["errors"][0]["detail"] == (
+        f"the import could not be loaded in {importing.MAX_ATTEMPTS} attempts: each worker that "
+        "took it up stopped before it finished (killed, or its connection to the database "
+        "lost), storing nothing"
+    )
+    assert rows_in(db, "items") == 0
+
+
 def test_a_job_that_failed_unexpectedly_waits_a_little_and_keeps_its_error(
     api: ContractClient, db: Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
