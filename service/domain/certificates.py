@@ -22,10 +22,11 @@ def status_on(today: date, expires_on: date | None, revoked_on: date | None) -> 
 
 
 def check_recorder(recorded_by: AgencyRef, agency_id: UUID, act: str) -> None:
-    """Refuse a revocation, or its withdrawal, by an agency other than the one that recorded
-    the certificate: a revocation changes the findings and the alert list of every agency, and
-    that agency answers for the certificate's record. The refusal names it, which discloses
-    nothing: a certificate carries no classification, and every agency reads its recorder."""
+    """Refuse a revocation, its withdrawal or a re-export consent by an agency other than the
+    one that recorded the certificate: each changes the findings and the alert list of every
+    agency, and that agency answers for the certificate's record. The refusal names it, which
+    discloses nothing: a certificate carries no classification, and every agency reads its
+    recorder."""
     if recorded_by.id != agency_id:
         raise PermissionDenied(
             f"only the agency that recorded this certificate ({recorded_by.name}) may {act}"

@@ -139,7 +139,7 @@ def revoke(
     """Record a revocation by the agency that recorded the certificate, not dated before its
     issue; Duplicate while another revocation stands (withdraw it first). The caller holds the
     certificate's lock (alerts.lock_certificates), as the check of what stands needs."""
-    facts = _revocation_facts(conn, euc_id, agency_id, "record its revocation")
+    facts = _held_by_recorder(conn, euc_id, agency_id, "record its revocation")
     certificates.check_after_issue(
         "revoked_on", facts["issued_on"], revocation.revoked_on, today or datetime.now(UTC).date()
     )
@@ -163,7 +163,7 @@ def withdraw_revocation(
     """Withdraw the certificate's standing revocation as recorded in error (by the agency that
     recorded the certificate): both records stay, and the certificate reads as not revoked by
     it. StateConflict when no revocation stands. The caller holds the certificate's lock."""
-    facts = _revocation_facts(conn, euc_id, agency_id, "withdraw its revocation")
+    facts = _held_by_recorder(conn, euc_id, agency_id, "withdraw its revocation")
     if facts["standing_id"] is None:
         raise StateConflict("this certificate has no standing revocation to withdraw")
     conn.execute(
@@ -173,7 +173,9 @@ def withdraw_revocation(
     return _stored(conn, euc_id, today)
 
 
-def _revocation_facts(conn: Connection, euc_id: UUID, agency_id: UUID, act: str) -> Row:
+def _held_by_recorder(conn: Connection, euc_id: UUID, agency_id: UUID, act: str) -> Row:
+    """The certificate's facts that a revocation, its withdrawal or a re-export consent is
+    checked against; PermissionDenied unless the caller's agency recorded the certificate."""
     facts = conn.execute(SQL["revocation_facts"], {"id": euc_id}).fetchone()
     if facts is None:
         raise NotFound(f"no end-user certificate is recorded with id {euc_id}")
@@ -188,10 +190,15 @@ def add_consent(
     consent: NewConsent,
     today: date | None = None,
 ) -> EndUserCertificate:
-    """Record a re-export consent (and the items it names, which must have been shipped under
-    the certificate)."""
+    """Record a re-export consent by the agency that recorded the certificate (and the items it
+    names, which must have been shipped under the certificate). A consent makes a re-transfer
+    lawful, and takes its finding off every agency's chains and the alert list: recorded by
+    another agency, it could make a diversion read as consented."""
     with conn.transaction():
-        _dated_after_issue(conn, euc_id, "granted_on", consent.granted_on, today)
+        facts = _held_by_recorder(conn, euc_id, agency_id, "record a re-export consent under it")
+        certificates.check_after_issue(
+            "granted_on", facts["issued_on"], consent.granted_on, today or datetime.now(UTC).date()
+        )
         if consent.quantity is not None:
             row = conn.execute(SQL["items_shipped_under"], {"euc_id": euc_id}).fetchone()
             assert row is not None

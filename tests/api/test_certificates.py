@@ -289,6 +289,30 @@ def test_only_the_agency_that_recorded_a_certificate_may_revoke_it(
     assert api.created(f"/v1/eucs/{euc['id']}/revocation", REVOKE)["status"] == "REVOKED"
 
 
+def test_only_the_agency_that_recorded_a_certificate_may_record_a_re_export_consent(
+    api: ContractClient, other_api: ContractClient, registry: Any, parties: Any, db: Connection
+) -> None:
+    # A consent makes a re-transfer lawful and takes its finding off every agency's chain: any
+    # agency could record one under any certificate, and so make a diversion read as consented.
+    euc = registry.euc(parties["exporter"], parties["army"])
+    consent = {"granted_on": "2015-01-01", "granted_by": "Serbian Ministry of Trade",
+               "new_destination_country": "IQ"}  # fmt: skip
+
+    refused = other_api.post(f"/v1/eucs/{euc['id']}/consents", consent)
+
+    assert refused.status_code == 403
+    assert refused.headers["Content-Type"] == "application/problem+json"
+    assert refused.get_json()["detail"] == (
+        "only the agency that recorded this certificate (National Tracing Office) may record "
+        "a re-export consent under it"
+    )
+    assert rows_in(db, "reexport_consents") == 0
+    assert len(api.created(f"/v1/eucs/{euc['id']}/consents", consent)["consents"]) == 1
+    # a delivery verification may come from another agency (the importing state's, say)
+    check = {"verified_on": "2010-09-01", "verifying_authority": "Embassy", "country": "IQ"}
+    assert len(other_api.created(f"/v1/eucs/{euc['id']}/verifications", check)["verifications"])
+
+
 def test_a_revocation_recorded_in_error_is_withdrawn_and_the_certificate_revoked_again(
     api: ContractClient, registry: Any, parties: Any, db: Connection
 ) -> None:
