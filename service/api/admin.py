@@ -25,8 +25,8 @@ from service.schemas.admin import (
     KeyIn,
     KeyQuery,
     KeyRevocationIn,
-    Page,
 )
+from service.schemas.fields import Page
 
 blueprint = Blueprint("admin", __name__, url_prefix="/v1/admin")
 agency_in = AgencyIn()

@@ -61,7 +61,6 @@ def revoke(euc_id: UUID) -> Response:
     """Record that the certificate was revoked (the certificate itself never changes); only
     its recorder may."""
     revocation = requests.body(revocation_in)
-    _euc_or_404(euc_id)
     euc = recorder().revocation(euc_id, revocation)
     return created(_shown(euc), f"/v1/eucs/{euc.id}")
 
@@ -72,7 +71,6 @@ def withdraw_revocation(euc_id: UUID) -> Response:
     """Withdraw the standing revocation as recorded in error; the certificate may be revoked
     again."""
     withdrawal = requests.body(withdrawal_in)
-    _euc_or_404(euc_id)
     euc = recorder().revocation_withdrawal(euc_id, withdrawal)
     return created(_shown(euc), f"/v1/eucs/{euc.id}")
 
@@ -82,7 +80,6 @@ def withdraw_revocation(euc_id: UUID) -> Response:
 def add_consent(euc_id: UUID) -> Response:
     """Record the exporter's consent to re-transfer items of the certificate."""
     consent = requests.body(consent_in)
-    _euc_or_404(euc_id)
     euc = recorder().consent(euc_id, consent)
     return created(_shown(euc), f"/v1/eucs/{euc.id}")
 
@@ -92,7 +89,6 @@ def add_consent(euc_id: UUID) -> Response:
 def add_verification(euc_id: UUID) -> Response:
     """Record a delivery verification: the goods reached the end user."""
     verification = requests.body(verification_in)
-    _euc_or_404(euc_id)
     euc = recorder().verification(euc_id, verification)
     return created(_shown(euc), f"/v1/eucs/{euc.id}")
 

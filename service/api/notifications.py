@@ -11,14 +11,15 @@ from service.api.auth import requires
 from service.api.context import connection, principal, settings
 from service.api.responses import created, json_response, keyset_page
 from service.domain import webhooks as signing
-from service.errors import InvalidInput, NotFound, TooManyWebhooks
+from service.errors import InvalidInput, NotFound
 from service.repository import notifications, webhooks
-from service.schemas.traces import NotificationQuery, WebhookIn, WebhookQuery
+from service.schemas.fields import Page
+from service.schemas.traces import NotificationQuery, WebhookIn
 
 blueprint = Blueprint("notifications", __name__, url_prefix="/v1")
 notification_query = NotificationQuery()
 webhook_in = WebhookIn()
-webhook_query = WebhookQuery()
+webhook_query = Page()
 # What the webhook list's cursors are bound to: no other list's cursor (one with no filters
 # either) starts it midway.
 _WEBHOOK_LIST = {"list": "webhooks"}
@@ -66,14 +67,9 @@ def register_webhook() -> Response:
     if problem:
         raise InvalidInput.for_field("body", "url", problem)
     agency_id = principal().agency.id
-    active = webhooks.active_count(connection(), agency_id)
-    if active >= configured.webhooks_per_agency:
-        raise TooManyWebhooks(
-            f"your agency has {active} active webhooks, the most it may have "
-            f"(TRACE_REGISTRY_WEBHOOKS_PER_AGENCY is {configured.webhooks_per_agency}): "
-            "deactivate one you no longer need with DELETE /v1/webhooks/{id} (GET /v1/webhooks "
-            "lists them), then register this one"
-        )
+    signing.check_room(
+        webhooks.active_count(connection(), agency_id), configured.webhooks_per_agency
+    )
     secret = signing.new_secret()
     webhook = webhooks.register(connection(), agency_id, url, secret)
     body = {**{f: getattr(webhook, f) for f in webhook.__slots__}, "secret": secret}

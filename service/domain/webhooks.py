@@ -23,6 +23,8 @@ from uuid import UUID
 
 import orjson
 
+from service.errors import TooManyWebhooks
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 # IPv6 prefixes that carry an IPv4 address, which decides where a connection really goes.
@@ -40,6 +42,18 @@ FIRST_RETRY_SECONDS = 30
 LONGEST_WAIT_SECONDS = 6 * 3600
 # How old a signature the reference check takes (a receiver's window against replays).
 SIGNATURE_MAX_AGE_SECONDS = 300
+
+
+def check_room(active: int, most: int) -> None:
+    """Refuse another webhook to an agency with `most` active already: every notification is a
+    delivery to each active webhook, so without a bound one agency could multiply the worker's
+    rounds at will."""
+    if active >= most:
+        raise TooManyWebhooks(
+            f"your agency has {active} active webhooks, the most it may have "
+            f"(TRACE_REGISTRY_WEBHOOKS_PER_AGENCY is {most}): deactivate one you no longer need "
+            "with DELETE /v1/webhooks/{id} (GET /v1/webhooks lists them), then register this one"
+        )
 
 
 def new_secret() -> str:

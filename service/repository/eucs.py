@@ -140,9 +140,7 @@ def revoke(
     issue; Duplicate while another revocation stands (withdraw it first). The caller holds the
     certificate's lock (alerts.lock_certificates), as the check of what stands needs."""
     facts = _held_by_recorder(conn, euc_id, agency_id, "record its revocation")
-    certificates.check_after_issue(
-        "revoked_on", facts["issued_on"], revocation.revoked_on, today or datetime.now(UTC).date()
-    )
+    _dated_after_issue(facts, "revoked_on", revocation.revoked_on, today)
     if facts["standing_id"] is not None:
         raise Duplicate(
             f"this certificate has already been revoked (from {facts['standing_revoked_on']}): "
@@ -173,14 +171,25 @@ def withdraw_revocation(
     return _stored(conn, euc_id, today)
 
 
-def _held_by_recorder(conn: Connection, euc_id: UUID, agency_id: UUID, act: str) -> Row:
-    """The certificate's facts that a revocation, its withdrawal or a re-export consent is
-    checked against; PermissionDenied unless the caller's agency recorded the certificate."""
-    facts = conn.execute(SQL["revocation_facts"], {"id": euc_id}).fetchone()
+def _facts(conn: Connection, euc_id: UUID) -> Row:
+    """What a fact about the certificate is checked against (the `certificate_facts` query);
+    NotFound when there is no such certificate."""
+    facts = conn.execute(SQL["certificate_facts"], {"id": euc_id}).fetchone()
     if facts is None:
         raise NotFound(f"no end-user certificate is recorded with id {euc_id}")
+    return facts
+
+
+def _held_by_recorder(conn: Connection, euc_id: UUID, agency_id: UUID, act: str) -> Row:
+    """The certificate's facts, for a revocation, its withdrawal or a re-export consent;
+    PermissionDenied unless the caller's agency recorded the certificate."""
+    facts = _facts(conn, euc_id)
     certificates.check_recorder(agency_ref(facts, "recorded_by"), agency_id, act)
     return facts
+
+
+def _dated_after_issue(facts: Row, field: str, on: date, today: date | None) -> None:
+    certificates.check_after_issue(field, facts["issued_on"], on, today or datetime.now(UTC).date())
 
 
 def add_consent(
@@ -196,9 +205,7 @@ def add_consent(
     another agency, it could make a diversion read as consented."""
     with conn.transaction():
         facts = _held_by_recorder(conn, euc_id, agency_id, "record a re-export consent under it")
-        certificates.check_after_issue(
-            "granted_on", facts["issued_on"], consent.granted_on, today or datetime.now(UTC).date()
-        )
+        _dated_after_issue(facts, "granted_on", consent.granted_on, today)
         if consent.quantity is not None:
             row = conn.execute(SQL["items_shipped_under"], {"euc_id": euc_id}).fetchone()
             assert row is not None
@@ -226,7 +233,7 @@ def add_verification(
 ) -> EndUserCertificate:
     """Record a delivery verification (and the items seen, shipped under the certificate)."""
     with conn.transaction():
-        _dated_after_issue(conn, euc_id, "verified_on", verification.verified_on, today)
+        _dated_after_issue(_facts(conn, euc_id), "verified_on", verification.verified_on, today)
         _shipped_under(conn, euc_id, verification.item_ids)
         fields = {key: value for key, value in vars(verification).items() if key != "item_ids"}
         row = conn.execute(
@@ -255,17 +262,6 @@ def usage(conn: Connection, euc: EndUserCertificate, viewer: UUID) -> Usage:
         for row in conn.execute(SQL["usage"], {"euc_id": euc.id, "viewer": viewer})
     )
     return Usage(euc.id, euc.certificate_number, euc.status, lines)
-
-
-def _dated_after_issue(
-    conn: Connection, euc_id: UUID, field: str, on: date, today: date | None
-) -> None:
-    issued = conn.execute(SQL["issued_on"], {"id": euc_id}).fetchone()
-    if issued is None:
-        raise NotFound(f"no end-user certificate is recorded with id {euc_id}")
-    certificates.check_after_issue(
-        field, issued["issued_on"], on, today or datetime.now(UTC).date()
-    )
 
 
 def _shipped_under(conn: Connection, euc_id: UUID, item_ids: tuple[UUID, ...]) -> None:

@@ -9,11 +9,10 @@ from marshmallow import Schema, ValidationError, fields, validate, validates, va
 
 from service.domain import api_keys
 from service.schemas.fields import (
-    DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
     CountryCode,
     IsoDateTime,
     Marking,
+    Page,
     StrictInteger,
     Text,
     optional_text,
@@ -51,13 +50,6 @@ class KeyIn(Schema):
 
 class KeyRevocationIn(Schema):
     reason = optional_text(500)
-
-
-class Page(Schema):
-    limit = fields.Integer(
-        load_default=DEFAULT_PAGE_SIZE, validate=validate.Range(1, MAX_PAGE_SIZE)
-    )
-    cursor = fields.String(load_default=None, validate=validate.Length(max=500))
 
 
 class KeyQuery(Page):

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC
 from typing import Any, TypedDict
 
-from marshmallow import ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 from marshmallow.experimental.context import Context
 
 from service.domain.serials import fold_serial
@@ -16,6 +16,15 @@ from service.errors import FieldError
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
+
+
+class Page(Schema):
+    """The query of a cursor-paged list: how many, and where the page starts."""
+
+    limit = fields.Integer(
+        load_default=DEFAULT_PAGE_SIZE, validate=validate.Range(1, MAX_PAGE_SIZE)
+    )
+    cursor = fields.String(load_default=None, validate=validate.Length(max=500))
 
 
 class ReferenceData(TypedDict):

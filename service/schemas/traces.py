@@ -110,13 +110,6 @@ class WebhookIn(Schema):
     url = Text(required=True, max_length=2000)
 
 
-class WebhookQuery(Schema):
-    limit = fields.Integer(
-        load_default=DEFAULT_PAGE_SIZE, validate=validate.Range(1, MAX_PAGE_SIZE)
-    )
-    cursor = fields.String(load_default=None, validate=validate.Length(max=500))
-
-
 class AlertQuery(Schema):
     country = CountryCode(load_default=None)
     category = Choice(ITEM_CATEGORIES, load_default=None)

@@ -72,12 +72,10 @@ JOIN agencies a ON a.id = c.recorded_by_agency_id
 LEFT JOIN parties ex ON ex.id = c.exporter_party_id
 WHERE c.id = %(id)s;
 
--- name: issued_on
-SELECT issued_on FROM end_user_certificates WHERE id = %(id)s;
-
--- name: revocation_facts
--- What a revocation or its withdrawal is checked against: the certificate's issue, its
--- recorder, and the revocation that stands (at most one: euc_revocations_one_standing).
+-- name: certificate_facts
+-- What a fact about a certificate (a revocation, its withdrawal, a consent, a verification) is
+-- checked against: the certificate's issue, its recorder, and the revocation that stands (at
+-- most one: euc_revocations_one_standing).
 SELECT c.issued_on, a.id AS recorded_by_id, a.name AS recorded_by_name,
        r.id AS standing_id, r.revoked_on AS standing_revoked_on
 FROM end_user_certificates c
