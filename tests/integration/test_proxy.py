@@ -7,6 +7,7 @@ configuration in its container)."""
 from __future__ import annotations
 
 import contextlib
+import gzip
 import http.client
 import json
 import os
@@ -258,6 +259,44 @@ def test_the_import_route_while_the_api_does_not_answer_is_503() -> None:
         assert answer.status == 503
         assert answer.problem()["code"] == "service_unavailable"
         assert answer.headers["retry-after"] == "5"
+
+
+def fetch(
+    port: int, path: str, key: str, accept_encoding: str | None
+) -> tuple[int, http.client.HTTPMessage, bytes]:
+    """A GET through the proxy: its status, headers and body as they came (not decompressed)."""
+    headers = {"Authorization": f"Bearer {key}"}
+    if accept_encoding is not None:
+        headers["Accept-Encoding"] = accept_encoding
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        connection.close()
+
+
+def test_answers_are_compressed_for_clients_that_ask_and_only_for_them(
+    proxy: Proxy, live_service: tuple[str, str]
+) -> None:
+    base_url, database_url = live_service
+    reader = create_key(database_url, "Border Police", "trace:read")
+    path = "/v1/manufacturers"
+    status, as_the_api_sent_it = http_get(base_url + path, reader)
+    assert status == 200
+
+    status, headers, body = fetch(proxy.port, path, reader, "gzip")
+    plain_status, plain_headers, plain_body = fetch(proxy.port, path, reader, None)
+
+    assert (status, headers["Content-Encoding"]) == (200, "gzip")
+    assert headers["Content-Type"] == "application/json"
+    assert "Accept-Encoding" in headers["Vary"]
+    assert gzip.decompress(body) == as_the_api_sent_it
+    assert len(body) * 3 < len(as_the_api_sent_it), (len(body), len(as_the_api_sent_it))
+    # a client that does not ask gets the API's answer as it was
+    assert (plain_status, plain_headers["Content-Encoding"]) == (200, None)
+    assert plain_body == as_the_api_sent_it
 
 
 # The proxy reaches the API from an address of its own; clients reach the proxy from 127.0.0.1
