@@ -14,6 +14,9 @@ from dataclasses import dataclass, fields, replace
 from functools import cached_property
 from typing import Any
 
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
 from service.domain.webhooks import IPNetwork, Reach, parse_networks
 
 # Where a variable's name is not TRACE_REGISTRY_<FIELD>.
@@ -158,6 +161,20 @@ class Settings:
                 parse_networks(networks)
             except ValueError as error:
                 raise ConfigurationError(f"{variable_name(name)}: {error}") from error
+        for name, url in (
+            ("database_url", self.database_url),
+            ("database_owner_url", self.database_owner_url),
+        ):
+            # Checked here, not at the first connection, so that a typo is one line naming the
+            # variable (libpq's own message may quote the URL, password and all, and came from
+            # the CLI as a traceback).
+            try:
+                conninfo_to_dict(url)
+            except psycopg.ProgrammingError as error:
+                raise ConfigurationError(
+                    f"{variable_name(name)} is not a PostgreSQL connection URL such as "
+                    "postgresql://user:password@host:5432/database"
+                ) from error
         for origin in self.allowed_origins:
             if origin == "*" or not origin.startswith(("https://", "http://")):
                 raise ConfigurationError(

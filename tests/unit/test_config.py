@@ -134,6 +134,32 @@ def test_the_documented_production_switch_is_the_one_read() -> None:
         from_env(TRACE_REGISTRY_ENV="production")
 
 
+@pytest.mark.parametrize("variable", ["DATABASE_URL", "DATABASE_OWNER_URL"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "notaurl",
+        "postgresql://app:s3cret@[db/registry",
+        "postgresql://app:s3cret@db/registry?sslmode",
+        "host=db password='s3cret",
+    ],
+)
+def test_a_database_url_that_does_not_parse_is_refused_without_quoting_it(
+    variable: str, raw: str
+) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        from_env(**{variable: raw})
+    assert str(caught.value).startswith(f"{variable} is not a PostgreSQL connection URL")
+    assert "s3cret" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "raw", ["", "postgresql://app:s3cret@db:5432/registry", "dbname=registry host=/tmp"]
+)
+def test_database_urls_that_parse_are_taken(raw: str) -> None:
+    assert from_env(DATABASE_URL=raw, DATABASE_OWNER_URL=raw).database_url == raw
+
+
 def test_production_accepts_a_secret_of_its_own() -> None:
     settings = from_env(TRACE_REGISTRY_ENV="production", TRACE_REGISTRY_SECRET_KEY="k" * 64)
     assert settings.environment == "production"
