@@ -374,6 +374,20 @@ class TestRecords:
         assert api.get("/v1/traces?created_to=2024-W01-1").status_code == 400
 
 
+    def test_a_range_that_ends_before_it_starts_is_400(
+        self, api: ContractClient, rifle: dict[str, Any]
+    ) -> None:
+        trace(api, "AK1174094")
+
+        # Days swapped by a client used to list nothing, as if the agency had made no trace.
+        response = api.get("/v1/traces?created_from=2030-01-01&created_to=2020-01-01")
+
+        assert response.status_code == 400
+        assert [e["parameter"] for e in response.get_json()["errors"]] == ["created_to"]
+        one_day = api.get("/v1/traces?created_from=2000-01-01&created_to=2000-01-01")
+        assert one_day.status_code == 200
+
+
 @pytest.fixture
 def one_second_batches(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     """A batch has 1 s (TRACE_REGISTRY_BATCH_SECONDS), and each weapon takes 0.05 s more."""
