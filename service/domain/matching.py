@@ -263,10 +263,7 @@ def _confusable_match(reading: Reading, item: Item) -> SerialMatch:
 
 def _wildcard_match(reading: Reading, item: Item) -> SerialMatch | None:
     assert reading.pattern is not None
-    regex = "".join(
-        "." if char == "_" else ".*" if char == "%" else re.escape(char) for char in reading.pattern
-    )
-    if not re.fullmatch(regex, item.serial_normalised):
+    if not like(reading.pattern, item.serial_normalised):
         return None
     known = len(reading.normalised) / max(len(item.serial_normalised), 1)
     score = Basis.WILDCARD.value * (0.7 + 0.3 * min(known, 1.0))
@@ -275,6 +272,31 @@ def _wildcard_match(reading: Reading, item: Item) -> SerialMatch | None:
         f"{len(item.serial_normalised)} characters were readable and agree"
     )
     return Basis.WILDCARD, score, (_serial_difference(reading, item, explanation),)
+
+
+def like(pattern: str, serial: str) -> bool:
+    """Whether the serial matches the LIKE pattern (`_` one character, `%` any run), as
+    PostgreSQL would say, in at most len(pattern) * len(serial) steps.
+
+    A regular expression of the pattern (`.*` for each `%`) backtracks through every way of
+    sharing the serial among the runs: 23 s for one 40-character serial and a 64-character
+    reading of 30 stars, and a trace weighs up to 50 candidates. Here each `%` is only ever
+    widened one character at a time from the last one met: a piece between two runs that fits
+    at its first place is never worth moving later."""
+    at = read = 0
+    widened, resumed = -1, 0  # the last `%` met, and where in the serial it next resumes
+    while read < len(serial):
+        if at < len(pattern) and pattern[at] == "%":
+            widened, resumed = at, read
+            at += 1
+        elif at < len(pattern) and pattern[at] in ("_", serial[read]):
+            at, read = at + 1, read + 1
+        elif widened >= 0:
+            resumed += 1
+            at, read = widened + 1, resumed
+        else:
+            return False
+    return all(char == "%" for char in pattern[at:])
 
 
 def _near_miss(reading: Reading, item: Item) -> SerialMatch | None:

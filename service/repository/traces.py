@@ -203,5 +203,14 @@ def find(
         "before": before or NEWEST,
         "limit": limit,
     }
-    query = SQL["list_traces" if batch_id is None else "list_batch_traces"]
-    return [TraceSummary(**row) for row in conn.execute(query, params)]
+    return [TraceSummary(**row) for row in conn.execute(_listing(params), params)]
+
+
+def _listing(params: Mapping[str, object]) -> str:
+    # Each filter that narrows to a few traces reads through its own index (a generic plan
+    # would use none for an optional one): the batch's, then the case's.
+    if params["batch_id"] is not None:
+        return SQL["list_batch_traces"]
+    if params["case_reference"] is not None:
+        return SQL["list_case_traces"]
+    return SQL["list_traces"]

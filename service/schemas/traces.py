@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates,
+    validates_schema,
+)
 
 from service.domain import matching
 from service.domain.traces import ObservedWeapon, TraceContext
@@ -92,6 +100,14 @@ class TraceQuery(Schema):
         load_default=DEFAULT_PAGE_SIZE, validate=validate.Range(1, MAX_PAGE_SIZE)
     )
     cursor = fields.String(load_default=None, validate=validate.Length(max=500))
+
+    @validates_schema
+    def ordered(self, data: dict[str, Any], **_: Any) -> None:
+        # A range swapped by mistake would list nothing, read as "no traces made then".
+        start: date | None = data.get("created_from")
+        end: date | None = data.get("created_to")
+        if start is not None and end is not None and end < start:
+            raise ValidationError("created_to is before created_from", "created_to")
 
 
 class ManufacturerQuery(Schema):

@@ -140,13 +140,25 @@ WHERE batch_id = %(batch_id)s AND agency_id = %(agency_id)s
 ORDER BY id;
 
 -- name: list_traces
--- Newest first. The case reference, the batch and the dates are optional filters.
+-- Newest first. The dates are optional filters (a case or a batch has a query of its own).
 SELECT id, status, created_at, batch_id, case_reference, serial_number,
        cardinality(candidate_item_ids) AS candidate_count
 FROM traces
 WHERE agency_id = %(agency_id)s
-  AND (%(case_reference)s::text IS NULL OR case_reference = %(case_reference)s)
-  AND (%(batch_id)s::uuid IS NULL OR batch_id = %(batch_id)s)
+  AND (%(created_from)s::timestamptz IS NULL OR created_at >= %(created_from)s)
+  AND (%(created_before)s::timestamptz IS NULL OR created_at < %(created_before)s)
+  AND id < %(before)s
+ORDER BY id DESC
+LIMIT %(limit)s;
+
+-- name: list_case_traces
+-- list_traces for one case: through the case's index. The service's plans are generic, and a
+-- generic plan uses no index for an optional filter (`$2 IS NULL OR case_reference = $2`):
+-- through the agency's index, an old case was found only after every trace the agency made since.
+SELECT id, status, created_at, batch_id, case_reference, serial_number,
+       cardinality(candidate_item_ids) AS candidate_count
+FROM traces
+WHERE agency_id = %(agency_id)s AND case_reference = %(case_reference)s
   AND (%(created_from)s::timestamptz IS NULL OR created_at >= %(created_from)s)
   AND (%(created_before)s::timestamptz IS NULL OR created_at < %(created_before)s)
   AND id < %(before)s

@@ -373,6 +373,41 @@ class TestRecords:
         assert len(api.get("/v1/traces?created_from=9999-12-31").get_json()["items"]) == 0
         assert api.get("/v1/traces?created_to=2024-W01-1").status_code == 400
 
+    def test_a_range_that_ends_before_it_starts_is_400(
+        self, api: ContractClient, rifle: dict[str, Any]
+    ) -> None:
+        trace(api, "AK1174094")
+
+        # Days swapped by a client used to list nothing, as if the agency had made no trace.
+        response = api.get("/v1/traces?created_from=2030-01-01&created_to=2020-01-01")
+
+        assert response.status_code == 400
+        assert [e["parameter"] for e in response.get_json()["errors"]] == ["created_to"]
+        one_day = api.get("/v1/traces?created_from=2000-01-01&created_to=2000-01-01")
+        assert one_day.status_code == 200
+
+    def test_a_case_is_listed_through_its_own_index(self, db: Connection, agency_key: Any) -> None:
+        # The service's plans are generic once a query is prepared (plan_cache_mode), and a
+        # generic plan cannot use an index for an optional filter (`$2 IS NULL OR case = $2`):
+        # through the agency's index, an old case was found only after every trace since.
+        db.prepare_threshold = 0
+        traces_repository.find(
+            db, agency_key[0].id, case_reference="KG-2019-1003", batch_id=None,
+            created_from=None, created_before=None, before=None, limit=51,
+        )  # fmt: skip
+        prepared = db.execute(
+            "SELECT name, parameter_types::text[] AS types FROM pg_prepared_statements"
+            " WHERE statement LIKE '%%FROM traces%%' AND statement NOT LIKE '%%pg_prepared%%'"
+        ).fetchone()
+        assert prepared is not None
+        # Any values: the plan is generic whatever they are.
+        values = {"uuid": f"'{agency_key[0].id}'", "text": "'KG-2019-1003'", "integer": "51"}
+        arguments = ", ".join(values.get(kind, "NULL") for kind in prepared["types"])
+
+        plan = db.execute(f"EXPLAIN EXECUTE {prepared['name']} ({arguments})").fetchall()
+
+        assert "traces_agency_case" in " ".join(row["QUERY PLAN"] for row in plan)
+
 
 @pytest.fixture
 def one_second_batches(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import re
 import string
+import time
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -629,6 +630,30 @@ class TestTiers:
         assessment = assessed("AK11*", registered)
 
         assert assessment.basis is Basis.WILDCARD
+
+    def test_a_reading_of_many_runs_is_matched_in_time(self) -> None:
+        # 30 stars between known characters: a regular expression of as many `.*` backtracked
+        # for 23 s on this one candidate (a trace holds up to 50), with no statement timeout to
+        # stop it; a pattern's runs are tried from their first fit, each once.
+        reading = "ABC" + "*1" * 30
+        registered = item("ABCD" + "1" * 40)
+
+        started = time.perf_counter()
+        assessment = assessed(reading, registered)
+
+        assert time.perf_counter() - started < 1.0
+        assert assessment.basis is Basis.WILDCARD
+        assert assess(observe(reading), candidate(item("ABCD" + "1" * 29))) is None
+
+    @PROPERTY
+    @given(
+        st.text("AB_%", max_size=8).map(lambda p: re.sub("%+", "%", p)),
+        st.text("AB", max_size=8),
+    )
+    def test_a_pattern_matches_as_like_does(self, pattern: str, serial: str) -> None:
+        regex = "".join({"_": ".", "%": ".*"}.get(char, char) for char in pattern)
+
+        assert matching.like(pattern, serial) == bool(re.fullmatch(regex, serial))
 
     @pytest.mark.parametrize(
         ("reading", "distance"),
