@@ -53,9 +53,13 @@ from tests.paths import ROOT
 VERSION_1_SCHEMA = ROOT / "tests" / "data" / "schema-v1.sql"
 # and as version 3 had it: what databases set up from 2026-12-06 until version 4 hold.
 VERSION_3_SCHEMA = ROOT / "tests" / "data" / "schema-v3.sql"
+# and as version 4 had it: what databases set up from 2026-12-06 until version 5 hold.
+VERSION_4_SCHEMA = ROOT / "tests" / "data" / "schema-v4.sql"
 
 
-@pytest.mark.parametrize(("version", "kept"), [(1, VERSION_1_SCHEMA), (3, VERSION_3_SCHEMA)])
+@pytest.mark.parametrize(
+    ("version", "kept"), [(1, VERSION_1_SCHEMA), (3, VERSION_3_SCHEMA), (4, VERSION_4_SCHEMA)]
+)
 def test_a_kept_schema_is_of_its_version(version: int, kept: Path) -> None:
     text = kept.read_text(encoding="utf-8").encode()
 
@@ -146,6 +150,35 @@ def test_a_version_3_database_migrated_has_the_schema_a_new_database_gets(
     recorded = version_3.execute("SELECT version, fingerprint FROM schema_version ORDER BY 1")
     assert [(row["version"], row["fingerprint"]) for row in recorded] == [
         (version, FINGERPRINTS[version]) for version in range(3, SCHEMA_VERSION + 1)
+    ]
+
+
+@pytest.fixture
+def version_4(empty_database_url: str) -> Iterator[Connection]:
+    """A database as the code of version 4 set it up: its schema.sql whole, and its record."""
+    with connect(Settings(database_url=empty_database_url)) as conn:
+        with conn.transaction():
+            conn.execute(VERSION_4_SCHEMA.read_text(encoding="utf-8").encode())
+            conn.execute(
+                "INSERT INTO schema_version (version, fingerprint) VALUES (4, %s)",
+                [FINGERPRINTS[4]],
+            )
+            ensure_service_role(conn, service_url_for(empty_database_url))
+        yield conn
+
+
+def test_a_version_4_database_migrated_has_the_schema_a_new_database_gets(
+    version_4: Connection, db: Connection
+) -> None:
+    before = schema_of(version_4)
+
+    assert ensure_schema(version_4) == SchemaSetUp(found=4)
+
+    assert differences(before, schema_of(db)) != []  # the comparison sees what 0005 adds
+    assert differences(schema_of(version_4), schema_of(db)) == []
+    recorded = version_4.execute("SELECT version, fingerprint FROM schema_version ORDER BY 1")
+    assert [(row["version"], row["fingerprint"]) for row in recorded] == [
+        (version, FINGERPRINTS[version]) for version in range(4, SCHEMA_VERSION + 1)
     ]
 
 
