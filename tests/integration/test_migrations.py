@@ -23,6 +23,7 @@ from service.config import Settings
 from service.db import Connection, connect
 from service.domain import api_keys
 from service.domain.ids import uuid7
+from service.repository import webhooks
 from service.schema_setup import (
     FINGERPRINTS,
     SCHEMA_VERSION,
@@ -180,6 +181,47 @@ def test_a_version_4_database_migrated_has_the_schema_a_new_database_gets(
     assert [(row["version"], row["fingerprint"]) for row in recorded] == [
         (version, FINGERPRINTS[version]) for version in range(4, SCHEMA_VERSION + 1)
     ]
+
+
+def test_deliveries_recorded_at_version_4_are_kept_by_the_migration_and_purged_by_age(
+    version_4: Connection,
+) -> None:
+    # Version 4 kept every delivered row; the migration deletes none of them (the worker does,
+    # by age, in batches), and the pending one is the worker's to send, as before.
+    agency, _ = create_agency_key(version_4, "Migrated Webhook Office")
+    other, _ = create_agency_key(version_4, "Migrated Tracing Office")
+    with version_4.transaction():
+        item = version_4.execute(
+            "INSERT INTO items (manufacturer, manufacturer_key, model, model_key, category,"
+            " serial_number, serial_norm, recorded_by_agency_id) VALUES ('FN', 'FN', 'FAL',"
+            " 'FAL', 'RIFLE', 'MIG-5', 'MIG5', %s) RETURNING id",
+            [agency.id],
+        ).fetchone()["id"]
+        hook = version_4.execute(
+            "INSERT INTO agency_webhooks (agency_id, url, secret) VALUES (%s,"
+            " 'https://hooks.example.org/in', repeat('s', 32)) RETURNING id",
+            [agency.id],
+        ).fetchone()["id"]
+        for delivered in ("now() - interval '400 days'", "now() - interval '1 day'", "NULL"):
+            notification = version_4.execute(
+                "INSERT INTO notifications (agency_id, kind, item_id, by_agency_id)"
+                " VALUES (%s, 'ITEM_LOOKUP', %s, %s) RETURNING id",
+                [agency.id, item, other.id],
+            ).fetchone()["id"]
+            version_4.execute(
+                "INSERT INTO webhook_deliveries (notification_id, webhook_id, delivered_at)"
+                f" VALUES (%s, %s, {delivered})",
+                [notification, hook],
+            )
+
+    ensure_schema(version_4)
+
+    assert rows_in(version_4, "webhook_deliveries") == 3
+    assert sum(webhooks.purge_delivered(version_4, retention_days=30, batch=100)) == 1
+    left = version_4.execute(
+        "SELECT delivered_at IS NULL AS pending FROM webhook_deliveries ORDER BY 1"
+    )
+    assert [row["pending"] for row in left] == [False, True]
 
 
 def test_a_revocation_recorded_at_version_3_stands_after_it_is_migrated_and_may_be_withdrawn(
