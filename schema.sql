@@ -606,10 +606,15 @@ CREATE TABLE agency_webhooks (
     deactivated_at  timestamptz
 );
 CREATE INDEX agency_webhooks_agency ON agency_webhooks (agency_id) WHERE deactivated_at IS NULL;
+-- GET /v1/webhooks pages an agency's webhooks, active or not, newest first by id.
+CREATE INDEX agency_webhooks_agency_pages ON agency_webhooks (agency_id, id);
 
 -- The delivery outbox: a row per notification and webhook, kept until delivered. A worker claims
 -- due rows by moving next_attempt_at ahead (a lease), so several workers never send one twice at
--- once, and one that dies lets the lease run out.
+-- once, and one that dies lets the lease run out. Operational, not ledger (the notification is
+-- what is kept): `trace-registry worker` deletes a delivered row once it is older than
+-- TRACE_REGISTRY_DELIVERY_RETENTION_DAYS; one not yet delivered stays until it is, or until its
+-- webhook is deactivated.
 CREATE TABLE webhook_deliveries (
     id               uuid PRIMARY KEY DEFAULT uuid_v7(),
     notification_id  uuid NOT NULL REFERENCES notifications (id),
@@ -624,6 +629,9 @@ CREATE TABLE webhook_deliveries (
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at)
     WHERE delivered_at IS NULL;
+-- What that purge reads, oldest first (the outbox's undelivered rows have no entry).
+CREATE INDEX webhook_deliveries_delivered ON webhook_deliveries (delivered_at)
+    WHERE delivered_at IS NOT NULL;
 
 -- The audit trail -------------------------------------------------------------------------------
 --

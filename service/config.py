@@ -101,6 +101,10 @@ class Settings:
     # Webhooks an agency may have active at once: every notification is one delivery per active
     # webhook, so without a bound one agency could multiply the worker's rounds at will.
     webhooks_per_agency: int = 10
+    # How long a delivered webhook delivery is kept (its attempts, last status) before
+    # `trace-registry worker` deletes it; the notification itself stays, and an undelivered
+    # delivery is kept until it is delivered (or its webhook deactivated).
+    delivery_retention_days: int = 30
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -149,6 +153,7 @@ class Settings:
             ("batch_seconds", self.batch_seconds, 1),
             ("body_idle_seconds", self.body_idle_seconds, 0.1),
             ("webhooks_per_agency", self.webhooks_per_agency, 1),
+            ("delivery_retention_days", self.delivery_retention_days, 1),
         ):
             # `not value >= lowest` also refuses NaN; infinity would never time out.
             if not value >= lowest or math.isinf(value):

@@ -41,6 +41,8 @@ FINGERPRINTS = {
     3: "790d1ecfd2bd1720ccf2c157e399fb0b6864b06f7b1c2e34c803f20328912da0",
     # from 2026-12-06: migration 0004 (a revocation recorded in error can be withdrawn)
     4: "d834a8b7d19e51e2ec8b76b9bf119603da7907d4d60764e14d82d2821e7bc5b7",
+    # from 2026-12-06: migration 0005 (indexes to purge delivered deliveries and page webhooks)
+    5: "f29b56c2ba4995d162f532ce1b77e195a4abbefdb377e71179d3ad70d28b903c",
 }
 SCHEMA_VERSION = max(FINGERPRINTS)
 # Databases set up before versions were counted by migrations recorded version 1 whatever their

@@ -1,8 +1,10 @@
 """`trace-registry worker`: the background work of the service, in rounds.
 
 Each round delivers the notifications due to webhooks (service.delivery), loads the oldest
-queued import if there is one (service.importing), and every few minutes forgets idempotent
-answers past their retention and rates that ran out. Everything it works on is in PostgreSQL,
+queued import if there is one (service.importing), and every few minutes forgets what only
+operations needed: idempotent answers past their retention, rates that ran out, and deliveries
+delivered longer ago than their retention. Evidence (the ledger, stored traces, notifications,
+the audit trail, import records) is never purged. Everything it works on is in PostgreSQL,
 leased, so several workers may run on several machines, and one that dies loses nothing.
 """
 
@@ -11,16 +13,23 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from service import delivery, importing
 from service.config import Settings
 from service.db import Connection
-from service.repository import agencies, clients, idempotency
+from service.repository import agencies, clients, idempotency, webhooks
 
 log = logging.getLogger(__name__)
 PURGE_EVERY_SECONDS = 300.0
+# Rows a purge deletes in one statement (its own transaction): the rows it locks are held that
+# long, not for the whole purge.
+PURGE_BATCH = 1_000
+# How long one kind of purge may take a turn: what is left (a first purge after an upgrade that
+# finds months of delivered rows) waits for the next turn, rather than hold the round's
+# deliveries and imports.
+PURGE_SECONDS = 10.0
 
 
 def run(
@@ -49,7 +58,7 @@ def run(
                 while True:
                     if time.monotonic() - purged_at >= PURGE_EVERY_SECONDS:
                         purged_at = time.monotonic()
-                        _purge(conn, settings.idempotency_hours)
+                        _purge(conn, settings)
                     done = delivery.deliver_due(conn, send)
                     delivered += done.delivered
                     loaded = importing.run_next_job(conn, jobs)
@@ -68,19 +77,36 @@ def run(
             time.sleep(interval)
 
 
-def _purge(conn: Connection, hours: int) -> None:
-    """Forget expired idempotent answers and spent rates. A purge that fails (a row held by a
-    request that re-sends its key, past the statement timeout) waits for the next turn: it must
-    not stop the round's deliveries and imports, nor be tried first in every round until it
-    succeeds."""
-    forgetting: tuple[tuple[str, Callable[[], int]], ...] = (
-        ("idempotent answers", lambda: idempotency.purge(conn, hours)),
-        ("spent rates", lambda: clients.forget_spent_rates(conn)),
+def _purge(conn: Connection, settings: Settings) -> None:
+    """Forget expired idempotent answers, spent rates and old delivered deliveries, in batches.
+    A purge that fails (a statement past its timeout) waits for the next turn: it must not stop
+    the round's deliveries and imports, nor be tried first in every round until it succeeds."""
+    forgetting: tuple[tuple[str, Callable[[], Iterator[int]]], ...] = (
+        (
+            "idempotent answers",
+            lambda: idempotency.purge(conn, settings.idempotency_hours, PURGE_BATCH),
+        ),
+        ("spent rates", lambda: clients.forget_spent_rates(conn, PURGE_BATCH)),
+        (
+            "delivered deliveries",
+            lambda: webhooks.purge_delivered(conn, settings.delivery_retention_days, PURGE_BATCH),
+        ),
     )
-    for what, forget in forgetting:
+    for what, batches in forgetting:
         try:
-            forgotten = forget()
+            forgotten = _for_a_while(batches(), PURGE_SECONDS)
         except Exception as error:  # logged; the next turn tries again
             log.warning("forgetting %s failed (next in %d s): %s", what, PURGE_EVERY_SECONDS, error)
             continue
         log.info("forgot %d %s", forgotten, what)
+
+
+def _for_a_while(batches: Iterator[int], seconds: float) -> int:
+    """Run batches until none is left or `seconds` have passed; how many rows they forgot."""
+    deadline = time.monotonic() + seconds
+    forgotten = 0
+    for count in batches:
+        forgotten += count
+        if time.monotonic() >= deadline:
+            break
+    return forgotten

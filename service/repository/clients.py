@@ -6,7 +6,9 @@ UNLOGGED: a crash of PostgreSQL forgets them, as it forgets the keys' rates.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from uuid import UUID
 
 from service.db import Connection
 from service.domain.clients import Counters
@@ -41,6 +43,16 @@ def failed_authentication(
     return Judgement(admitted=row["admitted"], retry_after=row["retry_after"] or 1)
 
 
-def forget_spent_rates(conn: Connection) -> int:
-    """Delete the rates, keys' and clients', that ran out over an hour ago; how many."""
-    return conn.execute(SQL["forget_spent_rates"]).rowcount
+def forget_spent_rates(conn: Connection, batch: int) -> Iterator[int]:
+    """Delete the rates, keys' and clients', that ran out over an hour ago, reading `batch` rows
+    of the table at a time in key order, to its end; yields how many each batch deleted. Each
+    batch is one statement: on a connection in autocommit mode (the worker's), a short
+    transaction of its own."""
+    after = UUID(int=0)
+    while True:
+        row = conn.execute(SQL["forget_spent_rates"], {"after": after, "batch": batch}).fetchone()
+        assert row is not None
+        yield row["forgotten"]
+        if row["read"] < batch:
+            return
+        after = row["last"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -84,6 +85,12 @@ def remember(conn: Connection, request: Request, answer: Answer) -> None:
     )
 
 
-def purge(conn: Connection, retention_hours: int) -> int:
-    """Forget answers older than the retention; how many were forgotten."""
-    return conn.execute(SQL["purge"], {"hours": retention_hours}).rowcount
+def purge(conn: Connection, retention_hours: int, batch: int) -> Iterator[int]:
+    """Forget answers older than the retention, `batch` at a time, oldest first, until none is
+    left; yields how many each batch forgot. Each batch is one statement: on a connection in
+    autocommit mode (the worker's), a short transaction of its own, so no lock is held longer."""
+    while True:
+        forgotten = conn.execute(SQL["purge"], {"hours": retention_hours, "batch": batch}).rowcount
+        yield forgotten
+        if forgotten < batch:
+            return

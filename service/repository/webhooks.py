@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -122,6 +123,19 @@ def postpone(conn: Connection, delivery_ids: list[UUID], seconds: int) -> None:
     """Hand claimed deliveries back unsent, due again in `seconds` (not counted as attempts)."""
     if delivery_ids:
         conn.execute(SQL["postpone"], {"ids": delivery_ids, "seconds": seconds})
+
+
+def purge_delivered(conn: Connection, retention_days: int, batch: int) -> Iterator[int]:
+    """Delete deliveries delivered more than `retention_days` ago, `batch` at a time, oldest
+    first, until none is left; yields how many each batch deleted. Undelivered ones are never
+    touched. Each batch is one statement: on a connection in autocommit mode (the worker's), a
+    short transaction of its own."""
+    while True:
+        params = {"days": retention_days, "batch": batch}
+        deleted = conn.execute(SQL["purge_delivered"], params).rowcount
+        yield deleted
+        if deleted < batch:
+            return
 
 
 def delivery_state(conn: Connection, notification_id: UUID) -> list[dict[str, object]]:

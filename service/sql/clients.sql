@@ -38,4 +38,17 @@ SELECT admitted, retry_after FROM judged;
 -- Rates that ran out: a row whose time has passed admits as no row would, so it can go. Without
 -- this, every address that ever failed to authenticate would keep a row. An hour's margin: a
 -- request admitted a moment ago (a batch, which charges its key when it ends) keeps its row.
-DELETE FROM rate_limits WHERE allowed_at < clock_timestamp() - interval '1 hour';
+-- A batch of the table at a time, in key order after `after` (no index of allowed_at, which
+-- every request moves: it would cost each one an index write), one short transaction of its
+-- own; says how many rows it read, the last key among them, and how many it deleted. A row that
+-- a request moved on meanwhile is checked again as it now stands, and kept.
+WITH scanned AS (
+    SELECT key_id FROM rate_limits WHERE key_id > %(after)s ORDER BY key_id LIMIT %(batch)s
+), forgotten AS (
+    DELETE FROM rate_limits r USING scanned
+    WHERE r.key_id = scanned.key_id AND r.allowed_at < clock_timestamp() - interval '1 hour'
+    RETURNING r.key_id
+)
+SELECT (SELECT count(*) FROM scanned)::integer AS read,
+       (SELECT key_id FROM scanned ORDER BY key_id DESC LIMIT 1) AS last,
+       (SELECT count(*) FROM forgotten)::integer AS forgotten;

@@ -25,5 +25,16 @@ SET status = %(status)s, location = %(location)s, media_type = %(media_type)s, b
 WHERE agency_id = %(agency_id)s AND key = %(key)s;
 
 -- name: purge
+-- A batch of the answers older than the retention (the age `claim` takes a key over at), oldest
+-- first, one short transaction of its own. A row held by a request that is taking its key over
+-- is skipped rather than waited for: that request makes it young again. now(), not
+-- clock_timestamp(): a volatile bound cannot be an index condition (each batch would read the
+-- whole table, and sort it); in autocommit mode now() is the statement's start, a moment before
+-- the clock `claim` reads, so no answer goes that `claim` would not take over.
 DELETE FROM idempotency_keys
-WHERE created_at < clock_timestamp() - make_interval(hours => %(hours)s);
+WHERE (agency_id, key) IN (
+    SELECT agency_id, key FROM idempotency_keys
+    WHERE created_at < now() - make_interval(hours => %(hours)s)
+    ORDER BY created_at
+    LIMIT %(batch)s
+    FOR UPDATE SKIP LOCKED);

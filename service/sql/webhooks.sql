@@ -88,3 +88,17 @@ WHERE id = ANY(%(ids)s) AND delivered_at IS NULL;
 -- name: delivery_state
 SELECT id, attempts, delivered_at, last_status, last_error, next_attempt_at
 FROM webhook_deliveries WHERE notification_id = %(notification_id)s ORDER BY id;
+
+-- name: purge_delivered
+-- A batch of the delivered rows older than the retention, oldest first (by the index of their
+-- delivery time), one short transaction of its own. A row not yet delivered is never taken: it
+-- waits for a worker, or leaves with its webhook's deactivation. The notification stays. A row a
+-- worker still holds (a late outcome being recorded) is skipped, for a later batch. now(), not
+-- clock_timestamp(): a volatile bound cannot be an index condition (the batch read the whole
+-- table, and sorted it), and in autocommit mode now() is the statement's start.
+DELETE FROM webhook_deliveries
+WHERE id IN (SELECT id FROM webhook_deliveries
+             WHERE delivered_at < now() - make_interval(days => %(days)s)
+             ORDER BY delivered_at
+             LIMIT %(batch)s
+             FOR UPDATE SKIP LOCKED);

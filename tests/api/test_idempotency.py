@@ -337,7 +337,7 @@ def test_the_worker_purges_answers_past_their_retention(
         " WHERE key = 'purged'"
     )
 
-    assert idempotency.purge(db, 24) == 1
+    assert sum(idempotency.purge(db, 24, batch=100)) == 1
     remaining = [row["key"] for row in db.execute("SELECT key FROM idempotency_keys")]
     assert remaining == ["kept"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +12,7 @@ from flask.testing import FlaskClient
 from service import create_app
 from service.config import Settings
 from service.db import Connection
+from service.domain.ids import NEWEST
 from service.repository import webhooks
 from tests.conftest import create_agency_key, rows_in, second_waits_for_first, service_url_for
 from tests.contract import ContractClient
@@ -172,3 +174,33 @@ def test_a_registration_sent_again_does_not_show_the_secret_twice(
     stored = db.execute("SELECT body FROM idempotency_keys").fetchone()
     assert stored is not None and first.get_json()["secret"].encode() not in bytes(stored["body"])
     assert rows_in(db, "agency_webhooks") == 1
+
+
+def test_a_page_of_an_agency_s_webhooks_is_read_from_an_index_led_by_the_agency(
+    db: Connection,
+) -> None:
+    # The list was read from the primary key backwards, filtering out every other agency's
+    # webhooks (or the whole table, sorted): a page cost what the table held, not what it shows.
+    with db.transaction():
+        db.execute(
+            "INSERT INTO agencies (name) SELECT 'Agency ' || n FROM generate_series(1, 50) n"
+        )
+        db.execute(
+            "INSERT INTO agency_webhooks (agency_id, url, secret, deactivated_at)"
+            " SELECT a.id, 'https://receiver-' || n || '.example.org/hook', repeat('s', 32),"
+            "        CASE WHEN n > 5 THEN now() END"
+            " FROM agencies a, generate_series(1, 40) n"
+        )
+    db.execute("ANALYZE agency_webhooks")
+    agency = db.execute("SELECT id FROM agencies ORDER BY id LIMIT 1").fetchone()
+    assert agency is not None
+
+    plan = db.execute(
+        "EXPLAIN (FORMAT JSON) " + webhooks.SQL["list_webhooks"],
+        {"agency_id": agency["id"], "before": NEWEST, "limit": 20},
+    ).fetchone()
+
+    assert plan is not None
+    scans = json.dumps(plan["QUERY PLAN"])
+    assert '"Index Name": "agency_webhooks_agency_pages"' in scans, scans
+    assert '"Node Type": "Seq Scan"' not in scans, scans

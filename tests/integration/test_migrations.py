@@ -23,6 +23,7 @@ from service.config import Settings
 from service.db import Connection, connect
 from service.domain import api_keys
 from service.domain.ids import uuid7
+from service.repository import webhooks
 from service.schema_setup import (
     FINGERPRINTS,
     SCHEMA_VERSION,
@@ -53,9 +54,13 @@ from tests.paths import ROOT
 VERSION_1_SCHEMA = ROOT / "tests" / "data" / "schema-v1.sql"
 # and as version 3 had it: what databases set up from 2026-12-06 until version 4 hold.
 VERSION_3_SCHEMA = ROOT / "tests" / "data" / "schema-v3.sql"
+# and as version 4 had it: what databases set up from 2026-12-06 until version 5 hold.
+VERSION_4_SCHEMA = ROOT / "tests" / "data" / "schema-v4.sql"
 
 
-@pytest.mark.parametrize(("version", "kept"), [(1, VERSION_1_SCHEMA), (3, VERSION_3_SCHEMA)])
+@pytest.mark.parametrize(
+    ("version", "kept"), [(1, VERSION_1_SCHEMA), (3, VERSION_3_SCHEMA), (4, VERSION_4_SCHEMA)]
+)
 def test_a_kept_schema_is_of_its_version(version: int, kept: Path) -> None:
     text = kept.read_text(encoding="utf-8").encode()
 
@@ -147,6 +152,76 @@ def test_a_version_3_database_migrated_has_the_schema_a_new_database_gets(
     assert [(row["version"], row["fingerprint"]) for row in recorded] == [
         (version, FINGERPRINTS[version]) for version in range(3, SCHEMA_VERSION + 1)
     ]
+
+
+@pytest.fixture
+def version_4(empty_database_url: str) -> Iterator[Connection]:
+    """A database as the code of version 4 set it up: its schema.sql whole, and its record."""
+    with connect(Settings(database_url=empty_database_url)) as conn:
+        with conn.transaction():
+            conn.execute(VERSION_4_SCHEMA.read_text(encoding="utf-8").encode())
+            conn.execute(
+                "INSERT INTO schema_version (version, fingerprint) VALUES (4, %s)",
+                [FINGERPRINTS[4]],
+            )
+            ensure_service_role(conn, service_url_for(empty_database_url))
+        yield conn
+
+
+def test_a_version_4_database_migrated_has_the_schema_a_new_database_gets(
+    version_4: Connection, db: Connection
+) -> None:
+    before = schema_of(version_4)
+
+    assert ensure_schema(version_4) == SchemaSetUp(found=4)
+
+    assert differences(before, schema_of(db)) != []  # the comparison sees what 0005 adds
+    assert differences(schema_of(version_4), schema_of(db)) == []
+    recorded = version_4.execute("SELECT version, fingerprint FROM schema_version ORDER BY 1")
+    assert [(row["version"], row["fingerprint"]) for row in recorded] == [
+        (version, FINGERPRINTS[version]) for version in range(4, SCHEMA_VERSION + 1)
+    ]
+
+
+def test_deliveries_recorded_at_version_4_are_kept_by_the_migration_and_purged_by_age(
+    version_4: Connection,
+) -> None:
+    # Version 4 kept every delivered row; the migration deletes none of them (the worker does,
+    # by age, in batches), and the pending one is the worker's to send, as before.
+    agency, _ = create_agency_key(version_4, "Migrated Webhook Office")
+    other, _ = create_agency_key(version_4, "Migrated Tracing Office")
+    with version_4.transaction():
+        item = version_4.execute(
+            "INSERT INTO items (manufacturer, manufacturer_key, model, model_key, category,"
+            " serial_number, serial_norm, recorded_by_agency_id) VALUES ('FN', 'FN', 'FAL',"
+            " 'FAL', 'RIFLE', 'MIG-5', 'MIG5', %s) RETURNING id",
+            [agency.id],
+        ).fetchone()["id"]
+        hook = version_4.execute(
+            "INSERT INTO agency_webhooks (agency_id, url, secret) VALUES (%s,"
+            " 'https://hooks.example.org/in', repeat('s', 32)) RETURNING id",
+            [agency.id],
+        ).fetchone()["id"]
+        for delivered in ("now() - interval '400 days'", "now() - interval '1 day'", "NULL"):
+            notification = version_4.execute(
+                "INSERT INTO notifications (agency_id, kind, item_id, by_agency_id)"
+                " VALUES (%s, 'ITEM_LOOKUP', %s, %s) RETURNING id",
+                [agency.id, item, other.id],
+            ).fetchone()["id"]
+            version_4.execute(
+                "INSERT INTO webhook_deliveries (notification_id, webhook_id, delivered_at)"
+                f" VALUES (%s, %s, {delivered})",
+                [notification, hook],
+            )
+
+    ensure_schema(version_4)
+
+    assert rows_in(version_4, "webhook_deliveries") == 3
+    assert sum(webhooks.purge_delivered(version_4, retention_days=30, batch=100)) == 1
+    left = version_4.execute(
+        "SELECT delivered_at IS NULL AS pending FROM webhook_deliveries ORDER BY 1"
+    )
+    assert [row["pending"] for row in left] == [False, True]
 
 
 def test_a_revocation_recorded_at_version_3_stands_after_it_is_migrated_and_may_be_withdrawn(

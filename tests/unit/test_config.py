@@ -71,6 +71,11 @@ def test_every_setting_is_read_and_parsed() -> None:
     assert isinstance(settings.pool_timeout_seconds, float)
 
 
+def test_delivered_deliveries_are_kept_30_days_unless_told() -> None:
+    assert Settings().delivery_retention_days == 30
+    assert from_env(TRACE_REGISTRY_DELIVERY_RETENTION_DAYS="7").delivery_retention_days == 7
+
+
 def test_a_float_setting_accepts_an_integer() -> None:
     settings = from_env(TRACE_REGISTRY_POOL_TIMEOUT_SECONDS="3")
     assert settings.pool_timeout_seconds == 3.0
@@ -231,6 +236,7 @@ def test_other_spellings_of_production_are_not_silently_development(spelling: st
         ("TRACE_REGISTRY_POOL_TIMEOUT_SECONDS", "inf"),
         ("TRACE_REGISTRY_AUTH_FAILURES_PER_MINUTE", "0"),
         ("TRACE_REGISTRY_AUTH_FAILURE_BURST", "0"),
+        ("TRACE_REGISTRY_DELIVERY_RETENTION_DAYS", "0"),
     ],
 )
 def test_out_of_range_values_are_refused(variable: str, raw: str) -> None:
