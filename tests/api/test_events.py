@@ -302,6 +302,27 @@ class TestErrorDeclarations:
 
         assert response.status_code == 404
 
+    def test_a_correction_of_an_unknown_event_is_an_unknown_reference(
+        self, api: ContractClient, registry: Any, cast: Any, db: Any
+    ) -> None:
+        # It answered 404, which to a client that posted to /v1/events reads as "no such
+        # URL", not as the id it sent; every other reference in the body answers 409.
+        body = {
+            "event_type": "MANUFACTURE",
+            "occurred_on": "2009-01-01",
+            "country": "BE",
+            "to_party_id": cast["maker"]["id"],
+            "item_ids": [registry.item()["id"]],
+            "corrects": {"event_id": GHOST, "reason": "INCORRECT_DATA", "explanation": "typo"},
+        }
+
+        response = api.post("/v1/events", body)
+
+        assert response.status_code == 409
+        assert response.get_json()["code"] == "unknown_reference"
+        assert "corrects/event_id" in response.get_json()["detail"]
+        assert db.execute("SELECT count(*) AS n FROM custody_events").fetchone()["n"] == 0
+
     def test_a_new_event_can_correct_an_old_one_in_one_step(
         self, api: ContractClient, registry: Any, cast: Any, wrong_export: Any
     ) -> None:
