@@ -22,12 +22,14 @@ from psycopg.types.json import set_json_dumps, set_json_loads
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from service.config import Settings
+from service.domain import custody
 from service.errors import (
     DatabaseUnavailable,
     Duplicate,
     FieldError,
     InvalidInput,
     LedgerViolation,
+    StateConflict,
     TraceRegistryError,
     UnknownReference,
 )
@@ -118,7 +120,10 @@ def translate(exc: psycopg.Error) -> TraceRegistryError | None:
     """The project exception for a database error, or None for a bug that must stay a 500."""
     diag = exc.diag
     if isinstance(exc, pg_errors.UniqueViolation):
-        return Duplicate(UNIQUE_MESSAGES.get(diag.constraint_name or "", _detail(exc)))
+        constraint = diag.constraint_name or ""
+        if constraint in STATE_CONFLICT_MESSAGES:
+            return StateConflict(STATE_CONFLICT_MESSAGES[constraint])
+        return Duplicate(UNIQUE_MESSAGES.get(constraint, _detail(exc)))
     if isinstance(exc, pg_errors.ForeignKeyViolation):
         return UnknownReference(_unknown_reference(exc))
     if exc.sqlstate == LEDGER_SQLSTATE:
@@ -165,11 +170,16 @@ UNIQUE_MESSAGES = {
     "in this country",
     "end_user_certificates_issuing_country_certificate_key_key": "a certificate with this number "
     "is already recorded for this issuing country",
-    "event_error_declarations_event_id_key": "this event has already been declared erroneous",
     "euc_revocations_one_standing": "this certificate has already been revoked: withdraw that "
     "revocation first if it was recorded in error",
     "euc_revocation_withdrawals_revocation_id_key": "this revocation has already been withdrawn",
     "agencies_name_key": "an agency with this name already exists",
+}
+
+# Unique indexes behind a rule the domain checks first, as a state conflict: only a request
+# racing another meets the index, and it must be answered as the one that came second would be.
+STATE_CONFLICT_MESSAGES = {
+    "event_error_declarations_event_id_key": custody.ALREADY_DECLARED,
 }
 
 # A reference that names nothing, as the client sent it: by the check that refused it (schema.sql,

@@ -256,7 +256,7 @@ def _store(
         with conn.transaction():  # a savepoint, to check again after the unique index's refusal
             return imports.store(conn, request.agency_id)
     except psycopg.errors.UniqueViolation:
-        imports.check_identities_again(conn)
+        imports.check_identities(conn, request.agency_id)
         found.merge(*imports.problems(conn, request.errors_kept))
         if found.count:
             raise _Rejected from None

@@ -67,6 +67,9 @@ STATUS_AFTER = {
     "DEACTIVATION": "DEACTIVATED",
 }
 STATUSES = ("UNRECORDED", *dict.fromkeys(STATUS_AFTER.values()))
+# The refusal of a second declaration that an event was erroneous, however it is met (the
+# check below, or the unique index a declaration racing another meets: service.db).
+ALREADY_DECLARED = "this event has already been declared erroneous"
 # After these the record no longer says who has the item.
 _HOLDER_UNKNOWN_AFTER = frozenset({"LOSS", "THEFT", "DESTRUCTION"})
 
@@ -234,6 +237,6 @@ def check_error_declaration(
             "only the agency that recorded an event (or an administrator) may declare it erroneous"
         )
     if already_declared:
-        raise StateConflict("this event has already been declared erroneous")
+        raise StateConflict(ALREADY_DECLARED)
     if event_id in corrective_event_ids:
         raise StateConflict("an event cannot correct itself")

@@ -36,7 +36,14 @@ def insert(
             declaration = NewErrorDeclaration(
                 event.corrects.reason, event.corrects.explanation, (event_id,)
             )
-            _declare(conn, agency_id, event.corrects.event_id, declaration, administrator)
+            _declare(
+                conn,
+                agency_id,
+                event.corrects.event_id,
+                declaration,
+                administrator,
+                named_by="corrects/event_id",
+            )
         stored = get(conn, event_id)
     assert stored is not None
     return stored
@@ -73,8 +80,13 @@ def _declare(
     event_id: UUID,
     declaration: NewErrorDeclaration,
     administrator: bool,
+    named_by: str | None = None,
 ) -> None:
+    """Declare the event erroneous. `named_by` is the body's field that named it, if the body
+    did: an unknown event is then a reference that names nothing (409), not a missing URL."""
     owner = conn.execute(SQL["event_owner"], {"id": event_id}).fetchone()
+    if owner is None and named_by is not None:
+        raise UnknownReference(f"{named_by} names no recorded custody event")
     if owner is None:
         raise NotFound(f"no custody event is recorded with id {event_id}")
     custody.check_error_declaration(

@@ -145,8 +145,15 @@ FROM (SELECT line, min(line) OVER (PARTITION BY serial_norm, manufacturer_key, m
       FROM import_items WHERE NOT present) AS d
 WHERE line <> first_line
 UNION ALL
+-- Another agency's party is not named: uniqueness must say that the number is taken, no more.
+-- Its id leads to its recorder and date, and were it named only when unrestricted, the silence
+-- would tell a restricted one (a covert front company) apart.
 SELECT s.line, 'registration_number',
-       'party ' || p.id || ' already has this registration number in ' || s.country
+       CASE WHEN p.recorded_by_agency_id = %(agency_id)s
+            THEN 'party ' || p.id || ' already has this registration number in ' || s.country
+            ELSE 'a party recorded by another agency already has this registration number in '
+                 || s.country
+       END
 FROM import_parties s
 JOIN parties p ON p.country = s.country AND p.registration_number = s.registration_number
 WHERE NOT s.present

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
+import psycopg
 import pytest
 
+from service.config import Settings
+from service.db import Connection, translate
+from service.domain.inputs import NewErrorDeclaration
+from service.errors import StateConflict
+from service.recording import Recorder
+from tests.conftest import second_waits_for_first
 from tests.contract import ContractClient
 
 GHOST = "01a20319-0000-7000-8000-000000000000"
@@ -279,6 +287,34 @@ class TestErrorDeclarations:
         assert again.status_code == 409
         assert again.get_json()["code"] == "state_conflict"
 
+    def test_twice_at_once_is_the_same_conflict(
+        self, wrong_export: Any, settings: Settings, agency_key: Any
+    ) -> None:
+        # The second, not seeing the first uncommitted, met the unique index, and was answered
+        # 409 `duplicate`: a client that tells refusals apart by code read two answers for one.
+        declaration = NewErrorDeclaration("INCORRECT_DATA", "destination mistyped", ())
+        refused: list[psycopg.Error] = []
+
+        def declare(conn: Connection) -> None:
+            recorder = Recorder(conn, agency_key[0].id, 180)
+            recorder.error_declaration(UUID(wrong_export["id"]), declaration)
+
+        def declare_too(conn: Connection) -> None:
+            try:
+                declare(conn)
+            except psycopg.Error as error:
+                refused.append(error)
+
+        second_waits_for_first(settings, declare, declare_too)
+
+        (error,) = refused
+        answer = translate(error)
+        assert isinstance(answer, StateConflict)
+        assert (answer.code, answer.detail) == (
+            "state_conflict",
+            "this event has already been declared erroneous",
+        )
+
     def test_only_the_recording_agency_may_declare(
         self, other_api: ContractClient, wrong_export: Any, db: Any
     ) -> None:
@@ -301,6 +337,27 @@ class TestErrorDeclarations:
         response = self.declare(api, {"id": GHOST})
 
         assert response.status_code == 404
+
+    def test_a_correction_of_an_unknown_event_is_an_unknown_reference(
+        self, api: ContractClient, registry: Any, cast: Any, db: Any
+    ) -> None:
+        # It answered 404, which to a client that posted to /v1/events reads as "no such
+        # URL", not as the id it sent; every other reference in the body answers 409.
+        body = {
+            "event_type": "MANUFACTURE",
+            "occurred_on": "2009-01-01",
+            "country": "BE",
+            "to_party_id": cast["maker"]["id"],
+            "item_ids": [registry.item()["id"]],
+            "corrects": {"event_id": GHOST, "reason": "INCORRECT_DATA", "explanation": "typo"},
+        }
+
+        response = api.post("/v1/events", body)
+
+        assert response.status_code == 409
+        assert response.get_json()["code"] == "unknown_reference"
+        assert "corrects/event_id" in response.get_json()["detail"]
+        assert db.execute("SELECT count(*) AS n FROM custody_events").fetchone()["n"] == 0
 
     def test_a_new_event_can_correct_an_old_one_in_one_step(
         self, api: ContractClient, registry: Any, cast: Any, wrong_export: Any

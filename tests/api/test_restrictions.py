@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 from uuid import UUID
 
+import orjson
 import pytest
 from flask.testing import FlaskClient
 
@@ -393,3 +394,73 @@ def test_the_per_agency_rows_rebuild_from_the_ledger_as_stored(
     assert result.differences == ()
     audiences = {row["audience"] for row in db.execute("SELECT audience FROM item_alerts")}
     assert len(audiences) == 1 and UUID(int=0) not in audiences  # the Border Police's rows only
+
+
+class TestARegistrationNumberAlreadyRecorded:
+    """Registration numbers stay unique per country, whoever recorded them: a refusal is all
+    that uniqueness must disclose, and it reads the same for a restricted party as for any
+    other agency's, naming neither (its id leads to its recorder and its date)."""
+
+    def open_party(self, other_api: ContractClient) -> dict[str, Any]:
+        return other_api.created(
+            "/v1/parties",
+            {"name": "Arsenal Sud", "kind": "MANUFACTURER", "country": "FR",
+             "registration_number": "FR-RCS-4410"},
+        )  # fmt: skip
+
+    def test_a_single_record_is_refused_in_the_same_words(
+        self, api: ContractClient, other_api: ContractClient, story: dict[str, Any]
+    ) -> None:
+        self.open_party(other_api)
+        party = {"name": "Nightjar", "kind": "BROKER", "country": "FR"}
+        answers = [
+            api.post("/v1/parties", {**party, "registration_number": number})
+            for number in ("OP-NIGHTJAR-7", "FR-RCS-4410")
+        ]
+
+        assert [answer.status_code for answer in answers] == [409, 409]
+        restricted, unrestricted = (answer.get_json() for answer in answers)
+        assert restricted == unrestricted
+        assert story["buyer"]["id"] not in answers[0].get_data(as_text=True)
+
+    def test_an_import_names_neither_party(
+        self, api: ContractClient, other_api: ContractClient, story: dict[str, Any]
+    ) -> None:
+        opened = self.open_party(other_api)
+        records = [
+            {"record_type": "party", "ref": f"P-{number}", "name": "Nightjar", "kind": "BROKER",
+             "country": "FR", "registration_number": number}
+            for number in ("OP-NIGHTJAR-7", "FR-RCS-4410")
+        ]  # fmt: skip
+        body = b"".join(orjson.dumps(record) + b"\n" for record in records)
+
+        response = api.request(
+            "POST", "/v1/imports", data=body, headers={"Content-Type": "application/x-ndjson"}
+        )
+
+        assert response.status_code == 400
+        problems = response.get_json()["errors"]
+        assert [problem["pointer"] for problem in problems] == ["/registration_number"] * 2
+        assert problems[0]["detail"] == problems[1]["detail"]
+        kept = api.get(f"/v1/imports/{response.get_json()['import_id']}")
+        for answer in (response, kept):
+            text = answer.get_data(as_text=True)
+            assert story["buyer"]["id"] not in text
+            assert opened["id"] not in text
+
+    def test_an_import_names_the_agencys_own_party(
+        self, other_api: ContractClient, story: dict[str, Any]
+    ) -> None:
+        record = {"record_type": "party", "ref": "P-again", "name": "Nightjar Holdings",
+                  "kind": "BROKER", "country": "FR",
+                  "registration_number": "OP-NIGHTJAR-7"}  # fmt: skip
+
+        response = other_api.request(
+            "POST",
+            "/v1/imports",
+            data=orjson.dumps(record) + b"\n",
+            headers={"Content-Type": "application/x-ndjson"},
+        )
+
+        assert response.status_code == 400
+        assert story["buyer"]["id"] in response.get_json()["errors"][0]["detail"]
