@@ -397,7 +397,9 @@ def keys_revoke(args: argparse.Namespace) -> int:
         if key is None:
             print(f"trace-registry: no API key with prefix {args.prefix}", file=sys.stderr)
             return 1
-        if not agencies.revoke_api_key(conn, args.prefix, args.reason):
+        # The command line may revoke the last key that can administer: it makes keys
+        # without one (`keys create --scope registry:admin`).
+        if not agencies.revoke_api_key(conn, args.prefix, args.reason, keep_an_admin=False):
             print(f"trace-registry: {args.prefix} was already revoked", file=sys.stderr)
             return 1
     print(f"revoked {args.prefix} of {key.agency.name!r}: it is refused from now on")

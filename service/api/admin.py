@@ -120,12 +120,20 @@ def get_key(prefix: str) -> Response:
 @blueprint.post("/keys/<prefix>/revocation")
 @requires("registry:admin")
 def revoke_key(prefix: str) -> Response:
-    """Revoke a key: the next request that presents it is refused (401)."""
+    """Revoke a key: the next request that presents it is refused (401). The last live key
+    that can administer stays (the key making the request may be the one revoked)."""
     body = requests.body(key_revocation_in)
+    _key_or_404(prefix)
+    revoked = agencies.revoke_api_key(connection(), prefix, body["reason"])
     key = _key_or_404(prefix)
-    if not agencies.revoke_api_key(connection(), prefix, body["reason"]):
+    if not revoked and key.revoked_at is not None:
         raise StateConflict(f"the key {prefix} was already revoked on {key.revoked_at}")
-    return json_response(_key_or_404(prefix))
+    if not revoked:
+        raise StateConflict(
+            f"the key {prefix} is the last live key that can administer (registry:admin): "
+            "create another before revoking it"
+        )
+    return json_response(key)
 
 
 @blueprint.get("/audit")
