@@ -407,9 +407,10 @@ def keys_revoke(args: argparse.Namespace) -> int:
 
 
 def agency_name(value: str) -> str:
-    """An agency's name as POST /v1/admin/agencies takes it (AgencyIn's `name`: stripped, 1 to
-    200 characters, no control characters). Every report, audit entry and notification names
-    the agency: an escape sequence in it would reach terminals raw."""
+    """An agency's name as POST /v1/admin/agencies takes it (AgencyIn's `name`: one line of 1
+    to 200 characters, no control or invisible format characters, in NFC with single spaces).
+    Every report, audit entry and notification names the agency: an escape sequence in it
+    would reach terminals raw, and a name that reads as another's would make a second agency."""
     try:
         return str(AgencyIn().fields["name"].deserialize(value))
     except ValidationError as exc:

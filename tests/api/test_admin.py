@@ -201,3 +201,37 @@ def test_two_admins_revoking_each_other_s_keys_at_once_leave_one(
     second_waits_for_first(settings, revoking(second_key), revoking(first_key))
 
     assert revoked == [True, False]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "\u202eecivreS smotsuC",  # a right-to-left override: shown as "Customs Service"
+        "Customs\u200bService",  # a zero-width space
+        "\ufeffCustoms Service",  # a byte-order mark
+        "Customs\u2066 Service",  # a bidi isolate
+        "Customs\nService",  # two lines in every listing
+        "Customs\tService",
+        "-- / --",  # no letter or digit, which the contract's NameText asks for
+    ],
+)
+def test_an_agency_s_name_holds_nothing_invisible(admin: ContractClient, name: str) -> None:
+    response = admin.post("/v1/admin/agencies", {"name": name})
+
+    assert response.status_code == 400
+    assert response.get_json()["errors"][0]["pointer"] == "/name"
+
+
+def test_an_agency_that_reads_as_another_is_that_agency(admin: ContractClient) -> None:
+    # A decomposed accent, a no-break space or a doubled space made a second "Sûreté Nationale"
+    # that nobody could tell from the first.
+    first = new_agency(admin, "S\u00fbret\u00e9 Nationale")
+
+    for twin in ("Su\u0302rete\u0301 Nationale", "S\u00fbret\u00e9\u00a0Nationale",
+                 "S\u00fbret\u00e9  Nationale"):  # fmt: skip
+        assert admin.post("/v1/admin/agencies", {"name": twin}).status_code == 409
+
+    assert first["name"] == "S\u00fbret\u00e9 Nationale"
+    # the joiners some scripts spell with are kept
+    persian = new_agency(admin, "\u067e\u0644\u06cc\u0633 \u0645\u06cc\u200c\u0634\u0648\u062f")
+    assert "\u200c" in persian["name"]
