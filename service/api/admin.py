@@ -41,6 +41,11 @@ audit_verify_query = AuditVerifyQuery()
 VERIFY_SECONDS = 15.0
 # What a verification's cursors are bound to: no other list's cursor starts one midway.
 _VERIFY_WALK = {"walk": "audit verification"}
+# What the agency list's and the trail's cursors are bound to, besides the trail's filters:
+# without, both lists had no filters to bind, and each took the other's cursors (a page of the
+# trail from an agency's creation back, or the agencies created after an entry).
+_AGENCY_LIST = {"list": "agencies"}
+_TRAIL_LIST = "audit trail"
 
 
 @blueprint.get("/agencies")
@@ -50,7 +55,7 @@ def list_agencies() -> Response:
     args = requests.query(page_query)
     return keyset_page(
         args["cursor"],
-        {},
+        _AGENCY_LIST,
         args["limit"],
         lambda after, limit: agencies.list_agencies(connection(), after, limit),
     )
@@ -150,6 +155,7 @@ def list_audit() -> Response:
         recorded_before=args["recorded_to"],
     )
     fingerprint = {name: str(value) for name, value in asdict(filters).items() if value}
+    fingerprint["list"] = _TRAIL_LIST
     return keyset_page(
         args["cursor"],
         fingerprint,
