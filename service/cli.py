@@ -25,7 +25,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, BinaryIO
 
 import psycopg
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError
 
 from service import embedded, keys
 from service.config import ConfigurationError, Settings, default_workers
@@ -44,7 +44,7 @@ from service.schema_setup import (
     require_current,
     service_role_of,
 )
-from service.schemas.admin import MAX_KEY_DAYS, AgencyIn
+from service.schemas.admin import MAX_KEY_DAYS, AgencyIn, KeyIn, KeyRevocationIn
 
 if TYPE_CHECKING:
     from service.importing import Progress
@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=api_keys.SCOPES,
         help=f"repeat for several (default: {' '.join(api_keys.DEFAULT_SCOPES)})",
     )
-    create_parser.add_argument("--label", help="what the key is for")
+    create_parser.add_argument("--label", type=key_label, help="what the key is for")
     create_parser.add_argument(
         "--expires-in-days", type=int, help="the key stops working after this"
     )
@@ -150,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
         "revoke", parents=[database], help="revoke an API key, with immediate effect"
     )
     revoke_parser.add_argument("prefix", help="the key's prefix (the part after trk_)")
-    revoke_parser.add_argument("--reason", help="why (kept with the key)")
+    revoke_parser.add_argument("--reason", type=revocation_reason, help="why (kept with the key)")
     revoke_parser.set_defaults(handler=keys_revoke)
 
     agencies_parser = commands.add_parser("agencies", help="agencies")
@@ -397,7 +397,9 @@ def keys_revoke(args: argparse.Namespace) -> int:
         if key is None:
             print(f"trace-registry: no API key with prefix {args.prefix}", file=sys.stderr)
             return 1
-        if not agencies.revoke_api_key(conn, args.prefix, args.reason):
+        # The command line may revoke the last key that can administer: it makes keys
+        # without one (`keys create --scope registry:admin`).
+        if not agencies.revoke_api_key(conn, args.prefix, args.reason, keep_an_admin=False):
             print(f"trace-registry: {args.prefix} was already revoked", file=sys.stderr)
             return 1
     print(f"revoked {args.prefix} of {key.agency.name!r}: it is refused from now on")
@@ -405,15 +407,29 @@ def keys_revoke(args: argparse.Namespace) -> int:
 
 
 def agency_name(value: str) -> str:
-    """An agency's name as POST /v1/admin/agencies takes it (AgencyIn's `name`: stripped, 1 to
-    200 characters, no control characters). Every report, audit entry and notification names
-    the agency: an escape sequence in it would reach terminals raw."""
+    """An agency's name as POST /v1/admin/agencies takes it (AgencyIn's `name`: one line of 1
+    to 200 characters, no control or invisible format characters, in NFC with single spaces).
+    Every report, audit entry and notification names the agency: an escape sequence in it
+    would reach terminals raw, and a name that reads as another's would make a second agency."""
+    return _as_the_api_takes_it(AgencyIn(), "name", "an agency's name", value)
+
+
+def key_label(value: str) -> str:
+    """A key's label as POST /v1/admin/keys takes it: `keys list` prints it, so an escape
+    sequence in it reached the operator's terminal raw."""
+    return _as_the_api_takes_it(KeyIn(), "label", "a key's label", value)
+
+
+def revocation_reason(value: str) -> str:
+    """A revocation's reason as POST /v1/admin/keys/{prefix}/revocation takes it."""
+    return _as_the_api_takes_it(KeyRevocationIn(), "reason", "a revocation's reason", value)
+
+
+def _as_the_api_takes_it(schema: Schema, field: str, what: str, value: str) -> str:
     try:
-        return str(AgencyIn().fields["name"].deserialize(value))
+        return str(schema.fields[field].deserialize(value))
     except ValidationError as exc:
-        raise argparse.ArgumentTypeError(
-            f"an agency's name: {' '.join(map(str, exc.messages))}"
-        ) from exc
+        raise argparse.ArgumentTypeError(f"{what}: {' '.join(map(str, exc.messages))}") from exc
 
 
 def agencies_create(args: argparse.Namespace) -> int:

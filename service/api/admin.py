@@ -41,6 +41,11 @@ audit_verify_query = AuditVerifyQuery()
 VERIFY_SECONDS = 15.0
 # What a verification's cursors are bound to: no other list's cursor starts one midway.
 _VERIFY_WALK = {"walk": "audit verification"}
+# What the agency list's and the trail's cursors are bound to, besides the trail's filters:
+# without, both lists had no filters to bind, and each took the other's cursors (a page of the
+# trail from an agency's creation back, or the agencies created after an entry).
+_AGENCY_LIST = {"list": "agencies"}
+_TRAIL_LIST = "audit trail"
 
 
 @blueprint.get("/agencies")
@@ -50,7 +55,7 @@ def list_agencies() -> Response:
     args = requests.query(page_query)
     return keyset_page(
         args["cursor"],
-        {},
+        _AGENCY_LIST,
         args["limit"],
         lambda after, limit: agencies.list_agencies(connection(), after, limit),
     )
@@ -120,12 +125,20 @@ def get_key(prefix: str) -> Response:
 @blueprint.post("/keys/<prefix>/revocation")
 @requires("registry:admin")
 def revoke_key(prefix: str) -> Response:
-    """Revoke a key: the next request that presents it is refused (401)."""
+    """Revoke a key: the next request that presents it is refused (401). The last live key
+    that can administer stays (the key making the request may be the one revoked)."""
     body = requests.body(key_revocation_in)
+    _key_or_404(prefix)
+    revoked = agencies.revoke_api_key(connection(), prefix, body["reason"])
     key = _key_or_404(prefix)
-    if not agencies.revoke_api_key(connection(), prefix, body["reason"]):
+    if not revoked and key.revoked_at is not None:
         raise StateConflict(f"the key {prefix} was already revoked on {key.revoked_at}")
-    return json_response(_key_or_404(prefix))
+    if not revoked:
+        raise StateConflict(
+            f"the key {prefix} is the last live key that can administer (registry:admin): "
+            "create another before revoking it"
+        )
+    return json_response(key)
 
 
 @blueprint.get("/audit")
@@ -142,6 +155,7 @@ def list_audit() -> Response:
         recorded_before=args["recorded_to"],
     )
     fingerprint = {name: str(value) for name, value in asdict(filters).items() if value}
+    fingerprint["list"] = _TRAIL_LIST
     return keyset_page(
         args["cursor"],
         fingerprint,

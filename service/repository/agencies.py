@@ -199,9 +199,14 @@ def get_api_key(conn: Connection, prefix: str) -> ApiKey | None:
     return None if row is None else _api_key(row)
 
 
-def revoke_api_key(conn: Connection, prefix: str, reason: str | None) -> bool:
-    """Revoke a live key; False when there is no such key or it was already revoked."""
-    row = conn.execute(SQL["revoke_api_key"], {"prefix": prefix, "reason": reason}).fetchone()
+def revoke_api_key(
+    conn: Connection, prefix: str, reason: str | None, *, keep_an_admin: bool = True
+) -> bool:
+    """Revoke a live key; False when there is no such key, it was already revoked, or (with
+    `keep_an_admin`) it is the last live key with `registry:admin`."""
+    row = conn.execute(
+        SQL["revoke_api_key"], {"prefix": prefix, "reason": reason, "keep_an_admin": keep_an_admin}
+    ).fetchone()
     return row is not None
 
 

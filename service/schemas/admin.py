@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import datetime
 from typing import Any
 
@@ -22,8 +24,32 @@ from service.schemas.fields import (
 MAX_KEY_DAYS = 3_650
 
 
+# Joiners that some scripts' spelling needs (Persian, the Indic scripts): the only format
+# characters an agency's name may hold.
+_JOINERS = frozenset("\u200c\u200d")
+_SPACES = re.compile(r"\s+")
+
+
+class AgencyName(Text):
+    """An agency's name as every agency reads it (notifications, keys, the audit trail): one
+    line, in NFC, with runs of spaces (of any width) as one space, at least one letter or
+    digit, and no invisible format characters. A right-to-left override shows a name reversed,
+    and a zero-width space, a byte-order mark or a decomposed accent made a second agency that
+    reads exactly as the first (the unique name did not catch it)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = unicodedata.normalize("NFC", super()._deserialize(value, attr, data, **kwargs))
+        if any(character in "\t\n\r\u2028\u2029" for character in text):
+            raise ValidationError("must be one line")
+        if any(unicodedata.category(c) == "Cf" and c not in _JOINERS for c in text):
+            raise ValidationError("must not contain invisible format characters")
+        if not any(character.isalnum() for character in text):
+            raise ValidationError("needs at least one letter or digit")
+        return _SPACES.sub(" ", text)
+
+
 class AgencyIn(Schema):
-    name = Text(required=True, max_length=200)
+    name = AgencyName(required=True, max_length=200)
     country = CountryCode(load_default=None, allow_none=True)
 
 

@@ -116,10 +116,23 @@ FROM api_keys k JOIN agencies a ON a.id = k.agency_id
 WHERE k.prefix = %(prefix)s;
 
 -- name: revoke_api_key
--- Revoked at once: the next request with the key finds revoked_at set.
-UPDATE api_keys SET revoked_at = now(), revoked_reason = %(reason)s
-WHERE prefix = %(prefix)s AND revoked_at IS NULL
-RETURNING id;
+-- Revoked at once: the next request with the key finds revoked_at set. With keep_an_admin, a
+-- key that can administer is revoked only while another live one remains: the API would
+-- otherwise be left with no key that could give an agency a key again or read the trail. The
+-- live admin keys are locked first, so that two admins who revoke each other's keys at once
+-- cannot both see the other's as the one that remains: the second waits for the first to
+-- commit, and counts again (READ COMMITTED reads a locked row's newest version).
+WITH live_admins AS (
+    SELECT prefix FROM api_keys
+    WHERE scopes @> ARRAY['registry:admin'] AND revoked_at IS NULL
+      AND (expires_at IS NULL OR expires_at > now())
+    FOR UPDATE
+)
+UPDATE api_keys k SET revoked_at = now(), revoked_reason = %(reason)s
+WHERE k.prefix = %(prefix)s AND k.revoked_at IS NULL
+  AND (NOT %(keep_an_admin)s OR NOT k.scopes @> ARRAY['registry:admin']
+       OR EXISTS (SELECT 1 FROM live_admins WHERE live_admins.prefix <> %(prefix)s))
+RETURNING k.id;
 
 -- name: known_countries
 SELECT code, name FROM countries ORDER BY code;

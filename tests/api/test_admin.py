@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
+from service.config import Settings
 from service.db import Connection
-from tests.conftest import create_agency_key
+from service.domain import api_keys
+from service.repository import agencies
+from tests.conftest import create_agency_key, second_waits_for_first
 from tests.contract import ContractClient
 
 
@@ -149,3 +154,84 @@ def test_a_key_with_its_own_rate(admin: ContractClient) -> None:
     issued = new_key(admin, new_agency(admin)["id"], rate_limit_per_minute=120)
 
     assert issued["rate_limit_per_minute"] == 120
+
+
+def revoke(admin: ContractClient, key: str) -> Any:
+    return admin.post(f"/v1/admin/keys/{api_keys.prefix_of(key)}/revocation", {})
+
+
+def test_the_last_key_that_can_administer_is_not_revoked(
+    admin: ContractClient, client: FlaskClient, db: Connection
+) -> None:
+    # Revoked, it left the API with no key that could administer: no agency could be given a
+    # key again, nor the trail read, until someone with the database owner's connection came.
+    # A key that has run out administers nothing, so it does not count as another.
+    operations = agencies.find_agency(db, "Registry Operations")
+    assert operations is not None
+    expired = api_keys.generate_key()
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    agencies.insert_api_key(db, operations.id, expired.prefix, expired.secret_hash,
+                            ("registry:admin",), expires_at=yesterday)  # fmt: skip
+
+    refused = revoke(admin, admin.key or "")
+
+    assert refused.status_code == 409
+    assert refused.get_json()["code"] == "state_conflict"
+    assert "administer" in refused.get_json()["detail"]
+    assert admin.get("/v1/admin/agencies").status_code == 200
+    deputy_key = new_key(admin, str(operations.id), scopes=["registry:admin"])["key"]
+    deputy = ContractClient(client, deputy_key)
+    assert revoke(admin, admin.key or "").status_code == 200  # another remains: it may go
+    assert admin.get("/v1/admin/agencies").status_code == 401
+    assert revoke(deputy, deputy.key or "").status_code == 409
+
+
+def test_two_admins_revoking_each_other_s_keys_at_once_leave_one(
+    settings: Settings, db: Connection
+) -> None:
+    # Each saw the other's key live and both revocations went through: no key left.
+    first_key, second_key = (create_agency_key(db, name, ("registry:admin",))[1]
+                             for name in ("Registry Operations", "Registry Deputies"))  # fmt: skip
+    revoked: list[bool] = []
+
+    def revoking(key: str) -> Callable[[Connection], None]:
+        prefix = api_keys.prefix_of(key) or ""
+        return lambda conn: revoked.append(agencies.revoke_api_key(conn, prefix, None))
+
+    second_waits_for_first(settings, revoking(second_key), revoking(first_key))
+
+    assert revoked == [True, False]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "\u202eecivreS smotsuC",  # a right-to-left override: shown as "Customs Service"
+        "Customs\u200bService",  # a zero-width space
+        "\ufeffCustoms Service",  # a byte-order mark
+        "Customs\u2066 Service",  # a bidi isolate
+        "Customs\nService",  # two lines in every listing
+        "Customs\tService",
+        "-- / --",  # no letter or digit, which the contract's NameText asks for
+    ],
+)
+def test_an_agency_s_name_holds_nothing_invisible(admin: ContractClient, name: str) -> None:
+    response = admin.post("/v1/admin/agencies", {"name": name})
+
+    assert response.status_code == 400
+    assert response.get_json()["errors"][0]["pointer"] == "/name"
+
+
+def test_an_agency_that_reads_as_another_is_that_agency(admin: ContractClient) -> None:
+    # A decomposed accent, a no-break space or a doubled space made a second "Sûreté Nationale"
+    # that nobody could tell from the first.
+    first = new_agency(admin, "S\u00fbret\u00e9 Nationale")
+
+    for twin in ("Su\u0302rete\u0301 Nationale", "S\u00fbret\u00e9\u00a0Nationale",
+                 "S\u00fbret\u00e9  Nationale"):  # fmt: skip
+        assert admin.post("/v1/admin/agencies", {"name": twin}).status_code == 409
+
+    assert first["name"] == "S\u00fbret\u00e9 Nationale"
+    # the joiners some scripts spell with are kept
+    persian = new_agency(admin, "\u067e\u0644\u06cc\u0633 \u0645\u06cc\u200c\u0634\u0648\u062f")
+    assert "\u200c" in persian["name"]

@@ -194,6 +194,24 @@ def test_the_trail_pages_newest_first(admin: ContractClient, api: ContractClient
     assert {e["path"] for e in first["items"] + second["items"]} == {"/v1/items"}
 
 
+def test_a_cursor_of_the_agency_list_does_not_page_the_trail(
+    admin: ContractClient, api: ContractClient, other_api: ContractClient
+) -> None:
+    # Neither list has filters, so each took the other's cursors and answered a wrong page:
+    # the trail from an agency's creation back, or the agencies after an audit entry's time.
+    for _ in range(2):
+        admin.get("/v1/admin/audit", query={"limit": 1})
+    agencies_cursor = admin.get("/v1/admin/agencies", query={"limit": 1}).get_json()["next_cursor"]
+    trail_cursor = admin.get("/v1/admin/audit", query={"limit": 1}).get_json()["next_cursor"]
+    assert agencies_cursor is not None and trail_cursor is not None
+
+    on_trail = admin.get("/v1/admin/audit", query={"cursor": agencies_cursor})
+    on_agencies = admin.get("/v1/admin/agencies", query={"cursor": trail_cursor})
+
+    assert (on_trail.status_code, on_agencies.status_code) == (400, 400)
+    assert on_trail.get_json()["errors"][0]["parameter"] == "cursor"
+
+
 # The trail cannot be changed ----------------------------------------------------------------
 
 

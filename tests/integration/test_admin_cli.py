@@ -73,6 +73,24 @@ def test_an_agency_s_name_is_held_to_the_api_s_rules(live_service: tuple[str, st
     assert "\x1b" not in cli(database_url, "agencies", "list").stdout
 
 
+def test_a_key_s_label_and_a_revocation_s_reason_are_held_to_the_api_s_rules(
+    live_service: tuple[str, str],
+) -> None:
+    # `keys list` prints the label: the command line took an escape sequence the API refuses.
+    _, database_url = live_service
+    prefix = create_key(database_url, "Coast Guard", "trace:read").split("_")[1]
+
+    for args in (("keys", "create", "--agency", "Coast Guard", "--label", "desk\x1b[2J"),
+                 ("keys", "create", "--agency", "Coast Guard", "--label", "x" * 201),
+                 ("keys", "revoke", prefix, "--reason", "left\x1b]0;owned\x07")):  # fmt: skip
+        result = cli(database_url, *args)
+        assert result.returncode == 2, args
+        assert "a key's label" in result.stderr or "a revocation's reason" in result.stderr
+
+    listed = cli(database_url, "keys", "list")
+    assert "\x1b" not in listed.stdout and "ACTIVE" in listed.stdout
+
+
 def test_audit_verify_finds_tampering(live_service: tuple[str, str], tmp_path: Path) -> None:
     base_url, database_url = live_service
     key = create_key(database_url, "Coast Guard", "trace:read")
