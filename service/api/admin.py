@@ -9,7 +9,7 @@ from uuid import UUID
 from flask import Blueprint, Response
 
 from service import auditing, cursors, keys
-from service.api import idempotency, requests
+from service.api import audit, idempotency, requests
 from service.api.auth import requires
 from service.api.context import connection, seconds_since_start, settings
 from service.api.responses import created, json_response, keyset_page
@@ -103,13 +103,17 @@ def create_key() -> Response:
     if agencies.get_agency(connection(), body["agency_id"]) is None:
         raise NotFound(f"no agency with id {body['agency_id']}")
     days = body["expires_in_days"]
+    expires_at = datetime.now(UTC) + timedelta(days=days) if days else None
     issued = keys.issue(
         connection(),
         body["agency_id"],
         tuple(body["scopes"]),
         label=body["label"],
-        expires_at=datetime.now(UTC) + timedelta(days=days) if days else None,
+        expires_at=expires_at,
         rate_limit_per_minute=body["rate_limit_per_minute"],
+    )
+    audit.key_issued(
+        body["agency_id"], body["scopes"], issued.record.expires_at, body["rate_limit_per_minute"]
     )
     document = {"key": issued.key, **asdict(issued.record)}
     idempotency.withhold_replay()

@@ -14,6 +14,7 @@ import contextlib
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import overload
 from uuid import UUID
 
@@ -179,6 +180,26 @@ def created(location: str) -> None:
         return
     draft.details["created"] = location
     named_at(location)
+
+
+def key_issued(
+    agency_id: UUID,
+    scopes: Sequence[str],
+    expires_at: datetime | None,
+    rate_limit_per_minute: int | None,
+) -> None:
+    """What a new key may do and for whom, in the hash-chained entry itself: the key's own row
+    (api_keys) is not chained, and an administrator who gave an agency more than it should have
+    must be seen to have done so in the trail."""
+    draft = current()
+    if draft is None:
+        return
+    draft.details["key_issued"] = {
+        "agency_id": str(agency_id),
+        "scopes": list(scopes),
+        "expires_at": expires_at.isoformat() if expires_at else None,
+        "rate_limit_per_minute": rate_limit_per_minute,
+    }
 
 
 def named_at(location: str | None) -> UUID | None:

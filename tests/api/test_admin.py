@@ -235,3 +235,30 @@ def test_an_agency_that_reads_as_another_is_that_agency(admin: ContractClient) -
     # the joiners some scripts spell with are kept
     persian = new_agency(admin, "\u067e\u0644\u06cc\u0633 \u0645\u06cc\u200c\u0634\u0648\u062f")
     assert "\u200c" in persian["name"]
+
+
+def test_the_trail_says_what_a_new_key_may_do_and_for_whom(
+    admin: ContractClient, db: Connection
+) -> None:
+    agency = new_agency(admin)
+    issued = new_key(
+        admin,
+        agency["id"],
+        scopes=["trace:read", "registry:write"],
+        expires_in_days=30,
+        rate_limit_per_minute=120,
+    )
+
+    entry = db.execute(
+        "SELECT details FROM audit_log WHERE route = '/v1/admin/keys' AND method = 'POST'"
+    ).fetchone()
+    assert entry is not None
+    details = entry["details"]
+    assert details["created"] == f"/v1/admin/keys/{issued['prefix']}"
+    assert details["key_issued"] == {
+        "agency_id": agency["id"],
+        "scopes": ["trace:read", "registry:write"],
+        "expires_at": datetime.fromisoformat(issued["expires_at"]).isoformat(),
+        "rate_limit_per_minute": 120,
+    }
+    assert issued["key"] not in str(details)  # never the secret
