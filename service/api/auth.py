@@ -31,7 +31,6 @@ they name (service.domain.clients).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from functools import wraps
 from typing import ParamSpec, TypeVar
 
@@ -110,7 +109,10 @@ def _caller(header: str | None, draft: audit.Draft) -> Principal:
         )
     if not api_keys.key_matches(key, stored.secret_hash if stored else None) or stored is None:
         raise AuthenticationFailed("this API key is not valid")
-    status = api_keys.status_of(stored.revoked_at, stored.expires_at, datetime.now(UTC))
+    # By the clock that decided whether to count the request: judged by this machine's, a key
+    # the database found expired (and did not count) was taken as live when this clock lagged,
+    # and answered 429 as if over its rate.
+    status = api_keys.status_of(stored.revoked_at, stored.expires_at, stored.judged_at)
     if status != "ACTIVE":
         raise AuthenticationFailed(f"this API key is {status.lower()}")
     caller = Principal(stored.agency, stored.prefix, frozenset(stored.scopes))

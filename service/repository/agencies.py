@@ -25,6 +25,8 @@ class StoredKey:
     agency: AgencyRef
     # whether this request was counted within the key's rate (if not: retry_after)
     admitted: bool
+    # the database's clock when it judged the key: expiry is judged by it, as admission was
+    judged_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +162,7 @@ def authenticate(
         revoked_at=row["revoked_at"],
         agency=AgencyRef(row["agency_id"], row["agency_name"]),
         admitted=row["admitted"],
+        judged_at=row["judged_at"],
     )
 
 

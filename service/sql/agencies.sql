@@ -51,7 +51,7 @@ admitted AS (
 )
 SELECT key.prefix, key.secret_hash, key.scopes, key.expires_at, key.revoked_at,
        key.agency_id, key.agency_name,
-       EXISTS (SELECT 1 FROM admitted) AS admitted
+       EXISTS (SELECT 1 FROM admitted) AS admitted, now() AS judged_at
 FROM key;
 
 -- name: retry_after

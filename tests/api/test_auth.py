@@ -152,6 +152,26 @@ def test_an_expired_key_is_401(client: FlaskClient, db: Connection) -> None:
     assert "expired" in response.get_json()["detail"]
 
 
+class _AnHourBehind(datetime):
+    @classmethod
+    def now(cls, tz: Any = None) -> Any:
+        return datetime.now(tz) - timedelta(hours=1)
+
+
+def test_an_expired_key_is_401_whatever_the_app_server_s_clock_says(
+    client: FlaskClient, db: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The database judged the key expired and did not count the request; judged again by an
+    # app server's clock that lags, the key read as live and was answered 429 (over its rate).
+    monkeypatch.setattr("service.api.auth.datetime", _AnHourBehind, raising=False)
+    key = _key_with(db, expires_at=datetime.now(UTC) - timedelta(minutes=1))
+
+    response = ContractClient(client, key).get("/v1/items")
+
+    assert response.status_code == 401
+    assert "expired" in response.get_json()["detail"]
+
+
 def test_a_key_not_yet_expired_works(client: FlaskClient, db: Connection) -> None:
     key = _key_with(db, expires_at=datetime.now(UTC) + timedelta(days=1))
 
