@@ -1,5 +1,8 @@
 -- name: insert_lookup_notifications
--- Tell every other agency that recorded the item (or an event of it) that it was looked up.
+-- Tell every other agency that recorded the item (or an event of it) that it was looked up. An
+-- event declared erroneous gives its recorder no interest in the item: any agency may record an
+-- event on any item, and one declared erroneous at once (so no chain shows it) would otherwise
+-- let it listen in on every investigation of the weapon. traces.sql's `insert` says the same.
 WITH told AS (
     INSERT INTO notifications (agency_id, kind, item_id, by_agency_id, case_reference, purpose)
     SELECT owner.agency_id, 'ITEM_LOOKUP', %(item_id)s, %(by_agency_id)s, %(case_reference)s,
@@ -9,6 +12,7 @@ WITH told AS (
         UNION
         SELECT e.recorded_by_agency_id FROM custody_event_items ei
         JOIN custody_events e ON e.id = ei.event_id WHERE ei.item_id = %(item_id)s
+          AND NOT EXISTS (SELECT 1 FROM event_error_declarations d WHERE d.event_id = e.id)
     ) AS owner
     WHERE owner.agency_id <> %(by_agency_id)s
     RETURNING id, agency_id

@@ -101,6 +101,7 @@ WITH trace AS (
         UNION
         SELECT e.recorded_by_agency_id FROM custody_event_items ei
         JOIN custody_events e ON e.id = ei.event_id WHERE ei.item_id = hit.item_id
+          AND NOT EXISTS (SELECT 1 FROM event_error_declarations d WHERE d.event_id = e.id)
     ) AS owner
     WHERE owner.agency_id <> %(agency_id)s AND EXISTS (SELECT 1 FROM trace)
     RETURNING id, agency_id

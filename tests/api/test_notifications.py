@@ -18,6 +18,7 @@ from service import create_app, delivery
 from service.db import Connection
 from service.domain import webhooks as signing
 from service.repository import webhooks
+from tests.builders import RegistryBuilder
 from tests.conftest import create_agency_key, service_url_for
 from tests.contract import ContractClient
 from tests.receivers import trickling
@@ -90,6 +91,60 @@ def test_reading_a_chain_is_a_lookup_the_recorder_is_told_of(
 
     (notification,) = api.get("/v1/notifications").get_json()["items"]
     assert (notification["kind"], notification["trace_id"]) == ("ITEM_LOOKUP", None)
+
+
+def test_an_event_declared_erroneous_gives_its_recorder_no_interest_in_the_item(
+    client: FlaskClient,
+    db: Connection,
+    api: ContractClient,
+    other_api: ContractClient,
+    recorded: dict[str, Any],
+) -> None:
+    # Any agency may record an event on any item. Were a bogus event, declared erroneous at once
+    # so that no chain shows it, enough to be told of every later hit and lookup (with their
+    # case references and purposes), any agency could listen in on any weapon's investigations.
+    customs = ContractClient(
+        client, create_agency_key(db, "Customs Intelligence", ("trace:read", "registry:write"))[1]
+    )
+    customs_builder = RegistryBuilder(customs)
+    seller = customs_builder.party(name="Depot 7", kind="DEALER", country="BE")
+    buyer = customs_builder.party(name="Depot 8", kind="DEALER", country="BE")
+    standing = customs_builder.event(
+        "TRANSFER", [recorded], from_party_id=seller["id"], to_party_id=buyer["id"]
+    )
+    bogus = customs_builder.event(
+        "SEIZURE", [recorded], occurred_on="2011-06-01", to_party_id=buyer["id"]
+    )
+    declared = customs.post(
+        f"/v1/events/{bogus['id']}/error-declaration",
+        {"reason": "DID_NOT_OCCUR", "explanation": "recorded against the wrong item"},
+    )
+    assert declared.status_code == 201, declared.get_json()
+
+    trace(other_api, "TAU-889911")
+    other_api.get(f"/v1/items/{recorded['id']}/custody")
+
+    # its standing transfer still gives it an interest: both told
+    kinds = {n["kind"] for n in customs.get("/v1/notifications").get_json()["items"]}
+    assert kinds == {"TRACE_HIT", "ITEM_LOOKUP"}
+
+    # an agency whose only event on the item is declared erroneous is told nothing
+    snoop = ContractClient(
+        client, create_agency_key(db, "Curious Agency", ("trace:read", "registry:write"))[1]
+    )
+    snoop_builder = RegistryBuilder(snoop)
+    officers = snoop_builder.party(name="Port Police", kind="LAW_ENFORCEMENT", country="BE")
+    only = snoop_builder.event(
+        "SEIZURE", [recorded], occurred_on="2012-01-01", to_party_id=officers["id"]
+    )
+    snoop.post(
+        f"/v1/events/{only['id']}/error-declaration",
+        {"reason": "DID_NOT_OCCUR", "explanation": "never happened"},
+    )
+    trace(other_api, "TAU-889911")
+    other_api.get(f"/v1/items/{recorded['id']}/custody")
+    assert snoop.get("/v1/notifications").get_json()["items"] == []
+    assert standing["id"]
 
 
 def test_acknowledging_is_once_and_filters_the_list(
