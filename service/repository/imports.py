@@ -79,8 +79,8 @@ STAGING_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
 }  # fmt: skip
 # The record types a file's record may be linked to another agency's record of (by the unique
 # identity the registry keeps), and the statements that link them (see link_items).
-LINKABLE = ("party", "item")
-LINKING = ("link_parties", "link_items")
+LINKABLE = ("party", "item", "euc")
+LINKING = ("link_parties", "link_items", "link_certificates")
 # Tables the checks fill, and the indexes they join on (built after COPY, which is faster).
 WORK_TABLES = {
     "import_refs": "record_type text NOT NULL, ref text NOT NULL, id uuid NOT NULL, "
@@ -246,8 +246,6 @@ def check(conn: Connection, agency_id: UUID) -> None:
         conn.execute(
             _on(SQL["mark_present"], table), {"agency_id": agency_id, "record_type": record_type}
         )
-    for name in LINKING:
-        conn.execute(SQL[name], {"agency_id": agency_id})
     for table, columns in STAGING_INDEXES:
         conn.execute(
             sql.SQL("CREATE INDEX ON {} ({})").format(
@@ -256,6 +254,11 @@ def check(conn: Connection, agency_id: UUID) -> None:
         )
     for table in STAGING_TABLES:
         conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
+    # After ANALYZE, so that each is planned as check_identities' join on the same unique index
+    # is (few rows are linked, so few index entries rewritten); before the references are
+    # collected, which take the linked records' ids.
+    for name in LINKING:
+        conn.execute(SQL[name], {"agency_id": agency_id})
     conn.execute(SQL["collect_references"])
     conn.execute(SQL["earlier_references"], {"agency_id": agency_id})
     # Temporary tables are never analysed by autovacuum: without this, every statement below

@@ -62,6 +62,21 @@ WHERE p.country = s.country AND p.registration_number = s.registration_number
   AND NOT s.present AND p.recorded_by_agency_id <> %(agency_id)s
   AND p.classification <> 'RESTRICTED';
 
+-- name: link_certificates
+-- A certificate another agency recorded with the file's (issuing country, certificate number),
+-- the unique identity: linked as items are, its lines the recorded ones (check_certificate_lines
+-- holds the file's events to them, and its new exports count against them). Not one that names
+-- a restricted party of another agency as exporter or end user: the importer's events would
+-- carry it; it stays a problem of its line (check_identities).
+UPDATE import_eucs s SET id = c.id, linked = true
+FROM end_user_certificates c
+WHERE c.issuing_country = s.issuing_country AND c.certificate_key = s.certificate_key
+  AND NOT s.present AND c.recorded_by_agency_id <> %(agency_id)s
+  AND NOT EXISTS (SELECT 1 FROM parties p
+                  WHERE p.id IN (c.exporter_party_id, c.end_user_party_id)
+                    AND p.classification = 'RESTRICTED'
+                    AND p.recorded_by_agency_id <> %(agency_id)s);
+
 -- name: collect_references
 -- Every reference this file can resolve: its own records (then, below, earlier imports').
 INSERT INTO import_refs (record_type, ref, id)
@@ -140,9 +155,9 @@ WHERE named.ref IS NOT NULL
 
 -- name: check_certificate_lines
 -- A line is the stored certificate's, or that of a certificate the file stores: the lines of a
--- certificate the file sends again (present, kept as recorded) are not stored, and an event
--- naming one of them failed later on its reference check, with the database's words and no
--- line of the file.
+-- certificate the file sends again (present, kept as recorded) or links to another agency's
+-- are not stored, and an event naming one of them failed later on its reference check, with
+-- the database's words and no line of the file.
 INSERT INTO import_problems (line, field, detail)
 SELECT e.line, 'euc_line_number',
        'certificate ' || e.euc_ref || ' has no line ' || e.euc_line_number
@@ -152,7 +167,7 @@ WHERE NOT e.present AND e.euc_line_number IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM import_euc_lines l
                   JOIN import_eucs stored ON stored.ref = l.euc_ref AND stored.line = l.line
                   WHERE l.euc_ref = e.euc_ref AND l.line_number = e.euc_line_number
-                    AND NOT stored.present)
+                    AND NOT stored.present AND NOT stored.linked)
   AND NOT EXISTS (SELECT 1 FROM euc_line_items l
                   WHERE l.euc_id = c.id AND l.line_number = e.euc_line_number);
 
@@ -203,7 +218,7 @@ SELECT s.line, 'certificate_number',
 FROM import_eucs s
 JOIN end_user_certificates c ON c.issuing_country = s.issuing_country
                             AND c.certificate_key = s.certificate_key
-WHERE NOT s.present
+WHERE NOT s.present AND NOT s.linked
 UNION ALL
 SELECT line, 'certificate_number',
        'line ' || first_line || ' has the same certificate number and issuing country'
@@ -224,10 +239,10 @@ WHERE line <> first_line;
 -- differs is taken apart field by field. A re-sent file of 1,000,000 records (594,000 events)
 -- spends 5.8 s here, most of it on the events' items (PostgreSQL 15); a first import, with
 -- nothing present, next to nothing.
--- A party or item another agency recorded was linked (link_items, link_parties): its fields
--- are the first recorder's, never the sender's, so only what linked it is compared, the
--- identity the unique index compares (for an item, normalised: sent in another form, "1502
--- 001" for "1502-001", it was linked all the same). The same reference sent again for another
+-- A party, item or certificate another agency recorded was linked (link_items and the like):
+-- its fields are the first recorder's, never the sender's, so only what linked it is compared,
+-- the identity the unique index compares (for an item, normalised: sent in another form, "1502
+-- 001" for "1502-001", it was linked all the same; a certificate's number by its key). The same reference sent again for another
 -- weapon or company is refused; its other fields, which the registry never took, are not.
 INSERT INTO import_problems (line, field, detail)
 SELECT line, field,
@@ -237,7 +252,7 @@ SELECT line, field,
                     || ' another agency recorded with ' || field || ' '
                     || coalesce(shown_recorded, 'none') || ', and this file says '
                     || coalesce(shown_sent, 'none')
-                    || CASE WHEN record_type = 'item' THEN ' (as the registry compares them)'
+                    || CASE WHEN record_type <> 'party' THEN ' (as the registry compares them)'
                             ELSE '' END
                     || ': a reference names one record, send it as it was'
                ELSE ' was imported before (import ' || imported_in
@@ -297,26 +312,30 @@ FROM (
         CROSS JOIN LATERAL (SELECT i.recorded_by_agency_id <> %(agency_id)s AS linked) AS l
         WHERE s.present
         UNION ALL
-        SELECT s.line, 'euc', s.ref, s.imported_in, false,
-               ARRAY['certificate_number', 'issuing_country', 'issuing_authority', 'issued_on',
-                     'expires_on', 'exporter_party_ref', 'end_user_party_ref',
-                     'destination_country', 'stated_end_use', 'non_reexport_clause',
-                     'line_items'],
-               ARRAY[c.certificate_number, c.issuing_country::text, c.issuing_authority,
+        SELECT s.line, 'euc', s.ref, s.imported_in, l.linked,
+               CASE WHEN l.linked THEN ARRAY['issuing_country', 'certificate_number']
+                    ELSE ARRAY['certificate_number', 'issuing_country', 'issuing_authority',
+                               'issued_on', 'expires_on', 'exporter_party_ref',
+                               'end_user_party_ref', 'destination_country', 'stated_end_use',
+                               'non_reexport_clause', 'line_items'] END,
+               CASE WHEN l.linked THEN ARRAY[c.issuing_country::text, c.certificate_key]
+               ELSE ARRAY[c.certificate_number, c.issuing_country::text, c.issuing_authority,
                      to_char(c.issued_on, 'YYYY-MM-DD'), to_char(c.expires_on, 'YYYY-MM-DD'),
                      'party ' || c.exporter_party_id, 'party ' || c.end_user_party_id,
                      c.destination_country::text, c.stated_end_use,
-                     c.non_reexport_clause::text, lines.recorded],
-               ARRAY[s.certificate_number, s.issuing_country, s.issuing_authority,
+                     c.non_reexport_clause::text, lines.recorded] END,
+               CASE WHEN l.linked THEN ARRAY[s.issuing_country, s.certificate_key]
+               ELSE ARRAY[s.certificate_number, s.issuing_country, s.issuing_authority,
                      to_char(s.issued_on, 'YYYY-MM-DD'), to_char(s.expires_on, 'YYYY-MM-DD'),
                      coalesce('party ' || exporter.id,
                               s.exporter_party_ref || ', which names no party'),
                      coalesce('party ' || end_user.id,
                               s.end_user_party_ref || ', which names no party'),
                      s.destination_country, s.stated_end_use,
-                     s.non_reexport_clause::text, lines.sent]
+                     s.non_reexport_clause::text, lines.sent] END
         FROM import_eucs s
         JOIN end_user_certificates c ON c.id = s.id
+        CROSS JOIN LATERAL (SELECT c.recorded_by_agency_id <> %(agency_id)s AS linked) AS l
         LEFT JOIN import_refs exporter ON exporter.record_type = 'party'
                                       AND exporter.ref = s.exporter_party_ref
         LEFT JOIN import_refs end_user ON end_user.record_type = 'party'
@@ -406,11 +425,12 @@ SELECT line, field, detail FROM import_problems ORDER BY line, field LIMIT %(lim
 -- The certificates the file's new events name, of those stored before the file: no other
 -- transaction can ship under, revoke or verify one this file brings until the file is
 -- committed, and a file of certified exports would otherwise lock every certificate stripe
--- from its alert list to its commit.
+-- from its alert list to its commit. (A certificate the file links to was stored before it.)
 SELECT DISTINCT c.id AS euc_id
 FROM import_events e JOIN import_refs c ON c.record_type = 'euc' AND c.ref = e.euc_ref
 WHERE NOT e.present
-  AND NOT EXISTS (SELECT 1 FROM import_eucs new WHERE new.ref = e.euc_ref AND NOT new.present);
+  AND NOT EXISTS (SELECT 1 FROM import_eucs new
+                  WHERE new.ref = e.euc_ref AND NOT new.present AND NOT new.linked);
 
 -- name: store_parties
 INSERT INTO parties (id, name, kind, country, registration_number, address, classification,
@@ -440,14 +460,14 @@ FROM import_eucs s
 LEFT JOIN import_refs exporter ON exporter.record_type = 'party'
                               AND exporter.ref = s.exporter_party_ref
 JOIN import_refs end_user ON end_user.record_type = 'party' AND end_user.ref = s.end_user_party_ref
-WHERE NOT s.present ORDER BY s.line;
+WHERE NOT s.present AND NOT s.linked ORDER BY s.line;
 
 -- name: store_euc_lines
 INSERT INTO euc_line_items (euc_id, line_number, description, category, model, quantity)
 SELECT e.id, l.line_number, l.description, l.category::item_category, l.model, l.quantity
 FROM import_euc_lines l
 JOIN import_eucs e ON e.ref = l.euc_ref AND e.line = l.line
-WHERE NOT e.present;
+WHERE NOT e.present AND NOT e.linked;
 
 -- name: store_events
 INSERT INTO custody_events (id, event_type, occurred_on, country, destination_country,

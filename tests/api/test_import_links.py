@@ -1,4 +1,4 @@
-"""An import that names what another agency recorded: the item or party is linked, not refused.
+"""An import that names what another agency recorded: item, party or certificate, it is linked.
 
 A partner's national registry holds weapons made abroad and companies that other agencies
 recorded first. The registry keeps one record of each (its unique identity); a file's record
@@ -55,7 +55,7 @@ def test_a_record_another_agency_recorded_is_linked_and_its_events_join_the_chai
     assert response.status_code == 201, response.get_data(as_text=True)
     record = response.get_json()
     assert record["stored"] == {"party": 1, "item": 0, "euc": 0, "event": 1}
-    assert record["linked"] == {"party": 1, "item": 1}
+    assert record["linked"] == {"party": 1, "item": 1, "euc": 0}
     assert record["already_present"] == NOTHING
     assert other_api.get(f"/v1/imports/{record['id']}").get_json() == record
     assert rows_in(db, "items") == 1
@@ -159,11 +159,11 @@ def test_a_file_sent_again_finds_its_linked_records_present_and_stores_nothing(
     for again in (same_bytes.get_json(), reordered.get_json()):
         assert again["stored"] == NOTHING
         assert again["already_present"] == {"party": 2, "item": 1, "euc": 0, "event": 1}
-        assert again["linked"] == {"party": 0, "item": 0}
+        assert again["linked"] == {"party": 0, "item": 0, "euc": 0}
     assert {table: rows_in(db, table) for table in before} == before
     assert rows_in(db, "import_references") == 4
     assert [i["linked"] for i in other_api.get("/v1/imports").get_json()["items"]] == [
-        {"party": 0, "item": 0}, {"party": 0, "item": 0}, first["linked"],
+        {"party": 0, "item": 0, "euc": 0}, {"party": 0, "item": 0, "euc": 0}, first["linked"],
     ]  # fmt: skip
 
 
@@ -207,5 +207,85 @@ def test_csv_items_are_linked_too(
     response = send(other_api, items.encode(), CSV, record_type="item")
 
     assert response.status_code == 201, response.get_data(as_text=True)
-    assert response.get_json()["linked"] == {"party": 0, "item": 1}
+    assert response.get_json()["linked"] == {"party": 0, "item": 1, "euc": 0}
     assert rows_in(db, "items") == 1
+
+
+def certified_export(certificate_number: str, line: int) -> list[dict[str, Any]]:
+    """The partner's copy of a certificate (its lines as it read them), and an export under it."""
+    return [
+        {"record_type": "euc", "ref": "UG-C-1", "certificate_number": certificate_number,
+         "issuing_country": "IQ", "issuing_authority": "MoD", "issued_on": "2010-03-01",
+         "exporter_party_ref": "UG-P-FN", "end_user_party_ref": "UG-P-ARMY",
+         "destination_country": "IQ", "stated_end_use": "Army", "non_reexport_clause": True,
+         "line_items": [{"description": "Rifles", "quantity": 10},
+                        {"description": "Pistols", "quantity": 5}]},
+        {"record_type": "event", "ref": "UG-E-4", "event_type": "EXPORT",
+         "occurred_on": "2010-05-02", "country": "BE", "destination_country": "IQ",
+         "from_party_ref": "UG-P-FN", "to_party_ref": "UG-P-ARMY", "euc_ref": "UG-C-1",
+         "euc_line_number": line, "item_refs": ["UG-I-1"]},
+    ]  # fmt: skip
+
+
+def test_a_certificate_another_agency_recorded_is_linked_with_its_lines(
+    api: ContractClient,
+    other_api: ContractClient,
+    db: Connection,
+    recorded_first: Any,
+    registry: Any,
+) -> None:
+    army = registry.party(name="Iraqi Army", kind="ARMED_FORCES", country="IQ")
+    certificate = registry.euc(recorded_first["party"], army)
+    number = certificate["certificate_number"]
+
+    response = send(other_api, ndjson(*partner_file(), *certified_export(number, 1)))
+    no_line_2 = send(other_api, ndjson({**certified_export(number, 2)[1], "ref": "UG-E-5"}))
+
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.get_json()["linked"] == {"party": 1, "item": 1, "euc": 1}
+    assert rows_in(db, "end_user_certificates") == 1
+    assert rows_in(db, "euc_line_items") == 1  # the first recorder's one line
+    chain = api.get(f"/v1/items/{recorded_first['item']['id']}/custody").get_json()
+    export = next(e for e in chain["events"] if e["event_type"] == "EXPORT")
+    assert export["euc"]["id"] == certificate["id"]
+    # its lines are the recorded certificate's: the partner's second line is not one of them
+    assert no_line_2.status_code == 400
+    assert [(e["line"], e["detail"]) for e in no_line_2.get_json()["errors"]] == [
+        (1, "certificate UG-C-1 has no line 2"),
+    ]
+
+
+def test_a_certificate_naming_another_agencys_restricted_party_is_not_linked(
+    other_api: ContractClient, db: Connection, recorded_first: Any, registry: Any
+) -> None:
+    covert = registry.party(
+        name="Front SARL", kind="BROKER", country="IQ", classification="RESTRICTED"
+    )
+    certificate = registry.euc(recorded_first["party"], covert)
+
+    response = send(
+        other_api, ndjson(*partner_file(), *certified_export(certificate["certificate_number"], 1))
+    )
+
+    assert response.status_code == 400
+    assert [(e["line"], e["pointer"]) for e in response.get_json()["errors"]] == [
+        (5, "/certificate_number"),
+    ]
+    assert rows_in(db, "import_references") == 0
+
+
+def test_a_linked_certificate_sent_again_with_its_own_lines_stores_nothing(
+    other_api: ContractClient, db: Connection, recorded_first: Any, registry: Any
+) -> None:
+    # The partner's copy says two lines, the recorded one has one: compared by its number only.
+    army = registry.party(name="Iraqi Army", kind="ARMED_FORCES", country="IQ")
+    number = registry.euc(recorded_first["party"], army)["certificate_number"]
+    body = ndjson(*partner_file(), *certified_export(number, 1))
+    send(other_api, body)
+
+    again = send(other_api, body + b"\n")  # other bytes: read and found present record by record
+
+    assert again.status_code == 201, again.get_data(as_text=True)
+    assert again.get_json()["stored"] == NOTHING
+    assert again.get_json()["already_present"] == {"party": 2, "item": 1, "euc": 1, "event": 2}
+    assert rows_in(db, "euc_line_items") == 1
