@@ -625,8 +625,9 @@ def import_files(args: argparse.Namespace) -> int:
                 print(f"{path}: " + ", ".join(f"{name} {s:.1f} s" for name, s in phases))
             stored = ", ".join(f"{n} {kind}" for kind, n in outcome.stored.items())
             present = sum(outcome.already_present.values())
-            print(f"{path}: {outcome.lines} lines; stored {stored}; {present} already present "
-                  f"(import {outcome.id})")  # fmt: skip
+            linked = ", ".join(f"{n} {kind}" for kind, n in outcome.linked.items())
+            print(f"{path}: {outcome.lines} lines; stored {stored}; {present} already present; "
+                  f"linked to other agencies' records {linked} (import {outcome.id})")  # fmt: skip
     return 1 if failed else 0
 
 

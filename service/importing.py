@@ -3,8 +3,10 @@
 The file is read once, a line at a time. Each record is checked by the same rules as a single
 POST (service.schemas.imports) and staged with COPY, a chunk at a time, into temporary tables;
 then set-based SQL resolves the sender's references, finds the records an earlier import already
-brought (they are skipped: a file sent twice stores nothing the second time), checks what the
-registry keeps unique, and inserts everything in a handful of statements. The alert list is
+brought (they are skipped: a file sent twice stores nothing the second time), links the items
+and parties that another agency recorded with the same identity (nothing is stored for them: the
+sender's references are bound to those records), checks what the registry keeps unique, and
+inserts everything in a handful of statements. The alert list is
 derived again for the items the new events touch, except those whose chains cannot be listed
 (service.domain.alerts.may_be_listed). Memory stays flat whatever the file's size:
 a chunk of rows, and the first problems.
@@ -188,9 +190,14 @@ def run(
         if found.count:
             raise _Rejected
         in_time()
-        stored, present = _store(conn, request, found)
+        outcome = _store(conn, request, found)
         completed = record(
-            "COMPLETED", stored=stored, already_present=present, error_count=0, errors=()
+            "COMPLETED",
+            stored=outcome.stored,
+            already_present=outcome.already_present,
+            linked=outcome.linked,
+            error_count=0,
+            errors=(),
         )
         progress.lap("inserts")
         in_time()
@@ -221,10 +228,14 @@ def run(
                     "COMPLETED",
                     sha256=earlier.sha256,
                     stored=dict.fromkeys(imports.STAGING, 0),
+                    # what the earlier import linked is bound to the agency's references now
                     already_present={
-                        kind: earlier.stored.get(kind, 0) + earlier.already_present.get(kind, 0)
+                        kind: earlier.stored.get(kind, 0)
+                        + earlier.already_present.get(kind, 0)
+                        + earlier.linked.get(kind, 0)
                         for kind in imports.STAGING
                     },
+                    linked=dict.fromkeys(imports.LINKABLE, 0),
                     error_count=0,
                     errors=(),
                 )
@@ -237,6 +248,7 @@ def run(
             "FAILED",
             stored={},
             already_present={},
+            linked={},
             error_count=found.count,
             errors=tuple(found.first),
         )
@@ -246,9 +258,7 @@ def run(
     return completed
 
 
-def _store(
-    conn: Connection, request: Request, found: _Found
-) -> tuple[dict[str, int], dict[str, int]]:
+def _store(conn: Connection, request: Request, found: _Found) -> imports.Stored:
     """imports.store; a serial, registration or certificate number that another agency's file
     stored since the checks (its import ran beside this one) is a problem of its line, not the
     unique index's bare 409 with no line and no record of the import."""
@@ -521,6 +531,7 @@ def _not_loaded(conn: Connection, job: imports.Job, detail: str) -> ImportRecord
             lines=0,
             stored={},
             already_present={},
+            linked={},
             error_count=1,
             errors=(problem,),
             started_at=now,

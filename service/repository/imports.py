@@ -77,6 +77,10 @@ STAGING_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     # record that names one is told that, not that nothing has the reference
     "import_refused": (("line", "integer"), ("record_type", "text"), ("ref", "text")),
 }  # fmt: skip
+# The record types a file's record may be linked to another agency's record of (by the unique
+# identity the registry keeps), and the statements that link them (see link_items).
+LINKABLE = ("party", "item", "euc")
+LINKING = ("link_parties", "link_items", "link_certificates")
 # Tables the checks fill, and the indexes they join on (built after COPY, which is faster).
 WORK_TABLES = {
     "import_refs": "record_type text NOT NULL, ref text NOT NULL, id uuid NOT NULL, "
@@ -98,6 +102,17 @@ COLUMNS = {table: tuple(name for name, _ in columns) for table, columns in STAGI
 
 
 @dataclass(frozen=True, slots=True)
+class Stored:
+    """What an import's inserts did, per record type: records stored, records whose reference
+    an earlier import brought (skipped), and records linked to another agency's (skipped, their
+    references bound to those records; LINKABLE types only)."""
+
+    stored: dict[str, int]
+    already_present: dict[str, int]
+    linked: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
 class ImportSummary:
     """An import as lists show it: its record without the problems (GET it for those)."""
 
@@ -109,6 +124,8 @@ class ImportSummary:
     lines: int
     stored: dict[str, int]
     already_present: dict[str, int]
+    # records linked to another agency's record of the same identity (LINKABLE types)
+    linked: dict[str, int]
     error_count: int
     # None while the import waits for a worker (QUEUED); finished_at until it has ended
     started_at: datetime | None
@@ -186,10 +203,12 @@ def _staging_definition(columns: tuple[tuple[str, str], ...]) -> sql.Composable:
         sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind)) for name, kind in columns
     ]
     # a record whose reference an earlier import brought (then `id` is that record's, and
-    # `imported_in` that import)
+    # `imported_in` that import); one linked to the record another agency recorded with its
+    # identity (then `id` is that record's: see link_items)
     if any(name == "id" for name, _ in columns):
         definitions.append(sql.SQL("present boolean NOT NULL DEFAULT false"))
         definitions.append(sql.SQL("imported_in uuid"))
+        definitions.append(sql.SQL("linked boolean NOT NULL DEFAULT false"))
     return sql.SQL(", ").join(definitions)
 
 
@@ -235,6 +254,11 @@ def check(conn: Connection, agency_id: UUID) -> None:
         )
     for table in STAGING_TABLES:
         conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
+    # After ANALYZE, so that each is planned as check_identities' join on the same unique index
+    # is (few rows are linked, so few index entries rewritten); before the references are
+    # collected, which take the linked records' ids.
+    for name in LINKING:
+        conn.execute(SQL[name], {"agency_id": agency_id})
     conn.execute(SQL["collect_references"])
     conn.execute(SQL["earlier_references"], {"agency_id": agency_id})
     # Temporary tables are never analysed by autovacuum: without this, every statement below
@@ -245,7 +269,7 @@ def check(conn: Connection, agency_id: UUID) -> None:
     for name in ("check_unresolved_references", "check_certificate_lines"):
         conn.execute(SQL[name], {})
     check_identities(conn, agency_id)
-    conn.execute(SQL["check_changed_records"], {})
+    conn.execute(SQL["check_changed_records"], {"agency_id": agency_id})
 
 
 def check_identities(conn: Connection, agency_id: UUID) -> None:
@@ -267,8 +291,8 @@ def problems(conn: Connection, limit: int) -> tuple[int, list[Problem]]:
     return int(row["n"]), first
 
 
-def store(conn: Connection, agency_id: UUID) -> tuple[dict[str, int], dict[str, int]]:
-    """Insert what is new; (stored, already present) per record type."""
+def store(conn: Connection, agency_id: UUID) -> Stored:
+    """Insert what is new; what was stored, already present and linked, per record type."""
     params = {"agency_id": agency_id}
     stored = {
         "party": conn.execute(SQL["store_parties"], params).rowcount,
@@ -278,12 +302,14 @@ def store(conn: Connection, agency_id: UUID) -> tuple[dict[str, int], dict[str, 
     conn.execute(SQL["store_euc_lines"], params)
     stored["event"] = conn.execute(SQL["store_events"], params).rowcount
     conn.execute(SQL["store_event_items"], params)
-    present = {}
+    present, linked = {}, {}
     for record_type, table in STAGING.items():
         row = conn.execute(_on(SQL["present_count"], table)).fetchone()
         assert row is not None
         present[record_type] = int(row["present"])
-    return stored, present
+        if record_type in LINKABLE:
+            linked[record_type] = int(row["linked"])
+    return Stored(stored, present, linked)
 
 
 def store_references(conn: Connection, agency_id: UUID, import_id: UUID) -> None:
@@ -331,7 +357,11 @@ def insert(conn: Connection, agency_id: UUID, record: ImportRecord) -> ImportRec
             "record_type": record.record_type,
             "sha256": bytes.fromhex(record.sha256),
             "lines": record.lines,
-            "stored": Jsonb(record.stored),
+            # The linked counts are kept in the `stored` document (under "linked"), which the
+            # imports table has room for: a column of their own would be a schema change.
+            "stored": Jsonb(
+                {**record.stored, _LINKED: record.linked} if record.linked else record.stored
+            ),
             "already_present": Jsonb(record.already_present),
             "error_count": record.error_count,
             "errors": Jsonb([_problem_document(p) for p in record.errors]),
@@ -368,8 +398,15 @@ def completed_import_of(
     return None if row is None else ImportSummary(**_summary(row))
 
 
+# The key of the `stored` document under which an import's linked counts are kept (`insert`).
+_LINKED = "linked"
+
+
 def _summary(row: dict[str, Any]) -> dict[str, Any]:
-    """The fields an import's record and its summary share, from a row."""
+    """The fields an import's record and its summary share, from a row (an import of before
+    linking, or one that stored nothing, linked nothing)."""
+    stored = dict(row["stored"])
+    linked = stored.pop(_LINKED, None)
     return {
         "id": row["id"],
         "status": row["status"],
@@ -377,12 +414,19 @@ def _summary(row: dict[str, Any]) -> dict[str, Any]:
         "record_type": row["record_type"],
         "sha256": bytes(row["sha256"]).hex(),
         "lines": row["lines"],
-        "stored": row["stored"],
+        "stored": stored,
         "already_present": row["already_present"],
+        "linked": linked if linked is not None else _nothing_linked(row),
         "error_count": row["error_count"],
         "started_at": row["started_at"],
         "finished_at": row["finished_at"],
     }
+
+
+def _nothing_linked(row: dict[str, Any]) -> dict[str, int]:
+    """The linked counts of an import that kept none: zeros beside a COMPLETED import's stored
+    counts (it ran before linking was), none beside a refused or waiting one's."""
+    return dict.fromkeys(LINKABLE, 0) if row["stored"] else {}
 
 
 def _problem_document(problem: Problem) -> dict[str, Any]:

@@ -35,6 +35,48 @@ UPDATE {staging} s SET id = r.record_id, present = true, imported_in = r.import_
 FROM import_references r
 WHERE r.agency_id = %(agency_id)s AND r.record_type = %(record_type)s AND r.reference = s.ref;
 
+-- name: link_items
+-- An item another agency recorded is one the registry holds already (its identity is what the
+-- unique index items_identity compares): a partner's registry names weapons made or exported
+-- abroad that others recorded first, and refusing them refused the partner's whole registry.
+-- The sender's reference is bound to that item (its id, then the import's ledger row) and
+-- nothing is stored for it: the registry keeps the first recorder's description, as the ledger
+-- keeps every record. The agency's own items stay problems (check_identities): two references
+-- of one sender to one weapon are a duplicate in its own registry, for it to resolve. Within
+-- the file, two records of one identity are linked alike and refused by check_identities.
+-- One join on the unique index, as check_identities' own; only the rows linked are rewritten.
+UPDATE import_items s SET id = i.id, linked = true
+FROM items i
+WHERE i.serial_norm = s.serial_norm AND i.manufacturer_key = s.manufacturer_key
+  AND i.model_key = s.model_key AND NOT s.present
+  AND i.recorded_by_agency_id <> %(agency_id)s;
+
+-- name: link_parties
+-- A party another agency recorded, unrestricted, with the file's (country, registration
+-- number), the unique index parties_registration_unique: linked as items are. A restricted one
+-- is not: the importer would read it through its own events, which name it; it stays a problem
+-- of its line, in the words any other agency's party gets (check_identities).
+UPDATE import_parties s SET id = p.id, linked = true
+FROM parties p
+WHERE p.country = s.country AND p.registration_number = s.registration_number
+  AND NOT s.present AND p.recorded_by_agency_id <> %(agency_id)s
+  AND p.classification <> 'RESTRICTED';
+
+-- name: link_certificates
+-- A certificate another agency recorded with the file's (issuing country, certificate number),
+-- the unique identity: linked as items are, its lines the recorded ones (check_certificate_lines
+-- holds the file's events to them, and its new exports count against them). Not one that names
+-- a restricted party of another agency as exporter or end user: the importer's events would
+-- carry it; it stays a problem of its line (check_identities).
+UPDATE import_eucs s SET id = c.id, linked = true
+FROM end_user_certificates c
+WHERE c.issuing_country = s.issuing_country AND c.certificate_key = s.certificate_key
+  AND NOT s.present AND c.recorded_by_agency_id <> %(agency_id)s
+  AND NOT EXISTS (SELECT 1 FROM parties p
+                  WHERE p.id IN (c.exporter_party_id, c.end_user_party_id)
+                    AND p.classification = 'RESTRICTED'
+                    AND p.recorded_by_agency_id <> %(agency_id)s);
+
 -- name: collect_references
 -- Every reference this file can resolve: its own records (then, below, earlier imports').
 INSERT INTO import_refs (record_type, ref, id)
@@ -113,9 +155,9 @@ WHERE named.ref IS NOT NULL
 
 -- name: check_certificate_lines
 -- A line is the stored certificate's, or that of a certificate the file stores: the lines of a
--- certificate the file sends again (present, kept as recorded) are not stored, and an event
--- naming one of them failed later on its reference check, with the database's words and no
--- line of the file.
+-- certificate the file sends again (present, kept as recorded) or links to another agency's
+-- are not stored, and an event naming one of them failed later on its reference check, with
+-- the database's words and no line of the file.
 INSERT INTO import_problems (line, field, detail)
 SELECT e.line, 'euc_line_number',
        'certificate ' || e.euc_ref || ' has no line ' || e.euc_line_number
@@ -125,19 +167,26 @@ WHERE NOT e.present AND e.euc_line_number IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM import_euc_lines l
                   JOIN import_eucs stored ON stored.ref = l.euc_ref AND stored.line = l.line
                   WHERE l.euc_ref = e.euc_ref AND l.line_number = e.euc_line_number
-                    AND NOT stored.present)
+                    AND NOT stored.present AND NOT stored.linked)
   AND NOT EXISTS (SELECT 1 FROM euc_line_items l
                   WHERE l.euc_id = c.id AND l.line_number = e.euc_line_number);
 
 -- name: check_identities
--- What the registry keeps unique, against what is recorded and within the file.
+-- What the registry keeps unique, against what is recorded and within the file (records linked
+-- to another agency's are not stored, but two of one file are two records of one identity). An
+-- item of another agency found here was stored after the file was linked (its import ran beside
+-- this one): sent again, the file links to it.
 INSERT INTO import_problems (line, field, detail)
 SELECT s.line, 'serial_number',
-       'item ' || i.id || ' already has this serial, manufacturer and model'
+       'item ' || i.id || CASE WHEN i.recorded_by_agency_id = %(agency_id)s
+                               THEN ' already has this serial, manufacturer and model'
+                               ELSE ', which another agency recorded while this file was being '
+                                    || 'loaded, has this serial, manufacturer and model: send '
+                                    || 'the file again to link to it' END
 FROM import_items s
 JOIN items i ON i.serial_norm = s.serial_norm AND i.manufacturer_key = s.manufacturer_key
             AND i.model_key = s.model_key
-WHERE NOT s.present
+WHERE NOT s.present AND NOT s.linked
 UNION ALL
 SELECT line, 'serial_number', 'line ' || first_line || ' has the same serial, manufacturer and model'
 FROM (SELECT line, min(line) OVER (PARTITION BY serial_norm, manufacturer_key, model_key)
@@ -156,7 +205,7 @@ SELECT s.line, 'registration_number',
        END
 FROM import_parties s
 JOIN parties p ON p.country = s.country AND p.registration_number = s.registration_number
-WHERE NOT s.present
+WHERE NOT s.present AND NOT s.linked
 UNION ALL
 SELECT line, 'registration_number',
        'line ' || first_line || ' has the same registration number and country'
@@ -169,7 +218,7 @@ SELECT s.line, 'certificate_number',
 FROM import_eucs s
 JOIN end_user_certificates c ON c.issuing_country = s.issuing_country
                             AND c.certificate_key = s.certificate_key
-WHERE NOT s.present
+WHERE NOT s.present AND NOT s.linked
 UNION ALL
 SELECT line, 'certificate_number',
        'line ' || first_line || ' has the same certificate number and issuing country'
@@ -190,17 +239,31 @@ WHERE line <> first_line;
 -- differs is taken apart field by field. A re-sent file of 1,000,000 records (594,000 events)
 -- spends 5.8 s here, most of it on the events' items (PostgreSQL 15); a first import, with
 -- nothing present, next to nothing.
+-- A party, item or certificate another agency recorded was linked (link_items and the like):
+-- its fields are the first recorder's, never the sender's, so only what linked it is compared,
+-- the identity the unique index compares (for an item, normalised: sent in another form, "1502
+-- 001" for "1502-001", it was linked all the same; a certificate's number by its key). The same reference sent again for another
+-- weapon or company is refused; its other fields, which the registry never took, are not.
 INSERT INTO import_problems (line, field, detail)
 SELECT line, field,
-       record_type || ' ' || ref || ' was imported before (import ' || imported_in
-       || ') with ' || field || ' ' || coalesce(shown_recorded, 'none')
-       || ', and this file says ' || coalesce(shown_sent, 'none')
-       || ': a record is kept as first recorded, send it as it was'
+       record_type || ' ' || ref
+       || CASE WHEN linked
+               THEN ' was linked by import ' || imported_in || ' to the ' || record_type
+                    || ' another agency recorded with ' || field || ' '
+                    || coalesce(shown_recorded, 'none') || ', and this file says '
+                    || coalesce(shown_sent, 'none')
+                    || CASE WHEN record_type <> 'party' THEN ' (as the registry compares them)'
+                            ELSE '' END
+                    || ': a reference names one record, send it as it was'
+               ELSE ' was imported before (import ' || imported_in
+                    || ') with ' || field || ' ' || coalesce(shown_recorded, 'none')
+                    || ', and this file says ' || coalesce(shown_sent, 'none')
+                    || ': a record is kept as first recorded, send it as it was' END
        || CASE WHEN record_type = 'event'
                THEN ' (to correct an event, declare it erroneous: POST /v1/events with corrects)'
                ELSE '' END
 FROM (
-    SELECT r.line, r.record_type, r.ref, r.imported_in, d.field,
+    SELECT r.line, r.record_type, r.ref, r.imported_in, r.linked, d.field,
            CASE WHEN d.field LIKE '%%\_ref' OR d.field = 'item_refs' THEN d.recorded
                 WHEN d.field = 'line_items'  -- its texts are quoted already
                 THEN left(d.recorded, 60)
@@ -215,49 +278,64 @@ FROM (
                      || CASE WHEN length(d.sent) > 60 THEN '..."' ELSE '"' END END
                AS shown_sent
     FROM (
-        SELECT s.line, 'party' AS record_type, s.ref, s.imported_in,
-               ARRAY['name', 'kind', 'country', 'registration_number', 'address',
-                     'classification'] AS fields,
-               ARRAY[p.name, p.kind::text, p.country::text, p.registration_number, p.address,
-                     p.classification::text] AS recorded,
-               ARRAY[s.name, s.kind, s.country, s.registration_number, s.address,
-                     s.classification] AS sent
+        SELECT s.line, 'party' AS record_type, s.ref, s.imported_in, l.linked,
+               CASE WHEN l.linked THEN ARRAY['country', 'registration_number']
+                    ELSE ARRAY['name', 'kind', 'country', 'registration_number', 'address',
+                               'classification'] END AS fields,
+               CASE WHEN l.linked THEN ARRAY[p.country::text, p.registration_number]
+                    ELSE ARRAY[p.name, p.kind::text, p.country::text, p.registration_number,
+                               p.address, p.classification::text] END AS recorded,
+               CASE WHEN l.linked THEN ARRAY[s.country, s.registration_number]
+                    ELSE ARRAY[s.name, s.kind, s.country, s.registration_number, s.address,
+                               s.classification] END AS sent
         FROM import_parties s JOIN parties p ON p.id = s.id
+        CROSS JOIN LATERAL (SELECT p.recorded_by_agency_id <> %(agency_id)s AS linked) AS l
         WHERE s.present
         UNION ALL
-        SELECT s.line, 'item', s.ref, s.imported_in,
-               ARRAY['manufacturer', 'model', 'category', 'caliber', 'serial_number',
-                     'country_of_manufacture', 'year_of_manufacture', 'import_markings',
-                     'other_markings'],
-               ARRAY[i.manufacturer, i.model, i.category::text, i.caliber, i.serial_number,
-                     i.country_of_manufacture::text, i.year_of_manufacture::text,
-                     jsonb_strip_nulls(i.import_markings)::text, i.other_markings],
-               ARRAY[s.manufacturer, s.model, s.category, s.caliber, s.serial_number,
-                     s.country_of_manufacture, s.year_of_manufacture::text,
-                     jsonb_strip_nulls(s.import_markings)::text, s.other_markings]
+        SELECT s.line, 'item', s.ref, s.imported_in, l.linked,
+               CASE WHEN l.linked THEN ARRAY['serial_number', 'manufacturer', 'model']
+                    ELSE ARRAY['manufacturer', 'model', 'category', 'caliber', 'serial_number',
+                               'country_of_manufacture', 'year_of_manufacture',
+                               'import_markings', 'other_markings'] END,
+               CASE WHEN l.linked THEN ARRAY[i.serial_norm, i.manufacturer_key, i.model_key]
+                    ELSE ARRAY[i.manufacturer, i.model, i.category::text, i.caliber,
+                               i.serial_number, i.country_of_manufacture::text,
+                               i.year_of_manufacture::text,
+                               jsonb_strip_nulls(i.import_markings)::text,
+                               i.other_markings] END,
+               CASE WHEN l.linked THEN ARRAY[s.serial_norm, s.manufacturer_key, s.model_key]
+                    ELSE ARRAY[s.manufacturer, s.model, s.category, s.caliber, s.serial_number,
+                               s.country_of_manufacture, s.year_of_manufacture::text,
+                               jsonb_strip_nulls(s.import_markings)::text,
+                               s.other_markings] END
         FROM import_items s JOIN items i ON i.id = s.id
+        CROSS JOIN LATERAL (SELECT i.recorded_by_agency_id <> %(agency_id)s AS linked) AS l
         WHERE s.present
         UNION ALL
-        SELECT s.line, 'euc', s.ref, s.imported_in,
-               ARRAY['certificate_number', 'issuing_country', 'issuing_authority', 'issued_on',
-                     'expires_on', 'exporter_party_ref', 'end_user_party_ref',
-                     'destination_country', 'stated_end_use', 'non_reexport_clause',
-                     'line_items'],
-               ARRAY[c.certificate_number, c.issuing_country::text, c.issuing_authority,
+        SELECT s.line, 'euc', s.ref, s.imported_in, l.linked,
+               CASE WHEN l.linked THEN ARRAY['issuing_country', 'certificate_number']
+                    ELSE ARRAY['certificate_number', 'issuing_country', 'issuing_authority',
+                               'issued_on', 'expires_on', 'exporter_party_ref',
+                               'end_user_party_ref', 'destination_country', 'stated_end_use',
+                               'non_reexport_clause', 'line_items'] END,
+               CASE WHEN l.linked THEN ARRAY[c.issuing_country::text, c.certificate_key]
+               ELSE ARRAY[c.certificate_number, c.issuing_country::text, c.issuing_authority,
                      to_char(c.issued_on, 'YYYY-MM-DD'), to_char(c.expires_on, 'YYYY-MM-DD'),
                      'party ' || c.exporter_party_id, 'party ' || c.end_user_party_id,
                      c.destination_country::text, c.stated_end_use,
-                     c.non_reexport_clause::text, lines.recorded],
-               ARRAY[s.certificate_number, s.issuing_country, s.issuing_authority,
+                     c.non_reexport_clause::text, lines.recorded] END,
+               CASE WHEN l.linked THEN ARRAY[s.issuing_country, s.certificate_key]
+               ELSE ARRAY[s.certificate_number, s.issuing_country, s.issuing_authority,
                      to_char(s.issued_on, 'YYYY-MM-DD'), to_char(s.expires_on, 'YYYY-MM-DD'),
                      coalesce('party ' || exporter.id,
                               s.exporter_party_ref || ', which names no party'),
                      coalesce('party ' || end_user.id,
                               s.end_user_party_ref || ', which names no party'),
                      s.destination_country, s.stated_end_use,
-                     s.non_reexport_clause::text, lines.sent]
+                     s.non_reexport_clause::text, lines.sent] END
         FROM import_eucs s
         JOIN end_user_certificates c ON c.id = s.id
+        CROSS JOIN LATERAL (SELECT c.recorded_by_agency_id <> %(agency_id)s AS linked) AS l
         LEFT JOIN import_refs exporter ON exporter.record_type = 'party'
                                       AND exporter.ref = s.exporter_party_ref
         LEFT JOIN import_refs end_user ON end_user.record_type = 'party'
@@ -285,7 +363,7 @@ FROM (
         ) AS lines
         WHERE s.present
         UNION ALL
-        SELECT s.line, 'event', s.ref, s.imported_in,
+        SELECT s.line, 'event', s.ref, s.imported_in, false,
                ARRAY['event_type', 'occurred_on', 'country', 'destination_country',
                      'from_party_ref', 'to_party_ref', 'owner_party_ref', 'euc_ref',
                      'euc_line_number', 'licence_number', 'document_reference', 'notes',
@@ -347,18 +425,19 @@ SELECT line, field, detail FROM import_problems ORDER BY line, field LIMIT %(lim
 -- The certificates the file's new events name, of those stored before the file: no other
 -- transaction can ship under, revoke or verify one this file brings until the file is
 -- committed, and a file of certified exports would otherwise lock every certificate stripe
--- from its alert list to its commit.
+-- from its alert list to its commit. (A certificate the file links to was stored before it.)
 SELECT DISTINCT c.id AS euc_id
 FROM import_events e JOIN import_refs c ON c.record_type = 'euc' AND c.ref = e.euc_ref
 WHERE NOT e.present
-  AND NOT EXISTS (SELECT 1 FROM import_eucs new WHERE new.ref = e.euc_ref AND NOT new.present);
+  AND NOT EXISTS (SELECT 1 FROM import_eucs new
+                  WHERE new.ref = e.euc_ref AND NOT new.present AND NOT new.linked);
 
 -- name: store_parties
 INSERT INTO parties (id, name, kind, country, registration_number, address, classification,
                      recorded_by_agency_id)
 SELECT id, name, kind::party_kind, country, registration_number, address, classification,
        %(agency_id)s
-FROM import_parties WHERE NOT present ORDER BY line;
+FROM import_parties WHERE NOT present AND NOT linked ORDER BY line;
 
 -- name: store_items
 INSERT INTO items (id, manufacturer, manufacturer_key, model, model_key, category, caliber,
@@ -367,7 +446,7 @@ INSERT INTO items (id, manufacturer, manufacturer_key, model, model_key, categor
 SELECT id, manufacturer, manufacturer_key, model, model_key, category::item_category, caliber,
        serial_number, serial_norm, country_of_manufacture, year_of_manufacture,
        import_markings, other_markings, %(agency_id)s
-FROM import_items WHERE NOT present ORDER BY line;
+FROM import_items WHERE NOT present AND NOT linked ORDER BY line;
 
 -- name: store_eucs
 INSERT INTO end_user_certificates (id, certificate_number, certificate_key, issuing_country,
@@ -381,14 +460,14 @@ FROM import_eucs s
 LEFT JOIN import_refs exporter ON exporter.record_type = 'party'
                               AND exporter.ref = s.exporter_party_ref
 JOIN import_refs end_user ON end_user.record_type = 'party' AND end_user.ref = s.end_user_party_ref
-WHERE NOT s.present ORDER BY s.line;
+WHERE NOT s.present AND NOT s.linked ORDER BY s.line;
 
 -- name: store_euc_lines
 INSERT INTO euc_line_items (euc_id, line_number, description, category, model, quantity)
 SELECT e.id, l.line_number, l.description, l.category::item_category, l.model, l.quantity
 FROM import_euc_lines l
 JOIN import_eucs e ON e.ref = l.euc_ref AND e.line = l.line
-WHERE NOT e.present;
+WHERE NOT e.present AND NOT e.linked;
 
 -- name: store_events
 INSERT INTO custody_events (id, event_type, occurred_on, country, destination_country,
@@ -414,11 +493,13 @@ JOIN import_refs item ON item.record_type = 'item' AND item.ref = x.item_ref
 WHERE NOT e.present;
 
 -- name: store_references
+-- A linked record's reference too: bound to the record it was linked to (its id).
 INSERT INTO import_references (agency_id, record_type, reference, record_id, import_id)
 SELECT %(agency_id)s, %(record_type)s, ref, id, %(import_id)s FROM {staging} WHERE NOT present;
 
 -- name: present_count
-SELECT count(*) FILTER (WHERE present) AS present FROM {staging};
+SELECT count(*) FILTER (WHERE present) AS present, count(*) FILTER (WHERE linked) AS linked
+FROM {staging};
 
 -- name: collect_touched_items
 -- The items that new events name: their alert state is derived again, a batch at a time. (An
@@ -456,9 +537,11 @@ ON CONFLICT (id) DO NOTHING;
 -- record an event of an item the file brings until the file is committed, and a first import of
 -- a national registry would otherwise hold every item's stripe from its alert list to its
 -- commit, keeping every other writer of events waiting (past the statement timeout: a 503).
+-- An item the file links to was stored before it (another agency records its events meanwhile).
 INSERT INTO import_touched_before (id)
 SELECT t.id FROM import_touched t
-WHERE NOT EXISTS (SELECT 1 FROM import_items new WHERE new.id = t.id AND NOT new.present);
+WHERE NOT EXISTS (SELECT 1 FROM import_items new
+                  WHERE new.id = t.id AND NOT new.present AND NOT new.linked);
 
 -- name: keep_alert_candidates
 -- Of the touched items (those stored before are locked: other refreshes of them are committed

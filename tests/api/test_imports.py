@@ -738,6 +738,11 @@ def test_a_serial_another_agency_stored_since_the_checks_is_a_problem_of_its_lin
     assert response.status_code == 400, response.get_data(as_text=True)
     problem = response.get_json()
     assert [(e["line"], e["pointer"]) for e in problem["errors"]] == [(3, "/serial_number")]
+    # linked had it been there at the checks: sent again, the file links to it
+    assert problem["errors"][0]["detail"].endswith(
+        "which another agency recorded while this file was being loaded, has this serial, "
+        "manufacturer and model: send the file again to link to it"
+    )
     assert api.get(f"/v1/imports/{problem['import_id']}").get_json()["status"] == "FAILED"
     assert rows_in(db, "items") == 1  # the other agency's
 

@@ -58,6 +58,22 @@ def test_a_file_imported_from_the_command_line(
     assert len(json.loads(body)["items"]) == 1
 
 
+def test_records_another_agency_recorded_are_linked_and_said_so(
+    database_url: str, tmp_path: Path
+) -> None:
+    registry = tmp_path / "registry.ndjson"
+    registry.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in registry_file("-LINK")))
+    run_import(database_url, str(registry))
+
+    partner = run_import(database_url, "--agency", "Uganda Police Force", str(registry))
+
+    assert partner.returncode == 0, partner.stderr
+    assert (
+        "stored 1 party, 0 item, 0 euc, 3 event; 0 already present; "
+        "linked to other agencies' records 1 party, 2 item, 1 euc (import "
+    ) in partner.stdout
+
+
 def test_a_file_from_a_pipe_is_read_once(database_url: str, tmp_path: Path) -> None:
     """`trace-registry import <(zcat registry.ndjson.gz)`: a pipe cannot be hashed ahead and
     then read again, so it is only read."""

@@ -29,8 +29,10 @@ sipri_at_database_id,supplier,recipient,designation,description,armament_categor
 """
 
 
-def run(db: Connection, lines: list[str]) -> ImportRecord:
-    agency, _ = agencies.ensure_agency(db, "SIPRI extract (synthetic)")
+def run(
+    db: Connection, lines: list[str], agency_name: str = "SIPRI extract (synthetic)"
+) -> ImportRecord:
+    agency, _ = agencies.ensure_agency(db, agency_name)
     request = importing.Request(
         agency_id=agency.id,
         media_type=NDJSON,
@@ -66,6 +68,28 @@ def test_the_extract_sent_again_stores_nothing(db: Connection) -> None:
 
     assert sum(again.stored.values()) == 0
     assert again.already_present == {"party": 2, "item": 20, "euc": 1, "event": 6}
+
+
+def test_another_agency_importing_the_extract_links_its_items_and_certificate(
+    db: Connection,
+) -> None:
+    # The CLI's path (`trace-registry import --sipri`): the second agency's items and
+    # certificate are the first one's; its parties (no registration number) are its own.
+    run(db, SAMPLE.splitlines(keepends=True))
+
+    second = run(db, SAMPLE.splitlines(keepends=True), agency_name="Another Tracing Unit")
+
+    assert second.status == "COMPLETED", second.errors
+    assert second.stored == {"party": 2, "item": 0, "euc": 0, "event": 6}
+    assert second.linked == {"party": 0, "item": 20, "euc": 1}
+    item = db.execute("SELECT id FROM items LIMIT 1").fetchone()
+    assert item is not None
+    agency, _ = agencies.ensure_agency(db, "Another Tracing Unit")
+    chain = chains.chain(db, item["id"], datetime.now(UTC).date(), 180, agency.id)
+    assert chain is not None
+    assert [e.event_type for e in chain.events] == ["MANUFACTURE"] * 2 + ["EXPORT"] * 2 + [
+        "IMPORT"
+    ] * 2
 
 
 @pytest.mark.skipif(not EXTRACT.exists(), reason="the shared SIPRI extract is not here")

@@ -1,0 +1,291 @@
+"""An import that names what another agency recorded: item, party or certificate, it is linked.
+
+A partner's national registry holds weapons made abroad and companies that other agencies
+recorded first. The registry keeps one record of each (its unique identity); a file's record
+with that identity binds the sender's reference to the record that stands.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from service.db import Connection
+from tests.api.test_imports import CSV, ndjson, send
+from tests.conftest import rows_in
+from tests.contract import ContractClient
+
+NOTHING = {"party": 0, "item": 0, "euc": 0, "event": 0}
+
+
+def partner_file(**party: Any) -> list[dict[str, Any]]:
+    """A partner's registry: FN Herstal and one of its rifles, which it imported, and its army."""
+    return [
+        {"record_type": "party", "ref": "UG-P-FN", "name": "FN Herstal SA",
+         "kind": "MANUFACTURER", "country": "BE", "registration_number": "0403.451.577",
+         "address": "Voie de Liège 33, Herstal", **party},
+        {"record_type": "party", "ref": "UG-P-ARMY", "name": "Uganda People's Defence Force",
+         "kind": "ARMED_FORCES", "country": "UG"},
+        {"record_type": "item", "ref": "UG-I-1", "manufacturer": "FN Herstal", "model": "fal",
+         "category": "RIFLE", "serial_number": "1502 001", "caliber": "7.62x51mm"},
+        {"record_type": "event", "ref": "UG-E-1", "event_type": "IMPORT",
+         "occurred_on": "2011-03-11", "country": "UG", "from_party_ref": "UG-P-FN",
+         "to_party_ref": "UG-P-ARMY", "item_refs": ["UG-I-1"]},
+    ]  # fmt: skip
+
+
+@pytest.fixture
+def recorded_first(registry: Any) -> dict[str, Any]:
+    """What the National Tracing Office recorded before the partner joined."""
+    maker = registry.party(
+        name="FN Herstal", kind="MANUFACTURER", country="BE", registration_number="0403.451.577"
+    )
+    rifle = registry.item(manufacturer="FN Herstal", model="FAL", serial_number="1502-001")
+    registry.event("MANUFACTURE", [rifle], occurred_on="2010-01-05", to_party_id=maker["id"])
+    return {"party": maker, "item": rifle}
+
+
+def test_a_record_another_agency_recorded_is_linked_and_its_events_join_the_chain(
+    api: ContractClient, other_api: ContractClient, db: Connection, recorded_first: Any
+) -> None:
+    response = send(other_api, ndjson(*partner_file()))
+
+    assert response.status_code == 201, response.get_data(as_text=True)
+    record = response.get_json()
+    assert record["stored"] == {"party": 1, "item": 0, "euc": 0, "event": 1}
+    assert record["linked"] == {"party": 1, "item": 1, "euc": 0}
+    assert record["already_present"] == NOTHING
+    assert other_api.get(f"/v1/imports/{record['id']}").get_json() == record
+    assert rows_in(db, "items") == 1
+    assert rows_in(db, "parties") == 2  # the first recorder's maker, the partner's army
+    # the first recorder's description is the one kept
+    rifle = api.get(f"/v1/items/{recorded_first['item']['id']}").get_json()
+    assert rifle["model"] == "FAL" and rifle["caliber"] is None
+    chain = api.get(f"/v1/items/{recorded_first['item']['id']}/custody").get_json()
+    assert [e["event_type"] for e in chain["events"]] == ["MANUFACTURE", "IMPORT"]
+    assert chain["events"][1]["from_party"]["id"] == recorded_first["party"]["id"]
+    # the sender's references are bound to the records that stand
+    bound = db.execute(
+        "SELECT record_type, record_id FROM import_references WHERE reference IN "
+        "('UG-I-1', 'UG-P-FN') ORDER BY record_type"
+    ).fetchall()
+    assert bound == [
+        {"record_type": "item", "record_id": UUID(recorded_first["item"]["id"])},
+        {"record_type": "party", "record_id": UUID(recorded_first["party"]["id"])},
+    ]
+
+
+def test_a_theft_of_a_linked_item_puts_it_on_the_alert_list(
+    api: ContractClient, other_api: ContractClient, recorded_first: Any
+) -> None:
+    stolen = {"record_type": "event", "ref": "UG-E-2", "event_type": "THEFT",
+              "occurred_on": "2015-06-01", "country": "UG", "from_party_ref": "UG-P-ARMY",
+              "item_refs": ["UG-I-1"]}  # fmt: skip
+
+    response = send(other_api, ndjson(*partner_file(), stolen))
+
+    assert response.status_code == 201, response.get_data(as_text=True)
+    listed = [a["item"]["id"] for a in api.get("/v1/alerts").get_json()["items"]]
+    assert listed == [recorded_first["item"]["id"]]
+    chain = api.get(f"/v1/items/{recorded_first['item']['id']}/custody").get_json()
+    assert chain["status"] == "STOLEN"
+
+
+def test_a_restricted_party_of_another_agency_is_not_linked(
+    other_api: ContractClient, registry: Any, db: Connection
+) -> None:
+    registry.party(
+        name="Front SARL", kind="BROKER", country="BE", registration_number="0403.451.577",
+        classification="RESTRICTED",
+    )  # fmt: skip
+    registry.item(manufacturer="FN Herstal", model="FAL", serial_number="1502-001")
+
+    response = send(other_api, ndjson(*partner_file()))
+
+    assert response.status_code == 400
+    assert [(e["line"], e["pointer"], e["detail"]) for e in response.get_json()["errors"]] == [
+        (1, "/registration_number",
+         "a party recorded by another agency already has this registration number in BE"),
+    ]  # fmt: skip
+    assert rows_in(db, "import_references") == 0
+    assert rows_in(db, "custody_events") == 0
+
+
+def test_the_agencys_own_record_under_no_reference_is_still_a_problem(
+    other_api: ContractClient, db: Connection
+) -> None:
+    # Recorded by the partner's own single POST: two records of one weapon in its registry.
+    own = other_api.created(
+        "/v1/items",
+        {"manufacturer": "FN Herstal", "model": "FAL", "category": "RIFLE",
+         "serial_number": "1502-001"},
+    )  # fmt: skip
+
+    response = send(other_api, ndjson(*partner_file()))
+
+    assert response.status_code == 400
+    assert [(e["line"], e["detail"]) for e in response.get_json()["errors"]] == [
+        (3, f"item {own['id']} already has this serial, manufacturer and model"),
+    ]
+    assert rows_in(db, "items") == 1
+
+
+def test_two_records_of_one_linked_identity_in_a_file_are_a_problem(
+    other_api: ContractClient, db: Connection, recorded_first: Any
+) -> None:
+    twice = {**partner_file()[2], "ref": "UG-I-2", "serial_number": "1502001"}
+
+    response = send(other_api, ndjson(*partner_file(), twice))
+
+    assert response.status_code == 400
+    assert [(e["line"], e["pointer"], e["detail"]) for e in response.get_json()["errors"]] == [
+        (5, "/serial_number", "line 3 has the same serial, manufacturer and model"),
+    ]
+    assert rows_in(db, "import_references") == 0
+
+
+def test_a_file_sent_again_finds_its_linked_records_present_and_stores_nothing(
+    api: ContractClient, other_api: ContractClient, db: Connection, recorded_first: Any
+) -> None:
+    first = send(other_api, ndjson(*partner_file())).get_json()
+    before = {table: rows_in(db, table) for table in ("items", "parties", "custody_events")}
+
+    same_bytes = send(other_api, ndjson(*partner_file()))
+    reordered = send(other_api, ndjson(*reversed(partner_file())))
+
+    assert same_bytes.status_code == reordered.status_code == 201
+    for again in (same_bytes.get_json(), reordered.get_json()):
+        assert again["stored"] == NOTHING
+        assert again["already_present"] == {"party": 2, "item": 1, "euc": 0, "event": 1}
+        assert again["linked"] == {"party": 0, "item": 0, "euc": 0}
+    assert {table: rows_in(db, table) for table in before} == before
+    assert rows_in(db, "import_references") == 4
+    assert [i["linked"] for i in other_api.get("/v1/imports").get_json()["items"]] == [
+        {"party": 0, "item": 0, "euc": 0}, {"party": 0, "item": 0, "euc": 0}, first["linked"],
+    ]  # fmt: skip
+
+
+def test_a_linked_reference_sent_again_for_another_weapon_is_a_problem(
+    other_api: ContractClient, recorded_first: Any
+) -> None:
+    first = send(other_api, ndjson(*partner_file())).get_json()
+    other_rifle = {**partner_file()[2], "serial_number": "1502-002", "caliber": "5.56mm"}
+
+    response = send(other_api, ndjson(other_rifle))
+
+    assert response.status_code == 400
+    assert [(e["line"], e["pointer"], e["detail"]) for e in response.get_json()["errors"]] == [
+        (1, "/serial_number",
+         f"item UG-I-1 was linked by import {first['id']} to the item another agency recorded "
+         'with serial_number "1502001", and this file says "1502002" (as the registry compares '
+         "them): a reference names one record, send it as it was"),
+    ]  # fmt: skip
+
+
+def test_a_later_file_names_a_linked_record_by_its_reference(
+    api: ContractClient, other_api: ContractClient, recorded_first: Any
+) -> None:
+    send(other_api, ndjson(*partner_file()))
+    seized = {"record_type": "event", "ref": "UG-E-3", "event_type": "SEIZURE",
+              "occurred_on": "2019-02-02", "country": "UG", "to_party_ref": "UG-P-FN",
+              "item_refs": ["UG-I-1"]}  # fmt: skip
+
+    response = send(other_api, ndjson(seized))
+
+    assert response.status_code == 201, response.get_data(as_text=True)
+    chain = api.get(f"/v1/items/{recorded_first['item']['id']}/custody").get_json()
+    assert [e["event_type"] for e in chain["events"]] == ["MANUFACTURE", "IMPORT", "SEIZURE"]
+
+
+def test_csv_items_are_linked_too(
+    other_api: ContractClient, db: Connection, recorded_first: Any
+) -> None:
+    items = "ref,manufacturer,model,category,serial_number\nUG-I-1,FN Herstal,FAL,RIFLE,1502001\n"
+
+    response = send(other_api, items.encode(), CSV, record_type="item")
+
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.get_json()["linked"] == {"party": 0, "item": 1, "euc": 0}
+    assert rows_in(db, "items") == 1
+
+
+def certified_export(certificate_number: str, line: int) -> list[dict[str, Any]]:
+    """The partner's copy of a certificate (its lines as it read them), and an export under it."""
+    return [
+        {"record_type": "euc", "ref": "UG-C-1", "certificate_number": certificate_number,
+         "issuing_country": "IQ", "issuing_authority": "MoD", "issued_on": "2010-03-01",
+         "exporter_party_ref": "UG-P-FN", "end_user_party_ref": "UG-P-ARMY",
+         "destination_country": "IQ", "stated_end_use": "Army", "non_reexport_clause": True,
+         "line_items": [{"description": "Rifles", "quantity": 10},
+                        {"description": "Pistols", "quantity": 5}]},
+        {"record_type": "event", "ref": "UG-E-4", "event_type": "EXPORT",
+         "occurred_on": "2010-05-02", "country": "BE", "destination_country": "IQ",
+         "from_party_ref": "UG-P-FN", "to_party_ref": "UG-P-ARMY", "euc_ref": "UG-C-1",
+         "euc_line_number": line, "item_refs": ["UG-I-1"]},
+    ]  # fmt: skip
+
+
+def test_a_certificate_another_agency_recorded_is_linked_with_its_lines(
+    api: ContractClient,
+    other_api: ContractClient,
+    db: Connection,
+    recorded_first: Any,
+    registry: Any,
+) -> None:
+    army = registry.party(name="Iraqi Army", kind="ARMED_FORCES", country="IQ")
+    certificate = registry.euc(recorded_first["party"], army)
+    number = certificate["certificate_number"]
+
+    response = send(other_api, ndjson(*partner_file(), *certified_export(number, 1)))
+    no_line_2 = send(other_api, ndjson({**certified_export(number, 2)[1], "ref": "UG-E-5"}))
+
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.get_json()["linked"] == {"party": 1, "item": 1, "euc": 1}
+    assert rows_in(db, "end_user_certificates") == 1
+    assert rows_in(db, "euc_line_items") == 1  # the first recorder's one line
+    chain = api.get(f"/v1/items/{recorded_first['item']['id']}/custody").get_json()
+    export = next(e for e in chain["events"] if e["event_type"] == "EXPORT")
+    assert export["euc"]["id"] == certificate["id"]
+    # its lines are the recorded certificate's: the partner's second line is not one of them
+    assert no_line_2.status_code == 400
+    assert [(e["line"], e["detail"]) for e in no_line_2.get_json()["errors"]] == [
+        (1, "certificate UG-C-1 has no line 2"),
+    ]
+
+
+def test_a_certificate_naming_another_agencys_restricted_party_is_not_linked(
+    other_api: ContractClient, db: Connection, recorded_first: Any, registry: Any
+) -> None:
+    covert = registry.party(
+        name="Front SARL", kind="BROKER", country="IQ", classification="RESTRICTED"
+    )
+    certificate = registry.euc(recorded_first["party"], covert)
+
+    response = send(
+        other_api, ndjson(*partner_file(), *certified_export(certificate["certificate_number"], 1))
+    )
+
+    assert response.status_code == 400
+    assert [(e["line"], e["pointer"]) for e in response.get_json()["errors"]] == [
+        (5, "/certificate_number"),
+    ]
+    assert rows_in(db, "import_references") == 0
+
+
+def test_a_linked_certificate_sent_again_with_its_own_lines_stores_nothing(
+    other_api: ContractClient, db: Connection, recorded_first: Any, registry: Any
+) -> None:
+    # The partner's copy says two lines, the recorded one has one: compared by its number only.
+    army = registry.party(name="Iraqi Army", kind="ARMED_FORCES", country="IQ")
+    number = registry.euc(recorded_first["party"], army)["certificate_number"]
+    body = ndjson(*partner_file(), *certified_export(number, 1))
+    send(other_api, body)
+
+    again = send(other_api, body + b"\n")  # other bytes: read and found present record by record
+
+    assert again.status_code == 201, again.get_data(as_text=True)
+    assert again.get_json()["stored"] == NOTHING
+    assert again.get_json()["already_present"] == {"party": 2, "item": 1, "euc": 1, "event": 2}
+    assert rows_in(db, "euc_line_items") == 1
