@@ -14,7 +14,7 @@ from service.api.auth import requires
 from service.api.context import connection, seconds_since_start, settings
 from service.api.responses import created, json_response, keyset_page
 from service.domain import api_keys
-from service.domain.serials import normalise_serial
+from service.domain.matching import audited_form
 from service.errors import InvalidInput, NotFound, StateConflict
 from service.repository import agencies
 from service.repository import audit as trail
@@ -153,7 +153,7 @@ def list_audit() -> Response:
     serial = args["serial_number"]
     filters = trail.Filters(
         agency_id=args["agency_id"],
-        serial=normalise_serial(serial) if serial else None,
+        serial=audited_form(serial) if serial else None,
         case_reference=args["case_reference"],
         recorded_from=args["recorded_from"],
         recorded_before=args["recorded_to"],

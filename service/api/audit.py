@@ -24,7 +24,7 @@ from flask import g, request
 from service.api.context import Principal, connection
 from service.db import Connection
 from service.domain.ids import uuid7
-from service.domain.serials import normalise_serial
+from service.domain.matching import audited_form
 from service.domain.traces import TraceDisclosure
 from service.errors import InvalidInput, TraceRegistryError
 from service.repository import audit as trail
@@ -161,7 +161,7 @@ def failed_from(draft: Draft, client: str, tally: UUID) -> None:
 
 def looked_up_serials(draft: Draft, as_typed: Iterable[str]) -> None:
     typed = list(as_typed)
-    draft.serials.extend(normalise_serial(serial) or serial for serial in typed[:_MAX_SERIALS])
+    draft.serials.extend(audited_form(serial) for serial in typed[:_MAX_SERIALS])
     recorded = draft.details.setdefault("serials_as_typed", [])
     assert isinstance(recorded, list)
     recorded.extend(typed)

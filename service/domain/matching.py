@@ -99,6 +99,21 @@ def read_serial(as_read: str) -> Reading:
     return Reading(as_read, normalised, None)
 
 
+def audited_form(as_read: str) -> str:
+    """How the audit trail keeps a serial looked up, and how its search by serial reads one:
+    normalised, and a partial reading with its wildcards in place (`AB12?456`). Normalised
+    whole, that reading was kept as `AB12456`, another weapon's serial, whose search then found
+    the entry (and the reading's own search found it only by that wrong serial). A reading
+    refused as unusable is kept as normalised, or as typed when nothing of it is left."""
+    try:
+        reading = read_serial(as_read)
+    except UnusableSerial:
+        return normalise_serial(as_read) or as_read
+    if reading.pattern is None:
+        return reading.normalised
+    return reading.pattern.replace("_", ONE_UNKNOWN).replace("%", UNKNOWN_RUN)
+
+
 def _pattern_piece(piece: str) -> str:
     if piece == ONE_UNKNOWN:
         return "_"

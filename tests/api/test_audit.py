@@ -86,6 +86,32 @@ def test_a_trace_is_audited_with_its_case_serials_and_what_it_disclosed(
     assert entry["records_returned"] == 1
 
 
+def test_a_partial_reading_is_audited_with_its_wildcards_and_found_by_them(
+    api: ContractClient, admin: ContractClient, registry: Any, db: Connection
+) -> None:
+    item = registry.item(serial_number="KAL-77001")
+    registry.item(serial_number="KAL-7701")  # another weapon: the reading without its `?`
+    answer = api.post(
+        "/v1/traces", {"weapon": {"serial_number": "kal 77?01"}, "context": CONTEXT}
+    ).get_json()
+    assert answer["candidates"][0]["item"]["id"] == item["id"]
+
+    entry = entries(db)[-1]
+    assert entry["serials"] == ["KAL77?01"]
+    assert entry["details"]["serials_as_typed"] == ["kal 77?01"]
+
+    def found_by(serial: str) -> list[str]:
+        page = admin.get(
+            "/v1/admin/audit", query={"serial_number": serial, "agency_id": entry["agency_id"]}
+        ).get_json()
+        return [e["route"] for e in page["items"]]
+
+    # by the reading, typed again in any form; never by the other weapon's serial
+    assert found_by("KAL-77?01") == ["/v1/traces"]
+    assert found_by("kal 77？01") == ["/v1/traces"]
+    assert found_by("KAL-7701") == []
+
+
 def test_a_trace_without_case_or_purpose_is_refused_and_audited(
     api: ContractClient, db: Connection
 ) -> None:
