@@ -116,6 +116,19 @@ class Database:
             raise DatabaseUnavailable("no database connection became available in time") from exc
 
 
+def delete_in_batches(
+    conn: Connection, query: str, params: dict[str, object], batch: int
+) -> Iterator[int]:
+    """Run a DELETE of at most `batch` rows (`query`, given `batch` as a parameter too) until
+    one deletes fewer; yields how many each deleted. Each is one statement: on a connection in
+    autocommit mode (the worker's), a short transaction of its own, so no lock is held longer."""
+    while True:
+        deleted = conn.execute(query, {**params, "batch": batch}).rowcount
+        yield deleted
+        if deleted < batch:
+            return
+
+
 def translate(exc: psycopg.Error) -> TraceRegistryError | None:
     """The project exception for a database error, or None for a bug that must stay a 500."""
     diag = exc.diag

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from service.db import Connection
+from service.db import Connection, delete_in_batches
 from service.repository.queries import load
 
 SQL = load("idempotency")
@@ -87,10 +87,5 @@ def remember(conn: Connection, request: Request, answer: Answer) -> None:
 
 def purge(conn: Connection, retention_hours: int, batch: int) -> Iterator[int]:
     """Forget answers older than the retention, `batch` at a time, oldest first, until none is
-    left; yields how many each batch forgot. Each batch is one statement: on a connection in
-    autocommit mode (the worker's), a short transaction of its own, so no lock is held longer."""
-    while True:
-        forgotten = conn.execute(SQL["purge"], {"hours": retention_hours, "batch": batch}).rowcount
-        yield forgotten
-        if forgotten < batch:
-            return
+    left; yields how many each batch forgot."""
+    return delete_in_batches(conn, SQL["purge"], {"hours": retention_hours}, batch)

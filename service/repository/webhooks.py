@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from service.db import Connection
+from service.db import Connection, delete_in_batches
 from service.domain.ids import NEWEST
 from service.repository.queries import load
 
@@ -128,14 +128,8 @@ def postpone(conn: Connection, delivery_ids: list[UUID], seconds: int) -> None:
 def purge_delivered(conn: Connection, retention_days: int, batch: int) -> Iterator[int]:
     """Delete deliveries delivered more than `retention_days` ago, `batch` at a time, oldest
     first, until none is left; yields how many each batch deleted. Undelivered ones are never
-    touched. Each batch is one statement: on a connection in autocommit mode (the worker's), a
-    short transaction of its own."""
-    while True:
-        params = {"days": retention_days, "batch": batch}
-        deleted = conn.execute(SQL["purge_delivered"], params).rowcount
-        yield deleted
-        if deleted < batch:
-            return
+    touched."""
+    return delete_in_batches(conn, SQL["purge_delivered"], {"days": retention_days}, batch)
 
 
 def delivery_state(conn: Connection, notification_id: UUID) -> list[dict[str, object]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import datetime
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
@@ -17,6 +16,7 @@ from service.schemas.fields import (
     Page,
     StrictInteger,
     Text,
+    check_ordered,
     optional_text,
 )
 
@@ -102,7 +102,4 @@ class AuditQuery(Page):
 
     @validates_schema
     def ordered(self, data: dict[str, Any], **_: Any) -> None:
-        start: datetime | None = data.get("recorded_from")
-        end: datetime | None = data.get("recorded_to")
-        if start is not None and end is not None and end < start:
-            raise ValidationError("recorded_to is before recorded_from", "recorded_to")
+        check_ordered(data, "recorded_from", "recorded_to")

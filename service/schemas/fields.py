@@ -4,7 +4,7 @@ reference tables (the countries reach them through `InputContext`)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC
 from typing import Any, TypedDict
 
@@ -25,6 +25,14 @@ class Page(Schema):
         load_default=DEFAULT_PAGE_SIZE, validate=validate.Range(1, MAX_PAGE_SIZE)
     )
     cursor = fields.String(load_default=None, validate=validate.Length(max=500))
+
+
+def check_ordered(data: Mapping[str, Any], start: str, end: str) -> None:
+    """Refuse a range whose end comes before its start (naming the end): swapped by mistake, it
+    would list nothing, which reads as "nothing then"."""
+    first, last = data.get(start), data.get(end)
+    if first is not None and last is not None and last < first:
+        raise ValidationError(f"{end} is before {start}", end)
 
 
 class ReferenceData(TypedDict):

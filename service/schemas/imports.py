@@ -21,7 +21,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 from service.domain import custody
 from service.domain.inputs import NewEuc, NewEvent, NewItem, NewParty
 from service.schemas.compiled import CompiledSchema, NotCompilable
-from service.schemas.fields import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Choice, Text
+from service.schemas.fields import Choice, Page, Text
 from service.schemas.registry import (
     MAX_ITEMS_PER_EVENT,
     EucIn,
@@ -229,9 +229,5 @@ class ImportQuery(Schema):
     record_type = Choice(RECORD_TYPES, load_default=None)
 
 
-class ImportListQuery(Schema):
+class ImportListQuery(Page):
     status = Choice(("QUEUED", "RUNNING", "COMPLETED", "FAILED"), load_default=None)
-    limit = fields.Integer(
-        load_default=DEFAULT_PAGE_SIZE, validate=validate.Range(1, MAX_PAGE_SIZE)
-    )
-    cursor = fields.String(load_default=None, validate=validate.Length(max=500))

@@ -32,12 +32,11 @@ from service.domain.inputs import (
 )
 from service.domain.records import ImportMarking
 from service.schemas.fields import (
-    DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
     Choice,
     CountryCode,
     IsoDate,
     Marking,
+    Page,
     StrictBoolean,
     StrictInteger,
     Text,
@@ -226,13 +225,9 @@ class ErrorDeclarationIn(Schema):
         )
 
 
-class ItemQuery(Schema):
+class ItemQuery(Page):
     serial_number = Marking(load_default=None, max_length=64)
     manufacturer = Marking(load_default=None, max_length=200)
-    limit = fields.Integer(
-        load_default=DEFAULT_PAGE_SIZE, validate=validate.Range(1, MAX_PAGE_SIZE)
-    )
-    cursor = fields.String(load_default=None, validate=validate.Length(max=500))
 
 
 def not_in_the_future(value: date, what: str) -> None:

@@ -18,14 +18,14 @@ from marshmallow import (
 from service.domain import matching
 from service.domain.traces import ObservedWeapon, TraceContext
 from service.schemas.fields import (
-    DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
     Choice,
     CountryCode,
     IsoDate,
     Marking,
+    Page,
     StrictBoolean,
     Text,
+    check_ordered,
     optional_text,
 )
 from service.schemas.registry import ITEM_CATEGORIES, ImportMarkingIn
@@ -91,47 +91,31 @@ class TraceBatchIn(Schema):
     )
 
 
-class TraceQuery(Schema):
+class TraceQuery(Page):
     case_reference = Text(load_default=None, max_length=100)
     batch_id = fields.UUID(load_default=None)
     created_from = IsoDate(load_default=None)
     created_to = IsoDate(load_default=None)
-    limit = fields.Integer(
-        load_default=DEFAULT_PAGE_SIZE, validate=validate.Range(1, MAX_PAGE_SIZE)
-    )
-    cursor = fields.String(load_default=None, validate=validate.Length(max=500))
 
     @validates_schema
     def ordered(self, data: dict[str, Any], **_: Any) -> None:
-        # A range swapped by mistake would list nothing, read as "no traces made then".
-        start: date | None = data.get("created_from")
-        end: date | None = data.get("created_to")
-        if start is not None and end is not None and end < start:
-            raise ValidationError("created_to is before created_from", "created_to")
+        check_ordered(data, "created_from", "created_to")
 
 
 class ManufacturerQuery(Schema):
     name = Marking(load_default=None, max_length=200)
 
 
-class NotificationQuery(Schema):
+class NotificationQuery(Page):
     unacknowledged = fields.Boolean(load_default=False)
-    limit = fields.Integer(
-        load_default=DEFAULT_PAGE_SIZE, validate=validate.Range(1, MAX_PAGE_SIZE)
-    )
-    cursor = fields.String(load_default=None, validate=validate.Length(max=500))
 
 
 class WebhookIn(Schema):
     url = Text(required=True, max_length=2000)
 
 
-class AlertQuery(Schema):
+class AlertQuery(Page):
     country = CountryCode(load_default=None)
     category = Choice(ITEM_CATEGORIES, load_default=None)
     status = Choice(("LOST", "STOLEN", "SEIZED"), load_default=None)
     since = IsoDate(load_default=None)
-    limit = fields.Integer(
-        load_default=DEFAULT_PAGE_SIZE, validate=validate.Range(1, MAX_PAGE_SIZE)
-    )
-    cursor = fields.String(load_default=None, validate=validate.Length(max=500))
