@@ -17,6 +17,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, missing, validate
 
+from service.domain.registrations import registration_key
 from service.domain.serials import fold_serial
 from service.schemas.fields import (
     CONTROL_CHARACTERS,
@@ -25,6 +26,7 @@ from service.schemas.fields import (
     CountryCode,
     IsoDate,
     Marking,
+    RegistrationNumber,
     StrictInteger,
     Text,
 )
@@ -98,7 +100,14 @@ def _value_check(field: fields.Field[Any]) -> Check:
     if isinstance(field, Text):
         length = _only(field, validate.Length)
         assert length is not None and length.equal is None
-        return _text_check(length.min or 0, length.max, marking=isinstance(field, Marking))
+        identity = (
+            fold_serial
+            if isinstance(field, Marking)
+            else registration_key
+            if isinstance(field, RegistrationNumber)
+            else None
+        )
+        return _text_check(length.min or 0, length.max, identity)
     if isinstance(field, Choice):
         one_of = _only(field, validate.OneOf)
         assert one_of is not None
@@ -141,14 +150,16 @@ def _only(field: fields.Field[Any], kind: type[Any] | None) -> Any:
     raise NotCompilable(f"field {field.name}: validators {validators}")
 
 
-def _text_check(shortest: int, longest: int | None, *, marking: bool) -> Check:
+def _text_check(shortest: int, longest: int | None, identity: Callable[[str], str] | None) -> Check:
+    """Text, and what it identifies (a serial, a registration number) not empty."""
+
     def check(value: Any, _: frozenset[str]) -> Any:
         if type(value) is not str or CONTROL_CHARACTERS.search(value):
             return UNSURE
         text = value.strip()
         if len(text) < shortest or (longest is not None and len(text) > longest):
             return UNSURE
-        if marking and not fold_serial(text):
+        if identity is not None and not identity(text):
             return UNSURE
         return text
 

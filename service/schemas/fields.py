@@ -11,6 +11,7 @@ from typing import Any, TypedDict
 from marshmallow import Schema, ValidationError, fields, validate
 from marshmallow.experimental.context import Context
 
+from service.domain.registrations import NEEDS_MORE_THAN_SEPARATORS, registration_key
 from service.domain.serials import fold_serial
 from service.errors import FieldError
 
@@ -67,6 +68,17 @@ class Marking(Text):
         text = super()._deserialize(value, attr, data, **kwargs)
         if not fold_serial(text):
             raise ValidationError("needs at least one letter or digit")
+        return text
+
+
+class RegistrationNumber(Text):
+    """A party's registration number, which must keep something once its spaces and separators
+    are dropped (its identity key: service.domain.registrations)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not registration_key(text):
+            raise ValidationError(NEEDS_MORE_THAN_SEPARATORS)
         return text
 
 

@@ -37,6 +37,7 @@ from service.schemas.fields import (
     IsoDate,
     Marking,
     Page,
+    RegistrationNumber,
     StrictBoolean,
     StrictInteger,
     Text,
@@ -65,7 +66,7 @@ class PartyIn(Schema):
     name = Text(required=True, max_length=300)
     kind = Choice(PARTY_KINDS, required=True)
     country = CountryCode(required=True)
-    registration_number = optional_text(100)
+    registration_number = RegistrationNumber(max_length=100, load_default=None, allow_none=True)
     address = optional_text(500)
     classification = Choice(CLASSIFICATIONS, load_default="UNRESTRICTED")
 

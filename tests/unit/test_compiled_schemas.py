@@ -116,7 +116,7 @@ ODD_VALUES: list[Any] = [
     [" I-9 "], [1], {"country": "KE"}, [{"country": "KE"}], "KE", "ke", "ZZ", "RU", "P-H3", "P-M1",
     "2004-03-01", "2004-3-1", "20040301", "2004-W09-1", "2004-02-30", "2999-01-01",
     "２００４-03-01", "MANUFACTURE", "EXPORT", "TRANSFER", "SEIZURE", "LOSS", "PISTOL", "pistol",
-    "UNRESTRICTED", "RESTRICTED", "MANUFACTURER", "party", "item", "event", "euc",
+    "UNRESTRICTED", "RESTRICTED", "MANUFACTURER", "party", "item", "event", "euc", "- / .",
 ]  # fmt: skip
 
 
@@ -192,6 +192,7 @@ def test_compiled_events_match_the_schema(document: dict[str, Any]) -> None:
         ("party", {"country": "ZZ"}),
         ("party", {"name": "   "}),
         ("party", {"surprise": 1}),
+        ("party", {"registration_number": " - / . "}),
         ("item", {"serial_number": "-"}),
         ("item", {"year_of_manufacture": 2000.0}),
         ("item", {"import_markings": [{"country": "KE"}]}),
