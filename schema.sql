@@ -212,11 +212,29 @@ CREATE TABLE parties (
     address                text,
     classification         classification,
     recorded_by_agency_id  uuid NOT NULL, -- references agencies
-    recorded_at            timestamptz NOT NULL DEFAULT clock_timestamp()
+    recorded_at            timestamptz NOT NULL DEFAULT clock_timestamp(),
+    -- the number's identity key: NFKC, upper case, spaces and separators (- . /) dropped, so
+    -- that "HRB 12345" and "hrb-12345" are one number (service/domain/registrations.py). NULL
+    -- without a number, and for a number recorded before version 6 whose key an earlier party
+    -- holds (migration 0006 kept both records, as recorded; the earlier one is the number's)
+    registration_number_key text
+        CONSTRAINT parties_registration_number_key_not_empty
+        CHECK (registration_number_key <> ''),
+    CONSTRAINT parties_registration_number_key_of_a_number
+        CHECK (registration_number IS NOT NULL OR registration_number_key IS NULL)
 );
--- A registered company or authority is recorded once per country.
-CREATE UNIQUE INDEX parties_registration_unique ON parties (country, registration_number)
-    WHERE registration_number IS NOT NULL;
+-- A registered company or authority is one record per country among the unrestricted parties,
+-- which every agency reads and an import links to, whoever recorded them. A restricted party is
+-- unique only among its own agency's: it blocks nobody else's record of the number, so that no
+-- agency can squat a real company's number, nor learn from a refusal that another agency keeps
+-- a restricted record of it.
+-- Made first, so checked first (PostgreSQL checks a row's indexes in the order of their OIDs,
+-- that is of their making): an agency's number twice is refused as its own, not as anybody's.
+CREATE UNIQUE INDEX parties_registration_unique_per_agency
+    ON parties (recorded_by_agency_id, country, registration_number_key)
+    WHERE registration_number_key IS NOT NULL;
+CREATE UNIQUE INDEX parties_registration_unique ON parties (country, registration_number_key)
+    WHERE registration_number_key IS NOT NULL AND classification <> 'RESTRICTED';
 
 CREATE TABLE items (
     id                      uuid PRIMARY KEY DEFAULT uuid_v7(),

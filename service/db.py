@@ -181,6 +181,8 @@ UNIQUE_MESSAGES = {
     "items_identity": "an item with this serial number, manufacturer and model is already recorded",
     "parties_registration_unique": "a party with this registration number is already recorded "
     "in this country",
+    "parties_registration_unique_per_agency": "your agency has already recorded a party with "
+    "this registration number in this country",
     "end_user_certificates_issuing_country_certificate_key_key": "a certificate with this number "
     "is already recorded for this issuing country",
     "euc_revocations_one_standing": "this certificate has already been revoked: withdraw that "

@@ -30,6 +30,7 @@ from psycopg.types.json import Jsonb
 from service.db import Connection
 from service.domain.ids import reserve_uuid7, uuid7, uuid7_at
 from service.domain.imports import Document, Problem, lines, ndjson_line
+from service.domain.registrations import registration_key
 from service.domain.serials import fold_serial, normalise_name
 from service.repository import imports
 from service.schemas.fields import InputContext, field_errors
@@ -107,9 +108,11 @@ def staging_rows(
     imports.COLUMNS order)."""
     if isinstance(record, PartyRecord):
         party = record.party
+        number = party.registration_number
         yield "import_parties", (
-            line, record.ref, record_id, party.name, party.kind, party.country,
-            party.registration_number, party.address, party.classification,
+            line, record.ref, record_id, party.name, party.kind, party.country, number,
+            None if number is None else registration_key(number), party.address,
+            party.classification,
         )  # fmt: skip
     elif isinstance(record, ItemRecord):
         item = record.item

@@ -43,6 +43,8 @@ FINGERPRINTS = {
     4: "d834a8b7d19e51e2ec8b76b9bf119603da7907d4d60764e14d82d2821e7bc5b7",
     # from 2026-12-06: migration 0005 (indexes to purge delivered deliveries and page webhooks)
     5: "f29b56c2ba4995d162f532ce1b77e195a4abbefdb377e71179d3ad70d28b903c",
+    # from 2026-12-06: migration 0006 (registration numbers compared by their identity key)
+    6: "b373f73f1a99113369d4c22ce76f4fcd0e2eb8e7ccf8b956ae5656799d458761",
 }
 SCHEMA_VERSION = max(FINGERPRINTS)
 # Databases set up before versions were counted by migrations recorded version 1 whatever their

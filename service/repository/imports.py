@@ -41,8 +41,8 @@ STAGING = {
 STAGING_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     "import_parties": (
         ("line", "integer"), ("ref", "text"), ("id", "uuid"), ("name", "text"), ("kind", "text"),
-        ("country", "text"), ("registration_number", "text"), ("address", "text"),
-        ("classification", "text"),
+        ("country", "text"), ("registration_number", "text"),
+        ("registration_number_key", "text"), ("address", "text"), ("classification", "text"),
     ),
     "import_items": (
         ("line", "integer"), ("ref", "text"), ("id", "uuid"), ("manufacturer", "text"),

@@ -8,6 +8,7 @@ from uuid import UUID
 from service.db import Connection
 from service.domain.inputs import NewParty, NewPartyVerification
 from service.domain.records import Party, PartyVerification
+from service.domain.registrations import registration_key
 from service.repository.queries import load
 from service.repository.rows import agency_from_json, agency_ref, timestamp
 
@@ -15,7 +16,9 @@ SQL = load("parties")
 
 
 def insert(conn: Connection, agency_id: UUID, party: NewParty) -> Party:
-    """Record a party; a duplicate registration number raises psycopg's UniqueViolation."""
+    """Record a party; a registration number whose key another agency's unrestricted party, or
+    one of the agency's own, holds in the country raises psycopg's UniqueViolation."""
+    number = party.registration_number
     with conn.transaction():
         row = conn.execute(
             SQL["insert_party"],
@@ -23,7 +26,8 @@ def insert(conn: Connection, agency_id: UUID, party: NewParty) -> Party:
                 "name": party.name,
                 "kind": party.kind,
                 "country": party.country,
-                "registration_number": party.registration_number,
+                "registration_number": number,
+                "registration_number_key": None if number is None else registration_key(number),
                 "address": party.address,
                 "classification": party.classification,
                 "agency_id": agency_id,

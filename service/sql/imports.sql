@@ -52,15 +52,19 @@ WHERE i.serial_norm = s.serial_norm AND i.manufacturer_key = s.manufacturer_key
   AND i.recorded_by_agency_id <> %(agency_id)s;
 
 -- name: link_parties
--- A party another agency recorded, unrestricted, with the file's (country, registration
--- number), the unique index parties_registration_unique: linked as items are. A restricted one
--- is not: the importer would read it through its own events, which name it; it stays a problem
--- of its line, in the words any other agency's party gets (check_identities).
+-- An unrestricted party of the file whose country and registration number key another
+-- agency's unrestricted party has (the unique index parties_registration_unique, whose
+-- predicate this repeats): linked as items are. Not to a restricted party: the importer would
+-- read it through its own events, which name it, and it is no concern of the importer's (a
+-- restricted party is unique only among its own agency's parties: the file's party is stored as
+-- a record of its own, and nothing says that the other exists). Nor a restricted party of the
+-- file: its sender keeps it from other agencies, which a shared record would not; it is stored
+-- as the sender's own record too.
 UPDATE import_parties s SET id = p.id, linked = true
 FROM parties p
-WHERE p.country = s.country AND p.registration_number = s.registration_number
-  AND NOT s.present AND p.recorded_by_agency_id <> %(agency_id)s
-  AND p.classification <> 'RESTRICTED';
+WHERE p.country = s.country AND p.registration_number_key = s.registration_number_key
+  AND p.classification <> 'RESTRICTED' AND s.classification <> 'RESTRICTED'
+  AND NOT s.present AND p.recorded_by_agency_id <> %(agency_id)s;
 
 -- name: link_certificates
 -- A certificate another agency recorded with the file's (issuing country, certificate number),
@@ -194,23 +198,29 @@ FROM (SELECT line, min(line) OVER (PARTITION BY serial_norm, manufacturer_key, m
       FROM import_items WHERE NOT present) AS d
 WHERE line <> first_line
 UNION ALL
--- Another agency's party is not named: uniqueness must say that the number is taken, no more.
--- Its id leads to its recorder and date, and were it named only when unrestricted, the silence
--- would tell a restricted one (a covert front company) apart.
+-- A party is refused as the unique indexes would refuse it: beside one of the agency's own
+-- (named), or, unrestricted, beside another agency's unrestricted one, which it was not linked
+-- to because that one was stored after link_parties (its import ran beside this one). Another
+-- agency's restricted party refuses nothing, and so nothing here may tell that it exists.
 SELECT s.line, 'registration_number',
        CASE WHEN p.recorded_by_agency_id = %(agency_id)s
             THEN 'party ' || p.id || ' already has this registration number in ' || s.country
-            ELSE 'a party recorded by another agency already has this registration number in '
-                 || s.country
+            ELSE 'a party that another agency recorded while this file was being loaded has '
+                 || 'this registration number in ' || s.country
+                 || ': send the file again to link to it'
        END
 FROM import_parties s
-JOIN parties p ON p.country = s.country AND p.registration_number = s.registration_number
+JOIN parties p ON p.country = s.country
+              AND p.registration_number_key = s.registration_number_key
 WHERE NOT s.present AND NOT s.linked
+  AND (p.recorded_by_agency_id = %(agency_id)s
+       OR (p.classification <> 'RESTRICTED' AND s.classification <> 'RESTRICTED'))
 UNION ALL
 SELECT line, 'registration_number',
        'line ' || first_line || ' has the same registration number and country'
-FROM (SELECT line, min(line) OVER (PARTITION BY country, registration_number) AS first_line
-      FROM import_parties WHERE NOT present AND registration_number IS NOT NULL) AS d
+FROM (SELECT line,
+             min(line) OVER (PARTITION BY country, registration_number_key) AS first_line
+      FROM import_parties WHERE NOT present AND registration_number_key IS NOT NULL) AS d
 WHERE line <> first_line
 UNION ALL
 SELECT s.line, 'certificate_number',
@@ -242,7 +252,8 @@ WHERE line <> first_line;
 -- A party, item or certificate another agency recorded was linked (link_items and the like):
 -- its fields are the first recorder's, never the sender's, so only what linked it is compared,
 -- the identity the unique index compares (for an item, normalised: sent in another form, "1502
--- 001" for "1502-001", it was linked all the same; a certificate's number by its key). The same reference sent again for another
+-- 001" for "1502-001", it was linked all the same; a certificate's number and a party's
+-- registration number by their keys). The same reference sent again for another
 -- weapon or company is refused; its other fields, which the registry never took, are not.
 INSERT INTO import_problems (line, field, detail)
 SELECT line, field,
@@ -252,8 +263,7 @@ SELECT line, field,
                     || ' another agency recorded with ' || field || ' '
                     || coalesce(shown_recorded, 'none') || ', and this file says '
                     || coalesce(shown_sent, 'none')
-                    || CASE WHEN record_type <> 'party' THEN ' (as the registry compares them)'
-                            ELSE '' END
+                    || ' (as the registry compares them)'
                     || ': a reference names one record, send it as it was'
                ELSE ' was imported before (import ' || imported_in
                     || ') with ' || field || ' ' || coalesce(shown_recorded, 'none')
@@ -282,10 +292,17 @@ FROM (
                CASE WHEN l.linked THEN ARRAY['country', 'registration_number']
                     ELSE ARRAY['name', 'kind', 'country', 'registration_number', 'address',
                                'classification'] END AS fields,
-               CASE WHEN l.linked THEN ARRAY[p.country::text, p.registration_number]
+               -- a party linked before version 6 whose key an earlier party holds (migration
+               -- 0006 left it none) was linked by its number as written: compared so still
+               CASE WHEN l.linked THEN ARRAY[p.country::text,
+                                             coalesce(p.registration_number_key,
+                                                      p.registration_number)]
                     ELSE ARRAY[p.name, p.kind::text, p.country::text, p.registration_number,
                                p.address, p.classification::text] END AS recorded,
-               CASE WHEN l.linked THEN ARRAY[s.country, s.registration_number]
+               CASE WHEN l.linked THEN ARRAY[s.country,
+                                             CASE WHEN p.registration_number_key IS NULL
+                                                  THEN s.registration_number
+                                                  ELSE s.registration_number_key END]
                     ELSE ARRAY[s.name, s.kind, s.country, s.registration_number, s.address,
                                s.classification] END AS sent
         FROM import_parties s JOIN parties p ON p.id = s.id
@@ -433,10 +450,10 @@ WHERE NOT e.present
                   WHERE new.ref = e.euc_ref AND NOT new.present AND NOT new.linked);
 
 -- name: store_parties
-INSERT INTO parties (id, name, kind, country, registration_number, address, classification,
-                     recorded_by_agency_id)
-SELECT id, name, kind::party_kind, country, registration_number, address, classification,
-       %(agency_id)s
+INSERT INTO parties (id, name, kind, country, registration_number, registration_number_key,
+                     address, classification, recorded_by_agency_id)
+SELECT id, name, kind::party_kind, country, registration_number, registration_number_key,
+       address, classification, %(agency_id)s
 FROM import_parties WHERE NOT present AND NOT linked ORDER BY line;
 
 -- name: store_items

@@ -1,8 +1,11 @@
 -- name: insert_party
-INSERT INTO parties (name, kind, country, registration_number, address, classification,
-                     recorded_by_agency_id)
-VALUES (%(name)s, %(kind)s, %(country)s, %(registration_number)s, %(address)s,
-        %(classification)s, %(agency_id)s)
+-- A number already recorded is refused by the unique indexes (parties_registration_unique*):
+-- another agency's unrestricted party, or a party of the caller's own; never by another agency's
+-- restricted party, which is no business of the caller's.
+INSERT INTO parties (name, kind, country, registration_number, registration_number_key, address,
+                     classification, recorded_by_agency_id)
+VALUES (%(name)s, %(kind)s, %(country)s, %(registration_number)s, %(registration_number_key)s,
+        %(address)s, %(classification)s, %(agency_id)s)
 RETURNING id;
 
 -- name: get_party

@@ -93,24 +93,102 @@ def test_a_theft_of_a_linked_item_puts_it_on_the_alert_list(
     assert chain["status"] == "STOLEN"
 
 
-def test_a_restricted_party_of_another_agency_is_not_linked(
+def test_a_restricted_party_of_another_agency_is_not_linked_and_blocks_nothing(
     other_api: ContractClient, registry: Any, db: Connection
 ) -> None:
-    registry.party(
+    # Any agency could squat a real company's number with a restricted party: the partner's
+    # record of FN Herstal was refused, and the refusal told it that somebody keeps a restricted
+    # record of the number.
+    covert = registry.party(
         name="Front SARL", kind="BROKER", country="BE", registration_number="0403.451.577",
         classification="RESTRICTED",
     )  # fmt: skip
-    registry.item(manufacturer="FN Herstal", model="FAL", serial_number="1502-001")
+    rifle = registry.item(manufacturer="FN Herstal", model="FAL", serial_number="1502-001")
 
     response = send(other_api, ndjson(*partner_file()))
+
+    assert response.status_code == 201, response.get_data(as_text=True)
+    record = response.get_json()
+    assert record["stored"] == {"party": 2, "item": 0, "euc": 0, "event": 1}
+    assert record["linked"] == {"party": 0, "item": 1, "euc": 0}
+    assert rows_in(db, "parties") == 3  # the restricted one, and the partner's maker and army
+    maker = db.execute(
+        "SELECT record_id FROM import_references WHERE reference = 'UG-P-FN'"
+    ).fetchone()["record_id"]
+    assert maker != UUID(covert["id"])
+    chain = other_api.get(f"/v1/items/{rifle['id']}/custody").get_json()
+    assert chain["events"][-1]["from_party"]["name"] == "FN Herstal SA"
+    for answer in (response, other_api.get(f"/v1/imports/{record['id']}")):
+        text = answer.get_data(as_text=True)
+        assert covert["id"] not in text and "Front SARL" not in text
+
+
+@pytest.mark.parametrize("spelling", ["0403 451 577", "0403451577", "0403-451-577"])
+def test_another_spelling_of_the_number_is_linked_and_found_present_when_sent_again(
+    other_api: ContractClient, db: Connection, recorded_first: Any, spelling: str
+) -> None:
+    body = ndjson(*partner_file(registration_number=spelling))
+
+    first = send(other_api, body)
+    again = send(other_api, body + b"\n")  # other bytes: compared record by record
+
+    assert first.status_code == 201, first.get_data(as_text=True)
+    assert first.get_json()["linked"] == {"party": 1, "item": 1, "euc": 0}
+    assert rows_in(db, "parties") == 2
+    assert again.status_code == 201, again.get_data(as_text=True)
+    assert again.get_json()["already_present"]["party"] == 2
+
+
+def test_a_linked_party_sent_again_with_another_number_is_a_problem(
+    other_api: ContractClient, recorded_first: Any
+) -> None:
+    first = send(other_api, ndjson(*partner_file())).get_json()
+
+    response = send(other_api, ndjson(partner_file(registration_number="0403.451.578")[0]))
 
     assert response.status_code == 400
     assert [(e["line"], e["pointer"], e["detail"]) for e in response.get_json()["errors"]] == [
         (1, "/registration_number",
-         "a party recorded by another agency already has this registration number in BE"),
+         f"party UG-P-FN was linked by import {first['id']} to the party another agency "
+         'recorded with registration_number "0403451577", and this file says "0403451578" (as '
+         "the registry compares them): a reference names one record, send it as it was"),
     ]  # fmt: skip
-    assert rows_in(db, "import_references") == 0
-    assert rows_in(db, "custody_events") == 0
+
+
+def test_a_restricted_party_of_the_file_is_stored_as_its_senders_own(
+    api: ContractClient, other_api: ContractClient, db: Connection, recorded_first: Any
+) -> None:
+    # Its sender keeps it from the other agencies' eyes, which the shared record would not.
+    response = send(other_api, ndjson(*partner_file(classification="RESTRICTED")))
+
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.get_json()["linked"] == {"party": 0, "item": 1, "euc": 0}
+    assert rows_in(db, "parties") == 3
+    chain = api.get(f"/v1/items/{recorded_first['item']['id']}/custody").get_json()
+    assert chain["events"][-1]["from_party"]["redacted"] is True
+
+
+def test_two_spellings_of_one_number_in_a_file_are_a_problem(
+    other_api: ContractClient, db: Connection
+) -> None:
+    twice = {**partner_file()[0], "ref": "UG-P-FN-2", "registration_number": "0403 451 577"}
+
+    response = send(other_api, ndjson(*partner_file(), twice))
+
+    assert response.status_code == 400
+    assert [(e["line"], e["pointer"], e["detail"]) for e in response.get_json()["errors"]] == [
+        (5, "/registration_number", "line 1 has the same registration number and country"),
+    ]
+    assert rows_in(db, "parties") == 0
+
+
+def test_a_number_of_separators_alone_is_a_problem_of_its_line(other_api: ContractClient) -> None:
+    response = send(other_api, ndjson(partner_file(registration_number=" - / ")[0]))
+
+    assert response.status_code == 400
+    assert [(e["line"], e["pointer"], e["detail"]) for e in response.get_json()["errors"]] == [
+        (1, "/registration_number", "needs more than spaces and separators (- . /)"),
+    ]
 
 
 def test_the_agencys_own_record_under_no_reference_is_still_a_problem(

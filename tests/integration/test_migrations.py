@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from uuid import UUID
 
 import psycopg
 import pytest
@@ -23,7 +24,10 @@ from service.config import Settings
 from service.db import Connection, connect
 from service.domain import api_keys
 from service.domain.ids import uuid7
-from service.repository import webhooks
+from service.domain.inputs import NewParty
+from service.domain.records import AgencyRef
+from service.domain.registrations import registration_key
+from service.repository import parties, webhooks
 from service.schema_setup import (
     FINGERPRINTS,
     SCHEMA_VERSION,
@@ -56,10 +60,13 @@ VERSION_1_SCHEMA = ROOT / "tests" / "data" / "schema-v1.sql"
 VERSION_3_SCHEMA = ROOT / "tests" / "data" / "schema-v3.sql"
 # and as version 4 had it: what databases set up from 2026-12-06 until version 5 hold.
 VERSION_4_SCHEMA = ROOT / "tests" / "data" / "schema-v4.sql"
+# and as version 5 had it: what databases set up from 2026-12-06 until version 6 hold.
+VERSION_5_SCHEMA = ROOT / "tests" / "data" / "schema-v5.sql"
 
 
 @pytest.mark.parametrize(
-    ("version", "kept"), [(1, VERSION_1_SCHEMA), (3, VERSION_3_SCHEMA), (4, VERSION_4_SCHEMA)]
+    ("version", "kept"),
+    [(1, VERSION_1_SCHEMA), (3, VERSION_3_SCHEMA), (4, VERSION_4_SCHEMA), (5, VERSION_5_SCHEMA)],
 )
 def test_a_kept_schema_is_of_its_version(version: int, kept: Path) -> None:
     text = kept.read_text(encoding="utf-8").encode()
@@ -181,6 +188,137 @@ def test_a_version_4_database_migrated_has_the_schema_a_new_database_gets(
     assert [(row["version"], row["fingerprint"]) for row in recorded] == [
         (version, FINGERPRINTS[version]) for version in range(4, SCHEMA_VERSION + 1)
     ]
+
+
+@pytest.fixture
+def version_5(empty_database_url: str) -> Iterator[Connection]:
+    """A database as the code of version 5 set it up: its schema.sql whole, and its record."""
+    with connect(Settings(database_url=empty_database_url)) as conn:
+        with conn.transaction():
+            conn.execute(VERSION_5_SCHEMA.read_text(encoding="utf-8").encode())
+            conn.execute(
+                "INSERT INTO schema_version (version, fingerprint) VALUES (5, %s)",
+                [FINGERPRINTS[5]],
+            )
+            ensure_service_role(conn, service_url_for(empty_database_url))
+        yield conn
+
+
+def test_a_version_5_database_migrated_has_the_schema_a_new_database_gets(
+    version_5: Connection, db: Connection
+) -> None:
+    before = schema_of(version_5)
+
+    assert ensure_schema(version_5) == SchemaSetUp(found=5)
+
+    assert differences(before, schema_of(db)) != []  # the comparison sees what 0006 adds
+    assert differences(schema_of(version_5), schema_of(db)) == []
+
+
+def record_party(
+    conn: Connection,
+    agency: AgencyRef,
+    number: str | None,
+    *,
+    day: int = 1,
+    country: str = "DE",
+    classification: str = "UNRESTRICTED",
+) -> UUID:
+    """A party as version 5 recorded it (no key), on the given day of 2020."""
+    row = conn.execute(
+        "INSERT INTO parties (name, kind, country, registration_number, classification,"
+        " recorded_by_agency_id, recorded_at) VALUES ('Party', 'DEALER', %s, %s, %s, %s,"
+        " make_date(2020, 1, %s)) RETURNING id",
+        [country, number, classification, agency.id, day],
+    ).fetchone()
+    assert row is not None
+    return UUID(str(row["id"]))
+
+
+def keys_of(conn: Connection) -> dict[UUID, str | None]:
+    rows = conn.execute("SELECT id, registration_number_key FROM parties")
+    return {row["id"]: row["registration_number_key"] for row in rows}
+
+
+# Numbers of every kind parties of version 5 hold, none of them another's spelling: those whose
+# letters are ASCII once NFKC-normalised (full-width, a no-break space, "º"), keyed exactly as the
+# code keys them whatever the database's locale; and letters of other scripts, keyed by the
+# database's upper case, the code's under a UTF-8 locale (the embedded server's C.UTF-8).
+ASCII_ONCE_NORMALISED = (
+    "0403.451.577", "hrb 98765 b", "B-1/2.3", "\uff21\uff22\uff11\uff12", "Inn\u00a07707",
+    "FR\u2013RCS\u2014441", "N\u00ba 12", "X\u200bY", "Z\t9", "\u2160-\u2163",
+)  # fmt: skip
+OTHER_SCRIPTS = (
+    "\u0438\u043d\u043d 7707083893", "\u03b1\u03c6\u03bc-0994", "\u00e9tat 7",
+)  # fmt: skip
+
+
+def test_the_parties_of_a_version_5_database_are_keyed_as_the_code_keys_them(
+    version_5: Connection,
+) -> None:
+    agency, _ = create_agency_key(version_5, "Migrated Tracing Office")
+    with version_5.transaction():
+        written = {record_party(version_5, agency, number): number
+                   for number in (*ASCII_ONCE_NORMALISED, *OTHER_SCRIPTS)}  # fmt: skip
+        unnumbered = record_party(version_5, agency, None)
+        separators_alone = record_party(version_5, agency, " - / ")
+    unicode_case = version_5.execute("SELECT upper('\u00e9t\u0430') = '\u00c9T\u0410' AS yes")
+
+    ensure_schema(version_5)
+
+    keys = keys_of(version_5)
+    expected = ASCII_ONCE_NORMALISED + (OTHER_SCRIPTS if unicode_case.fetchone()["yes"] else ())
+    assert {party: keys[party] for party, number in written.items() if number in expected} == {
+        party: registration_key(number) for party, number in written.items() if number in expected
+    }
+    assert keys[unnumbered] is None and keys[separators_alone] is None
+    numbers = version_5.execute("SELECT registration_number FROM parties")
+    assert {row["registration_number"] for row in numbers} == {*written.values(), None, " - / "}
+
+
+def test_spellings_of_one_number_at_version_5_are_kept_and_the_first_recorded_keeps_the_key(
+    version_5: Connection,
+) -> None:
+    # Two under the exact comparison of version 5, one number under version 6's. The ledger's
+    # records stand as recorded; a refusal would leave the operator nothing to do but stay.
+    first, _ = create_agency_key(version_5, "National Tracing Office")
+    second, _ = create_agency_key(version_5, "Border Police Directorate")
+    third, _ = create_agency_key(version_5, "Customs Intelligence")
+    notices: list[str] = []
+    version_5.add_notice_handler(lambda notice: notices.append(notice.message_primary or ""))
+    with version_5.transaction():
+        kept = record_party(version_5, first, "HRB 12345", day=1)
+        shared_again = record_party(version_5, second, "hrb-12345", day=2)
+        # a restricted party collides with no other agency's, nor with a key given up
+        restricted = record_party(
+            version_5, second, "HRB/12345", day=3, classification="RESTRICTED"
+        )
+        own_again = record_party(version_5, first, "HRB.12345", day=4, classification="RESTRICTED")
+        restricted_alone = record_party(
+            version_5, third, "H R B 1 2 3 4 5", day=5, classification="RESTRICTED"
+        )
+        elsewhere = record_party(version_5, third, "HRB-12345", day=6, country="AT")
+
+    assert ensure_schema(version_5) == SchemaSetUp(found=5)
+
+    keys = keys_of(version_5)
+    assert [keys[party] for party in (kept, restricted, restricted_alone, elsewhere)] == [
+        "HRB12345"
+    ] * 4
+    assert keys[shared_again] is None and keys[own_again] is None
+    numbers = version_5.execute(
+        "SELECT registration_number FROM parties WHERE id = ANY(%s) ORDER BY recorded_at",
+        [[shared_again, own_again]],
+    )
+    assert [row["registration_number"] for row in numbers] == ["hrb-12345", "HRB.12345"]
+    assert len(notices) == 2
+    assert str(shared_again) in notices[0] and str(kept) in notices[0]
+    assert str(own_again) in notices[1] and str(kept) in notices[1]
+    # and the number is the first party's from now on
+    with pytest.raises(errors.UniqueViolation, match="parties_registration_unique"):
+        parties.insert(
+            version_5, third.id, NewParty("Party", "DEALER", "DE", registration_number="hrb12345")
+        )
 
 
 def test_deliveries_recorded_at_version_4_are_kept_by_the_migration_and_purged_by_age(
