@@ -198,23 +198,26 @@ FROM (SELECT line, min(line) OVER (PARTITION BY serial_norm, manufacturer_key, m
       FROM import_items WHERE NOT present) AS d
 WHERE line <> first_line
 UNION ALL
--- A party is refused as the unique indexes would refuse it: beside one of the agency's own
--- (named), or, unrestricted, beside another agency's unrestricted one, which it was not linked
--- to because that one was stored after link_parties (its import ran beside this one). Another
--- agency's restricted party refuses nothing, and so nothing here may tell that it exists.
+-- A party is refused as the unique indexes would refuse it, each join on its index: beside
+-- one of the agency's own (named; parties_registration_unique_per_agency), or, unrestricted,
+-- beside another agency's unrestricted one (parties_registration_unique), which it was not
+-- linked to because that one was stored after link_parties (its import ran beside this one).
+-- Another agency's restricted party refuses nothing, and so nothing here may tell it exists.
 SELECT s.line, 'registration_number',
-       CASE WHEN p.recorded_by_agency_id = %(agency_id)s
-            THEN 'party ' || p.id || ' already has this registration number in ' || s.country
-            ELSE 'a party that another agency recorded while this file was being loaded has '
-                 || 'this registration number in ' || s.country
-                 || ': send the file again to link to it'
-       END
+       'party ' || p.id || ' already has this registration number in ' || s.country
+FROM import_parties s
+JOIN parties p ON p.recorded_by_agency_id = %(agency_id)s AND p.country = s.country
+              AND p.registration_number_key = s.registration_number_key
+WHERE NOT s.present AND NOT s.linked
+UNION ALL
+SELECT s.line, 'registration_number',
+       'a party that another agency recorded while this file was being loaded has this '
+       || 'registration number in ' || s.country || ': send the file again to link to it'
 FROM import_parties s
 JOIN parties p ON p.country = s.country
               AND p.registration_number_key = s.registration_number_key
-WHERE NOT s.present AND NOT s.linked
-  AND (p.recorded_by_agency_id = %(agency_id)s
-       OR (p.classification <> 'RESTRICTED' AND s.classification <> 'RESTRICTED'))
+              AND p.classification <> 'RESTRICTED' AND p.recorded_by_agency_id <> %(agency_id)s
+WHERE NOT s.present AND NOT s.linked AND s.classification <> 'RESTRICTED'
 UNION ALL
 SELECT line, 'registration_number',
        'line ' || first_line || ' has the same registration number and country'

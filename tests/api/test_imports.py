@@ -747,6 +747,44 @@ def test_a_serial_another_agency_stored_since_the_checks_is_a_problem_of_its_lin
     assert rows_in(db, "items") == 1  # the other agency's
 
 
+@pytest.mark.parametrize("classification", ["UNRESTRICTED", "RESTRICTED"])
+def test_a_number_another_agency_stored_since_the_checks_refuses_only_if_shared(
+    api: ContractClient,
+    db: Connection,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    classification: str,
+) -> None:
+    # Another agency's party with the maker's number in another spelling, committed between
+    # this file's checks and its inserts: unrestricted, it is the number's shared record, which
+    # the file links to when sent again; restricted, it refuses nothing and nobody hears of it.
+    store = imports.store
+    theirs = {**registry_file()[0], "registration_number": "be 100",
+              "classification": classification}  # fmt: skip
+
+    def another_agency_first(conn: Connection, agency_id: UUID) -> Any:
+        monkeypatch.setattr(imports, "store", store)  # the other file's own store
+        with connect(settings) as other:
+            import_file(other, ndjson(theirs), agency="Another Registry")
+        return store(conn, agency_id)
+
+    monkeypatch.setattr(imports, "store", another_agency_first)
+
+    response = send(api, ndjson(*registry_file()))
+
+    if classification == "RESTRICTED":
+        assert response.status_code == 201, response.get_data(as_text=True)
+        assert rows_in(db, "parties") == 3
+        return
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert [(e["line"], e["pointer"], e["detail"]) for e in response.get_json()["errors"]] == [
+        (1, "/registration_number",
+         "a party that another agency recorded while this file was being loaded has this "
+         "registration number in BE: send the file again to link to it"),
+    ]  # fmt: skip
+    assert send(api, ndjson(*registry_file())).get_json()["linked"]["party"] == 1
+
+
 def test_references_are_the_agencys_own(api: ContractClient, other_api: ContractClient) -> None:
     send(api, ndjson(*registry_file()))
     theirs = ndjson(
