@@ -237,7 +237,25 @@ SELECT line, 'certificate_number',
        'line ' || first_line || ' has the same certificate number and issuing country'
 FROM (SELECT line, min(line) OVER (PARTITION BY issuing_country, certificate_key) AS first_line
       FROM import_eucs WHERE NOT present) AS d
-WHERE line <> first_line;
+WHERE line <> first_line
+UNION ALL
+-- A record linked before under another of the sender's references: a second name for one
+-- weapon, company or certificate in its registry, as its own records' duplicates are (above),
+-- and its events would be found under either. Only linked rows are looked up, on the table of
+-- references a file's records resolve through; none is named by id, the sender's own
+-- reference says which record it is.
+SELECT s.line, s.field,
+       s.record_type || ' ' || s.ref || ' is the ' || s.record_type
+       || ' another agency recorded that import ' || r.import_id
+       || ' linked to reference ' || r.reference || ' of this agency: a record has one reference'
+FROM (SELECT line, 'serial_number' AS field, 'item' AS record_type, ref, id
+      FROM import_items WHERE linked
+      UNION ALL
+      SELECT line, 'registration_number', 'party', ref, id FROM import_parties WHERE linked
+      UNION ALL
+      SELECT line, 'certificate_number', 'euc', ref, id FROM import_eucs WHERE linked) AS s
+JOIN import_references r ON r.agency_id = %(agency_id)s AND r.record_type = s.record_type
+                        AND r.record_id = s.id;
 
 -- name: check_changed_records
 -- A reference names one record: sent again, it must say what was recorded. The ledger keeps a

@@ -367,3 +367,49 @@ def test_a_linked_certificate_sent_again_with_its_own_lines_stores_nothing(
     assert again.get_json()["stored"] == NOTHING
     assert again.get_json()["already_present"] == {"party": 2, "item": 1, "euc": 1, "event": 2}
     assert rows_in(db, "euc_line_items") == 1
+
+
+@pytest.mark.parametrize(
+    ("record_type", "index", "field"),
+    [("item", 2, "serial_number"), ("party", 0, "registration_number")],
+)
+def test_a_linked_record_sent_again_under_another_reference_is_a_problem(
+    other_api: ContractClient,
+    db: Connection,
+    recorded_first: Any,
+    record_type: str,
+    index: int,
+    field: str,
+) -> None:
+    first = send(other_api, ndjson(*partner_file())).get_json()
+    renamed = {**partner_file()[index], "ref": "UG-NEW-1"}
+    before = rows_in(db, "import_references")
+
+    response = send(other_api, ndjson(renamed))
+
+    assert response.status_code == 400
+    linked_ref = partner_file()[index]["ref"]
+    assert [(e["line"], e["pointer"], e["detail"]) for e in response.get_json()["errors"]] == [
+        (1, f"/{field}",
+         f"{record_type} UG-NEW-1 is the {record_type} another agency recorded that import "
+         f"{first['id']} linked to reference {linked_ref} of this agency: a record has one reference"),
+    ]  # fmt: skip
+    assert rows_in(db, "import_references") == before
+
+
+def test_a_linked_certificate_sent_again_under_another_reference_is_a_problem(
+    other_api: ContractClient, db: Connection, recorded_first: Any, registry: Any
+) -> None:
+    army = registry.party(name="Iraqi Army", kind="ARMED_FORCES", country="IQ")
+    number = registry.euc(recorded_first["party"], army)["certificate_number"]
+    first = send(other_api, ndjson(*partner_file(), *certified_export(number, 1))).get_json()
+    renamed = {**certified_export(number, 1)[0], "ref": "UG-C-2"}
+
+    response = send(other_api, ndjson(renamed))
+
+    assert response.status_code == 400
+    assert [(e["line"], e["pointer"], e["detail"]) for e in response.get_json()["errors"]] == [
+        (1, "/certificate_number",
+         f"euc UG-C-2 is the euc another agency recorded that import {first['id']} linked to "
+         "reference UG-C-1 of this agency: a record has one reference"),
+    ]  # fmt: skip

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import ipaddress
 import os
+from pathlib import Path
 
 import pytest
+import yaml
 
 from service import config
 from service.cli import build_parser
@@ -281,3 +284,16 @@ def test_trusted_proxies_are_networks_and_none_by_default() -> None:
     assert named == ["10.0.0.0/8", "fd00::/8"]
     with pytest.raises(ConfigurationError, match="TRACE_REGISTRY_TRUSTED_PROXIES"):
         from_env(TRACE_REGISTRY_TRUSTED_PROXIES="10.0.0.0/8, the-proxy")
+
+
+def test_the_compose_stack_trusts_its_proxy_on_an_ipv6_network_too() -> None:
+    # The proxy reaches the API from the project's network: a private IPv4 address, or a unique
+    # local IPv6 one where the operator enables IPv6. Not believed, it would be every client.
+    compose = yaml.safe_load((Path(__file__).parents[2] / "docker-compose.yml").read_text())
+    default = compose["services"]["api"]["environment"]["TRACE_REGISTRY_TRUSTED_PROXIES"]
+    networks = Settings.from_environment(
+        {"TRACE_REGISTRY_TRUSTED_PROXIES": default.split(":-", 1)[1].rstrip("}")}
+    ).trusted_proxy_networks
+    for proxy in ("172.18.0.5", "10.1.2.3", "192.168.10.4", "fd4e:9c1a:22::5"):
+        assert any(ipaddress.ip_address(proxy) in network for network in networks), proxy
+    assert not any(ipaddress.ip_address("203.0.113.9") in network for network in networks)
