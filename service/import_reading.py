@@ -159,14 +159,19 @@ class Staging:
         for table, row in staging_rows(line, record, uuid7()):
             self.rows[table].append(row)
             self.pending += 1
-        if self.pending >= CHUNK_ROWS:
-            self.flush()
+        self._flush_when_full()
 
     def refuse(self, line: int, refused: tuple[str, str] | None) -> None:
         """Note the reference of a record refused as read (refused_reference)."""
         if refused is not None:
             self.rows["import_refused"].append((line, *refused))
             self.pending += 1
+            # A file of refused records only: nothing else would send these on before its end.
+            self._flush_when_full()
+
+    def _flush_when_full(self) -> None:
+        if self.pending >= CHUNK_ROWS:
+            self.flush()
 
     def flush(self) -> None:
         for table, rows in self.rows.items():
