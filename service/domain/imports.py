@@ -6,8 +6,8 @@ in the header row). Values that are not text are written as text: integers and d
 booleans as true/false (or yes/no, 1/0), lists joined with `|` (an event's `item_refs`; an
 item's `import_markings` as `KE:2010|UG`). A certificate takes one row per line item
 (`line_number`, `line_description`, `line_category`, `line_model`, `line_quantity`), its
-consecutive rows of one `ref`, its other columns repeated on each of its rows (a blank cell is
-not a repetition).
+consecutive rows of one `ref` (at most MAX_EUC_LINES), its other columns repeated on each of
+its rows (a blank cell is not a repetition).
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import orjson
+
+from service.domain.certificates import MAX_EUC_LINES
 
 NDJSON = "application/x-ndjson"
 CSV = "text/csv"
@@ -72,6 +74,11 @@ class Document:
     line: int
     fields: dict[str, Any]
     item_lines: tuple[int, ...] = ()
+
+    @property
+    def last_line(self) -> int:
+        """The record's last line (a certificate read from CSV has a row per line item)."""
+        return self.item_lines[-1] if self.item_lines else self.line
 
     def line_of(self, field: str) -> int:
         """The line a problem of the field (a JSON Pointer without its "/") is on: the row of
@@ -288,7 +295,13 @@ def _csv_records(lines: _Lines, record_type: str) -> Iterator[Document | Problem
         if record_type != "euc":
             yield Document(line, fields)
         elif pending is not None and pending.continued_by(fields):
-            pending.add(header, line, fields)
+            if pending.full:
+                # Read out now, and each row past it a problem as it comes: a certificate's
+                # rows are otherwise held until it ends, however many its file has.
+                yield from pending.read()
+                yield pending.one_too_many(line)
+            else:
+                pending.add(header, line, fields)
         else:
             if pending is not None:
                 yield from pending.read()
@@ -308,6 +321,19 @@ class _Certificate:
         self.columns = {name: value for name, value in fields.items() if name != "line_items"}
         self.item_lines = [line]
         self.problems: list[Problem] = []
+        self.read_out = False
+
+    @property
+    def full(self) -> bool:
+        """Whether it has as many rows as a certificate may have line items."""
+        return len(self.item_lines) >= MAX_EUC_LINES
+
+    def one_too_many(self, line: int) -> Problem:
+        detail = (
+            f"one row too many for the certificate of line {self.line}: a certificate has at "
+            f"most {MAX_EUC_LINES} line items, a row each"
+        )
+        return Problem(line, "ref", detail)
 
     def continued_by(self, fields: dict[str, Any]) -> bool:
         ref = fields.get("ref")
@@ -327,6 +353,10 @@ class _Certificate:
                 self.problems.append(Problem(line, _segment(column), detail))
 
     def read(self) -> Iterator[Document | Problem]:
+        """The certificate and its rows' problems (once: nothing after it has been read)."""
+        if self.read_out:
+            return
+        self.read_out = True
         yield Document(self.line, self.fields, tuple(self.item_lines))
         yield from self.problems
 

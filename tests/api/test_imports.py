@@ -948,6 +948,56 @@ def test_a_certificates_rows_are_each_named_by_their_own_line(
     assert rows_in(db, "euc_line_items") == 0
 
 
+EUC_COLUMNS = (
+    "ref,certificate_number,issuing_country,issuing_authority,issued_on,end_user_party_ref,"
+    "destination_country,stated_end_use,non_reexport_clause,line_number,line_description,"
+    "line_quantity\n"
+)
+
+
+def euc_rows(ref: str, number: str, lines: int) -> str:
+    return "".join(
+        f"{ref},{number},FR,SGDSN,2010-03-01,P-ARMY,FR,Army,yes,{line},Rifles,10\n"
+        for line in range(1, lines + 1)
+    )
+
+
+def test_a_certificates_rows_past_its_last_line_item_are_each_a_problem(
+    api: ContractClient, db: Connection
+) -> None:
+    # Every row of one reference was held until the certificate ended, however many: a file of
+    # one certificate's rows (1 GiB of them) was held in memory whole, to be refused at the end.
+    assert send(api, ndjson(*registry_file()[:2])).status_code == 201
+    eucs = EUC_COLUMNS + euc_rows("C-1", "FR-2010-7", 203) + euc_rows("C-2", "FR-2010-8", 1)
+
+    response = send(api, eucs.encode(), CSV, record_type="euc")
+
+    assert response.status_code == 400
+    problem = response.get_json()
+    assert [(e["line"], e["pointer"]) for e in problem["errors"]] == [
+        (202, "/ref"), (203, "/ref"), (204, "/ref"),
+    ]  # fmt: skip
+    assert problem["errors"][0]["detail"] == (
+        "one row too many for the certificate of line 2: a certificate has at most 200 line "
+        "items, a row each"
+    )
+    assert api.get(f"/v1/imports/{problem['import_id']}").get_json()["lines"] == 205
+    assert rows_in(db, "end_user_certificates") == 0
+
+
+def test_an_import_counts_the_lines_of_a_certificate_that_ends_the_file(
+    api: ContractClient,
+) -> None:
+    # It counted to the certificate's first row: a file of 4 lines had 2.
+    assert send(api, ndjson(*registry_file()[:2])).status_code == 201
+
+    response = send(api, (EUC_COLUMNS + euc_rows("C-1", "FR-2010-7", 3)).encode(), CSV,
+                    record_type="euc")  # fmt: skip
+
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.get_json()["lines"] == 4
+
+
 @pytest.mark.parametrize("record_type", [[], {}, ["party"], 7, None])
 def test_a_record_type_that_is_not_a_name_is_a_problem_of_its_line(
     api: ContractClient, db: Connection, record_type: object

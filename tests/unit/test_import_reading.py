@@ -11,6 +11,7 @@ from dataclasses import replace
 import pytest
 
 from service.domain import imports
+from service.domain.certificates import MAX_EUC_LINES
 from service.domain.imports import BOM, CSV, NDJSON, Document, Problem, csv_fields, documents
 from service.domain.streams import PiecesStream
 from service.import_reading import load_record, parallel_blocks
@@ -429,3 +430,28 @@ def test_only_a_line_items_field_is_put_on_its_row() -> None:
     assert certificate.line_of("line_items") == 2
     assert certificate.line_of("certificate_number") == 2
     assert Document(3, {}).line_of("line_items/1/quantity") == 3
+
+
+def _peak_reading_certificate(rows: int) -> tuple[int, int]:
+    """The peak of memory while reading a CSV file of one certificate's `rows` rows (made as it
+    is read), and the problems found."""
+    row = b"C-1,FR-7,FR,SGDSN,2010-03-01,P-1,P-2,FR,Army,yes,1,Rifles,10\n"
+    stream = io.BufferedReader(PiecesStream(itertools.chain([EUCS], itertools.repeat(row, rows))))
+    gc.collect()
+    tracemalloc.start()
+    try:
+        found = sum(isinstance(entry, Problem) for entry in documents(stream, CSV, "euc"))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak, found
+
+
+def test_memory_does_not_grow_with_a_certificates_rows() -> None:
+    """A certificate's rows past its last line item are each a problem, not held (every row of
+    one reference was held until the certificate ended)."""
+    small, few = _peak_reading_certificate(10_000)
+    large, many = _peak_reading_certificate(40_000)
+
+    assert large < small * 1.25, (small, large)
+    assert (few, many) == (10_000 - MAX_EUC_LINES, 40_000 - MAX_EUC_LINES)
