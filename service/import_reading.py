@@ -29,7 +29,7 @@ from psycopg.types.json import Jsonb
 
 from service.db import Connection
 from service.domain.ids import reserve_uuid7, uuid7, uuid7_at
-from service.domain.imports import Document, Problem, lines, ndjson_line
+from service.domain.imports import GIVEN_TWICE, Document, Problem, lines, ndjson_line
 from service.domain.serials import fold_serial, normalise_name
 from service.repository import imports
 from service.schemas.fields import InputContext, field_errors
@@ -61,6 +61,8 @@ def load_record(
     document has its own)."""
     if isinstance(entry, Problem):
         return [entry]
+    if entry.repeated:
+        return [Problem(entry.line, field, GIVEN_TWICE) for field in entry.repeated]
     fields = entry.fields
     kind = fields.get("record_type")
     if not isinstance(kind, str) or kind not in SCHEMAS:

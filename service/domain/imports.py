@@ -15,9 +15,10 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -74,6 +75,8 @@ class Document:
     line: int
     fields: dict[str, Any]
     item_lines: tuple[int, ...] = ()
+    # fields an NDJSON line gives more than once (JSON Pointers without "/"): it is no record
+    repeated: tuple[str, ...] = ()
 
     @property
     def last_line(self) -> int:
@@ -119,7 +122,57 @@ def ndjson_line(number: int, raw: bytes | None) -> Document | Problem | None:
         return Problem(number, "", f"not a JSON object: {exc}")
     if not isinstance(document, dict):
         return Problem(number, "", "each line must be one JSON object")
-    return Document(number, document)
+    return Document(number, document, repeated=repeated_fields(raw, document))
+
+
+GIVEN_TWICE = (
+    "the line gives this field more than once: which of its values is meant cannot be told"
+)
+
+
+def repeated_fields(raw: bytes, document: dict[str, Any]) -> tuple[str, ...]:
+    """The fields a JSON object names more than once (JSON Pointers without their "/"), of
+    which orjson keeps the last value without a word. Every name is followed by a colon, so a
+    text with no more colons than the object has names names none twice: that costs two
+    scans, and only a text with colons in its values is read again, by `json`, to be sure."""
+    if raw.count(b":") <= _names_in(document):
+        return ()
+    return tuple(_repeated_in(json.loads(raw, object_pairs_hook=_Names), ""))
+
+
+def _names_in(value: Any) -> int:
+    """The names of the object and of the objects in it."""
+    count = 0
+    if type(value) is dict:
+        count = len(value)
+        value = value.values()
+    elif type(value) is not list:
+        return 0
+    for inner in value:
+        if type(inner) is dict or type(inner) is list:
+            count += _names_in(inner)
+    return count
+
+
+class _Names(dict[str, Any]):
+    """An object as `json` reads it, with the names it gave more than once."""
+
+    def __init__(self, pairs: list[tuple[str, Any]]) -> None:
+        super().__init__(pairs)
+        counted = Counter(name for name, _ in pairs)
+        self.repeated = [name for name, count in counted.items() if count > 1]
+
+
+def _repeated_in(value: Any, pointer: str) -> Iterator[str]:
+    if isinstance(value, _Names):
+        yield from (pointer + _segment(name) for name in value.repeated)
+        inner: Iterable[tuple[object, Any]] = value.items()
+    elif isinstance(value, list):
+        inner = enumerate(value)
+    else:
+        return
+    for key, item in inner:
+        yield from _repeated_in(item, f"{pointer}{_segment(str(key))}/")
 
 
 def lines(stream: BinaryIO) -> Iterator[bytes | None]:

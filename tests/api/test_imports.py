@@ -948,6 +948,28 @@ def test_a_certificates_rows_are_each_named_by_their_own_line(
     assert rows_in(db, "euc_line_items") == 0
 
 
+def test_a_field_given_twice_in_a_line_is_a_problem_and_nothing_is_stored(
+    api: ContractClient, db: Connection
+) -> None:
+    # orjson keeps the last of the two without a word: the party was stored as "Armée".
+    twice = b'{"record_type": "party", "ref": "P-2", "name": "Arsenal", "name": "Arm\xc3\xa9e",'
+    body = ndjson(registry_file()[0]) + twice + b' "kind": "MANUFACTURER", "country": "BE"}\n'
+    # the record is refused, and the record naming it told so
+    body += ndjson({**registry_file()[5], "to_party_ref": "P-2", "item_refs": ["I-9"]})
+    body += ndjson({**registry_file()[2], "ref": "I-9"})
+
+    response = send(api, body)
+
+    assert response.status_code == 400
+    errors = response.get_json()["errors"]
+    assert [(e["line"], e["pointer"]) for e in errors] == [(2, "/name"), (3, "/to_party_ref")]
+    assert errors[0]["detail"] == (
+        "the line gives this field more than once: which of its values is meant cannot be told"
+    )
+    assert "line 2" in errors[1]["detail"]
+    assert rows_in(db, "parties") == 0
+
+
 EUC_COLUMNS = (
     "ref,certificate_number,issuing_country,issuing_authority,issued_on,end_user_party_ref,"
     "destination_country,stated_end_use,non_reexport_clause,line_number,line_description,"

@@ -455,3 +455,29 @@ def test_memory_does_not_grow_with_a_certificates_rows() -> None:
 
     assert large < small * 1.25, (small, large)
     assert (few, many) == (10_000 - MAX_EUC_LINES, 40_000 - MAX_EUC_LINES)
+
+
+@pytest.mark.parametrize(
+    ("line", "repeated"),
+    [
+        (b'{"ref": "P-1", "name": "Arsenal", "name": "Armee"}', ("name",)),
+        (b'{"ref": "P-1", "name" : "Arsenal", "ref"\t:"P-2", "name":"x"}', ("ref", "name")),
+        (b'{"line_items": [{"quantity": 1}, {"quantity": 2, "quantity": 3}]}',
+         ("line_items/1/quantity",)),
+        (b'{"a/b": 1, "a/b": 2, "c~": 1, "c~": 2}', ("a~1b", "c~0")),
+        (b'{"notes": "a:b:c\\":d", "ref": "P-1"}', ()),  # colons in text, each field once
+        (b'{"x": {"y": 1}, "y": 2}', ()),  # one name in two objects
+    ],
+)  # fmt: skip
+def test_an_ndjson_field_given_twice_is_a_problem_of_its_line(
+    line: bytes, repeated: tuple[str, ...]
+) -> None:
+    # orjson keeps the last value without a word: the record was stored with one of the two.
+    [document] = read(line + b"\n")
+    assert isinstance(document, Document)
+
+    assert document.repeated == repeated
+    with InputContext({"countries": frozenset({"BE"})}):
+        loaded = load_record(document, None, frozenset({"BE"}))
+    if repeated:
+        assert loaded == [Problem(1, field, imports.GIVEN_TWICE) for field in repeated]
