@@ -122,7 +122,11 @@ def ndjson_line(number: int, raw: bytes | None) -> Document | Problem | None:
         return Problem(number, "", f"not a JSON object: {exc}")
     if not isinstance(document, dict):
         return Problem(number, "", "each line must be one JSON object")
-    return Document(number, document, repeated=repeated_fields(raw, document))
+    try:
+        repeated = repeated_fields(raw, document)
+    except NestedTooDeeply:
+        return Problem(number, "", f"not a record: nested more than {DEEPEST} levels deep")
+    return Document(number, document, repeated=repeated)
 
 
 GIVEN_TWICE = (
@@ -134,14 +138,26 @@ def repeated_fields(raw: bytes, document: dict[str, Any]) -> tuple[str, ...]:
     """The fields a JSON object names more than once (JSON Pointers without their "/"), of
     which orjson keeps the last value without a word. Every name is followed by a colon, so a
     text with no more colons than the object has names names none twice: that costs two
-    scans, and only a text with colons in its values is read again, by `json`, to be sure."""
+    scans, and only a text with colons in its values is read again, by `json`, to be sure.
+    NestedTooDeeply for one nested more than DEEPEST levels deep."""
     if raw.count(b":") <= _names_in(document):
         return ()
     return tuple(_repeated_in(json.loads(raw, object_pairs_hook=_Names), ""))
 
 
-def _names_in(value: Any) -> int:
+# A record nests three levels (a certificate's line items); orjson reads 1,024, and Python
+# recursed no deeper than about 1,000 looking for names given twice.
+DEEPEST = 32
+
+
+class NestedTooDeeply(Exception):
+    """A JSON object nested more than DEEPEST levels deep."""
+
+
+def _names_in(value: Any, depth: int = 1) -> int:
     """The names of the object and of the objects in it."""
+    if depth > DEEPEST:
+        raise NestedTooDeeply
     count = 0
     if type(value) is dict:
         count = len(value)
@@ -150,7 +166,7 @@ def _names_in(value: Any) -> int:
         return 0
     for inner in value:
         if type(inner) is dict or type(inner) is list:
-            count += _names_in(inner)
+            count += _names_in(inner, depth + 1)
     return count
 
 

@@ -481,3 +481,17 @@ def test_an_ndjson_field_given_twice_is_a_problem_of_its_line(
         loaded = load_record(document, None, frozenset({"BE"}))
     if repeated:
         assert loaded == [Problem(1, field, imports.GIVEN_TWICE) for field in repeated]
+
+
+@pytest.mark.parametrize(("depth", "colons"), [(32, b":"), (33, b""), (999, b":"), (1_023, b"")])
+def test_a_line_nested_as_deep_as_json_is_read_is_a_problem_of_its_line(
+    depth: int, colons: bytes
+) -> None:
+    # orjson reads 1,024 levels; looking for a field given twice recursed past Python's limit.
+    line = b'{"x": ' + b"[" * (depth - 1) + b"]" * (depth - 1) + b', "notes": "a' + colons
+    found = read(line + b'"}\n')
+
+    if depth <= imports.DEEPEST:
+        assert isinstance(found[0], Document) and not found[0].repeated
+    else:
+        assert found == [Problem(1, "", "not a record: nested more than 32 levels deep")]
