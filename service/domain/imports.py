@@ -431,6 +431,8 @@ class _Certificate:
 
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
+# An integer as CSV writes it: ASCII digits, perhaps signed (the schemas bound it).
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,18}")
 
 
 def _undecodable(line: int, header: list[str], values: list[str]) -> Iterator[Problem]:
@@ -489,10 +491,8 @@ def _typed(column: str, value: str) -> Any:
     """Integers and booleans from their text; what does not parse stays text, for the schema to
     refuse with its own message."""
     if column in _INTEGERS:
-        try:
-            return int(value)
-        except ValueError:
-            return value
+        # Not int() alone: it reads "2_001" and digits of other scripts ("٢٠٠١") as 2001.
+        return int(value) if _WHOLE_NUMBER.fullmatch(value) else value
     if column in _BOOLEANS:
         lowered = value.lower()
         return True if lowered in _TRUE else False if lowered in _FALSE else value

@@ -970,6 +970,24 @@ def test_a_field_given_twice_in_a_line_is_a_problem_and_nothing_is_stored(
     assert rows_in(db, "parties") == 0
 
 
+def test_a_csv_number_is_written_in_ascii_digits(api: ContractClient, db: Connection) -> None:
+    # Python's int() reads "2_001" and Arabic-Indic digits as 2001: the file was taken as saying
+    # what it did not write (NDJSON takes JSON's numbers alone).
+    items = "ref,manufacturer,model,category,serial_number,year_of_manufacture\n" + "".join(
+        f"I-{n},FN Herstal,FAL,RIFLE,DIGITS-{n},{year}\n"
+        for n, year in enumerate(["2001", "2_001", "\u0662\u0660\u0660\u0661", " +2001 "])
+    )
+
+    response = send(api, items.encode(), CSV, record_type="item")
+
+    assert response.status_code == 400
+    assert [(e["line"], e["pointer"], e["detail"]) for e in response.get_json()["errors"]] == [
+        (3, "/year_of_manufacture", "Not a valid integer."),
+        (4, "/year_of_manufacture", "Not a valid integer."),
+    ]
+    assert rows_in(db, "items") == 0
+
+
 EUC_COLUMNS = (
     "ref,certificate_number,issuing_country,issuing_authority,issued_on,end_user_party_ref,"
     "destination_country,stated_end_use,non_reexport_clause,line_number,line_description,"
