@@ -10,7 +10,9 @@ import argparse
 import dataclasses
 import hashlib
 import json
+import math
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -47,6 +49,7 @@ from service.schema_setup import (
 from service.schemas.admin import MAX_KEY_DAYS, AgencyIn, KeyIn, KeyRevocationIn
 
 if TYPE_CHECKING:
+    from service.domain.audit import Head
     from service.importing import Progress
 
 # `db status`: the database is not yet at this code's schema version (`db init` has work to do).
@@ -206,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="deliver notifications to webhooks, load queued imports, purge idempotent answers",
     )
     worker_parser.add_argument(
-        "--interval", type=float, default=2.0, help="seconds between idle rounds"
+        "--interval", type=interval_seconds, default=2.0, help="seconds between idle rounds"
     )
     worker_parser.add_argument("--once", action="store_true", help="one round, then stop")
     worker_parser.add_argument(
@@ -406,6 +409,23 @@ def keys_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+LONGEST_INTERVAL = 3600.0
+
+
+def interval_seconds(value: str) -> float:
+    """The worker's pause between idle rounds: time.sleep refuses a negative one or NaN, and an
+    infinite one (the worker would never wake) overflows it, each after the first round."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not 0 < seconds <= LONGEST_INTERVAL:
+        raise argparse.ArgumentTypeError(
+            f"seconds, more than 0 and at most {LONGEST_INTERVAL:g}, not {value!r}"
+        )
+    return seconds
+
+
 def agency_name(value: str) -> str:
     """An agency's name as POST /v1/admin/agencies takes it (AgencyIn's `name`: one line of 1
     to 200 characters, no control or invisible format characters, in NFC with single spaces).
@@ -453,11 +473,23 @@ def agencies_list(args: argparse.Namespace) -> int:
 
 def audit_verify(args: argparse.Namespace) -> int:
     from service import auditing
-    from service.domain.audit import Head
 
     expected: list[Head] = []
-    if args.heads is not None and args.heads.exists():
-        expected = [Head(**head) for head in json.loads(args.heads.read_text())]
+    if args.heads is not None:
+        refusal = _why_not_heads(args.heads)
+        if refusal is not None:
+            print(f"trace-registry: --heads {args.heads}: {refusal}", file=sys.stderr)
+            return 2
+        if args.heads.exists():
+            found = _heads_in(args.heads)
+            if found is None:
+                print(
+                    f"trace-registry: --heads {args.heads}: not the heads `audit verify --heads` "
+                    "writes",
+                    file=sys.stderr,
+                )
+                return 2
+            expected = found
     with registry_connection(args.data_dir) as conn:
         result = auditing.verify(conn, expected)
     for problem in result.problems:
@@ -469,6 +501,31 @@ def audit_verify(args: argparse.Namespace) -> int:
         args.heads.write_text(json.dumps(heads, indent=2) + "\n")
         print(f"heads written to {args.heads}")
     return 0 if result.intact else 1
+
+
+def _why_not_heads(path: Path) -> str | None:
+    """Why `--heads` cannot be read or written once the trail is verified, or None."""
+    if path.is_dir():
+        return "is a directory, not a file"
+    if not path.parent.is_dir():
+        return "its directory does not exist"
+    return None
+
+
+def _heads_in(path: Path) -> list[Head] | None:
+    """The heads an earlier `audit verify --heads` wrote; None for anything else."""
+    from service.domain.audit import Head
+
+    try:
+        heads = [Head(**head) for head in json.loads(path.read_text(encoding="utf-8"))]
+    except (OSError, ValueError, TypeError):  # a JSON or UTF-8 error is a ValueError
+        return None
+    if all(
+        type(head.chain) is int and type(head.chain_seq) is int and type(head.entry_hash) is str
+        for head in heads
+    ):
+        return heads
+    return None
 
 
 def seed(args: argparse.Namespace) -> int:
@@ -498,6 +555,14 @@ def seed(args: argparse.Namespace) -> int:
 
 def worker(args: argparse.Namespace) -> int:
     from service import worker as background
+
+    if args.heartbeat is not None and not args.heartbeat.parent.is_dir():
+        # It is touched after each round: the first round's work was followed by a traceback.
+        print(
+            f"trace-registry: --heartbeat {args.heartbeat}: its directory does not exist",
+            file=sys.stderr,
+        )
+        return 2
 
     with database_settings(args.data_dir) as (settings, embedded_server):
         # On the embedded server an empty database gets its schema, as with the other commands;
@@ -592,7 +657,7 @@ def import_files(args: argparse.Namespace) -> int:
                 return 2
             size = None if args.sipri else path.stat().st_size
             progress = ProgressLine(path, size)
-            with _import_stream(path, sipri=args.sipri) as stream:
+            with _refusing_extract(path), _import_stream(path, sipri=args.sipri) as stream:
                 outcome = importing.run(
                     conn,
                     stream,
@@ -614,7 +679,8 @@ def import_files(args: argparse.Namespace) -> int:
                 failed += 1
                 for problem in outcome.errors:
                     where = f"{problem.field}: " if problem.field else ""
-                    print(f"{path}:{problem.line}: {where}{problem.detail}", file=sys.stderr)
+                    said = printable(f"{where}{problem.detail}")
+                    print(f"{path}:{problem.line}: {said}", file=sys.stderr)
                 print(
                     f"{path}: nothing stored, {outcome.error_count} problems (import {outcome.id})",
                     file=sys.stderr,
@@ -629,6 +695,31 @@ def import_files(args: argparse.Namespace) -> int:
             print(f"{path}: {outcome.lines} lines; stored {stored}; {present} already present; "
                   f"linked to other agencies' records {linked} (import {outcome.id})")  # fmt: skip
     return 1 if failed else 0
+
+
+class _ExtractRefused(TraceRegistryError):
+    """A SIPRI extract that records cannot be made from (main says why, and exits 1)."""
+
+
+@contextmanager
+def _refusing_extract(path: Path) -> Iterator[None]:
+    from service.seed.sipri_records import UnreadableExtract
+
+    try:
+        yield
+    except UnreadableExtract as exc:
+        # Read as the import reads it: its transaction has rolled back, and nothing is kept.
+        raise _ExtractRefused(f"{path}: {exc}") from None
+
+
+# C0 and C1 controls and DEL: what a file says (a field's name, a value quoted in a problem)
+# reaches the operator's terminal, where an escape sequence would be obeyed.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """The text with each control character written as its Python escape (\\x1b)."""
+    return _CONTROLS.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
 
 
 def _why_unreadable(path: Path) -> str | None:
@@ -662,7 +753,7 @@ def _import_stream(path: Path, *, sipri: bool) -> Iterator[BinaryIO]:
         return
     from service.seed import sipri_records
 
-    with path.open(encoding="utf-8") as extract:
+    with path.open("rb") as extract:  # decoded a line at a time, to name one that is not UTF-8
         yield sipri_records.ndjson_stream(extract)
 
 

@@ -29,7 +29,7 @@ from psycopg.types.json import Jsonb
 
 from service.db import Connection
 from service.domain.ids import reserve_uuid7, uuid7, uuid7_at
-from service.domain.imports import Document, Problem, lines, ndjson_line
+from service.domain.imports import GIVEN_TWICE, Document, Problem, lines, ndjson_line
 from service.domain.registrations import registration_key
 from service.domain.serials import fold_serial, normalise_name
 from service.repository import imports
@@ -62,6 +62,8 @@ def load_record(
     document has its own)."""
     if isinstance(entry, Problem):
         return [entry]
+    if entry.repeated:
+        return [Problem(entry.line, field, GIVEN_TWICE) for field in entry.repeated]
     fields = entry.fields
     kind = fields.get("record_type")
     if not isinstance(kind, str) or kind not in SCHEMAS:
@@ -162,14 +164,19 @@ class Staging:
         for table, row in staging_rows(line, record, uuid7()):
             self.rows[table].append(row)
             self.pending += 1
-        if self.pending >= CHUNK_ROWS:
-            self.flush()
+        self._flush_when_full()
 
     def refuse(self, line: int, refused: tuple[str, str] | None) -> None:
         """Note the reference of a record refused as read (refused_reference)."""
         if refused is not None:
             self.rows["import_refused"].append((line, *refused))
             self.pending += 1
+            # A file of refused records only: nothing else would send these on before its end.
+            self._flush_when_full()
+
+    def _flush_when_full(self) -> None:
+        if self.pending >= CHUNK_ROWS:
+            self.flush()
 
     def flush(self) -> None:
         for table, rows in self.rows.items():

@@ -338,7 +338,10 @@ def _stage(
     staging = Staging(conn)
     with InputContext({"countries": request.countries}):
         for entry in documents(reader, request.media_type, request.record_type):
-            progress.lines = entry.line
+            # A CSV certificate comes when it ends, its rows' problems before it when it has
+            # too many: the file's line is the furthest any came from.
+            last_line = entry.line if isinstance(entry, Problem) else entry.last_line
+            progress.lines = max(progress.lines, last_line)
             loaded = load_record(entry, request.record_type, request.countries)
             if isinstance(loaded, list):
                 found.add(loaded)

@@ -10,6 +10,8 @@ from service.domain.records import AgencyRef, ShownParty
 from service.errors import InvalidInput, PermissionDenied
 
 STATUSES = ("VALID", "EXPIRED", "REVOKED")
+# The most line items a certificate may have.
+MAX_EUC_LINES = 200
 
 
 def status_on(today: date, expires_on: date | None, revoked_on: date | None) -> str:

@@ -6,8 +6,8 @@ in the header row). Values that are not text are written as text: integers and d
 booleans as true/false (or yes/no, 1/0), lists joined with `|` (an event's `item_refs`; an
 item's `import_markings` as `KE:2010|UG`). A certificate takes one row per line item
 (`line_number`, `line_description`, `line_category`, `line_model`, `line_quantity`), its
-consecutive rows of one `ref`, its other columns repeated on each of its rows (a blank cell is
-not a repetition).
+consecutive rows of one `ref` (at most MAX_EUC_LINES), its other columns repeated on each of
+its rows (a blank cell is not a repetition).
 """
 
 from __future__ import annotations
@@ -15,13 +15,16 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import orjson
+
+from service.domain.certificates import MAX_EUC_LINES
 
 NDJSON = "application/x-ndjson"
 CSV = "text/csv"
@@ -72,6 +75,13 @@ class Document:
     line: int
     fields: dict[str, Any]
     item_lines: tuple[int, ...] = ()
+    # fields an NDJSON line gives more than once (JSON Pointers without "/"): it is no record
+    repeated: tuple[str, ...] = ()
+
+    @property
+    def last_line(self) -> int:
+        """The record's last line (a certificate read from CSV has a row per line item)."""
+        return self.item_lines[-1] if self.item_lines else self.line
 
     def line_of(self, field: str) -> int:
         """The line a problem of the field (a JSON Pointer without its "/") is on: the row of
@@ -112,7 +122,73 @@ def ndjson_line(number: int, raw: bytes | None) -> Document | Problem | None:
         return Problem(number, "", f"not a JSON object: {exc}")
     if not isinstance(document, dict):
         return Problem(number, "", "each line must be one JSON object")
-    return Document(number, document)
+    try:
+        repeated = repeated_fields(raw, document)
+    except NestedTooDeeply:
+        return Problem(number, "", f"not a record: nested more than {DEEPEST} levels deep")
+    return Document(number, document, repeated=repeated)
+
+
+GIVEN_TWICE = (
+    "the line gives this field more than once: which of its values is meant cannot be told"
+)
+
+
+def repeated_fields(raw: bytes, document: dict[str, Any]) -> tuple[str, ...]:
+    """The fields a JSON object names more than once (JSON Pointers without their "/"), of
+    which orjson keeps the last value without a word. Every name is followed by a colon, so a
+    text with no more colons than the object has names names none twice: that costs two
+    scans, and only a text with colons in its values is read again, by `json`, to be sure.
+    NestedTooDeeply for one nested more than DEEPEST levels deep."""
+    if raw.count(b":") <= _names_in(document):
+        return ()
+    return tuple(_repeated_in(json.loads(raw, object_pairs_hook=_Names), ""))
+
+
+# A record nests three levels (a certificate's line items); orjson reads 1,024, and Python
+# recursed no deeper than about 1,000 looking for names given twice.
+DEEPEST = 32
+
+
+class NestedTooDeeply(Exception):
+    """A JSON object nested more than DEEPEST levels deep."""
+
+
+def _names_in(value: Any, depth: int = 1) -> int:
+    """The names of the object and of the objects in it."""
+    if depth > DEEPEST:
+        raise NestedTooDeeply
+    count = 0
+    if type(value) is dict:
+        count = len(value)
+        value = value.values()
+    elif type(value) is not list:
+        return 0
+    for inner in value:
+        if type(inner) is dict or type(inner) is list:
+            count += _names_in(inner, depth + 1)
+    return count
+
+
+class _Names(dict[str, Any]):
+    """An object as `json` reads it, with the names it gave more than once."""
+
+    def __init__(self, pairs: list[tuple[str, Any]]) -> None:
+        super().__init__(pairs)
+        counted = Counter(name for name, _ in pairs)
+        self.repeated = [name for name, count in counted.items() if count > 1]
+
+
+def _repeated_in(value: Any, pointer: str) -> Iterator[str]:
+    if isinstance(value, _Names):
+        yield from (pointer + _segment(name) for name in value.repeated)
+        inner: Iterable[tuple[object, Any]] = value.items()
+    elif isinstance(value, list):
+        inner = enumerate(value)
+    else:
+        return
+    for key, item in inner:
+        yield from _repeated_in(item, f"{pointer}{_segment(str(key))}/")
 
 
 def lines(stream: BinaryIO) -> Iterator[bytes | None]:
@@ -288,7 +364,13 @@ def _csv_records(lines: _Lines, record_type: str) -> Iterator[Document | Problem
         if record_type != "euc":
             yield Document(line, fields)
         elif pending is not None and pending.continued_by(fields):
-            pending.add(header, line, fields)
+            if pending.full:
+                # Read out now, and each row past it a problem as it comes: a certificate's
+                # rows are otherwise held until it ends, however many its file has.
+                yield from pending.read()
+                yield pending.one_too_many(line)
+            else:
+                pending.add(header, line, fields)
         else:
             if pending is not None:
                 yield from pending.read()
@@ -308,6 +390,19 @@ class _Certificate:
         self.columns = {name: value for name, value in fields.items() if name != "line_items"}
         self.item_lines = [line]
         self.problems: list[Problem] = []
+        self.read_out = False
+
+    @property
+    def full(self) -> bool:
+        """Whether it has as many rows as a certificate may have line items."""
+        return len(self.item_lines) >= MAX_EUC_LINES
+
+    def one_too_many(self, line: int) -> Problem:
+        detail = (
+            f"one row too many for the certificate of line {self.line}: a certificate has at "
+            f"most {MAX_EUC_LINES} line items, a row each"
+        )
+        return Problem(line, "ref", detail)
 
     def continued_by(self, fields: dict[str, Any]) -> bool:
         ref = fields.get("ref")
@@ -327,11 +422,17 @@ class _Certificate:
                 self.problems.append(Problem(line, _segment(column), detail))
 
     def read(self) -> Iterator[Document | Problem]:
+        """The certificate and its rows' problems (once: nothing after it has been read)."""
+        if self.read_out:
+            return
+        self.read_out = True
         yield Document(self.line, self.fields, tuple(self.item_lines))
         yield from self.problems
 
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
+# An integer as CSV writes it: ASCII digits, perhaps signed (the schemas bound it).
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,18}")
 
 
 def _undecodable(line: int, header: list[str], values: list[str]) -> Iterator[Problem]:
@@ -390,10 +491,8 @@ def _typed(column: str, value: str) -> Any:
     """Integers and booleans from their text; what does not parse stays text, for the schema to
     refuse with its own message."""
     if column in _INTEGERS:
-        try:
-            return int(value)
-        except ValueError:
-            return value
+        # Not int() alone: it reads "2_001" and digits of other scripts ("٢٠٠١") as 2001.
+        return int(value) if _WHOLE_NUMBER.fullmatch(value) else value
     if column in _BOOLEANS:
         lowered = value.lower()
         return True if lowered in _TRUE else False if lowered in _FALSE else value

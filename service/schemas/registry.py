@@ -16,6 +16,7 @@ from marshmallow import (
 )
 
 from service.domain import custody
+from service.domain.certificates import MAX_EUC_LINES
 from service.domain.inputs import (
     Correction,
     NewConsent,
@@ -59,7 +60,6 @@ ERROR_REASONS = ("DID_NOT_OCCUR", "INCORRECT_DATA")
 # RESTRICTED: other agencies see that the record exists, its date and its recorder, no more.
 CLASSIFICATIONS = ("UNRESTRICTED", "RESTRICTED")
 MAX_ITEMS_PER_EVENT = 5_000
-MAX_EUC_LINES = 200
 
 
 class PartyIn(Schema):

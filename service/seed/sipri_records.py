@@ -34,10 +34,64 @@ SYNTHETIC = f"SYNTHETIC: generated for a SIPRI deal, not a real serial. {CREDIT_
 Record = dict[str, Any]
 
 
-def deals_in(csv_text: Iterable[str]) -> list[Deal]:
-    """The recordable deals of an extract (lines starting with '#' are not data)."""
-    rows = csv.DictReader(line for line in csv_text if not line.startswith("#"))
-    return group_deals(row for row in rows if recordable(row))
+# The columns of SIPRI's trade register that the records are made from.
+COLUMNS = frozenset({
+    "sipri_at_database_id", "supplier", "recipient", "designation", "description",
+    "order_date", "numbers_delivered", "numbers_delivered_is_estimate", "delivery_year",
+    "status", "local_production",
+})  # fmt: skip
+
+
+class UnreadableExtract(ValueError):
+    """The file is not a SIPRI extract that records can be made from (the message says why)."""
+
+
+def deals_in(csv_text: Iterable[str] | Iterable[bytes]) -> list[Deal]:
+    """The recordable deals of an extract (lines starting with '#' are not data);
+    UnreadableExtract for a file that is not one, naming its line where one is at fault."""
+    at = _Numbered(csv_text)
+    try:
+        rows = csv.DictReader(line for line in at if not line.startswith("#"))
+        missing = COLUMNS.difference(rows.fieldnames or ())
+        if missing:
+            raise UnreadableExtract(
+                f"not a SIPRI extract: it has no column {', '.join(sorted(missing))}"
+            )
+        return group_deals(row for row in _whole_numbers(rows, at) if recordable(row))
+    except UnreadableExtract:
+        raise
+    except UnicodeDecodeError:
+        raise UnreadableExtract(f"not a SIPRI extract: line {at.line} is not UTF-8 text") from None
+    except (csv.Error, ValueError) as exc:
+        raise UnreadableExtract(f"not a SIPRI extract: line {at.line}: {exc}") from None
+
+
+def _whole_numbers(rows: Iterable[dict[str, str]], at: _Numbered) -> Iterator[dict[str, str]]:
+    """The rows, refusing one whose id, years or number delivered (blank: none) are not whole
+    numbers (they were a ValueError from int(), with no line)."""
+    for row in rows:
+        for column in ("sipri_at_database_id", "order_date", "delivery_year", "numbers_delivered"):
+            value = row[column] or ""
+            if not value.isdecimal() and (value or column != "numbers_delivered"):
+                raise UnreadableExtract(
+                    f"not a SIPRI extract: line {at.line}: {column} is not a whole number: "
+                    f"{value!r}"
+                )
+        yield row
+
+
+class _Numbered:
+    """Lines, counted as they are read, and read as UTF-8 when they come as bytes (a text
+    file decodes ahead, and would name another line than the one that is not UTF-8)."""
+
+    def __init__(self, lines: Iterable[str] | Iterable[bytes]) -> None:
+        self.lines = iter(lines)
+        self.line = 0
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self.lines:
+            self.line += 1
+            yield line.decode("utf-8") if isinstance(line, bytes) else str(line)
 
 
 def records(deals: Sequence[Deal]) -> Iterator[Record]:
@@ -119,7 +173,7 @@ def _deal_records(deal: Deal) -> Iterator[Record]:
                    "euc_ref": euc_ref, "item_refs": shipment}  # fmt: skip
 
 
-def ndjson_stream(csv_text: Iterable[str]) -> BinaryIO:
+def ndjson_stream(csv_text: Iterable[str] | Iterable[bytes]) -> BinaryIO:
     lines = (orjson.dumps(record) + b"\n" for record in records(deals_in(csv_text)))
     return io.BufferedReader(PiecesStream(lines))
 
@@ -129,8 +183,13 @@ def main(argv: Sequence[str]) -> int:
         print("usage: python -m service.seed.sipri_records EXTRACT.csv > sipri.ndjson",
               file=sys.stderr)  # fmt: skip
         return 2
-    with open(argv[0], encoding="utf-8") as extract:
-        for record in records(deals_in(extract)):
+    with open(argv[0], "rb") as extract:
+        try:
+            deals = deals_in(extract)
+        except UnreadableExtract as exc:
+            print(f"{argv[0]}: {exc}", file=sys.stderr)
+            return 1
+        for record in records(deals):
             sys.stdout.buffer.write(orjson.dumps(record) + b"\n")
     return 0
 

@@ -392,7 +392,8 @@ def test_a_linked_record_sent_again_under_another_reference_is_a_problem(
     assert [(e["line"], e["pointer"], e["detail"]) for e in response.get_json()["errors"]] == [
         (1, f"/{field}",
          f"{record_type} UG-NEW-1 is the {record_type} another agency recorded that import "
-         f"{first['id']} linked to reference {linked_ref} of this agency: a record has one reference"),
+         f"{first['id']} linked to reference {linked_ref} of this agency: "
+         "a record has one reference"),
     ]  # fmt: skip
     assert rows_in(db, "import_references") == before
 

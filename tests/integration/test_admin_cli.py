@@ -116,3 +116,50 @@ def test_audit_verify_finds_tampering(live_service: tuple[str, str], tmp_path: P
     assert broken.returncode == 1
     assert "CHANGED" in broken.stdout and "BROKEN" in broken.stdout
     assert json.loads(heads.read_text()) == saved  # a broken trail does not replace the heads
+
+
+def test_audit_verify_refuses_a_heads_file_it_cannot_use(
+    live_service: tuple[str, str], tmp_path: Path
+) -> None:
+    # Each was a Python traceback, the last after the whole trail had been verified.
+    _, database_url = live_service
+    not_json = tmp_path / "not.json"
+    not_json.write_text("heads\n")
+    not_heads = tmp_path / "list.json"
+    not_heads.write_text('[{"chain": 1}]\n')
+    nowhere = tmp_path / "gone" / "heads.json"
+
+    answers = [
+        cli(database_url, "audit", "verify", "--heads", str(path))
+        for path in (not_json, not_heads, tmp_path, nowhere)
+    ]
+
+    assert [answer.returncode for answer in answers] == [2, 2, 2, 2]
+    assert [answer.stderr for answer in answers] == [
+        f"trace-registry: --heads {not_json}: not the heads `audit verify --heads` writes\n",
+        f"trace-registry: --heads {not_heads}: not the heads `audit verify --heads` writes\n",
+        f"trace-registry: --heads {tmp_path}: is a directory, not a file\n",
+        f"trace-registry: --heads {nowhere}: its directory does not exist\n",
+    ]
+    assert all(answer.stdout == "" for answer in answers)
+
+
+def test_the_worker_refuses_an_interval_or_heartbeat_it_cannot_use(
+    database_url: str, tmp_path: Path
+) -> None:
+    # --interval -1, nan or inf was a traceback when the worker first had nothing to do (with
+    # --once, after its first round); --heartbeat in no directory, one after the first round.
+    answers = {
+        value: cli(database_url, "worker", "--once", "--interval", value)
+        for value in ("-1", "0", "nan", "inf", "1e9")
+    }
+    heartbeat = cli(database_url, "worker", "--once", "--heartbeat", str(tmp_path / "no" / "b"))
+
+    assert {value: answer.returncode for value, answer in answers.items()} == dict.fromkeys(
+        answers, 2
+    )
+    assert "--interval: seconds, more than 0 and at most 3600" in answers["nan"].stderr
+    assert heartbeat.returncode == 2
+    assert heartbeat.stderr == (
+        f"trace-registry: --heartbeat {tmp_path / 'no' / 'b'}: its directory does not exist\n"
+    )

@@ -186,3 +186,54 @@ def test_a_queued_import_is_loaded_by_the_worker_as_the_service_role(
     assert status == 200
     assert json.loads(answer)["status"] == "COMPLETED"
     assert json.loads(answer)["stored"]["item"] == 2
+
+
+def test_what_a_file_says_reaches_the_terminal_escaped(database_url: str, tmp_path: Path) -> None:
+    # A partner's file named a column "\x1b]0;...\x07" (an escape sequence), and the command
+    # printed it raw in the problem naming that column: the operator's terminal obeyed it.
+    parties = tmp_path / "parties.ndjson"
+    parties.write_bytes(
+        b'{"record_type": "party", "ref": "P-1", "\\u001b]0;owned\\u0007\\u009b2J": 1,'
+        b' "name": "Arsenal", "kind": "MANUFACTURER", "country": "BE"}\n'
+    )
+
+    refused = run_import(database_url, str(parties))
+
+    assert refused.returncode == 1
+    assert f"{parties}:1: \\x1b]0;owned\\x07\\x9b2J: Unknown field.\n" in refused.stderr
+    assert "\x1b" not in refused.stderr and "\x9b" not in refused.stderr
+
+
+def test_a_sipri_extract_that_cannot_be_read_is_named_without_a_traceback(
+    database_url: str, tmp_path: Path
+) -> None:
+    # Each was a Python traceback (UnicodeDecodeError, KeyError, ValueError).
+    latin = tmp_path / "latin-1.csv"
+    latin.write_bytes(
+        SIPRI_HEADER + b"1,C\xf4te d'Ivoire,Mali,AK,rifle,X,2001,,1,No,2001,,New,,,,No\n"
+    )
+    other = tmp_path / "parties.csv"
+    other.write_bytes(b"ref,name,kind,country\nP-1,Arsenal,MANUFACTURER,BE\n")
+    year = tmp_path / "year.csv"
+    year.write_bytes(SIPRI_HEADER + b"1,France,Mali,AK,rifle,X,soon,,1,No,2001,,New,,,,No\n")
+
+    answers = [run_import(database_url, "--sipri", str(path)) for path in (latin, other, year)]
+
+    assert [answer.returncode for answer in answers] == [1, 1, 1]
+    assert [answer.stderr for answer in answers] == [
+        f"trace-registry: {latin}: not a SIPRI extract: line 2 is not UTF-8 text\n",
+        f"trace-registry: {other}: not a SIPRI extract: it has no column delivery_year, "
+        "description, designation, local_production, numbers_delivered, "
+        "numbers_delivered_is_estimate, order_date, recipient, sipri_at_database_id, status, "
+        "supplier\n",
+        f"trace-registry: {year}: not a SIPRI extract: line 2: order_date is not a whole number: "
+        "'soon'\n",
+    ]
+
+
+SIPRI_HEADER = (
+    b"sipri_at_database_id,supplier,recipient,designation,description,armament_category,"
+    b"order_date,order_date_is_estimate,numbers_delivered,numbers_delivered_is_estimate,"
+    b"delivery_year,delivery_year_is_estimate,status,sipri_estimate,tiv_deal_unit,"
+    b"tiv_delivery_values,local_production\n"
+)

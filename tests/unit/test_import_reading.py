@@ -11,6 +11,7 @@ from dataclasses import replace
 import pytest
 
 from service.domain import imports
+from service.domain.certificates import MAX_EUC_LINES
 from service.domain.imports import BOM, CSV, NDJSON, Document, Problem, csv_fields, documents
 from service.domain.streams import PiecesStream
 from service.import_reading import load_record, parallel_blocks
@@ -429,3 +430,68 @@ def test_only_a_line_items_field_is_put_on_its_row() -> None:
     assert certificate.line_of("line_items") == 2
     assert certificate.line_of("certificate_number") == 2
     assert Document(3, {}).line_of("line_items/1/quantity") == 3
+
+
+def _peak_reading_certificate(rows: int) -> tuple[int, int]:
+    """The peak of memory while reading a CSV file of one certificate's `rows` rows (made as it
+    is read), and the problems found."""
+    row = b"C-1,FR-7,FR,SGDSN,2010-03-01,P-1,P-2,FR,Army,yes,1,Rifles,10\n"
+    stream = io.BufferedReader(PiecesStream(itertools.chain([EUCS], itertools.repeat(row, rows))))
+    gc.collect()
+    tracemalloc.start()
+    try:
+        found = sum(isinstance(entry, Problem) for entry in documents(stream, CSV, "euc"))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak, found
+
+
+def test_memory_does_not_grow_with_a_certificates_rows() -> None:
+    """A certificate's rows past its last line item are each a problem, not held (every row of
+    one reference was held until the certificate ended)."""
+    small, few = _peak_reading_certificate(10_000)
+    large, many = _peak_reading_certificate(40_000)
+
+    assert large < small * 1.25, (small, large)
+    assert (few, many) == (10_000 - MAX_EUC_LINES, 40_000 - MAX_EUC_LINES)
+
+
+@pytest.mark.parametrize(
+    ("line", "repeated"),
+    [
+        (b'{"ref": "P-1", "name": "Arsenal", "name": "Armee"}', ("name",)),
+        (b'{"ref": "P-1", "name" : "Arsenal", "ref"\t:"P-2", "name":"x"}', ("ref", "name")),
+        (b'{"line_items": [{"quantity": 1}, {"quantity": 2, "quantity": 3}]}',
+         ("line_items/1/quantity",)),
+        (b'{"a/b": 1, "a/b": 2, "c~": 1, "c~": 2}', ("a~1b", "c~0")),
+        (b'{"notes": "a:b:c\\":d", "ref": "P-1"}', ()),  # colons in text, each field once
+        (b'{"x": {"y": 1}, "y": 2}', ()),  # one name in two objects
+    ],
+)  # fmt: skip
+def test_an_ndjson_field_given_twice_is_a_problem_of_its_line(
+    line: bytes, repeated: tuple[str, ...]
+) -> None:
+    # orjson keeps the last value without a word: the record was stored with one of the two.
+    [document] = read(line + b"\n")
+    assert isinstance(document, Document)
+
+    assert document.repeated == repeated
+    with InputContext({"countries": frozenset({"BE"})}):
+        loaded = load_record(document, None, frozenset({"BE"}))
+    if repeated:
+        assert loaded == [Problem(1, field, imports.GIVEN_TWICE) for field in repeated]
+
+
+@pytest.mark.parametrize(("depth", "colons"), [(32, b":"), (33, b""), (999, b":"), (1_023, b"")])
+def test_a_line_nested_as_deep_as_json_is_read_is_a_problem_of_its_line(
+    depth: int, colons: bytes
+) -> None:
+    # orjson reads 1,024 levels; looking for a field given twice recursed past Python's limit.
+    line = b'{"x": ' + b"[" * (depth - 1) + b"]" * (depth - 1) + b', "notes": "a' + colons
+    found = read(line + b'"}\n')
+
+    if depth <= imports.DEEPEST:
+        assert isinstance(found[0], Document) and not found[0].repeated
+    else:
+        assert found == [Problem(1, "", "not a record: nested more than 32 levels deep")]
