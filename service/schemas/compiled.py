@@ -17,16 +17,12 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, missing, validate
 
-from service.domain.registrations import registration_key
-from service.domain.serials import fold_serial
 from service.schemas.fields import (
     CONTROL_CHARACTERS,
     ISO_DATE,
     Choice,
     CountryCode,
     IsoDate,
-    Marking,
-    RegistrationNumber,
     StrictInteger,
     Text,
 )
@@ -100,14 +96,7 @@ def _value_check(field: fields.Field[Any]) -> Check:
     if isinstance(field, Text):
         length = _only(field, validate.Length)
         assert length is not None and length.equal is None
-        identity = (
-            fold_serial
-            if isinstance(field, Marking)
-            else registration_key
-            if isinstance(field, RegistrationNumber)
-            else None
-        )
-        return _text_check(length.min or 0, length.max, identity)
+        return _text_check(length.min or 0, length.max, field.refine)
     if isinstance(field, Choice):
         one_of = _only(field, validate.OneOf)
         assert one_of is not None
@@ -150,16 +139,19 @@ def _only(field: fields.Field[Any], kind: type[Any] | None) -> Any:
     raise NotCompilable(f"field {field.name}: validators {validators}")
 
 
-def _text_check(shortest: int, longest: int | None, identity: Callable[[str], str] | None) -> Check:
-    """Text, and what it identifies (a serial, a registration number) not empty."""
+def _text_check(shortest: int, longest: int | None, refine: Callable[[str], str]) -> Check:
+    """Text's own steps (Text._deserialize, then its length), the field's rule (`refine`: a
+    Marking's letter or digit, a registration number's key, a ShownText's format characters) as
+    the field itself runs it."""
 
     def check(value: Any, _: frozenset[str]) -> Any:
         if type(value) is not str or CONTROL_CHARACTERS.search(value):
             return UNSURE
-        text = value.strip()
-        if len(text) < shortest or (longest is not None and len(text) > longest):
+        try:
+            text = refine(value.strip())
+        except ValidationError:
             return UNSURE
-        if identity is not None and not identity(text):
+        if len(text) < shortest or (longest is not None and len(text) > longest):
             return UNSURE
         return text
 

@@ -4,6 +4,7 @@ reference tables (the countries reach them through `InputContext`)."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator, Mapping
 from datetime import UTC
 from typing import Any, TypedDict
@@ -58,25 +59,95 @@ class Text(fields.String):
         text = str(super()._deserialize(value, attr, data, **kwargs))
         if CONTROL_CHARACTERS.search(text):
             raise ValidationError("must not contain control characters")
-        return text.strip()
+        return self.refine(text.strip())
+
+    def refine(self, text: str) -> str:
+        """What the field makes of the stripped text; ValidationError when it refuses it. The
+        compiled import schemas call it too (service.schemas.compiled), so that they never
+        take what the field refuses."""
+        return text
 
 
 class Marking(Text):
     """Text that must keep at least one letter or digit once normalised (serials, names)."""
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs)
+    def refine(self, text: str) -> str:
+        text = super().refine(text)
         if not fold_serial(text):
             raise ValidationError("needs at least one letter or digit")
         return text
 
 
-class RegistrationNumber(Text):
-    """A party's registration number, which must keep something once its spaces and separators
-    are dropped (its identity key: service.domain.registrations)."""
+# The format characters (Unicode's category Cf) that text other agencies read may hold: the marks
+# that set the direction of the characters beside them (LRM, RLM, the Arabic letter mark), which
+# Arabic and Hebrew names in national registries carry, and the joiners (ZWNJ, ZWJ) that Persian
+# and the Indic scripts are spelled with. Every other one is invisible (a zero-width space, a
+# byte-order mark, a soft hyphen) or reorders what follows it: the bidirectional embeddings,
+# overrides and isolates (U+202A-U+202E, U+2066-U+2069) show "\u202e47-KA" as "AK-74".
+KEPT_FORMAT_CHARACTERS = frozenset("\u200e\u200f\u061c\u200c\u200d")
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs)
+
+def shown_to_others(text: str) -> str:
+    """The text in NFC, as other agencies are to read what an agency records; ValidationError
+    when it holds a format character other than KEPT_FORMAT_CHARACTERS."""
+    if text.isascii():  # no format character, and NFC already: nearly every record
+        return text
+    text = unicodedata.normalize("NFC", text)
+    for character in text:
+        if unicodedata.category(character) == "Cf" and character not in KEPT_FORMAT_CHARACTERS:
+            raise ValidationError(
+                f"must not contain U+{ord(character):04X}, an invisible or reordering format "
+                "character (only the direction marks U+200E, U+200F and U+061C and the joiners "
+                "U+200C and U+200D are kept)"
+            )
+    return text
+
+
+class ShownText(Text):
+    """Text of a record that other agencies read (an address, a description, notes): stored in
+    NFC, with no format character that hides text or shows it in another order
+    (shown_to_others). A right-to-left override once made a record read as another."""
+
+    def refine(self, text: str) -> str:
+        return shown_to_others(super().refine(text))
+
+
+class ShownMarking(Marking):
+    """A Marking of a record that other agencies read (a serial, a manufacturer, a model, a
+    certificate's number), held to ShownText's rule."""
+
+    def refine(self, text: str) -> str:
+        return super().refine(shown_to_others(text))
+
+
+# What ends a line: a name is one line.
+_LINE_BREAKS = frozenset("\t\n\r\u2028\u2029")
+
+
+class PartyName(ShownText):
+    """A party's name, as every agency reads it in chains, certificates and findings: ShownText
+    on one line, with at least one visible character (a letter, a number or a symbol). A name of
+    format characters or spaces alone showed as nothing at all."""
+
+    def refine(self, text: str) -> str:
+        text = super().refine(text)
+        if not _LINE_BREAKS.isdisjoint(text):
+            raise ValidationError("must be one line")
+        if not any(unicodedata.category(character)[0] in "LNS" for character in text):
+            raise ValidationError("needs at least one letter, number or symbol")
+        return text
+
+
+def optional_shown_text(max_length: int = 200) -> ShownText:
+    return ShownText(max_length=max_length, load_default=None, allow_none=True)
+
+
+class RegistrationNumber(ShownText):
+    """A party's registration number, held to ShownText's rule, which must keep something once
+    its spaces and separators are dropped (its identity key: service.domain.registrations)."""
+
+    def refine(self, text: str) -> str:
+        text = super().refine(text)
         if not registration_key(text):
             raise ValidationError(NEEDS_MORE_THAN_SEPARATORS)
         return text

@@ -38,11 +38,13 @@ from service.schemas.fields import (
     IsoDate,
     Marking,
     Page,
+    PartyName,
     RegistrationNumber,
+    ShownMarking,
+    ShownText,
     StrictBoolean,
     StrictInteger,
-    Text,
-    optional_text,
+    optional_shown_text,
     year,
 )
 
@@ -63,11 +65,11 @@ MAX_ITEMS_PER_EVENT = 5_000
 
 
 class PartyIn(Schema):
-    name = Text(required=True, max_length=300)
+    name = PartyName(required=True, max_length=300)
     kind = Choice(PARTY_KINDS, required=True)
     country = CountryCode(required=True)
     registration_number = RegistrationNumber(max_length=100, load_default=None, allow_none=True)
-    address = optional_text(500)
+    address = optional_shown_text(500)
     classification = Choice(CLASSIFICATIONS, load_default="UNRESTRICTED")
 
     @post_load
@@ -78,7 +80,7 @@ class PartyIn(Schema):
 class ImportMarkingIn(Schema):
     country = CountryCode(required=True)
     year = year(load_default=None, allow_none=True)
-    marking = optional_text(200)
+    marking = optional_shown_text(200)
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> ImportMarking:
@@ -86,17 +88,17 @@ class ImportMarkingIn(Schema):
 
 
 class ItemIn(Schema):
-    manufacturer = Marking(required=True, max_length=200)
-    model = Marking(required=True, max_length=100)
+    manufacturer = ShownMarking(required=True, max_length=200)
+    model = ShownMarking(required=True, max_length=100)
     category = Choice(ITEM_CATEGORIES, required=True)
-    serial_number = Marking(required=True, max_length=64)
-    caliber = optional_text(50)
+    serial_number = ShownMarking(required=True, max_length=64)
+    caliber = optional_shown_text(50)
     country_of_manufacture = CountryCode(load_default=None, allow_none=True)
     year_of_manufacture = year(load_default=None, allow_none=True)
     import_markings = fields.List(
         fields.Nested(ImportMarkingIn), load_default=list, validate=validate.Length(max=10)
     )
-    other_markings = optional_text(1000)
+    other_markings = optional_shown_text(1000)
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> NewItem:
@@ -105,22 +107,22 @@ class ItemIn(Schema):
 
 class EucLineIn(Schema):
     line_number = StrictInteger(validate=validate.Range(1, 32_767), load_default=None)
-    description = Text(required=True, max_length=500)
+    description = ShownText(required=True, max_length=500)
     category = Choice(ITEM_CATEGORIES, load_default=None, allow_none=True)
-    model = optional_text(100)
+    model = optional_shown_text(100)
     quantity = StrictInteger(required=True, validate=validate.Range(1, 10_000_000))
 
 
 class EucIn(Schema):
-    certificate_number = Marking(required=True, max_length=100)
+    certificate_number = ShownMarking(required=True, max_length=100)
     issuing_country = CountryCode(required=True)
-    issuing_authority = Text(required=True, max_length=300)
+    issuing_authority = ShownText(required=True, max_length=300)
     issued_on = IsoDate(required=True)
     expires_on = IsoDate(load_default=None, allow_none=True)
     exporter_party_id = fields.UUID(load_default=None, allow_none=True)
     end_user_party_id = fields.UUID(required=True)
     destination_country = CountryCode(required=True)
-    stated_end_use = Text(required=True, max_length=1000)
+    stated_end_use = ShownText(required=True, max_length=1000)
     non_reexport_clause = StrictBoolean(required=True)
     line_items = fields.List(
         fields.Nested(EucLineIn), required=True, validate=validate.Length(1, MAX_EUC_LINES)
@@ -164,7 +166,7 @@ class EucIn(Schema):
 class CorrectionIn(Schema):
     event_id = fields.UUID(required=True)
     reason = Choice(ERROR_REASONS, required=True)
-    explanation = Text(required=True, max_length=2000)
+    explanation = ShownText(required=True, max_length=2000)
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> Correction:
@@ -186,9 +188,9 @@ class EventIn(Schema):
     euc_line_number = StrictInteger(
         validate=validate.Range(1, 32_767), load_default=None, allow_none=True
     )
-    licence_number = optional_text(100)
-    document_reference = optional_text(200)
-    notes = optional_text(2000)
+    licence_number = optional_shown_text(100)
+    document_reference = optional_shown_text(200)
+    notes = optional_shown_text(2000)
     corrects = fields.Nested(CorrectionIn, load_default=None, allow_none=True)
     classification = Choice(CLASSIFICATIONS, load_default="UNRESTRICTED")
 
@@ -214,7 +216,7 @@ class EventIn(Schema):
 
 class ErrorDeclarationIn(Schema):
     reason = Choice(ERROR_REASONS, required=True)
-    explanation = Text(required=True, max_length=2000)
+    explanation = ShownText(required=True, max_length=2000)
     corrective_event_ids = fields.List(
         fields.UUID(), load_default=list, validate=validate.Length(max=100)
     )
@@ -239,7 +241,7 @@ def not_in_the_future(value: date, what: str) -> None:
 
 class RevocationIn(Schema):
     revoked_on = IsoDate(required=True)
-    reason = Text(required=True, max_length=1000)
+    reason = ShownText(required=True, max_length=1000)
 
     @validates("revoked_on")
     def happened(self, value: date, **_: Any) -> None:
@@ -251,7 +253,7 @@ class RevocationIn(Schema):
 
 
 class RevocationWithdrawalIn(Schema):
-    reason = Text(required=True, max_length=1000)
+    reason = ShownText(required=True, max_length=1000)
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> NewRevocationWithdrawal:
@@ -260,13 +262,13 @@ class RevocationWithdrawalIn(Schema):
 
 class ConsentIn(Schema):
     granted_on = IsoDate(required=True)
-    granted_by = Text(required=True, max_length=300)
+    granted_by = ShownText(required=True, max_length=300)
     new_end_user_party_id = fields.UUID(load_default=None, allow_none=True)
     new_destination_country = CountryCode(required=True)
     quantity = StrictInteger(
         load_default=None, allow_none=True, validate=validate.Range(1, 10_000_000)
     )
-    document_reference = optional_text(200)
+    document_reference = optional_shown_text(200)
     item_ids = fields.List(
         fields.UUID(), load_default=list, validate=validate.Length(max=MAX_ITEMS_PER_EVENT)
     )
@@ -282,9 +284,9 @@ class ConsentIn(Schema):
 
 class DeliveryVerificationIn(Schema):
     verified_on = IsoDate(required=True)
-    verifying_authority = Text(required=True, max_length=300)
+    verifying_authority = ShownText(required=True, max_length=300)
     country = CountryCode(required=True)
-    notes = optional_text(2000)
+    notes = optional_shown_text(2000)
     item_ids = fields.List(
         fields.UUID(), load_default=list, validate=validate.Length(max=MAX_ITEMS_PER_EVENT)
     )
@@ -302,8 +304,8 @@ class DeliveryVerificationIn(Schema):
 
 class PartyVerificationIn(Schema):
     verified_on = IsoDate(required=True)
-    method = Text(required=True, max_length=300)
-    notes = optional_text(2000)
+    method = ShownText(required=True, max_length=300)
+    notes = optional_shown_text(2000)
 
     @validates("verified_on")
     def happened(self, value: date, **_: Any) -> None:

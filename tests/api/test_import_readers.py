@@ -334,8 +334,12 @@ def _alive(pid: int) -> bool:
 def test_a_csv_file_is_read_by_the_importing_process_whatever_it_is_asked(
     db: Connection,
 ) -> None:
-    """A quoted CSV value may hold a line break, so CSV is never cut into blocks of lines."""
-    body = b'ref,name,kind,country\nP-1,"Unit\nOne",ARMED_FORCES,KE\nP-2,Unit Two,ARMED_FORCES,KE\n'
+    """A quoted CSV value may hold a line break, so CSV is never cut into blocks of lines (an
+    address may run over lines; a name may not)."""
+    body = (
+        b'ref,name,kind,country,address\nP-1,Unit One,ARMED_FORCES,KE,"Camp 1\nNairobi"\n'
+        b"P-2,Unit Two,ARMED_FORCES,KE,\n"
+    )
     outcome = run(db, body, readers=2, media_type="text/csv", record_type="party")
 
     assert outcome.status == "COMPLETED", outcome.errors

@@ -14,6 +14,7 @@ import csv
 import io
 import itertools
 import re
+import unicodedata
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -28,7 +29,7 @@ from service.db import Connection
 from service.domain import custody
 from service.domain.serials import fold_serial
 from service.repository.imports import ImportRecord
-from service.schemas.fields import InputContext
+from service.schemas.fields import KEPT_FORMAT_CHARACTERS, InputContext
 from service.schemas.imports import SCHEMAS
 from service.schemas.registry import CLASSIFICATIONS, ITEM_CATEGORIES, PARTY_KINDS
 from tests.api.test_imports import CSV, NDJSON, import_file
@@ -78,8 +79,12 @@ CHOICES = {
 REFERENCES = {"exporter_party_ref", "end_user_party_ref", "from_party_ref", "to_party_ref",
               "owner_party_ref", "euc_ref"}  # fmt: skip
 
-# Any character a text field takes: no control characters but tab, line feed and carriage return.
-_characters = st.one_of(st.characters(exclude_categories=("Cc", "Cs")), st.sampled_from("\t\n\r"))
+# Any character a text field takes: no control characters but tab, line feed and carriage return,
+# and no format characters but the direction marks and joiners (fields.KEPT_FORMAT_CHARACTERS).
+_characters = st.one_of(
+    st.characters(exclude_categories=("Cc", "Cs", "Cf")),
+    st.sampled_from(["\t", "\n", "\r", *sorted(KEPT_FORMAT_CHARACTERS)]),
+)
 _padding = st.text(st.sampled_from(" \t\n\u00a0\u3000"), max_size=2)
 # A sender's references: its own text (never "|", CSV's list separator)
 _suffixes = st.sampled_from(["", "/ü", " 東京", "-Ж"])
@@ -88,14 +93,29 @@ years = st.integers(1800, 2100)
 days = st.dates(date(1990, 1, 1), date(2024, 12, 31))
 
 
+def _recorded(text: str) -> str:
+    return unicodedata.normalize("NFC", text).strip()
+
+
 def text(max_size: int = 12, marking: bool = False) -> st.SearchStrategy[str]:
-    """Text as the registry records it (stripped; a marking with a letter or digit)."""
+    """Text as the registry records it (in NFC, stripped; a marking with a letter or digit)."""
     if marking:
         words = st.text(_characters, max_size=max_size // 2)
         alphanumeric = st.characters(categories=("Lu", "Ll", "Lo", "Nd"))
-        made = st.builds("{}{}{}".format, words, alphanumeric, words).map(str.strip)
+        made = st.builds("{}{}{}".format, words, alphanumeric, words).map(_recorded)
         return made.filter(fold_serial)
-    return st.text(_characters, min_size=1, max_size=max_size).map(str.strip).filter(bool)
+    return st.text(_characters, min_size=1, max_size=max_size).map(_recorded).filter(bool)
+
+
+def party_name(max_size: int = 20) -> st.SearchStrategy[str]:
+    """A party's name as the registry records it: text on one line, with something to see."""
+    return text(max_size).filter(_one_visible_line)
+
+
+def _one_visible_line(made: str) -> bool:
+    return not re.search(r"[\t\n\r\u2028\u2029]", made) and any(
+        unicodedata.category(character)[0] in "LNS" for character in made
+    )
 
 
 def optional(values: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
@@ -107,7 +127,7 @@ def optional(values: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 
 def _party(draw: Draw, number: int) -> Record:
     return {
-        "record_type": "party", "ref": f"P-{number}{draw(_suffixes)}", "name": draw(text(20)),
+        "record_type": "party", "ref": f"P-{number}{draw(_suffixes)}", "name": draw(party_name()),
         "kind": draw(st.sampled_from(PARTY_KINDS)), "country": draw(countries),
         "registration_number": draw(optional(text(10))), "address": draw(optional(text(20))),
         "classification": draw(st.sampled_from(CLASSIFICATIONS)),
@@ -535,7 +555,7 @@ def _other_value(draw: Draw, records: list[Record], record: Record, field: str) 
         "euc_line_number": st.integers(1, 40), "issued_on": days, "expires_on": days,
         "occurred_on": days,
         "manufacturer": text(12, True), "model": text(8, True), "serial_number": text(10, True),
-        "certificate_number": text(10, True),
+        "certificate_number": text(10, True), "name": party_name(),
     }.get(field, text(20))  # fmt: skip
     optional_fields = {"registration_number", "address", "caliber", "country_of_manufacture",
                        "year_of_manufacture", "other_markings", "expires_on", "euc_line_number",

@@ -117,6 +117,10 @@ ODD_VALUES: list[Any] = [
     "2004-03-01", "2004-3-1", "20040301", "2004-W09-1", "2004-02-30", "2999-01-01",
     "２００４-03-01", "MANUFACTURE", "EXPORT", "TRANSFER", "SEIZURE", "LOSS", "PISTOL", "pistol",
     "UNRESTRICTED", "RESTRICTED", "MANUFACTURER", "party", "item", "event", "euc", "- / .",
+    # format characters: refused (an override, a zero-width space) or kept (a mark, a joiner);
+    # decomposed (NFC makes it one character); a name on two lines; nothing visible
+    "AK\u202e7410", "Arsenal\u200bNord", "\u05e9\u05de\u05e9\u200f", "\u0645\u06cc\u200c",
+    "Oruz\u030cje", "Arsenal\nNord", "\u200f", "...", "\u2605",
 ]  # fmt: skip
 
 
@@ -200,6 +204,11 @@ def test_compiled_events_match_the_schema(document: dict[str, Any]) -> None:
         ("event", {"occurred_on": "2999-01-01"}),
         ("event", {"occurred_on": "20040301"}),
         ("event", {"to_party_ref": None}),
+        ("party", {"name": "\u202edroN lanesrA"}),
+        ("party", {"name": "\u200f"}),
+        ("party", {"address": "Rue\u200b10"}),
+        ("item", {"serial_number": "AK\u202e7410"}),
+        ("event", {"notes": "\u2067x\u2069"}),
     ],
 )
 def test_what_the_compiled_path_is_unsure_of_is_left_to_the_schema(
@@ -227,3 +236,24 @@ def test_a_schema_with_hooks_the_compiler_does_not_know_is_not_compiled() -> Non
 
     with pytest.raises(NotCompilable):
         CompiledSchema(Reshaped())
+
+
+@pytest.mark.parametrize(
+    ("kind", "change", "stored"),
+    [
+        ("party", {"name": "Oruz\u030cje"}, {"name": "Oru\u017eje"}),
+        ("party", {"name": "\u05e9\u05de\u05e9\u200f"}, {"name": "\u05e9\u05de\u05e9\u200f"}),
+        ("item", {"model": "Oruz\u030cje"}, {"model": "Oru\u017eje"}),
+    ],
+)
+def test_both_paths_store_text_in_nfc_and_keep_direction_marks(
+    kind: str, change: dict[str, Any], stored: dict[str, str]
+) -> None:
+    document = {**VALID[kind][0], **change}
+
+    compiled = COMPILED[kind].load(document, COUNTRIES)
+
+    assert compiled is not None
+    assert compiled == _loaded_by_schema(kind, document)
+    record = compiled.party if kind == "party" else compiled.item
+    assert {field: getattr(record, field) for field in stored} == stored

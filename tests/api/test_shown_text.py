@@ -1,0 +1,183 @@
+"""Text that other agencies read: a party's name, and the free text of the records (addresses,
+markings, descriptions, notes), by POST and by import alike. No format character may hide text or
+show it in another order; the direction marks and joiners of real names are kept; all is NFC."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+
+from service.db import Connection
+from tests.conftest import rows_in
+from tests.contract import ContractClient
+
+PARTY = {"name": "Arsenal Nord", "kind": "MANUFACTURER", "country": "BE"}
+ITEM = {"manufacturer": "FN Herstal", "model": "FAL", "category": "RIFLE", "serial_number": "7741"}
+
+# Names that read as another, or as nothing at all.
+MISLEADING_NAMES = [
+    "\u202edroN lanesrA",  # a right-to-left override: shown as "Arsenal Nord"
+    "Arsenal \u202aNord\u202c",  # an embedding
+    "Arsenal \u2067Nord\u2069",  # an isolate
+    "Arsenal\u200bNord",  # a zero-width space
+    "\ufeffArsenal Nord",  # a byte-order mark
+    "Arsen\u00adal Nord",  # a soft hyphen
+    "\u200b",  # nothing to see
+    "\u200f\u200e",  # direction marks alone
+    "\u0301",  # an accent on nothing
+    "...",  # no letter, number or symbol
+    "Arsenal\nNord",
+    "Arsenal\u2028Nord",
+    "Arsenal\tNord",
+]
+
+
+def ndjson(*records: dict[str, Any]) -> bytes:
+    return b"".join(orjson.dumps(record) + b"\n" for record in records)
+
+
+def send(api: ContractClient, body: bytes, media_type: str, **query: str) -> Any:
+    return api.request(
+        "POST", "/v1/imports", data=body, headers={"Content-Type": media_type}, query=query
+    )
+
+
+def pointers(response: Any) -> set[str]:
+    return {error["pointer"] for error in response.get_json()["errors"]}
+
+
+@pytest.mark.parametrize("name", MISLEADING_NAMES)
+def test_a_party_name_that_reads_as_another_or_as_nothing_is_refused(
+    api: ContractClient, db: Connection, name: str
+) -> None:
+    response = api.post("/v1/parties", {**PARTY, "name": name})
+
+    assert response.status_code == 400
+    assert pointers(response) == {"/name"}
+    assert rows_in(db, "parties") == 0
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("\u05e9\u05de\u05e9 \u05d1\u05e2\u05f4\u05de\u200f", None),  # Hebrew, a right-to-left mark
+        ("\u0634\u0631\u0643\u0629 \u061c(2)\u061c", None),  # Arabic, the Arabic letter mark
+        ("\u200eAl-Noor \u0627\u0644\u0646\u0648\u0631", None),  # a left-to-right mark
+        ("\u0645\u06cc\u200c\u0634\u0648\u062f", None),  # Persian, a zero-width non-joiner
+        ("\u0915\u094d\u200d\u0937 Arms", None),  # Devanagari, a zero-width joiner
+        ("Zastava Oruz\u030cje", "Zastava Oru\u017eje"),  # decomposed: stored in NFC
+        ("\u2605", None),  # a symbol is something to see
+    ],
+)
+def test_real_names_keep_their_direction_marks_and_joiners_in_nfc(
+    api: ContractClient, sent: str, stored: str | None
+) -> None:
+    created = api.created("/v1/parties", {**PARTY, "name": sent})
+
+    assert created["name"] == (stored or sent)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "pointer"),
+    [
+        ("/v1/parties", {**PARTY, "address": "Rue \u202e01 eur"}, "/address"),
+        ("/v1/parties", {**PARTY, "address": "Rue\u200b10"}, "/address"),
+        ("/v1/items", {**ITEM, "serial_number": "AK\u202e7410"}, "/serial_number"),
+        ("/v1/items", {**ITEM, "model": "F\u2066AL\u2069"}, "/model"),
+        ("/v1/items", {**ITEM, "other_markings": "\u2068proof\u2069"}, "/other_markings"),
+        (
+            "/v1/items",
+            {**ITEM, "import_markings": [{"country": "FR", "marking": "\u202dFR\u202c"}]},
+            "/import_markings/0/marking",
+        ),
+    ],
+)
+def test_free_text_other_agencies_read_holds_no_hiding_or_reordering_character(
+    api: ContractClient, db: Connection, path: str, body: dict[str, Any], pointer: str
+) -> None:
+    response = api.post(path, body)
+
+    assert response.status_code == 400
+    assert pointers(response) == {pointer}
+    assert rows_in(db, "parties") + rows_in(db, "items") == 0
+
+
+def test_an_event_note_with_an_isolate_is_refused(api: ContractClient) -> None:
+    item = api.created("/v1/items", ITEM)
+
+    response = api.post(
+        "/v1/events",
+        {"event_type": "LOSS", "occurred_on": "2020-01-02", "country": "BE",
+         "item_ids": [item["id"]], "notes": "lost by \u2067\u05e9\u05de\u05e9\u2069"},
+    )  # fmt: skip
+
+    assert response.status_code == 400
+    assert pointers(response) == {"/notes"}
+
+
+def test_an_address_may_run_over_lines_and_keeps_its_marks(api: ContractClient) -> None:
+    address = "\u05e8\u05d7\u05d5\u05d1 \u05d4\u05e8\u05e6\u05dc 12\u200f\nTel Aviv"
+
+    created = api.created("/v1/parties", {**PARTY, "address": address})
+
+    assert created["address"] == address
+
+
+@pytest.mark.parametrize("name", ["\u202edroN lanesrA", "\u200f", "Arsenal\u2028Nord"])
+def test_an_import_names_the_line_and_field_of_a_bad_party_name_and_stores_nothing(
+    api: ContractClient, db: Connection, name: str
+) -> None:
+    body = ndjson(
+        {"record_type": "party", "ref": "P-1", **PARTY},
+        {"record_type": "party", "ref": "P-2", **PARTY, "name": name, "country": "FR"},
+        {"record_type": "item", "ref": "I-1", **ITEM},
+    )
+
+    response = send(api, body, "application/x-ndjson")
+
+    assert response.status_code == 400
+    errors = response.get_json()["errors"]
+    assert [(e["line"], e["pointer"]) for e in errors] == [(2, "/name")]
+    assert rows_in(db, "parties") + rows_in(db, "items") == 0
+
+
+def test_a_csv_import_holds_names_and_markings_to_the_same_rules(
+    api: ContractClient, db: Connection
+) -> None:
+    parties = (
+        "ref,name,kind,country,address\n"
+        "P-1,Arsenal Nord,MANUFACTURER,BE,\n"
+        "P-2,Arsenal\u2066 Nord,MANUFACTURER,FR,\n"
+        "P-3,Armée de Terre,ARMED_FORCES,FR,Paris\u200b\n"
+    )
+    items = "ref,manufacturer,model,category,serial_number\nI-1,FN Herstal,FAL,RIFLE,15\u202e02\n"
+
+    refused_parties = send(api, parties.encode(), "text/csv", record_type="party")
+    refused_items = send(api, items.encode(), "text/csv", record_type="item")
+
+    assert refused_parties.status_code == refused_items.status_code == 400
+    assert {(e["line"], e["pointer"]) for e in refused_parties.get_json()["errors"]} == {
+        (3, "/name"), (4, "/address"),
+    }  # fmt: skip
+    assert [(e["line"], e["pointer"]) for e in refused_items.get_json()["errors"]] == [
+        (2, "/serial_number")
+    ]
+    assert rows_in(db, "parties") + rows_in(db, "items") == 0
+
+
+def test_an_import_stores_real_names_in_nfc_as_a_post_does(
+    api: ContractClient, db: Connection
+) -> None:
+    name = "\u0634\u0631\u0643\u0629 \u0627\u0644\u0646\u0648\u0631\u200f Oruz\u030cje"
+    body = ndjson({"record_type": "party", "ref": "P-1", **PARTY, "name": name})
+
+    response = send(api, body, "application/x-ndjson")
+    posted = api.created("/v1/parties", {**PARTY, "name": name, "country": "FR"})
+
+    assert response.status_code == 201, response.get_json()
+    composed = name.replace("z\u030c", "\u017e")
+    imported = db.execute("SELECT name FROM parties WHERE country = 'BE'").fetchone()
+    assert imported is not None and imported["name"] == composed
+    assert posted["name"] == composed
