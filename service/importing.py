@@ -149,7 +149,7 @@ def run(
     """Import the file (inside the caller's transaction, if it has one); its import record."""
     progress = Progress()
     hashing = _Hashing(stream, progress)
-    started_at = datetime.now(UTC)
+    started_at = imports.database_clock(conn)
     import_id = request.import_id or uuid7()
     found = _Found(request.errors_kept)
 
@@ -489,7 +489,7 @@ def _sender_refusal(conn: Connection, job: imports.Job) -> str | None:
     found = imports.sender(conn, job)
     if found is None:
         return "not loaded: no API key of the agency is recorded as having sent it"
-    status = api_keys.status_of(found.revoked_at, found.expires_at, datetime.now(UTC))
+    status = api_keys.status_of(found.revoked_at, found.expires_at, found.judged_at)
     if status == "REVOKED":
         assert found.revoked_at is not None
         why = f"was revoked at {found.revoked_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
@@ -520,7 +520,7 @@ def _gave_up(conn: Connection, job: imports.Job) -> ImportRecord:
 
 def _not_loaded(conn: Connection, job: imports.Job, detail: str) -> ImportRecord:
     """The record of a job FAILED without its file being read: one problem, `detail`."""
-    now = datetime.now(UTC)
+    now = imports.database_clock(conn)
     problem = Problem(1, "", detail)
     return imports.insert(
         conn,

@@ -20,6 +20,7 @@
 -- would otherwise make them text.
 -- constant: prefix = :key_prefix
 -- constant: id = :id::uuid
+-- constant: counted = true
 -- constant: agency_id = :agency_id::uuid
 -- constant: audit_id = :audit_id::uuid
 -- constant: limit = 50

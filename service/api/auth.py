@@ -48,11 +48,19 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def authenticate(header: str | None, draft: audit.Draft) -> Principal:
+# What the deployment's proxy (deploy/proxy/nginx.conf) adds to an import it took after asking
+# the API about its key (GET /v1/imports, counted against the key's rate): the import itself is
+# then not counted again. Believed only from TRACE_REGISTRY_TRUSTED_PROXIES, and the proxy
+# clears a client's own.
+KEY_CHECKED_HEADER = "X-Import-Key-Checked"
+
+
+def authenticate(header: str | None, draft: audit.Draft, *, counted: bool = True) -> Principal:
     """The caller behind an `Authorization: Bearer <key>` header, or AuthenticationFailed
-    (TooManyFailures past the client's rate of failures)."""
+    (TooManyFailures past the client's rate of failures). Not `counted`: the request was
+    counted against the key's rate already, and is not counted again."""
     try:
-        return _caller(header, draft)
+        return _caller(header, draft, counted)
     except AuthenticationFailed:
         _count_failure(draft)
         raise
@@ -85,7 +93,15 @@ def client_address() -> str:
     )
 
 
-def _caller(header: str | None, draft: audit.Draft) -> Principal:
+def counted_by_proxy() -> bool:
+    """Whether a trusted proxy says it counted this request against its key's rate already
+    (by asking the API about the key before taking the body: KEY_CHECKED_HEADER)."""
+    return request.headers.get(KEY_CHECKED_HEADER) == "counted" and clients.is_trusted(
+        request.remote_addr or "", settings().trusted_proxy_networks
+    )
+
+
+def _caller(header: str | None, draft: audit.Draft, counted: bool) -> Principal:
     """The caller behind the header, or AuthenticationFailed.
 
     A well-formed key costs the same whether or not its prefix exists: one query, then a
@@ -106,6 +122,7 @@ def _caller(header: str | None, draft: audit.Draft) -> Principal:
             api_keys.hash_key(key),
             config.rate_limit_per_minute,
             config.rate_limit_burst,
+            counted=counted,
         )
     if not api_keys.key_matches(key, stored.secret_hash if stored else None) or stored is None:
         raise AuthenticationFailed("this API key is not valid")
@@ -129,14 +146,16 @@ def _caller(header: str | None, draft: audit.Draft) -> Principal:
 
 
 def requires(
-    scope: str, *, one_statement: bool = False
+    scope: str, *, one_statement: bool = False, checked_by_proxy: bool = False
 ) -> Callable[[Callable[P, R]], Callable[P, Response]]:
     """Authenticate the request, refuse it (403) unless the key has `scope`, and run the view
     with its audit entry in one transaction.
 
     `one_statement`: the view reads, then stores its answer and the audit entry in one
     statement (`audit.written_with`), which commits them together; the transaction (two round
-    trips and a second statement) is then left out, unless an Idempotency-Key needs it."""
+    trips and a second statement) is then left out, unless an Idempotency-Key needs it.
+    `checked_by_proxy`: the deployment's proxy asks about the key before it takes the body
+    (and that request is counted): a request it says it checked is not counted again."""
     if scope not in api_keys.SCOPES:
         raise ValueError(f"unknown scope {scope}")
 
@@ -149,7 +168,11 @@ def requires(
         def guarded(*args: P.args, **kwargs: P.kwargs) -> Response:
             mark_start()
             draft = audit.begin()
-            caller = authenticate(request.headers.get("Authorization"), draft)
+            caller = authenticate(
+                request.headers.get("Authorization"),
+                draft,
+                counted=not (checked_by_proxy and counted_by_proxy()),
+            )
             if scope not in caller.scopes:
                 raise PermissionDenied(f"this API key lacks the `{scope}` scope")
             g.principal = caller

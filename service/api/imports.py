@@ -44,7 +44,7 @@ class NotAnImportFile(requests.UnsupportedMediaType):
 
 
 @blueprint.post("")
-@requires(importing.SCOPE)
+@requires(importing.SCOPE, checked_by_proxy=True)
 @uploads.large_body(MEDIA_TYPES, NotAnImportFile)
 def create_import() -> Response:
     """Import a file: every record or none (the problems of every bad record otherwise).

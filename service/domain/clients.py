@@ -54,6 +54,13 @@ def client_address(peer: str, forwarded_for: str | None, trusted: Sequence[IPNet
     return str(address)
 
 
+def is_trusted(peer: str, trusted: Sequence[IPNetwork]) -> bool:
+    """Whether the peer is one of the deployment's proxies (what they add to a request may be
+    believed)."""
+    address = _address(peer)
+    return address is not None and any(address in network for network in trusted)
+
+
 def subject_of(address: str) -> str:
     """What failures are counted against: the address, or an IPv6 address's /64."""
     parsed = _address(address)

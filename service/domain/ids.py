@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from datetime import datetime
 from uuid import UUID
 
 _lock = threading.Lock()
@@ -28,6 +29,15 @@ os.register_at_fork(after_in_child=_forget_random_pool)
 
 # Above every id: where a list ordered newest first starts.
 NEWEST = UUID(int=(1 << 128) - 1)
+
+
+def first_uuid7_at(moment: datetime) -> UUID:
+    """The lowest version 7 UUID of `moment`'s millisecond: every id made at or after it is at
+    least this (the lowest id for a time before 1970, NEWEST for one past the 48-bit clock)."""
+    milliseconds = int(moment.timestamp() * 1000)
+    if milliseconds >= 1 << 48:
+        return NEWEST
+    return UUID(int=max(milliseconds, 0) << 80)
 
 
 def uuid7() -> UUID:

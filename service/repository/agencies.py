@@ -139,10 +139,17 @@ def charge_requests(conn: Connection, prefix: str, requests: int, default_per_mi
 
 
 def authenticate(
-    conn: Connection, prefix: str, secret_hash: bytes, default_per_minute: int, burst: int
+    conn: Connection,
+    prefix: str,
+    secret_hash: bytes,
+    default_per_minute: int,
+    burst: int,
+    *,
+    counted: bool = True,
 ) -> StoredKey | None:
     """The key with this prefix, counting the request against its rate when `secret_hash`
-    is that of a live key (see the `authenticate` query)."""
+    is that of a live key (see the `authenticate` query); not `counted`, a request counted
+    already is admitted without counting it again."""
     row = conn.execute(
         SQL["authenticate"],
         {
@@ -150,6 +157,7 @@ def authenticate(
             "secret_hash": secret_hash,
             "default_per_minute": default_per_minute,
             "burst": burst,
+            "counted": counted,
         },
     ).fetchone()
     if row is None:

@@ -165,6 +165,8 @@ class Sender:
     scopes: tuple[str, ...]
     expires_at: datetime | None
     revoked_at: datetime | None
+    # when the key was read, by the database's clock: what it is judged by
+    judged_at: datetime
 
 
 def prepare(conn: Connection, agency_id: UUID, wait_seconds: float | None = None) -> None:
@@ -499,7 +501,17 @@ def sender(conn: Connection, job: Job) -> Sender | None:
         scopes=tuple(row["scopes"]),
         expires_at=row["expires_at"],
         revoked_at=row["revoked_at"],
+        judged_at=row["judged_at"],
     )
+
+
+def database_clock(conn: Connection) -> datetime:
+    """The time by the database's clock: what decides a key's validity and stamps what is
+    stored, whatever the clock of the machine that asks."""
+    row = conn.execute(SQL["database_clock"]).fetchone()
+    assert row is not None
+    now: datetime = row["now"]
+    return now
 
 
 def chunks(conn: Connection, job_id: UUID) -> Iterator[bytes]:

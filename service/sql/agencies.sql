@@ -28,6 +28,8 @@ RETURNING id, created_at;
 -- The request is judged at clock_timestamp() once the key's row is locked, not at now() (the
 -- statement's start): on a busy machine a statement may wait milliseconds for its core or the
 -- row while other requests move allowed_at on, and judged by its start it would look early.
+-- `counted` false: the request was counted already (an import whose key the deployment's proxy
+-- checked before taking its body, service.api.auth): the key is read, not counted again.
 WITH key AS (
     SELECT k.id, k.prefix, k.secret_hash, k.scopes, k.expires_at, k.revoked_at,
            a.id AS agency_id, a.name AS agency_name,
@@ -40,7 +42,7 @@ admitted AS (
     INSERT INTO rate_limits AS r (key_id, allowed_at)
     SELECT key.id, now() + key.spacing FROM key
     WHERE key.secret_hash = %(secret_hash)s AND key.revoked_at IS NULL
-      AND (key.expires_at IS NULL OR key.expires_at > now())
+      AND (key.expires_at IS NULL OR key.expires_at > now()) AND %(counted)s::boolean
     ON CONFLICT (key_id) DO UPDATE
         -- excluded.allowed_at - now() is the key's spacing
         SET allowed_at = greatest(r.allowed_at, clock_timestamp())
@@ -51,7 +53,8 @@ admitted AS (
 )
 SELECT key.prefix, key.secret_hash, key.scopes, key.expires_at, key.revoked_at,
        key.agency_id, key.agency_name,
-       EXISTS (SELECT 1 FROM admitted) AS admitted, now() AS judged_at
+       EXISTS (SELECT 1 FROM admitted) OR NOT %(counted)s::boolean AS admitted,
+       now() AS judged_at
 FROM key;
 
 -- name: retry_after

@@ -661,8 +661,15 @@ RETURNING id, agency_id, media_type, record_type, sha256, size, queued_at, start
           last_error, sent_by_key_prefix;
 
 -- name: job_sender
--- The key that queued the job, as it stands now.
-SELECT prefix, scopes, expires_at, revoked_at FROM api_keys WHERE prefix = %(prefix)s;
+-- The key that queued the job, as it stands now, and when it was judged: by the database's
+-- clock, as a request's key is (agencies.sql's authenticate), not by the worker machine's.
+SELECT prefix, scopes, expires_at, revoked_at, clock_timestamp() AS judged_at
+FROM api_keys WHERE prefix = %(prefix)s;
+
+-- name: database_clock
+-- The time by the database's clock, which stamps what is stored (a worker's or an API host's
+-- own clock may be off it).
+SELECT clock_timestamp() AS now;
 
 -- name: chunk
 SELECT data FROM import_job_chunks WHERE job_id = %(job_id)s AND seq = %(seq)s;

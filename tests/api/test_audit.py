@@ -4,6 +4,7 @@ inserted."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import psycopg
@@ -14,6 +15,7 @@ from flask.testing import FlaskClient
 from service import auditing
 from service.db import Connection
 from service.domain import audit
+from service.repository import audit as audit_trail
 from tests.api.test_traces import CONTEXT
 from tests.conftest import create_agency_key, service_url_for
 from tests.contract import ContractClient
@@ -609,3 +611,86 @@ def test_entries_from_two_processes_share_the_rate_and_the_chains(
 
     assert auditing.verify(db).intact
     assert auditing.verify(db).entries == 4
+
+
+def spread_trail(db: Connection, days: int, per_day: int) -> None:
+    """An older trail: `per_day` entries a day over the last `days` days, each recorded when its
+    id says its request started (written past the triggers, as a trail of months would be)."""
+    tamper(
+        db,
+        """
+        INSERT INTO audit_log (id, chain, chain_seq, recorded_at, method, route, path, status,
+                               previous_hash, entry_hash)
+        SELECT (lpad(to_hex((extract(epoch FROM at) * 1000)::bigint), 12, '0') || '7000'
+                || '8' || lpad(to_hex(n), 15, '0'))::uuid,
+               0, n, at, 'GET', '/v1/items', '/v1/items', 200, '\\x00', '\\x00'
+        FROM (SELECT n, clock_timestamp() - make_interval(days => %(days)s)
+                        + n * make_interval(days => %(days)s) / (%(days)s * %(per_day)s) AS at
+              FROM generate_series(1, %(days)s * %(per_day)s) AS n) AS spread
+        """,
+        {"days": days, "per_day": per_day},
+    )
+    db.execute("ANALYZE audit_log")
+
+
+def test_a_window_of_the_trail_reads_its_own_days_not_the_newer_ones(db: Connection) -> None:
+    # A window weeks back was read by walking the trail from its newest entry, each newer entry
+    # read and dropped: on a trail of months, a search for last spring ran into the statement
+    # timeout. Now the walk starts and ends at the window (a margin either side).
+    spread_trail(db, days=30, per_day=400)
+    start = db.execute("SELECT clock_timestamp() - interval '25 days' AS t").fetchone()["t"]
+    window = audit_trail.Filters(recorded_from=start, recorded_before=start + timedelta(hours=6))
+
+    with db.transaction():
+        found = audit_trail.find(db, window, None, 50)
+        read = db.execute(
+            "SELECT idx_tup_fetch + seq_tup_read AS n FROM pg_stat_xact_user_tables "
+            "WHERE relname = 'audit_log'"
+        ).fetchone()["n"]
+
+    assert len(found) == 50
+    assert all(start <= entry.recorded_at < start + timedelta(hours=6) for entry in found)
+    # the window's day and the margin's either side, at most: not the 25 days after it
+    assert read <= 3 * 400, read
+
+
+def test_a_window_finds_the_entries_recorded_in_it_whenever_their_requests_began(
+    admin: ContractClient, api: ContractClient, db: Connection
+) -> None:
+    # The id is the request's start; the window is of when entries were recorded. A request
+    # that took 20 s is found by a window it was recorded in, and one recorded after the window
+    # is not, though it began in it.
+    api.get("/v1/items")
+    api.get("/v1/alerts")
+    tamper(
+        db,
+        "UPDATE audit_log SET recorded_at = recorded_at + CASE route "
+        "WHEN '/v1/items' THEN interval '20 seconds' ELSE interval '2 hours' END",
+    )
+    items, alerts = (
+        db.execute("SELECT recorded_at FROM audit_log WHERE route = %s", [route]).fetchone()[
+            "recorded_at"
+        ]
+        for route in ("/v1/items", "/v1/alerts")
+    )
+    window = {
+        "recorded_from": (items - timedelta(seconds=1)).isoformat(),
+        "recorded_to": (items + timedelta(seconds=1)).isoformat(),
+    }
+
+    listed = admin.get("/v1/admin/audit", query=window).get_json()["items"]
+
+    assert [entry["route"] for entry in listed] == ["/v1/items"]
+    assert alerts > items + timedelta(hours=1)
+
+
+def test_a_window_at_the_ends_of_time_bounds_nothing_it_should_not(
+    admin: ContractClient, api: ContractClient
+) -> None:
+    api.get("/v1/items")
+    window = {"recorded_from": "0001-01-01T00:00:00Z", "recorded_to": "9999-12-31T23:59:59Z"}
+
+    listed = admin.get("/v1/admin/audit", query=window)
+
+    assert listed.status_code == 200
+    assert "/v1/items" in [entry["route"] for entry in listed.get_json()["items"]]

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -384,31 +384,75 @@ def test_a_file_whose_key_was_revoked_before_a_worker_took_it_up_fails_unloaded(
     assert rows_in(db, "items") == rows_in(db, "import_jobs") == 0
 
 
-def test_a_file_whose_key_expired_before_a_worker_took_it_up_fails_unloaded(
-    client: Any, db: Connection, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    agency = agencies.ensure_agency(db, "Gendarmerie Nationale")[0]
-    short = api_keys.generate_key()
-    expires_at = datetime.now(UTC) + timedelta(hours=1)
-    agencies.insert_api_key(
-        db, agency.id, short.prefix, short.secret_hash, api_keys.DEFAULT_SCOPES,
-        expires_at=expires_at,
-    )  # fmt: skip
-    location = queue(ContractClient(client, short.plaintext), ndjson(*registry_file()))
+def database_clock(db: Connection) -> datetime:
+    row = db.execute("SELECT clock_timestamp() AS now").fetchone()
+    assert row is not None
+    found: datetime = row["now"]
+    return found
 
-    class TwoHoursLater(datetime):
+
+def clock_behind(delta: timedelta) -> type[datetime]:
+    """datetime as a worker's machine that lags the database by `delta` reads it."""
+
+    class Behind(datetime):
         @classmethod
         def now(cls, tz: Any = None) -> Any:
-            return datetime.now(tz) + timedelta(hours=2)
+            return datetime.now(tz) - delta
 
-    monkeypatch.setattr(importing, "datetime", TwoHoursLater)  # the worker takes the job then
+    return Behind
+
+
+def test_a_file_whose_key_expired_before_a_worker_took_it_up_fails_unloaded_whatever_its_clock(
+    client: Any, db: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The worker judged the key by its own machine's clock: one that lagged the database's an
+    # hour loaded the file in the name of a key the database (and every request) held expired.
+    agency = agencies.ensure_agency(db, "Gendarmerie Nationale")[0]
+    short = api_keys.generate_key()
+    agencies.insert_api_key(
+        db, agency.id, short.prefix, short.secret_hash, api_keys.DEFAULT_SCOPES,
+        expires_at=database_clock(db) - timedelta(minutes=1),
+    )  # fmt: skip
+    with db.transaction():  # as queued while the key was live
+        queued = importing.queue(
+            db, agency.id, NDJSON, None, io.BytesIO(ndjson(*registry_file())),
+            sha256=b"\0" * 32, size=1, sent_by_key_prefix=short.prefix,
+        )  # fmt: skip
+    monkeypatch.setattr(importing, "datetime", clock_behind(timedelta(hours=1)))
+
     work(db)
 
     lasting = ContractClient(client, create_agency_key(db, agency.name)[1])
-    failed = lasting.get(location).get_json()
+    failed = lasting.get(f"/v1/imports/{queued.id}").get_json()
     assert failed["status"] == "FAILED"
     assert f"the API key {short.prefix} that sent it expired" in failed["errors"][0]["detail"]
     assert rows_in(db, "items") == 0
+
+
+@pytest.mark.parametrize("revoked", [False, True], ids=["loaded", "not loaded"])
+def test_a_job_s_record_is_timed_by_the_database_s_clock(
+    api: ContractClient,
+    agency_key: tuple[AgencyRef, str],
+    db: Connection,
+    monkeypatch: pytest.MonkeyPatch,
+    revoked: bool,
+) -> None:
+    # started_at was the worker machine's clock (an hour early on one that lagged), beside a
+    # finished_at that is the database's: a record that ended before it began.
+    location = queue(api, ndjson(*registry_file()))
+    if revoked:
+        assert agencies.revoke_api_key(db, prefix_of(agency_key[1]), "lost")
+    lasting = ContractClient(api.client, create_agency_key(db, agency_key[0].name)[1])
+    monkeypatch.setattr(importing, "datetime", clock_behind(timedelta(hours=1)))
+    before = database_clock(db)
+
+    work(db)
+
+    record = lasting.get(location).get_json()
+    assert record["status"] == ("FAILED" if revoked else "COMPLETED")
+    started_at = datetime.fromisoformat(record["started_at"])
+    assert before <= started_at <= datetime.fromisoformat(record["finished_at"])
+    assert started_at <= database_clock(db)
 
 
 def test_a_file_is_judged_by_the_key_that_sent_it_not_by_the_agency_s_others(

@@ -285,3 +285,36 @@ def test_a_request_that_waited_behind_a_batchs_charge_is_told_the_whole_wait(
     assert answers["batch"].status_code == 201
     assert answers["other"].status_code == 429
     assert 16 <= int(answers["other"].headers["Retry-After"]) <= 18  # 20 s owed, 2 early
+
+
+@pytest.mark.parametrize(
+    ("trusted_proxies", "spacings"), [("", 2), ("10.0.0.0/8", 1)], ids=["direct", "via proxy"]
+)
+def test_an_import_the_proxy_checked_is_counted_once_only_when_the_proxy_says_so(
+    database_url: str, db: Connection, trusted_proxies: str, spacings: int
+) -> None:
+    # The proxy's check (GET /v1/imports) counts; the import it then sends on says so. A client
+    # that reaches the API itself cannot say it: its header is believed from a trusted proxy only.
+    application = limited_app(
+        database_url, rate_limit_per_minute=6, rate_limit_burst=3, trusted_proxies=trusted_proxies
+    )
+    try:
+        _, key = create_agency_key(db, "National Registry", ("registry:write",))
+        peer = application.test_client()
+        peer.environ_base["REMOTE_ADDR"] = "10.1.2.3"
+        client = ContractClient(peer, key)
+        party = b'{"record_type": "party", "ref": "p1", "name": "Arsenal", "kind": "MANUFACTURER", "country": "BE"}\n'  # noqa: E501
+
+        checked = client.get("/v1/imports", query={"limit": "1"})
+        imported = client.request(
+            "POST",
+            "/v1/imports",
+            data=party,
+            headers={"Content-Type": "application/x-ndjson", "X-Import-Key-Checked": "counted"},
+        )
+        ahead = seconds_ahead(db, key)
+    finally:
+        application.extensions["trace_registry"].database.close()
+
+    assert (checked.status_code, imported.status_code) == (200, 201)
+    assert 10 * (spacings - 1) < ahead <= 10 * spacings  # spacings of 10 s from a fresh key

@@ -375,3 +375,35 @@ def test_x_forwarded_for_is_not_believed_from_a_client_that_reaches_the_service_
 
     assert statuses == [401, 401]
     assert clients_audited(database_url) == ["127.0.0.1"] * 2
+
+
+def seconds_owed(database_url: str, key: str) -> float:
+    """How far the key's rate is spent ahead of the clock (one request at 1 a minute: 60 s)."""
+    with psycopg.connect(database_url, row_factory=dict_row) as db:
+        row = db.execute(
+            "SELECT extract(epoch FROM r.allowed_at - clock_timestamp())::float AS owed "
+            "FROM rate_limits r JOIN api_keys k ON k.id = r.key_id WHERE k.prefix = %s",
+            [key.split("_")[1]],
+        ).fetchone()
+    assert row is not None
+    return float(row["owed"])
+
+
+def test_an_import_through_the_proxy_counts_once_against_its_key_s_rate(
+    proxied: tuple[Proxy, str],
+) -> None:
+    # The check before the body (GET /v1/imports) was counted, and then the import itself: an
+    # import cost its key two requests, and a key with one left was answered 429 only once its
+    # whole file had been taken, the check having spent what the import needed.
+    proxy, database_url = proxied
+    writer = create_key(database_url, "National Registry", "registry:write", rate_limit=1)
+
+    first = proxy.upload(writer, NDJSON_PARTY)
+    after_one = seconds_owed(database_url, writer)
+    # the header that tells the API so is the proxy's: a client's own is not believed
+    second = proxy.upload(writer, NDJSON_PARTY, headers=("X-Import-Key-Checked: counted",))
+    after_two = seconds_owed(database_url, writer)
+
+    assert (first.status, second.status) == (201, 201), (first.body, second.body)
+    assert 0 < after_one <= 60
+    assert 60 < after_two <= 120
