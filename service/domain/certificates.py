@@ -7,7 +7,7 @@ from datetime import date
 from uuid import UUID
 
 from service.domain.records import AgencyRef, ShownParty
-from service.errors import InvalidInput, PermissionDenied
+from service.errors import InvalidInput, PermissionDenied, StateConflict
 
 STATUSES = ("VALID", "EXPIRED", "REVOKED")
 
@@ -113,6 +113,20 @@ def check_after_issue(field: str, issued_on: date, on: date, today: date) -> Non
     template = still_to_come if issued_on > today else before
     detail = template.format(issued=issued_on, today=today)
     raise InvalidInput.for_field("body", field, detail)
+
+
+def check_consent_before_revocation(granted_on: date, revoked_on: date | None) -> None:
+    """Refuse a re-export consent granted on or after the day the certificate's standing
+    revocation takes effect: a revoked certificate authorises nothing from then, and a consent
+    under it would make a re-transfer read as lawful in every agency's chains (no
+    RETRANSFER_WITHOUT_CONSENT) though the papers it rests on no longer stand."""
+    if revoked_on is None or granted_on < revoked_on:
+        return
+    raise StateConflict(
+        f"this certificate is revoked from {revoked_on}: a re-export consent granted on "
+        f"{granted_on} cannot stand under it (withdraw the revocation first if it was recorded "
+        "in error)"
+    )
 
 
 def check_consent_quantity(quantity: int | None, shipped: int) -> None:

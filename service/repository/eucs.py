@@ -220,6 +220,9 @@ def add_consent(
     with conn.transaction():
         facts = _held_by_recorder(conn, euc_id, agency_id, "record a re-export consent under it")
         _dated_after_issue(facts, "granted_on", consent.granted_on, today)
+        certificates.check_consent_before_revocation(
+            consent.granted_on, facts["standing_revoked_on"]
+        )
         if consent.quantity is not None:
             row = conn.execute(SQL["items_shipped_under"], {"euc_id": euc_id}).fetchone()
             assert row is not None

@@ -311,6 +311,27 @@ def test_only_the_agency_that_recorded_a_certificate_may_record_a_re_export_cons
     assert len(api.created(f"/v1/eucs/{euc['id']}/consents", consent)["consents"]) == 1
 
 
+def test_a_consent_cannot_be_granted_once_the_certificate_is_revoked(
+    api: ContractClient, registry: Any, parties: Any, db: Connection
+) -> None:
+    # Found in review: a consent dated after the revocation was taken, and made a re-transfer
+    # under a revoked certificate read as lawful in every agency's chains.
+    euc = registry.euc(parties["exporter"], parties["army"])
+    api.created(f"/v1/eucs/{euc['id']}/revocation", REVOKE)  # from 2011-01-01
+    consent = {"granted_by": "Serbian Ministry of Trade", "new_destination_country": "IQ"}
+
+    refused = api.post(f"/v1/eucs/{euc['id']}/consents", {**consent, "granted_on": "2011-01-01"})
+    earlier = api.created(f"/v1/eucs/{euc['id']}/consents", {**consent, "granted_on": "2010-12-31"})
+
+    assert (refused.status_code, refused.get_json()["code"]) == (409, "state_conflict")
+    assert refused.get_json()["detail"] == (
+        "this certificate is revoked from 2011-01-01: a re-export consent granted on 2011-01-01 "
+        "cannot stand under it (withdraw the revocation first if it was recorded in error)"
+    )
+    assert [c["granted_on"] for c in earlier["consents"]] == ["2010-12-31"]
+    assert rows_in(db, "reexport_consents") == 1
+
+
 # Delivery verifications: the recorder's, or the importing or exporting state's -------------------
 
 CHECK = {"verified_on": "2010-09-01", "verifying_authority": "Embassy", "country": "IQ"}
