@@ -185,12 +185,16 @@ def client(app: Flask) -> FlaskClient:
 
 
 def create_agency_key(
-    conn: Connection, agency_name: str, scopes: tuple[str, ...] = api_keys.DEFAULT_SCOPES
+    conn: Connection,
+    agency_name: str,
+    scopes: tuple[str, ...] = api_keys.DEFAULT_SCOPES,
+    country: str | None = None,
 ) -> tuple[AgencyRef, str]:
-    """An agency (created if new) and a fresh key for it, as the CLI makes them."""
+    """An agency (created if new, in `country`) and a fresh key for it, as the CLI makes
+    them."""
     key = api_keys.generate_key()
     with conn.transaction():
-        agency, _ = agencies.ensure_agency(conn, agency_name)
+        agency, _ = agencies.ensure_agency(conn, agency_name, country)
         agencies.insert_api_key(conn, agency.id, key.prefix, key.secret_hash, scopes)
     return agency, key.plaintext
 

@@ -7,7 +7,7 @@ from datetime import date
 from uuid import UUID
 
 from service.domain.records import AgencyRef, ShownParty
-from service.errors import InvalidInput, PermissionDenied
+from service.errors import InvalidInput, PermissionDenied, StateConflict
 
 STATUSES = ("VALID", "EXPIRED", "REVOKED")
 # The most line items a certificate may have.
@@ -33,6 +33,48 @@ def check_recorder(recorded_by: AgencyRef, agency_id: UUID, act: str) -> None:
         raise PermissionDenied(
             f"only the agency that recorded this certificate ({recorded_by.name}) may {act}"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Verifiers:
+    """Who may vouch that a certificate's goods reached its end user: the agency that recorded
+    the certificate, and agencies of the importing state (the certificate's issuing and
+    destination countries) or of the exporting state (its exporter's country, None when no
+    exporter is named or the caller may not see it)."""
+
+    recorded_by: AgencyRef
+    issuing_country: str
+    destination_country: str
+    exporting_country: str | None
+
+
+def check_verifier(verifiers: Verifiers, agency_id: UUID, agency_country: str | None) -> None:
+    """Refuse a delivery verification by an agency that is neither the certificate's recorder
+    nor of a state party to the transfer. Post-shipment verification is the exporting state's
+    (an on-site check by its officials, or by others on its behalf: the agency that holds the
+    certificate's record) or the importing state's (its authority's delivery verification
+    certificate); a verification takes EUC_NOT_VERIFIED off every agency's chains, so recorded
+    by a third state's agency it would vouch for a delivery nobody answerable checked. An agency
+    with no country on record can be shown to be neither state's."""
+    if agency_id == verifiers.recorded_by.id:
+        return
+    states = dict.fromkeys(
+        country
+        for country in (
+            verifiers.issuing_country,
+            verifiers.destination_country,
+            verifiers.exporting_country,
+        )
+        if country is not None
+    )
+    if agency_country is not None and agency_country in states:
+        return
+    yours = f"this agency's is {agency_country}" if agency_country else "this agency has none"
+    raise PermissionDenied(
+        "a delivery verification is recorded by the agency that recorded this certificate "
+        f"({verifiers.recorded_by.name}) or by an agency of the importing or exporting state "
+        f"({', '.join(states)}) on record: {yours}"
+    )
 
 
 # Each date that a fact about a certificate carries, and the refusals of one dated before the
@@ -73,6 +115,20 @@ def check_after_issue(field: str, issued_on: date, on: date, today: date) -> Non
     template = still_to_come if issued_on > today else before
     detail = template.format(issued=issued_on, today=today)
     raise InvalidInput.for_field("body", field, detail)
+
+
+def check_consent_before_revocation(granted_on: date, revoked_on: date | None) -> None:
+    """Refuse a re-export consent granted on or after the day the certificate's standing
+    revocation takes effect: a revoked certificate authorises nothing from then, and a consent
+    under it would make a re-transfer read as lawful in every agency's chains (no
+    RETRANSFER_WITHOUT_CONSENT) though the papers it rests on no longer stand."""
+    if revoked_on is None or granted_on < revoked_on:
+        return
+    raise StateConflict(
+        f"this certificate is revoked from {revoked_on}: a re-export consent granted on "
+        f"{granted_on} cannot stand under it (withdraw the revocation first if it was recorded "
+        "in error)"
+    )
 
 
 def check_consent_quantity(quantity: int | None, shipped: int) -> None:

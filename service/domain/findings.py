@@ -48,6 +48,12 @@ class Certificate:
     revocation_id: UUID | None = None
     issued_on: date | None = None
 
+    def in_force(self, on: date) -> bool:
+        """Whether the certificate was not yet revoked on that day: a consent granted once its
+        revocation took effect (one recorded before a revocation backdated past it) allows
+        nothing."""
+        return self.revoked_on is None or on < self.revoked_on
+
 
 @dataclass(frozen=True, slots=True)
 class LineUse:
@@ -332,7 +338,12 @@ def _move(
         return "KEEPS", current
     certificate = current.certificate
     consent = next(
-        (c for c in facts.consents if c.euc_id == certificate.id and c.covers(event)), None
+        (
+            c
+            for c in facts.consents
+            if c.euc_id == certificate.id and c.covers(event) and certificate.in_force(c.granted_on)
+        ),
+        None,
     )
     if consent is None:
         return "BREAKS", None  # what follows is downstream of the breach

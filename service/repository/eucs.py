@@ -188,6 +188,20 @@ def _held_by_recorder(conn: Connection, euc_id: UUID, agency_id: UUID, act: str)
     return facts
 
 
+def _check_verifier(conn: Connection, euc_id: UUID, agency_id: UUID) -> None:
+    row = conn.execute(
+        SQL["delivery_verifiers"], {"euc_id": euc_id, "agency_id": agency_id}
+    ).fetchone()
+    assert row is not None  # the certificate's facts were found
+    verifiers = certificates.Verifiers(
+        recorded_by=agency_ref(row, "recorded_by"),
+        issuing_country=row["issuing_country"],
+        destination_country=row["destination_country"],
+        exporting_country=row["exporting_country"],
+    )
+    certificates.check_verifier(verifiers, agency_id, row["agency_country"])
+
+
 def _dated_after_issue(facts: Row, field: str, on: date, today: date | None) -> None:
     certificates.check_after_issue(field, facts["issued_on"], on, today or datetime.now(UTC).date())
 
@@ -206,6 +220,9 @@ def add_consent(
     with conn.transaction():
         facts = _held_by_recorder(conn, euc_id, agency_id, "record a re-export consent under it")
         _dated_after_issue(facts, "granted_on", consent.granted_on, today)
+        certificates.check_consent_before_revocation(
+            consent.granted_on, facts["standing_revoked_on"]
+        )
         if consent.quantity is not None:
             row = conn.execute(SQL["items_shipped_under"], {"euc_id": euc_id}).fetchone()
             assert row is not None
@@ -231,9 +248,13 @@ def add_verification(
     verification: NewDeliveryVerification,
     today: date | None = None,
 ) -> EndUserCertificate:
-    """Record a delivery verification (and the items seen, shipped under the certificate)."""
+    """Record a delivery verification (and the items seen, shipped under the certificate) by the
+    certificate's recorder or an agency of the importing or exporting state;
+    PermissionDenied for any other agency."""
     with conn.transaction():
-        _dated_after_issue(_facts(conn, euc_id), "verified_on", verification.verified_on, today)
+        facts = _facts(conn, euc_id)
+        _check_verifier(conn, euc_id, agency_id)
+        _dated_after_issue(facts, "verified_on", verification.verified_on, today)
         _shipped_under(conn, euc_id, verification.item_ids)
         fields = {key: value for key, value in vars(verification).items() if key != "item_ids"}
         row = conn.execute(

@@ -85,6 +85,22 @@ LEFT JOIN euc_revocations r
       AND NOT EXISTS (SELECT 1 FROM euc_revocation_withdrawals w WHERE w.revocation_id = r.id)
 WHERE c.id = %(id)s;
 
+-- name: delivery_verifiers
+-- Who may record a delivery verification of the certificate (certificates.check_verifier), and
+-- the caller's agency's country. The exporter's country counts only where the caller may read
+-- the exporter: a restricted one's would be disclosed by the answer.
+SELECT a.id AS recorded_by_id, a.name AS recorded_by_name, c.issuing_country,
+       c.destination_country,
+       CASE WHEN ex.classification = 'UNRESTRICTED'
+                 OR ex.recorded_by_agency_id = %(agency_id)s THEN ex.country END
+           AS exporting_country,
+       (SELECT caller.country FROM agencies caller WHERE caller.id = %(agency_id)s)
+           AS agency_country
+FROM end_user_certificates c
+JOIN agencies a ON a.id = c.recorded_by_agency_id
+LEFT JOIN parties ex ON ex.id = c.exporter_party_id
+WHERE c.id = %(euc_id)s;
+
 -- name: insert_revocation
 INSERT INTO euc_revocations (euc_id, revoked_on, reason, recorded_by_agency_id)
 VALUES (%(euc_id)s, %(revoked_on)s, %(reason)s, %(agency_id)s);

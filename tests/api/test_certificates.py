@@ -10,6 +10,7 @@ from uuid import UUID
 
 import psycopg
 import pytest
+from flask.testing import FlaskClient
 
 from service.config import Settings
 from service.db import Connection, connect
@@ -18,7 +19,7 @@ from service.domain.records import AgencyRef
 from service.errors import Duplicate
 from service.recording import Recorder
 from service.repository import alerts
-from tests.conftest import rows_in, second_waits_for_first, waits_for_lock
+from tests.conftest import create_agency_key, rows_in, second_waits_for_first, waits_for_lock
 from tests.contract import ContractClient
 
 
@@ -308,9 +309,85 @@ def test_only_the_agency_that_recorded_a_certificate_may_record_a_re_export_cons
     )
     assert rows_in(db, "reexport_consents") == 0
     assert len(api.created(f"/v1/eucs/{euc['id']}/consents", consent)["consents"]) == 1
-    # a delivery verification may come from another agency (the importing state's, say)
-    check = {"verified_on": "2010-09-01", "verifying_authority": "Embassy", "country": "IQ"}
-    assert len(other_api.created(f"/v1/eucs/{euc['id']}/verifications", check)["verifications"])
+
+
+def test_a_consent_cannot_be_granted_once_the_certificate_is_revoked(
+    api: ContractClient, registry: Any, parties: Any, db: Connection
+) -> None:
+    # Found in review: a consent dated after the revocation was taken, and made a re-transfer
+    # under a revoked certificate read as lawful in every agency's chains.
+    euc = registry.euc(parties["exporter"], parties["army"])
+    api.created(f"/v1/eucs/{euc['id']}/revocation", REVOKE)  # from 2011-01-01
+    consent = {"granted_by": "Serbian Ministry of Trade", "new_destination_country": "IQ"}
+
+    refused = api.post(f"/v1/eucs/{euc['id']}/consents", {**consent, "granted_on": "2011-01-01"})
+    earlier = api.created(f"/v1/eucs/{euc['id']}/consents", {**consent, "granted_on": "2010-12-31"})
+
+    assert (refused.status_code, refused.get_json()["code"]) == (409, "state_conflict")
+    assert refused.get_json()["detail"] == (
+        "this certificate is revoked from 2011-01-01: a re-export consent granted on 2011-01-01 "
+        "cannot stand under it (withdraw the revocation first if it was recorded in error)"
+    )
+    assert [c["granted_on"] for c in earlier["consents"]] == ["2010-12-31"]
+    assert rows_in(db, "reexport_consents") == 1
+
+
+# Delivery verifications: the recorder's, or the importing or exporting state's -------------------
+
+CHECK = {"verified_on": "2010-09-01", "verifying_authority": "Embassy", "country": "IQ"}
+
+
+def agency_api(client: FlaskClient, db: Connection, name: str, country: str | None) -> Any:
+    return ContractClient(client, create_agency_key(db, name, country=country)[1])
+
+
+def test_a_delivery_verification_is_the_recorders_or_the_importing_or_exporting_states(
+    api: ContractClient, client: FlaskClient, registry: Any, parties: Any, db: Connection
+) -> None:
+    # Found in review: any agency could record that any certificate's delivery was verified,
+    # which takes EUC_NOT_VERIFIED off every agency's chains and alert list.
+    euc = registry.euc(parties["exporter"], parties["army"])  # Serbia to Iraq
+    path = f"/v1/eucs/{euc['id']}/verifications"
+    nowhere = agency_api(client, db, "Border Police Directorate", None)
+    third_state = agency_api(client, db, "Gendarmerie nationale", "FR")
+
+    refusals = [nowhere.post(path, CHECK), third_state.post(path, CHECK)]
+
+    for refused, yours in zip(
+        refusals, ["this agency has none", "this agency's is FR"], strict=True
+    ):
+        assert (refused.status_code, refused.get_json()["code"]) == (403, "forbidden")
+        assert refused.get_json()["detail"] == (
+            "a delivery verification is recorded by the agency that recorded this certificate "
+            f"(National Tracing Office) or by an agency of the importing or exporting state "
+            f"(IQ, RS) on record: {yours}"
+        )
+    assert rows_in(db, "delivery_verifications") == 0
+    importing = agency_api(client, db, "Iraqi Customs", "IQ")
+    exporting = agency_api(client, db, "Serbian Export Control", "RS")
+    for verifier in (importing, exporting, api):
+        verifier.created(path, CHECK)
+    recorders = [v["recorded_by"]["name"] for v in api.get(f"/v1/eucs/{euc['id']}").get_json()[
+        "verifications"]]  # fmt: skip
+    assert sorted(recorders) == ["Iraqi Customs", "National Tracing Office",
+                                 "Serbian Export Control"]  # fmt: skip
+
+
+def test_a_restricted_exporters_country_neither_admits_a_verifier_nor_shows_in_a_refusal(
+    api: ContractClient, client: FlaskClient, registry: Any, parties: Any, db: Connection
+) -> None:
+    # The exporting state is known by the exporter's country: where the caller may not read the
+    # exporter, admitting its state's agencies (or naming the country) would disclose it.
+    covert = registry.party(name="Covert Broker", kind="BROKER", country="BG",
+                            classification="RESTRICTED")  # fmt: skip
+    euc = registry.euc(covert, parties["army"])
+    bulgarian = agency_api(client, db, "Bulgarian Customs", "BG")
+
+    refused = bulgarian.post(f"/v1/eucs/{euc['id']}/verifications", CHECK)
+
+    assert refused.status_code == 403
+    assert refused.get_json()["detail"].endswith("state (IQ) on record: this agency's is BG")
+    assert rows_in(db, "delivery_verifications") == 0
 
 
 def test_a_revocation_recorded_in_error_is_withdrawn_and_the_certificate_revoked_again(

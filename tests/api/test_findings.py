@@ -147,6 +147,27 @@ def test_a_consent_covering_the_retransfer_clears_it(story: Story) -> None:
     assert "RETRANSFER_WITHOUT_CONSENT" not in story.codes()
 
 
+def test_a_consent_granted_once_the_certificate_was_revoked_clears_nothing(story: Story) -> None:
+    # Found in review: a revocation recorded after a consent, and backdated past it, left the
+    # consent making the re-transfer read as lawful under papers that no longer stood.
+    story.clean()
+    story.api.created(
+        f"/v1/eucs/{story.euc['id']}/consents",
+        {"granted_on": "2013-01-10", "granted_by": "Walloon Region licensing office",
+         "new_end_user_party_id": story.dealer["id"], "new_destination_country": "KE"},
+    )  # fmt: skip
+    story.event("TRANSFER", "2013-02-01", country="KE", from_party_id=story.army["id"],
+                to_party_id=story.dealer["id"])  # fmt: skip
+    assert "RETRANSFER_WITHOUT_CONSENT" not in story.codes()
+
+    story.api.created(f"/v1/eucs/{story.euc['id']}/revocation",
+                      {"revoked_on": "2012-06-01", "reason": "end user sanctioned"})  # fmt: skip
+
+    assert story.codes()["RETRANSFER_WITHOUT_CONSENT"] == "ALERT"
+    listed = story.api.get("/v1/alerts?country=KE").get_json()["items"]
+    assert story.item["id"] in [entry["item"]["id"] for entry in listed]
+
+
 def test_a_consent_for_another_end_user_does_not_clear_it(story: Story) -> None:
     story.clean()
     story.api.created(
