@@ -54,20 +54,15 @@ from tests.contract import ContractClient
 from tests.live import CLI, environment
 from tests.paths import ROOT
 
-# schema.sql as version 1 had it: what databases set up before the first migration hold.
-VERSION_1_SCHEMA = ROOT / "tests" / "data" / "schema-v1.sql"
-# and as version 3 had it: what databases set up from 2026-12-06 until version 4 hold.
-VERSION_3_SCHEMA = ROOT / "tests" / "data" / "schema-v3.sql"
-# and as version 4 had it: what databases set up from 2026-12-06 until version 5 hold.
-VERSION_4_SCHEMA = ROOT / "tests" / "data" / "schema-v4.sql"
-# and as version 5 had it: what databases set up from 2026-12-06 until version 6 hold.
-VERSION_5_SCHEMA = ROOT / "tests" / "data" / "schema-v5.sql"
+# schema.sql as each version had it: what databases set up before the first migration hold (1),
+# and those set up from 2026-12-06 until the next version (3, 4, 5).
+OLD_SCHEMAS = {
+    version: ROOT / "tests" / "data" / f"schema-v{version}.sql" for version in (1, 3, 4, 5)
+}
+VERSION_1_SCHEMA = OLD_SCHEMAS[1]
 
 
-@pytest.mark.parametrize(
-    ("version", "kept"),
-    [(1, VERSION_1_SCHEMA), (3, VERSION_3_SCHEMA), (4, VERSION_4_SCHEMA), (5, VERSION_5_SCHEMA)],
-)
+@pytest.mark.parametrize(("version", "kept"), OLD_SCHEMAS.items())
 def test_a_kept_schema_is_of_its_version(version: int, kept: Path) -> None:
     text = kept.read_text(encoding="utf-8").encode()
 
@@ -128,16 +123,22 @@ def test_a_version_1_database_migrated_has_the_schema_a_new_database_gets(
     assert ensure_schema(version_1) == SchemaSetUp(found=SCHEMA_VERSION)
 
 
+def set_up_as_version(version: int, url: str) -> str:
+    """The database at `url` as the code of `version` set it up: that version's schema.sql
+    whole, and its record (versions 3 and later; version 1 recorded no fingerprint)."""
+    with connect(Settings(database_url=url)) as conn, conn.transaction():
+        conn.execute(OLD_SCHEMAS[version].read_text(encoding="utf-8").encode())
+        conn.execute(
+            "INSERT INTO schema_version (version, fingerprint) VALUES (%s, %s)",
+            [version, FINGERPRINTS[version]],
+        )
+        ensure_service_role(conn, service_url_for(url))
+    return url
+
+
 @pytest.fixture
 def version_3_url(empty_database_url: str) -> str:
-    """A database as the code of version 3 set it up: its schema.sql whole, and its record."""
-    with connect(Settings(database_url=empty_database_url)) as conn, conn.transaction():
-        conn.execute(VERSION_3_SCHEMA.read_text(encoding="utf-8").encode())
-        conn.execute(
-            "INSERT INTO schema_version (version, fingerprint) VALUES (3, %s)", [FINGERPRINTS[3]]
-        )
-        ensure_service_role(conn, service_url_for(empty_database_url))
-    return empty_database_url
+    return set_up_as_version(3, empty_database_url)
 
 
 @pytest.fixture
@@ -146,73 +147,34 @@ def version_3(version_3_url: str) -> Iterator[Connection]:
         yield conn
 
 
-def test_a_version_3_database_migrated_has_the_schema_a_new_database_gets(
-    version_3: Connection, db: Connection
-) -> None:
-    before = schema_of(version_3)
-
-    assert ensure_schema(version_3) == SchemaSetUp(found=3)
-
-    assert differences(before, schema_of(db)) != []  # the comparison sees what 0004 adds
-    assert differences(schema_of(version_3), schema_of(db)) == []
-    recorded = version_3.execute("SELECT version, fingerprint FROM schema_version ORDER BY 1")
-    assert [(row["version"], row["fingerprint"]) for row in recorded] == [
-        (version, FINGERPRINTS[version]) for version in range(3, SCHEMA_VERSION + 1)
-    ]
-
-
 @pytest.fixture
 def version_4(empty_database_url: str) -> Iterator[Connection]:
-    """A database as the code of version 4 set it up: its schema.sql whole, and its record."""
-    with connect(Settings(database_url=empty_database_url)) as conn:
-        with conn.transaction():
-            conn.execute(VERSION_4_SCHEMA.read_text(encoding="utf-8").encode())
-            conn.execute(
-                "INSERT INTO schema_version (version, fingerprint) VALUES (4, %s)",
-                [FINGERPRINTS[4]],
-            )
-            ensure_service_role(conn, service_url_for(empty_database_url))
+    with connect(Settings(database_url=set_up_as_version(4, empty_database_url))) as conn:
         yield conn
-
-
-def test_a_version_4_database_migrated_has_the_schema_a_new_database_gets(
-    version_4: Connection, db: Connection
-) -> None:
-    before = schema_of(version_4)
-
-    assert ensure_schema(version_4) == SchemaSetUp(found=4)
-
-    assert differences(before, schema_of(db)) != []  # the comparison sees what 0005 adds
-    assert differences(schema_of(version_4), schema_of(db)) == []
-    recorded = version_4.execute("SELECT version, fingerprint FROM schema_version ORDER BY 1")
-    assert [(row["version"], row["fingerprint"]) for row in recorded] == [
-        (version, FINGERPRINTS[version]) for version in range(4, SCHEMA_VERSION + 1)
-    ]
 
 
 @pytest.fixture
 def version_5(empty_database_url: str) -> Iterator[Connection]:
-    """A database as the code of version 5 set it up: its schema.sql whole, and its record."""
-    with connect(Settings(database_url=empty_database_url)) as conn:
-        with conn.transaction():
-            conn.execute(VERSION_5_SCHEMA.read_text(encoding="utf-8").encode())
-            conn.execute(
-                "INSERT INTO schema_version (version, fingerprint) VALUES (5, %s)",
-                [FINGERPRINTS[5]],
-            )
-            ensure_service_role(conn, service_url_for(empty_database_url))
+    with connect(Settings(database_url=set_up_as_version(5, empty_database_url))) as conn:
         yield conn
 
 
-def test_a_version_5_database_migrated_has_the_schema_a_new_database_gets(
-    version_5: Connection, db: Connection
+@pytest.mark.parametrize("version", [3, 4, 5])
+def test_a_database_of_a_recorded_version_migrated_has_the_schema_a_new_database_gets(
+    version: int, empty_database_url: str, db: Connection
 ) -> None:
-    before = schema_of(version_5)
+    with connect(Settings(database_url=set_up_as_version(version, empty_database_url))) as old:
+        before = schema_of(old)
 
-    assert ensure_schema(version_5) == SchemaSetUp(found=5)
+        assert ensure_schema(old) == SchemaSetUp(found=version)
 
-    assert differences(before, schema_of(db)) != []  # the comparison sees what 0006 adds
-    assert differences(schema_of(version_5), schema_of(db)) == []
+        # the comparison sees what the next migration adds
+        assert differences(before, schema_of(db)) != []
+        assert differences(schema_of(old), schema_of(db)) == []
+        recorded = old.execute("SELECT version, fingerprint FROM schema_version ORDER BY 1")
+        assert [(row["version"], row["fingerprint"]) for row in recorded] == [
+            (number, FINGERPRINTS[number]) for number in range(version, SCHEMA_VERSION + 1)
+        ]
 
 
 def record_party(
