@@ -14,7 +14,7 @@ from uuid import UUID
 
 from flask import Response, g, request
 
-from service.api import audit, responses, trace_batches, uploads
+from service.api import audit, requests, responses, trace_batches, uploads
 from service.api.context import Principal, settings
 from service.db import Connection
 from service.errors import IdempotencyKeyReused, InvalidInput
@@ -135,7 +135,7 @@ def fingerprint(large_body: bool = False) -> bytes:
     # kept for requests without one still match after an upgrade.
     if request.query_string:
         digest.update(b"?" + request.query_string + b"\0")
-    digest.update(uploads.spooled().sha256 if large_body else request.get_data(cache=True))
+    digest.update(uploads.spooled().sha256 if large_body else requests.whole_body(cache=True))
     return digest.digest()
 
 

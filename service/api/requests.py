@@ -87,12 +87,7 @@ def body(schema: Schema) -> Any:
     """The request's JSON body, loaded by `schema` (415 for another media type, a charset
     other than UTF-8 or a compressed body; 400 if invalid)."""
     check_media_type(JSON_MEDIA_TYPES)
-    data = request.get_data(cache=False)
-    limit = request.max_content_length
-    if request.content_length is None and limit is not None and len(data) >= limit:
-        # A chunked body is read up to the limit and no further, without an error: what came
-        # would be refused as broken JSON rather than as too large.
-        raise RequestEntityTooLarge()
+    data = whole_body(cache=False)
     try:
         document = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
@@ -100,6 +95,34 @@ def body(schema: Schema) -> Any:
     if not isinstance(document, dict):
         raise InvalidInput.for_field("body", "", "the body must be a JSON object")
     return _load(schema, document, "body")
+
+
+def whole_body(*, cache: bool) -> bytes:
+    """The request's body, of at most max_content_length bytes (inclusive), with a
+    Content-Length or chunked alike; RequestEntityTooLarge (413) past it."""
+    limit = request.max_content_length
+    if request.content_length is not None or limit is None:
+        return request.get_data(cache=cache)  # Werkzeug refuses a length over the limit
+    # A chunked body is read up to the limit and no further, without an error: what came would
+    # be refused as broken JSON. It is read one byte further (limit_for_body), which only a body
+    # over the limit has: at the limit itself, one of exactly the limit was refused (413).
+    request.max_content_length = limit_for_body(limit)
+    try:
+        data = request.get_data(cache=cache)
+    finally:
+        # the limit read again by a later call (the body is cached once for a fingerprint)
+        request.max_content_length = limit
+    if len(data) > limit:
+        raise RequestEntityTooLarge()
+    return data
+
+
+def limit_for_body(limit: int) -> int:
+    """The max_content_length that holds this request's body to `limit` bytes, inclusive,
+    before its stream is made: Werkzeug refuses a Content-Length over the limit, but stops a
+    chunked body at it and refuses one only when asked for a byte past it, so such a body is
+    let one byte further."""
+    return limit + 1 if request.content_length is None else limit
 
 
 def query(schema: Schema) -> Any:

@@ -19,7 +19,7 @@ from werkzeug.exceptions import NotImplemented as TransferCodingNotImplemented
 from werkzeug.wsgi import get_content_length
 
 from service.api.context import settings
-from service.api.requests import UnsupportedMediaType, check_media_type
+from service.api.requests import UnsupportedMediaType, check_media_type, limit_for_body
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -163,7 +163,7 @@ def spooled() -> Spooled:
     found: Spooled | None = g.get("spooled_body")
     if found is not None:
         return found
-    request.max_content_length = settings().max_import_bytes
+    request.max_content_length = limit_for_body(settings().max_import_bytes)
     digest = hashlib.sha256()
     size = 0
     spool = tempfile.SpooledTemporaryFile(max_size=IN_MEMORY)  # noqa: SIM115 - closed at teardown

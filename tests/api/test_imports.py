@@ -1481,6 +1481,39 @@ def test_a_file_over_the_import_limit_is_413_and_stores_nothing(
     assert rows_in(db, "imports") == rows_in(db, "parties") == 0
 
 
+@pytest.mark.parametrize(("over", "status"), [(0, 201), (1, 413)], ids=["at", "over"])
+def test_a_chunked_file_at_the_import_limit_is_taken_and_one_over_refused(
+    client: FlaskClient,
+    agency_key: tuple[Any, str],
+    app: Any,
+    db: Connection,
+    over: int,
+    status: int,
+) -> None:
+    # A chunked file of exactly the limit was 413 (the same with a Content-Length was taken):
+    # Werkzeug refuses a chunked body when asked for a byte past the limit, even at its end.
+    limit = 2048
+    app.extensions["trace_registry"].settings = replace(
+        app.extensions["trace_registry"].settings, max_import_bytes=limit
+    )
+    body = ndjson(*registry_file())
+    body += b"\n" * (limit + over - len(body))  # blank lines, which are skipped
+
+    response = client.post(
+        "/v1/imports",
+        input_stream=io.BytesIO(body),
+        headers={
+            "Authorization": f"Bearer {agency_key[1]}",
+            "Content-Type": NDJSON,
+            "Transfer-Encoding": "chunked",
+        },
+        environ_overrides={"wsgi.input_terminated": True},  # as gunicorn says of a chunked body
+    )
+
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert rows_in(db, "parties") == (2 if status == 201 else 0)
+
+
 def test_the_agencys_imports_list_newest_first_and_page(
     api: ContractClient, other_api: ContractClient
 ) -> None:
