@@ -37,7 +37,7 @@ from service.db import Connection
 from service.deadlines import Deadline
 from service.domain import api_keys
 from service.domain.ids import uuid7
-from service.domain.imports import NDJSON, Problem, documents
+from service.domain.imports import LONGEST_MARK, NDJSON, Problem, documents, not_utf_8
 from service.domain.streams import PiecesStream
 from service.errors import ImportsBusy
 from service.import_reading import (
@@ -332,6 +332,12 @@ def _stage(
 ) -> None:
     """Read every record, check it, and stage it with COPY (or note its problems)."""
     reader = io.BufferedReader(hashing, buffer_size=1 << 16)
+    wrong_encoding = not_utf_8(reader.peek(LONGEST_MARK)[:LONGEST_MARK])
+    if wrong_encoding is not None:
+        found.add([wrong_encoding])
+        while reader.read(1 << 16):  # read to its end all the same: the import's hash is the file's
+            pass
+        return
     if request.readers > 1 and request.media_type == NDJSON:  # CSV rows may span lines
         _stage_in_parallel(conn, reader, request, progress, found, report, in_time)
         return

@@ -31,6 +31,16 @@ CSV = "text/csv"
 MEDIA_TYPES = (NDJSON, CSV)
 # UTF-8's byte order mark, which some tools write at the start of a file.
 BOM = codecs.BOM_UTF8
+# The byte order marks of the encodings a file is refused in whole, longest first (UTF-32 LE's
+# starts with UTF-16 LE's): read as UTF-8, every line of such a file was a problem of its own.
+OTHER_ENCODINGS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+# Bytes enough to tell any of them
+LONGEST_MARK = max(len(mark) for mark, _ in OTHER_ENCODINGS)
 LIST_SEPARATOR = "|"
 # Longest line or row read whole; anything longer is a problem of its own, not a memory spike.
 LONGEST_LINE = 1 << 20
@@ -93,6 +103,19 @@ class Document:
         return self.line
 
 
+def not_utf_8(head: bytes) -> Problem | None:
+    """The problem of a file that begins with `head` (its first LONGEST_MARK bytes, or all of
+    it if shorter) when its byte order mark says it is UTF-16 or UTF-32, not UTF-8: the file's
+    one problem, told once rather than on each of its lines. Looked for once, at the start, so
+    that reading the lines of a UTF-8 file costs nothing more."""
+    for mark, encoding in OTHER_ENCODINGS:
+        if head.startswith(mark):
+            return Problem(
+                1, "", f"the file is {encoding} (by its byte order mark): send it as UTF-8"
+            )
+    return None
+
+
 def documents(
     stream: BinaryIO, media_type: str, record_type: str | None
 ) -> Iterator[Document | Problem]:
@@ -119,7 +142,7 @@ def ndjson_line(number: int, raw: bytes | None) -> Document | Problem | None:
     try:
         document = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        return Problem(number, "", f"not a JSON object: {exc}")
+        return Problem(number, "", _not_json(raw, exc))
     if not isinstance(document, dict):
         return Problem(number, "", "each line must be one JSON object")
     try:
@@ -127,6 +150,20 @@ def ndjson_line(number: int, raw: bytes | None) -> Document | Problem | None:
     except NestedTooDeeply:
         return Problem(number, "", f"not a record: nested more than {DEEPEST} levels deep")
     return Document(number, document, repeated=repeated)
+
+
+def _not_json(raw: bytes, exc: orjson.JSONDecodeError) -> str:
+    """Why orjson refused a line: its own words, unless the line is not UTF-8 ("str is not
+    valid UTF-8: surrogates not allowed", which names neither the byte nor where it is)."""
+    try:
+        raw.decode()
+    except UnicodeDecodeError as undecodable:
+        byte = raw[undecodable.start]
+        return (
+            f"not UTF-8 text (byte 0x{byte:02X}, the line's byte {undecodable.start + 1}): "
+            "save the file as UTF-8"
+        )
+    return f"not a JSON object: {exc}"
 
 
 GIVEN_TWICE = (

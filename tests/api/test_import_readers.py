@@ -344,3 +344,16 @@ def test_a_csv_file_is_read_by_the_importing_process_whatever_it_is_asked(
 
     assert outcome.status == "COMPLETED", outcome.errors
     assert outcome.stored["party"] == 2
+
+
+def test_a_utf_16_file_read_in_parallel_is_refused_once(db: Connection) -> None:
+    # The readers were handed its lines, each refused as not JSON.
+    body = ("\ufeff" + ndjson(*registry_file()).decode()).encode("utf-16-le")
+
+    record = run(db, body, readers=2)
+
+    assert record.status == "FAILED"
+    assert [(p.line, p.detail) for p in record.errors] == [
+        (1, "the file is UTF-16 (by its byte order mark): send it as UTF-8")
+    ]
+    assert rows_in(db, "parties") == 0

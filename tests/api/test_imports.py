@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import gzip
+import hashlib
 import io
 import itertools
 import threading
@@ -1189,6 +1190,57 @@ def test_an_import_in_another_charset_than_utf_8_is_415_and_keeps_nothing(
     assert problem["code"] == "unsupported_media_type"
     assert "UTF-8" in problem["detail"]
     assert rows_in(db, "imports") == rows_in(db, "import_jobs") == rows_in(db, "parties") == 0
+
+
+PARTIES_CSV = "ref,name,kind,country\nP-1,Armée,ARMED_FORCES,FR\nP-2,Arsenal,MANUFACTURER,BE\n"
+
+
+@pytest.mark.parametrize(
+    ("media_type", "text", "query"),
+    [(NDJSON, ndjson(*registry_file()).decode(), {}), (CSV, PARTIES_CSV, {"record_type": "party"})],
+    ids=["ndjson", "csv"],
+)
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+def test_a_file_in_utf_16_or_utf_32_is_refused_once_and_stores_nothing(
+    api: ContractClient,
+    db: Connection,
+    media_type: str,
+    text: str,
+    query: dict[str, str],
+    encoding: str,
+) -> None:
+    # Read as UTF-8, each of its lines was a problem of its own ("not a JSON object: str is not
+    # valid UTF-8: surrogates not allowed"; a CSV header of mangled names).
+    name = encoding[:6].upper()
+    body = ("\ufeff" + text).encode(encoding)  # with its byte order mark, as Windows writes it
+
+    response = send(api, body, media_type, **query)
+
+    assert response.status_code == 400
+    problem = response.get_json()
+    assert problem["error_count"] == 1
+    detail = f"the file is {name} (by its byte order mark): send it as UTF-8"
+    assert problem["errors"] == [{"location": "body", "line": 1, "pointer": "", "detail": detail}]
+    record = api.get(f"/v1/imports/{problem['import_id']}").get_json()
+    assert record["status"] == "FAILED"
+    assert record["sha256"] == hashlib.sha256(body).hexdigest()  # the file's, read to its end
+    assert rows_in(db, "parties") == rows_in(db, "items") == 0
+
+
+def test_an_ndjson_line_that_is_not_utf_8_names_its_byte(
+    api: ContractClient, db: Connection
+) -> None:
+    # orjson said "str is not valid UTF-8: surrogates not allowed": neither the byte nor where.
+    party = b'{"record_type": "party", "ref": "P-1", "name": "Arm\xe9e", "kind": "ARMED_FORCES"}'
+    body = ndjson(*registry_file()) + party + b"\n"
+
+    response = send(api, body)
+
+    assert response.status_code == 400
+    problem = response.get_json()
+    detail = "not UTF-8 text (byte 0xE9, the line's byte 52): save the file as UTF-8"
+    assert problem["errors"] == [{"location": "body", "line": 9, "pointer": "", "detail": detail}]
+    assert rows_in(db, "parties") == 0
 
 
 @pytest.mark.parametrize("charset", ["utf-8", "UTF-8", "utf8", "us-ascii", "US-ASCII", "ascii"])

@@ -152,6 +152,22 @@ def test_a_csv_row_too_long_is_named_by_its_line(database_url: str, tmp_path: Pa
     assert "nothing stored, 2 problems" in refused.stderr
 
 
+def test_a_utf_16_file_is_refused_once(database_url: str, tmp_path: Path) -> None:
+    # Each of its lines was a problem: "not a JSON object: str is not valid UTF-8: ...".
+    registry = tmp_path / "registry.ndjson"
+    text = "".join(orjson.dumps(r).decode() + "\n" for r in registry_file("-U16"))
+    registry.write_text(text, encoding="utf-16")  # with its byte order mark
+
+    refused = run_import(database_url, str(registry))
+
+    assert refused.returncode == 1
+    assert (
+        f"{registry}:1: the file is UTF-16 (by its byte order mark): send it as UTF-8\n"
+        in refused.stderr
+    )
+    assert "nothing stored, 1 problem" in refused.stderr
+
+
 def test_a_queued_import_is_loaded_by_the_worker_as_the_service_role(
     live_service: tuple[str, str], tmp_path: Path
 ) -> None:
