@@ -47,6 +47,7 @@ from service.schema_setup import (
     service_role_of,
 )
 from service.schemas.admin import MAX_KEY_DAYS, AgencyIn, KeyIn, KeyRevocationIn
+from service.schemas.fields import InputContext
 
 if TYPE_CHECKING:
     from service.domain.audit import Head
@@ -454,10 +455,26 @@ def _as_the_api_takes_it(schema: Schema, field: str, what: str, value: str) -> s
 
 def agencies_create(args: argparse.Namespace) -> int:
     with registry_connection(args.data_dir) as conn:
+        refusal = None if args.country is None else _why_not_a_country(conn, args.country)
+        if refusal is not None:
+            print(f"trace-registry: {refusal}", file=sys.stderr)
+            return 2
         agency = agencies.create_agency(conn, args.name, args.country)
     print(f"created agency {agency.name!r}")
     print(agency.id)
     return 0
+
+
+def _why_not_a_country(conn: Connection, code: str) -> str | None:
+    """Why `code` is not a country as the API takes one (AgencyIn's `country`: a code of the
+    countries table), or None. The database alone answered "value too long for type
+    character(2)" for BEL, and a conflict for a code of no country."""
+    with InputContext({"countries": frozenset(agencies.known_countries(conn))}):
+        try:
+            AgencyIn().fields["country"].deserialize(code)
+        except ValidationError as exc:
+            return f"a country: {' '.join(map(str, exc.messages))}"
+    return None
 
 
 def agencies_list(args: argparse.Namespace) -> int:

@@ -163,3 +163,17 @@ def test_the_worker_refuses_an_interval_or_heartbeat_it_cannot_use(
     assert heartbeat.stderr == (
         f"trace-registry: --heartbeat {tmp_path / 'no' / 'b'}: its directory does not exist\n"
     )
+
+
+def test_an_agency_s_country_is_held_to_the_api_s_rules(live_service: tuple[str, str]) -> None:
+    # A delivery verification is allowed by the agency's country: the command line passed the
+    # code to the database, which answered "value too long for type character(2)" for BEL and a
+    # foreign-key conflict for a code that is no country.
+    _, database_url = live_service
+
+    for country in ("BEL", "ZZ", "be", ""):
+        result = cli(database_url, "agencies", "create", f"Customs {country}", "--country", country)
+        assert result.returncode == 2, (country, result.stderr)
+        assert result.stderr.count("\n") == 1, result.stderr
+        assert "ISO 3166-1 alpha-2" in result.stderr and "character(2)" not in result.stderr
+        assert f"Customs {country}" not in cli(database_url, "agencies", "list").stdout
