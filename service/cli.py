@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -165,6 +166,15 @@ def build_parser() -> argparse.ArgumentParser:
     agency_create_parser.add_argument("name", type=agency_name)
     agency_create_parser.add_argument("--country", help="ISO 3166-1 alpha-2 code")
     agency_create_parser.set_defaults(handler=agencies_create)
+    set_country_parser = agencies_commands.add_parser(
+        "set-country",
+        parents=[database],
+        help="set or correct an agency's country (it decides which delivery verifications the "
+        "agency may record); audited",
+    )
+    set_country_parser.add_argument("agency_id", type=uuid.UUID, metavar="AGENCY_ID")
+    set_country_parser.add_argument("country", help="ISO 3166-1 alpha-2 code")
+    set_country_parser.set_defaults(handler=agencies_set_country)
     agencies_list_parser = agencies_commands.add_parser(
         "list", parents=[database], help="list agencies"
     )
@@ -462,6 +472,36 @@ def agencies_create(args: argparse.Namespace) -> int:
         agency = agencies.create_agency(conn, args.name, args.country)
     print(f"created agency {agency.name!r}")
     print(agency.id)
+    return 0
+
+
+def agencies_set_country(args: argparse.Namespace) -> int:
+    from service import auditing
+
+    with registry_connection(args.data_dir) as conn, conn.transaction():
+        refusal = _why_not_a_country(conn, args.country)
+        if refusal is not None:
+            print(f"trace-registry: {refusal}", file=sys.stderr)
+            return 2
+        try:
+            change = agencies.set_agency_country(conn, args.agency_id, args.country)
+        except LookupError:
+            print(f"trace-registry: no agency with id {args.agency_id}", file=sys.stderr)
+            return 1
+        auditing.command_run(
+            conn,
+            "trace-registry agencies set-country",
+            [str(args.agency_id), args.country],
+            [args.agency_id],
+            {
+                "agency_country": {
+                    "agency_id": str(change.agency_id),
+                    "old": change.old,
+                    "new": change.new,
+                }
+            },
+        )
+    print(f"agency {args.agency_id}: country from {change.old or 'none'} to {change.new}")
     return 0
 
 
