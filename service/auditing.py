@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
 from service.db import Connection
 from service.domain import audit
+from service.domain.ids import uuid7
 from service.repository import audit as trail
 
 # How often (in entries) a verification in parts looks at the clock.
@@ -21,6 +22,40 @@ def verify(conn: Connection, expected_heads: Iterable[audit.Head] = ()) -> audit
     savepoint."""
     with conn.transaction():
         return audit.verify(trail.stored_entries(conn), expected_heads)
+
+
+# The method of an entry written for the command line, where a request's has its HTTP method.
+COMMAND_LINE = "CLI"
+
+
+def command_run(
+    conn: Connection,
+    command: str,
+    arguments: Sequence[str],
+    record_ids: Sequence[UUID],
+    details: dict[str, object],
+) -> None:
+    """The entry of an administrative command that changed the registry, in the command's
+    transaction: what it changed is in the chained trail as if an admin key had done it through
+    the API. No key was presented: the entry names no agency and no key; `status` 200, done."""
+    trail.append(
+        conn,
+        trail.NewEntry(
+            id=uuid7(),
+            agency_id=None,
+            key_prefix=None,
+            method=COMMAND_LINE,
+            route=command,
+            path=" ".join([command, *arguments]),
+            status=200,
+            serials=(),
+            record_ids=tuple(record_ids),
+            case_reference=None,
+            purpose=None,
+            records_returned=0,
+            details=details,
+        ),
+    )
 
 
 @dataclass(frozen=True)

@@ -185,6 +185,23 @@ def get_agency(conn: Connection, agency_id: UUID) -> Agency | None:
     return None if row is None else Agency(**row)
 
 
+@dataclass(frozen=True, slots=True)
+class CountryChange:
+    """An agency's country as it was and as it is now (None: none on record)."""
+
+    agency_id: UUID
+    old: str | None
+    new: str | None
+
+
+def set_agency_country(conn: Connection, agency_id: UUID, country: str | None) -> CountryChange:
+    """Set or correct the agency's country; LookupError when there is no such agency."""
+    row = conn.execute(SQL["set_agency_country"], {"id": agency_id, "country": country}).fetchone()
+    if row is None:
+        raise LookupError(agency_id)
+    return CountryChange(agency_id, row["replaced"], country)
+
+
 def find_agency(conn: Connection, name: str) -> AgencyRef | None:
     row = conn.execute(SQL["find_agency_by_name"], {"name": name}).fetchone()
     return None if row is None else AgencyRef(row["id"], row["name"])

@@ -137,6 +137,16 @@ WHERE k.prefix = %(prefix)s AND k.revoked_at IS NULL
        OR EXISTS (SELECT 1 FROM live_admins WHERE live_admins.prefix <> %(prefix)s))
 RETURNING k.id;
 
+-- name: set_agency_country
+-- An agency's country, set or corrected; the country it replaces comes back for the audit
+-- trail. The row is locked first, so that of two corrections at once the second waits and
+-- reports the first's country as the one it replaced.
+WITH before AS (SELECT id, country FROM agencies WHERE id = %(id)s FOR UPDATE)
+UPDATE agencies a SET country = %(country)s
+FROM before
+WHERE a.id = before.id
+RETURNING before.country AS replaced;
+
 -- name: known_countries
 SELECT code, name FROM countries ORDER BY code;
 

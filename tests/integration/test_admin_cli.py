@@ -163,3 +163,56 @@ def test_the_worker_refuses_an_interval_or_heartbeat_it_cannot_use(
     assert heartbeat.stderr == (
         f"trace-registry: --heartbeat {tmp_path / 'no' / 'b'}: its directory does not exist\n"
     )
+
+
+def test_an_agency_s_country_is_held_to_the_api_s_rules(live_service: tuple[str, str]) -> None:
+    # A delivery verification is allowed by the agency's country: the command line passed the
+    # code to the database, which answered "value too long for type character(2)" for BEL and a
+    # foreign-key conflict for a code that is no country.
+    _, database_url = live_service
+
+    for country in ("BEL", "ZZ", "be", ""):
+        result = cli(database_url, "agencies", "create", f"Customs {country}", "--country", country)
+        assert result.returncode == 2, (country, result.stderr)
+        assert result.stderr.count("\n") == 1, result.stderr
+        assert "ISO 3166-1 alpha-2" in result.stderr and "character(2)" not in result.stderr
+        assert f"Customs {country}" not in cli(database_url, "agencies", "list").stdout
+
+
+def test_an_agency_s_country_is_set_later_and_audited(live_service: tuple[str, str]) -> None:
+    # `keys create` makes an agency with no country, and nothing set one later: such an agency
+    # could never verify a delivery for its own country.
+    _, database_url = live_service
+    create_key(database_url, "Border Police", "registry:write")
+    with connect(Settings(database_url=database_url)) as conn:
+        row = conn.execute("SELECT id FROM agencies WHERE name = 'Border Police'").fetchone()
+    assert row is not None
+    agency_id = str(row["id"])
+
+    first = cli(database_url, "agencies", "set-country", agency_id, "BE")
+    corrected = cli(database_url, "agencies", "set-country", agency_id, "NL")
+    refused = [cli(database_url, "agencies", "set-country", agency_id, code)
+               for code in ("BEL", "ZZ")]  # fmt: skip
+    unknown = cli(database_url, "agencies", "set-country", "0" * 8 + "-0000-0000-0000-" + "0" * 12,
+                  "BE")  # fmt: skip
+    not_an_id = cli(database_url, "agencies", "set-country", "Border Police", "BE")
+
+    assert first.returncode == 0 and corrected.returncode == 0, first.stderr + corrected.stderr
+    assert "from none to BE" in first.stdout and "from BE to NL" in corrected.stdout
+    assert [result.returncode for result in refused] == [2, 2]
+    assert unknown.returncode == 1 and "no agency with id" in unknown.stderr
+    assert not_an_id.returncode == 2
+    listed = cli(database_url, "agencies", "list").stdout
+    assert any(agency_id in line and " NL " in line for line in listed.splitlines())
+    with connect(Settings(database_url=database_url)) as conn:
+        entries = conn.execute(
+            "SELECT method, route, record_ids, details FROM audit_log"
+            " WHERE details -> 'agency_country' ->> 'agency_id' = %s ORDER BY recorded_at, id",
+            [agency_id],
+        ).fetchall()
+    assert [entry["details"]["agency_country"] for entry in entries] == [
+        {"agency_id": agency_id, "old": None, "new": "BE"},
+        {"agency_id": agency_id, "old": "BE", "new": "NL"},
+    ]
+    assert all(str(entry["record_ids"][0]) == agency_id for entry in entries)
+    assert cli(database_url, "audit", "verify").returncode == 0

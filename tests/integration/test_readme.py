@@ -93,5 +93,7 @@ def test_the_tour_runs_as_written(live_service: tuple[str, str], tmp_path: Path)
     assert "EXPIRED [('2010-04-01', 'the embassy checked again: genuine')]" in result.stdout
     # The Border Police's trace was notified to the Tracing Unit; the audit chains hold.
     assert "Border Police SS-2019-88" in result.stderr
+    # The Border Police, made by `keys create` with no country, is given one, audited.
+    assert "country from none to BE" in result.stdout
     assert '"intact": true' in result.stdout
     assert re.search(r"\d+ entries in \d+ chains: intact", result.stdout)
