@@ -511,9 +511,9 @@ def _why_not_a_country(conn: Connection, code: str) -> str | None:
     character(2)" for BEL, and a conflict for a code of no country."""
     with InputContext({"countries": frozenset(agencies.known_countries(conn))}):
         try:
-            AgencyIn().fields["country"].deserialize(code)
-        except ValidationError as exc:
-            return f"a country: {' '.join(map(str, exc.messages))}"
+            _as_the_api_takes_it(AgencyIn(), "country", "a country", code)
+        except argparse.ArgumentTypeError as exc:
+            return str(exc)
     return None
 
 

@@ -171,12 +171,16 @@ def withdraw_revocation(
     return _stored(conn, euc_id, today)
 
 
+def _no_certificate(euc_id: UUID) -> NotFound:
+    return NotFound(f"no end-user certificate is recorded with id {euc_id}")
+
+
 def _facts(conn: Connection, euc_id: UUID) -> Row:
     """What a fact about the certificate is checked against (the `certificate_facts` query);
     NotFound when there is no such certificate."""
     facts = conn.execute(SQL["certificate_facts"], {"id": euc_id}).fetchone()
     if facts is None:
-        raise NotFound(f"no end-user certificate is recorded with id {euc_id}")
+        raise _no_certificate(euc_id)
     return facts
 
 
@@ -188,11 +192,15 @@ def _held_by_recorder(conn: Connection, euc_id: UUID, agency_id: UUID, act: str)
     return facts
 
 
-def _check_verifier(conn: Connection, euc_id: UUID, agency_id: UUID) -> None:
+def _checked_verifier(conn: Connection, euc_id: UUID, agency_id: UUID) -> Row:
+    """What a delivery verification is checked against (the `delivery_verifiers` query), once
+    the agency is found to be one that may record it; NotFound when there is no such
+    certificate, PermissionDenied for an agency that may not."""
     row = conn.execute(
         SQL["delivery_verifiers"], {"euc_id": euc_id, "agency_id": agency_id}
     ).fetchone()
-    assert row is not None  # the certificate's facts were found
+    if row is None:
+        raise _no_certificate(euc_id)
     verifiers = certificates.Verifiers(
         recorded_by=agency_ref(row, "recorded_by"),
         issuing_country=row["issuing_country"],
@@ -200,6 +208,7 @@ def _check_verifier(conn: Connection, euc_id: UUID, agency_id: UUID) -> None:
         exporting_country=row["exporting_country"],
     )
     certificates.check_verifier(verifiers, agency_id, row["agency_country"])
+    return row
 
 
 def _dated_after_issue(facts: Row, field: str, on: date, today: date | None) -> None:
@@ -252,8 +261,7 @@ def add_verification(
     certificate's recorder or an agency of the importing or exporting state;
     PermissionDenied for any other agency."""
     with conn.transaction():
-        facts = _facts(conn, euc_id)
-        _check_verifier(conn, euc_id, agency_id)
+        facts = _checked_verifier(conn, euc_id, agency_id)
         _dated_after_issue(facts, "verified_on", verification.verified_on, today)
         _shipped_under(conn, euc_id, verification.item_ids)
         fields = {key: value for key, value in vars(verification).items() if key != "item_ids"}

@@ -86,10 +86,11 @@ LEFT JOIN euc_revocations r
 WHERE c.id = %(id)s;
 
 -- name: delivery_verifiers
--- Who may record a delivery verification of the certificate (certificates.check_verifier), and
--- the caller's agency's country. The exporter's country counts only where the caller may read
--- the exporter: a restricted one's would be disclosed by the answer.
-SELECT a.id AS recorded_by_id, a.name AS recorded_by_name, c.issuing_country,
+-- What a delivery verification is checked against: the certificate's issue, who may record one
+-- (certificates.check_verifier) and the caller's agency's country. The exporter's country
+-- counts only where the caller may read the exporter: a restricted one's would be disclosed by
+-- the answer.
+SELECT c.issued_on, a.id AS recorded_by_id, a.name AS recorded_by_name, c.issuing_country,
        c.destination_country,
        CASE WHEN ex.classification = 'UNRESTRICTED'
                  OR ex.recorded_by_agency_id = %(agency_id)s THEN ex.country END
