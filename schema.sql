@@ -446,6 +446,17 @@ CREATE TABLE reexport_consent_items (
     PRIMARY KEY (consent_id, item_id)
 );
 
+-- Version 8: a consent recorded in error, withdrawn (by the agency that recorded it, or an
+-- administrator): it covers no re-transfer, from the start, and stays in history. At most one
+-- withdrawal a consent. Append-only, as the ledger (its triggers follow the ledger's, below).
+CREATE TABLE reexport_consent_withdrawals (
+    id                     uuid PRIMARY KEY DEFAULT uuid_v7(),
+    consent_id             uuid NOT NULL UNIQUE REFERENCES reexport_consents (id),
+    reason                 text NOT NULL,
+    recorded_by_agency_id  uuid NOT NULL REFERENCES agencies (id),
+    recorded_at            timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+
 -- A post-shipment check that the goods reached the certificate's end user.
 CREATE TABLE delivery_verifications (
     id                     uuid PRIMARY KEY DEFAULT uuid_v7(),
@@ -860,7 +871,11 @@ SELECT ei.item_id AS chain_item_id, d.*,
                       'covers_item',
                       NOT EXISTS (SELECT 1 FROM reexport_consent_items ci WHERE ci.consent_id = c.id)
                       OR EXISTS (SELECT 1 FROM reexport_consent_items ci
-                                 WHERE ci.consent_id = c.id AND ci.item_id = ei.item_id))
+                                 WHERE ci.consent_id = c.id AND ci.item_id = ei.item_id),
+                      -- version 8: a withdrawn consent covers nothing (findings name it)
+                      'withdrawn',
+                      EXISTS (SELECT 1 FROM reexport_consent_withdrawals cw
+                              WHERE cw.consent_id = c.id))
                   ORDER BY c.granted_on), '[]')
            FROM reexport_consents c WHERE c.euc_id = d.euc_id
        ) END AS euc_consents,
@@ -896,6 +911,13 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- Version 8: consent withdrawals are ledger records too.
+CREATE TRIGGER reexport_consent_withdrawals_append_only
+    BEFORE UPDATE OR DELETE ON reexport_consent_withdrawals
+    FOR EACH ROW EXECUTE FUNCTION refuse_ledger_change();
+CREATE TRIGGER reexport_consent_withdrawals_no_truncate BEFORE TRUNCATE ON reexport_consent_withdrawals
+    FOR EACH STATEMENT EXECUTE FUNCTION refuse_ledger_change();
 
 -- References within the ledger ------------------------------------------------------------------
 --

@@ -12,6 +12,7 @@ from service import alerts
 from service.db import Connection
 from service.domain.inputs import (
     NewConsent,
+    NewConsentWithdrawal,
     NewDeliveryVerification,
     NewErrorDeclaration,
     NewEvent,
@@ -30,7 +31,8 @@ class Recorder:
     conn: Connection
     agency_id: UUID
     verification_days: int
-    # an administrator may declare any agency's records erroneous
+    # an administrator may declare any agency's records erroneous, and withdraw any agency's
+    # revocation or re-export consent
     administrator: bool = False
 
     def event(self, event: NewEvent) -> EventRecord:
@@ -69,7 +71,26 @@ class Recorder:
         # again, as for a revocation.
         return self._certificate_fact(
             euc_id,
-            lambda: eucs.withdraw_revocation(self.conn, self.agency_id, euc_id, withdrawal),
+            lambda: eucs.withdraw_revocation(
+                self.conn, self.agency_id, euc_id, withdrawal, administrator=self.administrator
+            ),
+        )
+
+    def consent_withdrawal(
+        self, euc_id: UUID, consent_id: UUID, withdrawal: NewConsentWithdrawal
+    ) -> EndUserCertificate:
+        # The consent covers nothing any more: every item shipped under the certificate is
+        # derived again, as for a consent.
+        return self._certificate_fact(
+            euc_id,
+            lambda: eucs.withdraw_consent(
+                self.conn,
+                self.agency_id,
+                euc_id,
+                consent_id,
+                withdrawal,
+                administrator=self.administrator,
+            ),
         )
 
     def consent(self, euc_id: UUID, consent: NewConsent) -> EndUserCertificate:

@@ -25,6 +25,7 @@ from service.api.context import Principal, connection
 from service.db import Connection
 from service.domain.ids import uuid7
 from service.domain.matching import audited_form
+from service.domain.records import AgencyRef
 from service.domain.traces import TraceDisclosure
 from service.errors import InvalidInput, TraceRegistryError
 from service.repository import audit as trail
@@ -199,6 +200,19 @@ def key_issued(
         "scopes": list(scopes),
         "expires_at": expires_at.isoformat() if expires_at else None,
         "rate_limit_per_minute": rate_limit_per_minute,
+    }
+
+
+def overridden(recorded_by: AgencyRef, reason: str) -> None:
+    """An administrator withdrew a record another agency made (a revocation, a re-export
+    consent): the entry names whose record it was and why, so that the trail shows every use of
+    the override, whoever reads the withdrawal later."""
+    draft = current()
+    if draft is None:
+        return
+    draft.details["override"] = {
+        "recorded_by": {"id": str(recorded_by.id), "name": recorded_by.name},
+        "reason": reason,
     }
 
 

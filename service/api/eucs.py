@@ -6,17 +6,18 @@ from uuid import UUID
 
 from flask import Blueprint, Response
 
-from service.api import requests
+from service.api import audit, requests
 from service.api.auth import requires
 from service.api.context import connection, principal, recorder
 from service.api.responses import created, json_response
 from service.domain import disclosure
 from service.domain.certificates import VerificationAnswer
-from service.domain.records import EndUserCertificate
+from service.domain.records import AgencyRef, EndUserCertificate
 from service.errors import NotFound
 from service.repository import eucs
 from service.schemas.registry import (
     ConsentIn,
+    ConsentWithdrawalIn,
     DeliveryVerificationIn,
     EucIn,
     EucVerifyQuery,
@@ -29,6 +30,7 @@ euc_in = EucIn()
 revocation_in = RevocationIn()
 withdrawal_in = RevocationWithdrawalIn()
 consent_in = ConsentIn()
+consent_withdrawal_in = ConsentWithdrawalIn()
 verification_in = DeliveryVerificationIn()
 verify_query = EucVerifyQuery()
 
@@ -72,6 +74,18 @@ def withdraw_revocation(euc_id: UUID) -> Response:
     again."""
     withdrawal = requests.body(withdrawal_in)
     euc = recorder().revocation_withdrawal(euc_id, withdrawal)
+    _audited_if_overridden(euc.recorded_by, withdrawal.reason)
+    return created(_shown(euc), f"/v1/eucs/{euc.id}")
+
+
+@blueprint.post("/<uuid:euc_id>/consents/<uuid:consent_id>/withdrawal")
+@requires("registry:write")
+def withdraw_consent(euc_id: UUID, consent_id: UUID) -> Response:
+    """Withdraw a re-export consent as recorded in error; it then covers no re-transfer."""
+    withdrawal = requests.body(consent_withdrawal_in)
+    euc = recorder().consent_withdrawal(euc_id, consent_id, withdrawal)
+    (consent,) = (consent for consent in euc.consents if consent.id == consent_id)
+    _audited_if_overridden(consent.recorded_by, withdrawal.reason)
     return created(_shown(euc), f"/v1/eucs/{euc.id}")
 
 
@@ -121,6 +135,12 @@ def verify() -> Response:
             end_user=euc.end_user,
         )
     )
+
+
+def _audited_if_overridden(recorded_by: AgencyRef, reason: str) -> None:
+    """An administrator's withdrawal of another agency's record is one the trail names."""
+    if recorded_by.id != principal().agency.id:
+        audit.overridden(recorded_by, reason)
 
 
 def _shown(euc: EndUserCertificate) -> EndUserCertificate:

@@ -35,6 +35,23 @@ def check_recorder(recorded_by: AgencyRef, agency_id: UUID, act: str) -> None:
         )
 
 
+def check_withdrawer(
+    recorded_by: AgencyRef, agency_id: UUID, record: str, *, administrator: bool = False
+) -> None:
+    """Refuse the withdrawal of a revocation or a re-export consent (`record`, as the refusal
+    names it) by an agency other than the one that recorded it, unless the caller administers
+    the registry: an agency that has left, or a recorder that will not act on its own error,
+    would otherwise leave a record everyone knows to be wrong standing in every agency's
+    findings. An administrator's withdrawal of another agency's record is audited as such
+    (service.api.eucs)."""
+    if administrator or recorded_by.id == agency_id:
+        return
+    raise PermissionDenied(
+        f"only the agency that recorded {record} ({recorded_by.name}), or an administrator, "
+        "may withdraw it"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Verifiers:
     """Who may vouch that a certificate's goods reached its end user: the agency that recorded
@@ -146,6 +163,54 @@ def check_consent_quantity(quantity: int | None, shipped: int) -> None:
         "quantity",
         f"a consent covers items shipped under its certificate, and {so_far} shipped under "
         f"this one: it cannot cover {quantity}",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentedItems:
+    """What the standing (not withdrawn) re-export consents under a certificate cover, counted
+    as the cap counts them: the items they name (an item named by two counts once: a later
+    consent for its onward move names it again), the quantities of those that name no item
+    (that many more items, which nothing says are among those named), and whether one names
+    neither (it covers every item shipped)."""
+
+    named: frozenset[UUID] = frozenset()
+    by_quantity: int = 0
+    every_item: bool = False
+
+    def with_consent(self, quantity: int | None, item_ids: tuple[UUID, ...]) -> ConsentedItems:
+        if item_ids:
+            return ConsentedItems(self.named | set(item_ids), self.by_quantity, self.every_item)
+        if quantity is not None:
+            return ConsentedItems(self.named, self.by_quantity + quantity, self.every_item)
+        return ConsentedItems(self.named, self.by_quantity, every_item=True)
+
+    def count(self, shipped: int) -> int:
+        return (shipped if self.every_item else len(self.named)) + self.by_quantity
+
+
+def check_consents_cap(
+    standing: ConsentedItems, quantity: int | None, item_ids: tuple[UUID, ...], shipped: int
+) -> None:
+    """Refuse a re-export consent that would make the standing consents under a certificate
+    cover more items than were shipped under it: each consent re-transfers items the end user
+    received under the certificate, and consents that add up to more stand ready to cover items
+    that came some other way, as a single consent for too many would (check_consent_quantity).
+    A consent recorded in error is withdrawn first, and counts no more."""
+    before = standing.count(shipped)
+    after = standing.with_consent(quantity, item_ids).count(shipped)
+    if after <= shipped:
+        return
+    were = "item was" if shipped == 1 else "items were"
+    this_one = (
+        f"{len(item_ids)} named" if item_ids
+        else f"{quantity}" if quantity is not None
+        else "every one shipped"
+    )  # fmt: skip
+    raise StateConflict(
+        f"{shipped} {were} shipped under this certificate and its standing re-export "
+        f"consents already cover {before}: a consent for {this_one} would make them cover "
+        f"{after} (withdraw a consent recorded in error first)"
     )
 
 

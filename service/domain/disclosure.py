@@ -18,7 +18,7 @@ the audit trail; it does not lift restrictions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from itertools import groupby
 from typing import TypeVar
@@ -31,13 +31,16 @@ from service.domain.records import (
     RESTRICTED,
     CustodyChain,
     CustodyEvent,
+    DeliveryVerification,
     EndUserCertificate,
     EventRecord,
     Finding,
     Item,
+    ItemLink,
     Party,
     RedactedEvent,
     RedactedParty,
+    ReexportConsent,
     Reference,
     RestrictedPartyRef,
     ShownParty,
@@ -47,6 +50,7 @@ RESTRICTED_RECORDS = "RESTRICTED_RECORDS"
 # The viewer no agency is: what every agency may see (no agency has the nil id).
 EVERYONE = UUID(int=0)
 AnyEvent = TypeVar("AnyEvent", bound=CustodyEvent)
+ItemList = TypeVar("ItemList", ReexportConsent, DeliveryVerification)
 
 
 def hides_event(viewer: UUID, event: CustodyEvent) -> bool:
@@ -97,12 +101,39 @@ def party_for(viewer: UUID, party: Party) -> Party | RedactedParty:
 
 
 def certificate_for(viewer: UUID, certificate: EndUserCertificate) -> EndUserCertificate:
-    """A certificate with the restricted parties it names redacted."""
+    """A certificate with the restricted parties it names redacted, and its consents' and
+    verifications' items named only where the viewer may know they were shipped under it."""
     exporter = party_ref_for(viewer, certificate.exporter)
     end_user = party_ref_for(viewer, certificate.end_user)
-    if (exporter, end_user) == (certificate.exporter, certificate.end_user) or end_user is None:
-        return certificate
-    return replace(certificate, exporter=exporter, end_user=end_user)
+    assert end_user is not None
+    links = certificate._item_links
+    return replace(
+        certificate,
+        exporter=exporter,
+        end_user=end_user,
+        consents=tuple(_items_for(viewer, links, consent) for consent in certificate.consents),
+        verifications=tuple(
+            _items_for(viewer, links, verification) for verification in certificate.verifications
+        ),
+    )
+
+
+def _items_for(viewer: UUID, links: Mapping[UUID, ItemLink], record: ItemList) -> ItemList:
+    """A consent's or verification's items as the viewer may see them. Usage names the items
+    of a restricted export only to its recorder, and counts them for the others, and so do these
+    lists: a consent or verification that names an item says that it was shipped under the
+    certificate, which is the restricted export's to disclose. Its recorder, which named the
+    items, sees them all."""
+    if record.recorded_by.id == viewer:
+        return record
+    shown = tuple(item for item in record.item_ids if _knows_link(viewer, links.get(item)))
+    if len(shown) == len(record.item_ids):
+        return record
+    return replace(record, item_ids=shown, withheld_items=len(record.item_ids) - len(shown))
+
+
+def _knows_link(viewer: UUID, link: ItemLink | None) -> bool:
+    return link is not None and (link.open or viewer in link.restricted_by)
 
 
 def redacted_event(event: CustodyEvent) -> RedactedEvent:

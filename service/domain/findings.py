@@ -77,9 +77,15 @@ class Consent:
     new_destination_country: str
     # whether it covers the chain's item (a consent that names no item covers every one)
     covers_item: bool = True
+    # withdrawn as recorded in error: it allows nothing, and never did
+    withdrawn: bool = False
 
     def covers(self, event: CustodyEvent) -> bool:
         """Whether this consent allowed the event's re-transfer of the chain's item."""
+        return not self.withdrawn and self.would_cover(event)
+
+    def would_cover(self, event: CustodyEvent) -> bool:
+        """Whether this consent, were it not withdrawn, would allow the event's re-transfer."""
         if not self.covers_item or self.granted_on > event.occurred_on:
             return False
         to_party = event.to_party.id if event.to_party else None
@@ -156,6 +162,10 @@ def _event(event: CustodyEvent) -> Reference:
 
 def _certificate(certificate: Certificate) -> Reference:
     return Reference("certificate", certificate.id)
+
+
+def _consent(consent: Consent) -> Reference:
+    return Reference("consent", consent.id)
 
 
 def _destination(event: CustodyEvent) -> str:
@@ -300,7 +310,7 @@ class Authorisation:
         return holder_allowed and _destination(event) == self.country
 
     def references(self) -> tuple[Reference, ...]:
-        consent = (Reference("consent", self.consent.id),) if self.consent else ()
+        consent = (_consent(self.consent),) if self.consent else ()
         return (_event(self.export), _certificate(self.certificate), *consent)
 
 
@@ -365,14 +375,35 @@ def retransfer_without_consent(facts: ChainFacts) -> Iterator[Finding]:
         severity = "ALERT" if abroad or certificate.non_reexport_clause else "WARNING"
         where = f"out of {allowed.country}" if abroad else "away from its authorised end user"
         forbids = " (which forbids re-export)" if certificate.non_reexport_clause else ""
+        withdrawn = _withdrawn_cover(facts, certificate, event)
         yield Finding(
             "RETRANSFER_WITHOUT_CONSENT",
             severity,
             f"{event.event_type.capitalize()} on {event.occurred_on} moved the item {where}, "
             f"exported under {certificate.certificate_number}{forbids}; no consent to "
-            "re-transfer covers it.",
-            (_event(event), *allowed.references()),
+            "re-transfer covers it."
+            + "".join(
+                f" The consent of {c.granted_on} that covered it was withdrawn as recorded in "
+                "error."
+                for c in withdrawn
+            ),
+            (_event(event), *allowed.references(), *(_consent(c) for c in withdrawn)),
         )
+
+
+def _withdrawn_cover(
+    facts: ChainFacts, certificate: Certificate, event: CustodyEvent
+) -> list[Consent]:
+    """The withdrawn consents that would have covered a move: an investigator who saw it read
+    as consented before is told why it no longer is."""
+    return [
+        c
+        for c in facts.consents
+        if c.withdrawn
+        and c.euc_id == certificate.id
+        and c.would_cover(event)
+        and certificate.in_force(c.granted_on)
+    ]
 
 
 def seized_outside_end_use_country(facts: ChainFacts) -> Iterator[Finding]:

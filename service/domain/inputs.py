@@ -105,6 +105,13 @@ class NewRevocationWithdrawal:
 
 
 @dataclass(frozen=True)
+class NewConsentWithdrawal:
+    """A re-export consent was recorded in error: why."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class NewConsent:
     granted_on: date
     granted_by: str

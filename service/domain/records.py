@@ -2,12 +2,15 @@
 
 The repository builds them from rows; the API serialises them as they are (orjson understands
 dataclasses), so their fields are the public shape of each resource and the contract in
-`openapi.yaml` describes them field for field.
+`openapi.yaml` describes them field for field. A field whose name begins with `_` is not
+serialised (orjson leaves such fields out): what the disclosure rules need to shape a record for
+its reader, which no reader sees.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from uuid import UUID
 
@@ -142,6 +145,27 @@ class EucRevocation:
 
 
 @dataclass(frozen=True, slots=True)
+class ItemLink:
+    """How an item is known to have been shipped under a certificate: by an event every agency
+    may see (`open`), or only by restricted events of the agencies `restricted_by`. A restricted
+    export's link between its items and the certificate is its recorder's to disclose."""
+
+    open: bool
+    restricted_by: frozenset[UUID] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentWithdrawal:
+    """A re-export consent declared recorded in error: it covers nothing, and stays in
+    history."""
+
+    id: UUID
+    reason: str
+    recorded_by: AgencyRef
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class ReexportConsent:
     """The exporter's written consent to re-transfer items of a certificate."""
 
@@ -152,9 +176,14 @@ class ReexportConsent:
     new_destination_country: str
     quantity: int | None
     document_reference: str | None
+    # the items named that the reader may know were shipped under the certificate
     item_ids: tuple[UUID, ...]
     recorded_by: AgencyRef
     recorded_at: datetime
+    # set once withdrawn: the consent then covers no re-transfer
+    withdrawal: ConsentWithdrawal | None = None
+    # items named that the reader may not know were shipped under the certificate: counted
+    withheld_items: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,9 +195,12 @@ class DeliveryVerification:
     verifying_authority: str
     country: str
     notes: str | None
+    # the items seen that the reader may know were shipped under the certificate
     item_ids: tuple[UUID, ...]
     recorded_by: AgencyRef
     recorded_at: datetime
+    # items seen that the reader may not know were shipped under the certificate: counted
+    withheld_items: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +227,9 @@ class EndUserCertificate:
     revocations: tuple[EucRevocation, ...]
     consents: tuple[ReexportConsent, ...]
     verifications: tuple[DeliveryVerification, ...]
+    # how each item a consent or verification names is known to have been shipped under the
+    # certificate (service.domain.disclosure shows the lists by it)
+    _item_links: Mapping[UUID, ItemLink] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -133,6 +133,7 @@ def _consents(chain_rows: list[Row]) -> Iterable[Consent]:
                 new_end_user_party_id=_uuid(consent["new_end_user_party_id"]),
                 new_destination_country=consent["new_destination_country"],
                 covers_item=consent["covers_item"],
+                withdrawn=consent["withdrawn"],
             )
 
 

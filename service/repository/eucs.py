@@ -12,22 +12,26 @@ from service.domain import certificates
 from service.domain.certificates import Usage
 from service.domain.inputs import (
     NewConsent,
+    NewConsentWithdrawal,
     NewDeliveryVerification,
     NewEuc,
     NewRevocation,
     NewRevocationWithdrawal,
 )
 from service.domain.records import (
+    ConsentWithdrawal,
     DeliveryVerification,
     EndUserCertificate,
     EucLineItem,
     EucRevocation,
+    ItemLink,
     PartyRef,
     ReexportConsent,
     RevocationWithdrawal,
 )
 from service.domain.serials import normalise_serial
 from service.errors import Duplicate, NotFound, StateConflict
+from service.repository import alerts as alert_list
 from service.repository.queries import load
 from service.repository.rows import (
     Row,
@@ -114,6 +118,10 @@ def get(conn: Connection, euc_id: UUID, today: date | None = None) -> EndUserCer
         revocations=revocations,
         consents=tuple(_consent(document) for document in row["consents"]),
         verifications=tuple(_verification(document) for document in row["verifications"]),
+        _item_links={
+            UUID(item_id): ItemLink(link["open"], frozenset(uuids(link["restricted_by"])))
+            for item_id, link in row["item_links"].items()
+        },
     )
 
 
@@ -157,16 +165,61 @@ def withdraw_revocation(
     euc_id: UUID,
     withdrawal: NewRevocationWithdrawal,
     today: date | None = None,
+    *,
+    administrator: bool = False,
 ) -> EndUserCertificate:
     """Withdraw the certificate's standing revocation as recorded in error (by the agency that
-    recorded the certificate): both records stay, and the certificate reads as not revoked by
-    it. StateConflict when no revocation stands. The caller holds the certificate's lock."""
-    facts = _held_by_recorder(conn, euc_id, agency_id, "withdraw its revocation")
+    recorded the certificate, or an administrator): both records stay, and the certificate
+    reads as not revoked by it. StateConflict when no revocation stands. The caller holds the
+    certificate's lock."""
+    facts = _facts(conn, euc_id)
+    if not administrator:
+        certificates.check_recorder(
+            agency_ref(facts, "recorded_by"), agency_id, "withdraw its revocation"
+        )
     if facts["standing_id"] is None:
         raise StateConflict("this certificate has no standing revocation to withdraw")
     conn.execute(
         SQL["insert_revocation_withdrawal"],
         {"revocation_id": facts["standing_id"], "agency_id": agency_id, **vars(withdrawal)},
+    )
+    return _stored(conn, euc_id, today)
+
+
+def withdraw_consent(
+    conn: Connection,
+    agency_id: UUID,
+    euc_id: UUID,
+    consent_id: UUID,
+    withdrawal: NewConsentWithdrawal,
+    today: date | None = None,
+    *,
+    administrator: bool = False,
+) -> EndUserCertificate:
+    """Withdraw a re-export consent as recorded in error (by the agency that recorded it, or
+    an administrator): both records stay, and the consent covers no re-transfer, from the
+    start. StateConflict when it was withdrawn already. The caller holds the certificate's
+    lock; the consent's unique withdrawal holds to one whoever writes."""
+    row = conn.execute(
+        SQL["consent_to_withdraw"], {"euc_id": euc_id, "consent_id": consent_id}
+    ).fetchone()
+    if row is None:
+        raise _no_certificate(euc_id)
+    if row["consent_id"] is None:
+        raise NotFound(
+            f"no re-export consent is recorded with id {consent_id} under this certificate"
+        )
+    certificates.check_withdrawer(
+        agency_ref(row, "recorded_by"), agency_id, "this consent", administrator=administrator
+    )
+    if row["withdrawn_at"] is not None:
+        raise StateConflict(
+            f"this consent was withdrawn already (by {row['withdrawn_by_name']} at "
+            f"{row['withdrawn_at']:%Y-%m-%d %H:%M:%S} UTC)"
+        )
+    conn.execute(
+        SQL["insert_consent_withdrawal"],
+        {"consent_id": consent_id, "agency_id": agency_id, **vars(withdrawal)},
     )
     return _stored(conn, euc_id, today)
 
@@ -225,18 +278,23 @@ def add_consent(
     """Record a re-export consent by the agency that recorded the certificate (and the items it
     names, which must have been shipped under the certificate). A consent makes a re-transfer
     lawful, and takes its finding off every agency's chains and the alert list: recorded by
-    another agency, it could make a diversion read as consented."""
+    another agency, it could make a diversion read as consented. The standing consents may
+    cover no more items than were shipped under the certificate (certificates.ConsentedItems),
+    checked under the certificate's lock, so that two consents sent at once cannot both pass."""
     with conn.transaction():
+        alert_list.lock_certificates(conn, [euc_id])
         facts = _held_by_recorder(conn, euc_id, agency_id, "record a re-export consent under it")
         _dated_after_issue(facts, "granted_on", consent.granted_on, today)
         certificates.check_consent_before_revocation(
             consent.granted_on, facts["standing_revoked_on"]
         )
-        if consent.quantity is not None:
-            row = conn.execute(SQL["items_shipped_under"], {"euc_id": euc_id}).fetchone()
-            assert row is not None
-            certificates.check_consent_quantity(consent.quantity, row["shipped"])
+        shipped = conn.execute(SQL["items_shipped_under"], {"euc_id": euc_id}).fetchone()
+        assert shipped is not None
+        certificates.check_consent_quantity(consent.quantity, shipped["shipped"])
         _shipped_under(conn, euc_id, consent.item_ids)
+        certificates.check_consents_cap(
+            _consented_items(conn, euc_id), consent.quantity, consent.item_ids, shipped["shipped"]
+        )
         fields = {key: value for key, value in vars(consent).items() if key != "item_ids"}
         row = conn.execute(
             SQL["insert_consent"], {"euc_id": euc_id, "agency_id": agency_id, **fields}
@@ -293,6 +351,14 @@ def usage(conn: Connection, euc: EndUserCertificate, viewer: UUID) -> Usage:
     return Usage(euc.id, euc.certificate_number, euc.status, lines)
 
 
+def _consented_items(conn: Connection, euc_id: UUID) -> certificates.ConsentedItems:
+    row = conn.execute(SQL["consented_items"], {"euc_id": euc_id}).fetchone()
+    assert row is not None
+    return certificates.ConsentedItems(
+        frozenset(row["named"]), int(row["by_quantity"]), row["every_item"]
+    )
+
+
 def _shipped_under(conn: Connection, euc_id: UUID, item_ids: tuple[UUID, ...]) -> None:
     if not item_ids:
         return
@@ -331,6 +397,7 @@ def _revocation(document: dict[str, Any]) -> EucRevocation:
 
 def _consent(document: dict[str, Any]) -> ReexportConsent:
     new_end_user = document["new_end_user_party_id"]
+    withdrawal = document["withdrawal"]
     return ReexportConsent(
         id=UUID(document["id"]),
         granted_on=date.fromisoformat(document["granted_on"]),
@@ -342,6 +409,14 @@ def _consent(document: dict[str, Any]) -> ReexportConsent:
         item_ids=uuids(document["item_ids"]),
         recorded_by=agency_from_json(document["recorded_by"]),
         recorded_at=timestamp(document["recorded_at"]),
+        withdrawal=None
+        if withdrawal is None
+        else ConsentWithdrawal(
+            id=UUID(withdrawal["id"]),
+            reason=withdrawal["reason"],
+            recorded_by=agency_from_json(withdrawal["recorded_by"]),
+            recorded_at=timestamp(withdrawal["recorded_at"]),
+        ),
     )
 
 

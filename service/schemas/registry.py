@@ -20,6 +20,7 @@ from service.domain.certificates import MAX_EUC_LINES
 from service.domain.inputs import (
     Correction,
     NewConsent,
+    NewConsentWithdrawal,
     NewDeliveryVerification,
     NewErrorDeclaration,
     NewEuc,
@@ -258,6 +259,14 @@ class RevocationWithdrawalIn(Schema):
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> NewRevocationWithdrawal:
         return NewRevocationWithdrawal(**data)
+
+
+class ConsentWithdrawalIn(Schema):
+    reason = ShownText(required=True, max_length=1000)
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> NewConsentWithdrawal:
+        return NewConsentWithdrawal(**data)
 
 
 class ConsentIn(Schema):

@@ -50,9 +50,15 @@ SELECT c.id, c.certificate_number, c.issuing_country, c.issuing_authority, c.iss
                    'item_ids', (SELECT coalesce(array_agg(si.item_id ORDER BY si.item_id), '{}')
                                 FROM reexport_consent_items si WHERE si.consent_id = s.id),
                    'recorded_by', json_build_object('id', sa.id, 'name', sa.name),
-                   'recorded_at', s.recorded_at)
+                   'recorded_at', s.recorded_at,
+                   'withdrawal', CASE WHEN sw.id IS NOT NULL THEN json_build_object(
+                       'id', sw.id, 'reason', sw.reason,
+                       'recorded_by', json_build_object('id', swa.id, 'name', swa.name),
+                       'recorded_at', sw.recorded_at) END)
                ORDER BY s.granted_on, s.id), '[]')
         FROM reexport_consents s JOIN agencies sa ON sa.id = s.recorded_by_agency_id
+        LEFT JOIN reexport_consent_withdrawals sw ON sw.consent_id = s.id
+        LEFT JOIN agencies swa ON swa.id = sw.recorded_by_agency_id
         WHERE s.euc_id = c.id) AS consents,
        (SELECT coalesce(json_agg(json_build_object(
                    'id', v.id, 'verified_on', v.verified_on,
@@ -65,7 +71,28 @@ SELECT c.id, c.certificate_number, c.issuing_country, c.issuing_authority, c.iss
                    'recorded_at', v.recorded_at)
                ORDER BY v.verified_on, v.id), '[]')
         FROM delivery_verifications v JOIN agencies va ON va.id = v.recorded_by_agency_id
-        WHERE v.euc_id = c.id) AS verifications
+        WHERE v.euc_id = c.id) AS verifications,
+       -- how each item that a consent or verification names is known to have been shipped
+       -- under the certificate: by an event every agency may see, or only by restricted ones
+       -- of these agencies (service.domain.disclosure shows the lists by it)
+       (SELECT coalesce(json_object_agg(link.item_id, json_build_object(
+                   'open', link.open, 'restricted_by', link.restricted_by)), '{}')
+        FROM (SELECT named.item_id,
+                     coalesce(bool_or(e.classification = 'UNRESTRICTED'), false) AS open,
+                     coalesce(array_agg(DISTINCT e.recorded_by_agency_id)
+                                  FILTER (WHERE e.classification = 'RESTRICTED'), '{}')
+                         AS restricted_by
+              FROM (SELECT si.item_id FROM reexport_consents s
+                    JOIN reexport_consent_items si ON si.consent_id = s.id
+                    WHERE s.euc_id = c.id
+                    UNION
+                    SELECT vi.item_id FROM delivery_verifications v
+                    JOIN delivery_verification_items vi ON vi.verification_id = v.id
+                    WHERE v.euc_id = c.id) AS named
+              LEFT JOIN (custody_event_items ei
+                         JOIN custody_events e ON e.id = ei.event_id AND e.euc_id = c.id)
+                     ON ei.item_id = named.item_id
+              GROUP BY named.item_id) AS link) AS item_links
 FROM end_user_certificates c
 JOIN parties eu ON eu.id = c.end_user_party_id
 JOIN agencies a ON a.id = c.recorded_by_agency_id
@@ -109,6 +136,39 @@ VALUES (%(euc_id)s, %(revoked_on)s, %(reason)s, %(agency_id)s);
 -- name: insert_revocation_withdrawal
 INSERT INTO euc_revocation_withdrawals (revocation_id, reason, recorded_by_agency_id)
 VALUES (%(revocation_id)s, %(reason)s, %(agency_id)s);
+
+-- name: consent_to_withdraw
+-- What a consent's withdrawal is checked against: the consent (NULL: none under this
+-- certificate), its recorder, and its withdrawal if one was recorded. No row: no certificate.
+SELECT s.id AS consent_id, a.id AS recorded_by_id, a.name AS recorded_by_name,
+       w.recorded_at AS withdrawn_at, wa.name AS withdrawn_by_name
+FROM end_user_certificates c
+LEFT JOIN reexport_consents s ON s.euc_id = c.id AND s.id = %(consent_id)s
+LEFT JOIN agencies a ON a.id = s.recorded_by_agency_id
+LEFT JOIN reexport_consent_withdrawals w ON w.consent_id = s.id
+LEFT JOIN agencies wa ON wa.id = w.recorded_by_agency_id
+WHERE c.id = %(euc_id)s;
+
+-- name: insert_consent_withdrawal
+INSERT INTO reexport_consent_withdrawals (consent_id, reason, recorded_by_agency_id)
+VALUES (%(consent_id)s, %(reason)s, %(agency_id)s);
+
+-- name: consented_items
+-- What the certificate's standing (not withdrawn) consents cover, as the cap counts it
+-- (certificates.ConsentedItems): the items they name, the quantities of those that name none,
+-- and whether one names neither items nor a quantity.
+WITH standing AS (
+    SELECT s.id, s.quantity,
+           EXISTS (SELECT 1 FROM reexport_consent_items si WHERE si.consent_id = s.id)
+               AS names_items
+    FROM reexport_consents s
+    WHERE s.euc_id = %(euc_id)s
+      AND NOT EXISTS (SELECT 1 FROM reexport_consent_withdrawals w WHERE w.consent_id = s.id))
+SELECT (SELECT coalesce(array_agg(DISTINCT si.item_id), '{}')
+        FROM standing JOIN reexport_consent_items si ON si.consent_id = standing.id) AS named,
+       (SELECT coalesce(sum(quantity), 0) FROM standing WHERE NOT names_items) AS by_quantity,
+       EXISTS (SELECT 1 FROM standing WHERE NOT names_items AND quantity IS NULL)
+           AS every_item;
 
 -- name: items_shipped_under
 -- How many items the certificate's standing events cover: those a consent may name.

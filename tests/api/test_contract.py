@@ -91,6 +91,7 @@ def _properties(name: str) -> set[str]:
         (trace_schemas.TraceBatchIn, "TraceBatchCreate"),
         (schemas.RevocationIn, "RevocationCreate"),
         (schemas.RevocationWithdrawalIn, "RevocationWithdrawalCreate"),
+        (schemas.ConsentWithdrawalIn, "ConsentWithdrawalCreate"),
         (schemas.ConsentIn, "ConsentCreate"),
         (schemas.DeliveryVerificationIn, "DeliveryVerificationCreate"),
         (schemas.PartyVerificationIn, "PartyVerificationCreate"),
@@ -131,6 +132,7 @@ def test_request_bodies_have_the_input_schemas_fields(schema: type[Schema], comp
         (records.EucRevocation, "EucRevocation"),
         (records.RevocationWithdrawal, "RevocationWithdrawal"),
         (records.ReexportConsent, "ReexportConsent"),
+        (records.ConsentWithdrawal, "ConsentWithdrawal"),
         (records.DeliveryVerification, "DeliveryVerification"),
         (certificates.Usage, "EucUsage"),
         (certificates.VerificationAnswer, "EucVerification"),
@@ -147,7 +149,9 @@ def test_request_bodies_have_the_input_schemas_fields(schema: type[Schema], comp
     ],
 )
 def test_responses_have_the_records_fields(record: type, component: str) -> None:
-    fields = {field.name for field in dataclasses.fields(record)}
+    # a field named with a leading underscore is not serialised (service.domain.records), and
+    # the contract's additionalProperties: false holds every answer to it
+    fields = {field.name for field in dataclasses.fields(record) if not field.name.startswith("_")}
     assert fields == _properties(component)
 
 

@@ -168,6 +168,44 @@ def test_a_consent_granted_once_the_certificate_was_revoked_clears_nothing(story
     assert story.item["id"] in [entry["item"]["id"] for entry in listed]
 
 
+def test_a_withdrawn_consent_covers_nothing_from_the_start_and_the_finding_names_it(
+    story: Story,
+) -> None:
+    # A consent withdrawn as recorded in error was never granted: the re-transfer it alone
+    # covered, made before the withdrawal, reads as made without consent, as an event declared
+    # erroneous does not count, and the investigator is told which consent no longer covers it.
+    story.clean()
+    recorded = story.api.created(
+        f"/v1/eucs/{story.euc['id']}/consents",
+        {"granted_on": "2013-01-10", "granted_by": "Walloon Region licensing office",
+         "new_end_user_party_id": story.militia["id"], "new_destination_country": "SS",
+         "item_ids": [story.item["id"]]},
+    )["consents"][0]  # fmt: skip
+    moved = story.event("TRANSFER", "2013-02-01", country="KE", destination_country="SS",
+                        from_party_id=story.army["id"],
+                        to_party_id=story.militia["id"])  # fmt: skip
+    assert "RETRANSFER_WITHOUT_CONSENT" not in story.codes()
+    assert story.item["id"] not in alerted(story)
+
+    story.api.created(f"/v1/eucs/{story.euc['id']}/consents/{recorded['id']}/withdrawal",
+                      {"reason": "the licensing office never issued it"})  # fmt: skip
+
+    finding = only(story.findings(), "RETRANSFER_WITHOUT_CONSENT")
+    assert finding["severity"] == "ALERT"
+    assert moved["id"] in references(finding, "event")
+    assert references(finding, "consent") == {recorded["id"]}
+    assert finding["message"].endswith(
+        "no consent to re-transfer covers it. The consent of 2013-01-10 that covered it was "
+        "withdrawn as recorded in error."
+    )
+    assert story.item["id"] in alerted(story)
+
+
+def alerted(story: Story) -> list[str]:
+    listed = story.api.get("/v1/alerts").get_json()["items"]
+    return [entry["item"]["id"] for entry in listed]
+
+
 def test_a_consent_for_another_end_user_does_not_clear_it(story: Story) -> None:
     story.clean()
     story.api.created(
