@@ -38,6 +38,7 @@ ROUTES = [
     ("POST", f"/v1/parties/{SOME_ID}/verifications", "registry:write"),
     ("POST", f"/v1/eucs/{SOME_ID}/revocation", "registry:write"),
     ("POST", f"/v1/eucs/{SOME_ID}/revocation/withdrawal", "registry:write"),
+    ("POST", f"/v1/eucs/{SOME_ID}/consents/{SOME_ID}/withdrawal", "registry:write"),
     ("POST", f"/v1/eucs/{SOME_ID}/consents", "registry:write"),
     ("POST", f"/v1/eucs/{SOME_ID}/verifications", "registry:write"),
     ("GET", "/v1/notifications", "trace:read"),
