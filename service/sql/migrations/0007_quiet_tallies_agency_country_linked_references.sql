@@ -23,8 +23,9 @@ GRANT UPDATE (country) ON agencies TO trace_registry_service;
 -- (imports.sql, check_identities), which read every reference of the agency of that type.
 -- A migration runs in one transaction, where CREATE INDEX CONCURRENTLY cannot: the build takes
 -- import_references' SHARE lock, so imports (their inserts) wait for it while reads go on
--- (2,000,000 references, 800,000 of them not events' : see README "Upgrading"). On a registry
--- where that wait is too long, build the index beforehand, with the service running:
+-- (2,900,000 references, 1,073,000 of them not events': 1.25 s on PostgreSQL 15, README
+-- "Upgrading"). On a registry where that wait is too long, build the index beforehand, with
+-- the service running:
 --   CREATE INDEX CONCURRENTLY import_references_record ON import_references (record_id)
 --       WHERE record_type <> 'event';
 -- and this migration keeps it. One left invalid by a concurrent build that failed is built
