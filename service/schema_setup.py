@@ -45,6 +45,9 @@ FINGERPRINTS = {
     5: "f29b56c2ba4995d162f532ce1b77e195a4abbefdb377e71179d3ad70d28b903c",
     # from 2026-12-06: migration 0006 (registration numbers compared by their identity key)
     6: "b373f73f1a99113369d4c22ce76f4fcd0e2eb8e7ccf8b956ae5656799d458761",
+    # from 2026-12-06: migration 0007 (quiet clients' tallies named by the worker, an agency's
+    # country changed through the API, the references of linked records by record)
+    7: "24e3cc372bc57186ba7ce9a4872400fc778af63323d55069ab654af29df2e5e7",
 }
 SCHEMA_VERSION = max(FINGERPRINTS)
 # Databases set up before versions were counted by migrations recorded version 1 whatever their
