@@ -166,10 +166,18 @@ CREATE UNLOGGED TABLE rate_limits (
 
 -- How many of a client's failed authentications were refused (429) and not yet named in the audit
 -- trail: its next entry takes the count (details.refused_unrecorded) in the statement that writes
--- it. UNLOGGED like rate_limits: a crash forgets counts, not entries.
+-- it, or, once the client has been quiet for a while, `trace-registry worker` writes an entry of
+-- its own that names the count and the client (clients.sql, record_quiet_tallies). UNLOGGED like
+-- rate_limits: a crash forgets counts, not entries.
 CREATE UNLOGGED TABLE refused_authentications (
-    tally_id  uuid PRIMARY KEY,
-    refused   bigint NOT NULL CHECK (refused > 0)
+    tally_id         uuid PRIMARY KEY,
+    refused          bigint NOT NULL CHECK (refused > 0),
+    -- the client as its entries name it (details.client): the address of its last refusal
+    -- (NULL only for a tally counted before version 7, which did not keep it)
+    client           text,
+    -- moved by each refusal; no index (each refusal would write it): the worker reads the
+    -- table in batches by tally_id, as it reads rate_limits
+    last_refused_at  timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 
 -- Idempotent writes: the answer to each POST sent with an `Idempotency-Key`, per agency, so that
@@ -550,6 +558,11 @@ CREATE TABLE import_references (
     import_id    uuid NOT NULL, -- references imports
     PRIMARY KEY (agency_id, record_type, reference)
 );
+-- The references bound to a record, by the record: an import finds a record it linked (another
+-- agency's) under a second reference of the agency (imports.sql, check_identities). Events are
+-- never linked, and are most of the references: left out.
+CREATE INDEX import_references_record ON import_references (record_id)
+    WHERE record_type <> 'event';
 
 -- Trace requests, kept with the answer they got, so that an investigation can show what the
 -- registry said on that day even after new events arrive.
@@ -1064,6 +1077,7 @@ REVOKE INSERT ON schema_version, countries, manufacturers, manufacturer_aliases
 GRANT UPDATE (acknowledged_at) ON notifications TO trace_registry_service;
 GRANT UPDATE (revoked_at, revoked_reason) ON api_keys TO trace_registry_service;
 GRANT UPDATE (deactivated_at) ON agency_webhooks TO trace_registry_service;
+GRANT UPDATE (country) ON agencies TO trace_registry_service;
 GRANT UPDATE, DELETE ON webhook_deliveries, item_alerts, rate_limits, refused_authentications,
     idempotency_keys, import_jobs, import_job_chunks TO trace_registry_service;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO trace_registry_service;

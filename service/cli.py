@@ -169,11 +169,15 @@ def build_parser() -> argparse.ArgumentParser:
     set_country_parser = agencies_commands.add_parser(
         "set-country",
         parents=[database],
-        help="set or correct an agency's country (it decides which delivery verifications the "
-        "agency may record); audited",
+        help="set, correct or clear an agency's country (it decides which delivery "
+        "verifications the agency may record); audited",
     )
     set_country_parser.add_argument("agency_id", type=uuid.UUID, metavar="AGENCY_ID")
-    set_country_parser.add_argument("country", help="ISO 3166-1 alpha-2 code")
+    new_country = set_country_parser.add_mutually_exclusive_group(required=True)
+    new_country.add_argument("country", nargs="?", help="ISO 3166-1 alpha-2 code")
+    new_country.add_argument(
+        "--clear", action="store_true", help="leave the agency with no country on record"
+    )
     set_country_parser.set_defaults(handler=agencies_set_country)
     agencies_list_parser = agencies_commands.add_parser(
         "list", parents=[database], help="list agencies"
@@ -479,7 +483,7 @@ def agencies_set_country(args: argparse.Namespace) -> int:
     from service import auditing
 
     with registry_connection(args.data_dir) as conn, conn.transaction():
-        refusal = _why_not_a_country(conn, args.country)
+        refusal = None if args.clear else _why_not_a_country(conn, args.country)
         if refusal is not None:
             print(f"trace-registry: {refusal}", file=sys.stderr)
             return 2
@@ -491,7 +495,7 @@ def agencies_set_country(args: argparse.Namespace) -> int:
         auditing.command_run(
             conn,
             "trace-registry agencies set-country",
-            [str(args.agency_id), args.country],
+            [str(args.agency_id), "--clear" if args.clear else args.country],
             [args.agency_id],
             {
                 "agency_country": {
@@ -501,7 +505,7 @@ def agencies_set_country(args: argparse.Namespace) -> int:
                 }
             },
         )
-    print(f"agency {args.agency_id}: country from {change.old or 'none'} to {change.new}")
+    print(f"agency {args.agency_id}: country from {change.old or 'none'} to {change.new or 'none'}")
     return 0
 
 

@@ -45,10 +45,11 @@ FINGERPRINTS = {
     5: "f29b56c2ba4995d162f532ce1b77e195a4abbefdb377e71179d3ad70d28b903c",
     # from 2026-12-06: migration 0006 (registration numbers compared by their identity key)
     6: "b373f73f1a99113369d4c22ce76f4fcd0e2eb8e7ccf8b956ae5656799d458761",
-    # from 2026-12-06: migration 0008 (a re-export consent recorded in error can be withdrawn).
-    # Written beside 0007 on another branch: at their merge, 7 is 0007's schema.sql and this
-    # fingerprint is that of schema.sql with both.
-    8: "1f3e5f70c6d4c810db637df3f0d85f6c91563000501a4d199174225c52c1f30d",
+    # from 2026-12-06: migration 0007 (quiet clients' tallies named by the worker, an agency's
+    # country changed through the API, the references of linked records by record)
+    7: "24e3cc372bc57186ba7ce9a4872400fc778af63323d55069ab654af29df2e5e7",
+    # from 2026-12-06: migration 0008 (a re-export consent recorded in error can be withdrawn)
+    8: "61cb29eeddcaee3af14e636e4d1af6744b2dbe1aaa469566b46bab847f133be7",
 }
 SCHEMA_VERSION = max(FINGERPRINTS)
 # Databases set up before versions were counted by migrations recorded version 1 whatever their

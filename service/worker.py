@@ -3,8 +3,10 @@
 Each round delivers the notifications due to webhooks (service.delivery), loads the oldest
 queued import if there is one (service.importing), and every few minutes forgets what only
 operations needed: idempotent answers past their retention, rates that ran out, and deliveries
-delivered longer ago than their retention. Evidence (the ledger, stored traces, notifications,
-the audit trail, import records) is never purged. Everything it works on is in PostgreSQL,
+delivered longer ago than their retention; and names in the audit trail the refused
+authentications of clients that did not come back (their tallies go as their entries are
+written). Evidence (the ledger, stored traces, notifications, the audit trail, import records)
+is never purged. Everything it works on is in PostgreSQL,
 leased, so several workers may run on several machines, and one that dies loses nothing.
 """
 
@@ -78,7 +80,8 @@ def run(
 
 
 def _purge(conn: Connection, settings: Settings) -> None:
-    """Forget expired idempotent answers, spent rates and old delivered deliveries, in batches.
+    """Forget expired idempotent answers, spent rates and old delivered deliveries, and record
+    quiet clients' tallies of refused authentications, in batches.
     A purge that fails (a statement past its timeout) waits for the next turn: it must not stop
     the round's deliveries and imports, nor be tried first in every round until it succeeds."""
     forgetting: tuple[tuple[str, Callable[[], Iterator[int]]], ...] = (
@@ -87,6 +90,17 @@ def _purge(conn: Connection, settings: Settings) -> None:
             lambda: idempotency.purge(conn, settings.idempotency_hours, PURGE_BATCH),
         ),
         ("spent rates", lambda: clients.forget_spent_rates(conn, PURGE_BATCH)),
+        (
+            # recorded, not forgotten: each tally goes as its audit entry is written
+            "tallies of refused authentications (recorded in the audit trail)",
+            lambda: clients.record_quiet_tallies(
+                conn,
+                clients.quiet_period(
+                    settings.auth_failures_per_minute, settings.auth_failure_burst
+                ),
+                PURGE_BATCH,
+            ),
+        ),
         (
             "delivered deliveries",
             lambda: webhooks.purge_delivered(conn, settings.delivery_retention_days, PURGE_BATCH),

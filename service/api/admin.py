@@ -20,6 +20,7 @@ from service.repository import agencies
 from service.repository import audit as trail
 from service.schemas.admin import (
     AgencyIn,
+    AgencyPatch,
     AuditQuery,
     AuditVerifyQuery,
     KeyIn,
@@ -30,6 +31,7 @@ from service.schemas.fields import Page
 
 blueprint = Blueprint("admin", __name__, url_prefix="/v1/admin")
 agency_in = AgencyIn()
+agency_patch = AgencyPatch()
 key_in = KeyIn()
 key_revocation_in = KeyRevocationIn()
 page_query = Page()
@@ -73,10 +75,21 @@ def create_agency() -> Response:
 @blueprint.get("/agencies/<uuid:agency_id>")
 @requires("registry:admin")
 def get_agency(agency_id: UUID) -> Response:
-    agency = agencies.get_agency(connection(), agency_id)
-    if agency is None:
-        raise NotFound(f"no agency with id {agency_id}")
-    return json_response(agency)
+    return json_response(_agency_or_404(agency_id))
+
+
+@blueprint.patch("/agencies/<uuid:agency_id>")
+@requires("registry:admin")
+def patch_agency(agency_id: UUID) -> Response:
+    """Set, correct or clear (null) an agency's country; members left out stay as they are."""
+    body = requests.body(agency_patch, requests.MERGE_PATCH_MEDIA_TYPES)
+    if "country" in body:
+        try:
+            change = agencies.set_agency_country(connection(), agency_id, body["country"])
+        except LookupError:
+            raise NotFound(f"no agency with id {agency_id}") from None
+        audit.agency_country_changed(change.agency_id, change.old, change.new)
+    return json_response(_agency_or_404(agency_id))
 
 
 @blueprint.get("/keys")
@@ -198,6 +211,13 @@ def verify_audit() -> Response:
             else cursors.encode(secret, following, _VERIFY_WALK),
         }
     )
+
+
+def _agency_or_404(agency_id: UUID) -> agencies.Agency:
+    agency = agencies.get_agency(connection(), agency_id)
+    if agency is None:
+        raise NotFound(f"no agency with id {agency_id}")
+    return agency
 
 
 def _key_or_404(prefix: str) -> agencies.ApiKey:

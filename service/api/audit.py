@@ -216,6 +216,14 @@ def overridden(recorded_by: AgencyRef, reason: str) -> None:
     }
 
 
+def agency_country_changed(agency_id: UUID, old: str | None, new: str | None) -> None:
+    """An agency's country set, corrected or cleared: what it was and is, in the chained entry
+    (the agency's row is not chained), as `agencies set-country` records it."""
+    draft = current()
+    if draft is not None:
+        draft.details["agency_country"] = {"agency_id": str(agency_id), "old": old, "new": new}
+
+
 def named_at(location: str | None) -> UUID | None:
     """The record a location ends in, named among the entry's records; None if it ends in no
     id."""

@@ -21,9 +21,10 @@ own (401, `details.client`); past the rate, a failure is answered 429 with Retry
 counted, in the client's tally, and the client's next entry (its next failure within the rate:
 during a flood, one each spacing of the rate) names the count (`details.refused_unrecorded`)
 and resets it. So a flood from one client adds at most the burst and then its rate of entries
-to the trail, however fast it comes, and every refusal is counted in one of them; only the
-refusals after a client's last entry wait until it tries again. The kernel's rate-limited logs
-do the same ("N callbacks suppressed"). Counts live in PostgreSQL (service.repository.clients),
+to the trail, however fast it comes, and every refusal is counted in one of them; the
+refusals after a client's last entry wait until it tries again, or, if it does not, until
+`trace-registry worker` names them in an entry of its own. The kernel's rate-limited logs do
+the same ("N callbacks suppressed"). Counts live in PostgreSQL (service.repository.clients),
 shared by every worker and host; the client is the peer, or behind trusted proxies the address
 they name (service.domain.clients).
 """
@@ -74,7 +75,7 @@ def _count_failure(draft: audit.Draft) -> None:
     client = client_address()
     counters = clients.counters_of(clients.subject_of(client))
     judged = client_limits.failed_authentication(
-        connection(), counters, config.auth_failures_per_minute, config.auth_failure_burst
+        connection(), counters, client, config.auth_failures_per_minute, config.auth_failure_burst
     )
     if not judged.admitted:
         raise TooManyFailures(

@@ -18,6 +18,8 @@ P = ParamSpec("P")
 R = TypeVar("R")
 JSON_MEDIA_TYPE = "application/json"
 JSON_MEDIA_TYPES = (JSON_MEDIA_TYPE,)
+# A JSON merge patch (RFC 7396), or plain JSON, which clients send for one as often.
+MERGE_PATCH_MEDIA_TYPES = ("application/merge-patch+json", JSON_MEDIA_TYPE)
 # The charsets a body may name: every body is read as UTF-8 (`utf8` is what some clients say).
 # US-ASCII is UTF-8's first 128 characters: a body that says it is ASCII but holds bytes above
 # 0x7F is read as UTF-8 like any other, not refused (nor decoded apart).
@@ -83,10 +85,10 @@ def _identity(codings: str) -> bool:
     return all(c.strip().lower() in {"", "identity"} for c in codings.split(","))
 
 
-def body(schema: Schema) -> Any:
-    """The request's JSON body, loaded by `schema` (415 for another media type, a charset
-    other than UTF-8 or a compressed body; 400 if invalid)."""
-    check_media_type(JSON_MEDIA_TYPES)
+def body(schema: Schema, accepted: tuple[str, ...] = JSON_MEDIA_TYPES) -> Any:
+    """The request's JSON body, loaded by `schema` (415 for a media type not `accepted`, a
+    charset other than UTF-8 or a compressed body; 400 if invalid)."""
+    check_media_type(accepted)
     data = whole_body(cache=False)
     try:
         document = orjson.loads(data)

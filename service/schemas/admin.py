@@ -53,6 +53,13 @@ class AgencyIn(Schema):
     country = CountryCode(load_default=None, allow_none=True)
 
 
+class AgencyPatch(Schema):
+    """A JSON merge patch of an agency: a member left out stays as it is; `country` null
+    clears it."""
+
+    country = CountryCode(allow_none=True)
+
+
 class KeyIn(Schema):
     agency_id = fields.UUID(required=True)
     scopes = fields.List(

@@ -116,13 +116,17 @@ WHERE c.id = %(id)s;
 -- What a delivery verification is checked against: the certificate's issue, who may record one
 -- (certificates.check_verifier) and the caller's agency's country. The exporter's country
 -- counts only where the caller may read the exporter: a restricted one's would be disclosed by
--- the answer.
+-- the answer. The caller's agency is read FOR SHARE: a verification that comes while the
+-- agency's country is being changed (PATCH /v1/admin/agencies, `agencies set-country`) waits
+-- for the change and is judged by the new country. Read as of the statement's start, it was
+-- judged by the old one, and then stored (its FK check waited, then found the agency there)
+-- after the change had committed. A change waits likewise for a verification in flight.
 SELECT c.issued_on, a.id AS recorded_by_id, a.name AS recorded_by_name, c.issuing_country,
        c.destination_country,
        CASE WHEN ex.classification = 'UNRESTRICTED'
                  OR ex.recorded_by_agency_id = %(agency_id)s THEN ex.country END
            AS exporting_country,
-       (SELECT caller.country FROM agencies caller WHERE caller.id = %(agency_id)s)
+       (SELECT caller.country FROM agencies caller WHERE caller.id = %(agency_id)s FOR SHARE)
            AS agency_country
 FROM end_user_certificates c
 JOIN agencies a ON a.id = c.recorded_by_agency_id

@@ -254,8 +254,10 @@ FROM (SELECT line, 'serial_number' AS field, 'item' AS record_type, ref, id
       SELECT line, 'registration_number', 'party', ref, id FROM import_parties WHERE linked
       UNION ALL
       SELECT line, 'certificate_number', 'euc', ref, id FROM import_eucs WHERE linked) AS s
-JOIN import_references r ON r.agency_id = %(agency_id)s AND r.record_type = s.record_type
-                        AND r.record_id = s.id;
+-- looked up by the record (import_references_record, whose predicate the last condition repeats
+-- for the planner, which cannot read it from the union's types).
+JOIN import_references r ON r.record_id = s.id AND r.agency_id = %(agency_id)s
+                        AND r.record_type = s.record_type AND r.record_type <> 'event';
 
 -- name: check_changed_records
 -- A reference names one record: sent again, it must say what was recorded. The ledger keeps a

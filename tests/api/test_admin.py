@@ -262,3 +262,77 @@ def test_the_trail_says_what_a_new_key_may_do_and_for_whom(
         "rate_limit_per_minute": 120,
     }
     assert issued["key"] not in str(details)  # never the secret
+
+
+MERGE_PATCH = {"Content-Type": "application/merge-patch+json"}
+
+
+def patch_agency(admin: ContractClient, agency_id: str, body: Any, **kwargs: Any) -> Any:
+    return admin.request("PATCH", f"/v1/admin/agencies/{agency_id}", json=body, **kwargs)
+
+
+def test_an_agency_s_country_is_set_corrected_and_cleared_by_a_patch_and_audited(
+    admin: ContractClient, db: Connection
+) -> None:
+    # Only `trace-registry agencies set-country` could change it, and nothing could clear it.
+    agency = new_agency(admin)
+
+    set_ = patch_agency(admin, agency["id"], {"country": "FR"}, headers=MERGE_PATCH)
+    corrected = patch_agency(admin, agency["id"], {"country": "DE"})  # plain JSON too
+    unchanged = patch_agency(admin, agency["id"], {})
+    cleared = patch_agency(admin, agency["id"], {"country": None}, headers=MERGE_PATCH)
+
+    assert [r.status_code for r in (set_, corrected, unchanged, cleared)] == [200] * 4
+    assert [r.get_json()["country"] for r in (set_, corrected, unchanged, cleared)] == [
+        "FR", "DE", "DE", None
+    ]  # fmt: skip
+    assert cleared.get_json() == {**agency, "country": None}
+    assert admin.get(f"/v1/admin/agencies/{agency['id']}").get_json() == cleared.get_json()
+    entries = db.execute(
+        "SELECT method, status, record_ids, details FROM audit_log"
+        " WHERE route = '/v1/admin/agencies/<uuid:agency_id>' AND method = 'PATCH' ORDER BY id"
+    ).fetchall()
+    assert [e["details"].get("agency_country") for e in entries] == [
+        {"agency_id": agency["id"], "old": None, "new": "FR"},
+        {"agency_id": agency["id"], "old": "FR", "new": "DE"},
+        None,
+        {"agency_id": agency["id"], "old": "DE", "new": None},
+    ]
+    assert all(str(e["record_ids"][0]) == agency["id"] for e in entries)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"country": "ZZ"}, {"country": "fra"}, {"country": 33}, {"name": "Renamed"}, ["FR"]],
+)
+def test_a_patch_of_an_agency_is_checked_and_changes_nothing_when_refused(
+    admin: ContractClient, body: Any
+) -> None:
+    agency = new_agency(admin, country="KE")
+
+    refused = patch_agency(admin, agency["id"], body)
+
+    assert (refused.status_code, refused.get_json()["code"]) == (400, "invalid_input")
+    assert admin.get(f"/v1/admin/agencies/{agency['id']}").get_json() == agency
+
+
+def test_a_patch_of_no_agency_or_by_another_scope_or_not_json_is_refused(
+    admin: ContractClient, client: FlaskClient, db: Connection
+) -> None:
+    agency = new_agency(admin, country="KE")
+    _, writer_key = create_agency_key(db, "Border Police", ("registry:write",))
+    writer = ContractClient(client, writer_key)
+
+    unknown = patch_agency(admin, "0" * 8 + "-0000-7000-8000-" + "0" * 12, {"country": "FR"})
+    forbidden = patch_agency(writer, agency["id"], {"country": "FR"})
+    as_text = admin.request(
+        "PATCH",
+        f"/v1/admin/agencies/{agency['id']}",
+        data='{"country": "FR"}',
+        headers={"Content-Type": "text/plain"},
+    )
+
+    assert (unknown.status_code, unknown.get_json()["code"]) == (404, "not_found")
+    assert (forbidden.status_code, forbidden.get_json()["code"]) == (403, "forbidden")
+    assert as_text.status_code == 415
+    assert admin.get(f"/v1/admin/agencies/{agency['id']}").get_json()["country"] == "KE"

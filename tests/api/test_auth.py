@@ -50,6 +50,7 @@ ROUTES = [
     ("GET", "/v1/admin/agencies", "registry:admin"),
     ("POST", "/v1/admin/agencies", "registry:admin"),
     ("GET", f"/v1/admin/agencies/{SOME_ID}", "registry:admin"),
+    ("PATCH", f"/v1/admin/agencies/{SOME_ID}", "registry:admin"),
     ("GET", "/v1/admin/keys", "registry:admin"),
     ("POST", "/v1/admin/keys", "registry:admin"),
     ("GET", f"/v1/admin/keys/{SOME_PREFIX}", "registry:admin"),

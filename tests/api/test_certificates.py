@@ -14,11 +14,11 @@ from flask.testing import FlaskClient
 
 from service.config import Settings
 from service.db import Connection, connect
-from service.domain.inputs import NewRevocation
+from service.domain.inputs import NewDeliveryVerification, NewRevocation
 from service.domain.records import AgencyRef
-from service.errors import Duplicate
+from service.errors import Duplicate, PermissionDenied
 from service.recording import Recorder
-from service.repository import alerts
+from service.repository import agencies, alerts, eucs
 from tests.conftest import create_agency_key, rows_in, second_waits_for_first, waits_for_lock
 from tests.contract import ContractClient
 
@@ -644,3 +644,56 @@ def test_a_consent_covers_no_more_items_than_were_shipped_under_the_certificate(
     )
     assert [c["quantity"] for c in as_many["consents"]] == [2]
     assert rows_in(db, "reexport_consents") == 1
+
+
+def test_an_agency_s_new_country_decides_its_verifications_from_then_on(
+    api: ContractClient, client: FlaskClient, registry: Any, parties: Any, db: Connection
+) -> None:
+    """What a country change means for delivery verification: the agency verifies for its new
+    state from the change on, no longer for the old; what it recorded before stands (a record
+    names its agency, not the agency's country, and the ledger is never rewritten)."""
+    euc = registry.euc(parties["exporter"], parties["army"])  # Serbia to Iraq
+    path = f"/v1/eucs/{euc['id']}/verifications"
+    agency, key = create_agency_key(db, "Customs Service", country="FR")
+    customs = ContractClient(client, key)
+    _, admin_key = create_agency_key(db, "Registry Operations", ("registry:admin",))
+    admin = ContractClient(client, admin_key)
+
+    before = customs.post(path, CHECK)
+    moved = admin.request("PATCH", f"/v1/admin/agencies/{agency.id}", json={"country": "IQ"})
+    verified = customs.created(path, CHECK)
+    cleared = admin.request("PATCH", f"/v1/admin/agencies/{agency.id}", json={"country": None})
+    after = customs.post(path, CHECK)
+
+    assert (before.status_code, moved.status_code, cleared.status_code) == (403, 200, 200)
+    assert after.status_code == 403
+    assert after.get_json()["detail"].endswith("on record: this agency has none")
+    stands = api.get(f"/v1/eucs/{euc['id']}").get_json()["verifications"]
+    assert [v["id"] for v in stands] == [v["id"] for v in verified["verifications"]]
+    assert [v["recorded_by"]["name"] for v in stands] == ["Customs Service"]
+
+
+def test_a_verification_sent_while_the_agency_s_country_changes_is_judged_by_the_new_one(
+    registry: Any, parties: Any, db: Connection, settings: Settings
+) -> None:
+    """The verification reads its agency's row FOR SHARE: sent while a change of the agency's
+    country is being committed, it waits for the change and is refused by the new country.
+    Read as the statement began, it was judged by the old country, and stored after the change
+    had committed (its foreign-key check waited for the change, then found the agency)."""
+    euc = registry.euc(parties["exporter"], parties["army"])  # Serbia to Iraq
+    agency, _ = create_agency_key(db, "Iraqi Customs", country="IQ")
+    refusals: list[PermissionDenied] = []
+
+    def verify(conn: Connection) -> None:
+        check = NewDeliveryVerification(date(2010, 9, 1), "Embassy", "IQ")
+        try:
+            eucs.add_verification(conn, agency.id, UUID(euc["id"]), check)
+        except PermissionDenied as refused:
+            refusals.append(refused)
+
+    second_waits_for_first(
+        settings, lambda conn: agencies.set_agency_country(conn, agency.id, "FR"), verify
+    )
+
+    assert rows_in(db, "delivery_verifications") == 0
+    assert [str(refused).endswith("this agency's is FR") for refused in refusals] == [True]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import psycopg
@@ -12,12 +13,12 @@ import pytest
 from flask import Flask
 from werkzeug.test import TestResponse
 
-from service import create_app, worker
+from service import auditing, create_app, worker
 from service.config import Settings
 from service.db import Connection, connect
 from service.domain.clients import counters_of
 from service.repository import clients as client_limits
-from tests.conftest import create_agency_key, rows_in, service_url_for
+from tests.conftest import create_agency_key, rows_in, second_waits_for_first, service_url_for
 from tests.contract import ContractClient
 
 # 1 a minute, 3 at once: within a test, only the burst is admitted until time is made to pass.
@@ -179,7 +180,7 @@ def test_a_refusal_counted_while_an_entry_takes_the_tally_is_counted_once(
             waiting.start()
             waiting.join(timeout=0.5)
             assert waiting.is_alive()  # the admitted failure's entry waits for the tally
-            judged = client_limits.failed_authentication(holder, counters, 1, BURST)
+            judged = client_limits.failed_authentication(holder, counters, FLOODER, 1, BURST)
             assert not judged.admitted  # another refusal, counted in the held tally
         waiting.join()
     let_a_spacing_pass(db, FLOODER)
@@ -302,3 +303,101 @@ def test_the_worker_forgets_rates_that_ran_out_and_keeps_the_rest(
     # with an entry of its own, which names the refusals before it
     assert attempt(from_address(workers[0], FLOODER)).status_code == 401
     assert entries_from(db, FLOODER)[-1]["details"]["refused_unrecorded"] == 2
+
+
+def quiet_for(db: Connection, client: str, period: timedelta) -> None:
+    """As if the client's last refusal had been `period` ago (its rate untouched)."""
+    db.execute(
+        "UPDATE refused_authentications SET last_refused_at = clock_timestamp() - %s"
+        " WHERE tally_id = %s",
+        (period, counters_of(client).tally),
+    )
+
+
+def tallies(db: Connection) -> dict[str, int]:
+    rows = db.execute("SELECT client, refused FROM refused_authentications")
+    return {row["client"]: row["refused"] for row in rows}
+
+
+QUIET = client_limits.quiet_period(FLOOD_LIMITS["auth_failures_per_minute"], BURST)
+LONG_QUIET = QUIET + timedelta(minutes=1)
+
+
+def test_the_refusals_of_a_client_that_never_returns_are_named_by_the_worker(
+    workers: tuple[Flask, Flask], db: Connection, database_url: str
+) -> None:
+    """A client refused and gone kept its tally for ever, and its refusals were never in the
+    trail. Once quiet past its rate and the margin, the worker names the count in an entry of
+    its own and deletes the tally, in one statement; a client still refusing keeps its tally."""
+    for address, refusals in ((FLOODER, 4), ("198.51.100.8", 2)):
+        for _ in range(BURST + refusals):
+            attempt(from_address(workers[0], address))
+    quiet_for(db, FLOODER, LONG_QUIET)
+    quiet_for(db, "198.51.100.8", QUIET - timedelta(minutes=1))  # not yet quiet for long
+    as_service = Settings(database_url=service_url_for(database_url), **FLOOD_LIMITS)
+
+    worker.run(lambda: connect(as_service), as_service, interval=0, once=True)
+    worker.run(lambda: connect(as_service), as_service, interval=0, once=True)
+
+    assert tallies(db) == {"198.51.100.8": 2}
+    entries = entries_from(db, FLOODER)
+    assert [(e["status"], e["key_prefix"]) for e in entries] == [(401, "abcdefgh")] * BURST + [
+        (429, None)
+    ]
+    named = entries[-1]["details"]
+    assert named["refused_unrecorded"] == 4 and named["written_by"] == "worker"
+    marked = db.execute(
+        "SELECT method, route, agency_id FROM audit_log WHERE details->>'written_by' = 'worker'"
+    ).fetchall()
+    assert marked == [{"method": "WORKER", "route": "trace-registry worker", "agency_id": None}]
+    assert auditing.verify(db).intact
+    # the client, back after all, starts a tally of its own: nothing is named twice
+    let_a_spacing_pass(db, FLOODER)
+    assert attempt(from_address(workers[0], FLOODER)).status_code == 401
+    assert "refused_unrecorded" not in entries_from(db, FLOODER)[-1]["details"]
+
+
+def flood_and_fall_quiet(app: Flask, db: Connection, refusals: int) -> None:
+    for _ in range(BURST + refusals):
+        attempt(from_address(app, FLOODER))
+    quiet_for(db, FLOODER, LONG_QUIET)
+
+
+def refuse_once(conn: Connection) -> None:
+    judged = client_limits.failed_authentication(conn, counters_of(FLOODER), FLOODER, 1, BURST)
+    assert not judged.admitted
+
+
+def record_quiet(conn: Connection) -> None:
+    list(client_limits.record_quiet_tallies(conn, QUIET, batch=10))
+
+
+def named_by_worker(db: Connection) -> list[int]:
+    rows = db.execute(
+        "SELECT details FROM audit_log WHERE method = 'WORKER' AND details->>'client' = %s",
+        (FLOODER,),
+    )
+    return [row["details"]["refused_unrecorded"] for row in rows]
+
+
+def test_a_refusal_counted_while_the_worker_takes_the_tally_goes_to_a_new_tally(
+    workers: tuple[Flask, Flask], db: Connection, settings: Settings
+) -> None:
+    flood_and_fall_quiet(workers[0], db, refusals=3)
+
+    second_waits_for_first(settings, record_quiet, refuse_once)
+
+    assert named_by_worker(db) == [3]
+    assert tallies(db) == {FLOODER: 1}  # counted once, and not yet named
+    assert auditing.verify(db).intact
+
+
+def test_a_tally_moved_by_a_refusal_while_the_worker_waits_for_it_is_kept_whole(
+    workers: tuple[Flask, Flask], db: Connection, settings: Settings
+) -> None:
+    flood_and_fall_quiet(workers[0], db, refusals=3)
+
+    second_waits_for_first(settings, refuse_once, record_quiet)
+
+    assert named_by_worker(db) == []
+    assert tallies(db) == {FLOODER: 4}  # no longer quiet: kept, for the client's next entry

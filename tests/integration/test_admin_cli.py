@@ -196,14 +196,20 @@ def test_an_agency_s_country_is_set_later_and_audited(live_service: tuple[str, s
     unknown = cli(database_url, "agencies", "set-country", "0" * 8 + "-0000-0000-0000-" + "0" * 12,
                   "BE")  # fmt: skip
     not_an_id = cli(database_url, "agencies", "set-country", "Border Police", "BE")
+    listed = cli(database_url, "agencies", "list").stdout
+    both = cli(database_url, "agencies", "set-country", agency_id, "BE", "--clear")
+    cleared = cli(database_url, "agencies", "set-country", agency_id, "--clear")
 
     assert first.returncode == 0 and corrected.returncode == 0, first.stderr + corrected.stderr
     assert "from none to BE" in first.stdout and "from BE to NL" in corrected.stdout
     assert [result.returncode for result in refused] == [2, 2]
     assert unknown.returncode == 1 and "no agency with id" in unknown.stderr
     assert not_an_id.returncode == 2
-    listed = cli(database_url, "agencies", "list").stdout
     assert any(agency_id in line and " NL " in line for line in listed.splitlines())
+    assert both.returncode == 2
+    assert cleared.returncode == 0 and "from NL to none" in cleared.stdout, cleared.stderr
+    listed = cli(database_url, "agencies", "list").stdout
+    assert any(agency_id in line and " - " in line for line in listed.splitlines())
     with connect(Settings(database_url=database_url)) as conn:
         entries = conn.execute(
             "SELECT method, route, record_ids, details FROM audit_log"
@@ -213,6 +219,7 @@ def test_an_agency_s_country_is_set_later_and_audited(live_service: tuple[str, s
     assert [entry["details"]["agency_country"] for entry in entries] == [
         {"agency_id": agency_id, "old": None, "new": "BE"},
         {"agency_id": agency_id, "old": "BE", "new": "NL"},
+        {"agency_id": agency_id, "old": "NL", "new": None},
     ]
     assert all(str(entry["record_ids"][0]) == agency_id for entry in entries)
     assert cli(database_url, "audit", "verify").returncode == 0

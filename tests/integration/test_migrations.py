@@ -10,6 +10,7 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 from uuid import UUID
 
@@ -18,8 +19,8 @@ import pytest
 from flask import Flask
 from psycopg import errors, sql
 
+from service import auditing, create_app, schema_setup
 from service import cli as cli_module
-from service import create_app, schema_setup
 from service.config import Settings
 from service.db import Connection, connect
 from service.domain import api_keys
@@ -27,7 +28,7 @@ from service.domain.ids import uuid7
 from service.domain.inputs import NewParty
 from service.domain.records import AgencyRef
 from service.domain.registrations import registration_key
-from service.repository import parties, webhooks
+from service.repository import clients, parties, webhooks
 from service.schema_setup import (
     FINGERPRINTS,
     SCHEMA_VERSION,
@@ -57,7 +58,7 @@ from tests.paths import ROOT
 # schema.sql as each version had it: what databases set up before the first migration hold (1),
 # and those set up from 2026-12-06 until the next version (3, 4, 5, 6).
 OLD_SCHEMAS = {
-    version: ROOT / "tests" / "data" / f"schema-v{version}.sql" for version in (1, 3, 4, 5, 6)
+    version: ROOT / "tests" / "data" / f"schema-v{version}.sql" for version in (1, 3, 4, 5, 6, 7)
 }
 VERSION_1_SCHEMA = OLD_SCHEMAS[1]
 
@@ -159,7 +160,13 @@ def version_5(empty_database_url: str) -> Iterator[Connection]:
         yield conn
 
 
-@pytest.mark.parametrize("version", [3, 4, 5, 6])
+@pytest.fixture
+def version_6(empty_database_url: str) -> Iterator[Connection]:
+    with connect(Settings(database_url=set_up_as_version(6, empty_database_url))) as conn:
+        yield conn
+
+
+@pytest.mark.parametrize("version", [3, 4, 5, 6, 7])
 def test_a_database_of_a_recorded_version_migrated_has_the_schema_a_new_database_gets(
     version: int, empty_database_url: str, db: Connection
 ) -> None:
@@ -281,6 +288,81 @@ def test_spellings_of_one_number_at_version_5_are_kept_and_the_first_recorded_ke
         parties.insert(
             version_5, third.id, NewParty("Party", "DEALER", "DE", registration_number="hrb12345")
         )
+
+
+def test_a_tally_counted_at_version_6_is_named_by_the_worker_after_the_migration(
+    version_6: Connection,
+) -> None:
+    # Version 6 kept neither the client nor the time of its last refusal: the count is named
+    # all the same, with no client, once quiet from the migration on.
+    version_6.execute(
+        "INSERT INTO refused_authentications (tally_id, refused) VALUES (%s, 7)", [uuid7()]
+    )
+
+    ensure_schema(version_6)
+    recorded = sum(clients.record_quiet_tallies(version_6, timedelta(0), batch=10))
+
+    assert recorded == 1
+    assert rows_in(version_6, "refused_authentications") == 0
+    entry = version_6.execute("SELECT method, status, details FROM audit_log").fetchone()
+    assert (entry["method"], entry["status"]) == ("WORKER", 429)
+    assert entry["details"]["refused_unrecorded"] == 7 and entry["details"]["client"] is None
+    assert auditing.verify(version_6).intact
+
+
+LINKED_REFERENCES_INDEX = (
+    "import_references_record ON import_references (record_id) WHERE record_type <> 'event'"
+)
+
+
+def index_of_linked_references(conn: Connection) -> tuple[int, bool] | None:
+    row = conn.execute(
+        "SELECT i.indexrelid::integer AS oid, i.indisvalid AS valid FROM pg_index i"
+        " WHERE i.indexrelid = to_regclass('import_references_record')"
+    ).fetchone()
+    return None if row is None else (row["oid"], row["valid"])
+
+
+def test_the_index_built_concurrently_before_the_migration_is_kept(version_6: Connection) -> None:
+    """On a big registry the operator builds it beforehand (the migration, one transaction,
+    cannot build it CONCURRENTLY): the migration keeps it rather than fail or build it twice."""
+    version_6.execute(f"CREATE INDEX CONCURRENTLY {LINKED_REFERENCES_INDEX}")
+    built = index_of_linked_references(version_6)
+
+    ensure_schema(version_6)
+
+    assert built is not None and index_of_linked_references(version_6) == built
+
+
+def test_an_index_left_invalid_by_a_failed_concurrent_build_is_built_again(
+    version_6: Connection,
+) -> None:
+    version_6.execute(f"CREATE INDEX CONCURRENTLY {LINKED_REFERENCES_INDEX}")
+    # what a concurrent build that failed leaves behind (a test may set the flag directly)
+    version_6.execute(
+        "UPDATE pg_index SET indisvalid = false"
+        " WHERE indexrelid = to_regclass('import_references_record')"
+    )
+    invalid = index_of_linked_references(version_6)
+
+    ensure_schema(version_6)
+
+    rebuilt = index_of_linked_references(version_6)
+    assert invalid is not None and rebuilt is not None
+    assert rebuilt[1] and rebuilt[0] != invalid[0]
+
+
+def test_another_index_of_that_name_fails_the_migration_and_is_left_alone(
+    version_6: Connection,
+) -> None:
+    version_6.execute("CREATE INDEX import_references_record ON import_references (import_id)")
+    before = index_of_linked_references(version_6)
+
+    with pytest.raises(MigrationFailed, match="it is not the one version 7 builds"):
+        ensure_schema(version_6)
+
+    assert installed(version_6) == (6, FINGERPRINTS[6])
+    assert index_of_linked_references(version_6) == before
 
 
 def test_deliveries_recorded_at_version_4_are_kept_by_the_migration_and_purged_by_age(

@@ -1,4 +1,4 @@
--- Version 8 (after 0007; written against version 6, and touching nothing 0007 does): a re-export
+-- Version 8 (after 0007, which touches none of this): a re-export
 -- consent recorded in error can be withdrawn (reexport_consent_withdrawals), by the agency that
 -- recorded it or by an administrator, with a reason. A withdrawn consent stays in the
 -- certificate's history and covers no re-transfer, from the start: chain_entries says of each
