@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from service.domain.webhooks import IPNetwork, Reach, parse_networks
+from service.domain.webhooks import IPNetwork, Reach, parse_networks, parse_ports
 
 # Where a variable's name is not TRACE_REGISTRY_<FIELD>.
 _VARIABLE_NAMES = {
@@ -98,6 +98,9 @@ class Settings:
     # (comma-separated, `10.20.0.0/16`): receivers on the deployment's own network. In
     # development, deliveries go anywhere (service.domain.webhooks.Reach).
     webhook_networks: str = ""
+    # Ports (comma-separated) that webhook URLs may name, and deliveries connect to, in
+    # production; https's own by default. In development, any port (receivers on 127.0.0.1).
+    webhook_ports: str = "443"
     # Webhooks an agency may have active at once: every notification is one delivery per active
     # webhook, so without a bound one agency could multiply the worker's rounds at will.
     webhooks_per_agency: int = 10
@@ -166,6 +169,10 @@ class Settings:
                 parse_networks(networks)
             except ValueError as error:
                 raise ConfigurationError(f"{variable_name(name)}: {error}") from error
+        try:
+            parse_ports(self.webhook_ports)
+        except ValueError as error:
+            raise ConfigurationError(f"{variable_name('webhook_ports')}: {error}") from error
         for name, url in (
             ("database_url", self.database_url),
             ("database_owner_url", self.database_owner_url),
@@ -195,7 +202,11 @@ class Settings:
     def webhook_reach(self) -> Reach:
         """Where webhook deliveries may connect."""
         anywhere = self.environment != "production"
-        return Reach(anywhere=anywhere, networks=parse_networks(self.webhook_networks))
+        return Reach(
+            anywhere=anywhere,
+            networks=parse_networks(self.webhook_networks),
+            ports=parse_ports(self.webhook_ports),
+        )
 
     @cached_property
     def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:

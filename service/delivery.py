@@ -4,7 +4,14 @@
 committed at once), posts each one outside any transaction, and records the outcome:
 delivered, or failed and due again after an exponential back-off. Nothing is held in memory
 between rounds; a worker that dies mid-round leaves leases that simply run out. Deliveries
-connect only where the settings' reach allows (service.domain.webhooks.Reach).
+connect only where the settings' reach allows (service.domain.webhooks.Reach). A failure is
+recorded in the words of service.domain.delivery_failures, which its agency may read; its
+detail goes to the log.
+
+A delivery is sent while the worker holds a share lock of its webhook's row, taken before it
+reads whether the webhook is active: deactivating it (an update of that row) waits for a
+delivery under way, and a delivery about to start waits for a deactivation under way and then
+sees it. So once a deactivation has committed, no delivery to that webhook starts.
 """
 
 from __future__ import annotations
@@ -22,9 +29,11 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from service.db import Connection
+from service.domain import delivery_failures as failures
 from service.domain import webhooks as signing
 from service.repository import notifications, webhooks
 from service.repository.webhooks import Claimed
@@ -41,7 +50,16 @@ class Round:
     delivered: int
 
 
-class RefusedAddress(OSError):
+class Undeliverable(OSError):
+    """A failure whose words for the agency are chosen where it happens: `shown`, one of
+    service.domain.delivery_failures' sentences; the message is the detail, for the log."""
+
+    def __init__(self, kind: str, detail: str | None = None, **values: object) -> None:
+        self.shown = failures.describe(kind, **values)
+        super().__init__(detail or self.shown)
+
+
+class RefusedAddress(Undeliverable):
     """The webhook's host leads only to addresses deliveries may not reach."""
 
 
@@ -62,6 +80,8 @@ def _vetted_connection(
     elsewhere a moment later (DNS rebinding) cannot slip past. Resolving and connecting take
     from the exchange's time too."""
     host, port = address
+    if reach.refuses_port(port):  # before a lookup: no name of a refused URL is even resolved
+        raise Undeliverable("port", port=port, ports=reach.ports_allowed)
     per_read = timeout if isinstance(timeout, int | float) else None  # not socket's default marker
     refusals: list[str] = []
     failure: OSError | None = None
@@ -76,7 +96,7 @@ def _vetted_connection(
             continue
         left = exchange.remaining()
         if left <= 0:
-            raise TimeoutError(f"{host} did not answer within {exchange.seconds:g} s")
+            raise Undeliverable("unanswered", host=host, seconds=f"{exchange.seconds:g}")
         if tried == ADDRESSES_TRIED:
             break
         tried += 1
@@ -96,7 +116,8 @@ def _vetted_connection(
         return connection
     if failure is not None:
         raise failure
-    raise RefusedAddress(f"{host} was not reached: {'; '.join(dict.fromkeys(refusals))}")
+    detail = f"{host} was not reached: {'; '.join(dict.fromkeys(refusals))}"
+    raise RefusedAddress("unresolved", detail, host=host)
 
 
 # Name lookups a delivery gave up waiting for go on in a thread of their own until the system
@@ -120,10 +141,10 @@ def _resolved(host: str, port: int, exchange: _Exchange) -> list[AddressInfo]:
     minute, and a webhook's host is served by a DNS server its owner chose: a slow one would
     hold the worker, and every agency's deliveries and imports behind it, that long each."""
     if exchange.remaining() <= 0:
-        raise TimeoutError(f"{host} was not resolved within {exchange.seconds:g} s")
+        raise Undeliverable("slow_lookup", host=host, seconds=f"{exchange.seconds:g}")
     lookups = _lookups  # released by the lookup's thread, whenever it ends
     if not lookups.acquire(blocking=False):
-        raise TimeoutError(f"{host} was not looked up: too many slow name lookups are running")
+        raise Undeliverable("lookups_busy", host=host)
     found: list[AddressInfo] = []
     failed: list[BaseException] = []
     done = threading.Event()
@@ -141,9 +162,10 @@ def _resolved(host: str, port: int, exchange: _Exchange) -> list[AddressInfo]:
         threading.Thread(target=look_up, name=f"lookup of {host}", daemon=True).start()
     except RuntimeError as error:  # no thread to be had (a process limit): this delivery fails
         lookups.release()
-        raise OSError(f"{host} was not looked up: {error}") from error
+        detail = f"{host} was not looked up: {error}"
+        raise Undeliverable("no_lookup", detail, host=host) from error
     if not done.wait(max(exchange.remaining(), 0)):
-        raise TimeoutError(f"{host} was not resolved within {exchange.seconds:g} s")
+        raise Undeliverable("slow_lookup", host=host, seconds=f"{exchange.seconds:g}")
     if failed:
         raise failed[0]
     return found
@@ -245,7 +267,8 @@ def _web_opener(
 ) -> urllib.request.OpenerDirector:
     """An opener that speaks HTTP and HTTPS only, to the addresses the reach allows: no file:,
     ftp: or data: URL can be reached through a webhook, whatever was registered, no proxy from
-    the environment is used, and redirects are not followed."""
+    the environment is used, and redirects are not followed (a 3xx is a failed attempt, so no
+    Location can lead a delivery past the URL's checks)."""
     opens = functools.partial(_vetted_connection, reach, exchange)
     opener = urllib.request.OpenerDirector()
     for handler in (
@@ -262,7 +285,9 @@ WEB_SCHEMES = ("http://", "https://")
 
 
 def sender(
-    reach: signing.Reach, timeout: float = 10.0, context: ssl.SSLContext | None = None
+    reach: signing.Reach,
+    timeout: float = signing.DELIVERY_SECONDS,
+    context: ssl.SSLContext | None = None,
 ) -> Sender:
     """A Sender that posts only to the addresses the reach allows (HTTPS checked with the
     context given, else the system's certificate authorities), each exchange cut off after
@@ -276,7 +301,7 @@ def sender(
         finally:
             exchange.close()
         if exchange.cut:
-            return None, f"no complete answer within {timeout:g} s"
+            return None, failures.describe("cut", seconds=f"{timeout:g}")
         return status, error
 
     return send
@@ -290,22 +315,58 @@ def post(
     timeout: float,
     opener: urllib.request.OpenerDirector,
 ) -> tuple[int | None, str]:
-    """POST with the standard library; any failure becomes (status or None, reason)."""
+    """POST with the standard library; any failure becomes (status or None, reason), the
+    reason in service.domain.delivery_failures' words (the detail is logged)."""
     if not url.lower().startswith(WEB_SCHEMES):
-        return None, "not an http or https URL"
+        return None, failures.describe("not_web")
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
     try:
         with opener.open(request, timeout=timeout) as response:
             return int(response.status), ""
     except urllib.error.HTTPError as error:
-        return int(error.code), f"HTTP {error.code}"
-    except (urllib.error.URLError, TimeoutError, OSError) as error:
-        return None, str(getattr(error, "reason", error))
+        status = int(error.code)
+        kind = "redirect" if 300 <= status < 400 else "status"
+        return status, failures.describe(kind, status=status)
     # A receiver that answers what is not HTTP (http.client.HTTPException), or a URL stored
     # before the checks of today that cannot be sent (UnicodeError, InvalidURL: ValueErrors):
     # a failed attempt of this delivery, never an error that stops the round for all others.
-    except (http.client.HTTPException, ValueError) as error:
-        return None, f"{type(error).__name__}: {error}"[:500]
+    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as error:
+        cause = getattr(error, "reason", error)
+        log.info("delivery %s failed: %r", headers.get(signing.DELIVERY_HEADER), cause)
+        return None, _described(cause, _host_of(url), timeout)
+
+
+def _host_of(url: str) -> str | None:
+    try:
+        return urlsplit(url).hostname
+    except ValueError:
+        return None
+
+
+def _described(cause: object, host: str | None, timeout: float) -> str:
+    """A failure in the words its agency may read: what kind of failure, never its text."""
+    if isinstance(cause, Undeliverable):
+        return cause.shown
+    if not host:
+        return failures.describe("unsendable")
+    # In this order: a certificate's refusal is an SSLError and a ValueError too, an SSLError
+    # an OSError, and http.client's RemoteDisconnected a ConnectionResetError and an
+    # HTTPException.
+    kinds: tuple[tuple[type[BaseException], str], ...] = (
+        (ssl.SSLCertVerificationError, "certificate"),
+        (ssl.SSLError, "tls"),
+        (socket.gaierror, "unresolved"),
+        (ConnectionRefusedError, "refused"),
+        (TimeoutError, "cut"),  # a read that got nothing in time
+        (OSError, "unreachable"),
+        (http.client.InvalidURL, "unsendable"),
+        (ValueError, "unsendable"),  # a URL stored before today's checks: UnicodeEncodeError
+        (http.client.HTTPException, "not_http"),
+    )
+    for kind, sentence in kinds:
+        if isinstance(cause, kind):
+            return failures.describe(sentence, host=host, seconds=f"{timeout:g}")
+    return failures.describe("unsendable")  # URLError's own reasons: an unknown scheme
 
 
 def deliver_due(
@@ -358,25 +419,31 @@ def unavailable(status: int | None) -> bool:
 
 
 def _deliver(conn: Connection, delivery: Claimed, send: Sender) -> _Attempt:
-    target = webhooks.target(conn, delivery.webhook_id)
-    if not target.active:  # deactivated since it was claimed: never to be sent
-        webhooks.drop(conn, delivery.id)
-        return _Attempt(delivered=False)
     notification = notifications.by_id(conn, delivery.notification_id)
     assert notification is not None
     body = signing.delivery_body(delivery.id, notification)
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": "trace-registry-webhooks",
-        signing.SIGNATURE_HEADER: signing.signature(target.secret, int(time.time()), body),
-        signing.DELIVERY_HEADER: str(delivery.id),
-    }
-    status, error = send(target.url, body, headers)
-    if status is not None and 200 <= status < 300:
-        webhooks.delivered(conn, delivery.id, status)
-        return _Attempt(delivered=True)
-    retry = signing.retry_in_seconds(delivery.attempts + 1)
-    webhooks.failed(conn, delivery.id, status, error or f"HTTP {status}", retry)
+    # The webhook's row stays share-locked until the outcome is recorded (see the module's
+    # docstring): a transaction of at most one delivery's time, the one wait a deactivation
+    # may meet; recorded in it, a delivered row is not taken for an undelivered one by the
+    # deactivation that waited. Holding the webhook's other deliveries comes after: it updates
+    # rows that another worker's transaction may hold.
+    with conn.transaction():
+        target = webhooks.target_for_sending(conn, delivery.webhook_id)
+        if not target.active:  # deactivated since it was claimed: never to be sent
+            webhooks.drop(conn, delivery.id)
+            return _Attempt(delivered=False)
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "trace-registry-webhooks",
+            signing.SIGNATURE_HEADER: signing.signature(target.secret, int(time.time()), body),
+            signing.DELIVERY_HEADER: str(delivery.id),
+        }
+        status, error = send(target.url, body, headers)
+        if status is not None and 200 <= status < 300:
+            webhooks.delivered(conn, delivery.id, status)
+            return _Attempt(delivered=True)
+        retry = signing.retry_in_seconds(delivery.attempts + 1)
+        webhooks.failed(conn, delivery.id, status, error or f"HTTP {status}", retry)
     log.info("delivery %s failed (%s); again in %s s", delivery.id, error or status, retry)
     down = unavailable(status)
     if down:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from uuid import UUID
 
 from flask import Blueprint, Response
@@ -10,16 +11,18 @@ from service.api import idempotency, methods, requests
 from service.api.auth import requires
 from service.api.context import connection, principal, settings
 from service.api.responses import created, json_response, keyset_page
+from service.domain import delivery_failures
 from service.domain import webhooks as signing
 from service.errors import InvalidInput, NotFound
 from service.repository import notifications, webhooks
 from service.schemas.fields import Page
-from service.schemas.traces import NotificationQuery, WebhookIn
+from service.schemas.traces import DeliveryQuery, NotificationQuery, WebhookIn
 
 blueprint = Blueprint("notifications", __name__, url_prefix="/v1")
 notification_query = NotificationQuery()
 webhook_in = WebhookIn()
 webhook_query = Page()
+delivery_query = DeliveryQuery()
 # What the webhook list's cursors are bound to: no other list's cursor (one with no filters
 # either) starts it midway.
 _WEBHOOK_LIST = {"list": "webhooks"}
@@ -98,8 +101,35 @@ def list_webhooks() -> Response:
 @requires("registry:write")
 def deactivate_webhook(webhook_id: UUID) -> Response:
     """Stop deliveries to a webhook."""
+    agency_id = _own_webhook(webhook_id)
+    webhooks.deactivate(connection(), agency_id, webhook_id)
+    return methods.no_content()
+
+
+@blueprint.get("/webhooks/<uuid:webhook_id>/deliveries")
+@requires("registry:write")
+def list_deliveries(webhook_id: UUID) -> Response:
+    """A webhook's deliveries, newest first: what was delivered, what is failing and why."""
+    _own_webhook(webhook_id)
+    args = requests.query(delivery_query)
+    filters = {"list": "webhook_deliveries", "webhook": str(webhook_id), "state": args["state"]}
+    return keyset_page(
+        args["cursor"],
+        filters,
+        args["limit"],
+        lambda before, limit: [
+            replace(found, last_error=delivery_failures.shown(found.last_error))
+            for found in webhooks.deliveries(
+                connection(), webhook_id, state=args["state"], before=before, limit=limit
+            )
+        ],
+    )
+
+
+def _own_webhook(webhook_id: UUID) -> UUID:
+    """The caller's agency, if the webhook is its own; else NotFound (as for one that does not
+    exist: another agency's webhooks are not even confirmed)."""
     agency_id = principal().agency.id
     if not webhooks.exists(connection(), agency_id, webhook_id):
         raise NotFound(f"your agency has no webhook with id {webhook_id}")
-    webhooks.deactivate(connection(), agency_id, webhook_id)
-    return methods.no_content()
+    return agency_id

@@ -42,6 +42,12 @@ FIRST_RETRY_SECONDS = 30
 LONGEST_WAIT_SECONDS = 6 * 3600
 # How old a signature the reference check takes (a receiver's window against replays).
 SIGNATURE_MAX_AGE_SECONDS = 300
+# How long one delivery may take in all, from looking its host up to the answer's head.
+DELIVERY_SECONDS = 10.0
+# The ports production deliveries may use unless the deployment lists others
+# (TRACE_REGISTRY_WEBHOOK_PORTS).
+DEFAULT_PORTS = frozenset({443})
+_SCHEME_PORTS = {"https": 443, "http": 80}
 
 
 def check_room(active: int, most: int) -> None:
@@ -111,10 +117,25 @@ class Reach:
     127.0.0.1, a private network or the cloud's metadata address (169.254.169.254) would make
     the worker a way into what only the deployment can reach. So, in production, deliveries
     go to public addresses only, and to the networks the deployment names as its receivers'
-    (`TRACE_REGISTRY_WEBHOOK_NETWORKS`); in development, anywhere (receivers on 127.0.0.1)."""
+    (`TRACE_REGISTRY_WEBHOOK_NETWORKS`); in development, anywhere (receivers on 127.0.0.1).
+    And, outside development, only to the ports the deployment lists
+    (`TRACE_REGISTRY_WEBHOOK_PORTS`, 443 unless set): a public address's other ports are
+    mail, databases, administration consoles, whose answers the worker would otherwise be
+    made to provoke; receivers on the deployment's networks are held to the same list."""
 
     anywhere: bool
     networks: tuple[IPNetwork, ...] = ()
+    ports: frozenset[int] = DEFAULT_PORTS
+
+    def refuses_port(self, port: int) -> str | None:
+        """Why a delivery may not connect to this port, or None."""
+        if self.anywhere or port in self.ports:
+            return None
+        return f"port {port} is not one deliveries may use: {self.ports_allowed}"
+
+    @property
+    def ports_allowed(self) -> str:
+        return ", ".join(str(port) for port in sorted(self.ports))
 
     def refuses(self, address: IPAddress) -> str | None:
         """Why a delivery may not connect to this address, or None."""
@@ -149,6 +170,25 @@ def parse_networks(text: str) -> tuple[IPNetwork, ...]:
             except ValueError as error:
                 raise ValueError(f"{part!r} is not a network ({error})") from error
     return tuple(networks)
+
+
+def parse_ports(text: str) -> frozenset[int]:
+    """Comma-separated ports (`443, 8443`), at least one; ValueError names a bad one."""
+    ports = set()
+    for part in (piece.strip() for piece in text.split(",")):
+        if not part:
+            continue
+        if not (part.isascii() and part.isdigit() and 1 <= int(part) <= 65535):
+            raise ValueError(f"{part!r} is not a port (a number from 1 to 65535)")
+        ports.add(int(part))
+    if not ports:
+        raise ValueError("lists no port (443, the default, is the port of https)")
+    return frozenset(ports)
+
+
+def port_of(scheme: str, port: int | None) -> int:
+    """The port a URL's connection goes to: the one it names, or its scheme's."""
+    return port if port is not None else _SCHEME_PORTS[scheme]
 
 
 def host_problem(host: str, reach: Reach) -> str | None:
@@ -204,7 +244,15 @@ def url_problem(url: str, allow_http: bool, reach: Reach | None = None) -> str |
         port = 0
     if port == 0:
         return "a webhook URL's port must be a number from 1 to 65535"
-    return host_problem(host, reach) if reach is not None else None
+    if reach is None:
+        return None
+    effective = port_of(parts.scheme, port)
+    if not host_problem(host, reach) and reach.refuses_port(effective):
+        return (
+            f"a webhook URL's port must be one deliveries may use, {reach.ports_allowed} "
+            f"(TRACE_REGISTRY_WEBHOOK_PORTS), not {effective}"
+        )
+    return host_problem(host, reach)
 
 
 _HOST_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")

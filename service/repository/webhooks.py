@@ -9,11 +9,14 @@ from uuid import UUID
 
 from service.db import Connection, delete_in_batches
 from service.domain.ids import NEWEST
+from service.domain.webhooks import DELIVERY_SECONDS
 from service.repository.queries import load
 
 SQL = load("webhooks")
 # Any fixed number: the advisory-lock space of webhook registrations (one agency at a time).
 _LOCK_SPACE = 74_107
+# How long a deactivation may wait for a delivery under way: its whole time, and a margin.
+_DEACTIVATION_WAIT_MS = int((DELIVERY_SECONDS + 5) * 1000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +35,22 @@ class Claimed:
     notification_id: UUID
     webhook_id: UUID
     attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A delivery as its agency sees it (last_error as stored: see
+    service.domain.delivery_failures.shown)."""
+
+    id: UUID
+    notification_id: UUID
+    state: str
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    last_status: int | None
+    last_error: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +94,9 @@ def exists(conn: Connection, agency_id: UUID, webhook_id: UUID) -> bool:
 
 def deactivate(conn: Connection, agency_id: UUID, webhook_id: UUID) -> None:
     """Stop deliveries to the webhook (idempotent: an inactive one stays inactive), and take
-    those not yet delivered out of the outbox (call it in a transaction)."""
+    those not yet delivered out of the outbox (call it in a transaction). Waits for a delivery
+    under way to the webhook to end (target_for_sending): once this commits, none starts."""
+    conn.execute(SQL["wait_for_a_delivery_under_way"], {"ms": _DEACTIVATION_WAIT_MS})
     conn.execute(SQL["deactivate_webhook"], {"id": webhook_id, "agency_id": agency_id})
     conn.execute(SQL["drop_undelivered"], {"webhook_id": webhook_id})
 
@@ -91,7 +112,10 @@ def claim_due(conn: Connection, limit: int, lease_seconds: int) -> list[Claimed]
     return [Claimed(**row) for row in conn.execute(SQL["claim_due"], params)]
 
 
-def target(conn: Connection, webhook_id: UUID) -> Target:
+def target_for_sending(conn: Connection, webhook_id: UUID) -> Target:
+    """Where to send, and whether the webhook is active, read under a share lock of its row
+    that the caller's transaction holds until it has sent: a deactivation waits for it, and
+    one under way is waited for and seen."""
     row = conn.execute(SQL["delivery_target"], {"webhook_id": webhook_id}).fetchone()
     assert row is not None
     return Target(row["url"], row["secret"], row["deactivated_at"] is None)
@@ -130,6 +154,14 @@ def purge_delivered(conn: Connection, retention_days: int, batch: int) -> Iterat
     first, until none is left; yields how many each batch deleted. Undelivered ones are never
     touched."""
     return delete_in_batches(conn, SQL["purge_delivered"], {"days": retention_days}, batch)
+
+
+def deliveries(
+    conn: Connection, webhook_id: UUID, *, state: str | None, before: UUID | None, limit: int
+) -> list[Delivery]:
+    """A webhook's deliveries, newest first, in `state` (DELIVERED, FAILING, PENDING) or any."""
+    params = {"webhook_id": webhook_id, "state": state, "before": before or NEWEST, "limit": limit}
+    return [Delivery(**row) for row in conn.execute(SQL["list_deliveries"], params)]
 
 
 def delivery_state(conn: Connection, notification_id: UUID) -> list[dict[str, object]]:

@@ -114,6 +114,13 @@ class WebhookIn(Schema):
     url = Text(required=True, max_length=2000)
 
 
+DELIVERY_STATES = ("PENDING", "FAILING", "DELIVERED")
+
+
+class DeliveryQuery(Page):
+    state = Choice(DELIVERY_STATES, load_default=None)
+
+
 class AlertQuery(Page):
     country = CountryCode(load_default=None)
     category = Choice(ITEM_CATEGORIES, load_default=None)

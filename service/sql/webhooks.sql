@@ -18,6 +18,14 @@ WHERE agency_id = %(agency_id)s AND id < %(before)s
 ORDER BY id DESC
 LIMIT %(limit)s;
 
+-- name: wait_for_a_delivery_under_way
+-- A deactivation waits for a delivery under way to its webhook (delivery_target's lock): this
+-- transaction's statements may take as long as one delivery and a margin, `ms`, if the
+-- session's statement_timeout (unless 0, none) is shorter.
+SELECT set_config('statement_timeout', %(ms)s::text, true)
+WHERE current_setting('statement_timeout') <> '0'
+  AND extract(epoch FROM current_setting('statement_timeout')::interval) * 1000 < %(ms)s;
+
 -- name: deactivate_webhook
 UPDATE agency_webhooks SET deactivated_at = now()
 WHERE id = %(id)s AND agency_id = %(agency_id)s AND deactivated_at IS NULL
@@ -51,7 +59,11 @@ WHERE d.id = due.id
 RETURNING d.id, d.notification_id, d.webhook_id, d.attempts;
 
 -- name: delivery_target
-SELECT w.url, w.secret, w.deactivated_at FROM agency_webhooks w WHERE w.id = %(webhook_id)s;
+-- FOR SHARE, in the transaction that sends: deactivate_webhook (an UPDATE of the row) waits
+-- for the send to end, and this waits for a deactivation under way, then reads it. Share
+-- locks do not wait for each other: several workers send to one webhook at once.
+SELECT w.url, w.secret, w.deactivated_at FROM agency_webhooks w WHERE w.id = %(webhook_id)s
+FOR SHARE;
 
 -- name: delivered
 UPDATE webhook_deliveries
@@ -84,6 +96,24 @@ WHERE delivered_at IS NULL AND next_attempt_at < now() + make_interval(secs => %
 UPDATE webhook_deliveries
 SET next_attempt_at = clock_timestamp() + make_interval(secs => %(seconds)s)
 WHERE id = ANY(%(ids)s) AND delivered_at IS NULL;
+
+-- name: list_deliveries
+-- A webhook's deliveries, newest first, a page after `before`, in one state or any: DELIVERED;
+-- FAILING (tried, not delivered); PENDING (not tried yet). next_attempt_at only while not
+-- delivered (a claimed one's is its lease's end).
+SELECT id, notification_id, state, attempts, created_at,
+       CASE WHEN delivered_at IS NULL THEN next_attempt_at END AS next_attempt_at,
+       delivered_at, last_status, last_error
+FROM (SELECT id, notification_id, attempts, created_at, next_attempt_at, delivered_at,
+             last_status, last_error,
+             CASE WHEN delivered_at IS NOT NULL THEN 'DELIVERED'
+                  WHEN attempts > 0 THEN 'FAILING'
+                  ELSE 'PENDING' END AS state
+      FROM webhook_deliveries
+      WHERE webhook_id = %(webhook_id)s AND id < %(before)s) d
+WHERE %(state)s::text IS NULL OR state = %(state)s::text
+ORDER BY id DESC
+LIMIT %(limit)s;
 
 -- name: delivery_state
 SELECT id, attempts, delivered_at, last_status, last_error, next_attempt_at

@@ -7,7 +7,7 @@ import ipaddress
 import pytest
 
 from service.config import ConfigurationError, Settings
-from service.domain.webhooks import Reach, host_problem, parse_networks, url_problem
+from service.domain.webhooks import Reach, host_problem, parse_networks, parse_ports, url_problem
 
 PUBLIC_ONLY = Reach(anywhere=False)
 OWN_NETWORK = Reach(anywhere=False, networks=parse_networks("10.20.0.0/16, fd00:12::/32"))
@@ -125,3 +125,49 @@ def test_the_settings_give_the_reach() -> None:
 def test_a_network_that_is_not_one_is_refused_at_start(networks: str) -> None:
     with pytest.raises(ConfigurationError, match="TRACE_REGISTRY_WEBHOOK_NETWORKS"):
         Settings.from_environment({"TRACE_REGISTRY_WEBHOOK_NETWORKS": networks})
+
+
+@pytest.mark.parametrize(
+    ("url", "port"),
+    [
+        ("https://receiver.example.org:8443/hook", 8443),
+        ("https://receiver.example.org:25/hook", 25),
+        ("https://8.8.8.8:6379/hook", 6379),
+        ("http://receiver.example.org/hook", 80),  # were http allowed, its port is 80
+    ],
+)
+def test_outside_development_a_url_must_name_a_listed_port(url: str, port: int) -> None:
+    problem = url_problem(url, allow_http=True, reach=PUBLIC_ONLY)
+
+    assert problem == (
+        "a webhook URL's port must be one deliveries may use, 443 "
+        f"(TRACE_REGISTRY_WEBHOOK_PORTS), not {port}"
+    )
+
+
+def test_the_listed_ports_and_development_s_any_port_are_taken() -> None:
+    listed = Reach(anywhere=False, ports=parse_ports("443, 8443"))
+
+    for url in ("https://receiver.example.org/hook", "https://receiver.example.org:443/hook"):
+        assert url_problem(url, allow_http=False, reach=PUBLIC_ONLY) is None
+    assert (
+        url_problem("https://receiver.example.org:8443/h", allow_http=False, reach=listed) is None
+    )
+    assert (
+        url_problem("http://127.0.0.1:5000/h", allow_http=True, reach=Reach(anywhere=True)) is None
+    )
+    assert listed.refuses_port(8443) is None and listed.refuses_port(80) is not None
+    assert Reach(anywhere=True).refuses_port(25) is None
+
+
+def test_the_settings_give_the_ports() -> None:
+    assert Settings(environment="production", secret_key="k" * 32).webhook_reach.ports == {443}
+    assert Settings.from_environment(
+        {"TRACE_REGISTRY_WEBHOOK_PORTS": "8443, 443,"}
+    ).webhook_reach.ports == {443, 8443}
+
+
+@pytest.mark.parametrize("ports", ["", " , ", "0", "65536", "https", "443;8443", "-1", "٤٤٣"])
+def test_a_port_list_that_is_not_one_is_refused_at_start(ports: str) -> None:
+    with pytest.raises(ConfigurationError, match="TRACE_REGISTRY_WEBHOOK_PORTS"):
+        Settings.from_environment({"TRACE_REGISTRY_WEBHOOK_PORTS": ports})
