@@ -11,7 +11,7 @@ import pytest
 import yaml
 from flask import Flask
 from flask.testing import FlaskClient
-from marshmallow import Schema
+from marshmallow import Schema, ValidationError
 from openapi_core.exceptions import OpenAPIError
 from openapi_spec_validator import validate
 from werkzeug.wrappers import Response
@@ -24,6 +24,7 @@ from service.repository.manufacturers import Manufacturer
 from service.repository.notifications import Notification
 from service.repository.webhooks import Webhook
 from service.schemas import admin as admin_schemas
+from service.schemas import fields
 from service.schemas import imports as import_schemas
 from service.schemas import registry as schemas
 from service.schemas import traces as trace_schemas
@@ -259,3 +260,31 @@ class TestTheCheckerBites:
         response = self.respond({**event, "item_ids": [], "leak": True})
         with pytest.raises(OpenAPIError):
             check_against_contract("GET", f"/v1/events/{self.PARTY['id']}", response)
+
+
+def test_a_party_name_of_one_ascii_character_is_valid_in_the_document_as_in_the_service() -> None:
+    """A fuzzer (schemathesis, ASCII) takes every string the document allows as one the service
+    must accept: the document said nothing of the letter, number or symbol a name needs, and a
+    name "*" that it allowed was refused with 400."""
+    patterns = patterns_of(COMPONENTS["PartyName"])
+    field = fields.PartyName(max_length=300)
+
+    def accepted(text: str) -> bool:
+        try:
+            field.deserialize(text)
+        except ValidationError:
+            return False
+        return True
+
+    for character in map(chr, range(0x20, 0x7F)):
+        allowed = all(re.search(pattern, character) for pattern in patterns)
+        assert allowed == accepted(character), repr(character)
+
+
+def patterns_of(schema: dict[str, Any]) -> list[str]:
+    """Every pattern a string must match to be valid against the schema, through allOf and
+    $ref."""
+    if "$ref" in schema:
+        return patterns_of(COMPONENTS[schema["$ref"].rsplit("/", 1)[-1]])
+    own = [schema["pattern"]] if "pattern" in schema else []
+    return own + [pattern for part in schema.get("allOf", []) for pattern in patterns_of(part)]
