@@ -14,6 +14,7 @@ from service.schemas.fields import (
     IsoDateTime,
     Marking,
     Page,
+    SoughtText,
     StrictInteger,
     Text,
     check_ordered,
@@ -96,7 +97,7 @@ class AuditVerifyQuery(Schema):
 class AuditQuery(Page):
     agency_id = fields.UUID(load_default=None)
     serial_number = Marking(load_default=None, max_length=64)
-    case_reference = Text(load_default=None, max_length=100)
+    case_reference = SoughtText(load_default=None, max_length=100)
     recorded_from = IsoDateTime(load_default=None)
     recorded_to = IsoDateTime(load_default=None)
 

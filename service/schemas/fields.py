@@ -90,7 +90,10 @@ KEPT_FORMAT_CHARACTERS = frozenset("\u200e\u200f\u061c\u200c\u200d")
 def shown_to_others(text: str) -> str:
     """The text in NFC, as other agencies are to read what an agency records; ValidationError
     when it holds a format character other than KEPT_FORMAT_CHARACTERS."""
-    if text.isascii():  # no format character, and NFC already: nearly every record
+    if text.isascii() or (text.isprintable() and unicodedata.is_normalized("NFC", text)):
+        # Nearly every record and trace: ASCII, or (a Cyrillic serial, an Arabic name without
+        # marks) NFC already and printable, which no format character is. Both checks run in C;
+        # the loop below costs a Python step per character.
         return text
     text = unicodedata.normalize("NFC", text)
     for character in text:
@@ -136,6 +139,15 @@ class PartyName(ShownText):
         if not any(unicodedata.category(character)[0] in "LNS" for character in text):
             raise ValidationError("needs at least one letter, number or symbol")
         return text
+
+
+class SoughtText(Text):
+    """Text a filter compares with a ShownText as stored (a trace's case reference): in NFC, so
+    that it finds the record however its accents were typed. It refuses nothing more than Text,
+    so that a value stored before ShownText held it can still be asked for."""
+
+    def refine(self, text: str) -> str:
+        return text if text.isascii() else unicodedata.normalize("NFC", text)
 
 
 def optional_shown_text(max_length: int = 200) -> ShownText:
