@@ -14,6 +14,7 @@ from marshmallow.experimental.context import Context
 
 from service.domain.registrations import NEEDS_MORE_THAN_SEPARATORS, registration_key
 from service.domain.serials import fold_serial
+from service.domain.text import KEPT_FORMAT_CHARACTERS
 from service.errors import FieldError
 
 DEFAULT_PAGE_SIZE = 50
@@ -76,15 +77,6 @@ class Marking(Text):
         if not fold_serial(text):
             raise ValidationError("needs at least one letter or digit")
         return text
-
-
-# The format characters (Unicode's category Cf) that text other agencies read may hold: the marks
-# that set the direction of the characters beside them (LRM, RLM, the Arabic letter mark), which
-# Arabic and Hebrew names in national registries carry, and the joiners (ZWNJ, ZWJ) that Persian
-# and the Indic scripts are spelled with. Every other one is invisible (a zero-width space, a
-# byte-order mark, a soft hyphen) or reorders what follows it: the bidirectional embeddings,
-# overrides and isolates (U+202A-U+202E, U+2066-U+2069) show "\u202e47-KA" as "AK-74".
-KEPT_FORMAT_CHARACTERS = frozenset("\u200e\u200f\u061c\u200c\u200d")
 
 
 def shown_to_others(text: str) -> str:

@@ -10,7 +10,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from marshmallow import ValidationError
 
-from service.schemas.fields import KEPT_FORMAT_CHARACTERS, shown_to_others
+from service.domain.text import KEPT_FORMAT_CHARACTERS
+from service.schemas.fields import shown_to_others
 
 PROPERTY = settings(max_examples=2_000, deadline=None, database=None)
 # Weighted towards what the rule acts on: format characters, the ones kept, combining marks,
