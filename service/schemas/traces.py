@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 from marshmallow import (
@@ -31,7 +31,7 @@ from service.schemas.fields import (
     optional_shown_text,
     optional_text,
 )
-from service.schemas.registry import ITEM_CATEGORIES, ImportMarkingIn
+from service.schemas.registry import ITEM_CATEGORIES, ImportMarkingIn, within_the_span
 
 MAX_BATCH = 1_000
 
@@ -77,9 +77,9 @@ class TraceContextIn(Schema):
     seized_on = IsoDate(load_default=None, allow_none=True)
 
     @validates("seized_on")
-    def not_in_the_future(self, value: date | None, **_: Any) -> None:
-        if value is not None and value > datetime.now(UTC).date() + timedelta(days=1):
-            raise ValidationError("a weapon cannot be seized in the future")
+    def within_the_span(self, value: date | None, **_: Any) -> None:
+        if value is not None:
+            within_the_span(value, "a seizure")
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> TraceContext:
