@@ -253,3 +253,37 @@ def test_traces_are_found_by_their_case_reference_typed_in_another_normal_form(
     ]
 
     assert len(found) == len(found_decomposed) == 1
+
+
+def test_a_record_stored_before_nfc_was_kept_is_present_when_sent_again(
+    api: ContractClient, db: Connection
+) -> None:
+    # Stored decomposed before the rule, a record sent again as it was reads composed (the
+    # schema makes it NFC) and was refused as changed: "name "Zastava Oružje", and this file
+    # says "Zastava Oružje"", which the sender could not change.
+    decomposed = "Zastava Oruz\u030cje"
+    records = ndjson(
+        {"record_type": "party", "ref": "P-1", **PARTY, "name": decomposed},
+        {"record_type": "item", "ref": "I-1", **ITEM, "model": "M70 Oruz\u030cje"},
+        {"record_type": "event", "ref": "E-1", "event_type": "MANUFACTURE",
+         "occurred_on": "2001-01-01", "country": "BE", "item_refs": ["I-1"],
+         "to_party_ref": "P-1", "notes": "Kragujevac, Oruz\u030cje line"},
+    )  # fmt: skip
+    assert send(api, records, "application/x-ndjson").status_code == 201
+    with db.transaction():
+        # as the rows were stored before the rule (the ledger's triggers off to write them so)
+        db.execute("SET LOCAL session_replication_role = replica")
+        db.execute("UPDATE parties SET name = %s", [decomposed])
+        db.execute("UPDATE items SET model = %s", ["M70 Oruz\u030cje"])
+        db.execute("UPDATE custody_events SET notes = %s", ["Kragujevac, Oruz\u030cje line"])
+
+    # and one record more: a file sent again byte for byte is answered by its first import
+    more = ndjson({"record_type": "party", "ref": "P-2", **PARTY, "country": "FR"})
+    again = send(api, records + more, "application/x-ndjson")
+
+    assert again.status_code == 201, again.get_json()
+    assert sum(again.get_json()["already_present"].values()) == 3
+    changed = ndjson({"record_type": "party", "ref": "P-1", **PARTY, "name": "Zastava Arms"})
+    refused = send(api, changed, "application/x-ndjson")
+    assert refused.status_code == 400
+    assert [(e["line"], e["pointer"]) for e in refused.get_json()["errors"]] == [(1, "/name")]
