@@ -34,6 +34,7 @@ from service import embedded, keys
 from service.config import ConfigurationError, Settings, default_workers
 from service.db import Connection, connect, translate
 from service.domain import api_keys
+from service.domain.wording import counted, records
 from service.errors import TraceRegistryError
 from service.repository import agencies
 from service.schema_setup import (
@@ -555,8 +556,9 @@ def audit_verify(args: argparse.Namespace) -> int:
         result = auditing.verify(conn, expected)
     for problem in result.problems:
         print(f"{problem.kind}: {problem.detail}")
-    verdict = "intact" if result.intact else f"BROKEN ({len(result.problems)} problems)"
-    print(f"{result.entries} entries in {result.chains} chains: {verdict}")
+    verdict = "intact" if result.intact else f"BROKEN ({counted(len(result.problems), 'problem')})"
+    entries, chains = counted(result.entries, "entry", "entries"), counted(result.chains, "chain")
+    print(f"{entries} in {chains}: {verdict}")
     if args.heads is not None and result.intact:
         heads = [dataclasses.asdict(head) for head in result.heads]
         args.heads.write_text(json.dumps(heads, indent=2) + "\n")
@@ -643,7 +645,7 @@ def worker(args: argparse.Namespace) -> int:
             once=args.once,
             heartbeat=args.heartbeat,
         )
-    print(f"{delivered} notifications delivered")
+    print(f"{counted(delivered, 'notification')} delivered")
     return 0
 
 
@@ -658,8 +660,9 @@ def alerts_rebuild(args: argparse.Namespace) -> int:
         print(difference)
     verb = "differs from" if result.differences else "matches"
     print(
-        f"{result.items} items, {result.listed} on alert; the stored list {verb} the ledger "
-        f"({len(result.differences)} differences){'' if args.check else '; stored again'}"
+        f"{counted(result.items, 'item')}, {result.listed} on alert; the stored list {verb} the "
+        f"ledger ({counted(len(result.differences), 'difference')})"
+        f"{'' if args.check else '; stored again'}"
     )
     return 1 if args.check and result.differences else 0
 
@@ -743,18 +746,20 @@ def import_files(args: argparse.Namespace) -> int:
                     said = printable(f"{where}{problem.detail}")
                     print(f"{path}:{problem.line}: {said}", file=sys.stderr)
                 print(
-                    f"{path}: nothing stored, {outcome.error_count} problems (import {outcome.id})",
+                    f"{path}: nothing stored, {counted(outcome.error_count, 'problem')} "
+                    f"(import {outcome.id})",
                     file=sys.stderr,
                 )
                 continue
             if args.timings and progress.last is not None:
                 phases = progress.last.phases.items()
                 print(f"{path}: " + ", ".join(f"{name} {s:.1f} s" for name, s in phases))
-            stored = ", ".join(f"{n} {kind}" for kind, n in outcome.stored.items())
+            stored, linked = records(outcome.stored), records(outcome.linked)
             present = sum(outcome.already_present.values())
-            linked = ", ".join(f"{n} {kind}" for kind, n in outcome.linked.items())
-            print(f"{path}: {outcome.lines} lines; stored {stored}; {present} already present; "
-                  f"linked to other agencies' records {linked} (import {outcome.id})")  # fmt: skip
+            print(
+                f"{path}: {counted(outcome.lines, 'line')}; stored {stored}; {present} already "
+                f"present; linked to other agencies' records {linked} (import {outcome.id})"
+            )
     return 1 if failed else 0
 
 
@@ -841,7 +846,7 @@ class ProgressLine:
         self.shown_at = now
         elapsed = max(now - progress.started, 1e-6)
         rate = progress.lines / elapsed
-        text = f"{self.path}: {progress.lines:,} rows, {rate:,.0f} rows/s"
+        text = f"{self.path}: {counted(progress.lines, 'row', grouped=True)}, {rate:,.0f} rows/s"
         if self.size:
             done = min(progress.bytes_read / self.size, 1.0)
             left = elapsed * (1 - done) / done if done > 0 else 0.0

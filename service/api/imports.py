@@ -21,6 +21,7 @@ from service.api.problems import problem
 from service.api.responses import created, json_response, keyset_page
 from service.deadlines import Deadline
 from service.domain.imports import MEDIA_TYPES, NDJSON
+from service.domain.wording import counted
 from service.errors import FieldError, ImportsBusy, InvalidInput, NotFound
 from service.repository import imports
 from service.schemas.imports import ImportListQuery, ImportQuery
@@ -94,7 +95,8 @@ def create_import() -> Response:
             400,
             "import_rejected",
             "The file has bad records: nothing was stored",
-            f"{outcome.error_count} problems in {outcome.lines} lines; the import's record is "
+            f"{counted(outcome.error_count, 'problem')} in {counted(outcome.lines, 'line')}; the "
+            f"import's record is "
             f"{location}",
             errors=[FieldError("body", p.field, p.detail, line=p.line) for p in outcome.errors],
             extensions={"import_id": str(outcome.id), "error_count": outcome.error_count},

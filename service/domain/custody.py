@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import Enum
 from uuid import UUID
 
+from service.domain import dates
 from service.domain.inputs import NewEvent
 from service.domain.records import CustodyEvent, CustodyState, ShownParty
 from service.errors import FieldError, PermissionDenied, StateConflict
@@ -114,8 +115,9 @@ def event_problems(draft: EventDraft, today: date) -> list[FieldError]:
         problems.append(
             _body("euc_line_number", "a certificate line needs the certificate (euc_id)")
         )
-    # One day of slack: an agency east of UTC is already living tomorrow.
-    if draft.occurred_on > today + timedelta(days=1):
+    if draft.occurred_on < dates.EARLIEST:
+        problems.append(_body("occurred_on", dates.TOO_EARLY))
+    if draft.occurred_on > dates.latest(today):
         problems.append(_body("occurred_on", "an event cannot be recorded before it happens"))
     return problems
 

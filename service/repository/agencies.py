@@ -10,9 +10,13 @@ from uuid import UUID
 from service.db import Connection
 from service.domain import api_keys
 from service.domain.records import AgencyRef
+from service.domain.text import KEPT_FORMAT_STRING
+from service.errors import Duplicate
 from service.repository.queries import load
 
 SQL = load("agencies")
+# Any fixed number: the advisory-lock space of agency names (one agency named at a time).
+_NAME_LOCK_SPACE = 74_108
 
 
 @dataclass(frozen=True)
@@ -84,8 +88,15 @@ def recorded_counts(conn: Connection, agency_id: UUID) -> RecordCounts:
 def ensure_agency(
     conn: Connection, name: str, country: str | None = None
 ) -> tuple[AgencyRef, bool]:
-    """The agency with this name, created if missing; the flag says whether it was created now."""
-    created = conn.execute(SQL["insert_agency"], {"name": name, "country": country}).fetchone()
+    """The agency with this name, created if missing; the flag says whether it was created now.
+    Duplicate when another agency's name reads as this one."""
+    found = find_agency(conn, name)
+    if found is not None:
+        # Named already: no lock (a seed's transaction, which holds it, may run for minutes).
+        return found, False
+    with conn.transaction():
+        _claim_name(conn, name)
+        created = conn.execute(SQL["insert_agency"], {"name": name, "country": country}).fetchone()
     if created is not None:
         return AgencyRef(created["id"], created["name"]), True
     row = conn.execute(SQL["find_agency_by_name"], {"name": name}).fetchone()
@@ -175,9 +186,28 @@ def authenticate(
 
 
 def create_agency(conn: Connection, name: str, country: str | None) -> Agency:
-    row = conn.execute(SQL["create_agency"], {"name": name, "country": country}).fetchone()
+    """A new agency; Duplicate when its name, or one that reads as it, is taken."""
+    with conn.transaction():
+        _claim_name(conn, name)
+        row = conn.execute(SQL["create_agency"], {"name": name, "country": country}).fetchone()
     assert row is not None
     return Agency(**row)
+
+
+def _claim_name(conn: Connection, name: str) -> None:
+    """Refuse a name that reads as another agency's, and keep others from storing one that reads
+    as this one until the transaction ends. The names' unique index sees two strings; a
+    direction mark or a joiner, which shows nothing, made a second agency that every
+    notification named as the first."""
+    conn.execute(SQL["lock_agency_names"], {"lock_space": _NAME_LOCK_SPACE})
+    twin = conn.execute(
+        SQL["name_read_alike"], {"name": name, "invisible": KEPT_FORMAT_STRING}
+    ).fetchone()
+    if twin is not None:
+        raise Duplicate(
+            f"the name reads as that of the agency {twin['name']!r}, but for its direction marks "
+            "or joiners, which show nothing"
+        )
 
 
 def get_agency(conn: Connection, agency_id: UUID) -> Agency | None:

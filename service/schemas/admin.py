@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
@@ -14,8 +13,9 @@ from service.schemas.fields import (
     IsoDateTime,
     Marking,
     Page,
+    PartyName,
+    SoughtText,
     StrictInteger,
-    Text,
     check_ordered,
     optional_text,
 )
@@ -24,25 +24,20 @@ from service.schemas.fields import (
 MAX_KEY_DAYS = 3_650
 
 
-# Joiners that some scripts' spelling needs (Persian, the Indic scripts): the only format
-# characters an agency's name may hold.
-_JOINERS = frozenset("\u200c\u200d")
 _SPACES = re.compile(r"\s+")
 
 
-class AgencyName(Text):
-    """An agency's name as every agency reads it (notifications, keys, the audit trail): one
-    line, in NFC, with runs of spaces (of any width) as one space, at least one letter or
-    digit, and no invisible format characters. A right-to-left override shows a name reversed,
-    and a zero-width space, a byte-order mark or a decomposed accent made a second agency that
-    reads exactly as the first (the unique name did not catch it)."""
+class AgencyName(PartyName):
+    """An agency's name as every agency reads it (notifications, keys, the audit trail): a
+    PartyName (NFC, one line, no format character but the direction marks and joiners that
+    Arabic, Hebrew, Persian and Indic names are written with) with at least one letter or digit,
+    and runs of spaces (of any width) as one space. A right-to-left override showed a name
+    reversed, and a decomposed accent or a no-break space made a second agency that read
+    exactly as the first; one that differs from another only by its marks and joiners, which
+    show nothing, is refused when it is stored (service.repository.agencies)."""
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        text = unicodedata.normalize("NFC", super()._deserialize(value, attr, data, **kwargs))
-        if any(character in "\t\n\r\u2028\u2029" for character in text):
-            raise ValidationError("must be one line")
-        if any(unicodedata.category(c) == "Cf" and c not in _JOINERS for c in text):
-            raise ValidationError("must not contain invisible format characters")
+    def refine(self, text: str) -> str:
+        text = super().refine(text)
         if not any(character.isalnum() for character in text):
             raise ValidationError("needs at least one letter or digit")
         return _SPACES.sub(" ", text)
@@ -103,7 +98,7 @@ class AuditVerifyQuery(Schema):
 class AuditQuery(Page):
     agency_id = fields.UUID(load_default=None)
     serial_number = Marking(load_default=None, max_length=64)
-    case_reference = Text(load_default=None, max_length=100)
+    case_reference = SoughtText(load_default=None, max_length=100)
     recorded_from = IsoDateTime(load_default=None)
     recorded_to = IsoDateTime(load_default=None)
 

@@ -14,6 +14,7 @@ from marshmallow.experimental.context import Context
 
 from service.domain.registrations import NEEDS_MORE_THAN_SEPARATORS, registration_key
 from service.domain.serials import fold_serial
+from service.domain.text import KEPT_FORMAT_CHARACTERS
 from service.errors import FieldError
 
 DEFAULT_PAGE_SIZE = 50
@@ -78,19 +79,13 @@ class Marking(Text):
         return text
 
 
-# The format characters (Unicode's category Cf) that text other agencies read may hold: the marks
-# that set the direction of the characters beside them (LRM, RLM, the Arabic letter mark), which
-# Arabic and Hebrew names in national registries carry, and the joiners (ZWNJ, ZWJ) that Persian
-# and the Indic scripts are spelled with. Every other one is invisible (a zero-width space, a
-# byte-order mark, a soft hyphen) or reorders what follows it: the bidirectional embeddings,
-# overrides and isolates (U+202A-U+202E, U+2066-U+2069) show "\u202e47-KA" as "AK-74".
-KEPT_FORMAT_CHARACTERS = frozenset("\u200e\u200f\u061c\u200c\u200d")
-
-
 def shown_to_others(text: str) -> str:
     """The text in NFC, as other agencies are to read what an agency records; ValidationError
     when it holds a format character other than KEPT_FORMAT_CHARACTERS."""
-    if text.isascii():  # no format character, and NFC already: nearly every record
+    if text.isascii() or (text.isprintable() and unicodedata.is_normalized("NFC", text)):
+        # Nearly every record and trace: ASCII, or (a Cyrillic serial, an Arabic name without
+        # marks) NFC already and printable, which no format character is. Both checks run in C;
+        # the loop below costs a Python step per character.
         return text
     text = unicodedata.normalize("NFC", text)
     for character in text:
@@ -136,6 +131,15 @@ class PartyName(ShownText):
         if not any(unicodedata.category(character)[0] in "LNS" for character in text):
             raise ValidationError("needs at least one letter, number or symbol")
         return text
+
+
+class SoughtText(Text):
+    """Text a filter compares with a ShownText as stored (a trace's case reference): in NFC, so
+    that it finds the record however its accents were typed. It refuses nothing more than Text,
+    so that a value stored before ShownText held it can still be asked for."""
+
+    def refine(self, text: str) -> str:
+        return text if text.isascii() else unicodedata.normalize("NFC", text)
 
 
 def optional_shown_text(max_length: int = 200) -> ShownText:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
 from typing import Any
 
 from marshmallow import (
@@ -15,7 +16,7 @@ from marshmallow import (
     validates_schema,
 )
 
-from service.domain import custody
+from service.domain import custody, dates
 from service.domain.certificates import MAX_EUC_LINES
 from service.domain.inputs import (
     Correction,
@@ -83,6 +84,10 @@ class ImportMarkingIn(Schema):
     year = year(load_default=None, allow_none=True)
     marking = optional_shown_text(200)
 
+    @validates_schema
+    def marked_by_now(self, data: dict[str, Any], **_: Any) -> None:
+        made_by_now(data, "year", "an import marking")
+
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> ImportMarking:
         return ImportMarking(**data)
@@ -100,6 +105,10 @@ class ItemIn(Schema):
         fields.Nested(ImportMarkingIn), load_default=list, validate=validate.Length(max=10)
     )
     other_markings = optional_shown_text(1000)
+
+    @validates_schema
+    def made_already(self, data: dict[str, Any], **_: Any) -> None:
+        made_by_now(data, "year_of_manufacture", "a weapon's manufacture")
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> NewItem:
@@ -133,7 +142,7 @@ class EucIn(Schema):
     def issued(self, value: date, **_: Any) -> None:
         # A certificate not issued yet read VALID today: GET /v1/eucs/verify answered valid for
         # one "issued" on 9999-12-31, and exports dated before its issue raise nothing.
-        not_in_the_future(value, "a certificate's issue")
+        within_the_span(value, "a certificate's issue")
 
     @validates_schema
     def dates_in_order(self, data: dict[str, Any], **_: Any) -> None:
@@ -234,10 +243,20 @@ class ItemQuery(Page):
     manufacturer = Marking(load_default=None, max_length=200)
 
 
-def not_in_the_future(value: date, what: str) -> None:
-    # One day of slack: an agency east of UTC is already living tomorrow.
-    if value > datetime.now(UTC).date() + timedelta(days=1):
+def within_the_span(value: date, what: str) -> None:
+    """Refuse a day outside the registry's span (service.domain.dates): before its first day,
+    or in the future."""
+    if value < dates.EARLIEST:
+        raise ValidationError(dates.TOO_EARLY)
+    if value > dates.latest(datetime.now(UTC).date()):
         raise ValidationError(f"{what} cannot be recorded before it happens")
+
+
+def made_by_now(data: Mapping[str, Any], field: str, what: str) -> None:
+    """Refuse a year of manufacture or marking still to come (the field's range ends at 2100)."""
+    year = data.get(field)
+    if year is not None and year > dates.last_year(datetime.now(UTC).date()):
+        raise ValidationError(f"{what} cannot be in a year still to come", field)
 
 
 class RevocationIn(Schema):
@@ -246,7 +265,7 @@ class RevocationIn(Schema):
 
     @validates("revoked_on")
     def happened(self, value: date, **_: Any) -> None:
-        not_in_the_future(value, "a revocation")
+        within_the_span(value, "a revocation")
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> NewRevocation:
@@ -284,7 +303,7 @@ class ConsentIn(Schema):
 
     @validates("granted_on")
     def happened(self, value: date, **_: Any) -> None:
-        not_in_the_future(value, "a consent")
+        within_the_span(value, "a consent")
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> NewConsent:
@@ -302,7 +321,7 @@ class DeliveryVerificationIn(Schema):
 
     @validates("verified_on")
     def happened(self, value: date, **_: Any) -> None:
-        not_in_the_future(value, "a verification")
+        within_the_span(value, "a verification")
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> NewDeliveryVerification:
@@ -318,7 +337,7 @@ class PartyVerificationIn(Schema):
 
     @validates("verified_on")
     def happened(self, value: date, **_: Any) -> None:
-        not_in_the_future(value, "a verification")
+        within_the_span(value, "a verification")
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> NewPartyVerification:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 from marshmallow import (
@@ -23,12 +23,15 @@ from service.schemas.fields import (
     IsoDate,
     Marking,
     Page,
+    ShownText,
+    SoughtText,
     StrictBoolean,
     Text,
     check_ordered,
+    optional_shown_text,
     optional_text,
 )
-from service.schemas.registry import ITEM_CATEGORIES, ImportMarkingIn
+from service.schemas.registry import ITEM_CATEGORIES, ImportMarkingIn, within_the_span
 
 MAX_BATCH = 1_000
 
@@ -36,7 +39,9 @@ MAX_BATCH = 1_000
 class ObservedWeaponIn(Schema):
     """The weapon as read: `?` is one unreadable character of the serial, `*` a run of them."""
 
-    serial_number = Text(required=True, max_length=64)
+    # As read: it reaches every agency that recorded a candidate (a hit notification's
+    # observed_serial), as a ShownText.
+    serial_number = ShownText(required=True, max_length=64)
     manufacturer = Marking(load_default=None, allow_none=True, max_length=200)
     model = Marking(load_default=None, allow_none=True, max_length=100)
     category = Choice(ITEM_CATEGORIES, load_default=None, allow_none=True)
@@ -60,19 +65,21 @@ class ObservedWeaponIn(Schema):
 
 
 class TraceContextIn(Schema):
-    """Why the weapon is traced; a trace without a case reference and a purpose is refused."""
+    """Why the weapon is traced; a trace without a case reference and a purpose is refused. Its
+    texts are ShownText: the case reference and the purpose reach every agency that recorded a
+    candidate (hit notifications), and the rest is kept with them in the stored trace."""
 
-    case_reference = Text(required=True, max_length=100)
-    purpose = Text(required=True, max_length=300)
-    legal_basis = optional_text(300)
-    requesting_officer = optional_text(200)
+    case_reference = ShownText(required=True, max_length=100)
+    purpose = ShownText(required=True, max_length=300)
+    legal_basis = optional_shown_text(300)
+    requesting_officer = optional_shown_text(200)
     seizure_country = CountryCode(load_default=None, allow_none=True)
     seized_on = IsoDate(load_default=None, allow_none=True)
 
     @validates("seized_on")
-    def not_in_the_future(self, value: date | None, **_: Any) -> None:
-        if value is not None and value > datetime.now(UTC).date() + timedelta(days=1):
-            raise ValidationError("a weapon cannot be seized in the future")
+    def within_the_span(self, value: date | None, **_: Any) -> None:
+        if value is not None:
+            within_the_span(value, "a seizure")
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> TraceContext:
@@ -92,7 +99,7 @@ class TraceBatchIn(Schema):
 
 
 class TraceQuery(Page):
-    case_reference = Text(load_default=None, max_length=100)
+    case_reference = SoughtText(load_default=None, max_length=100)
     batch_id = fields.UUID(load_default=None)
     created_from = IsoDate(load_default=None)
     created_to = IsoDate(load_default=None)

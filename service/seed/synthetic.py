@@ -40,6 +40,7 @@ from psycopg.types.json import Jsonb
 
 from service.db import Connection
 from service.domain.serials import LOOKALIKE_TO_LATIN, normalise_name
+from service.domain.wording import counted
 from service.repository import agencies
 from service.repository import synthetic as sql
 from service.repository.agencies import RecordCounts
@@ -544,9 +545,11 @@ def summary(result: SyntheticLoad) -> str:
         )
     lines = [
         head,
-        f"  recorded by {name!r}: {counts.items:,} items, {counts.parties:,} parties, "
-        f"{counts.eucs:,} end-user certificates, {counts.events:,} custody events "
-        f"covering {result.event_items:,} item entries "
+        f"  recorded by {name!r}: {counted(counts.items, 'item', grouped=True)}, "
+        f"{counted(counts.parties, 'party', 'parties', grouped=True)}, "
+        f"{counted(counts.eucs, 'end-user certificate', grouped=True)}, "
+        f"{counted(counts.events, 'custody event', grouped=True)} "
+        f"covering {counted(result.event_items, 'item entry', 'item entries', grouped=True)} "
         f"({result.event_items / max(counts.items, 1):.1f} per item).",
     ]
     if result.already_loaded and counts.items != result.requested_items:

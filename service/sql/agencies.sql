@@ -6,6 +6,20 @@ INSERT INTO agencies (name, country) VALUES (%(name)s, %(country)s)
 ON CONFLICT (name) DO NOTHING
 RETURNING id, name;
 
+-- name: lock_agency_names
+-- Agencies are named one at a time: two names that read alike (name_read_alike) cannot then
+-- both be stored by two transactions at once. (A unique index on the names as read would do
+-- without: a schema change.)
+SELECT pg_advisory_xact_lock(%(lock_space)s, 0);
+
+-- name: name_read_alike
+-- An agency whose name reads as this one (the same but for the direction marks and joiners,
+-- which show nothing) and is not this one, which the unique name answers for itself.
+SELECT name FROM agencies
+WHERE translate(name, %(invisible)s, '') = translate(%(name)s, %(invisible)s, '')
+  AND name <> %(name)s
+LIMIT 1;
+
 -- name: create_agency
 -- A new agency; a name already taken is a unique violation (409).
 INSERT INTO agencies (name, country) VALUES (%(name)s, %(country)s)

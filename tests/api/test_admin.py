@@ -237,6 +237,39 @@ def test_an_agency_that_reads_as_another_is_that_agency(admin: ContractClient) -
     assert "\u200c" in persian["name"]
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "\u0634\u0631\u0637\u0629 \u062f\u0628\u064a (CID)\u200f",  # a right-to-left mark
+        "\u05de\u05e9\u05d8\u05e8\u05d4 \u200e(Lahav 433)",  # a left-to-right mark
+        "\u0634\u0631\u0637\u0629 \u061c433",  # the Arabic letter mark
+    ],
+)
+def test_an_agency_s_name_keeps_the_direction_marks_a_party_s_name_keeps(
+    admin: ContractClient, name: str
+) -> None:
+    # Arabic and Hebrew names with digits or Latin in them need the marks to show in order; a
+    # party's name kept them, an agency's was refused.
+    agency = new_agency(admin, name)
+
+    assert agency["name"] == name
+
+
+def test_a_name_that_reads_as_another_s_but_for_its_marks_or_joiners_is_a_duplicate(
+    admin: ContractClient,
+) -> None:
+    # The marks and joiners show nothing: "Customs Service" and the same with a left-to-right
+    # mark would be two agencies that every notification names alike.
+    new_agency(admin, "\u0634\u0631\u0637\u0629 \u062f\u0628\u064a")
+
+    for twin in ("\u0634\u0631\u0637\u0629 \u062f\u0628\u064a\u200f",
+                 "\u200e\u0634\u0631\u0637\u0629 \u062f\u0628\u064a",
+                 "\u0634\u0631\u0637\u0629\u200d \u062f\u0628\u064a"):  # fmt: skip
+        response = admin.post("/v1/admin/agencies", {"name": twin})
+        assert response.status_code == 409, twin
+        assert response.get_json()["code"] == "duplicate"
+
+
 def test_the_trail_says_what_a_new_key_may_do_and_for_whom(
     admin: ContractClient, db: Connection
 ) -> None:

@@ -181,3 +181,109 @@ def test_an_import_stores_real_names_in_nfc_as_a_post_does(
     imported = db.execute("SELECT name FROM parties WHERE country = 'BE'").fetchone()
     assert imported is not None and imported["name"] == composed
     assert posted["name"] == composed
+
+
+TRACE_CONTEXT = {"case_reference": "KG-2019-1003", "purpose": "criminal investigation"}
+
+
+@pytest.mark.parametrize(
+    ("weapon", "context", "pointer"),
+    [
+        ({}, {"case_reference": "KG-\u202e3001-9102"}, "/context/case_reference"),
+        ({}, {"purpose": "trace \u2066for\u2069 a court"}, "/context/purpose"),
+        ({}, {"legal_basis": "art.\u200b163"}, "/context/legal_basis"),
+        ({}, {"requesting_officer": "\ufeffInsp. Sadykov"}, "/context/requesting_officer"),
+        ({"serial_number": "AK\u202e7410"}, {}, "/weapon/serial_number"),
+    ],
+)
+def test_a_trace_holds_the_text_other_agencies_are_told_of_to_the_same_rule(
+    api: ContractClient,
+    db: Connection,
+    weapon: dict[str, Any],
+    context: dict[str, Any],
+    pointer: str,
+) -> None:
+    # The case reference, the purpose and the serial as read reach every agency that recorded a
+    # candidate, in its hit notification.
+    body = {
+        "weapon": {"serial_number": "7741", **weapon},
+        "context": {**TRACE_CONTEXT, **context},
+    }
+
+    single = api.post("/v1/traces", body)
+    batch = api.post("/v1/traces/batch", {"context": body["context"], "weapons": [body["weapon"]]})
+
+    assert single.status_code == batch.status_code == 400
+    assert pointers(single) == {pointer}
+    assert pointers(batch) == {pointer.replace("/weapon/", "/weapons/0/")}
+    assert rows_in(db, "traces") == 0
+
+
+def test_a_hit_notification_tells_other_agencies_the_trace_s_text_in_nfc_with_its_marks(
+    api: ContractClient, other_api: ContractClient
+) -> None:
+    other_api.created("/v1/items", {**ITEM, "serial_number": "\u0416 7741"})
+    case = "\u05ea\u05d9\u05e7 12\u200f/2024"  # Hebrew, a right-to-left mark
+    purpose = "Oruz\u030cje trafficking"  # decomposed
+
+    api.created(
+        "/v1/traces",
+        {"weapon": {"serial_number": "\u0416\u0306 7741"},  # Ж and a combining breve: Ӂ
+         "context": {"case_reference": case, "purpose": purpose}},
+    )  # fmt: skip
+    (told,) = other_api.get("/v1/notifications").get_json()["items"]
+
+    assert told["case_reference"] == case
+    assert told["purpose"] == "Oru\u017eje trafficking"
+    assert told["observed_serial"] == "\u04c1 7741"
+
+
+def test_traces_are_found_by_their_case_reference_typed_in_another_normal_form(
+    api: ContractClient,
+) -> None:
+    api.created(
+        "/v1/traces",
+        {"weapon": {"serial_number": "7741"},
+         "context": {"case_reference": "Oruz\u030cje-7", "purpose": "trace"}},
+    )  # fmt: skip
+
+    found = api.get("/v1/traces", query={"case_reference": "Oru\u017eje-7"}).get_json()["items"]
+    found_decomposed = api.get("/v1/traces", query={"case_reference": "Oruz\u030cje-7"}).get_json()[
+        "items"
+    ]
+
+    assert len(found) == len(found_decomposed) == 1
+
+
+def test_a_record_stored_before_nfc_was_kept_is_present_when_sent_again(
+    api: ContractClient, db: Connection
+) -> None:
+    # Stored decomposed before the rule, a record sent again as it was reads composed (the
+    # schema makes it NFC) and was refused as changed: "name "Zastava Oružje", and this file
+    # says "Zastava Oružje"", which the sender could not change.
+    decomposed = "Zastava Oruz\u030cje"
+    records = ndjson(
+        {"record_type": "party", "ref": "P-1", **PARTY, "name": decomposed},
+        {"record_type": "item", "ref": "I-1", **ITEM, "model": "M70 Oruz\u030cje"},
+        {"record_type": "event", "ref": "E-1", "event_type": "MANUFACTURE",
+         "occurred_on": "2001-01-01", "country": "BE", "item_refs": ["I-1"],
+         "to_party_ref": "P-1", "notes": "Kragujevac, Oruz\u030cje line"},
+    )  # fmt: skip
+    assert send(api, records, "application/x-ndjson").status_code == 201
+    with db.transaction():
+        # as the rows were stored before the rule (the ledger's triggers off to write them so)
+        db.execute("SET LOCAL session_replication_role = replica")
+        db.execute("UPDATE parties SET name = %s", [decomposed])
+        db.execute("UPDATE items SET model = %s", ["M70 Oruz\u030cje"])
+        db.execute("UPDATE custody_events SET notes = %s", ["Kragujevac, Oruz\u030cje line"])
+
+    # and one record more: a file sent again byte for byte is answered by its first import
+    more = ndjson({"record_type": "party", "ref": "P-2", **PARTY, "country": "FR"})
+    again = send(api, records + more, "application/x-ndjson")
+
+    assert again.status_code == 201, again.get_json()
+    assert sum(again.get_json()["already_present"].values()) == 3
+    changed = ndjson({"record_type": "party", "ref": "P-1", **PARTY, "name": "Zastava Arms"})
+    refused = send(api, changed, "application/x-ndjson")
+    assert refused.status_code == 400
+    assert [(e["line"], e["pointer"]) for e in refused.get_json()["errors"]] == [(1, "/name")]

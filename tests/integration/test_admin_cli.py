@@ -73,6 +73,23 @@ def test_an_agency_s_name_is_held_to_the_api_s_rules(live_service: tuple[str, st
     assert "\x1b" not in cli(database_url, "agencies", "list").stdout
 
 
+def test_an_agency_s_name_keeps_its_direction_marks_and_reads_as_no_other_s(
+    live_service: tuple[str, str],
+) -> None:
+    _, database_url = live_service
+    name = "\u0634\u0631\u0637\u0629 \u062f\u0628\u064a (CID)\u200f"
+
+    created = cli(database_url, "agencies", "create", name)
+    twin = cli(database_url, "agencies", "create", name.replace("\u200f", ""))
+    key_for_twin = cli(database_url, "keys", "create", "--agency", name.replace("\u200f", ""))
+
+    assert created.returncode == 0, created.stderr
+    assert f"created agency {name!r}" in created.stdout
+    assert twin.returncode == key_for_twin.returncode == 1
+    assert "reads as" in twin.stderr and "reads as" in key_for_twin.stderr
+    assert cli(database_url, "agencies", "list").stdout.count("(CID)") == 1
+
+
 def test_a_key_s_label_and_a_revocation_s_reason_are_held_to_the_api_s_rules(
     live_service: tuple[str, str],
 ) -> None:

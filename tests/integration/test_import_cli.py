@@ -31,6 +31,10 @@ def run_import(database_url: str, *args: str) -> subprocess.CompletedProcess[str
     )
 
 
+FIRST_STORED = "stored 2 parties, 2 items, 1 end-user certificate, 3 events; 0 already present"
+AGAIN_PRESENT = "stored 0 parties, 0 items, 0 end-user certificates, 0 events; 8 already present"
+
+
 def test_a_file_imported_from_the_command_line(
     live_service: tuple[str, str], tmp_path: Path
 ) -> None:
@@ -42,7 +46,10 @@ def test_a_file_imported_from_the_command_line(
     again = run_import(database_url, str(registry))
 
     assert first.returncode == 0, first.stderr
-    assert "stored 2 party, 2 item, 1 euc, 3 event; 0 already present" in first.stdout
+    assert (
+        "stored 2 parties, 2 items, 1 end-user certificate, 3 events; 0 already present"
+        in first.stdout
+    )
     phases = first.stdout.splitlines()[0].partition(": ")[2].split(", ")
     assert [phase.rsplit(" ", 2)[0] for phase in phases] == [
         "reading", "checks", "inserts", "references", "alert list", "commit",
@@ -51,7 +58,10 @@ def test_a_file_imported_from_the_command_line(
     assert "reading" not in again.stdout
     assert "rows/s" in first.stderr  # the progress line (plain, not on a terminal)
     assert again.returncode == 0, again.stderr
-    assert "stored 0 party, 0 item, 0 euc, 0 event; 8 already present" in again.stdout
+    assert (
+        "stored 0 parties, 0 items, 0 end-user certificates, 0 events; 8 already present"
+        in again.stdout
+    )
     key = create_key(database_url, "Gendarmerie Nationale", "trace:read")
     status, body = http_get(f"{base_url}/v1/items?serial_number=1502002-CLI", key)
     assert status == 200
@@ -69,8 +79,8 @@ def test_records_another_agency_recorded_are_linked_and_said_so(
 
     assert partner.returncode == 0, partner.stderr
     assert (
-        "stored 1 party, 0 item, 0 euc, 3 event; 0 already present; "
-        "linked to other agencies' records 1 party, 2 item, 1 euc (import "
+        "stored 1 party, 0 items, 0 end-user certificates, 3 events; 0 already present; "
+        "linked to other agencies' records 1 party, 2 items, 1 end-user certificate (import "
     ) in partner.stdout
 
 
@@ -92,9 +102,15 @@ def test_a_file_from_a_pipe_is_read_once(database_url: str, tmp_path: Path) -> N
     again = fed_import()
 
     assert first.returncode == 0, first.stderr
-    assert "stored 2 party, 2 item, 1 euc, 3 event; 0 already present" in first.stdout
+    assert (
+        "stored 2 parties, 2 items, 1 end-user certificate, 3 events; 0 already present"
+        in first.stdout
+    )
     assert again.returncode == 0, again.stderr
-    assert "stored 0 party, 0 item, 0 euc, 0 event; 8 already present" in again.stdout
+    assert (
+        "stored 0 parties, 0 items, 0 end-user certificates, 0 events; 8 already present"
+        in again.stdout
+    )
 
 
 def test_a_file_that_is_not_there_is_named_and_nothing_is_imported(
@@ -132,6 +148,26 @@ def test_a_bad_file_stores_nothing_and_names_each_line(
     assert f"{items}:4: ref: the reference I-1 is given to line 2 too" in refused.stderr
     assert "nothing stored, 2 problems" in refused.stderr
     assert no_type.returncode == 2 and "--record-type" in no_type.stderr
+
+
+def test_counts_of_one_are_said_in_the_singular(database_url: str, tmp_path: Path) -> None:
+    # "nothing stored, 1 problems" and "stored 1 party, 1 item, 0 euc, 1 event".
+    bad = tmp_path / "bad.csv"
+    bad.write_text("ref,name,kind,country\nP-1,Arsenal,MANUFACTURER,QQ\n")
+    good = tmp_path / "good.ndjson"
+    good.write_text(
+        '{"record_type": "party", "ref": "P-1", "name": "Arsenal", "kind": "MANUFACTURER",'
+        ' "country": "BE"}\n'
+    )
+
+    refused = run_import(database_url, str(bad), "--record-type", "party")
+    stored = run_import(database_url, str(good))
+
+    assert refused.returncode == 1 and stored.returncode == 0, stored.stderr
+    assert "nothing stored, 1 problem (import" in refused.stderr
+    assert f"{good}: 1 line; stored 1 party, 0 items, 0 end-user certificates, 0 events; " in (
+        stored.stdout
+    )
 
 
 def test_a_csv_row_too_long_is_named_by_its_line(database_url: str, tmp_path: Path) -> None:
