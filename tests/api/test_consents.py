@@ -206,6 +206,36 @@ def test_a_consent_for_every_item_leaves_room_for_those_that_name_items(
     )
 
 
+def test_items_named_by_consents_count_only_while_shipped_under_the_certificate(
+    api: ContractClient, registry: Any, parties: Any, euc: Any
+) -> None:
+    # A consent names items shipped under the certificate; once the export that shipped one is
+    # declared erroneous, the consent covers no re-transfer of it (no standing export of it
+    # under the certificate), and counted against the cap it refused the consents the items
+    # still shipped needed: "1 item was shipped ... already cover 1".
+    (misfiled,) = ship(registry, parties, euc, 1)
+    (shipped,) = ship(registry, parties, euc, 1)
+    consent(api, euc, item_ids=[misfiled["id"]])
+    export = custody_of(api, misfiled)["events"][-1]
+    declared = {"reason": "DID_NOT_OCCUR", "explanation": "shipped under another certificate"}
+    api.created(f"/v1/events/{export['id']}/error-declaration", declared)
+
+    naming_the_shipped_one = consent(api, euc, item_ids=[shipped["id"]])
+    one_more = api.post(f"/v1/eucs/{euc['id']}/consents", {**CONSENT, "quantity": 1})
+
+    assert naming_the_shipped_one["item_ids"] == [shipped["id"]]
+    assert (one_more.status_code, one_more.get_json()["code"]) == (409, "state_conflict")
+    assert (
+        "already cover 1: a consent for 1 would make them cover 2"
+        in (one_more.get_json()["detail"])
+    )
+
+
+def custody_of(api: ContractClient, item: dict[str, Any]) -> dict[str, Any]:
+    chain: dict[str, Any] = api.get(f"/v1/items/{item['id']}/custody").get_json()
+    return chain
+
+
 def test_two_consents_sent_at_once_cannot_both_pass_the_cap(
     registry: Any, parties: Any, euc: Any, db: Connection, settings: Settings,
     agency_key: tuple[AgencyRef, str],
