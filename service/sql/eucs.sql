@@ -239,11 +239,18 @@ SELECT id FROM end_user_certificates
 WHERE issuing_country = %(issuing_country)s AND certificate_key = %(certificate_key)s;
 
 -- name: not_shipped_under
--- Those of the items that no event under this certificate covers.
+-- Those of the items that no event under this certificate covers, of the events the agency may
+-- know of: an unrestricted one, or a restricted one of its own. An item that only another
+-- agency's restricted export shipped is answered as one never shipped: else naming items one by
+-- one in consents or verifications told which the restricted export held, which the
+-- certificate's lists withhold (service.domain.disclosure), and each probe that hit stayed in
+-- the ledger.
 SELECT array_agg(wanted.id) AS missing
 FROM unnest(%(ids)s::uuid[]) AS wanted (id)
 WHERE NOT EXISTS (SELECT 1 FROM custody_event_items ei
                   JOIN custody_events e ON e.id = ei.event_id
                   WHERE ei.item_id = wanted.id AND e.euc_id = %(euc_id)s
+                    AND (e.classification = 'UNRESTRICTED'
+                         OR e.recorded_by_agency_id = %(agency_id)s)
                     AND NOT EXISTS (SELECT 1 FROM event_error_declarations d
                                     WHERE d.event_id = e.id));
