@@ -291,7 +291,7 @@ def add_consent(
         shipped = conn.execute(SQL["items_shipped_under"], {"euc_id": euc_id}).fetchone()
         assert shipped is not None
         certificates.check_consent_quantity(consent.quantity, shipped["shipped"])
-        _shipped_under(conn, euc_id, consent.item_ids)
+        _shipped_under(conn, agency_id, euc_id, consent.item_ids)
         certificates.check_consents_cap(
             _consented_items(conn, euc_id), consent.quantity, consent.item_ids, shipped["shipped"]
         )
@@ -321,7 +321,7 @@ def add_verification(
     with conn.transaction():
         facts = _checked_verifier(conn, euc_id, agency_id)
         _dated_after_issue(facts, "verified_on", verification.verified_on, today)
-        _shipped_under(conn, euc_id, verification.item_ids)
+        _shipped_under(conn, agency_id, euc_id, verification.item_ids)
         fields = {key: value for key, value in vars(verification).items() if key != "item_ids"}
         row = conn.execute(
             SQL["insert_verification"], {"euc_id": euc_id, "agency_id": agency_id, **fields}
@@ -359,11 +359,15 @@ def _consented_items(conn: Connection, euc_id: UUID) -> certificates.ConsentedIt
     )
 
 
-def _shipped_under(conn: Connection, euc_id: UUID, item_ids: tuple[UUID, ...]) -> None:
+def _shipped_under(
+    conn: Connection, agency_id: UUID, euc_id: UUID, item_ids: tuple[UUID, ...]
+) -> None:
+    """StateConflict unless every item was shipped under the certificate by an event the agency
+    may know of (see the `not_shipped_under` query)."""
     if not item_ids:
         return
     row = conn.execute(
-        SQL["not_shipped_under"], {"ids": list(item_ids), "euc_id": euc_id}
+        SQL["not_shipped_under"], {"ids": list(item_ids), "euc_id": euc_id, "agency_id": agency_id}
     ).fetchone()
     if row is not None and row["missing"]:
         missing = ", ".join(str(item_id) for item_id in row["missing"])

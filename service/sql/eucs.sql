@@ -160,7 +160,10 @@ VALUES (%(consent_id)s, %(reason)s, %(agency_id)s);
 -- name: consented_items
 -- What the certificate's standing (not withdrawn) consents cover, as the cap counts it
 -- (certificates.ConsentedItems): the items they name, the quantities of those that name none,
--- and whether one names neither items nor a quantity.
+-- and whether one names neither items nor a quantity. An item named counts only while a
+-- standing event under the certificate covers it, as items_shipped_under counts the items: one
+-- whose export was declared erroneous since is a re-transfer the consent can no longer cover,
+-- and counted, it held back consents for the items still shipped.
 WITH standing AS (
     SELECT s.id, s.quantity,
            EXISTS (SELECT 1 FROM reexport_consent_items si WHERE si.consent_id = s.id)
@@ -169,7 +172,12 @@ WITH standing AS (
     WHERE s.euc_id = %(euc_id)s
       AND NOT EXISTS (SELECT 1 FROM reexport_consent_withdrawals w WHERE w.consent_id = s.id))
 SELECT (SELECT coalesce(array_agg(DISTINCT si.item_id), '{}')
-        FROM standing JOIN reexport_consent_items si ON si.consent_id = standing.id) AS named,
+        FROM standing JOIN reexport_consent_items si ON si.consent_id = standing.id
+        WHERE EXISTS (SELECT 1 FROM custody_event_items ei
+                      JOIN custody_events e ON e.id = ei.event_id
+                      WHERE ei.item_id = si.item_id AND e.euc_id = %(euc_id)s
+                        AND NOT EXISTS (SELECT 1 FROM event_error_declarations d
+                                        WHERE d.event_id = e.id))) AS named,
        (SELECT coalesce(sum(quantity), 0) FROM standing WHERE NOT names_items) AS by_quantity,
        EXISTS (SELECT 1 FROM standing WHERE NOT names_items AND quantity IS NULL)
            AS every_item;
@@ -231,11 +239,18 @@ SELECT id FROM end_user_certificates
 WHERE issuing_country = %(issuing_country)s AND certificate_key = %(certificate_key)s;
 
 -- name: not_shipped_under
--- Those of the items that no event under this certificate covers.
+-- Those of the items that no event under this certificate covers, of the events the agency may
+-- know of: an unrestricted one, or a restricted one of its own. An item that only another
+-- agency's restricted export shipped is answered as one never shipped: else naming items one by
+-- one in consents or verifications told which the restricted export held, which the
+-- certificate's lists withhold (service.domain.disclosure), and each probe that hit stayed in
+-- the ledger.
 SELECT array_agg(wanted.id) AS missing
 FROM unnest(%(ids)s::uuid[]) AS wanted (id)
 WHERE NOT EXISTS (SELECT 1 FROM custody_event_items ei
                   JOIN custody_events e ON e.id = ei.event_id
                   WHERE ei.item_id = wanted.id AND e.euc_id = %(euc_id)s
+                    AND (e.classification = 'UNRESTRICTED'
+                         OR e.recorded_by_agency_id = %(agency_id)s)
                     AND NOT EXISTS (SELECT 1 FROM event_error_declarations d
                                     WHERE d.event_id = e.id));

@@ -206,6 +206,36 @@ def test_a_consent_for_every_item_leaves_room_for_those_that_name_items(
     )
 
 
+def test_items_named_by_consents_count_only_while_shipped_under_the_certificate(
+    api: ContractClient, registry: Any, parties: Any, euc: Any
+) -> None:
+    # A consent names items shipped under the certificate; once the export that shipped one is
+    # declared erroneous, the consent covers no re-transfer of it (no standing export of it
+    # under the certificate), and counted against the cap it refused the consents the items
+    # still shipped needed: "1 item was shipped ... already cover 1".
+    (misfiled,) = ship(registry, parties, euc, 1)
+    (shipped,) = ship(registry, parties, euc, 1)
+    consent(api, euc, item_ids=[misfiled["id"]])
+    export = custody_of(api, misfiled)["events"][-1]
+    declared = {"reason": "DID_NOT_OCCUR", "explanation": "shipped under another certificate"}
+    api.created(f"/v1/events/{export['id']}/error-declaration", declared)
+
+    naming_the_shipped_one = consent(api, euc, item_ids=[shipped["id"]])
+    one_more = api.post(f"/v1/eucs/{euc['id']}/consents", {**CONSENT, "quantity": 1})
+
+    assert naming_the_shipped_one["item_ids"] == [shipped["id"]]
+    assert (one_more.status_code, one_more.get_json()["code"]) == (409, "state_conflict")
+    assert (
+        "already cover 1: a consent for 1 would make them cover 2"
+        in (one_more.get_json()["detail"])
+    )
+
+
+def custody_of(api: ContractClient, item: dict[str, Any]) -> dict[str, Any]:
+    chain: dict[str, Any] = api.get(f"/v1/items/{item['id']}/custody").get_json()
+    return chain
+
+
 def test_two_consents_sent_at_once_cannot_both_pass_the_cap(
     registry: Any, parties: Any, euc: Any, db: Connection, settings: Settings,
     agency_key: tuple[AgencyRef, str],
@@ -252,10 +282,13 @@ def test_items_shipped_by_a_restricted_export_are_counted_not_named_to_other_age
     (covert_item,) = ship(registry, parties, euc, 1, classification="RESTRICTED")
     named = sorted([open_item["id"], covert_item["id"]])
     consent(api, euc, item_ids=named)
+    api.created(f"/v1/eucs/{euc['id']}/verifications",
+                {"verified_on": "2010-09-01", "verifying_authority": "Embassy",
+                 "country": "IQ", "item_ids": named})  # fmt: skip
     importing = ContractClient(client, create_agency_key(db, "Iraqi Customs", country="IQ")[1])
     importing.created(f"/v1/eucs/{euc['id']}/verifications",
-                      {"verified_on": "2010-09-01", "verifying_authority": "Customs",
-                       "country": "IQ", "item_ids": named})  # fmt: skip
+                      {"verified_on": "2010-09-02", "verifying_authority": "Customs",
+                       "country": "IQ", "item_ids": [open_item["id"]]})  # fmt: skip
 
     as_recorded = api.get(f"/v1/eucs/{euc['id']}").get_json()
     as_verifier = importing.get(f"/v1/eucs/{euc['id']}").get_json()
@@ -263,15 +296,18 @@ def test_items_shipped_by_a_restricted_export_are_counted_not_named_to_other_age
     usage = other_api.get(f"/v1/eucs/{euc['id']}/usage").get_json()
 
     # the recorder of the restricted export (and of the consent) sees every item
-    for record in (*as_recorded["consents"], *as_recorded["verifications"]):
-        assert (record["item_ids"], record["withheld_items"]) == (named, 0)
-    # the verifier sees every item it named, and of the consent what another agency sees
-    assert (as_verifier["verifications"][0]["item_ids"], as_verifier["verifications"][0][
-        "withheld_items"]) == (named, 0)  # fmt: skip
-    assert (as_verifier["consents"][0]["item_ids"], as_verifier["consents"][0][
-        "withheld_items"]) == ([open_item["id"]], 1)  # fmt: skip
-    for record in (*as_another["consents"], *as_another["verifications"]):
+    assert [(record["item_ids"], record["withheld_items"])
+            for record in (*as_recorded["consents"], *as_recorded["verifications"])] == [
+        (named, 0), (named, 0), ([open_item["id"]], 0)]  # fmt: skip
+    # the verifier sees every item it named, and of the others' records what another agency sees
+    assert [(record["item_ids"], record["withheld_items"])
+            for record in (*as_verifier["consents"], *as_verifier["verifications"])] == [
+        ([open_item["id"]], 1), ([open_item["id"]], 1), ([open_item["id"]], 0)]  # fmt: skip
+    for record in as_another["consents"]:
         assert (record["item_ids"], record["withheld_items"]) == ([open_item["id"]], 1)
+    assert [(record["item_ids"], record["withheld_items"])
+            for record in as_another["verifications"]] == [
+        ([open_item["id"]], 1), ([open_item["id"]], 0)]  # fmt: skip
     assert covert_item["id"] not in str(as_another)
     # as usage shows them
     assert (usage["lines"][0]["item_ids"], usage["lines"][0]["withheld"]) == ([open_item["id"]], 1)
@@ -335,3 +371,29 @@ def api_agency(db: Connection) -> UUID:
     row = db.execute("SELECT id FROM agencies WHERE name = 'National Tracing Office'").fetchone()
     assert row is not None
     return UUID(str(row["id"]))
+
+
+def test_an_agency_cannot_name_an_item_only_another_agencys_restricted_export_shipped(
+    api: ContractClient, client: FlaskClient, registry: Any, parties: Any, euc: Any,
+    db: Connection,
+) -> None:  # fmt: skip
+    # The lists withhold a restricted export's items from other agencies; naming them one by one
+    # in a verification told which the export held (201 for one it shipped, 409 for another),
+    # and each hit stayed in the ledger. Such an item is now answered as one never shipped.
+    (covert_item,) = ship(registry, parties, euc, 1, classification="RESTRICTED")
+    never_shipped = registry.item()
+    importing = ContractClient(client, create_agency_key(db, "Iraqi Customs", country="IQ")[1])
+    path = f"/v1/eucs/{euc['id']}/verifications"
+    seen = {"verified_on": "2010-09-02", "verifying_authority": "Customs", "country": "IQ"}
+
+    probes = [importing.post(path, {**seen, "item_ids": [item["id"]]})
+              for item in (covert_item, never_shipped)]  # fmt: skip
+    covert_detail, never_detail = (probe.get_json()["detail"] for probe in probes)
+
+    assert [probe.status_code for probe in probes] == [409, 409]
+    assert covert_detail.replace(covert_item["id"], "X") == never_detail.replace(
+        never_shipped["id"], "X"
+    )
+    assert importing.get(f"/v1/eucs/{euc['id']}").get_json()["verifications"] == []
+    # its recorder names it
+    assert api.post(path, {**seen, "item_ids": [covert_item["id"]]}).status_code == 201
