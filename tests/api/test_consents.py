@@ -397,3 +397,35 @@ def test_an_agency_cannot_name_an_item_only_another_agencys_restricted_export_sh
     assert importing.get(f"/v1/eucs/{euc['id']}").get_json()["verifications"] == []
     # its recorder names it
     assert api.post(path, {**seen, "item_ids": [covert_item["id"]]}).status_code == 201
+
+
+def test_the_cap_on_consents_tells_nothing_of_another_agencys_restricted_events(
+    api: ContractClient, other_api: ContractClient, registry: Any, parties: Any
+) -> None:
+    # The cap counted the items that any standing event under the certificate covers, and a
+    # named item while any such event did: once the export the recorder saw was declared
+    # erroneous, the answer told whether another agency's restricted event still held the item
+    # under the certificate, which its chain withholds.
+    declared = {"reason": "DID_NOT_OCCUR", "explanation": "shipped under another certificate"}
+
+    def probe(covert: bool) -> Any:
+        euc = registry.euc(parties["exporter"], parties["army"])
+        (item,) = ship(registry, parties, euc, 1)
+        ship(registry, parties, euc, 1)
+        if covert:
+            other_api.created("/v1/events", {
+                "event_type": "IMPORT", "occurred_on": "2010-07-01", "country": "IQ",
+                "item_ids": [item["id"]], "euc_id": euc["id"], "classification": "RESTRICTED",
+                "to_party_id": parties["army"]["id"]})  # fmt: skip
+        consent(api, euc, item_ids=[item["id"]])
+        export = next(e for e in custody_of(api, item)["events"] if e.get("event_type") == "EXPORT")
+        api.created(f"/v1/events/{export['id']}/error-declaration", declared)
+        return api.post(f"/v1/eucs/{euc['id']}/consents", {**CONSENT, "quantity": 2})
+
+    plain, beside_restricted = probe(covert=False), probe(covert=True)
+
+    # the restricted import made it 409 (the cap: "already cover 1"), without it 400 (the
+    # consent's own quantity: "only 1 item was shipped")
+    assert plain.status_code == beside_restricted.status_code == 400
+    assert plain.get_json()["detail"] == beside_restricted.get_json()["detail"]
+    assert "only 1 item was shipped under this one" in plain.get_json()["detail"]
