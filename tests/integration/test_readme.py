@@ -95,7 +95,7 @@ def test_the_tour_runs_as_written(live_service: tuple[str, str], tmp_path: Path)
     assert "maker       Fabrique Nationale (registry: FN Herstal, BE)" in result.stdout
     # Another agency sees the restricted party and sale redacted, and whom to ask.
     assert '"redacted": true' in result.stdout
-    assert "restricted 1 record by Tracing Unit (2018-06-01)" in result.stdout
+    assert "holds 1 restricted record by Tracing Unit (2018-06-01)" in result.stdout
     assert "Nightjar" not in result.stdout
     assert "OP-NIGHTJAR-7" not in result.stdout
     # The certificate revoked in error: another agency may not withdraw it, its recorder does.
