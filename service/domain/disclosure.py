@@ -180,12 +180,12 @@ def _restricted_records(withheld: Iterable[CustodyEvent]) -> Finding:
         dated = list(events)
         days = ", ".join(str(e.occurred_on) for e in dated)
         records = "record" if len(dated) == 1 else "records"
-        parts.append(f"{len(dated)} {records} by {recorder.name} ({days})")
+        parts.append(f"{len(dated)} restricted {records} by {recorder.name} ({days})")
         references.extend(Reference("event", e.id) for e in dated)
     return Finding(
         RESTRICTED_RECORDS,
         "INFO",
-        "This chain holds restricted "
+        "This chain holds "
         + "; ".join(parts)
         + ": only their dates and recorders are shown, and the status rests on the records you"
         " may see. Ask the recording agency for what they hold.",

@@ -36,6 +36,20 @@ def test_the_tour_has_the_blocks_it_promises() -> None:
         assert route in script, route
 
 
+def test_the_tour_calls_every_route_of_the_contract() -> None:
+    """Each path of openapi.yaml is called in the tour, its parameters filled by shell variables."""
+    script = "\n".join(tour_blocks())
+    paths = re.findall(r"^  (/\S*):$", (ROOT / "openapi.yaml").read_text(encoding="utf-8"), re.M)
+    called = [
+        path
+        for path in paths
+        if re.search(re.sub(r"\\{\w+\\}", r"\\$\\w+", re.escape(path)) + r"(?![\w/-])", script)
+    ]
+
+    assert len(paths) > 30
+    assert set(paths) - set(called) == set()
+
+
 def test_the_tour_runs_as_written(live_service: tuple[str, str], tmp_path: Path) -> None:
     base_url, database_url = live_service
     script = "set -euo pipefail\n" + "\n".join(tour_blocks()).replace(README_URL, base_url)
@@ -81,7 +95,7 @@ def test_the_tour_runs_as_written(live_service: tuple[str, str], tmp_path: Path)
     assert "maker       Fabrique Nationale (registry: FN Herstal, BE)" in result.stdout
     # Another agency sees the restricted party and sale redacted, and whom to ask.
     assert '"redacted": true' in result.stdout
-    assert "restricted 1 record by Tracing Unit (2018-06-01)" in result.stdout
+    assert "holds 1 restricted record by Tracing Unit (2018-06-01)" in result.stdout
     assert "Nightjar" not in result.stdout
     assert "OP-NIGHTJAR-7" not in result.stdout
     # The certificate revoked in error: another agency may not withdraw it, its recorder does.
@@ -91,6 +105,14 @@ def test_the_tour_runs_as_written(live_service: tuple[str, str], tmp_path: Path)
         in result.stdout
     )
     assert "EXPIRED [('2010-04-01', 'the embassy checked again: genuine')]" in result.stdout
+    # A batch of two readings of the case: the serial as marked, and one with two digits swapped.
+    assert "['MATCH', 'CANDIDATES']" in result.stdout
+    # The consent cap (one rifle shipped), and the consent withdrawn as recorded in error.
+    assert "1 item was shipped under this certificate and its standing re-export" in result.stdout
+    assert "[('2012-01-10', 'recorded under the wrong certificate')]" in result.stdout
+    assert "['SEIZED_OUTSIDE_END_USE_COUNTRY', 'CUSTODY_GAP', 'SEIZED']" in result.stdout
+    # The webhook registered before the Border Police's trace holds its delivery, not yet sent.
+    assert "PENDING 0 True" in result.stdout
     # The Border Police's trace was notified to the Tracing Unit; the audit chains hold.
     assert "Border Police SS-2019-88" in result.stderr
     # The Border Police, made by `keys create` with no country, is given one, audited.

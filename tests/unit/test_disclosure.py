@@ -163,3 +163,23 @@ def test_party_and_event_reads_follow_the_same_rule() -> None:
     assert isinstance(redacted, RedactedParty)
     assert redacted.recorded_by == OTHER_AGENCY
     assert disclosure.party_ref_for(AGENCY.id, EXPORTER) is EXPORTER
+
+
+def test_the_restricted_records_finding_counts_them_in_plain_words() -> None:
+    # It read "holds restricted 1 record by ...": the count belongs before the adjective.
+    second = event(
+        "TRANSFER",
+        from_party=COVER,
+        to_party=COVER,
+        classification="RESTRICTED",
+        recorded_by=OTHER_AGENCY,
+        on=date(2019, 2, 3),
+    )
+    facts = ChainFacts(uuid4(), (*story(covert_transfer()).events, second), TODAY)
+
+    message = disclosure.chain_for(AGENCY.id, item(), facts).findings[0].message
+
+    assert message.startswith(
+        "This chain holds 2 restricted records by Border Police Directorate"
+        " (2018-06-01, 2019-02-03):"
+    )
