@@ -844,22 +844,32 @@ class ProgressLine:
         if not self.terminal and now - self.shown_at < self.EVERY_SECONDS:
             return
         self.shown_at = now
+        self._draw(progress, now, final=False)
+
+    def done(self) -> None:
+        """The last progress as it ended, time left no more: where a line was drawn only as the
+        file began (a small file, or between plain lines), the import seemed to end at 0% read
+        with time still left."""
+        if self.last is not None:
+            self._draw(self.last, time.monotonic(), final=True)
+        if self.terminal and self.shown:
+            print(file=sys.stderr)
+
+    def _draw(self, progress: Progress, now: float, *, final: bool) -> None:
         elapsed = max(now - progress.started, 1e-6)
         rate = progress.lines / elapsed
         text = f"{self.path}: {counted(progress.lines, 'row', grouped=True)}, {rate:,.0f} rows/s"
         if self.size:
             done = min(progress.bytes_read / self.size, 1.0)
-            left = elapsed * (1 - done) / done if done > 0 else 0.0
-            text += f", {done:.0%} read, {left:,.0f} s left"
+            text += f", {done:.0%} read"
+            if not final:
+                left = elapsed * (1 - done) / done if done > 0 else 0.0
+                text += f", {left:,.0f} s left"
         if self.terminal:
             print(f"\r{text}\x1b[K", end="", file=sys.stderr, flush=True)
             self.shown = True
         else:
             print(text, file=sys.stderr, flush=True)
-
-    def done(self) -> None:
-        if self.terminal and self.shown:
-            print(file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,28 @@
+"""The command line's progress line for an import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from service.cli import ProgressLine
+from service.importing import Progress
+
+
+def test_a_finished_import_ends_on_its_last_progress_without_time_left(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Not on a terminal, a line is printed every few seconds: a small file's only line was the
+    # one drawn as it began, "3 rows, 92 rows/s, 0% read, 0 s left", for a file read whole.
+    line = ProgressLine(Path("registry.ndjson"), size=300)
+    line.show(Progress(lines=0, bytes_read=0))
+    line.show(Progress(lines=3, bytes_read=300))
+
+    line.done()
+
+    printed = capsys.readouterr().err.splitlines()
+    assert len(printed) == 2
+    assert printed[0].endswith("0% read, 0 s left")
+    assert printed[-1].startswith("registry.ndjson: 3 rows, ")
+    assert printed[-1].endswith(" rows/s, 100% read")
