@@ -381,14 +381,27 @@ def retransfer_without_consent(facts: ChainFacts) -> Iterator[Finding]:
             severity,
             f"{event.event_type.capitalize()} on {event.occurred_on} moved the item {where}, "
             f"exported under {certificate.certificate_number}{forbids}; no consent to "
-            "re-transfer covers it."
-            + "".join(
-                f" The consent of {c.granted_on} that covered it was withdrawn as recorded in "
-                "error."
-                for c in withdrawn
-            ),
+            "re-transfer covers it." + _withdrawn_said(withdrawn),
             (_event(event), *allowed.references(), *(_consent(c) for c in withdrawn)),
         )
+
+
+def _withdrawn_said(withdrawn: list[Consent]) -> str:
+    """What the withdrawn consents that covered a move were, in one sentence: one a consent
+    said the same words again for each of two consents of a day."""
+    if not withdrawn:
+        return ""
+    if len(withdrawn) == 1:
+        return (
+            f" The consent of {withdrawn[0].granted_on} that covered it was withdrawn as "
+            "recorded in error."
+        )
+    days = [str(day) for day in sorted({c.granted_on for c in withdrawn})]
+    listed = days[0] if len(days) == 1 else ", ".join(days[:-1]) + " and " + days[-1]
+    return (
+        f" The {len(withdrawn)} consents that covered it, of {listed}, were withdrawn as "
+        "recorded in error."
+    )
 
 
 def _withdrawn_cover(

@@ -201,6 +201,33 @@ def test_a_withdrawn_consent_covers_nothing_from_the_start_and_the_finding_names
     assert story.item["id"] in alerted(story)
 
 
+def test_consents_withdrawn_that_covered_a_move_are_named_in_one_sentence(story: Story) -> None:
+    # Each withdrawn consent added its sentence: two of a day read as the same words twice.
+    story.clean()
+    consents = [
+        story.api.created(
+            f"/v1/eucs/{story.euc['id']}/consents",
+            {"granted_on": granted_on, "granted_by": "Walloon Region licensing office",
+             "new_end_user_party_id": story.militia["id"], "new_destination_country": "SS",
+             "item_ids": [story.item["id"]]},
+        )["consents"][-1]
+        for granted_on in ("2013-01-10", "2013-01-10", "2013-01-20")
+    ]  # fmt: skip
+    story.event("TRANSFER", "2013-02-01", country="KE", destination_country="SS",
+                from_party_id=story.army["id"], to_party_id=story.militia["id"])  # fmt: skip
+
+    for consent in consents:
+        story.api.created(f"/v1/eucs/{story.euc['id']}/consents/{consent['id']}/withdrawal",
+                          {"reason": "the licensing office never issued it"})  # fmt: skip
+
+    finding = only(story.findings(), "RETRANSFER_WITHOUT_CONSENT")
+    assert references(finding, "consent") == {consent["id"] for consent in consents}
+    assert finding["message"].endswith(
+        "no consent to re-transfer covers it. The 3 consents that covered it, of 2013-01-10 and "
+        "2013-01-20, were withdrawn as recorded in error."
+    )
+
+
 def alerted(story: Story) -> list[str]:
     listed = story.api.get("/v1/alerts").get_json()["items"]
     return [entry["item"]["id"] for entry in listed]
