@@ -674,6 +674,9 @@ CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at)
 -- What that purge reads, oldest first (the outbox's undelivered rows have no entry).
 CREATE INDEX webhook_deliveries_delivered ON webhook_deliveries (delivered_at)
     WHERE delivered_at IS NOT NULL;
+-- A webhook's deliveries newest first (GET /v1/webhooks/{webhook_id}/deliveries), and the
+-- statements that name one webhook's rows: deactivation, back-off.
+CREATE INDEX webhook_deliveries_webhook_pages ON webhook_deliveries (webhook_id, id);
 
 -- The audit trail -------------------------------------------------------------------------------
 --
