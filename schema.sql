@@ -115,6 +115,11 @@ CREATE TABLE agencies (
     country     char(2) REFERENCES countries (code),
     created_at  timestamptz NOT NULL DEFAULT now()
 );
+-- Unique as read, too: but for the direction marks and joiners, which show nothing
+-- (service.domain.text.KEPT_FORMAT_CHARACTERS), two names would be two agencies that every
+-- notification names alike.
+CREATE UNIQUE INDEX agencies_name_as_read
+    ON agencies ((translate(name, E'\u061c\u200c\u200d\u200e\u200f', '')));
 
 CREATE TABLE api_keys (
     id           uuid PRIMARY KEY DEFAULT uuid_v7(),
