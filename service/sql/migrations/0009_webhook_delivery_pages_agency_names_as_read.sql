@@ -1,8 +1,8 @@
 -- Version 9: one index, nothing else. GET /v1/webhooks/{webhook_id}/deliveries pages a webhook's
 -- deliveries newest first by id; with no index led by webhook_id it read the primary key
--- backwards past every other webhook's rows. webhook_deliveries_webhook_pages also serves the
--- other statements that name one webhook (drop_undelivered at a deactivation, hold_webhook's
--- back-off), which scanned the outbox's due rows.
+-- backwards past every other webhook's rows. The other statements that name one webhook
+-- (drop_undelivered at a deactivation, hold_webhook's back-off) can take it too (their plans
+-- were not measured).
 --
 -- The index alone changed nothing under the service's plan_cache_mode=force_generic_plan: the
 -- generic plan guesses a webhook holds 1/n of the rows, `id < $2` a third of them and LIMIT $n a
