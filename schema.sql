@@ -115,6 +115,11 @@ CREATE TABLE agencies (
     country     char(2) REFERENCES countries (code),
     created_at  timestamptz NOT NULL DEFAULT now()
 );
+-- Unique as read, too: but for the direction marks and joiners, which show nothing
+-- (service.domain.text.KEPT_FORMAT_CHARACTERS), two names would be two agencies that every
+-- notification names alike.
+CREATE UNIQUE INDEX agencies_name_as_read
+    ON agencies ((translate(name, E'\u061c\u200c\u200d\u200e\u200f', '')));
 
 CREATE TABLE api_keys (
     id           uuid PRIMARY KEY DEFAULT uuid_v7(),
@@ -674,6 +679,9 @@ CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at)
 -- What that purge reads, oldest first (the outbox's undelivered rows have no entry).
 CREATE INDEX webhook_deliveries_delivered ON webhook_deliveries (delivered_at)
     WHERE delivered_at IS NOT NULL;
+-- A webhook's deliveries newest first (GET /v1/webhooks/{webhook_id}/deliveries), and the
+-- statements that name one webhook's rows: deactivation, back-off.
+CREATE INDEX webhook_deliveries_webhook_pages ON webhook_deliveries (webhook_id, id);
 
 -- The audit trail -------------------------------------------------------------------------------
 --

@@ -189,6 +189,8 @@ UNIQUE_MESSAGES = {
     "revocation first if it was recorded in error",
     "euc_revocation_withdrawals_revocation_id_key": "this revocation has already been withdrawn",
     "agencies_name_key": "an agency with this name already exists",
+    "agencies_name_as_read": "an agency whose name reads as this one, but for its direction marks "
+    "or joiners, already exists",
 }
 
 # Unique indexes behind a rule the domain checks first, as a state conflict: only a request

@@ -50,6 +50,9 @@ FINGERPRINTS = {
     7: "24e3cc372bc57186ba7ce9a4872400fc778af63323d55069ab654af29df2e5e7",
     # from 2026-12-06: migration 0008 (a re-export consent recorded in error can be withdrawn)
     8: "61cb29eeddcaee3af14e636e4d1af6744b2dbe1aaa469566b46bab847f133be7",
+    # from 2026-12-06: migration 0009 (an index to page a webhook's deliveries, agencies' names
+    # unique as read)
+    9: "adc5401c86f103be9526e37facba51f718ab43c1216124dfbfd59a5218bb1406",
 }
 SCHEMA_VERSION = max(FINGERPRINTS)
 # Databases set up before versions were counted by migrations recorded version 1 whatever their

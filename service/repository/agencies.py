@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from psycopg import errors
+
 from service.db import Connection
 from service.domain import api_keys
 from service.domain.records import AgencyRef
@@ -15,8 +17,8 @@ from service.errors import Duplicate
 from service.repository.queries import load
 
 SQL = load("agencies")
-# Any fixed number: the advisory-lock space of agency names (one agency named at a time).
-_NAME_LOCK_SPACE = 74_108
+# The unique index of agencies' names as read (schema.sql).
+_NAME_AS_READ = "agencies_name_as_read"
 
 
 @dataclass(frozen=True)
@@ -92,17 +94,15 @@ def ensure_agency(
     Duplicate when another agency's name reads as this one."""
     found = find_agency(conn, name)
     if found is not None:
-        # Named already: no lock (a seed's transaction, which holds it, may run for minutes).
         return found, False
-    with conn.transaction():
-        _claim_name(conn, name)
-        created = conn.execute(SQL["insert_agency"], {"name": name, "country": country}).fetchone()
+    created = conn.execute(SQL["insert_agency"], {"name": name, "country": country}).fetchone()
     if created is not None:
         return AgencyRef(created["id"], created["name"]), True
-    row = conn.execute(SQL["find_agency_by_name"], {"name": name}).fetchone()
-    if row is None:  # pragma: no cover - the conflict above proves the row exists
-        raise LookupError(name)
-    return AgencyRef(row["id"], row["name"]), False
+    # another transaction stored the name meanwhile, or one that reads as it
+    found = find_agency(conn, name)
+    if found is None:
+        raise _read_alike(conn, name)
+    return found, False
 
 
 def insert_api_key(
@@ -187,27 +187,29 @@ def authenticate(
 
 def create_agency(conn: Connection, name: str, country: str | None) -> Agency:
     """A new agency; Duplicate when its name, or one that reads as it, is taken."""
-    with conn.transaction():
-        _claim_name(conn, name)
-        row = conn.execute(SQL["create_agency"], {"name": name, "country": country}).fetchone()
+    try:
+        with conn.transaction():
+            row = conn.execute(SQL["create_agency"], {"name": name, "country": country}).fetchone()
+    except errors.UniqueViolation as exc:
+        if exc.diag.constraint_name != _NAME_AS_READ:
+            raise  # the name itself: service.errors words it
+        raise _read_alike(conn, name) from None
     assert row is not None
     return Agency(**row)
 
 
-def _claim_name(conn: Connection, name: str) -> None:
-    """Refuse a name that reads as another agency's, and keep others from storing one that reads
-    as this one until the transaction ends. The names' unique index sees two strings; a
-    direction mark or a joiner, which shows nothing, made a second agency that every
-    notification named as the first."""
-    conn.execute(SQL["lock_agency_names"], {"lock_space": _NAME_LOCK_SPACE})
+def _read_alike(conn: Connection, name: str) -> Duplicate:
+    """The refusal of a name that reads as another agency's (agencies_name_as_read): a direction
+    mark or a joiner, which shows nothing, made a second agency that every notification named as
+    the first."""
     twin = conn.execute(
         SQL["name_read_alike"], {"name": name, "invisible": KEPT_FORMAT_STRING}
     ).fetchone()
-    if twin is not None:
-        raise Duplicate(
-            f"the name reads as that of the agency {twin['name']!r}, but for its direction marks "
-            "or joiners, which show nothing"
-        )
+    named = f" {twin['name']!r}" if twin is not None else ""
+    return Duplicate(
+        f"the name reads as that of the agency{named}, but for its direction marks or joiners, "
+        "which show nothing"
+    )
 
 
 def get_agency(conn: Connection, agency_id: UUID) -> Agency | None:

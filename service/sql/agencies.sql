@@ -2,26 +2,21 @@
 SELECT id, name FROM agencies WHERE name = %(name)s;
 
 -- name: insert_agency
+-- Nothing when the name, or one that reads as it (agencies_name_as_read), is taken.
 INSERT INTO agencies (name, country) VALUES (%(name)s, %(country)s)
-ON CONFLICT (name) DO NOTHING
+ON CONFLICT DO NOTHING
 RETURNING id, name;
-
--- name: lock_agency_names
--- Agencies are named one at a time: two names that read alike (name_read_alike) cannot then
--- both be stored by two transactions at once. (A unique index on the names as read would do
--- without: a schema change.)
-SELECT pg_advisory_xact_lock(%(lock_space)s, 0);
 
 -- name: name_read_alike
 -- An agency whose name reads as this one (the same but for the direction marks and joiners,
--- which show nothing) and is not this one, which the unique name answers for itself.
+-- which show nothing) and is not this one: which agencies_name_as_read refused it for.
 SELECT name FROM agencies
 WHERE translate(name, %(invisible)s, '') = translate(%(name)s, %(invisible)s, '')
   AND name <> %(name)s
 LIMIT 1;
 
 -- name: create_agency
--- A new agency; a name already taken is a unique violation (409).
+-- A new agency; a name already taken, or one that reads as it, is a unique violation (409).
 INSERT INTO agencies (name, country) VALUES (%(name)s, %(country)s)
 RETURNING id, name, country, created_at, 0 AS active_keys;
 

@@ -101,18 +101,24 @@ WHERE id = ANY(%(ids)s) AND delivered_at IS NULL;
 -- A webhook's deliveries, newest first, a page after `before`, in one state or any: DELIVERED;
 -- FAILING (tried, not delivered); PENDING (not tried yet). next_attempt_at only while not
 -- delivered (a claimed one's is its lease's end).
-SELECT id, notification_id, state, attempts, created_at,
+-- The page is bounded by (webhook_id, id) and the state tested on the columns, not on a derived
+-- `state`: the service's generic plan otherwise read the primary key backwards past every other
+-- webhook's rows rather than webhook_deliveries_webhook_pages (migration 0009 says why).
+SELECT id, notification_id,
+       CASE WHEN delivered_at IS NOT NULL THEN 'DELIVERED'
+            WHEN attempts > 0 THEN 'FAILING'
+            ELSE 'PENDING' END AS state,
+       attempts, created_at,
        CASE WHEN delivered_at IS NULL THEN next_attempt_at END AS next_attempt_at,
        delivered_at, last_status, last_error
-FROM (SELECT id, notification_id, attempts, created_at, next_attempt_at, delivered_at,
-             last_status, last_error,
-             CASE WHEN delivered_at IS NOT NULL THEN 'DELIVERED'
-                  WHEN attempts > 0 THEN 'FAILING'
-                  ELSE 'PENDING' END AS state
-      FROM webhook_deliveries
-      WHERE webhook_id = %(webhook_id)s AND id < %(before)s) d
-WHERE %(state)s::text IS NULL OR state = %(state)s::text
-ORDER BY id DESC
+FROM webhook_deliveries
+WHERE webhook_id = %(webhook_id)s AND (webhook_id, id) < (%(webhook_id)s, %(before)s)
+  AND CASE %(state)s::text
+          WHEN 'DELIVERED' THEN delivered_at IS NOT NULL
+          WHEN 'FAILING' THEN delivered_at IS NULL AND attempts > 0
+          WHEN 'PENDING' THEN delivered_at IS NULL AND attempts = 0
+          ELSE true END
+ORDER BY webhook_id DESC, id DESC
 LIMIT %(limit)s;
 
 -- name: delivery_state

@@ -56,9 +56,9 @@ from tests.live import CLI, environment
 from tests.paths import ROOT
 
 # schema.sql as each version had it: what databases set up before the first migration hold (1),
-# and those set up from 2026-12-06 until the next version (3, 4, 5, 6).
+# and those set up from 2026-12-06 until the next version (3 to 8).
 OLD_SCHEMAS = {
-    version: ROOT / "tests" / "data" / f"schema-v{version}.sql" for version in (1, 3, 4, 5, 6, 7)
+    version: ROOT / "tests" / "data" / f"schema-v{version}.sql" for version in (1, 3, 4, 5, 6, 7, 8)
 }
 VERSION_1_SCHEMA = OLD_SCHEMAS[1]
 
@@ -166,7 +166,13 @@ def version_6(empty_database_url: str) -> Iterator[Connection]:
         yield conn
 
 
-@pytest.mark.parametrize("version", [3, 4, 5, 6, 7])
+@pytest.fixture
+def version_8(empty_database_url: str) -> Iterator[Connection]:
+    with connect(Settings(database_url=set_up_as_version(8, empty_database_url))) as conn:
+        yield conn
+
+
+@pytest.mark.parametrize("version", [3, 4, 5, 6, 7, 8])
 def test_a_database_of_a_recorded_version_migrated_has_the_schema_a_new_database_gets(
     version: int, empty_database_url: str, db: Connection
 ) -> None:
@@ -835,3 +841,25 @@ def test_an_interrupted_command_says_so_in_a_line(
 
     assert cli_module.main(["db", "status"]) == 130
     assert capsys.readouterr().err == "trace-registry: interrupted\n"
+
+
+def test_agencies_whose_names_read_alike_at_version_8_are_kept_and_the_first_holds_the_name(
+    version_8: Connection,
+) -> None:
+    # Before the code refused them, two agencies could be named alike but for a mark or a joiner:
+    # the migration neither fails on them nor renames one (notifications named them as they are).
+    name = "Customs Service"
+    for written in (name, name + "\u200f", "\u200e" + name, "Border Police"):
+        version_8.execute("INSERT INTO agencies (name) VALUES (%s)", [written])
+    notices: list[str] = []
+    version_8.add_notice_handler(lambda notice: notices.append(notice.message_primary or ""))
+
+    ensure_schema(version_8)
+
+    assert installed(version_8) == (SCHEMA_VERSION, FINGERPRINTS[SCHEMA_VERSION])
+    assert rows_in(version_8, "agencies") == 4
+    assert len([n for n in notices if "left out of agencies_name_as_read" in n]) == 2, notices
+    for twin in (name + "\u200d", "Border\u200c Police"):
+        with pytest.raises(errors.UniqueViolation) as refused:
+            version_8.execute("INSERT INTO agencies (name) VALUES (%s)", [twin])
+        assert refused.value.diag.constraint_name == "agencies_name_as_read"
