@@ -173,10 +173,13 @@ def withdraw_revocation(
     reads as not revoked by it. StateConflict when no revocation stands. The caller holds the
     certificate's lock."""
     facts = _facts(conn, euc_id)
-    if not administrator:
-        certificates.check_recorder(
-            agency_ref(facts, "recorded_by"), agency_id, "withdraw its revocation"
-        )
+    # the revocation's recorder is the certificate's: only it may revoke
+    certificates.check_withdrawer(
+        agency_ref(facts, "recorded_by"),
+        agency_id,
+        "this certificate's revocation",
+        administrator=administrator,
+    )
     if facts["standing_id"] is None:
         raise StateConflict("this certificate has no standing revocation to withdraw")
     conn.execute(

@@ -441,8 +441,8 @@ def test_a_withdrawal_is_refused_when_it_cannot_be_made(
     assert "no standing revocation" in nothing_stands.get_json()["detail"]
     assert by_another.status_code == 403
     assert by_another.get_json()["detail"] == (
-        "only the agency that recorded this certificate (National Tracing Office) may withdraw "
-        "its revocation"
+        "only the agency that recorded this certificate's revocation (National Tracing Office), "
+        "or an administrator, may withdraw it"
     )
     assert without_reason.get_json()["errors"][0]["pointer"] == "/reason"
     assert unknown.status_code == 404

@@ -101,8 +101,8 @@ def test_the_tour_runs_as_written(live_service: tuple[str, str], tmp_path: Path)
     # The certificate revoked in error: another agency may not withdraw it, its recorder does.
     assert '"status": "REVOKED"' in result.stdout
     assert (
-        "only the agency that recorded this certificate (Tracing Unit) may withdraw its revocation"
-        in result.stdout
+        "only the agency that recorded this certificate's revocation (Tracing Unit), or an "
+        "administrator, may withdraw it" in result.stdout
     )
     assert "EXPIRED [('2010-04-01', 'the embassy checked again: genuine')]" in result.stdout
     # A batch of two readings of the case: the serial as marked, and one with two digits swapped.
