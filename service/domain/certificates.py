@@ -24,8 +24,8 @@ def status_on(today: date, expires_on: date | None, revoked_on: date | None) -> 
 
 
 def check_recorder(recorded_by: AgencyRef, agency_id: UUID, act: str) -> None:
-    """Refuse a revocation, its withdrawal or a re-export consent by an agency other than the
-    one that recorded the certificate: each changes the findings and the alert list of every
+    """Refuse a revocation or a re-export consent by an agency other than the one that
+    recorded the certificate: each changes the findings and the alert list of every
     agency, and that agency answers for the certificate's record. The refusal names it, which
     discloses nothing: a certificate carries no classification, and every agency reads its
     recorder."""
