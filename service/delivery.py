@@ -8,10 +8,11 @@ connect only where the settings' reach allows (service.domain.webhooks.Reach). A
 recorded in the words of service.domain.delivery_failures, which its agency may read; its
 detail goes to the log.
 
-A delivery is sent while the worker holds a share lock of its webhook's row, taken before it
-reads whether the webhook is active: deactivating it (an update of that row) waits for a
-delivery under way, and a delivery about to start waits for a deactivation under way and then
-sees it. So once a deactivation has committed, no delivery to that webhook starts.
+A delivery is sent while the worker holds a shared lock of its webhook's sends, taken before
+it reads whether the webhook is active: deactivating it (which takes that lock exclusively)
+waits for the deliveries under way, and a delivery about to start waits for a deactivation
+under way or queued, and then sees it. So once a deactivation has committed, no delivery to
+that webhook starts.
 """
 
 from __future__ import annotations
@@ -422,7 +423,7 @@ def _deliver(conn: Connection, delivery: Claimed, send: Sender) -> _Attempt:
     notification = notifications.by_id(conn, delivery.notification_id)
     assert notification is not None
     body = signing.delivery_body(delivery.id, notification)
-    # The webhook's row stays share-locked until the outcome is recorded (see the module's
+    # The webhook's sends stay share-locked until the outcome is recorded (see the module's
     # docstring): a transaction of at most one delivery's time, the one wait a deactivation
     # may meet; recorded in it, a delivered row is not taken for an undelivered one by the
     # deactivation that waited. Holding the webhook's other deliveries comes after: it updates

@@ -15,6 +15,8 @@ from service.repository.queries import load
 SQL = load("webhooks")
 # Any fixed number: the advisory-lock space of webhook registrations (one agency at a time).
 _LOCK_SPACE = 74_107
+# Any fixed number: the advisory-lock space of sends to a webhook and its deactivation.
+_SENDS_LOCK_SPACE = 74_109
 # How long a deactivation may wait for a delivery under way: its whole time, and a margin.
 _DEACTIVATION_WAIT_MS = int((DELIVERY_SECONDS + 5) * 1000)
 
@@ -97,6 +99,9 @@ def deactivate(conn: Connection, agency_id: UUID, webhook_id: UUID) -> None:
     those not yet delivered out of the outbox (call it in a transaction). Waits for a delivery
     under way to the webhook to end (target_for_sending): once this commits, none starts."""
     conn.execute(SQL["wait_for_a_delivery_under_way"], {"ms": _DEACTIVATION_WAIT_MS})
+    conn.execute(
+        SQL["lock_sends_exclusively"], {"lock_space": _SENDS_LOCK_SPACE, "webhook_id": webhook_id}
+    )
     conn.execute(SQL["deactivate_webhook"], {"id": webhook_id, "agency_id": agency_id})
     conn.execute(SQL["drop_undelivered"], {"webhook_id": webhook_id})
 
@@ -113,9 +118,12 @@ def claim_due(conn: Connection, limit: int, lease_seconds: int) -> list[Claimed]
 
 
 def target_for_sending(conn: Connection, webhook_id: UUID) -> Target:
-    """Where to send, and whether the webhook is active, read under a share lock of its row
+    """Where to send, and whether the webhook is active, read under a shared lock of its sends
     that the caller's transaction holds until it has sent: a deactivation waits for it, and
-    one under way is waited for and seen."""
+    one under way, or queued, is waited for and seen."""
+    conn.execute(
+        SQL["lock_sends_shared"], {"lock_space": _SENDS_LOCK_SPACE, "webhook_id": webhook_id}
+    )
     row = conn.execute(SQL["delivery_target"], {"webhook_id": webhook_id}).fetchone()
     assert row is not None
     return Target(row["url"], row["secret"], row["deactivated_at"] is None)

@@ -26,6 +26,18 @@ SELECT set_config('statement_timeout', %(ms)s::text, true)
 WHERE current_setting('statement_timeout') <> '0'
   AND extract(epoch FROM current_setting('statement_timeout')::interval) * 1000 < %(ms)s;
 
+-- name: lock_sends_exclusively
+-- Before deactivate_webhook: waits for the sends under way to the webhook (lock_sends_shared),
+-- and, once queued, makes a send about to start wait behind it. A waiting UPDATE alone is no
+-- such barrier: a row's FOR SHARE is granted past it while another share lock is held, so
+-- workers taking turns at a slow receiver could hold a deactivation off until it timed out.
+SELECT pg_advisory_xact_lock(%(lock_space)s, hashtext(%(webhook_id)s::text));
+
+-- name: lock_sends_shared
+-- A send to the webhook, in the transaction that sends: other sends' share it, a deactivation's
+-- (lock_sends_exclusively) is waited for, queued or holding.
+SELECT pg_advisory_xact_lock_shared(%(lock_space)s, hashtext(%(webhook_id)s::text));
+
 -- name: deactivate_webhook
 UPDATE agency_webhooks SET deactivated_at = now()
 WHERE id = %(id)s AND agency_id = %(agency_id)s AND deactivated_at IS NULL

@@ -147,6 +147,61 @@ def test_a_deactivation_waits_for_a_delivery_under_way_then_none_starts(
     assert [(row["id"], row["delivered_at"] is not None) for row in states] == [(first.id, True)]
 
 
+def test_a_deactivation_waiting_for_one_worker_is_not_overtaken_by_another_workers_delivery(
+    owner: tuple[AgencyRef, ContractClient],
+    other_api: ContractClient,
+    settings: Settings,
+    db: Connection,
+) -> None:
+    # Share locks do not queue behind a waiting UPDATE: while worker A sent, worker B's FOR
+    # SHARE was granted past the deactivation waiting for A, and B sent. Two workers taking
+    # turns on a slow receiver's backlog starved the deactivation until its 15 s ran out: a 503
+    # for every DELETE while the backlog lasted.
+    agency, api = owner
+    hook = api.created("/v1/webhooks", {"url": HOOK_URL})
+    traced(other_api, times=2)
+    first, second = webhooks.claim_due(db, 20, 120)
+    sending, answer = threading.Event(), threading.Event()
+
+    def slow(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
+        sending.set()
+        answer.wait(10)
+        return 204, ""
+
+    sent: Sent = []
+    overtook = threading.Event()
+
+    def noticed(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
+        overtook.set()
+        return recording(sent)(url, body, headers)
+
+    def deactivate(conn: Connection) -> None:
+        with conn.transaction():
+            webhooks.deactivate(conn, agency.id, UUID(hook["id"]))
+
+    with (
+        connect(settings) as worker_a,
+        connect(settings) as worker_b,
+        connect(settings) as api_side,
+        connect(settings) as watcher,
+    ):
+        threads = [threading.Thread(target=delivery._deliver, args=(worker_a, first, slow))]
+        threads[0].start()
+        assert sending.wait(10)
+        threads.append(threading.Thread(target=deactivate, args=(api_side,)))
+        threads[-1].start()
+        assert waits_for_lock(watcher, api_side, worker_a)
+        threads.append(threading.Thread(target=delivery._deliver, args=(worker_b, second, noticed)))
+        threads[-1].start()
+        # B either sends at once (overtaking) or comes to wait behind the deactivation.
+        assert overtook.wait(2) or waits_for_lock(watcher, worker_b, api_side)
+        answer.set()
+        for thread in threads:
+            thread.join(10)
+
+    assert sent == []
+
+
 # Ports ---------------------------------------------------------------------------------------
 
 
