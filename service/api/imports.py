@@ -96,8 +96,7 @@ def create_import() -> Response:
             "import_rejected",
             "The file has bad records: nothing was stored",
             f"{counted(outcome.error_count, 'problem')} in {counted(outcome.lines, 'line')}; the "
-            f"import's record is "
-            f"{location}",
+            f"import's record is {location}",
             errors=[FieldError("body", p.field, p.detail, line=p.line) for p in outcome.errors],
             extensions={"import_id": str(outcome.id), "error_count": outcome.error_count},
         )
