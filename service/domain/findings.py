@@ -387,8 +387,8 @@ def retransfer_without_consent(facts: ChainFacts) -> Iterator[Finding]:
 
 
 def _withdrawn_said(withdrawn: list[Consent]) -> str:
-    """What the withdrawn consents that covered a move were, in one sentence: one a consent
-    said the same words again for each of two consents of a day."""
+    """What the withdrawn consents that covered a move were, in one sentence: a sentence per
+    consent said the same words twice for two consents of one day."""
     if not withdrawn:
         return ""
     if len(withdrawn) == 1:

@@ -291,16 +291,17 @@ def add_consent(
         certificates.check_consent_before_revocation(
             consent.granted_on, facts["standing_revoked_on"]
         )
-        known = {"euc_id": euc_id, "agency_id": agency_id}
-        shipped = conn.execute(SQL["items_shipped_under"], known).fetchone()
-        assert shipped is not None
-        certificates.check_consent_quantity(consent.quantity, shipped["shipped"])
+        cap = conn.execute(
+            SQL["consents_cap"], {"euc_id": euc_id, "agency_id": agency_id}
+        ).fetchone()
+        assert cap is not None
+        certificates.check_consent_quantity(consent.quantity, cap["shipped"])
         _shipped_under(conn, agency_id, euc_id, consent.item_ids)
+        standing = certificates.ConsentedItems(
+            frozenset(cap["named"]), int(cap["by_quantity"]), cap["every_item"]
+        )
         certificates.check_consents_cap(
-            _consented_items(conn, euc_id, agency_id),
-            consent.quantity,
-            consent.item_ids,
-            shipped["shipped"],
+            standing, consent.quantity, consent.item_ids, cap["shipped"]
         )
         fields = {key: value for key, value in vars(consent).items() if key != "item_ids"}
         row = conn.execute(
@@ -356,18 +357,6 @@ def usage(conn: Connection, euc: EndUserCertificate, viewer: UUID) -> Usage:
         for row in conn.execute(SQL["usage"], {"euc_id": euc.id, "viewer": viewer})
     )
     return Usage(euc.id, euc.certificate_number, euc.status, lines)
-
-
-def _consented_items(
-    conn: Connection, euc_id: UUID, agency_id: UUID
-) -> certificates.ConsentedItems:
-    row = conn.execute(
-        SQL["consented_items"], {"euc_id": euc_id, "agency_id": agency_id}
-    ).fetchone()
-    assert row is not None
-    return certificates.ConsentedItems(
-        frozenset(row["named"]), int(row["by_quantity"]), row["every_item"]
-    )
 
 
 def _shipped_under(

@@ -157,46 +157,39 @@ WHERE c.id = %(euc_id)s;
 INSERT INTO reexport_consent_withdrawals (consent_id, reason, recorded_by_agency_id)
 VALUES (%(consent_id)s, %(reason)s, %(agency_id)s);
 
--- name: consented_items
--- What the certificate's standing (not withdrawn) consents cover, as the cap counts it
--- (certificates.ConsentedItems): the items they name, the quantities of those that name none,
--- and whether one names neither items nor a quantity. An item named counts only while a
--- standing event under the certificate covers it, as items_shipped_under counts the items: one
--- whose export was declared erroneous since is a re-transfer the consent can no longer cover,
--- and counted, it held back consents for the items still shipped. Only the events the caller
--- may know of count, as in items_shipped_under.
-WITH standing AS (
+-- name: consents_cap
+-- What a new consent is checked against: how many items the certificate's standing events
+-- cover (those a consent may name), and what its standing (not withdrawn) consents cover, as
+-- the cap counts it (certificates.ConsentedItems): the items they name, the quantities of those
+-- that name none, and whether one names neither items nor a quantity. Only the events the
+-- caller may know of count (as not_shipped_under: an unrestricted one, or a restricted one of
+-- its own): with another agency's restricted events counted, the answer to a consent (400 for
+-- its quantity, 409 for the cap, and the counts each gives) told whether such an event still
+-- covered an item once the export the caller saw of it was declared erroneous. An item named
+-- counts only while such an event covers it: one whose export was declared erroneous since is
+-- a re-transfer the consent can no longer cover, and counted, it held back consents for the
+-- items still shipped.
+WITH shipped AS (
+    SELECT DISTINCT ei.item_id
+    FROM custody_events e
+    JOIN custody_event_items ei ON ei.event_id = e.id
+    WHERE e.euc_id = %(euc_id)s
+      AND (e.classification = 'UNRESTRICTED' OR e.recorded_by_agency_id = %(agency_id)s)
+      AND NOT EXISTS (SELECT 1 FROM event_error_declarations d WHERE d.event_id = e.id)),
+standing AS (
     SELECT s.id, s.quantity,
            EXISTS (SELECT 1 FROM reexport_consent_items si WHERE si.consent_id = s.id)
                AS names_items
     FROM reexport_consents s
     WHERE s.euc_id = %(euc_id)s
       AND NOT EXISTS (SELECT 1 FROM reexport_consent_withdrawals w WHERE w.consent_id = s.id))
-SELECT (SELECT coalesce(array_agg(DISTINCT si.item_id), '{}')
+SELECT (SELECT count(*) FROM shipped) AS shipped,
+       (SELECT coalesce(array_agg(DISTINCT si.item_id), '{}')
         FROM standing JOIN reexport_consent_items si ON si.consent_id = standing.id
-        WHERE EXISTS (SELECT 1 FROM custody_event_items ei
-                      JOIN custody_events e ON e.id = ei.event_id
-                      WHERE ei.item_id = si.item_id AND e.euc_id = %(euc_id)s
-                        AND (e.classification = 'UNRESTRICTED'
-                             OR e.recorded_by_agency_id = %(agency_id)s)
-                        AND NOT EXISTS (SELECT 1 FROM event_error_declarations d
-                                        WHERE d.event_id = e.id))) AS named,
+        JOIN shipped ON shipped.item_id = si.item_id) AS named,
        (SELECT coalesce(sum(quantity), 0) FROM standing WHERE NOT names_items) AS by_quantity,
        EXISTS (SELECT 1 FROM standing WHERE NOT names_items AND quantity IS NULL)
            AS every_item;
-
--- name: items_shipped_under
--- How many items the certificate's standing events cover, of the events the caller may know of
--- (as not_shipped_under: an unrestricted one, or a restricted one of its own): those a consent
--- may name. With another agency's restricted events counted, the answer to a consent (400 for
--- its quantity, 409 for the cap, and the counts each gives) told whether such an event still
--- covered an item once the export the caller saw of it was declared erroneous.
-SELECT count(DISTINCT ei.item_id) AS shipped
-FROM custody_events e
-JOIN custody_event_items ei ON ei.event_id = e.id
-WHERE e.euc_id = %(euc_id)s
-  AND (e.classification = 'UNRESTRICTED' OR e.recorded_by_agency_id = %(agency_id)s)
-  AND NOT EXISTS (SELECT 1 FROM event_error_declarations d WHERE d.event_id = e.id);
 
 -- name: insert_consent
 INSERT INTO reexport_consents (euc_id, granted_on, granted_by, new_end_user_party_id,
