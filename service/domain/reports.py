@@ -21,6 +21,7 @@ from typing import Any
 
 from service.domain.custody import OWNERSHIP_PASSING_TYPES
 from service.domain.records import RESTRICTED
+from service.domain.wording import counted
 
 Document = Mapping[str, Any]
 
@@ -49,7 +50,7 @@ def trace_report(trace: Document) -> str:
     differences, findings and chain of custody."""
     lines = [*_trace_heading(trace), "", *_reading(trace)]
     candidates: Sequence[Document] = trace["candidates"]
-    lines += ["", _counted(len(candidates), "CANDIDATE", "CANDIDATES")]
+    lines += ["", counted(len(candidates), "CANDIDATE", "CANDIDATES")]
     if not candidates:
         lines.append("Nothing registered fits the reading.")
     for candidate in candidates:
@@ -139,12 +140,12 @@ def _chain(chain: Document, heading: str, about_item: Sequence[str] = ()) -> lis
     if owner is not None and owner != holder:
         lines.append(_detail("owner", _party(owner)))
     findings: Sequence[Document] = chain["findings"]
-    lines.append(f"{_INDENT}{_counted(len(findings), 'finding', 'findings')}")
+    lines.append(f"{_INDENT}{counted(len(findings), 'finding')}")
     lines += [
         f"{_INDENT * 2}{f['severity']:<8} {f['code']}: {shown(f['message'])}" for f in findings
     ]
     events: Sequence[Document] = chain["events"]
-    lines.append(f"{_INDENT}{_counted(len(events), 'event', 'events')} of custody")
+    lines.append(f"{_INDENT}{counted(len(events), 'event')} of custody")
     for event in events:
         lines += _event(event)
     return lines
@@ -285,7 +286,3 @@ def _country(code: str | None) -> str:
 def _moment(timestamp: str) -> str:
     """An answer's UTC timestamp to the second: 2026-12-06 06:40:12 UTC."""
     return f"{timestamp[:10]} {timestamp[11:19]} UTC"
-
-
-def _counted(count: int, one: str, many: str) -> str:
-    return f"{count} {one if count == 1 else many}"

@@ -77,7 +77,7 @@ class TraceContextIn(Schema):
     seized_on = IsoDate(load_default=None, allow_none=True)
 
     @validates("seized_on")
-    def within_the_span(self, value: date | None, **_: Any) -> None:
+    def seized_within_the_span(self, value: date | None, **_: Any) -> None:
         if value is not None:
             within_the_span(value, "a seizure")
 
