@@ -1,5 +1,5 @@
-"""Text that every agency reads: which invisible characters it may hold, and when two texts read
-alike."""
+"""Text that every agency reads: which invisible characters it may hold (two names that differ
+only in them read alike: schema.sql's agencies_name_as_read)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,3 @@ from __future__ import annotations
 KEPT_FORMAT_CHARACTERS = frozenset("\u200e\u200f\u061c\u200c\u200d")
 # The same, in one string, for SQL's translate() (service/sql/agencies.sql).
 KEPT_FORMAT_STRING = "".join(sorted(KEPT_FORMAT_CHARACTERS))
-
-
-def as_read(text: str) -> str:
-    """The text without the kept format characters, which show nothing themselves: two names that
-    give the same read alike."""
-    return text.translate(dict.fromkeys(map(ord, KEPT_FORMAT_CHARACTERS)))
