@@ -360,8 +360,8 @@ def _described(cause: object, host: str | None, timeout: float) -> str:
         (ConnectionRefusedError, "refused"),
         (TimeoutError, "cut"),  # a read that got nothing in time
         (OSError, "unreachable"),
-        (http.client.InvalidURL, "unsendable"),
-        (ValueError, "unsendable"),  # a URL stored before today's checks: UnicodeEncodeError
+        # a URL stored before today's checks: UnicodeEncodeError, http.client.InvalidURL
+        (ValueError, "unsendable"),
         (http.client.HTTPException, "not_http"),
     )
     for kind, sentence in kinds:

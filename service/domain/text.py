@@ -1,4 +1,5 @@
-"""Text that every agency reads: which invisible characters it may hold."""
+"""Text that every agency reads: which invisible characters it may hold (two names that differ
+only in them read alike: schema.sql's agencies_name_as_read)."""
 
 from __future__ import annotations
 

@@ -246,13 +246,14 @@ def url_problem(url: str, allow_http: bool, reach: Reach | None = None) -> str |
         return "a webhook URL's port must be a number from 1 to 65535"
     if reach is None:
         return None
+    problem = host_problem(host, reach)
     effective = port_of(parts.scheme, port)
-    if not host_problem(host, reach) and reach.refuses_port(effective):
+    if problem is None and reach.refuses_port(effective):
         return (
             f"a webhook URL's port must be one deliveries may use, {reach.ports_allowed} "
             f"(TRACE_REGISTRY_WEBHOOK_PORTS), not {effective}"
         )
-    return host_problem(host, reach)
+    return problem
 
 
 _HOST_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")

@@ -60,14 +60,7 @@ def forget_spent_rates(conn: Connection, batch: int) -> Iterator[int]:
     of the table at a time in key order, to its end; yields how many each batch deleted. Each
     batch is one statement: on a connection in autocommit mode (the worker's), a short
     transaction of its own."""
-    after = UUID(int=0)
-    while True:
-        row = conn.execute(SQL["forget_spent_rates"], {"after": after, "batch": batch}).fetchone()
-        assert row is not None
-        yield row["forgotten"]
-        if row["read"] < batch:
-            return
-        after = row["last"]
+    return _through_the_table(conn, "forget_spent_rates", {}, batch, "forgotten")
 
 
 def quiet_period(per_minute: int, burst: int) -> timedelta:
@@ -82,14 +75,20 @@ def record_quiet_tallies(conn: Connection, quiet: timedelta, batch: int) -> Iter
     `quiet`, an entry each (see the `record_quiet_tallies` query), reading `batch` tallies at a
     time in tally order, to the table's end; yields how many each batch recorded. Each batch is
     one statement: on a connection in autocommit mode (the worker's), a transaction of its own."""
+    params: dict[str, object] = {"quiet_seconds": quiet.total_seconds()}
+    return _through_the_table(conn, "record_quiet_tallies", params, batch, "recorded")
+
+
+def _through_the_table(
+    conn: Connection, query: str, params: dict[str, object], batch: int, done: str
+) -> Iterator[int]:
+    """Run `query` on `batch` rows at a time after `after`, in key order, to the table's end
+    (the query reports `read`, the `last` key it read and its `done` count); yields each count."""
     after = UUID(int=0)
     while True:
-        row = conn.execute(
-            SQL["record_quiet_tallies"],
-            {"after": after, "batch": batch, "quiet_seconds": quiet.total_seconds()},
-        ).fetchone()
+        row = conn.execute(SQL[query], {**params, "after": after, "batch": batch}).fetchone()
         assert row is not None
-        yield row["recorded"]
+        yield row[done]
         if row["read"] < batch:
             return
         after = row["last"]
