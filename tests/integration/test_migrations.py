@@ -863,3 +863,36 @@ def test_agencies_whose_names_read_alike_at_version_8_are_kept_and_the_first_hol
         with pytest.raises(errors.UniqueViolation) as refused:
             version_8.execute("INSERT INTO agencies (name) VALUES (%s)", [twin])
         assert refused.value.diag.constraint_name == "agencies_name_as_read"
+
+
+@pytest.mark.slow
+def test_db_init_prints_what_the_migrations_report(empty_database_url: str) -> None:
+    # A migration's NOTICE names the records it left as they were, for the operator to look at:
+    # it reached psql's output only, never db init's.
+    url = set_up_as_version(8, empty_database_url)
+    with connect(Settings(database_url=url)) as conn:
+        for written in ("Customs Service", "Customs Service\u200f"):
+            conn.execute("INSERT INTO agencies (name) VALUES (%s)", [written])
+
+    init = cli(url, "db", "init")
+
+    assert init.returncode == 0, init.stderr
+    lines = init.stdout.strip().splitlines()
+    assert lines[-1] == f"schema migrated from version 8 to {SCHEMA_VERSION}"
+    reported = [line for line in lines if "left out of agencies_name_as_read" in line]
+    assert len(reported) == 1, lines
+    assert reported[0].startswith(
+        "notice: 0009_webhook_delivery_pages_agency_names_as_read.sql: agency "
+    )
+
+
+def test_ensure_schema_says_what_each_migration_reported(version_8: Connection) -> None:
+    for written in ("Customs Service", "\u200eCustoms Service"):
+        version_8.execute("INSERT INTO agencies (name) VALUES (%s)", [written])
+
+    done = ensure_schema(version_8)
+
+    assert [notice.split(":")[0] for notice in done.notices] == [
+        "0009_webhook_delivery_pages_agency_names_as_read.sql"
+    ]
+    assert "left out of agencies_name_as_read" in done.notices[0]
