@@ -54,6 +54,10 @@ FINGERPRINTS = {
     # from 2026-12-06: migration 0009 (an index to page a webhook's deliveries, agencies' names
     # unique as read)
     9: "adc5401c86f103be9526e37facba51f718ab43c1216124dfbfd59a5218bb1406",
+    # from 2026-12-06: migration 0010 (keys folded again: modifier letters in serials, names and
+    # certificate numbers, registration numbers beyond ASCII; case references and agencies'
+    # names stored before the NFC rule)
+    10: "ec224d64bb9f373df11b55924180e24b69f8ff8805f7a7594a8ac84c41b6e83d",
 }
 SCHEMA_VERSION = max(FINGERPRINTS)
 # Databases set up before versions were counted by migrations recorded version 1 whatever their
