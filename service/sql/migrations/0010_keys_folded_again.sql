@@ -205,15 +205,16 @@ BEGIN
                                  manufacturer_key = item.new_manufacturer,
                                  model_key = item.new_model
                 WHERE id = item.id;
-                UPDATE item_serials SET serial_norm = item.new_serial,
-                                        manufacturer_key = item.new_manufacturer
-                WHERE item_id = item.id;
                 UPDATE refolded_items SET done = true WHERE id = item.id;
                 moved := moved + 1;
             END LOOP;
             EXIT WHEN moved = 0;
         END LOOP;
         ALTER TABLE items ENABLE TRIGGER items_append_only;
+        -- in one pass over item_serials, which has no index but its trigrams'
+        UPDATE item_serials s SET serial_norm = r.new_serial, manufacturer_key = r.new_manufacturer
+        FROM refolded_items r
+        WHERE r.done AND s.item_id = r.id;
         FOR item IN SELECT * FROM refolded_items WHERE NOT done ORDER BY recorded_at, id LOOP
             SELECT id, serial_number INTO holder FROM items i
             WHERE (i.serial_norm, i.manufacturer_key, i.model_key)
