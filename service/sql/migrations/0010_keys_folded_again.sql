@@ -11,7 +11,7 @@
 -- taken from the key stored: a key is a string of what each character folds to, and a text whose
 -- other characters are ASCII, or hold one run of others, places the new letters exactly. A text
 -- holding more than one such run (a Cyrillic letter, a modifier letter, another Cyrillic one) is
--- left keyed as before and named in a NOTICE; none was seen. The reference manufacturers and
+-- left keyed as before and named in a NOTICE (no such serial is known). The manufacturers and
 -- their aliases hold no modifier letter (schema.sql's rows), so their keys stand.
 --
 -- Keys that another row holds ("ᴬ123" and "A123" of one manufacturer and model would be one
