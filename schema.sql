@@ -260,7 +260,10 @@ CREATE TABLE items (
     caliber                 text,
     -- exactly as marked on the weapon
     serial_number           text NOT NULL,
-    -- upper-case, separators removed, Cyrillic and Greek look-alikes folded to Latin
+    -- upper-case, separators removed, Cyrillic and Greek look-alikes folded to Latin, compatibility
+    -- forms (full-width, superscript and modifier letters, circled digits) to their letters and
+    -- digits (service/domain/serials.py; migration 0010 keyed again the rows that held the
+    -- modifier letters earlier versions dropped)
     serial_norm             text NOT NULL CHECK (serial_norm <> ''),
     -- characters that examiners and OCR confuse made one (service/domain/matching.py says the
     -- same in Python; a test keeps the two in step)

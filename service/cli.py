@@ -330,6 +330,8 @@ def db_init(args: argparse.Namespace) -> int:
             done = set_up(conn, settings, migrate=True)
         role = service_role_of(settings.database_url) or "the connection's default role"
         owner = service_role_of(settings.owner_url) or "the connection's default role"
+    for notice in done.notices:
+        print(f"notice: {notice}")
     print(done)
     if role == owner:
         print(

@@ -18,7 +18,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
@@ -53,6 +54,10 @@ FINGERPRINTS = {
     # from 2026-12-06: migration 0009 (an index to page a webhook's deliveries, agencies' names
     # unique as read)
     9: "adc5401c86f103be9526e37facba51f718ab43c1216124dfbfd59a5218bb1406",
+    # from 2026-12-06: migration 0010 (keys folded again: modifier letters in serials, names and
+    # certificate numbers, registration numbers beyond ASCII; case references and agencies'
+    # names stored before the NFC rule)
+    10: "ec224d64bb9f373df11b55924180e24b69f8ff8805f7a7594a8ac84c41b6e83d",
 }
 SCHEMA_VERSION = max(FINGERPRINTS)
 # Databases set up before versions were counted by migrations recorded version 1 whatever their
@@ -100,10 +105,13 @@ class Migration:
 
 @dataclass(frozen=True, slots=True)
 class SchemaSetUp:
-    """What ensure_schema found (None: an empty database) and left (always SCHEMA_VERSION)."""
+    """What ensure_schema found (None: an empty database) and left (always SCHEMA_VERSION), and
+    what the migrations reported on the way (their NOTICEs: the records a migration left as they
+    were, for the operator to look at), each after the name of its migration."""
 
     found: int | None
     now: int = SCHEMA_VERSION
+    notices: tuple[str, ...] = field(default=(), compare=False)
 
     def __str__(self) -> str:
         if self.found is None:
@@ -225,17 +233,21 @@ def ensure_schema(conn: Connection, *, migrate: bool = True) -> SchemaSetUp:
         to_apply = _after(found)
         if to_apply and not migrate:
             raise NotYetMigrated(found)
-        _migrate(conn, found, to_apply)
-    return SchemaSetUp(found)
+        notices: list[str] = []
+        _migrate(conn, found, to_apply, notices)
+    return SchemaSetUp(found, notices=tuple(notices))
 
 
 def _after(version: int) -> tuple[Migration, ...]:
     return tuple(migration for migration in migrations() if migration.version > version)
 
 
-def _migrate(conn: Connection, found: int, to_apply: tuple[Migration, ...]) -> None:
+def _migrate(
+    conn: Connection, found: int, to_apply: tuple[Migration, ...], notices: list[str]
+) -> None:
     """Each migration in turn, each version recorded as it is reached, in the caller's
-    transaction: the database reaches the last version, or stays at `found`."""
+    transaction: the database reaches the last version, or stays at `found`. What each one
+    reports (RAISE NOTICE) is added to `notices`."""
     if not to_apply:
         return
     _act_as_owner(conn, found)
@@ -244,7 +256,8 @@ def _migrate(conn: Connection, found: int, to_apply: tuple[Migration, ...]) -> N
     settings.set_for_transaction(conn, "lock_timeout", f"{MIGRATION_LOCK_WAIT_SECONDS}s")
     for migration in to_apply:
         try:
-            conn.execute(migration.statements.encode())
+            with _reported(conn, migration.name, notices):
+                conn.execute(migration.statements.encode())
         except errors.LockNotAvailable as exc:
             raise MigrationFailed(
                 f"{migration.name}: a table it changes was held by another session for "
@@ -257,6 +270,20 @@ def _migrate(conn: Connection, found: int, to_apply: tuple[Migration, ...]) -> N
                 f"changed, the database is at version {found}"
             ) from exc
         _record(conn, migration.version)
+
+
+@contextlib.contextmanager
+def _reported(conn: Connection, name: str, notices: list[str]) -> Iterator[None]:
+    """The server's notices while the block runs, added to `notices` after `name`."""
+
+    def add(notice: psycopg.errors.Diagnostic) -> None:
+        notices.append(f"{name}: {notice.message_primary}")
+
+    conn.add_notice_handler(add)
+    try:
+        yield
+    finally:
+        conn.remove_notice_handler(add)
 
 
 def _act_as_owner(conn: Connection, found: int) -> None:

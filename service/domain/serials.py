@@ -7,6 +7,12 @@ look exactly like Latin ones (a Cyrillic "А" stamped in Izhevsk and a Latin "A"
 are the same mark). Characters that merely *resemble* each other (O and 0, S and 5) are not folded
 here: that is a weaker kind of match, decided by the trace matcher, not by identity. Letters with
 no Latin twin (Б, Ж, Ł) and numerals of other scripts without a decimal value stay as they are.
+
+Compatibility forms of a letter or digit are that letter or digit (Unicode's NFKD, taken for
+letters, numbers and modifier letters only): full-width, super- and subscript (ᴬ, ʰ, ², ₐ),
+circled (①) and ligatures. Symbols are not, though NFKD spells some in letters: a circled or
+squared letter (Ⓟ, 🄿) is a proof or inspector's mark stamped beside a serial, and ™, ® or ㎏
+are no part of one.
 """
 
 from __future__ import annotations
@@ -59,11 +65,12 @@ def normalise_name(name: str) -> str:
 
 
 def _normalise_character(char: str) -> str:
-    if not _is_letter_or_digit(char):
+    if not _is_letter_or_digit(char) and not _is_form_of_a_letter(char):
         return ""
     parts = []
     # NFKD splits accents off letters (Ё -> Е + diaeresis) and maps compatibility forms
-    # (full-width digits, ligatures, Roman numerals) to plain ones.
+    # (full-width digits, ligatures, Roman numerals, superscripts) to plain ones. Its parts are
+    # decomposed whole: a modifier letter among them is a form of nothing.
     for part in unicodedata.normalize("NFKD", _fold(char)):
         if not _is_letter_or_digit(part):
             continue
@@ -74,9 +81,17 @@ def _normalise_character(char: str) -> str:
 
 
 def _is_letter_or_digit(char: str) -> bool:
-    # Modifier letters (Lm: the Arabic tatweel, apostrophe-like marks) only stretch or accent.
+    # Modifier letters (Lm) that are a form of no letter (the Arabic tatweel, the apostrophe ʼ,
+    # length and stress marks) only stretch or accent.
     category = unicodedata.category(char)
     return category[0] in "LN" and category != "Lm" and char not in _NOT_PART_OF_A_SERIAL
+
+
+def _is_form_of_a_letter(char: str) -> bool:
+    # A modifier letter that Unicode decomposes is a raised or lowered letter (ᴬ, ʰ, ₐ, ᵸ): an
+    # examiner reading "ᴬ123" means "A123". It then takes the same path as the letter, look-alike
+    # folding included, so that its key is the plain letter's (ᵸ, н and H are one mark).
+    return unicodedata.category(char) == "Lm" and unicodedata.decomposition(char) != ""
 
 
 def _fold(text: str) -> str:

@@ -99,6 +99,17 @@ def test_finding_by_serial_ignores_case_separators_and_lookalikes(
         assert found["next_cursor"] is None
 
 
+def test_a_superscript_letter_in_a_serial_is_the_letter(api: ContractClient) -> None:
+    # Dropped until version 10: "ᴬ123" was "123", and a reading "A123" never found it.
+    raised = api.created("/v1/items", {**RIFLE, "serial_number": "ᴬ123"})
+    plain = api.post("/v1/items", {**RIFLE, "serial_number": "A-123"})
+
+    assert raised["serial_normalised"] == "A123"
+    assert plain.status_code == 409
+    found = api.get("/v1/items?serial_number=a123").get_json()
+    assert [item["id"] for item in found["items"]] == [raised["id"]]
+
+
 def test_finding_by_serial_lists_every_manufacturer_unless_one_is_named(
     api: ContractClient,
 ) -> None:

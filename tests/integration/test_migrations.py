@@ -7,7 +7,9 @@ import contextlib
 import hashlib
 import os
 import subprocess
+import sys
 import threading
+import unicodedata
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -28,7 +30,8 @@ from service.domain.ids import uuid7
 from service.domain.inputs import NewParty
 from service.domain.records import AgencyRef
 from service.domain.registrations import registration_key
-from service.repository import clients, parties, webhooks
+from service.domain.serials import normalise_name, normalise_serial
+from service.repository import clients, parties, traces, webhooks
 from service.schema_setup import (
     FINGERPRINTS,
     SCHEMA_VERSION,
@@ -41,6 +44,7 @@ from service.schema_setup import (
     installed,
     migrations,
 )
+from service.schemas.fields import SoughtText
 from tests.catalog import differences, schema_of
 from tests.conftest import (
     SERVICE_ROLE,
@@ -56,9 +60,10 @@ from tests.live import CLI, environment
 from tests.paths import ROOT
 
 # schema.sql as each version had it: what databases set up before the first migration hold (1),
-# and those set up from 2026-12-06 until the next version (3 to 8).
+# and those set up from 2026-12-06 until the next version (3 to 9).
 OLD_SCHEMAS = {
-    version: ROOT / "tests" / "data" / f"schema-v{version}.sql" for version in (1, 3, 4, 5, 6, 7, 8)
+    version: ROOT / "tests" / "data" / f"schema-v{version}.sql"
+    for version in (1, 3, 4, 5, 6, 7, 8, 9)
 }
 VERSION_1_SCHEMA = OLD_SCHEMAS[1]
 
@@ -172,7 +177,13 @@ def version_8(empty_database_url: str) -> Iterator[Connection]:
         yield conn
 
 
-@pytest.mark.parametrize("version", [3, 4, 5, 6, 7, 8])
+@pytest.fixture
+def version_9(empty_database_url: str) -> Iterator[Connection]:
+    with connect(Settings(database_url=set_up_as_version(9, empty_database_url))) as conn:
+        yield conn
+
+
+@pytest.mark.parametrize("version", [3, 4, 5, 6, 7, 8, 9])
 def test_a_database_of_a_recorded_version_migrated_has_the_schema_a_new_database_gets(
     version: int, empty_database_url: str, db: Connection
 ) -> None:
@@ -181,8 +192,8 @@ def test_a_database_of_a_recorded_version_migrated_has_the_schema_a_new_database
 
         assert ensure_schema(old) == SchemaSetUp(found=version)
 
-        # the comparison sees what the next migration adds
-        assert differences(before, schema_of(db)) != []
+        # the comparison sees what the next migration adds (0010 changes rows, not tables)
+        assert (differences(before, schema_of(db)) != []) == (version != 9)
         assert differences(schema_of(old), schema_of(db)) == []
         recorded = old.execute("SELECT version, fingerprint FROM schema_version ORDER BY 1")
         assert [(row["version"], row["fingerprint"]) for row in recorded] == [
@@ -863,3 +874,308 @@ def test_agencies_whose_names_read_alike_at_version_8_are_kept_and_the_first_hol
         with pytest.raises(errors.UniqueViolation) as refused:
             version_8.execute("INSERT INTO agencies (name) VALUES (%s)", [twin])
         assert refused.value.diag.constraint_name == "agencies_name_as_read"
+
+
+@pytest.mark.slow
+def test_db_init_prints_what_the_migrations_report(empty_database_url: str) -> None:
+    # A migration's NOTICE names the records it left as they were, for the operator to look at:
+    # it reached psql's output only, never db init's.
+    url = set_up_as_version(8, empty_database_url)
+    with connect(Settings(database_url=url)) as conn:
+        for written in ("Customs Service", "Customs Service\u200f"):
+            conn.execute("INSERT INTO agencies (name) VALUES (%s)", [written])
+
+    init = cli(url, "db", "init")
+
+    assert init.returncode == 0, init.stderr
+    lines = init.stdout.strip().splitlines()
+    assert lines[-1] == f"schema migrated from version 8 to {SCHEMA_VERSION}"
+    reported = [line for line in lines if "left out of agencies_name_as_read" in line]
+    assert len(reported) == 1, lines
+    assert reported[0].startswith(
+        "notice: 0009_webhook_delivery_pages_agency_names_as_read.sql: agency "
+    )
+
+
+def test_ensure_schema_says_what_each_migration_reported(version_8: Connection) -> None:
+    for written in ("Customs Service", "\u200eCustoms Service"):
+        version_8.execute("INSERT INTO agencies (name) VALUES (%s)", [written])
+
+    done = ensure_schema(version_8)
+
+    assert [notice.split(":")[0] for notice in done.notices] == [
+        "0009_webhook_delivery_pages_agency_names_as_read.sql"
+    ]
+    assert "left out of agencies_name_as_read" in done.notices[0]
+
+
+# Version 10 -------------------------------------------------------------------------------------
+
+# The modifier letters that version 9 dropped from a key and the code now folds to their letter.
+FOLDED_MODIFIERS = [
+    chr(code)
+    for code in range(sys.maxunicode + 1)
+    if unicodedata.category(chr(code)) == "Lm" and normalise_serial(chr(code))
+]
+
+
+def key_of_version_9(text: str) -> str:
+    """The key version 9's code gave a text: the modifier letters dropped."""
+    return normalise_serial("".join(char for char in text if char not in FOLDED_MODIFIERS))
+
+
+def record_item(
+    conn: Connection,
+    agency: AgencyRef,
+    serial: str,
+    *,
+    day: int = 1,
+    manufacturer: str = "Zastava Arms",
+    model: str = "M70",
+) -> UUID:
+    """An item as version 9 recorded it, keyed by its code, on the given day of 2020."""
+    row = conn.execute(
+        "INSERT INTO items (manufacturer, manufacturer_key, model, model_key, category,"
+        " serial_number, serial_norm, recorded_by_agency_id, recorded_at)"
+        " VALUES (%s, manufacturer_key_for(%s), %s, %s, 'RIFLE', %s, %s, %s,"
+        " make_date(2020, 1, %s)) RETURNING id",
+        [manufacturer, key_of_version_9(manufacturer), model, key_of_version_9(model), serial,
+         key_of_version_9(serial), agency.id, day],
+    ).fetchone()  # fmt: skip
+    assert row is not None
+    return UUID(str(row["id"]))
+
+
+def item_keys(conn: Connection) -> dict[UUID, tuple[str, str, str]]:
+    rows = conn.execute("SELECT id, serial_norm, manufacturer_key, model_key FROM items")
+    return {row["id"]: (row["serial_norm"], row["manufacturer_key"], row["model_key"])
+            for row in rows}  # fmt: skip
+
+
+def keys_the_code_gives(conn: Connection) -> dict[UUID, tuple[str, str, str]]:
+    rows = conn.execute("SELECT id, serial_number, manufacturer, model FROM items")
+    return {
+        row["id"]: (
+            normalise_serial(row["serial_number"]),
+            conn.execute(
+                "SELECT manufacturer_key_for(%s) AS key", [normalise_name(row["manufacturer"])]
+            ).fetchone()["key"],
+            normalise_name(row["model"]),
+        )
+        for row in rows
+    }
+
+
+def noticed(conn: Connection) -> list[str]:
+    notices: list[str] = []
+    conn.add_notice_handler(lambda notice: notices.append(notice.message_primary or ""))
+    return notices
+
+
+def test_items_of_a_version_9_database_with_modifier_letters_are_keyed_as_the_code_keys_them(
+    version_9: Connection,
+) -> None:
+    agency, _ = create_agency_key(version_9, "Migrated Tracing Office")
+    with version_9.transaction():
+        # every modifier letter the code folds, between digits that keep the serials apart
+        for number, modifier in enumerate(FOLDED_MODIFIERS):
+            record_item(version_9, agency, f"{number}-{modifier}-{number}")
+        for serial in ("АКᴬ-1234", "ᵸ-ИЖ 77", "№ ᴬ 9055", "ᴬ123 ПМ"):  # one run of other letters
+            record_item(version_9, agency, serial)
+        record_item(version_9, agency, "1", manufacturer="ᶠN Herstal", model="ᴾ90")
+        unchanged = record_item(version_9, agency, "Ж-12")
+    before = item_keys(version_9)
+    assert sum(before[item] != keys for item, keys in keys_the_code_gives(version_9).items()) > 200
+
+    assert ensure_schema(version_9).found == 9
+
+    assert item_keys(version_9) == keys_the_code_gives(version_9)
+    assert item_keys(version_9)[unchanged] == before[unchanged]
+    assert item_keys(version_9)[unchanged][1] == "ZASTAVAARMS"
+    searched = version_9.execute(
+        "SELECT count(*) AS n FROM item_serials s JOIN items i ON i.id = s.item_id"
+        " WHERE (s.serial_norm, s.manufacturer_key) = (i.serial_norm, i.manufacturer_key)"
+    ).fetchone()
+    assert searched["n"] == rows_in(version_9, "items") == rows_in(version_9, "item_serials")
+    # the FN Herstal of a reference manufacturer now
+    assert (
+        version_9.execute(
+            "SELECT manufacturer_key FROM items WHERE manufacturer = 'ᶠN Herstal'"
+        ).fetchone()["manufacturer_key"]
+        == "FNHERSTAL"
+    )
+
+
+def test_items_whose_new_keys_another_holds_at_version_9_keep_theirs_and_are_named(
+    version_9: Connection,
+) -> None:
+    agency, _ = create_agency_key(version_9, "Migrated Tracing Office")
+    with version_9.transaction():
+        plain = record_item(version_9, agency, "A123", day=2)
+        raised = record_item(version_9, agency, "ᴬ123", day=1)  # "123" until now
+        of_another_model = record_item(version_9, agency, "ᴬ123", model="M76")
+        # both would be "A12B": the earlier recorded takes it
+        first, second = (record_item(version_9, agency, serial, day=day)
+                         for serial, day in (("ᴬ12B", 3), ("A12ᴮ", 4)))  # fmt: skip
+        # "A77" is free once the item that holds it moves to "A77B"
+        waits = record_item(version_9, agency, "ᴬ77", day=5)
+        moves = record_item(version_9, agency, "A77ᴮ", day=6)
+        # two runs of other letters: its key does not place the new letter
+        unplaced = record_item(version_9, agency, "Ж ᴬ Ж1")
+    notices = noticed(version_9)
+
+    ensure_schema(version_9)
+
+    keys = {item: key[0] for item, key in item_keys(version_9).items()}
+    assert [keys[item] for item in (plain, raised, of_another_model)] == ["A123", "123", "A123"]
+    assert [keys[first], keys[second]] == ["A12B", "A12"]
+    assert [keys[waits], keys[moves]] == ["A77", "A77B"]
+    assert keys[unplaced] == "ЖЖ1"
+    named = [notice for notice in notices if notice.startswith("item ")]
+    assert len(named) == 3, notices
+    assert str(unplaced) in named[0] and "could not be derived" in named[0]
+    assert str(raised) in named[1] and str(plain) in named[1]
+    assert str(second) in named[2] and str(first) in named[2]
+    assert rows_in(version_9, "items") == 8
+
+
+def record_certificate(conn: Connection, agency: AgencyRef, number: str, day: int) -> UUID:
+    party = record_party(conn, agency, None)
+    row = conn.execute(
+        "INSERT INTO end_user_certificates (certificate_number, certificate_key,"
+        " issuing_country, issuing_authority, issued_on, end_user_party_id, destination_country,"
+        " stated_end_use, non_reexport_clause, recorded_by_agency_id, recorded_at)"
+        " VALUES (%s, %s, 'RS', 'Ministry', '2020-01-01', %s, 'RS', 'police', true, %s,"
+        " make_date(2020, 1, %s)) RETURNING id",
+        [number, key_of_version_9(number), party, agency.id, day],
+    ).fetchone()
+    assert row is not None
+    return UUID(str(row["id"]))
+
+
+def test_certificate_numbers_of_a_version_9_database_are_keyed_as_the_code_keys_them(
+    version_9: Connection,
+) -> None:
+    agency, _ = create_agency_key(version_9, "Migrated Tracing Office")
+    with version_9.transaction():
+        raised = record_certificate(version_9, agency, "EUCᴬ-17", day=1)
+        plain = record_certificate(version_9, agency, "EUC-A18", day=2)
+        colliding = record_certificate(version_9, agency, "EUCᴬ18", day=3)
+    notices = noticed(version_9)
+
+    ensure_schema(version_9)
+
+    rows = version_9.execute("SELECT id, certificate_key FROM end_user_certificates")
+    keys = {row["id"]: row["certificate_key"] for row in rows}
+    assert [keys[raised], keys[plain], keys[colliding]] == ["EUCA17", "EUCA18", "EUC18"]
+    named = [notice for notice in notices if notice.startswith("certificate ")]
+    assert len(named) == 1 and str(colliding) in named[0] and str(plain) in named[0], notices
+
+
+def test_a_case_reference_stored_decomposed_at_version_9_is_found_by_the_filter(
+    version_9: Connection,
+) -> None:
+    agency, _ = create_agency_key(version_9, "Migrated Tracing Office")
+    decomposed = unicodedata.normalize("NFD", "Opération Côte 7")
+    version_9.execute(
+        "INSERT INTO traces (agency_id, key_prefix, case_reference, serial_number, status,"
+        " candidate_item_ids, answer) VALUES (%s, 'trk_x', %s, 'A1', 'NO_MATCH', '{}', '{}')",
+        [agency.id, decomposed],
+    )
+    sought = SoughtText().deserialize(decomposed)  # the filter's own normalisation
+    before = traces.find(version_9, agency.id, case_reference=sought, batch_id=None,
+                         created_from=None, created_before=None, before=None, limit=10)  # fmt: skip
+
+    ensure_schema(version_9)
+
+    after = traces.find(version_9, agency.id, case_reference=sought, batch_id=None,
+                        created_from=None, created_before=None, before=None, limit=10)  # fmt: skip
+    assert before == [] and [trace.case_reference for trace in after] == [sought]
+
+
+def test_agencies_named_alike_but_for_their_normal_form_at_version_9_are_named(
+    version_9: Connection,
+) -> None:
+    composed = "Polícia Judiciária"
+    for written in (composed, unicodedata.normalize("NFD", composed) + "\u200e"):
+        version_9.execute("INSERT INTO agencies (name) VALUES (%s)", [written])
+    alone = unicodedata.normalize("NFD", "Guardia di Finanza, Comando Généralé")
+    version_9.execute("INSERT INTO agencies (name) VALUES (%s)", [alone])
+    notices = noticed(version_9)
+
+    ensure_schema(version_9)
+
+    named = [notice for notice in notices if "but for its normal form" in notice]
+    assert len(named) == 1, notices
+    assert rows_in(version_9, "agencies") == 3
+    # the agency without a twin is named in NFC, as the code names agencies: a twin is refused
+    with pytest.raises(errors.UniqueViolation) as refused:
+        version_9.execute(
+            "INSERT INTO agencies (name) VALUES (%s)", [unicodedata.normalize("NFC", alone)]
+        )
+    assert refused.value.diag.constraint_name in {"agencies_name_key", "agencies_name_as_read"}
+
+
+# What migration 0006 stored: the database's own upper case of the number's letters.
+KEYED_BY_0006 = (
+    "nullif(normalize(translate(upper(translate(normalize(%(n)s, NFKC),"
+    " 'abcdefghijklmnopqrstuvwxyz', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ')),"
+    " E' \\t\\n\\x0b\\f\\r\\x1c\\x1d\\x1e\\x1f\\u0085\\u1680\\u2028\\u2029'"
+    " || E'-\\u2010\\u2011\\u2012\\u2013\\u2014\\u2015\\u2212./', ''), NFKC), '')"
+)
+# Every character whose case the code maps otherwise than to itself (ß, ǰ, ᾳ, é, ...).
+CASED = [
+    chr(code)
+    for code in range(sys.maxunicode + 1)
+    if not 0xD800 <= code <= 0xDFFF and chr(code).casefold().upper() != chr(code)
+]
+
+
+def test_registration_numbers_keyed_by_the_databases_upper_case_are_keyed_as_the_code_keys_them(
+    version_9: Connection,
+) -> None:
+    agency, _ = create_agency_key(version_9, "Migrated Tracing Office")
+    numbers = [f"{number}q{letter}q{number}" for number, letter in enumerate(CASED)]
+    numbers += ["straße 1", "HRB ǰ-5", "ᾳ 7"]
+    version_9.execute(
+        f"INSERT INTO parties (name, kind, country, registration_number,"
+        f" registration_number_key, classification, recorded_by_agency_id)"
+        f" SELECT 'Party', 'DEALER', 'DE', n, {KEYED_BY_0006 % {'n': 'n'}}, 'UNRESTRICTED', %s"
+        f" FROM unnest(%s::text[]) AS n",
+        [agency.id, numbers],
+    )
+    stored = version_9.execute(f"SELECT {KEYED_BY_0006} AS key", {"n": "straße 1"}).fetchone()[
+        "key"
+    ]
+    assert stored != registration_key("straße 1")  # "STRAßE1", not "STRASSE1"
+
+    ensure_schema(version_9)
+
+    rows = version_9.execute("SELECT registration_number, registration_number_key FROM parties")
+    assert {row["registration_number"]: row["registration_number_key"] for row in rows} == {
+        number: registration_key(number) for number in numbers
+    }
+
+
+def test_a_registration_key_another_party_holds_is_left_as_0006_gave_it_and_named(
+    version_9: Connection,
+) -> None:
+    agency, _ = create_agency_key(version_9, "Migrated Tracing Office")
+    recorded = {}
+    for number, key, day in (("straße-2", "STRAßE2", 1), ("STRASSE 2", "STRASSE2", 2)):
+        recorded[number] = version_9.execute(
+            "INSERT INTO parties (name, kind, country, registration_number,"
+            " registration_number_key, classification, recorded_by_agency_id, recorded_at)"
+            " VALUES ('Party', 'DEALER', 'DE', %s, %s, 'UNRESTRICTED', %s, make_date(2020, 1, %s))"
+            " RETURNING id",
+            [number, key, agency.id, day],
+        ).fetchone()["id"]
+    notices = noticed(version_9)
+
+    ensure_schema(version_9)
+
+    keys = keys_of(version_9)
+    assert [keys[recorded["straße-2"]], keys[recorded["STRASSE 2"]]] == ["STRAßE2", "STRASSE2"]
+    named = [notice for notice in notices if notice.startswith("party ")]
+    assert len(named) == 1, notices
+    assert str(recorded["straße-2"]) in named[0] and str(recorded["STRASSE 2"]) in named[0]

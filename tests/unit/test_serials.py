@@ -308,3 +308,80 @@ def test_other_cyrillic_and_greek_twins_are_folded(lookalike: str, latin: str) -
 @pytest.mark.parametrize("numeral", ["፩", "ↀ", "௰", "𒐀"])
 def test_numerals_without_a_decimal_value_are_kept_as_marked(numeral: str) -> None:
     assert normalise_serial(f"a-{numeral}-1") == f"A{numeral}1"
+
+
+# Compatibility forms: what a reader types for a letter or digit written small, raised, wide or
+# circled ----------------------------------------------------------------------------------------
+
+# Every character that Unicode gives a compatibility or canonical decomposition (full-width and
+# half-width forms, super- and subscripts, modifier letters, circled and parenthesised forms,
+# ligatures, symbols spelled in letters), which a random text rarely draws.
+DECOMPOSABLE = [
+    chr(c) for c in range(sys.maxunicode + 1) if unicodedata.normalize("NFKD", chr(c)) != chr(c)
+]
+MODIFIER_LETTERS = [char for char in DECOMPOSABLE if unicodedata.category(char) == "Lm"]
+compatibility_text = st.text(
+    st.one_of(st.sampled_from(DECOMPOSABLE), st.sampled_from(ASCII_MARKS), st.characters()),
+    max_size=30,
+)
+
+
+@PROPERTY
+@given(compatibility_text)
+def test_compatibility_forms_normalise_once_for_all(marking: str) -> None:
+    once = normalise_serial(marking)
+    assert normalise_serial(once) == once
+    assert all(in_the_normalised_alphabet(char) for char in once), once
+
+
+def in_the_normalised_alphabet(char: str) -> bool:
+    """What a normalised serial is spelled with: ASCII upper case and digits, or a letter or
+    numeral of its own that nothing folds (an upper case without a Latin twin or decimal value)."""
+    if char.isascii():
+        return char in ASCII_MARKS
+    return (
+        unicodedata.category(char)[0] in "LN"
+        and unicodedata.category(char) != "Lm"
+        and char == char.casefold().upper()
+        and char not in LOOKALIKE_TO_LATIN
+        and unicodedata.decimal(char, None) is None
+        and unicodedata.normalize("NFKD", char) == char
+    )
+
+
+def test_a_modifier_letter_reads_as_the_letter_it_is_a_form_of() -> None:
+    # "ᴬ123" is "A123" to an examiner; a modifier that is a form of no letter (the tatweel, the
+    # apostrophe ʼ) is nothing, as before.
+    assert len(MODIFIER_LETTERS) > 200
+    for modifier in MODIFIER_LETTERS:
+        plain = unicodedata.normalize("NFKD", modifier)
+        assert normalise_serial(f"{modifier}-12") == normalise_serial(plain) + "12", modifier
+
+
+@pytest.mark.parametrize(
+    ("marking", "expected"),
+    [
+        ("ᴬ123", "A123"),  # U+1D2C modifier capital A
+        ("ᵃᵇ-12", "AB12"),  # modifier small a, b
+        ("12ʰ", "12H"),  # U+02B0, spacing superscript h
+        ("ₐ1ₓ", "A1X"),  # subscripts
+        ("ᵸ7", "H7"),  # modifier Cyrillic en: the Cyrillic letter, then its Latin twin
+        ("ᵝ7", "B7"),  # modifier Greek beta
+        ("ᵞ7", "Γ7"),  # modifier Greek gamma: Γ has no Latin twin
+        ("ᴬ¹²³", "A123"),  # superscript digits, as before
+        ("①②-③", "123"),  # circled digits, as before
+        ("⑴⒉", "12"),  # parenthesised and full-stop digits, as before
+        ("ＡＢ１", "AB1"),  # full-width, as before
+    ],
+)
+def test_superscripts_and_other_compatibility_forms_fold_to_their_letter_or_digit(
+    marking: str, expected: str
+) -> None:
+    assert normalise_serial(marking) == expected
+
+
+@pytest.mark.parametrize("symbol", ["Ⓟ", "Ⓡ", "🄿", "®", "™", "℠", "㎏"])
+def test_symbols_beside_a_serial_stay_dropped(symbol: str) -> None:
+    # Circled and squared letters are proof, inspector's and trade marks stamped beside a serial,
+    # and ™ or ㎏ would read as letters ("TM", "KG") that no serial holds.
+    assert normalise_serial(f"AB{symbol}12") == "AB12"
