@@ -352,6 +352,51 @@ def test_an_administrator_withdraws_another_agencys_revocation_or_consent_audite
     assert [row["details"]["override"] for row in trail] == [override, override]
 
 
+def test_an_administrators_withdrawal_replayed_is_audited_as_the_override_it_was(
+    api: ContractClient, client: FlaskClient, euc: Any, db: Connection
+) -> None:
+    # A replay does not run the view, which named the override: the replay's entry had none, so
+    # a filter on details.override missed the request that disclosed the withdrawal again.
+    recorded = consent(api, euc)
+    api.created(f"/v1/eucs/{euc['id']}/revocation",
+                {"revoked_on": "2011-01-01", "reason": "forged"})  # fmt: skip
+    admin = ContractClient(client, create_agency_key(db, "Registry Administration",
+                                                     scopes=ADMIN_SCOPES)[1])  # fmt: skip
+    reasons = {"reason": "the recording agency confirmed the error in writing, ref. 2024/17"}
+    paths = (withdrawal_path(euc, recorded["id"]), f"/v1/eucs/{euc['id']}/revocation/withdrawal")
+
+    answers = [admin.post(path, reasons, headers={"Idempotency-Key": f"override-{n}"})
+               for n, path in enumerate(paths) for _ in range(2)]  # fmt: skip
+
+    assert [answer.status_code for answer in answers] == [201] * 4
+    assert [answer.headers.get("Idempotent-Replayed") for answer in answers] == [
+        None, "true", None, "true"
+    ]
+    trail = db.execute(
+        "SELECT details FROM audit_log WHERE route LIKE %s ORDER BY id", ["%/withdrawal"]
+    ).fetchall()
+    override = {"recorded_by": {"id": str(api_agency(db)), "name": "National Tracing Office"},
+                **reasons}  # fmt: skip
+    assert [row["details"].get("override") for row in trail] == [override] * 4
+    assert [row["details"].get("idempotent_replay") for row in trail] == [None, True, None, True]
+
+
+def test_a_replayed_withdrawal_by_the_recorder_is_no_override(
+    api: ContractClient, euc: Any, db: Connection
+) -> None:
+    path = withdrawal_path(euc, consent(api, euc)["id"])
+
+    answers = [api.post(path, WITHDRAW, headers={"Idempotency-Key": "mine-1"}) for _ in range(2)]
+
+    assert [answer.status_code for answer in answers] == [201, 201]
+
+    trail = db.execute(
+        "SELECT details FROM audit_log WHERE route LIKE %s ORDER BY id", ["%/withdrawal"]
+    ).fetchall()
+    assert [row["details"].get("idempotent_replay") for row in trail] == [None, True]
+    assert all("override" not in row["details"] for row in trail)
+
+
 def test_an_administrators_withdrawal_of_its_own_agencys_record_is_no_override(
     client: FlaskClient, registry: Any, parties: Any, db: Connection
 ) -> None:
