@@ -9,7 +9,12 @@ to contact, never its parties, documents or references:
 - the item's status and holders are what the events the viewer may see establish;
 - findings are judged on the whole chain, so that a restriction neither hides a diversion the
   viewer's own records show nor invents one where a restricted record fills a gap; but a finding
-  that rests on a restricted event is left out, and no message names a restricted party;
+  that rests on a restricted event is left out, and no message names a restricted party nor
+  says more of restricted records than the chain and the certificate's usage do: a line taken
+  over its quantity is counted only by the exports the viewer may see where another agency
+  restricted some export under it, and a last holder the viewer may not see is flagged
+  whether or not anyone verified it (findings.unverified_last_holder; README, "Restricted
+  records", says what the presence of such a finding still tells, and why);
 - a RESTRICTED_RECORDS finding says how many records are withheld, when, and by whom.
 
 The recorder itself sees its records whole. An administrator's key manages agencies, keys and
