@@ -231,6 +231,75 @@ def test_items_named_by_consents_count_only_while_shipped_under_the_certificate(
     )
 
 
+def test_consents_left_covering_more_than_stands_shipped_say_so_and_why(
+    api: ContractClient, registry: Any, parties: Any, euc: Any
+) -> None:
+    # An export declared erroneous after a consent by quantity leaves the standing consents
+    # covering more than stands shipped. Nothing said so, and the next consent was refused with
+    # numbers that did not add up ("1 item was shipped ... already cover 2") and no cause.
+    ship(registry, parties, euc, 1)
+    (misfiled,) = ship(registry, parties, euc, 1)
+    recorded = consent(api, euc, quantity=2)
+    usage = f"/v1/eucs/{euc['id']}/usage"
+    within = api.get(usage).get_json()["consents_cover"]
+    export = custody_of(api, misfiled)["events"][-1]
+    declared = {"reason": "DID_NOT_OCCUR", "explanation": "shipped under another certificate"}
+    api.created(f"/v1/events/{export['id']}/error-declaration", declared)
+
+    over = api.get(usage).get_json()["consents_cover"]
+    refused = api.post(f"/v1/eucs/{euc['id']}/consents", {**CONSENT, "quantity": 1})
+    api.created(withdrawal_path(euc, recorded["id"]), WITHDRAW)
+    after_withdrawal = api.get(usage).get_json()["consents_cover"]
+
+    assert within == {"shipped": 2, "covered": 2, "over_cover": 0, "message": None}
+    cause = f"since the export of 2010-05-02 (event {export['id']}) was declared erroneous"
+    assert over == {
+        "shipped": 1,
+        "covered": 2,
+        "over_cover": 1,
+        "message": "The standing re-export consents cover 2 items, 1 more than the 1 shipped "
+        f"under this certificate by the events you may know of, {cause}: a new consent is "
+        "refused until one recorded in error is withdrawn.",
+    }
+    assert (refused.status_code, refused.get_json()["code"]) == (409, "state_conflict")
+    assert refused.get_json()["detail"] == (
+        "1 item was shipped under this certificate and its standing re-export consents already "
+        f"cover 2, 1 more than were shipped {cause}: a consent for 1 would make them cover 3 "
+        "(withdraw a consent recorded in error first)"
+    )
+    assert after_withdrawal == {"shipped": 1, "covered": 0, "over_cover": 0, "message": None}
+    assert consent(api, euc, quantity=1)["quantity"] == 1
+
+
+def test_consents_over_the_cap_with_no_erroneous_event_name_the_surplus(
+    api: ContractClient, registry: Any, parties: Any, euc: Any, db: Connection
+) -> None:
+    # Consents recorded before the cap held each to the items shipped on its own: two for 1
+    # each under a certificate that shipped 1 (written here as those versions stored them).
+    ship(registry, parties, euc, 1)
+    consent(api, euc, quantity=1)
+    db.execute(
+        "INSERT INTO reexport_consents (euc_id, granted_on, granted_by, new_destination_country,"
+        " quantity, recorded_by_agency_id) SELECT euc_id, granted_on, granted_by,"
+        " new_destination_country, quantity, recorded_by_agency_id FROM reexport_consents"
+    )
+
+    over = api.get(f"/v1/eucs/{euc['id']}/usage").get_json()["consents_cover"]
+    refused = api.post(f"/v1/eucs/{euc['id']}/consents", {**CONSENT, "quantity": 1})
+
+    assert over["over_cover"] == 1
+    assert over["message"] == (
+        "The standing re-export consents cover 2 items, 1 more than the 1 shipped under this "
+        "certificate by the events you may know of: a new consent is refused until one recorded "
+        "in error is withdrawn."
+    )
+    assert refused.get_json()["detail"] == (
+        "1 item was shipped under this certificate and its standing re-export consents already "
+        "cover 2, 1 more than were shipped: a consent for 1 would make them cover 3 (withdraw a "
+        "consent recorded in error first)"
+    )
+
+
 def custody_of(api: ContractClient, item: dict[str, Any]) -> dict[str, Any]:
     chain: dict[str, Any] = api.get(f"/v1/items/{item['id']}/custody").get_json()
     return chain
@@ -311,6 +380,8 @@ def test_items_shipped_by_a_restricted_export_are_counted_not_named_to_other_age
     assert covert_item["id"] not in str(as_another)
     # as usage shows them
     assert (usage["lines"][0]["item_ids"], usage["lines"][0]["withheld"]) == ([open_item["id"]], 1)
+    # and what the consents cover, counted as the cap counts it for them: the item it may see
+    assert usage["consents_cover"] == {"shipped": 1, "covered": 1, "over_cover": 0, "message": None}
 
 
 # An administrator may withdraw another agency's revocation or consent ---------------------------
