@@ -144,7 +144,8 @@ class ChainFacts:
     line_use: Mapping[UUID, LineUse] = field(default_factory=dict)  # by event id
     # The standing exports of each line (by certificate and line number) that an export of the
     # chain took over its quantity; None when they were not read (service.repository.chains
-    # reads them for the chains it shows; the alert list, which keeps codes only, does not).
+    # reads them for the chains it shows that hold such an export; the alert list, which keeps
+    # codes only, does not).
     line_exports: Mapping[tuple[UUID, int], tuple[LineExport, ...]] | None = None
     consents: tuple[Consent, ...] = ()
     verifications: tuple[Verification, ...] = ()

@@ -50,29 +50,28 @@ def with_line_exports(conn: Connection, read: dict[UUID, ChainFacts]) -> dict[UU
     """The facts with the standing exports of each line that one of their exports took over its
     quantity (ChainFacts.line_exports): the finding is worded by them for each reader. Read in
     one more round trip, only when some chain holds such an export."""
-    lines = sorted(
-        {
-            (use.euc_id, use.line_number)
-            for chain_facts in read.values()
-            for use in chain_facts.line_use.values()
-            if use.shipped_through > use.quantity
-        }
-    )
+    wanted = {item_id: _over_shipped(chain_facts) for item_id, chain_facts in read.items()}
+    lines = sorted(set().union(*wanted.values()))
+    if not lines:
+        return read
     exports: dict[tuple[UUID, int], list[LineExport]] = {line: [] for line in lines}
-    if lines:
-        params = {"euc_ids": [e for e, _ in lines], "line_numbers": [n for _, n in lines]}
-        for row in conn.execute(SQL["line_exports"], params):
-            exports[(row["euc_id"], row["euc_line_number"])].append(_line_export(row))
+    params = {"euc_ids": [e for e, _ in lines], "line_numbers": [n for _, n in lines]}
+    for row in conn.execute(SQL["line_exports"], params):
+        exports[(row["euc_id"], row["euc_line_number"])].append(_line_export(row))
     return {
-        item_id: replace(
-            chain_facts,
-            line_exports={
-                (use.euc_id, use.line_number): tuple(exports[(use.euc_id, use.line_number)])
-                for use in chain_facts.line_use.values()
-                if use.shipped_through > use.quantity
-            },
-        )
+        item_id: replace(chain_facts, line_exports={line: tuple(exports[line]) for line in own})
+        if (own := wanted[item_id])
+        else chain_facts
         for item_id, chain_facts in read.items()
+    }
+
+
+def _over_shipped(chain_facts: ChainFacts) -> set[tuple[UUID, int]]:
+    """The lines (certificate, line number) that an export of the chain took over quantity."""
+    return {
+        (use.euc_id, use.line_number)
+        for use in chain_facts.line_use.values()
+        if use.shipped_through > use.quantity
     }
 
 
