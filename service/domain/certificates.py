@@ -216,6 +216,8 @@ class ConsentCover:
 def consent_cover(
     standing: ConsentedItems, shipped: int, erroneous: tuple[ErroneousEvent, ...]
 ) -> ConsentCover:
+    """What the standing consents cover against the items shipped, and, where they cover more,
+    a sentence naming the surplus and the erroneous events that took items off."""
     covered = standing.count(shipped)
     over = max(covered - shipped, 0)
     if not over:
