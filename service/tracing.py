@@ -4,7 +4,8 @@ candidates, and attach their chains of custody; the view keeps the answer as it 
 The hot path is two round trips: the candidates of the strong tiers with their chains (two
 queries in one pipeline), then the stored trace with its audit entry (one statement, written by
 the view: service.api.traces); a near-miss search is added only when no strong candidate fits
-the description.
+the description, and the exports of a certificate line only when a candidate's export took the
+line over its quantity (its finding is worded by them for the tracing agency).
 """
 
 from __future__ import annotations

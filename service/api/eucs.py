@@ -6,13 +6,13 @@ from uuid import UUID
 
 from flask import Blueprint, Response
 
-from service.api import audit, requests
+from service.api import audit, idempotency, requests
 from service.api.auth import requires
 from service.api.context import connection, principal, recorder
 from service.api.responses import created, json_response
 from service.domain import disclosure
 from service.domain.certificates import VerificationAnswer
-from service.domain.records import AgencyRef, EndUserCertificate
+from service.domain.records import AgencyRef, EndUserCertificate, ReexportConsent
 from service.errors import NotFound
 from service.repository import eucs
 from service.schemas.registry import (
@@ -78,15 +78,26 @@ def withdraw_revocation(euc_id: UUID) -> Response:
     return created(_shown(euc), f"/v1/eucs/{euc.id}")
 
 
+@idempotency.audited_on_replay("eucs.withdraw_revocation")
+def _revocation_withdrawal_replayed(euc_id: UUID) -> None:
+    # the revocation's recorder is the certificate's (only it may revoke)
+    _audited_if_overridden(_euc_or_404(euc_id).recorded_by, requests.body(withdrawal_in).reason)
+
+
 @blueprint.post("/<uuid:euc_id>/consents/<uuid:consent_id>/withdrawal")
 @requires("registry:write")
 def withdraw_consent(euc_id: UUID, consent_id: UUID) -> Response:
     """Withdraw a re-export consent as recorded in error; it then covers no re-transfer."""
     withdrawal = requests.body(consent_withdrawal_in)
     euc = recorder().consent_withdrawal(euc_id, consent_id, withdrawal)
-    (consent,) = (consent for consent in euc.consents if consent.id == consent_id)
-    _audited_if_overridden(consent.recorded_by, withdrawal.reason)
+    _audited_if_overridden(_consent_of(euc, consent_id).recorded_by, withdrawal.reason)
     return created(_shown(euc), f"/v1/eucs/{euc.id}")
+
+
+@idempotency.audited_on_replay("eucs.withdraw_consent")
+def _consent_withdrawal_replayed(euc_id: UUID, consent_id: UUID) -> None:
+    consent = _consent_of(_euc_or_404(euc_id), consent_id)
+    _audited_if_overridden(consent.recorded_by, requests.body(consent_withdrawal_in).reason)
 
 
 @blueprint.post("/<uuid:euc_id>/consents")
@@ -141,6 +152,11 @@ def _audited_if_overridden(recorded_by: AgencyRef, reason: str) -> None:
     """An administrator's withdrawal of another agency's record is one the trail names."""
     if recorded_by.id != principal().agency.id:
         audit.overridden(recorded_by, reason)
+
+
+def _consent_of(euc: EndUserCertificate, consent_id: UUID) -> ReexportConsent:
+    (consent,) = (consent for consent in euc.consents if consent.id == consent_id)
+    return consent
 
 
 def _shown(euc: EndUserCertificate) -> EndUserCertificate:

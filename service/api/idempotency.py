@@ -10,6 +10,7 @@ request with the same key, sent while the first is running, waits for the first'
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from uuid import UUID
 
 from flask import Response, g, request
@@ -26,6 +27,21 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 LONGEST = 255
 # Where a single trace is stored: a replay whose Location is one of these answered a trace.
 TRACES_PATH = "/v1/traces"
+# What a view names in its audit entry beyond the records of its answer (an administrator's
+# override), by endpoint: a replay, which does not run the view, names it again by these, given
+# the request's path arguments (the body is the first request's, byte for byte).
+ReplayAudit = Callable[..., None]
+_REPLAY_AUDITS: dict[str, ReplayAudit] = {}
+
+
+def audited_on_replay(endpoint: str) -> Callable[[ReplayAudit], ReplayAudit]:
+    """Register what a replay of the endpoint's answer adds to its audit entry."""
+
+    def register(audit_replay: ReplayAudit) -> ReplayAudit:
+        _REPLAY_AUDITS[endpoint] = audit_replay
+        return audit_replay
+
+    return register
 
 
 def begin(conn: Connection, caller: Principal, *, large_body: bool = False) -> Response | None:
@@ -71,6 +87,9 @@ def _audit_replay(conn: Connection, caller: Principal, answer: Answer) -> None:
         )
     elif record_id is not None and answer.location == f"{TRACES_PATH}/{record_id}":
         audit.traces_answered_again(traces.disclosed(conn, caller.agency.id, trace_id=record_id))
+    audit_replay = _REPLAY_AUDITS.get(request.endpoint or "")
+    if audit_replay is not None:
+        audit_replay(**(request.view_args or {}))
 
 
 def finish(conn: Connection, response: Response) -> None:

@@ -7,6 +7,7 @@ from datetime import date
 from uuid import UUID
 
 from service.domain.records import AgencyRef, ShownParty
+from service.domain.wording import counted
 from service.errors import InvalidInput, PermissionDenied, StateConflict
 
 STATUSES = ("VALID", "EXPIRED", "REVOKED")
@@ -189,19 +190,85 @@ class ConsentedItems:
         return (shipped if self.every_item else len(self.named)) + self.by_quantity
 
 
+@dataclass(frozen=True, slots=True)
+class ErroneousEvent:
+    """An event under a certificate declared erroneous that shipped an item no standing event
+    under it ships: the standing consents may since cover more than stands shipped."""
+
+    id: UUID
+    event_type: str
+    occurred_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentCover:
+    """What the standing re-export consents under a certificate cover against the items
+    shipped under it, as the cap counts them for the reader (the events it may know of). While
+    they cover more (`over_cover`), every new consent is refused (check_consents_cap) until one
+    is withdrawn; `message` says so, and why, and is None otherwise."""
+
+    shipped: int
+    covered: int
+    over_cover: int
+    message: str | None
+
+
+def consent_cover(
+    standing: ConsentedItems, shipped: int, erroneous: tuple[ErroneousEvent, ...]
+) -> ConsentCover:
+    """What the standing consents cover against the items shipped, and, where they cover more,
+    a sentence naming the surplus and the erroneous events that took items off."""
+    covered = standing.count(shipped)
+    over = max(covered - shipped, 0)
+    if not over:
+        return ConsentCover(shipped, covered, 0, None)
+    cause = _cause(erroneous)
+    return ConsentCover(
+        shipped,
+        covered,
+        over,
+        f"The standing re-export consents cover {counted(covered, 'item')}, {over} more than "
+        f"the {shipped} shipped under this certificate by the events you may know of"
+        f"{', ' + cause if cause else ''}: a new consent is refused until one recorded in "
+        "error is withdrawn.",
+    )
+
+
+def _cause(erroneous: tuple[ErroneousEvent, ...]) -> str:
+    """Why the standing consents cover more than stands shipped, where an event declared
+    erroneous took items off (the first three named); '' where none did (consents recorded
+    before the cap held each to what was shipped on its own)."""
+    if not erroneous:
+        return ""
+    named = [f"the {e.event_type.lower()} of {e.occurred_on} (event {e.id})" for e in erroneous[:3]]
+    if len(erroneous) > 3:
+        named.append(f"{len(erroneous) - 3} more")
+    listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+    return f"since {listed} {'was' if len(erroneous) == 1 else 'were'} declared erroneous"
+
+
 def check_consents_cap(
-    standing: ConsentedItems, quantity: int | None, item_ids: tuple[UUID, ...], shipped: int
+    standing: ConsentedItems,
+    quantity: int | None,
+    item_ids: tuple[UUID, ...],
+    shipped: int,
+    erroneous: tuple[ErroneousEvent, ...] = (),
 ) -> None:
     """Refuse a re-export consent that would make the standing consents under a certificate
     cover more items than were shipped under it: each consent re-transfers items the end user
     received under the certificate, and consents that add up to more stand ready to cover items
     that came some other way, as a single consent for too many would (check_consent_quantity).
-    A consent recorded in error is withdrawn first, and counts no more."""
+    A consent recorded in error is withdrawn first, and counts no more. Where they already
+    cover more, the refusal says by how many, and which erroneous events took items off."""
     before = standing.count(shipped)
     after = standing.with_consent(quantity, item_ids).count(shipped)
     if after <= shipped:
         return
     were = "item was" if shipped == 1 else "items were"
+    surplus = ""
+    if before > shipped:
+        cause = _cause(erroneous)
+        surplus = f", {before - shipped} more than were shipped{' ' + cause if cause else ''}"
     this_one = (
         f"{len(item_ids)} named" if item_ids
         else f"{quantity}" if quantity is not None
@@ -209,8 +276,8 @@ def check_consents_cap(
     )  # fmt: skip
     raise StateConflict(
         f"{shipped} {were} shipped under this certificate and its standing re-export "
-        f"consents already cover {before}: a consent for {this_one} would make them cover "
-        f"{after} (withdraw a consent recorded in error first)"
+        f"consents already cover {before}{surplus}: a consent for {this_one} would make them "
+        f"cover {after} (withdraw a consent recorded in error first)"
     )
 
 
@@ -232,6 +299,7 @@ class Usage:
     certificate_number: str
     status: str
     lines: tuple[LineUsage, ...]
+    consents_cover: ConsentCover
 
 
 def line_usage(

@@ -9,7 +9,12 @@ to contact, never its parties, documents or references:
 - the item's status and holders are what the events the viewer may see establish;
 - findings are judged on the whole chain, so that a restriction neither hides a diversion the
   viewer's own records show nor invents one where a restricted record fills a gap; but a finding
-  that rests on a restricted event is left out, and no message names a restricted party;
+  that rests on a restricted event is left out, and no message names a restricted party nor
+  says more of restricted records than the chain and the certificate's usage do: a line taken
+  over its quantity is counted only by the exports the viewer may see where another agency
+  restricted some export under it, and a last holder the viewer may not see is flagged
+  whether or not anyone verified it (findings.unverified_last_holder; README, "Restricted
+  records", says what the presence of such a finding still tells, and why);
 - a RESTRICTED_RECORDS finding says how many records are withheld, when, and by whom.
 
 The recorder itself sees its records whole. An administrator's key manages agencies, keys and
@@ -26,7 +31,7 @@ from uuid import UUID
 
 from service.domain import findings
 from service.domain.custody import summarise
-from service.domain.findings import ChainFacts
+from service.domain.findings import ChainFacts, LineExport
 from service.domain.records import (
     RESTRICTED,
     CustodyChain,
@@ -59,6 +64,7 @@ def hides_event(viewer: UUID, event: CustodyEvent) -> bool:
 
 def chain_for(viewer: UUID, item: Item, facts: ChainFacts) -> CustodyChain:
     """The item's chain of custody as the viewer's agency may see it."""
+    facts = _line_use_for(viewer, facts)
     withheld = [event for event in facts.events if hides_event(viewer, event)]
     if not withheld and not any(_names_hidden_party(viewer, e) for e in facts.events):
         return findings.chain_of(item, facts)
@@ -85,6 +91,36 @@ def chain_for(viewer: UUID, item: Item, facts: ChainFacts) -> CustodyChain:
             for event in concealed.events
         ),
     )
+
+
+def _line_use_for(viewer: UUID, facts: ChainFacts) -> ChainFacts:
+    """The facts with the use of each line taken over its quantity as the viewer may count it:
+    marked partly withheld, with what it may count itself, where another agency restricted
+    some export under the line (even one of a later day: the certificate's usage says only
+    that the line holds such exports today, not when they were made). Not read, the line's
+    exports are taken to hold such an export: the sentence then says no number."""
+    shown = {}
+    for event in facts.events:
+        use = facts.line_use.get(event.id)
+        if use is None or use.shipped_through <= use.quantity:
+            continue
+        exports = (facts.line_exports or {}).get((use.euc_id, use.line_number))
+        if exports is None:
+            shown[event.id] = replace(use, partly_withheld=True)
+        elif any(_hides_export(viewer, export) for export in exports):
+            seen = sum(
+                export.item_count
+                for export in exports
+                if export.through(event) and not _hides_export(viewer, export)
+            )
+            shown[event.id] = replace(use, partly_withheld=True, seen_through=seen)
+    if not shown:
+        return facts
+    return replace(facts, line_use={**facts.line_use, **shown})
+
+
+def _hides_export(viewer: UUID, export: LineExport) -> bool:
+    return export.classification == RESTRICTED and export.recorded_by != viewer
 
 
 def event_for(viewer: UUID, event: EventRecord) -> EventRecord | RedactedEvent:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import cached_property
 from uuid import UUID
 
@@ -25,6 +25,7 @@ from service.domain.records import (
     CustodyState,
     Finding,
     Item,
+    RedactedParty,
     Reference,
 )
 
@@ -64,6 +65,34 @@ class LineUse:
     line_number: int
     quantity: int
     shipped_through: int
+    # Set for a reader from whom some export under the line is withheld (another agency's
+    # restricted one: service.domain.disclosure): the finding then says no number it could not
+    # count itself. How many of the items shipped through were shipped by exports it may see
+    # (None: not known).
+    partly_withheld: bool = False
+    seen_through: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LineExport:
+    """A standing export under a certificate line, as the wording of a line taken over its
+    quantity needs it: where it falls in the line's order, its items, and who may see it."""
+
+    id: UUID
+    occurred_on: date
+    recorded_at: datetime
+    item_count: int
+    classification: str | None
+    recorded_by: UUID
+
+    def through(self, event: CustodyEvent) -> bool:
+        """Whether it counts towards the line's use once the event was made (the order of
+        event_details' euc_line_shipped_through)."""
+        return (self.occurred_on, self.recorded_at, self.id) <= (
+            event.occurred_on,
+            event.recorded_at,
+            event.id,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +142,11 @@ class ChainFacts:
     today: date
     certificates: Mapping[UUID, Certificate] = field(default_factory=dict)
     line_use: Mapping[UUID, LineUse] = field(default_factory=dict)  # by event id
+    # The standing exports of each line (by certificate and line number) that an export of the
+    # chain took over its quantity; None when they were not read (service.repository.chains
+    # reads them for the chains it shows that hold such an export; the alert list, which keeps
+    # codes only, does not).
+    line_exports: Mapping[tuple[UUID, int], tuple[LineExport, ...]] | None = None
     consents: tuple[Consent, ...] = ()
     verifications: tuple[Verification, ...] = ()
     verified_parties: frozenset[UUID] = frozenset()
@@ -259,11 +293,33 @@ def euc_quantity_exceeded(facts: ChainFacts) -> Iterator[Finding]:
             yield Finding(
                 "EUC_QUANTITY_EXCEEDED",
                 "ALERT",
-                f"With the shipment of {event.occurred_on}, {use.shipped_through} items had been "
-                f"shipped under line {use.line_number} of {certificate.certificate_number}, "
-                f"which authorises {use.quantity}.",
+                f"With the shipment of {event.occurred_on}, {_shipped_said(use, certificate)}",
                 (_event(event), _certificate(certificate)),
             )
+
+
+def _shipped_said(use: LineUse, certificate: Certificate) -> str:
+    """How many items the line held by then, as the reader may count them: to a reader from
+    whom some of its exports are withheld, the number counted with them would tell how many
+    items those exports shipped before the day, where the certificate's usage tells only how
+    many the line holds today (its `withheld`); so it is told that the count went over, and
+    what it may count itself."""
+    line = f"line {use.line_number} of {certificate.certificate_number}"
+    if not use.partly_withheld:
+        return (
+            f"{use.shipped_through} items had been shipped under {line}, which authorises "
+            f"{use.quantity}."
+        )
+    seen = (
+        ""
+        if use.seen_through is None
+        else f"; {use.seen_through} of them, this one included, by the exports you may see"
+    )
+    return (
+        f"more items had been shipped under {line} than the {use.quantity} it authorises, "
+        "counting the exports under the line that other agencies restricted, whose items and "
+        f"days are withheld from you{seen}."
+    )
 
 
 def euc_not_verified(facts: ChainFacts) -> Iterator[Finding]:
@@ -602,7 +658,7 @@ def seized(facts: ChainFacts) -> Iterator[Finding]:
 
 
 def unverified_last_holder(facts: ChainFacts) -> Iterator[Finding]:
-    """The chain ends with a holder nobody has verified."""
+    """The chain ends with a holder nobody has verified, or with one the reader may not see."""
     holder = facts.state.current_holder
     # A delivery verification vouches for the end user who received the item.
     delivered_to = {
@@ -610,9 +666,23 @@ def unverified_last_holder(facts: ChainFacts) -> Iterator[Finding]:
         for v in facts.verifications
         if v.covers_item and v.euc_id in facts.certificates
     }
-    if holder is None or holder.id in facts.verified_parties | delivered_to:
+    if holder is None:
         return
     last = facts.standing[-1]
+    if isinstance(holder, RedactedParty):
+        # A holder the reader may not see: whether anyone verified it is as withheld as its
+        # record (a finding raised only for an unverified one would tell). So it is raised
+        # either way, and says only that.
+        yield Finding(
+            "UNVERIFIED_LAST_HOLDER",
+            "INFO",
+            f"The record leaves the item with {holder.name}, whose record, and whether any "
+            f"agency verified it, are withheld from you: ask {holder.recorded_by.name}.",
+            (_event(last),),
+        )
+        return
+    if holder.id in facts.verified_parties | delivered_to:
+        return
     yield Finding(
         "UNVERIFIED_LAST_HOLDER",
         "INFO",

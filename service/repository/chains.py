@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -13,7 +14,14 @@ from psycopg import Cursor
 
 from service.db import Connection
 from service.domain import custody, disclosure
-from service.domain.findings import Certificate, ChainFacts, Consent, LineUse, Verification
+from service.domain.findings import (
+    Certificate,
+    ChainFacts,
+    Consent,
+    LineExport,
+    LineUse,
+    Verification,
+)
 from service.domain.records import CustodyChain, CustodyEvent
 from service.repository import items, rows
 from service.repository.queries import load
@@ -35,7 +43,47 @@ def facts(
     known = prefetched or {}
     missing = [item_id for item_id in item_ids if item_id not in known]
     entries = {**known, **by_chain(ask(conn, missing))} if missing else known
-    return facts_of(item_ids, entries, today, verification_days)
+    return with_line_exports(conn, facts_of(item_ids, entries, today, verification_days))
+
+
+def with_line_exports(conn: Connection, read: dict[UUID, ChainFacts]) -> dict[UUID, ChainFacts]:
+    """The facts with the standing exports of each line that one of their exports took over its
+    quantity (ChainFacts.line_exports): the finding is worded by them for each reader. Read in
+    one more round trip, only when some chain holds such an export."""
+    wanted = {item_id: _over_shipped(chain_facts) for item_id, chain_facts in read.items()}
+    lines = sorted(set().union(*wanted.values()))
+    if not lines:
+        return read
+    exports: dict[tuple[UUID, int], list[LineExport]] = {line: [] for line in lines}
+    params = {"euc_ids": [e for e, _ in lines], "line_numbers": [n for _, n in lines]}
+    for row in conn.execute(SQL["line_exports"], params):
+        exports[(row["euc_id"], row["euc_line_number"])].append(_line_export(row))
+    return {
+        item_id: replace(chain_facts, line_exports={line: tuple(exports[line]) for line in own})
+        if (own := wanted[item_id])
+        else chain_facts
+        for item_id, chain_facts in read.items()
+    }
+
+
+def _over_shipped(chain_facts: ChainFacts) -> set[tuple[UUID, int]]:
+    """The lines (certificate, line number) that an export of the chain took over quantity."""
+    return {
+        (use.euc_id, use.line_number)
+        for use in chain_facts.line_use.values()
+        if use.shipped_through > use.quantity
+    }
+
+
+def _line_export(row: Row) -> LineExport:
+    return LineExport(
+        id=row["id"],
+        occurred_on=row["occurred_on"],
+        recorded_at=row["recorded_at"],
+        item_count=row["item_count"],
+        classification=row["classification"],
+        recorded_by=row["recorded_by_agency_id"],
+    )
 
 
 def facts_of(

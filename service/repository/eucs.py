@@ -291,17 +291,11 @@ def add_consent(
         certificates.check_consent_before_revocation(
             consent.granted_on, facts["standing_revoked_on"]
         )
-        cap = conn.execute(
-            SQL["consents_cap"], {"euc_id": euc_id, "agency_id": agency_id}
-        ).fetchone()
-        assert cap is not None
-        certificates.check_consent_quantity(consent.quantity, cap["shipped"])
+        standing, shipped, erroneous = _consents_cap(conn, euc_id, agency_id)
+        certificates.check_consent_quantity(consent.quantity, shipped)
         _shipped_under(conn, agency_id, euc_id, consent.item_ids)
-        standing = certificates.ConsentedItems(
-            frozenset(cap["named"]), int(cap["by_quantity"]), cap["every_item"]
-        )
         certificates.check_consents_cap(
-            standing, consent.quantity, consent.item_ids, cap["shipped"]
+            standing, consent.quantity, consent.item_ids, shipped, erroneous
         )
         fields = {key: value for key, value in vars(consent).items() if key != "item_ids"}
         row = conn.execute(
@@ -314,6 +308,26 @@ def add_consent(
                 {"consent_id": row["id"], "item_ids": list(consent.item_ids)},
             )
     return _stored(conn, euc_id, today)
+
+
+def _consents_cap(
+    conn: Connection, euc_id: UUID, agency_id: UUID
+) -> tuple[certificates.ConsentedItems, int, tuple[certificates.ErroneousEvent, ...]]:
+    """What the standing consents under the certificate cover, how many items were shipped
+    under it, and the erroneous events that took items off, of the events the agency may know
+    of (the `consents_cap` query)."""
+    cap = conn.execute(SQL["consents_cap"], {"euc_id": euc_id, "agency_id": agency_id}).fetchone()
+    assert cap is not None
+    standing = certificates.ConsentedItems(
+        frozenset(cap["named"]), int(cap["by_quantity"]), cap["every_item"]
+    )
+    erroneous = tuple(
+        certificates.ErroneousEvent(
+            UUID(event["id"]), event["event_type"], date.fromisoformat(event["occurred_on"])
+        )
+        for event in cap["erroneous"]
+    )
+    return standing, int(cap["shipped"]), erroneous
 
 
 def add_verification(
@@ -345,7 +359,7 @@ def add_verification(
 
 def usage(conn: Connection, euc: EndUserCertificate, viewer: UUID) -> Usage:
     """Per line: authorised, shipped (by standing exports), remaining, and the items the viewer
-    may see."""
+    may see; and what the standing consents cover, as the cap counts them for the viewer."""
     lines = tuple(
         certificates.line_usage(
             row["line_number"],
@@ -356,7 +370,8 @@ def usage(conn: Connection, euc: EndUserCertificate, viewer: UUID) -> Usage:
         )
         for row in conn.execute(SQL["usage"], {"euc_id": euc.id, "viewer": viewer})
     )
-    return Usage(euc.id, euc.certificate_number, euc.status, lines)
+    cover = certificates.consent_cover(*_consents_cap(conn, euc.id, viewer))
+    return Usage(euc.id, euc.certificate_number, euc.status, lines, cover)
 
 
 def _shipped_under(

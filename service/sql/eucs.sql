@@ -168,7 +168,9 @@ VALUES (%(consent_id)s, %(reason)s, %(agency_id)s);
 -- covered an item once the export the caller saw of it was declared erroneous. An item named
 -- counts only while such an event covers it: one whose export was declared erroneous since is
 -- a re-transfer the consent can no longer cover, and counted, it held back consents for the
--- items still shipped.
+-- items still shipped. `erroneous`: the events the caller may know of under the certificate
+-- declared erroneous that shipped an item no such standing event ships: why the standing
+-- consents may cover more than stands shipped (they are named to say so).
 WITH shipped AS (
     SELECT DISTINCT ei.item_id
     FROM custody_events e
@@ -189,7 +191,18 @@ SELECT (SELECT count(*) FROM shipped) AS shipped,
         JOIN shipped ON shipped.item_id = si.item_id) AS named,
        (SELECT coalesce(sum(quantity), 0) FROM standing WHERE NOT names_items) AS by_quantity,
        EXISTS (SELECT 1 FROM standing WHERE NOT names_items AND quantity IS NULL)
-           AS every_item;
+           AS every_item,
+       (SELECT coalesce(json_agg(json_build_object('id', e.id, 'event_type', e.event_type,
+                                                   'occurred_on', e.occurred_on)
+                                 ORDER BY e.occurred_on, e.recorded_at, e.id), '[]')
+        FROM custody_events e
+        WHERE e.euc_id = %(euc_id)s
+          AND (e.classification = 'UNRESTRICTED' OR e.recorded_by_agency_id = %(agency_id)s)
+          AND EXISTS (SELECT 1 FROM event_error_declarations d WHERE d.event_id = e.id)
+          AND EXISTS (SELECT 1 FROM custody_event_items ei
+                      WHERE ei.event_id = e.id
+                        AND NOT EXISTS (SELECT 1 FROM shipped WHERE shipped.item_id = ei.item_id))
+       ) AS erroneous;
 
 -- name: insert_consent
 INSERT INTO reexport_consents (euc_id, granted_on, granted_by, new_end_user_party_id,

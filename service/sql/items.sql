@@ -56,6 +56,18 @@ SELECT * FROM chain_entries
 WHERE chain_item_id = ANY(%(item_ids)s)
 ORDER BY chain_item_id, occurred_on, recorded_at, id;
 
+-- name: line_exports
+-- The standing exports under certificate lines, given as pairs (certificate, line number): a
+-- finding that an export took its line over its quantity is worded by them for each reader
+-- (service.domain.disclosure), as event_details' euc_line_shipped_through counts them. Read
+-- only for lines a shown chain's export took over their quantity.
+SELECT e.id, e.euc_id, e.euc_line_number, e.occurred_on, e.recorded_at, e.item_count,
+       e.classification, e.recorded_by_agency_id
+FROM unnest(%(euc_ids)s::uuid[], %(line_numbers)s::int[]) AS line (euc_id, line_number)
+JOIN custody_events e ON e.euc_id = line.euc_id AND e.euc_line_number = line.line_number
+WHERE e.event_type = 'EXPORT'
+  AND NOT EXISTS (SELECT 1 FROM event_error_declarations d WHERE d.event_id = e.id);
+
 -- name: get_items
 SELECT i.id, i.manufacturer, i.model, i.category, i.caliber, i.serial_number, i.serial_norm,
        i.country_of_manufacture, i.year_of_manufacture, i.import_markings, i.other_markings,

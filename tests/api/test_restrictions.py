@@ -466,3 +466,176 @@ class TestARegistrationNumberAlreadyRecorded:
 
         assert response.status_code == 400
         assert story["buyer"]["id"] in response.get_json()["errors"][0]["detail"]
+
+
+class TestFindingsTellNoMoreThanTheChainAndUsage:
+    """A finding is judged on the whole chain, restricted records included (an investigator
+    loses no flag), but its sentence tells another agency nothing of them that the chain and
+    the certificate's usage do not: the same words whatever the restricted records hold. Their
+    recorder reads the finding whole."""
+
+    def findings_everywhere(
+        self, client: ContractClient, item: dict[str, Any], code: str
+    ) -> list[dict[str, Any] | None]:
+        """The item's finding of that code in its chain, a trace, a batch trace, and the two
+        traces as stored."""
+        weapon = {"serial_number": item["serial_number"]}
+        single = client.post("/v1/traces", {"weapon": weapon, "context": CONTEXT}).get_json()
+        batch = client.post("/v1/traces/batch", {"context": CONTEXT, "weapons": [weapon]})
+        (batched,) = batch.get_json()["traces"]
+        chains = [
+            client.get(f"/v1/items/{item['id']}/custody").get_json(),
+            *(
+                next(c for c in trace["candidates"] if c["item"]["id"] == item["id"])
+                for trace in (
+                    single,
+                    batched,
+                    client.get(f"/v1/traces/{single['id']}").get_json(),
+                    client.get(f"/v1/traces/{batched['id']}").get_json(),
+                )
+            ),
+        ]
+        return [next((f for f in chain["findings"] if f["code"] == code), None) for chain in chains]
+
+    def over_shipped(
+        self,
+        api: ContractClient,
+        other_api: ContractClient,
+        registry: Any,
+        story: dict[str, Any],
+        restricted_days: tuple[str, ...],
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A line for 2 rifles: one exported in May, one rifle on each of the days the Border
+        Police exported under restriction, and the rifle exported on 2010-07-01 (returned with
+        the certificate)."""
+        euc = registry.euc(story["exporter"], story["army"],
+                           line_items=[{"description": "Rifles", "quantity": 2}])  # fmt: skip
+        shipment = {"event_type": "EXPORT", "country": "BE", "destination_country": "FR",
+                    "from_party_id": story["exporter"]["id"], "to_party_id": story["army"]["id"],
+                    "euc_id": euc["id"], "euc_line_number": 1}  # fmt: skip
+        for day, client, classification in (
+            ("2010-05-01", api, "UNRESTRICTED"),
+            *((day, other_api, "RESTRICTED") for day in restricted_days),
+        ):
+            item = registry.item()
+            client.created("/v1/events", {**shipment, "occurred_on": day,
+                                          "item_ids": [item["id"]],
+                                          "classification": classification})  # fmt: skip
+        flagged = registry.item()
+        api.created("/v1/events", {**shipment, "occurred_on": "2010-07-01",
+                                   "item_ids": [flagged["id"]]})  # fmt: skip
+        return flagged, euc
+
+    def test_a_line_taken_over_its_quantity_says_no_more_than_usage(
+        self, api: ContractClient, other_api: ContractClient, registry: Any, story: dict[str, Any]
+    ) -> None:
+        # "4 items had been shipped" told another agency how many items restricted exports had
+        # shipped before the day, when usage tells only how many the line holds today.
+        two_before = self.over_shipped(api, other_api, registry, story,
+                                       ("2010-06-01", "2010-06-02"))  # fmt: skip
+        one_before = self.over_shipped(api, other_api, registry, story,
+                                       ("2010-06-01", "2010-08-01"))  # fmt: skip
+
+        seen = [
+            [
+                finding["message"].replace(euc["certificate_number"], "EUC")
+                for finding in self.findings_everywhere(client, item, "EUC_QUANTITY_EXCEEDED")
+                if finding is not None
+            ]
+            for client in (api, other_api)
+            for item, euc in (two_before, one_before)
+        ]
+
+        mine_two, mine_one, theirs_two, theirs_one = seen
+        assert len(mine_two) == len(mine_one) == 5  # raised everywhere
+        assert (
+            set(mine_two)
+            == set(mine_one)
+            == {
+                "With the shipment of 2010-07-01, more items had been shipped under line 1 of EUC "
+                "than the 2 it authorises, counting the exports under the line that other agencies "
+                "restricted, whose items and days are withheld from you; 2 of them, this one "
+                "included, by the exports you may see."
+            }
+        )
+        usage = [api.get(f"/v1/eucs/{euc['id']}/usage").get_json()["lines"][0]
+                 for _, euc in (two_before, one_before)]  # fmt: skip
+        assert [(line["shipped"], line["withheld"]) for line in usage] == [(4, 2), (4, 2)]
+        # the Border Police, whose restricted exports they are, reads the number
+        assert (
+            theirs_two
+            == [
+                "With the shipment of 2010-07-01, 4 items had been shipped under line 1 of EUC, "
+                "which authorises 2."
+            ]
+            * 5
+        )
+        assert set(theirs_one) == {theirs_one[0]} and "3 items had been shipped" in theirs_one[0]
+
+    def test_a_line_with_nothing_withheld_reads_whole(
+        self, api: ContractClient, other_api: ContractClient, registry: Any, story: dict[str, Any]
+    ) -> None:
+        flagged, euc = self.over_shipped(api, other_api, registry, story, ())
+        export = {
+            "euc_id": euc["id"],
+            "euc_line_number": 1,
+            "destination_country": "FR",
+            "from_party_id": story["exporter"]["id"],
+            "to_party_id": story["army"]["id"],
+        }
+        registry.event("EXPORT", [registry.item()], occurred_on="2010-06-01", **export)
+
+        found = self.findings_everywhere(api, flagged, "EUC_QUANTITY_EXCEEDED")
+
+        assert [finding and finding["message"] for finding in found] == [
+            f"With the shipment of 2010-07-01, 3 items had been shipped under line 1 of "
+            f"{euc['certificate_number']}, which authorises 2."
+        ] * 5
+
+    def left_with_restricted_buyer(
+        self, api: ContractClient, other_api: ContractClient, registry: Any, verified: bool
+    ) -> dict[str, Any]:
+        """A rifle the Border Police saw sold, openly, to a buyer it restricted (verified or
+        not)."""
+        army = registry.party(name="Armée de Terre", kind="ARMED_FORCES", country="FR")
+        buyer = other_api.created("/v1/parties", {"name": "Nightjar Holdings", "kind": "BROKER",
+                                                  "country": "FR",
+                                                  "classification": "RESTRICTED"})  # fmt: skip
+        if verified:
+            other_api.created(f"/v1/parties/{buyer['id']}/verifications",
+                              {"verified_on": "2018-05-01", "method": "site visit"})  # fmt: skip
+        rifle = registry.item()
+        registry.event("MANUFACTURE", [rifle], occurred_on="2010-01-05", country="FR",
+                       to_party_id=army["id"])  # fmt: skip
+        other_api.created("/v1/events", {"event_type": "TRANSFER", "occurred_on": "2018-06-01",
+                                         "country": "FR", "item_ids": [rifle["id"]],
+                                         "from_party_id": army["id"],
+                                         "to_party_id": buyer["id"]})  # fmt: skip
+        return rifle
+
+    def test_a_restricted_last_holder_is_flagged_alike_verified_or_not(
+        self, api: ContractClient, other_api: ContractClient, registry: Any
+    ) -> None:
+        # Raised only for an unverified holder, the finding told another agency whether anyone
+        # had verified a party whose very record is withheld from it.
+        unverified = self.left_with_restricted_buyer(api, other_api, registry, verified=False)
+        verified = self.left_with_restricted_buyer(api, other_api, registry, verified=True)
+
+        mine = [self.findings_everywhere(api, rifle, "UNVERIFIED_LAST_HOLDER")
+                for rifle in (unverified, verified)]  # fmt: skip
+        theirs = [self.findings_everywhere(other_api, rifle, "UNVERIFIED_LAST_HOLDER")
+                  for rifle in (unverified, verified)]  # fmt: skip
+
+        expected = {
+            "code": "UNVERIFIED_LAST_HOLDER",
+            "severity": "INFO",
+            "message": "The record leaves the item with a party restricted by Border Police "
+            "Directorate, whose record, and whether any agency verified it, are withheld from "
+            "you: ask Border Police Directorate.",
+        }
+        for found in mine:
+            assert [{k: f[k] for k in expected} for f in found if f is not None] == [expected] * 5
+        # its recorder knows it verified the buyer, and reads the finding as it stands
+        assert [f is not None for f in theirs[0]] == [True] * 5
+        assert theirs[0][0] is not None and "Nightjar Holdings" in theirs[0][0]["message"]
+        assert theirs[1] == [None] * 5

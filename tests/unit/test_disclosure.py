@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from uuid import uuid4
 
 from service.domain import disclosure, findings
 from service.domain.findings import ChainFacts
-from service.domain.records import CustodyEvent, RedactedEvent, RedactedParty, RestrictedPartyRef
+from service.domain.records import (
+    AgencyRef,
+    CustodyEvent,
+    EucRef,
+    RedactedEvent,
+    RedactedParty,
+    RestrictedPartyRef,
+)
 from tests.unit.test_custody import (
     AGENCY,
     ARMED_GROUP,
@@ -183,3 +191,71 @@ def test_the_restricted_records_finding_counts_them_in_plain_words() -> None:
         "This chain holds 2 restricted records by Border Police Directorate"
         " (2018-06-01, 2019-02-03):"
     )
+
+
+def over_shipped_line(others: tuple[findings.LineExport, ...] | None) -> ChainFacts:
+    """An export of the chain's item on 2010-07-01 that took line 1 (for 2 items) to 4, after
+    the `others` under the line (the line's exports with it, when read)."""
+    certificate = findings.Certificate(uuid4(), "KE-2010-7", "KE", ARMOURY.id, None, True)
+    shipped = replace(
+        event("EXPORT", from_party=FACTORY, to_party=ARMOURY, destination_country="KE",
+              on=date(2010, 7, 1)),
+        euc=EucRef(certificate.id, certificate.certificate_number, "KE", "KE", ARMOURY.id, None,
+                   non_reexport_clause=True, revoked_on=None),
+        euc_line_number=1,
+    )  # fmt: skip
+    own = findings.LineExport(shipped.id, shipped.occurred_on, shipped.recorded_at, 1,
+                              shipped.classification, shipped.recorded_by.id)  # fmt: skip
+    return ChainFacts(
+        uuid4(),
+        (shipped,),
+        TODAY,
+        certificates={certificate.id: certificate},
+        line_use={shipped.id: findings.LineUse(certificate.id, 1, quantity=2, shipped_through=4)},
+        line_exports=None if others is None else {(certificate.id, 1): (*others, own)},
+    )
+
+
+def line_export(on: date, recorded_by: AgencyRef, classification: str) -> findings.LineExport:
+    return findings.LineExport(
+        uuid4(), on, datetime.combine(on, datetime.min.time(), tzinfo=UTC), 1, classification,
+        recorded_by.id,
+    )  # fmt: skip
+
+
+def quantity_message(viewer: AgencyRef, facts: ChainFacts) -> str:
+    chain = disclosure.chain_for(viewer.id, item(), facts)
+    (finding,) = [f for f in chain.findings if f.code == "EUC_QUANTITY_EXCEEDED"]
+    return finding.message
+
+
+def test_a_line_over_its_quantity_is_counted_by_the_exports_the_viewer_may_see() -> None:
+    facts = over_shipped_line(
+        (
+            line_export(date(2010, 5, 1), AGENCY, "UNRESTRICTED"),
+            line_export(date(2010, 6, 1), OTHER_AGENCY, "RESTRICTED"),
+            line_export(date(2010, 6, 2), OTHER_AGENCY, "RESTRICTED"),
+            line_export(date(2010, 8, 1), AGENCY, "UNRESTRICTED"),  # after it: not counted
+        )
+    )
+
+    # the agency that restricted the exports reads the count; another, what it may count
+    assert quantity_message(OTHER_AGENCY, facts) == (
+        "With the shipment of 2010-07-01, 4 items had been shipped under line 1 of KE-2010-7, "
+        "which authorises 2."
+    )
+    assert quantity_message(AGENCY, facts) == (
+        "With the shipment of 2010-07-01, more items had been shipped under line 1 of KE-2010-7 "
+        "than the 2 it authorises, counting the exports under the line that other agencies "
+        "restricted, whose items and days are withheld from you; 2 of them, this one included, "
+        "by the exports you may see."
+    )
+
+
+def test_a_line_whose_exports_were_not_read_is_worded_without_a_number() -> None:
+    # (the alert list, which keeps codes only, does not read them)
+    for viewer in (AGENCY, OTHER_AGENCY):
+        assert quantity_message(viewer, over_shipped_line(None)).endswith(
+            "than the 2 it authorises, counting the exports under the line that other agencies "
+            "restricted, whose items and days are withheld from you."
+        )
