@@ -150,7 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     list_keys_parser = keys_commands.add_parser(
         "list", parents=[database], help="list API keys (never their secrets)"
     )
-    list_keys_parser.add_argument("--agency", help="only this agency's keys")
+    list_keys_parser.add_argument(
+        "--agency", type=agency_name, help="only this agency's keys (its name as read)"
+    )
     list_keys_parser.set_defaults(handler=keys_list)
     revoke_parser = keys_commands.add_parser(
         "revoke", parents=[database], help="revoke an API key, with immediate effect"
@@ -393,7 +395,9 @@ def keys_list(args: argparse.Namespace) -> int:
     with registry_connection(args.data_dir) as conn:
         agency_id = None
         if args.agency:
-            agency = agencies.find_agency(conn, args.agency)
+            # As `keys create` names it: another spelling of the same name (NFD, doubled
+            # spaces, a direction mark) is the same agency.
+            agency = agencies.find_agency_as_read(conn, args.agency)
             if agency is None:
                 print(f"trace-registry: no agency named {args.agency!r}", file=sys.stderr)
                 return 1
