@@ -219,6 +219,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --items: the seed that makes the synthetic registry (default: 1); "
         "the same seed gives the same data",
     )
+    seed_parser.add_argument(
+        "--api-url",
+        type=api_url,
+        default=served_at(
+            os.environ.get("TRACE_REGISTRY_HOST", "127.0.0.1"),
+            os.environ.get("TRACE_REGISTRY_PORT", "8000"),
+        ),
+        metavar="URL",
+        help="with --demo: where the service answers, for the curl commands it prints "
+        "(default: where `serve` listens, by TRACE_REGISTRY_HOST and TRACE_REGISTRY_PORT)",
+    )
     seed_parser.set_defaults(handler=seed)
 
     worker_parser = commands.add_parser(
@@ -446,6 +457,21 @@ def interval_seconds(value: str) -> float:
     return seconds
 
 
+def served_at(host: str, port: str) -> str:
+    """The URL of the service `serve` runs on `host` and `port`, as a client on this machine
+    reaches it: one that listens on every interface is reached on the loopback."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - not a bind: where serve's bind is reached
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def api_url(value: str) -> str:
+    """The service's URL, without a trailing slash (paths are added to it)."""
+    if not value.startswith(("http://", "https://")):
+        raise argparse.ArgumentTypeError(f"an http:// or https:// URL, not {value!r}")
+    return value.rstrip("/")
+
+
 def agency_name(value: str) -> str:
     """An agency's name as POST /v1/admin/agencies takes it (AgencyIn's `name`: one line of 1
     to 200 characters, no control or invisible format characters, in NFC with single spaces).
@@ -603,7 +629,7 @@ def seed(args: argparse.Namespace) -> int:
         from service.seed import demo
 
         with registry_connection(args.data_dir) as conn:
-            summary = demo.load(conn)
+            summary = demo.load(conn, args.api_url)
         print(summary)
         return 0
     from service.seed import synthetic

@@ -277,6 +277,33 @@ def test_serve_listens_where_the_environment_says_unless_told_otherwise(
         build_parser().parse_args(["serve"])
 
 
+@pytest.mark.parametrize(
+    ("host", "port", "told", "hint"),
+    [
+        (None, None, None, "http://127.0.0.1:8000"),
+        ("0.0.0.0", "8765", None, "http://127.0.0.1:8765"),  # every interface: this machine's
+        ("::", "8765", None, "http://127.0.0.1:8765"),
+        ("10.20.0.7", "9000", None, "http://10.20.0.7:9000"),
+        ("fd00::7", "9000", None, "http://[fd00::7]:9000"),
+        ("10.20.0.7", "9000", "https://registry.example.org/", "https://registry.example.org"),
+    ],
+)
+def test_the_demo_names_the_api_where_serve_listens_unless_told(
+    monkeypatch: pytest.MonkeyPatch, host: str | None, port: str | None, told: str | None, hint: str
+) -> None:
+    # `seed --demo` prints curl commands for the service: they named 127.0.0.1:8000 wherever
+    # `serve` listened.
+    for variable, value in (("TRACE_REGISTRY_HOST", host), ("TRACE_REGISTRY_PORT", port)):
+        if value is None:
+            monkeypatch.delenv(variable, raising=False)
+        else:
+            monkeypatch.setenv(variable, value)
+
+    args = build_parser().parse_args(["seed", "--demo", *(["--api-url", told] if told else [])])
+
+    assert args.api_url == hint
+
+
 def test_trusted_proxies_are_networks_and_none_by_default() -> None:
     assert from_env().trusted_proxy_networks == ()
     trusted = from_env(TRACE_REGISTRY_TRUSTED_PROXIES="10.0.0.0/8, fd00::/8")
