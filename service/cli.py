@@ -790,6 +790,12 @@ def import_files(args: argparse.Namespace) -> int:
                 f"{path}: {counted(outcome.lines, 'line')}; stored {stored}; {present} already "
                 f"present; linked to other agencies' records {linked} (import {outcome.id})"
             )
+            for kept in outcome.not_applied:
+                print(
+                    f"{path}:{kept.line}: {kept.record_type} {kept.ref} was linked to another "
+                    "agency's record, which keeps its own description: not applied: "
+                    + ", ".join(kept.fields)
+                )
     return 1 if failed else 0
 
 

@@ -11,10 +11,11 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from flask.testing import FlaskClient
 
 from service.db import Connection
 from tests.api.test_imports import CSV, ndjson, send
-from tests.conftest import rows_in
+from tests.conftest import create_agency_key, rows_in
 from tests.contract import ContractClient
 
 NOTHING = {"party": 0, "item": 0, "euc": 0, "event": 0}
@@ -75,6 +76,33 @@ def test_a_record_another_agency_recorded_is_linked_and_its_events_join_the_chai
         {"record_type": "item", "record_id": UUID(recorded_first["item"]["id"])},
         {"record_type": "party", "record_id": UUID(recorded_first["party"]["id"])},
     ]
+
+
+def test_the_answer_names_what_the_file_says_otherwise_of_a_linked_record_as_not_applied(
+    other_api: ContractClient, client: FlaskClient, db: Connection, recorded_first: Any
+) -> None:
+    # The registry keeps the first recorder's description of a linked record: the partner's
+    # company name and address and its rifle's caliber were dropped without a word, and its
+    # data steward believed them recorded. The answer now names them, record by record; what
+    # names the record (serial, maker, model, country, registration number) is not among them,
+    # and a field the file leaves out says nothing otherwise.
+    response = send(other_api, ndjson(*partner_file()))
+    again = send(other_api, ndjson(*partner_file()[:3]))
+    third = ContractClient(client, create_agency_key(db, "Kenya Police Service")[1])
+    as_recorded = {"record_type": "item", "ref": "KE-I-1", "manufacturer": "FN Herstal",
+                   "model": "FAL", "category": "RIFLE", "serial_number": "1502-001"}  # fmt: skip
+    agreeing = send(third, ndjson(as_recorded))
+
+    record = response.get_json()
+    assert record["not_applied"] == [
+        {"line": 1, "record_type": "party", "ref": "UG-P-FN", "fields": ["name", "address"]},
+        {"line": 3, "record_type": "item", "ref": "UG-I-1", "fields": ["caliber"]},
+    ]
+    assert other_api.get(f"/v1/imports/{record['id']}").get_json() == record
+    # present when sent again (compared, as before, by what linked them): nothing linked anew
+    assert (again.status_code, again.get_json()["not_applied"]) == (201, [])
+    assert agreeing.get_json()["linked"]["item"] == 1
+    assert agreeing.get_json()["not_applied"] == []
 
 
 def test_a_theft_of_a_linked_item_puts_it_on_the_alert_list(
