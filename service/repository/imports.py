@@ -460,13 +460,19 @@ def _summary(row: dict[str, Any]) -> dict[str, Any]:
         "record_type": row["record_type"],
         "sha256": bytes(row["sha256"]).hex(),
         "lines": row["lines"],
-        "stored": stored,
-        "already_present": row["already_present"],
-        "linked": linked if linked is not None else _nothing_linked(row),
+        "stored": _in_order(stored),
+        "already_present": _in_order(row["already_present"]),
+        "linked": _in_order(linked if linked is not None else _nothing_linked(row)),
         "error_count": row["error_count"],
         "started_at": row["started_at"],
         "finished_at": row["finished_at"],
     }
+
+
+def _in_order(counts: dict[str, int]) -> dict[str, int]:
+    """Counts by record type in the order the answer to the import gives them (party, item,
+    euc, event), not the order jsonb keeps keys in (by length, then bytes)."""
+    return {kind: counts[kind] for kind in STAGING if kind in counts}
 
 
 def _nothing_linked(row: dict[str, Any]) -> dict[str, int]:
