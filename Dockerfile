@@ -29,8 +29,9 @@ USER 10001:10001
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
     CMD ["python", "-c", "import urllib.request as u; u.build_opener(u.ProxyHandler({})).open('http://127.0.0.1:8080/healthz', timeout=4)"]
-# In the foreground, so that it is PID 1 and receives `docker stop`'s SIGTERM itself.
-ENTRYPOINT ["nginx", "-c", "/etc/trace-registry-proxy/nginx.conf", "-e", "stderr", "-g", "daemon off;"]
+# start.sh writes the secret it shares with the API into nginx's configuration, then execs nginx
+# in the foreground, so that it is PID 1 and receives `docker stop`'s SIGTERM itself.
+ENTRYPOINT ["/bin/sh", "/etc/trace-registry-proxy/start.sh"]
 
 FROM python:3.11-slim
 # PYTHON is the interpreter start.sh runs; PATH puts the `trace-registry` command at hand for
@@ -50,6 +51,8 @@ RUN groupadd --gid 10001 trace-registry \
 # Dependencies come from the package index, the project from the wheel built above. The build fails
 # here if the wheel lacks a file the service reads at run time; /app/start.sh is a link to the
 # start.sh inside the installed package, so the container starts exactly as the tests do.
+# /var/lib/trace-registry-proxy is the API's: a new volume mounted there (compose's proxy-secret)
+# takes its owner, so that start.sh may write the secret it shares with the proxy.
 COPY --from=build /wheels/ /tmp/wheels/
 RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-cache-dir /tmp/wheels/*.whl \
@@ -59,7 +62,8 @@ RUN python -m venv /opt/venv \
  && test -f "$package/sql/schema.sql" \
  && test -f "$package/openapi.yaml" \
  && test -f "$package/sql/migrations/0002_batch_answers.sql" \
- && mkdir -p /app \
+ && mkdir -p /app /var/lib/trace-registry-proxy \
+ && chown trace-registry:trace-registry /var/lib/trace-registry-proxy \
  && ln -s "$package/start.sh" /app/start.sh
 
 # Production by default: the service then refuses to start without a TRACE_REGISTRY_SECRET_KEY of

@@ -150,7 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     list_keys_parser = keys_commands.add_parser(
         "list", parents=[database], help="list API keys (never their secrets)"
     )
-    list_keys_parser.add_argument("--agency", help="only this agency's keys")
+    list_keys_parser.add_argument(
+        "--agency", type=agency_name, help="only this agency's keys (its name as read)"
+    )
     list_keys_parser.set_defaults(handler=keys_list)
     revoke_parser = keys_commands.add_parser(
         "revoke", parents=[database], help="revoke an API key, with immediate effect"
@@ -216,6 +218,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="with --items: the seed that makes the synthetic registry (default: 1); "
         "the same seed gives the same data",
+    )
+    seed_parser.add_argument(
+        "--api-url",
+        type=api_url,
+        default=served_at(
+            os.environ.get("TRACE_REGISTRY_HOST", "127.0.0.1"),
+            os.environ.get("TRACE_REGISTRY_PORT", "8000"),
+        ),
+        metavar="URL",
+        help="with --demo: where the service answers, for the curl commands it prints "
+        "(default: where `serve` listens, by TRACE_REGISTRY_HOST and TRACE_REGISTRY_PORT)",
     )
     seed_parser.set_defaults(handler=seed)
 
@@ -395,7 +408,9 @@ def keys_list(args: argparse.Namespace) -> int:
     with registry_connection(args.data_dir) as conn:
         agency_id = None
         if args.agency:
-            agency = agencies.find_agency(conn, args.agency)
+            # As `keys create` names it: another spelling of the same name (NFD, doubled
+            # spaces, a direction mark) is the same agency.
+            agency = agencies.find_agency_as_read(conn, args.agency)
             if agency is None:
                 print(f"trace-registry: no agency named {args.agency!r}", file=sys.stderr)
                 return 1
@@ -442,6 +457,21 @@ def interval_seconds(value: str) -> float:
             f"seconds, more than 0 and at most {LONGEST_INTERVAL:g}, not {value!r}"
         )
     return seconds
+
+
+def served_at(host: str, port: str) -> str:
+    """The URL of the service `serve` runs on `host` and `port`, as a client on this machine
+    reaches it: one that listens on every interface is reached on the loopback."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - not a bind: where serve's bind is reached
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def api_url(value: str) -> str:
+    """The service's URL, without a trailing slash (paths are added to it)."""
+    if not value.startswith(("http://", "https://")):
+        raise argparse.ArgumentTypeError(f"an http:// or https:// URL, not {value!r}")
+    return value.rstrip("/")
 
 
 def agency_name(value: str) -> str:
@@ -601,7 +631,7 @@ def seed(args: argparse.Namespace) -> int:
         from service.seed import demo
 
         with registry_connection(args.data_dir) as conn:
-            summary = demo.load(conn)
+            summary = demo.load(conn, args.api_url)
         print(summary)
         return 0
     from service.seed import synthetic
@@ -762,6 +792,12 @@ def import_files(args: argparse.Namespace) -> int:
                 f"{path}: {counted(outcome.lines, 'line')}; stored {stored}; {present} already "
                 f"present; linked to other agencies' records {linked} (import {outcome.id})"
             )
+            for kept in outcome.not_applied:
+                print(
+                    f"{path}:{kept.line}: {kept.record_type} {kept.ref} was linked to another "
+                    "agency's record, which keeps its own description: not applied: "
+                    + ", ".join(kept.fields)
+                )
     return 1 if failed else 0
 
 

@@ -70,6 +70,11 @@ class Settings:
     # Proxies (comma-separated networks) whose X-Forwarded-For names the client; empty: none,
     # the peer is the client whatever the header says.
     trusted_proxies: str = ""
+    # What the deployment's proxy sends as X-Import-Key-Checked to say that it counted an
+    # import's key already (service.api.auth.counted_by_proxy); empty: the header is never
+    # believed. Without it, any host on a trusted proxy's network (in compose, the worker and
+    # any other container) could send imports that its key's rate never counted.
+    proxy_secret: str = ""
     # Origins allowed to call the API from a browser, comma-separated; empty: no CORS headers.
     cors_origins: str = ""
     # How long the answer to a POST sent with an Idempotency-Key is kept (at least a day).
@@ -135,6 +140,11 @@ class Settings:
             )
         if len(self.secret_key) < 32:
             raise ConfigurationError("TRACE_REGISTRY_SECRET_KEY must be at least 32 characters")
+        if self.proxy_secret and not _is_token(self.proxy_secret, 32):
+            raise ConfigurationError(
+                "TRACE_REGISTRY_PROXY_SECRET must be empty or at least 32 letters, digits, - and _ "
+                "(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
         if not 1 <= self.pool_min_size <= self.pool_max_size:
             raise ConfigurationError("pool sizes must satisfy 1 <= min <= max")
         for name, value, lowest in (
@@ -217,6 +227,11 @@ class Settings:
     def owner_url(self) -> str:
         """Where the schema is applied and owned."""
         return self.database_owner_url or self.database_url
+
+
+def _is_token(text: str, shortest: int) -> bool:
+    # Written into the proxy's configuration and a header as it is: no quote, space or `;`.
+    return len(text) >= shortest and all(c.isascii() and (c.isalnum() or c in "-_") for c in text)
 
 
 def variable_name(field_name: str) -> str:

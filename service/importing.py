@@ -198,6 +198,12 @@ def run(
             linked=outcome.linked,
             error_count=0,
             errors=(),
+            # a scan of the staging tables, spared a file that linked nothing
+            not_applied=(
+                imports.not_applied(conn, request.errors_kept)
+                if any(outcome.linked.values())
+                else ()
+            ),
         )
         progress.lap("inserts")
         in_time()

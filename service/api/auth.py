@@ -31,6 +31,7 @@ they name (service.domain.clients).
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 from functools import wraps
 from typing import ParamSpec, TypeVar
@@ -51,8 +52,11 @@ R = TypeVar("R")
 
 # What the deployment's proxy (deploy/proxy/nginx.conf) adds to an import it took after asking
 # the API about its key (GET /v1/imports, counted against the key's rate): the import itself is
-# then not counted again. Believed only from TRACE_REGISTRY_TRUSTED_PROXIES, and the proxy
-# clears a client's own.
+# then not counted again. Its value is the secret the proxy shares with the API
+# (TRACE_REGISTRY_PROXY_SECRET; unset, never believed), and it is believed only from
+# TRACE_REGISTRY_TRUSTED_PROXIES: those networks hold more than the proxy (in compose, the worker
+# and any container on the project's network), and the address alone let any of them send
+# imports that were never counted. The proxy clears a client's own.
 KEY_CHECKED_HEADER = "X-Import-Key-Checked"
 
 
@@ -95,9 +99,16 @@ def client_address() -> str:
 
 
 def counted_by_proxy() -> bool:
-    """Whether a trusted proxy says it counted this request against its key's rate already
-    (by asking the API about the key before taking the body: KEY_CHECKED_HEADER)."""
-    return request.headers.get(KEY_CHECKED_HEADER) == "counted" and clients.is_trusted(
+    """Whether the proxy says, with the secret it shares with the API, that it counted this
+    request against its key's rate already (by asking the API about the key before taking the
+    body: KEY_CHECKED_HEADER)."""
+    secret = settings().proxy_secret
+    said = request.headers.get(KEY_CHECKED_HEADER)
+    if not secret or said is None:
+        return False
+    # In constant time: a client that may reach the API could otherwise learn it a byte at a time.
+    proven = hmac.compare_digest(said.encode(), secret.encode())
+    return proven and clients.is_trusted(
         request.remote_addr or "", settings().trusted_proxy_networks
     )
 

@@ -239,6 +239,15 @@ def find_agency(conn: Connection, name: str) -> AgencyRef | None:
     return None if row is None else AgencyRef(row["id"], row["name"])
 
 
+def find_agency_as_read(conn: Connection, name: str) -> AgencyRef | None:
+    """The agency whose name reads as `name` (in NFC, as every name is kept): the same but for
+    the direction marks and joiners, which show nothing; the one named exactly first."""
+    row = conn.execute(
+        SQL["find_agency_as_read"], {"name": name, "invisible": KEPT_FORMAT_STRING}
+    ).fetchone()
+    return None if row is None else AgencyRef(row["id"], row["name"])
+
+
 def list_agencies(conn: Connection, after: UUID | None, limit: int) -> list[Agency]:
     rows = conn.execute(SQL["list_agencies"], {"after": after or _FIRST, "limit": limit})
     return [Agency(**row) for row in rows]

@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
+from psycopg import sql
+
 from service.db import Connection
 from service.domain import certificates
 from service.domain.certificates import Usage
@@ -43,6 +45,12 @@ from service.repository.rows import (
 )
 
 SQL = load("eucs")
+# The cap on consents and the items a consent or verification may name, judged by one rule of
+# what shipped under a certificate (the `shipped_under` query).
+_CONSENTS_CAP, _NOT_SHIPPED_UNDER = (
+    sql.SQL(SQL[name]).format(shipped_under=sql.SQL(SQL["shipped_under"]))
+    for name in ("consents_cap", "not_shipped_under")
+)
 
 
 def insert(
@@ -316,7 +324,7 @@ def _consents_cap(
     """What the standing consents under the certificate cover, how many items were shipped
     under it, and the erroneous events that took items off, of the events the agency may know
     of (the `consents_cap` query)."""
-    cap = conn.execute(SQL["consents_cap"], {"euc_id": euc_id, "agency_id": agency_id}).fetchone()
+    cap = conn.execute(_CONSENTS_CAP, {"euc_id": euc_id, "agency_id": agency_id}).fetchone()
     assert cap is not None
     standing = certificates.ConsentedItems(
         frozenset(cap["named"]), int(cap["by_quantity"]), cap["every_item"]
@@ -378,11 +386,11 @@ def _shipped_under(
     conn: Connection, agency_id: UUID, euc_id: UUID, item_ids: tuple[UUID, ...]
 ) -> None:
     """StateConflict unless every item was shipped under the certificate by an event the agency
-    may know of (see the `not_shipped_under` query)."""
+    may know of (see the `shipped_under` and `not_shipped_under` queries)."""
     if not item_ids:
         return
     row = conn.execute(
-        SQL["not_shipped_under"], {"ids": list(item_ids), "euc_id": euc_id, "agency_id": agency_id}
+        _NOT_SHIPPED_UNDER, {"ids": list(item_ids), "euc_id": euc_id, "agency_id": agency_id}
     ).fetchone()
     if row is not None and row["missing"]:
         missing = ", ".join(str(item_id) for item_id in row["missing"])

@@ -133,10 +133,23 @@ class ImportSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class NotApplied:
+    """A linked record of the file, and the fields the file says otherwise than the record that
+    stands (which keeps the first recorder's description): they were not applied."""
+
+    line: int
+    record_type: str
+    ref: str
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ImportRecord(ImportSummary):
-    """An import with its problems (the first ones, by line; all are counted)."""
+    """An import with its problems (the first ones, by line; all are counted), and what it did
+    not apply of the records it linked (the first ones, by line)."""
 
     errors: tuple[Problem, ...]
+    not_applied: tuple[NotApplied, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,6 +327,15 @@ def store(conn: Connection, agency_id: UUID) -> Stored:
     return Stored(stored, present, linked)
 
 
+def not_applied(conn: Connection, limit: int) -> tuple[NotApplied, ...]:
+    """The file's linked records that it describes otherwise than the records that stand, with
+    those fields (not applied), the first `limit` by line; after `store`."""
+    rows = conn.execute(SQL["linked_not_applied"], {"limit": limit})
+    return tuple(
+        NotApplied(r["line"], r["record_type"], r["ref"], tuple(r["fields"])) for r in rows
+    )
+
+
 def store_references(conn: Connection, agency_id: UUID, import_id: UUID) -> None:
     """The sender's references of the records just stored (after the import's record)."""
     for record_type, table in STAGING.items():
@@ -361,9 +383,7 @@ def insert(conn: Connection, agency_id: UUID, record: ImportRecord) -> ImportRec
             "lines": record.lines,
             # The linked counts are kept in the `stored` document (under "linked"), which the
             # imports table has room for: a column of their own would be a schema change.
-            "stored": Jsonb(
-                {**record.stored, _LINKED: record.linked} if record.linked else record.stored
-            ),
+            "stored": Jsonb(_stored_document(record)),
             "already_present": Jsonb(record.already_present),
             "error_count": record.error_count,
             "errors": Jsonb([_problem_document(p) for p in record.errors]),
@@ -381,7 +401,7 @@ def get(conn: Connection, agency_id: UUID, import_id: UUID) -> ImportRecord | No
     if row is None:
         return waiting(conn, agency_id, import_id)
     errors = tuple(Problem(p["line"], p["field"], p["detail"]) for p in row["errors"])
-    return ImportRecord(**_summary(row), errors=errors)
+    return ImportRecord(**_summary(row), errors=errors, not_applied=_not_applied_of(row))
 
 
 def completed_import_of(
@@ -400,8 +420,31 @@ def completed_import_of(
     return None if row is None else ImportSummary(**_summary(row))
 
 
-# The key of the `stored` document under which an import's linked counts are kept (`insert`).
+# The keys of the `stored` document under which an import's linked counts, and what it did not
+# apply of the records it linked, are kept (`insert`).
 _LINKED = "linked"
+_NOT_APPLIED = "not_applied"
+
+
+def _stored_document(record: ImportRecord) -> dict[str, Any]:
+    # The imports table has room for these in the `stored` document: a column of their own
+    # would be a schema change.
+    document: dict[str, Any] = dict(record.stored)
+    if record.linked:
+        document[_LINKED] = record.linked
+    if record.not_applied:
+        document[_NOT_APPLIED] = [
+            {"line": n.line, "record_type": n.record_type, "ref": n.ref, "fields": list(n.fields)}
+            for n in record.not_applied
+        ]
+    return document
+
+
+def _not_applied_of(row: dict[str, Any]) -> tuple[NotApplied, ...]:
+    kept = row["stored"].get(_NOT_APPLIED, [])
+    return tuple(
+        NotApplied(n["line"], n["record_type"], n["ref"], tuple(n["fields"])) for n in kept
+    )
 
 
 def _summary(row: dict[str, Any]) -> dict[str, Any]:
@@ -409,6 +452,7 @@ def _summary(row: dict[str, Any]) -> dict[str, Any]:
     linking, or one that stored nothing, linked nothing)."""
     stored = dict(row["stored"])
     linked = stored.pop(_LINKED, None)
+    stored.pop(_NOT_APPLIED, None)
     return {
         "id": row["id"],
         "status": row["status"],
@@ -416,13 +460,19 @@ def _summary(row: dict[str, Any]) -> dict[str, Any]:
         "record_type": row["record_type"],
         "sha256": bytes(row["sha256"]).hex(),
         "lines": row["lines"],
-        "stored": stored,
-        "already_present": row["already_present"],
-        "linked": linked if linked is not None else _nothing_linked(row),
+        "stored": _in_order(stored),
+        "already_present": _in_order(row["already_present"]),
+        "linked": _in_order(linked if linked is not None else _nothing_linked(row)),
         "error_count": row["error_count"],
         "started_at": row["started_at"],
         "finished_at": row["finished_at"],
     }
+
+
+def _in_order(counts: dict[str, int]) -> dict[str, int]:
+    """Counts by record type in the order the answer to the import gives them (party, item,
+    euc, event), not the order jsonb keeps keys in (by length, then bytes)."""
+    return {kind: counts[kind] for kind in STAGING if kind in counts}
 
 
 def _nothing_linked(row: dict[str, Any]) -> dict[str, int]:

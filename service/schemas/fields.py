@@ -6,12 +6,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping
-from datetime import UTC
+from datetime import UTC, date, datetime
 from typing import Any, TypedDict
 
 from marshmallow import Schema, ValidationError, fields, validate
 from marshmallow.experimental.context import Context
 
+from service.domain import dates
 from service.domain.registrations import NEEDS_MORE_THAN_SEPARATORS, registration_key
 from service.domain.serials import fold_serial
 from service.domain.text import KEPT_FORMAT_CHARACTERS
@@ -169,6 +170,26 @@ class IsoDate(fields.Date):
         if not isinstance(value, str) or not ISO_DATE.fullmatch(value):
             raise self.make_error("invalid")
         return super()._deserialize(value, attr, data, **kwargs)
+
+
+class WithinTheSpan(validate.Validator):
+    """A day within the registry's span (service.domain.dates): not before its first day, nor in
+    the future; `what` names the act dated (a consent, a seizure) in the refusal."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+    def __call__(self, value: date) -> date:
+        if value < dates.EARLIEST:
+            raise ValidationError(dates.TOO_EARLY)
+        if value > dates.latest(datetime.now(UTC).date()):
+            raise ValidationError(f"{self.what} cannot be recorded before it happens")
+        return value
+
+
+def day_of(what: str, **kwargs: Any) -> IsoDate:
+    """The day of an act the registry records (`what`: "a consent"), held to its span."""
+    return IsoDate(validate=WithinTheSpan(what), **kwargs)
 
 
 # An ISO 8601 time as the contract's `format: date-time` reads it: a day, or a day and a time

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import (
@@ -46,6 +46,7 @@ from service.schemas.fields import (
     ShownText,
     StrictBoolean,
     StrictInteger,
+    day_of,
     optional_shown_text,
     year,
 )
@@ -127,7 +128,9 @@ class EucIn(Schema):
     certificate_number = ShownMarking(required=True, max_length=100)
     issuing_country = CountryCode(required=True)
     issuing_authority = ShownText(required=True, max_length=300)
-    issued_on = IsoDate(required=True)
+    # A certificate not issued yet read VALID today: GET /v1/eucs/verify answered valid for one
+    # "issued" on 9999-12-31, and exports dated before its issue raise nothing.
+    issued_on = day_of("a certificate's issue", required=True)
     expires_on = IsoDate(load_default=None, allow_none=True)
     exporter_party_id = fields.UUID(load_default=None, allow_none=True)
     end_user_party_id = fields.UUID(required=True)
@@ -137,12 +140,6 @@ class EucIn(Schema):
     line_items = fields.List(
         fields.Nested(EucLineIn), required=True, validate=validate.Length(1, MAX_EUC_LINES)
     )
-
-    @validates("issued_on")
-    def issued(self, value: date, **_: Any) -> None:
-        # A certificate not issued yet read VALID today: GET /v1/eucs/verify answered valid for
-        # one "issued" on 9999-12-31, and exports dated before its issue raise nothing.
-        within_the_span(value, "a certificate's issue")
 
     @validates_schema
     def dates_in_order(self, data: dict[str, Any], **_: Any) -> None:
@@ -243,15 +240,6 @@ class ItemQuery(Page):
     manufacturer = Marking(load_default=None, max_length=200)
 
 
-def within_the_span(value: date, what: str) -> None:
-    """Refuse a day outside the registry's span (service.domain.dates): before its first day,
-    or in the future."""
-    if value < dates.EARLIEST:
-        raise ValidationError(dates.TOO_EARLY)
-    if value > dates.latest(datetime.now(UTC).date()):
-        raise ValidationError(f"{what} cannot be recorded before it happens")
-
-
 def made_by_now(data: Mapping[str, Any], field: str, what: str) -> None:
     """Refuse a year of manufacture or marking still to come (the field's range ends at 2100)."""
     year = data.get(field)
@@ -260,12 +248,8 @@ def made_by_now(data: Mapping[str, Any], field: str, what: str) -> None:
 
 
 class RevocationIn(Schema):
-    revoked_on = IsoDate(required=True)
+    revoked_on = day_of("a revocation", required=True)
     reason = ShownText(required=True, max_length=1000)
-
-    @validates("revoked_on")
-    def happened(self, value: date, **_: Any) -> None:
-        within_the_span(value, "a revocation")
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> NewRevocation:
@@ -289,7 +273,7 @@ class ConsentWithdrawalIn(Schema):
 
 
 class ConsentIn(Schema):
-    granted_on = IsoDate(required=True)
+    granted_on = day_of("a consent", required=True)
     granted_by = ShownText(required=True, max_length=300)
     new_end_user_party_id = fields.UUID(load_default=None, allow_none=True)
     new_destination_country = CountryCode(required=True)
@@ -301,27 +285,19 @@ class ConsentIn(Schema):
         fields.UUID(), load_default=list, validate=validate.Length(max=MAX_ITEMS_PER_EVENT)
     )
 
-    @validates("granted_on")
-    def happened(self, value: date, **_: Any) -> None:
-        within_the_span(value, "a consent")
-
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> NewConsent:
         return NewConsent(**{**data, "item_ids": tuple(dict.fromkeys(data["item_ids"]))})
 
 
 class DeliveryVerificationIn(Schema):
-    verified_on = IsoDate(required=True)
+    verified_on = day_of("a verification", required=True)
     verifying_authority = ShownText(required=True, max_length=300)
     country = CountryCode(required=True)
     notes = optional_shown_text(2000)
     item_ids = fields.List(
         fields.UUID(), load_default=list, validate=validate.Length(max=MAX_ITEMS_PER_EVENT)
     )
-
-    @validates("verified_on")
-    def happened(self, value: date, **_: Any) -> None:
-        within_the_span(value, "a verification")
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> NewDeliveryVerification:
@@ -331,13 +307,9 @@ class DeliveryVerificationIn(Schema):
 
 
 class PartyVerificationIn(Schema):
-    verified_on = IsoDate(required=True)
+    verified_on = day_of("a verification", required=True)
     method = ShownText(required=True, max_length=300)
     notes = optional_shown_text(2000)
-
-    @validates("verified_on")
-    def happened(self, value: date, **_: Any) -> None:
-        within_the_span(value, "a verification")
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> NewPartyVerification:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from marshmallow import (
@@ -28,10 +27,11 @@ from service.schemas.fields import (
     StrictBoolean,
     Text,
     check_ordered,
+    day_of,
     optional_shown_text,
     optional_text,
 )
-from service.schemas.registry import ITEM_CATEGORIES, ImportMarkingIn, within_the_span
+from service.schemas.registry import ITEM_CATEGORIES, ImportMarkingIn
 
 MAX_BATCH = 1_000
 
@@ -74,12 +74,7 @@ class TraceContextIn(Schema):
     legal_basis = optional_shown_text(300)
     requesting_officer = optional_shown_text(200)
     seizure_country = CountryCode(load_default=None, allow_none=True)
-    seized_on = IsoDate(load_default=None, allow_none=True)
-
-    @validates("seized_on")
-    def seized_within_the_span(self, value: date | None, **_: Any) -> None:
-        if value is not None:
-            within_the_span(value, "a seizure")
+    seized_on = day_of("a seizure", load_default=None, allow_none=True)
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> TraceContext:

@@ -40,6 +40,7 @@ SYNTHETIC_NOTICE = (
     "end-user certificate, revocation, consent, verification and custody event in this demo "
     "is synthetic, and so are the small-arms chains and the scenarios where a chain breaks."
 )
+# Where `trace-registry serve` listens by default; `seed --demo` names where it is served.
 API = "http://127.0.0.1:8000"
 # The summary reads each example's findings as the service does with its default settings.
 VERIFICATION_DAYS = Settings().euc_verification_days
@@ -70,9 +71,10 @@ class DemoLoad:
     seconds: float
 
 
-def load(conn: Connection) -> str:
-    """Load the demo registry (once) and return a summary to print."""
-    return summary(load_demo(conn))
+def load(conn: Connection, api: str = API) -> str:
+    """Load the demo registry (once) and return a summary to print, its curl commands sent to
+    the service at `api`."""
+    return summary(load_demo(conn), api)
 
 
 def build_plan(today: date) -> tuple[Plan, int]:
@@ -142,8 +144,9 @@ def _find(conn: Connection, agency_id: UUID, example: Example, plan: Plan) -> It
     )
 
 
-def summary(result: DemoLoad) -> str:
-    """What was loaded, the credit line, the synthetic notice, and items ready to curl."""
+def summary(result: DemoLoad, api: str = API) -> str:
+    """What was loaded, the credit line, the synthetic notice, and items ready to curl (from
+    the service at `api`)."""
     counts = result.counts
     state = "was already loaded; nothing was added" if result.already_loaded else "loaded"
     lines = [
@@ -155,7 +158,7 @@ def summary(result: DemoLoad) -> str:
         f"{sipri.CREDIT_LINE}.",
         SYNTHETIC_NOTICE,
         "",
-        *_how_to_curl(result.examples),
+        *_how_to_curl(result.examples, api),
     ]
     return "\n".join(lines)
 
@@ -181,12 +184,12 @@ def trace_request(seized: ShownItem) -> dict[str, object]:
     }
 
 
-def _how_to_curl(shown: tuple[ShownItem, ...]) -> list[str]:
+def _how_to_curl(shown: tuple[ShownItem, ...], api: str) -> list[str]:
     width = max((len(example.scenario) for example in shown), default=8)
     lines = [
         "Try it: `trace-registry serve`, then `trace-registry keys create --agency 'Demo reader' "
         "--scope trace:read` and export KEY=<the key it prints last>.",
-        f'  curl -H "Authorization: Bearer $KEY" {API}/v1/items/<item id>/custody',
+        f'  curl -H "Authorization: Bearer $KEY" {api}/v1/items/<item id>/custody',
         "",
         f"  {'scenario':<{width}} {'status':<11} {'item id':<36}  serial (manufacturer, model)",
     ]
@@ -204,10 +207,10 @@ def _how_to_curl(shown: tuple[ShownItem, ...]) -> list[str]:
             "",
             f"Serial {seized.item.serial_number!r} is marked in Cyrillic; a trace typed in Latin "
             "letters finds it:",
-            f"  curl -H \"Authorization: Bearer $KEY\" '{API}/v1/items?serial_number={serial}'",
+            f"  curl -H \"Authorization: Bearer $KEY\" '{api}/v1/items?serial_number={serial}'",
             "and a trace request answers with its chain and findings:",
             f'  curl -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" '
-            f"-d '{json.dumps(trace_request(seized))}' {API}/v1/traces",
+            f"-d '{json.dumps(trace_request(seized))}' {api}/v1/traces",
         ]
     return lines
 

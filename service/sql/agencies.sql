@@ -1,6 +1,15 @@
 -- name: find_agency_by_name
 SELECT id, name FROM agencies WHERE name = %(name)s;
 
+-- name: find_agency_as_read
+-- The agency whose name reads as this one (the same but for the direction marks and joiners,
+-- which show nothing: agencies_name_as_read keeps one such name), the one named exactly first
+-- (agencies named before that index may share a reading). A small reference table: scanned.
+SELECT id, name FROM agencies
+WHERE translate(name, %(invisible)s, '') = translate(%(name)s, %(invisible)s, '')
+ORDER BY name = %(name)s DESC, created_at, id
+LIMIT 1;
+
 -- name: insert_agency
 -- Nothing when the name, or one that reads as it (agencies_name_as_read), is taken.
 INSERT INTO agencies (name, country) VALUES (%(name)s, %(country)s)

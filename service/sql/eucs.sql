@@ -162,8 +162,8 @@ VALUES (%(consent_id)s, %(reason)s, %(agency_id)s);
 -- cover (those a consent may name), and what its standing (not withdrawn) consents cover, as
 -- the cap counts it (certificates.ConsentedItems): the items they name, the quantities of those
 -- that name none, and whether one names neither items nor a quantity. Only the events the
--- caller may know of count (as not_shipped_under: an unrestricted one, or a restricted one of
--- its own): with another agency's restricted events counted, the answer to a consent (400 for
+-- caller may know of count (shipped_under, as for not_shipped_under: an unrestricted one, or a
+-- restricted one of its own): with another agency's restricted events counted, the answer to a consent (400 for
 -- its quantity, 409 for the cap, and the counts each gives) told whether such an event still
 -- covered an item once the export the caller saw of it was declared erroneous. An item named
 -- counts only while such an event covers it: one whose export was declared erroneous since is
@@ -171,13 +171,7 @@ VALUES (%(consent_id)s, %(reason)s, %(agency_id)s);
 -- items still shipped. `erroneous`: the events the caller may know of under the certificate
 -- declared erroneous that shipped an item no such standing event ships: why the standing
 -- consents may cover more than stands shipped (they are named to say so).
-WITH shipped AS (
-    SELECT DISTINCT ei.item_id
-    FROM custody_events e
-    JOIN custody_event_items ei ON ei.event_id = e.id
-    WHERE e.euc_id = %(euc_id)s
-      AND (e.classification = 'UNRESTRICTED' OR e.recorded_by_agency_id = %(agency_id)s)
-      AND NOT EXISTS (SELECT 1 FROM event_error_declarations d WHERE d.event_id = e.id)),
+WITH shipped AS (SELECT DISTINCT item_id FROM ({shipped_under}) AS known),
 standing AS (
     SELECT s.id, s.quantity,
            EXISTS (SELECT 1 FROM reexport_consent_items si WHERE si.consent_id = s.id)
@@ -186,7 +180,7 @@ standing AS (
     WHERE s.euc_id = %(euc_id)s
       AND NOT EXISTS (SELECT 1 FROM reexport_consent_withdrawals w WHERE w.consent_id = s.id))
 SELECT (SELECT count(*) FROM shipped) AS shipped,
-       (SELECT coalesce(array_agg(DISTINCT si.item_id), '{}')
+       (SELECT coalesce(array_agg(DISTINCT si.item_id), ARRAY[]::uuid[])
         FROM standing JOIN reexport_consent_items si ON si.consent_id = standing.id
         JOIN shipped ON shipped.item_id = si.item_id) AS named,
        (SELECT coalesce(sum(quantity), 0) FROM standing WHERE NOT names_items) AS by_quantity,
@@ -252,19 +246,26 @@ ORDER BY l.line_number;
 SELECT id FROM end_user_certificates
 WHERE issuing_country = %(issuing_country)s AND certificate_key = %(certificate_key)s;
 
+-- name: shipped_under
+-- The items shipped under this certificate by the events the agency may know of: standing ones
+-- (not declared erroneous), unrestricted or restricted ones of its own; an item once per event
+-- that names it. The one rule of consents_cap and not_shipped_under, which the repository puts
+-- it in (as a subquery in place of the braces), so that the cap and the items a consent or a
+-- verification may name are judged alike.
+SELECT ei.item_id
+FROM custody_events e
+JOIN custody_event_items ei ON ei.event_id = e.id
+WHERE e.euc_id = %(euc_id)s
+  AND (e.classification = 'UNRESTRICTED' OR e.recorded_by_agency_id = %(agency_id)s)
+  AND NOT EXISTS (SELECT 1 FROM event_error_declarations d WHERE d.event_id = e.id);
+
 -- name: not_shipped_under
 -- Those of the items that no event under this certificate covers, of the events the agency may
--- know of: an unrestricted one, or a restricted one of its own. An item that only another
--- agency's restricted export shipped is answered as one never shipped: else naming items one by
--- one in consents or verifications told which the restricted export held, which the
--- certificate's lists withhold (service.domain.disclosure), and each probe that hit stayed in
--- the ledger.
+-- know of (shipped_under). An item that only another agency's restricted export shipped is
+-- answered as one never shipped: else naming items one by one in consents or verifications told
+-- which the restricted export held, which the certificate's lists withhold
+-- (service.domain.disclosure), and each probe that hit stayed in the ledger. A subquery that is
+-- flattened into the join: the planner looks up each item in custody_event_items' index.
 SELECT array_agg(wanted.id) AS missing
 FROM unnest(%(ids)s::uuid[]) AS wanted (id)
-WHERE NOT EXISTS (SELECT 1 FROM custody_event_items ei
-                  JOIN custody_events e ON e.id = ei.event_id
-                  WHERE ei.item_id = wanted.id AND e.euc_id = %(euc_id)s
-                    AND (e.classification = 'UNRESTRICTED'
-                         OR e.recorded_by_agency_id = %(agency_id)s)
-                    AND NOT EXISTS (SELECT 1 FROM event_error_declarations d
-                                    WHERE d.event_id = e.id));
+WHERE NOT EXISTS (SELECT 1 FROM ({shipped_under}) AS known WHERE known.item_id = wanted.id);

@@ -460,6 +460,54 @@ FROM (
                THEN normalize(d.recorded, NFC) ELSE d.recorded END IS DISTINCT FROM d.sent
 ) AS changed;
 
+-- name: linked_not_applied
+-- What the file says otherwise of the records it linked (link_items and the like) than the
+-- record that stands: the registry keeps the first recorder's description, so these fields of
+-- the file were not applied, and the answer names them (its `not_applied`), record by record,
+-- for the sender to know which of its records read otherwise here. Not what linked them (the
+-- identity, which names one record however written: serial, maker, model, country,
+-- registration number, certificate number), nor a field the file leaves out. A certificate's
+-- lines are the recorded ones, and its events are held to them (check_certificate_lines).
+SELECT r.line, r.record_type, r.ref, array_agg(d.field ORDER BY d.position) AS fields
+FROM (
+    SELECT s.line, 'party' AS record_type, s.ref,
+           ARRAY['name', 'kind', 'address'] AS fields,
+           ARRAY[p.name, p.kind::text, p.address] AS recorded,
+           ARRAY[s.name, s.kind, s.address] AS sent
+    FROM import_parties s JOIN parties p ON p.id = s.id
+    WHERE s.linked
+    UNION ALL
+    SELECT s.line, 'item', s.ref,
+           ARRAY['category', 'caliber', 'country_of_manufacture', 'year_of_manufacture',
+                 'import_markings', 'other_markings'],
+           ARRAY[i.category::text, i.caliber, i.country_of_manufacture::text,
+                 i.year_of_manufacture::text, jsonb_strip_nulls(i.import_markings)::text,
+                 i.other_markings],
+           -- no import marking is the file's leaving them out
+           ARRAY[s.category, s.caliber, s.country_of_manufacture, s.year_of_manufacture::text,
+                 nullif(jsonb_strip_nulls(s.import_markings)::text, '[]'), s.other_markings]
+    FROM import_items s JOIN items i ON i.id = s.id
+    WHERE s.linked
+    UNION ALL
+    SELECT s.line, 'euc', s.ref,
+           ARRAY['issuing_authority', 'issued_on', 'expires_on', 'destination_country',
+                 'stated_end_use', 'non_reexport_clause'],
+           ARRAY[c.issuing_authority, to_char(c.issued_on, 'YYYY-MM-DD'),
+                 to_char(c.expires_on, 'YYYY-MM-DD'), c.destination_country::text,
+                 c.stated_end_use, c.non_reexport_clause::text],
+           ARRAY[s.issuing_authority, to_char(s.issued_on, 'YYYY-MM-DD'),
+                 to_char(s.expires_on, 'YYYY-MM-DD'), s.destination_country, s.stated_end_use,
+                 s.non_reexport_clause::text]
+    FROM import_eucs s JOIN end_user_certificates c ON c.id = s.id
+    WHERE s.linked
+) AS r
+CROSS JOIN LATERAL unnest(r.fields, r.recorded, r.sent) WITH ORDINALITY
+    AS d (field, recorded, sent, position)
+WHERE d.sent IS NOT NULL AND d.recorded IS DISTINCT FROM d.sent
+GROUP BY r.line, r.record_type, r.ref
+ORDER BY r.line, r.record_type
+LIMIT %(limit)s;
+
 -- name: problem_count
 SELECT count(*) AS n FROM import_problems;
 

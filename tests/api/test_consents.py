@@ -300,6 +300,27 @@ def test_consents_over_the_cap_with_no_erroneous_event_name_the_surplus(
     )
 
 
+def test_an_item_whose_export_was_declared_erroneous_is_named_by_no_new_consent_or_verification(
+    api: ContractClient, registry: Any, parties: Any, euc: Any
+) -> None:
+    # The cap leaves such an item out (above); a consent or a verification that names it is
+    # refused by the same rule of what shipped under the certificate.
+    (misfiled,) = ship(registry, parties, euc, 1)
+    export = custody_of(api, misfiled)["events"][-1]
+    declared = {"reason": "DID_NOT_OCCUR", "explanation": "shipped under another certificate"}
+    api.created(f"/v1/events/{export['id']}/error-declaration", declared)
+    seen = {"verified_on": "2010-09-02", "verifying_authority": "Embassy", "country": "IQ"}
+
+    named = [
+        api.post(f"/v1/eucs/{euc['id']}/consents", {**CONSENT, "item_ids": [misfiled["id"]]}),
+        api.post(f"/v1/eucs/{euc['id']}/verifications", {**seen, "item_ids": [misfiled["id"]]}),
+    ]
+
+    for answer in named:
+        assert (answer.status_code, answer.get_json()["code"]) == (409, "state_conflict")
+        assert misfiled["id"] in answer.get_json()["detail"]
+
+
 def custody_of(api: ContractClient, item: dict[str, Any]) -> dict[str, Any]:
     chain: dict[str, Any] = api.get(f"/v1/items/{item['id']}/custody").get_json()
     return chain

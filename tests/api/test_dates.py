@@ -68,6 +68,44 @@ def test_a_record_dated_before_the_registry_s_span_is_refused_naming_the_field(
     assert "1800-01-01" in response.get_json()["errors"][0]["detail"]
 
 
+DAY_AFTER_TOMORROW = (datetime.now(UTC).date() + timedelta(days=2)).isoformat()
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "pointer", "what"),
+    [
+        ("/v1/eucs", {**EUC, "issued_on": "{day}"}, "/issued_on", "a certificate's issue"),
+        (f"/v1/eucs/{GHOST}/revocation", {"revoked_on": "{day}", "reason": "forged"},
+         "/revoked_on", "a revocation"),
+        (f"/v1/eucs/{GHOST}/consents",
+         {"granted_on": "{day}", "granted_by": "Ministry", "new_destination_country": "BE"},
+         "/granted_on", "a consent"),
+        (f"/v1/eucs/{GHOST}/verifications",
+         {"verified_on": "{day}", "verifying_authority": "Embassy", "country": "BE"},
+         "/verified_on", "a verification"),
+        (f"/v1/parties/{GHOST}/verifications", {"verified_on": "{day}", "method": "visit"},
+         "/verified_on", "a verification"),
+        ("/v1/traces", {"weapon": {"serial_number": "7741"},
+                        "context": {**TRACE, "seized_on": "{day}"}}, "/context/seized_on",
+         "a seizure"),
+    ],
+)  # fmt: skip
+def test_a_record_dated_after_tomorrow_is_refused_naming_the_field_and_the_act(
+    api: ContractClient, path: str, body: dict[str, Any], pointer: str, what: str
+) -> None:
+    # The span's other end, for every field held to it (a seizure's and a party verification's
+    # were tested at its first day only).
+    sent = orjson.loads(orjson.dumps(body).replace(b"{day}", DAY_AFTER_TOMORROW.encode()))
+
+    response = api.post(path, sent)
+
+    assert response.status_code == 400, response.get_json()
+    assert pointers(response) == {pointer}
+    assert (
+        response.get_json()["errors"][0]["detail"] == f"{what} cannot be recorded before it happens"
+    )
+
+
 def test_the_first_day_of_the_span_is_taken(api: ContractClient, registry: Any) -> None:
     maker = registry.party()
 

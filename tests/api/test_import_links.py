@@ -7,15 +7,19 @@ with that identity binds the sender's reference to the record that stands.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from uuid import UUID
 
 import pytest
+import yaml
+from flask.testing import FlaskClient
 
 from service.db import Connection
 from tests.api.test_imports import CSV, ndjson, send
-from tests.conftest import rows_in
+from tests.conftest import create_agency_key, rows_in
 from tests.contract import ContractClient
+from tests.paths import ROOT
 
 NOTHING = {"party": 0, "item": 0, "euc": 0, "event": 0}
 
@@ -75,6 +79,60 @@ def test_a_record_another_agency_recorded_is_linked_and_its_events_join_the_chai
         {"record_type": "item", "record_id": UUID(recorded_first["item"]["id"])},
         {"record_type": "party", "record_id": UUID(recorded_first["party"]["id"])},
     ]
+
+
+def test_the_answer_names_what_the_file_says_otherwise_of_a_linked_record_as_not_applied(
+    other_api: ContractClient, client: FlaskClient, db: Connection, recorded_first: Any
+) -> None:
+    # The registry keeps the first recorder's description of a linked record: the partner's
+    # company name and address and its rifle's caliber were dropped without a word, and its
+    # data steward believed them recorded. The answer now names them, record by record; what
+    # names the record (serial, maker, model, country, registration number) is not among them,
+    # and a field the file leaves out says nothing otherwise.
+    response = send(other_api, ndjson(*partner_file()))
+    again = send(other_api, ndjson(*partner_file()[:3]))
+    third = ContractClient(client, create_agency_key(db, "Kenya Police Service")[1])
+    as_recorded = {"record_type": "item", "ref": "KE-I-1", "manufacturer": "FN Herstal",
+                   "model": "FAL", "category": "RIFLE", "serial_number": "1502-001"}  # fmt: skip
+    agreeing = send(third, ndjson(as_recorded))
+
+    record = response.get_json()
+    assert record["not_applied"] == [
+        {"line": 1, "record_type": "party", "ref": "UG-P-FN", "fields": ["name", "address"]},
+        {"line": 3, "record_type": "item", "ref": "UG-I-1", "fields": ["caliber"]},
+    ]
+    assert other_api.get(f"/v1/imports/{record['id']}").get_json() == record
+    # present when sent again (compared, as before, by what linked them): nothing linked anew
+    assert (again.status_code, again.get_json()["not_applied"]) == (201, [])
+    assert agreeing.get_json()["linked"]["item"] == 1
+    assert agreeing.get_json()["not_applied"] == []
+
+
+def test_an_imports_counts_read_alike_in_every_answer_and_the_contract(
+    other_api: ContractClient, recorded_first: Any
+) -> None:
+    # The answer to the import listed each record type's counts in one order (party, item, euc,
+    # event), GET /v1/imports/{id} and the list in the order PostgreSQL keeps a jsonb object's
+    # keys (euc, item, event, party); and the contract let `linked` count events, which are
+    # never linked.
+    answer = send(other_api, ndjson(*partner_file()))
+    one = other_api.get(f"/v1/imports/{answer.get_json()['id']}")
+    listed = other_api.get("/v1/imports")
+
+    def counts_as_sent(body: bytes) -> list[list[str]]:
+        document = json.loads(body)
+        record = document["items"][0] if "items" in document else document
+        return [list(record[name]) for name in ("stored", "already_present", "linked")]
+
+    expected = [["party", "item", "euc", "event"]] * 2 + [["party", "item", "euc"]]
+    for response in (answer, one, listed):
+        assert counts_as_sent(response.get_data()) == expected
+    spec = yaml.safe_load((ROOT / "openapi.yaml").read_text())
+    for schema in ("ImportRecord", "ImportSummary"):
+        linked = spec["components"]["schemas"][schema]["properties"]["linked"]
+        assert linked == {"$ref": "#/components/schemas/LinkedCounts"}, schema
+    counts = spec["components"]["schemas"]["LinkedCounts"]
+    assert counts["propertyNames"] == {"enum": ["party", "item", "euc"]}
 
 
 def test_a_theft_of_a_linked_item_puts_it_on_the_alert_list(

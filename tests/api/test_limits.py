@@ -303,16 +303,46 @@ def test_a_request_that_waited_behind_a_batchs_charge_is_told_the_whole_wait(
     assert 16 <= int(answers["other"].headers["Retry-After"]) <= 18  # 20 s owed, 2 early
 
 
+PROXY_SECRET = "proxy-" + "s" * 40
+
+
 @pytest.mark.parametrize(
-    ("trusted_proxies", "spacings"), [("", 2), ("10.0.0.0/8", 1)], ids=["direct", "via proxy"]
+    ("trusted_proxies", "proxy_secret", "said", "spacings"),
+    [
+        ("", PROXY_SECRET, PROXY_SECRET, 2),
+        ("10.0.0.0/8", PROXY_SECRET, PROXY_SECRET, 1),
+        ("10.0.0.0/8", PROXY_SECRET, "counted", 2),
+        ("10.0.0.0/8", PROXY_SECRET, PROXY_SECRET[:-1], 2),
+        ("10.0.0.0/8", "", "", 2),
+        ("10.0.0.0/8", "", "counted", 2),
+    ],
+    ids=[
+        "direct",
+        "via proxy with the secret",
+        "via proxy without the secret",
+        "via proxy with another secret",
+        "no secret set, header empty",
+        "no secret set",
+    ],
 )
 def test_an_import_the_proxy_checked_is_counted_once_only_when_the_proxy_says_so(
-    database_url: str, db: Connection, trusted_proxies: str, spacings: int
+    database_url: str,
+    db: Connection,
+    trusted_proxies: str,
+    proxy_secret: str,
+    said: str,
+    spacings: int,
 ) -> None:
-    # The proxy's check (GET /v1/imports) counts; the import it then sends on says so. A client
-    # that reaches the API itself cannot say it: its header is believed from a trusted proxy only.
+    # The proxy's check (GET /v1/imports) counts; the import it then sends on says so, with
+    # the secret it shares with the API (TRACE_REGISTRY_PROXY_SECRET). A client that reaches the
+    # API itself cannot say it: not from an untrusted address, and not from a trusted one (in
+    # compose, the worker or any container on the network) without the secret.
     application = limited_app(
-        database_url, rate_limit_per_minute=6, rate_limit_burst=3, trusted_proxies=trusted_proxies
+        database_url,
+        rate_limit_per_minute=6,
+        rate_limit_burst=3,
+        trusted_proxies=trusted_proxies,
+        proxy_secret=proxy_secret,
     )
     try:
         _, key = create_agency_key(db, "National Registry", ("registry:write",))
@@ -326,7 +356,7 @@ def test_an_import_the_proxy_checked_is_counted_once_only_when_the_proxy_says_so
             "POST",
             "/v1/imports",
             data=party,
-            headers={"Content-Type": "application/x-ndjson", "X-Import-Key-Checked": "counted"},
+            headers={"Content-Type": "application/x-ndjson", "X-Import-Key-Checked": said},
         )
         ahead = seconds_ahead(db, key)
     finally:

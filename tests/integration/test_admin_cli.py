@@ -50,6 +50,35 @@ def test_agencies_and_keys_from_the_command_line(live_service: tuple[str, str]) 
     assert cli(database_url, "keys", "revoke", "nosuchkey").returncode == 1
 
 
+def test_keys_list_finds_an_agency_by_its_name_as_the_other_commands_take_it(
+    live_service: tuple[str, str],
+) -> None:
+    # `keys create` and `agencies create` take a name in NFC with single spaces, and the
+    # registry keeps names unique as read (but for direction marks and joiners); `keys list`
+    # compared the name as typed, so another spelling of the same name found no agency.
+    _, database_url = live_service
+    created = {
+        name: create_key(database_url, name, "trace:read").split("_")[1]
+        for name in ("Bundeskriminalamt Wiesbaden", "Sûreté Nationale")
+    }
+
+    for typed, name in [
+        ("Bundeskriminalamt  Wiesbaden", "Bundeskriminalamt Wiesbaden"),
+        (" Bundeskriminalamt Wiesbaden ", "Bundeskriminalamt Wiesbaden"),
+        ("Bundeskriminalamt Wiesbaden\u200e", "Bundeskriminalamt Wiesbaden"),
+        ("Su\u0302rete\u0301 Nationale", "Sûreté Nationale"),
+    ]:
+        listed = cli(database_url, "keys", "list", "--agency", typed)
+
+        assert listed.returncode == 0, (typed, listed.stderr)
+        assert created[name] in listed.stdout, typed
+        assert all(
+            prefix not in listed.stdout for prefix in created.values() if prefix != created[name]
+        )
+    refused = cli(database_url, "keys", "list", "--agency", "Bundes\u00adkriminalamt")
+    assert refused.returncode == 2 and "U+00AD" in refused.stderr
+
+
 def test_keys_create_refuses_nonsense(live_service: tuple[str, str]) -> None:
     _, database_url = live_service
 

@@ -526,6 +526,16 @@ def test_summary_credits_sipri_and_lists_items_to_curl(loaded: DemoLoad) -> None
     assert f"-d '{json.dumps(demo.trace_request(seized))}' {demo.API}/v1/traces" in text
 
 
+def test_summary_names_the_api_where_it_is_served(loaded: DemoLoad) -> None:
+    # The curl commands named http://127.0.0.1:8000 wherever the service ran.
+    text = demo.summary(loaded, "http://10.20.0.7:9000")
+    curls = [line for line in text.splitlines() if "curl " in line]
+
+    assert len(curls) == 3
+    assert all("http://10.20.0.7:9000/v1/" in line for line in curls)
+    assert demo.API not in text
+
+
 def test_the_summary_trace_finds_the_seized_rifle_abroad(
     api: ContractClient, loaded: DemoLoad
 ) -> None:

@@ -84,6 +84,26 @@ def test_records_another_agency_recorded_are_linked_and_said_so(
     ) in partner.stdout
 
 
+def test_what_a_file_says_otherwise_of_a_linked_record_is_said_not_applied(
+    database_url: str, tmp_path: Path
+) -> None:
+    registry = tmp_path / "registry.ndjson"
+    records = registry_file("-NA")
+    registry.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+    run_import(database_url, str(registry))
+    partners = tmp_path / "partner.ndjson"
+    renamed = {**records[0], "name": "Arsenal Nord SA"}
+    partners.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in [renamed, *records[1:]]))
+
+    partner = run_import(database_url, "--agency", "Uganda Police Force", str(partners))
+
+    assert partner.returncode == 0, partner.stderr
+    assert (
+        f"{partners}:1: party {records[0]['ref']} was linked to another agency's record, which "
+        "keeps its own description: not applied: name"
+    ) in partner.stdout
+
+
 def test_a_file_from_a_pipe_is_read_once(database_url: str, tmp_path: Path) -> None:
     """`trace-registry import <(zcat registry.ndjson.gz)`: a pipe cannot be hashed ahead and
     then read again, so it is only read."""

@@ -41,8 +41,19 @@ DECLARED_BYTES = 500 * 1024 * 1024
 NDJSON_PARTY = b'{"record_type": "party", "ref": "p1", "name": "Arsenal", "kind": "MANUFACTURER", "country": "BE"}\n'  # noqa: E501
 
 
+# What the proxy and the API share (TRACE_REGISTRY_PROXY_SECRET): the proxy's proof that it
+# checked an import's key.
+PROXY_SECRET = "proxy-secret-" + "s" * 32
+
+
 class Proxy:
-    def __init__(self, upstream_port: int, bind: str | None = None) -> None:
+    def __init__(
+        self,
+        upstream_port: int,
+        bind: str | None = None,
+        secret: str = PROXY_SECRET,
+        secret_file: Path | None = None,
+    ) -> None:
         # Readable by nginx's workers (another user when the tests run as root).
         self.root = Path(tempfile.mkdtemp(prefix="trace-registry-proxy-"))
         self.root.chmod(0o755)
@@ -52,7 +63,7 @@ class Proxy:
         for path in etc.rglob("*"):
             path.chmod(0o755 if path.is_dir() else 0o644)
         etc.chmod(0o755)
-        for name in ("nginx.conf", "problem.conf"):
+        for name in ("nginx.conf", "problem.conf", "start.sh"):
             conf = etc / name
             text = conf.read_text().replace("/etc/trace-registry-proxy", str(etc))
             text = text.replace("/tmp/nginx", str(self.root / "nginx"))
@@ -65,8 +76,12 @@ class Proxy:
                 )
             conf.write_text(text)
         self.body_temp = self.root / "nginx-client-body"
+        # Started as the image starts it: its start script writes the secret where nginx.conf
+        # includes it, then runs nginx.
+        path = f"{Path(NGINX or 'nginx').parent}{os.pathsep}{os.environ.get('PATH', '')}"
         self.process = subprocess.Popen(
-            [NGINX or "nginx", "-c", str(etc / "nginx.conf"), "-e", "stderr", "-g", "daemon off;"]
+            ["/bin/sh", str(etc / "start.sh")],
+            env={**os.environ, "PATH": path, **proxy_secret_environment(secret, secret_file)},
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -124,6 +139,12 @@ class Proxy:
             while chunk := _recv(connection):
                 received += chunk
         return Answer(received, sent)
+
+
+def proxy_secret_environment(secret: str, secret_file: Path | None) -> dict[str, str]:
+    if secret_file is not None:
+        return {"TRACE_REGISTRY_PROXY_SECRET_FILE": str(secret_file)}
+    return {"TRACE_REGISTRY_PROXY_SECRET": secret}
 
 
 def _recv(connection: socket.socket) -> bytes:
@@ -315,6 +336,7 @@ def proxied(empty_database_url: str) -> Iterator[tuple[Proxy, str]]:
     with serving(
         empty_database_url,
         TRACE_REGISTRY_TRUSTED_PROXIES="127.0.0.0/8",
+        TRACE_REGISTRY_PROXY_SECRET=PROXY_SECRET,
         TRACE_REGISTRY_AUTH_FAILURES_PER_MINUTE="1",
         TRACE_REGISTRY_AUTH_FAILURE_BURST="3",
     ) as base_url:
@@ -407,3 +429,96 @@ def test_an_import_through_the_proxy_counts_once_against_its_key_s_rate(
     assert (first.status, second.status) == (201, 201), (first.body, second.body)
     assert 0 < after_one <= 60
     assert 60 < after_two <= 120
+
+
+def post_import(port: int, source: str, key: str, headers: dict[str, str]) -> int:
+    """POST one party to /v1/imports from `source`, straight to `port`; the status."""
+    connection = http.client.HTTPConnection(
+        "127.0.0.1", port, timeout=10, source_address=(source, 0)
+    )
+    try:
+        connection.request(
+            "POST",
+            "/v1/imports",
+            body=NDJSON_PARTY,
+            headers={
+                "Authorization": f"Bearer {key}",
+                "Content-Type": "application/x-ndjson",
+                **headers,
+            },
+        )
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def test_an_import_is_counted_unless_the_proxy_proves_it_checked_the_key(
+    empty_database_url: str,
+) -> None:
+    # The proxy's address is no proof: the trusted networks hold other hosts (in compose, the
+    # worker and any container on the network). A proxy without the API's secret, or a host on
+    # a trusted address sending the header itself, has its import counted like any other.
+    with serving(
+        empty_database_url,
+        TRACE_REGISTRY_TRUSTED_PROXIES="127.0.0.0/8",
+        TRACE_REGISTRY_PROXY_SECRET=PROXY_SECRET,
+    ) as base_url:
+        api_port = int(base_url.rsplit(":", 1)[1])
+        writer = create_key(empty_database_url, "National Registry", "registry:write", rate_limit=1)
+        impostor = Proxy(api_port, bind=PROXY_ADDRESS, secret="another-secret-" + "x" * 32)
+        try:
+            through_it = impostor.upload(writer, NDJSON_PARTY)
+        finally:
+            impostor.stop()
+        after_one = seconds_owed(empty_database_url, writer)
+        direct = post_import(api_port, PROXY_ADDRESS, writer, {"X-Import-Key-Checked": "counted"})
+        after_two = seconds_owed(empty_database_url, writer)
+
+    assert (through_it.status, direct) == (201, 201), through_it.body
+    # the proxy's check and its import: two requests; then one more
+    assert 60 < after_one <= 120
+    assert 120 < after_two <= 180
+
+
+def test_the_api_makes_the_secret_it_shares_with_the_proxy_on_first_start(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    # The compose stack: no secret set, the API makes one in a file of the volume it shares with
+    # the proxy, which reads it there; the next start keeps it.
+    secret_file = tmp_path / "proxy-secret"
+    settings = {
+        "TRACE_REGISTRY_TRUSTED_PROXIES": "127.0.0.0/8",
+        "TRACE_REGISTRY_PROXY_SECRET_FILE": str(secret_file),
+    }
+    with serving(empty_database_url, **settings) as base_url:
+        made = secret_file.read_text()
+        proxy = Proxy(int(base_url.rsplit(":", 1)[1]), bind=PROXY_ADDRESS, secret_file=secret_file)
+        writer = create_key(empty_database_url, "National Registry", "registry:write", rate_limit=1)
+        try:
+            answer = proxy.upload(writer, NDJSON_PARTY)
+        finally:
+            proxy.stop()
+    with serving(empty_database_url, **settings):
+        kept = secret_file.read_text()
+
+    assert answer.status == 201, answer.body
+    assert 0 < seconds_owed(empty_database_url, writer) <= 60  # counted once
+    assert len(made.strip()) >= 32 and kept == made
+    assert secret_file.stat().st_mode & 0o077 == 0
+
+
+def test_the_proxy_does_not_start_without_a_secret(tmp_path: Path) -> None:
+    # Every import through it would be counted twice: said at start, not found out later.
+    script = ROOT / "deploy" / "proxy" / "start.sh"
+    for environment in ({}, {"TRACE_REGISTRY_PROXY_SECRET": "short"}):
+        variables = {k: v for k, v in os.environ.items() if not k.startswith("TRACE_REGISTRY_")}
+        started = subprocess.run(
+            ["/bin/sh", str(script)],
+            env={**variables, **environment, "TRACE_REGISTRY_PROXY_SECRET_FILE": ""},
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+
+        assert started.returncode == 1
+        assert "TRACE_REGISTRY_PROXY_SECRET" in started.stderr

@@ -79,6 +79,12 @@ def test_the_tour_runs_as_written(live_service: tuple[str, str], tmp_path: Path)
         ("SEIZURE", None, False),
     ]
     assert "ALERT SEIZED_OUTSIDE_END_USE_COUNTRY - Seized in SS on 2019-10-03" in result.stdout
+    # The one gap the README explains: made for FN Herstal, exported by FN Herstal Export.
+    gaps = [f["message"] for f in chain["findings"] if f["code"] == "CUSTODY_GAP"]
+    assert gaps == [
+        "Export on 2010-05-02 is sent by FN Herstal Export, but the record left the item with "
+        "another party on 2009-05-12."
+    ]
     # Printed once the delivery was verified: the warning has gone from the findings.
     assert "WARNING EUC_NOT_VERIFIED -" not in result.stdout
     assert '"status": "ready"' in result.stdout

@@ -277,6 +277,33 @@ def test_serve_listens_where_the_environment_says_unless_told_otherwise(
         build_parser().parse_args(["serve"])
 
 
+@pytest.mark.parametrize(
+    ("host", "port", "told", "hint"),
+    [
+        (None, None, None, "http://127.0.0.1:8000"),
+        ("0.0.0.0", "8765", None, "http://127.0.0.1:8765"),  # every interface: this machine's
+        ("::", "8765", None, "http://127.0.0.1:8765"),
+        ("10.20.0.7", "9000", None, "http://10.20.0.7:9000"),
+        ("fd00::7", "9000", None, "http://[fd00::7]:9000"),
+        ("10.20.0.7", "9000", "https://registry.example.org/", "https://registry.example.org"),
+    ],
+)
+def test_the_demo_names_the_api_where_serve_listens_unless_told(
+    monkeypatch: pytest.MonkeyPatch, host: str | None, port: str | None, told: str | None, hint: str
+) -> None:
+    # `seed --demo` prints curl commands for the service: they named 127.0.0.1:8000 wherever
+    # `serve` listened.
+    for variable, value in (("TRACE_REGISTRY_HOST", host), ("TRACE_REGISTRY_PORT", port)):
+        if value is None:
+            monkeypatch.delenv(variable, raising=False)
+        else:
+            monkeypatch.setenv(variable, value)
+
+    args = build_parser().parse_args(["seed", "--demo", *(["--api-url", told] if told else [])])
+
+    assert args.api_url == hint
+
+
 def test_trusted_proxies_are_networks_and_none_by_default() -> None:
     assert from_env().trusted_proxy_networks == ()
     trusted = from_env(TRACE_REGISTRY_TRUSTED_PROXIES="10.0.0.0/8, fd00::/8")
@@ -297,3 +324,28 @@ def test_the_compose_stack_trusts_its_proxy_on_an_ipv6_network_too() -> None:
     for proxy in ("172.18.0.5", "10.1.2.3", "192.168.10.4", "fd4e:9c1a:22::5"):
         assert any(ipaddress.ip_address(proxy) in network for network in networks), proxy
     assert not any(ipaddress.ip_address("203.0.113.9") in network for network in networks)
+
+
+PROXY_SECRET = "p" * 40
+
+
+def test_the_proxy_secret_is_none_by_default_and_a_token_of_32_characters_or_more() -> None:
+    # Empty: no X-Import-Key-Checked is believed. It goes into the proxy's configuration and a
+    # header as it is, so it is a token (what `secrets.token_urlsafe` makes), and long.
+    assert from_env().proxy_secret == ""
+    assert from_env(TRACE_REGISTRY_PROXY_SECRET=PROXY_SECRET).proxy_secret == PROXY_SECRET
+    for bad in ("p" * 31, "p" * 39 + '"', "p" * 39 + " ", "p" * 39 + ";", "counted"):
+        with pytest.raises(ConfigurationError, match="TRACE_REGISTRY_PROXY_SECRET"):
+            from_env(TRACE_REGISTRY_PROXY_SECRET=bad)
+
+
+def test_the_compose_stack_commits_no_proxy_secret() -> None:
+    # The API and the proxy share a secret generated on first start (or the operator's own),
+    # never one written here that every deployment would share.
+    text = (Path(__file__).parents[2] / "docker-compose.yml").read_text()
+    compose = yaml.safe_load(text)
+    for service in ("api", "proxy"):
+        environment = compose["services"][service]["environment"]
+        assert environment["TRACE_REGISTRY_PROXY_SECRET"] == "${TRACE_REGISTRY_PROXY_SECRET:-}"
+        assert environment["TRACE_REGISTRY_PROXY_SECRET_FILE"]
+    assert "TRACE_REGISTRY_PROXY_SECRET" not in str(compose["services"]["worker"])
