@@ -53,6 +53,9 @@ FINGERPRINTS = {
     # from 2026-12-06: migration 0009 (an index to page a webhook's deliveries, agencies' names
     # unique as read)
     9: "adc5401c86f103be9526e37facba51f718ab43c1216124dfbfd59a5218bb1406",
+    # from 2026-12-06: migration 0010 (webhook deliveries given up, webhooks suspended, their
+    # health kept)
+    10: "3134d54eb2bd51231156ab5befc2f186cdac540443625fa1a89b2ffc179129fc",
 }
 SCHEMA_VERSION = max(FINGERPRINTS)
 # Databases set up before versions were counted by migrations recorded version 1 whatever their

@@ -743,6 +743,10 @@ def answering(status: int | None) -> Iterator[str]:
         server.server_close()
 
 
+# The back-off without its jitter, for waits to be compared exactly.
+STEADY = delivery.Policy(draw=lambda: 0.0)
+
+
 def unanswered_rounds(db: Connection, webhook_id: str) -> list[int]:
     """Each round's due deliveries of the webhook, after 'time passes' up to the first due."""
     waits = []
@@ -754,7 +758,7 @@ def unanswered_rounds(db: Connection, webhook_id: str) -> list[int]:
             " WHERE delivered_at IS NULL",
             {"id": webhook_id},
         )
-        delivery.deliver_due(db, ANYWHERE)
+        delivery.deliver_due(db, ANYWHERE, policy=STEADY)
         row = db.execute(
             "SELECT round(extract(epoch FROM min(next_attempt_at) - clock_timestamp()))::int AS s"
             " FROM webhook_deliveries WHERE webhook_id = %(id)s",

@@ -56,9 +56,10 @@ from tests.live import CLI, environment
 from tests.paths import ROOT
 
 # schema.sql as each version had it: what databases set up before the first migration hold (1),
-# and those set up from 2026-12-06 until the next version (3 to 8).
+# and those set up from 2026-12-06 until the next version (3 to 9).
 OLD_SCHEMAS = {
-    version: ROOT / "tests" / "data" / f"schema-v{version}.sql" for version in (1, 3, 4, 5, 6, 7, 8)
+    version: ROOT / "tests" / "data" / f"schema-v{version}.sql"
+    for version in (1, 3, 4, 5, 6, 7, 8, 9)
 }
 VERSION_1_SCHEMA = OLD_SCHEMAS[1]
 
@@ -172,7 +173,7 @@ def version_8(empty_database_url: str) -> Iterator[Connection]:
         yield conn
 
 
-@pytest.mark.parametrize("version", [3, 4, 5, 6, 7, 8])
+@pytest.mark.parametrize("version", [3, 4, 5, 6, 7, 8, 9])
 def test_a_database_of_a_recorded_version_migrated_has_the_schema_a_new_database_gets(
     version: int, empty_database_url: str, db: Connection
 ) -> None:
