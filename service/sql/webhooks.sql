@@ -94,10 +94,11 @@ WITH given_up AS (
     WHERE d.webhook_id = %(webhook_id)s AND d.delivered_at IS NULL AND d.abandoned_at IS NULL
       AND (%(hours)s::integer IS NULL
            OR d.first_failed_at <= now() - make_interval(hours => %(hours)s)
+           -- the webhook's health read once, by its key (EXISTS was a hash of every row)
            OR (d.created_at <= now() - make_interval(hours => %(hours)s)
-               AND EXISTS (SELECT 1 FROM webhook_health h
-                           WHERE h.webhook_id = d.webhook_id
-                             AND h.failing_since <= now() - make_interval(hours => %(hours)s))))
+               AND (SELECT h.failing_since FROM webhook_health h
+                    WHERE h.webhook_id = %(webhook_id)s)
+                   <= now() - make_interval(hours => %(hours)s)))
     RETURNING d.webhook_id
 ), counted AS (
     INSERT INTO webhook_health AS h (webhook_id, deliveries_abandoned)
@@ -178,11 +179,14 @@ RETURNING failing_since,
 -- So it is tried once per back-off whatever its backlog, and no backlog fills every round's
 -- claim ahead of other agencies' deliveries; the tried one, due a moment earlier, is the one
 -- tried again, so its attempts, and the back-off, grow.
+-- The bound is on (webhook_id, next_attempt_at), which only webhook_deliveries_undelivered takes
+-- as its condition: on next_attempt_at alone, the generic plan read every webhook's due rows
+-- (webhook_deliveries_due) for this one's.
 UPDATE webhook_deliveries
 SET next_attempt_at = now() + make_interval(secs => %(seconds)s)
-WHERE delivered_at IS NULL AND abandoned_at IS NULL
-  AND next_attempt_at < now() + make_interval(secs => %(seconds)s)
-  AND webhook_id = %(webhook_id)s AND id <> %(tried)s;
+WHERE delivered_at IS NULL AND abandoned_at IS NULL AND webhook_id = %(webhook_id)s
+  AND (webhook_id, next_attempt_at) < (%(webhook_id)s, now() + make_interval(secs => %(seconds)s))
+  AND id <> %(tried)s;
 
 -- name: postpone
 -- Claimed deliveries not sent this round, due again in `seconds`: not an attempt, nothing else

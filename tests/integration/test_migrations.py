@@ -173,6 +173,12 @@ def version_8(empty_database_url: str) -> Iterator[Connection]:
         yield conn
 
 
+@pytest.fixture
+def version_9(empty_database_url: str) -> Iterator[Connection]:
+    with connect(Settings(database_url=set_up_as_version(9, empty_database_url))) as conn:
+        yield conn
+
+
 @pytest.mark.parametrize("version", [3, 4, 5, 6, 7, 8, 9])
 def test_a_database_of_a_recorded_version_migrated_has_the_schema_a_new_database_gets(
     version: int, empty_database_url: str, db: Connection
@@ -864,3 +870,39 @@ def test_agencies_whose_names_read_alike_at_version_8_are_kept_and_the_first_hol
         with pytest.raises(errors.UniqueViolation) as refused:
             version_8.execute("INSERT INTO agencies (name) VALUES (%s)", [twin])
         assert refused.value.diag.constraint_name == "agencies_name_as_read"
+
+
+def test_deliveries_stored_at_version_9_keep_their_states_and_none_is_given_up(
+    version_9: Connection,
+) -> None:
+    # Their first failures were not recorded: a delivery failing for days before the upgrade
+    # counts its give-up from its next failed attempt, not from when it was made.
+    agency, _ = create_agency_key(version_9, "Migrated Tracing Office")
+    with version_9.transaction():
+        version_9.execute("SET LOCAL session_replication_role = replica")  # notifications aside
+        hook = version_9.execute(
+            "INSERT INTO agency_webhooks (agency_id, url, secret)"
+            " VALUES (%s, 'https://receiver.example.org/hook', repeat('s', 32)) RETURNING id",
+            [agency.id],
+        ).fetchone()
+        assert hook is not None
+        version_9.execute(
+            "INSERT INTO webhook_deliveries (notification_id, webhook_id, attempts, delivered_at,"
+            " created_at, next_attempt_at)"
+            " SELECT gen_random_uuid(), %s, n, CASE WHEN n = 1 THEN now() END,"
+            "        now() - interval '10 days', now() - interval '1 minute'"
+            " FROM generate_series(0, 2) n",
+            [hook["id"]],
+        )
+
+    ensure_schema(version_9)
+
+    listed = webhooks.deliveries(version_9, hook["id"], state=None, before=None, limit=10)
+    assert sorted(d.state for d in listed) == ["DELIVERED", "FAILING", "PENDING"]
+    assert all(d.abandoned_at is None for d in listed)
+    (webhook,) = webhooks.of_agency(version_9, agency.id, before=None, limit=10)
+    assert (webhook.status, webhook.consecutive_failures, webhook.last_failure_at) == (
+        "ACTIVE", 0, None,
+    )  # fmt: skip
+    assert len(webhooks.claim_due(version_9, 10, 120)) == 2  # the failing one and the pending
+    assert webhooks.abandon(version_9, hook["id"], 72) == 0
