@@ -482,9 +482,10 @@ def _deliver(
         retry = signing.retry_in_seconds(delivery.attempts + 1, policy.draw())
         shown = error or f"HTTP {status}"
         failing = webhooks.failed(conn, delivery.id, status, shown, retry, policy.suspend_hours)
-        # in the outcome's transaction: a delivery is never tried once it is overdue
-        abandoned = webhooks.abandon(conn, delivery.webhook_id, policy.give_up_hours)
     log.info("delivery %s failed (%s); again in %s s", delivery.id, error or status, retry)
+    # After the outcome's transaction, as hold: it updates the webhook's other deliveries, which
+    # another worker's outcome may hold while it waits for this one's health row.
+    abandoned = webhooks.abandon(conn, delivery.webhook_id, policy.give_up_hours)
     if abandoned:
         log.warning("webhook %s: %d deliveries given up", delivery.webhook_id, abandoned)
     if failing is not None and failing.to_suspend:

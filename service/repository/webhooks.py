@@ -147,7 +147,11 @@ def _lock_sends(conn: Connection, webhook_id: UUID) -> None:
 def resume(conn: Connection, agency_id: UUID, webhook_id: UUID) -> None:
     """Let a suspended webhook take deliveries again (nothing to do for one that is not), its
     run of failures counted afresh (call it in a transaction). Under the lock of its sends, as
-    the worker's suspension is: whichever comes second sees the other."""
+    the worker's suspension is: whichever comes second sees the other. An active webhook is
+    left alone at once (its lock would wait for a delivery under way)."""
+    found = one(conn, agency_id, webhook_id)
+    if found is None or found.status != "SUSPENDED":
+        return
     _lock_sends(conn, webhook_id)
     conn.execute(SQL["resume_webhook"], {"id": webhook_id, "agency_id": agency_id})
 

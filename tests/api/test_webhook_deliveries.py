@@ -704,7 +704,9 @@ def test_a_webhook_failing_for_the_suspension_hours_is_suspended_until_its_agenc
 
     assert resumed.status_code == 200
     body = resumed.get_json()
-    assert (body["status"], body["suspended_at"], body["suspended_reason"]) == ("ACTIVE", None, None)
+    assert (body["status"], body["suspended_at"], body["suspended_reason"]) == (
+        "ACTIVE", None, None,
+    )  # fmt: skip
     assert (body["consecutive_failures"], body["deliveries_abandoned"]) == (0, 2)
     traced(other_api)
     assert states_of(api, hook["id"]) == ["PENDING", "ABANDONED", "ABANDONED"]
@@ -793,3 +795,60 @@ def test_a_webhook_s_undelivered_deliveries_are_read_from_an_index_of_them_alone
     assert '"webhook_deliveries_due"' not in scans, scans
     assert '"webhook_deliveries_pkey"' not in scans, scans
     assert '"Node Type": "Seq Scan"' not in scans, scans
+
+
+def test_two_workers_failing_on_one_webhook_at_once_do_not_wait_for_each_other(
+    owner: tuple[AgencyRef, ContractClient],
+    other_api: ContractClient,
+    settings: Settings,
+    db: Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Overdue deliveries given up inside the outcome's transaction: worker A, holding its
+    # webhook's health row, came to lock worker B's delivery, while B, holding that delivery,
+    # waited for the health row: a deadlock, and one of the two outcomes lost.
+    _, api = owner
+    hook = api.created("/v1/webhooks", {"url": HOOK_URL})
+    traced(other_api, times=2)
+    first, second = webhooks.claim_due(db, 20, 120)
+    db.execute("UPDATE webhook_deliveries SET first_failed_at = now() - interval '73 hours'")
+    a_giving_up, b_waited = threading.Event(), threading.Event()
+    really_abandon = webhooks.abandon
+
+    def abandon(conn: Connection, webhook_id: UUID, hours: int | None) -> int:
+        if not a_giving_up.is_set():  # worker A's, once its outcome is recorded
+            a_giving_up.set()
+            assert b_waited.wait(10)
+        return really_abandon(conn, webhook_id, hours)
+
+    monkeypatch.setattr(webhooks, "abandon", abandon)
+    errors: list[BaseException] = []
+
+    def work(conn: Connection, claimed: webhooks.Claimed) -> None:
+        try:
+            delivery._deliver(conn, claimed, failing(), STEADY)
+        except BaseException as error:  # the deadlock, raised in a thread
+            errors.append(error)
+
+    with connect(settings) as a, connect(settings) as b, connect(settings) as watcher:
+        worker_a = threading.Thread(target=work, args=(a, first))
+        worker_a.start()
+        assert a_giving_up.wait(10)
+        worker_b = threading.Thread(target=work, args=(b, second))
+        worker_b.start()
+        deadline = time.monotonic() + 5
+        while worker_b.is_alive() and time.monotonic() < deadline:
+            blocked = watcher.execute(
+                "SELECT %s = ANY (pg_blocking_pids(%s)) AS yes",
+                [a.info.backend_pid, b.info.backend_pid],
+            ).fetchone()
+            if blocked is not None and blocked["yes"]:
+                break  # B waits for A: A's giving up now meets B's delivery
+            time.sleep(0.02)
+        b_waited.set()
+        worker_a.join(15)
+        worker_b.join(15)
+
+    assert errors == []
+    assert states_of(api, hook["id"]) == ["ABANDONED", "ABANDONED"]
+    assert listed(api, hook["id"])["consecutive_failures"] == 2
