@@ -110,14 +110,14 @@ def of_agency(
     conn: Connection, agency_id: UUID, *, before: UUID | None, limit: int
 ) -> list[Webhook]:
     """The agency's webhooks, active or not, newest first."""
-    params = {"agency_id": agency_id, "before": before or NEWEST, "limit": limit, "only": None}
+    params = {"agency_id": agency_id, "before": before or NEWEST, "limit": limit}
     return [Webhook(**row) for row in conn.execute(SQL["list_webhooks"], params)]
 
 
 def one(conn: Connection, agency_id: UUID, webhook_id: UUID) -> Webhook | None:
     """The agency's webhook, as GET /v1/webhooks lists it, or None."""
-    params = {"agency_id": agency_id, "before": NEWEST, "limit": 1, "only": webhook_id}
-    row = conn.execute(SQL["list_webhooks"], params).fetchone()
+    params = {"agency_id": agency_id, "id": webhook_id}
+    row = conn.execute(SQL["one_webhook"], params).fetchone()
     return None if row is None else Webhook(**row)
 
 

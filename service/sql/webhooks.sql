@@ -15,8 +15,25 @@ SELECT count(*) AS active FROM agency_webhooks
 WHERE agency_id = %(agency_id)s AND deactivated_at IS NULL;
 
 -- name: list_webhooks
--- The agency's webhooks, newest first, a page after `before` (or the one `only`), with their
--- health (webhook_health: none before the worker records an outcome).
+-- The agency's webhooks, newest first, a page after `before`, with their health
+-- (webhook_health: none before the worker records an outcome).
+SELECT w.id, w.url,
+       CASE WHEN w.deactivated_at IS NOT NULL THEN 'DEACTIVATED'
+            WHEN w.suspended_at IS NOT NULL THEN 'SUSPENDED'
+            ELSE 'ACTIVE' END AS status,
+       w.created_at, w.deactivated_at, w.suspended_at, w.suspended_reason,
+       h.last_success_at, h.last_failure_at,
+       coalesce(h.consecutive_failures, 0) AS consecutive_failures,
+       coalesce(h.deliveries_abandoned, 0) AS deliveries_abandoned
+FROM agency_webhooks w
+-- LIMIT 1: kept a subquery, read by the key for each webhook (joined, it was a hash of the table)
+LEFT JOIN LATERAL (SELECT * FROM webhook_health h WHERE h.webhook_id = w.id LIMIT 1) h ON true
+WHERE w.agency_id = %(agency_id)s AND w.id < %(before)s
+ORDER BY w.id DESC
+LIMIT %(limit)s;
+
+-- name: one_webhook
+-- The agency's webhook, as list_webhooks shows it.
 SELECT w.id, w.url,
        CASE WHEN w.deactivated_at IS NOT NULL THEN 'DEACTIVATED'
             WHEN w.suspended_at IS NOT NULL THEN 'SUSPENDED'
@@ -26,10 +43,7 @@ SELECT w.id, w.url,
        coalesce(h.consecutive_failures, 0) AS consecutive_failures,
        coalesce(h.deliveries_abandoned, 0) AS deliveries_abandoned
 FROM agency_webhooks w LEFT JOIN webhook_health h ON h.webhook_id = w.id
-WHERE w.agency_id = %(agency_id)s AND w.id < %(before)s
-  AND (%(only)s::uuid IS NULL OR w.id = %(only)s)
-ORDER BY w.id DESC
-LIMIT %(limit)s;
+WHERE w.id = %(id)s AND w.agency_id = %(agency_id)s;
 
 -- name: wait_for_a_delivery_under_way
 -- A deactivation waits for a delivery under way to its webhook (delivery_target's lock): this
