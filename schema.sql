@@ -702,7 +702,7 @@ CREATE TABLE webhook_deliveries (
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at)
     WHERE delivered_at IS NULL AND abandoned_at IS NULL;
--- One webhook's deliveries not delivered (hold_webhook's back-off, abandon_overdue,
+-- One webhook's deliveries not delivered (hold_webhook's back-off, abandon,
 -- drop_undelivered): without it, each read every webhook's undelivered rows (the due index)
 -- and this webhook's delivered ones too (migration 0010 has the figures).
 CREATE INDEX webhook_deliveries_undelivered ON webhook_deliveries (webhook_id, next_attempt_at)

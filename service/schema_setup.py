@@ -55,7 +55,7 @@ FINGERPRINTS = {
     9: "adc5401c86f103be9526e37facba51f718ab43c1216124dfbfd59a5218bb1406",
     # from 2026-12-06: migration 0010 (webhook deliveries given up, webhooks suspended, their
     # health kept)
-    10: "3134d54eb2bd51231156ab5befc2f186cdac540443625fa1a89b2ffc179129fc",
+    10: "5bd296de8165e69e9555c0f5db18c15a8fedc73d2648435819ac7823c02c3ec5",
 }
 SCHEMA_VERSION = max(FINGERPRINTS)
 # Databases set up before versions were counted by migrations recorded version 1 whatever their

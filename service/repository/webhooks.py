@@ -73,10 +73,6 @@ class Target:
     deactivated: bool
     suspended: bool
 
-    @property
-    def active(self) -> bool:
-        return not (self.deactivated or self.suspended)
-
 
 @dataclass(frozen=True, slots=True)
 class Failing:
