@@ -653,18 +653,39 @@ CREATE TABLE agency_webhooks (
     url             text NOT NULL CHECK (url ~ '^https?://'),
     secret          text NOT NULL CHECK (length(secret) >= 32),
     created_at      timestamptz NOT NULL DEFAULT now(),
-    deactivated_at  timestamptz
+    deactivated_at  timestamptz,
+    -- Set by `trace-registry worker` when every attempt to the webhook has failed for
+    -- TRACE_REGISTRY_WEBHOOK_SUSPEND_HOURS (no delivery is sent or made for it meanwhile), with
+    -- the reason its agency reads; cleared by the agency (POST /v1/webhooks/{id}/resumption).
+    suspended_at      timestamptz,
+    suspended_reason  text,
+    CONSTRAINT agency_webhooks_suspension_reason
+        CHECK ((suspended_at IS NULL) = (suspended_reason IS NULL))
 );
 CREATE INDEX agency_webhooks_agency ON agency_webhooks (agency_id) WHERE deactivated_at IS NULL;
 -- GET /v1/webhooks pages an agency's webhooks, active or not, newest first by id.
 CREATE INDEX agency_webhooks_agency_pages ON agency_webhooks (agency_id, id);
+
+-- A webhook's health, as the worker last recorded it in the transaction of a delivery's
+-- outcome. A table of its own: the worker holds its webhook's row FOR SHARE while it sends, and
+-- two workers sending to one webhook, both updating that row, would wait for each other.
+-- failing_since: the first failure after the last delivery (or the resumption), which
+-- suspension counts from.
+CREATE TABLE webhook_health (
+    webhook_id            uuid PRIMARY KEY REFERENCES agency_webhooks (id),
+    last_success_at       timestamptz,
+    last_failure_at       timestamptz,
+    consecutive_failures  integer NOT NULL DEFAULT 0,
+    failing_since         timestamptz,
+    deliveries_abandoned  bigint NOT NULL DEFAULT 0
+);
 
 -- The delivery outbox: a row per notification and webhook, kept until delivered. A worker claims
 -- due rows by moving next_attempt_at ahead (a lease), so several workers never send one twice at
 -- once, and one that dies lets the lease run out. Operational, not ledger (the notification is
 -- what is kept): `trace-registry worker` deletes a delivered row once it is older than
 -- TRACE_REGISTRY_DELIVERY_RETENTION_DAYS; one not yet delivered stays until it is, or until its
--- webhook is deactivated.
+-- webhook is deactivated (given up, ABANDONED, it stays too, never tried again).
 CREATE TABLE webhook_deliveries (
     id               uuid PRIMARY KEY DEFAULT uuid_v7(),
     notification_id  uuid NOT NULL REFERENCES notifications (id),
@@ -675,9 +696,19 @@ CREATE TABLE webhook_deliveries (
     last_status      integer,
     last_error       text,
     created_at       timestamptz NOT NULL DEFAULT clock_timestamp(),
+    -- its first failed attempt: TRACE_REGISTRY_WEBHOOK_GIVE_UP_HOURS are counted from it
+    first_failed_at  timestamptz,
+    -- given up (never tried again): undeliverable for TRACE_REGISTRY_WEBHOOK_GIVE_UP_HOURS, or
+    -- its webhook suspended
+    abandoned_at     timestamptz,
     UNIQUE (notification_id, webhook_id)
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at)
+    WHERE delivered_at IS NULL AND abandoned_at IS NULL;
+-- One webhook's deliveries not delivered (hold_webhook's back-off, abandon,
+-- drop_undelivered): without it, each read every webhook's undelivered rows (the due index)
+-- and this webhook's delivered ones too (migration 0010 has the figures).
+CREATE INDEX webhook_deliveries_undelivered ON webhook_deliveries (webhook_id, next_attempt_at)
     WHERE delivered_at IS NULL;
 -- What that purge reads, oldest first (the outbox's undelivered rows have no entry).
 CREATE INDEX webhook_deliveries_delivered ON webhook_deliveries (delivered_at)
@@ -1087,9 +1118,10 @@ REVOKE INSERT ON schema_version, countries, manufacturers, manufacturer_aliases
     FROM trace_registry_service;
 GRANT UPDATE (acknowledged_at) ON notifications TO trace_registry_service;
 GRANT UPDATE (revoked_at, revoked_reason) ON api_keys TO trace_registry_service;
-GRANT UPDATE (deactivated_at) ON agency_webhooks TO trace_registry_service;
+GRANT UPDATE (deactivated_at, suspended_at, suspended_reason) ON agency_webhooks
+    TO trace_registry_service;
 GRANT UPDATE (country) ON agencies TO trace_registry_service;
-GRANT UPDATE, DELETE ON webhook_deliveries, item_alerts, rate_limits, refused_authentications,
+GRANT UPDATE, DELETE ON webhook_deliveries, webhook_health, item_alerts, rate_limits, refused_authentications,
     idempotency_keys, import_jobs, import_job_chunks TO trace_registry_service;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO trace_registry_service;
 

@@ -17,7 +17,14 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from service.domain.webhooks import IPNetwork, Reach, parse_networks, parse_ports
+from service.domain.webhooks import (
+    GIVE_UP_HOURS,
+    SUSPEND_HOURS,
+    IPNetwork,
+    Reach,
+    parse_networks,
+    parse_ports,
+)
 
 # Where a variable's name is not TRACE_REGISTRY_<FIELD>.
 _VARIABLE_NAMES = {
@@ -113,6 +120,11 @@ class Settings:
     # `trace-registry worker` deletes it; the notification itself stays, and an undelivered
     # delivery is kept until it is delivered (or its webhook deactivated).
     delivery_retention_days: int = 30
+    # How long a webhook delivery may stay undeliverable before the worker gives it up
+    # (ABANDONED, never tried again; its notification stays), and how long every attempt to a
+    # webhook may fail before the worker suspends it (service.domain.webhooks says why 72, 120).
+    webhook_give_up_hours: int = GIVE_UP_HOURS
+    webhook_suspend_hours: int = SUSPEND_HOURS
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -167,6 +179,8 @@ class Settings:
             ("body_idle_seconds", self.body_idle_seconds, 0.1),
             ("webhooks_per_agency", self.webhooks_per_agency, 1),
             ("delivery_retention_days", self.delivery_retention_days, 1),
+            ("webhook_give_up_hours", self.webhook_give_up_hours, 1),
+            ("webhook_suspend_hours", self.webhook_suspend_hours, 1),
         ):
             # `not value >= lowest` also refuses NaN; infinity would never time out.
             if not value >= lowest or math.isinf(value):

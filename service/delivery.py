@@ -2,7 +2,10 @@
 
 `trace-registry worker` runs it (service/worker.py). Each round claims due deliveries (a lease,
 committed at once), posts each one outside any transaction, and records the outcome:
-delivered, or failed and due again after an exponential back-off. Nothing is held in memory
+delivered, or failed and due again after an exponential back-off (with jitter). A delivery
+undeliverable for longer than the policy's give-up is given up (ABANDONED, never tried again),
+and a webhook every attempt to which has failed for its suspension's hours is suspended until
+its agency resumes it (service.domain.webhooks). Nothing is held in memory
 between rounds; a worker that dies mid-round leaves leases that simply run out. Deliveries
 connect only where the settings' reach allows (service.domain.webhooks.Reach). A failure is
 recorded in the words of service.domain.delivery_failures, which its agency may read; its
@@ -21,6 +24,7 @@ import contextlib
 import functools
 import http.client
 import logging
+import random
 import socket
 import ssl
 import threading
@@ -49,6 +53,20 @@ Sender = Callable[[str, bytes, dict[str, str]], tuple[int | None, str]]
 class Round:
     claimed: int
     delivered: int
+    # deliveries given up in the round (ABANDONED), and webhooks suspended
+    abandoned: int = 0
+    suspended: int = 0
+
+
+@dataclass(frozen=True)
+class Policy:
+    """When deliveries are given up and webhooks suspended (the settings'
+    TRACE_REGISTRY_WEBHOOK_GIVE_UP_HOURS and _SUSPEND_HOURS), and where the back-off's jitter
+    comes from (a number in [0, 1) a call; the tests pass their own)."""
+
+    give_up_hours: int = signing.GIVE_UP_HOURS
+    suspend_hours: int = signing.SUSPEND_HOURS
+    draw: Callable[[], float] = random.random
 
 
 class Undeliverable(OSError):
@@ -371,7 +389,12 @@ def _described(cause: object, host: str | None, timeout: float) -> str:
 
 
 def deliver_due(
-    conn: Connection, send: Sender, *, batch: int = 20, lease_seconds: int = 120
+    conn: Connection,
+    send: Sender,
+    *,
+    batch: int = 20,
+    lease_seconds: int = 120,
+    policy: Policy = Policy(),  # frozen: one default for all calls is safe
 ) -> Round:
     """One round: claim what is due, send it, record how it went.
 
@@ -388,7 +411,7 @@ def deliver_due(
     stop_starting_at = time.monotonic() + lease_seconds / 2
     silent: dict[UUID, int] = {}  # webhooks unavailable: seconds until they are tried
     later: dict[int, list[UUID]] = {}  # deliveries handed back, by seconds until due
-    delivered = 0
+    delivered = abandoned = suspended = 0
     for n, delivery in enumerate(claimed):
         if time.monotonic() >= stop_starting_at:
             later.setdefault(0, []).extend(unsent.id for unsent in claimed[n:])
@@ -396,13 +419,15 @@ def deliver_due(
         if delivery.webhook_id in silent:
             later.setdefault(silent[delivery.webhook_id], []).append(delivery.id)
             continue
-        attempt = _deliver(conn, delivery, send)
+        attempt = _deliver(conn, delivery, send, policy)
         delivered += attempt.delivered
+        abandoned += attempt.abandoned
+        suspended += attempt.suspended
         if attempt.unavailable:
             silent[delivery.webhook_id] = attempt.retry_in_seconds
     for seconds, ids in later.items():
         webhooks.postpone(conn, ids, seconds)
-    return Round(len(claimed), delivered)
+    return Round(len(claimed), delivered, abandoned, suspended)
 
 
 @dataclass(frozen=True)
@@ -411,6 +436,8 @@ class _Attempt:
     # nothing answered (no HTTP status at all), or the receiver said it is down or overloaded
     unavailable: bool = False
     retry_in_seconds: int = 0
+    abandoned: int = 0
+    suspended: bool = False
 
 
 def unavailable(status: int | None) -> bool:
@@ -419,7 +446,12 @@ def unavailable(status: int | None) -> bool:
     return status is None or status == 429 or status >= 500
 
 
-def _deliver(conn: Connection, delivery: Claimed, send: Sender) -> _Attempt:
+def _deliver(
+    conn: Connection,
+    delivery: Claimed,
+    send: Sender,
+    policy: Policy = Policy(),  # frozen: one default for all calls is safe
+) -> _Attempt:
     notification = notifications.by_id(conn, delivery.notification_id)
     assert notification is not None
     body = signing.delivery_body(delivery.id, notification)
@@ -430,9 +462,13 @@ def _deliver(conn: Connection, delivery: Claimed, send: Sender) -> _Attempt:
     # rows that another worker's transaction may hold.
     with conn.transaction():
         target = webhooks.target_for_sending(conn, delivery.webhook_id)
-        if not target.active:  # deactivated since it was claimed: never to be sent
+        if target.deactivated:  # since it was claimed: never to be sent
             webhooks.drop(conn, delivery.id)
             return _Attempt(delivered=False)
+        if target.suspended:  # made as it was suspended: given up with its others
+            return _Attempt(
+                delivered=False, abandoned=webhooks.abandon(conn, delivery.webhook_id, None)
+            )
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "trace-registry-webhooks",
@@ -443,10 +479,22 @@ def _deliver(conn: Connection, delivery: Claimed, send: Sender) -> _Attempt:
         if status is not None and 200 <= status < 300:
             webhooks.delivered(conn, delivery.id, status)
             return _Attempt(delivered=True)
-        retry = signing.retry_in_seconds(delivery.attempts + 1)
-        webhooks.failed(conn, delivery.id, status, error or f"HTTP {status}", retry)
+        retry = signing.retry_in_seconds(delivery.attempts + 1, policy.draw())
+        shown = error or f"HTTP {status}"
+        failing = webhooks.failed(conn, delivery.id, status, shown, retry, policy.suspend_hours)
     log.info("delivery %s failed (%s); again in %s s", delivery.id, error or status, retry)
+    # After the outcome's transaction, as hold: it updates the webhook's other deliveries, which
+    # another worker's outcome may hold while it waits for this one's health row.
+    abandoned = webhooks.abandon(conn, delivery.webhook_id, policy.give_up_hours)
+    if abandoned:
+        log.warning("webhook %s: %d deliveries given up", delivery.webhook_id, abandoned)
+    if failing is not None and failing.to_suspend:
+        reason = signing.suspension_reason(policy.suspend_hours, failing.since, shown)
+        given_up = webhooks.suspend(conn, delivery.webhook_id, policy.suspend_hours, reason)
+        if given_up >= 0:
+            log.warning("webhook %s suspended: %s", delivery.webhook_id, reason)
+            return _Attempt(False, abandoned=abandoned + given_up, suspended=True)
     down = unavailable(status)
     if down:
         webhooks.hold(conn, delivery.webhook_id, delivery.id, retry)
-    return _Attempt(delivered=False, unavailable=down, retry_in_seconds=retry)
+    return _Attempt(delivered=False, unavailable=down, retry_in_seconds=retry, abandoned=abandoned)

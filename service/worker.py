@@ -48,6 +48,7 @@ def run(
     delivered = 0
     purged_at = -math.inf
     send = delivery.sender(settings.webhook_reach)
+    policy = delivery.Policy(settings.webhook_give_up_hours, settings.webhook_suspend_hours)
     while True:
         try:
             with connect() as conn:
@@ -61,8 +62,14 @@ def run(
                     if time.monotonic() - purged_at >= PURGE_EVERY_SECONDS:
                         purged_at = time.monotonic()
                         _purge(conn, settings)
-                    done = delivery.deliver_due(conn, send)
+                    done = delivery.deliver_due(conn, send, policy=policy)
                     delivered += done.delivered
+                    if done.abandoned or done.suspended:
+                        log.warning(
+                            "deliveries given up: %d; webhooks suspended: %d",
+                            done.abandoned,
+                            done.suspended,
+                        )
                     loaded = importing.run_next_job(conn, jobs)
                     if loaded is not None:
                         log.info("import %s: %s", loaded.id, loaded.status)

@@ -13,7 +13,7 @@ from service.api.context import connection, principal, settings
 from service.api.responses import created, json_response, keyset_page
 from service.domain import delivery_failures
 from service.domain import webhooks as signing
-from service.errors import InvalidInput, NotFound
+from service.errors import InvalidInput, NotFound, StateConflict
 from service.repository import notifications, webhooks
 from service.schemas.fields import Page
 from service.schemas.traces import DeliveryQuery, NotificationQuery, WebhookIn
@@ -104,6 +104,23 @@ def deactivate_webhook(webhook_id: UUID) -> Response:
     agency_id = _own_webhook(webhook_id)
     webhooks.deactivate(connection(), agency_id, webhook_id)
     return methods.no_content()
+
+
+@blueprint.post("/webhooks/<uuid:webhook_id>/resumption")
+@requires("registry:write")
+@requests.takes_no_body
+def resume_webhook(webhook_id: UUID) -> Response:
+    """Let a webhook the worker suspended take deliveries again (an active one stays so)."""
+    agency_id = _own_webhook(webhook_id)
+    webhooks.resume(connection(), agency_id, webhook_id)
+    webhook = webhooks.one(connection(), agency_id, webhook_id)
+    assert webhook is not None
+    if webhook.deactivated_at is not None:
+        raise StateConflict(
+            f"webhook {webhook_id} was deactivated: it takes no delivery again; register its "
+            "URL again (POST /v1/webhooks) for a new one"
+        )
+    return json_response(webhook)
 
 
 @blueprint.get("/webhooks/<uuid:webhook_id>/deliveries")

@@ -18,6 +18,7 @@ import secrets
 import socket
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 from uuid import UUID
 
@@ -40,6 +41,19 @@ SIGNATURE_HEADER = "X-Trace-Registry-Signature"
 DELIVERY_HEADER = "X-Trace-Registry-Delivery"
 FIRST_RETRY_SECONDS = 30
 LONGEST_WAIT_SECONDS = 6 * 3600
+# Up to this share of a retry's wait is taken off at random: webhooks that failed together (a
+# network between the registry and many receivers down for a while) are then tried again
+# spread over the last fifth of their wait, not all in one round. Off, never added: the back-off
+# stays at most LONGEST_WAIT_SECONDS.
+RETRY_JITTER = 0.2
+# A delivery undeliverable this long is given up, ABANDONED (TRACE_REGISTRY_WEBHOOK_GIVE_UP_HOURS):
+# a receiver down from a Friday evening to a Monday morning still gets what it missed, and a
+# dead one's backlog stops being tried after three days (as Stripe's retries stop at three).
+GIVE_UP_HOURS = 72
+# A webhook every attempt to which has failed this long is suspended
+# (TRACE_REGISTRY_WEBHOOK_SUSPEND_HOURS): after the give-up, so that a receiver back within
+# five days needs nobody to act, and well before a forgotten one has tried for weeks.
+SUSPEND_HOURS = 120
 # How old a signature the reference check takes (a receiver's window against replays).
 SIGNATURE_MAX_AGE_SECONDS = 300
 # How long one delivery may take in all, from looking its host up to the answer's head.
@@ -104,10 +118,25 @@ def signature_matches(
     return hmac.compare_digest(expected.encode(), header.encode("utf-8", "surrogatepass"))
 
 
-def retry_in_seconds(attempts: int) -> int:
-    """Exponential back-off after `attempts` failures: 30 s, 1 min, 2 min, ... at most 6 hours.
-    A delivery is never given up: it is kept until delivered."""
-    return int(min(FIRST_RETRY_SECONDS * 2 ** max(attempts - 1, 0), LONGEST_WAIT_SECONDS))
+def retry_in_seconds(attempts: int, draw: float = 0.0) -> int:
+    """Exponential back-off after `attempts` failures: 30 s, 1 min, 2 min, ... at most 6 hours,
+    less up to RETRY_JITTER of it: `draw` (a random number in [0, 1), 0 for none) says how much
+    of that share is taken off."""
+    if not 0.0 <= draw < 1.0:
+        raise ValueError(f"a draw is in [0, 1), not {draw}")
+    wait = min(FIRST_RETRY_SECONDS * 2 ** max(attempts - 1, 0), LONGEST_WAIT_SECONDS)
+    return int(wait * (1 - RETRY_JITTER * draw))
+
+
+def suspension_reason(hours: int, failing_since: datetime, last_error: str) -> str:
+    """Why the worker suspended a webhook, in words its agency reads (GET /v1/webhooks):
+    `last_error` is one of service.domain.delivery_failures' sentences."""
+    since = failing_since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (
+        f"every delivery attempt failed for {hours} hours (since {since}; the last: "
+        f"{last_error}): its undelivered deliveries were given up (ABANDONED) and none is made "
+        "until your agency resumes it (POST /v1/webhooks/{webhook_id}/resumption)"
+    )
 
 
 @dataclass(frozen=True)

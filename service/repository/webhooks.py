@@ -9,7 +9,7 @@ from uuid import UUID
 
 from service.db import Connection, delete_in_batches
 from service.domain.ids import NEWEST
-from service.domain.webhooks import DELIVERY_SECONDS
+from service.domain.webhooks import DELIVERY_SECONDS, SUSPEND_HOURS
 from service.repository.queries import load
 
 SQL = load("webhooks")
@@ -23,10 +23,20 @@ _DEACTIVATION_WAIT_MS = int((DELIVERY_SECONDS + 5) * 1000)
 
 @dataclass(frozen=True, slots=True)
 class Webhook:
+    """A webhook as its agency sees it: where it points, whether it takes deliveries (ACTIVE,
+    SUSPENDED by the worker, DEACTIVATED by the agency), and its health as last recorded."""
+
     id: UUID
     url: str
+    status: str
     created_at: datetime
     deactivated_at: datetime | None
+    suspended_at: datetime | None
+    suspended_reason: str | None
+    last_success_at: datetime | None
+    last_failure_at: datetime | None
+    consecutive_failures: int
+    deliveries_abandoned: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +61,7 @@ class Delivery:
     created_at: datetime
     next_attempt_at: datetime | None
     delivered_at: datetime | None
+    abandoned_at: datetime | None
     last_status: int | None
     last_error: str | None
 
@@ -59,7 +70,17 @@ class Delivery:
 class Target:
     url: str
     secret: str
-    active: bool
+    deactivated: bool
+    suspended: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Failing:
+    """A webhook's run of failures, as a failed attempt left it."""
+
+    since: datetime
+    # every attempt has failed for the hours the worker suspends a webhook after
+    to_suspend: bool
 
 
 def register(conn: Connection, agency_id: UUID, url: str, secret: str) -> Webhook:
@@ -89,6 +110,13 @@ def of_agency(
     return [Webhook(**row) for row in conn.execute(SQL["list_webhooks"], params)]
 
 
+def one(conn: Connection, agency_id: UUID, webhook_id: UUID) -> Webhook | None:
+    """The agency's webhook, as GET /v1/webhooks lists it, or None."""
+    params = {"agency_id": agency_id, "id": webhook_id}
+    row = conn.execute(SQL["one_webhook"], params).fetchone()
+    return None if row is None else Webhook(**row)
+
+
 def exists(conn: Connection, agency_id: UUID, webhook_id: UUID) -> bool:
     params = {"id": webhook_id, "agency_id": agency_id}
     return conn.execute(SQL["webhook_exists"], params).fetchone() is not None
@@ -98,12 +126,52 @@ def deactivate(conn: Connection, agency_id: UUID, webhook_id: UUID) -> None:
     """Stop deliveries to the webhook (idempotent: an inactive one stays inactive), and take
     those not yet delivered out of the outbox (call it in a transaction). Waits for a delivery
     under way to the webhook to end (target_for_sending): once this commits, none starts."""
+    _lock_sends(conn, webhook_id)
+    conn.execute(SQL["deactivate_webhook"], {"id": webhook_id, "agency_id": agency_id})
+    conn.execute(SQL["drop_undelivered"], {"webhook_id": webhook_id})
+
+
+def _lock_sends(conn: Connection, webhook_id: UUID) -> None:
+    """Wait for the deliveries under way to the webhook, and hold its sends (the transaction's
+    statements may take a delivery's time and a margin, whatever the statement timeout)."""
     conn.execute(SQL["wait_for_a_delivery_under_way"], {"ms": _DEACTIVATION_WAIT_MS})
     conn.execute(
         SQL["lock_sends_exclusively"], {"lock_space": _SENDS_LOCK_SPACE, "webhook_id": webhook_id}
     )
-    conn.execute(SQL["deactivate_webhook"], {"id": webhook_id, "agency_id": agency_id})
-    conn.execute(SQL["drop_undelivered"], {"webhook_id": webhook_id})
+
+
+def resume(conn: Connection, agency_id: UUID, webhook_id: UUID) -> None:
+    """Let a suspended webhook take deliveries again (nothing to do for one that is not), its
+    run of failures counted afresh (call it in a transaction). Under the lock of its sends, as
+    the worker's suspension is: whichever comes second sees the other. An active webhook is
+    left alone at once (its lock would wait for a delivery under way)."""
+    found = one(conn, agency_id, webhook_id)
+    if found is None or found.status != "SUSPENDED":
+        return
+    _lock_sends(conn, webhook_id)
+    conn.execute(SQL["resume_webhook"], {"id": webhook_id, "agency_id": agency_id})
+
+
+def suspend(conn: Connection, webhook_id: UUID, hours: int, reason: str) -> int:
+    """Suspend a webhook every attempt to which has failed for `hours` (checked again here,
+    after the deliveries under way to it have ended), and give up its undelivered deliveries;
+    how many were given up, or -1 if it was not suspended (a delivery or a resumption came
+    first). Runs in a transaction of its own: once it commits, no delivery to it starts."""
+    with conn.transaction():
+        _lock_sends(conn, webhook_id)
+        params = {"webhook_id": webhook_id, "hours": hours, "reason": reason}
+        if conn.execute(SQL["suspend_webhook"], params).fetchone() is None:
+            return -1
+        return abandon(conn, webhook_id, None)
+
+
+def abandon(conn: Connection, webhook_id: UUID, hours: int | None) -> int:
+    """Give up the webhook's deliveries undeliverable for longer than `hours` (None: all that
+    are not delivered), counted in its health; how many."""
+    row = conn.execute(SQL["abandon"], {"webhook_id": webhook_id, "hours": hours}).fetchone()
+    assert row is not None
+    abandoned: int = row["abandoned"]
+    return abandoned
 
 
 def drop(conn: Connection, delivery_id: UUID) -> None:
@@ -126,23 +194,38 @@ def target_for_sending(conn: Connection, webhook_id: UUID) -> Target:
     )
     row = conn.execute(SQL["delivery_target"], {"webhook_id": webhook_id}).fetchone()
     assert row is not None
-    return Target(row["url"], row["secret"], row["deactivated_at"] is None)
+    return Target(
+        row["url"],
+        row["secret"],
+        row["deactivated_at"] is not None,
+        row["suspended_at"] is not None,
+    )
 
 
 def delivered(conn: Connection, delivery_id: UUID, status: int) -> None:
+    """Record a delivery delivered, and its webhook's health (its run of failures is over)."""
     conn.execute(SQL["delivered"], {"id": delivery_id, "status": status})
 
 
 def failed(
-    conn: Connection, delivery_id: UUID, status: int | None, error: str, retry_in_seconds: int
-) -> None:
+    conn: Connection,
+    delivery_id: UUID,
+    status: int | None,
+    error: str,
+    retry_in_seconds: int,
+    suspend_hours: int = SUSPEND_HOURS,
+) -> Failing | None:
+    """Record a failed attempt, due again in `retry_in_seconds`, and its webhook's health: how
+    long it has been failing (None if the delivery was delivered or given up meanwhile)."""
     params = {
         "id": delivery_id,
         "status": status,
         "error": error[:500],
         "retry_in_seconds": retry_in_seconds,
+        "suspend_hours": suspend_hours,
     }
-    conn.execute(SQL["failed"], params)
+    row = conn.execute(SQL["failed"], params).fetchone()
+    return None if row is None else Failing(row["failing_since"], row["to_suspend"])
 
 
 def hold(conn: Connection, webhook_id: UUID, tried: UUID, seconds: int) -> None:
@@ -167,7 +250,8 @@ def purge_delivered(conn: Connection, retention_days: int, batch: int) -> Iterat
 def deliveries(
     conn: Connection, webhook_id: UUID, *, state: str | None, before: UUID | None, limit: int
 ) -> list[Delivery]:
-    """A webhook's deliveries, newest first, in `state` (DELIVERED, FAILING, PENDING) or any."""
+    """A webhook's deliveries, newest first, in `state` (DELIVERED, ABANDONED, FAILING, PENDING)
+    or any."""
     params = {"webhook_id": webhook_id, "state": state, "before": before or NEWEST, "limit": limit}
     return [Delivery(**row) for row in conn.execute(SQL["list_deliveries"], params)]
 

@@ -116,7 +116,7 @@ class WebhookIn(Schema):
     url = Text(required=True, max_length=2000)
 
 
-DELIVERY_STATES = ("PENDING", "FAILING", "DELIVERED")
+DELIVERY_STATES = ("PENDING", "FAILING", "DELIVERED", "ABANDONED")
 
 
 class DeliveryQuery(Page):

@@ -19,7 +19,9 @@ WITH told AS (
 )
 INSERT INTO webhook_deliveries (notification_id, webhook_id)
 SELECT told.id, w.id
-FROM told JOIN agency_webhooks w ON w.agency_id = told.agency_id AND w.deactivated_at IS NULL;
+-- not to a suspended webhook: its backlog stops growing (the notification stays)
+FROM told JOIN agency_webhooks w ON w.agency_id = told.agency_id AND w.deactivated_at IS NULL
+     AND w.suspended_at IS NULL;
 
 -- name: list_notifications
 -- The agency's notifications, newest first; optionally only those not yet acknowledged.

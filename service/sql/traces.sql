@@ -116,7 +116,9 @@ WITH trace AS (
 )
 INSERT INTO webhook_deliveries (notification_id, webhook_id)
 SELECT told.id, w.id
-FROM told JOIN agency_webhooks w ON w.agency_id = told.agency_id AND w.deactivated_at IS NULL;
+-- not to a suspended webhook: its backlog stops growing (the notification stays)
+FROM told JOIN agency_webhooks w ON w.agency_id = told.agency_id AND w.deactivated_at IS NULL
+     AND w.suspended_at IS NULL;
 
 -- name: get_trace
 SELECT answer::text AS answer FROM traces WHERE id = %(id)s AND agency_id = %(agency_id)s;

@@ -1,6 +1,9 @@
 -- name: insert_webhook
+-- A new webhook, as list_webhooks shows one (no outcome recorded yet).
 INSERT INTO agency_webhooks (agency_id, url, secret) VALUES (%(agency_id)s, %(url)s, %(secret)s)
-RETURNING id, url, created_at, deactivated_at;
+RETURNING id, url, 'ACTIVE' AS status, created_at, deactivated_at, suspended_at, suspended_reason,
+          NULL::timestamptz AS last_success_at, NULL::timestamptz AS last_failure_at,
+          0 AS consecutive_failures, 0::bigint AS deliveries_abandoned;
 
 -- name: lock_registrations
 -- One agency's registrations one at a time, to the transaction's end: two sent at once would
@@ -12,11 +15,35 @@ SELECT count(*) AS active FROM agency_webhooks
 WHERE agency_id = %(agency_id)s AND deactivated_at IS NULL;
 
 -- name: list_webhooks
--- The agency's webhooks, newest first, a page after `before`.
-SELECT id, url, created_at, deactivated_at FROM agency_webhooks
-WHERE agency_id = %(agency_id)s AND id < %(before)s
-ORDER BY id DESC
+-- The agency's webhooks, newest first, a page after `before`, with their health
+-- (webhook_health: none before the worker records an outcome).
+SELECT w.id, w.url,
+       CASE WHEN w.deactivated_at IS NOT NULL THEN 'DEACTIVATED'
+            WHEN w.suspended_at IS NOT NULL THEN 'SUSPENDED'
+            ELSE 'ACTIVE' END AS status,
+       w.created_at, w.deactivated_at, w.suspended_at, w.suspended_reason,
+       h.last_success_at, h.last_failure_at,
+       coalesce(h.consecutive_failures, 0) AS consecutive_failures,
+       coalesce(h.deliveries_abandoned, 0) AS deliveries_abandoned
+FROM agency_webhooks w
+-- LIMIT 1: kept a subquery, read by the key for each webhook (joined, it was a hash of the table)
+LEFT JOIN LATERAL (SELECT * FROM webhook_health h WHERE h.webhook_id = w.id LIMIT 1) h ON true
+WHERE w.agency_id = %(agency_id)s AND w.id < %(before)s
+ORDER BY w.id DESC
 LIMIT %(limit)s;
+
+-- name: one_webhook
+-- The agency's webhook, as list_webhooks shows it.
+SELECT w.id, w.url,
+       CASE WHEN w.deactivated_at IS NOT NULL THEN 'DEACTIVATED'
+            WHEN w.suspended_at IS NOT NULL THEN 'SUSPENDED'
+            ELSE 'ACTIVE' END AS status,
+       w.created_at, w.deactivated_at, w.suspended_at, w.suspended_reason,
+       h.last_success_at, h.last_failure_at,
+       coalesce(h.consecutive_failures, 0) AS consecutive_failures,
+       coalesce(h.deliveries_abandoned, 0) AS deliveries_abandoned
+FROM agency_webhooks w LEFT JOIN webhook_health h ON h.webhook_id = w.id
+WHERE w.id = %(id)s AND w.agency_id = %(agency_id)s;
 
 -- name: wait_for_a_delivery_under_way
 -- A deactivation waits for a delivery under way to its webhook (delivery_target's lock): this
@@ -44,10 +71,56 @@ WHERE id = %(id)s AND agency_id = %(agency_id)s AND deactivated_at IS NULL
 RETURNING id;
 
 -- name: drop_undelivered
--- A deactivated webhook's deliveries leave the outbox: it never takes one again (there is no
--- reactivation), and they were tried every 6 hours for ever. The notifications stay.
+-- A deactivated webhook's deliveries leave the outbox, abandoned ones too: it never takes one
+-- again (there is no reactivation). The notifications stay.
 DELETE FROM webhook_deliveries
 WHERE webhook_id = %(webhook_id)s AND delivered_at IS NULL;
+
+-- name: resume_webhook
+-- A suspended webhook takes deliveries again (run under lock_sends_exclusively, which orders
+-- it with the worker's suspend_webhook); its health's run of failures starts again.
+WITH resumed AS (
+    UPDATE agency_webhooks SET suspended_at = NULL, suspended_reason = NULL
+    WHERE id = %(id)s AND agency_id = %(agency_id)s AND suspended_at IS NOT NULL
+      AND deactivated_at IS NULL
+    RETURNING id
+)
+UPDATE webhook_health SET consecutive_failures = 0, failing_since = NULL
+WHERE webhook_id IN (SELECT id FROM resumed);
+
+-- name: suspend_webhook
+-- The worker suspends a webhook every attempt to which has failed for `hours` (checked again
+-- here, under lock_sends_exclusively: a resumption or a delivery may have come between).
+UPDATE agency_webhooks w SET suspended_at = now(), suspended_reason = %(reason)s
+WHERE w.id = %(webhook_id)s AND w.deactivated_at IS NULL AND w.suspended_at IS NULL
+  AND EXISTS (SELECT 1 FROM webhook_health h
+              WHERE h.webhook_id = w.id
+                AND h.failing_since <= now() - make_interval(hours => %(hours)s))
+RETURNING w.id;
+
+-- name: abandon
+-- Give up a webhook's deliveries not delivered: all of them (`hours` NULL: it is suspended), or
+-- those undeliverable for longer than `hours`: failing since their first failed attempt, or
+-- made that long ago with every attempt to the webhook failing since before then (the
+-- deliveries hold_webhook keeps back are never tried themselves). Counted in its health.
+WITH given_up AS (
+    UPDATE webhook_deliveries d SET abandoned_at = clock_timestamp()
+    WHERE d.webhook_id = %(webhook_id)s AND d.delivered_at IS NULL AND d.abandoned_at IS NULL
+      AND (%(hours)s::integer IS NULL
+           OR d.first_failed_at <= now() - make_interval(hours => %(hours)s)
+           -- the webhook's health read once, by its key (EXISTS was a hash of every row)
+           OR (d.created_at <= now() - make_interval(hours => %(hours)s)
+               AND (SELECT h.failing_since FROM webhook_health h
+                    WHERE h.webhook_id = %(webhook_id)s)
+                   <= now() - make_interval(hours => %(hours)s)))
+    RETURNING d.webhook_id
+), counted AS (
+    INSERT INTO webhook_health AS h (webhook_id, deliveries_abandoned)
+    SELECT webhook_id, count(*) FROM given_up GROUP BY webhook_id
+    ON CONFLICT (webhook_id) DO UPDATE
+    SET deliveries_abandoned = h.deliveries_abandoned + EXCLUDED.deliveries_abandoned
+)
+SELECT count(*) AS abandoned FROM given_up;
 
 -- name: drop_delivery
 DELETE FROM webhook_deliveries WHERE id = %(id)s AND delivered_at IS NULL;
@@ -61,7 +134,7 @@ UPDATE webhook_deliveries d
 SET next_attempt_at = clock_timestamp() + make_interval(secs => %(lease_seconds)s)
 FROM (
     SELECT id FROM webhook_deliveries
-    WHERE delivered_at IS NULL AND next_attempt_at <= clock_timestamp()
+    WHERE delivered_at IS NULL AND abandoned_at IS NULL AND next_attempt_at <= clock_timestamp()
     -- of a webhook's deliveries held together (hold_webhook), the one tried most goes first
     ORDER BY next_attempt_at, attempts DESC
     LIMIT %(limit)s
@@ -74,22 +147,45 @@ RETURNING d.id, d.notification_id, d.webhook_id, d.attempts;
 -- FOR SHARE, in the transaction that sends: deactivate_webhook (an UPDATE of the row) waits
 -- for the send to end, and this waits for a deactivation under way, then reads it. Share
 -- locks do not wait for each other: several workers send to one webhook at once.
-SELECT w.url, w.secret, w.deactivated_at FROM agency_webhooks w WHERE w.id = %(webhook_id)s
+SELECT w.url, w.secret, w.deactivated_at, w.suspended_at FROM agency_webhooks w
+WHERE w.id = %(webhook_id)s
 FOR SHARE;
 
 -- name: delivered
-UPDATE webhook_deliveries
-SET delivered_at = clock_timestamp(), attempts = attempts + 1, last_status = %(status)s,
-    last_error = NULL
-WHERE id = %(id)s;
+-- And the webhook's health, in the same statement: its run of failures is over. A delivery
+-- given up while it was under way (abandon, by another worker) was delivered after all.
+WITH delivery AS (
+    UPDATE webhook_deliveries
+    SET delivered_at = clock_timestamp(), attempts = attempts + 1, last_status = %(status)s,
+        last_error = NULL, abandoned_at = NULL
+    WHERE id = %(id)s
+    RETURNING webhook_id, delivered_at
+)
+INSERT INTO webhook_health AS h (webhook_id, last_success_at)
+SELECT webhook_id, delivered_at FROM delivery
+ON CONFLICT (webhook_id) DO UPDATE
+SET last_success_at = EXCLUDED.last_success_at, consecutive_failures = 0, failing_since = NULL;
 
 -- name: failed
 -- Not once delivered: a worker whose lease ran out meanwhile records its failure after another
--- worker delivered it.
-UPDATE webhook_deliveries
-SET attempts = attempts + 1, last_status = %(status)s, last_error = %(error)s,
-    next_attempt_at = clock_timestamp() + make_interval(secs => %(retry_in_seconds)s)
-WHERE id = %(id)s AND delivered_at IS NULL;
+-- worker delivered it. And the webhook's health, in the same statement; whether every attempt
+-- to it has failed for `suspend_hours` (service.delivery then suspends it).
+WITH delivery AS (
+    UPDATE webhook_deliveries
+    SET attempts = attempts + 1, last_status = %(status)s, last_error = %(error)s,
+        next_attempt_at = clock_timestamp() + make_interval(secs => %(retry_in_seconds)s),
+        first_failed_at = coalesce(first_failed_at, clock_timestamp())
+    WHERE id = %(id)s AND delivered_at IS NULL AND abandoned_at IS NULL
+    RETURNING webhook_id
+)
+INSERT INTO webhook_health AS h (webhook_id, last_failure_at, consecutive_failures, failing_since)
+SELECT webhook_id, clock_timestamp(), 1, clock_timestamp() FROM delivery
+ON CONFLICT (webhook_id) DO UPDATE
+SET last_failure_at = EXCLUDED.last_failure_at, consecutive_failures = h.consecutive_failures + 1,
+    failing_since = coalesce(h.failing_since, EXCLUDED.failing_since)
+RETURNING failing_since,
+          failing_since <= clock_timestamp() - make_interval(hours => %(suspend_hours)s)
+              AS to_suspend;
 
 -- name: hold_webhook
 -- A webhook whose receiver did not answer, or answered that it cannot take deliveries now:
@@ -97,44 +193,51 @@ WHERE id = %(id)s AND delivered_at IS NULL;
 -- So it is tried once per back-off whatever its backlog, and no backlog fills every round's
 -- claim ahead of other agencies' deliveries; the tried one, due a moment earlier, is the one
 -- tried again, so its attempts, and the back-off, grow.
+-- The bound is on (webhook_id, next_attempt_at), which only webhook_deliveries_undelivered takes
+-- as its condition: on next_attempt_at alone, the generic plan read every webhook's due rows
+-- (webhook_deliveries_due) for this one's.
 UPDATE webhook_deliveries
 SET next_attempt_at = now() + make_interval(secs => %(seconds)s)
-WHERE delivered_at IS NULL AND next_attempt_at < now() + make_interval(secs => %(seconds)s)
-  AND webhook_id = %(webhook_id)s AND id <> %(tried)s;
+WHERE delivered_at IS NULL AND abandoned_at IS NULL AND webhook_id = %(webhook_id)s
+  AND (webhook_id, next_attempt_at) < (%(webhook_id)s, now() + make_interval(secs => %(seconds)s))
+  AND id <> %(tried)s;
 
 -- name: postpone
 -- Claimed deliveries not sent this round, due again in `seconds`: not an attempt, nothing else
 -- changes. Run while the round's lease still holds (service.delivery.deliver_due).
 UPDATE webhook_deliveries
 SET next_attempt_at = clock_timestamp() + make_interval(secs => %(seconds)s)
-WHERE id = ANY(%(ids)s) AND delivered_at IS NULL;
+WHERE id = ANY(%(ids)s) AND delivered_at IS NULL AND abandoned_at IS NULL;
 
 -- name: list_deliveries
 -- A webhook's deliveries, newest first, a page after `before`, in one state or any: DELIVERED;
--- FAILING (tried, not delivered); PENDING (not tried yet). next_attempt_at only while not
--- delivered (a claimed one's is its lease's end).
+-- ABANDONED (given up, never tried again); FAILING (tried, not delivered); PENDING (not tried
+-- yet). next_attempt_at only while it may still be tried (a claimed one's is its lease's end).
 -- The page is bounded by (webhook_id, id) and the state tested on the columns, not on a derived
 -- `state`: the service's generic plan otherwise read the primary key backwards past every other
 -- webhook's rows rather than webhook_deliveries_webhook_pages (migration 0009 says why).
 SELECT id, notification_id,
        CASE WHEN delivered_at IS NOT NULL THEN 'DELIVERED'
+            WHEN abandoned_at IS NOT NULL THEN 'ABANDONED'
             WHEN attempts > 0 THEN 'FAILING'
             ELSE 'PENDING' END AS state,
        attempts, created_at,
-       CASE WHEN delivered_at IS NULL THEN next_attempt_at END AS next_attempt_at,
-       delivered_at, last_status, last_error
+       CASE WHEN delivered_at IS NULL AND abandoned_at IS NULL THEN next_attempt_at END
+           AS next_attempt_at,
+       delivered_at, abandoned_at, last_status, last_error
 FROM webhook_deliveries
 WHERE webhook_id = %(webhook_id)s AND (webhook_id, id) < (%(webhook_id)s, %(before)s)
   AND CASE %(state)s::text
           WHEN 'DELIVERED' THEN delivered_at IS NOT NULL
-          WHEN 'FAILING' THEN delivered_at IS NULL AND attempts > 0
-          WHEN 'PENDING' THEN delivered_at IS NULL AND attempts = 0
+          WHEN 'ABANDONED' THEN delivered_at IS NULL AND abandoned_at IS NOT NULL
+          WHEN 'FAILING' THEN delivered_at IS NULL AND abandoned_at IS NULL AND attempts > 0
+          WHEN 'PENDING' THEN delivered_at IS NULL AND abandoned_at IS NULL AND attempts = 0
           ELSE true END
 ORDER BY webhook_id DESC, id DESC
 LIMIT %(limit)s;
 
 -- name: delivery_state
-SELECT id, attempts, delivered_at, last_status, last_error, next_attempt_at
+SELECT id, attempts, delivered_at, abandoned_at, last_status, last_error, next_attempt_at
 FROM webhook_deliveries WHERE notification_id = %(notification_id)s ORDER BY id;
 
 -- name: purge_delivered

@@ -47,6 +47,7 @@ ROUTES = [
     ("POST", "/v1/webhooks", "registry:write"),
     ("GET", "/v1/webhooks", "registry:write"),
     ("DELETE", f"/v1/webhooks/{SOME_ID}", "registry:write"),
+    ("POST", f"/v1/webhooks/{SOME_ID}/resumption", "registry:write"),
     ("GET", f"/v1/webhooks/{SOME_ID}/deliveries", "registry:write"),
     ("GET", "/v1/admin/agencies", "registry:admin"),
     ("POST", "/v1/admin/agencies", "registry:admin"),

@@ -674,6 +674,22 @@ def test_backoff_doubles_and_stops_growing_at_six_hours() -> None:
     assert waits == sorted(waits)
 
 
+@pytest.mark.parametrize("attempts", [1, 2, 5, 13])
+def test_the_back_off_s_jitter_takes_up_to_a_fifth_off_and_never_adds(attempts: int) -> None:
+    # Webhooks failing together (a network down between the registry and many receivers) were
+    # all tried again at the same moment, every time.
+    wait = signing.retry_in_seconds(attempts)
+    almost_one = 1 - 2**-53  # the largest draw random.random() gives
+
+    assert signing.retry_in_seconds(attempts, 0.0) == wait
+    assert signing.retry_in_seconds(attempts, 0.5) == int(wait * 0.9)
+    assert signing.retry_in_seconds(attempts, almost_one) == int(wait * 0.8)
+    assert int(wait * 0.8) < wait
+    for draw in (-0.1, 1.0, float("nan")):
+        with pytest.raises(ValueError, match="a draw is in"):
+            signing.retry_in_seconds(attempts, draw)
+
+
 def test_a_deactivated_webhook_s_undelivered_notifications_leave_the_outbox(
     admin_api: ContractClient,
     other_api: ContractClient,
@@ -743,6 +759,10 @@ def answering(status: int | None) -> Iterator[str]:
         server.server_close()
 
 
+# The back-off without its jitter, for waits to be compared exactly.
+STEADY = delivery.Policy(draw=lambda: 0.0)
+
+
 def unanswered_rounds(db: Connection, webhook_id: str) -> list[int]:
     """Each round's due deliveries of the webhook, after 'time passes' up to the first due."""
     waits = []
@@ -754,7 +774,7 @@ def unanswered_rounds(db: Connection, webhook_id: str) -> list[int]:
             " WHERE delivered_at IS NULL",
             {"id": webhook_id},
         )
-        delivery.deliver_due(db, ANYWHERE)
+        delivery.deliver_due(db, ANYWHERE, policy=STEADY)
         row = db.execute(
             "SELECT round(extract(epoch FROM min(next_attempt_at) - clock_timestamp()))::int AS s"
             " FROM webhook_deliveries WHERE webhook_id = %(id)s",

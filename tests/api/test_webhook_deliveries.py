@@ -475,13 +475,9 @@ def generic_plan_of_a_page(conn: Connection, webhook_id: UUID, state: str | None
     return json.dumps(plan["QUERY PLAN"])
 
 
-@pytest.mark.parametrize("state", [None, "FAILING"])
-def test_a_page_of_a_webhook_s_deliveries_is_read_from_an_index_led_by_the_webhook(
-    db: Connection, state: str | None
-) -> None:
-    # A webhook with 30 deliveries among 400,000 was paged by reading the primary key backwards
-    # past every other webhook's rows (44 ms on PostgreSQL 15): the generic plan preferred it
-    # even with an index led by the webhook, until the query bounded the page by both columns.
+def forty_webhooks_deliveries(db: Connection) -> UUID:
+    """40 webhooks' deliveries, a third of them delivered: 500 each but the first webhook's 10.
+    The id of that first webhook."""
     assert db.execute("SHOW plan_cache_mode").fetchone() == {
         "plan_cache_mode": "force_generic_plan"
     }
@@ -504,9 +500,355 @@ def test_a_page_of_a_webhook_s_deliveries_is_read_from_an_index_led_by_the_webho
     db.execute("ANALYZE webhook_deliveries")
     rare = db.execute("SELECT id FROM agency_webhooks ORDER BY id LIMIT 1").fetchone()
     assert rare is not None
+    return UUID(str(rare["id"]))
+
+
+@pytest.mark.parametrize("state", [None, "FAILING"])
+def test_a_page_of_a_webhook_s_deliveries_is_read_from_an_index_led_by_the_webhook(
+    db: Connection, state: str | None
+) -> None:
+    # A webhook with 30 deliveries among 400,000 was paged by reading the primary key backwards
+    # past every other webhook's rows (44 ms on PostgreSQL 15): the generic plan preferred it
+    # even with an index led by the webhook, until the query bounded the page by both columns.
+    rare = {"id": forty_webhooks_deliveries(db)}
 
     scans = generic_plan_of_a_page(db, rare["id"], state)
 
     assert '"Index Name": "webhook_deliveries_webhook_pages"' in scans, scans
     assert '"webhook_deliveries_pkey"' not in scans, scans
     assert '"Node Type": "Seq Scan"' not in scans, scans
+
+
+# Giving up, suspension, health ---------------------------------------------------------------
+
+# The policy's defaults (72 hours, 120), and the back-off without its jitter.
+STEADY = delivery.Policy(give_up_hours=72, suspend_hours=120, draw=lambda: 0.0)
+
+
+def failing(status: int = 503) -> delivery.Sender:
+    def send(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
+        return status, ""
+
+    return send
+
+
+def states_of(api: ContractClient, hook_id: str, **query: str) -> list[str]:
+    items = api.get(f"/v1/webhooks/{hook_id}/deliveries", query=query).get_json()["items"]
+    return [item["state"] for item in items]
+
+
+def listed(api: ContractClient, hook_id: str) -> dict[str, Any]:
+    (found,) = [hook for hook in api.get("/v1/webhooks").get_json()["items"]
+                if hook["id"] == hook_id]  # fmt: skip
+    return found
+
+
+def all_due(db: Connection) -> None:
+    """Time passes: every delivery still to be tried is due."""
+    db.execute("UPDATE webhook_deliveries SET next_attempt_at = now() - interval '1s'")
+
+
+def test_a_delivery_failing_longer_than_the_give_up_is_abandoned_listed_and_never_tried_again(
+    owner: tuple[AgencyRef, ContractClient], other_api: ContractClient, db: Connection
+) -> None:
+    # A dead receiver's deliveries were tried every 6 hours for ever.
+    _, api = owner
+    hook = api.created("/v1/webhooks", {"url": HOOK_URL})
+    traced(other_api)
+    assert delivery.deliver_due(db, failing(), policy=STEADY).abandoned == 0
+    db.execute(
+        "UPDATE webhook_deliveries SET first_failed_at = first_failed_at - interval '73 hours'"
+    )
+    all_due(db)
+
+    done = delivery.deliver_due(db, failing(), policy=STEADY)
+
+    assert (done.claimed, done.delivered, done.abandoned) == (1, 0, 1)
+    (given_up,) = api.get(
+        f"/v1/webhooks/{hook['id']}/deliveries", query={"state": "ABANDONED"}
+    ).get_json()["items"]
+    assert (given_up["state"], given_up["attempts"], given_up["last_error"]) == (
+        "ABANDONED", 2, "HTTP 503",
+    )  # fmt: skip
+    assert given_up["abandoned_at"] and given_up["next_attempt_at"] is None
+    assert states_of(api, hook["id"], state="FAILING") == []
+    all_due(db)
+    sent: Sent = []
+    assert delivery.deliver_due(db, recording(sent), policy=STEADY).claimed == 0
+    assert sent == []
+    health = listed(api, hook["id"])
+    assert (health["status"], health["deliveries_abandoned"]) == ("ACTIVE", 1)
+    # the notification itself stays
+    assert len(api.get("/v1/notifications").get_json()["items"]) == 1
+
+
+def test_a_dead_webhook_s_deliveries_held_back_are_abandoned_once_made_before_the_give_up(
+    owner: tuple[AgencyRef, ContractClient], other_api: ContractClient, db: Connection
+) -> None:
+    # The deliveries hold_webhook keeps back are never tried: giving up only the tried one left
+    # the backlog to grow by every notification.
+    _, api = owner
+    hook = api.created("/v1/webhooks", {"url": HOOK_URL})
+    traced(other_api, times=3)
+    assert delivery.deliver_due(db, failing(), policy=STEADY).claimed == 3  # one tried, 2 held
+    newest = db.execute("SELECT id FROM webhook_deliveries ORDER BY id DESC LIMIT 1").fetchone()
+    assert newest is not None
+    db.execute("UPDATE webhook_health SET failing_since = failing_since - interval '73 hours'")
+    db.execute(
+        "UPDATE webhook_deliveries SET created_at = created_at - interval '73 hours'"
+        " WHERE id <> %s",
+        [newest["id"]],
+    )
+    all_due(db)
+
+    done = delivery.deliver_due(db, failing(), policy=STEADY)
+
+    assert done.abandoned == 2
+    assert states_of(api, hook["id"]) == ["PENDING", "ABANDONED", "ABANDONED"]
+    health = listed(api, hook["id"])
+    assert (health["consecutive_failures"], health["deliveries_abandoned"]) == (2, 2)
+
+
+def test_a_delivery_made_long_ago_but_never_tried_is_not_abandoned_at_its_first_failure(
+    owner: tuple[AgencyRef, ContractClient], other_api: ContractClient, db: Connection
+) -> None:
+    # The worker was down for days: nothing had failed, so nothing is given up.
+    _, api = owner
+    hook = api.created("/v1/webhooks", {"url": HOOK_URL})
+    traced(other_api)
+    db.execute("UPDATE webhook_deliveries SET created_at = created_at - interval '100 hours'")
+
+    assert delivery.deliver_due(db, failing(), policy=STEADY).abandoned == 0
+
+    assert states_of(api, hook["id"]) == ["FAILING"]
+
+
+def test_a_webhook_s_health_is_recorded_with_each_outcome(
+    owner: tuple[AgencyRef, ContractClient], other_api: ContractClient, db: Connection
+) -> None:
+    _, api = owner
+    hook = api.created("/v1/webhooks", {"url": HOOK_URL})
+    fresh = listed(api, hook["id"])
+    assert (fresh["last_success_at"], fresh["last_failure_at"]) == (None, None)
+    assert (fresh["consecutive_failures"], fresh["status"]) == (0, "ACTIVE")
+    traced(other_api, times=2)
+
+    delivery.deliver_due(db, failing(), policy=STEADY)
+    all_due(db)
+    delivery.deliver_due(db, failing(), policy=STEADY)
+    after_failures = listed(api, hook["id"])
+    all_due(db)
+    delivery.deliver_due(db, recording([]), policy=STEADY)
+    after_success = listed(api, hook["id"])
+
+    assert after_failures["consecutive_failures"] == 2
+    assert after_failures["last_failure_at"] and after_failures["last_success_at"] is None
+    assert after_success["consecutive_failures"] == 0
+    assert after_success["last_success_at"] > after_failures["last_failure_at"]
+    assert after_success["last_failure_at"] == after_failures["last_failure_at"]
+
+
+def test_webhooks_failing_together_are_tried_again_apart(
+    owner: tuple[AgencyRef, ContractClient], other_api: ContractClient, db: Connection
+) -> None:
+    # Without jitter, every webhook that failed in one round was due again at the same moment.
+    _, api = owner
+    for n in range(2):
+        api.created("/v1/webhooks", {"url": f"https://receiver-{n}.example.org/hook"})
+    traced(other_api)
+    draws = iter([0.0, 0.99])
+    jittered = delivery.Policy(draw=lambda: next(draws))
+
+    delivery.deliver_due(db, failing(), policy=jittered)
+
+    waits = db.execute(
+        "SELECT round(extract(epoch FROM next_attempt_at - clock_timestamp()))::int AS s"
+        " FROM webhook_deliveries ORDER BY 1"
+    ).fetchall()
+    assert [row["s"] for row in waits] == [24, 30]  # 30 s less 0.2 * 0.99 of it, and 30 s
+
+
+def make_failing_since(db: Connection, hours: int) -> None:
+    db.execute(
+        "UPDATE webhook_health SET failing_since = clock_timestamp() - make_interval(hours => %s)",
+        [hours],
+    )
+
+
+def test_a_webhook_failing_for_the_suspension_hours_is_suspended_until_its_agency_resumes_it(
+    owner: tuple[AgencyRef, ContractClient], other_api: ContractClient, db: Connection
+) -> None:
+    _, api = owner
+    hook = api.created("/v1/webhooks", {"url": HOOK_URL})
+    traced(other_api, times=2)
+    delivery.deliver_due(db, failing(), policy=STEADY)
+    make_failing_since(db, 121)
+    all_due(db)
+
+    done = delivery.deliver_due(db, failing(), policy=STEADY)
+
+    assert (done.suspended, done.abandoned) == (1, 2)
+    suspended = listed(api, hook["id"])
+    assert suspended["status"] == "SUSPENDED" and suspended["suspended_at"]
+    assert suspended["suspended_reason"].startswith(
+        "every delivery attempt failed for 120 hours (since "
+    )
+    assert "the last: HTTP 503" in suspended["suspended_reason"]
+    assert "POST /v1/webhooks/{webhook_id}/resumption" in suspended["suspended_reason"]
+    assert states_of(api, hook["id"]) == ["ABANDONED", "ABANDONED"]
+    traced(other_api)  # while suspended: notified, nothing to deliver made
+    assert rows_in(db, "webhook_deliveries") == 2
+    assert len(api.get("/v1/notifications").get_json()["items"]) == 3
+
+    resumed = api.post(f"/v1/webhooks/{hook['id']}/resumption")
+
+    assert resumed.status_code == 200
+    body = resumed.get_json()
+    assert (body["status"], body["suspended_at"], body["suspended_reason"]) == (
+        "ACTIVE", None, None,
+    )  # fmt: skip
+    assert (body["consecutive_failures"], body["deliveries_abandoned"]) == (0, 2)
+    traced(other_api)
+    assert states_of(api, hook["id"]) == ["PENDING", "ABANDONED", "ABANDONED"]
+    # its run of failures starts again: one more failure does not suspend it
+    assert delivery.deliver_due(db, failing(), policy=STEADY).suspended == 0
+    assert listed(api, hook["id"])["status"] == "ACTIVE"
+
+
+def test_resuming_an_active_webhook_changes_nothing_and_a_deactivated_one_cannot_be_resumed(
+    owner: tuple[AgencyRef, ContractClient], client: FlaskClient, db: Connection
+) -> None:
+    _, api = owner
+    hook = api.created("/v1/webhooks", {"url": HOOK_URL})
+    before = listed(api, hook["id"])
+
+    assert api.post(f"/v1/webhooks/{hook['id']}/resumption").get_json() == before
+    stranger = ContractClient(client, create_agency_key(db, "Customs", ("registry:write",))[1])
+    assert stranger.post(f"/v1/webhooks/{hook['id']}/resumption").status_code == 404
+    assert api.request("DELETE", f"/v1/webhooks/{hook['id']}").status_code == 204
+    refused = api.post(f"/v1/webhooks/{hook['id']}/resumption")
+    assert refused.status_code == 409
+    assert refused.mimetype == "application/problem+json"
+    assert refused.get_json()["code"] == "state_conflict"
+    assert listed(api, hook["id"])["status"] == "DEACTIVATED"
+
+
+def test_a_delivery_about_to_start_waits_for_a_suspension_under_way_and_sends_nothing(
+    owner: tuple[AgencyRef, ContractClient],
+    other_api: ContractClient,
+    settings: Settings,
+    db: Connection,
+) -> None:
+    # The suspension takes the webhook's sends' lock exclusively, as a deactivation does.
+    _, api = owner
+    hook = api.created("/v1/webhooks", {"url": HOOK_URL})
+    traced(other_api, times=2)
+    first, second = webhooks.claim_due(db, 20, 120)
+    webhooks.failed(db, first.id, 503, "HTTP 503", 30)
+    make_failing_since(db, 121)
+    sent: Sent = []
+
+    second_waits_for_first(
+        settings,
+        lambda conn: webhooks.suspend(conn, UUID(hook["id"]), 120, "every attempt failed"),
+        lambda conn: delivery._deliver(conn, second, recording(sent)),
+    )
+
+    assert sent == []
+    assert states_of(api, hook["id"]) == ["ABANDONED", "ABANDONED"]
+    assert listed(api, hook["id"])["suspended_reason"] == "every attempt failed"
+
+
+# What the statements that name one webhook's undelivered deliveries take, as (name, type, value).
+ONE_WEBHOOK_S_UNDELIVERED = {
+    "drop_undelivered": (("webhook_id", "uuid", None),),
+    "hold_webhook": (
+        ("webhook_id", "uuid", None), ("tried", "uuid", NEWEST), ("seconds", "integer", 21600),
+    ),
+    "abandon": (("webhook_id", "uuid", None), ("hours", "integer", 72)),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ONE_WEBHOOK_S_UNDELIVERED)
+def test_a_webhook_s_undelivered_deliveries_are_read_from_an_index_of_them_alone(
+    db: Connection, name: str
+) -> None:
+    # drop_undelivered and hold_webhook ANDed a bitmap of every webhook's undelivered rows (the
+    # due index) with one of every row of the webhook: among 400,000 deliveries on PostgreSQL
+    # 15, 40,033 + 10,000 index entries read for a webhook's 1,000 undelivered.
+    rare = forty_webhooks_deliveries(db)
+    query, types, values = webhooks.SQL[name], [], []
+    for number, (parameter, kind, value) in enumerate(ONE_WEBHOOK_S_UNDELIVERED[name], start=1):
+        query = query.replace(f"%({parameter})s", f"${number}")
+        types.append(kind)
+        values.append(rare if value is None else value)
+    db.execute(f"PREPARE one_webhook ({', '.join(types)}) AS {query}")
+    arguments = sql.SQL(", ").join(map(sql.Literal, values))
+    with db.transaction():
+        explained = db.execute(
+            sql.SQL("EXPLAIN (FORMAT JSON) EXECUTE one_webhook ({})").format(arguments)
+        ).fetchone()
+    assert explained is not None
+    scans = json.dumps(explained["QUERY PLAN"])
+
+    assert '"Index Name": "webhook_deliveries_undelivered"' in scans, scans
+    assert '"webhook_deliveries_due"' not in scans, scans
+    assert '"webhook_deliveries_pkey"' not in scans, scans
+    assert '"Node Type": "Seq Scan"' not in scans, scans
+
+
+def test_two_workers_failing_on_one_webhook_at_once_do_not_wait_for_each_other(
+    owner: tuple[AgencyRef, ContractClient],
+    other_api: ContractClient,
+    settings: Settings,
+    db: Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Overdue deliveries given up inside the outcome's transaction: worker A, holding its
+    # webhook's health row, came to lock worker B's delivery, while B, holding that delivery,
+    # waited for the health row: a deadlock, and one of the two outcomes lost.
+    _, api = owner
+    hook = api.created("/v1/webhooks", {"url": HOOK_URL})
+    traced(other_api, times=2)
+    first, second = webhooks.claim_due(db, 20, 120)
+    db.execute("UPDATE webhook_deliveries SET first_failed_at = now() - interval '73 hours'")
+    a_giving_up, b_waited = threading.Event(), threading.Event()
+    really_abandon = webhooks.abandon
+
+    def abandon(conn: Connection, webhook_id: UUID, hours: int | None) -> int:
+        if not a_giving_up.is_set():  # worker A's, once its outcome is recorded
+            a_giving_up.set()
+            assert b_waited.wait(10)
+        return really_abandon(conn, webhook_id, hours)
+
+    monkeypatch.setattr(webhooks, "abandon", abandon)
+    errors: list[BaseException] = []
+
+    def work(conn: Connection, claimed: webhooks.Claimed) -> None:
+        try:
+            delivery._deliver(conn, claimed, failing(), STEADY)
+        except BaseException as error:  # the deadlock, raised in a thread
+            errors.append(error)
+
+    with connect(settings) as a, connect(settings) as b, connect(settings) as watcher:
+        worker_a = threading.Thread(target=work, args=(a, first))
+        worker_a.start()
+        assert a_giving_up.wait(10)
+        worker_b = threading.Thread(target=work, args=(b, second))
+        worker_b.start()
+        deadline = time.monotonic() + 5
+        while worker_b.is_alive() and time.monotonic() < deadline:
+            blocked = watcher.execute(
+                "SELECT %s = ANY (pg_blocking_pids(%s)) AS yes",
+                [a.info.backend_pid, b.info.backend_pid],
+            ).fetchone()
+            if blocked is not None and blocked["yes"]:
+                break  # B waits for A: A's giving up now meets B's delivery
+            time.sleep(0.02)
+        b_waited.set()
+        worker_a.join(15)
+        worker_b.join(15)
+
+    assert errors == []
+    assert states_of(api, hook["id"]) == ["ABANDONED", "ABANDONED"]
+    assert listed(api, hook["id"])["consecutive_failures"] == 2

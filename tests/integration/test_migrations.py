@@ -60,10 +60,10 @@ from tests.live import CLI, environment
 from tests.paths import ROOT
 
 # schema.sql as each version had it: what databases set up before the first migration hold (1),
-# and those set up from 2026-12-06 until the next version (3 to 9).
+# and those set up from 2026-12-06 until the next version (3 to 10).
 OLD_SCHEMAS = {
     version: ROOT / "tests" / "data" / f"schema-v{version}.sql"
-    for version in (1, 3, 4, 5, 6, 7, 8, 9)
+    for version in (1, 3, 4, 5, 6, 7, 8, 9, 10)
 }
 VERSION_1_SCHEMA = OLD_SCHEMAS[1]
 
@@ -183,7 +183,13 @@ def version_9(empty_database_url: str) -> Iterator[Connection]:
         yield conn
 
 
-@pytest.mark.parametrize("version", [3, 4, 5, 6, 7, 8, 9])
+@pytest.fixture
+def version_10(empty_database_url: str) -> Iterator[Connection]:
+    with connect(Settings(database_url=set_up_as_version(10, empty_database_url))) as conn:
+        yield conn
+
+
+@pytest.mark.parametrize("version", [3, 4, 5, 6, 7, 8, 9, 10])
 def test_a_database_of_a_recorded_version_migrated_has_the_schema_a_new_database_gets(
     version: int, empty_database_url: str, db: Connection
 ) -> None:
@@ -192,8 +198,8 @@ def test_a_database_of_a_recorded_version_migrated_has_the_schema_a_new_database
 
         assert ensure_schema(old) == SchemaSetUp(found=version)
 
-        # the comparison sees what the next migration adds (0010 changes rows, not tables)
-        assert (differences(before, schema_of(db)) != []) == (version != 9)
+        # the comparison sees what the next migration adds (0011 at least: 0010 changes rows)
+        assert differences(before, schema_of(db)) != []
         assert differences(schema_of(old), schema_of(db)) == []
         recorded = old.execute("SELECT version, fingerprint FROM schema_version ORDER BY 1")
         assert [(row["version"], row["fingerprint"]) for row in recorded] == [
@@ -1179,3 +1185,42 @@ def test_a_registration_key_another_party_holds_is_left_as_0006_gave_it_and_name
     named = [notice for notice in notices if notice.startswith("party ")]
     assert len(named) == 1, notices
     assert str(recorded["straße-2"]) in named[0] and str(recorded["STRASSE 2"]) in named[0]
+
+
+# Version 11 -------------------------------------------------------------------------------------
+
+
+def test_deliveries_stored_at_version_10_keep_their_states_and_none_is_given_up(
+    version_10: Connection,
+) -> None:
+    # Their first failures were not recorded: a delivery failing for days before the upgrade
+    # counts its give-up from its next failed attempt, not from when it was made.
+    agency, _ = create_agency_key(version_10, "Migrated Tracing Office")
+    with version_10.transaction():
+        version_10.execute("SET LOCAL session_replication_role = replica")  # notifications aside
+        hook = version_10.execute(
+            "INSERT INTO agency_webhooks (agency_id, url, secret)"
+            " VALUES (%s, 'https://receiver.example.org/hook', repeat('s', 32)) RETURNING id",
+            [agency.id],
+        ).fetchone()
+        assert hook is not None
+        version_10.execute(
+            "INSERT INTO webhook_deliveries (notification_id, webhook_id, attempts, delivered_at,"
+            " created_at, next_attempt_at)"
+            " SELECT gen_random_uuid(), %s, n, CASE WHEN n = 1 THEN now() END,"
+            "        now() - interval '10 days', now() - interval '1 minute'"
+            " FROM generate_series(0, 2) n",
+            [hook["id"]],
+        )
+
+    ensure_schema(version_10)
+
+    listed = webhooks.deliveries(version_10, hook["id"], state=None, before=None, limit=10)
+    assert sorted(d.state for d in listed) == ["DELIVERED", "FAILING", "PENDING"]
+    assert all(d.abandoned_at is None for d in listed)
+    (webhook,) = webhooks.of_agency(version_10, agency.id, before=None, limit=10)
+    assert (webhook.status, webhook.consecutive_failures, webhook.last_failure_at) == (
+        "ACTIVE", 0, None,
+    )  # fmt: skip
+    assert len(webhooks.claim_due(version_10, 10, 120)) == 2  # the failing one and the pending
+    assert webhooks.abandon(version_10, hook["id"], 72) == 0

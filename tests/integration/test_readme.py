@@ -119,6 +119,8 @@ def test_the_tour_runs_as_written(live_service: tuple[str, str], tmp_path: Path)
     assert "['SEIZED_OUTSIDE_END_USE_COUNTRY', 'CUSTODY_GAP', 'SEIZED']" in result.stdout
     # The webhook registered before the Border Police's trace holds its delivery, not yet sent.
     assert "PENDING 0 True" in result.stdout
+    # Resumed while active: nothing changes, and no attempt has failed yet.
+    assert "webhook ACTIVE 0 None" in result.stdout
     # The Border Police's trace was notified to the Tracing Unit; the audit chains hold.
     assert "Border Police SS-2019-88" in result.stderr
     # The Border Police, made by `keys create` with no country, is given one, audited.

@@ -79,6 +79,22 @@ def test_delivered_deliveries_are_kept_30_days_unless_told() -> None:
     assert from_env(TRACE_REGISTRY_DELIVERY_RETENTION_DAYS="7").delivery_retention_days == 7
 
 
+def test_webhook_deliveries_are_given_up_after_72_hours_and_webhooks_suspended_after_120() -> None:
+    assert (Settings().webhook_give_up_hours, Settings().webhook_suspend_hours) == (72, 120)
+    told = from_env(
+        TRACE_REGISTRY_WEBHOOK_GIVE_UP_HOURS="24", TRACE_REGISTRY_WEBHOOK_SUSPEND_HOURS="48"
+    )
+    assert (told.webhook_give_up_hours, told.webhook_suspend_hours) == (24, 48)
+
+
+@pytest.mark.parametrize(
+    "variable", ["TRACE_REGISTRY_WEBHOOK_GIVE_UP_HOURS", "TRACE_REGISTRY_WEBHOOK_SUSPEND_HOURS"]
+)
+def test_webhook_give_up_and_suspension_take_at_least_an_hour(variable: str) -> None:
+    with pytest.raises(ConfigurationError, match=f"{variable} must be at least 1"):
+        from_env(**{variable: "0"})
+
+
 def test_a_float_setting_accepts_an_integer() -> None:
     settings = from_env(TRACE_REGISTRY_POOL_TIMEOUT_SECONDS="3")
     assert settings.pool_timeout_seconds == 3.0
