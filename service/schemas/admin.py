@@ -14,6 +14,7 @@ from service.schemas.fields import (
     Marking,
     Page,
     PartyName,
+    QueryInteger,
     SoughtText,
     StrictInteger,
     check_ordered,
@@ -89,7 +90,7 @@ MAX_VERIFY_ENTRIES = 1_000_000
 
 
 class AuditVerifyQuery(Schema):
-    limit = fields.Integer(
+    limit = QueryInteger(
         load_default=MAX_VERIFY_ENTRIES, validate=validate.Range(1, MAX_VERIFY_ENTRIES)
     )
     cursor = fields.String(load_default=None, validate=validate.Length(max=500))

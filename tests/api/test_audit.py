@@ -168,6 +168,17 @@ def test_the_trail_s_times_are_written_as_the_contract_says(
     assert admin.get("/v1/admin/audit", query={"recorded_from": "2024-01-01"}).status_code == 200
 
 
+@pytest.mark.parametrize("limit", ["1_0", "\u0662", " 5"])
+def test_a_verification_s_limit_is_written_in_ascii_digits(
+    admin: ContractClient, limit: str
+) -> None:
+    # int() reads each of them as a number
+    response = admin.get("/v1/admin/audit/verify", query={"limit": limit})
+
+    assert response.status_code == 400
+    assert [e["parameter"] for e in response.get_json()["errors"]] == ["limit"]
+
+
 def test_a_stated_case_reference_must_be_printable_and_short(api: ContractClient) -> None:
     response = api.get("/v1/items", headers={"X-Case-Reference": "x" * 101})
 
