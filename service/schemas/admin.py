@@ -17,6 +17,7 @@ from service.schemas.fields import (
     QueryInteger,
     SoughtText,
     StrictInteger,
+    Uuid,
     check_ordered,
     optional_text,
 )
@@ -57,7 +58,7 @@ class AgencyPatch(Schema):
 
 
 class KeyIn(Schema):
-    agency_id = fields.UUID(required=True)
+    agency_id = Uuid(required=True)
     scopes = fields.List(
         fields.String(validate=validate.OneOf(api_keys.SCOPES)),
         load_default=lambda: list(api_keys.DEFAULT_SCOPES),
@@ -82,7 +83,7 @@ class KeyRevocationIn(Schema):
 
 
 class KeyQuery(Page):
-    agency_id = fields.UUID(load_default=None)
+    agency_id = Uuid(load_default=None)
 
 
 # Entries one verification answer walks at most (and about VERIFY_SECONDS of them).
@@ -97,7 +98,7 @@ class AuditVerifyQuery(Schema):
 
 
 class AuditQuery(Page):
-    agency_id = fields.UUID(load_default=None)
+    agency_id = Uuid(load_default=None)
     serial_number = Marking(load_default=None, max_length=64)
     case_reference = SoughtText(load_default=None, max_length=100)
     recorded_from = IsoDateTime(load_default=None)

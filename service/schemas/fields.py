@@ -205,6 +205,20 @@ class IsoDateTime(fields.AwareDateTime):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+# The contract's `format: uuid`, as the paths' converter reads an id: hyphenated hex. Python's
+# UUID, which marshmallow uses, also reads one in braces, after "urn:uuid:" or without hyphens.
+UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+
+
+class Uuid(fields.UUID):
+    """A UUID written as UUID_TEXT allows, and no other way."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, str) or not UUID_TEXT.fullmatch(value):
+            raise self.make_error("invalid_uuid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class Choice(fields.String):
     """One of a fixed set of upper-case codes, exactly as the contract lists them."""
 

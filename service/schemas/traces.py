@@ -27,6 +27,7 @@ from service.schemas.fields import (
     SoughtText,
     StrictBoolean,
     Text,
+    Uuid,
     check_ordered,
     optional_shown_text,
     optional_text,
@@ -100,7 +101,7 @@ class TraceBatchIn(Schema):
 
 class TraceQuery(Page):
     case_reference = SoughtText(load_default=None, max_length=100)
-    batch_id = fields.UUID(load_default=None)
+    batch_id = Uuid(load_default=None)
     created_from = IsoDate(load_default=None)
     created_to = IsoDate(load_default=None)
 
