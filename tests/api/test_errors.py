@@ -136,6 +136,25 @@ def test_malformed_or_non_object_json_is_400(api: ContractClient, body: bytes) -
     assert response.get_json()["errors"][0]["pointer"] == ""
 
 
+def test_a_body_that_gives_a_field_twice_is_400_naming_it_and_stores_nothing(
+    api: ContractClient, db: Connection
+) -> None:
+    # The JSON parser kept the last without a word (the party was stored as "Armée"), as an
+    # import's line once did.
+    body = (
+        b'{"name": "Arsenal", "kind": "MANUFACTURER", "name": "Arm\xc3\xa9e", "country": "BE",'
+        b' "address": {"street": 1, "street": 2}}'
+    )
+
+    response = api.post("/v1/parties", data=body, headers={"Content-Type": "application/json"})
+
+    assert response.status_code == 400
+    errors = response.get_json()["errors"]
+    assert [e["pointer"] for e in errors] == ["/name", "/address/street"]
+    assert "more than once" in errors[0]["detail"]
+    assert rows_in(db, "parties") == 0
+
+
 # Other spellings of a UUID that Python's UUID reads: an id so written in a path was a 404, and
 # in a body or a query it was taken.
 OTHER_SPELLINGS = {
