@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -318,7 +319,20 @@ def _header(name: str, longest: int) -> str | None:
     value: str | None = request.environ.get(_ENVIRON_KEYS[name])
     if value is None or not value.strip():
         return None
-    value = value.strip()
+    value = _as_sent(value).strip()
     if len(value) > longest or not value.isprintable():
         raise InvalidInput.for_field("header", name, f"at most {longest} printable characters")
-    return value
+    # in NFC, as a trace's context keeps its case and the trail's filter compares it
+    return value if value.isascii() else unicodedata.normalize("NFC", value)
+
+
+def _as_sent(value: str) -> str:
+    """A header's text: the environ holds its bytes as Latin-1 (PEP 3333), and "Café" sent in
+    UTF-8 (curl, browsers) was kept as "CafÃ©", which the trail's filter never found. Bytes that
+    are not UTF-8 are read as Latin-1 still (Python's http.client sends a header so)."""
+    if value.isascii():
+        return value
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value

@@ -11,6 +11,7 @@ from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from service.api.context import known_countries
+from service.domain.imports import DEEPEST, NestedTooDeeply, repeated_fields
 from service.errors import FieldError, InvalidInput
 from service.schemas.fields import InputContext, field_errors
 
@@ -96,7 +97,29 @@ def body(schema: Schema, accepted: tuple[str, ...] = JSON_MEDIA_TYPES) -> Any:
         raise InvalidInput.for_field("body", "", f"the body is not valid JSON: {exc}") from exc
     if not isinstance(document, dict):
         raise InvalidInput.for_field("body", "", "the body must be a JSON object")
+    _refuse_repeated_fields(data, document)
     return _load(schema, document, "body")
+
+
+# The JSON parser keeps the last of a field's values without a word, and the record was stored
+# with it (a merge patch of `{"country": "DE", "country": null}` cleared the country); an
+# import's line is held to the same rule.
+GIVEN_TWICE = (
+    "the body gives this field more than once: which of its values is meant cannot be told"
+)
+
+
+def _refuse_repeated_fields(data: bytes, document: dict[str, Any]) -> None:
+    try:
+        repeated = repeated_fields(data, document)
+    except NestedTooDeeply as exc:
+        detail = f"the body is nested more than {DEEPEST} levels deep"
+        raise InvalidInput.for_field("body", "", detail) from exc
+    if repeated:
+        raise InvalidInput(
+            "the body gives a field more than once: see `errors`",
+            [FieldError("body", field, GIVEN_TWICE) for field in repeated],
+        )
 
 
 def whole_body(*, cache: bool) -> bytes:

@@ -55,6 +55,10 @@ _LINE_COLUMNS = {
     "line_model": "model",
     "line_quantity": "quantity",
 }
+LINE_ITEMS_COLUMN = (
+    "a certificate's line items are not a column: each is a row of its own, in the columns "
+    + ", ".join(_LINE_COLUMNS)
+)
 
 
 @dataclass(frozen=True, order=True)
@@ -378,6 +382,9 @@ def _csv_records(lines: _Lines, record_type: str) -> Iterator[Document | Problem
     if twice:  # which of a row's cells is the field's could not be told (the last one was)
         for name in twice:
             yield Problem(1, _segment(name), "the header row names this column more than once")
+        return
+    if record_type == "euc" and "line_items" in header:  # its cells were dropped without a word
+        yield Problem(1, "line_items", LINE_ITEMS_COLUMN)
         return
     width = len(header)
     pending: _Certificate | None = None

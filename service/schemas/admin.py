@@ -14,8 +14,10 @@ from service.schemas.fields import (
     Marking,
     Page,
     PartyName,
+    QueryInteger,
     SoughtText,
     StrictInteger,
+    Uuid,
     check_ordered,
     optional_text,
 )
@@ -56,7 +58,7 @@ class AgencyPatch(Schema):
 
 
 class KeyIn(Schema):
-    agency_id = fields.UUID(required=True)
+    agency_id = Uuid(required=True)
     scopes = fields.List(
         fields.String(validate=validate.OneOf(api_keys.SCOPES)),
         load_default=lambda: list(api_keys.DEFAULT_SCOPES),
@@ -81,7 +83,7 @@ class KeyRevocationIn(Schema):
 
 
 class KeyQuery(Page):
-    agency_id = fields.UUID(load_default=None)
+    agency_id = Uuid(load_default=None)
 
 
 # Entries one verification answer walks at most (and about VERIFY_SECONDS of them).
@@ -89,14 +91,14 @@ MAX_VERIFY_ENTRIES = 1_000_000
 
 
 class AuditVerifyQuery(Schema):
-    limit = fields.Integer(
+    limit = QueryInteger(
         load_default=MAX_VERIFY_ENTRIES, validate=validate.Range(1, MAX_VERIFY_ENTRIES)
     )
     cursor = fields.String(load_default=None, validate=validate.Length(max=500))
 
 
 class AuditQuery(Page):
-    agency_id = fields.UUID(load_default=None)
+    agency_id = Uuid(load_default=None)
     serial_number = Marking(load_default=None, max_length=64)
     case_reference = SoughtText(load_default=None, max_length=100)
     recorded_from = IsoDateTime(load_default=None)

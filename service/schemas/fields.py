@@ -22,12 +22,25 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 
 
+# An integer in a query string as the contract's `type: integer` reads it: ASCII digits, perhaps
+# signed. int(), which marshmallow uses, also reads "1_0", " 5\n" and the digits of other scripts
+# (U+0662 for 2): each was a page size.
+WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
+
+
+class QueryInteger(fields.Integer):
+    """An integer of a query string, written as WHOLE_NUMBER allows, and no other way."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if not isinstance(value, str) or not WHOLE_NUMBER.fullmatch(value):
+            raise self.make_error("invalid")
+        return int(super()._deserialize(value, attr, data, **kwargs))
+
+
 class Page(Schema):
     """The query of a cursor-paged list: how many, and where the page starts."""
 
-    limit = fields.Integer(
-        load_default=DEFAULT_PAGE_SIZE, validate=validate.Range(1, MAX_PAGE_SIZE)
-    )
+    limit = QueryInteger(load_default=DEFAULT_PAGE_SIZE, validate=validate.Range(1, MAX_PAGE_SIZE))
     cursor = fields.String(load_default=None, validate=validate.Length(max=500))
 
 
@@ -210,6 +223,20 @@ class IsoDateTime(fields.AwareDateTime):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         if not isinstance(value, str) or not ISO_DATE_TIME.fullmatch(value):
             raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+# The contract's `format: uuid`, as the paths' converter reads an id: hyphenated hex. Python's
+# UUID, which marshmallow uses, also reads one in braces, after "urn:uuid:" or without hyphens.
+UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+
+
+class Uuid(fields.UUID):
+    """A UUID written as UUID_TEXT allows, and no other way."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, str) or not UUID_TEXT.fullmatch(value):
+            raise self.make_error("invalid_uuid")
         return super()._deserialize(value, attr, data, **kwargs)
 
 

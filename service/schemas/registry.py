@@ -46,6 +46,7 @@ from service.schemas.fields import (
     ShownText,
     StrictBoolean,
     StrictInteger,
+    Uuid,
     day_of,
     optional_shown_text,
     year,
@@ -132,8 +133,8 @@ class EucIn(Schema):
     # "issued" on 9999-12-31, and exports dated before its issue raise nothing.
     issued_on = day_of("a certificate's issue", required=True)
     expires_on = IsoDate(load_default=None, allow_none=True)
-    exporter_party_id = fields.UUID(load_default=None, allow_none=True)
-    end_user_party_id = fields.UUID(required=True)
+    exporter_party_id = Uuid(load_default=None, allow_none=True)
+    end_user_party_id = Uuid(required=True)
     destination_country = CountryCode(required=True)
     stated_end_use = ShownText(required=True, max_length=1000)
     non_reexport_clause = StrictBoolean(required=True)
@@ -171,7 +172,7 @@ class EucIn(Schema):
 
 
 class CorrectionIn(Schema):
-    event_id = fields.UUID(required=True)
+    event_id = Uuid(required=True)
     reason = Choice(ERROR_REASONS, required=True)
     explanation = ShownText(required=True, max_length=2000)
 
@@ -184,14 +185,12 @@ class EventIn(Schema):
     event_type = Choice(custody.EVENT_TYPES, required=True)
     occurred_on = IsoDate(required=True)
     country = CountryCode(required=True)
-    item_ids = fields.List(
-        fields.UUID(), required=True, validate=validate.Length(1, MAX_ITEMS_PER_EVENT)
-    )
+    item_ids = fields.List(Uuid(), required=True, validate=validate.Length(1, MAX_ITEMS_PER_EVENT))
     destination_country = CountryCode(load_default=None, allow_none=True)
-    from_party_id = fields.UUID(load_default=None, allow_none=True)
-    to_party_id = fields.UUID(load_default=None, allow_none=True)
-    owner_party_id = fields.UUID(load_default=None, allow_none=True)
-    euc_id = fields.UUID(load_default=None, allow_none=True)
+    from_party_id = Uuid(load_default=None, allow_none=True)
+    to_party_id = Uuid(load_default=None, allow_none=True)
+    owner_party_id = Uuid(load_default=None, allow_none=True)
+    euc_id = Uuid(load_default=None, allow_none=True)
     euc_line_number = StrictInteger(
         validate=validate.Range(1, 32_767), load_default=None, allow_none=True
     )
@@ -224,9 +223,7 @@ class EventIn(Schema):
 class ErrorDeclarationIn(Schema):
     reason = Choice(ERROR_REASONS, required=True)
     explanation = ShownText(required=True, max_length=2000)
-    corrective_event_ids = fields.List(
-        fields.UUID(), load_default=list, validate=validate.Length(max=100)
-    )
+    corrective_event_ids = fields.List(Uuid(), load_default=list, validate=validate.Length(max=100))
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> NewErrorDeclaration:
@@ -275,14 +272,14 @@ class ConsentWithdrawalIn(Schema):
 class ConsentIn(Schema):
     granted_on = day_of("a consent", required=True)
     granted_by = ShownText(required=True, max_length=300)
-    new_end_user_party_id = fields.UUID(load_default=None, allow_none=True)
+    new_end_user_party_id = Uuid(load_default=None, allow_none=True)
     new_destination_country = CountryCode(required=True)
     quantity = StrictInteger(
         load_default=None, allow_none=True, validate=validate.Range(1, 10_000_000)
     )
     document_reference = optional_shown_text(200)
     item_ids = fields.List(
-        fields.UUID(), load_default=list, validate=validate.Length(max=MAX_ITEMS_PER_EVENT)
+        Uuid(), load_default=list, validate=validate.Length(max=MAX_ITEMS_PER_EVENT)
     )
 
     @post_load
@@ -296,7 +293,7 @@ class DeliveryVerificationIn(Schema):
     country = CountryCode(required=True)
     notes = optional_shown_text(2000)
     item_ids = fields.List(
-        fields.UUID(), load_default=list, validate=validate.Length(max=MAX_ITEMS_PER_EVENT)
+        Uuid(), load_default=list, validate=validate.Length(max=MAX_ITEMS_PER_EVENT)
     )
 
     @post_load

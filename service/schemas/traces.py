@@ -26,6 +26,7 @@ from service.schemas.fields import (
     SoughtText,
     StrictBoolean,
     Text,
+    Uuid,
     check_ordered,
     day_of,
     optional_shown_text,
@@ -95,7 +96,7 @@ class TraceBatchIn(Schema):
 
 class TraceQuery(Page):
     case_reference = SoughtText(load_default=None, max_length=100)
-    batch_id = fields.UUID(load_default=None)
+    batch_id = Uuid(load_default=None)
     created_from = IsoDate(load_default=None)
     created_to = IsoDate(load_default=None)
 

@@ -304,6 +304,22 @@ def patch_agency(admin: ContractClient, agency_id: str, body: Any, **kwargs: Any
     return admin.request("PATCH", f"/v1/admin/agencies/{agency_id}", json=body, **kwargs)
 
 
+def test_a_patch_that_gives_a_member_twice_is_refused_and_changes_nothing(
+    admin: ContractClient,
+) -> None:
+    # The JSON parser kept the last without a word: this patch cleared the country.
+    agency = new_agency(admin, country="FR")
+    twice = b'{"country": "DE", "country": null}'
+
+    response = admin.request(
+        "PATCH", f"/v1/admin/agencies/{agency['id']}", data=twice, headers=MERGE_PATCH
+    )
+
+    assert response.status_code == 400
+    assert [e["pointer"] for e in response.get_json()["errors"]] == ["/country"]
+    assert admin.get(f"/v1/admin/agencies/{agency['id']}").get_json()["country"] == "FR"
+
+
 def test_an_agency_s_country_is_set_corrected_and_cleared_by_a_patch_and_audited(
     admin: ContractClient, db: Connection
 ) -> None:

@@ -58,6 +58,33 @@ def test_a_lookup_leaves_an_entry_with_what_was_asked(
     assert response.get_json()["items"][0]["id"] == item["id"]
 
 
+@pytest.mark.parametrize(
+    "sent",
+    [
+        "Caf\u00c3\u00a9",  # UTF-8 (curl, a browser), as the WSGI environ shows its bytes
+        "Caf\u00e9",  # Latin-1 (Python's http.client and requests encode a header so)
+        "Cafe\u00cc\u0081",  # UTF-8, the accent typed apart (NFD)
+    ],
+    ids=["utf-8", "latin-1", "decomposed"],
+)
+def test_a_case_stated_in_a_header_is_kept_as_written_and_found_by_the_trail(
+    api: ContractClient, admin: ContractClient, db: Connection, sent: str
+) -> None:
+    # The header's bytes were kept as Latin-1: "Café" sent in UTF-8 was kept as "CafÃ©", and
+    # the trail's search for the case found nothing.
+    response = api.get(
+        "/v1/items",
+        query={"serial_number": "AK1174094"},
+        headers={"X-Case-Reference": f"NTO-{sent}", "X-Purpose": f"{sent} audit"},
+    )
+
+    assert response.status_code == 200
+    entry = entries(db)[-1]
+    assert (entry["case_reference"], entry["purpose"]) == ("NTO-Caf\u00e9", "Caf\u00e9 audit")
+    found = admin.get("/v1/admin/audit", query={"case_reference": "NTO-Caf\u00e9"}).get_json()
+    assert [item["id"] for item in found["items"]] == [str(entry["id"])]
+
+
 def test_a_read_by_id_and_a_write_name_their_records(
     api: ContractClient, registry: Any, db: Connection
 ) -> None:
@@ -166,6 +193,17 @@ def test_the_trail_s_times_are_written_as_the_contract_says(
 
     assert response.status_code == 400
     assert admin.get("/v1/admin/audit", query={"recorded_from": "2024-01-01"}).status_code == 200
+
+
+@pytest.mark.parametrize("limit", ["1_0", "\u0662", " 5"])
+def test_a_verification_s_limit_is_written_in_ascii_digits(
+    admin: ContractClient, limit: str
+) -> None:
+    # int() reads each of them as a number
+    response = admin.get("/v1/admin/audit/verify", query={"limit": limit})
+
+    assert response.status_code == 400
+    assert [e["parameter"] for e in response.get_json()["errors"]] == ["limit"]
 
 
 def test_a_stated_case_reference_must_be_printable_and_short(api: ContractClient) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 from collections.abc import Iterator
+from typing import Any
 
 import orjson
 import pytest
@@ -133,6 +134,70 @@ def test_malformed_or_non_object_json_is_400(api: ContractClient, body: bytes) -
 
     assert response.status_code == 400
     assert response.get_json()["errors"][0]["pointer"] == ""
+
+
+def test_a_body_that_gives_a_field_twice_is_400_naming_it_and_stores_nothing(
+    api: ContractClient, db: Connection
+) -> None:
+    # The JSON parser kept the last without a word (the party was stored as "Armée"), as an
+    # import's line once did.
+    body = (
+        b'{"name": "Arsenal", "kind": "MANUFACTURER", "name": "Arm\xc3\xa9e", "country": "BE",'
+        b' "address": {"street": 1, "street": 2}}'
+    )
+
+    response = api.post("/v1/parties", data=body, headers={"Content-Type": "application/json"})
+
+    assert response.status_code == 400
+    errors = response.get_json()["errors"]
+    assert [e["pointer"] for e in errors] == ["/name", "/address/street"]
+    assert "more than once" in errors[0]["detail"]
+    assert rows_in(db, "parties") == 0
+
+
+# Other spellings of a UUID that Python's UUID reads: an id so written in a path was a 404, and
+# in a body or a query it was taken.
+OTHER_SPELLINGS = {
+    "braces": "{{{}}}",
+    "urn": "urn:uuid:{}",
+    "no hyphens": "{}",
+}
+
+
+def _spelt(spelling: str, record_id: str) -> str:
+    if spelling == "no hyphens":
+        return record_id.replace("-", "")
+    return OTHER_SPELLINGS[spelling].format(record_id)
+
+
+@pytest.mark.parametrize("spelling", OTHER_SPELLINGS)
+def test_an_id_in_a_body_is_written_as_the_contract_s_uuid(
+    api: ContractClient, registry: Any, db: Connection, spelling: str
+) -> None:
+    maker, item = registry.party(), registry.item()
+    manufacture = {"event_type": "MANUFACTURE", "occurred_on": "2010-01-05", "country": "BE"}
+
+    response = api.post(
+        "/v1/events",
+        {**manufacture, "to_party_id": _spelt(spelling, maker["id"]), "item_ids": [item["id"]]},
+    )
+
+    assert response.status_code == 400
+    assert [e["pointer"] for e in response.get_json()["errors"]] == ["/to_party_id"]
+    assert rows_in(db, "custody_events") == 0
+
+
+@pytest.mark.parametrize("spelling", OTHER_SPELLINGS)
+def test_an_id_in_a_query_is_written_as_the_contract_s_uuid(
+    api: ContractClient, spelling: str
+) -> None:
+    batch_id = "01a20319-0000-7000-8000-000000000000"
+
+    response = api.get("/v1/traces", query={"batch_id": _spelt(spelling, batch_id)})
+
+    assert response.status_code == 400
+    assert [e["parameter"] for e in response.get_json()["errors"]] == ["batch_id"]
+    assert api.get("/v1/traces", query={"batch_id": batch_id.upper()}).status_code == 200
 
 
 def test_an_oversized_body_is_413_and_stores_nothing(api: ContractClient, db: object) -> None:

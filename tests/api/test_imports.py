@@ -1041,6 +1041,24 @@ def euc_rows(ref: str, number: str, lines: int) -> str:
     )
 
 
+def test_a_certificates_file_with_a_line_items_column_is_refused(
+    api: ContractClient, db: Connection
+) -> None:
+    # Its cells were dropped without a word: a certificate's lines are its rows' line_* columns,
+    # and a sender who wrote a second line in `line_items` had a certificate of one line stored.
+    assert send(api, ndjson(*registry_file()[:2])).status_code == 201
+    columns = EUC_COLUMNS.replace("\n", ",line_items\n")
+    rows = euc_rows("C-1", "FR-2010-7", 1).replace("\n", ',"2:Pistols:5"\n')
+
+    response = send(api, (columns + rows).encode(), CSV, record_type="euc")
+
+    assert response.status_code == 400
+    assert [(e["line"], e["pointer"]) for e in response.get_json()["errors"]] == [
+        (1, "/line_items")
+    ]
+    assert rows_in(db, "end_user_certificates") == 0
+
+
 def test_a_certificates_rows_past_its_last_line_item_are_each_a_problem(
     api: ContractClient, db: Connection
 ) -> None:

@@ -173,6 +173,11 @@ def test_bad_query_parameters_are_named(api: ContractClient) -> None:
         "/v1/items?serial_number=--": "serial_number",
         "/v1/items?colour=red": "colour",
         "/v1/items?limit=1&limit=2": "limit",
+        # int() reads these as 10, 2, 5 and 5; the contract's integer is ASCII digits
+        "/v1/items?limit=1_0": "limit",
+        "/v1/items?limit=%D9%A2": "limit",
+        "/v1/items?limit=%EF%BC%95": "limit",
+        "/v1/items?limit=%205%0A": "limit",
     }
     for path, parameter in cases.items():
         response = api.get(path)
