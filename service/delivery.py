@@ -461,7 +461,9 @@ def _deliver(
     # deactivation that waited. Holding the webhook's other deliveries comes after: it updates
     # rows that another worker's transaction may hold.
     with conn.transaction():
-        target = webhooks.target_for_sending(conn, delivery.webhook_id)
+        target = webhooks.target_for_sending(conn, delivery.webhook_id, delivery.id)
+        if target.abandoned:  # given up since it was claimed (a sibling's failure): not sent
+            return _Attempt(delivered=False)
         if target.deactivated:  # since it was claimed: never to be sent
             webhooks.drop(conn, delivery.id)
             return _Attempt(delivered=False)

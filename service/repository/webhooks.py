@@ -72,6 +72,8 @@ class Target:
     secret: str
     deactivated: bool
     suspended: bool
+    # the delivery to send was given up since it was claimed
+    abandoned: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,20 +187,23 @@ def claim_due(conn: Connection, limit: int, lease_seconds: int) -> list[Claimed]
     return [Claimed(**row) for row in conn.execute(SQL["claim_due"], params)]
 
 
-def target_for_sending(conn: Connection, webhook_id: UUID) -> Target:
-    """Where to send, and whether the webhook is active, read under a shared lock of its sends
-    that the caller's transaction holds until it has sent: a deactivation waits for it, and
-    one under way, or queued, is waited for and seen."""
+def target_for_sending(conn: Connection, webhook_id: UUID, delivery_id: UUID) -> Target:
+    """Where to send, whether the webhook is active, and whether the delivery was given up since
+    it was claimed, read under a shared lock of its sends that the caller's transaction holds
+    until it has sent: a deactivation waits for it, and one under way, or queued, is waited for
+    and seen."""
     conn.execute(
         SQL["lock_sends_shared"], {"lock_space": _SENDS_LOCK_SPACE, "webhook_id": webhook_id}
     )
-    row = conn.execute(SQL["delivery_target"], {"webhook_id": webhook_id}).fetchone()
+    params = {"webhook_id": webhook_id, "delivery_id": delivery_id}
+    row = conn.execute(SQL["delivery_target"], params).fetchone()
     assert row is not None
     return Target(
         row["url"],
         row["secret"],
         row["deactivated_at"] is not None,
         row["suspended_at"] is not None,
+        row["abandoned_at"] is not None,
     )
 
 

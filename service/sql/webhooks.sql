@@ -147,7 +147,12 @@ RETURNING d.id, d.notification_id, d.webhook_id, d.attempts;
 -- FOR SHARE, in the transaction that sends: deactivate_webhook (an UPDATE of the row) waits
 -- for the send to end, and this waits for a deactivation under way, then reads it. Share
 -- locks do not wait for each other: several workers send to one webhook at once.
-SELECT w.url, w.secret, w.deactivated_at, w.suspended_at FROM agency_webhooks w
+-- And whether the delivery was given up since it was claimed (abandon, after a failure of
+-- another delivery to the webhook, in this round or another worker's): it is not sent.
+SELECT w.url, w.secret, w.deactivated_at, w.suspended_at,
+       (SELECT d.abandoned_at FROM webhook_deliveries d WHERE d.id = %(delivery_id)s)
+           AS abandoned_at
+FROM agency_webhooks w
 WHERE w.id = %(webhook_id)s
 FOR SHARE;
 

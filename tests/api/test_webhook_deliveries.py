@@ -582,6 +582,29 @@ def test_a_delivery_failing_longer_than_the_give_up_is_abandoned_listed_and_neve
     assert len(api.get("/v1/notifications").get_json()["items"]) == 1
 
 
+def test_a_delivery_given_up_while_claimed_in_the_same_round_is_not_sent(
+    owner: tuple[AgencyRef, ContractClient], other_api: ContractClient, db: Connection
+) -> None:
+    # A receiver that answers 404 is not held back: each delivery is tried on its own. The
+    # round's first failure gave up its overdue siblings, claimed in the same round, and they
+    # were sent all the same (an attempt nothing recorded, to a delivery listed ABANDONED).
+    _, api = owner
+    hook = api.created("/v1/webhooks", {"url": HOOK_URL})
+    traced(other_api, times=2)
+    assert delivery.deliver_due(db, failing(404), policy=STEADY).claimed == 2
+    db.execute(
+        "UPDATE webhook_deliveries SET first_failed_at = first_failed_at - interval '73 hours'"
+    )
+    all_due(db)
+    sent: Sent = []
+
+    done = delivery.deliver_due(db, recording(sent, 404), policy=STEADY)
+
+    assert (done.claimed, done.abandoned) == (2, 2)
+    assert len(sent) == 1
+    assert states_of(api, hook["id"]) == ["ABANDONED", "ABANDONED"]
+
+
 def test_a_dead_webhook_s_deliveries_held_back_are_abandoned_once_made_before_the_give_up(
     owner: tuple[AgencyRef, ContractClient], other_api: ContractClient, db: Connection
 ) -> None:
