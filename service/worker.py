@@ -112,6 +112,11 @@ def _purge(conn: Connection, settings: Settings) -> None:
             "delivered deliveries",
             lambda: webhooks.purge_delivered(conn, settings.delivery_retention_days, PURGE_BATCH),
         ),
+        (
+            # given up, never tried again: kept as long as a delivered one, from abandoned_at
+            "abandoned deliveries",
+            lambda: webhooks.purge_abandoned(conn, settings.delivery_retention_days, PURGE_BATCH),
+        ),
     )
     for what, batches in forgetting:
         try:

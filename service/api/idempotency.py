@@ -132,9 +132,17 @@ def requested_key() -> str | None:
     key = request.headers.get(HEADER)
     if key is None:
         return None
+    # Two Idempotency-Key headers reach us joined by a comma (RFC 9110 5.3), which is all the
+    # WSGI server hands on: a key may hold no comma, or two keys would be taken for one.
+    if "," in key:
+        raise InvalidInput.for_field(
+            "header", HEADER, "one key per request: a comma joins two Idempotency-Key headers"
+        )
     if not 1 <= len(key) <= LONGEST or not all("!" <= c <= "~" for c in key):
         raise InvalidInput.for_field(
-            "header", HEADER, f"1 to {LONGEST} visible ASCII characters (a UUID will do)"
+            "header",
+            HEADER,
+            f"1 to {LONGEST} visible ASCII characters other than a comma (a UUID will do)",
         )
     return key
 

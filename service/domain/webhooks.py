@@ -10,6 +10,7 @@ the receiver's window with another id in the header would not be dropped).
 
 from __future__ import annotations
 
+import encodings.idna
 import hashlib
 import hmac
 import ipaddress
@@ -17,6 +18,7 @@ import re
 import secrets
 import socket
 import time
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -267,6 +269,9 @@ def url_problem(url: str, allow_http: bool, reach: Reach | None = None) -> str |
         return "a webhook URL's host must be a host name (letters, digits, hyphens) or an address"
     if parts.username or parts.password:
         return "a webhook URL must not carry credentials"
+    bad = _bad_escape(url) or _bad_a_label(host)
+    if bad:
+        return bad
     try:
         port = parts.port
     except ValueError:
@@ -299,6 +304,37 @@ def _is_host_name(host: str) -> bool:
         and not labels[-1].isdigit()
         and not _spells_ipv4(host)
     )
+
+
+# A percent sign only ever starts an escape of two hex digits (RFC 3986 2.1); any other is a
+# URL no receiver's server parses the same way, if at all.
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def _bad_escape(url: str) -> str | None:
+    found = _BAD_ESCAPE.search(url)
+    if found is None:
+        return None
+    return (
+        f"a webhook URL's percent sign must start an escape of two hex digits: "
+        f"{url[found.start() : found.start() + 3]!r} is not one (write a % itself as %25)"
+    )
+
+
+def _bad_a_label(host: str) -> str | None:
+    """Why a host's `xn--` label is no international name (DNS could never resolve it), or
+    None: its punycode must decode, round-trip (Python's IDNA 2003 rules), and name only
+    code points that Unicode has assigned (RFC 3490 5: a stored name holds no unassigned one)."""
+    for label in host.lower().removesuffix(".").split("."):
+        if not label.startswith("xn--"):
+            continue
+        try:
+            decoded = encodings.idna.ToUnicode(label)
+        except UnicodeError:
+            decoded = ""
+        if not decoded or any(unicodedata.category(c) == "Cn" for c in decoded):
+            return f"a webhook URL's host label {label!r} is not a valid international (IDNA) name"
+    return None
 
 
 def _spells_ipv4(host: str) -> bool:

@@ -252,6 +252,21 @@ def purge_delivered(conn: Connection, retention_days: int, batch: int) -> Iterat
     return delete_in_batches(conn, SQL["purge_delivered"], {"days": retention_days}, batch)
 
 
+def purge_abandoned(conn: Connection, retention_days: int, batch: int) -> Iterator[int]:
+    """Delete deliveries given up (ABANDONED) more than `retention_days` ago, `batch` at a
+    time, each batch from where the last stopped, until none is left; yields how many each
+    batch deleted. The notifications stay."""
+    params: dict[str, object] = {"days": retention_days, "batch": batch}
+    position: dict[str, object] = {"webhook_id": None, "next_attempt_at": None}
+    while True:
+        row = conn.execute(SQL["purge_abandoned"], {**params, **position}).fetchone()
+        assert row is not None  # one row, whatever was deleted
+        yield row["deleted"]
+        if row["deleted"] < batch:
+            return
+        position = {"webhook_id": row["webhook_id"], "next_attempt_at": row["next_attempt_at"]}
+
+
 def deliveries(
     conn: Connection, webhook_id: UUID, *, state: str | None, before: UUID | None, limit: int
 ) -> list[Delivery]:

@@ -504,6 +504,11 @@ FROM (
 CROSS JOIN LATERAL unnest(r.fields, r.recorded, r.sent) WITH ORDINALITY
     AS d (field, recorded, sent, position)
 WHERE d.sent IS NOT NULL AND d.recorded IS DISTINCT FROM d.sent
+  -- A text recorded before records were kept in NFC is compared in NFC, as the file's is read
+  -- (check_changed_records does the same): else a linked record the file describes as it is
+  -- was named as not applied, and no file could say it otherwise.
+  AND CASE WHEN current_setting('server_encoding') = 'UTF8'
+           THEN normalize(d.recorded, NFC) ELSE d.recorded END IS DISTINCT FROM d.sent
 GROUP BY r.line, r.record_type, r.ref
 ORDER BY r.line, r.record_type
 LIMIT %(limit)s;

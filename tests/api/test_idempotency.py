@@ -315,6 +315,23 @@ def test_a_malformed_key_is_400(api: ContractClient, key: str) -> None:
     assert response.get_json()["errors"][0]["parameter"] == "Idempotency-Key"
 
 
+# Two Idempotency-Key headers reach the view as one value joined by a comma (RFC 9110 5.3): gunicorn
+# hands on `abc,def`, Flask's test client `abc, def`. Neither may be taken as one key.
+@pytest.mark.parametrize("joined", ["abc,def", "abc, def", "abc,"])
+def test_two_keys_on_one_request_are_400_and_store_nothing(
+    api: ContractClient, db: Connection, joined: str
+) -> None:
+    response = send(api, "/v1/parties", PARTY, joined)
+
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    error = response.get_json()["errors"][0]
+    assert error["parameter"] == "Idempotency-Key"
+    assert "comma" in error["detail"]
+    assert rows_in(db, "parties") == 0
+    assert rows_in(db, "idempotency_keys") == 0
+
+
 def test_an_answer_older_than_the_retention_is_forgotten(
     api: ContractClient, db: Connection
 ) -> None:

@@ -8,6 +8,7 @@ with that identity binds the sender's reference to the record that stands.
 from __future__ import annotations
 
 import json
+import unicodedata
 from typing import Any
 from uuid import UUID
 
@@ -106,6 +107,37 @@ def test_the_answer_names_what_the_file_says_otherwise_of_a_linked_record_as_not
     assert (again.status_code, again.get_json()["not_applied"]) == (201, [])
     assert agreeing.get_json()["linked"]["item"] == 1
     assert agreeing.get_json()["not_applied"] == []
+
+
+def test_a_linked_record_stored_before_nfc_was_kept_is_not_named_for_its_accents(
+    registry: Any, other_api: ContractClient, db: Connection
+) -> None:
+    # Stored decomposed before texts were kept in NFC, a record that a file describes as it is
+    # (the file's text read in NFC) was named as not applied: the address of a party and the
+    # markings of a rifle that were the file's, which the sender could not write otherwise.
+    address, markings = "Voie de Liège 33, Herstal", "Liège proof"
+    registry.party(name="FN Herstal", kind="MANUFACTURER", country="BE",
+                   registration_number="0403.451.577", address=address)  # fmt: skip
+    registry.item(manufacturer="FN Herstal", model="FAL", serial_number="1502-001",
+                  category="RIFLE", caliber="7.62x51mm", other_markings=markings)  # fmt: skip
+    with db.transaction():
+        # as the rows were stored before the rule (the ledger's triggers off to write them so)
+        db.execute("SET LOCAL session_replication_role = replica")
+        db.execute("UPDATE parties SET address = %s", [unicodedata.normalize("NFD", address)])
+        db.execute("UPDATE items SET other_markings = %s", [unicodedata.normalize("NFD", markings)])
+    item = {**partner_file()[2], "other_markings": markings}
+
+    response = send(other_api, ndjson(partner_file()[0], item))
+
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.get_json()["linked"] == {"party": 1, "item": 1, "euc": 0}
+    # the party's name ("FN Herstal SA" in the file) differs, and is named still
+    assert response.get_json()["not_applied"] == [
+        {"line": 1, "record_type": "party", "ref": "UG-P-FN", "fields": ["name"]}
+    ]
+    assert db.execute("SELECT address FROM parties").fetchone() == {
+        "address": unicodedata.normalize("NFD", address)
+    }
 
 
 def test_an_imports_counts_read_alike_in_every_answer_and_the_contract(

@@ -650,6 +650,49 @@ def test_a_webhook_url_must_be_usable(admin_api: ContractClient, url: str) -> No
     assert response.get_json()["errors"][0]["pointer"] == "/url"
 
 
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [
+        ("https://h.example/%ZZ", "%ZZ"),
+        ("https://h.example/a%2", "%2"),
+        ("https://h.example/x?q=100%", "%"),
+        ("https://h.example/x#%g1", "%g1"),
+        ("https://xn--zz-ooo.com/", "xn--zz-ooo"),  # punycode for an unassigned code point
+        ("https://XN--ZZ-OOO.com/", "xn--zz-ooo"),
+        ("https://hooks.xn--a.example/", "xn--a"),  # no punycode at all
+    ],
+)
+def test_a_webhook_url_that_could_only_fail_at_delivery_is_refused(
+    admin_api: ContractClient, db: Connection, url: str, named: str
+) -> None:
+    response = admin_api.post("/v1/webhooks", {"url": url})
+
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    error = response.get_json()["errors"][0]
+    assert error["pointer"] == "/url"
+    assert named in error["detail"]
+    assert db.execute("SELECT count(*) AS n FROM agency_webhooks").fetchone() == {"n": 0}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://xn--bcher-kva.example/hook",
+        "https://XN--BCHER-KVA.example/hook",
+        "https://h.example/a%2Fb?q=100%25#%c3%a9",
+        "https://[fe80::1%25eth0]/hook",
+    ],
+)
+def test_a_webhook_url_with_good_escapes_and_a_labels_is_registered(
+    client: FlaskClient, db: Connection, url: str
+) -> None:
+    _, key = create_agency_key(db, "Receiver Agency", scopes=("registry:write",))
+    response = ContractClient(client, key).post("/v1/webhooks", {"url": url})
+
+    assert response.status_code == 201, response.get_data(as_text=True)
+
+
 def test_a_webhook_url_s_scheme_is_stored_in_lower_case(admin_api: ContractClient) -> None:
     # The database holds the scheme to lower case: an upper-case one the checks let through was
     # refused there with the whole row in the answer, the new signing secret too.

@@ -52,8 +52,15 @@ class Outbox:
                 [self.agency],
             ).fetchone()["id"]
 
-    def delivery(self, *, delivered_days_ago: int | None, created_days_ago: int = 0) -> UUID:
-        """A notification and its delivery, delivered that many days ago (None: not yet)."""
+    def delivery(
+        self,
+        *,
+        delivered_days_ago: int | None,
+        created_days_ago: int = 0,
+        abandoned_days_ago: int | None = None,
+    ) -> UUID:
+        """A notification and its delivery, delivered that many days ago (None: not yet), or
+        given up (ABANDONED) that many days ago."""
         with self.db.transaction():
             notification = self.db.execute(
                 "INSERT INTO notifications (agency_id, kind, item_id, by_agency_id)"
@@ -62,14 +69,16 @@ class Outbox:
             ).fetchone()["id"]
             row = self.db.execute(
                 "INSERT INTO webhook_deliveries (notification_id, webhook_id, attempts,"
-                " created_at, delivered_at, last_error) VALUES (%(n)s, %(w)s, 1,"
+                " created_at, delivered_at, abandoned_at, last_error) VALUES (%(n)s, %(w)s, 1,"
                 " now() - make_interval(days => %(created)s),"
-                " now() - make_interval(days => %(delivered)s), %(error)s) RETURNING id",
+                " now() - make_interval(days => %(delivered)s),"
+                " now() - make_interval(days => %(abandoned)s), %(error)s) RETURNING id",
                 {
                     "n": notification,
                     "w": self.webhook,
                     "created": created_days_ago,
                     "delivered": delivered_days_ago,
+                    "abandoned": abandoned_days_ago,
                     "error": None if delivered_days_ago is not None else "connection refused",
                 },
             ).fetchone()
@@ -128,6 +137,43 @@ def test_a_backlog_goes_a_batch_at_a_time_and_what_a_turn_leaves_waits_for_the_n
     worker._purge(db, Settings())
     worker._purge(db, Settings())
     assert rows_in(db, "webhook_deliveries") == 0
+
+
+def test_the_worker_deletes_deliveries_abandoned_before_the_retention_and_keeps_the_rest(
+    outbox: Outbox, db: Connection, as_service: Settings
+) -> None:
+    # Given up, a delivery is never tried again: kept until its webhook was deactivated, a dead
+    # receiver's backlog stayed for good.
+    old = [
+        outbox.delivery(delivered_days_ago=None, created_days_ago=days + 3, abandoned_days_ago=days)
+        for days in (31, 400)
+    ]
+    # counted from when it was given up, not from when it was made
+    recent = outbox.delivery(delivered_days_ago=None, created_days_ago=90, abandoned_days_ago=29)
+    pending = outbox.delivery(delivered_days_ago=None, created_days_ago=365)
+
+    run_worker(as_service)  # TRACE_REGISTRY_DELIVERY_RETENTION_DAYS: 30
+
+    assert outbox.left() == {recent, pending}
+    assert not set(old) & outbox.left()
+    assert rows_in(db, "notifications") == 4
+
+
+def test_abandoned_deliveries_go_a_batch_at_a_time_with_the_setting_s_retention(
+    outbox: Outbox, db: Connection, as_service: Settings
+) -> None:
+    for days in range(40, 47):
+        outbox.delivery(delivered_days_ago=None, created_days_ago=50, abandoned_days_ago=days)
+    delivered = outbox.delivery(delivered_days_ago=60)
+
+    assert list(webhooks.purge_abandoned(db, 30, batch=3)) == [3, 3, 1]  # a statement each
+    assert outbox.left() == {delivered}  # the other purge's to delete
+
+    kept = outbox.delivery(delivered_days_ago=None, created_days_ago=9, abandoned_days_ago=1)
+    outbox.delivery(delivered_days_ago=None, created_days_ago=9, abandoned_days_ago=3)
+    run_worker(as_service.with_overrides({"delivery_retention_days": 2}))
+    assert outbox.left() == {kept}
+    assert list(webhooks.purge_abandoned(db, 2, batch=3)) == [0]
 
 
 def test_a_delivery_a_worker_holds_is_passed_over_not_waited_for(
@@ -249,6 +295,38 @@ def test_the_purge_reads_the_delivered_rows_by_their_index(outbox: Outbox, db: C
     assert plan is not None
     scans = json.dumps(plan["QUERY PLAN"])
     assert '"Index Name": "webhook_deliveries_delivered"' in scans, scans
+
+
+def test_the_abandoned_purge_reads_the_undelivered_rows_by_their_index_from_where_it_was(
+    outbox: Outbox, db: Connection
+) -> None:
+    # Most rows delivered, some abandoned long ago or lately, some pending: a batch reads the
+    # undelivered rows' index from where the last batch stopped, not the table (no index holds
+    # abandoned_at; one would be a schema change).
+    with db.transaction():
+        db.execute(
+            "INSERT INTO notifications (agency_id, kind, item_id, by_agency_id)"
+            " SELECT %s, 'ITEM_LOOKUP', %s, %s FROM generate_series(1, 3000)",
+            [outbox.agency, outbox.item, outbox.looker],
+        )
+        db.execute(
+            "INSERT INTO webhook_deliveries (notification_id, webhook_id, delivered_at,"
+            " abandoned_at) SELECT id, %s,"
+            " CASE WHEN n %% 10 < 8 THEN now() - interval '1 day' END,"
+            " CASE WHEN n %% 10 = 8 THEN now() - make_interval(days => (n %% 60)::integer) END"
+            " FROM (SELECT id, row_number() OVER () AS n FROM notifications) AS made",
+            [outbox.webhook],
+        )
+    db.execute("ANALYZE webhook_deliveries")
+    params = {"days": 30, "batch": 100, "webhook_id": outbox.webhook, "next_attempt_at": None}
+
+    plan = db.execute("EXPLAIN (FORMAT JSON) " + webhooks.SQL["purge_abandoned"], params).fetchone()
+
+    assert plan is not None
+    scans = json.dumps(plan["QUERY PLAN"])
+    assert '"Index Name": "webhook_deliveries_undelivered"' in scans, scans
+    # the batch starts in the index where the last one stopped
+    assert '"Index Cond": "(ROW(webhook_id, next_attempt_at) >= ROW(' in scans, scans
 
 
 def test_the_purge_reads_expired_answers_by_their_index(db: Connection) -> None:
