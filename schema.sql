@@ -685,7 +685,8 @@ CREATE TABLE webhook_health (
 -- once, and one that dies lets the lease run out. Operational, not ledger (the notification is
 -- what is kept): `trace-registry worker` deletes a delivered row once it is older than
 -- TRACE_REGISTRY_DELIVERY_RETENTION_DAYS; one not yet delivered stays until it is, or until its
--- webhook is deactivated (given up, ABANDONED, it stays too, never tried again).
+-- webhook is deactivated, or it is given up (ABANDONED: never tried again, deleted once given up
+-- longer ago than the retention).
 CREATE TABLE webhook_deliveries (
     id               uuid PRIMARY KEY DEFAULT uuid_v7(),
     notification_id  uuid NOT NULL REFERENCES notifications (id),
