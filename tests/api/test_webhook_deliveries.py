@@ -821,6 +821,26 @@ def test_a_webhook_s_undelivered_deliveries_are_read_from_an_index_of_them_alone
     assert '"Node Type": "Seq Scan"' not in scans, scans
 
 
+def test_a_deactivation_drops_the_webhook_s_abandoned_deliveries_with_the_pending_ones(
+    owner: tuple[AgencyRef, ContractClient], other_api: ContractClient, db: Connection
+) -> None:
+    _, api = owner
+    hook = api.created("/v1/webhooks", {"url": HOOK_URL})
+    kept = api.created("/v1/webhooks", {"url": HOOK_URL + "/other"})
+    traced(other_api)
+    assert webhooks.abandon(db, UUID(hook["id"]), None) == 1
+    assert webhooks.abandon(db, UUID(kept["id"]), None) == 1
+    traced(other_api)
+    assert states_of(api, hook["id"]) == ["PENDING", "ABANDONED"]
+
+    assert api.request("DELETE", f"/v1/webhooks/{hook['id']}").status_code == 204
+
+    left = db.execute(
+        "SELECT webhook_id FROM webhook_deliveries WHERE delivered_at IS NULL"
+    ).fetchall()
+    assert sorted(str(row["webhook_id"]) for row in left) == [kept["id"], kept["id"]]
+
+
 def test_a_webhook_s_abandoned_deliveries_are_dropped_by_their_index(db: Connection) -> None:
     # deactivation's other half: the abandoned rows, not every row of the webhook
     rare = forty_webhooks_deliveries(db)
