@@ -706,11 +706,16 @@ CREATE TABLE webhook_deliveries (
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at)
     WHERE delivered_at IS NULL AND abandoned_at IS NULL;
--- One webhook's deliveries not delivered (hold_webhook's back-off, abandon,
+-- One webhook's deliveries not delivered and not given up (hold_webhook's back-off, abandon,
 -- drop_undelivered): without it, each read every webhook's undelivered rows (the due index)
--- and this webhook's delivered ones too (migration 0010 has the figures).
+-- and this webhook's delivered ones too; with the abandoned rows in it, a resumed webhook's
+-- failures read all of those (migration 0011 has the figures).
 CREATE INDEX webhook_deliveries_undelivered ON webhook_deliveries (webhook_id, next_attempt_at)
-    WHERE delivered_at IS NULL;
+    WHERE delivered_at IS NULL AND abandoned_at IS NULL;
+-- The deliveries given up: purge_abandoned takes the oldest first, drop_abandoned (a
+-- deactivation) finds one webhook's among them.
+CREATE INDEX webhook_deliveries_abandoned ON webhook_deliveries (abandoned_at, webhook_id)
+    WHERE delivered_at IS NULL AND abandoned_at IS NOT NULL;
 -- What that purge reads, oldest first (the outbox's undelivered rows have no entry).
 CREATE INDEX webhook_deliveries_delivered ON webhook_deliveries (delivered_at)
     WHERE delivered_at IS NOT NULL;

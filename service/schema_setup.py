@@ -60,7 +60,7 @@ FINGERPRINTS = {
     10: "ec224d64bb9f373df11b55924180e24b69f8ff8805f7a7594a8ac84c41b6e83d",
     # from 2026-12-06: migration 0011 (webhook deliveries given up, webhooks suspended, their
     # health kept)
-    11: "0563f56f8a3e958b71b4a2faaf81f883a510cd7c07ef58e4d24460d9e002389d",
+    11: "cf25e8d41dccffe4b865243baf947fd6fc38409aace96fc04f16f914ba67454c",
 }
 SCHEMA_VERSION = max(FINGERPRINTS)
 # Databases set up before versions were counted by migrations recorded version 1 whatever their

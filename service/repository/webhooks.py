@@ -131,6 +131,7 @@ def deactivate(conn: Connection, agency_id: UUID, webhook_id: UUID) -> None:
     _lock_sends(conn, webhook_id)
     conn.execute(SQL["deactivate_webhook"], {"id": webhook_id, "agency_id": agency_id})
     conn.execute(SQL["drop_undelivered"], {"webhook_id": webhook_id})
+    conn.execute(SQL["drop_abandoned"], {"webhook_id": webhook_id})
 
 
 def _lock_sends(conn: Connection, webhook_id: UUID) -> None:
@@ -254,17 +255,9 @@ def purge_delivered(conn: Connection, retention_days: int, batch: int) -> Iterat
 
 def purge_abandoned(conn: Connection, retention_days: int, batch: int) -> Iterator[int]:
     """Delete deliveries given up (ABANDONED) more than `retention_days` ago, `batch` at a
-    time, each batch from where the last stopped, until none is left; yields how many each
-    batch deleted. The notifications stay."""
-    params: dict[str, object] = {"days": retention_days, "batch": batch}
-    position: dict[str, object] = {"webhook_id": None, "next_attempt_at": None}
-    while True:
-        row = conn.execute(SQL["purge_abandoned"], {**params, **position}).fetchone()
-        assert row is not None  # one row, whatever was deleted
-        yield row["deleted"]
-        if row["deleted"] < batch:
-            return
-        position = {"webhook_id": row["webhook_id"], "next_attempt_at": row["next_attempt_at"]}
+    time, oldest first, until none is left; yields how many each batch deleted. The
+    notifications stay."""
+    return delete_in_batches(conn, SQL["purge_abandoned"], {"days": retention_days}, batch)
 
 
 def deliveries(

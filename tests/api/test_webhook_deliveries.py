@@ -4,6 +4,7 @@ deliveries may use, and the agency's own view of what was delivered and what is 
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -818,6 +819,82 @@ def test_a_webhook_s_undelivered_deliveries_are_read_from_an_index_of_them_alone
     assert '"webhook_deliveries_due"' not in scans, scans
     assert '"webhook_deliveries_pkey"' not in scans, scans
     assert '"Node Type": "Seq Scan"' not in scans, scans
+
+
+def test_a_deactivation_drops_the_webhook_s_abandoned_deliveries_with_the_pending_ones(
+    owner: tuple[AgencyRef, ContractClient], other_api: ContractClient, db: Connection
+) -> None:
+    _, api = owner
+    hook = api.created("/v1/webhooks", {"url": HOOK_URL})
+    kept = api.created("/v1/webhooks", {"url": HOOK_URL + "/other"})
+    traced(other_api)
+    assert webhooks.abandon(db, UUID(hook["id"]), None) == 1
+    assert webhooks.abandon(db, UUID(kept["id"]), None) == 1
+    traced(other_api)
+    assert states_of(api, hook["id"]) == ["PENDING", "ABANDONED"]
+
+    assert api.request("DELETE", f"/v1/webhooks/{hook['id']}").status_code == 204
+
+    left = db.execute(
+        "SELECT webhook_id FROM webhook_deliveries WHERE delivered_at IS NULL"
+    ).fetchall()
+    assert sorted(str(row["webhook_id"]) for row in left) == [kept["id"], kept["id"]]
+
+
+def test_a_webhook_s_abandoned_deliveries_are_dropped_by_their_index(db: Connection) -> None:
+    # deactivation's other half: the abandoned rows, not every row of the webhook
+    rare = forty_webhooks_deliveries(db)
+    db.execute("UPDATE webhook_deliveries SET abandoned_at = now() WHERE delivered_at IS NULL")
+    db.execute("ANALYZE webhook_deliveries")
+    query = webhooks.SQL["drop_abandoned"].replace("%(webhook_id)s", "$1")
+    db.execute(f"PREPARE drop_abandoned (uuid) AS {query}")
+    with db.transaction():
+        explained = db.execute(
+            sql.SQL("EXPLAIN (FORMAT JSON) EXECUTE drop_abandoned ({})").format(sql.Literal(rare))
+        ).fetchone()
+    assert explained is not None
+    scans = json.dumps(explained["QUERY PLAN"])
+
+    assert '"Index Name": "webhook_deliveries_abandoned"' in scans, scans
+    assert '"Node Type": "Seq Scan"' not in scans, scans
+
+
+@pytest.mark.parametrize("name", ["hold_webhook", "abandon"])
+def test_after_a_resumption_a_failure_reads_none_of_the_webhook_s_abandoned_deliveries(
+    db: Connection, name: str
+) -> None:
+    # A resumed webhook keeps its abandoned rows until the retention: in the undelivered rows'
+    # index, hold_webhook and abandon read each of them, at each failure, and filtered it out.
+    rare = forty_webhooks_deliveries(db)
+    with db.transaction():
+        db.execute("SET LOCAL session_replication_role = replica")
+        db.execute(
+            "INSERT INTO webhook_deliveries (notification_id, webhook_id, abandoned_at)"
+            " SELECT gen_random_uuid(), %s, now() - interval '1 day'"
+            " FROM generate_series(1, 2000)",
+            [rare],
+        )
+    db.execute("ANALYZE webhook_deliveries")
+    query, types, values = webhooks.SQL[name], [], []
+    for number, (parameter, kind, value) in enumerate(ONE_WEBHOOK_S_UNDELIVERED[name], start=1):
+        query = query.replace(f"%({parameter})s", f"${number}")
+        types.append(kind)
+        values.append(rare if value is None else value)
+    db.execute(f"PREPARE after_resumption ({', '.join(types)}) AS {query}")
+    arguments = sql.SQL(", ").join(map(sql.Literal, values))
+    with db.transaction(force_rollback=True):
+        explained = db.execute(
+            sql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE after_resumption ({})").format(
+                arguments
+            )
+        ).fetchone()
+    assert explained is not None
+    scans = json.dumps(explained["QUERY PLAN"])
+
+    assert '"Index Name": "webhook_deliveries_undelivered"' in scans, scans
+    # rows read and passed over: the abandoned ones, if the index held them
+    passed_over = sum(map(int, re.findall(r'"Rows Removed by Filter": (\d+)', scans)))
+    assert passed_over < 2000, scans
 
 
 def test_two_workers_failing_on_one_webhook_at_once_do_not_wait_for_each_other(

@@ -297,12 +297,11 @@ def test_the_purge_reads_the_delivered_rows_by_their_index(outbox: Outbox, db: C
     assert '"Index Name": "webhook_deliveries_delivered"' in scans, scans
 
 
-def test_the_abandoned_purge_reads_the_undelivered_rows_by_their_index_from_where_it_was(
+def test_the_abandoned_purge_reads_the_abandoned_rows_by_their_index_oldest_first(
     outbox: Outbox, db: Connection
 ) -> None:
     # Most rows delivered, some abandoned long ago or lately, some pending: a batch reads the
-    # undelivered rows' index from where the last batch stopped, not the table (no index holds
-    # abandoned_at; one would be a schema change).
+    # abandoned rows' index from its oldest, not the undelivered rows' index nor the table.
     with db.transaction():
         db.execute(
             "INSERT INTO notifications (agency_id, kind, item_id, by_agency_id)"
@@ -318,15 +317,19 @@ def test_the_abandoned_purge_reads_the_undelivered_rows_by_their_index_from_wher
             [outbox.webhook],
         )
     db.execute("ANALYZE webhook_deliveries")
-    params = {"days": 30, "batch": 100, "webhook_id": outbox.webhook, "next_attempt_at": None}
 
-    plan = db.execute("EXPLAIN (FORMAT JSON) " + webhooks.SQL["purge_abandoned"], params).fetchone()
+    # the worker's generic plan: a LIMIT of a parameter is taken for a tenth of the rows
+    query = webhooks.SQL["purge_abandoned"].replace("%(days)s", "$1").replace("%(batch)s", "$2")
+    db.execute(f"PREPARE purge (integer, integer) AS {query}")
+    with db.transaction(force_rollback=True):
+        plan = db.execute("EXPLAIN (FORMAT JSON) EXECUTE purge (30, 100)").fetchone()
 
     assert plan is not None
     scans = json.dumps(plan["QUERY PLAN"])
-    assert '"Index Name": "webhook_deliveries_undelivered"' in scans, scans
-    # the batch starts in the index where the last one stopped
-    assert '"Index Cond": "(ROW(webhook_id, next_attempt_at) >= ROW(' in scans, scans
+    assert '"Index Name": "webhook_deliveries_abandoned"' in scans, scans
+    assert '"Index Cond": "(abandoned_at < ' in scans, scans
+    # the batch's rows deleted by their key (a join with the batch read the whole table)
+    assert '"Node Type": "Seq Scan"' not in scans, scans
 
 
 def test_the_purge_reads_expired_answers_by_their_index(db: Connection) -> None:
