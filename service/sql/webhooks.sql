@@ -280,10 +280,13 @@ WHERE id = ANY(ARRAY(SELECT id FROM webhook_deliveries
 -- waits for a worker, or leaves with its webhook's deactivation. The notification stays. A row a
 -- worker still holds (a late outcome being recorded) is skipped, for a later batch. now(), not
 -- clock_timestamp(): a volatile bound cannot be an index condition (the batch read the whole
--- table, and sorted it), and in autocommit mode now() is the statement's start.
+-- table, and sorted it), and in autocommit mode now() is the statement's start. The batch's ids
+-- are an array, deleted by the primary key, as purge_abandoned's are: as `id IN (SELECT ...)`,
+-- the worker's generic plan hashed the batch against a sequential scan of the table (91 ms a
+-- batch of 1,000 among 400,000 rows on PostgreSQL 15).
 DELETE FROM webhook_deliveries
-WHERE id IN (SELECT id FROM webhook_deliveries
-             WHERE delivered_at < now() - make_interval(days => %(days)s)
-             ORDER BY delivered_at
-             LIMIT %(batch)s
-             FOR UPDATE SKIP LOCKED);
+WHERE id = ANY(ARRAY(SELECT id FROM webhook_deliveries
+                     WHERE delivered_at < now() - make_interval(days => %(days)s)
+                     ORDER BY delivered_at
+                     LIMIT %(batch)s
+                     FOR UPDATE SKIP LOCKED));
