@@ -30,11 +30,15 @@ WHERE agency_id = %(agency_id)s AND key = %(key)s;
 -- is skipped rather than waited for: that request makes it young again. now(), not
 -- clock_timestamp(): a volatile bound cannot be an index condition (each batch would read the
 -- whole table, and sort it); in autocommit mode now() is the statement's start, a moment before
--- the clock `claim` reads, so no answer goes that `claim` would not take over.
+-- the clock `claim` reads, so no answer goes that `claim` would not take over. The batch is
+-- deleted by its rows' addresses, which its lock keeps from moving until the statement ends: as
+-- `(agency_id, key) IN (SELECT ...)`, the worker's generic plan hashed the batch against a
+-- sequential scan of every answer (37 ms a batch of 1,000 among 200,000 on PostgreSQL 15; so,
+-- 1.9 ms).
 DELETE FROM idempotency_keys
-WHERE (agency_id, key) IN (
-    SELECT agency_id, key FROM idempotency_keys
+WHERE ctid = ANY(ARRAY(
+    SELECT ctid FROM idempotency_keys
     WHERE created_at < now() - make_interval(hours => %(hours)s)
     ORDER BY created_at
     LIMIT %(batch)s
-    FOR UPDATE SKIP LOCKED);
+    FOR UPDATE SKIP LOCKED));
