@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from psycopg import sql
 
 from service import create_app
 from service.config import Settings
@@ -197,7 +196,7 @@ def test_a_page_of_an_agency_s_webhooks_is_read_from_an_index_led_by_the_agency(
     assert agency is not None
 
     plan = db.execute(
-        sql.SQL("EXPLAIN (FORMAT JSON) ") + webhooks.LIST_WEBHOOKS,
+        "EXPLAIN (FORMAT JSON) " + webhooks.SQL["list_webhooks"],
         {"agency_id": agency["id"], "before": NEWEST, "limit": 20},
     ).fetchone()
 
