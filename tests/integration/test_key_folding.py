@@ -351,3 +351,20 @@ def test_db_refold_of_keys_folded_alike_changes_nothing_but_the_record(
         {"folding": 1, "unicode_version": RUNNING},
         {"folding": 2, "unicode_version": RUNNING},
     ]
+
+
+@pytest.mark.parametrize("seeding", [["--demo"], ["--items", "300"]], ids=["demo", "synthetic"])
+def test_db_refold_finds_the_keys_every_writer_stored_as_it_folds_them(
+    on_the_database: str, db: Connection, capsys: pytest.CaptureFixture[str], seeding: list[str]
+) -> None:
+    # The seeds store keys as the API and the import do: folded again, each is the same.
+    assert cli.main(["seed", *seeding]) == 0
+    capsys.readouterr()
+
+    assert cli.main(["db", "refold"]) == 0
+
+    assert capsys.readouterr().out.endswith(
+        "new keys for 0 manufacturer aliases, 0 items, 0 certificates, 0 parties; 0 rows kept "
+        "their keys\n"
+    )
+    assert rows_in(db, "items") > 0
