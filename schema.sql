@@ -19,6 +19,21 @@ CREATE TABLE schema_version (
     applied_at   timestamptz NOT NULL DEFAULT now()
 );
 
+-- The Unicode version the stored keys were folded under: every lookup key (items' serial_norm,
+-- manufacturer_key and model_key, item_serials, certificates' certificate_key, parties'
+-- registration_number_key, manufacturer_aliases' alias_key) is folded in Python by the rules of
+-- its unicodedata (service.domain.serials, service.domain.registrations), which follow the
+-- interpreter: Python 3.11 is Unicode 14.0.0, 3.12 15.0.0, 3.13 15.1.0. A character assigned
+-- since folds otherwise, and a key folded under one version is silently missed by a lookup
+-- under another. `db init` records the version of the Python that applies this file; every
+-- process that folds keys refuses a database of another version (service/schema_setup.py)
+-- until `trace-registry db refold` folds them again. One row per folding; the last is in force.
+CREATE TABLE key_folding (
+    folding          integer PRIMARY KEY CHECK (folding > 0),
+    unicode_version  text NOT NULL CHECK (unicode_version ~ '^[0-9]+\.[0-9]+\.[0-9]+$'),
+    folded_at        timestamptz NOT NULL DEFAULT now()
+);
+
 -- Time-ordered UUIDs (RFC 9562 version 7) keep index inserts local. PostgreSQL 18 has uuidv7(),
 -- PostgreSQL 15 does not, so the registry carries its own. Like PostgreSQL 18's, it puts the
 -- sub-millisecond part of the clock in the 12 bits after the version (RFC 9562, method 3), so
@@ -1120,7 +1135,7 @@ END
 $$;
 GRANT USAGE ON SCHEMA public TO trace_registry_service;
 GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA public TO trace_registry_service;
-REVOKE INSERT ON schema_version, countries, manufacturers, manufacturer_aliases
+REVOKE INSERT ON schema_version, key_folding, countries, manufacturers, manufacturer_aliases
     FROM trace_registry_service;
 GRANT UPDATE (acknowledged_at) ON notifications TO trace_registry_service;
 GRANT UPDATE (revoked_at, revoked_reason) ON api_keys TO trace_registry_service;

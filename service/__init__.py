@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
 from service.config import ConfigurationError, Settings
+
+if TYPE_CHECKING:
+    from service.db import Connection
+
+log = logging.getLogger(__name__)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -40,7 +45,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         )
     app = methods.Application(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
-    database = Database(settings)
+    database = Database(settings, check=_keys_folded_alike)
     install(app, Runtime(settings, database))
     problems.register(app, settings.retry_after_seconds)
     headers.install(app, settings)
@@ -63,5 +68,23 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for module in blueprints:
         app.register_blueprint(module.blueprint)
     database.open()
-    logging.getLogger(__name__).info("trace-registry ready")
+    log.info("trace-registry ready")
     return app
+
+
+def _keys_folded_alike(conn: Connection) -> None:
+    """Refuse a connection to a registry whose keys were folded under another Unicode version
+    than this interpreter's: every lookup of the service folds what it is asked, and would
+    silently miss what folds otherwise. Checked as the pool opens each connection (they live
+    long): no request pays a statement for it. The pool logs the refusal and tries again later
+    (the database may be folded again meanwhile); requests wait for a connection, then are
+    answered 503."""
+    from service.schema_setup import FoldedUnderAnotherUnicode, require_keys_folded_alike
+
+    try:
+        require_keys_folded_alike(conn)
+    except BaseException as exc:
+        conn.close()  # the pool drops a connection its check refused, but leaves it open
+        if isinstance(exc, FoldedUnderAnotherUnicode):
+            log.error("trace-registry refuses this database: %s", exc)
+        raise

@@ -39,6 +39,7 @@ from service.errors import TraceRegistryError
 from service.repository import agencies
 from service.schema_setup import (
     SCHEMA_VERSION,
+    FoldedUnderAnotherUnicode,
     NotYetMigrated,
     SchemaError,
     SchemaSetUp,
@@ -46,6 +47,7 @@ from service.schema_setup import (
     ensure_service_role,
     pending,
     require_current,
+    require_keys_folded_alike,
     service_role_of,
 )
 from service.schemas.admin import MAX_KEY_DAYS, AgencyIn, KeyIn, KeyRevocationIn
@@ -121,6 +123,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="the database's schema version, and what `db init` would do (exit 3: it has work)",
     )
     status_parser.set_defaults(handler=db_status)
+    refold_parser = db_commands.add_parser(
+        "refold",
+        parents=[database],
+        help="fold every stored key again under this Python's Unicode version, and record it "
+        "(the rows whose key changes are rewritten; one transaction)",
+    )
+    refold_parser.set_defaults(handler=db_refold)
 
     keys_parser = commands.add_parser("keys", help="API keys")
     keys_commands = keys_parser.add_subparsers(required=True, metavar="ACTION")
@@ -306,13 +315,15 @@ def database_settings(data_dir: Path) -> Iterator[tuple[Settings, bool]]:
 
 @contextmanager
 def registry_connection(data_dir: Path) -> Iterator[Connection]:
-    """A connection, as the schema owner, to a registry whose schema is in place."""
+    """A connection, as the schema owner, to a registry whose schema is in place and whose keys
+    were folded under this interpreter's Unicode version."""
     with (
         database_settings(data_dir) as (settings, embedded_server),
         connect(settings, as_owner=True) as conn,
     ):
         with _naming_the_data_dir(data_dir, embedded_server):
             set_up(conn, settings, migrate=False)
+        require_keys_folded_alike(conn)
         yield conn
 
 
@@ -341,6 +352,11 @@ def db_init(args: argparse.Namespace) -> int:
     with database_settings(args.data_dir) as (settings, _):
         with connect(settings, as_owner=True) as conn:
             done = set_up(conn, settings, migrate=True)
+            try:
+                require_keys_folded_alike(conn)
+                refusal = None
+            except FoldedUnderAnotherUnicode as exc:
+                refusal = exc
         role = service_role_of(settings.database_url) or "the connection's default role"
         owner = service_role_of(settings.owner_url) or "the connection's default role"
     for notice in done.notices:
@@ -352,6 +368,11 @@ def db_init(args: argparse.Namespace) -> int:
             "and a DATABASE_URL of another role so that the service cannot alter the audit trail",
             file=sys.stderr,
         )
+    if refusal is not None:
+        # The schema is in place (any Python may migrate: the migrations are SQL), but the
+        # start-up script must not go on to serve what this Python would look up otherwise.
+        print(f"trace-registry: {refusal}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -361,11 +382,19 @@ def db_status(args: argparse.Namespace) -> int:
         connect(settings, as_owner=True) as conn,
     ):
         found, to_apply = pending(conn)
+        folded_otherwise = None
+        if found is not None and not to_apply:
+            try:
+                require_keys_folded_alike(conn)
+            except FoldedUnderAnotherUnicode as exc:
+                folded_otherwise = exc
     if found is None:
         print(f"no schema: `trace-registry db init` applies schema.sql, version {SCHEMA_VERSION}")
         return PENDING_EXIT_CODE
     if not to_apply:
         print(f"schema version {found}, this code's version")
+        if folded_otherwise is not None:
+            raise folded_otherwise  # a database this code cannot serve: exit 1, saying why
         return 0
     names = ", ".join(migration.name for migration in to_apply)
     print(
@@ -373,6 +402,23 @@ def db_status(args: argparse.Namespace) -> int:
         f"applies {names}"
     )
     return PENDING_EXIT_CODE
+
+
+def db_refold(args: argparse.Namespace) -> int:
+    from service import refolding
+
+    with (
+        database_settings(args.data_dir) as (settings, embedded_server),
+        connect(settings, as_owner=True) as conn,
+    ):
+        # The schema at this code's version, whatever Unicode its keys were folded under.
+        with _naming_the_data_dir(args.data_dir, embedded_server):
+            set_up(conn, settings, migrate=False)
+        done = refolding.refold(conn)
+    for kept in done.kept:
+        print(printable(f"notice: {kept}"))
+    print(done)
+    return 0
 
 
 def keys_create(args: argparse.Namespace) -> int:
@@ -668,6 +714,7 @@ def worker(args: argparse.Namespace) -> int:
         ):
             if embedded_server:
                 set_up(conn, settings, migrate=False)
+                require_keys_folded_alike(conn)
             else:
                 require_current(conn)
         delivered = background.run(

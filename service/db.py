@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import orjson
@@ -81,9 +81,13 @@ def connect(settings: Settings, *, as_owner: bool = False) -> Connection:
 
 
 class Database:
-    """The process's connection pool."""
+    """The process's connection pool. `check` runs on each connection the pool opens (once per
+    connection, which lives long, not per request); a connection it raises on is not used, and
+    the pool tries again later."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, settings: Settings, check: Callable[[Connection], None] | None = None
+    ) -> None:
         self.settings = settings
         self.pool: ConnectionPool[Connection] = ConnectionPool(
             settings.database_url,
@@ -96,6 +100,7 @@ class Database:
             # and the pool, finding it broken when it is returned, replaces it.
             reconnect_timeout=60,
             name="trace-registry",
+            configure=check,
             open=False,
         )
 

@@ -8,6 +8,11 @@ one per version), in order, in one transaction: either it reaches the current ve
 stays as it was. A database this code does not know (a later version, or a fingerprint no
 version had) is refused with a clear message, rather than failing request by request later.
 
+The database also records the Unicode version its keys were folded under (key_folding: the
+interpreter's unicodedata.unidata_version when schema.sql is applied, 14.0.0 for a database
+migrated from version 11). require_keys_folded_alike refuses one of another version than this
+interpreter's (FoldedUnderAnotherUnicode): a key folded here would miss the records keyed there.
+
 Migrating a database and applying schema.sql to an empty one give the same schema: the tests
 compare the two catalogues (tests/integration/test_migrations.py), from the version-1 schema.sql
 kept in tests/data.
@@ -17,7 +22,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import platform
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -29,7 +36,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from service.bundled import bundled_text
 from service.db import Connection
-from service.repository import settings
+from service.repository import key_folding, settings
 
 # The fingerprint of schema.sql at each version. A change to schema.sql is a new version: its
 # migration in service/sql/migrations, and its fingerprint here (a test says which).
@@ -61,6 +68,8 @@ FINGERPRINTS = {
     # from 2026-12-06: migration 0011 (webhook deliveries given up, webhooks suspended, their
     # health kept)
     11: "cf25e8d41dccffe4b865243baf947fd6fc38409aace96fc04f16f914ba67454c",
+    # from 2026-12-07: migration 0012 (the Unicode version the keys were folded under)
+    12: "96673401e5700a8d63745d2cda953fdab83aed061d4e0daf6031853653d49857",
 }
 SCHEMA_VERSION = max(FINGERPRINTS)
 # Databases set up before versions were counted by migrations recorded version 1 whatever their
@@ -85,6 +94,34 @@ class SchemaMismatch(SchemaError):
 
 class MigrationFailed(SchemaError):
     """A migration failed; its transaction left the database as it was."""
+
+
+# The Python of each Unicode version unicodedata has had since 3.11, for a refusal to name.
+_PYTHON_OF_UNICODE = {"14.0.0": "3.11", "15.0.0": "3.12", "15.1.0": "3.13"}
+
+
+class FoldedUnderAnotherUnicode(SchemaMismatch):
+    """The stored keys were folded under another Unicode version than this interpreter's: a
+    lookup folded here would silently miss the records whose keys fold otherwise."""
+
+    def __init__(self, recorded: str | None, running: str) -> None:
+        self.recorded = recorded
+        self.running = running
+        python = f"this Python ({platform.python_version()}) has Unicode {running}"
+        refold = f"fold every key again under Unicode {running}: `trace-registry db refold`"
+        if recorded is None:
+            super().__init__(
+                f"the database records no Unicode version its keys were folded under, and "
+                f"{python}: {refold}"
+            )
+            return
+        other = _PYTHON_OF_UNICODE.get(recorded)
+        python_of_it = f" (Python {other})" if other else ""
+        super().__init__(
+            f"the registry's keys were folded under Unicode {recorded}, and {python}: a lookup "
+            "would miss the records whose keys fold otherwise. Run trace-registry under a "
+            f"Python with Unicode {recorded}{python_of_it}, or {refold}"
+        )
 
 
 class NotYetMigrated(SchemaMismatch):
@@ -194,12 +231,22 @@ def pending(conn: Connection) -> tuple[int | None, tuple[Migration, ...]]:
 
 
 def require_current(conn: Connection) -> None:
-    """SchemaMismatch unless the database is at this code's version: for a process that only
-    uses the schema (the worker), which would otherwise fail on its first query of what the
-    migrations add."""
+    """SchemaMismatch unless the database is at this code's version, its keys folded under this
+    interpreter's Unicode: for a process that only uses the schema (the worker), which would
+    otherwise fail on its first query of what the migrations add, or miss records."""
     found, to_apply = pending(conn)
     if found is None or to_apply:
         raise NotYetMigrated(found)
+    require_keys_folded_alike(conn)
+
+
+def require_keys_folded_alike(conn: Connection) -> None:
+    """FoldedUnderAnotherUnicode unless the stored keys were folded under this interpreter's
+    Unicode version (unicodedata.unidata_version). One statement: run it once per connection
+    or process, never per request."""
+    recorded = key_folding.folded_under(conn)
+    if recorded != unicodedata.unidata_version:
+        raise FoldedUnderAnotherUnicode(recorded, unicodedata.unidata_version)
 
 
 def ensure_schema(conn: Connection, *, migrate: bool = True) -> SchemaSetUp:
@@ -229,6 +276,7 @@ def ensure_schema(conn: Connection, *, migrate: bool = True) -> SchemaSetUp:
                     "schema; nothing was changed"
                 ) from exc
             _record(conn, SCHEMA_VERSION)
+            key_folding.record(conn, unicodedata.unidata_version)
             return SchemaSetUp(None)
         found = held_version(recorded)
         if found != recorded[0]:
@@ -289,7 +337,13 @@ def _reported(conn: Connection, name: str, notices: list[str]) -> Iterator[None]
         conn.remove_notice_handler(add)
 
 
-def _act_as_owner(conn: Connection, found: int) -> None:
+def act_as_owner(conn: Connection, doing: str) -> None:
+    """Act as the schema's owner for the rest of the transaction (what `doing` needs: ALTER
+    TABLE, say); MigrationFailed, naming `doing`, when the login may not."""
+    _act_as_owner(conn, SCHEMA_VERSION, doing)
+
+
+def _act_as_owner(conn: Connection, found: int, doing: str = "migrating") -> None:
     """Run the migrations as the schema's owner, for the rest of the transaction.
 
     ALTER TABLE wants the tables' owner, so the service's own role (DATABASE_URL) cannot
@@ -306,7 +360,7 @@ def _act_as_owner(conn: Connection, found: int) -> None:
     if row is None:
         return
     refused = MigrationFailed(
-        f"migrating logs in as {row['login']}, not as the schema's owner ({row['owner']}): "
+        f"{doing} logs in as {row['login']}, not as the schema's owner ({row['owner']}): "
         "set DATABASE_OWNER_URL to the owner's connection string; nothing was changed, the "
         f"database is at version {found}"
     )

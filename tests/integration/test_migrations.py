@@ -21,7 +21,7 @@ import pytest
 from flask import Flask
 from psycopg import errors, sql
 
-from service import auditing, create_app, schema_setup
+from service import auditing, create_app, refolding, schema_setup
 from service import cli as cli_module
 from service.config import Settings
 from service.db import Connection, connect
@@ -31,10 +31,11 @@ from service.domain.inputs import NewParty
 from service.domain.records import AgencyRef
 from service.domain.registrations import registration_key
 from service.domain.serials import normalise_name, normalise_serial
-from service.repository import clients, parties, traces, webhooks
+from service.repository import clients, key_folding, parties, traces, webhooks
 from service.schema_setup import (
     FINGERPRINTS,
     SCHEMA_VERSION,
+    FoldedUnderAnotherUnicode,
     MigrationFailed,
     NotYetMigrated,
     SchemaSetUp,
@@ -43,6 +44,7 @@ from service.schema_setup import (
     fingerprint,
     installed,
     migrations,
+    require_keys_folded_alike,
 )
 from service.schemas.fields import SoughtText
 from tests.catalog import differences, schema_of
@@ -60,10 +62,10 @@ from tests.live import CLI, environment
 from tests.paths import ROOT
 
 # schema.sql as each version had it: what databases set up before the first migration hold (1),
-# and those set up from 2026-12-06 until the next version (3 to 10).
+# and those set up from 2026-12-06 until the next version (3 to 11).
 OLD_SCHEMAS = {
     version: ROOT / "tests" / "data" / f"schema-v{version}.sql"
-    for version in (1, 3, 4, 5, 6, 7, 8, 9, 10)
+    for version in (1, 3, 4, 5, 6, 7, 8, 9, 10, 11)
 }
 VERSION_1_SCHEMA = OLD_SCHEMAS[1]
 
@@ -189,7 +191,7 @@ def version_10(empty_database_url: str) -> Iterator[Connection]:
         yield conn
 
 
-@pytest.mark.parametrize("version", [3, 4, 5, 6, 7, 8, 9, 10])
+@pytest.mark.parametrize("version", [3, 4, 5, 6, 7, 8, 9, 10, 11])
 def test_a_database_of_a_recorded_version_migrated_has_the_schema_a_new_database_gets(
     version: int, empty_database_url: str, db: Connection
 ) -> None:
@@ -205,6 +207,23 @@ def test_a_database_of_a_recorded_version_migrated_has_the_schema_a_new_database
         assert [(row["version"], row["fingerprint"]) for row in recorded] == [
             (number, FINGERPRINTS[number]) for number in range(version, SCHEMA_VERSION + 1)
         ]
+
+
+def test_a_version_11_database_records_its_keys_folded_under_unicode_14(
+    empty_database_url: str, db: Connection
+) -> None:
+    with connect(Settings(database_url=set_up_as_version(11, empty_database_url))) as old:
+        ensure_schema(old)
+        migrated = old.execute("SELECT folding, unicode_version FROM key_folding").fetchall()
+        if unicodedata.unidata_version == "14.0.0":
+            require_keys_folded_alike(old)
+        else:  # a later Python: its keys are not this interpreter's until folded again
+            with pytest.raises(FoldedUnderAnotherUnicode, match=r"folded under Unicode 14\.0\.0"):
+                require_keys_folded_alike(old)
+
+    # every key so far was folded under Python 3.11's Unicode; a new database, under this one's
+    assert migrated == [{"folding": 1, "unicode_version": "14.0.0"}]
+    assert key_folding.folded_under(db) == unicodedata.unidata_version
 
 
 def record_party(
@@ -644,6 +663,11 @@ def test_what_a_version_1_database_holds_is_served_after_it_is_migrated(
 
 
 def migrated_app(owner_url: str) -> Flask:
+    """The service on a migrated database. Its keys were folded under Unicode 14.0.0 (0012): a
+    later Python folds them again first, as an operator would (`db refold`), to serve them."""
+    if unicodedata.unidata_version != "14.0.0":
+        with connect(Settings(database_url=owner_url)) as conn:
+            refolding.refold(conn)
     return create_app(
         {
             "database_url": service_url_for(owner_url),

@@ -16,7 +16,7 @@ SQL_DIR = ROOT / "service" / "sql"
 # schema.sql is DDL, not named queries; the wheel copies it into service/sql/.
 MODULES = sorted(path.stem for path in SQL_DIR.glob("*.sql") if path.stem != "schema")
 NAME_LINE = re.compile(r"^-- name: (\w+)\s*$", re.MULTILINE)
-SQL_START = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b", re.IGNORECASE)
+SQL_START = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|WITH|LOCK|ALTER)\b", re.IGNORECASE)
 
 
 def _names_in_file(module: str) -> list[str]:
