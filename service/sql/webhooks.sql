@@ -170,18 +170,29 @@ FOR SHARE;
 
 -- name: delivered
 -- And the webhook's health, in the same statement: its run of failures is over. A delivery
--- given up while it was under way (abandon, by another worker) was delivered after all.
-WITH delivery AS (
-    UPDATE webhook_deliveries
+-- given up while it was under way (abandon, by another worker) was delivered after all: it is
+-- DELIVERED, and no longer counted in the health's deliveries_abandoned. Whether it was given
+-- up is read FOR UPDATE: a give-up not yet committed is waited for and then seen (a plain read
+-- would take the statement's snapshot, from before it). An abandoned delivery's webhook has a
+-- health row already (abandon counted it there): the count is taken back where it is updated.
+WITH given_up AS (
+    SELECT id, abandoned_at IS NOT NULL AS abandoned
+    FROM webhook_deliveries WHERE id = %(id)s
+    FOR UPDATE
+), delivery AS (
+    UPDATE webhook_deliveries d
     SET delivered_at = clock_timestamp(), attempts = attempts + 1, last_status = %(status)s,
         last_error = NULL, abandoned_at = NULL
-    WHERE id = %(id)s
-    RETURNING webhook_id, delivered_at
+    FROM given_up
+    WHERE d.id = given_up.id
+    RETURNING d.webhook_id, d.delivered_at, given_up.abandoned
 )
 INSERT INTO webhook_health AS h (webhook_id, last_success_at)
 SELECT webhook_id, delivered_at FROM delivery
 ON CONFLICT (webhook_id) DO UPDATE
-SET last_success_at = EXCLUDED.last_success_at, consecutive_failures = 0, failing_since = NULL;
+SET last_success_at = EXCLUDED.last_success_at, consecutive_failures = 0, failing_since = NULL,
+    deliveries_abandoned = h.deliveries_abandoned
+                           - (SELECT count(*) FROM delivery WHERE delivery.abandoned);
 
 -- name: failed
 -- Not once delivered: a worker whose lease ran out meanwhile records its failure after another

@@ -606,6 +606,56 @@ def test_a_delivery_given_up_while_claimed_in_the_same_round_is_not_sent(
     assert states_of(api, hook["id"]) == ["ABANDONED", "ABANDONED"]
 
 
+def test_a_delivery_given_up_by_another_worker_while_it_was_sent_counts_delivered_not_abandoned(
+    owner: tuple[AgencyRef, ContractClient],
+    other_api: ContractClient,
+    settings: Settings,
+    db: Connection,
+) -> None:
+    # Another worker's failure gave the delivery up while this worker was sending it: the
+    # receiver took it, so it is DELIVERED, and its webhook's health still counted it abandoned.
+    _, api = owner
+    hook = api.created("/v1/webhooks", {"url": HOOK_URL})
+    traced(other_api)
+    (claimed,) = webhooks.claim_due(db, 20, 120)
+
+    def given_up_meanwhile(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+        with connect(settings) as other_worker:
+            assert webhooks.abandon(other_worker, UUID(hook["id"]), None) == 1
+        assert listed(api, hook["id"])["deliveries_abandoned"] == 1
+        return 204, ""
+
+    assert delivery._deliver(db, claimed, given_up_meanwhile, STEADY).delivered
+
+    assert states_of(api, hook["id"]) == ["DELIVERED"]
+    health = listed(api, hook["id"])
+    assert (health["deliveries_abandoned"], health["consecutive_failures"]) == (0, 0)
+    assert health["last_success_at"]
+
+
+def test_a_delivery_recorded_while_another_worker_gives_it_up_counts_delivered_not_abandoned(
+    owner: tuple[AgencyRef, ContractClient],
+    other_api: ContractClient,
+    settings: Settings,
+    db: Connection,
+) -> None:
+    # The same race, the give-up not yet committed as the delivery is recorded: the outcome
+    # waits for it, and then sees it (a snapshot read before the wait would not).
+    _, api = owner
+    hook = api.created("/v1/webhooks", {"url": HOOK_URL})
+    traced(other_api)
+    (claimed,) = webhooks.claim_due(db, 20, 120)
+
+    second_waits_for_first(
+        settings,
+        lambda conn: webhooks.abandon(conn, UUID(hook["id"]), None),
+        lambda conn: webhooks.delivered(conn, claimed.id, 204),
+    )
+
+    assert states_of(api, hook["id"]) == ["DELIVERED"]
+    assert listed(api, hook["id"])["deliveries_abandoned"] == 0
+
+
 def test_a_dead_webhook_s_deliveries_held_back_are_abandoned_once_made_before_the_give_up(
     owner: tuple[AgencyRef, ContractClient], other_api: ContractClient, db: Connection
 ) -> None:
