@@ -61,6 +61,8 @@ FINGERPRINTS = {
     # from 2026-12-06: migration 0011 (webhook deliveries given up, webhooks suspended, their
     # health kept)
     11: "cf25e8d41dccffe4b865243baf947fd6fc38409aace96fc04f16f914ba67454c",
+    # from 2026-12-06: migration 0013 (a webhook's abandoned deliveries by an index led by it)
+    13: "6a2e21c0c1fb897e01f3e36af31dd0ab1f2d6dd382d69fb8de287cc59cc4b787",
 }
 SCHEMA_VERSION = max(FINGERPRINTS)
 # Databases set up before versions were counted by migrations recorded version 1 whatever their
