@@ -7,12 +7,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from psycopg import sql
+
 from service.db import Connection, delete_in_batches
 from service.domain.ids import NEWEST
 from service.domain.webhooks import DELIVERY_SECONDS, SUSPEND_HOURS
 from service.repository.queries import load
 
 SQL = load("webhooks")
+# A webhook as its agency reads it, one shape for the page and for one (`shown_webhooks`).
+LIST_WEBHOOKS, ONE_WEBHOOK = (
+    sql.SQL(SQL[name]).format(shown_webhooks=sql.SQL(SQL["shown_webhooks"]))
+    for name in ("list_webhooks", "one_webhook")
+)
 # Any fixed number: the advisory-lock space of webhook registrations (one agency at a time).
 _LOCK_SPACE = 74_107
 # Any fixed number: the advisory-lock space of sends to a webhook and its deactivation.
@@ -109,13 +116,13 @@ def of_agency(
 ) -> list[Webhook]:
     """The agency's webhooks, active or not, newest first."""
     params = {"agency_id": agency_id, "before": before or NEWEST, "limit": limit}
-    return [Webhook(**row) for row in conn.execute(SQL["list_webhooks"], params)]
+    return [Webhook(**row) for row in conn.execute(LIST_WEBHOOKS, params)]
 
 
 def one(conn: Connection, agency_id: UUID, webhook_id: UUID) -> Webhook | None:
     """The agency's webhook, as GET /v1/webhooks lists it, or None."""
     params = {"agency_id": agency_id, "id": webhook_id}
-    row = conn.execute(SQL["one_webhook"], params).fetchone()
+    row = conn.execute(ONE_WEBHOOK, params).fetchone()
     return None if row is None else Webhook(**row)
 
 

@@ -14,9 +14,11 @@ SELECT pg_advisory_xact_lock(%(lock_space)s, hashtext(%(agency_id)s::text));
 SELECT count(*) AS active FROM agency_webhooks
 WHERE agency_id = %(agency_id)s AND deactivated_at IS NULL;
 
--- name: list_webhooks
--- The agency's webhooks, newest first, a page after `before`, with their health
--- (webhook_health: none before the worker records an outcome).
+-- name: shown_webhooks
+-- An agency's webhooks as it reads them: where each points, its status, and its health
+-- (webhook_health: none before the worker records an outcome). The one shape of list_webhooks
+-- and one_webhook, which the repository puts in place of their braces (as eucs.sql's
+-- shipped_under): a subquery the planner flattens into each, so each keeps its own plan.
 SELECT w.id, w.url,
        CASE WHEN w.deactivated_at IS NOT NULL THEN 'DEACTIVATED'
             WHEN w.suspended_at IS NOT NULL THEN 'SUSPENDED'
@@ -28,22 +30,18 @@ SELECT w.id, w.url,
 FROM agency_webhooks w
 -- LIMIT 1: kept a subquery, read by the key for each webhook (joined, it was a hash of the table)
 LEFT JOIN LATERAL (SELECT * FROM webhook_health h WHERE h.webhook_id = w.id LIMIT 1) h ON true
-WHERE w.agency_id = %(agency_id)s AND w.id < %(before)s
-ORDER BY w.id DESC
+WHERE w.agency_id = %(agency_id)s;
+
+-- name: list_webhooks
+-- The agency's webhooks (shown_webhooks), newest first, a page after `before`.
+SELECT shown.* FROM ({shown_webhooks}) AS shown
+WHERE shown.id < %(before)s
+ORDER BY shown.id DESC
 LIMIT %(limit)s;
 
 -- name: one_webhook
 -- The agency's webhook, as list_webhooks shows it.
-SELECT w.id, w.url,
-       CASE WHEN w.deactivated_at IS NOT NULL THEN 'DEACTIVATED'
-            WHEN w.suspended_at IS NOT NULL THEN 'SUSPENDED'
-            ELSE 'ACTIVE' END AS status,
-       w.created_at, w.deactivated_at, w.suspended_at, w.suspended_reason,
-       h.last_success_at, h.last_failure_at,
-       coalesce(h.consecutive_failures, 0) AS consecutive_failures,
-       coalesce(h.deliveries_abandoned, 0) AS deliveries_abandoned
-FROM agency_webhooks w LEFT JOIN webhook_health h ON h.webhook_id = w.id
-WHERE w.id = %(id)s AND w.agency_id = %(agency_id)s;
+SELECT shown.* FROM ({shown_webhooks}) AS shown WHERE shown.id = %(id)s;
 
 -- name: wait_for_a_delivery_under_way
 -- A deactivation waits for a delivery under way to its webhook (delivery_target's lock): this
