@@ -150,16 +150,29 @@ def _lock_sends(conn: Connection, webhook_id: UUID) -> None:
     )
 
 
-def resume(conn: Connection, agency_id: UUID, webhook_id: UUID) -> None:
+def resume(
+    conn: Connection, agency_id: UUID, webhook_id: UUID, redeliver_days: int | None = None
+) -> int:
     """Let a suspended webhook take deliveries again (nothing to do for one that is not), its
     run of failures counted afresh (call it in a transaction). Under the lock of its sends, as
     the worker's suspension is: whichever comes second sees the other. An active webhook is
-    left alone at once (its lock would wait for a delivery under way)."""
+    left alone at once (its lock would wait for a delivery under way), unless asked to
+    redeliver: with `redeliver_days`, its deliveries given up within that many days are due
+    again now; how many."""
     found = one(conn, agency_id, webhook_id)
-    if found is None or found.status != "SUSPENDED":
-        return
+    if found is None or found.status == "DEACTIVATED":
+        return 0
+    if found.status != "SUSPENDED" and redeliver_days is None:
+        return 0
     _lock_sends(conn, webhook_id)
     conn.execute(SQL["resume_webhook"], {"id": webhook_id, "agency_id": agency_id})
+    if redeliver_days is None:
+        return 0
+    params = {"webhook_id": webhook_id, "days": redeliver_days}
+    row = conn.execute(SQL["redeliver_abandoned"], params).fetchone()
+    assert row is not None
+    redelivered: int = row["redelivered"]
+    return redelivered
 
 
 def suspend(conn: Connection, webhook_id: UUID, hours: int, reason: str) -> int:

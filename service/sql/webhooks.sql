@@ -98,6 +98,26 @@ WITH resumed AS (
 UPDATE webhook_health SET consecutive_failures = 0, failing_since = NULL
 WHERE webhook_id IN (SELECT id FROM resumed);
 
+-- name: redeliver_abandoned
+-- A resumption asked to redeliver: the webhook's deliveries given up within `days` (the delivery
+-- retention: those purge_abandoned has not taken, nor will while this holds them) are due again
+-- now, their give-up counted from their next failure (first_failed_at forgotten; their attempts
+-- and last error stay), and no longer counted in its health's deliveries_abandoned. Read by
+-- webhook_deliveries_abandoned_by_webhook. Run under lock_sends_exclusively: no delivery to the
+-- webhook is under way, so none given up while it was sent is sent again beside it.
+WITH redelivered AS (
+    UPDATE webhook_deliveries
+    SET abandoned_at = NULL, first_failed_at = NULL, next_attempt_at = clock_timestamp()
+    WHERE webhook_id = %(webhook_id)s AND delivered_at IS NULL AND abandoned_at IS NOT NULL
+      AND abandoned_at >= now() - make_interval(days => %(days)s)
+    RETURNING id
+), uncounted AS (
+    UPDATE webhook_health h
+    SET deliveries_abandoned = h.deliveries_abandoned - (SELECT count(*) FROM redelivered)
+    WHERE h.webhook_id = %(webhook_id)s
+)
+SELECT count(*) AS redelivered FROM redelivered;
+
 -- name: suspend_webhook
 -- The worker suspends a webhook every attempt to which has failed for `hours` (checked again
 -- here, under lock_sends_exclusively: a resumption or a delivery may have come between).
