@@ -185,6 +185,13 @@ class Settings:
             # `not value >= lowest` also refuses NaN; infinity would never time out.
             if not value >= lowest or math.isinf(value):
                 raise ConfigurationError(f"{variable_name(name)} must be at least {lowest}")
+        if self.webhook_suspend_hours < self.webhook_give_up_hours:
+            raise ConfigurationError(
+                f"{variable_name('webhook_suspend_hours')} ({self.webhook_suspend_hours}) must be"
+                f" at least {variable_name('webhook_give_up_hours')}"
+                f" ({self.webhook_give_up_hours}): a suspension gives up every undelivered"
+                " delivery of the webhook, so one sooner than the give-up would cut it short"
+            )
         for name, networks in (
             ("webhook_networks", self.webhook_networks),
             ("trusted_proxies", self.trusted_proxies),

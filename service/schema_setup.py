@@ -68,8 +68,10 @@ FINGERPRINTS = {
     # from 2026-12-06: migration 0011 (webhook deliveries given up, webhooks suspended, their
     # health kept)
     11: "cf25e8d41dccffe4b865243baf947fd6fc38409aace96fc04f16f914ba67454c",
-    # from 2026-12-07: migration 0012 (the Unicode version the keys were folded under)
+    # from 2026-12-06: migration 0012 (the Unicode version the keys were folded under)
     12: "96673401e5700a8d63745d2cda953fdab83aed061d4e0daf6031853653d49857",
+    # from 2026-12-06: migration 0013 (a webhook's abandoned deliveries by an index led by it)
+    13: "3a0548beb515b9e3b1c612da38018f71a95fde8d8ec1fa865129300657c3e681",
 }
 SCHEMA_VERSION = max(FINGERPRINTS)
 # Databases set up before versions were counted by migrations recorded version 1 whatever their

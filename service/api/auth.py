@@ -174,6 +174,7 @@ def requires(
     def decorate(view: Callable[P, R]) -> Callable[P, Response]:
         large_body = uploads.takes_large_body(view)
         json_body = large_body is None and requests.reads_json_body(view)
+        optional_body = requests.body_is_optional(view)
         text_report = responses.text_report_of(view)
 
         @wraps(view)
@@ -193,7 +194,11 @@ def requires(
             audit.stated_case(draft)
             if large_body is not None:
                 large_body.check()
-            elif json_body and idempotency.requested_key() is not None:
+            elif (
+                json_body
+                and idempotency.requested_key() is not None
+                and (requests.sent_a_body() or not optional_body)
+            ):
                 # Before the key is looked up: a body the route refuses is refused (415), not
                 # answered as the key's first request was, nor refused as another (409).
                 requests.check_media_type(requests.JSON_MEDIA_TYPES)

@@ -16,11 +16,12 @@ from service.domain import webhooks as signing
 from service.errors import InvalidInput, NotFound, StateConflict
 from service.repository import notifications, webhooks
 from service.schemas.fields import Page
-from service.schemas.traces import DeliveryQuery, NotificationQuery, WebhookIn
+from service.schemas.traces import DeliveryQuery, NotificationQuery, ResumptionIn, WebhookIn
 
 blueprint = Blueprint("notifications", __name__, url_prefix="/v1")
 notification_query = NotificationQuery()
 webhook_in = WebhookIn()
+resumption_in = ResumptionIn()
 webhook_query = Page()
 delivery_query = DeliveryQuery()
 # What the webhook list's cursors are bound to: no other list's cursor (one with no filters
@@ -108,11 +109,14 @@ def deactivate_webhook(webhook_id: UUID) -> Response:
 
 @blueprint.post("/webhooks/<uuid:webhook_id>/resumption")
 @requires("registry:write")
-@requests.takes_no_body
+@requests.takes_an_optional_body
 def resume_webhook(webhook_id: UUID) -> Response:
-    """Let a webhook the worker suspended take deliveries again (an active one stays so)."""
+    """Let a webhook the worker suspended take deliveries again (an active one stays so), and,
+    if asked, its deliveries given up that are still kept be tried again."""
+    redeliver = requests.optional_body(resumption_in)["redeliver_abandoned"]
     agency_id = _own_webhook(webhook_id)
-    webhooks.resume(connection(), agency_id, webhook_id)
+    kept_days = settings().delivery_retention_days if redeliver else None
+    redelivered = webhooks.resume(connection(), agency_id, webhook_id, kept_days)
     webhook = webhooks.one(connection(), agency_id, webhook_id)
     assert webhook is not None
     if webhook.deactivated_at is not None:
@@ -120,7 +124,8 @@ def resume_webhook(webhook_id: UUID) -> Response:
             f"webhook {webhook_id} was deactivated: it takes no delivery again; register its "
             "URL again (POST /v1/webhooks) for a new one"
         )
-    return json_response(webhook)
+    shown = {field: getattr(webhook, field) for field in webhook.__slots__}
+    return json_response({**shown, "deliveries_redelivered": redelivered})
 
 
 @blueprint.get("/webhooks/<uuid:webhook_id>/deliveries")

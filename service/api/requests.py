@@ -76,6 +76,31 @@ def takes_no_body(view: Callable[P, R]) -> Callable[P, R]:
     return view
 
 
+def takes_an_optional_body(view: Callable[P, R]) -> Callable[P, R]:
+    """Mark a POST view whose JSON body may be left out (optional_body: its options then take
+    their defaults), so that a POST sent bare, as the route took before it had options, still
+    works; one that is sent is checked as any other (415, 400)."""
+    view.optional_body = True  # type: ignore[attr-defined]
+    return view
+
+
+def body_is_optional(view: Callable[..., object]) -> bool:
+    return bool(getattr(view, "optional_body", False))
+
+
+def sent_a_body() -> bool:
+    """Whether the request carries a body: a Content-Length above 0, or a chunked one."""
+    return bool(request.content_length) or "HTTP_TRANSFER_ENCODING" in request.environ
+
+
+def optional_body(schema: Schema) -> Any:
+    """The request's JSON body loaded by `schema` (as body() does), or, none sent, the
+    schema's defaults."""
+    if not sent_a_body():
+        return _load(schema, {}, "body")
+    return body(schema)
+
+
 def reads_json_body(view: Callable[..., object]) -> bool:
     """Whether a POST to the view carries a JSON body (it is not marked takes_no_body)."""
     return not getattr(view, "takes_no_body", False)

@@ -7,12 +7,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from psycopg import sql
+
 from service.db import Connection, delete_in_batches
 from service.domain.ids import NEWEST
 from service.domain.webhooks import DELIVERY_SECONDS, SUSPEND_HOURS
 from service.repository.queries import load
 
 SQL = load("webhooks")
+# A webhook as its agency reads it, one shape for the page and for one (`shown_webhooks`).
+LIST_WEBHOOKS, ONE_WEBHOOK = (
+    sql.SQL(SQL[name]).format(shown_webhooks=sql.SQL(SQL["shown_webhooks"]))
+    for name in ("list_webhooks", "one_webhook")
+)
 # Any fixed number: the advisory-lock space of webhook registrations (one agency at a time).
 _LOCK_SPACE = 74_107
 # Any fixed number: the advisory-lock space of sends to a webhook and its deactivation.
@@ -109,13 +116,13 @@ def of_agency(
 ) -> list[Webhook]:
     """The agency's webhooks, active or not, newest first."""
     params = {"agency_id": agency_id, "before": before or NEWEST, "limit": limit}
-    return [Webhook(**row) for row in conn.execute(SQL["list_webhooks"], params)]
+    return [Webhook(**row) for row in conn.execute(LIST_WEBHOOKS, params)]
 
 
 def one(conn: Connection, agency_id: UUID, webhook_id: UUID) -> Webhook | None:
     """The agency's webhook, as GET /v1/webhooks lists it, or None."""
     params = {"agency_id": agency_id, "id": webhook_id}
-    row = conn.execute(SQL["one_webhook"], params).fetchone()
+    row = conn.execute(ONE_WEBHOOK, params).fetchone()
     return None if row is None else Webhook(**row)
 
 
@@ -143,16 +150,29 @@ def _lock_sends(conn: Connection, webhook_id: UUID) -> None:
     )
 
 
-def resume(conn: Connection, agency_id: UUID, webhook_id: UUID) -> None:
+def resume(
+    conn: Connection, agency_id: UUID, webhook_id: UUID, redeliver_days: int | None = None
+) -> int:
     """Let a suspended webhook take deliveries again (nothing to do for one that is not), its
     run of failures counted afresh (call it in a transaction). Under the lock of its sends, as
     the worker's suspension is: whichever comes second sees the other. An active webhook is
-    left alone at once (its lock would wait for a delivery under way)."""
+    left alone at once (its lock would wait for a delivery under way), unless asked to
+    redeliver: with `redeliver_days`, its deliveries given up within that many days are due
+    again now; how many."""
     found = one(conn, agency_id, webhook_id)
-    if found is None or found.status != "SUSPENDED":
-        return
+    if found is None or found.status == "DEACTIVATED":
+        return 0
+    if found.status != "SUSPENDED" and redeliver_days is None:
+        return 0
     _lock_sends(conn, webhook_id)
     conn.execute(SQL["resume_webhook"], {"id": webhook_id, "agency_id": agency_id})
+    if redeliver_days is None:
+        return 0
+    params = {"webhook_id": webhook_id, "days": redeliver_days}
+    row = conn.execute(SQL["redeliver_abandoned"], params).fetchone()
+    assert row is not None
+    redelivered: int = row["redelivered"]
+    return redelivered
 
 
 def suspend(conn: Connection, webhook_id: UUID, hours: int, reason: str) -> int:

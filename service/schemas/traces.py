@@ -117,6 +117,12 @@ class WebhookIn(Schema):
     url = Text(required=True, max_length=2000)
 
 
+class ResumptionIn(Schema):
+    # the webhook's deliveries given up, still kept (TRACE_REGISTRY_DELIVERY_RETENTION_DAYS),
+    # due again now
+    redeliver_abandoned = StrictBoolean(load_default=False)
+
+
 DELIVERY_STATES = ("PENDING", "FAILING", "DELIVERED", "ABANDONED")
 
 

@@ -14,9 +14,11 @@ SELECT pg_advisory_xact_lock(%(lock_space)s, hashtext(%(agency_id)s::text));
 SELECT count(*) AS active FROM agency_webhooks
 WHERE agency_id = %(agency_id)s AND deactivated_at IS NULL;
 
--- name: list_webhooks
--- The agency's webhooks, newest first, a page after `before`, with their health
--- (webhook_health: none before the worker records an outcome).
+-- name: shown_webhooks
+-- An agency's webhooks as it reads them: where each points, its status, and its health
+-- (webhook_health: none before the worker records an outcome). The one shape of list_webhooks
+-- and one_webhook, which the repository puts in place of their braces (as eucs.sql's
+-- shipped_under): a subquery the planner flattens into each, so each keeps its own plan.
 SELECT w.id, w.url,
        CASE WHEN w.deactivated_at IS NOT NULL THEN 'DEACTIVATED'
             WHEN w.suspended_at IS NOT NULL THEN 'SUSPENDED'
@@ -28,22 +30,18 @@ SELECT w.id, w.url,
 FROM agency_webhooks w
 -- LIMIT 1: kept a subquery, read by the key for each webhook (joined, it was a hash of the table)
 LEFT JOIN LATERAL (SELECT * FROM webhook_health h WHERE h.webhook_id = w.id LIMIT 1) h ON true
-WHERE w.agency_id = %(agency_id)s AND w.id < %(before)s
-ORDER BY w.id DESC
+WHERE w.agency_id = %(agency_id)s;
+
+-- name: list_webhooks
+-- The agency's webhooks (shown_webhooks), newest first, a page after `before`.
+SELECT shown.* FROM ({shown_webhooks}) AS shown
+WHERE shown.id < %(before)s
+ORDER BY shown.id DESC
 LIMIT %(limit)s;
 
 -- name: one_webhook
 -- The agency's webhook, as list_webhooks shows it.
-SELECT w.id, w.url,
-       CASE WHEN w.deactivated_at IS NOT NULL THEN 'DEACTIVATED'
-            WHEN w.suspended_at IS NOT NULL THEN 'SUSPENDED'
-            ELSE 'ACTIVE' END AS status,
-       w.created_at, w.deactivated_at, w.suspended_at, w.suspended_reason,
-       h.last_success_at, h.last_failure_at,
-       coalesce(h.consecutive_failures, 0) AS consecutive_failures,
-       coalesce(h.deliveries_abandoned, 0) AS deliveries_abandoned
-FROM agency_webhooks w LEFT JOIN webhook_health h ON h.webhook_id = w.id
-WHERE w.id = %(id)s AND w.agency_id = %(agency_id)s;
+SELECT shown.* FROM ({shown_webhooks}) AS shown WHERE shown.id = %(id)s;
 
 -- name: wait_for_a_delivery_under_way
 -- A deactivation waits for a delivery under way to its webhook (delivery_target's lock): this
@@ -99,6 +97,26 @@ WITH resumed AS (
 )
 UPDATE webhook_health SET consecutive_failures = 0, failing_since = NULL
 WHERE webhook_id IN (SELECT id FROM resumed);
+
+-- name: redeliver_abandoned
+-- A resumption asked to redeliver: the webhook's deliveries given up within `days` (the delivery
+-- retention: those purge_abandoned has not taken, nor will while this holds them) are due again
+-- now, their give-up counted from their next failure (first_failed_at forgotten; their attempts
+-- and last error stay), and no longer counted in its health's deliveries_abandoned. Read by
+-- webhook_deliveries_abandoned_by_webhook. Run under lock_sends_exclusively: no delivery to the
+-- webhook is under way, so none given up while it was sent is sent again beside it.
+WITH redelivered AS (
+    UPDATE webhook_deliveries
+    SET abandoned_at = NULL, first_failed_at = NULL, next_attempt_at = clock_timestamp()
+    WHERE webhook_id = %(webhook_id)s AND delivered_at IS NULL AND abandoned_at IS NOT NULL
+      AND abandoned_at >= now() - make_interval(days => %(days)s)
+    RETURNING id
+), uncounted AS (
+    UPDATE webhook_health h
+    SET deliveries_abandoned = h.deliveries_abandoned - (SELECT count(*) FROM redelivered)
+    WHERE h.webhook_id = %(webhook_id)s
+)
+SELECT count(*) AS redelivered FROM redelivered;
 
 -- name: suspend_webhook
 -- The worker suspends a webhook every attempt to which has failed for `hours` (checked again
@@ -170,18 +188,29 @@ FOR SHARE;
 
 -- name: delivered
 -- And the webhook's health, in the same statement: its run of failures is over. A delivery
--- given up while it was under way (abandon, by another worker) was delivered after all.
-WITH delivery AS (
-    UPDATE webhook_deliveries
+-- given up while it was under way (abandon, by another worker) was delivered after all: it is
+-- DELIVERED, and no longer counted in the health's deliveries_abandoned. Whether it was given
+-- up is read FOR UPDATE: a give-up not yet committed is waited for and then seen (a plain read
+-- would take the statement's snapshot, from before it). An abandoned delivery's webhook has a
+-- health row already (abandon counted it there): the count is taken back where it is updated.
+WITH given_up AS (
+    SELECT id, abandoned_at IS NOT NULL AS abandoned
+    FROM webhook_deliveries WHERE id = %(id)s
+    FOR UPDATE
+), delivery AS (
+    UPDATE webhook_deliveries d
     SET delivered_at = clock_timestamp(), attempts = attempts + 1, last_status = %(status)s,
         last_error = NULL, abandoned_at = NULL
-    WHERE id = %(id)s
-    RETURNING webhook_id, delivered_at
+    FROM given_up
+    WHERE d.id = given_up.id
+    RETURNING d.webhook_id, d.delivered_at, given_up.abandoned
 )
 INSERT INTO webhook_health AS h (webhook_id, last_success_at)
 SELECT webhook_id, delivered_at FROM delivery
 ON CONFLICT (webhook_id) DO UPDATE
-SET last_success_at = EXCLUDED.last_success_at, consecutive_failures = 0, failing_since = NULL;
+SET last_success_at = EXCLUDED.last_success_at, consecutive_failures = 0, failing_since = NULL,
+    deliveries_abandoned = h.deliveries_abandoned
+                           - (SELECT count(*) FROM delivery WHERE delivery.abandoned);
 
 -- name: failed
 -- Not once delivered: a worker whose lease ran out meanwhile records its failure after another

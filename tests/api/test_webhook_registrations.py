@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from psycopg import sql
 
 from service import create_app
 from service.config import Settings
@@ -195,12 +197,33 @@ def test_a_page_of_an_agency_s_webhooks_is_read_from_an_index_led_by_the_agency(
     agency = db.execute("SELECT id FROM agencies ORDER BY id LIMIT 1").fetchone()
     assert agency is not None
 
-    plan = db.execute(
-        "EXPLAIN (FORMAT JSON) " + webhooks.SQL["list_webhooks"],
-        {"agency_id": agency["id"], "before": NEWEST, "limit": 20},
-    ).fetchone()
+    page = explained(
+        db, webhooks.LIST_WEBHOOKS, {"agency_id": agency["id"], "before": NEWEST, "limit": 20}
+    )
+    one = explained(db, webhooks.ONE_WEBHOOK, {"agency_id": agency["id"], "id": NEWEST})
 
+    assert '"Index Name": "agency_webhooks_agency_pages"' in page, page
+    assert '"Scan Direction": "Backward"' in page, page  # newest first, no sort
+    assert '"Node Type": "Sort"' not in page, page
+    # each webhook's health read by its key (a join hashed the whole table)
+    assert '"Index Name": "webhook_health_pkey"' in page, page
+    assert '"Node Type": "Seq Scan"' not in page, page
+    assert '"Node Type": "Hash' not in page, page
+    # one webhook: one entry of an index, by its id, and its health by its key
+    assert re.search(r'"Index Cond": "\([^"]*\bid = ', one), one
+    assert '"Index Name": "webhook_health_pkey"' in one, one
+    assert '"Node Type": "Seq Scan"' not in one, one
+
+
+def explained(conn: Connection, query: sql.Composed, parameters: dict[str, object]) -> str:
+    plan = conn.execute(sql.SQL("EXPLAIN (FORMAT JSON) {}").format(query), parameters).fetchone()
     assert plan is not None
-    scans = json.dumps(plan["QUERY PLAN"])
-    assert '"Index Name": "agency_webhooks_agency_pages"' in scans, scans
-    assert '"Node Type": "Seq Scan"' not in scans, scans
+    return json.dumps(plan["QUERY PLAN"])
+
+
+def test_the_page_and_the_single_webhook_show_a_webhook_in_one_shape() -> None:
+    # Its columns, status and health were written twice, in list_webhooks and one_webhook.
+    for name in ("list_webhooks", "one_webhook"):
+        assert "{shown_webhooks}" in webhooks.SQL[name], name
+        assert "webhook_health" not in webhooks.SQL[name], name
+        assert "'SUSPENDED'" not in webhooks.SQL[name], name

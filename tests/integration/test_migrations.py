@@ -200,7 +200,7 @@ def test_a_database_of_a_recorded_version_migrated_has_the_schema_a_new_database
 
         assert ensure_schema(old) == SchemaSetUp(found=version)
 
-        # the comparison sees what the next migration adds (0011 at least: 0010 changes rows)
+        # the comparison sees what the next migration adds (0013 at least: 0010 changes rows)
         assert differences(before, schema_of(db)) != []
         assert differences(schema_of(old), schema_of(db)) == []
         recorded = old.execute("SELECT version, fingerprint FROM schema_version ORDER BY 1")

@@ -95,6 +95,28 @@ def test_webhook_give_up_and_suspension_take_at_least_an_hour(variable: str) -> 
         from_env(**{variable: "0"})
 
 
+def test_webhooks_are_not_suspended_before_their_deliveries_would_be_given_up() -> None:
+    # A suspension gives up all the webhook's undelivered deliveries at once: sooner than the
+    # give-up, it cut short the hours each delivery is tried, and a receiver back in between
+    # needed its agency to resume it; nothing said so.
+    with pytest.raises(ConfigurationError) as refused:
+        from_env(
+            TRACE_REGISTRY_WEBHOOK_GIVE_UP_HOURS="72", TRACE_REGISTRY_WEBHOOK_SUSPEND_HOURS="48"
+        )
+    assert str(refused.value) == (
+        "TRACE_REGISTRY_WEBHOOK_SUSPEND_HOURS (48) must be at least "
+        "TRACE_REGISTRY_WEBHOOK_GIVE_UP_HOURS (72): a suspension gives up every undelivered "
+        "delivery of the webhook, so one sooner than the give-up would cut it short"
+    )
+    suspended_sooner = r"_SUSPEND_HOURS \(120\) must be at least \S+_GIVE_UP_HOURS \(121\)"
+    with pytest.raises(ConfigurationError, match=suspended_sooner):
+        Settings().with_overrides({"webhook_give_up_hours": 121})
+    same = from_env(
+        TRACE_REGISTRY_WEBHOOK_GIVE_UP_HOURS="48", TRACE_REGISTRY_WEBHOOK_SUSPEND_HOURS="48"
+    )
+    assert (same.webhook_give_up_hours, same.webhook_suspend_hours) == (48, 48)
+
+
 def test_a_float_setting_accepts_an_integer() -> None:
     settings = from_env(TRACE_REGISTRY_POOL_TIMEOUT_SECONDS="3")
     assert settings.pool_timeout_seconds == 3.0
