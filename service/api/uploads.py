@@ -135,11 +135,11 @@ class _FramedBody:
         short or failed was its doing, not the client's."""
         if self._watch is None or not self._watch.cut:
             return None
-        of_length = "" if self._length is None else f" of {self._length}"
+        # Of a chunked body, the bytes of a chunk not whole yet have come but not been read.
+        came = "" if self._length is None else f" ({counted(self._read, 'byte')} of {self._length})"
         return BodyTooSlow(
-            f"the body came too slowly: it was not whole after {self._watch.seconds:g} s "
-            f"({counted(self._read, 'byte')}{of_length} had come). Nothing was stored; send it "
-            "again whole, faster"
+            f"the body came too slowly: it was not whole after {self._watch.seconds:g} s{came}. "
+            "Nothing was stored; send it again whole, faster"
         )
 
     @contextmanager

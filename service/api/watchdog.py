@@ -81,7 +81,11 @@ class Watchdog:
                 self._watched.discard(watch)
                 watch.cut = True
                 with contextlib.suppress(OSError):  # the client went away meanwhile
-                    watch.client.shutdown(socket.SHUT_RD)
+                    # The plain socket's: SSLSocket's own would drop its TLS state and write
+                    # the refusal in clear. Under gunicorn's own TLS (--certfile, which the
+                    # deployment does not use) OpenSSL fails the session at the early end all
+                    # the same: the connection is closed without an answer, the worker freed.
+                    socket.socket.shutdown(watch.client, socket.SHUT_RD)
             if not self._watched:
                 self._thread = None
                 return None

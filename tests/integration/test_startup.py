@@ -84,12 +84,14 @@ def parties_and_imports(database_url: str) -> dict[str, int]:
     return dict(row) if row else {}
 
 
+PARTY = b'{"name": "Cut", "kind": "OTHER", "country": "BE"}'
+
 # A body sent shorter than its Content-Length says, to an import and to a JSON route.
 BODIES_CUT_SHORT = pytest.mark.parametrize(
     ("path", "media_type", "body"),
     [
         ("/v1/imports", "application/x-ndjson", PARTIES),
-        ("/v1/parties", "application/json", b'{"name": "Cut", "kind": "OTHER", "country": "BE"}'),
+        ("/v1/parties", "application/json", PARTY),
     ],
     ids=["import", "json"],
 )
@@ -157,16 +159,29 @@ def trickled_exchange(base_url: str, head: bytes, body: bytes, pace: float) -> t
     return answer, time.monotonic() - started
 
 
-@BODIES_CUT_SHORT
+@pytest.mark.parametrize(
+    ("path", "media_type", "body", "framing"),
+    [
+        ("/v1/imports", "application/x-ndjson", PARTIES, f"Content-Length: {len(PARTIES)}"),
+        (
+            "/v1/imports",
+            "application/x-ndjson",
+            b"%x\r\n%s\r\n0\r\n\r\n" % (len(PARTIES), PARTIES),
+            "Transfer-Encoding: chunked",
+        ),
+        ("/v1/parties", "application/json", PARTY, f"Content-Length: {len(PARTY)}"),
+    ],
+    ids=["import", "chunked-import", "json"],
+)
 def test_a_body_trickled_in_is_refused_in_time_and_nothing_is_stored(
-    empty_database_url: str, path: str, media_type: str, body: bytes
+    empty_database_url: str, path: str, media_type: str, body: bytes, framing: str
 ) -> None:
     # A byte a second never trips the idle timeout: the sync worker read on until gunicorn
     # killed it at 30 s, and the client got a 500.
     settings = {"TRACE_REGISTRY_BODY_SECONDS": str(BODY_SECONDS)}
     with serving(empty_database_url, **settings) as base_url:
         key = create_key(empty_database_url, "Trickling Link Registry", "registry:write")
-        head = post_head(path, key, media_type, f"Content-Length: {len(body)}")
+        head = post_head(path, key, media_type, framing)
 
         answer, waited = trickled_exchange(base_url, head, body, BODY_IDLE_SECONDS / 2)
 
