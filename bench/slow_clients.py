@@ -7,8 +7,9 @@ Two measurements, against any base URL (gunicorn itself, or the compose stack's 
   gunicorn's sync workers facing clients, N >= workers makes the service answer nobody until
   gunicorn kills the stuck workers (30 s); behind the buffering proxy nothing changes.
 - `--upload-seconds S --key KEY`: an NDJSON import sent at a pace that takes S seconds to
-  arrive; prints whether an answer came, and its status line. gunicorn alone kills a request
-  that runs over 30 s; the proxy takes the body whole before handing it over.
+  arrive; prints whether an answer came, and its status line. gunicorn alone refuses a body not
+  whole within TRACE_REGISTRY_BODY_SECONDS (20 s: 400 `body_too_slow`); the proxy takes the body
+  whole before handing it over.
 
     python -m bench.slow_clients --url http://127.0.0.1:8000 --connections 4 --seconds 20
     python -m bench.slow_clients --url http://127.0.0.1:8080 --upload-seconds 40 --key trk_...
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import select
 import socket
 import threading
 import time
@@ -84,7 +86,9 @@ def slow_upload(host: str, port: int, key: str, seconds: float) -> None:
             connection.sendall(head.encode())
             for offset in range(0, len(body), step):
                 connection.sendall(body[offset : offset + step])
-                time.sleep(0.1)
+                # An answer before the whole body (a refusal): read it rather than send on.
+                if select.select([connection], [], [], 0.1)[0]:
+                    break
             sent = time.monotonic() - started
             connection.settimeout(60)
             answer = connection.recv(4096).decode(errors="replace").split("\r\n", 1)[0]

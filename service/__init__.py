@@ -50,7 +50,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     problems.register(app, settings.retry_after_seconds)
     headers.install(app, settings)
     app.teardown_request(lambda _error: uploads.close())
-    bodies_guarded = uploads.whole_bodies_only(app.wsgi_app, settings.body_idle_seconds)
+    bodies_guarded = uploads.whole_bodies_only(
+        app.wsgi_app, settings.body_idle_seconds, settings.body_seconds
+    )
     app.wsgi_app = bodies_guarded  # type: ignore[method-assign,assignment]
     blueprints = (
         health,

@@ -50,6 +50,27 @@ class ConfigurationError(RuntimeError):
     """The environment asks for something the service cannot run with."""
 
 
+# gunicorn kills a sync worker whose request runs longer (service.gunicorn_conf takes it from
+# here), and the client gets a 500: the app's own deadlines must end before it.
+WORKER_TIMEOUT_SECONDS = 30
+# What a body's deadline leaves the request at least, of the worker's timeout: its refusal (an
+# audit entry and a few hundred bytes written) or, for a body that came whole just in time, its
+# work and its answer.
+AFTER_BODY_SECONDS = 5
+
+
+def check_within_worker_timeout(body_seconds: float, worker_timeout: float) -> None:
+    """Refuse a body's deadline that the worker's timeout would overtake (checked with the
+    settings, and again by gunicorn at start against the timeout it was really given)."""
+    longest = worker_timeout - AFTER_BODY_SECONDS
+    if not body_seconds <= longest:
+        raise ConfigurationError(
+            f"TRACE_REGISTRY_BODY_SECONDS ({body_seconds:g}) must be at most {longest:g}: "
+            f"gunicorn's worker timeout ({worker_timeout:g} s) less {AFTER_BODY_SECONDS} s for the "
+            "request's refusal or its work"
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = ""
@@ -106,6 +127,13 @@ class Settings:
     # client that sends less than its Content-Length and waits held a sync worker until
     # gunicorn killed it at 30 s, and got a 500.
     body_idle_seconds: float = 10.0
+    # How long a request's body may take to arrive whole before it is refused (400
+    # `body_too_slow`, nothing stored): a client that trickles it in a byte every few seconds
+    # never trips the idle timeout, and held a sync worker until gunicorn killed it at 30 s (a
+    # 500). It leaves the request at least 10 s of gunicorn's 30 for its work and its answer
+    # (a statement may take TRACE_REGISTRY_STATEMENT_TIMEOUT_MS, 10 s); under the buffering
+    # proxy the body arrives whole at once and this never counts.
+    body_seconds: float = 20.0
     # Networks that webhook deliveries may reach in production besides public addresses
     # (comma-separated, `10.20.0.0/16`): receivers on the deployment's own network. In
     # development, deliveries go anywhere (service.domain.webhooks.Reach).
@@ -177,6 +205,7 @@ class Settings:
             ("import_readers", self.import_readers, 0),
             ("batch_seconds", self.batch_seconds, 1),
             ("body_idle_seconds", self.body_idle_seconds, 0.1),
+            ("body_seconds", self.body_seconds, 1),
             ("webhooks_per_agency", self.webhooks_per_agency, 1),
             ("delivery_retention_days", self.delivery_retention_days, 1),
             ("webhook_give_up_hours", self.webhook_give_up_hours, 1),
@@ -192,6 +221,7 @@ class Settings:
                 f" ({self.webhook_give_up_hours}): a suspension gives up every undelivered"
                 " delivery of the webhook, so one sooner than the give-up would cut it short"
             )
+        check_within_worker_timeout(self.body_seconds, WORKER_TIMEOUT_SECONDS)
         for name, networks in (
             ("webhook_networks", self.webhook_networks),
             ("trusted_proxies", self.trusted_proxies),

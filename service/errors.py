@@ -2,6 +2,7 @@
 
     TraceRegistryError
      ├── InvalidInput            400  bad body, query or path value (one entry per field)
+     ├── BodyTooSlow             400  a request body not read whole within its time
      ├── AuthenticationFailed    401  missing, unknown, expired or revoked API key
      ├── PermissionDenied        403  a valid key that may not do this
      ├── NotFound                404  no such record
@@ -128,6 +129,16 @@ class ImportsBusy(Conflict):
 
     code = "state_conflict"
     title = "Another import of your agency is being loaded"
+
+
+class BodyTooSlow(TraceRegistryError):
+    """A request body not read whole within TRACE_REGISTRY_BODY_SECONDS (a client trickling it
+    in): refused, nothing stored, rather than cut off with its worker when gunicorn's 30 s run
+    out (service.api.watchdog)."""
+
+    status = 400
+    code = "body_too_slow"
+    title = "The body took too long to arrive"
 
 
 class BatchTooSlow(TraceRegistryError):

@@ -8,11 +8,17 @@ fork.
 
 import os
 import socket
+from typing import Any
 
 import gunicorn.http.wsgi
 import gunicorn.util
 
-from service.config import default_workers
+from service.config import (
+    WORKER_TIMEOUT_SECONDS,
+    Settings,
+    check_within_worker_timeout,
+    default_workers,
+)
 
 # gunicorn names itself and its version in a Server header on every response; say nothing that
 # helps to pick an exploit.
@@ -36,7 +42,7 @@ host = os.environ.get("TRACE_REGISTRY_HOST", "127.0.0.1")
 bind = f"{host}:{os.environ.get('TRACE_REGISTRY_PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", default_workers()))
 worker_class = "sync"
-timeout = 30
+timeout = WORKER_TIMEOUT_SECONDS
 graceful_timeout = 20
 # Recycle workers now and then so that a slow leak cannot grow without bound.
 max_requests = 20_000
@@ -52,3 +58,11 @@ accesslog = os.environ.get("TRACE_REGISTRY_ACCESS_LOG", "-") or None
 errorlog = "-"
 loglevel = os.environ.get("TRACE_REGISTRY_LOG_LEVEL", "info")
 proc_name = "trace-registry"
+
+
+def on_starting(server: Any) -> None:
+    # The timeout may be given anew outside this file (GUNICORN_CMD_ARGS="--timeout 20", or
+    # --timeout on the command line): a body's deadline past it would let gunicorn kill the
+    # worker first (a 500). Refused here, before any worker starts; gunicorn prints the error
+    # (a RuntimeError) and exits 1.
+    check_within_worker_timeout(Settings.from_environment().body_seconds, server.cfg.timeout)

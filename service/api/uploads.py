@@ -20,6 +20,9 @@ from werkzeug.wsgi import get_content_length
 
 from service.api.context import settings
 from service.api.requests import UnsupportedMediaType, check_media_type, limit_for_body
+from service.api.watchdog import Watch, Watchdog
+from service.domain.wording import counted
+from service.errors import BodyTooSlow
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -37,26 +40,38 @@ class Spooled:
     size: int
 
 
-def whole_bodies_only(app: WSGIApplication, idle_seconds: float) -> WSGIApplication:
+def whole_bodies_only(
+    app: WSGIApplication, idle_seconds: float, body_seconds: float
+) -> WSGIApplication:
     """Read every request body through _FramedBody: a body cut short or malformed is refused,
-    never taken as whole; and one that stops arriving for `idle_seconds` is refused too.
+    never taken as whole; one that stops arriving for `idle_seconds` is refused too, and so is
+    one not read whole within `body_seconds`.
 
     gunicorn's sync worker reads the body from a blocking socket: a client that sent less than
-    its Content-Length and then waited held the worker until gunicorn killed it at its timeout
-    (30 s), and got a 500. The socket's timeout bounds each read (and each write of the
-    answer) instead, well within gunicorn's."""
+    its Content-Length and then waited, or that sent it a byte every few seconds, held the
+    worker until gunicorn killed it at its timeout (30 s), and got a 500. The socket's timeout
+    bounds each read (and each write of the answer), and the watchdog the whole body, well
+    within gunicorn's."""
+    watchdog = Watchdog(body_seconds)
 
     def guarded(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         codings = environ.get("HTTP_TRANSFER_ENCODING")
         length = None if codings else get_content_length(environ)
-        if codings or length:
-            client = environ.get("gunicorn.socket")
-            if isinstance(client, socket.socket):
-                client.settimeout(idle_seconds)
-            environ["wsgi.input"] = _FramedBody(
-                environ["wsgi.input"], length, codings, idle_seconds
-            )
-        return app(environ, start_response)
+        if not (codings or length):
+            return app(environ, start_response)
+        client = environ.get("gunicorn.socket")
+        watch = None
+        if isinstance(client, socket.socket):
+            client.settimeout(idle_seconds)
+            watch = watchdog.watch(client)
+        environ["wsgi.input"] = _FramedBody(
+            environ["wsgi.input"], length, codings, idle_seconds, watch
+        )
+        try:
+            return app(environ, start_response)
+        finally:
+            if watch is not None:
+                watch.release()
 
     return guarded
 
@@ -79,12 +94,18 @@ class _FramedBody:
     and hands on the bytes still compressed, which would be read as the body: a 501."""
 
     def __init__(
-        self, stream: IO[bytes], length: int | None, codings: str | None, idle_seconds: float
+        self,
+        stream: IO[bytes],
+        length: int | None,
+        codings: str | None,
+        idle_seconds: float,
+        watch: Watch | None,
     ) -> None:
         self._stream = stream
         self._length = length
         self._codings = codings
         self._idle_seconds = idle_seconds
+        self._watch = watch
         self._read = 0
 
     def read(self, size: int = -1) -> bytes:
@@ -99,11 +120,27 @@ class _FramedBody:
 
     def _counted(self, data: bytes, *, whole: bool) -> bytes:
         """The data read, unless it shows that the body ended before its length (an empty
-        read, or a read of everything that brought less)."""
+        read, or a read of everything that brought less): cut short by the client, or by the
+        watchdog."""
         self._read += len(data)
-        if self._length is not None and self._read < self._length and (whole or not data):
-            raise BadRequest(CUT_SHORT)
+        if whole or not data or self._read == self._length:
+            if self._length is not None and self._read < self._length:
+                raise self._cut_off() or BadRequest(CUT_SHORT)
+            if self._watch is not None:  # read whole: no cut now, whatever the view then does
+                self._watch.release()
         return data
+
+    def _cut_off(self) -> BodyTooSlow | None:
+        """The refusal of a body that the watchdog cut off, if it did: the read that came
+        short or failed was its doing, not the client's."""
+        if self._watch is None or not self._watch.cut:
+            return None
+        # Of a chunked body, the bytes of a chunk not whole yet have come but not been read.
+        came = "" if self._length is None else f" ({counted(self._read, 'byte')} of {self._length})"
+        return BodyTooSlow(
+            f"the body came too slowly: it was not whole after {self._watch.seconds:g} s{came}. "
+            "Nothing was stored; send it again whole, faster"
+        )
 
     @contextmanager
     def _framed(self) -> Iterator[None]:
@@ -115,6 +152,8 @@ class _FramedBody:
         try:
             yield
         except (ParseException, NoMoreData) as exc:
+            if too_slow := self._cut_off():
+                raise too_slow from exc
             raise BadRequest(
                 f"the chunked body is malformed or was cut short ({type(exc).__name__}): "
                 "nothing was stored; send it again whole"

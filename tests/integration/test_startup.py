@@ -4,6 +4,7 @@ schemathesis fuzzing the running service over HTTP, and the `trace-registry` com
 from __future__ import annotations
 
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -83,12 +84,14 @@ def parties_and_imports(database_url: str) -> dict[str, int]:
     return dict(row) if row else {}
 
 
+PARTY = b'{"name": "Cut", "kind": "OTHER", "country": "BE"}'
+
 # A body sent shorter than its Content-Length says, to an import and to a JSON route.
 BODIES_CUT_SHORT = pytest.mark.parametrize(
     ("path", "media_type", "body"),
     [
         ("/v1/imports", "application/x-ndjson", PARTIES),
-        ("/v1/parties", "application/json", b'{"name": "Cut", "kind": "OTHER", "country": "BE"}'),
+        ("/v1/parties", "application/json", PARTY),
     ],
     ids=["import", "json"],
 )
@@ -135,6 +138,62 @@ def test_a_body_that_stops_arriving_is_refused_in_time_and_nothing_is_stored(
     assert BODY_IDLE_SECONDS <= waited < BODY_IDLE_SECONDS + 5
     assert parties_and_imports(database_url) == {"parties": 0, "imports": 0}
     assert http_get(f"{base_url}/healthz")[0] == 200
+
+
+# How long the trickle test's service waits for a whole body (its default is 20 s).
+BODY_SECONDS = 3
+
+
+def trickled_exchange(base_url: str, head: bytes, body: bytes, pace: float) -> tuple[bytes, float]:
+    """Send the head, then the body a byte every `pace` seconds (each gap under the idle
+    timeout) until an answer comes: (the answer, read to its end; seconds it took)."""
+    port = int(base_url.rsplit(":", 1)[1])
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=40) as client:
+        client.sendall(head)
+        for byte in body:
+            client.sendall(bytes([byte]))
+            if select.select([client], [], [], pace)[0]:
+                break
+        answer = b"".join(iter(lambda: client.recv(65536), b""))
+    return answer, time.monotonic() - started
+
+
+@pytest.mark.parametrize(
+    ("path", "media_type", "body", "framing"),
+    [
+        ("/v1/imports", "application/x-ndjson", PARTIES, f"Content-Length: {len(PARTIES)}"),
+        (
+            "/v1/imports",
+            "application/x-ndjson",
+            b"%x\r\n%s\r\n0\r\n\r\n" % (len(PARTIES), PARTIES),
+            "Transfer-Encoding: chunked",
+        ),
+        ("/v1/parties", "application/json", PARTY, f"Content-Length: {len(PARTY)}"),
+    ],
+    ids=["import", "chunked-import", "json"],
+)
+def test_a_body_trickled_in_is_refused_in_time_and_nothing_is_stored(
+    empty_database_url: str, path: str, media_type: str, body: bytes, framing: str
+) -> None:
+    # A byte a second never trips the idle timeout: the sync worker read on until gunicorn
+    # killed it at 30 s, and the client got a 500.
+    settings = {"TRACE_REGISTRY_BODY_SECONDS": str(BODY_SECONDS)}
+    with serving(empty_database_url, **settings) as base_url:
+        key = create_key(empty_database_url, "Trickling Link Registry", "registry:write")
+        head = post_head(path, key, media_type, framing)
+
+        answer, waited = trickled_exchange(base_url, head, body, BODY_IDLE_SECONDS / 2)
+
+        status_line, _, rest = answer.partition(b"\r\n")
+        assert status_line.split()[1] == b"400", answer
+        assert b"Content-Type: application/problem+json" in rest
+        assert orjson.loads(rest.partition(b"\r\n\r\n")[2])["code"] == "body_too_slow"
+        assert BODY_SECONDS <= waited < BODY_SECONDS + 3
+        assert parties_and_imports(empty_database_url) == {"parties": 0, "imports": 0}
+        # The same body sent whole, at once, is taken.
+        status, rest = raw_exchange(base_url, head + body)
+        assert status == b"201", rest
 
 
 @pytest.mark.parametrize(

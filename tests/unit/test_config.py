@@ -285,6 +285,38 @@ def test_out_of_range_values_are_refused(variable: str, raw: str) -> None:
         from_env(**{variable: raw})
 
 
+@pytest.mark.parametrize("raw", ["0.5", "26", "nan", "inf"])
+def test_a_body_deadline_past_the_worker_timeout_less_its_margin_is_refused(raw: str) -> None:
+    # gunicorn would kill the worker first, and the client would get a 500.
+    with pytest.raises(ConfigurationError, match="TRACE_REGISTRY_BODY_SECONDS"):
+        from_env(TRACE_REGISTRY_BODY_SECONDS=raw)
+
+
+def test_a_body_deadline_is_20_seconds_unless_told_and_may_be_up_to_25() -> None:
+    assert Settings().body_seconds == 20
+    assert from_env(TRACE_REGISTRY_BODY_SECONDS="25").body_seconds == 25
+
+
+class _Arbiter:
+    def __init__(self, timeout: int) -> None:
+        self.cfg = type("Cfg", (), {"timeout": timeout})()
+
+
+def test_gunicorn_refuses_to_start_with_a_timeout_the_body_deadline_would_outlast(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GUNICORN_CMD_ARGS="--timeout 20" overrides the configuration file's 30 s.
+    conf = importlib.import_module("service.gunicorn_conf")
+    monkeypatch.delenv("TRACE_REGISTRY_BODY_SECONDS", raising=False)
+    assert conf.timeout == config.WORKER_TIMEOUT_SECONDS
+    conf.on_starting(_Arbiter(conf.timeout))
+
+    with pytest.raises(ConfigurationError, match="worker timeout \\(20 s\\)"):
+        conf.on_starting(_Arbiter(20))
+    monkeypatch.setenv("TRACE_REGISTRY_BODY_SECONDS", "10")
+    conf.on_starting(_Arbiter(20))
+
+
 def test_gunicorn_runs_a_worker_per_core_and_one_more_unless_told(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
