@@ -238,6 +238,26 @@ def test_an_unknown_route_is_a_problem(api: ContractClient) -> None:
     assert response.mimetype == "application/problem+json"
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/v1//parties/01a24a0e-5022-7570-87d4-a35210a1c465"),
+     ("POST", "/v1//parties"),
+     ("POST", "/v1/admin/keys/abc//revocation")],
+)  # fmt: skip
+def test_a_path_with_a_doubled_slash_is_a_404_problem_not_a_redirect(
+    api: ContractClient, db: Connection, method: str, path: str
+) -> None:
+    # Werkzeug merged the slashes and answered 308 with an HTML page pointing at the merged
+    # path (a client that follows it sends its POST body again to a URL it never wrote).
+    response = api.client.open(path, method=method, headers=api.headers(), json=PARTY)
+
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["code"] == "not_found"
+    assert "Location" not in response.headers
+    assert rows_in(db, "parties") == 0
+
+
 def test_a_wrong_method_is_405_with_allow(api: ContractClient) -> None:
     response = api.client.delete("/v1/parties", headers=api.headers())
 
