@@ -113,12 +113,20 @@ class Database:
 
     @contextmanager
     def connection(self) -> Iterator[Connection]:
-        """A pooled connection; pool exhaustion or an unreachable server is DatabaseUnavailable."""
+        """A pooled connection; pool exhaustion or an unreachable server is DatabaseUnavailable.
+
+        Given back to the pool as it is, with no COMMIT (which pool.connection() would send): in
+        autocommit mode there is nothing to commit, and on a connection the server dropped in
+        the middle of a pipeline, the COMMIT raised from the request's teardown, after its 503
+        was made, and gunicorn answered 500. The pool closes a connection it cannot reset."""
         try:
-            with self.pool.connection() as conn:
-                yield conn
+            conn = self.pool.getconn()
         except PoolTimeout as exc:
             raise DatabaseUnavailable("no database connection became available in time") from exc
+        try:
+            yield conn
+        finally:
+            self.pool.putconn(conn)
 
 
 def delete_in_batches(

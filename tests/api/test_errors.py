@@ -13,8 +13,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from service import create_app
+from service.api import context
 from service.db import Connection
 from service.domain.records import AgencyRef
+from service.errors import DatabaseUnavailable
 from tests.api.test_traces import CONTEXT
 from tests.conftest import rows_in
 from tests.contract import ContractClient
@@ -238,6 +240,26 @@ def test_an_unknown_route_is_a_problem(api: ContractClient) -> None:
     assert response.mimetype == "application/problem+json"
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/v1//parties/01a24a0e-5022-7570-87d4-a35210a1c465"),
+     ("POST", "/v1//parties"),
+     ("POST", "/v1/admin/keys/abc//revocation")],
+)  # fmt: skip
+def test_a_path_with_a_doubled_slash_is_a_404_problem_not_a_redirect(
+    api: ContractClient, db: Connection, method: str, path: str
+) -> None:
+    # Werkzeug merged the slashes and answered 308 with an HTML page pointing at the merged
+    # path (a client that follows it sends its POST body again to a URL it never wrote).
+    response = api.client.open(path, method=method, headers=api.headers(), json=PARTY)
+
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["code"] == "not_found"
+    assert "Location" not in response.headers
+    assert rows_in(db, "parties") == 0
+
+
 def test_a_wrong_method_is_405_with_allow(api: ContractClient) -> None:
     response = api.client.delete("/v1/parties", headers=api.headers())
 
@@ -312,6 +334,30 @@ def test_an_unreachable_database_is_503_with_retry_after(unreachable_app: Flask)
         assert response.get_json()["code"] == "database_unavailable"
         assert response.headers["Retry-After"] == "5"
     assert client.get("/healthz").status_code == 200
+
+
+def test_a_connection_lost_mid_pipeline_is_503_and_replaced(
+    app: Flask, agency_key: tuple[AgencyRef, str]
+) -> None:
+    # A connection the server dropped while a pipeline (a trace's candidates, a batch's
+    # executemany) waited for results can be left in libpq's pipeline mode with a query in
+    # flight: the request answered 503, then returning the connection to the pool committed
+    # on it, which raised from the request's teardown and gunicorn answered 500 instead.
+    @app.get("/dropped")
+    def dropped() -> None:
+        conn = context.connection()
+        conn.pgconn.enter_pipeline_mode()
+        conn.pgconn.send_query_params(b"SELECT 1", None)
+        raise DatabaseUnavailable("the database is unreachable: cannot exit pipeline mode")
+
+    client: FlaskClient = app.test_client()
+    response = client.get("/dropped")
+
+    assert response.status_code == 503
+    assert response.get_json()["code"] == "database_unavailable"
+    auth = {"Authorization": f"Bearer {agency_key[1]}"}
+    after = client.get("/v1/items?serial_number=15023456", headers=auth)
+    assert after.status_code == 200
 
 
 def test_a_bug_is_a_bare_500_problem_without_a_traceback(app: Flask) -> None:
