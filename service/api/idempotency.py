@@ -97,6 +97,9 @@ def finish(conn: Connection, response: Response) -> None:
     claim: idempotency.Request | None = g.pop("idempotency", None)
     if claim is None:
         return
+    if g.get("leave_key_free", False):
+        idempotency.free(conn, claim)
+        return
     batch_id: UUID | None = g.get("replay_from_batch")
     # An answer given as a text report is kept as the JSON it was made from (a replay answers
     # either, as its own request asks: responses.replayed).
@@ -113,6 +116,13 @@ def finish(conn: Connection, response: Response) -> None:
         batch_id=batch_id,
     )
     idempotency.remember(conn, claim, answer)
+
+
+def leave_key_free() -> None:
+    """The answer is a refusal, though the view ran to its end and kept a record of it (a
+    rejected import): the key is not spent on it, as on any request that failed, so that the
+    corrected request can be sent with the same key."""
+    g.leave_key_free = True
 
 
 def withhold_replay() -> None:

@@ -8,7 +8,7 @@ from uuid import UUID
 from flask import Blueprint, Response, request
 
 from service import importing
-from service.api import audit, requests, uploads
+from service.api import audit, idempotency, requests, uploads
 from service.api.auth import requires
 from service.api.context import (
     connection,
@@ -90,7 +90,9 @@ def create_import() -> Response:
     location = f"/v1/imports/{outcome.id}"
     if outcome.status == "FAILED":
         # Answered, not raised: the records are rolled back already, and the import's record
-        # (with its problems) and the audit entry are kept.
+        # (with its problems) and the audit entry are kept. Its Idempotency-Key is not spent:
+        # the corrected file may come with the same key.
+        idempotency.leave_key_free()
         return problem(
             400,
             "import_rejected",

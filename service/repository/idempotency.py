@@ -85,6 +85,11 @@ def remember(conn: Connection, request: Request, answer: Answer) -> None:
     )
 
 
+def free(conn: Connection, request: Request) -> None:
+    """Give back the key `claim` took for this request, in the same transaction."""
+    conn.execute(SQL["free"], {"agency_id": request.agency_id, "key": request.key})
+
+
 def purge(conn: Connection, retention_hours: int, batch: int) -> Iterator[int]:
     """Forget answers older than the retention, `batch` at a time, oldest first, until none is
     left; yields how many each batch forgot."""

@@ -18,6 +18,11 @@ SELECT fingerprint, method, path, status, location, media_type, body, withheld, 
 FROM idempotency_keys
 WHERE agency_id = %(agency_id)s AND key = %(key)s;
 
+-- name: free
+-- The key this request took, given back in the same transaction (a request whose answer is a
+-- refusal, though it ran to its end): the next request with the key is a first one.
+DELETE FROM idempotency_keys WHERE agency_id = %(agency_id)s AND key = %(key)s;
+
 -- name: remember
 UPDATE idempotency_keys
 SET status = %(status)s, location = %(location)s, media_type = %(media_type)s, body = %(body)s,

@@ -1309,6 +1309,28 @@ def test_an_import_sent_again_with_its_idempotency_key_answers_the_same(
     assert rows_in(db, "imports") == 1
 
 
+def test_a_rejected_import_leaves_its_idempotency_key_free_for_the_corrected_file(
+    api: ContractClient, db: Connection
+) -> None:
+    records = registry_file()
+    bad = [*records[:3], {**records[3], "category": "LASER_RIFLE"}, *records[4:]]
+    headers = {"Content-Type": NDJSON, "Idempotency-Key": "nightly-2026-11-23"}
+
+    rejected = api.request("POST", "/v1/imports", data=ndjson(*bad), headers=headers)
+    corrected = api.request("POST", "/v1/imports", data=ndjson(*records), headers=headers)
+    again = api.request("POST", "/v1/imports", data=ndjson(*records), headers=headers)
+
+    assert rejected.status_code == 400
+    assert rejected.get_json()["code"] == "import_rejected"
+    # was 409 idempotency_key_reused: the refusal had spent the key
+    assert corrected.status_code == 201, corrected.get_data(as_text=True)
+    assert again.get_data() == corrected.get_data()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert rows_in(db, "items") == sum(1 for r in records if r["record_type"] == "item")
+    statuses = db.execute("SELECT status FROM imports ORDER BY id").fetchall()
+    assert [row["status"] for row in statuses] == ["FAILED", "COMPLETED"]
+
+
 class _GeneratedFile(PiecesStream):
     """An NDJSON file of n items, made as it is read: the test holds none of it."""
 
