@@ -37,6 +37,18 @@ class QueryInteger(fields.Integer):
         return int(super()._deserialize(value, attr, data, **kwargs))
 
 
+class QueryBoolean(fields.Boolean):
+    """A boolean of a query string, spelt `true` or `false` as the contract writes it (marshmallow
+    would take `1`, `yes`, `on` and `TRUE`, and a client's typo of another word as well)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if value == "true":
+            return True
+        if value == "false":
+            return False
+        raise ValidationError("Not a valid boolean: write true or false.")
+
+
 class Page(Schema):
     """The query of a cursor-paged list: how many, and where the page starts."""
 

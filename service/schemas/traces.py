@@ -22,6 +22,7 @@ from service.schemas.fields import (
     IsoDate,
     Marking,
     Page,
+    QueryBoolean,
     ShownText,
     SoughtText,
     StrictBoolean,
@@ -110,7 +111,7 @@ class ManufacturerQuery(Schema):
 
 
 class NotificationQuery(Page):
-    unacknowledged = fields.Boolean(load_default=False)
+    unacknowledged = QueryBoolean(load_default=False)
 
 
 class WebhookIn(Schema):

@@ -167,6 +167,19 @@ def test_acknowledging_is_once_and_filters_the_list(
     assert [n["id"] for n in unread] == [second["id"]]
 
 
+@pytest.mark.parametrize("spelt", ["1", "yes", "on", "TRUE", "ture", ""])
+def test_the_unacknowledged_filter_is_true_or_false_as_the_contract_spells_it(
+    api: ContractClient, spelt: str
+) -> None:
+    response = api.get(f"/v1/notifications?unacknowledged={spelt}")
+
+    assert response.status_code == 400  # "1", "yes", "on" and "TRUE" were taken as true
+    assert [(e["location"], e["parameter"]) for e in response.get_json()["errors"]] == [
+        ("query", "unacknowledged")
+    ]
+    assert api.get("/v1/notifications?unacknowledged=false").status_code == 200
+
+
 class Receiver(BaseHTTPRequestHandler):
     """A webhook receiver that records what it gets and answers with the next queued status."""
 
