@@ -18,13 +18,13 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, missing, validate
 
 from service.schemas.fields import (
-    CONTROL_CHARACTERS,
     ISO_DATE,
     Choice,
     CountryCode,
     IsoDate,
     StrictInteger,
     Text,
+    refused_character,
 )
 
 # What a checker answers for a value the schema may refuse (None is a value: JSON null).
@@ -145,7 +145,7 @@ def _text_check(shortest: int, longest: int | None, refine: Callable[[str], str]
     the field itself runs it."""
 
     def check(value: Any, _: frozenset[str]) -> Any:
-        if type(value) is not str or CONTROL_CHARACTERS.search(value):
+        if type(value) is not str or refused_character(value):
             return UNSURE
         try:
             text = refine(value.strip())

@@ -73,19 +73,37 @@ InputContext = Context[ReferenceData]
 
 # C0 controls but tab, line feed and carriage return; DEL; C1 controls. PostgreSQL cannot store NUL,
 # and ESC or CSI kept in a name would reach an investigator's terminal raw through curl.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Control characters but the line breaks and tabs, and Unicode's noncharacters (U+FDD0-U+FDEF
+# and the last two code points of every plane: kept for a program's own use, never to be
+# interchanged; U+FFFE is a byte-order mark read the wrong way round).
+CONTROL_CHARACTERS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef"
+    + "".join(f"{chr(plane << 16 | 0xFFFE)}{chr(plane << 16 | 0xFFFF)}" for plane in range(17))
+    + "]"
+)
+# The same for ASCII text, nearly every field: a fifth of the time of the whole class.
+_ASCII_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def refused_character(text: str) -> re.Match[str] | None:
+    """The first character that no text field takes (CONTROL_CHARACTERS), if any."""
+    return (_ASCII_CONTROL_CHARACTERS if text.isascii() else CONTROL_CHARACTERS).search(text)
 
 
 class Text(fields.String):
-    """A string without control characters, stripped, not blank, with a maximum length."""
+    """A string without control characters (but line breaks and tabs) or noncharacters,
+    stripped, not blank, with a maximum length."""
 
     def __init__(self, *, max_length: int = 200, **kwargs: Any) -> None:
         super().__init__(validate=validate.Length(min=1, max=max_length), **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = str(super()._deserialize(value, attr, data, **kwargs))
-        if CONTROL_CHARACTERS.search(text):
-            raise ValidationError("must not contain control characters")
+        refused = refused_character(text)
+        if refused:
+            character = ord(refused.group())
+            kind = "a control character" if character <= 0x9F else "a noncharacter"
+            raise ValidationError(f"must not contain U+{character:04X}, {kind}")
         return self.refine(text.strip())
 
     def refine(self, text: str) -> str:

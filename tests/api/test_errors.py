@@ -157,6 +157,33 @@ def test_a_body_that_gives_a_field_twice_is_400_naming_it_and_stores_nothing(
     assert rows_in(db, "parties") == 0
 
 
+@pytest.mark.parametrize(
+    ("character", "kind"),
+    [("\x01", "a control character"), ("\x85", "a control character"),
+     ("\ufffe", "a noncharacter"), ("\ufdd0", "a noncharacter"),
+     ("\U0010ffff", "a noncharacter")],
+)  # fmt: skip
+def test_a_control_character_or_noncharacter_is_refused_naming_it(
+    api: ContractClient, db: Connection, character: str, kind: str
+) -> None:
+    # Noncharacters were taken in a trace's case reference, a caliber, a registration number.
+    weapon = {"serial_number": "TAU-889911", "caliber": f"7.62{character}"}
+    party = {**PARTY, "name": f"Arsenal {character}", "registration_number": f"HRB{character}1"}
+
+    traced = api.post("/v1/traces", json={"weapon": weapon, "context": CONTEXT})
+    recorded = api.post("/v1/parties", json=party)
+
+    for response, pointers in (
+        (traced, ["/weapon/caliber"]),
+        (recorded, ["/name", "/registration_number"]),
+    ):
+        assert response.status_code == 400, response.get_data(as_text=True)
+        errors = response.get_json()["errors"]
+        assert [e["pointer"] for e in errors] == pointers
+        assert errors[0]["detail"] == f"must not contain U+{ord(character):04X}, {kind}"
+    assert rows_in(db, "traces") == rows_in(db, "parties") == 0
+
+
 # Other spellings of a UUID that Python's UUID reads: an id so written in a path was a 404, and
 # in a body or a query it was taken.
 OTHER_SPELLINGS = {

@@ -30,7 +30,7 @@ from service.domain import custody
 from service.domain.serials import fold_serial
 from service.domain.text import KEPT_FORMAT_CHARACTERS
 from service.repository.imports import ImportRecord
-from service.schemas.fields import InputContext
+from service.schemas.fields import InputContext, refused_character
 from service.schemas.imports import SCHEMAS
 from service.schemas.registry import CLASSIFICATIONS, ITEM_CATEGORIES, PARTY_KINDS
 from tests.api.test_imports import CSV, NDJSON, import_file
@@ -81,9 +81,12 @@ REFERENCES = {"exporter_party_ref", "end_user_party_ref", "from_party_ref", "to_
               "owner_party_ref", "euc_ref"}  # fmt: skip
 
 # Any character a text field takes: no control characters but tab, line feed and carriage return,
-# and no format characters but the direction marks and joiners (service.domain.text).
+# no noncharacters, and no format characters but the direction marks and joiners
+# (service.domain.text).
 _characters = st.one_of(
-    st.characters(exclude_categories=("Cc", "Cs", "Cf")),
+    st.characters(exclude_categories=("Cc", "Cs", "Cf")).filter(
+        lambda character: refused_character(character) is None
+    ),
     st.sampled_from(["\t", "\n", "\r", *sorted(KEPT_FORMAT_CHARACTERS)]),
 )
 _padding = st.text(st.sampled_from(" \t\n\u00a0\u3000"), max_size=2)
