@@ -4,6 +4,7 @@ inserted."""
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import timedelta
 from typing import Any
 
@@ -213,8 +214,36 @@ def test_a_stated_case_reference_must_be_printable_and_short(api: ContractClient
     assert response.get_json()["errors"][0] == {
         "location": "header",
         "parameter": "X-Case-Reference",
-        "detail": "at most 100 printable characters",
+        "detail": "at most 100 printable characters in NFC, as it is kept",
     }
+
+
+# U+FB2C (HEBREW LETTER SHIN WITH DAGESH AND SHIN DOT) is three characters in NFC.
+SHIN = "\ufb2c"
+
+
+@pytest.mark.parametrize(("header", "longest"), [("X-Case-Reference", 100), ("X-Purpose", 300)])
+def test_a_stated_header_s_length_is_counted_as_it_is_kept(
+    api: ContractClient, db: Connection, header: str, longest: int
+) -> None:
+    # The length was checked before NFC: 34 characters sent became 102 kept.
+    assert len(unicodedata.normalize("NFC", SHIN)) == 3
+    fits, too_long = SHIN * (longest // 3), SHIN * (longest // 3 + 1)
+
+    refused = api.get("/v1/items", headers={header: as_utf8_in_environ(too_long)})
+    taken = api.get("/v1/items", headers={header: as_utf8_in_environ(fits)})
+
+    assert refused.status_code == 400
+    assert refused.get_json()["errors"][0]["parameter"] == header
+    assert "in NFC" in refused.get_json()["errors"][0]["detail"]
+    assert taken.status_code == 200
+    kept = entries(db)[-1]["case_reference" if header == "X-Case-Reference" else "purpose"]
+    assert kept == unicodedata.normalize("NFC", fits) and len(kept) == longest // 3 * 3
+
+
+def as_utf8_in_environ(text: str) -> str:
+    """A header's text as the WSGI environ shows its UTF-8 bytes (PEP 3333: Latin-1)."""
+    return text.encode("utf-8").decode("latin-1")
 
 
 def test_the_trail_filters_by_agency_serial_case_and_time(
