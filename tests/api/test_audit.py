@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from service import auditing
 from service.db import Connection
 from service.domain import audit
+from service.domain.ids import uuid7
 from service.repository import audit as audit_trail
 from tests.api.test_traces import CONTEXT
 from tests.conftest import create_agency_key, service_url_for
@@ -270,6 +271,32 @@ def test_the_trail_filters_by_agency_serial_case_and_time(
     assert [e["path"] for e in by_agency["items"]] == ["/v1/items", "/v1/traces"]
     # the listing itself is audited after it answers: the newest entry is the agency filter's
     assert {e["route"] for e in later["items"]} == {"/v1/admin/audit"}
+
+
+def test_the_trail_finds_a_case_written_decomposed_before_the_nfc_rule(
+    admin: ContractClient, api: ContractClient, db: Connection
+) -> None:
+    # An entry is hash-chained and stays as written: a trace's case reference typed decomposed
+    # before case references were kept in NFC is kept so, and the filter (in NFC) missed it.
+    composed = "Op\u00e9ration Caf\u00e9"
+    decomposed = unicodedata.normalize("NFD", composed)
+    api.get("/v1/items", headers={"X-Case-Reference": as_utf8_in_environ(composed)})
+    audit_trail.append(db, written_before_the_rule(case_reference=decomposed))
+
+    found = admin.get("/v1/admin/audit", query={"case_reference": composed}).get_json()
+    other = admin.get("/v1/admin/audit", query={"case_reference": "Op\u00e9ration"}).get_json()
+
+    assert [entry["case_reference"] for entry in found["items"]] == [decomposed, composed]
+    assert other["items"] == []
+
+
+def written_before_the_rule(case_reference: str) -> audit_trail.NewEntry:
+    """A trace's entry as the service wrote it before the NFC rule."""
+    return audit_trail.NewEntry(
+        id=uuid7(), agency_id=None, key_prefix=None, method="POST", route="/v1/traces",
+        path="/v1/traces", status=201, serials=(), record_ids=(), case_reference=case_reference,
+        purpose="as typed", records_returned=0, details={},
+    )  # fmt: skip
 
 
 def test_the_trail_pages_newest_first(admin: ContractClient, api: ContractClient) -> None:
