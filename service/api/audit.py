@@ -320,10 +320,15 @@ def _header(name: str, longest: int) -> str | None:
     if value is None or not value.strip():
         return None
     value = _as_sent(value).strip()
+    # in NFC, as a trace's context keeps its case and the trail's filter compares it; the
+    # limit holds for what is kept, which NFC can make longer (U+FB2C is three characters)
+    if not value.isascii():
+        value = unicodedata.normalize("NFC", value)
     if len(value) > longest or not value.isprintable():
-        raise InvalidInput.for_field("header", name, f"at most {longest} printable characters")
-    # in NFC, as a trace's context keeps its case and the trail's filter compares it
-    return value if value.isascii() else unicodedata.normalize("NFC", value)
+        raise InvalidInput.for_field(
+            "header", name, f"at most {longest} printable characters in NFC, as it is kept"
+        )
+    return value
 
 
 def _as_sent(value: str) -> str:

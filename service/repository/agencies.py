@@ -95,7 +95,9 @@ def ensure_agency(
     found = find_agency(conn, name)
     if found is not None:
         return found, False
-    created = conn.execute(SQL["insert_agency"], {"name": name, "country": country}).fetchone()
+    created = conn.execute(
+        SQL["insert_agency"], {"name": name, "country": country, "invisible": KEPT_FORMAT_STRING}
+    ).fetchone()
     if created is not None:
         return AgencyRef(created["id"], created["name"]), True
     # another transaction stored the name meanwhile, or one that reads as it
@@ -187,28 +189,30 @@ def authenticate(
 
 def create_agency(conn: Connection, name: str, country: str | None) -> Agency:
     """A new agency; Duplicate when its name, or one that reads as it, is taken."""
+    named = {"name": name, "country": country, "invisible": KEPT_FORMAT_STRING}
     try:
         with conn.transaction():
-            row = conn.execute(SQL["create_agency"], {"name": name, "country": country}).fetchone()
+            row = conn.execute(SQL["create_agency"], named).fetchone()
     except errors.UniqueViolation as exc:
         if exc.diag.constraint_name != _NAME_AS_READ:
             raise  # the name itself: service.errors words it
         raise _read_alike(conn, name) from None
-    assert row is not None
+    if row is None:
+        raise _read_alike(conn, name)
     return Agency(**row)
 
 
 def _read_alike(conn: Connection, name: str) -> Duplicate:
-    """The refusal of a name that reads as another agency's (agencies_name_as_read): a direction
-    mark or a joiner, which shows nothing, made a second agency that every notification named as
-    the first."""
+    """The refusal of a name that reads as another agency's: a direction mark or a joiner, which
+    shows nothing, or another normal form of the same accents, made a second agency that every
+    notification named as the first."""
     twin = conn.execute(
         SQL["name_read_alike"], {"name": name, "invisible": KEPT_FORMAT_STRING}
     ).fetchone()
     named = f" {twin['name']!r}" if twin is not None else ""
     return Duplicate(
         f"the name reads as that of the agency{named}, but for its direction marks or joiners, "
-        "which show nothing"
+        "which show nothing, or the normal form of its accents"
     )
 
 
@@ -240,8 +244,8 @@ def find_agency(conn: Connection, name: str) -> AgencyRef | None:
 
 
 def find_agency_as_read(conn: Connection, name: str) -> AgencyRef | None:
-    """The agency whose name reads as `name` (in NFC, as every name is kept): the same but for
-    the direction marks and joiners, which show nothing; the one named exactly first."""
+    """The agency whose name reads as `name`: the same but for the direction marks and joiners,
+    which show nothing, and its normal form; the one named exactly first."""
     row = conn.execute(
         SQL["find_agency_as_read"], {"name": name, "invisible": KEPT_FORMAT_STRING}
     ).fetchone()

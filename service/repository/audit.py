@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -87,6 +88,11 @@ _CONDITIONS = {
     "recorded_from": "a.recorded_at >= %(recorded_from)s AND a.id >= %(ids_from)s",
     "recorded_before": "a.recorded_at < %(recorded_before)s AND a.id < %(ids_before)s",
 }
+# A case written decomposed (NFD) before case references were kept in NFC is kept as written,
+# as the hash chain holds it: the filter (in NFC) asks for both forms, where such an entry
+# exists. Two values of the index's first column cannot be walked in id order as one: the case's
+# entries are read and sorted, so only a case that has one pays for it.
+_CASE_IN_EITHER_FORM = "a.case_reference IN (%(case_reference)s, %(case_reference_decomposed)s)"
 # How far an entry's id (its request's start, by the API host's clock) may be from when it was
 # recorded (the database's clock, when the request ended): a request lasts seconds (gunicorn
 # ends one at 30 s), and the clocks of hosts kept by NTP agree within milliseconds. A day
@@ -96,14 +102,25 @@ ID_MARGIN = timedelta(days=1)
 
 def find(conn: Connection, filters: Filters, before: UUID | None, limit: int) -> list[AuditEntry]:
     values = {name: getattr(filters, name) for name in _CONDITIONS}
-    chosen = [sql.SQL(_CONDITIONS[name]) for name, value in values.items() if value is not None]
+    decomposed = _decomposed_case_written(conn, filters.case_reference)
+    conditions = _CONDITIONS | ({"case_reference": _CASE_IN_EITHER_FORM} if decomposed else {})
+    chosen = [sql.SQL(conditions[name]) for name, value in values.items() if value is not None]
     condition = sql.SQL("").join(sql.SQL(" AND ") + c for c in chosen)
     query = sql.SQL(SQL["list_entries"]).format(filters=condition)
     bounds = {
         "ids_from": _first_id_at(filters.recorded_from, -ID_MARGIN),
         "ids_before": _first_id_at(filters.recorded_before, ID_MARGIN),
     }
-    rows = conn.execute(query, {**values, **bounds, "before": before or NEWEST, "limit": limit})
+    rows = conn.execute(
+        query,
+        {
+            **values,
+            **bounds,
+            "case_reference_decomposed": decomposed,
+            "before": before or NEWEST,
+            "limit": limit,
+        },
+    )
     return [
         AuditEntry(
             id=row["id"],
@@ -127,6 +144,17 @@ def find(conn: Connection, filters: Filters, before: UUID | None, limit: int) ->
         )
         for row in rows
     ]
+
+
+def _decomposed_case_written(conn: Connection, case_reference: str | None) -> str | None:
+    """The case reference in NFD, when that differs from it and an entry was written so."""
+    if case_reference is None or case_reference.isascii():
+        return None
+    decomposed = unicodedata.normalize("NFD", case_reference)
+    if decomposed == case_reference:
+        return None
+    written = conn.execute(SQL["case_reference_written"], {"case_reference": decomposed})
+    return decomposed if written.fetchone() is not None else None
 
 
 def _first_id_at(moment: datetime | None, margin: timedelta) -> UUID | None:

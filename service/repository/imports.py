@@ -27,6 +27,12 @@ from service.repository import alerts, rows, settings
 from service.repository.queries import load
 
 SQL = load("imports")
+# Records sent again and linked records, compared field by field by one rule (the
+# `fields_read_otherwise` query).
+_CHANGED_RECORDS, _LINKED_NOT_APPLIED = (
+    sql.SQL(SQL[name]).format(fields_read_otherwise=sql.SQL(SQL["fields_read_otherwise"]))
+    for name in ("check_changed_records", "linked_not_applied")
+)
 # Any fixed number: the advisory-lock space of imports (one agency's imports run one at a time).
 _LOCK_SPACE = 74_105
 
@@ -284,7 +290,7 @@ def check(conn: Connection, agency_id: UUID) -> None:
     for name in ("check_unresolved_references", "check_certificate_lines"):
         conn.execute(SQL[name], {})
     check_identities(conn, agency_id)
-    conn.execute(SQL["check_changed_records"], {"agency_id": agency_id})
+    conn.execute(_CHANGED_RECORDS, {"agency_id": agency_id})
 
 
 def check_identities(conn: Connection, agency_id: UUID) -> None:
@@ -330,7 +336,7 @@ def store(conn: Connection, agency_id: UUID) -> Stored:
 def not_applied(conn: Connection, limit: int) -> tuple[NotApplied, ...]:
     """The file's linked records that it describes otherwise than the records that stand, with
     those fields (not applied), the first `limit` by line; after `store`."""
-    rows = conn.execute(SQL["linked_not_applied"], {"limit": limit})
+    rows = conn.execute(_LINKED_NOT_APPLIED, {"limit": limit})
     return tuple(
         NotApplied(r["line"], r["record_type"], r["ref"], tuple(r["fields"])) for r in rows
     )

@@ -2,31 +2,54 @@
 SELECT id, name FROM agencies WHERE name = %(name)s;
 
 -- name: find_agency_as_read
--- The agency whose name reads as this one (the same but for the direction marks and joiners,
--- which show nothing: agencies_name_as_read keeps one such name), the one named exactly first
--- (agencies named before that index may share a reading). A small reference table: scanned.
+-- A name reads as another, here and below, when the two are the same but for the direction
+-- marks and joiners, which show nothing, and their normal form: compared in NFC, as the code
+-- keeps every name. The index
+-- agencies_name_as_read compares them as stored, and migration 0010 left twins that differ only
+-- in their normal form as they were: when none of a group is in NFC, the index lets a name in
+-- NFC in. So a new name is checked here too, by the running server's Unicode tables, rather
+-- than by an index whose expression would depend on them (PostgreSQL 15 has Unicode 14, 18 has
+-- 16: an upgraded server could disagree with the index it built). Agencies are a small
+-- reference table, named rarely: each statement scans it.
+--
+-- The agency whose name reads as this one, the one named exactly first (agencies named before
+-- agencies_name_as_read, or before the NFC rule, may share a reading).
 SELECT id, name FROM agencies
-WHERE translate(name, %(invisible)s, '') = translate(%(name)s, %(invisible)s, '')
+WHERE normalize(translate(name, %(invisible)s, ''), NFC)
+      = normalize(translate(%(name)s, %(invisible)s, ''), NFC)
 ORDER BY name = %(name)s DESC, created_at, id
 LIMIT 1;
 
 -- name: insert_agency
--- Nothing when the name, or one that reads as it (agencies_name_as_read), is taken.
-INSERT INTO agencies (name, country) VALUES (%(name)s, %(country)s)
+-- Nothing when the name, or one that reads as it, is taken.
+INSERT INTO agencies (name, country)
+SELECT %(name)s, %(country)s
+WHERE NOT EXISTS (SELECT FROM agencies
+                  WHERE normalize(translate(name, %(invisible)s, ''), NFC)
+                        = normalize(translate(%(name)s, %(invisible)s, ''), NFC)
+                    AND name <> %(name)s)
 ON CONFLICT DO NOTHING
 RETURNING id, name;
 
 -- name: name_read_alike
--- An agency whose name reads as this one (the same but for the direction marks and joiners,
--- which show nothing) and is not this one: which agencies_name_as_read refused it for.
+-- An agency whose name reads as this one and is not this one: why it was refused.
 SELECT name FROM agencies
-WHERE translate(name, %(invisible)s, '') = translate(%(name)s, %(invisible)s, '')
+WHERE normalize(translate(name, %(invisible)s, ''), NFC)
+      = normalize(translate(%(name)s, %(invisible)s, ''), NFC)
   AND name <> %(name)s
+ORDER BY created_at, id
 LIMIT 1;
 
 -- name: create_agency
--- A new agency; a name already taken, or one that reads as it, is a unique violation (409).
-INSERT INTO agencies (name, country) VALUES (%(name)s, %(country)s)
+-- A new agency; nothing when a name that reads as it is stored; the name itself taken, or one
+-- that reads as it stored meanwhile, is a unique violation (409). The name itself is left to
+-- agencies_name_key, whose refusal says so.
+INSERT INTO agencies (name, country)
+SELECT %(name)s, %(country)s
+WHERE NOT EXISTS (SELECT FROM agencies
+                  WHERE normalize(translate(name, %(invisible)s, ''), NFC)
+                        = normalize(translate(%(name)s, %(invisible)s, ''), NFC)
+                    AND name <> %(name)s)
 RETURNING id, name, country, created_at, 0 AS active_keys;
 
 -- name: insert_api_key

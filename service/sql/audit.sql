@@ -32,6 +32,12 @@ WHERE a.id < %(before)s {filters}
 ORDER BY a.id DESC
 LIMIT %(limit)s;
 
+-- name: case_reference_written
+-- Whether an entry holds this case reference as written (a probe of audit_log_case). The
+-- trail's filter asks for the decomposed form of a case only where one was written: before the
+-- NFC rule, and kept so by the hash chain.
+SELECT 1 AS written FROM audit_log WHERE case_reference = %(case_reference)s LIMIT 1;
+
 -- name: insert_entry_taking_tally
 -- insert_entry for a client's failed authentication that was admitted (service/sql/clients.sql):
 -- the client's refusals since its last such entry are taken from its tally and named in the

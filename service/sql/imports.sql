@@ -259,6 +259,20 @@ FROM (SELECT line, 'serial_number' AS field, 'item' AS record_type, ref, id
 JOIN import_references r ON r.record_id = s.id AND r.agency_id = %(agency_id)s
                         AND r.record_type = s.record_type AND r.record_type <> 'event';
 
+-- name: fields_read_otherwise
+-- The fields of a record `r` (its arrays of field names, texts recorded and texts sent) whose
+-- text recorded reads otherwise than the file's, with their positions: the one rule of
+-- check_changed_records and linked_not_applied, which the repository puts in place of their
+-- braces (a LATERAL subquery, which the planner flattens into their join as it was written
+-- there). A text recorded before records were kept in NFC is compared in NFC, as the file's is
+-- read: sent again as it was, it read as changed ("Oružje", and this file says "Oružje"), or a
+-- linked record was named as not applied, and no file could say it otherwise. Only a field
+-- that differs is normalised. normalize() needs a UTF8 database, which every database holding
+-- the schema is (agencies_name_as_read names characters no other server encoding has).
+SELECT d.field, d.recorded, d.sent, d.position
+FROM unnest(r.fields, r.recorded, r.sent) WITH ORDINALITY AS d (field, recorded, sent, position)
+WHERE d.recorded IS DISTINCT FROM d.sent AND normalize(d.recorded, NFC) IS DISTINCT FROM d.sent;
+
 -- name: check_changed_records
 -- A reference names one record: sent again, it must say what was recorded. The ledger keeps a
 -- record as first recorded, so a record changed since was skipped as present, and the sender,
@@ -451,13 +465,8 @@ FROM (
                ON uncovered.event_ref = s.ref AND uncovered.line = s.line
         WHERE s.present
     ) AS r
-    CROSS JOIN LATERAL unnest(r.fields, r.recorded, r.sent) AS d (field, recorded, sent)
-    WHERE r.recorded IS DISTINCT FROM r.sent AND d.recorded IS DISTINCT FROM d.sent
-      -- A text recorded before records were kept in NFC is compared in NFC, as the file's
-      -- is read: sent again as it was, it read as changed ("Oružje", and this file says
-      -- "Oružje"), and no file could say it otherwise. Only a field that differs gets here.
-      AND CASE WHEN current_setting('server_encoding') = 'UTF8'
-               THEN normalize(d.recorded, NFC) ELSE d.recorded END IS DISTINCT FROM d.sent
+    CROSS JOIN LATERAL ({fields_read_otherwise}) AS d
+    WHERE r.recorded IS DISTINCT FROM r.sent
 ) AS changed;
 
 -- name: linked_not_applied
@@ -501,14 +510,8 @@ FROM (
     FROM import_eucs s JOIN end_user_certificates c ON c.id = s.id
     WHERE s.linked
 ) AS r
-CROSS JOIN LATERAL unnest(r.fields, r.recorded, r.sent) WITH ORDINALITY
-    AS d (field, recorded, sent, position)
-WHERE d.sent IS NOT NULL AND d.recorded IS DISTINCT FROM d.sent
-  -- A text recorded before records were kept in NFC is compared in NFC, as the file's is read
-  -- (check_changed_records does the same): else a linked record the file describes as it is
-  -- was named as not applied, and no file could say it otherwise.
-  AND CASE WHEN current_setting('server_encoding') = 'UTF8'
-           THEN normalize(d.recorded, NFC) ELSE d.recorded END IS DISTINCT FROM d.sent
+CROSS JOIN LATERAL ({fields_read_otherwise}) AS d
+WHERE d.sent IS NOT NULL
 GROUP BY r.line, r.record_type, r.ref
 ORDER BY r.line, r.record_type
 LIMIT %(limit)s;

@@ -4,6 +4,7 @@ inserted."""
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from flask.testing import FlaskClient
 from service import auditing
 from service.db import Connection
 from service.domain import audit
+from service.domain.ids import uuid7
 from service.repository import audit as audit_trail
 from tests.api.test_traces import CONTEXT
 from tests.conftest import create_agency_key, service_url_for
@@ -213,8 +215,36 @@ def test_a_stated_case_reference_must_be_printable_and_short(api: ContractClient
     assert response.get_json()["errors"][0] == {
         "location": "header",
         "parameter": "X-Case-Reference",
-        "detail": "at most 100 printable characters",
+        "detail": "at most 100 printable characters in NFC, as it is kept",
     }
+
+
+# U+FB2C (HEBREW LETTER SHIN WITH DAGESH AND SHIN DOT) is three characters in NFC.
+SHIN = "\ufb2c"
+
+
+@pytest.mark.parametrize(("header", "longest"), [("X-Case-Reference", 100), ("X-Purpose", 300)])
+def test_a_stated_header_s_length_is_counted_as_it_is_kept(
+    api: ContractClient, db: Connection, header: str, longest: int
+) -> None:
+    # The length was checked before NFC: 34 characters sent became 102 kept.
+    assert len(unicodedata.normalize("NFC", SHIN)) == 3
+    fits, too_long = SHIN * (longest // 3), SHIN * (longest // 3 + 1)
+
+    refused = api.get("/v1/items", headers={header: as_utf8_in_environ(too_long)})
+    taken = api.get("/v1/items", headers={header: as_utf8_in_environ(fits)})
+
+    assert refused.status_code == 400
+    assert refused.get_json()["errors"][0]["parameter"] == header
+    assert "in NFC" in refused.get_json()["errors"][0]["detail"]
+    assert taken.status_code == 200
+    kept = entries(db)[-1]["case_reference" if header == "X-Case-Reference" else "purpose"]
+    assert kept == unicodedata.normalize("NFC", fits) and len(kept) == longest // 3 * 3
+
+
+def as_utf8_in_environ(text: str) -> str:
+    """A header's text as the WSGI environ shows its UTF-8 bytes (PEP 3333: Latin-1)."""
+    return text.encode("utf-8").decode("latin-1")
 
 
 def test_the_trail_filters_by_agency_serial_case_and_time(
@@ -241,6 +271,32 @@ def test_the_trail_filters_by_agency_serial_case_and_time(
     assert [e["path"] for e in by_agency["items"]] == ["/v1/items", "/v1/traces"]
     # the listing itself is audited after it answers: the newest entry is the agency filter's
     assert {e["route"] for e in later["items"]} == {"/v1/admin/audit"}
+
+
+def test_the_trail_finds_a_case_written_decomposed_before_the_nfc_rule(
+    admin: ContractClient, api: ContractClient, db: Connection
+) -> None:
+    # An entry is hash-chained and stays as written: a trace's case reference typed decomposed
+    # before case references were kept in NFC is kept so, and the filter (in NFC) missed it.
+    composed = "Op\u00e9ration Caf\u00e9"
+    decomposed = unicodedata.normalize("NFD", composed)
+    api.get("/v1/items", headers={"X-Case-Reference": as_utf8_in_environ(composed)})
+    audit_trail.append(db, written_before_the_rule(case_reference=decomposed))
+
+    found = admin.get("/v1/admin/audit", query={"case_reference": composed}).get_json()
+    other = admin.get("/v1/admin/audit", query={"case_reference": "Op\u00e9ration"}).get_json()
+
+    assert [entry["case_reference"] for entry in found["items"]] == [decomposed, composed]
+    assert other["items"] == []
+
+
+def written_before_the_rule(case_reference: str) -> audit_trail.NewEntry:
+    """A trace's entry as the service wrote it before the NFC rule."""
+    return audit_trail.NewEntry(
+        id=uuid7(), agency_id=None, key_prefix=None, method="POST", route="/v1/traces",
+        path="/v1/traces", status=201, serials=(), record_ids=(), case_reference=case_reference,
+        purpose="as typed", records_returned=0, details={},
+    )  # fmt: skip
 
 
 def test_the_trail_pages_newest_first(admin: ContractClient, api: ContractClient) -> None:

@@ -4,6 +4,7 @@ waits for no other."""
 
 from __future__ import annotations
 
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -64,3 +65,30 @@ def test_a_name_that_reads_as_one_being_named_at_once_is_refused_once_that_one_i
             second.result(timeout=10)
 
     assert db.execute("SELECT count(*) AS n FROM agencies").fetchone() == {"n": 1}
+
+
+# "Bộ Công an" (Viet Nam's Ministry of Public Security): its ộ decomposed (o, dot below,
+# circumflex) and half composed (ô, dot below), neither in NFC.
+MINISTRY = "B\u1ed9 C\u00f4ng an"
+NOT_NFC_TWINS = (unicodedata.normalize("NFD", MINISTRY), "B\u00f4\u0323 C\u00f4ng an")
+
+
+@pytest.mark.parametrize("create", ["create_agency", "ensure_agency"])
+def test_a_name_that_reads_as_twins_stored_only_outside_nfc_is_refused(
+    db: Connection, create: str
+) -> None:
+    # Migration 0010 keeps twins that differ only in their normal form as they are: when no
+    # member is in NFC, agencies_name_as_read (which compares names as stored) let a third in.
+    for written in NOT_NFC_TWINS:
+        assert not unicodedata.is_normalized("NFC", written)
+        db.execute("INSERT INTO agencies (name) VALUES (%s)", [written])
+
+    with pytest.raises(Duplicate, match="reads as that of the agency") as refused:
+        if create == "create_agency":
+            agencies.create_agency(db, MINISTRY, None)
+        else:
+            agencies.ensure_agency(db, MINISTRY)
+
+    assert any(repr(twin) in str(refused.value) for twin in NOT_NFC_TWINS)
+    assert db.execute("SELECT count(*) AS n FROM agencies").fetchone() == {"n": 2}
+    assert agencies.find_agency_as_read(db, MINISTRY) is not None

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import unicodedata
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from marshmallow import ValidationError
 
 from service.domain.text import KEPT_FORMAT_CHARACTERS
 from service.schemas.fields import shown_to_others
+from service.schemas.traces import TraceContextIn
 
 PROPERTY = settings(max_examples=2_000, deadline=None, database=None)
 # Weighted towards what the rule acts on: format characters, the ones kept, combining marks,
@@ -42,3 +44,16 @@ def test_the_fast_path_answers_as_the_rule_does(text: str) -> None:
         shown = None
 
     assert shown == the_rule(text)
+
+
+def test_a_shown_text_s_length_is_counted_as_it_is_kept() -> None:
+    # A trace's case reference (a ShownText of at most 100) grows in NFC: U+FB2C is three
+    # characters. marshmallow validates the value the field made, so the limit holds for the
+    # text kept, as the X-Case-Reference header's now does (service.api.audit).
+    context = TraceContextIn()
+    kept = context.load({"case_reference": "\ufb2c" * 33, "purpose": "p"}).case_reference
+
+    assert len(kept) == 99
+    with pytest.raises(ValidationError) as refused:
+        context.load({"case_reference": "\ufb2c" * 34, "purpose": "p"})
+    assert "case_reference" in refused.value.messages_dict
