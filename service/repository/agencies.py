@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from psycopg import errors
+from psycopg import errors, sql
 
 from service.db import Connection
 from service.domain import api_keys
@@ -17,6 +17,11 @@ from service.errors import Duplicate
 from service.repository.queries import load
 
 SQL = load("agencies")
+# Whether a name reads as another's, one rule for each statement that asks (`agencies_read_alike`).
+FIND_AGENCY_AS_READ, INSERT_AGENCY, NAME_READ_ALIKE, CREATE_AGENCY = (
+    sql.SQL(SQL[name]).format(agencies_read_alike=sql.SQL(SQL["agencies_read_alike"]))
+    for name in ("find_agency_as_read", "insert_agency", "name_read_alike", "create_agency")
+)
 # The unique index of agencies' names as read (schema.sql).
 _NAME_AS_READ = "agencies_name_as_read"
 
@@ -96,7 +101,7 @@ def ensure_agency(
     if found is not None:
         return found, False
     created = conn.execute(
-        SQL["insert_agency"], {"name": name, "country": country, "invisible": KEPT_FORMAT_STRING}
+        INSERT_AGENCY, {"name": name, "country": country, "invisible": KEPT_FORMAT_STRING}
     ).fetchone()
     if created is not None:
         return AgencyRef(created["id"], created["name"]), True
@@ -192,7 +197,7 @@ def create_agency(conn: Connection, name: str, country: str | None) -> Agency:
     named = {"name": name, "country": country, "invisible": KEPT_FORMAT_STRING}
     try:
         with conn.transaction():
-            row = conn.execute(SQL["create_agency"], named).fetchone()
+            row = conn.execute(CREATE_AGENCY, named).fetchone()
     except errors.UniqueViolation as exc:
         if exc.diag.constraint_name != _NAME_AS_READ:
             raise  # the name itself: service.errors words it
@@ -206,9 +211,7 @@ def _read_alike(conn: Connection, name: str) -> Duplicate:
     """The refusal of a name that reads as another agency's: a direction mark or a joiner, which
     shows nothing, or another normal form of the same accents, made a second agency that every
     notification named as the first."""
-    twin = conn.execute(
-        SQL["name_read_alike"], {"name": name, "invisible": KEPT_FORMAT_STRING}
-    ).fetchone()
+    twin = conn.execute(NAME_READ_ALIKE, {"name": name, "invisible": KEPT_FORMAT_STRING}).fetchone()
     named = f" {twin['name']!r}" if twin is not None else ""
     return Duplicate(
         f"the name reads as that of the agency{named}, but for its direction marks or joiners, "
@@ -247,7 +250,7 @@ def find_agency_as_read(conn: Connection, name: str) -> AgencyRef | None:
     """The agency whose name reads as `name`: the same but for the direction marks and joiners,
     which show nothing, and its normal form; the one named exactly first."""
     row = conn.execute(
-        SQL["find_agency_as_read"], {"name": name, "invisible": KEPT_FORMAT_STRING}
+        FIND_AGENCY_AS_READ, {"name": name, "invisible": KEPT_FORMAT_STRING}
     ).fetchone()
     return None if row is None else AgencyRef(row["id"], row["name"])
 

@@ -1,22 +1,25 @@
 -- name: find_agency_by_name
 SELECT id, name FROM agencies WHERE name = %(name)s;
 
+-- name: agencies_read_alike
+-- The agencies whose name reads as %(name)s: the same but for the direction marks and joiners,
+-- which show nothing, and their normal form (compared in NFC, as the code keeps every name). The
+-- one rule of find_agency_as_read, insert_agency, name_read_alike and create_agency, which the
+-- repository puts in each (as eucs.sql's shipped_under). The index agencies_name_as_read
+-- compares names as stored, and migration 0010 left twins that differ only in their normal form
+-- as they were: when none of a group is in NFC, the index lets a name in NFC in. So a new name
+-- is checked here too, by the running server's Unicode tables, rather than by an index whose
+-- expression would depend on them (PostgreSQL 15 has Unicode 14, 18 has 16: an upgraded server
+-- could disagree with the index it built). Agencies are a small reference table, named rarely:
+-- each statement scans it.
+SELECT id, name, created_at FROM agencies
+WHERE normalize(translate(name, %(invisible)s, ''), NFC)
+      = normalize(translate(%(name)s, %(invisible)s, ''), NFC);
+
 -- name: find_agency_as_read
--- A name reads as another, here and below, when the two are the same but for the direction
--- marks and joiners, which show nothing, and their normal form: compared in NFC, as the code
--- keeps every name. The index
--- agencies_name_as_read compares them as stored, and migration 0010 left twins that differ only
--- in their normal form as they were: when none of a group is in NFC, the index lets a name in
--- NFC in. So a new name is checked here too, by the running server's Unicode tables, rather
--- than by an index whose expression would depend on them (PostgreSQL 15 has Unicode 14, 18 has
--- 16: an upgraded server could disagree with the index it built). Agencies are a small
--- reference table, named rarely: each statement scans it.
---
 -- The agency whose name reads as this one, the one named exactly first (agencies named before
 -- agencies_name_as_read, or before the NFC rule, may share a reading).
-SELECT id, name FROM agencies
-WHERE normalize(translate(name, %(invisible)s, ''), NFC)
-      = normalize(translate(%(name)s, %(invisible)s, ''), NFC)
+SELECT id, name FROM ({agencies_read_alike}) AS alike
 ORDER BY name = %(name)s DESC, created_at, id
 LIMIT 1;
 
@@ -24,19 +27,14 @@ LIMIT 1;
 -- Nothing when the name, or one that reads as it, is taken.
 INSERT INTO agencies (name, country)
 SELECT %(name)s, %(country)s
-WHERE NOT EXISTS (SELECT FROM agencies
-                  WHERE normalize(translate(name, %(invisible)s, ''), NFC)
-                        = normalize(translate(%(name)s, %(invisible)s, ''), NFC)
-                    AND name <> %(name)s)
+WHERE NOT EXISTS (SELECT FROM ({agencies_read_alike}) AS alike WHERE alike.name <> %(name)s)
 ON CONFLICT DO NOTHING
 RETURNING id, name;
 
 -- name: name_read_alike
 -- An agency whose name reads as this one and is not this one: why it was refused.
-SELECT name FROM agencies
-WHERE normalize(translate(name, %(invisible)s, ''), NFC)
-      = normalize(translate(%(name)s, %(invisible)s, ''), NFC)
-  AND name <> %(name)s
+SELECT name FROM ({agencies_read_alike}) AS alike
+WHERE name <> %(name)s
 ORDER BY created_at, id
 LIMIT 1;
 
@@ -46,10 +44,7 @@ LIMIT 1;
 -- agencies_name_key, whose refusal says so.
 INSERT INTO agencies (name, country)
 SELECT %(name)s, %(country)s
-WHERE NOT EXISTS (SELECT FROM agencies
-                  WHERE normalize(translate(name, %(invisible)s, ''), NFC)
-                        = normalize(translate(%(name)s, %(invisible)s, ''), NFC)
-                    AND name <> %(name)s)
+WHERE NOT EXISTS (SELECT FROM ({agencies_read_alike}) AS alike WHERE alike.name <> %(name)s)
 RETURNING id, name, country, created_at, 0 AS active_keys;
 
 -- name: insert_api_key
