@@ -59,16 +59,20 @@ WORKER_TIMEOUT_SECONDS = 30
 AFTER_BODY_SECONDS = 5
 
 
-def check_within_worker_timeout(body_seconds: float, worker_timeout: float) -> None:
-    """Refuse a body's deadline that the worker's timeout would overtake (checked with the
-    settings, and again by gunicorn at start against the timeout it was really given)."""
+def check_within_worker_timeout(settings: Settings, worker_timeout: float) -> None:
+    """Refuse a deadline of the service's own that the worker's timeout would overtake: a
+    body's (TRACE_REGISTRY_BODY_SECONDS) or a batch's (TRACE_REGISTRY_BATCH_SECONDS), each
+    counted from the request's start. Checked with the settings, and again by gunicorn at start
+    against the timeout it was really given."""
     longest = worker_timeout - AFTER_BODY_SECONDS
-    if not body_seconds <= longest:
-        raise ConfigurationError(
-            f"TRACE_REGISTRY_BODY_SECONDS ({body_seconds:g}) must be at most {longest:g}: "
-            f"gunicorn's worker timeout ({worker_timeout:g} s) less {AFTER_BODY_SECONDS} s for the "
-            "request's refusal or its work"
-        )
+    for name in ("body_seconds", "batch_seconds"):
+        seconds = getattr(settings, name)
+        if not seconds <= longest:
+            raise ConfigurationError(
+                f"{variable_name(name)} ({seconds:g}) must be at most {longest:g}: gunicorn's "
+                f"worker timeout ({worker_timeout:g} s) less {AFTER_BODY_SECONDS} s for the "
+                "request's refusal or its work"
+            )
 
 
 @dataclass(frozen=True)
@@ -221,7 +225,7 @@ class Settings:
                 f" ({self.webhook_give_up_hours}): a suspension gives up every undelivered"
                 " delivery of the webhook, so one sooner than the give-up would cut it short"
             )
-        check_within_worker_timeout(self.body_seconds, WORKER_TIMEOUT_SECONDS)
+        check_within_worker_timeout(self, WORKER_TIMEOUT_SECONDS)
         for name, networks in (
             ("webhook_networks", self.webhook_networks),
             ("trusted_proxies", self.trusted_proxies),

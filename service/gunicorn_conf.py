@@ -62,7 +62,7 @@ proc_name = "trace-registry"
 
 def on_starting(server: Any) -> None:
     # The timeout may be given anew outside this file (GUNICORN_CMD_ARGS="--timeout 20", or
-    # --timeout on the command line): a body's deadline past it would let gunicorn kill the
-    # worker first (a 500). Refused here, before any worker starts; gunicorn prints the error
-    # (a RuntimeError) and exits 1.
-    check_within_worker_timeout(Settings.from_environment().body_seconds, server.cfg.timeout)
+    # --timeout on the command line): a body's or a batch's deadline past it would let gunicorn
+    # kill the worker first (a 500). Refused here, before any worker starts; gunicorn prints
+    # the error (a RuntimeError) and exits 1.
+    check_within_worker_timeout(Settings.from_environment(), server.cfg.timeout)

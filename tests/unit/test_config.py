@@ -286,10 +286,16 @@ def test_out_of_range_values_are_refused(variable: str, raw: str) -> None:
 
 
 @pytest.mark.parametrize("raw", ["0.5", "26", "nan", "inf"])
-def test_a_body_deadline_past_the_worker_timeout_less_its_margin_is_refused(raw: str) -> None:
-    # gunicorn would kill the worker first, and the client would get a 500.
-    with pytest.raises(ConfigurationError, match="TRACE_REGISTRY_BODY_SECONDS"):
-        from_env(TRACE_REGISTRY_BODY_SECONDS=raw)
+@pytest.mark.parametrize(
+    "variable", ["TRACE_REGISTRY_BODY_SECONDS", "TRACE_REGISTRY_BATCH_SECONDS"]
+)
+def test_a_deadline_past_the_worker_timeout_less_its_margin_is_refused(
+    variable: str, raw: str
+) -> None:
+    # gunicorn would kill the worker first, and the client would get a 500 (a batch's 26 s
+    # were taken).
+    with pytest.raises(ConfigurationError, match=variable):
+        from_env(**{variable: raw})
 
 
 def test_a_body_deadline_is_20_seconds_unless_told_and_may_be_up_to_25() -> None:
@@ -308,12 +314,16 @@ def test_gunicorn_refuses_to_start_with_a_timeout_the_body_deadline_would_outlas
     # GUNICORN_CMD_ARGS="--timeout 20" overrides the configuration file's 30 s.
     conf = importlib.import_module("service.gunicorn_conf")
     monkeypatch.delenv("TRACE_REGISTRY_BODY_SECONDS", raising=False)
+    monkeypatch.delenv("TRACE_REGISTRY_BATCH_SECONDS", raising=False)
     assert conf.timeout == config.WORKER_TIMEOUT_SECONDS
     conf.on_starting(_Arbiter(conf.timeout))
 
-    with pytest.raises(ConfigurationError, match="worker timeout \\(20 s\\)"):
+    with pytest.raises(ConfigurationError, match=r"BODY_SECONDS.*worker timeout \(20 s\)"):
         conf.on_starting(_Arbiter(20))
     monkeypatch.setenv("TRACE_REGISTRY_BODY_SECONDS", "10")
+    with pytest.raises(ConfigurationError, match=r"BATCH_SECONDS.*worker timeout \(20 s\)"):
+        conf.on_starting(_Arbiter(20))
+    monkeypatch.setenv("TRACE_REGISTRY_BATCH_SECONDS", "10")
     conf.on_starting(_Arbiter(20))
 
 
