@@ -165,7 +165,7 @@ def resume(
     the worker's suspension is: whichever comes second sees the other. An active webhook is
     left alone at once (its lock would wait for a delivery under way), unless asked to
     redeliver: with `redeliver_days`, its deliveries given up within that many days are due
-    again now; how many."""
+    again now, and if any is, its run of failures starts again too; how many."""
     found = one(conn, agency_id, webhook_id)
     if found is None or found.status == "DEACTIVATED":
         return 0

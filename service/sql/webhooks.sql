@@ -107,9 +107,13 @@ WHERE webhook_id IN (SELECT id FROM resumed);
 -- A resumption asked to redeliver: the webhook's deliveries given up within `days` (the delivery
 -- retention: those purge_abandoned has not taken, nor will while this holds them) are due again
 -- now, their give-up counted from their next failure (first_failed_at forgotten; their attempts
--- and last error stay), and no longer counted in its health's deliveries_abandoned. Read by
--- webhook_deliveries_abandoned_by_webhook. Run under lock_sends_exclusively: no delivery to the
--- webhook is under way, so none given up while it was sent is sent again beside it.
+-- and last error stay), and no longer counted in its health's deliveries_abandoned. If any is,
+-- the webhook's run of failures starts again, as resume_webhook's does for a suspended one: an
+-- active webhook still failing since before the give-up would otherwise have every redelivered
+-- delivery made before it given up again (abandon's second test) after one attempt to one of
+-- them. Read by webhook_deliveries_abandoned_by_webhook. Run under lock_sends_exclusively: no
+-- delivery to the webhook is under way, so none given up while it was sent is sent again
+-- beside it, nor a failure recorded before this commits.
 WITH redelivered AS (
     UPDATE webhook_deliveries
     SET abandoned_at = NULL, first_failed_at = NULL, next_attempt_at = clock_timestamp()
@@ -118,8 +122,9 @@ WITH redelivered AS (
     RETURNING id
 ), uncounted AS (
     UPDATE webhook_health h
-    SET deliveries_abandoned = h.deliveries_abandoned - (SELECT count(*) FROM redelivered)
-    WHERE h.webhook_id = %(webhook_id)s
+    SET deliveries_abandoned = h.deliveries_abandoned - (SELECT count(*) FROM redelivered),
+        consecutive_failures = 0, failing_since = NULL
+    WHERE h.webhook_id = %(webhook_id)s AND EXISTS (SELECT 1 FROM redelivered)
 )
 SELECT count(*) AS redelivered FROM redelivered;
 
