@@ -127,9 +127,9 @@ class Settings:
     # with how far it got. gunicorn ends a request at 30 s, cutting it off without an answer;
     # 1,000 hard readings (near misses of common digit runs) took 26 s on a 2-core machine.
     batch_seconds: float = 20.0
-    # How long a request's body may stop arriving before it is refused (400, nothing stored): a
-    # client that sends less than its Content-Length and waits held a sync worker until
-    # gunicorn killed it at 30 s, and got a 500.
+    # How long a request's body may stop arriving before it is refused (400 `body_too_slow`,
+    # nothing stored): a client that sends less than its Content-Length and waits held a sync
+    # worker until gunicorn killed it at 30 s, and got a 500.
     body_idle_seconds: float = 10.0
     # How long a request's body may take to arrive whole before it is refused (400
     # `body_too_slow`, nothing stored): a client that trickles it in a byte every few seconds

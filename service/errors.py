@@ -133,8 +133,9 @@ class ImportsBusy(Conflict):
 
 class BodyTooSlow(TraceRegistryError):
     """A request body not read whole within TRACE_REGISTRY_BODY_SECONDS (a client trickling it
-    in): refused, nothing stored, rather than cut off with its worker when gunicorn's 30 s run
-    out (service.api.watchdog)."""
+    in), or that stopped arriving for TRACE_REGISTRY_BODY_IDLE_SECONDS before its end: refused,
+    nothing stored, rather than cut off with its worker when gunicorn's 30 s run out
+    (service.api.watchdog, service.api.uploads)."""
 
     status = 400
     code = "body_too_slow"

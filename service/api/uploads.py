@@ -159,7 +159,8 @@ class _FramedBody:
                 "nothing was stored; send it again whole"
             ) from exc
         except TimeoutError as exc:
-            raise BadRequest(
+            # the fault of a body not whole in time (_cut_off), told by the same code
+            raise BodyTooSlow(
                 f"the body stopped arriving: nothing came for {self._idle_seconds:g} s before "
                 "its end. Nothing was stored; send it again whole"
             ) from exc

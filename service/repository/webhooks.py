@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from psycopg import sql
@@ -116,14 +117,20 @@ def of_agency(
 ) -> list[Webhook]:
     """The agency's webhooks, active or not, newest first."""
     params = {"agency_id": agency_id, "before": before or NEWEST, "limit": limit}
-    return [Webhook(**row) for row in conn.execute(LIST_WEBHOOKS, params)]
+    return [_shown(row) for row in conn.execute(LIST_WEBHOOKS, params)]
 
 
 def one(conn: Connection, agency_id: UUID, webhook_id: UUID) -> Webhook | None:
     """The agency's webhook, as GET /v1/webhooks lists it, or None."""
     params = {"agency_id": agency_id, "id": webhook_id}
     row = conn.execute(ONE_WEBHOOK, params).fetchone()
-    return None if row is None else Webhook(**row)
+    return None if row is None else _shown(row)
+
+
+def _shown(row: dict[str, Any]) -> Webhook:
+    """A webhook as shown_webhooks reads it, but for its agency (there for the page's bound:
+    the reader's own)."""
+    return Webhook(**{name: value for name, value in row.items() if name != "agency_id"})
 
 
 def exists(conn: Connection, agency_id: UUID, webhook_id: UUID) -> bool:
@@ -158,7 +165,7 @@ def resume(
     the worker's suspension is: whichever comes second sees the other. An active webhook is
     left alone at once (its lock would wait for a delivery under way), unless asked to
     redeliver: with `redeliver_days`, its deliveries given up within that many days are due
-    again now; how many."""
+    again now, and if any is, its run of failures starts again too; how many."""
     found = one(conn, agency_id, webhook_id)
     if found is None or found.status == "DEACTIVATED":
         return 0

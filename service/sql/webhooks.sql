@@ -18,8 +18,9 @@ WHERE agency_id = %(agency_id)s AND deactivated_at IS NULL;
 -- An agency's webhooks as it reads them: where each points, its status, and its health
 -- (webhook_health: none before the worker records an outcome). The one shape of list_webhooks
 -- and one_webhook, which the repository puts in place of their braces (as eucs.sql's
--- shipped_under): a subquery the planner flattens into each, so each keeps its own plan.
-SELECT w.id, w.url,
+-- shipped_under): a subquery the planner flattens into each, so each keeps its own plan. Its
+-- agency_id is for list_webhooks' bound, not shown (service.repository.webhooks drops it).
+SELECT w.agency_id, w.id, w.url,
        CASE WHEN w.deactivated_at IS NOT NULL THEN 'DEACTIVATED'
             WHEN w.suspended_at IS NOT NULL THEN 'SUSPENDED'
             ELSE 'ACTIVE' END AS status,
@@ -33,10 +34,14 @@ LEFT JOIN LATERAL (SELECT * FROM webhook_health h WHERE h.webhook_id = w.id LIMI
 WHERE w.agency_id = %(agency_id)s;
 
 -- name: list_webhooks
--- The agency's webhooks (shown_webhooks), newest first, a page after `before`.
+-- The agency's webhooks (shown_webhooks), newest first, a page after `before`. The page is
+-- bounded by (agency_id, id), which only agency_webhooks_agency_pages takes as its condition:
+-- by `id < before` alone, the service's generic plan (which knows neither the agency nor the
+-- bound) read the primary key backwards past every other agency's webhooks, as
+-- list_deliveries' did (migration 0009 says why).
 SELECT shown.* FROM ({shown_webhooks}) AS shown
-WHERE shown.id < %(before)s
-ORDER BY shown.id DESC
+WHERE (shown.agency_id, shown.id) < (%(agency_id)s, %(before)s)
+ORDER BY shown.agency_id DESC, shown.id DESC
 LIMIT %(limit)s;
 
 -- name: one_webhook
@@ -102,9 +107,13 @@ WHERE webhook_id IN (SELECT id FROM resumed);
 -- A resumption asked to redeliver: the webhook's deliveries given up within `days` (the delivery
 -- retention: those purge_abandoned has not taken, nor will while this holds them) are due again
 -- now, their give-up counted from their next failure (first_failed_at forgotten; their attempts
--- and last error stay), and no longer counted in its health's deliveries_abandoned. Read by
--- webhook_deliveries_abandoned_by_webhook. Run under lock_sends_exclusively: no delivery to the
--- webhook is under way, so none given up while it was sent is sent again beside it.
+-- and last error stay), and no longer counted in its health's deliveries_abandoned. If any is,
+-- the webhook's run of failures starts again, as resume_webhook's does for a suspended one: an
+-- active webhook still failing since before the give-up would otherwise have every redelivered
+-- delivery made before it given up again (abandon's second test) after one attempt to one of
+-- them. Read by webhook_deliveries_abandoned_by_webhook. Run under lock_sends_exclusively: no
+-- delivery to the webhook is under way, so none given up while it was sent is sent again
+-- beside it, nor a failure recorded before this commits.
 WITH redelivered AS (
     UPDATE webhook_deliveries
     SET abandoned_at = NULL, first_failed_at = NULL, next_attempt_at = clock_timestamp()
@@ -113,8 +122,9 @@ WITH redelivered AS (
     RETURNING id
 ), uncounted AS (
     UPDATE webhook_health h
-    SET deliveries_abandoned = h.deliveries_abandoned - (SELECT count(*) FROM redelivered)
-    WHERE h.webhook_id = %(webhook_id)s
+    SET deliveries_abandoned = h.deliveries_abandoned - (SELECT count(*) FROM redelivered),
+        consecutive_failures = 0, failing_since = NULL
+    WHERE h.webhook_id = %(webhook_id)s AND EXISTS (SELECT 1 FROM redelivered)
 )
 SELECT count(*) AS redelivered FROM redelivered;
 

@@ -872,6 +872,33 @@ def test_a_redelivered_delivery_is_given_up_again_only_after_the_give_up_hours_a
     assert states_of(api, hook["id"]) == ["PENDING", "FAILING"]  # the newer held back
 
 
+def test_an_active_webhook_still_failing_keeps_its_redelivered_deliveries_the_give_up_anew(
+    owner: tuple[AgencyRef, ContractClient], other_api: ContractClient, db: Connection
+) -> None:
+    # Its run of failures, older than the give-up, was left as it was by the redelivery: the
+    # next failure gave up again every delivery made before the give-up (the tried one and
+    # those held back behind it) after a single attempt to one of them.
+    _, api = owner
+    hook = api.created("/v1/webhooks", {"url": HOOK_URL})
+    traced(other_api, times=2)
+    assert delivery.deliver_due(db, failing(), policy=STEADY).claimed == 2  # one tried, 1 held
+    db.execute("UPDATE webhook_deliveries SET created_at = created_at - interval '73 hours'")
+    make_failing_since(db, 73)  # not yet the suspension's 120
+    all_due(db)
+    assert delivery.deliver_due(db, failing(), policy=STEADY).abandoned == 2
+    assert listed(api, hook["id"])["status"] == "ACTIVE"
+    resumed = api.post(f"/v1/webhooks/{hook['id']}/resumption", {"redeliver_abandoned": True})
+    assert resumed.get_json()["deliveries_redelivered"] == 2
+
+    done = delivery.deliver_due(db, failing(), policy=STEADY)
+
+    assert (done.claimed, done.abandoned) == (2, 0)
+    assert states_of(api, hook["id"]) == ["PENDING", "FAILING"]  # the newer held back
+    # its run of failures starts again with the redelivery, as a suspended one's resumption's
+    health = listed(api, hook["id"])
+    assert (health["consecutive_failures"], health["deliveries_abandoned"]) == (1, 0)
+
+
 def test_an_active_webhook_s_abandoned_deliveries_may_be_redelivered_too(
     owner: tuple[AgencyRef, ContractClient], other_api: ContractClient, db: Connection
 ) -> None:

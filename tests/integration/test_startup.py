@@ -135,6 +135,8 @@ def test_a_body_that_stops_arriving_is_refused_in_time_and_nothing_is_stored(
     assert status_line.split()[1] == b"400", answer
     assert b"Content-Type: application/problem+json" in rest
     assert b"the body stopped arriving" in rest
+    # the same fault as a body not whole in time, told by the same code (it was bad_request)
+    assert orjson.loads(rest.partition(b"\r\n\r\n")[2])["code"] == "body_too_slow"
     assert BODY_IDLE_SECONDS <= waited < BODY_IDLE_SECONDS + 5
     assert parties_and_imports(database_url) == {"parties": 0, "imports": 0}
     assert http_get(f"{base_url}/healthz")[0] == 200
