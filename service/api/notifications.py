@@ -76,7 +76,7 @@ def register_webhook() -> Response:
     )
     secret = signing.new_secret()
     webhook = webhooks.register(connection(), agency_id, url, secret)
-    body = {**{f: getattr(webhook, f) for f in webhook.__slots__}, "secret": secret}
+    body = {**_shown(webhook), "secret": secret}
     # Shown once: not kept for an Idempotency-Key's replay (which is refused instead, 409).
     idempotency.withhold_replay()
     return created(body, f"/v1/webhooks/{webhook.id}")
@@ -124,8 +124,7 @@ def resume_webhook(webhook_id: UUID) -> Response:
             f"webhook {webhook_id} was deactivated: it takes no delivery again; register its "
             "URL again (POST /v1/webhooks) for a new one"
         )
-    shown = {field: getattr(webhook, field) for field in webhook.__slots__}
-    return json_response({**shown, "deliveries_redelivered": redelivered})
+    return json_response({**_shown(webhook), "deliveries_redelivered": redelivered})
 
 
 @blueprint.get("/webhooks/<uuid:webhook_id>/deliveries")
@@ -146,6 +145,11 @@ def list_deliveries(webhook_id: UUID) -> Response:
             )
         ],
     )
+
+
+def _shown(webhook: webhooks.Webhook) -> dict[str, object]:
+    """A webhook's fields, as the list shows each, for an answer that adds its own."""
+    return {field: getattr(webhook, field) for field in webhook.__slots__}
 
 
 def _own_webhook(webhook_id: UUID) -> UUID:
