@@ -288,3 +288,18 @@ def patterns_of(schema: dict[str, Any]) -> list[str]:
         return patterns_of(COMPONENTS[schema["$ref"].rsplit("/", 1)[-1]])
     own = [schema["pattern"]] if "pattern" in schema else []
     return own + [pattern for part in schema.get("allOf", []) for pattern in patterns_of(part)]
+
+
+@pytest.mark.parametrize(
+    "text", ["KG-1", "KG-1\n2", "\tKG-1\r\n", "KG\r1", "KG\t1", "K\u2028G", "\u2029KG", "K G"]
+)
+def test_the_one_line_pattern_takes_what_a_one_line_field_takes(text: str) -> None:
+    """Line breaks and tabs at a value's ends are dropped with its spaces; within it, refused."""
+    try:
+        fields.Text(one_line=True).deserialize(text)
+    except ValidationError:
+        accepted = False
+    else:
+        accepted = True
+
+    assert bool(re.search(COMPONENTS["OneLine"]["pattern"], text)) == accepted
