@@ -64,7 +64,7 @@ class KeyIn(Schema):
         load_default=lambda: list(api_keys.DEFAULT_SCOPES),
         validate=validate.Length(min=1, max=len(api_keys.SCOPES)),
     )
-    label = optional_text(200)
+    label = optional_text(200, one_line=True)
     expires_in_days = StrictInteger(
         load_default=None, allow_none=True, validate=validate.Range(1, MAX_KEY_DAYS)
     )

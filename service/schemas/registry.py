@@ -100,7 +100,7 @@ class ItemIn(Schema):
     model = ShownMarking(required=True, max_length=100)
     category = Choice(ITEM_CATEGORIES, required=True)
     serial_number = ShownMarking(required=True, max_length=64)
-    caliber = optional_shown_text(50)
+    caliber = optional_shown_text(50, one_line=True)
     country_of_manufacture = CountryCode(load_default=None, allow_none=True)
     year_of_manufacture = year(load_default=None, allow_none=True)
     import_markings = fields.List(
@@ -121,7 +121,7 @@ class EucLineIn(Schema):
     line_number = StrictInteger(validate=validate.Range(1, 32_767), load_default=None)
     description = ShownText(required=True, max_length=500)
     category = Choice(ITEM_CATEGORIES, load_default=None, allow_none=True)
-    model = optional_shown_text(100)
+    model = optional_shown_text(100, one_line=True)
     quantity = StrictInteger(required=True, validate=validate.Range(1, 10_000_000))
 
 
@@ -194,8 +194,8 @@ class EventIn(Schema):
     euc_line_number = StrictInteger(
         validate=validate.Range(1, 32_767), load_default=None, allow_none=True
     )
-    licence_number = optional_shown_text(100)
-    document_reference = optional_shown_text(200)
+    licence_number = optional_shown_text(100, one_line=True)
+    document_reference = optional_shown_text(200, one_line=True)
     notes = optional_shown_text(2000)
     corrects = fields.Nested(CorrectionIn, load_default=None, allow_none=True)
     classification = Choice(CLASSIFICATIONS, load_default="UNRESTRICTED")
@@ -277,7 +277,7 @@ class ConsentIn(Schema):
     quantity = StrictInteger(
         load_default=None, allow_none=True, validate=validate.Range(1, 10_000_000)
     )
-    document_reference = optional_shown_text(200)
+    document_reference = optional_shown_text(200, one_line=True)
     item_ids = fields.List(
         Uuid(), load_default=list, validate=validate.Length(max=MAX_ITEMS_PER_EVENT)
     )

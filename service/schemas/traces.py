@@ -42,12 +42,12 @@ class ObservedWeaponIn(Schema):
     """The weapon as read: `?` is one unreadable character of the serial, `*` a run of them."""
 
     # As read: it reaches every agency that recorded a candidate (a hit notification's
-    # observed_serial), as a ShownText.
-    serial_number = ShownText(required=True, max_length=64)
-    manufacturer = Marking(load_default=None, allow_none=True, max_length=200)
-    model = Marking(load_default=None, allow_none=True, max_length=100)
+    # observed_serial), as a ShownText. The markings as read are one line, as recorded ones are.
+    serial_number = ShownText(required=True, max_length=64, one_line=True)
+    manufacturer = Marking(load_default=None, allow_none=True, max_length=200, one_line=True)
+    model = Marking(load_default=None, allow_none=True, max_length=100, one_line=True)
     category = Choice(ITEM_CATEGORIES, load_default=None, allow_none=True)
-    caliber = optional_text(50)
+    caliber = optional_text(50, one_line=True)
     country_of_manufacture = CountryCode(load_default=None, allow_none=True)
     import_markings = fields.List(
         fields.Nested(ImportMarkingIn), load_default=list, validate=validate.Length(max=10)
@@ -69,12 +69,14 @@ class ObservedWeaponIn(Schema):
 class TraceContextIn(Schema):
     """Why the weapon is traced; a trace without a case reference and a purpose is refused. Its
     texts are ShownText: the case reference and the purpose reach every agency that recorded a
-    candidate (hit notifications), and the rest is kept with them in the stored trace."""
+    candidate (hit notifications), and the rest is kept with them in the stored trace. The case
+    reference and the officer are one line: the audit trail's filter and X-Case-Reference name a
+    case by its reference; the purpose and the legal basis are free text."""
 
-    case_reference = ShownText(required=True, max_length=100)
+    case_reference = ShownText(required=True, max_length=100, one_line=True)
     purpose = ShownText(required=True, max_length=300)
     legal_basis = optional_shown_text(300)
-    requesting_officer = optional_shown_text(200)
+    requesting_officer = optional_shown_text(200, one_line=True)
     seizure_country = CountryCode(load_default=None, allow_none=True)
     seized_on = day_of("a seizure", load_default=None, allow_none=True)
 

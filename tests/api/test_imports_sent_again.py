@@ -77,6 +77,8 @@ CHOICES = {
     "classification": CLASSIFICATIONS,
     "event_type": custody.EVENT_TYPES,
 }
+# The fields, but markings and names, that the service takes on one line only.
+ONE_LINE = ("registration_number", "caliber", "licence_number", "document_reference")
 REFERENCES = {"exporter_party_ref", "end_user_party_ref", "from_party_ref", "to_party_ref",
               "owner_party_ref", "euc_ref"}  # fmt: skip
 
@@ -88,6 +90,14 @@ _characters = st.one_of(
         lambda character: refused_character(character) is None
     ),
     st.sampled_from(["\t", "\n", "\r", *sorted(KEPT_FORMAT_CHARACTERS)]),
+)
+# The same but the line breaks and tabs, for a field on one line (an identifier, a reference, a
+# marking): within such a value the service refuses them (service.schemas.fields.on_one_line).
+_one_line_characters = st.one_of(
+    st.characters(exclude_categories=("Cc", "Cs", "Cf", "Zl", "Zp")).filter(
+        lambda character: refused_character(character) is None
+    ),
+    st.sampled_from(sorted(KEPT_FORMAT_CHARACTERS)),
 )
 _padding = st.text(st.sampled_from(" \t\n\u00a0\u3000"), max_size=2)
 # A sender's references: its own text (never "|", CSV's list separator)
@@ -101,14 +111,18 @@ def _recorded(text: str) -> str:
     return unicodedata.normalize("NFC", text).strip()
 
 
-def text(max_size: int = 12, marking: bool = False) -> st.SearchStrategy[str]:
-    """Text as the registry records it (in NFC, stripped; a marking with a letter or digit)."""
+def text(
+    max_size: int = 12, marking: bool = False, one_line: bool = False
+) -> st.SearchStrategy[str]:
+    """Text as the registry records it (in NFC, stripped; a marking with a letter or digit; a
+    marking, or with `one_line`, on one line)."""
+    characters = _one_line_characters if marking or one_line else _characters
     if marking:
-        words = st.text(_characters, max_size=max_size // 2)
+        words = st.text(characters, max_size=max_size // 2)
         alphanumeric = st.characters(categories=("Lu", "Ll", "Lo", "Nd"))
         made = st.builds("{}{}{}".format, words, alphanumeric, words).map(_recorded)
         return made.filter(fold_serial)
-    return st.text(_characters, min_size=1, max_size=max_size).map(_recorded).filter(bool)
+    return st.text(characters, min_size=1, max_size=max_size).map(_recorded).filter(bool)
 
 
 def party_name(max_size: int = 20) -> st.SearchStrategy[str]:
@@ -133,7 +147,8 @@ def _party(draw: Draw, number: int) -> Record:
     return {
         "record_type": "party", "ref": f"P-{number}{draw(_suffixes)}", "name": draw(party_name()),
         "kind": draw(st.sampled_from(PARTY_KINDS)), "country": draw(countries),
-        "registration_number": draw(optional(text(10))), "address": draw(optional(text(20))),
+        "registration_number": draw(optional(text(10, one_line=True))),
+        "address": draw(optional(text(20))),
         "classification": draw(st.sampled_from(CLASSIFICATIONS)),
     }  # fmt: skip
 
@@ -144,7 +159,7 @@ def _item(draw: Draw, number: int) -> Record:
         "record_type": "item", "ref": f"I-{number}{draw(_suffixes)}",
         "manufacturer": draw(text(12, True)),
         "model": draw(text(8, True)), "category": draw(st.sampled_from(ITEM_CATEGORIES)),
-        "serial_number": draw(text(10, True)), "caliber": draw(optional(text(8))),
+        "serial_number": draw(text(10, True)), "caliber": draw(optional(text(8, one_line=True))),
         "country_of_manufacture": draw(optional(countries)),
         "year_of_manufacture": draw(optional(years)),
         "import_markings": draw(st.lists(markings, max_size=3)),
@@ -162,7 +177,8 @@ def _line_items(draw: Draw) -> list[Record]:
     return [
         {"line_number": number, "description": draw(text(16)),
          "category": draw(optional(st.sampled_from(ITEM_CATEGORIES))),
-         "model": draw(optional(text(8))), "quantity": draw(st.integers(1, 10_000_000))}
+         "model": draw(optional(text(8, one_line=True))),
+         "quantity": draw(st.integers(1, 10_000_000))}
         for number in numbers
     ]  # fmt: skip
 
@@ -215,8 +231,9 @@ def _event(draw: Draw, number: int, records: list[Record]) -> Record:
         "owner_party_ref": draw(optional(st.sampled_from(party_refs))),
         "euc_ref": None if certificate is None else certificate["ref"],
         "euc_line_number": line_number,
-        "licence_number": draw(optional(text(10))),
-        "document_reference": draw(optional(text(10))), "notes": draw(optional(text(30))),
+        "licence_number": draw(optional(text(10, one_line=True))),
+        "document_reference": draw(optional(text(10, one_line=True))),
+        "notes": draw(optional(text(30))),
         "classification": draw(st.sampled_from(CLASSIFICATIONS)),
         "item_refs": draw(st.lists(st.sampled_from([i["ref"] for i in items]), min_size=1,
                                    unique=True)),
@@ -531,7 +548,8 @@ def _new_lines(draw: Draw, lines: list[Record]) -> list[Record]:
     else:
         line[change] = draw(
             {"description": text(16), "category": optional(st.sampled_from(ITEM_CATEGORIES)),
-             "model": optional(text(8)), "quantity": st.integers(1, 10_000_000)}[change]
+             "model": optional(text(8, one_line=True)),
+             "quantity": st.integers(1, 10_000_000)}[change]
         )  # fmt: skip
     return lines
 
@@ -560,6 +578,7 @@ def _other_value(draw: Draw, records: list[Record], record: Record, field: str) 
         "occurred_on": days,
         "manufacturer": text(12, True), "model": text(8, True), "serial_number": text(10, True),
         "certificate_number": text(10, True), "name": party_name(),
+        **dict.fromkeys(ONE_LINE, text(20, one_line=True)),
     }.get(field, text(20))  # fmt: skip
     optional_fields = {"registration_number", "address", "caliber", "country_of_manufacture",
                        "year_of_manufacture", "other_markings", "expires_on", "euc_line_number",
