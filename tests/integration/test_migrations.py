@@ -770,10 +770,29 @@ def cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+# Migration 0012 records every key so far folded under Python 3.11's Unicode (14.0.0).
+FOLDED_AS_MIGRATED = unicodedata.unidata_version == "14.0.0"
+
+
+def db_init(database_url: str) -> subprocess.CompletedProcess[str]:
+    """`db init` on an earlier version's database, as an operator runs it under this Python:
+    under 3.11 it migrates and serves; under a Python of a later Unicode it migrates, then stops
+    (exit 1) naming `db refold`, which the operator runs next, as here. Its result, with the
+    exit code it has under 3.11 once the keys are folded alike."""
+    init = cli(database_url, "db", "init")
+    if FOLDED_AS_MIGRATED:
+        return init
+    assert init.returncode == 1, init.stderr
+    assert "`trace-registry db refold`" in init.stderr
+    refold = cli(database_url, "db", "refold")
+    assert refold.returncode == 0, refold.stderr
+    return subprocess.CompletedProcess(init.args, 0, init.stdout, "")
+
+
 @pytest.mark.slow
 def test_db_status_says_what_db_init_will_do_and_db_init_does_it(version_1_url: str) -> None:
     before = cli(version_1_url, "db", "status")
-    init = cli(version_1_url, "db", "init")
+    init = db_init(version_1_url)
     after = cli(version_1_url, "db", "status")
 
     assert before.returncode == 3, before.stderr
@@ -804,7 +823,7 @@ def test_db_status_and_init_refuse_a_database_they_do_not_know(
 @pytest.mark.slow
 def test_the_worker_refuses_a_database_not_yet_migrated(version_1_url: str) -> None:
     refused = cli(version_1_url, "worker", "--once")
-    cli(version_1_url, "db", "init")
+    db_init(version_1_url)
     after = cli(version_1_url, "worker", "--once")
 
     assert refused.returncode == 1
@@ -915,7 +934,7 @@ def test_db_init_prints_what_the_migrations_report(empty_database_url: str) -> N
         for written in ("Customs Service", "Customs Service\u200f"):
             conn.execute("INSERT INTO agencies (name) VALUES (%s)", [written])
 
-    init = cli(url, "db", "init")
+    init = db_init(url)
 
     assert init.returncode == 0, init.stderr
     lines = init.stdout.strip().splitlines()
@@ -1018,6 +1037,8 @@ def test_items_of_a_version_9_database_with_modifier_letters_are_keyed_as_the_co
     assert sum(before[item] != keys for item, keys in keys_the_code_gives(version_9).items()) > 200
 
     assert ensure_schema(version_9).found == 9
+    if not FOLDED_AS_MIGRATED:  # the migration keys as 3.11 does; this Python, once folded again
+        refolding.refold(version_9)
 
     assert item_keys(version_9) == keys_the_code_gives(version_9)
     assert item_keys(version_9)[unchanged] == before[unchanged]
