@@ -65,6 +65,11 @@ def service_url_for(owner_url: str) -> str:
     return make_conninfo(owner_url, user=SERVICE_ROLE)
 
 
+def pointers(response: Any) -> set[str]:
+    """The JSON pointers a problem document's errors name."""
+    return {error["pointer"] for error in response.get_json()["errors"]}
+
+
 def rows_in(db: Connection, table: str) -> int:
     """How many rows the table holds."""
     query = sql.SQL("SELECT count(*) AS n FROM {}").format(sql.Identifier(table))

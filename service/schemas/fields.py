@@ -71,11 +71,11 @@ class ReferenceData(TypedDict):
 InputContext = Context[ReferenceData]
 
 
-# C0 controls but tab, line feed and carriage return; DEL; C1 controls. PostgreSQL cannot store NUL,
-# and ESC or CSI kept in a name would reach an investigator's terminal raw through curl.
-# Control characters but the line breaks and tabs, and Unicode's noncharacters (U+FDD0-U+FDEF
-# and the last two code points of every plane: kept for a program's own use, never to be
-# interchanged; U+FFFE is a byte-order mark read the wrong way round).
+# C0 controls but tab, line feed and carriage return; DEL; C1 controls: PostgreSQL cannot store
+# NUL, and ESC or CSI kept in a name would reach an investigator's terminal raw through curl. And
+# Unicode's noncharacters (U+FDD0-U+FDEF and the last two code points of every plane: kept for a
+# program's own use, never to be interchanged; U+FFFE is a byte-order mark read the wrong way
+# round).
 CONTROL_CHARACTERS = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef"
     + "".join(f"{chr(plane << 16 | 0xFFFE)}{chr(plane << 16 | 0xFFFF)}" for plane in range(17))

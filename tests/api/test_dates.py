@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from service.db import Connection
-from tests.conftest import rows_in
+from tests.conftest import pointers, rows_in
 from tests.contract import ContractClient
 
 GHOST = "01a20319-0000-7000-8000-000000000000"
@@ -30,10 +30,6 @@ EUC = {
 ITEM = {"manufacturer": "FN Herstal", "model": "FAL", "category": "RIFLE", "serial_number": "7741"}
 TRACE = {"case_reference": "C-1", "purpose": "trace"}
 NDJSON = "application/x-ndjson"
-
-
-def pointers(response: Any) -> set[str]:
-    return {error["pointer"] for error in response.get_json()["errors"]}
 
 
 @pytest.mark.parametrize("day", TOO_EARLY)

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 
 from service.db import Connection
 from service.schemas.traces import TraceQuery
-from tests.conftest import create_agency_key, rows_in
+from tests.conftest import create_agency_key, pointers, rows_in
 from tests.contract import ContractClient
 
 WEAPON = {"serial_number": "7741"}
@@ -24,10 +24,6 @@ PARTY = {"name": "Arsenal Nord", "kind": "MANUFACTURER", "country": "BE"}
 ITEM = {"manufacturer": "FN Herstal", "model": "FAL", "category": "RIFLE", "serial_number": "7741"}
 # What ends a line, and a tab: each inside a value (at its ends they go with the spaces).
 BREAKS = ["\n", "\r", "\r\n", "\t", "\u2028", "\u2029"]
-
-
-def pointers(response: Any) -> set[str]:
-    return {error["pointer"] for error in response.get_json()["errors"]}
 
 
 def ndjson(*records: dict[str, Any]) -> bytes:

@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from service.db import Connection
-from tests.conftest import rows_in
+from tests.conftest import pointers, rows_in
 from tests.contract import ContractClient
 
 PARTY = {"name": "Arsenal Nord", "kind": "MANUFACTURER", "country": "BE"}
@@ -42,10 +42,6 @@ def send(api: ContractClient, body: bytes, media_type: str, **query: str) -> Any
     return api.request(
         "POST", "/v1/imports", data=body, headers={"Content-Type": media_type}, query=query
     )
-
-
-def pointers(response: Any) -> set[str]:
-    return {error["pointer"] for error in response.get_json()["errors"]}
 
 
 @pytest.mark.parametrize("name", MISLEADING_NAMES)
