@@ -135,6 +135,11 @@ class Proxy:
                 sent += len(piece)
                 with contextlib.suppress(TimeoutError):
                     received = connection.recv(65536)
+            if received:
+                # The rest of the body is not coming: say so, or nginx, draining it before it
+                # closes (lingering_close), waits lingering_timeout (5 s) for more.
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_WR)
             connection.settimeout(10)
             while chunk := _recv(connection):
                 received += chunk
