@@ -11,11 +11,9 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -33,14 +31,11 @@ from service.domain.records import AgencyRef
 from service.embedded import SERVICE_ROLE
 from service.repository import agencies
 from service.schema_setup import ensure_schema, ensure_service_role
+from tests import clusters
 from tests.contract import ContractClient
 from tests.paths import ROOT  # noqa: F401
 
 _database_numbers = itertools.count()
-# The room /dev/shm must have for the test servers' clusters: the whole suite in two workers
-# peaked at 223 MB there; the margin is for WAL, which may grow to max_wal_size (1 GB) before a
-# checkpoint recycles it.
-MEMORY_DIR_ROOM = 2 * 1024**3
 
 
 @pytest.fixture(scope="session")
@@ -50,29 +45,11 @@ def postgres_admin_url() -> Iterator[str]:
     if configured:
         yield configured
         return
-    # Not under pytest's tmp_path: pytest prunes old numbered directories at start-up, which would
-    # delete the cluster of another test session running at the same time.
-    data_dir = Path(tempfile.mkdtemp(prefix="trace-registry-tests-", dir=_memory_dir()))
+    data_dir = clusters.new_cluster_dir()
     server = embedded.start(data_dir, cleanup="delete")
     yield server.get_uri()
     server.cleanup()
     shutil.rmtree(data_dir, ignore_errors=True)
-
-
-def _memory_dir() -> str | None:
-    """/dev/shm when it has room for the test server's cluster, else the usual temporary
-    directory. Every test clones a database from the template and drops it, creating and
-    deleting some 600 files. On ext4 without a journal (these machines' disk), creating a file
-    checks every inode deleted in the last five minutes (ext4's `recently_deleted`): with the
-    cluster on disk, 72% of the machine's CPU samples in a test run were PostgreSQL in the
-    kernel, most of them in that check. In memory the whole suite took 5 min 51 s instead of
-    9 min 10 s."""
-    candidate = Path("/dev/shm")
-    try:
-        room = shutil.disk_usage(candidate).free
-    except OSError:
-        return None
-    return str(candidate) if room >= MEMORY_DIR_ROOM and os.access(candidate, os.W_OK) else None
 
 
 def database_url_for(admin_url: str, name: str) -> str:
