@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.live import running
+
 PREFIX = "trace-registry-tests-"
 OWNER_FILE = "owner.pid"
 # The room /dev/shm must have for the test servers' clusters: the whole suite in two workers
@@ -60,38 +62,39 @@ def remove_orphans(parent: Path) -> list[Path]:
             owner = int((data_dir / OWNER_FILE).read_text())
         except (OSError, ValueError):
             continue
-        if _running(owner):
+        if running(owner):
             continue
-        _stop_server(data_dir / "pgdata")
+        _stop_server(data_dir)
         shutil.rmtree(data_dir, ignore_errors=True)
         removed.append(data_dir)
     return removed
 
 
-def _running(pid: int) -> bool:
+def postmaster_pid(data_dir: Path) -> int | None:
+    """The pid that the cluster's postmaster.pid names, if it has one: the server's, or a
+    stopped server's (a pid that may since have been reused)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: running
-        return True
-    return True
-
-
-def _stop_server(pgdata: Path) -> None:
-    """An immediate shutdown (the cluster is thrown away) of the postmaster that postmaster.pid
-    names, if that process is still this cluster's server: a pid can be reused."""
-    try:
-        postmaster = int((pgdata / "postmaster.pid").read_text().split()[0])
-        command_line = Path(f"/proc/{postmaster}/cmdline").read_bytes().split(b"\0")
+        return int((data_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
     except (OSError, ValueError, IndexError):
+        return None
+
+
+def _stop_server(data_dir: Path) -> None:
+    """An immediate shutdown (the cluster is thrown away) of the cluster's postmaster, if the
+    process its postmaster.pid names is still this cluster's server: a pid can be reused."""
+    postmaster = postmaster_pid(data_dir)
+    if postmaster is None:
         return
-    if os.fsencode(str(pgdata)) not in command_line:
+    try:
+        command_line = Path(f"/proc/{postmaster}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return
+    if os.fsencode(str(data_dir / "pgdata")) not in command_line:
         return
     try:
         os.kill(postmaster, signal.SIGQUIT)
     except ProcessLookupError:
         return
     deadline = time.monotonic() + 10
-    while _running(postmaster) and time.monotonic() < deadline:
+    while running(postmaster) and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -56,6 +56,22 @@ def stop(process: subprocess.Popen[bytes], signum: int = signal.SIGTERM) -> int:
         raise
 
 
+def running(pid: int) -> bool:
+    """Whether the process is still running: not gone, and not a zombie that has ended and waits
+    for its parent to collect it. Another user's process (no right to signal it) is running."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:  # gone since
+        return False
+
+
 def environment(**extra: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
     return {**env, "PYTHON": sys.executable, "TRACE_REGISTRY_ACCESS_LOG": "", **extra}

@@ -5,7 +5,6 @@ order."""
 from __future__ import annotations
 
 import io
-import os
 import select
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from service.schemas.fields import InputContext
 from tests.api.test_imports import import_file as run
 from tests.api.test_imports import ndjson, registry_file
 from tests.conftest import rows_in
+from tests.live import running
 from tests.paths import ROOT
 
 AWKWARD = "tab\there, line\nbreak, back\\slash \\N, return\r, quote \" and ' , АК-74 ✓"
@@ -316,19 +316,10 @@ def test_readers_end_when_the_importing_process_is_killed(tmp_path: Path) -> Non
         assert len(readers) == 2
         importer.kill()
     deadline = time.monotonic() + 10
-    while any(_alive(pid) for pid in readers) and time.monotonic() < deadline:
+    while any(running(pid) for pid in readers) and time.monotonic() < deadline:
         time.sleep(0.1)
 
-    assert not any(_alive(pid) for pid in readers)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as stat:  # a zombie has ended
-        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    assert not any(running(pid) for pid in readers)
 
 
 def test_a_csv_file_is_read_by_the_importing_process_whatever_it_is_asked(

@@ -3,13 +3,13 @@ its server running, and the next run stops and removes them (tests/clusters.py).
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
 from tests import clusters
+from tests.live import running
 from tests.paths import ROOT
 
 # A test run as a killed one leaves it: its cluster made, its server started, then SIGKILL.
@@ -25,13 +25,9 @@ time.sleep(600)
 """
 
 
-def postmaster_of(data_dir: Path) -> int:
-    return int((data_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
-
-
 def test_a_killed_runs_cluster_and_server_are_removed_by_the_next_run(tmp_path: Path) -> None:
     # another run's, whose owner (this process) is running, and one that names no owner yet
-    running = clusters.new_cluster_dir(tmp_path)
+    owned = clusters.new_cluster_dir(tmp_path)
     starting = tmp_path / f"{clusters.PREFIX}starting"
     starting.mkdir()
     with subprocess.Popen(
@@ -43,14 +39,14 @@ def test_a_killed_runs_cluster_and_server_are_removed_by_the_next_run(tmp_path: 
         assert run.stdout is not None
         left = Path(run.stdout.readline().strip())
         run.send_signal(signal.SIGKILL)
-    postmaster = postmaster_of(left)
-    os.kill(postmaster, 0)  # the server outlived its run
+    postmaster = clusters.postmaster_pid(left)
+    assert postmaster is not None and running(postmaster)  # the server outlived its run
 
     assert clusters.remove_orphans(tmp_path) == [left]
 
     assert not left.exists()
-    assert not Path(f"/proc/{postmaster}").exists() or _zombie(postmaster)
-    assert running.exists() and starting.exists()
+    assert not running(postmaster)
+    assert owned.exists() and starting.exists()
 
 
 def test_a_cluster_whose_postmaster_pid_names_another_process_kills_nothing(
@@ -76,11 +72,3 @@ def _a_finished_pid() -> int:
     finished = subprocess.Popen(["true"])
     finished.wait()
     return finished.pid
-
-
-def _zombie(pid: int) -> bool:
-    """Killed, waiting for its parent to collect it."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return False

@@ -3,7 +3,6 @@ schemathesis fuzzing the running service over HTTP, and the `trace-registry` com
 
 from __future__ import annotations
 
-import os
 import select
 import signal
 import socket
@@ -22,8 +21,18 @@ import pytest
 from service.config import Settings
 from service.db import connect
 from service.schema_setup import SCHEMA_VERSION, installed_version
+from tests.clusters import postmaster_pid
 from tests.integration.conftest import BODY_IDLE_SECONDS, serving
-from tests.live import CLI, create_key, environment, free_port, http_get, stop, wait_until_ready
+from tests.live import (
+    CLI,
+    create_key,
+    environment,
+    free_port,
+    http_get,
+    running,
+    stop,
+    wait_until_ready,
+)
 from tests.paths import ROOT
 
 pytestmark = pytest.mark.slow
@@ -362,12 +371,5 @@ def test_the_embedded_server_serves_keeps_its_data_and_stops(tmp_path: Path) -> 
 
 
 def _postgres_running_in(data_dir: Path) -> bool:
-    pid_file = data_dir / "pgdata" / "postmaster.pid"
-    if not pid_file.exists():
-        return False
-    pid = int(pid_file.read_text().split()[0])
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+    postmaster = postmaster_pid(data_dir)
+    return postmaster is not None and running(postmaster)
