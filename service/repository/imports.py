@@ -43,15 +43,22 @@ STAGING = {
     "euc": "import_eucs",
     "event": "import_events",
 }
+# The sender's references in the staging tables, compared byte by byte: a reference is an id,
+# equal only to the same bytes under any collation, and its order is only the checks' own. The
+# database's default collation (C.UTF-8 from libc where the embedded server was made) orders
+# through strcoll and cannot sort on abbreviated keys: with it the references of 1,000,000
+# records took 0.84 s to sort and 0.95 s to index, against 0.32 s and 0.30 s in "C" (PostgreSQL
+# 18). A reference meets the registry's own only in import_references, whose side is named there.
+REFERENCE = 'text COLLATE "C"'
 # The staging tables: (column, type) each, for COPY in the order given.
 STAGING_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     "import_parties": (
-        ("line", "integer"), ("ref", "text"), ("id", "uuid"), ("name", "text"), ("kind", "text"),
+        ("line", "integer"), ("ref", REFERENCE), ("id", "uuid"), ("name", "text"), ("kind", "text"),
         ("country", "text"), ("registration_number", "text"),
         ("registration_number_key", "text"), ("address", "text"), ("classification", "text"),
     ),
     "import_items": (
-        ("line", "integer"), ("ref", "text"), ("id", "uuid"), ("manufacturer", "text"),
+        ("line", "integer"), ("ref", REFERENCE), ("id", "uuid"), ("manufacturer", "text"),
         ("manufacturer_key", "text"), ("model", "text"), ("model_key", "text"),
         ("category", "text"), ("caliber", "text"), ("serial_number", "text"),
         ("serial_norm", "text"), ("country_of_manufacture", "text"),
@@ -59,29 +66,29 @@ STAGING_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("other_markings", "text"),
     ),
     "import_eucs": (
-        ("line", "integer"), ("ref", "text"), ("id", "uuid"), ("certificate_number", "text"),
+        ("line", "integer"), ("ref", REFERENCE), ("id", "uuid"), ("certificate_number", "text"),
         ("certificate_key", "text"), ("issuing_country", "text"), ("issuing_authority", "text"),
-        ("issued_on", "date"), ("expires_on", "date"), ("exporter_party_ref", "text"),
-        ("end_user_party_ref", "text"), ("destination_country", "text"),
+        ("issued_on", "date"), ("expires_on", "date"), ("exporter_party_ref", REFERENCE),
+        ("end_user_party_ref", REFERENCE), ("destination_country", "text"),
         ("stated_end_use", "text"), ("non_reexport_clause", "boolean"),
     ),
     "import_euc_lines": (
-        ("line", "integer"), ("euc_ref", "text"), ("line_number", "smallint"),
+        ("line", "integer"), ("euc_ref", REFERENCE), ("line_number", "smallint"),
         ("description", "text"), ("category", "text"), ("model", "text"),
         ("quantity", "integer"),
     ),
     "import_events": (
-        ("line", "integer"), ("ref", "text"), ("id", "uuid"), ("event_type", "text"),
+        ("line", "integer"), ("ref", REFERENCE), ("id", "uuid"), ("event_type", "text"),
         ("occurred_on", "date"), ("country", "text"), ("destination_country", "text"),
-        ("from_party_ref", "text"), ("to_party_ref", "text"), ("owner_party_ref", "text"),
-        ("euc_ref", "text"), ("euc_line_number", "smallint"), ("item_count", "integer"),
+        ("from_party_ref", REFERENCE), ("to_party_ref", REFERENCE), ("owner_party_ref", REFERENCE),
+        ("euc_ref", REFERENCE), ("euc_line_number", "smallint"), ("item_count", "integer"),
         ("licence_number", "text"), ("document_reference", "text"), ("notes", "text"),
         ("classification", "text"),
     ),
-    "import_event_items": (("line", "integer"), ("event_ref", "text"), ("item_ref", "text")),
+    "import_event_items": (("line", "integer"), ("event_ref", REFERENCE), ("item_ref", REFERENCE)),
     # the references of records refused as read (their problems are the file's already): a
     # record that names one is told that, not that nothing has the reference
-    "import_refused": (("line", "integer"), ("record_type", "text"), ("ref", "text")),
+    "import_refused": (("line", "integer"), ("record_type", "text"), ("ref", REFERENCE)),
 }  # fmt: skip
 # The record types a file's record may be linked to another agency's record of (by the unique
 # identity the registry keeps), and the statements that link them (see link_items).
@@ -89,7 +96,7 @@ LINKABLE = ("party", "item", "euc")
 LINKING = ("link_parties", "link_items", "link_certificates")
 # Tables the checks fill, and the indexes they join on (built after COPY, which is faster).
 WORK_TABLES = {
-    "import_refs": "record_type text NOT NULL, ref text NOT NULL, id uuid NOT NULL, "
+    "import_refs": f"record_type text NOT NULL, ref {REFERENCE} NOT NULL, id uuid NOT NULL, "
     "PRIMARY KEY (record_type, ref)",
     "import_problems": "line integer NOT NULL, field text NOT NULL, detail text NOT NULL",
     "import_touched": "id uuid PRIMARY KEY",
