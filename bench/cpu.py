@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import resource
 import time
+import timeit
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -122,3 +123,16 @@ def postmaster_pid(data_dir: Path | None) -> int | None:
         return int((data_dir / "pgdata" / "postmaster.pid").read_text().split("\n", 1)[0])
     except (OSError, ValueError):
         return None
+
+
+# The interpreter's speed, as the README and bench/HISTORY.md quote it for each run: the best of
+# five `python3 -m timeit "sum((1,2,3))"` loops. It is a one-line summary of the machine's spell
+# (35-60 ns on most days here, 80-115 ns on the slowest), which moved rates by a third within
+# the hour; two runs are compared only at like speeds, or by their ratios.
+SPEED_PROBE = "sum((1,2,3))"
+
+
+def interpreter_ns(repeats: int = 5, loops: int = 1_000_000) -> float:
+    """Nanoseconds per loop of SPEED_PROBE, the best of `repeats` (about 0.3 s in all)."""
+    best = min(timeit.repeat(SPEED_PROBE, repeat=repeats, number=loops))
+    return best / loops * 1e9

@@ -30,7 +30,7 @@ from typing import Any
 
 import orjson
 
-from bench import dataset
+from bench import cpu, dataset
 from bench.dataset import DATA_DIR, ROOT
 from service import embedded
 
@@ -338,7 +338,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "item's alert state is derived (by default no chain in the file can be listed)",
     )
     args = parser.parse_args(argv)
+    speed_before = cpu.interpreter_ns()
     figures = measure(args.records, args.seed, args.certified)
+    speed_after = cpu.interpreter_ns()
     print("\n".join(figures.lines()))
     met = "met" if figures.met else "NOT met"
     print(f"target: {TARGET_RECORDS_PER_SECOND:,} records/s: {met} "
@@ -346,6 +348,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"machine: {os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f}; "
           f"{time.strftime('%Y-%m-%d')}; max RSS of this process "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")  # fmt: skip
+    print(f"machine's speed: timeit {cpu.SPEED_PROBE!r}, best of 5, ns a loop (lower is "
+          f"faster): before {speed_before:.1f}, after {speed_after:.1f}")  # fmt: skip
     return 0
 
 

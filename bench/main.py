@@ -144,6 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run(plan: Plan) -> Report:
+    speeds = [("start", cpu.interpreter_ns())]
     # First, alone on the machine: the import's figures must not share it with the trace load.
     imported = imports.measure(plan.import_records, plan.seed) if plan.import_records else None
     if imported is not None:
@@ -162,6 +163,7 @@ def run(plan: Plan) -> Report:
             pgbench_rounds: list[list[Result]] = []
             worker_peaks: dict[int, int] = {}
             for n in range(plan.rounds):
+                speeds.append((f"round {n + 1}", cpu.interpreter_ns()))
                 if plan.rounds > 1:
                     print(f"round {n + 1} of {plan.rounds}", flush=True)
                 with (
@@ -182,6 +184,7 @@ def run(plan: Plan) -> Report:
                 )
         where = f"embedded server in {db.data_dir}" if db.embedded else "BENCH_DATABASE_URL"
         alongside = traces_beside_import(db, plan, target, weapons, work_dir)
+    speeds.append(("end", cpu.interpreter_ns()))
     report = Report(
         target=target.name,
         target_description=target.description,
@@ -199,6 +202,7 @@ def run(plan: Plan) -> Report:
         database=where,
         imports=imported,
         beside_import=alongside,
+        interpreter_ns=speeds,
     )
     if not db.embedded:
         report.notes.append(

@@ -13,7 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench import cpu
 from bench.beside import BesideImport
+from bench.dataset import ROOT
 from bench.imports import TARGET_RECORDS_PER_SECOND, ImportFigures
 from bench.load import Result
 from bench.service import WORKERS
@@ -60,6 +62,10 @@ class Report:
     pgbench_rounds: list[list[Result]] = field(default_factory=list)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     notes: list[str] = field(default_factory=list)
+    # The machine's spell through the run: (when, cpu.interpreter_ns()) at its start, at each
+    # round's and at its end.
+    interpreter_ns: list[tuple[str, float]] = field(default_factory=list)
+    code: str = field(default_factory=lambda: code_version())
 
     def find(self, results: list[Result], kind: str, clients: int) -> Result | None:
         return next((r for r in results if r.kind == kind and r.clients == clients), None)
@@ -197,6 +203,8 @@ class Report:
             f"trace benchmark, {self.started_at:%Y-%m-%d %H:%M} UTC",
             f"machine: {machine()['summary']}; PostgreSQL {facts.get('server_version')} "
             f"(shared_buffers {facts.get('shared_buffers')}), {self.database}",
+            f"code: {self.code}",
+            *self._speed_lines(),
             f"data set: {facts.get('items', 0):,} items, {facts.get('events', 0):,} custody "
             f"events, {facts.get('event_items', 0):,} event entries, "
             f"{facts.get('parties', 0):,} parties, "
@@ -252,10 +260,23 @@ class Report:
         lines += [f"note: {note}" for note in self.notes]
         return "\n".join(lines)
 
+    def _speed_lines(self) -> list[str]:
+        if not self.interpreter_ns:
+            return []
+        spells = ", ".join(f"{when} {ns:.1f}" for when, ns in self.interpreter_ns)
+        return [
+            f"machine's speed: timeit {cpu.SPEED_PROBE!r}, best of 5, ns a loop "
+            f"(lower is faster): {spells}"
+        ]
+
     def as_json(self) -> dict[str, Any]:
         return {
             "date": self.started_at.isoformat(),
+            "code": self.code,
             "machine": machine(),
+            "interpreter_ns": [
+                {"when": when, "ns": round(ns, 1)} for when, ns in self.interpreter_ns
+            ],
             "postgres": self.facts,
             "database": self.database,
             "data_set": {
@@ -324,6 +345,13 @@ def machine() -> dict[str, Any]:
     }
     facts["summary"] = f"{cpus} CPUs, {facts['memory_gib']} GiB, Linux {facts['kernel']}"
     return facts
+
+
+def code_version() -> str:
+    """The commit the benchmark ran, and whether the checkout had changes beside it."""
+    commit = _first_line(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
+    changed = _first_line(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"])
+    return f"{commit} with uncommitted changes" if changed else commit
 
 
 def _first_line(command: list[str]) -> str:
