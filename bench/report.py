@@ -348,10 +348,24 @@ def machine() -> dict[str, Any]:
 
 
 def code_version() -> str:
-    """The commit the benchmark ran, and whether the checkout had changes beside it."""
-    commit = _first_line(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
-    changed = _first_line(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"])
+    """The commit the benchmark ran, and whether the checkout had changes beside it ("unknown"
+    outside a git checkout, or without git)."""
+    commit = _git("rev-parse", "--short", "HEAD")
+    if not commit:
+        return "unknown (not a git checkout)"
+    changed = _git("status", "--porcelain", "--untracked-files=no")
     return f"{commit} with uncommitted changes" if changed else commit
+
+
+def _git(*arguments: str) -> str:
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(ROOT), *arguments],
+            capture_output=True, text=True, timeout=10, check=False,
+        )  # fmt: skip
+    except OSError:
+        return ""
+    return done.stdout.strip() if done.returncode == 0 else ""
 
 
 def _first_line(command: list[str]) -> str:

@@ -45,11 +45,12 @@ STAGING = {
 }
 # The sender's references in the staging tables, compared byte by byte: a reference is an id,
 # equal only to the same bytes under any collation, and its order is only the checks' own. The
-# database's default collation (C.UTF-8 from libc where the embedded server was made) orders
-# through strcoll and cannot sort on abbreviated keys: with it the references of 1,000,000
-# records took 0.84 s to sort and 0.95 s to index, against 0.32 s and 0.30 s in "C" (PostgreSQL
-# 18). They meet the registry's references (import_references, in the default collation) in two
-# joins, mark_present and earlier_references, which compare in the default, on its index.
+# database's default collation (libc's C.UTF-8 on the embedded server and this machine's
+# PostgreSQL 15) orders through strcoll and cannot sort on abbreviated keys: with it the
+# references of 1,000,000 records took 0.84 s to sort and 0.95 s to index, against 0.32 s and
+# 0.30 s in "C" (PostgreSQL 18). They meet the registry's references (import_references, in the
+# default collation) in two joins, mark_present and earlier_references, which compare in the
+# default, on its index.
 REFERENCE = 'text COLLATE "C"'
 # The staging tables: (column, type) each, for COPY in the order given.
 STAGING_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
