@@ -18,6 +18,7 @@ import os
 import random
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -30,7 +31,7 @@ from typing import Any
 
 import orjson
 
-from bench import cpu, dataset
+from bench import checkouts, cpu, dataset
 from bench.dataset import DATA_DIR, ROOT
 from service import embedded
 
@@ -277,14 +278,17 @@ def reader_figures(path: Path, records: int = 20_000) -> ReaderFigures:
 IMPORT_LIMIT_SECONDS = 1800.0
 
 
-def timed_import(url: str, path: Path, limit: float = IMPORT_LIMIT_SECONDS) -> ImportRun:
-    """Seconds, the command's summary line, and its peak resident memory in bytes. An import
-    still running after `limit` seconds is stopped, and the benchmark with it (SystemExit)."""
+def timed_import(
+    url: str, path: Path, limit: float = IMPORT_LIMIT_SECONDS, code: Path = ROOT
+) -> ImportRun:
+    """Seconds, the command's summary line, and its peak resident memory in bytes, for the
+    import command of the checkout `code`. An import still running after `limit` seconds is
+    stopped, and the benchmark with it (SystemExit)."""
     started = time.perf_counter()
     process = subprocess.Popen(
         [*CLI, "import", str(path), "--agency", "Import Benchmark", "--timings"],
-        env={**os.environ, "DATABASE_URL": url},
-        cwd=ROOT,
+        env={**checkouts.environment(code), "DATABASE_URL": url},
+        cwd=code,
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -311,20 +315,92 @@ def measure(records: int, seed: int, certified: bool = False) -> ImportFigures:
     and with a blank line added."""
     path = ensure_file(records, seed, certified)
     print(f"import benchmark: {records:,} records from {path.name}", flush=True)
+    with _other_bytes(path) as other_bytes, fresh_database() as url:
+        first = timed_import(url, path)
+        again = timed_import(url, path)
+        records_again = timed_import(url, other_bytes)
+    return ImportFigures(
+        records, path, path.stat().st_size, first, again, records_again, reader_figures(path)
+    )
+
+
+@contextmanager
+def _other_bytes(path: Path) -> Iterator[Path]:
+    """The same records in other bytes: the file with a blank line added (removed at the end)."""
     other_bytes = path.with_name(f"{path.stem}.blank-line-added.ndjson")
     with path.open("rb") as original, other_bytes.open("wb") as copy:
         shutil.copyfileobj(original, copy, 1 << 20)
         copy.write(b"\n")
     try:
-        with fresh_database() as url:
-            first = timed_import(url, path)
-            again = timed_import(url, path)
-            records_again = timed_import(url, other_bytes)
+        yield other_bytes
     finally:
         other_bytes.unlink()
-    return ImportFigures(
-        records, path, path.stat().st_size, first, again, records_again, reader_figures(path)
-    )
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One version's imports in one round of a comparison: the first import into a fresh
+    database and the same records in other bytes, with the machine's speed just before."""
+
+    version: str
+    round: int
+    interpreter_ns: float
+    first: ImportRun
+    other_bytes: ImportRun
+
+    def line(self, records: int) -> str:
+        return (
+            f"round {self.round}, {self.version} (timeit {self.interpreter_ns:.1f} ns): first "
+            f"import {self.first.seconds:.1f} s, {self.first.per_second(records):,.0f} records/s"
+            f" ({self.first.phases}); other bytes {self.other_bytes.seconds:.1f} s"
+        )
+
+
+def compare(
+    records: int, seed: int, against: str, rounds: int, certified: bool = False
+) -> list[str]:
+    """The code as it stands and the commit `against`, each importing the same file into a
+    fresh database and then the same records in other bytes, in turns (ABBA: the version that
+    goes first alternates), `rounds` times; the report's lines."""
+    path = ensure_file(records, seed, certified)
+    print(f"import benchmark: {records:,} records from {path.name}, against {against}")
+    turns: list[Turn] = []
+    with _other_bytes(path) as other_bytes, checkouts.checkouts(against) as versions:
+        for n in range(1, rounds + 1):
+            for name, code in versions if n % 2 else versions[::-1]:
+                speed = cpu.interpreter_ns()
+                with fresh_database() as url:
+                    first = timed_import(url, path, code=code)
+                    again = timed_import(url, other_bytes, code=code)
+                turns.append(Turn(name, n, speed, first, again))
+                print(turns[-1].line(records), flush=True)
+    return _comparison(records, [name for name, _ in versions], turns)
+
+
+def _comparison(records: int, names: list[str], turns: list[Turn]) -> list[str]:
+    lines = ["", f"{records:,} records, median of {max(t.round for t in turns)} rounds:"]
+    for name in names:
+        own = [t for t in turns if t.version == name]
+        first = statistics.median(t.first.seconds for t in own)
+        again = statistics.median(t.other_bytes.seconds for t in own)
+        lines.append(
+            f"  {name}: first import {first:.1f} s ({records / first:,.0f} records/s), "
+            f"other bytes {again:.1f} s"
+        )
+    this, other = names
+    for label, run in (("first import", "first"), ("other bytes", "other_bytes")):
+        ratios = [
+            getattr(mine, run).seconds / getattr(theirs, run).seconds
+            for mine in turns
+            if mine.version == this
+            for theirs in turns
+            if theirs.version == other and theirs.round == mine.round
+        ]
+        lines.append(
+            f"  {this} / {other}, {label} time: {statistics.median(ratios):.3f} "
+            f"(each round's: {', '.join(f'{r:.3f}' for r in ratios)}; below 1 is faster)"
+        )
+    return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -337,7 +413,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="exports under end-user certificates, and some items stolen since: every exported "
         "item's alert state is derived (by default no chain in the file can be listed)",
     )
+    parser.add_argument(
+        "--against",
+        metavar="REF",
+        help="compare with this commit instead: both import the file (first import, then the "
+        "same records in other bytes), in turns, --rounds times; no target is judged",
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="with --against; default 2")
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    if args.against:
+        report = compare(args.records, args.seed, args.against, args.rounds, args.certified)
+        print("\n".join(report))
+        return 0
     speed_before = cpu.interpreter_ns()
     figures = measure(args.records, args.seed, args.certified)
     speed_after = cpu.interpreter_ns()

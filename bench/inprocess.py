@@ -21,12 +21,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from bench import dataset
+from bench.checkouts import checkouts
 from bench.dataset import ROOT
 from bench.main import CLI, create_key
 from bench.workload import KINDS, TARGETS, Request, requests_for
@@ -169,7 +169,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
-    with dataset.database(args.items, args.seed) as db, _checkouts(args.against) as versions:
+    with dataset.database(args.items, args.seed) as db, checkouts(args.against) as versions:
         dataset.ensure(db, args.items, args.seed)
         weapons = dataset.sample(db.url, args.seed, args.samples)
         requests = (
@@ -209,22 +209,6 @@ def _rounds(
             }
             for _ in range(args.rounds)
         ]
-
-
-@contextmanager
-def _checkouts(against: str | None) -> Iterator[list[tuple[str, Path]]]:
-    """("working tree", ROOT), and the other commit in a temporary worktree."""
-    if against is None:
-        yield [("working tree", ROOT)]
-        return
-    with tempfile.TemporaryDirectory(prefix="bench-against-") as parent:
-        other = Path(parent) / "checkout"
-        git = ["git", "-C", str(ROOT)]
-        subprocess.run([*git, "worktree", "add", "--detach", str(other), against], check=True)
-        try:
-            yield [("working tree", ROOT), (against, other)]
-        finally:
-            subprocess.run([*git, "worktree", "remove", "--force", str(other)], check=False)
 
 
 def _measure(
