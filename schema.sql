@@ -37,9 +37,12 @@ CREATE TABLE key_folding (
 -- Time-ordered UUIDs (RFC 9562 version 7) keep index inserts local. PostgreSQL 18 has uuidv7(),
 -- PostgreSQL 15 does not, so the registry carries its own. Like PostgreSQL 18's, it puts the
 -- sub-millisecond part of the clock in the 12 bits after the version (RFC 9562, method 3), so
--- that ids made one after another in a session sort in the order they were made.
+-- that ids made one after another in a session sort in the order they were made. PARALLEL
+-- UNSAFE: a volatile SQL function starts a new command for its statement, which no process may
+-- do in a parallel plan once its statement has written (CREATE TABLE ... AS SELECT uuid_v7() ...
+-- failed with "cannot start commands during a parallel operation"; migration 0014).
 CREATE FUNCTION uuid_v7() RETURNS uuid
-LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
+LANGUAGE sql VOLATILE PARALLEL UNSAFE AS $$
     SELECT encode(
         overlay(
             overlay(uuid_send(gen_random_uuid())

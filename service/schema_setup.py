@@ -72,6 +72,8 @@ FINGERPRINTS = {
     12: "96673401e5700a8d63745d2cda953fdab83aed061d4e0daf6031853653d49857",
     # from 2026-12-06: migration 0013 (a webhook's abandoned deliveries by an index led by it)
     13: "3a0548beb515b9e3b1c612da38018f71a95fde8d8ec1fa865129300657c3e681",
+    # from 2026-12-07: migration 0014 (uuid_v7() parallel unsafe)
+    14: "e43f6a7be482851dae177fd58c8693a94f03910c68903d0fd788e50083f92f0f",
 }
 SCHEMA_VERSION = max(FINGERPRINTS)
 # Databases set up before versions were counted by migrations recorded version 1 whatever their

@@ -62,10 +62,10 @@ from tests.live import CLI, environment
 from tests.paths import ROOT
 
 # schema.sql as each version had it: what databases set up before the first migration hold (1),
-# and those set up from 2026-12-06 until the next version (3 to 11).
+# and those set up from 2026-12-06 until the next version (3 to 11, and 13).
 OLD_SCHEMAS = {
     version: ROOT / "tests" / "data" / f"schema-v{version}.sql"
-    for version in (1, 3, 4, 5, 6, 7, 8, 9, 10, 11)
+    for version in (1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13)
 }
 VERSION_1_SCHEMA = OLD_SCHEMAS[1]
 
@@ -191,7 +191,7 @@ def version_10(empty_database_url: str) -> Iterator[Connection]:
         yield conn
 
 
-@pytest.mark.parametrize("version", [3, 4, 5, 6, 7, 8, 9, 10, 11])
+@pytest.mark.parametrize("version", [3, 4, 5, 6, 7, 8, 9, 10, 11, 13])
 def test_a_database_of_a_recorded_version_migrated_has_the_schema_a_new_database_gets(
     version: int, empty_database_url: str, db: Connection
 ) -> None:
@@ -200,7 +200,7 @@ def test_a_database_of_a_recorded_version_migrated_has_the_schema_a_new_database
 
         assert ensure_schema(old) == SchemaSetUp(found=version)
 
-        # the comparison sees what the next migration adds (0013 at least: 0010 changes rows)
+        # the comparison sees what the next migration adds (0014 at least: 0010 changes rows)
         assert differences(before, schema_of(db)) != []
         assert differences(schema_of(old), schema_of(db)) == []
         recorded = old.execute("SELECT version, fingerprint FROM schema_version ORDER BY 1")

@@ -105,6 +105,26 @@ def test_ids_are_version_7_uuids_that_sort_in_the_order_they_were_made(db: Conne
         assert len(set(ids)) == len(ids)
 
 
+def test_ids_are_made_in_a_table_created_from_a_query_that_could_read_in_parallel(
+    db: Connection,
+) -> None:
+    # The planner's parallel costs at 0: countries is read in parallel, whatever its size.
+    # Declared PARALLEL SAFE, uuid_v7() then failed in CREATE TABLE ... AS: "cannot start
+    # commands during a parallel operation" (migration 0014).
+    for setting in ("parallel_setup_cost", "parallel_tuple_cost", "min_parallel_table_scan_size"):
+        db.execute(f"SET {setting} = 0")
+    db.execute("SET max_parallel_workers_per_gather = 2")
+    query = "SELECT {} AS id FROM countries WHERE name <> ''"
+    parallel = db.execute("EXPLAIN " + query.format("gen_random_uuid()")).fetchall()
+    assert any("Parallel Seq Scan" in row["QUERY PLAN"] for row in parallel)
+
+    db.execute("CREATE TEMP TABLE made_from_a_query AS " + query.format("uuid_v7()"))
+    ids = [row["id"] for row in db.execute("SELECT id FROM made_from_a_query")]
+
+    assert len(ids) == len(set(ids)) == 250
+    assert all(value.version == 7 for value in ids)
+
+
 def test_every_country_code_is_two_upper_case_letters(db: Connection) -> None:
     codes = [row["code"] for row in db.execute("SELECT code FROM countries")]
 

@@ -1,0 +1,11 @@
+-- Version 14: uuid_v7() is PARALLEL UNSAFE (it was declared SAFE). Nothing stored changes.
+--
+-- A volatile SQL function starts a new command for its statement, which no process may do in a
+-- parallel plan once the statement has written: CREATE TABLE ... AS SELECT uuid_v7() ... over a
+-- table read in parallel failed with "cannot start commands during a parallel operation"
+-- (PostgreSQL 15 and 18; 400,000 rows, or any table with the planner's parallel costs at 0).
+-- RESTRICTED does not do: the leader, which would then evaluate it, is in the parallel
+-- operation too. A plain SELECT of it ran (a read starts no command). The service calls it only
+-- where no plan is parallel (column defaults, an UPDATE, an INSERT): an operator's query met
+-- it. A statement that calls it is now planned without workers.
+ALTER FUNCTION uuid_v7() PARALLEL UNSAFE;
