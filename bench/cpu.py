@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from service import embedded
+
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -116,13 +118,8 @@ class Meter:
 
 
 def postmaster_pid(data_dir: Path | None) -> int | None:
-    """The embedded server's postmaster, from its postmaster.pid."""
-    if data_dir is None:
-        return None
-    try:
-        return int((data_dir / "pgdata" / "postmaster.pid").read_text().split("\n", 1)[0])
-    except (OSError, ValueError):
-        return None
+    """The embedded server's postmaster (None: the benchmark runs on no embedded server)."""
+    return None if data_dir is None else embedded.postmaster_pid(data_dir)
 
 
 # The interpreter's speed, as the README and bench/HISTORY.md quote it for each run: the best of
@@ -136,3 +133,10 @@ def interpreter_ns(repeats: int = 5, loops: int = 1_000_000) -> float:
     """Nanoseconds per loop of SPEED_PROBE, the best of `repeats` (about 0.3 s in all)."""
     best = min(timeit.repeat(SPEED_PROBE, repeat=repeats, number=loops))
     return best / loops * 1e9
+
+
+def speed_line(probes: list[tuple[str, float]]) -> str:
+    """The report's line of the machine's speed: (when, interpreter_ns()) each."""
+    spells = ", ".join(f"{when} {ns:.1f}" for when, ns in probes)
+    probe = f"timeit {SPEED_PROBE!r}, best of 5, ns a loop (lower is faster)"
+    return f"machine's speed: {probe}: {spells}"

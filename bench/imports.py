@@ -374,11 +374,11 @@ def compare(
                     again = timed_import(url, other_bytes, code=code)
                 turns.append(Turn(name, n, speed, first, again))
                 print(turns[-1].line(records), flush=True)
-    return _comparison(records, [name for name, _ in versions], turns)
+    return _comparison(records, rounds, [name for name, _ in versions], turns)
 
 
-def _comparison(records: int, names: list[str], turns: list[Turn]) -> list[str]:
-    lines = ["", f"{records:,} records, median of {max(t.round for t in turns)} rounds:"]
+def _comparison(records: int, rounds: int, names: list[str], turns: list[Turn]) -> list[str]:
+    lines = ["", f"{records:,} records, median of {rounds} rounds:"]
     for name in names:
         own = [t for t in turns if t.version == name]
         first = statistics.median(t.first.seconds for t in own)
@@ -388,13 +388,11 @@ def _comparison(records: int, names: list[str], turns: list[Turn]) -> list[str]:
             f"other bytes {again:.1f} s"
         )
     this, other = names
+    by_round = {(t.version, t.round): t for t in turns}
     for label, run in (("first import", "first"), ("other bytes", "other_bytes")):
         ratios = [
-            getattr(mine, run).seconds / getattr(theirs, run).seconds
-            for mine in turns
-            if mine.version == this
-            for theirs in turns
-            if theirs.version == other and theirs.round == mine.round
+            getattr(by_round[this, n], run).seconds / getattr(by_round[other, n], run).seconds
+            for n in range(1, rounds + 1)
         ]
         lines.append(
             f"  {this} / {other}, {label} time: {statistics.median(ratios):.3f} "
@@ -437,8 +435,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"machine: {os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f}; "
           f"{time.strftime('%Y-%m-%d')}; max RSS of this process "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")  # fmt: skip
-    print(f"machine's speed: timeit {cpu.SPEED_PROBE!r}, best of 5, ns a loop (lower is "
-          f"faster): before {speed_before:.1f}, after {speed_after:.1f}")  # fmt: skip
+    print(cpu.speed_line([("before", speed_before), ("after", speed_after)]))
     return 0
 
 

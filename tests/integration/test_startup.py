@@ -18,10 +18,10 @@ from pathlib import Path
 import orjson
 import pytest
 
+from service import embedded
 from service.config import Settings
 from service.db import connect
 from service.schema_setup import SCHEMA_VERSION, installed_version
-from tests.clusters import postmaster_pid
 from tests.integration.conftest import BODY_IDLE_SECONDS, serving
 from tests.live import (
     CLI,
@@ -371,5 +371,5 @@ def test_the_embedded_server_serves_keeps_its_data_and_stops(tmp_path: Path) -> 
 
 
 def _postgres_running_in(data_dir: Path) -> bool:
-    postmaster = postmaster_pid(data_dir)
+    postmaster = embedded.postmaster_pid(data_dir)
     return postmaster is not None and running(postmaster)
