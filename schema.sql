@@ -1039,32 +1039,65 @@ CREATE TRIGGER agencies_no_truncate BEFORE TRUNCATE ON agencies
 -- foreign keys cost it), made from this list. The table referred to is named with its schema: a
 -- session's temporary table of the same name would otherwise stand in for it, and the service's
 -- role may make temporary tables (an import stages its rows in them).
+-- A static query's plan is made once per session, by the first statement that runs it, so it
+-- must suit a statement of any size. With LIMIT 1 the planner expects a missing key early and
+-- probes the referred table's index once a row: right for a few rows, and for the large tables.
+-- The two small tables that never shrink, countries and agencies, are checked otherwise for a
+-- statement of 100 rows or more: by a second static query, against a hash of the table (NOT IN
+-- over its key, which is never NULL, for a column checked only where it is not NULL: the same
+-- test). An import's 594,000 events were checked against countries in 0.36 s through the index,
+-- 0.05 s through the hash; one row through the hash cost 0.04 ms more (PostgreSQL 18).
 DO $$
 DECLARE
     child text;
     checks text;
+    counts boolean;
 BEGIN
-    FOR child, checks IN
+    FOR child, checks, counts IN
         SELECT r.child, string_agg(format(
+            CASE WHEN r.parent IN ('countries', 'agencies') THEN
+$small$
+    IF many THEN
+        SELECT %1$s || concat_ws(', ', %2$s) || %3$s INTO missing
+        FROM added a
+        WHERE %4$s AND %2$s NOT IN (SELECT p.%7$I FROM %5$I.%6$I p)
+        LIMIT 1;
+    ELSE
+        SELECT %1$s || concat_ws(', ', %2$s) || %3$s INTO missing
+        FROM added a
+        WHERE %4$s AND NOT EXISTS (SELECT 1 FROM %5$I.%6$I p WHERE %8$s)
+        LIMIT 1;
+    END IF;
+    IF FOUND THEN
+        RAISE foreign_key_violation USING
+            MESSAGE = format('insert into %%I violates reference %%I', TG_TABLE_NAME, %9$L),
+            DETAIL = missing, CONSTRAINT = %9$L, TABLE = TG_TABLE_NAME, SCHEMA = TG_TABLE_SCHEMA;
+    END IF;
+$small$
+            ELSE
 $check$
-    SELECT %s || concat_ws(', ', %s) || %s INTO missing
+    SELECT %1$s || concat_ws(', ', %2$s) || %3$s INTO missing
     FROM added a
-    WHERE %s AND NOT EXISTS (SELECT 1 FROM %I.%I p WHERE %s)
+    WHERE %4$s AND NOT EXISTS (SELECT 1 FROM %5$I.%6$I p WHERE %8$s)
     LIMIT 1;
     IF FOUND THEN
         RAISE foreign_key_violation USING
-            MESSAGE = format('insert into %%I violates reference %%I', TG_TABLE_NAME, %L),
-            DETAIL = missing, CONSTRAINT = %L, TABLE = TG_TABLE_NAME, SCHEMA = TG_TABLE_SCHEMA;
+            MESSAGE = format('insert into %%I violates reference %%I', TG_TABLE_NAME, %9$L),
+            DETAIL = missing, CONSTRAINT = %9$L, TABLE = TG_TABLE_NAME, SCHEMA = TG_TABLE_SCHEMA;
     END IF;
-$check$,
+$check$
+            END,
             quote_literal(format('Key (%s)=(', array_to_string(r.columns, ', '))),
             (SELECT string_agg(format('a.%I', c), ', ') FROM unnest(r.columns) AS c),
             quote_literal(format(') is not present in table "%s".', r.parent)),
             (SELECT string_agg(format('a.%I IS NOT NULL', c), ' AND ') FROM unnest(r.columns) AS c),
             current_schema(), r.parent,
+            -- the small tables are referred to by a single column
+            r.parent_columns[1],
             (SELECT string_agg(format('p.%I = a.%I', pc, c), ' AND ')
              FROM unnest(r.parent_columns, r.columns) AS k (pc, c)),
-            r.name, r.name), '' ORDER BY r.name)
+            r.name), '' ORDER BY r.name),
+            bool_or(r.parent IN ('countries', 'agencies'))
         FROM (VALUES
             ('parties', 'parties_country_ref', '{country}'::text[], 'countries', '{code}'::text[]),
             ('parties', 'parties_recorded_by_agency_id_ref', '{recorded_by_agency_id}',
@@ -1113,10 +1146,12 @@ $check$,
     LOOP
         EXECUTE format('CREATE FUNCTION %I() RETURNS trigger LANGUAGE plpgsql AS $body$
 DECLARE
-    missing text;
+    missing text;%s
 BEGIN%sRETURN NULL;
 END
-$body$', child || '_references_exist', checks);
+$body$', child || '_references_exist', CASE WHEN counts THEN '
+    many constant boolean := (SELECT count(*) FROM (SELECT FROM added LIMIT 100) AS head) = 100;'
+            ELSE '' END, checks);
         EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %I REFERENCING NEW TABLE AS added
                         FOR EACH STATEMENT EXECUTE FUNCTION %I()',
                        child || '_references_exist', child, child || '_references_exist');

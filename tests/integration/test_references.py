@@ -90,8 +90,15 @@ def history(registry: RegistryBuilder, db: Connection) -> None:
     )
 
 
-def _copy_with(db: Connection, table: str, changes: dict[str, Any], copies: int = 1) -> None:
-    """Insert `copies` copies of the table's first row, in one statement, with `changes`."""
+def _copy_with(
+    db: Connection,
+    table: str,
+    changes: dict[str, Any],
+    copies: int = 1,
+    last_only: dict[str, Any] | None = None,
+) -> None:
+    """Insert `copies` copies of the table's first row, in one statement, with `changes`, and
+    in the last copy only, `last_only` too."""
     columns = [
         row["column_name"]
         for row in db.execute(
@@ -102,12 +109,13 @@ def _copy_with(db: Connection, table: str, changes: dict[str, Any], copies: int 
     ]
 
     def value(column: str) -> sql.Composable:
-        if column not in changes:
-            return sql.Identifier(column)
-        change = changes[column]
-        if isinstance(change, sql.SQL):
-            return change.format(column=sql.Identifier(column))
-        return sql.Literal(change)
+        if last_only and column in last_only:
+            return sql.SQL("CASE WHEN n = {copies} THEN {last} ELSE {other} END").format(
+                copies=sql.Literal(copies),
+                last=_expression(column, last_only[column]),
+                other=_expression(column, changes.get(column, sql.Identifier(column))),
+            )
+        return _expression(column, changes.get(column, sql.Identifier(column)))
 
     query = sql.SQL(
         "INSERT INTO {table} ({columns}) SELECT {values} "
@@ -119,6 +127,14 @@ def _copy_with(db: Connection, table: str, changes: dict[str, Any], copies: int 
         copies=sql.Literal(copies),
     )
     db.execute(query)
+
+
+def _expression(column: str, change: Any) -> sql.Composable:
+    if isinstance(change, sql.Identifier):
+        return change
+    if isinstance(change, sql.SQL):
+        return change.format(column=sql.Identifier(column))
+    return sql.Literal(change)
 
 
 def _unknown(column: str) -> object:
@@ -188,6 +204,57 @@ def test_one_missing_reference_among_many_rows_stores_none_of_them(
         )
 
     assert rows_in(db, "custody_events") == before + 500
+
+
+# The references to the two small tables, which a statement of MANY_ROWS rows or more checks
+# against a hash of the table, and fewer through its index (schema.sql): each way must refuse.
+SMALL_TABLE_REFERENCES = [
+    reference for reference in REFERENCES if reference[3] in ("countries", "agencies")
+]
+MANY_ROWS = 100
+
+
+@pytest.mark.parametrize("copies", [MANY_ROWS - 1, MANY_ROWS, 3 * MANY_ROWS])
+@pytest.mark.parametrize(("table", "name", "columns", "parent"), SMALL_TABLE_REFERENCES)
+def test_a_small_tables_reference_is_checked_in_a_statement_of_any_size(
+    db: Connection,
+    history: None,
+    table: str,
+    name: str,
+    columns: list[str],
+    parent: str,
+    copies: int,
+) -> None:
+    """The last of the statement's rows names what does not exist: nothing is stored, and the
+    refusal is the foreign key's, naming that row's value, whichever way it was checked."""
+    before = rows_in(db, table)
+    (column,) = columns
+
+    with pytest.raises(psycopg.errors.ForeignKeyViolation) as caught:
+        _copy_with(db, table, UNIQUE_ANEW[table], copies, last_only={column: _unknown(column)})
+
+    assert caught.value.diag.constraint_name == name
+    assert caught.value.diag.message_detail == (
+        f'Key ({column})=({_unknown(column)}) is not present in table "{parent}".'
+    )
+    assert rows_in(db, table) == before
+    _copy_with(db, table, UNIQUE_ANEW[table], copies)
+    assert rows_in(db, table) == before + copies
+
+
+def test_a_sessions_first_statement_does_not_decide_how_later_ones_are_checked(
+    db: Connection, history: None
+) -> None:
+    """Each way is a static query, whose plan the session keeps: after a statement of many rows
+    and one of a single row (each way planned once), either size is still refused, and stored
+    when its references exist."""
+    before = rows_in(db, "custody_events")
+    for copies in (3 * MANY_ROWS, 1, 3 * MANY_ROWS, 1):
+        with pytest.raises(psycopg.errors.ForeignKeyViolation) as caught:
+            _copy_with(db, "custody_events", {"id": NEW_ID}, copies, last_only={"country": "QQ"})
+        assert caught.value.diag.constraint_name == "custody_events_country_ref"
+        _copy_with(db, "custody_events", {"id": NEW_ID}, copies)
+    assert rows_in(db, "custody_events") == before + 2 * (3 * MANY_ROWS + 1)
 
 
 def test_a_reference_left_empty_is_not_checked(db: Connection, history: None) -> None:
