@@ -74,9 +74,9 @@ FINGERPRINTS = {
     13: "3a0548beb515b9e3b1c612da38018f71a95fde8d8ec1fa865129300657c3e681",
     # from 2026-12-07: migration 0014 (uuid_v7() parallel unsafe)
     14: "e43f6a7be482851dae177fd58c8693a94f03910c68903d0fd788e50083f92f0f",
-    # from 2026-12-07: migration 0015 (references to countries and agencies checked through a
-    # hash of the table for a statement of many rows)
-    15: "ebbc748fd6b9a50a3fc62b8bb28ef32e46040136ca78771a4c3799132300b4d7",
+    # from 2026-12-07: migration 0015 (references of a statement of many rows checked against
+    # a hash of a small table, or once a distinct value)
+    15: "7a68c1f02b96a5bc43d40fb582639ab91e0b3dc20b5f3db97682d9c7785377f0",
 }
 SCHEMA_VERSION = max(FINGERPRINTS)
 # Databases set up before versions were counted by migrations recorded version 1 whatever their
