@@ -575,11 +575,15 @@ CREATE TABLE import_job_chunks (
 );
 
 -- The sender's own reference keys (its ids) of the records it imported: how later records and
--- later files refer to them, and how a file sent again is recognised record by record.
+-- later files refer to them, and how a file sent again is recognised record by record. A
+-- reference is an id, equal only to the same bytes, and compared byte by byte ("C", as in the
+-- import's staging tables): in the database's default collation (libc's C.UTF-8 here) every
+-- comparison went through strcoll, and an import's 1,000,000 references were indexed in 0.95 s,
+-- against 0.30 s in "C" (PostgreSQL 18). No order of references is shown to anyone.
 CREATE TABLE import_references (
     agency_id    uuid NOT NULL, -- references agencies
     record_type  text NOT NULL CHECK (record_type IN ('party', 'item', 'euc', 'event')),
-    reference    text NOT NULL CHECK (length(reference) BETWEEN 1 AND 200),
+    reference    text COLLATE "C" NOT NULL CHECK (length(reference) BETWEEN 1 AND 200),
     record_id    uuid NOT NULL,
     import_id    uuid NOT NULL, -- references imports
     PRIMARY KEY (agency_id, record_type, reference)

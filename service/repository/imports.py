@@ -48,9 +48,9 @@ STAGING = {
 # database's default collation (libc's C.UTF-8 on the embedded server and this machine's
 # PostgreSQL 15) orders through strcoll and cannot sort on abbreviated keys: with it the
 # references of 1,000,000 records took 0.84 s to sort and 0.95 s to index, against 0.32 s and
-# 0.30 s in "C" (PostgreSQL 18). They meet the registry's references (import_references, in the
-# default collation) in two joins, mark_present and earlier_references, which compare in the
-# default, on its index.
+# 0.30 s in "C" (PostgreSQL 18). The registry's references (import_references) are in "C" too
+# (schema version 15), so that the two joins with them, mark_present and earlier_references,
+# compare on its index.
 REFERENCE = 'text COLLATE "C"'
 # The staging tables: (column, type) each, for COPY in the order given.
 STAGING_TABLES: dict[str, tuple[tuple[str, str], ...]] = {

@@ -34,7 +34,7 @@ WHERE a.alias_key = s.manufacturer_key AND a.manufacturer_key <> s.manufacturer_
 UPDATE {staging} s SET id = r.record_id, present = true, imported_in = r.import_id
 FROM import_references r
 WHERE r.agency_id = %(agency_id)s AND r.record_type = %(record_type)s
-  AND r.reference = s.ref COLLATE "default";
+  AND r.reference = s.ref;
 
 -- name: link_items
 -- An item another agency recorded is one the registry holds already (its identity is what the
@@ -119,7 +119,7 @@ FROM (SELECT DISTINCT 'party' AS record_type, named.ref
       WHERE NOT EXISTS (SELECT 1 FROM import_items own WHERE own.ref = x.item_ref)) AS wanted
 JOIN import_references r
   ON r.agency_id = %(agency_id)s AND r.record_type = wanted.record_type
- AND r.reference = wanted.ref COLLATE "default"
+ AND r.reference = wanted.ref
 ON CONFLICT DO NOTHING;
 
 -- name: check_duplicate_references
