@@ -1062,8 +1062,8 @@ DECLARE
 BEGIN
     FOR child, checks, counts IN
         SELECT r.child, string_agg(format(
-            CASE WHEN r.parent IN ('countries', 'agencies') THEN
-$hashed$
+            CASE w.way WHEN 'hash' THEN
+$hash$
     IF many THEN
         SELECT %1$s || concat_ws(', ', %2$s) || %3$s INTO missing
         FROM added a
@@ -1074,14 +1074,8 @@ $hashed$
         FROM added a
         WHERE %4$s AND NOT EXISTS (SELECT 1 FROM %5$I.%6$I p WHERE %8$s)
         LIMIT 1;
-    END IF;
-    IF FOUND THEN
-        RAISE foreign_key_violation USING
-            MESSAGE = format('insert into %%I violates reference %%I', TG_TABLE_NAME, %9$L),
-            DETAIL = missing, CONSTRAINT = %9$L, TABLE = TG_TABLE_NAME, SCHEMA = TG_TABLE_SCHEMA;
-    END IF;
-$hashed$
-            WHEN r.parent NOT IN ('items', 'custody_events') THEN
+    END IF;$hash$
+            WHEN 'distinct' THEN
 $distinct$
     IF many THEN
         SELECT %1$s || concat_ws(', ', %2$s) || %3$s INTO missing
@@ -1093,26 +1087,20 @@ $distinct$
         FROM added a
         WHERE %4$s AND NOT EXISTS (SELECT 1 FROM %5$I.%6$I p WHERE %8$s)
         LIMIT 1;
-    END IF;
-    IF FOUND THEN
-        RAISE foreign_key_violation USING
-            MESSAGE = format('insert into %%I violates reference %%I', TG_TABLE_NAME, %9$L),
-            DETAIL = missing, CONSTRAINT = %9$L, TABLE = TG_TABLE_NAME, SCHEMA = TG_TABLE_SCHEMA;
-    END IF;
-$distinct$
+    END IF;$distinct$
             ELSE
-$check$
+$row$
     SELECT %1$s || concat_ws(', ', %2$s) || %3$s INTO missing
     FROM added a
     WHERE %4$s AND NOT EXISTS (SELECT 1 FROM %5$I.%6$I p WHERE %8$s)
-    LIMIT 1;
+    LIMIT 1;$row$
+            END || $raise$
     IF FOUND THEN
         RAISE foreign_key_violation USING
             MESSAGE = format('insert into %%I violates reference %%I', TG_TABLE_NAME, %9$L),
             DETAIL = missing, CONSTRAINT = %9$L, TABLE = TG_TABLE_NAME, SCHEMA = TG_TABLE_SCHEMA;
     END IF;
-$check$
-            END,
+$raise$,
             quote_literal(format('Key (%s)=(', array_to_string(r.columns, ', '))),
             (SELECT string_agg(format('a.%I', c), ', ') FROM unnest(r.columns) AS c),
             quote_literal(format(') is not present in table "%s".', r.parent)),
@@ -1123,7 +1111,7 @@ $check$
             (SELECT string_agg(format('p.%I = a.%I', pc, c), ' AND ')
              FROM unnest(r.parent_columns, r.columns) AS k (pc, c)),
             r.name), '' ORDER BY r.name),
-            bool_or(r.parent NOT IN ('items', 'custody_events'))
+            bool_or(w.way <> 'row')
         FROM (VALUES
             ('parties', 'parties_country_ref', '{country}'::text[], 'countries', '{code}'::text[]),
             ('parties', 'parties_recorded_by_agency_id_ref', '{recorded_by_agency_id}',
@@ -1168,6 +1156,12 @@ $check$
             ('import_references', 'import_references_import_id_ref', '{import_id}',
              'imports', '{id}')
         ) AS r (child, name, columns, parent, parent_columns)
+        -- how a statement of many rows is checked (above); one of few rows, row by row
+        CROSS JOIN LATERAL (
+            SELECT CASE WHEN r.parent IN ('countries', 'agencies') THEN 'hash'
+                        WHEN r.parent IN ('items', 'custody_events') THEN 'row'
+                        ELSE 'distinct' END AS way
+        ) AS w
         GROUP BY r.child
     LOOP
         EXECUTE format('CREATE FUNCTION %I() RETURNS trigger LANGUAGE plpgsql AS $body$

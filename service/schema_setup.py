@@ -76,7 +76,7 @@ FINGERPRINTS = {
     14: "e43f6a7be482851dae177fd58c8693a94f03910c68903d0fd788e50083f92f0f",
     # from 2026-12-07: migration 0015 (references of a statement of many rows checked against
     # a hash of a small table, or once a distinct value; the import's references in "C")
-    15: "0b558835116da73eb680cb7351684fd4264ace58cb16254577d7fb6d24408979",
+    15: "a53f48e3d70ffbb2e85bb897d711a25cfaf5187c32ad18ccfad2eb9865aff56c",
 }
 SCHEMA_VERSION = max(FINGERPRINTS)
 # Databases set up before versions were counted by migrations recorded version 1 whatever their

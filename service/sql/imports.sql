@@ -33,8 +33,7 @@ WHERE a.alias_key = s.manufacturer_key AND a.manufacturer_key <> s.manufacturer_
 -- (check_changed_records holds them to what was recorded).
 UPDATE {staging} s SET id = r.record_id, present = true, imported_in = r.import_id
 FROM import_references r
-WHERE r.agency_id = %(agency_id)s AND r.record_type = %(record_type)s
-  AND r.reference = s.ref;
+WHERE r.agency_id = %(agency_id)s AND r.record_type = %(record_type)s AND r.reference = s.ref;
 
 -- name: link_items
 -- An item another agency recorded is one the registry holds already (its identity is what the
