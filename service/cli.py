@@ -943,8 +943,12 @@ class ProgressLine:
     def _draw(self, progress: Progress, now: float, *, final: bool) -> None:
         elapsed = max(now - progress.started, 1e-6)
         rate = progress.lines / elapsed
-        text = f"{self.path}: {counted(progress.lines, 'row', grouped=True)}, {rate:,.0f} rows/s"
-        if self.size:
+        rows = f"{self.path}: {counted(progress.lines, 'row', grouped=True)}"
+        text = f"{rows}, {rate:,.0f} rows/s"
+        if final and progress.found_imported_before:
+            # Answered from that import: it ended on "0% read", as if it had stopped short.
+            text = f"{rows}, the same file as an earlier import: not read again"
+        elif self.size:
             done = min(progress.bytes_read / self.size, 1.0)
             text += f", {done:.0%} read"
             if not final:

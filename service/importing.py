@@ -61,6 +61,10 @@ PARALLEL_READING_BYTES = 16 * 1024**2
 MAX_READERS = 8
 
 
+# The phase of a file answered from an earlier import of the same bytes, which is not read.
+FOUND_IMPORTED_BEFORE = "found imported before"
+
+
 @dataclass
 class Progress:
     """What the reader has done so far (for a progress bar)."""
@@ -71,6 +75,11 @@ class Progress:
     started: float = field(default_factory=time.monotonic)
     # seconds each phase took, in the order they ran (reading, checking, storing, ...)
     phases: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def found_imported_before(self) -> bool:
+        """Whether the file was answered from an earlier import of the same bytes, unread."""
+        return FOUND_IMPORTED_BEFORE in self.phases
 
     def lap(self, phase: str) -> None:
         """The phase just ended."""
@@ -229,7 +238,7 @@ def run(
                 completed = load()
             else:
                 progress.lines = earlier.lines
-                progress.lap("found imported before")
+                progress.lap(FOUND_IMPORTED_BEFORE)
                 completed = record(
                     "COMPLETED",
                     sha256=earlier.sha256,

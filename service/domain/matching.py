@@ -111,7 +111,12 @@ def audited_form(as_read: str) -> str:
         return normalise_serial(as_read) or as_read
     if reading.pattern is None:
         return reading.normalised
-    return reading.pattern.replace("_", ONE_UNKNOWN).replace("%", UNKNOWN_RUN)
+    return with_wildcards(reading.pattern)
+
+
+def with_wildcards(pattern: str) -> str:
+    """A reading's LIKE pattern as the reader writes it: `?` for `_`, `*` for `%`."""
+    return pattern.replace("_", ONE_UNKNOWN).replace("%", UNKNOWN_RUN)
 
 
 def _pattern_piece(piece: str) -> str:

@@ -19,7 +19,8 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from service.domain.custody import OWNERSHIP_PASSING_TYPES
+from service.domain.custody import EVENT_TYPES, OWNERSHIP_PASSING_TYPES
+from service.domain.matching import with_wildcards
 from service.domain.records import RESTRICTED
 from service.domain.wording import counted
 
@@ -86,10 +87,12 @@ def _trace_heading(trace: Document) -> Iterator[str]:
 def _reading(trace: Document) -> Iterator[str]:
     weapon, reading = trace["weapon"], trace["interpretation"]
     yield "WEAPON AS READ"
-    serial = f"{shown(weapon['serial_number'])} (searched as {shown(reading['serial_normalised'])}"
-    if reading["serial_pattern"] is not None:
-        serial += f", pattern {shown(reading['serial_pattern'])}"
-    yield from _labelled("serial", serial + ")")
+    # A partial reading is searched by its pattern; its normalised form, the readable
+    # characters run together (1502-34 5?7 as 15023457), read as another weapon's serial.
+    pattern = reading["serial_pattern"]
+    searched = reading["serial_normalised"] if pattern is None else with_wildcards(pattern)
+    serial = f"{shown(weapon['serial_number'])} (searched as {shown(searched)})"
+    yield from _labelled("serial", serial)
     if weapon["obliterated"]:
         yield from _labelled("", "obliterated and restored: near misses searched too")
     maker = reading["manufacturer"]
@@ -171,6 +174,10 @@ def _item_markings(item: Document) -> str:
     return "; ".join(parts)
 
 
+# The longest type and a space: at 12, DEACTIVATION ran into its country (DEACTIVATIONBE).
+_EVENT_TYPE_WIDTH = max(map(len, EVENT_TYPES)) + 1
+
+
 def _event(event: Document) -> list[str]:
     at = f"{_INDENT * 2}{event['occurred_on']}  "
     follow = " " * len(at)
@@ -181,7 +188,7 @@ def _event(event: Document) -> list[str]:
     route = event["country"]
     if event["destination_country"]:
         route += f" -> {event['destination_country']}"
-    lines = [f"{at}{event['event_type']:<12}{route:<9} {_hands(event)}".rstrip()]
+    lines = [f"{at}{event['event_type']:<{_EVENT_TYPE_WIDTH}}{route:<9} {_hands(event)}".rstrip()]
     papers = []
     euc = event["euc"]
     if euc is not None:

@@ -74,7 +74,7 @@ def test_a_trace_asked_for_as_text_is_a_report_of_the_same_answer(
     assert "    holder      Iraqi Army (ARMED_FORCES, IQ)" in lines
     assert "    3 events of custody" in lines
     export = lines.index(
-        "        2010-05-02  EXPORT      BE -> IQ  from FN Herstal (MANUFACTURER, BE) "
+        "        2010-05-02  EXPORT       BE -> IQ  from FN Herstal (MANUFACTURER, BE) "
         "to Iraqi Army (ARMED_FORCES, IQ)"
     )
     assert lines[export + 1].split("; ")[:2] == [

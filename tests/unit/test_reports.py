@@ -89,7 +89,7 @@ def test_parties_another_agency_restricted_are_named_by_whom_to_ask() -> None:
     assert "    holder      (a party restricted by Border Police: ask them)" in report
     assert not any(line.startswith(("    owner", "    last held")) for line in report)
     assert report[-2] == (
-        "        2015-03-01  TRANSFER    IQ        from Army (ARMED_FORCES, IQ) "
+        "        2015-03-01  TRANSFER     IQ        from Army (ARMED_FORCES, IQ) "
         "to (a party restricted by Border Police: ask them)"
     )
 
@@ -104,6 +104,25 @@ def test_the_owner_and_the_last_holder_when_they_differ_from_the_holder() -> Non
         "    last held   Army (ARMED_FORCES, IQ)",
         "    owner       Army (ARMED_FORCES, IQ)",
     ]
+
+
+def test_the_longest_event_type_is_set_apart_from_its_country() -> None:
+    deactivated = event(event_type="DEACTIVATION", country="BE", from_party=ARMY)
+
+    assert chain_report(chain(events=[deactivated])).splitlines()[-2] == (
+        "        2015-03-01  DEACTIVATION BE        from Army (ARMED_FORCES, IQ)"
+    )
+
+
+def test_a_partial_reading_is_shown_as_searched_with_its_wildcards() -> None:
+    # Its readable characters run together, 15023457, read as another weapon's serial.
+    reading = trace(
+        weapon={**trace()["weapon"], "serial_number": "1502-34 5?7"},
+        interpretation={**trace()["interpretation"], "serial_normalised": "15023457",
+                        "serial_pattern": "1502345_7"},
+    )  # fmt: skip
+
+    assert "serial      1502-34 5?7 (searched as 1502345?7)" in trace_report(reading).splitlines()
 
 
 def test_an_event_another_agency_restricted_says_when_and_whom_to_ask() -> None:
@@ -141,7 +160,7 @@ def test_a_partial_obliterated_reading_of_an_unknown_maker() -> None:
         "purpose     seizure",
         "",
         "WEAPON AS READ",
-        "serial      AK11?4* (searched as AK114, pattern AK11_4%)",
+        "serial      AK11?4* (searched as AK11?4*)",
         "            obliterated and restored: near misses searched too",
         "maker       Ishmash (registry: not known)",
         'imported    KE "KE/2010"',
