@@ -403,14 +403,14 @@ def _move(
     if current.allows(event):
         return "KEEPS", current
     certificate = current.certificate
+    # Revoked by the day of the move, the certificate allows nothing, under a consent granted
+    # before the revocation too (a consent granted on or after it never allowed anything).
     consent = next(
-        (
-            c
-            for c in facts.consents
-            if c.euc_id == certificate.id and c.covers(event) and certificate.in_force(c.granted_on)
-        ),
+        (c for c in facts.consents if c.euc_id == certificate.id and c.covers(event)),
         None,
     )
+    if not certificate.in_force(event.occurred_on):
+        consent = None
     if consent is None:
         return "BREAKS", None  # what follows is downstream of the breach
     moved = Authorisation(current.export, certificate, consent.new_end_user_party_id,
@@ -432,13 +432,20 @@ def retransfer_without_consent(facts: ChainFacts) -> Iterator[Finding]:
         where = f"out of {allowed.country}" if abroad else "away from its authorised end user"
         forbids = " (which forbids re-export)" if certificate.non_reexport_clause else ""
         withdrawn = _withdrawn_cover(facts, certificate, event)
+        lapsed = _lapsed_cover(facts, certificate, event)
         yield Finding(
             "RETRANSFER_WITHOUT_CONSENT",
             severity,
             f"{event.event_type.capitalize()} on {event.occurred_on} moved the item {where}, "
             f"exported under {certificate.certificate_number}{forbids}; no consent to "
-            "re-transfer covers it." + _withdrawn_said(withdrawn),
-            (_event(event), *allowed.references(), *(_consent(c) for c in withdrawn)),
+            "re-transfer covers it."
+            + _withdrawn_said(withdrawn)
+            + _lapsed_said(lapsed, certificate),
+            (
+                _event(event),
+                *allowed.references(),
+                *(_consent(c) for c in withdrawn + lapsed),
+            ),
         )
 
 
@@ -452,12 +459,16 @@ def _withdrawn_said(withdrawn: list[Consent]) -> str:
             f" The consent of {withdrawn[0].granted_on} that covered it was withdrawn as "
             "recorded in error."
         )
-    days = [str(day) for day in sorted({c.granted_on for c in withdrawn})]
-    listed = days[0] if len(days) == 1 else ", ".join(days[:-1]) + " and " + days[-1]
     return (
-        f" The {len(withdrawn)} consents that covered it, of {listed}, were withdrawn as "
-        "recorded in error."
+        f" The {len(withdrawn)} consents that covered it, of {_days_said(withdrawn)}, were "
+        "withdrawn as recorded in error."
     )
+
+
+def _days_said(consents: list[Consent]) -> str:
+    """The days the consents were granted on, each once: "2013-01-10 and 2013-01-20"."""
+    days = [str(day) for day in sorted({c.granted_on for c in consents})]
+    return days[0] if len(days) == 1 else ", ".join(days[:-1]) + " and " + days[-1]
 
 
 def _withdrawn_cover(
@@ -471,8 +482,34 @@ def _withdrawn_cover(
         if c.withdrawn
         and c.euc_id == certificate.id
         and c.would_cover(event)
-        and certificate.in_force(c.granted_on)
+        and certificate.in_force(event.occurred_on)
     ]
+
+
+def _lapsed_cover(
+    facts: ChainFacts, certificate: Certificate, event: CustodyEvent
+) -> list[Consent]:
+    """The standing consents, granted before the certificate's revocation, that would cover a
+    move made once it was revoked: the investigator reading the certificate sees a consent for
+    the move, and is told why it does not count."""
+    if certificate.in_force(event.occurred_on):
+        return []
+    return [
+        c
+        for c in facts.consents
+        if c.euc_id == certificate.id and c.covers(event) and certificate.in_force(c.granted_on)
+    ]
+
+
+def _lapsed_said(lapsed: list[Consent], certificate: Certificate) -> str:
+    if not lapsed:
+        return ""
+    days = _days_said(lapsed)
+    granted = f"The consent of {days}" if len(lapsed) == 1 else f"The consents of {days}"
+    return (
+        f" {granted} that would cover it lapsed with the certificate's revocation on "
+        f"{certificate.revoked_on}."
+    )
 
 
 def seized_outside_end_use_country(facts: ChainFacts) -> Iterator[Finding]:
@@ -585,18 +622,34 @@ def _moved_while_missing(standing: list[CustodyEvent]) -> Iterator[Finding]:
 
 
 def _imported_before_exported(standing: list[CustodyEvent]) -> Iterator[Finding]:
+    """An import under a certificate that no earlier export under it is left to account for,
+    and the export after it. Each import accounts for one export: an item shipped twice under
+    one certificate (sent back, then again) has two exports, each before its import."""
+    unimported: dict[UUID, int] = {}  # exports under each certificate not yet imported
     for position, event in enumerate(standing):
-        if event.event_type != "EXPORT" or event.euc is None:
+        if event.euc is None or event.event_type not in ("EXPORT", "IMPORT"):
             continue
-        for earlier in standing[:position]:
-            same_certificate = earlier.euc is not None and earlier.euc.id == event.euc.id
-            if earlier.event_type == "IMPORT" and same_certificate:
+        certificate = event.euc.id
+        if event.event_type == "EXPORT":
+            unimported[certificate] = unimported.get(certificate, 0) + 1
+        elif unimported.get(certificate, 0) > 0:
+            unimported[certificate] -= 1
+        else:
+            export = next(
+                (
+                    later
+                    for later in standing[position + 1 :]
+                    if later.event_type == "EXPORT" and later.euc and later.euc.id == certificate
+                ),
+                None,
+            )
+            if export is not None:
                 yield Finding(
                     "CONFLICTING_CUSTODY",
                     "WARNING",
-                    f"Imported on {earlier.occurred_on}, before its export of "
-                    f"{event.occurred_on} under the same certificate.",
-                    (_event(earlier), _event(event)),
+                    f"Imported on {event.occurred_on}, before its export of "
+                    f"{export.occurred_on} under the same certificate.",
+                    (_event(event), _event(export)),
                 )
 
 
@@ -621,16 +674,19 @@ def _sent_twice(standing: list[CustodyEvent]) -> Iterator[Finding]:
 
 
 def reported_missing(facts: ChainFacts) -> Iterator[Finding]:
-    """Lost or stolen now (an alert), or once and since back in hand (for information)."""
-    missing: CustodyEvent | None = None
+    """Lost or stolen now (an alert), or once and since back in hand (for information). Each
+    report counts: a weapon reported lost and then stolen before it was found again carries
+    both (the loss went missing from the chain once the theft was reported)."""
+    missing: list[CustodyEvent] = []
     for event in facts.standing:
         if event.event_type in OUT_OF_LAWFUL_HANDS:
-            missing = event
-        elif event.event_type in BACK_IN_HAND and missing is not None:
-            yield _missing(missing, "INFO", f", and back in hand on {event.occurred_on}")
-            missing = None
-    if missing is not None:
-        yield _missing(missing, "ALERT", "; no recovery is on record")
+            missing.append(event)
+        elif event.event_type in BACK_IN_HAND:
+            for report in missing:
+                yield _missing(report, "INFO", f", and back in hand on {event.occurred_on}")
+            missing = []
+    for report in missing:
+        yield _missing(report, "ALERT", "; no recovery is on record")
 
 
 def _missing(event: CustodyEvent, severity: str, since: str) -> Finding:
