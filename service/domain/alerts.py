@@ -14,7 +14,8 @@ from datetime import date
 from uuid import UUID
 
 from service.domain import disclosure
-from service.domain.findings import TRANSFER_TYPES, ChainFacts
+from service.domain.custody import TRANSFER_TYPES
+from service.domain.findings import ChainFacts
 from service.domain.records import (
     RESTRICTED,
     CustodyChain,

@@ -1,7 +1,9 @@
-"""Custody events: which parties each kind of event needs, and where a chain leaves an item.
+"""Custody events: which parties each kind of event needs, the order a chain reads them in, and
+where a chain leaves an item.
 
-Pure functions over the records in `service.domain.records`; the chain's order is the
-repository's (occurred_on, then recorded_at).
+Pure functions over the records in `service.domain.records`. The repository reads a chain by day
+and recording time; `in_chain_order` puts a correction in its place and each day's events in
+the order custody passed.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
+from itertools import groupby, pairwise
 from uuid import UUID
 
 from service.domain import dates
@@ -21,6 +24,10 @@ EVENT_TYPES = (
     "MANUFACTURE", "EXPORT", "IMPORT", "TRANSFER", "LOSS", "THEFT", "SEIZURE", "RECOVERY",
     "DESTRUCTION", "DEACTIVATION",
 )  # fmt: skip
+TRANSFER_TYPES = frozenset({"EXPORT", "IMPORT", "TRANSFER"})
+OUT_OF_LAWFUL_HANDS = frozenset({"LOSS", "THEFT"})
+# Events that take the item from whoever had it: their sender need not have held it lawfully.
+BACK_IN_HAND = frozenset({"RECOVERY", "SEIZURE"})
 
 # Events under which an end-user certificate can be cited.
 EUC_EVENT_TYPES = frozenset({"EXPORT", "IMPORT", "TRANSFER"})
@@ -152,8 +159,9 @@ def _body(field: str, detail: str) -> FieldError:
 
 
 def in_chain_order(events: Sequence[CustodyEvent]) -> list[int]:
-    """The positions of an item's events in chain order: by day, then by when the act they
-    record was first recorded, then by when each was recorded, then by id.
+    """The positions of an item's events (read by day, then by recording time) in chain order:
+    by day; within a day, in the order custody passed (_as_custody_passed); otherwise by when
+    the act they record was first recorded, then by when each was recorded, then by id.
 
     A correction records again an act recorded before: it takes the place of the event it
     corrects (and of the one that event corrected, and so on), not the end of its day. By when
@@ -167,18 +175,82 @@ def in_chain_order(events: Sequence[CustodyEvent]) -> list[int]:
         for corrective in event.error_declaration.corrective_event_ids
         if corrective in first_recorded
     ]
-    if not corrections:  # the order the database reads them in (every trace's candidates)
-        return list(range(len(events)))
-    # Until nothing moves: a correction of a correction takes the first one's place too (the
-    # times only fall, so this ends, corrections that name each other included).
-    changed = True
-    while changed:
-        changed = False
-        for corrected, corrective in corrections:
-            if first_recorded[corrected] < first_recorded[corrective]:
-                first_recorded[corrective] = first_recorded[corrected]
-                changed = True
-    return sorted(range(len(events)), key=lambda n: _chain_key(events[n], first_recorded))
+    order = list(range(len(events)))  # the order the database reads them in
+    if corrections:
+        # Until nothing moves: a correction of a correction takes the first one's place too
+        # (the times only fall, so this ends, corrections that name each other included).
+        changed = True
+        while changed:
+            changed = False
+            for corrected, corrective in corrections:
+                if first_recorded[corrected] < first_recorded[corrective]:
+                    first_recorded[corrective] = first_recorded[corrected]
+                    changed = True
+        order.sort(key=lambda n: _chain_key(events[n], first_recorded))
+    if all(events[a].occurred_on != events[b].occurred_on for a, b in pairwise(order)):
+        return order  # a day an event (nearly every chain a trace reads)
+    return _as_custody_passed(events, order)
+
+
+def _as_custody_passed(events: Sequence[CustodyEvent], order: list[int]) -> list[int]:
+    """The order, with each day's events put in the order custody passed: each in turn, the
+    first (in recording order) whose sender held the item after the events before it, or that
+    needs no such sender (a manufacture, a recovery, a seizure, an event that no longer stands);
+    an import after the day's export by its sender or under its certificate. When none
+    follows on, the first as recorded.
+
+    Recording order alone, a handover recorded after the same day's export it led to read as a
+    custody gap and a re-transfer out of the end user's country, and an import recorded before
+    its export as imported before it: files and clerks record a day's events in any order."""
+    placed: list[int] = []
+    holders: set[UUID] = set()
+    for _, day in groupby(order, key=lambda n: events[n].occurred_on):
+        waiting = list(day)
+        while waiting:
+            follows = (n for n in waiting if _follows_on(events[n], holders, events, waiting))
+            chosen = next(follows, waiting[0])
+            waiting.remove(chosen)
+            placed.append(chosen)
+            if events[chosen].stands:
+                holders = holders_after(events[chosen])
+    return placed
+
+
+def _follows_on(
+    event: CustodyEvent, holders: set[UUID], events: Sequence[CustodyEvent], waiting: list[int]
+) -> bool:
+    if not event.stands or event.event_type in BACK_IN_HAND:
+        return True
+    if event.event_type == "IMPORT" and any(
+        _exports_for(events[n], event) for n in waiting if events[n] is not event
+    ):
+        return False
+    return event.from_party is None or event.from_party.id in holders
+
+
+def _exports_for(export: CustodyEvent, imported: CustodyEvent) -> bool:
+    """Whether a standing export is the one an import receives: by its sender or certificate."""
+    if export.event_type != "EXPORT" or not export.stands:
+        return False
+    same_sender = (
+        export.from_party is not None
+        and imported.from_party is not None
+        and export.from_party.id == imported.from_party.id
+    )
+    same_certificate = (
+        export.euc is not None and imported.euc is not None and export.euc.id == imported.euc.id
+    )
+    return same_sender or same_certificate
+
+
+def holders_after(event: CustodyEvent) -> set[UUID]:
+    """Who may lawfully send the item on after this event (an import's exporter too)."""
+    if event.event_type in OUT_OF_LAWFUL_HANDS:
+        return set()
+    parties = [event.to_party, event.owner_party]
+    if event.event_type == "EXPORT" or event.to_party is None:
+        parties.append(event.from_party)
+    return {party.id for party in parties if party is not None}
 
 
 def _chain_key(

@@ -18,7 +18,13 @@ from datetime import date, datetime, timedelta
 from functools import cached_property
 from uuid import UUID
 
-from service.domain.custody import summarise
+from service.domain.custody import (
+    BACK_IN_HAND,
+    OUT_OF_LAWFUL_HANDS,
+    TRANSFER_TYPES,
+    holders_after,
+    summarise,
+)
 from service.domain.records import (
     CustodyChain,
     CustodyEvent,
@@ -30,9 +36,6 @@ from service.domain.records import (
 )
 
 SEVERITIES = ("ALERT", "WARNING", "INFO")
-TRANSFER_TYPES = frozenset({"EXPORT", "IMPORT", "TRANSFER"})
-OUT_OF_LAWFUL_HANDS = frozenset({"LOSS", "THEFT"})
-BACK_IN_HAND = frozenset({"RECOVERY", "SEIZURE"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -549,18 +552,8 @@ def custody_gap(facts: ChainFacts) -> Iterator[Finding]:
                 f"{previous.occurred_on}.",
                 (_event(previous), _event(event)),
             )
-        holders = _holders_after(event)
+        holders = holders_after(event)
         previous = event
-
-
-def _holders_after(event: CustodyEvent) -> set[UUID]:
-    """Who may lawfully send the item on after this event (an import's exporter too)."""
-    if event.event_type in OUT_OF_LAWFUL_HANDS:
-        return set()
-    parties = [event.to_party, event.owner_party]
-    if event.event_type == "EXPORT" or event.to_party is None:
-        parties.append(event.from_party)
-    return {party.id for party in parties if party is not None}
 
 
 def conflicting_custody(facts: ChainFacts) -> Iterator[Finding]:
@@ -574,7 +567,7 @@ def conflicting_custody(facts: ChainFacts) -> Iterator[Finding]:
 
 
 def _before_manufacture(standing: list[CustodyEvent]) -> Iterator[Finding]:
-    # Events of the day it was made keep the order they were recorded in, as every day's do.
+    # Events of the day it was made follow it (service.domain.custody.in_chain_order).
     made = next((e for e in standing if e.event_type == "MANUFACTURE"), None)
     if made is None:
         return

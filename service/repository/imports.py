@@ -19,7 +19,7 @@ from psycopg.types.json import Jsonb
 
 from service.db import Connection
 from service.domain.alerts import LISTING_EVENT_TYPES
-from service.domain.findings import TRANSFER_TYPES
+from service.domain.custody import TRANSFER_TYPES
 from service.domain.ids import NEWEST
 from service.domain.imports import Problem
 from service.errors import ImportsBusy

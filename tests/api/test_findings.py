@@ -442,6 +442,35 @@ def test_an_item_shipped_twice_under_one_certificate_was_imported_after_each_exp
     assert "CONFLICTING_CUSTODY" not in story.codes()
 
 
+def test_a_handover_recorded_after_the_days_export_is_read_before_it(story: Story) -> None:
+    # Found in review: read in recording order, the maker's handover to its export arm, made
+    # the day of the export and recorded after it, was a custody gap and a re-transfer out of
+    # Kenya (an ALERT) for a rifle that never left the lawful chain.
+    story.event("MANUFACTURE", "2009-05-12", country="BE", to_party_id=story.maker["id"])
+    exported = story.exported(on="2010-05-02")
+    handed_over = story.event("TRANSFER", "2010-05-02", country="BE",
+                              from_party_id=story.maker["id"],
+                              to_party_id=story.exporter["id"])  # fmt: skip
+    story.imported()
+    story.verified()
+
+    chain = story.api.get(f"/v1/items/{story.item['id']}/custody").get_json()
+    assert [e["id"] for e in chain["events"]][1:3] == [handed_over["id"], exported["id"]]
+    assert chain["findings"] == []
+
+
+def test_an_import_recorded_before_the_days_export_is_read_after_it(story: Story) -> None:
+    story.made_and_handed_over()
+    imported = story.imported(on="2010-05-02")
+    exported = story.exported(on="2010-05-02")
+    story.verified()
+
+    chain = story.api.get(f"/v1/items/{story.item['id']}/custody").get_json()
+    assert [e["id"] for e in chain["events"]][-2:] == [exported["id"], imported["id"]]
+    assert "CONFLICTING_CUSTODY" not in story.codes()
+    assert "CUSTODY_GAP" not in story.codes()
+
+
 def test_events_after_destruction_conflict(story: Story) -> None:
     story.clean()
     story.event("DESTRUCTION", "2015-01-01", country="KE", from_party_id=story.army["id"])

@@ -614,3 +614,65 @@ def test_corrections_that_name_each_other_still_have_an_order() -> None:
     )
 
     assert custody.in_chain_order([second, third, first]) == [2, 1, 0]
+
+
+# A day's events in the order custody passed ------------------------------------------------------
+
+
+def recorded_in_turn(*events: CustodyEvent) -> list[CustodyEvent]:
+    """The events as recorded one after another (a second apart), in this order."""
+    at = datetime(2024, 1, 1, tzinfo=UTC)
+    return [replace(e, recorded_at=at + timedelta(seconds=n)) for n, e in enumerate(events)]
+
+
+def test_a_handover_recorded_after_the_days_export_it_led_to_comes_before_it() -> None:
+    day = date(2010, 5, 2)
+    made = event("MANUFACTURE", to_party=FACTORY, on=date(2009, 5, 12))
+    exported = event("EXPORT", from_party=EXPORTER, to_party=ARMOURY, on=day,
+                     destination_country="KE")  # fmt: skip
+    handed_over = event("TRANSFER", from_party=FACTORY, to_party=EXPORTER, on=day)
+    chain = recorded_in_turn(made, exported, handed_over)
+
+    assert custody.in_chain_order(chain) == [0, 2, 1]
+
+
+def test_an_import_recorded_before_the_days_export_comes_after_it() -> None:
+    day = date(2010, 5, 2)
+    made = event("MANUFACTURE", to_party=EXPORTER, on=date(2009, 5, 12))
+    imported = event("IMPORT", from_party=EXPORTER, to_party=ARMOURY, on=day)
+    exported = event("EXPORT", from_party=EXPORTER, to_party=ARMOURY, on=day,
+                     destination_country="KE")  # fmt: skip
+    chain = recorded_in_turn(made, imported, exported)
+
+    assert custody.in_chain_order(chain) == [0, 2, 1]
+
+
+def test_a_days_events_that_do_not_follow_on_keep_the_order_they_were_recorded_in() -> None:
+    # Sent twice the same day: neither follows the other, and the record says which came first.
+    day = date(2012, 1, 1)
+    made = event("MANUFACTURE", to_party=ARMOURY, on=date(2009, 5, 12))
+    to_police = event("TRANSFER", from_party=ARMOURY, to_party=POLICE, on=day)
+    to_dealer = event("TRANSFER", from_party=ARMOURY, to_party=DEALER, on=day)
+
+    assert custody.in_chain_order(recorded_in_turn(made, to_police, to_dealer)) == [0, 1, 2]
+    assert custody.in_chain_order(recorded_in_turn(made, to_dealer, to_police)) == [0, 1, 2]
+
+
+@PROPERTY
+@given(st.permutations(range(6)))
+def test_a_days_handovers_recorded_in_any_order_read_as_they_passed(
+    recording: list[int],
+) -> None:
+    # Made and handed on five times in a day (each holder to the next), recorded in any order.
+    day = date(2015, 3, 1)
+    holders = [party(f"holder {n}") for n in range(6)]
+    passed = [event("MANUFACTURE", to_party=holders[0], on=day)] + [
+        event("TRANSFER", from_party=holders[n - 1], to_party=holders[n], on=day)
+        for n in range(1, 6)
+    ]
+    chain = recorded_in_turn(*(passed[n] for n in recording))
+
+    order = custody.in_chain_order(chain)
+
+    assert [chain[n].id for n in order] == [e.id for e in passed]
+    assert summarise(chain[n] for n in order).current_holder == holders[5]
