@@ -136,6 +136,10 @@ class Request:
     wait_seconds: float | None = None
     # for a file loaded while its client waits: past this, ImportTooSlow (nothing kept)
     deadline: Deadline | None = None
+    # when the file came, for a file loaded while its client waits: a file of the agency that
+    # came before it and was queued meanwhile (it gave up waiting for the agency's lock) is
+    # loaded first, and this one refused with ImportsBusy (the API then queues it behind)
+    arrived_at: datetime | None = None
 
 
 class ImportTooSlow(Exception):
@@ -231,6 +235,13 @@ def run(
         cut = request.deadline.cancels_as(ImportTooSlow) if request.deadline else nullcontext()
         with cut, conn.transaction():
             imports.prepare(conn, request.agency_id, request.wait_seconds)
+            if request.arrived_at is not None and imports.has_queued_before(
+                conn, request.agency_id, request.arrived_at
+            ):
+                # Both waited for the lock: the earlier file gave up and was queued, and this
+                # one, sent after it, took the lock first. A later file may name an earlier
+                # one's records: loaded first, it was refused for references not yet stored.
+                raise ImportsBusy("an earlier file of your agency is queued")
             in_time()
             # After the agency's lock: a copy of the file still being loaded is committed by now.
             earlier = _earlier_import(conn, request)
@@ -426,9 +437,11 @@ def queue(
     sha256: bytes,
     size: int,
     sent_by_key_prefix: str | None,
+    arrived_at: datetime | None = None,
 ) -> ImportRecord:
-    """Keep a file for the worker (in the caller's transaction); its record, QUEUED. The worker
-    loads it only while the key that sent it is active."""
+    """Keep a file for the worker (in the caller's transaction); its record, QUEUED, in its
+    agency's order by when it came (`arrived_at`; None: now). The worker loads it only while
+    the key that sent it is active."""
     job = imports.Job(
         id=uuid7(),
         agency_id=agency_id,
@@ -440,7 +453,7 @@ def queue(
         sent_by_key_prefix=sent_by_key_prefix,
     )
     file.seek(0)
-    imports.queue(conn, job, iter(lambda: file.read(JOB_CHUNK_BYTES), b""))
+    imports.queue(conn, job, iter(lambda: file.read(JOB_CHUNK_BYTES), b""), arrived_at)
     waiting = imports.waiting(conn, agency_id, job.id)
     assert waiting is not None  # just queued, in this transaction
     return waiting

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from flask import Blueprint, Response, request
@@ -57,6 +57,7 @@ def create_import() -> Response:
         )
     config = settings()
     body = uploads.spooled()
+    arrived_at = datetime.now(UTC) - timedelta(seconds=seconds_since_start())
     # An agency's files load in the order they came (a later one may refer to an earlier one's
     # records): behind files of the agency still queued, this one is queued too.
     if (
@@ -64,7 +65,7 @@ def create_import() -> Response:
         or _prefers_async()
         or imports.has_queued(connection(), principal().agency.id)
     ):
-        return _queue(body, record_type)
+        return _queue(body, record_type, arrived_at)
     try:
         outcome = importing.run(
             connection(),
@@ -80,13 +81,15 @@ def create_import() -> Response:
                 sha256=body.sha256,
                 wait_seconds=SYNC_WAIT_SECONDS,
                 deadline=Deadline(SYNC_SECONDS, seconds_since_start(), 0),
+                arrived_at=arrived_at,
             ),
         )
     except (ImportsBusy, importing.ImportTooSlow):
-        # The agency's other import (a large one, perhaps) is still being loaded, or this one
-        # takes longer than a client should wait: the worker loads it.
+        # The agency's other import (a large one, perhaps) is still being loaded, an earlier
+        # file of the agency was queued while this one waited, or this one takes longer than a
+        # client should wait: the worker loads it, in its place by when it came.
         body.file.seek(0)
-        return _queue(body, record_type)
+        return _queue(body, record_type, arrived_at)
     location = f"/v1/imports/{outcome.id}"
     if outcome.status == "FAILED":
         # Answered, not raised: the records are rolled back already, and the import's record
@@ -136,8 +139,9 @@ def _prefers_async() -> bool:
     return any(p.split(";")[0].strip() == "respond-async" for p in preferences.split(","))
 
 
-def _queue(body: uploads.Spooled, record_type: str | None) -> Response:
-    """Keep the file for the worker; 202 with where to follow it."""
+def _queue(body: uploads.Spooled, record_type: str | None, arrived_at: datetime) -> Response:
+    """Keep the file for the worker, in its agency's order by when it came; 202 with where to
+    follow it."""
     waiting = importing.queue(
         connection(),
         principal().agency.id,
@@ -147,6 +151,7 @@ def _queue(body: uploads.Spooled, record_type: str | None) -> Response:
         sha256=body.sha256,
         size=body.size,
         sent_by_key_prefix=principal().key_prefix,
+        arrived_at=arrived_at,
     )
     location = f"/v1/imports/{waiting.id}"
     audit.created(location)

@@ -518,8 +518,10 @@ def queue(
     conn: Connection,
     job: Job,
     chunks: Iterable[bytes],
+    arrived_at: datetime | None = None,
 ) -> None:
-    """Keep the file for a worker, a chunk a row (never whole in memory)."""
+    """Keep the file for a worker, a chunk a row (never whole in memory), in its agency's
+    order by when it came (`arrived_at`; None: now)."""
     conn.execute(
         SQL["queue_job"],
         {
@@ -530,6 +532,7 @@ def queue(
             "sha256": job.sha256,
             "size": job.size,
             "sent_by_key_prefix": job.sent_by_key_prefix,
+            "arrived_at": arrived_at,
         },
     )
     for seq, data in enumerate(chunks):
@@ -608,6 +611,15 @@ def hand_back(conn: Connection, job_id: UUID, pause_seconds: float) -> None:
 def has_queued(conn: Connection, agency_id: UUID) -> bool:
     """Whether the agency has files waiting for the worker (or being loaded by it)."""
     row = conn.execute(SQL["agency_has_queued_jobs"], {"agency_id": agency_id}).fetchone()
+    return row is not None and bool(row["queued"])
+
+
+def has_queued_before(conn: Connection, agency_id: UUID, arrived_at: datetime) -> bool:
+    """Whether the agency has a file waiting for the worker (or being loaded by it) that came
+    before `arrived_at`."""
+    row = conn.execute(
+        SQL["agency_has_jobs_queued_before"], {"agency_id": agency_id, "arrived_at": arrived_at}
+    ).fetchone()
     return row is not None and bool(row["queued"])
 
 

@@ -693,10 +693,12 @@ FROM imports
 WHERE id = %(id)s AND agency_id = %(agency_id)s;
 
 -- name: queue_job
+-- queued_at: when the file came (the request's arrival), which orders an agency's files; a
+-- file queued after it waited, or after its load was rolled back, keeps its place.
 INSERT INTO import_jobs (id, agency_id, media_type, record_type, sha256, size,
-                         sent_by_key_prefix)
+                         sent_by_key_prefix, queued_at)
 VALUES (%(id)s, %(agency_id)s, %(media_type)s, %(record_type)s, %(sha256)s, %(size)s,
-        %(sent_by_key_prefix)s)
+        %(sent_by_key_prefix)s, coalesce(%(arrived_at)s, clock_timestamp()))
 RETURNING queued_at;
 
 -- name: insert_chunk
@@ -762,6 +764,10 @@ WHERE id = %(id)s;
 
 -- name: agency_has_queued_jobs
 SELECT EXISTS (SELECT 1 FROM import_jobs WHERE agency_id = %(agency_id)s) AS queued;
+
+-- name: agency_has_jobs_queued_before
+SELECT EXISTS (SELECT 1 FROM import_jobs
+               WHERE agency_id = %(agency_id)s AND queued_at < %(arrived_at)s) AS queued;
 
 -- name: delete_job
 DELETE FROM import_jobs WHERE id = %(id)s;

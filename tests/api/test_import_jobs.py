@@ -327,6 +327,47 @@ def test_a_small_file_sent_behind_its_agency_s_queued_one_is_queued_after_it(
     assert statuses == ["COMPLETED", "COMPLETED"]
 
 
+def test_a_file_that_took_the_lock_before_an_earlier_one_queued_meanwhile_is_queued_after_it(
+    api: ContractClient,
+    agency_key: tuple[AgencyRef, str],
+    settings: Settings,
+    db: Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Found in review: both files waited for the agency's other import; the first gave up
+    # (queued), and the second, sent after it, took the lock as it came free and was loaded
+    # first: refused, its rifle and army not yet stored.
+    monkeypatch.setattr(imports_view, "SYNC_WAIT_SECONDS", 3.0)
+    answers: dict[str, Any] = {}
+    release = threading.Event()
+
+    def hold() -> None:
+        with another_import_loading(settings, agency_key[0].id):
+            release.wait(30)
+
+    def sent(name: str, body: bytes) -> threading.Thread:
+        thread = threading.Thread(target=lambda: answers.update({name: send(api, body)}))
+        thread.start()
+        return thread
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    first = sent("first", ndjson(*registry_file()))
+    threading.Event().wait(1.0)  # the second comes a second later, while the first waits
+    second = sent("second", ndjson(THEFT_OF_A_RIFLE_OF_REGISTRY_FILE))
+    first.join(30)
+    release.set()  # as the first is queued, with the second still waiting for the lock
+    second.join(30)
+    holder.join(30)
+
+    assert [answers[name].status_code for name in ("first", "second")] == [202, 202]
+    work(db)
+    work(db)
+    locations = [answers[name].headers["Location"] for name in ("first", "second")]
+    statuses = [api.get(location).get_json()["status"] for location in locations]
+    assert statuses == ["COMPLETED", "COMPLETED"]
+
+
 def test_a_job_gone_since_its_claim_is_not_loaded(
     api: ContractClient, db: Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
