@@ -280,7 +280,8 @@ class IsoDateTime(fields.AwareDateTime):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         if not isinstance(value, str) or not ISO_DATE_TIME.fullmatch(value):
             raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
-        return super()._deserialize(value, attr, data, **kwargs)
+        # RFC 3339 allows a lowercase "z", which datetime.fromisoformat refuses.
+        return super()._deserialize(value.upper(), attr, data, **kwargs)
 
 
 # The contract's `format: uuid`, as the paths' converter reads an id: hyphenated hex. Python's

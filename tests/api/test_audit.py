@@ -197,6 +197,14 @@ def test_the_trail_s_times_are_written_as_the_contract_says(
     assert admin.get("/v1/admin/audit", query={"recorded_from": "2024-01-01"}).status_code == 200
 
 
+@pytest.mark.parametrize("moment", ["2024-01-01t00:00:00z", "2024-01-01T00:00:00z"])
+def test_the_trail_s_times_may_be_written_in_lowercase_as_rfc_3339_allows(
+    admin: ContractClient, moment: str
+) -> None:
+    # Found by fuzzing: the contract's date-time allows "t" and "z", which were refused.
+    assert admin.get("/v1/admin/audit", query={"recorded_from": moment}).status_code == 200
+
+
 @pytest.mark.parametrize("limit", ["1_0", "\u0662", " 5"])
 def test_a_verification_s_limit_is_written_in_ascii_digits(
     admin: ContractClient, limit: str
