@@ -10,8 +10,10 @@ line over its quantity (its finding is worded by them for the tracing agency).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from uuid import UUID
 
 from service.db import Connection
@@ -129,15 +131,36 @@ class Tracer:
         return Search(assessments, STRONG_TIERS, entries)
 
     def _near_misses(self, observation: Observation, seen: set[UUID]) -> list[Assessment]:
-        """Serials within two edits: a narrow trigram search, then a wide one if it found none."""
-        serial = observation.reading.normalised
-        for wide in (False, True):
-            found = traces.near_miss_candidates(self.conn, serial, CANDIDATES_SEARCHED, wide=wide)
-            fresh = [candidate for candidate in found if candidate.item.id not in seen]
-            near = _assess_all(observation, fresh)
-            if any(a.basis is matching.Basis.NEAR_MISS for a in near):
-                return near
+        """Serials within two edits: for a short serial, those one edit away; then a narrow
+        trigram search, then a wide one, until a near miss of the named manufacturer (of any,
+        when none is named) is found. A near miss of another maker's stopped the search
+        before: the named maker's item, which only the wide search reached, was not listed."""
+        serial, named = observation.reading.normalised, observation.manufacturer_key
+        searched = CANDIDATES_SEARCHED
+        searches: list[Callable[[], list[Candidate]]] = []
+        if len(serial) <= matching.ONE_EDIT_LONGEST:
+            neighbours = matching.one_edit_away(serial)
+            searches.append(
+                partial(traces.one_edit_candidates, self.conn, neighbours, named, searched)
+            )
+        searches += [
+            partial(traces.near_miss_candidates, self.conn, serial, named, searched),
+            partial(traces.near_miss_candidates, self.conn, serial, named, searched, wide=True),
+        ]
+        near: list[Assessment] = []
+        for search in searches:
+            fresh = [candidate for candidate in search() if candidate.item.id not in seen]
+            seen = seen | {candidate.item.id for candidate in fresh}
+            near += _assess_all(observation, fresh)
+            if any(_is_sought(a, named) for a in near):
+                break
         return near
+
+
+def _is_sought(assessment: Assessment, named: str | None) -> bool:
+    """A near miss, of the named manufacturer when one is named."""
+    of_named = named is None or assessment.candidate.manufacturer_key == named
+    return assessment.basis is matching.Basis.NEAR_MISS and of_named
 
 
 @dataclass(frozen=True)

@@ -60,11 +60,17 @@ def wildcard_candidates(
 
 
 def near_miss_candidates(
-    conn: Connection, serial_norm: str, limit: int, *, wide: bool = False
+    conn: Connection,
+    serial_norm: str,
+    manufacturer_key: str | None,
+    limit: int,
+    *,
+    wide: bool = False,
 ) -> list[Candidate]:
-    """Items whose normalised serial is a few edits from this one, closest first. `wide`
-    lowers the trigram similarity the search needs (slower; for a second try)."""
-    params = {"serial_norm": serial_norm, "limit": limit}
+    """Items whose normalised serial is a few edits from this one, the given manufacturer's
+    first, then the closest. `wide` lowers the trigram similarity the search needs (slower; for
+    a second try)."""
+    params = {"serial_norm": serial_norm, "manufacturer_key": manufacturer_key, "limit": limit}
     if not wide:
         return _candidates(conn, SQL["near_miss_candidates"], params)
     with conn.pipeline():
@@ -72,6 +78,14 @@ def near_miss_candidates(
         found = conn.execute(SQL["near_miss_candidates"], params)
         conn.execute(SQL["set_similarity"], {"threshold": str(NEAR_MISS_SIMILARITY)})
         return [Candidate(rows.item(row), row["manufacturer_key"]) for row in found]
+
+
+def one_edit_candidates(
+    conn: Connection, serials: set[str], manufacturer_key: str | None, limit: int
+) -> list[Candidate]:
+    """Items whose normalised serial is one of these, the given manufacturer's first."""
+    params = {"serials": sorted(serials), "manufacturer_key": manufacturer_key, "limit": limit}
+    return _candidates(conn, SQL["one_edit_candidates"], params)
 
 
 def _candidates(conn: Connection, query: str, params: Mapping[str, object]) -> list[Candidate]:

@@ -58,19 +58,35 @@ ORDER BY found.named DESC NULLS LAST, i.id;
 -- read from items. levenshtein takes at most 255 characters, and a serial of 64 may normalise to
 -- more (U+FDFA is 15 letters): such a registered serial is passed over, not an error for every
 -- near miss whose trigrams lead to it (the service never sends a reading that long).
+-- Past the limit, the named manufacturer's items are kept first (as in the other tiers): ordered
+-- by closeness alone, a reading whose serial runs in another maker's sequence lost the named
+-- maker's item, one transposition away, to seventy of theirs.
 SELECT i.id, i.manufacturer, i.model, i.category, i.caliber, i.serial_number, i.serial_norm,
        i.country_of_manufacture, i.year_of_manufacture, i.import_markings, i.other_markings,
        a.id AS recorded_by_id, a.name AS recorded_by_name, i.recorded_at, i.manufacturer_key
-FROM (SELECT s.item_id, similarity(s.serial_norm, %(serial_norm)s) AS closeness
+FROM (SELECT s.item_id, similarity(s.serial_norm, %(serial_norm)s) AS closeness,
+             s.manufacturer_key = %(manufacturer_key)s AS named
       FROM item_serials s
       WHERE s.serial_norm %% %(serial_norm)s
         AND CASE WHEN length(s.serial_norm) <= 255
                  THEN levenshtein_less_equal(s.serial_norm, %(serial_norm)s, 3) <= 3 END
-      ORDER BY closeness DESC, s.item_id
+      ORDER BY named DESC NULLS LAST, closeness DESC, s.item_id
       LIMIT %(limit)s) AS near
 JOIN items i ON i.id = near.item_id
 JOIN agencies a ON a.id = i.recorded_by_agency_id
-ORDER BY near.closeness DESC, i.id;
+ORDER BY near.named DESC NULLS LAST, near.closeness DESC, i.id;
+
+-- name: one_edit_candidates
+-- Tier 5 for a short serial: the items whose normalised serial is one of the given ones (those
+-- one edit from the reading), the named manufacturer's first. Trigrams miss them: '3958' and
+-- '3598' share one trigram of nine (similarity 0.11).
+SELECT i.id, i.manufacturer, i.model, i.category, i.caliber, i.serial_number, i.serial_norm,
+       i.country_of_manufacture, i.year_of_manufacture, i.import_markings, i.other_markings,
+       a.id AS recorded_by_id, a.name AS recorded_by_name, i.recorded_at, i.manufacturer_key
+FROM items i JOIN agencies a ON a.id = i.recorded_by_agency_id
+WHERE i.serial_norm = ANY(%(serials)s::text[])
+ORDER BY i.manufacturer_key = %(manufacturer_key)s DESC NULLS LAST, i.id
+LIMIT %(limit)s;
 
 -- name: set_similarity
 -- The session's pg_trgm similarity threshold (near-miss searches; see service/db.py).

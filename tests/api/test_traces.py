@@ -138,6 +138,55 @@ class TestTiers:
         assert (best["item"]["id"], best["match_basis"]) == (pistol["id"], "NEAR_MISS")
         assert "comparing K7094359 with K7294351" in best["differences"][0]["explanation"]
 
+    def test_a_short_serial_one_transposition_away_is_found(
+        self, api: ContractClient, registry: Any
+    ) -> None:
+        # Found in review: '9358' and '3958' share one trigram of nine, and the answer listed
+        # other makers' mortars two edits away instead.
+        pistol = registry.item(serial_number="3958", manufacturer="Glock", model="26",
+                               category="PISTOL")  # fmt: skip
+        registry.item(serial_number="9362", manufacturer="Colt", model="M16A2")
+
+        answer = trace(api, "9358", manufacturer="Glock")
+
+        best = first(answer)
+        assert (best["item"]["id"], best["match_basis"]) == (pistol["id"], "NEAR_MISS")
+        assert "characters 1 and 2 read in the other order" in best["differences"][0]["explanation"]
+
+    def test_the_named_makers_near_miss_is_sought_past_another_makers(
+        self, api: ContractClient, registry: Any
+    ) -> None:
+        # Found in review: another maker's near miss, found by the first search, ended it; the
+        # named maker's pistol, which only the wider second search reaches, was not listed.
+        pistol = registry.item(serial_number="K7294351", manufacturer="Beretta", model="Px4",
+                               category="PISTOL")  # fmt: skip
+        registry.item(serial_number="K7094358", manufacturer="Colt", model="M16A2")
+
+        answer = trace(api, "K7094359", manufacturer="Beretta")
+
+        assert pistol["id"] in [c["item"]["id"] for c in answer["candidates"]]
+
+    def test_past_the_search_limit_the_named_makers_near_misses_are_kept(
+        self, api: ContractClient, db: Connection, registry: Any
+    ) -> None:
+        # Found in review: 70 of another maker's serials in sequence filled the near-miss
+        # search's 50 rows, closest first, and the named maker's pistol was cut.
+        registry.item(serial_number="HV330200", manufacturer="Colt", model="M16A2")
+        db.execute(
+            "INSERT INTO items (manufacturer, model, category, serial_number, serial_norm,"
+            " manufacturer_key, model_key, recorded_by_agency_id)"
+            " SELECT manufacturer, model, category, 'HV3302' || lpad(n::text, 2, '0'),"
+            " 'HV3302' || lpad(n::text, 2, '0'), manufacturer_key, model_key,"
+            " recorded_by_agency_id"
+            " FROM items, generate_series(1, 69) AS n WHERE serial_norm = 'HV330200'"
+        )
+        pistol = registry.item(serial_number="HV330257", manufacturer="Glock", model="19",
+                               category="PISTOL")  # fmt: skip
+
+        answer = trace(api, "HV330275", manufacturer="Glock")
+
+        assert first(answer)["item"]["id"] == pistol["id"]
+
     def test_the_wider_search_leaves_the_session_as_it_found_it(
         self, api: ContractClient, registry: Any, app: Any
     ) -> None:

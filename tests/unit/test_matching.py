@@ -315,6 +315,28 @@ class TestNcic:
         assert not re.search(r"[0-9][^0-9]+[0-9]", once)
 
 
+# one_edit_away ------------------------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(st.text("AB12", min_size=1, max_size=4))
+def test_one_edit_away_is_every_serial_one_edit_away(serial: str) -> None:
+    # Over the reading's alphabet and one character more: the serials of distance one among all
+    # those at most one character longer or shorter.
+    neighbours = matching.one_edit_away(serial)
+    alphabet = "AB12C"
+    lengths = range(max(len(serial) - 1, 1), len(serial) + 2)
+    near = {
+        "".join(letters)
+        for length in lengths
+        for letters in itertools.product(alphabet, repeat=length)
+        if osa_distance("".join(letters), serial) == 1
+    }
+
+    assert near <= neighbours
+    assert all(osa_distance(other, serial) == 1 for other in neighbours)
+
+
 # edit_script --------------------------------------------------------------------------------------
 
 
@@ -337,7 +359,7 @@ def osa_distance(a: str, b: str) -> int:
 
 _EDIT_WORDS = {
     "substitute": re.compile(r"character (\d+) read as '(.)', registered '(.)'"),
-    "extra": re.compile(r"'(.)' read at character (\d+) is not in the registered serial"),
+    "extra": re.compile(r"an extra '(.)' read at character (\d+)"),
     "missing": re.compile(r"registered '(.)' \(character (\d+)\) was not read"),
     "transpose": re.compile(
         r"characters (\d+) and (\d+) read in the other order \('(..)', registered '(..)'\)"
@@ -461,12 +483,12 @@ class TestEditScript:
             (
                 "AK11740Y94",
                 "AK1174094",
-                ["'Y' read at character 8 is not in the registered serial"],
+                ["an extra 'Y' read at character 8"],
             ),
             (
                 "XAK1174094",
                 "AK1174094",
-                ["'X' read at character 1 is not in the registered serial"],
+                ["an extra 'X' read at character 1"],
             ),
             (
                 "AK1174049",
@@ -824,7 +846,16 @@ class TestDescriptionFit:
         assert assessment.description_fit == kept
 
     @pytest.mark.parametrize(
-        ("observed", "fit"), [("5.45x39mm", 1.0), ("5,45 X 39 MM", 1.0), ("7.62x39mm", 0.0)]
+        ("observed", "fit"),
+        [
+            ("5.45x39mm", 1.0),
+            ("5,45 X 39 MM", 1.0),
+            ("7.62x39mm", 0.0),
+            # Found in review: the millimetres left out read as "another caliber".
+            ("5.45x39", 1.0),
+            ("5.45x39mm Soviet", 0.7),  # named more fully
+            ("5.45", 0.0),  # numbers added make another caliber
+        ],
     )
     def test_caliber(self, observed: str, fit: float) -> None:
         assessment = assessed(AK_SERIAL, caliber=observed)
