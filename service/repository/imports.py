@@ -30,7 +30,10 @@ SQL = load("imports")
 # Records sent again and linked records, compared field by field by one rule (the
 # `fields_read_otherwise` query).
 _CHANGED_RECORDS, _LINKED_NOT_APPLIED = (
-    sql.SQL(SQL[name]).format(fields_read_otherwise=sql.SQL(SQL["fields_read_otherwise"]))
+    sql.SQL(SQL[name]).format(
+        fields_read_otherwise=sql.SQL(SQL["fields_read_otherwise"]),
+        certificate_lines=sql.SQL(SQL["certificate_lines"]),
+    )
     for name in ("check_changed_records", "linked_not_applied")
 )
 # Any fixed number: the advisory-lock space of imports (one agency's imports run one at a time).

@@ -411,6 +411,12 @@ def test_a_certificate_another_agency_recorded_is_linked_with_its_lines(
 
     assert response.status_code == 201, response.get_data(as_text=True)
     assert response.get_json()["linked"] == {"party": 1, "item": 1, "euc": 1}
+    # Found in review: the partner's end user and lines, which differ, were not named (the
+    # exporter, linked to the same company, is the recorded one).
+    assert response.get_json()["not_applied"][-1] == {
+        "line": 5, "record_type": "euc", "ref": "UG-C-1",
+        "fields": ["issuing_authority", "end_user_party_ref", "stated_end_use", "line_items"],
+    }  # fmt: skip
     assert rows_in(db, "end_user_certificates") == 1
     assert rows_in(db, "euc_line_items") == 1  # the first recorder's one line
     chain = api.get(f"/v1/items/{recorded_first['item']['id']}/custody").get_json()
