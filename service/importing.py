@@ -23,6 +23,7 @@ import hashlib
 import io
 import os
 import time
+from bisect import insort
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -331,11 +332,16 @@ class _Found:
         self.first: list[Problem] = []
 
     def add(self, problems: list[Problem]) -> None:
-        """Problems of the file as read (they come in line order)."""
+        """Problems of the file as read: nearly always in line order, but not always (a CSV
+        certificate's own problems come before those of its later rows that say otherwise than
+        its first, and were kept in their place, past a limit, before a row's of a line above)."""
         self.count += len(problems)
-        room = self.kept - len(self.first)
-        if room > 0:
-            self.first.extend(_clipped(problems[:room]))
+        for problem in problems:
+            if len(self.first) < self.kept:
+                insort(self.first, problem.clipped(PROBLEM_FIELD, PROBLEM_DETAIL))
+            elif self.first and problem < self.first[-1]:
+                insort(self.first, problem.clipped(PROBLEM_FIELD, PROBLEM_DETAIL))
+                self.first.pop()
 
     def merge(self, count: int, first: list[Problem]) -> None:
         """The checks' problems (their first ones, by line)."""

@@ -31,6 +31,10 @@ CSV = "text/csv"
 MEDIA_TYPES = (NDJSON, CSV)
 # UTF-8's byte order mark, which some tools write at the start of a file.
 BOM = codecs.BOM_UTF8
+BOM_INSIDE = (
+    "holds a byte order mark (U+FEFF), which only the very start of a file may: files joined "
+    "into one, perhaps"
+)
 # The byte order marks of the encodings a file is refused in whole, longest first (UTF-32 LE's
 # starts with UTF-16 LE's): read as UTF-8, every line of such a file was a problem of its own.
 OTHER_ENCODINGS = (
@@ -405,6 +409,13 @@ def _csv_records(lines: _Lines, record_type: str) -> Iterator[Document | Problem
             continue
         if lines.undecodable:
             yield from _undecodable(line, header, values)
+            continue
+        marked = [name for name, value in zip(header, values, strict=False) if "\ufeff" in value]
+        if marked:
+            # Files joined into one (each with its mark): in NDJSON orjson refuses the line, and
+            # here the mark went into the row's first cell, a reference no later file could name.
+            for name in marked:
+                yield Problem(line, _segment(name), BOM_INSIDE)
             continue
         if len(values) != width:
             more = "more" if len(values) > width else "fewer"

@@ -164,10 +164,13 @@ class EventImport(EventIn):
         if problems:
             messages: dict[str, list[str]] = {}
             for problem in problems:
-                field = problem.field.replace("_party_id", "_party_ref").replace(
-                    "euc_id", "euc_ref"
+                field, detail = (
+                    text.replace("_party_id", "_party_ref").replace("euc_id", "euc_ref")
+                    for text in (problem.field, problem.detail)
                 )
-                messages.setdefault(field, []).append(problem.detail)
+                # the detail too: "a certificate line needs the certificate (euc_id)" named a
+                # field no import file has
+                messages.setdefault(field, []).append(detail)
             raise ValidationError(messages)
 
     def _event(self, data: dict[str, Any]) -> NewEvent:

@@ -152,15 +152,25 @@ class EucIn(Schema):
     def line_numbers_unique(self, data: dict[str, Any], **_: Any) -> None:
         # The numbers make() gives: a line without one takes its position, which a number given
         # to another line may be (those were refused by the unique index, with no field named).
-        numbers = [
-            line["line_number"] or position
-            for position, line in enumerate(data["line_items"], start=1)
-        ]
-        if len(numbers) != len(set(numbers)):
-            raise ValidationError(
-                "line numbers must be unique (a line without one is numbered by its position)",
-                "line_items",
-            )
+        # The problem is the line that repeats a number: named by the list alone, a CSV file's
+        # problem fell on the certificate's first row, not on the row that repeated it.
+        seen: set[int] = set()
+        for index, line in enumerate(data["line_items"]):
+            number = line["line_number"] or index + 1
+            if number in seen:
+                raise ValidationError(
+                    {
+                        "line_items": {
+                            index: {
+                                "line_number": [
+                                    f"line number {number} is another line's (a line without "
+                                    "a number is numbered by its position)"
+                                ]
+                            }
+                        }
+                    }
+                )
+            seen.add(number)
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> NewEuc:

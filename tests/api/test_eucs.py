@@ -72,7 +72,7 @@ def test_explicit_line_numbers_are_kept_and_must_be_unique(
 
     assert euc["line_items"][0]["line_number"] == 7
     assert refused.status_code == 400
-    assert refused.get_json()["errors"][0]["pointer"] == "/line_items"
+    assert refused.get_json()["errors"][0]["pointer"] == "/line_items/1/line_number"
 
 
 def test_a_line_without_a_number_may_not_take_the_number_another_line_was_given(
@@ -91,7 +91,7 @@ def test_a_line_without_a_number_may_not_take_the_number_another_line_was_given(
 
     assert refused.status_code == 400, refused.get_json()
     (problem,) = refused.get_json()["errors"]
-    assert problem["pointer"] == "/line_items"
+    assert problem["pointer"] == "/line_items/1/line_number"
     assert "position" in problem["detail"]
     assert rows_in(db, "end_user_certificates") == 0
 

@@ -82,6 +82,7 @@ def import_file(
     media_type: str = NDJSON,
     record_type: str | None = None,
     agency: str = "Gendarmerie Nationale",
+    errors_kept: int = 1_000,
 ) -> Any:
     """importing.run of a file, as the CLI and the worker run it, for the agency named."""
     return importing.run(
@@ -95,6 +96,7 @@ def import_file(
             today=datetime.now(UTC).date(),
             verification_days=180,
             readers=readers,
+            errors_kept=errors_kept,
         ),
     )
 
@@ -560,7 +562,7 @@ def test_a_certificate_line_numbered_as_another_by_its_position_is_a_problem_of_
 
     assert response.status_code == 400, response.get_json()
     problems = [(e["line"], e["pointer"]) for e in response.get_json()["errors"]]
-    assert problems == [(3, "/line_items")]
+    assert problems == [(3, "/line_items/1/line_number")]
     assert rows_in(db, "end_user_certificates") == 0
 
 
@@ -985,6 +987,64 @@ def test_a_certificates_rows_are_each_named_by_their_own_line(
     ]  # fmt: skip
     assert rows_in(db, "end_user_certificates") == 0
     assert rows_in(db, "euc_line_items") == 0
+
+
+def test_a_certificates_row_repeating_a_line_number_is_the_problem(
+    api: ContractClient, db: Connection
+) -> None:
+    # Found in review: the problem fell on the certificate's first row, not on the row that
+    # repeats its number.
+    assert send(api, ndjson(*registry_file()[:2])).status_code == 201
+    eucs = (
+        "ref,certificate_number,issuing_country,issuing_authority,issued_on,end_user_party_ref,"
+        "destination_country,stated_end_use,non_reexport_clause,line_number,line_description,"
+        "line_quantity\n"
+        "C-1,FR-2010-7,FR,SGDSN,2010-03-01,P-ARMY,FR,Army,yes,1,Rifles,10\n"
+        "C-1,FR-2010-7,FR,SGDSN,2010-03-01,P-ARMY,FR,Army,yes,2,Pistols,5\n"
+        "C-1,FR-2010-7,FR,SGDSN,2010-03-01,P-ARMY,FR,Army,yes,1,Mortars,2\n"
+    )
+
+    response = send(api, eucs.encode(), CSV, record_type="euc")
+
+    assert response.status_code == 400
+    assert [(e["line"], e["pointer"]) for e in response.get_json()["errors"]] == [
+        (4, "/line_items/2/line_number"),
+    ]
+    assert rows_in(db, "end_user_certificates") == 0
+
+
+def test_past_the_limit_the_problems_kept_are_the_first_by_line(db: Connection) -> None:
+    # Found in review: a certificate's own problems (line 4's quantity) came before those of
+    # its rows that say otherwise than its first (line 3's day of issue), and with one problem
+    # kept, line 4's was the one.
+    import_file(db, ndjson(*registry_file()[:2]))
+    eucs = (
+        "ref,certificate_number,issuing_country,issuing_authority,issued_on,end_user_party_ref,"
+        "destination_country,stated_end_use,non_reexport_clause,line_number,line_description,"
+        "line_quantity\n"
+        "C-1,FR-2010-7,FR,SGDSN,2010-03-01,P-ARMY,FR,Army,yes,1,Rifles,10\n"
+        "C-1,FR-2010-7,FR,SGDSN,2010-03-02,P-ARMY,FR,Army,yes,2,Pistols,5\n"
+        "C-1,FR-2010-7,FR,SGDSN,2010-03-01,P-ARMY,FR,Army,yes,3,Mortars,abc\n"
+    )
+
+    refused = import_file(db, eucs.encode(), media_type=CSV, record_type="euc", errors_kept=1)
+    every = import_file(db, eucs.encode(), media_type=CSV, record_type="euc")
+
+    assert [p.line for p in every.errors] == [3, 4]
+    assert refused.error_count == 2
+    assert [p.line for p in refused.errors] == [3]
+
+
+def test_an_events_problem_names_the_fields_an_import_file_has(api: ContractClient) -> None:
+    # Found in review: "a certificate line needs the certificate (euc_id)", a field of POST
+    # /v1/events that no import file has.
+    export = {**registry_file()[6], "euc_ref": None}
+
+    response = send(api, ndjson(*registry_file()[:4], export))
+
+    assert [(e["pointer"], e["detail"]) for e in response.get_json()["errors"]] == [
+        ("/euc_line_number", "a certificate line needs the certificate (euc_ref)"),
+    ]
 
 
 def test_a_field_given_twice_in_a_line_is_a_problem_and_nothing_is_stored(

@@ -75,6 +75,20 @@ def test_a_byte_order_mark_after_the_start_is_still_a_problem() -> None:
     assert [(p.line, p.field) for p in found[1:] if isinstance(p, Problem)] == [(2, ""), (3, "")]
 
 
+def test_a_byte_order_mark_after_the_start_of_csv_is_a_problem_of_its_row() -> None:
+    # Found in review: files joined into one, the second file's mark went into its first row's
+    # reference, which no later file could name.
+    found = read(BOM + b"ref,name\nP-1,Arsenal\n" + BOM + b"P-2,Army\nP-3,Po\xef\xbb\xbflice\n",
+                 CSV, "party")  # fmt: skip
+
+    assert found[0] == Document(2, {"record_type": "party", "ref": "P-1", "name": "Arsenal"})
+    assert [(p.line, p.field) for p in found[1:] if isinstance(p, Problem)] == [
+        (3, "ref"),
+        (4, "name"),
+    ]
+    assert "byte order mark" in str(found[1])
+
+
 def test_the_longest_line_is_counted_without_the_byte_order_mark(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
