@@ -74,7 +74,12 @@ class Tracer:
             weapon=weapon,
             context=context,
             interpretation=Interpretation(
-                reading.normalised, reading.pattern, manufacturer, search.tiers
+                reading.normalised,
+                reading.pattern,
+                manufacturer,
+                search.tiers,
+                candidates_found=len(search.assessments),
+                search_limited=search.limited,
             ),
             candidates=tuple(
                 _candidate(
@@ -112,7 +117,8 @@ class Tracer:
             found = traces.wildcard_candidates(
                 self.conn, reading.pattern, observation.manufacturer_key, CANDIDATES_SEARCHED
             )
-            return Search(_assess_all(observation, found), ("WILDCARD",), {})
+            limited = len(found) >= CANDIDATES_SEARCHED
+            return Search(_assess_all(observation, found), ("WILDCARD",), {}, limited)
         found, entries = traces.strong_candidates(
             self.conn,
             reading.normalised,
@@ -121,20 +127,24 @@ class Tracer:
             CANDIDATES_SEARCHED,
         )
         assessments = _assess_all(observation, found)
+        limited = len(found) >= CANDIDATES_SEARCHED
         # A restored (obliterated) serial may be misread anywhere: search near misses anyway.
         near_misses_wanted = observation.obliterated or not any(a.is_strong for a in assessments)
         if near_misses_wanted and len(reading.normalised) <= NEAR_MISS_LONGEST:
             seen = {candidate.item.id for candidate in found}
-            near = self._near_misses(observation, seen)
+            near, near_limited = self._near_misses(observation, seen)
             tiers = (*STRONG_TIERS, "NEAR_MISS")
-            return Search(assessments + near, tiers, entries)
-        return Search(assessments, STRONG_TIERS, entries)
+            return Search(assessments + near, tiers, entries, limited or near_limited)
+        return Search(assessments, STRONG_TIERS, entries, limited)
 
-    def _near_misses(self, observation: Observation, seen: set[UUID]) -> list[Assessment]:
+    def _near_misses(
+        self, observation: Observation, seen: set[UUID]
+    ) -> tuple[list[Assessment], bool]:
         """Serials within two edits: for a short serial, those one edit away; then a narrow
         trigram search, then a wide one, until a near miss of the named manufacturer (of any,
         when none is named) is found. A near miss of another maker's stopped the search
-        before: the named maker's item, which only the wide search reached, was not listed."""
+        before: the named maker's item, which only the wide search reached, was not listed.
+        With them, whether a search found as many items as it keeps."""
         serial, named = observation.reading.normalised, observation.manufacturer_key
         searched = CANDIDATES_SEARCHED
         searches: list[Callable[[], list[Candidate]]] = []
@@ -148,13 +158,16 @@ class Tracer:
             partial(traces.near_miss_candidates, self.conn, serial, named, searched, wide=True),
         ]
         near: list[Assessment] = []
+        limited = False
         for search in searches:
-            fresh = [candidate for candidate in search() if candidate.item.id not in seen]
+            found = search()
+            limited = limited or len(found) >= searched
+            fresh = [candidate for candidate in found if candidate.item.id not in seen]
             seen = seen | {candidate.item.id for candidate in fresh}
             near += _assess_all(observation, fresh)
             if any(_is_sought(a, named) for a in near):
                 break
-        return near
+        return near, limited
 
 
 def _is_sought(assessment: Assessment, named: str | None) -> bool:
@@ -170,6 +183,8 @@ class Search:
     assessments: list[Assessment]
     tiers: tuple[str, ...]
     chain_entries: dict[UUID, list[Row]]
+    # a search found as many items as it keeps: more may match
+    limited: bool = False
 
 
 def _assess_all(observation: Observation, candidates: list[Candidate]) -> list[Assessment]:

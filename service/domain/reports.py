@@ -51,7 +51,9 @@ def trace_report(trace: Document) -> str:
     differences, findings and chain of custody."""
     lines = [*_trace_heading(trace), "", *_reading(trace)]
     candidates: Sequence[Document] = trace["candidates"]
-    lines += ["", counted(len(candidates), "CANDIDATE", "CANDIDATES")]
+    found = trace["interpretation"].get("candidates_found", 0)  # not in traces of before
+    of_found = f" (the best of {found} found)" if found > len(candidates) else ""
+    lines += ["", counted(len(candidates), "CANDIDATE", "CANDIDATES") + of_found]
     if not candidates:
         lines.append("Nothing registered fits the reading.")
     for candidate in candidates:
@@ -105,6 +107,10 @@ def _reading(trace: Document) -> Iterator[str]:
     yield from _labelled("made in", weapon["country_of_manufacture"])
     yield from _labelled("imported", _markings(weapon["import_markings"]))
     yield from _labelled("searched", ", ".join(reading["tiers_searched"]))
+    if reading.get("search_limited"):
+        yield from _labelled(
+            "", "more items may match than a search keeps: give more of the serial, or the maker"
+        )
 
 
 def _candidate(candidate: Document) -> list[str]:

@@ -53,12 +53,18 @@ class ManufacturerRef:
 
 @dataclass(frozen=True, slots=True)
 class Interpretation:
-    """How the service read the request: what it searched for."""
+    """How the service read the request: what it searched for, and how much it found."""
 
     serial_normalised: str
     serial_pattern: str | None
     manufacturer: ManufacturerRef | None
     tiers_searched: tuple[str, ...]
+    # Every item whose serial matched (the answer lists the best of them), and whether a search
+    # found as many items as it keeps (service.tracing.CANDIDATES_SEARCHED), so that more may
+    # match: a partial reading that fits thousands of serials listed ten, and said nothing.
+    # (Absent from the answers stored before 2026-12-07.)
+    candidates_found: int = 0
+    search_limited: bool = False
 
 
 @dataclass(frozen=True, slots=True)

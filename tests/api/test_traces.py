@@ -187,6 +187,30 @@ class TestTiers:
 
         assert first(answer)["item"]["id"] == pistol["id"]
 
+    def test_an_answer_says_how_many_matched_and_when_a_search_was_cut(
+        self, api: ContractClient, db: Connection, registry: Any, rifle: dict[str, Any]
+    ) -> None:
+        # Found in review: a partial reading that fit more serials than a search keeps listed
+        # ten of them, and nothing said that more had matched.
+        registry.item(serial_number="QJ770000", manufacturer="Colt", model="M16A2")
+        db.execute(
+            "INSERT INTO items (manufacturer, model, category, serial_number, serial_norm,"
+            " manufacturer_key, model_key, recorded_by_agency_id)"
+            " SELECT manufacturer, model, category, 'QJ77' || lpad(n::text, 4, '0'),"
+            " 'QJ77' || lpad(n::text, 4, '0'), manufacturer_key, model_key,"
+            " recorded_by_agency_id"
+            " FROM items, generate_series(1, 59) AS n WHERE serial_norm = 'QJ770000'"
+        )
+
+        partial = trace(api, "QJ77*")
+        whole = trace(api, "АК 11 74094")
+
+        assert partial["interpretation"]["search_limited"] is True
+        assert partial["interpretation"]["candidates_found"] == CANDIDATES_SEARCHED
+        assert len(partial["candidates"]) == 10
+        assert whole["interpretation"]["search_limited"] is False
+        assert whole["interpretation"]["candidates_found"] == 1
+
     def test_the_wider_search_leaves_the_session_as_it_found_it(
         self, api: ContractClient, registry: Any, app: Any
     ) -> None:

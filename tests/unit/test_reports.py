@@ -106,6 +106,18 @@ def test_the_owner_and_the_last_holder_when_they_differ_from_the_holder() -> Non
     ]
 
 
+def test_a_report_says_how_many_matched_and_when_a_search_was_cut() -> None:
+    interpretation = {**trace()["interpretation"], "candidates_found": 37, "search_limited": True}
+
+    lines = trace_report(trace(interpretation=interpretation)).splitlines()
+
+    assert "0 CANDIDATES (the best of 37 found)" in lines
+    assert (
+        "            more items may match than a search keeps: give more of the serial, or the "
+        "maker" in lines
+    )
+
+
 def test_the_longest_event_type_is_set_apart_from_its_country() -> None:
     deactivated = event(event_type="DEACTIVATION", country="BE", from_party=ARMY)
 
