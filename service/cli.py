@@ -925,6 +925,8 @@ class ProgressLine:
 
     def show(self, progress: Progress) -> None:
         self.last = progress
+        if progress.found_imported_before:
+            return  # not read: done() says so ("0% read" at millions of rows a second, before)
         now = time.monotonic()
         if not self.terminal and now - self.shown_at < self.EVERY_SECONDS:
             return
