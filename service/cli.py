@@ -823,7 +823,10 @@ def import_files(args: argparse.Namespace) -> int:
                 for problem in outcome.errors:
                     where = f"{problem.field}: " if problem.field else ""
                     said = printable(f"{where}{problem.detail}")
-                    print(f"{path}:{problem.line}: {said}", file=sys.stderr)
+                    # A SIPRI extract's problems are of the records made from it, not of its
+                    # lines: "FILE:3:" named an unrelated row of the extract.
+                    at = f" record {problem.line} of those made from it" if args.sipri else ""
+                    print(f"{path}:{at or problem.line}: {said}", file=sys.stderr)
                 print(
                     f"{path}: nothing stored, {counted(outcome.error_count, 'problem')} "
                     f"(import {outcome.id})",

@@ -303,6 +303,35 @@ def test_a_sipri_extract_that_cannot_be_read_is_named_without_a_traceback(
     ]
 
 
+def test_a_sipri_extracts_problems_name_the_records_made_from_it_not_its_lines(
+    database_url: str, tmp_path: Path
+) -> None:
+    # Found in review: "extract.csv:3:" named the third record made from the extract, which is
+    # no line of it (line 3 was an unrelated row). A deal delivered again in a later extract
+    # changes its synthetic certificate's quantity, which the first import keeps.
+    first = tmp_path / "first.csv"
+    first.write_bytes(
+        SIPRI_HEADER + b"99001,Sweden,Latvia,RBS-70,portable SAM,Missiles,2015,No,12,No,2016,No,"
+        b"New,,0.03,0.36,No\n"
+    )
+    later = tmp_path / "later.csv"
+    later.write_bytes(
+        first.read_bytes() + b"99001,Sweden,Latvia,RBS-70,portable SAM,Missiles,2015,No,8,Yes,"
+        b"2017,No,New,,0.03,0.24,No\n"
+    )
+
+    stored = run_import(database_url, "--sipri", str(first))
+    refused = run_import(database_url, "--sipri", str(later))
+
+    assert stored.returncode == 0, stored.stderr
+    assert refused.returncode == 1
+    problems = [line for line in refused.stderr.splitlines() if "line_items" in line]
+    assert problems and all(
+        line.startswith(f"{later}: record ") and " of those made from it: line_items: " in line
+        for line in problems
+    ), refused.stderr
+
+
 SIPRI_HEADER = (
     b"sipri_at_database_id,supplier,recipient,designation,description,armament_category,"
     b"order_date,order_date_is_estimate,numbers_delivered,numbers_delivered_is_estimate,"
