@@ -996,10 +996,7 @@ def test_a_certificates_row_repeating_a_line_number_is_the_problem(
     # repeats its number.
     assert send(api, ndjson(*registry_file()[:2])).status_code == 201
     eucs = (
-        "ref,certificate_number,issuing_country,issuing_authority,issued_on,end_user_party_ref,"
-        "destination_country,stated_end_use,non_reexport_clause,line_number,line_description,"
-        "line_quantity\n"
-        "C-1,FR-2010-7,FR,SGDSN,2010-03-01,P-ARMY,FR,Army,yes,1,Rifles,10\n"
+        EUC_COLUMNS + "C-1,FR-2010-7,FR,SGDSN,2010-03-01,P-ARMY,FR,Army,yes,1,Rifles,10\n"
         "C-1,FR-2010-7,FR,SGDSN,2010-03-01,P-ARMY,FR,Army,yes,2,Pistols,5\n"
         "C-1,FR-2010-7,FR,SGDSN,2010-03-01,P-ARMY,FR,Army,yes,1,Mortars,2\n"
     )
@@ -1019,10 +1016,7 @@ def test_past_the_limit_the_problems_kept_are_the_first_by_line(db: Connection) 
     # kept, line 4's was the one.
     import_file(db, ndjson(*registry_file()[:2]))
     eucs = (
-        "ref,certificate_number,issuing_country,issuing_authority,issued_on,end_user_party_ref,"
-        "destination_country,stated_end_use,non_reexport_clause,line_number,line_description,"
-        "line_quantity\n"
-        "C-1,FR-2010-7,FR,SGDSN,2010-03-01,P-ARMY,FR,Army,yes,1,Rifles,10\n"
+        EUC_COLUMNS + "C-1,FR-2010-7,FR,SGDSN,2010-03-01,P-ARMY,FR,Army,yes,1,Rifles,10\n"
         "C-1,FR-2010-7,FR,SGDSN,2010-03-02,P-ARMY,FR,Army,yes,2,Pistols,5\n"
         "C-1,FR-2010-7,FR,SGDSN,2010-03-01,P-ARMY,FR,Army,yes,3,Mortars,abc\n"
     )

@@ -43,6 +43,20 @@ def first(answer: dict[str, Any]) -> dict[str, Any]:
     return candidate
 
 
+def in_sequence(db: Connection, registry: Any, prefix: str, count: int) -> None:
+    """Colt rifles serialled PREFIX00, PREFIX01, ... (the first through the API, the rest copied
+    from it: fifty requests would take seconds)."""
+    registry.item(serial_number=f"{prefix}00", manufacturer="Colt", model="M16A2")
+    db.execute(
+        "INSERT INTO items (manufacturer, model, category, serial_number, serial_norm,"
+        " manufacturer_key, model_key, recorded_by_agency_id)"
+        " SELECT manufacturer, model, category, %(prefix)s || lpad(n::text, 2, '0'),"
+        " %(prefix)s || lpad(n::text, 2, '0'), manufacturer_key, model_key, recorded_by_agency_id"
+        " FROM items, generate_series(1, %(more)s) AS n WHERE serial_norm = %(prefix)s || '00'",
+        {"prefix": prefix, "more": count - 1},
+    )
+
+
 @pytest.fixture
 def rifle(registry: Any) -> dict[str, Any]:
     """An AK-74M with a Cyrillic serial, recorded under Kalashnikov Concern, with a chain."""
@@ -171,15 +185,7 @@ class TestTiers:
     ) -> None:
         # Found in review: 70 of another maker's serials in sequence filled the near-miss
         # search's 50 rows, closest first, and the named maker's pistol was cut.
-        registry.item(serial_number="HV330200", manufacturer="Colt", model="M16A2")
-        db.execute(
-            "INSERT INTO items (manufacturer, model, category, serial_number, serial_norm,"
-            " manufacturer_key, model_key, recorded_by_agency_id)"
-            " SELECT manufacturer, model, category, 'HV3302' || lpad(n::text, 2, '0'),"
-            " 'HV3302' || lpad(n::text, 2, '0'), manufacturer_key, model_key,"
-            " recorded_by_agency_id"
-            " FROM items, generate_series(1, 69) AS n WHERE serial_norm = 'HV330200'"
-        )
+        in_sequence(db, registry, "HV3302", 70)
         pistol = registry.item(serial_number="HV330257", manufacturer="Glock", model="19",
                                category="PISTOL")  # fmt: skip
 
@@ -192,15 +198,7 @@ class TestTiers:
     ) -> None:
         # Found in review: a partial reading that fit more serials than a search keeps listed
         # ten of them, and nothing said that more had matched.
-        registry.item(serial_number="QJ770000", manufacturer="Colt", model="M16A2")
-        db.execute(
-            "INSERT INTO items (manufacturer, model, category, serial_number, serial_norm,"
-            " manufacturer_key, model_key, recorded_by_agency_id)"
-            " SELECT manufacturer, model, category, 'QJ77' || lpad(n::text, 4, '0'),"
-            " 'QJ77' || lpad(n::text, 4, '0'), manufacturer_key, model_key,"
-            " recorded_by_agency_id"
-            " FROM items, generate_series(1, 59) AS n WHERE serial_norm = 'QJ770000'"
-        )
+        in_sequence(db, registry, "QJ7700", 60)
 
         partial = trace(api, "QJ77*")
         whole = trace(api, "АК 11 74094")
