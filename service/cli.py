@@ -950,7 +950,7 @@ class ProgressLine:
         rate = progress.lines / elapsed
         rows = f"{self.path}: {counted(progress.lines, 'row', grouped=True)}"
         text = f"{rows}, {rate:,.0f} rows/s"
-        if final and progress.found_imported_before:
+        if progress.found_imported_before:
             # Answered from that import: it ended on "0% read", as if it had stopped short.
             text = f"{rows}, the same file as an earlier import: not read again"
         elif self.size:

@@ -236,8 +236,8 @@ def run(
         cut = request.deadline.cancels_as(ImportTooSlow) if request.deadline else nullcontext()
         with cut, conn.transaction():
             imports.prepare(conn, request.agency_id, request.wait_seconds)
-            if request.arrived_at is not None and imports.has_queued_before(
-                conn, request.agency_id, request.arrived_at
+            if request.arrived_at is not None and imports.has_queued(
+                conn, request.agency_id, before=request.arrived_at
             ):
                 # Both waited for the lock: the earlier file gave up and was queued, and this
                 # one, sent after it, took the lock first. A later file may name an earlier
@@ -337,11 +337,9 @@ class _Found:
         its first, and were kept in their place, past a limit, before a row's of a line above)."""
         self.count += len(problems)
         for problem in problems:
-            if len(self.first) < self.kept:
+            if len(self.first) < self.kept or (self.first and problem < self.first[-1]):
                 insort(self.first, problem.clipped(PROBLEM_FIELD, PROBLEM_DETAIL))
-            elif self.first and problem < self.first[-1]:
-                insort(self.first, problem.clipped(PROBLEM_FIELD, PROBLEM_DETAIL))
-                self.first.pop()
+                del self.first[self.kept :]
 
     def merge(self, count: int, first: list[Problem]) -> None:
         """The checks' problems (their first ones, by line)."""

@@ -117,8 +117,7 @@ class Tracer:
             found = traces.wildcard_candidates(
                 self.conn, reading.pattern, observation.manufacturer_key, CANDIDATES_SEARCHED
             )
-            limited = len(found) >= CANDIDATES_SEARCHED
-            return Search(_assess_all(observation, found), ("WILDCARD",), {}, limited)
+            return Search(_assess_all(observation, found), ("WILDCARD",), {}, _full(found))
         found, entries = traces.strong_candidates(
             self.conn,
             reading.normalised,
@@ -127,7 +126,7 @@ class Tracer:
             CANDIDATES_SEARCHED,
         )
         assessments = _assess_all(observation, found)
-        limited = len(found) >= CANDIDATES_SEARCHED
+        limited = _full(found)
         # A restored (obliterated) serial may be misread anywhere: search near misses anyway.
         near_misses_wanted = observation.obliterated or not any(a.is_strong for a in assessments)
         if near_misses_wanted and len(reading.normalised) <= NEAR_MISS_LONGEST:
@@ -161,13 +160,18 @@ class Tracer:
         limited = False
         for search in searches:
             found = search()
-            limited = limited or len(found) >= searched
+            limited = limited or _full(found)
             fresh = [candidate for candidate in found if candidate.item.id not in seen]
             seen = seen | {candidate.item.id for candidate in fresh}
             near += _assess_all(observation, fresh)
             if any(_is_sought(a, named) for a in near):
                 break
         return near, limited
+
+
+def _full(found: list[Candidate]) -> bool:
+    """Whether a search found as many items as it keeps: more may match."""
+    return len(found) >= CANDIDATES_SEARCHED
 
 
 def _is_sought(assessment: Assessment, named: str | None) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask, current_app, g
 
@@ -68,6 +69,11 @@ def seconds_since_start() -> float:
     request holding it)."""
     started: float = g.get("started_at", time.monotonic())
     return time.monotonic() - started
+
+
+def arrived_at() -> datetime:
+    """When the request came (mark_start), by the wall clock."""
+    return datetime.now(UTC) - timedelta(seconds=seconds_since_start())
 
 
 def connection() -> Connection:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from uuid import UUID
 
 from flask import Blueprint, Response, request
@@ -11,6 +11,7 @@ from service import importing
 from service.api import audit, idempotency, requests, uploads
 from service.api.auth import requires
 from service.api.context import (
+    arrived_at,
     connection,
     known_countries,
     principal,
@@ -57,7 +58,7 @@ def create_import() -> Response:
         )
     config = settings()
     body = uploads.spooled()
-    arrived_at = datetime.now(UTC) - timedelta(seconds=seconds_since_start())
+    arrived = arrived_at()
     # An agency's files load in the order they came (a later one may refer to an earlier one's
     # records): behind files of the agency still queued, this one is queued too.
     if (
@@ -65,7 +66,7 @@ def create_import() -> Response:
         or _prefers_async()
         or imports.has_queued(connection(), principal().agency.id)
     ):
-        return _queue(body, record_type, arrived_at)
+        return _queue(body, record_type, arrived)
     try:
         outcome = importing.run(
             connection(),
@@ -81,7 +82,7 @@ def create_import() -> Response:
                 sha256=body.sha256,
                 wait_seconds=SYNC_WAIT_SECONDS,
                 deadline=Deadline(SYNC_SECONDS, seconds_since_start(), 0),
-                arrived_at=arrived_at,
+                arrived_at=arrived,
             ),
         )
     except (ImportsBusy, importing.ImportTooSlow):
@@ -89,7 +90,7 @@ def create_import() -> Response:
         # file of the agency was queued while this one waited, or this one takes longer than a
         # client should wait: the worker loads it, in its place by when it came.
         body.file.seek(0)
-        return _queue(body, record_type, arrived_at)
+        return _queue(body, record_type, arrived)
     location = f"/v1/imports/{outcome.id}"
     if outcome.status == "FAILED":
         # Answered, not raised: the records are rolled back already, and the import's record

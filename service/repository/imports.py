@@ -611,18 +611,11 @@ def hand_back(conn: Connection, job_id: UUID, pause_seconds: float) -> None:
     conn.execute(SQL["hand_back_job"], {"id": job_id, "pause_seconds": pause_seconds})
 
 
-def has_queued(conn: Connection, agency_id: UUID) -> bool:
-    """Whether the agency has files waiting for the worker (or being loaded by it)."""
-    row = conn.execute(SQL["agency_has_queued_jobs"], {"agency_id": agency_id}).fetchone()
-    return row is not None and bool(row["queued"])
-
-
-def has_queued_before(conn: Connection, agency_id: UUID, arrived_at: datetime) -> bool:
-    """Whether the agency has a file waiting for the worker (or being loaded by it) that came
-    before `arrived_at`."""
-    row = conn.execute(
-        SQL["agency_has_jobs_queued_before"], {"agency_id": agency_id, "arrived_at": arrived_at}
-    ).fetchone()
+def has_queued(conn: Connection, agency_id: UUID, before: datetime | None = None) -> bool:
+    """Whether the agency has files waiting for the worker (or being loaded by it), of those
+    that came before `before` when it is given."""
+    params = {"agency_id": agency_id, "before": before}
+    row = conn.execute(SQL["agency_has_queued_jobs"], params).fetchone()
     return row is not None and bool(row["queued"])
 
 

@@ -126,6 +126,11 @@ class EucImport(EucIn):
         return EucRecord(ref, certificate, exporter, end_user)
 
 
+def _as_imported(text: str) -> str:
+    """A field of POST /v1/events named as an import file names it (a reference for an id)."""
+    return text.replace("_party_id", "_party_ref").replace("euc_id", "euc_ref")
+
+
 class EventImport(EventIn):
     record_type = Choice(("event",), required=True)
     ref = reference(required=True)
@@ -164,13 +169,11 @@ class EventImport(EventIn):
         if problems:
             messages: dict[str, list[str]] = {}
             for problem in problems:
-                field, detail = (
-                    text.replace("_party_id", "_party_ref").replace("euc_id", "euc_ref")
-                    for text in (problem.field, problem.detail)
-                )
                 # the detail too: "a certificate line needs the certificate (euc_id)" named a
                 # field no import file has
-                messages.setdefault(field, []).append(detail)
+                messages.setdefault(_as_imported(problem.field), []).append(
+                    _as_imported(problem.detail)
+                )
             raise ValidationError(messages)
 
     def _event(self, data: dict[str, Any]) -> NewEvent:

@@ -158,18 +158,11 @@ class EucIn(Schema):
         for index, line in enumerate(data["line_items"]):
             number = line["line_number"] or index + 1
             if number in seen:
-                raise ValidationError(
-                    {
-                        "line_items": {
-                            index: {
-                                "line_number": [
-                                    f"line number {number} is another line's (a line without "
-                                    "a number is numbered by its position)"
-                                ]
-                            }
-                        }
-                    }
+                why = (
+                    f"line number {number} is another line's (a line without a number is "
+                    "numbered by its position)"
                 )
+                raise ValidationError({"line_items": {index: {"line_number": [why]}}})
             seen.add(number)
 
     @post_load

@@ -777,11 +777,10 @@ SET lease_until = clock_timestamp() + make_interval(secs => %(pause_seconds)s),
 WHERE id = %(id)s;
 
 -- name: agency_has_queued_jobs
-SELECT EXISTS (SELECT 1 FROM import_jobs WHERE agency_id = %(agency_id)s) AS queued;
-
--- name: agency_has_jobs_queued_before
+-- Queued before `before` (NULL: at any time).
 SELECT EXISTS (SELECT 1 FROM import_jobs
-               WHERE agency_id = %(agency_id)s AND queued_at < %(arrived_at)s) AS queued;
+               WHERE agency_id = %(agency_id)s
+                 AND queued_at < coalesce(%(before)s::timestamptz, 'infinity')) AS queued;
 
 -- name: delete_job
 DELETE FROM import_jobs WHERE id = %(id)s;
