@@ -339,10 +339,11 @@ def test_a_file_that_took_the_lock_before_an_earlier_one_queued_meanwhile_is_que
     # first: refused, its rifle and army not yet stored.
     monkeypatch.setattr(imports_view, "SYNC_WAIT_SECONDS", 3.0)
     answers: dict[str, Any] = {}
-    release = threading.Event()
+    holding, release = threading.Event(), threading.Event()
 
     def hold() -> None:
         with another_import_loading(settings, agency_key[0].id):
+            holding.set()
             release.wait(30)
 
     def sent(name: str, body: bytes) -> threading.Thread:
@@ -352,6 +353,7 @@ def test_a_file_that_took_the_lock_before_an_earlier_one_queued_meanwhile_is_que
 
     holder = threading.Thread(target=hold)
     holder.start()
+    assert holding.wait(5)  # or the first could take the lock before the holder (CI, once)
     first = sent("first", ndjson(*registry_file()))
     threading.Event().wait(1.0)  # the second comes a second later, while the first waits
     second = sent("second", ndjson(THEFT_OF_A_RIFLE_OF_REGISTRY_FILE))
