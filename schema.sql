@@ -408,6 +408,48 @@ CREATE TABLE event_error_declarations (
     declared_at            timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 
+-- A corrective event records again an act recorded before it: the act's place among the day's
+-- exports under a certificate line, which are counted towards the line's quantity in the order
+-- they were made (date, then when the act was first recorded), is the place of the event it
+-- corrects, not the end of the day. By when the correction was recorded, the shipment the day's
+-- later export took over the line read as the one that took it over. For each event a
+-- declaration names as corrective (and the corrections of corrections after it), derived by the
+-- declarations' trigger, corrected_acts_placed; chains order a day's events the same way
+-- (service.domain.custody.in_chain_order).
+CREATE TABLE corrected_acts (
+    event_id           uuid PRIMARY KEY REFERENCES custody_events (id),
+    first_recorded_at  timestamptz NOT NULL
+);
+
+-- Security definer: the service may read corrected_acts, never write it (REVOKE below), so no
+-- request can move an act but by declaring an event erroneous. A time only falls, so the
+-- recursion ends, corrections that name each other included.
+CREATE FUNCTION corrected_acts_placed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+BEGIN
+    INSERT INTO corrected_acts AS placed (event_id, first_recorded_at)
+    WITH RECURSIVE acts (event_id, first_recorded_at) AS (
+        SELECT c.id, least(c.recorded_at, coalesce(a.first_recorded_at, corrected.recorded_at))
+        FROM custody_events corrected
+        LEFT JOIN corrected_acts a ON a.event_id = corrected.id
+        JOIN custody_events c ON c.id = ANY (NEW.corrective_event_ids)
+        WHERE corrected.id = NEW.event_id
+        UNION
+        SELECT c.id, least(c.recorded_at, acts.first_recorded_at)
+        FROM acts
+        JOIN event_error_declarations d ON d.event_id = acts.event_id
+        JOIN custody_events c ON c.id = ANY (d.corrective_event_ids)
+    )
+    SELECT event_id, min(first_recorded_at) FROM acts GROUP BY event_id
+    ON CONFLICT (event_id) DO UPDATE
+        SET first_recorded_at = least(placed.first_recorded_at, EXCLUDED.first_recorded_at);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER corrected_acts_placed AFTER INSERT ON event_error_declarations
+    FOR EACH ROW WHEN (cardinality(NEW.corrective_event_ids) > 0)
+    EXECUTE FUNCTION corrected_acts_placed();
+
 -- What happens to a certificate after it is issued, each a record of its own (the certificate
 -- itself never changes) -------------------------------------------------------------------------
 
@@ -906,12 +948,19 @@ SELECT e.id, e.event_type, e.occurred_on, e.country, e.destination_country, e.cl
        c.non_reexport_clause AS euc_non_reexport_clause,
        rv.id AS euc_revocation_id, rv.revoked_on AS euc_revoked_on,
        e.euc_line_number, line.quantity AS euc_line_quantity,
-       -- items shipped under the line by this export and every standing export before it
+       -- items shipped under the line by this export and every standing export before it (in
+       -- the order they were made: corrected_acts)
        CASE WHEN e.event_type = 'EXPORT' AND e.euc_line_number IS NOT NULL THEN (
            SELECT sum(x.item_count) FROM custody_events x
+           LEFT JOIN corrected_acts xa ON xa.event_id = x.id
            WHERE x.euc_id = e.euc_id AND x.euc_line_number = e.euc_line_number
              AND x.event_type = 'EXPORT'
-             AND (x.occurred_on, x.recorded_at, x.id) <= (e.occurred_on, e.recorded_at, e.id)
+             AND (x.occurred_on, coalesce(xa.first_recorded_at, x.recorded_at), x.recorded_at,
+                  x.id)
+                 <= (e.occurred_on,
+                     coalesce((SELECT ea.first_recorded_at FROM corrected_acts ea
+                               WHERE ea.event_id = e.id), e.recorded_at),
+                     e.recorded_at, e.id)
              AND NOT EXISTS (SELECT 1 FROM event_error_declarations xd WHERE xd.event_id = x.id)
        ) END AS euc_line_shipped_through,
        EXISTS (SELECT 1 FROM party_verifications v WHERE v.party_id = e.from_party_id)
@@ -1197,8 +1246,8 @@ END
 $$;
 GRANT USAGE ON SCHEMA public TO trace_registry_service;
 GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA public TO trace_registry_service;
-REVOKE INSERT ON schema_version, key_folding, countries, manufacturers, manufacturer_aliases
-    FROM trace_registry_service;
+REVOKE INSERT ON schema_version, key_folding, countries, manufacturers, manufacturer_aliases,
+    corrected_acts FROM trace_registry_service;
 GRANT UPDATE (acknowledged_at) ON notifications TO trace_registry_service;
 GRANT UPDATE (revoked_at, revoked_reason) ON api_keys TO trace_registry_service;
 GRANT UPDATE (deactivated_at, suspended_at, suspended_reason) ON agency_webhooks

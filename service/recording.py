@@ -50,13 +50,24 @@ class Recorder:
 
     def error_declaration(self, event_id: UUID, declaration: NewErrorDeclaration) -> EventRecord:
         with self.conn.transaction():
-            certificates = _certificates(_certificate_of(events.get(self.conn, event_id)))
+            # The corrective events it names take the place of the one declared (corrected_acts
+            # in schema.sql): an export among them moves on its line, before the line's later
+            # exports, whose count of items shipped through changes with its own.
+            corrective = [
+                found
+                for corrective_id in declaration.corrective_event_ids
+                if (found := events.get(self.conn, corrective_id)) is not None
+            ]
+            certificates = _certificates(
+                _certificate_of(events.get(self.conn, event_id)), *map(_certificate_of, corrective)
+            )
             alert_list.lock_certificates(self.conn, certificates)
             declared = events.declare_erroneous(
                 self.conn, self.agency_id, event_id, declaration, administrator=self.administrator
             )
-            later = self._shipped_later([declared.id]) if certificates else []
-            self._refresh([*declared.item_ids, *later])
+            changed = [declared, *corrective]
+            later = self._shipped_later([event.id for event in changed]) if certificates else []
+            self._refresh([*(item for event in changed for item in event.item_ids), *later])
         return declared
 
     def revocation(self, euc_id: UUID, revocation: NewRevocation) -> EndUserCertificate:

@@ -77,6 +77,9 @@ FINGERPRINTS = {
     # from 2026-12-07: migration 0015 (references of a statement of many rows checked against
     # a hash of a small table, or once a distinct value; the import's references in "C")
     15: "a53f48e3d70ffbb2e85bb897d711a25cfaf5187c32ad18ccfad2eb9865aff56c",
+    # from 2026-12-07: migration 0016 (a correction counted in the place of the export it
+    # corrects among a certificate line's exports)
+    16: "4ff429cc66d1eb1c182d234f866654c2dfeaae49de0b7cab0ed9aa6e36f1fc8c",
 }
 SCHEMA_VERSION = max(FINGERPRINTS)
 # Databases set up before versions were counted by migrations recorded version 1 whatever their

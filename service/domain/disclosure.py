@@ -105,13 +105,14 @@ def _line_use_for(viewer: UUID, facts: ChainFacts) -> ChainFacts:
         if use is None or use.shipped_through <= use.quantity:
             continue
         exports = (facts.line_exports or {}).get((use.euc_id, use.line_number))
-        if exports is None:
+        own = next((export for export in exports or () if export.id == event.id), None)
+        if exports is None or own is None:
             shown[event.id] = replace(use, partly_withheld=True)
         elif any(_hides_export(viewer, export) for export in exports):
             seen = sum(
                 export.item_count
                 for export in exports
-                if export.through(event) and not _hides_export(viewer, export)
+                if export.place <= own.place and not _hides_export(viewer, export)
             )
             shown[event.id] = replace(use, partly_withheld=True, seen_through=seen)
     if not shown:

@@ -83,19 +83,19 @@ class LineExport:
 
     id: UUID
     occurred_on: date
+    # when the act it records was first recorded: a correction's is that of the export it
+    # corrects (corrected_acts in schema.sql)
+    act_recorded_at: datetime
     recorded_at: datetime
     item_count: int
     classification: str | None
     recorded_by: UUID
 
-    def through(self, event: CustodyEvent) -> bool:
-        """Whether it counts towards the line's use once the event was made (the order of
-        event_details' euc_line_shipped_through)."""
-        return (self.occurred_on, self.recorded_at, self.id) <= (
-            event.occurred_on,
-            event.recorded_at,
-            event.id,
-        )
+    @property
+    def place(self) -> tuple[date, datetime, datetime, UUID]:
+        """Where it falls among the line's exports (the order of event_details'
+        euc_line_shipped_through)."""
+        return (self.occurred_on, self.act_recorded_at, self.recorded_at, self.id)
 
 
 @dataclass(frozen=True, slots=True)

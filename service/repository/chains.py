@@ -79,6 +79,7 @@ def _line_export(row: Row) -> LineExport:
     return LineExport(
         id=row["id"],
         occurred_on=row["occurred_on"],
+        act_recorded_at=row["act_recorded_at"],
         recorded_at=row["recorded_at"],
         item_count=row["item_count"],
         classification=row["classification"],

@@ -55,17 +55,22 @@ WHERE e.euc_id = %(euc_id)s;
 
 -- name: items_shipped_later_on_lines
 -- The items of the exports that come after these events on the certificate lines they were
--- shipped under (in a chain's order: date, then recording time, then id). Recording such an
--- export, or declaring it erroneous, changes how many items those later exports took through
+-- shipped under (in the order event_details' euc_line_shipped_through counts them: date, then
+-- when the act was first recorded (corrected_acts), then recording time, then id). Recording
+-- such an export, declaring it erroneous, or naming it a correction (which moves it to the
+-- place of the act it records again) changes how many items those later exports took through
 -- the line, and so their EUC_QUANTITY_EXCEEDED, though the new record names none of them.
 SELECT DISTINCT ei.item_id
 FROM custody_events g
+LEFT JOIN corrected_acts ga ON ga.event_id = g.id
 JOIN custody_events x ON x.euc_id = g.euc_id AND x.euc_line_number = g.euc_line_number
      AND x.event_type = 'EXPORT'
-     AND (x.occurred_on, x.recorded_at, x.id) > (g.occurred_on, g.recorded_at, g.id)
+LEFT JOIN corrected_acts xa ON xa.event_id = x.id
 JOIN custody_event_items ei ON ei.event_id = x.id
 WHERE g.id = ANY(%(event_ids)s::uuid[]) AND g.event_type = 'EXPORT'
-  AND g.euc_line_number IS NOT NULL;
+  AND g.euc_line_number IS NOT NULL
+  AND (x.occurred_on, coalesce(xa.first_recorded_at, x.recorded_at), x.recorded_at, x.id)
+      > (g.occurred_on, coalesce(ga.first_recorded_at, g.recorded_at), g.recorded_at, g.id);
 
 -- name: lock_certificates
 -- Serialise the writers of facts about the same certificates across transactions, held to the

@@ -254,6 +254,92 @@ def test_a_correction_that_moves_an_earlier_shipment_later_moves_the_excess_with
     assert alerts.rebuild(db, datetime.now(UTC).date(), 180, write=False).differences == ()
 
 
+def test_a_correction_recorded_after_the_day_s_later_export_keeps_the_place_of_the_one_it_corrects(
+    api: ContractClient, registry: Any, cast: dict[str, Any], db: Connection
+) -> None:
+    # Found in review: counted by when it was recorded, the correction came after the day's
+    # later export, and its two pistols were listed as the ones that took the line over.
+    euc = _line_of_two(registry, cast)
+    first = [registry.item(), registry.item()]
+    corrected = _export(registry, cast, euc, first, on="2011-05-02")  # the line's two
+    third = registry.item()
+    _export(registry, cast, euc, [third], on="2011-05-02")  # the same day, recorded after
+    assert [e["item"]["id"] for e in listed(api)] == [third["id"]]
+
+    registry.event("EXPORT", first, occurred_on="2011-05-02", country="IT",
+                   destination_country="MT", from_party_id=cast["exporter"]["id"],
+                   to_party_id=cast["army"]["id"], euc_id=euc["id"], euc_line_number=1,
+                   licence_number="IT-LIC-2011-7",
+                   corrects={"event_id": corrected["id"], "reason": "INCORRECT_DATA",
+                             "explanation": "licence number left out"})  # fmt: skip
+
+    assert [e["item"]["id"] for e in listed(api)] == [third["id"]]
+    chain = api.get(f"/v1/items/{third['id']}/custody").get_json()
+    (finding,) = [f for f in chain["findings"] if f["code"] == "EUC_QUANTITY_EXCEEDED"]
+    assert "3 items had been shipped under line 1" in finding["message"]
+    assert alerts.rebuild(db, datetime.now(UTC).date(), 180, write=False).differences == ()
+
+
+def test_an_export_named_corrective_by_a_later_declaration_moves_to_the_place_it_corrects(
+    api: ContractClient, registry: Any, cast: dict[str, Any], db: Connection
+) -> None:
+    euc = _line_of_two(registry, cast)
+    first = [registry.item(), registry.item()]
+    wrong = _export(registry, cast, euc, first, on="2011-05-02")
+    third = registry.item()
+    _export(registry, cast, euc, [third], on="2011-05-02")
+    again = _export(registry, cast, euc, first, on="2011-05-02")  # recorded again, before the
+    # declaration that names it
+    api.post(f"/v1/events/{wrong['id']}/error-declaration",
+             {"reason": "INCORRECT_DATA", "explanation": "recorded again with its licence",
+              "corrective_event_ids": [again["id"]]})  # fmt: skip
+
+    # the two recorded again are counted where they were first recorded, before the third
+    assert [e["item"]["id"] for e in listed(api)] == [third["id"]]
+    assert alerts.rebuild(db, datetime.now(UTC).date(), 180, write=False).differences == ()
+
+
+def test_a_correction_of_a_correction_keeps_the_first_record_s_place(
+    api: ContractClient, registry: Any, cast: dict[str, Any], db: Connection
+) -> None:
+    euc = _line_of_two(registry, cast)
+    first = [registry.item(), registry.item()]
+    recorded = _export(registry, cast, euc, first, on="2011-05-02")
+    third = registry.item()
+    _export(registry, cast, euc, [third], on="2011-05-02")
+    for explanation in ("licence number left out", "licence number mistyped"):
+        recorded = registry.event(
+            "EXPORT", first, occurred_on="2011-05-02", country="IT", destination_country="MT",
+            from_party_id=cast["exporter"]["id"], to_party_id=cast["army"]["id"],
+            euc_id=euc["id"], euc_line_number=1,
+            corrects={"event_id": recorded["id"], "reason": "INCORRECT_DATA",
+                      "explanation": explanation},
+        )  # fmt: skip
+
+    assert [e["item"]["id"] for e in listed(api)] == [third["id"]]
+    assert alerts.rebuild(db, datetime.now(UTC).date(), 180, write=False).differences == ()
+
+
+def test_a_correction_declared_before_the_one_it_follows_moves_when_that_one_is_declared(
+    api: ContractClient, registry: Any, cast: dict[str, Any], db: Connection
+) -> None:
+    # The first record is corrected by a second, which a third corrects; the second's
+    # declaration is made first, then the first's: the third moves to the first's place.
+    euc = _line_of_two(registry, cast)
+    first = [registry.item(), registry.item()]
+    original = _export(registry, cast, euc, first, on="2011-05-02")
+    third = registry.item()
+    _export(registry, cast, euc, [third], on="2011-05-02")
+    second, last = (_export(registry, cast, euc, first, on="2011-05-02") for _ in range(2))
+    for declared, corrective in ((second, last), (original, second)):
+        api.post(f"/v1/events/{declared['id']}/error-declaration",
+                 {"reason": "INCORRECT_DATA", "explanation": "recorded again",
+                  "corrective_event_ids": [corrective["id"]]})  # fmt: skip
+
+    assert [e["item"]["id"] for e in listed(api)] == [third["id"]]
+    assert alerts.rebuild(db, datetime.now(UTC).date(), 180, write=False).differences == ()
+
+
 def test_two_writers_on_one_certificate_line_see_each_others_exports(
     api: ContractClient, registry: Any, cast: dict[str, Any], db: Connection,
     settings: Settings, agency_key: tuple[AgencyRef, str],

@@ -62,10 +62,10 @@ from tests.live import CLI, environment
 from tests.paths import ROOT
 
 # schema.sql as each version had it: what databases set up before the first migration hold (1),
-# and those set up from 2026-12-06 until the next version (3 to 11, 13 and 14).
+# and those set up from 2026-12-06 until the next version (3 to 11, 13 to 15).
 OLD_SCHEMAS = {
     version: ROOT / "tests" / "data" / f"schema-v{version}.sql"
-    for version in (1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14)
+    for version in (1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15)
 }
 VERSION_1_SCHEMA = OLD_SCHEMAS[1]
 
@@ -1269,3 +1269,69 @@ def test_deliveries_stored_at_version_10_keep_their_states_and_none_is_given_up(
     )  # fmt: skip
     assert len(webhooks.claim_due(version_10, 10, 120)) == 2  # the failing one and the pending
     assert webhooks.abandon(version_10, hook["id"], 72) == 0
+
+
+# Version 16 -------------------------------------------------------------------------------------
+
+
+def test_corrections_declared_at_version_15_take_the_place_of_the_exports_they_correct(
+    empty_database_url: str,
+) -> None:
+    # A line of two: two rifles, then the same day one more, then the two recorded twice again;
+    # the second record declared erroneous (corrected by the third) before the first (corrected
+    # by the second). Both records again take the first's place, before the one more.
+    with connect(Settings(database_url=set_up_as_version(15, empty_database_url))) as old:
+        agency, _ = create_agency_key(old, "Migrated Export Office")
+        with old.transaction():
+            exporter, army = (
+                old.execute(
+                    "INSERT INTO parties (name, kind, country, recorded_by_agency_id) "
+                    "VALUES (%s, %s, 'BE', %s) RETURNING id",
+                    [name, kind, agency.id],
+                ).fetchone()["id"]
+                for name, kind in (("Arsenal", "EXPORTER"), ("Army", "ARMED_FORCES"))
+            )
+            euc = old.execute(
+                "INSERT INTO end_user_certificates (certificate_number, certificate_key, "
+                "issuing_country, issuing_authority, issued_on, end_user_party_id, "
+                "destination_country, stated_end_use, non_reexport_clause, "
+                "recorded_by_agency_id) VALUES ('BE-16', 'BE16', 'BE', 'MoD', '2010-03-01', "
+                "%(army)s, 'BE', 'army', true, %(agency)s) RETURNING id",
+                {"army": army, "agency": agency.id},
+            ).fetchone()["id"]
+            old.execute(
+                "INSERT INTO euc_line_items (euc_id, line_number, description, quantity) "
+                "VALUES (%s, 1, 'rifles', 2)",
+                [euc],
+            )
+            first, one_more, second, third = (
+                old.execute(
+                    "INSERT INTO custody_events (event_type, occurred_on, country, "
+                    "destination_country, from_party_id, to_party_id, euc_id, euc_line_number, "
+                    "item_count, recorded_by_agency_id) VALUES ('EXPORT', '2010-05-02', 'BE', "
+                    "'BE', %s, %s, %s, 1, %s, %s) RETURNING id, recorded_at",
+                    [exporter, army, euc, count, agency.id],
+                ).fetchone()
+                for count in (2, 1, 2, 2)
+            )
+            for declared, corrective in ((second, third), (first, second)):
+                old.execute(
+                    "INSERT INTO event_error_declarations (event_id, reason, explanation, "
+                    "corrective_event_ids, declared_by_agency_id) "
+                    "VALUES (%s, 'INCORRECT_DATA', 'recorded again', %s, %s)",
+                    [declared["id"], [corrective["id"]], agency.id],
+                )
+
+        ensure_schema(old)
+
+        placed = old.execute("SELECT event_id, first_recorded_at FROM corrected_acts").fetchall()
+        shipped = old.execute(
+            "SELECT id, euc_line_shipped_through FROM event_details WHERE id = ANY(%s)",
+            [[third["id"], one_more["id"]]],
+        ).fetchall()
+    assert {(row["event_id"], row["first_recorded_at"]) for row in placed} == {
+        (second["id"], first["recorded_at"]), (third["id"], first["recorded_at"]),
+    }  # fmt: skip
+    assert {row["id"]: row["euc_line_shipped_through"] for row in shipped} == {
+        third["id"]: 2, one_more["id"]: 3,
+    }  # fmt: skip

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from uuid import uuid4
 
 from service.domain import disclosure, findings
@@ -204,8 +204,9 @@ def over_shipped_line(others: tuple[findings.LineExport, ...] | None) -> ChainFa
                    non_reexport_clause=True, revoked_on=None),
         euc_line_number=1,
     )  # fmt: skip
-    own = findings.LineExport(shipped.id, shipped.occurred_on, shipped.recorded_at, 1,
-                              shipped.classification, shipped.recorded_by.id)  # fmt: skip
+    own = findings.LineExport(shipped.id, shipped.occurred_on, shipped.recorded_at,
+                              shipped.recorded_at, 1, shipped.classification,
+                              shipped.recorded_by.id)  # fmt: skip
     return ChainFacts(
         uuid4(),
         (shipped,),
@@ -217,10 +218,10 @@ def over_shipped_line(others: tuple[findings.LineExport, ...] | None) -> ChainFa
 
 
 def line_export(on: date, recorded_by: AgencyRef, classification: str) -> findings.LineExport:
+    recorded_at = datetime.combine(on, datetime.min.time(), tzinfo=UTC)
     return findings.LineExport(
-        uuid4(), on, datetime.combine(on, datetime.min.time(), tzinfo=UTC), 1, classification,
-        recorded_by.id,
-    )  # fmt: skip
+        uuid4(), on, recorded_at, recorded_at, 1, classification, recorded_by.id
+    )
 
 
 def quantity_message(viewer: AgencyRef, facts: ChainFacts) -> str:
@@ -249,6 +250,24 @@ def test_a_line_over_its_quantity_is_counted_by_the_exports_the_viewer_may_see()
         "than the 2 it authorises, counting the exports under the line that other agencies "
         "restricted, whose items and days are withheld from you; 2 of them, this one included, "
         "by the exports you may see."
+    )
+
+
+def test_a_correction_is_counted_from_the_place_of_the_export_it_corrects() -> None:
+    # Recorded after the day's shipment but correcting an export recorded before it: the act
+    # it records again came first, as event_details counts it (corrected_acts).
+    day, hour = date(2010, 7, 1), timedelta(hours=1)
+    shipped_at = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+    correction = findings.LineExport(uuid4(), day, shipped_at - hour, shipped_at + hour, 1,
+                                     "UNRESTRICTED", AGENCY.id)  # fmt: skip
+    recorded_after = findings.LineExport(uuid4(), day, shipped_at + hour, shipped_at + hour, 1,
+                                         "UNRESTRICTED", AGENCY.id)  # fmt: skip
+    withheld = line_export(date(2010, 6, 1), OTHER_AGENCY, "RESTRICTED")
+
+    facts = over_shipped_line((correction, recorded_after, withheld))
+
+    assert quantity_message(AGENCY, facts).endswith(
+        "; 2 of them, this one included, by the exports you may see."
     )
 
 
