@@ -130,6 +130,7 @@ def verify() -> Response:
         euc = _shown(euc)
     if euc is None:
         return json_response(VerificationAnswer(False, False, None, number, country))
+    audit.looked_up_ids([euc.id])
     return json_response(
         VerificationAnswer(
             registered=True,

@@ -49,4 +49,8 @@ def declare_erroneous(event_id: UUID) -> Response:
 
 
 def _shown(event: EventRecord) -> EventRecord | RedactedEvent:
-    return disclosure.event_for(principal().agency.id, event)
+    declaration = event.error_declaration
+    correctives = declaration.corrective_event_ids if declaration else ()
+    return disclosure.event_for(
+        principal().agency.id, event, events.restricted(connection(), correctives)
+    )

@@ -44,6 +44,7 @@ def list_items() -> Response:
         compared,
         args["limit"],
         lambda after, limit: items.find(connection(), **filters, after=after, limit=limit),
+        disclosed=True,
     )
 
 

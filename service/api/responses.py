@@ -121,12 +121,19 @@ def keyset_page(
     limit: int,
     fetch: Callable[[UUID | None, int], Sequence[Any]],
     position: Callable[[Any], UUID] = attrgetter("id"),
+    *,
+    disclosed: bool = False,
 ) -> Response:
     """A page of a list ordered by a UUID: `fetch(start, limit + 1)` reads one row more than the
-    page to know whether another follows; the cursor is signed and bound to the filters."""
+    page to know whether another follows; the cursor is signed and bound to the filters.
+    `disclosed`: the page's records are named in the request's audit entry (a search of the
+    registry, as a trace names its candidates)."""
     secret = settings().secret_key
     start = cursors.decode(secret, cursor, filters) if cursor else None
     found = fetch(start, limit + 1)
     more = len(found) > limit
     next_cursor = cursors.encode(secret, position(found[limit - 1]), filters) if more else None
-    return page(list(found[:limit]), next_cursor)
+    shown = list(found[:limit])
+    if disclosed:
+        audit.looked_up_ids(position(record) for record in shown)
+    return page(shown, next_cursor)

@@ -6,10 +6,16 @@ to contact, never its parties, documents or references:
 
 - a restricted event becomes a RedactedEvent (id, date, recorder, whether it was declared
   erroneous); a restricted party becomes a RedactedParty wherever it appears;
-- the item's status and holders are what the events the viewer may see establish;
-- findings are judged on the whole chain, so that a restriction neither hides a diversion the
-  viewer's own records show nor invents one where a restricted record fills a gap; but a finding
-  that rests on a restricted event is left out, and no message names a restricted party nor
+- the item's status and holders are what the events the viewer may see establish, and so are
+  the findings that speak of where the chain leaves the item (lost or stolen with no recovery,
+  seized, its last holder unverified): before, a restricted recovery made another agency's
+  loss report read "and back in hand on" its date, under a status still LOST;
+- the chain's course is judged on the whole chain, so that a restriction neither hides a
+  diversion the viewer's own records show nor invents one where a restricted record fills a
+  gap (a move out of the end user's hands that only a restricted event records is no
+  diversion to the viewer: what follows is judged against what was authorised before it); but
+  a finding that rests on a restricted event is left out, and no message names a restricted
+  party nor
   says more of restricted records than the chain and the certificate's usage do: a line taken
   over its quantity is counted only by the exports the viewer may see where another agency
   restricted some export under it, and a last holder the viewer may not see is flagged
@@ -30,7 +36,6 @@ from typing import TypeVar
 from uuid import UUID
 
 from service.domain import findings
-from service.domain.custody import summarise
 from service.domain.findings import ChainFacts, LineExport
 from service.domain.records import (
     RESTRICTED,
@@ -66,10 +71,22 @@ def chain_for(viewer: UUID, item: Item, facts: ChainFacts) -> CustodyChain:
     """The item's chain of custody as the viewer's agency may see it."""
     facts = _line_use_for(viewer, facts)
     withheld = [event for event in facts.events if hides_event(viewer, event)]
-    if not withheld and not any(_names_hidden_party(viewer, e) for e in facts.events):
+    hidden_correctives = _hidden(viewer, facts.restricted_correctives)
+    if (
+        not withheld
+        and not hidden_correctives
+        and not any(_names_hidden_party(viewer, e) for e in facts.events)
+    ):
         return findings.chain_of(item, facts)
-    concealed = replace(facts, events=tuple(_conceal(viewer, event) for event in facts.events))
-    withheld_ids = {event.id for event in withheld}
+    withheld_ids = frozenset(event.id for event in withheld)
+    concealed = replace(
+        facts,
+        events=tuple(
+            _explained_for(viewer, _conceal(viewer, event), hidden_correctives)
+            for event in facts.events
+        ),
+        withheld=withheld_ids,
+    )
     judged = [
         finding
         for finding in findings.analyse(concealed)
@@ -77,7 +94,7 @@ def chain_for(viewer: UUID, item: Item, facts: ChainFacts) -> CustodyChain:
     ]
     if withheld:
         judged.append(_restricted_records(withheld))
-    state = summarise(event for event in concealed.events if event.id not in withheld_ids)
+    state = concealed.state
     return CustodyChain(
         item=item,
         status=state.status,
@@ -124,11 +141,37 @@ def _hides_export(viewer: UUID, export: LineExport) -> bool:
     return export.classification == RESTRICTED and export.recorded_by != viewer
 
 
-def event_for(viewer: UUID, event: EventRecord) -> EventRecord | RedactedEvent:
-    """One event as the viewer may see it."""
+def event_for(
+    viewer: UUID, event: EventRecord, restricted_correctives: Mapping[UUID, UUID] | None = None
+) -> EventRecord | RedactedEvent:
+    """One event as the viewer may see it (`restricted_correctives`: the restricted events its
+    error declaration names as corrective, by the agency that recorded each)."""
     if hides_event(viewer, event):
         return redacted_event(event)
-    return _conceal(viewer, event)
+    hidden = _hidden(viewer, restricted_correctives or {})
+    return _explained_for(viewer, _conceal(viewer, event), hidden)
+
+
+def _hidden(viewer: UUID, restricted: Mapping[UUID, UUID]) -> frozenset[UUID]:
+    return frozenset(event_id for event_id, by in restricted.items() if by != viewer)
+
+
+def _explained_for(viewer: UUID, event: AnyEvent, hidden_correctives: frozenset[UUID]) -> AnyEvent:
+    """The event with its error declaration's explanation withheld where a restricted event the
+    viewer may not see corrects it: the explanation says what the correction holds (found in
+    review: "made for covert front Nightjar Holdings, op NIGHTJAR" reached every agency). Its
+    declarer reads it whole."""
+    declaration = event.error_declaration
+    if (
+        declaration is None
+        or declaration.declared_by.id == viewer
+        or hidden_correctives.isdisjoint(declaration.corrective_event_ids)
+    ):
+        return event
+    withheld = (
+        f"Withheld with the restricted record that corrects it: ask {declaration.declared_by.name}."
+    )
+    return replace(event, error_declaration=replace(declaration, explanation=withheld))
 
 
 def party_for(viewer: UUID, party: Party) -> Party | RedactedParty:

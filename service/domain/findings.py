@@ -154,6 +154,14 @@ class ChainFacts:
     verifications: tuple[Verification, ...] = ()
     verified_parties: frozenset[UUID] = frozenset()
     verification_period_days: int = 180
+    # The events the reader may not see (another agency's restricted ones: set by
+    # service.domain.disclosure). The chain's course is judged on every event; where it leaves
+    # the item, as the reader sees it: the status shown, and the rules that speak of it.
+    withheld: frozenset[UUID] = frozenset()
+    # The restricted events the chain's error declarations name as corrective, by the agency
+    # that recorded each (read by service.repository.chains.facts; the alert list, which keeps
+    # codes only, does not): a declaration's explanation is withheld with them.
+    restricted_correctives: Mapping[UUID, UUID] = field(default_factory=dict)
 
     @cached_property
     def standing(self) -> list[CustodyEvent]:
@@ -161,9 +169,26 @@ class ChainFacts:
         return [event for event in self.events if event.stands]
 
     @cached_property
+    def seen_standing(self) -> list[CustodyEvent]:
+        """The standing events the reader may see."""
+        if not self.withheld:
+            return self.standing
+        return [event for event in self.standing if event.id not in self.withheld]
+
+    def withheld_after(self, event: CustodyEvent) -> bool:
+        """Whether a standing event the reader may not see comes after this one."""
+        if not self.withheld:
+            return False
+        later = self.standing[self.standing.index(event) + 1 :]
+        return any(other.id in self.withheld for other in later)
+
+    @cached_property
     def state(self) -> CustodyState:
-        """Where the events leave the item (the chain and two rules read it: worked out once)."""
-        return summarise(self.events)
+        """Where the events the reader may see leave the item (the chain and three rules read
+        it: worked out once)."""
+        if not self.withheld:
+            return summarise(self.events)
+        return summarise(event for event in self.events if event.id not in self.withheld)
 
     def certificate_of(self, event: CustodyEvent) -> Certificate | None:
         return self.certificates.get(event.euc.id) if event.euc else None
@@ -389,6 +414,13 @@ def _steps(facts: ChainFacts) -> Iterator[Step]:
         outcome, after = "OTHER", current
         if current is not None and event.event_type in TRANSFER_TYPES:
             outcome, after = _move(facts, current, event)
+            if outcome == "BREAKS" and event.id in facts.withheld:
+                # Its finding is left out for the reader (it rests on a withheld event), and
+                # what follows is judged against what was authorised before it. Taken as
+                # downstream of the breach, a move the reader's own records show from the end
+                # user out of its country went unflagged, where after a withheld lawful move
+                # it was flagged: the finding told which the withheld move was.
+                after = current
         yield Step(event, current, outcome)
         current = after
         certificate = facts.certificate_of(event)
@@ -596,6 +628,9 @@ def _after_destruction(standing: list[CustodyEvent]) -> Iterator[Finding]:
         )
 
 
+_DONE = {"EXPORT": "exported", "IMPORT": "imported", "TRANSFER": "transferred"}
+
+
 def _moved_while_missing(standing: list[CustodyEvent]) -> Iterator[Finding]:
     missing: CustodyEvent | None = None
     for event in standing:
@@ -608,7 +643,7 @@ def _moved_while_missing(standing: list[CustodyEvent]) -> Iterator[Finding]:
                 "CONFLICTING_CUSTODY",
                 "ALERT",
                 f"Reported {'lost' if missing.event_type == 'LOSS' else 'stolen'} on "
-                f"{missing.occurred_on}, yet {event.event_type.lower()}ed on "
+                f"{missing.occurred_on}, yet {_DONE[event.event_type]} on "
                 f"{event.occurred_on} with no recovery on record.",
                 (_event(missing), _event(event)),
             )
@@ -671,7 +706,7 @@ def reported_missing(facts: ChainFacts) -> Iterator[Finding]:
     report counts: a weapon reported lost and then stolen before it was found again carries
     both (the loss went missing from the chain once the theft was reported)."""
     missing: list[CustodyEvent] = []
-    for event in facts.standing:
+    for event in facts.seen_standing:
         if event.event_type in OUT_OF_LAWFUL_HANDS:
             missing.append(event)
         elif event.event_type in BACK_IN_HAND:
@@ -679,7 +714,8 @@ def reported_missing(facts: ChainFacts) -> Iterator[Finding]:
                 yield _missing(report, "INFO", f", and back in hand on {event.occurred_on}")
             missing = []
     for report in missing:
-        yield _missing(report, "ALERT", "; no recovery is on record")
+        on_record = " among the records you may see" if facts.withheld_after(report) else ""
+        yield _missing(report, "ALERT", f"; no recovery is on record{on_record}")
 
 
 def _missing(event: CustodyEvent, severity: str, since: str) -> Finding:
@@ -696,7 +732,7 @@ def _missing(event: CustodyEvent, severity: str, since: str) -> Finding:
 def seized(facts: ChainFacts) -> Iterator[Finding]:
     """The item is held after a seizure."""
     if facts.state.status == "SEIZED":
-        seizure = [e for e in facts.standing if e.event_type == "SEIZURE"][-1]
+        seizure = [e for e in facts.seen_standing if e.event_type == "SEIZURE"][-1]
         by = f" by {seizure.to_party.name}" if seizure.to_party else ""
         yield Finding(
             "SEIZED",
@@ -717,7 +753,7 @@ def unverified_last_holder(facts: ChainFacts) -> Iterator[Finding]:
     }
     if holder is None:
         return
-    last = facts.standing[-1]
+    last = facts.seen_standing[-1]
     if isinstance(holder, RedactedParty):
         # A holder the reader may not see: whether anyone verified it is as withheld as its
         # record (a finding raised only for an unverified one would tell). So it is raised
@@ -732,10 +768,11 @@ def unverified_last_holder(facts: ChainFacts) -> Iterator[Finding]:
         return
     if holder.id in facts.verified_parties | delivered_to:
         return
+    record = "The records you may see leave" if facts.withheld_after(last) else "The record leaves"
     yield Finding(
         "UNVERIFIED_LAST_HOLDER",
         "INFO",
-        f"The record leaves the item with {holder.name}, whom no agency has verified.",
+        f"{record} the item with {holder.name}, whom no agency has verified.",
         (_event(last),),
     )
 

@@ -22,8 +22,8 @@ from service.domain.findings import (
     LineUse,
     Verification,
 )
-from service.domain.records import CustodyChain, CustodyEvent
-from service.repository import items, rows
+from service.domain.records import RESTRICTED, CustodyChain, CustodyEvent
+from service.repository import events, items, rows
 from service.repository.queries import load
 from service.repository.rows import Row
 
@@ -43,7 +43,42 @@ def facts(
     known = prefetched or {}
     missing = [item_id for item_id in item_ids if item_id not in known]
     entries = {**known, **by_chain(ask(conn, missing))} if missing else known
-    return with_line_exports(conn, facts_of(item_ids, entries, today, verification_days))
+    read = facts_of(item_ids, entries, today, verification_days)
+    return with_restricted_correctives(conn, with_line_exports(conn, read))
+
+
+def with_restricted_correctives(
+    conn: Connection, read: dict[UUID, ChainFacts]
+) -> dict[UUID, ChainFacts]:
+    """The facts with the restricted events their declarations name as corrective
+    (ChainFacts.restricted_correctives). Read in one more round trip, only when a declaration
+    names a corrective event outside the chains read (a correction of other items)."""
+    named = {item_id: _correctives_named(chain_facts) for item_id, chain_facts in read.items()}
+    if not any(named.values()):
+        return read
+    in_chains = {event.id: event for chain_facts in read.values() for event in chain_facts.events}
+    restricted = {
+        event.id: event.recorded_by.id
+        for event in in_chains.values()
+        if event.classification == RESTRICTED
+    }
+    restricted |= events.restricted(conn, set().union(*named.values()) - in_chains.keys())
+    return {
+        item_id: replace(
+            chain_facts,
+            restricted_correctives={c: restricted[c] for c in named[item_id] if c in restricted},
+        )
+        for item_id, chain_facts in read.items()
+    }
+
+
+def _correctives_named(chain_facts: ChainFacts) -> set[UUID]:
+    return {
+        corrective
+        for event in chain_facts.events
+        if event.error_declaration is not None
+        for corrective in event.error_declaration.corrective_event_ids
+    }
 
 
 def with_line_exports(conn: Connection, read: dict[UUID, ChainFacts]) -> dict[UUID, ChainFacts]:

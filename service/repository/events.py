@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import fields
 from uuid import UUID
 
@@ -56,6 +57,15 @@ def get(conn: Connection, event_id: UUID) -> EventRecord | None:
     event = rows.custody_event(row)
     shared = {field.name: getattr(event, field.name) for field in fields(event)}
     return EventRecord(**shared, item_ids=tuple(row["item_ids"]))
+
+
+def restricted(conn: Connection, event_ids: Iterable[UUID]) -> dict[UUID, UUID]:
+    """Which of the events are restricted, by the agency that recorded each."""
+    ids = sorted(set(event_ids))
+    if not ids:
+        return {}
+    found = conn.execute(SQL["restricted_events"], {"ids": ids})
+    return {row["id"]: row["recorded_by_agency_id"] for row in found}
 
 
 def declare_erroneous(

@@ -36,3 +36,9 @@ WHERE NOT EXISTS (SELECT 1 FROM custody_events e WHERE e.id = wanted.id);
 INSERT INTO event_error_declarations (event_id, reason, explanation, corrective_event_ids,
                                       declared_by_agency_id)
 VALUES (%(event_id)s, %(reason)s, %(explanation)s, %(corrective_event_ids)s, %(agency_id)s);
+
+-- name: restricted_events
+-- Which of these events are restricted, and by whom (a declaration's explanation is withheld
+-- with the restricted event that corrects it: service.domain.disclosure).
+SELECT id, recorded_by_agency_id FROM custody_events
+WHERE id = ANY(%(ids)s::uuid[]) AND classification = 'RESTRICTED';

@@ -101,6 +101,20 @@ def test_a_read_by_id_and_a_write_name_their_records(
     assert [str(i) for i in read["record_ids"]] == [item["id"]]
 
 
+def test_a_search_of_items_and_of_a_certificate_number_name_what_they_found(
+    api: ContractClient, registry: Any, db: Connection
+) -> None:
+    # Found in review: both were entries with no record ids, though they disclosed records.
+    item = registry.item(serial_number="FN-4420")
+    euc = registry.euc(registry.party(kind="EXPORTER"), registry.party(kind="ARMED_FORCES"))
+    api.get("/v1/items?serial_number=fn%204420")
+    api.get(f"/v1/eucs/verify?certificate_number={euc['certificate_number']}&issuing_country=BE")
+
+    search, verification = entries(db)[-2:]
+    assert (search["serials"], [str(i) for i in search["record_ids"]]) == (["FN4420"], [item["id"]])
+    assert [str(i) for i in verification["record_ids"]] == [euc["id"]]
+
+
 def test_a_trace_is_audited_with_its_case_serials_and_what_it_disclosed(
     api: ContractClient, registry: Any, db: Connection
 ) -> None:

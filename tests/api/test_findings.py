@@ -549,6 +549,9 @@ def test_transferred_while_reported_stolen_conflicts(story: Story) -> None:
                 to_party_id=story.dealer["id"], owner_party_id=story.army["id"])  # fmt: skip
 
     assert story.codes()["CONFLICTING_CUSTODY"] == "ALERT"
+    assert only(story.findings(), "CONFLICTING_CUSTODY")["message"] == (
+        "Reported stolen on 2016-03-03, yet transferred on 2016-04-01 with no recovery on record."
+    )  # it read "transfered"
 
 
 def test_an_unverified_last_holder_is_information_and_verification_clears_it(
