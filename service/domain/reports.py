@@ -35,6 +35,14 @@ _BREAKS = re.compile(r"[\t\n\r\u2028\u2029]+")
 # command line and older records from older rules: the report does not count on either.
 _UNSHOWABLE = re.compile(
     r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+    # and what shows nothing, so that "FN\u200bHerstal" does not read as "FNHerstal" (a
+    # reading's manufacturer and model are kept as typed): soft hyphen, grapheme joiner,
+    # fillers, zero-width space, word joiner and invisible operators, byte-order mark,
+    # variation selectors, tags. Not the joiners (U+200C, U+200D) that Persian and Indic
+    # names need.
+    r"|[\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b\u2060-\u2064"
+    r"\u206a-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb"
+    r"\U0001bca0-\U0001bca3\U000e0000-\U000e007f\U000e0100-\U000e01ef]"
 )
 _INDENT = "    "
 

@@ -65,6 +65,18 @@ def test_bidirectional_controls_are_shown_as_escapes() -> None:
     assert shown("\u200fاحمد\u200e") == "<U+200F>احمد<U+200E>"
 
 
+def test_characters_that_show_nothing_are_shown_as_escapes() -> None:
+    # Found in review: a reading's maker "FN\u200b Her\u00adstal" read as "FN Herstal".
+    assert shown("FN\u200b Her\u00adstal") == "FN<U+200B> Her<U+00AD>stal"
+    assert shown("FA\ufeffL\U000e0041\u2060") == "FA<U+FEFF>L<U+E0041><U+2060>"
+    # the joiners a Persian or Indic name needs are kept
+    assert (
+        shown("\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645")
+        == "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"
+    )
+    assert shown("\u0915\u094d\u200d\u0937") == "\u0915\u094d\u200d\u0937"
+
+
 def test_an_empty_chain() -> None:
     assert chain_report(chain()).splitlines() == [
         "ITEM 01938a7e-0000-7000-8000-0000000000f1",
