@@ -36,6 +36,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         uploads,
     )
     from service.api.context import Runtime, install
+    from service.api.overtime import Overtime
     from service.db import Database
 
     settings = Settings.from_environment().with_overrides(config or {})
@@ -46,7 +47,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = methods.Application(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     database = Database(settings, check=_keys_folded_alike)
-    install(app, Runtime(settings, database))
+    install(app, Runtime(settings, database, Overtime(settings.request_seconds)))
     problems.register(app, settings.retry_after_seconds)
     headers.install(app, settings)
     app.teardown_request(lambda _error: uploads.close())

@@ -57,13 +57,17 @@ WORKER_TIMEOUT_SECONDS = 30
 # audit entry and a few hundred bytes written) or, for a body that came whole just in time, its
 # work and its answer.
 AFTER_BODY_SECONDS = 5
+# What a request's own deadline leaves of the worker's timeout: the cancellation to reach the
+# server (service.api.overtime.CANCEL_SECONDS at most) and the 503 written.
+AFTER_OVERTIME_SECONDS = 3
 
 
 def check_within_worker_timeout(settings: Settings, worker_timeout: float) -> None:
     """Refuse a deadline of the service's own that the worker's timeout would overtake: a
-    body's (TRACE_REGISTRY_BODY_SECONDS) or a batch's (TRACE_REGISTRY_BATCH_SECONDS), each
-    counted from the request's start. Checked with the settings, and again by gunicorn at start
-    against the timeout it was really given."""
+    body's (TRACE_REGISTRY_BODY_SECONDS), a batch's (TRACE_REGISTRY_BATCH_SECONDS) or a
+    request's (TRACE_REGISTRY_REQUEST_SECONDS), each counted from the request's start.
+    Checked with the settings, and again by gunicorn at start against the timeout it was
+    really given."""
     longest = worker_timeout - AFTER_BODY_SECONDS
     for name in ("body_seconds", "batch_seconds"):
         seconds = getattr(settings, name)
@@ -73,6 +77,18 @@ def check_within_worker_timeout(settings: Settings, worker_timeout: float) -> No
                 f"worker timeout ({worker_timeout:g} s) less {AFTER_BODY_SECONDS} s for the "
                 "request's refusal or its work"
             )
+        if not seconds <= settings.request_seconds:
+            raise ConfigurationError(
+                f"{variable_name('request_seconds')} ({settings.request_seconds:g}) must be at "
+                f"least {variable_name(name)} ({seconds:g}), whose refusal comes first"
+            )
+    request_longest = worker_timeout - AFTER_OVERTIME_SECONDS
+    if not settings.request_seconds <= request_longest:
+        raise ConfigurationError(
+            f"{variable_name('request_seconds')} ({settings.request_seconds:g}) must be at most "
+            f"{request_longest:g}: gunicorn's worker timeout ({worker_timeout:g} s) less "
+            f"{AFTER_OVERTIME_SECONDS} s for the cancellation and the 503"
+        )
 
 
 @dataclass(frozen=True)
@@ -138,6 +154,11 @@ class Settings:
     # (a statement may take TRACE_REGISTRY_STATEMENT_TIMEOUT_MS, 10 s); under the buffering
     # proxy the body arrives whole at once and this never counts.
     body_seconds: float = 20.0
+    # How long a request's work may take from its start: past it, its statements are cancelled
+    # (503, the database took too long, nothing stored; service.api.overtime). Each statement
+    # has its own timeout, but several slow ones in a request outlasted gunicorn's 30 s, which
+    # answers 500. Not less than a body's or a batch's own deadline, which answer first.
+    request_seconds: float = 25.0
     # Networks that webhook deliveries may reach in production besides public addresses
     # (comma-separated, `10.20.0.0/16`): receivers on the deployment's own network. In
     # development, deliveries go anywhere (service.domain.webhooks.Reach).
@@ -210,6 +231,7 @@ class Settings:
             ("batch_seconds", self.batch_seconds, 1),
             ("body_idle_seconds", self.body_idle_seconds, 0.1),
             ("body_seconds", self.body_seconds, 1),
+            ("request_seconds", self.request_seconds, 1),
             ("webhooks_per_agency", self.webhooks_per_agency, 1),
             ("delivery_retention_days", self.delivery_retention_days, 1),
             ("webhook_give_up_hours", self.webhook_give_up_hours, 1),

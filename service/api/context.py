@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Flask, current_app, g
 
+from service.api.overtime import Overtime
 from service.config import Settings
 from service.db import Connection, Database
 from service.domain.records import AgencyRef
@@ -30,6 +31,7 @@ class Runtime:
 
     settings: Settings
     database: Database
+    overtime: Overtime
     countries: frozenset[str] | None = field(default=None)
     manufacturers: Directory | None = field(default=None)
     manufacturers_read_at: float = field(default=0.0)
@@ -80,10 +82,15 @@ def connection() -> Connection:
     """The request's connection, taken from the pool on first use and returned at teardown."""
     if "db_connection" not in g:
         stack = ExitStack()
-        g.db_connection = stack.enter_context(runtime().database.connection())
+        state = runtime()
+        conn = stack.enter_context(state.database.connection())
+        # Released (callbacks run last in, first out) before the connection goes back.
+        watch = state.overtime.watch(conn, g.get("started_at", time.monotonic()))
+        stack.callback(state.overtime.release, watch)
+        g.db_connection = conn
         g.db_stack = stack
-    conn: Connection = g.db_connection
-    return conn
+    shared: Connection = g.db_connection
+    return shared
 
 
 def known_countries() -> frozenset[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,11 +15,12 @@ from flask.testing import FlaskClient
 
 from service import create_app
 from service.api import context
-from service.db import Connection
+from service.config import Settings
+from service.db import Connection, connect
 from service.domain.records import AgencyRef
 from service.errors import DatabaseUnavailable
 from tests.api.test_traces import CONTEXT
-from tests.conftest import rows_in
+from tests.conftest import rows_in, service_url_for
 from tests.contract import ContractClient
 
 PARTY = {"name": "Arsenal", "kind": "MANUFACTURER", "country": "BE"}
@@ -385,6 +387,50 @@ def test_a_connection_lost_mid_pipeline_is_503_and_replaced(
     auth = {"Authorization": f"Bearer {agency_key[1]}"}
     after = client.get("/v1/items?serial_number=15023456", headers=auth)
     assert after.status_code == 200
+
+
+@pytest.fixture
+def impatient_app(database_url: str) -> Iterator[Flask]:
+    """The app with a request deadline of 1.5 s (and a body's and a batch's within it)."""
+    app = create_app(
+        {
+            "database_url": service_url_for(database_url),
+            "database_owner_url": database_url,
+            "pool_max_size": 2,
+            "batch_seconds": 1,
+            "body_seconds": 1,
+            "request_seconds": 1.5,
+        }
+    )
+    yield app
+    app.extensions["trace_registry"].database.close()
+
+
+def test_a_request_past_its_deadline_is_503_not_cut_off_by_gunicorn(
+    impatient_app: Flask, settings: Settings, agency_key: tuple[AgencyRef, str]
+) -> None:
+    # Found in review: statements each under their own timeout (10 s) but slow one after the
+    # other carried a request past gunicorn's 30 s, which killed the worker: a 500.
+    client = ContractClient(impatient_app.test_client(), agency_key[1])
+    rifle = client.created(
+        "/v1/items",
+        {
+            "manufacturer": "FN Herstal",
+            "model": "FAL",
+            "category": "RIFLE",
+            "serial_number": "OT-1",
+        },
+    )
+    with connect(settings) as holder, holder.transaction():
+        holder.execute("LOCK TABLE custody_events IN ACCESS EXCLUSIVE MODE")
+        started = time.monotonic()
+        late = client.get(f"/v1/items/{rifle['id']}/custody")
+        took = time.monotonic() - started
+
+    assert late.status_code == 503
+    assert late.get_json()["detail"] == "the database took too long to answer"
+    assert 1.4 < took < 5
+    assert client.get(f"/v1/items/{rifle['id']}/custody").status_code == 200
 
 
 def test_a_bug_is_a_bare_500_problem_without_a_traceback(app: Flask) -> None:

@@ -303,6 +303,27 @@ def test_a_body_deadline_is_20_seconds_unless_told_and_may_be_up_to_25() -> None
     assert from_env(TRACE_REGISTRY_BODY_SECONDS="25").body_seconds == 25
 
 
+def test_a_request_deadline_is_25_seconds_unless_told_within_the_worker_timeout() -> None:
+    # Past it a request's statements are cancelled (503); gunicorn's 30 s would answer 500.
+    assert Settings().request_seconds == 25
+    assert from_env(TRACE_REGISTRY_REQUEST_SECONDS="27").request_seconds == 27
+    with pytest.raises(ConfigurationError, match=r"REQUEST_SECONDS \(28\) must be at most 27"):
+        from_env(TRACE_REGISTRY_REQUEST_SECONDS="28")
+
+
+def test_a_request_deadline_is_not_before_a_body_s_or_a_batch_s() -> None:
+    with pytest.raises(ConfigurationError, match=r"REQUEST_SECONDS \(15\) must be at least"):
+        from_env(TRACE_REGISTRY_REQUEST_SECONDS="15")
+    assert (
+        from_env(
+            TRACE_REGISTRY_REQUEST_SECONDS="15",
+            TRACE_REGISTRY_BODY_SECONDS="15",
+            TRACE_REGISTRY_BATCH_SECONDS="10",
+        ).request_seconds
+        == 15
+    )
+
+
 class _Arbiter:
     def __init__(self, timeout: int) -> None:
         self.cfg = type("Cfg", (), {"timeout": timeout})()
@@ -315,6 +336,7 @@ def test_gunicorn_refuses_to_start_with_a_timeout_the_body_deadline_would_outlas
     conf = importlib.import_module("service.gunicorn_conf")
     monkeypatch.delenv("TRACE_REGISTRY_BODY_SECONDS", raising=False)
     monkeypatch.delenv("TRACE_REGISTRY_BATCH_SECONDS", raising=False)
+    monkeypatch.delenv("TRACE_REGISTRY_REQUEST_SECONDS", raising=False)
     assert conf.timeout == config.WORKER_TIMEOUT_SECONDS
     conf.on_starting(_Arbiter(conf.timeout))
 
@@ -324,6 +346,9 @@ def test_gunicorn_refuses_to_start_with_a_timeout_the_body_deadline_would_outlas
     with pytest.raises(ConfigurationError, match=r"BATCH_SECONDS.*worker timeout \(20 s\)"):
         conf.on_starting(_Arbiter(20))
     monkeypatch.setenv("TRACE_REGISTRY_BATCH_SECONDS", "10")
+    with pytest.raises(ConfigurationError, match=r"REQUEST_SECONDS.*worker timeout \(20 s\)"):
+        conf.on_starting(_Arbiter(20))
+    monkeypatch.setenv("TRACE_REGISTRY_REQUEST_SECONDS", "17")
     conf.on_starting(_Arbiter(20))
 
 
