@@ -186,7 +186,10 @@ def translate(exc: psycopg.Error) -> TraceRegistryError | None:
             "the request collided with another and was rolled back, storing nothing: send it again"
         )
     if isinstance(exc, psycopg.OperationalError):
-        return DatabaseUnavailable(f"the database is unreachable: {_first_line(exc)}")
+        # The server's own words go to the log, not to the client: they may name the database's
+        # host and port, or its limits ("too many clients already").
+        log.warning("the database is unreachable: %s", _first_line(exc))
+        return DatabaseUnavailable("the database is unreachable")
     return None
 
 

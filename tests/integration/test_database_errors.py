@@ -50,6 +50,24 @@ def test_a_serialization_failure_is_a_503_too(kind: type[psycopg.Error]) -> None
     assert isinstance(answer, DatabaseUnavailable) and "send it again" in answer.detail
 
 
+def test_a_connection_lost_is_a_503_that_keeps_the_server_s_words_to_the_log(
+    settings: Settings, db: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Found in review: the client read "the database is unreachable: terminating connection
+    # due to administrator command" (or the server's host and port, or "too many clients").
+    with connect(settings) as lost:
+        pid = lost.execute("SELECT pg_backend_pid() AS pid").fetchone()["pid"]
+        db.execute("SELECT pg_terminate_backend(%s)", [pid])
+        with pytest.raises(psycopg.OperationalError) as failed:
+            lost.execute("SELECT 1")
+
+    answer = translate(failed.value)
+
+    assert isinstance(answer, DatabaseUnavailable)
+    assert answer.detail == "the database is unreachable"
+    assert "terminating connection" in caplog.text or "server closed" in caplog.text
+
+
 def test_an_unknown_reference_no_message_names_is_worded_from_the_fields(db: Any) -> None:
     # service.db.REFERENCE_MESSAGES names the references requests can send; any other is
     # worded from the detail's fields and values, never with the database's table names.

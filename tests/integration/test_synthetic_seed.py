@@ -137,6 +137,7 @@ def test_the_summary_gives_counts_and_rates(loaded: SyntheticLoad) -> None:
     assert "2,000 items" in text
     assert "rows/s" in text
     assert "Synthetic Registry (seed 7)" in text
+    assert "`trace-registry alerts rebuild` lists the items on alert" in text
 
 
 def test_the_indexes_and_constraints_are_back_after_the_load(
