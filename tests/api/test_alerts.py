@@ -190,11 +190,11 @@ def _line_of_two(registry: Any, cast: dict[str, Any]) -> dict[str, Any]:
 
 
 def _export(registry: Any, cast: dict[str, Any], euc: dict[str, Any], items: list[Any],
-            on: str) -> dict[str, Any]:  # fmt: skip
+            on: str, **fields: Any) -> dict[str, Any]:  # fmt: skip
     event: dict[str, Any] = registry.event(
         "EXPORT", items, occurred_on=on, country="IT", destination_country="MT",
         from_party_id=cast["exporter"]["id"], to_party_id=cast["army"]["id"],
-        euc_id=euc["id"], euc_line_number=1,
+        euc_id=euc["id"], euc_line_number=1, **fields,
     )  # fmt: skip
     return event
 
@@ -266,12 +266,9 @@ def test_a_correction_recorded_after_the_day_s_later_export_keeps_the_place_of_t
     _export(registry, cast, euc, [third], on="2011-05-02")  # the same day, recorded after
     assert [e["item"]["id"] for e in listed(api)] == [third["id"]]
 
-    registry.event("EXPORT", first, occurred_on="2011-05-02", country="IT",
-                   destination_country="MT", from_party_id=cast["exporter"]["id"],
-                   to_party_id=cast["army"]["id"], euc_id=euc["id"], euc_line_number=1,
-                   licence_number="IT-LIC-2011-7",
-                   corrects={"event_id": corrected["id"], "reason": "INCORRECT_DATA",
-                             "explanation": "licence number left out"})  # fmt: skip
+    _export(registry, cast, euc, first, on="2011-05-02", licence_number="IT-LIC-2011-7",
+            corrects={"event_id": corrected["id"], "reason": "INCORRECT_DATA",
+                      "explanation": "licence number left out"})  # fmt: skip
 
     assert [e["item"]["id"] for e in listed(api)] == [third["id"]]
     chain = api.get(f"/v1/items/{third['id']}/custody").get_json()
@@ -308,13 +305,9 @@ def test_a_correction_of_a_correction_keeps_the_first_record_s_place(
     third = registry.item()
     _export(registry, cast, euc, [third], on="2011-05-02")
     for explanation in ("licence number left out", "licence number mistyped"):
-        recorded = registry.event(
-            "EXPORT", first, occurred_on="2011-05-02", country="IT", destination_country="MT",
-            from_party_id=cast["exporter"]["id"], to_party_id=cast["army"]["id"],
-            euc_id=euc["id"], euc_line_number=1,
-            corrects={"event_id": recorded["id"], "reason": "INCORRECT_DATA",
-                      "explanation": explanation},
-        )  # fmt: skip
+        recorded = _export(registry, cast, euc, first, on="2011-05-02",
+                           corrects={"event_id": recorded["id"], "reason": "INCORRECT_DATA",
+                                     "explanation": explanation})  # fmt: skip
 
     assert [e["item"]["id"] for e in listed(api)] == [third["id"]]
     assert alerts.rebuild(db, datetime.now(UTC).date(), 180, write=False).differences == ()

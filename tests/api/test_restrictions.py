@@ -309,6 +309,12 @@ def findings_of(client: ContractClient, item: dict[str, Any]) -> dict[str, dict[
     return {finding["code"]: finding for finding in chain["findings"]}
 
 
+def listed(client: ContractClient, item: dict[str, Any]) -> list[dict[str, Any]]:
+    """The item's entries on the alert list the client reads."""
+    entries: list[dict[str, Any]] = client.get("/v1/alerts").get_json()["items"]
+    return [entry for entry in entries if entry["item"]["id"] == item["id"]]
+
+
 def test_a_restricted_recovery_leaves_a_loss_report_what_the_status_shown_says(
     api: ContractClient, other_api: ContractClient, registry: Any, story: dict[str, Any],
     db: Connection,
@@ -329,9 +335,6 @@ def test_a_restricted_recovery_leaves_a_loss_report_what_the_status_shown_says(
 
     mine = findings_of(api, pistol)["REPORTED_LOST"]
     theirs = findings_of(other_api, pistol)["REPORTED_LOST"]
-    listed = [
-        e for e in api.get("/v1/alerts").get_json()["items"] if e["item"]["id"] == pistol["id"]
-    ]
 
     assert api.get(f"/v1/items/{pistol['id']}/custody").get_json()["status"] == "LOST"
     assert (mine["severity"], mine["message"]) == (
@@ -342,7 +345,7 @@ def test_a_restricted_recovery_leaves_a_loss_report_what_the_status_shown_says(
     assert (theirs["severity"], theirs["message"]) == (
         "INFO", "Reported lost by Police Nationale on 2016-01-01, and back in hand on 2021-04-04.",
     )  # fmt: skip
-    assert [(e["status"], e["codes"]) for e in listed] == [("LOST", ["REPORTED_LOST"])]
+    assert [(e["status"], e["codes"]) for e in listed(api, pistol)] == [("LOST", ["REPORTED_LOST"])]
     assert alerts.rebuild(db, datetime.now(UTC).date(), 180, write=False).differences == ()
 
 
@@ -397,14 +400,11 @@ def test_a_move_only_a_restricted_record_shows_neither_hides_nor_reveals_a_diver
                           to_party_id=dealer["id"])  # fmt: skip
 
     finding = findings_of(api, rifle)["RETRANSFER_WITHOUT_CONSENT"]
-    listed = [
-        e for e in api.get("/v1/alerts").get_json()["items"] if e["item"]["id"] == rifle["id"]
-    ]
 
     assert finding["severity"] == "ALERT"
     assert finding["message"].startswith("Transfer on 2013-03-03 moved the item out of FR")
     assert sold["id"] in {ref["id"] for ref in finding["references"]}
-    assert ["RETRANSFER_WITHOUT_CONSENT" in e["codes"] for e in listed] == [True]
+    assert ["RETRANSFER_WITHOUT_CONSENT" in e["codes"] for e in listed(api, rifle)] == [True]
     assert alerts.rebuild(db, datetime.now(UTC).date(), 180, write=False).differences == ()
 
 

@@ -448,35 +448,42 @@ def test_deliveries_recorded_at_version_4_are_kept_by_the_migration_and_purged_b
     assert [row["pending"] for row in left] == [False, True]
 
 
+def certificate_stored(
+    conn: Connection, agency_id: UUID, country: str, number: str, quantity: int
+) -> tuple[UUID, UUID, UUID]:
+    """An exporter in Belgium, an army in `country`, and the army's certificate `number` with
+    one line of `quantity` rifles, as any version's tables hold them: their ids."""
+    exporter, army = (
+        conn.execute(
+            "INSERT INTO parties (name, kind, country, recorded_by_agency_id) "
+            "VALUES (%s, %s, %s, %s) RETURNING id",
+            [name, kind, where, agency_id],
+        ).fetchone()["id"]
+        for name, kind, where in (("Arsenal", "EXPORTER", "BE"), ("Army", "ARMED_FORCES", country))
+    )
+    euc = conn.execute(
+        "INSERT INTO end_user_certificates (certificate_number, certificate_key, "
+        "issuing_country, issuing_authority, issued_on, end_user_party_id, "
+        "destination_country, stated_end_use, non_reexport_clause, recorded_by_agency_id) "
+        "VALUES (%(number)s, %(key)s, %(country)s, 'MoD', '2010-03-01', %(army)s, %(country)s, "
+        "'army', true, %(agency)s) RETURNING id",
+        {"number": number, "key": number.replace("-", ""), "country": country, "army": army,
+         "agency": agency_id},
+    ).fetchone()["id"]  # fmt: skip
+    conn.execute(
+        "INSERT INTO euc_line_items (euc_id, line_number, description, quantity) "
+        "VALUES (%s, 1, 'rifles', %s)",
+        [euc, quantity],
+    )
+    return exporter, army, euc
+
+
 def test_a_revocation_recorded_at_version_3_stands_after_it_is_migrated_and_may_be_withdrawn(
     version_3_url: str, version_3: Connection
 ) -> None:
     agency, key = create_agency_key(version_3, "Migrated Tracing Office")
     with version_3.transaction():
-        exporter, army = (
-            version_3.execute(
-                "INSERT INTO parties (name, kind, country, recorded_by_agency_id) "
-                "VALUES (%s, %s, %s, %s) RETURNING id",
-                [name, kind, country, agency.id],
-            ).fetchone()["id"]
-            for name, kind, country in (
-                ("Arsenal", "EXPORTER", "BE"),
-                ("Army", "ARMED_FORCES", "IQ"),
-            )
-        )
-        euc = version_3.execute(
-            "INSERT INTO end_user_certificates (certificate_number, certificate_key, "
-            "issuing_country, issuing_authority, issued_on, end_user_party_id, "
-            "destination_country, stated_end_use, non_reexport_clause, recorded_by_agency_id) "
-            "VALUES ('IQ-3', 'IQ3', 'IQ', 'MoD', '2010-03-01', %(army)s, 'IQ', 'army', true, "
-            "%(agency)s) RETURNING id",
-            {"army": army, "agency": agency.id},
-        ).fetchone()["id"]
-        version_3.execute(
-            "INSERT INTO euc_line_items (euc_id, line_number, description, quantity) "
-            "VALUES (%s, 1, 'rifles', 10)",
-            [euc],
-        )
+        exporter, army, euc = certificate_stored(version_3, agency.id, "IQ", "IQ-3", quantity=10)
         revoked = version_3.execute(
             "INSERT INTO euc_revocations (euc_id, revoked_on, reason, recorded_by_agency_id) "
             "VALUES (%s, '2010-04-01', 'forged', %s) RETURNING id",
@@ -1283,27 +1290,7 @@ def test_corrections_declared_at_version_15_take_the_place_of_the_exports_they_c
     with connect(Settings(database_url=set_up_as_version(15, empty_database_url))) as old:
         agency, _ = create_agency_key(old, "Migrated Export Office")
         with old.transaction():
-            exporter, army = (
-                old.execute(
-                    "INSERT INTO parties (name, kind, country, recorded_by_agency_id) "
-                    "VALUES (%s, %s, 'BE', %s) RETURNING id",
-                    [name, kind, agency.id],
-                ).fetchone()["id"]
-                for name, kind in (("Arsenal", "EXPORTER"), ("Army", "ARMED_FORCES"))
-            )
-            euc = old.execute(
-                "INSERT INTO end_user_certificates (certificate_number, certificate_key, "
-                "issuing_country, issuing_authority, issued_on, end_user_party_id, "
-                "destination_country, stated_end_use, non_reexport_clause, "
-                "recorded_by_agency_id) VALUES ('BE-16', 'BE16', 'BE', 'MoD', '2010-03-01', "
-                "%(army)s, 'BE', 'army', true, %(agency)s) RETURNING id",
-                {"army": army, "agency": agency.id},
-            ).fetchone()["id"]
-            old.execute(
-                "INSERT INTO euc_line_items (euc_id, line_number, description, quantity) "
-                "VALUES (%s, 1, 'rifles', 2)",
-                [euc],
-            )
+            exporter, army, euc = certificate_stored(old, agency.id, "BE", "BE-16", quantity=2)
             first, one_more, second, third = (
                 old.execute(
                     "INSERT INTO custody_events (event_type, occurred_on, country, "
