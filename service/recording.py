@@ -51,11 +51,15 @@ class Recorder:
     def error_declaration(self, event_id: UUID, declaration: NewErrorDeclaration) -> EventRecord:
         with self.conn.transaction():
             # The corrective events it names take the place of the one declared (corrected_acts
-            # in schema.sql): an export among them moves on its line, before the line's later
-            # exports, whose count of items shipped through changes with its own.
+            # in schema.sql), and so do the corrections made of them since: an export among
+            # them moves on its line, before the line's later exports, whose count of items
+            # shipped through changes with its own.
+            named = declaration.corrective_event_ids
             corrective = [
                 found
-                for corrective_id in declaration.corrective_event_ids
+                for corrective_id in dict.fromkeys(
+                    [*named, *events.corrections_after(self.conn, named)]
+                )
                 if (found := events.get(self.conn, corrective_id)) is not None
             ]
             certificates = _certificates(

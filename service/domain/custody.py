@@ -302,13 +302,25 @@ def check_error_declaration(
     already_declared: bool,
     declaring_agency: UUID,
     corrective_event_ids: tuple[UUID, ...],
+    correctives_recorded_by_others: Sequence[UUID] = (),
     administrator: bool = False,
 ) -> None:
     """Refuse a declaration that an event was erroneous when the rules do not allow it: only
-    the agency that recorded the event, or an administrator, may make one."""
+    the agency that recorded the event, or an administrator, may make one, and it names as
+    corrective only events its agency recorded."""
     if recorded_by != declaring_agency and not administrator:
         raise PermissionDenied(
             "only the agency that recorded an event (or an administrator) may declare it erroneous"
+        )
+    if correctives_recorded_by_others and not administrator:
+        # A corrective event takes the place of the one it corrects, on a certificate line too
+        # (corrected_acts): naming another agency's export moved it before that day's other
+        # exports, and the line's EUC_QUANTITY_EXCEEDED onto other items, for good (found in
+        # review).
+        named = ", ".join(map(str, correctives_recorded_by_others))
+        raise PermissionDenied(
+            f"corrective_event_ids names events another agency recorded ({named}): an agency "
+            "names as corrections only its own records"
         )
     if already_declared:
         raise StateConflict(ALREADY_DECLARED)

@@ -68,6 +68,14 @@ def restricted(conn: Connection, event_ids: Iterable[UUID]) -> dict[UUID, UUID]:
     return {row["id"]: row["recorded_by_agency_id"] for row in found}
 
 
+def corrections_after(conn: Connection, event_ids: Iterable[UUID]) -> list[UUID]:
+    """The events that correct these, and the corrections of those, and so on."""
+    ids = sorted(set(event_ids))
+    if not ids:
+        return []
+    return [row["id"] for row in conn.execute(SQL["corrections_after"], {"ids": ids})]
+
+
 def declare_erroneous(
     conn: Connection,
     agency_id: UUID,
@@ -99,20 +107,23 @@ def _declare(
         raise UnknownReference(f"{named_by} names no recorded custody event")
     if owner is None:
         raise NotFound(f"no custody event is recorded with id {event_id}")
+    correctives = conn.execute(
+        SQL["corrective_events"],
+        {"ids": list(declaration.corrective_event_ids), "agency_id": agency_id},
+    ).fetchone()
+    assert correctives is not None
     custody.check_error_declaration(
         event_id,
         recorded_by=owner["recorded_by_agency_id"],
         already_declared=owner["declared"],
         declaring_agency=agency_id,
         corrective_event_ids=declaration.corrective_event_ids,
+        correctives_recorded_by_others=correctives["others"] or (),
         administrator=administrator,
     )
-    missing = conn.execute(
-        SQL["missing_events"], {"ids": list(declaration.corrective_event_ids)}
-    ).fetchone()
-    if missing is not None and missing["missing"]:
+    if correctives["missing"]:
         raise UnknownReference(
-            "no custody event is recorded with id " + ", ".join(map(str, missing["missing"]))
+            "no custody event is recorded with id " + ", ".join(map(str, correctives["missing"]))
         )
     conn.execute(
         SQL["insert_error_declaration"],

@@ -27,10 +27,13 @@ SELECT e.recorded_by_agency_id,
 FROM custody_events e
 WHERE e.id = %(id)s;
 
--- name: missing_events
-SELECT array_agg(wanted.id) AS missing
+-- name: corrective_events
+-- The events a declaration names as corrective that are not recorded, and those another agency
+-- recorded.
+SELECT array_agg(wanted.id) FILTER (WHERE e.id IS NULL) AS missing,
+       array_agg(wanted.id) FILTER (WHERE e.recorded_by_agency_id <> %(agency_id)s) AS others
 FROM unnest(%(ids)s::uuid[]) AS wanted (id)
-WHERE NOT EXISTS (SELECT 1 FROM custody_events e WHERE e.id = wanted.id);
+LEFT JOIN custody_events e ON e.id = wanted.id;
 
 -- name: insert_error_declaration
 INSERT INTO event_error_declarations (event_id, reason, explanation, corrective_event_ids,
@@ -42,3 +45,18 @@ VALUES (%(event_id)s, %(reason)s, %(explanation)s, %(corrective_event_ids)s, %(a
 -- with the restricted event that corrects it: service.domain.disclosure).
 SELECT id, recorded_by_agency_id FROM custody_events
 WHERE id = ANY(%(ids)s::uuid[]) AND classification = 'RESTRICTED';
+
+-- name: corrections_after
+-- The events that correct these, and those that correct them, and so on: a corrective event
+-- moves to the place of the event it corrects, and so do the corrections made of it since
+-- (corrected_acts).
+WITH RECURSIVE after (id) AS (
+    SELECT corrective FROM event_error_declarations d, unnest(d.corrective_event_ids) corrective
+    WHERE d.event_id = ANY(%(ids)s::uuid[])
+    UNION
+    SELECT corrective
+    FROM after
+    JOIN event_error_declarations d ON d.event_id = after.id,
+         unnest(d.corrective_event_ids) corrective
+)
+SELECT id FROM after;

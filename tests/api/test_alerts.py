@@ -333,6 +333,32 @@ def test_a_correction_declared_before_the_one_it_follows_moves_when_that_one_is_
     assert alerts.rebuild(db, datetime.now(UTC).date(), 180, write=False).differences == ()
 
 
+def test_the_corrections_of_a_correction_move_with_it_on_the_list(
+    api: ContractClient, registry: Any, cast: dict[str, Any], db: Connection
+) -> None:
+    # Found in review: naming an event corrective moves the corrections made of it since too,
+    # but only the events named were derived again: on another certificate's line, the list
+    # kept a correction's items as over the line, and not the export now over it.
+    euc, other_euc = _line_of_two(registry, cast), _line_of_two(registry, cast)
+    first, other, later = ([registry.item(), registry.item()] for _ in range(3))
+    original = _export(registry, cast, euc, first, on="2011-05-02")
+    _export(registry, cast, other_euc, later, on="2011-05-02")
+    again = _export(registry, cast, euc, first, on="2011-05-02")
+    moved = _export(registry, cast, other_euc, other, on="2011-05-02")
+    api.post(f"/v1/events/{again['id']}/error-declaration",
+             {"reason": "INCORRECT_DATA", "explanation": "other rifles, other certificate",
+              "corrective_event_ids": [moved["id"]]})  # fmt: skip
+    assert {e["item"]["id"] for e in listed(api)} == {i["id"] for i in other}
+
+    api.post(f"/v1/events/{original['id']}/error-declaration",
+             {"reason": "INCORRECT_DATA", "explanation": "recorded again",
+              "corrective_event_ids": [again["id"]]})  # fmt: skip
+
+    # the rifles of the correction of the correction now come first on the other line
+    assert {e["item"]["id"] for e in listed(api)} == {i["id"] for i in later}
+    assert alerts.rebuild(db, datetime.now(UTC).date(), 180, write=False).differences == ()
+
+
 def test_two_writers_on_one_certificate_line_see_each_others_exports(
     api: ContractClient, registry: Any, cast: dict[str, Any], db: Connection,
     settings: Settings, agency_key: tuple[AgencyRef, str],

@@ -333,6 +333,28 @@ class TestErrorDeclarations:
         assert unknown.get_json()["code"] == "unknown_reference"
         assert itself.status_code == 409
 
+    def test_only_the_agency_s_own_events_may_be_named_corrective(
+        self, api: ContractClient, other_api: ContractClient, wrong_export: Any, db: Any
+    ) -> None:
+        # Found in review: a corrective event takes the place of the one it corrects on its
+        # certificate line, so another agency could move this export before the day's others
+        # by declaring a throwaway event of its own corrected by it.
+        police = other_api.created(
+            "/v1/parties", {"name": "Border Police", "kind": "LAW_ENFORCEMENT", "country": "BE"}
+        )
+        throwaway = other_api.created(
+            "/v1/events",
+            {"event_type": "SEIZURE", "occurred_on": "2010-05-01", "country": "BE",
+             "item_ids": wrong_export["item_ids"], "to_party_id": police["id"]},
+        )  # fmt: skip
+
+        response = self.declare(other_api, throwaway, corrective_event_ids=[wrong_export["id"]])
+
+        assert response.status_code == 403
+        assert wrong_export["id"] in response.get_json()["detail"]
+        assert db.execute("SELECT count(*) AS n FROM event_error_declarations").fetchone()["n"] == 0
+        assert db.execute("SELECT count(*) AS n FROM corrected_acts").fetchone()["n"] == 0
+
     def test_an_unknown_event_is_404(self, api: ContractClient) -> None:
         response = self.declare(api, {"id": GHOST})
 
