@@ -60,6 +60,9 @@ AFTER_BODY_SECONDS = 5
 # What a request's own deadline leaves of the worker's timeout: the cancellation to reach the
 # server (service.api.overtime.CANCEL_SECONDS at most) and the 503 written.
 AFTER_OVERTIME_SECONDS = 3
+# What a body's or a batch's deadline leaves before the request's own: the refusal, or the
+# batch answered just in time stored and committed.
+AFTER_OWN_DEADLINE_SECONDS = 1
 
 
 def check_within_worker_timeout(settings: Settings, worker_timeout: float) -> None:
@@ -77,10 +80,12 @@ def check_within_worker_timeout(settings: Settings, worker_timeout: float) -> No
                 f"worker timeout ({worker_timeout:g} s) less {AFTER_BODY_SECONDS} s for the "
                 "request's refusal or its work"
             )
-        if not seconds <= settings.request_seconds:
+        if not seconds + AFTER_OWN_DEADLINE_SECONDS <= settings.request_seconds:
             raise ConfigurationError(
                 f"{variable_name('request_seconds')} ({settings.request_seconds:g}) must be at "
-                f"least {variable_name(name)} ({seconds:g}), whose refusal comes first"
+                f"least {variable_name(name)} ({seconds:g}) and {AFTER_OWN_DEADLINE_SECONDS} s: "
+                "its refusal, or the work that ended just in time, stored before the request's "
+                "own deadline"
             )
     request_longest = worker_timeout - AFTER_OVERTIME_SECONDS
     if not settings.request_seconds <= request_longest:

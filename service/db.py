@@ -43,6 +43,8 @@ NEAR_MISS_SIMILARITY = 0.3
 NEAR_MISS_WIDE_SIMILARITY = 0.2
 
 log = logging.getLogger(__name__)
+# A statement cancelled by its timeout, or a request's by its deadline (service.api.overtime).
+TOOK_TOO_LONG = "the database took too long to answer"
 
 # json/jsonb columns (chain entries carry several) and Jsonb parameters through orjson: the
 # standard library's json took a twentieth of a trace's CPU.
@@ -172,7 +174,7 @@ def translate(exc: psycopg.Error) -> TraceRegistryError | None:
         # Class 22 (and psycopg's own refusal of NUL bytes): a value that cannot be stored.
         return InvalidInput(f"a value cannot be stored: {_detail(exc)}")
     if isinstance(exc, pg_errors.QueryCanceled):
-        return DatabaseUnavailable("the database took too long to answer")
+        return DatabaseUnavailable(TOOK_TOO_LONG)
     if isinstance(exc, pg_errors.InsufficientPrivilege):
         # A deployment whose service role lacks a grant (schema.sql's "Roles" section): nothing
         # the caller did wrong, and nothing the service may work around.

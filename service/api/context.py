@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Flask, current_app, g
 
-from service.api.overtime import Overtime
+from service.api.overtime import Overtime, Watch
 from service.config import Settings
 from service.db import Connection, Database
 from service.domain.records import AgencyRef
@@ -81,16 +81,31 @@ def arrived_at() -> datetime:
 def connection() -> Connection:
     """The request's connection, taken from the pool on first use and returned at teardown."""
     if "db_connection" not in g:
-        stack = ExitStack()
+        # In g first, so that teardown gives the connection back whatever fails after.
+        g.db_stack = stack = ExitStack()
         state = runtime()
         conn = stack.enter_context(state.database.connection())
         # Released (callbacks run last in, first out) before the connection goes back.
-        watch = state.overtime.watch(conn, g.get("started_at", time.monotonic()))
-        stack.callback(state.overtime.release, watch)
+        g.overtime_watch = watch = state.overtime.watch(conn, g.get("started_at", time.monotonic()))
+        stack.callback(_given_back, state.overtime, watch, conn)
         g.db_connection = conn
-        g.db_stack = stack
     shared: Connection = g.db_connection
     return shared
+
+
+def _given_back(overtime: Overtime, watch: Watch, conn: Connection) -> None:
+    """The request is over: its watch released, and its connection closed if the deadline cut
+    it (the pool discards a closed one; one idle when cut read to the pool as sound, and the
+    next request failed on it)."""
+    overtime.release(watch)
+    if watch.late:
+        conn.close()
+
+
+def ran_late() -> bool:
+    """Whether the request ran past its deadline (service.api.overtime): its connection cut."""
+    watch: Watch | None = g.get("overtime_watch")
+    return watch is not None and watch.late
 
 
 def known_countries() -> frozenset[str]:

@@ -20,6 +20,7 @@ from service.api.context import (
 )
 from service.api.problems import problem
 from service.api.responses import created, json_response, keyset_page
+from service.config import Settings
 from service.deadlines import Deadline
 from service.domain.imports import MEDIA_TYPES, NDJSON
 from service.domain.wording import counted
@@ -36,6 +37,9 @@ SYNC_WAIT_SECONDS = 5.0
 # 30 s (a file under TRACE_REGISTRY_IMPORT_SYNC_BYTES whose events touch many items took 30 s
 # and was answered 500).
 SYNC_SECONDS = 15.0
+# What a file loaded while the client waits leaves of the request's own deadline
+# (TRACE_REGISTRY_REQUEST_SECONDS), when that comes first: the rollback and the file queued.
+QUEUE_SECONDS = 5.0
 import_query = ImportQuery()
 import_list_query = ImportListQuery()
 
@@ -81,7 +85,7 @@ def create_import() -> Response:
                 errors_kept=config.import_errors_kept,
                 sha256=body.sha256,
                 wait_seconds=SYNC_WAIT_SECONDS,
-                deadline=Deadline(SYNC_SECONDS, seconds_since_start(), 0),
+                deadline=Deadline(_sync_seconds(config), seconds_since_start(), 0),
                 arrived_at=arrived,
             ),
         )
@@ -160,3 +164,9 @@ def _queue(body: uploads.Spooled, record_type: str | None, arrived_at: datetime)
     if _prefers_async():  # RFC 7240: said only of a preference the client expressed
         headers["Preference-Applied"] = "respond-async"
     return json_response(waiting, 202, headers=headers)
+
+
+def _sync_seconds(config: Settings) -> float:
+    """How long a file may take to load while the client waits: SYNC_SECONDS, or less when the
+    request's deadline would cut the load before it is queued instead."""
+    return min(SYNC_SECONDS, max(config.request_seconds - QUEUE_SECONDS, 1.0))

@@ -18,9 +18,9 @@ import psycopg
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from service.api import audit, methods
+from service.api import audit, context, methods
 from service.api.responses import json_response
-from service.db import translate
+from service.db import TOOK_TOO_LONG, translate
 from service.errors import (
     DatabaseUnavailable,
     FieldError,
@@ -139,7 +139,9 @@ def register(app: Flask, retry_after: int) -> None:
 
     @app.errorhandler(psycopg.Error)
     def database_error(error: psycopg.Error) -> Response:
-        translated = translate(error)
+        # Past its deadline the request's connection is cut (service.api.overtime): whatever
+        # the statement then met, the request took too long.
+        translated = DatabaseUnavailable(TOOK_TOO_LONG) if context.ran_late() else translate(error)
         if translated is None:
             return unexpected(error)
         if isinstance(translated, DatabaseUnavailable):

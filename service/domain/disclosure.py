@@ -122,14 +122,19 @@ def _line_use_for(viewer: UUID, facts: ChainFacts) -> ChainFacts:
         if use is None or use.shipped_through <= use.quantity:
             continue
         exports = (facts.line_exports or {}).get((use.euc_id, use.line_number))
-        own = next((export for export in exports or () if export.id == event.id), None)
-        if exports is None or own is None:
+        if exports is None:
             shown[event.id] = replace(use, partly_withheld=True)
         elif any(_hides_export(viewer, export) for export in exports):
-            seen = sum(
-                export.item_count
-                for export in exports
-                if export.place <= own.place and not _hides_export(viewer, export)
+            own = next((export for export in exports if export.id == event.id), None)
+            # Not among them: declared erroneous between the two reads (no number, then)
+            seen = (
+                None
+                if own is None
+                else sum(
+                    export.item_count
+                    for export in exports
+                    if export.place <= own.place and not _hides_export(viewer, export)
+                )
             )
             shown[event.id] = replace(use, partly_withheld=True, seen_through=seen)
     if not shown:

@@ -298,9 +298,13 @@ def test_a_deadline_past_the_worker_timeout_less_its_margin_is_refused(
         from_env(**{variable: raw})
 
 
-def test_a_body_deadline_is_20_seconds_unless_told_and_may_be_up_to_25() -> None:
+def test_a_body_deadline_is_20_seconds_unless_told_and_may_be_up_to_25_with_the_request_s() -> None:
     assert Settings().body_seconds == 20
-    assert from_env(TRACE_REGISTRY_BODY_SECONDS="25").body_seconds == 25
+    assert from_env(TRACE_REGISTRY_BODY_SECONDS="24").body_seconds == 24
+    assert (
+        from_env(TRACE_REGISTRY_BODY_SECONDS="25", TRACE_REGISTRY_REQUEST_SECONDS="26").body_seconds
+        == 25
+    )
 
 
 def test_a_request_deadline_is_25_seconds_unless_told_within_the_worker_timeout() -> None:
@@ -317,7 +321,7 @@ def test_a_request_deadline_is_not_before_a_body_s_or_a_batch_s() -> None:
     assert (
         from_env(
             TRACE_REGISTRY_REQUEST_SECONDS="15",
-            TRACE_REGISTRY_BODY_SECONDS="15",
+            TRACE_REGISTRY_BODY_SECONDS="14",
             TRACE_REGISTRY_BATCH_SECONDS="10",
         ).request_seconds
         == 15
