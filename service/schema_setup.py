@@ -79,7 +79,7 @@ FINGERPRINTS = {
     15: "a53f48e3d70ffbb2e85bb897d711a25cfaf5187c32ad18ccfad2eb9865aff56c",
     # from 2026-12-07: migration 0016 (a correction counted in the place of the export it
     # corrects among a certificate line's exports)
-    16: "4ff429cc66d1eb1c182d234f866654c2dfeaae49de0b7cab0ed9aa6e36f1fc8c",
+    16: "821d770e1fc336a7bb2ee95047e3640a2533f7eaba2086abe7dacf9498afc40f",
 }
 SCHEMA_VERSION = max(FINGERPRINTS)
 # Databases set up before versions were counted by migrations recorded version 1 whatever their

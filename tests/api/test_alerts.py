@@ -15,6 +15,7 @@ from service.db import Connection
 from service.domain.inputs import (
     NewConsent,
     NewDeliveryVerification,
+    NewErrorDeclaration,
     NewEvent,
     NewRevocation,
     NewRevocationWithdrawal,
@@ -357,6 +358,39 @@ def test_the_corrections_of_a_correction_move_with_it_on_the_list(
     # the rifles of the correction of the correction now come first on the other line
     assert {e["item"]["id"] for e in listed(api)} == {i["id"] for i in later}
     assert alerts.rebuild(db, datetime.now(UTC).date(), 180, write=False).differences == ()
+
+
+def test_two_declarations_at_once_in_one_chain_of_corrections_place_the_last_first(
+    registry: Any, cast: dict[str, Any], db: Connection, settings: Settings,
+    agency_key: tuple[AgencyRef, str],
+) -> None:  # fmt: skip
+    # Found in review: declared at the same moment (no certificate, so no lock in common), each
+    # trigger missed the other's uncommitted row, and the last correction kept the middle
+    # one's time instead of the first's.
+    rifle = registry.item()
+    first, middle, last = (
+        registry.event("TRANSFER", [rifle], occurred_on="2012-01-01",
+                       from_party_id=cast["exporter"]["id"], to_party_id=cast["army"]["id"])
+        for _ in range(3)
+    )  # fmt: skip
+
+    def declared(event: dict[str, Any], corrective: dict[str, Any]) -> Callable[[Connection], Any]:
+        declaration = NewErrorDeclaration("INCORRECT_DATA", "again", (UUID(corrective["id"]),))
+
+        def declare(conn: Connection) -> Any:
+            recorder = Recorder(conn, agency_key[0].id, 180)
+            return recorder.error_declaration(UUID(event["id"]), declaration)
+
+        return declare
+
+    second_waits_for_first(settings, declared(first, middle), declared(middle, last))
+
+    recorded = db.execute("SELECT recorded_at FROM custody_events WHERE id = %s", [first["id"]])
+    first_at = recorded.fetchone()["recorded_at"]
+    placed = db.execute("SELECT event_id, first_recorded_at FROM corrected_acts").fetchall()
+    assert {(row["event_id"], row["first_recorded_at"]) for row in placed} == {
+        (UUID(middle["id"]), first_at), (UUID(last["id"]), first_at),
+    }  # fmt: skip
 
 
 def test_two_writers_on_one_certificate_line_see_each_others_exports(

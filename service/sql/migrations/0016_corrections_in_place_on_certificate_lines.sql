@@ -24,10 +24,15 @@ CREATE TABLE corrected_acts (
 
 -- Security definer: the service may read corrected_acts, never write it (REVOKE below), so no
 -- request can move an act but by declaring an event erroneous. A time only falls, so the
--- recursion ends, corrections that name each other included.
+-- recursion ends, corrections that name each other included. The declarations that name
+-- corrective events (rare) are placed one at a time, to commit (advisory lock 74108): two at
+-- once in one chain of corrections each missed the other's uncommitted row, and the last
+-- correction kept the middle one's time for good. Each statement here reads what committed
+-- before it (READ COMMITTED, a volatile function).
 CREATE FUNCTION corrected_acts_placed() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 BEGIN
+    PERFORM pg_advisory_xact_lock(74108, 0);
     INSERT INTO corrected_acts AS placed (event_id, first_recorded_at)
     WITH RECURSIVE acts (event_id, first_recorded_at) AS (
         SELECT c.id, least(c.recorded_at, coalesce(a.first_recorded_at, corrected.recorded_at))
