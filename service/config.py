@@ -159,10 +159,11 @@ class Settings:
     # (a statement may take TRACE_REGISTRY_STATEMENT_TIMEOUT_MS, 10 s); under the buffering
     # proxy the body arrives whole at once and this never counts.
     body_seconds: float = 20.0
-    # How long a request's work may take from its start: past it, its statements are cancelled
-    # (503, the database took too long, nothing stored; service.api.overtime). Each statement
-    # has its own timeout, but several slow ones in a request outlasted gunicorn's 30 s, which
-    # answers 500. Not less than a body's or a batch's own deadline, which answer first.
+    # How long a request's work may take from its start: past it, its statement is cancelled
+    # and its connection cut (503, the database took too long, nothing stored;
+    # service.api.overtime). Each statement has its own timeout, but several slow ones in a
+    # request outlasted gunicorn's 30 s, which answers 500. At least a second past a body's and
+    # a batch's own deadlines, which answer first (check_within_worker_timeout).
     request_seconds: float = 25.0
     # Networks that webhook deliveries may reach in production besides public addresses
     # (comma-separated, `10.20.0.0/16`): receivers on the deployment's own network. In

@@ -55,13 +55,9 @@ class Recorder:
             # them moves on its line, before the line's later exports, whose count of items
             # shipped through changes with its own.
             named = declaration.corrective_event_ids
-            corrective = [
-                found
-                for corrective_id in dict.fromkeys(
-                    [*named, *events.corrections_after(self.conn, named)]
-                )
-                if (found := events.get(self.conn, corrective_id)) is not None
-            ]
+            corrective = events.get_many(
+                self.conn, [*named, *events.corrections_after(self.conn, named)]
+            )
             certificates = _certificates(
                 _certificate_of(events.get(self.conn, event_id)), *map(_certificate_of, corrective)
             )

@@ -69,8 +69,13 @@ def seconds_since_start() -> float:
     """How long the request has run since mark_start: a budget counts from its arrival, not
     from when the view began (the key's check, an Idempotency-Key's wait for an earlier
     request holding it)."""
+    return time.monotonic() - _started_at()
+
+
+def _started_at() -> float:
+    """When the request's work began (mark_start; now, for a request that did not mark it)."""
     started: float = g.get("started_at", time.monotonic())
-    return time.monotonic() - started
+    return started
 
 
 def arrived_at() -> datetime:
@@ -86,7 +91,7 @@ def connection() -> Connection:
         state = runtime()
         conn = stack.enter_context(state.database.connection())
         # Released (callbacks run last in, first out) before the connection goes back.
-        g.overtime_watch = watch = state.overtime.watch(conn, g.get("started_at", time.monotonic()))
+        g.overtime_watch = watch = state.overtime.watch(conn, _started_at())
         stack.callback(_given_back, state.overtime, watch, conn)
         g.db_connection = conn
     shared: Connection = g.db_connection

@@ -38,7 +38,7 @@ class Cancellable(Protocol):
 
 
 class Watch:
-    """One request's connection and when its work must have ended; `late` once cancelled."""
+    """One request's connection and when its work must have ended; `late` once cut."""
 
     __slots__ = ("at", "conn", "late")
 

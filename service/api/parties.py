@@ -11,8 +11,8 @@ from service.api.auth import requires
 from service.api.context import connection, principal
 from service.api.responses import created, json_response
 from service.domain import disclosure
-from service.domain.records import Party, RedactedParty
-from service.errors import NotFound, PermissionDenied
+from service.domain.records import Party
+from service.errors import NotFound
 from service.repository import parties
 from service.schemas.registry import PartyIn, PartyVerificationIn
 
@@ -41,14 +41,7 @@ def get_party(party_id: UUID) -> Response:
 def verify_party(party_id: UUID) -> Response:
     """Record that the caller's agency verified the party."""
     verification = requests.body(party_verification_in)
-    found = _party_or_404(party_id)
-    if isinstance(disclosure.party_for(principal().agency.id, found), RedactedParty):
-        # Its reader sees that it exists and who to ask, not who it is: it could vouch for
-        # nobody it knows, and the recorder's findings would count the verification.
-        raise PermissionDenied(
-            f"party {party_id} is restricted by {found.recorded_by.name}, whose record it is "
-            "to verify: ask them"
-        )
+    disclosure.check_may_verify(principal().agency.id, _party_or_404(party_id))
     party = parties.add_verification(connection(), principal().agency.id, party_id, verification)
     return created(disclosure.party_for(principal().agency.id, party), f"/v1/parties/{party.id}")
 

@@ -15,10 +15,10 @@ to contact, never its parties, documents or references:
   gap (a move out of the end user's hands that only a restricted event records is no
   diversion to the viewer: what follows is judged against what was authorised before it); but
   a finding that rests on a restricted event is left out, and no message names a restricted
-  party nor
-  says more of restricted records than the chain and the certificate's usage do: a line taken
-  over its quantity is counted only by the exports the viewer may see where another agency
-  restricted some export under it, and a last holder the viewer may not see is flagged
+  party nor says more of restricted records than the chain and the certificate's usage do
+  (nor a declaration's explanation, withheld with the restricted record that corrects it): a
+  line taken over its quantity is counted only by the exports the viewer may see where another
+  agency restricted some export under it, and a last holder the viewer may not see is flagged
   whether or not anyone verified it (findings.unverified_last_holder; README, "Restricted
   records", says what the presence of such a finding still tells, and why);
 - a RESTRICTED_RECORDS finding says how many records are withheld, when, and by whom.
@@ -55,6 +55,7 @@ from service.domain.records import (
     RestrictedPartyRef,
     ShownParty,
 )
+from service.errors import PermissionDenied
 
 RESTRICTED_RECORDS = "RESTRICTED_RECORDS"
 # The viewer no agency is: what every agency may see (no agency has the nil id).
@@ -64,7 +65,7 @@ ItemList = TypeVar("ItemList", ReexportConsent, DeliveryVerification)
 
 
 def hides_event(viewer: UUID, event: CustodyEvent) -> bool:
-    return event.classification == RESTRICTED and event.recorded_by.id != viewer
+    return _restricted_from(viewer, event.classification, event.recorded_by.id)
 
 
 def chain_for(viewer: UUID, item: Item, facts: ChainFacts) -> CustodyChain:
@@ -143,7 +144,7 @@ def _line_use_for(viewer: UUID, facts: ChainFacts) -> ChainFacts:
 
 
 def _hides_export(viewer: UUID, export: LineExport) -> bool:
-    return export.classification == RESTRICTED and export.recorded_by != viewer
+    return _restricted_from(viewer, export.classification, export.recorded_by)
 
 
 def event_for(
@@ -180,9 +181,25 @@ def _explained_for(viewer: UUID, event: AnyEvent, hidden_correctives: frozenset[
 
 
 def party_for(viewer: UUID, party: Party) -> Party | RedactedParty:
-    if party.classification == RESTRICTED and party.recorded_by.id != viewer:
+    if _restricted_from(viewer, party.classification, party.recorded_by.id):
         return RedactedParty(party.id, party.recorded_by, party.recorded_at)
     return party
+
+
+def check_may_verify(viewer: UUID, party: Party) -> None:
+    """Refuse the viewer's verification of a party it may not see: it sees that the party
+    exists and whom to ask, not who it is, so it could vouch for nobody it knows, and the
+    recorder's findings would count the verification."""
+    if _restricted_from(viewer, party.classification, party.recorded_by.id):
+        raise PermissionDenied(
+            f"party {party.id} is restricted by {party.recorded_by.name}, whose record it is "
+            "to verify: ask them"
+        )
+
+
+def _restricted_from(viewer: UUID, classification: str | None, recorded_by: UUID) -> bool:
+    """Whether a record of this classification and recorder is withheld from the viewer."""
+    return classification == RESTRICTED and recorded_by != viewer
 
 
 def certificate_for(viewer: UUID, certificate: EndUserCertificate) -> EndUserCertificate:

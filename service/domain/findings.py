@@ -440,10 +440,7 @@ def _move(
     certificate = current.certificate
     # Revoked by the day of the move, the certificate allows nothing, under a consent granted
     # before the revocation too (a consent granted on or after it never allowed anything).
-    consent = next(
-        (c for c in facts.consents if c.euc_id == certificate.id and c.covers(event)),
-        None,
-    )
+    consent = next(iter(_covering(facts, certificate, event)), None)
     if not certificate.in_force(event.occurred_on):
         consent = None
     if consent is None:
@@ -529,11 +526,12 @@ def _lapsed_cover(
     the move, and is told why it does not count."""
     if certificate.in_force(event.occurred_on):
         return []
-    return [
-        c
-        for c in facts.consents
-        if c.euc_id == certificate.id and c.covers(event) and certificate.in_force(c.granted_on)
-    ]
+    return [c for c in _covering(facts, certificate, event) if certificate.in_force(c.granted_on)]
+
+
+def _covering(facts: ChainFacts, certificate: Certificate, event: CustodyEvent) -> list[Consent]:
+    """The standing consents to re-transfer under the certificate that cover the move."""
+    return [c for c in facts.consents if c.euc_id == certificate.id and c.covers(event)]
 
 
 def _lapsed_said(lapsed: list[Consent], certificate: Certificate) -> str:

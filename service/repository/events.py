@@ -51,9 +51,19 @@ def insert(
 
 
 def get(conn: Connection, event_id: UUID) -> EventRecord | None:
-    row = conn.execute(SQL["get_event"], {"id": event_id}).fetchone()
-    if row is None:
-        return None
+    found = get_many(conn, [event_id])
+    return found[0] if found else None
+
+
+def get_many(conn: Connection, event_ids: Iterable[UUID]) -> list[EventRecord]:
+    """The events recorded with these ids (in no particular order), in one round trip."""
+    ids = sorted(set(event_ids))
+    if not ids:
+        return []
+    return [_event_record(row) for row in conn.execute(SQL["get_events"], {"ids": ids})]
+
+
+def _event_record(row: rows.Row) -> EventRecord:
     event = rows.custody_event(row)
     shared = {field.name: getattr(event, field.name) for field in fields(event)}
     return EventRecord(**shared, item_ids=tuple(row["item_ids"]))

@@ -13,12 +13,12 @@ RETURNING id;
 INSERT INTO custody_event_items (item_id, event_id)
 SELECT item_id, %(event_id)s FROM unnest(%(item_ids)s::uuid[]) AS item_id;
 
--- name: get_event
+-- name: get_events
 SELECT d.*,
        ARRAY(SELECT ei.item_id FROM custody_event_items ei
              WHERE ei.event_id = d.id ORDER BY ei.item_id) AS item_ids
 FROM event_details d
-WHERE d.id = %(id)s;
+WHERE d.id = ANY(%(ids)s::uuid[]);
 
 -- name: event_owner
 -- The agency that recorded an event, and whether it already stands corrected.
