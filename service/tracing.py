@@ -114,10 +114,7 @@ class Tracer:
     def _search(self, observation: Observation) -> Search:
         reading = observation.reading
         if reading.pattern is not None:
-            found = traces.wildcard_candidates(
-                self.conn, reading.pattern, observation.manufacturer_key, CANDIDATES_SEARCHED
-            )
-            return Search(_assess_all(observation, found), ("WILDCARD",), {}, _full(found))
+            return self._partial(observation, reading.pattern)
         found, entries = traces.strong_candidates(
             self.conn,
             reading.normalised,
@@ -136,6 +133,22 @@ class Tracer:
             return Search(assessments + near, tiers, entries, limited or near_limited)
         return Search(assessments, STRONG_TIERS, entries, limited)
 
+    def _partial(self, observation: Observation, pattern: str) -> Search:
+        """A partial reading by its pattern; then, when that found nothing sought (none of the
+        named manufacturer's items, or none at all), read loosely: a `?` where the marking has
+        a separator, or a look-alike character read for another, found nothing before."""
+        named = observation.manufacturer_key
+        found = traces.wildcard_candidates(self.conn, pattern, named, CANDIDATES_SEARCHED)
+        limited = _full(found)
+        if not limited and not any(named in (None, c.manufacturer_key) for c in found):
+            seen = {candidate.item.id for candidate in found}
+            loose = traces.loose_wildcard_candidates(
+                self.conn, matching.loose_regex(pattern), named, CANDIDATES_SEARCHED
+            )
+            limited = _full(loose)
+            found += [candidate for candidate in loose if candidate.item.id not in seen]
+        return Search(_assess_all(observation, found), ("WILDCARD",), {}, limited)
+
     def _near_misses(
         self, observation: Observation, seen: set[UUID]
     ) -> tuple[list[Assessment], bool]:
@@ -148,14 +161,26 @@ class Tracer:
         searched = CANDIDATES_SEARCHED
         searches: list[Callable[[], list[Candidate]]] = []
         if len(serial) <= matching.ONE_EDIT_LONGEST:
-            neighbours = matching.one_edit_away(serial)
+            neighbours = matching.one_edit_skeletons(serial)
             searches.append(
                 partial(traces.one_edit_candidates, self.conn, neighbours, named, searched)
             )
-        searches += [
-            partial(traces.near_miss_candidates, self.conn, serial, named, searched),
-            partial(traces.near_miss_candidates, self.conn, serial, named, searched, wide=True),
-        ]
+        searches.append(partial(traces.near_miss_candidates, self.conn, serial, named, searched))
+        # A reading with look-alike letters (`WI234S6`) shares few trigrams with its serial
+        # (`W1234567`); its skeleton shares them with the serials of digits most serials are.
+        if matching.skeleton(serial) != serial:
+            searches.append(
+                partial(
+                    traces.near_miss_candidates,
+                    self.conn,
+                    matching.skeleton(serial),
+                    named,
+                    searched,
+                )
+            )
+        searches.append(
+            partial(traces.near_miss_candidates, self.conn, serial, named, searched, wide=True)
+        )
         near: list[Assessment] = []
         limited = False
         for search in searches:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
@@ -80,8 +80,13 @@ class Reading:
 
 
 # The wildcards as other keyboards type them (full-width on East Asian input methods, the
-# small forms), which normalisation would otherwise drop as punctuation: read as `?` and `*`.
-_WILDCARD_FORMS = str.maketrans({"\uff1f": "?", "\ufe56": "?", "\uff0a": "*", "\ufe61": "*"})
+# small forms, the Arabic question mark that Arabic and Persian layouts give for Shift+/, the
+# mathematical and low asterisks), which normalisation would otherwise drop as punctuation:
+# read as `?` and `*`.
+_WILDCARD_FORMS = str.maketrans(
+    {"\uff1f": "?", "\ufe56": "?", "\u061f": "?", "\uff0a": "*", "\ufe61": "*", "\u2217": "*",
+     "\u204e": "*"}
+)  # fmt: skip
 
 
 @lru_cache(maxsize=4096)
@@ -283,15 +288,121 @@ def _confusable_match(reading: Reading, item: Item) -> SerialMatch:
 
 def _wildcard_match(reading: Reading, item: Item) -> SerialMatch | None:
     assert reading.pattern is not None
-    if not like(reading.pattern, item.serial_normalised):
-        return None
-    known = len(reading.normalised) / max(len(item.serial_normalised), 1)
+    registered = item.serial_normalised
+    if like(reading.pattern, registered):
+        separators, confused = 0, False
+    else:
+        loose = loosely_alike(reading.pattern, marked_with_separators(item))
+        if loose is None:
+            return None
+        separators, confused = loose
+    known = len(reading.normalised) / max(len(registered), 1)
     score = Basis.WILDCARD.value * (0.7 + 0.3 * min(known, 1.0))
+    # Each liberty taken weighs: a partial reading that agrees as read ranks first.
+    score *= LOOSE_WEIGHT ** (separators + confused)
     explanation = (
         f"a partial reading: {len(reading.normalised)} of the registered "
-        f"{len(item.serial_normalised)} characters were readable and agree"
+        f"{len(registered)} characters were readable and agree"
     )
+    if confused:
+        explanation += (
+            " once characters that are easily confused (O and 0, I and 1, S and 5, B and 8, "
+            "Z and 2, G and 6) are read as one"
+        )
+    if separators:
+        marks = "mark ('?') stands" if separators == 1 else "marks ('?') stand"
+        explanation += f"; {separators} unreadable {marks} where the marking has a separator"
     return Basis.WILDCARD, score, (_serial_difference(reading, item, explanation),)
+
+
+# Where a marking has a separator (a dash, a slash, a space), which normalised serials do not
+# keep: a `?` read there stood for it. Never a character of a normalised serial.
+SEPARATOR = "-"
+# A loose partial match (a `?` for a separator, look-alikes read as one) weighs this for each.
+LOOSE_WEIGHT = 0.9
+_LOOK_ALIKE_CLASS = {char: f"[{group}]" for group in CONFUSABLE_GROUPS for char in group}
+
+
+def marked_with_separators(item: Item) -> str:
+    """The registered serial normalised, with SEPARATOR where its marking has punctuation,
+    spaces or symbols between letters and digits (`ak 11/74094`: `AK-11-74094`)."""
+    pieces: list[str] = []
+    for char in item.serial_number.strip():
+        folded = normalise_serial(char)
+        if folded:
+            pieces.append(folded)
+        elif pieces and pieces[-1] != SEPARATOR and unicodedata.category(char)[0] in "PSZ":
+            pieces.append(SEPARATOR)
+    marked = "".join(pieces).rstrip(SEPARATOR)
+    # Folded a character at a time as the whole is folded, unless a rule spans characters:
+    # then the separators are not told.
+    return (
+        marked
+        if marked.replace(SEPARATOR, "") == item.serial_normalised
+        else item.serial_normalised
+    )
+
+
+def loosely_alike(pattern: str, marked: str) -> tuple[int, bool] | None:
+    """Whether a partial reading's LIKE pattern matches a registered serial (as
+    marked_with_separators gives it) once a `?` may stand for a separator of the marking and
+    look-alike characters are read as one: how many `?` stood for a separator and whether
+    look-alikes were read as one, taking as few liberties as will do; None when it does not.
+
+    The states are the places in the serial the pattern read so far can end at, each with the
+    fewest liberties taken to get there (separators stood for, look-alikes): len(pattern) steps
+    over at most len(marked) places each."""
+    states: dict[int, tuple[int, int]] = {0: (0, 0)}
+    for char in pattern:
+        states = _past_separators(states, marked)
+        following: dict[int, tuple[int, int]] = {}
+        if char == "%":
+            first = min(states)
+            best = states[first]
+            for at in range(first, len(marked) + 1):
+                best = min(best, states.get(at, best))
+                following[at] = best
+        else:
+            for at, (separators, confusions) in states.items():
+                if at == len(marked):
+                    continue
+                found = marked[at]
+                if char == "_":
+                    cost = (separators + (found == SEPARATOR), confusions)
+                elif found == char:
+                    cost = (separators, confusions)
+                elif found != SEPARATOR and skeleton(found) == skeleton(char):
+                    cost = (separators, confusions + 1)
+                else:
+                    continue
+                if at + 1 not in following or cost < following[at + 1]:
+                    following[at + 1] = cost
+        if not following:
+            return None
+        states = following
+    end = _past_separators(states, marked).get(len(marked))
+    return None if end is None else (end[0], end[1] > 0)
+
+
+def _past_separators(states: dict[int, tuple[int, int]], marked: str) -> dict[int, tuple[int, int]]:
+    """The states, and past each separator at one: a reading need not mark a separator."""
+    passed = dict(states)
+    for at in sorted(states):
+        if at < len(marked) and marked[at] == SEPARATOR:
+            cost = passed[at]
+            if at + 1 not in passed or cost < passed[at + 1]:
+                passed[at + 1] = cost
+    return passed
+
+
+def loose_regex(pattern: str) -> str:
+    """A PostgreSQL regular expression that finds every serial loosely_alike may accept (a `?`
+    for one character or none, look-alikes as bracket classes; the trigram index answers it
+    from the runs the reading knows)."""
+    pieces = {"_": ".?", "%": ".*"}
+    # Normalised serials hold letters and digits only: none is special in a regular expression.
+    body = "".join(pieces.get(char) or _LOOK_ALIKE_CLASS.get(char, char) for char in pattern)
+    return f"^{body}$"
 
 
 def like(pattern: str, serial: str) -> bool:
@@ -320,13 +431,20 @@ def like(pattern: str, serial: str) -> bool:
 
 
 def _near_miss(reading: Reading, item: Item) -> SerialMatch | None:
-    edits = edit_script(reading.normalised, item.serial_normalised)
+    read, registered = reading.normalised, item.serial_normalised
+    edits = edit_script(read, registered)
+    confusions: list[str] = []
+    if edits is None or len(edits) > 1:
+        # Look-alikes read for one another cost no edit: `8HW23` is `BHW235` with one missing.
+        alike = look_alike_script(read, registered)
+        if alike is not None and (edits is None or len(alike[0]) < len(edits)):
+            edits, confusions = alike
     if edits is None:
         return None
     score = Basis.NEAR_MISS.value - 0.1 * (len(edits) - 1)
-    explanation = f"comparing {reading.normalised} with {item.serial_normalised}: " + "; ".join(
-        edits
-    )
+    if confusions:
+        score *= LOOSE_WEIGHT
+    explanation = f"comparing {read} with {registered}: " + "; ".join(edits + confusions)
     return Basis.NEAR_MISS, score, (_serial_difference(reading, item, explanation),)
 
 
@@ -339,6 +457,13 @@ def _serial_difference(reading: Reading, item: Item, explanation: str) -> Differ
 # under any threshold a trigram search can use on a registry of millions.
 ONE_EDIT_LONGEST = 6
 _NEIGHBOUR_CHARACTERS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def one_edit_skeletons(serial_norm: str) -> set[str]:
+    """The confusable skeletons one edit from this serial's (a near miss one edit away, its
+    look-alikes read either way), but for the skeleton itself (a CONFUSABLE match)."""
+    own = skeleton(serial_norm)
+    return {skeleton(neighbour) for neighbour in one_edit_away(own)} - {own}
 
 
 def one_edit_away(serial_norm: str) -> set[str]:
@@ -373,6 +498,43 @@ def edit_script(read: str, registered: str, limit: int = MAX_DISTANCE) -> list[s
     if table[len(read)][len(registered)] > limit:
         return None
     return _describe(_backtrace(table, read, registered), read, registered)
+
+
+def look_alike_script(
+    read: str, registered: str, limit: int = MAX_DISTANCE
+) -> tuple[list[str], list[str]] | None:
+    """edit_script once look-alike characters (CONFUSABLE_GROUPS) are read as one: the edits,
+    and the look-alikes read for one another, in words; None when more than `limit` edits are
+    needed."""
+    a, b = skeleton(read), skeleton(registered)
+    if abs(len(a) - len(b)) > limit:
+        return None
+    table = _osa_table(a, b)
+    if table[len(a)][len(b)] > limit:
+        return None
+    operations = _backtrace(table, a, b)
+    confusions = [
+        f"{read[i]!r} read where the registry has {registered[j]!r} (character {j + 1}), "
+        "easily confused"
+        for i, j in _aligned(operations, len(a), len(b))
+        if read[i] != registered[j]
+    ]
+    return _describe(operations, read, registered), confusions
+
+
+def _aligned(
+    operations: list[tuple[str, int, int]], read_length: int, registered_length: int
+) -> Iterator[tuple[int, int]]:
+    """The positions of the reading and the registered serial that an alignment pairs as the
+    same character (those no operation touches)."""
+    i = j = 0
+    for operation, at_read, at_registered in [*operations, ("end", read_length, registered_length)]:
+        while i < at_read and j < at_registered:
+            yield i, j
+            i, j = i + 1, j + 1
+        steps = {"substitute": (1, 1), "transpose": (2, 2), "extra": (1, 0), "missing": (0, 1)}
+        step_read, step_registered = steps.get(operation, (0, 0))
+        i, j = at_read + step_read, at_registered + step_registered
 
 
 def _osa_table(a: str, b: str) -> list[list[int]]:

@@ -59,18 +59,33 @@ def wildcard_candidates(
     return _candidates(conn, SQL["wildcard_candidates"], params)
 
 
+def loose_wildcard_candidates(
+    conn: Connection, regex: str, manufacturer_key: str | None, limit: int
+) -> list[Candidate]:
+    """Items whose normalised serial matches a partial reading read loosely (the regular
+    expression of matching.loose_regex), the given manufacturer's first."""
+    params = {"regex": regex, "manufacturer_key": manufacturer_key, "limit": limit}
+    return _candidates(conn, SQL["loose_wildcard_candidates"], params)
+
+
 def near_miss_candidates(
     conn: Connection,
-    serial_norm: str,
+    searched: str,
     manufacturer_key: str | None,
     limit: int,
     *,
     wide: bool = False,
 ) -> list[Candidate]:
-    """Items whose normalised serial is a few edits from this one, the given manufacturer's
-    first, then the closest. `wide` lowers the trigram similarity the search needs (slower; for
-    a second try)."""
-    params = {"serial_norm": serial_norm, "manufacturer_key": manufacturer_key, "limit": limit}
+    """Items whose normalised serial shares trigrams with `searched` (a reading's normalised
+    serial or its skeleton) and whose skeleton is a few edits from its skeleton, the given
+    manufacturer's first, then the closest. `wide` lowers the trigram similarity the search
+    needs (slower; for a further try)."""
+    params = {
+        "searched": searched,
+        "skeleton": skeleton(searched),
+        "manufacturer_key": manufacturer_key,
+        "limit": limit,
+    }
     if not wide:
         return _candidates(conn, SQL["near_miss_candidates"], params)
     with conn.pipeline():
@@ -81,10 +96,10 @@ def near_miss_candidates(
 
 
 def one_edit_candidates(
-    conn: Connection, serials: set[str], manufacturer_key: str | None, limit: int
+    conn: Connection, skeletons: set[str], manufacturer_key: str | None, limit: int
 ) -> list[Candidate]:
-    """Items whose normalised serial is one of these, the given manufacturer's first."""
-    params = {"serials": sorted(serials), "manufacturer_key": manufacturer_key, "limit": limit}
+    """Items whose confusable skeleton is one of these, the given manufacturer's first."""
+    params = {"skeletons": sorted(skeletons), "manufacturer_key": manufacturer_key, "limit": limit}
     return _candidates(conn, SQL["one_edit_candidates"], params)
 
 

@@ -50,10 +50,30 @@ JOIN items i ON i.id = found.item_id
 JOIN agencies a ON a.id = i.recorded_by_agency_id
 ORDER BY found.named DESC NULLS LAST, i.id;
 
+-- name: loose_wildcard_candidates
+-- Tier 4 again, when the pattern alone found none of the named manufacturer's items (of any,
+-- when none is named): a regular expression (matching.loose_regex) in which each `?` may stand
+-- for nothing (a separator the normalised serial does not keep) and look-alike characters are
+-- one bracket class, answered by the same trigram index from the runs the reading knows.
+SELECT i.id, i.manufacturer, i.model, i.category, i.caliber, i.serial_number, i.serial_norm,
+       i.country_of_manufacture, i.year_of_manufacture, i.import_markings, i.other_markings,
+       a.id AS recorded_by_id, a.name AS recorded_by_name, i.recorded_at, i.manufacturer_key
+FROM (SELECT s.item_id, s.manufacturer_key = %(manufacturer_key)s AS named
+      FROM item_serials s
+      WHERE s.serial_norm ~ %(regex)s
+      ORDER BY s.manufacturer_key = %(manufacturer_key)s DESC NULLS LAST, s.item_id
+      LIMIT %(limit)s) AS found
+JOIN items i ON i.id = found.item_id
+JOIN agencies a ON a.id = i.recorded_by_agency_id
+ORDER BY found.named DESC NULLS LAST, i.id;
+
 -- name: near_miss_candidates
--- Tier 5: serials that share enough trigrams (pg_trgm.similarity_threshold, set per connection)
--- and are at most three Levenshtein edits away; the matcher keeps those within two edits of
--- optimal string alignment (where a transposition counts once).
+-- Tier 5: serials that share enough trigrams with the searched form of the reading (its
+-- normalised serial, or its confusable skeleton when it holds look-alike letters;
+-- pg_trgm.similarity_threshold, set per connection) and whose skeletons are at most four
+-- Levenshtein edits apart; the matcher keeps those within two edits of optimal string alignment
+-- (where a transposition counts once, and look-alikes read for one another count none: two
+-- transpositions are four Levenshtein edits, and three let them through no more).
 -- The search runs on item_serials (narrow rows: a cheap recheck); only the kept candidates are
 -- read from items. levenshtein takes at most 255 characters, and a serial of 64 may normalise to
 -- more (U+FDFA is 15 letters): such a registered serial is passed over, not an error for every
@@ -64,12 +84,13 @@ ORDER BY found.named DESC NULLS LAST, i.id;
 SELECT i.id, i.manufacturer, i.model, i.category, i.caliber, i.serial_number, i.serial_norm,
        i.country_of_manufacture, i.year_of_manufacture, i.import_markings, i.other_markings,
        a.id AS recorded_by_id, a.name AS recorded_by_name, i.recorded_at, i.manufacturer_key
-FROM (SELECT s.item_id, similarity(s.serial_norm, %(serial_norm)s) AS closeness,
+FROM (SELECT s.item_id, similarity(s.serial_norm, %(searched)s) AS closeness,
              s.manufacturer_key = %(manufacturer_key)s AS named
       FROM item_serials s
-      WHERE s.serial_norm %% %(serial_norm)s
+      WHERE s.serial_norm %% %(searched)s
         AND CASE WHEN length(s.serial_norm) <= 255
-                 THEN levenshtein_less_equal(s.serial_norm, %(serial_norm)s, 3) <= 3 END
+                 THEN levenshtein_less_equal(serial_skeleton(s.serial_norm), %(skeleton)s, 4)
+                      <= 4 END
       ORDER BY named DESC NULLS LAST, closeness DESC, s.item_id
       LIMIT %(limit)s) AS near
 JOIN items i ON i.id = near.item_id
@@ -77,14 +98,15 @@ JOIN agencies a ON a.id = i.recorded_by_agency_id
 ORDER BY near.named DESC NULLS LAST, near.closeness DESC, i.id;
 
 -- name: one_edit_candidates
--- Tier 5 for a short serial: the items whose normalised serial is one of the given ones (those
--- one edit from the reading), the named manufacturer's first. Trigrams miss them: '3958' and
--- '3598' share one trigram of nine (similarity 0.11).
+-- Tier 5 for a short serial: the items whose confusable skeleton is one of the given ones (those
+-- one edit from the reading's skeleton: a look-alike read for another costs no edit), the named
+-- manufacturer's first. Trigrams miss them: '3958' and '3598' share one trigram of nine
+-- (similarity 0.11).
 SELECT i.id, i.manufacturer, i.model, i.category, i.caliber, i.serial_number, i.serial_norm,
        i.country_of_manufacture, i.year_of_manufacture, i.import_markings, i.other_markings,
        a.id AS recorded_by_id, a.name AS recorded_by_name, i.recorded_at, i.manufacturer_key
 FROM items i JOIN agencies a ON a.id = i.recorded_by_agency_id
-WHERE i.serial_norm = ANY(%(serials)s::text[])
+WHERE i.serial_skeleton = ANY(%(skeletons)s::text[])
 ORDER BY i.manufacturer_key = %(manufacturer_key)s DESC NULLS LAST, i.id
 LIMIT %(limit)s;
 

@@ -167,6 +167,76 @@ class TestTiers:
         assert (best["item"]["id"], best["match_basis"]) == (pistol["id"], "NEAR_MISS")
         assert "characters 1 and 2 read in the other order" in best["differences"][0]["explanation"]
 
+    @pytest.mark.parametrize(
+        ("reading", "liberty"),
+        [
+            ("1502?34 567", "1 unreadable mark ('?') stands where the marking has a separator"),
+            ("15O2-34 5?7", "easily confused"),  # O read for 0, beside a partial reading
+            ("15O2-34*", "easily confused"),
+        ],
+    )
+    def test_a_partial_reading_is_read_loosely_when_it_finds_nothing_as_read(
+        self, api: ContractClient, registry: Any, reading: str, liberty: str
+    ) -> None:
+        # Found in review: a `?` where a dash or space was, or an O read for a 0 beside a `?`,
+        # answered NO_MATCH: the pattern needs one character where the normalised serial keeps
+        # none, and the partial tier never compared look-alikes.
+        rifle = registry.item(serial_number="1502-34 567", manufacturer="FN Herstal",
+                              model="FAL", category="RIFLE")  # fmt: skip
+        registry.item(serial_number="150234X567", manufacturer="FN Herstal", model="FAL")
+
+        answer = trace(api, reading, manufacturer="FN Herstal")
+
+        best = first(answer)
+        assert (best["item"]["id"], best["match_basis"]) == (rifle["id"], "WILDCARD")
+        assert liberty in best["differences"][0]["explanation"]
+
+    def test_a_partial_reading_that_finds_the_named_maker_as_read_is_not_read_loosely(
+        self, api: ContractClient, registry: Any
+    ) -> None:
+        as_read = registry.item(serial_number="1502X34567", manufacturer="FN Herstal")
+        registry.item(serial_number="1502-34 567", manufacturer="FN Herstal")
+
+        answer = trace(api, "1502?34 567", manufacturer="FN Herstal")
+
+        assert [c["item"]["id"] for c in answer["candidates"]] == [as_read["id"]]
+
+    @pytest.mark.parametrize(
+        ("reading", "registered"),
+        [
+            ("8HW23", "BHW235"),  # 8 read for B, and the last character missed
+            ("2I789", "217893"),
+            ("WI234S6", "W1234567"),  # two look-alikes, and the last character missed
+        ],
+    )
+    def test_a_near_miss_through_look_alikes_is_found(
+        self, api: ContractClient, registry: Any, reading: str, registered: str
+    ) -> None:
+        # Found in review: each error alone was found, both together not (the near misses were
+        # sought on the normalised reading, where a look-alike is an edit and costs trigrams).
+        pistol = registry.item(serial_number=registered, manufacturer="Glock", model="17",
+                               category="PISTOL")  # fmt: skip
+        registry.item(serial_number="BX550311")
+
+        answer = trace(api, reading)
+
+        best = first(answer)
+        assert (best["item"]["id"], best["match_basis"]) == (pistol["id"], "NEAR_MISS")
+        assert "easily confused" in best["differences"][0]["explanation"]
+
+    def test_two_transpositions_in_a_long_serial_are_found(
+        self, api: ContractClient, registry: Any
+    ) -> None:
+        # Two transpositions are four Levenshtein edits: the search let three through.
+        rifle = registry.item(serial_number="0001-23456-789012-345678901234", manufacturer="Ruger",
+                              model="10/22", category="RIFLE")  # fmt: skip
+
+        answer = trace(api, "0001-24356-789012-345768901234")
+
+        best = first(answer)
+        assert (best["item"]["id"], best["match_basis"]) == (rifle["id"], "NEAR_MISS")
+        assert best["differences"][0]["explanation"].count("in the other order") == 2
+
     def test_the_named_makers_near_miss_is_sought_past_another_makers(
         self, api: ContractClient, registry: Any
     ) -> None:

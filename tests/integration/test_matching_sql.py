@@ -4,6 +4,7 @@ matching.skeleton and matching.ncic give, or a trace misses what the matcher wou
 
 from __future__ import annotations
 
+import re
 import string
 from typing import Any
 
@@ -13,7 +14,14 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from service.db import Connection
-from service.domain.matching import CONFUSABLE_GROUPS, ncic, skeleton
+from service.domain.matching import (
+    CONFUSABLE_GROUPS,
+    SEPARATOR,
+    loose_regex,
+    loosely_alike,
+    ncic,
+    skeleton,
+)
 from service.domain.serials import LOOKALIKE_TO_LATIN, normalise_name, normalise_serial
 
 # The `db` fixture is made once per test, not per example: the examples only read through it.
@@ -163,3 +171,36 @@ def test_the_generated_columns_cannot_be_written(db: Connection, agency_id: Any)
             " %s)",
             [agency_id],
         )
+
+
+# A partial reading's pattern (normalised known characters, `_` and `%`), and a registered serial
+# as marked_with_separators gives it, from the characters the loose rules act on.
+_LOOSE_MARKS = "0OQD1IL8BA7"
+loose_patterns = st.text(st.sampled_from([*_LOOSE_MARKS, "_", "%"]), max_size=10).map(
+    lambda pattern: re.sub("%+", "%", pattern)
+)
+marked_serials = st.text(st.sampled_from([*_LOOSE_MARKS, SEPARATOR]), max_size=10).map(
+    lambda marked: re.sub(f"{SEPARATOR}+", SEPARATOR, marked).strip(SEPARATOR)
+)
+
+
+@PROPERTY
+@given(st.lists(st.tuples(loose_patterns, marked_serials), min_size=1, max_size=30))
+@example([("A_12", "A-12"), ("8_1O", "B-10"), ("%O_", "DQ-"), ("_", "")])
+def test_the_loose_search_finds_whatever_the_matcher_takes_loosely(
+    db: Connection, cases: list[tuple[str, str]]
+) -> None:
+    # The database is asked loose_regex on the serial without its separators; the matcher then
+    # keeps what loosely_alike takes. A serial the matcher would take but the search missed is a
+    # weapon not found.
+    taken = [
+        (loose_regex(pattern), marked.replace(SEPARATOR, ""))
+        for pattern, marked in cases
+        if loosely_alike(pattern, marked) is not None
+    ]
+    rows = db.execute(
+        "SELECT serial ~ regex AS found FROM unnest(%s::text[], %s::text[]) AS c (regex, serial)",
+        [[regex for regex, _ in taken], [serial for _, serial in taken]],
+    ).fetchall()
+
+    assert all(row["found"] for row in rows)

@@ -640,7 +640,7 @@ class TestTiers:
         "reading",
         [
             "AK1174?9",  # too short: a pattern covers the whole serial
-            "AK11?74094",  # ? is exactly one character
+            "AK117?4094",  # ? is one character, or a separator of the marking: none there
             "AK12*",
             "*74095",
             "AK1174?94?",
@@ -649,6 +649,92 @@ class TestTiers:
     )
     def test_a_pattern_that_does_not_match_is_no_match(self, reading: str) -> None:
         assert assess(observe(reading), candidate()) is None
+
+    @pytest.mark.parametrize(
+        ("reading", "registered"),
+        [
+            ("AK11?74094", AK_SERIAL),  # where the space was
+            ("1502?34 567", "1502-34 567"),
+            ("1502-34?567", "1502-34 567"),
+            ("ABC 12?345", "ABC 12/345"),
+            ("*34?567", "1502-34 567"),
+        ],
+    )
+    def test_a_question_mark_may_stand_for_a_separator_of_the_marking(
+        self, reading: str, registered: str
+    ) -> None:
+        assessment = assessed(reading, item(registered))
+
+        assert assessment.basis is Basis.WILDCARD
+        assert "1 unreadable mark ('?') stands where the marking has a separator" in (
+            serial_explanation(assessment)
+        )
+
+    def test_a_look_alike_in_a_partial_reading_is_read_as_one(self) -> None:
+        assessment = assessed("EA O7 1234?6", item("ЕА 07 123456"))
+
+        assert assessment.basis is Basis.WILDCARD
+        assert "easily confused" in serial_explanation(assessment)
+        assert "separator" not in serial_explanation(assessment)
+
+    def test_a_partial_reading_that_agrees_as_read_ranks_above_a_loose_one(self) -> None:
+        as_read = assessed("1502-34?567", item("1502-34X567"))
+        for_a_separator = assessed("1502-34?567", item("1502-34 567"))
+        with_a_look_alike = assessed("15O2-34?567", item("1502-34X567"))
+
+        assert as_read.serial_score > for_a_separator.serial_score
+        assert as_read.serial_score > with_a_look_alike.serial_score
+        # all 9 registered characters read, one liberty taken
+        assert for_a_separator.serial_score == pytest.approx(0.7 * 1.0 * 0.9)
+
+    @pytest.mark.parametrize(
+        ("pattern", "marked", "expected"),
+        [
+            ("AB_12", "AB-12", (1, False)),
+            ("AB_12", "ABX12", (0, False)),
+            ("AB__12", "AB-X12", (1, False)),
+            ("AB_12", "AB12", None),  # no separator there: a character was read there
+            ("A_B12", "AB-12", None),
+            ("AB12%", "AB-12-3", (0, False)),  # an unmarked separator is passed over
+            ("A8_12", "AB-12", (1, True)),
+            ("A8X12", "AB-12", None),
+            ("%_", "AB", (0, False)),
+        ],
+    )
+    def test_loosely_alike(
+        self, pattern: str, marked: str, expected: tuple[int, bool] | None
+    ) -> None:
+        assert matching.loosely_alike(pattern, marked) == expected
+
+    @PROPERTY
+    @given(
+        st.text("AB0O_%", max_size=8).map(lambda p: re.sub("%+", "%", p)),
+        st.text("AB0O", max_size=8),
+    )
+    def test_what_like_takes_loosely_alike_takes_as_read(self, pattern: str, serial: str) -> None:
+        if matching.like(pattern, serial):
+            assert matching.loosely_alike(pattern, serial) == (0, False)
+
+    @PROPERTY
+    @given(
+        st.text("AB0O_%", max_size=8).map(lambda p: re.sub("%+", "%", p)),
+        st.text("AB0O-", max_size=8).map(lambda s: re.sub("-+", "-", s).strip("-")),
+    )
+    def test_the_loose_regex_finds_whatever_loosely_alike_takes(
+        self, pattern: str, marked: str
+    ) -> None:
+        # What the database is asked (on the serial without its separators) is wider than
+        # what the matcher keeps, never narrower; test_matching_sql asks PostgreSQL itself.
+        if matching.loosely_alike(pattern, marked) is not None:
+            assert re.fullmatch(matching.loose_regex(pattern), marked.replace("-", ""))
+
+    @pytest.mark.parametrize(
+        ("as_typed", "read_as"), [("\u061f", "?"), ("\u2217", "*"), ("\u204e", "*")]
+    )
+    def test_other_keyboards_wildcards_are_wildcards(self, as_typed: str, read_as: str) -> None:
+        reading = read_serial(f"1502-34 5{as_typed}7")
+
+        assert reading.pattern == read_serial(f"1502-34 5{read_as}7").pattern
 
     def test_a_wildcard_reading_is_never_exact(self) -> None:
         registered = item("AK11*")  # a registry serial with a literal star in it
@@ -698,6 +784,31 @@ class TestTiers:
         assert assessment.basis is Basis.NEAR_MISS
         assert assessment.serial_score == pytest.approx({1: 0.6, 2: 0.5}[distance])
         assert serial_explanation(assessment).count("; ") == distance - 1
+
+    @pytest.mark.parametrize(
+        ("reading", "registered", "confused"),
+        [
+            ("8HW23", "BHW235", "'8' read where the registry has 'B' (character 1)"),
+            ("2I789", "217893", "'I' read where the registry has '1' (character 2)"),
+            ("WI234S6", "W1234567", "'S' read where the registry has '5' (character 6)"),
+        ],
+    )
+    def test_look_alikes_cost_a_near_miss_no_edit(
+        self, reading: str, registered: str, confused: str
+    ) -> None:
+        assessment = assessed(reading, item(registered))
+
+        assert assessment.basis is Basis.NEAR_MISS
+        assert assessment.serial_score == pytest.approx(0.6 * 0.9)  # one edit, look-alikes
+        assert "was not read" in serial_explanation(assessment)
+        assert confused in serial_explanation(assessment)
+
+    def test_two_transpositions_are_two_edits(self) -> None:
+        assessment = assessed("W2134576", item("W1234567"))
+
+        assert assessment.basis is Basis.NEAR_MISS
+        assert assessment.serial_score == pytest.approx(0.5)
+        assert serial_explanation(assessment).count("in the other order") == 2
 
     @pytest.mark.parametrize("reading", ["ZZ99887766", "AK1275195", "AK11", "BX550311"])
     def test_nothing_close_is_none(self, reading: str) -> None:
