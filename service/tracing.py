@@ -92,16 +92,20 @@ class Tracer:
     def _observe(self, weapon: ObservedWeapon) -> tuple[Observation, ManufacturerRef | None]:
         known = None
         manufacturer_key = None
+        resembles: frozenset[str] = frozenset()
         if weapon.manufacturer is not None:
             name_key = normalise_name(weapon.manufacturer)
             found = self.directory.resolve(name_key)
             manufacturer_key = found.key if found else name_key
             known = ManufacturerRef(found.key, found.name, found.country) if found else None
+            if found is None:
+                resembles = self.directory.resembled(name_key)
         observation = Observation(
             reading=matching.read_serial(weapon.serial_number),
             manufacturer=weapon.manufacturer,
             manufacturer_key=manufacturer_key,
             manufacturer_name=known.name if known else None,
+            manufacturer_resembles=resembles,
             model=weapon.model,
             category=weapon.category,
             caliber=weapon.caliber,

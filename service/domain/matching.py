@@ -151,6 +151,8 @@ class Observation:
     # the manufacturer's key once its aliases are resolved (Izhmash -> Kalashnikov Concern)
     manufacturer_key: str | None = None
     manufacturer_name: str | None = None
+    # for a name not in the table, the keys of the manufacturers one of whose names it reads like
+    manufacturer_resembles: frozenset[str] = frozenset()
     model: str | None = None
     category: str | None = None
     caliber: str | None = None
@@ -657,8 +659,45 @@ def _manufacturer(observation: Observation, candidate: Candidate) -> FieldVerdic
         known_as = observation.manufacturer_name or registered
         explanation = f"{observed!r} is a name of {known_as!r}, recorded as {registered!r}"
         return "manufacturer", 1.0, Difference("manufacturer", observed, registered, explanation)
-    explanation = "another manufacturer: serials are unique only per manufacturer"
-    return "manufacturer", 0.0, Difference("manufacturer", observed, registered, explanation)
+    if observation.manufacturer_name is not None:  # a maker of the table, and another one
+        explanation = "another manufacturer: serials are unique only per manufacturer"
+        return "manufacturer", 0.0, Difference("manufacturer", observed, registered, explanation)
+    # A name the table does not know may be a misspelling, or a name of the maker it lacks.
+    if candidate.manufacturer_key in observation.manufacturer_resembles or names_alike(
+        normalise_name(observed), normalise_name(registered)
+    ):
+        explanation = (
+            f"{observed!r} is not in the table of manufacturers, but reads like a name of the "
+            f"maker recorded, {registered!r}: misspelt, or a name the table lacks, perhaps"
+        )
+        agreement = UNKNOWN_NAME_ALIKE
+    else:
+        explanation = (
+            f"{observed!r} is not in the table of manufacturers and reads like no name of the "
+            f"maker recorded: another manufacturer, perhaps (serials are unique only per "
+            "manufacturer)"
+        )
+        agreement = 0.0
+    return "manufacturer", agreement, Difference("manufacturer", observed, registered, explanation)
+
+
+# How far a manufacturer's name not in the table, but like one of the recorded maker's names,
+# agrees: not the certainty of a name the table gives it.
+UNKNOWN_NAME_ALIKE = 0.8
+# Names this short are alike only when equal: "FNH" and "FN" are not read as one.
+SHORTEST_ALIKE_NAME = 4
+
+
+def names_alike(a: str, b: str) -> bool:
+    """Whether two normalised manufacturer names read as one maker's: one the start of the other
+    (`KALASHNIKOV`, `KALASHNIKOVCONCERN`), or one edit apart (two for names of 8 or more:
+    `ISHMASH`, `IZHMASH`)."""
+    shorter, longer = sorted((a, b), key=len)
+    if len(shorter) < SHORTEST_ALIKE_NAME:
+        return a == b
+    if longer.startswith(shorter):
+        return True
+    return edit_script(a, b, limit=1 if len(shorter) < 8 else 2) is not None
 
 
 def _model(observation: Observation, item: Item) -> FieldVerdict:

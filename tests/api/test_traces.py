@@ -415,6 +415,22 @@ class TestDescription:
         (difference,) = [d for d in first(answer)["differences"] if d["field"] == "manufacturer"]
         assert "'Izhmash' is a name of 'Kalashnikov Concern'" in difference["explanation"]
 
+    def test_a_misspelt_alias_reads_like_the_maker_not_another_one(
+        self, api: ContractClient, rifle: dict[str, Any], db: Connection
+    ) -> None:
+        # Found in review: "Ishmash", in no table, read "another manufacturer" and fitted 0.
+        _alias(db, "KALASHNIKOVCONCERN", "Kalashnikov Concern", ["Izhmash", "Kalashnikov Concern"])
+
+        misspelt = trace(api, "AK 11 74094", manufacturer="Ishmash")
+        unknown = trace(api, "AK 11 74094", manufacturer="Acme Arms")
+
+        assert misspelt["interpretation"]["manufacturer"] is None
+        (difference,) = [d for d in first(misspelt)["differences"] if d["field"] == "manufacturer"]
+        assert "'Ishmash' is not in the table of manufacturers, but reads like" in (
+            difference["explanation"]
+        )
+        assert first(misspelt)["score"] > first(unknown)["score"]
+
     def test_a_related_category_costs_less_than_an_unrelated_one(
         self, api: ContractClient, registry: Any
     ) -> None:

@@ -894,14 +894,67 @@ class TestDescriptionFit:
         )
 
     def test_another_manufacturer_does_not_fit(self) -> None:
-        assessment = assessed(AK_SERIAL, manufacturer="Zastava Arms")
+        assessment = assessed(
+            AK_SERIAL, manufacturer="Zastava Arms", manufacturer_name="Zastava Arms"
+        )
 
         assert assessment.description_fit == 0.0
         assert assessment.basis is Basis.EXACT  # never hides the serial match
         assert assessment.score == 0.5
         (difference,) = assessment.differences
         assert difference.field == "manufacturer"
-        assert "another manufacturer" in difference.explanation
+        assert difference.explanation == (
+            "another manufacturer: serials are unique only per manufacturer"
+        )
+
+    @pytest.mark.parametrize(
+        ("observed", "resembles"),
+        [
+            ("Kalashnikov", frozenset()),  # the start of the name recorded
+            ("Kalashnikov Conern", frozenset()),  # misspelt
+            ("Ishmash", frozenset({"KALASHNIKOVCONCERN"})),  # like a name of the table's
+        ],
+    )
+    def test_a_name_not_in_the_table_like_the_makers_fits_mostly(
+        self, observed: str, resembles: frozenset[str]
+    ) -> None:
+        # Found in review: it read "another manufacturer", a fact the registry does not know.
+        assessment = assessed(AK_SERIAL, manufacturer=observed, manufacturer_resembles=resembles)
+
+        assert assessment.description_fit == matching.UNKNOWN_NAME_ALIKE
+        (difference,) = assessment.differences
+        assert difference.explanation == (
+            f"{observed!r} is not in the table of manufacturers, but reads like a name of the "
+            "maker recorded, 'Kalashnikov Concern': misspelt, or a name the table lacks, perhaps"
+        )
+
+    def test_a_name_not_in_the_table_unlike_the_makers_does_not_fit(self) -> None:
+        assessment = assessed(AK_SERIAL, manufacturer="Acme Arms")
+
+        assert assessment.description_fit == 0.0
+        (difference,) = assessment.differences
+        assert "is not in the table of manufacturers and reads like no name" in (
+            difference.explanation
+        )
+
+    @pytest.mark.parametrize(
+        ("a", "b", "alike"),
+        [
+            ("KALASHNIKOV", "KALASHNIKOVCONCERN", True),
+            ("ISHMASH", "IZHMASH", True),  # one edit in 7
+            ("NORINKO", "NORINCO", True),
+            ("BERETA", "BERETTA", True),
+            ("KALASHNIKOVKONZERN", "KALASHNIKOVCONCERN", True),  # two edits in 18
+            ("IZHMSH", "IZHMASH", True),
+            ("ISHMAH", "IZHMASH", False),  # two edits in 7
+            ("FNH", "FN", False),  # too short to be alike but equal
+            ("SIG", "SIGSAUER", False),
+            ("ACME", "KALASHNIKOVCONCERN", False),
+        ],
+    )
+    def test_names_alike(self, a: str, b: str, alike: bool) -> None:
+        assert matching.names_alike(a, b) is alike
+        assert matching.names_alike(b, a) is alike
 
     def test_each_field_weighs_by_its_weight(self) -> None:
         # Manufacturer wrong (0.45), model right (0.25): 0.25 / 0.7.
