@@ -426,8 +426,9 @@ class TestDescription:
 
         assert misspelt["interpretation"]["manufacturer"] is None
         (difference,) = [d for d in first(misspelt)["differences"] if d["field"] == "manufacturer"]
-        assert "'Ishmash' is not in the table of manufacturers, but reads like" in (
-            difference["explanation"]
+        assert (
+            "'Ishmash' is not in the table of manufacturers, but reads like"
+            in (difference["explanation"])
         )
         assert first(misspelt)["score"] > first(unknown)["score"]
 
