@@ -219,8 +219,27 @@ def _as_custody_passed(events: Sequence[CustodyEvent], order: list[int]) -> list
 def _follows_on(
     event: CustodyEvent, holders: set[UUID], events: Sequence[CustodyEvent], waiting: list[int]
 ) -> bool:
-    if not event.stands or event.event_type in BACK_IN_HAND:
+    if not event.stands:
         return True
+    if event.event_type in BACK_IN_HAND:
+        # A recovery or a seizure ends what the day did before it: it waits for the day's loss,
+        # theft or handover that follows on. Taken first because recorded first, a recovery
+        # read before its loss left the item LOST "with no recovery on record", and a seizure
+        # from a dealer before the sale to it left the item in service with the dealer.
+        return not any(
+            _passes_on(events[n], holders, events, waiting)
+            for n in waiting
+            if events[n] is not event and events[n].event_type not in BACK_IN_HAND
+        )
+    return _passes_on(event, holders, events, waiting)
+
+
+def _passes_on(
+    event: CustodyEvent, holders: set[UUID], events: Sequence[CustodyEvent], waiting: list[int]
+) -> bool:
+    """Whether a standing event that is no recovery or seizure follows on from the holders."""
+    if not event.stands:
+        return False
     if event.event_type == "IMPORT" and any(
         _exports_for(events[n], event) for n in waiting if events[n] is not event
     ):
@@ -229,7 +248,9 @@ def _follows_on(
 
 
 def _exports_for(export: CustodyEvent, imported: CustodyEvent) -> bool:
-    """Whether a standing export is the one an import receives: by its sender or certificate."""
+    """Whether a standing export is the one an import receives: by its sender, its certificate
+    or its destination (an import that names neither sender nor certificate, read before the
+    day's export to its country, left the item in transit with a custody gap)."""
     if export.event_type != "EXPORT" or not export.stands:
         return False
     same_sender = (
@@ -240,7 +261,8 @@ def _exports_for(export: CustodyEvent, imported: CustodyEvent) -> bool:
     same_certificate = (
         export.euc is not None and imported.euc is not None and export.euc.id == imported.euc.id
     )
-    return same_sender or same_certificate
+    to_its_country = export.destination_country == imported.country
+    return same_sender or same_certificate or to_its_country
 
 
 def holders_after(event: CustodyEvent) -> set[UUID]:

@@ -120,8 +120,10 @@ class Consent:
         """Whether this consent, were it not withdrawn, would allow the event's re-transfer."""
         if not self.covers_item or self.granted_on > event.occurred_on:
             return False
-        to_party = event.to_party.id if event.to_party else None
-        goes_to = self.new_end_user_party_id is None or self.new_end_user_party_id == to_party
+        # Its new end user may hold the item, or own it in a forwarder's or an importing
+        # agency's hands, as Authorisation.allows takes the certificate's end user.
+        keepers = {p.id for p in (event.to_party, event.owner_party) if p is not None}
+        goes_to = self.new_end_user_party_id is None or self.new_end_user_party_id in keepers
         return goes_to and _destination(event) in (self.new_destination_country, None)
 
 
@@ -378,10 +380,10 @@ def euc_not_verified(facts: ChainFacts) -> Iterator[Finding]:
 
 @dataclass(frozen=True)
 class Authorisation:
-    """Who may hold the item, and where, under the last certificate it was exported under and
-    the consents recorded since."""
+    """Who may hold the item, and where, under the last certificate it was exported (or, with
+    no export under it on record, imported) under and the consents recorded since."""
 
-    export: CustodyEvent
+    export: CustodyEvent  # the export, or the import, the certificate was first used for
     certificate: Certificate
     end_user_party_id: UUID | None  # None: a consent that names no new end user
     country: str
@@ -424,11 +426,25 @@ def _steps(facts: ChainFacts) -> Iterator[Step]:
         yield Step(event, current, outcome)
         current = after
         certificate = facts.certificate_of(event)
-        if event.event_type == "EXPORT" and certificate is not None:
+        if certificate is not None and _starts_authorisation(event, certificate, current):
             # A misdirected export authorises nothing: its breach is DESTINATION_MISMATCH.
             start = Authorisation(event, certificate, certificate.end_user_party_id,
                                   certificate.destination_country)  # fmt: skip
             current = start if start.allows(event) else None
+
+
+def _starts_authorisation(
+    event: CustodyEvent, certificate: Certificate, current: Authorisation | None
+) -> bool:
+    """An export under a certificate; or an import under one that no export under it began
+    (an importing state's registry often records the import alone: the certificate binds its
+    end user and country all the same, and a re-export or a seizure abroad after it went
+    unflagged, as it did once the export before it was declared erroneous)."""
+    if event.event_type == "EXPORT":
+        return True
+    return event.event_type == "IMPORT" and (
+        current is None or current.certificate.id != certificate.id
+    )
 
 
 def _move(
@@ -465,12 +481,23 @@ def retransfer_without_consent(facts: ChainFacts) -> Iterator[Finding]:
         forbids = " (which forbids re-export)" if certificate.non_reexport_clause else ""
         withdrawn = _withdrawn_cover(facts, certificate, event)
         lapsed = _lapsed_cover(facts, certificate, event)
+        if abroad and event.event_type == "IMPORT" and event.euc and event.euc.id == certificate.id:
+            # The shipment itself, imported elsewhere: it never reached the end use country.
+            moved = (
+                f"Import on {event.occurred_on} into {_destination(event)} under "
+                f"{certificate.certificate_number}{forbids}, a certificate for end use in "
+                f"{allowed.country}: diverted in transit, perhaps"
+            )
+        else:
+            moved = (
+                f"{event.event_type.capitalize()} on {event.occurred_on} moved the item {where}, "
+                f"{_DONE[allowed.export.event_type]} under {certificate.certificate_number}"
+                f"{forbids}"
+            )
         yield Finding(
             "RETRANSFER_WITHOUT_CONSENT",
             severity,
-            f"{event.event_type.capitalize()} on {event.occurred_on} moved the item {where}, "
-            f"exported under {certificate.certificate_number}{forbids}; no consent to "
-            "re-transfer covers it."
+            f"{moved}; no consent to re-transfer covers it."
             + _withdrawn_said(withdrawn)
             + _lapsed_said(lapsed, certificate),
             (
@@ -546,18 +573,21 @@ def _lapsed_said(lapsed: list[Consent], certificate: Certificate) -> str:
 
 
 def seized_outside_end_use_country(facts: ChainFacts) -> Iterator[Finding]:
-    """Seized outside the country the last certificate (or a consent since) authorised."""
+    """Seized, or recovered, outside the country the last certificate (or a consent since)
+    authorised: a weapon for one country surfacing in another is the diversion signal whoever
+    takes it back (a recovery in a third country raised nothing before)."""
     last: Authorisation | None = None
     for step in _steps(facts):
         last = step.before or last
         event = step.event
-        if event.event_type == "SEIZURE" and last is not None and event.country != last.country:
+        if event.event_type in BACK_IN_HAND and last is not None and event.country != last.country:
+            taken = "Seized" if event.event_type == "SEIZURE" else "Recovered"
             yield Finding(
                 "SEIZED_OUTSIDE_END_USE_COUNTRY",
                 "ALERT",
-                f"Seized in {event.country} on {event.occurred_on}; exported on "
-                f"{last.export.occurred_on} under {last.certificate.certificate_number} for end "
-                f"use in {last.country}.",
+                f"{taken} in {event.country} on {event.occurred_on}; "
+                f"{_DONE[last.export.event_type]} on {last.export.occurred_on} under "
+                f"{last.certificate.certificate_number} for end use in {last.country}.",
                 (_event(event), *last.references()),
             )
 
@@ -574,16 +604,29 @@ def custody_gap(facts: ChainFacts) -> Iterator[Finding]:
         checked = event.event_type not in BACK_IN_HAND and previous is not None and holders
         if checked and sender is not None and sender.id not in holders:
             assert previous is not None
+            left_with = _names_of(previous, holders)
             yield Finding(
                 "CUSTODY_GAP",
                 "WARNING",
-                f"{event.event_type.capitalize()} on {event.occurred_on} is sent by "
-                f"{sender.name}, but the record left the item with another party on "
+                f"{event.event_type.capitalize()} on {event.occurred_on} is "
+                f"{_SENT.get(event.event_type, 'reported')} by {sender.name}, but the record "
+                f"left the item with {left_with or 'another party'} on "
                 f"{previous.occurred_on}.",
                 (_event(previous), _event(event)),
             )
         holders = holders_after(event)
         previous = event
+
+
+# What a sender does in an event that moves the item (a loss or a theft is reported).
+_SENT = {"EXPORT": "sent", "IMPORT": "sent", "TRANSFER": "sent"}
+
+
+def _names_of(event: CustodyEvent, holders: set[UUID]) -> str:
+    """The names of the event's parties that hold the item after it ("A and B")."""
+    parties = (event.to_party, event.owner_party, event.from_party)
+    names = list(dict.fromkeys(p.name for p in parties if p is not None and p.id in holders))
+    return " and ".join(names)
 
 
 def conflicting_custody(facts: ChainFacts) -> Iterator[Finding]:
@@ -626,7 +669,15 @@ def _after_destruction(standing: list[CustodyEvent]) -> Iterator[Finding]:
         )
 
 
-_DONE = {"EXPORT": "exported", "IMPORT": "imported", "TRANSFER": "transferred"}
+_DONE = {
+    "EXPORT": "exported",
+    "IMPORT": "imported",
+    "TRANSFER": "transferred",
+    "DESTRUCTION": "destroyed",
+    "DEACTIVATION": "deactivated",
+}
+# The events after which the item is no weapon any more.
+ENDED = frozenset({"DESTRUCTION", "DEACTIVATION"})
 
 
 def _moved_while_missing(standing: list[CustodyEvent]) -> Iterator[Finding]:
@@ -636,10 +687,13 @@ def _moved_while_missing(standing: list[CustodyEvent]) -> Iterator[Finding]:
             missing = event
         elif event.event_type in BACK_IN_HAND:
             missing = None
-        elif missing is not None and event.event_type in TRANSFER_TYPES:
+        elif missing is not None and event.event_type in TRANSFER_TYPES | ENDED:
+            # Moved while missing is custody no one lawful had; ended while missing (destroyed
+            # by the holder that reported it stolen) is the cover a diversion is given, or a
+            # recovery left unrecorded.
             yield Finding(
                 "CONFLICTING_CUSTODY",
-                "ALERT",
+                "ALERT" if event.event_type in TRANSFER_TYPES else "WARNING",
                 f"Reported {'lost' if missing.event_type == 'LOSS' else 'stolen'} on "
                 f"{missing.occurred_on}, yet {_DONE[event.event_type]} on "
                 f"{event.occurred_on} with no recovery on record.",
@@ -686,7 +740,10 @@ def _sent_twice(standing: list[CustodyEvent]) -> Iterator[Finding]:
             assert event.from_party is not None and other.from_party is not None
             same_sender = event.from_party.id == other.from_party.id
             same_day = other.occurred_on == event.occurred_on
-            if same_sender and same_day and other.to_party != event.to_party:
+            # An export and an import by one sender are the shipment leaving and arriving (the
+            # importing agency receives what the end user ordered): not two sendings.
+            one_shipment = {event.event_type, other.event_type} == {"EXPORT", "IMPORT"}
+            if same_sender and same_day and other.to_party != event.to_party and not one_shipment:
                 yield Finding(
                     "CONFLICTING_CUSTODY",
                     "ALERT",

@@ -647,3 +647,179 @@ def test_a_late_verification_is_information_not_a_warning(story: Story) -> None:
 
     assert finding["severity"] == "INFO"
     assert "only on 2012-01-01" in finding["message"]
+
+
+# Found in the findings review of 2026-12-07 --------------------------------------------------
+
+
+def test_a_chain_recorded_from_the_import_is_held_to_its_certificate(story: Story) -> None:
+    # An importing state's registry records the import alone: a re-export and a seizure abroad
+    # after it raised no diversion finding, nor once the export before it was declared
+    # erroneous.
+    story.imported()
+    uganda = story.registry.party(name="Uganda People's Defence Force", kind="ARMED_FORCES",
+                                  country="UG")  # fmt: skip
+    moved = story.event("EXPORT", "2016-02-01", country="KE", destination_country="UG",
+                        from_party_id=story.army["id"], to_party_id=uganda["id"])  # fmt: skip
+    story.event("SEIZURE", "2017-02-01", country="SS", to_party_id=story.police["id"])
+
+    findings = story.findings()
+
+    breach = only(findings, "RETRANSFER_WITHOUT_CONSENT")
+    assert breach["severity"] == "ALERT"
+    assert moved["id"] in references(breach, "event")
+    assert "moved the item out of KE, imported under" in breach["message"]
+    seized = only(findings, "SEIZED_OUTSIDE_END_USE_COUNTRY")
+    assert "; imported on 2010-06-20 under" in seized["message"]
+    assert story.item["id"] in alerted(story)
+
+
+def test_an_import_after_the_certificates_export_is_not_a_second_start(story: Story) -> None:
+    story.clean()
+    moved = story.event("TRANSFER", "2013-02-01", country="KE", destination_country="SS",
+                        from_party_id=story.army["id"],
+                        to_party_id=story.militia["id"])  # fmt: skip
+
+    breach = only(story.findings(), "RETRANSFER_WITHOUT_CONSENT")
+
+    assert moved["id"] in references(breach, "event")
+    assert "exported under" in breach["message"]
+
+
+def test_the_shipment_imported_into_another_country_reads_as_diverted_in_transit(
+    story: Story,
+) -> None:
+    story.made_and_handed_over()
+    story.exported()
+    story.event("IMPORT", "2010-06-20", country="UG", from_party_id=story.exporter["id"],
+                to_party_id=story.army["id"], euc_id=story.euc["id"])  # fmt: skip
+
+    breach = only(story.findings(), "RETRANSFER_WITHOUT_CONSENT")
+
+    assert breach["message"].startswith(
+        "Import on 2010-06-20 into UG under " + story.euc["certificate_number"]
+    )
+    assert "a certificate for end use in KE: diverted in transit, perhaps" in breach["message"]
+
+
+def test_recovered_in_another_country_is_an_alert(story: Story) -> None:
+    story.clean()
+    story.event("THEFT", "2017-05-01", country="KE", from_party_id=story.army["id"])
+    recovery = story.event("RECOVERY", "2018-01-01", country="SS",
+                           to_party_id=story.police["id"])  # fmt: skip
+
+    finding = only(story.findings(), "SEIZED_OUTSIDE_END_USE_COUNTRY")
+
+    assert finding["severity"] == "ALERT"
+    assert recovery["id"] in references(finding, "event")
+    assert finding["message"].startswith("Recovered in SS on 2018-01-01; exported on 2010-05-02")
+
+
+def test_recovered_in_the_end_use_country_is_no_alert(story: Story) -> None:
+    story.clean()
+    story.event("THEFT", "2017-05-01", country="KE", from_party_id=story.army["id"])
+    story.event("RECOVERY", "2018-01-01", country="KE", to_party_id=story.army["id"])
+
+    assert "SEIZED_OUTSIDE_END_USE_COUNTRY" not in story.codes()
+
+
+def test_an_export_and_its_import_of_one_day_are_one_shipment(story: Story) -> None:
+    # The importing agency receives what the army ordered: read as the exporter sending the
+    # item to two parties, an ALERT.
+    agency = story.registry.party(name="Kenya Ordnance Factories", kind="GOVERNMENT",
+                                  country="KE")  # fmt: skip
+    story.made_and_handed_over()
+    story.exported(on="2010-05-02")
+    story.event("IMPORT", "2010-05-02", country="KE", from_party_id=story.exporter["id"],
+                to_party_id=agency["id"], owner_party_id=story.army["id"],
+                euc_id=story.euc["id"])  # fmt: skip
+    story.event("TRANSFER", "2010-05-03", country="KE", from_party_id=agency["id"],
+                to_party_id=story.army["id"])  # fmt: skip
+    story.verified()
+
+    assert story.findings() == []
+
+
+def test_a_consent_to_an_end_user_covers_its_forwarder(story: Story) -> None:
+    uganda = story.registry.party(name="Uganda People's Defence Force", kind="ARMED_FORCES",
+                                  country="UG")  # fmt: skip
+    forwarder = story.registry.party(name="Kampala Freight Ltd", kind="OTHER", country="UG")
+    story.clean()
+    story.api.created(
+        f"/v1/eucs/{story.euc['id']}/consents",
+        {"granted_on": "2013-01-10", "granted_by": "Walloon Region",
+         "new_end_user_party_id": uganda["id"], "new_destination_country": "UG"},
+    )  # fmt: skip
+    story.event("EXPORT", "2013-02-01", country="KE", destination_country="UG",
+                from_party_id=story.army["id"], to_party_id=forwarder["id"],
+                owner_party_id=uganda["id"])  # fmt: skip
+    story.event("TRANSFER", "2013-02-03", country="UG", from_party_id=forwarder["id"],
+                to_party_id=uganda["id"])  # fmt: skip
+
+    assert "RETRANSFER_WITHOUT_CONSENT" not in story.codes()
+
+
+@pytest.mark.parametrize("recorded_first", ["RECOVERY", "LOSS"])
+def test_a_days_recovery_follows_its_loss_whichever_was_recorded_first(
+    story: Story, recorded_first: str
+) -> None:
+    story.clean()
+    loss = {"country": "KE", "from_party_id": story.army["id"]}
+    recovery = {"country": "KE", "to_party_id": story.police["id"]}
+    for event_type in (recorded_first, *({"RECOVERY", "LOSS"} - {recorded_first})):
+        story.event(event_type, "2017-05-01", **(loss if event_type == "LOSS" else recovery))
+
+    chain = story.api.get(f"/v1/items/{story.item['id']}/custody").get_json()
+
+    assert chain["status"] == "RECOVERED"
+    assert story.codes()["REPORTED_LOST"] == "INFO"
+    assert "CUSTODY_GAP" not in story.codes()
+
+
+def test_a_days_seizure_follows_the_sale_it_ended(story: Story) -> None:
+    story.clean()
+    story.event("SEIZURE", "2017-05-01", country="KE", from_party_id=story.dealer["id"],
+                to_party_id=story.police["id"])  # fmt: skip
+    story.event("TRANSFER", "2017-05-01", country="KE", from_party_id=story.army["id"],
+                to_party_id=story.dealer["id"], owner_party_id=story.army["id"])  # fmt: skip
+
+    chain = story.api.get(f"/v1/items/{story.item['id']}/custody").get_json()
+
+    assert chain["status"] == "SEIZED"
+    assert "CUSTODY_GAP" not in story.codes()
+
+
+def test_an_import_naming_no_sender_follows_the_days_export_to_its_country(story: Story) -> None:
+    story.made_and_handed_over()
+    story.event("IMPORT", "2010-05-02", country="KE", to_party_id=story.army["id"])
+    story.exported(on="2010-05-02")
+
+    chain = story.api.get(f"/v1/items/{story.item['id']}/custody").get_json()
+
+    assert chain["status"] != "IN_TRANSIT"
+    assert "CUSTODY_GAP" not in story.codes()
+
+
+def test_destroyed_while_reported_stolen_is_a_warning(story: Story) -> None:
+    story.clean()
+    story.event("THEFT", "2017-05-01", country="KE", from_party_id=story.army["id"])
+    story.event("DESTRUCTION", "2017-06-01", country="KE", from_party_id=story.army["id"])
+
+    finding = only(story.findings(), "CONFLICTING_CUSTODY")
+
+    assert finding["severity"] == "WARNING"
+    assert finding["message"] == (
+        "Reported stolen on 2017-05-01, yet destroyed on 2017-06-01 with no recovery on record."
+    )
+
+
+def test_a_gap_names_the_party_the_record_left_the_item_with(story: Story) -> None:
+    story.clean()
+    story.event("LOSS", "2016-03-01", country="KE", from_party_id=story.dealer["id"])
+
+    finding = only(story.findings(), "CUSTODY_GAP")
+
+    assert finding["message"] == (
+        "Loss on 2016-03-01 is reported by Nairobi Arms Dealer, but the record left the item "
+        "with Kenya Defence Forces on 2010-06-20."
+    )
