@@ -301,12 +301,15 @@ def euc_revoked(facts: ChainFacts) -> Iterator[Finding]:
         if revoked_on is None or certificate.revocation_id is None:
             continue
         after = event.occurred_on >= revoked_on
-        when = "after it was revoked" if after else "and the certificate was revoked later"
+        if event.occurred_on == revoked_on:  # it read "after it was revoked, on" the same day
+            when = ", the day it was revoked"
+        else:
+            when = " after it was revoked" if after else " and the certificate was revoked later"
+            when += f", on {revoked_on}"
         yield Finding(
             "EUC_REVOKED",
             "ALERT" if after else "WARNING",
-            f"Exported on {event.occurred_on} under {certificate.certificate_number} {when}, "
-            f"on {revoked_on}.",
+            f"Exported on {event.occurred_on} under {certificate.certificate_number}{when}.",
             (
                 _event(event),
                 _certificate(certificate),

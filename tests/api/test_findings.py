@@ -353,6 +353,20 @@ def test_an_export_under_a_revoked_certificate_is_an_alert(story: Story) -> None
     assert len(references(finding, "revocation")) == 1
 
 
+def test_an_export_the_day_its_certificate_was_revoked_says_so(story: Story) -> None:
+    story.api.created(f"/v1/eucs/{story.euc['id']}/revocation",
+                      {"revoked_on": "2010-05-02", "reason": "end user sanctioned"})  # fmt: skip
+    story.made_and_handed_over()
+    story.exported(on="2010-05-02")
+
+    finding = only(story.findings(), "EUC_REVOKED")
+
+    assert finding["severity"] == "ALERT"
+    assert finding["message"] == (
+        f"Exported on 2010-05-02 under {story.euc['certificate_number']}, the day it was revoked."
+    )
+
+
 def test_a_certificate_revoked_after_the_export_is_a_warning(story: Story) -> None:
     story.clean()
     story.api.created(f"/v1/eucs/{story.euc['id']}/revocation",
