@@ -38,7 +38,7 @@ from service.db import Connection
 from service.deadlines import Deadline
 from service.domain import api_keys
 from service.domain.ids import uuid7
-from service.domain.imports import LONGEST_MARK, NDJSON, Problem, documents, not_utf_8
+from service.domain.imports import CSV, LONGEST_MARK, NDJSON, Problem, documents, not_utf_8
 from service.domain.streams import PiecesStream
 from service.errors import ImportsBusy
 from service.import_reading import (
@@ -51,6 +51,7 @@ from service.import_reading import (
 from service.repository import imports
 from service.repository.imports import ImportRecord
 from service.schemas.fields import InputContext
+from service.schemas.imports import CSV_COLUMNS
 
 T = TypeVar("T")
 
@@ -372,8 +373,10 @@ def _stage(
         _stage_in_parallel(conn, reader, request, progress, found, report, in_time)
         return
     staging = Staging(conn)
+    # A CSV file's header row is checked against its record type's columns, once.
+    columns = CSV_COLUMNS.get(request.record_type or "") if request.media_type == CSV else None
     with InputContext({"countries": request.countries}):
-        for entry in documents(reader, request.media_type, request.record_type):
+        for entry in documents(reader, request.media_type, request.record_type, columns):
             # A CSV certificate comes when it ends, its rows' problems before it when it has
             # too many: the file's line is the furthest any came from.
             last_line = entry.line if isinstance(entry, Problem) else entry.last_line

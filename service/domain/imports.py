@@ -52,7 +52,8 @@ LONGEST_LINE = 1 << 20
 _INTEGERS = {"year_of_manufacture", "euc_line_number", "line_number", "line_quantity"}
 _BOOLEANS = {"non_reexport_clause"}
 _TRUE, _FALSE = {"true", "yes", "1"}, {"false", "no", "0"}
-_LINE_COLUMNS = {
+# A certificate's line item columns in CSV, and the field of a line item each is.
+LINE_COLUMNS = {
     "line_number": "line_number",
     "line_description": "description",
     "line_category": "category",
@@ -61,8 +62,19 @@ _LINE_COLUMNS = {
 }
 LINE_ITEMS_COLUMN = (
     "a certificate's line items are not a column: each is a row of its own, in the columns "
-    + ", ".join(_LINE_COLUMNS)
+    + ", ".join(LINE_COLUMNS)
 )
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The columns a CSV file of one record type may name (`known`) and must name (`required`),
+    as its import schema declares its fields (service.schemas.imports.CSV_COLUMNS: this module
+    reads files, and knows no schema)."""
+
+    # in the schema's order, as a problem lists them
+    known: tuple[str, ...]
+    required: tuple[str, ...]
 
 
 @dataclass(frozen=True, order=True)
@@ -125,13 +137,15 @@ def not_utf_8(head: bytes) -> Problem | None:
 
 
 def documents(
-    stream: BinaryIO, media_type: str, record_type: str | None
+    stream: BinaryIO, media_type: str, record_type: str | None, columns: Columns | None
 ) -> Iterator[Document | Problem]:
-    """Each record of the file in order, or the problem that keeps a line from being one."""
+    """Each record of the file in order, or the problem that keeps a line from being one.
+    `columns`: those a CSV file's header row may and must name, checked once, on that row
+    (None: any, for reading alone; an NDJSON line's fields are the schema's to check)."""
     if media_type == NDJSON:
         yield from _ndjson(stream)
     else:
-        yield from _csv(stream, record_type or "")
+        yield from _csv(stream, record_type or "", columns)
 
 
 def _ndjson(stream: BinaryIO) -> Iterator[Document | Problem]:
@@ -276,12 +290,14 @@ def _first_line(stream: BinaryIO) -> bytes:
     return head + stream.readline(_read_limit() - len(head))
 
 
-def _csv(stream: BinaryIO, record_type: str) -> Iterator[Document | Problem]:
+def _csv(
+    stream: BinaryIO, record_type: str, columns: Columns | None
+) -> Iterator[Document | Problem]:
     # Bytes that are not UTF-8 are read as lone surrogates, so that the row holding them is
     # found as it is read (the wrapper decodes 8 KiB ahead) and reading goes on after it.
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
     try:
-        yield from _csv_records(_Lines(text), record_type)
+        yield from _csv_records(_Lines(text), record_type, columns)
     finally:
         text.detach()
 
@@ -360,7 +376,9 @@ class _Lines:
         self.skipped_to_cr = piece.endswith("\r")
 
 
-def _csv_records(lines: _Lines, record_type: str) -> Iterator[Document | Problem]:
+def _csv_records(
+    lines: _Lines, record_type: str, columns: Columns | None
+) -> Iterator[Document | Problem]:
     """The records of a CSV file's rows; each row that cannot be read, or is too long to, is a
     problem of the line it starts on, and reading goes on with the next (the csv reader starts
     again on the line after the one where it gave up)."""
@@ -379,16 +397,16 @@ def _csv_records(lines: _Lines, record_type: str) -> Iterator[Document | Problem
     if lines.undecodable:
         yield Problem(1, "", "the header row is not UTF-8 text")
         return
-    if any(not name.strip() for name in header):
+    # Stripped as the values are: " name" was an unknown field of every row.
+    header = [name.strip() for name in header]
+    if not all(header):
         yield Problem(1, "", "every column of the header row needs a name")
         return
-    twice = [name for name, count in Counter(header).items() if count > 1]
-    if twice:  # which of a row's cells is the field's could not be told (the last one was)
-        for name in twice:
-            yield Problem(1, _segment(name), "the header row names this column more than once")
-        return
-    if record_type == "euc" and "line_items" in header:  # its cells were dropped without a word
-        yield Problem(1, "line_items", LINE_ITEMS_COLUMN)
+    problems = _header_problems(header, record_type, columns)
+    if problems:
+        # The header's problems are the file's, told once: told on each row (an unknown column
+        # and a missing one each), a file of 100,000 rows had 200,000 problems of one typo.
+        yield from problems
         return
     width = len(header)
     pending: _Certificate | None = None
@@ -440,6 +458,49 @@ def _csv_records(lines: _Lines, record_type: str) -> Iterator[Document | Problem
         yield from pending.read()
 
 
+def _header_problems(header: list[str], record_type: str, columns: Columns | None) -> list[Problem]:
+    """The problems of a CSV file's header row (its names stripped), each of line 1: a name
+    holding a byte order mark, a name given twice, a column that is no field of the record type,
+    and a field it requires that no column names."""
+    marked = [name for name in header if "\ufeff" in name]
+    if marked:
+        # Files joined into one, or a column pasted from one: an invisible mark, which the
+        # problem of an unknown column would have named without showing it.
+        return [Problem(1, _segment(name.replace("\ufeff", "")), BOM_INSIDE) for name in marked]
+    twice = [name for name, count in Counter(header).items() if count > 1]
+    if twice:  # which of a row's cells is the field's could not be told (the last one was)
+        detail = "the header row names this column more than once"
+        return [Problem(1, _segment(name), detail) for name in twice]
+    if record_type == "euc" and "line_items" in header:  # its cells were dropped without a word
+        return [Problem(1, "line_items", LINE_ITEMS_COLUMN)]
+    if columns is None:
+        return []
+    problems: list[Problem] = []
+    meant: set[str] = set()
+    for name in header:
+        if name in columns.known:
+            continue
+        guess = _SPACING.sub("_", name.lower())
+        if guess in columns.known:
+            meant.add(guess)
+            detail = f"not a column of {record_type} records: did you mean `{guess}`?"
+        else:
+            detail = f"not a column of {record_type} records, which are: " + ", ".join(
+                f"`{known}`" for known in columns.known
+            )
+        problems.append(Problem(1, _segment(name), detail))
+    for name in columns.required:
+        if name in header or name in meant:
+            continue
+        detail = f"the header row has no `{name}` column, which every {record_type} record needs"
+        problems.append(Problem(1, _segment(name), detail))
+    return problems
+
+
+# Spaces and hyphens where a column's name has an underscore ("Line Quantity", "line-quantity").
+_SPACING = re.compile(r"[\s-]+")
+
+
 class _Certificate:
     """A certificate's rows in CSV, one per line item: the consecutive rows of one `ref`. Each
     repeats the certificate's columns; one that says otherwise than the first row is a problem
@@ -475,7 +536,7 @@ class _Certificate:
         if fields == self.columns:
             return
         for column in header:
-            if column not in _LINE_COLUMNS and fields.get(column) != self.columns.get(column):
+            if column not in LINE_COLUMNS and fields.get(column) != self.columns.get(column):
                 detail = (
                     f"not as on line {self.line}, the certificate's first row (each row of a "
                     "certificate repeats its columns)"
@@ -535,8 +596,8 @@ def csv_fields(record_type: str, row: dict[str, str]) -> dict[str, Any]:
         value = raw.strip()
         if not value:
             continue
-        if record_type == "euc" and column in _LINE_COLUMNS:
-            line[_LINE_COLUMNS[column]] = _typed(column, value)
+        if record_type == "euc" and column in LINE_COLUMNS:
+            line[LINE_COLUMNS[column]] = _typed(column, value)
         elif column == "item_refs":
             document[column] = [ref.strip() for ref in value.split(LIST_SEPARATOR)]
         elif column == "import_markings":

@@ -19,12 +19,14 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from service.domain import custody
+from service.domain.imports import LINE_COLUMNS, Columns
 from service.domain.inputs import NewEuc, NewEvent, NewItem, NewParty
 from service.schemas.compiled import CompiledSchema, NotCompilable
 from service.schemas.fields import Choice, Page, Text
 from service.schemas.registry import (
     MAX_ITEMS_PER_EVENT,
     EucIn,
+    EucLineIn,
     EventIn,
     ItemIn,
     PartyIn,
@@ -215,6 +217,25 @@ SCHEMAS: dict[str, Schema] = {
     "euc": EucImport(),
     "event": EventImport(),
 }
+
+
+def _columns(kind: str, schema: Schema) -> Columns:
+    """The CSV columns of a record type: its schema's fields (a certificate's line items as the
+    line_* columns of each of its rows), `record_type` allowed but not required (the query
+    names it)."""
+    named = {name: field.required for name, field in schema.load_fields.items()}
+    del named["record_type"]
+    named = {"ref": named.pop("ref"), **named}  # listed first, as files are written
+    if kind == "euc":
+        del named["line_items"]
+        lines = EucLineIn().load_fields
+        named |= {column: lines[name].required for column, name in LINE_COLUMNS.items()}
+    named["record_type"] = False
+    return Columns(tuple(named), tuple(name for name, required in named.items() if required))
+
+
+# The columns a CSV file of each record type may and must name (its header is checked once).
+CSV_COLUMNS: dict[str, Columns] = {kind: _columns(kind, schema) for kind, schema in SCHEMAS.items()}
 
 
 def _compiled(schema: Schema) -> CompiledSchema | None:

@@ -85,7 +85,7 @@ def test_several_readers_stage_what_one_reader_stages(
         imports.prepare(db, agency_id)
         one_reader, problems = Staging(db), []
         with InputContext({"countries": countries}):
-            for entry in documents(io.BytesIO(body), NDJSON, None):
+            for entry in documents(io.BytesIO(body), NDJSON, None, None):
                 loaded = load_record(entry, None, countries)
                 if isinstance(loaded, list):
                     problems.extend(loaded)

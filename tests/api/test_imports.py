@@ -942,24 +942,55 @@ def test_a_problem_names_a_long_column_or_value_in_so_many_characters(
     # named in 130,000 characters, 1,000 short rows) was answered 130 MB of problems, kept them
     # in the import's record, and took 1.8 GB of memory to do it. A value quoted in a problem
     # (a country code) was quoted whole, as long as its line.
+    # (The unknown column is now the header's one problem, not each row's.)
     name = "x" * 130_000
-    rows = b"".join(f"P-{n},Arsenal,DEALER,FR,1\n".encode() for n in range(40))
-    body = f"ref,name,kind,country,{name}\n".encode() + rows + b"P-X,Arsenal,DEALER,"
-    body += b"Q" * 50_000 + b",1\n"
+    rows = b"".join(f"P-{n},Arsenal,DEALER,FR\n".encode() for n in range(40))
+    column = send(api, f"ref,name,kind,country,{name}\n".encode() + rows, CSV, record_type="party")
+    value = send(api, b"ref,name,kind,country\nP-X,Arsenal,DEALER," + b"Q" * 50_000, CSV,
+                 record_type="party")  # fmt: skip
 
-    response = send(api, body, CSV, record_type="party")
-
-    assert response.status_code == 400
-    errors = response.get_json()["errors"]
-    assert len(errors) == 42
-    assert errors[0]["pointer"] == f"/{name[: importing.PROBLEM_FIELD - 1]}…"
-    (country,) = [e["detail"] for e in errors if e["pointer"] == "/country"]
-    assert country == f"'{'Q' * (importing.PROBLEM_DETAIL - 2)}…"
-    assert len(response.get_data()) < 100 * 1024
-    record = api.get(f"/v1/imports/{response.get_json()['import_id']}").get_json()
-    assert [(e["line"], "/" + e["field"], e["detail"]) for e in record["errors"]] == [
-        (e["line"], e["pointer"], e["detail"]) for e in errors
+    assert (column.status_code, value.status_code) == (400, 400)
+    ((line, pointer),) = [(e["line"], e["pointer"]) for e in column.get_json()["errors"]]
+    assert (line, pointer) == (1, f"/{name[: importing.PROBLEM_FIELD - 1]}…")
+    errors = value.get_json()["errors"]
+    assert [(e["line"], e["pointer"], e["detail"]) for e in errors] == [
+        (2, "/country", f"'{'Q' * (importing.PROBLEM_DETAIL - 2)}…"),
     ]
+    for response in (column, value):
+        assert len(response.get_data()) < 100 * 1024
+        record = api.get(f"/v1/imports/{response.get_json()['import_id']}").get_json()
+        assert [(e["line"], "/" + e["field"], e["detail"]) for e in record["errors"]] == [
+            (e["line"], e["pointer"], e["detail"]) for e in response.get_json()["errors"]
+        ]
+    assert rows_in(db, "parties") == 0
+
+
+def test_a_csv_headers_problems_are_told_once_on_its_line(
+    api: ContractClient, db: Connection
+) -> None:
+    # Each row was refused for each column the header misspelt (an unknown column, and the
+    # column it meant missing): a file of 2,000 rows was 8,000 problems, the first 1,000 listed,
+    # none of them on the header. A name holding a byte order mark was an invisible unknown one.
+    rows = b"".join(f"P-{n},Arsenal,DEALER,FR\n".encode() for n in range(2, 2_002))
+    misspelt = send(api, b"REF,NAME,KIND,Country \n" + rows, CSV, record_type="party")
+    marked = send(api, b"ref,\xef\xbb\xbfname,kind,country\n" + rows, CSV, record_type="party")
+    missing = send(api, b"ref,name,kind\n" + rows.replace(b",FR\n", b"\n"), CSV,
+                   record_type="party")  # fmt: skip
+
+    assert misspelt.status_code == 400
+    assert misspelt.get_json()["error_count"] == 4
+    assert [(e["line"], e["pointer"], e["detail"]) for e in misspelt.get_json()["errors"]] == [
+        (1, "/Country", "not a column of party records: did you mean `country`?"),
+        (1, "/KIND", "not a column of party records: did you mean `kind`?"),
+        (1, "/NAME", "not a column of party records: did you mean `name`?"),
+        (1, "/REF", "not a column of party records: did you mean `ref`?"),
+    ]
+    assert [(e["line"], e["pointer"]) for e in marked.get_json()["errors"]] == [(1, "/name")]
+    assert "byte order mark" in marked.get_json()["errors"][0]["detail"]
+    assert [(e["line"], e["pointer"], e["detail"]) for e in missing.get_json()["errors"]] == [
+        (1, "/country", "the header row has no `country` column, which every party record needs"),
+    ]
+    assert misspelt.get_json()["detail"].startswith("4 problems in 1 line;")  # read no further
     assert rows_in(db, "parties") == 0
 
 
@@ -1489,8 +1520,9 @@ def test_memory_does_not_grow_with_the_records_refused(db: Connection) -> None:
 
 
 def test_a_file_without_records_is_refused(api: ContractClient) -> None:
+    header = b"ref,name,kind,country\n"
     for body, media_type, query in ((b"", NDJSON, {}), (b"\n\n", NDJSON, {}),
-                                    (b"ref,name\n", CSV, {"record_type": "party"})):  # fmt: skip
+                                    (header, CSV, {"record_type": "party"})):  # fmt: skip
         response = send(api, body, media_type, **query)
 
         assert response.status_code == 400
