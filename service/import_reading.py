@@ -79,7 +79,7 @@ def load_record(
         loaded: ImportedRecord = SCHEMAS[kind].load(fields)
     except ValidationError as exc:
         return [
-            Problem(entry.line_of(error.field), error.field, error.detail)
+            Problem(entry.line_of(error.field), entry.spelled(error.field), error.detail)
             for error in field_errors(exc.messages, "body")
         ]
     return loaded

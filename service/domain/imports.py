@@ -60,6 +60,7 @@ LINE_COLUMNS = {
     "line_model": "model",
     "line_quantity": "quantity",
 }
+_COLUMN_OF_LINE_FIELD = {field: column for column, field in LINE_COLUMNS.items()}
 LINE_ITEMS_COLUMN = (
     "a certificate's line items are not a column: each is a row of its own, in the columns "
     + ", ".join(LINE_COLUMNS)
@@ -121,6 +122,17 @@ class Document:
             if index.isdigit() and int(index) < len(self.item_lines):
                 return self.item_lines[int(index)]
         return self.line
+
+    def spelled(self, field: str) -> str:
+        """The field (a JSON Pointer without its "/") as the file spelled it: for a certificate
+        read from CSV, a line item's field is its row's column (`line_items/1/quantity` is that
+        row's `line_quantity`: the file has no `line_items`); the field itself otherwise."""
+        if self.item_lines and field.startswith("line_items/"):
+            index, _, name = field.removeprefix("line_items/").partition("/")
+            column = _COLUMN_OF_LINE_FIELD.get(name)
+            if column is not None and index.isdigit() and int(index) < len(self.item_lines):
+                return column
+        return field
 
 
 def not_utf_8(head: bytes) -> Problem | None:

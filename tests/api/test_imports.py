@@ -998,7 +998,7 @@ def test_a_certificates_rows_are_each_named_by_their_own_line(
     api: ContractClient, db: Connection
 ) -> None:
     # A line item's problem used to be put on the certificate's first row, and a row saying
-    # otherwise than the first row was dropped without a word.
+    # otherwise than the first row was dropped without a word. It is named by its column.
     assert send(api, ndjson(*registry_file()[:2])).status_code == 201
     eucs = (
         "ref,certificate_number,issuing_country,issuing_authority,issued_on,end_user_party_ref,"
@@ -1014,7 +1014,7 @@ def test_a_certificates_rows_are_each_named_by_their_own_line(
 
     assert response.status_code == 400
     assert [(e["line"], e["pointer"]) for e in response.get_json()["errors"]] == [
-        (3, "/line_items/1/quantity"), (4, "/certificate_number"), (4, "/end_user_party_ref"),
+        (3, "/line_quantity"), (4, "/certificate_number"), (4, "/end_user_party_ref"),
     ]  # fmt: skip
     assert rows_in(db, "end_user_certificates") == 0
     assert rows_in(db, "euc_line_items") == 0
@@ -1024,7 +1024,7 @@ def test_a_certificates_row_repeating_a_line_number_is_the_problem(
     api: ContractClient, db: Connection
 ) -> None:
     # Found in review: the problem fell on the certificate's first row, not on the row that
-    # repeats its number.
+    # repeats its number; and it named /line_items/2/line_number, which the file does not have.
     assert send(api, ndjson(*registry_file()[:2])).status_code == 201
     eucs = (
         EUC_COLUMNS + "C-1,FR-2010-7,FR,SGDSN,2010-03-01,P-ARMY,FR,Army,yes,1,Rifles,10\n"
@@ -1036,8 +1036,40 @@ def test_a_certificates_row_repeating_a_line_number_is_the_problem(
 
     assert response.status_code == 400
     assert [(e["line"], e["pointer"]) for e in response.get_json()["errors"]] == [
-        (4, "/line_items/2/line_number"),
+        (4, "/line_number"),
     ]
+    assert rows_in(db, "end_user_certificates") == 0
+
+
+def test_a_certificates_line_item_problems_name_the_csv_columns(
+    api: ContractClient, db: Connection
+) -> None:
+    # They named JSON paths the file does not have (/line_items/1/quantity), though a problem
+    # names the field as the file spelled it; the same certificate in NDJSON still does.
+    assert send(api, ndjson(*registry_file()[:2])).status_code == 201
+    eucs = (
+        EUC_COLUMNS.replace("line_description", "line_description,line_category")
+        + "C-1,FR-2010-7,FR,SGDSN,2010-03-01,P-ARMY,FR,Army,yes,1,Rifles,RIFLE,10\n"
+        + "C-1,FR-2010-7,FR,SGDSN,2010-03-01,P-ARMY,FR,Army,yes,0,Pistols,GUN,-5\n"
+    )
+    lines = [
+        {"description": "Rifles", "quantity": 10},
+        {"line_number": 0, "description": "Pistols", "category": "GUN", "quantity": -5},
+    ]
+    certificate = {**registry_file()[4], "line_items": lines}
+
+    from_csv = send(api, eucs.encode(), CSV, record_type="euc")
+    from_ndjson = send(api, ndjson(certificate))
+
+    assert from_csv.status_code == 400
+    assert [(e["line"], e["pointer"]) for e in from_csv.get_json()["errors"]] == [
+        (3, "/line_category"), (3, "/line_number"), (3, "/line_quantity"),
+    ]  # fmt: skip
+    assert "greater than or equal to 1" in from_csv.get_json()["errors"][2]["detail"]
+    assert [(e["line"], e["pointer"]) for e in from_ndjson.get_json()["errors"]] == [
+        (1, "/line_items/1/category"), (1, "/line_items/1/line_number"),
+        (1, "/line_items/1/quantity"),
+    ]  # fmt: skip
     assert rows_in(db, "end_user_certificates") == 0
 
 

@@ -491,9 +491,9 @@ def test_a_certificates_line_item_problems_are_of_the_line_items_own_row() -> No
         loaded = load_record(certificate, "euc", frozenset({"FR"}))
 
     assert isinstance(loaded, list)
+    # named by their columns: the file has no line_items (they were named as in JSON)
     assert sorted((p.line, p.field) for p in loaded) == [
-        (3, "line_items/1/quantity"), (4, "line_items/2/description"),
-        (4, "line_items/2/quantity"),
+        (3, "line_quantity"), (4, "line_description"), (4, "line_quantity"),
     ]  # fmt: skip
 
 
@@ -504,6 +504,20 @@ def test_only_a_line_items_field_is_put_on_its_row() -> None:
     assert certificate.line_of("line_items/0") == 2
     assert certificate.line_of("line_items/7/quantity") == 2
     assert certificate.line_of("line_items") == 2
+
+
+def test_only_a_line_items_field_is_named_by_its_column() -> None:
+    certificate = Document(2, {}, item_lines=(2, 5))
+
+    assert certificate.spelled("line_items/1/quantity") == "line_quantity"
+    assert certificate.spelled("line_items/0/line_number") == "line_number"
+    assert certificate.spelled("line_items/0/description") == "line_description"
+    assert certificate.spelled("line_items/0") == "line_items/0"
+    assert certificate.spelled("line_items/7/quantity") == "line_items/7/quantity"
+    assert certificate.spelled("line_items/0/colour") == "line_items/0/colour"
+    assert certificate.spelled("certificate_number") == "certificate_number"
+    # an NDJSON line's fields are as its JSON names them
+    assert Document(3, {}).spelled("line_items/1/quantity") == "line_items/1/quantity"
     assert certificate.line_of("certificate_number") == 2
     assert Document(3, {}).line_of("line_items/1/quantity") == 3
 
