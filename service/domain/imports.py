@@ -187,8 +187,10 @@ def ndjson_line(number: int, raw: bytes | None) -> Document | Problem | None:
 
 
 def _not_json(raw: bytes, exc: orjson.JSONDecodeError) -> str:
-    """Why orjson refused a line: its own words, unless the line is not UTF-8 ("str is not
-    valid UTF-8: surrogates not allowed", which names neither the byte nor where it is)."""
+    """Why orjson refused a line: its own words and where on the line, unless the line is not
+    UTF-8 ("str is not valid UTF-8: surrogates not allowed", which names neither the byte nor
+    where it is). orjson's own position ("line 1 column 1 (char 0)") counted the lines of the
+    one line it was given, and read as a line of the file next to the problem's."""
     try:
         raw.decode()
     except UnicodeDecodeError as undecodable:
@@ -197,7 +199,17 @@ def _not_json(raw: bytes, exc: orjson.JSONDecodeError) -> str:
             f"not UTF-8 text (byte 0x{byte:02X}, the line's byte {undecodable.start + 1}): "
             "save the file as UTF-8"
         )
-    return f"not a JSON object: {exc}"
+    # pos counts characters from the start of the text orjson read, here the line
+    detail = f"not a JSON object: {exc.msg} at character {exc.pos + 1} of the line"
+    if b"\r" in raw:  # its ending was stripped: this carriage return has more after it
+        detail += CR_ALONE
+    return detail
+
+
+CR_ALONE = (
+    "; the line holds a carriage return (CR) with more after it: NDJSON lines end with a line "
+    "feed (LF) or CR LF, and a file whose lines end with CR alone reads as one line"
+)
 
 
 GIVEN_TWICE = (

@@ -1126,6 +1126,25 @@ def test_a_field_given_twice_in_a_line_is_a_problem_and_nothing_is_stored(
     assert rows_in(db, "parties") == 0
 
 
+def test_a_line_that_is_not_json_is_told_where_on_the_line(api: ContractClient) -> None:
+    # orjson's words were quoted: "... line 1 column 1 (char 0)" beside the file's line 3. A file
+    # whose lines end with a carriage return alone read as one line, with no word on why.
+    body = ndjson(*registry_file()[:2]) + b"null,\n"
+    cr_alone = ndjson(*registry_file()[:2]).replace(b"\n", b"\r")
+
+    refused, one_line = send(api, body), send(api, cr_alone)
+
+    assert [(e["line"], e["detail"]) for e in refused.get_json()["errors"]] == [
+        (3, "not a JSON object: unexpected content after document at character 5 of the line"),
+    ]
+    ((line, detail),) = [(e["line"], e["detail"]) for e in one_line.get_json()["errors"]]
+    assert line == 1
+    assert detail.endswith(
+        "the line holds a carriage return (CR) with more after it: NDJSON lines end with a line "
+        "feed (LF) or CR LF, and a file whose lines end with CR alone reads as one line"
+    )
+
+
 def test_a_csv_number_is_written_in_ascii_digits(api: ContractClient, db: Connection) -> None:
     # Python's int() reads "2_001" and Arabic-Indic digits as 2001: the file was taken as saying
     # what it did not write (NDJSON takes JSON's numbers alone).

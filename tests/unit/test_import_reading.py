@@ -38,6 +38,36 @@ def test_what_is_not_one_json_object_is_a_problem_of_its_line() -> None:
     assert isinstance(found[2], Problem) and found[2].line == 3
 
 
+def test_json_that_does_not_parse_is_placed_on_its_own_line() -> None:
+    # orjson's "line 1 column 1 (char 0)" was quoted beside the file's line 3, and read as
+    # another line of the file.
+    found = read(b'{"a": 1}\n{}\nnul\n{"a": "\xc3\xa9\xc3\xa9", x}\n')
+
+    assert found[2:] == [
+        Problem(3, "", "not a JSON object: unexpected end of data at character 4 of the line"),
+        Problem(4, "", (  # characters, not bytes
+            "not a JSON object: unexpected character, expected a string key at character 13 of "
+            "the line"
+        )),
+    ]  # fmt: skip
+
+
+def test_a_file_whose_lines_end_with_cr_alone_is_told_how_ndjson_lines_end() -> None:
+    # It read as one line, "unexpected content after document", without a word on why.
+    found = read(b'{"a": 1}\r{"b": 2}\r{"c": 3}\r')
+
+    assert found == [
+        Problem(1, "", (
+            "not a JSON object: unexpected content after document at character 10 of the line"
+            + imports.CR_ALONE
+        )),
+    ]  # fmt: skip
+    assert "end with a line feed (LF) or CR LF" in imports.CR_ALONE
+    # a line that ends with CR LF, or with CR alone at the end of the file, is no such line
+    assert read(b'{"a": 1}\r\n{"b": 2}\r') == [Document(1, {"a": 1}), Document(2, {"b": 2})]
+    assert imports.CR_ALONE not in str(read(b'{"a": 1}\r\n{"b": 2\r\n'))
+
+
 def test_a_line_too_long_is_skipped_whole_and_reading_goes_on(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -59,8 +89,8 @@ def test_a_line_too_long_is_skipped_whole_and_reading_goes_on(
         (BOM + b"\r\n", []),
         (b"{}\n{}", [Document(1, {}), Document(2, {})]),  # a first line shorter than a BOM
         (b"\n{}", [Document(2, {})]),
-        (b"{", [Problem(1, "", "not a JSON object: unexpected end of data: line 1 column 2 "
-                              "(char 1)")]),
+        (b"{", [Problem(1, "", "not a JSON object: unexpected end of data at character 2 of "
+                              "the line")]),
     ],
 )  # fmt: skip
 def test_a_byte_order_mark_at_the_start_of_ndjson_is_skipped(
