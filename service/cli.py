@@ -275,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--agency",
         required=True,
         type=agency_name,
-        help="the agency whose records they are (created if new)",
+        help="the agency whose records they are (created if new, and said so first)",
     )
     import_parser.add_argument(
         "--sipri",
@@ -791,7 +791,11 @@ def import_files(args: argparse.Namespace) -> int:
     settings = Settings.from_environment()
     with registry_connection(args.data_dir) as conn:
         with conn.transaction():
-            agency, _ = agencies.ensure_agency(conn, args.agency)
+            agency, created = agencies.ensure_agency(conn, args.agency)
+        if created:
+            # Said first, as `keys create` says it: a typo of the name ("Reveiw") made a new
+            # agency and imported into it without a word. Flushed: the progress line is stderr's.
+            print(f"created agency {agency.name!r} ({agency.id})", flush=True)
         countries = frozenset(agencies.known_countries(conn))
         for path in args.files:
             media_type = CSV if path.suffix.lower() == ".csv" and not args.sipri else NDJSON

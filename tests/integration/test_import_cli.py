@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import threading
 import urllib.request
@@ -50,7 +51,9 @@ def test_a_file_imported_from_the_command_line(
         "stored 2 parties, 2 items, 1 end-user certificate, 3 events; 0 already present"
         in first.stdout
     )
-    phases = first.stdout.splitlines()[0].partition(": ")[2].split(", ")
+    # after "created agency ..." when the agency is new to this database
+    timings = first.stdout.splitlines()[-2]
+    phases = timings.partition(": ")[2].split(", ")
     assert [phase.rsplit(" ", 2)[0] for phase in phases] == [
         "reading", "checks", "inserts", "references", "alert list", "commit",
     ]  # fmt: skip
@@ -146,6 +149,22 @@ def test_a_file_that_is_not_there_is_named_and_nothing_is_imported(
     assert missing.stderr.strip() == f"trace-registry: {tmp_path / 'tpyo.ndjson'}: no such file"
     assert folder.stderr.strip() == f"trace-registry: {tmp_path}: is a directory, not a file"
     assert missing.stdout == ""  # the first file, readable, was not imported either
+
+
+def test_an_agency_created_by_an_import_is_said_first(database_url: str, tmp_path: Path) -> None:
+    # The agency is created if new (--help says so, and onboarding relies on it), but it was
+    # created without a word: `--agency "Reveiw"`, a typo, imported into a new agency unseen.
+    registry = tmp_path / "registry.ndjson"
+    registry.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in registry_file("-NEW")[:2]))
+
+    first = run_import(database_url, "--agency", "Reveiw", str(registry))
+    again = run_import(database_url, "--agency", "Reveiw", str(tmp_path / "registry.ndjson"))
+
+    assert first.returncode == again.returncode == 0, first.stderr
+    created, imported = first.stdout.splitlines()
+    assert re.fullmatch(r"created agency 'Reveiw' \([0-9a-f-]{36}\)", created), created
+    assert imported.startswith(f"{registry}: 2 lines; stored 2 parties")
+    assert "created agency" not in again.stdout
 
 
 def test_a_bad_file_stores_nothing_and_names_each_line(
