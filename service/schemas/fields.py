@@ -316,14 +316,24 @@ class CountryCode(fields.String):
 
 
 class StrictInteger(fields.Integer):
-    """A JSON integer. As in JSON Schema, 2.0 is the integer 2; true, 2.5 and "2" are refused."""
+    """A JSON integer, written as one: 2.0 (which JSON Schema counts as the integer 2) is
+    refused, as are true, 2.5 and "2". A year of manufacture sent as 2000.0 was stored as 2000:
+    a number written with a point or an exponent is a float in the sender's data (a spreadsheet's
+    column, a conversion), and its sender is told so rather than have it taken as another."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
+        if isinstance(value, float):
+            raise ValidationError(_not_whole(value))
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValidationError("Not a valid integer.")
         return int(super()._deserialize(value, attr, data, **kwargs))
+
+
+def _not_whole(value: float) -> str:
+    """Why a number with a point or an exponent is no integer, for its sender."""
+    if value.is_integer() and abs(value) < 1e15:  # shown whole only while it is short
+        return f"Not a valid integer: write {int(value)}, without a decimal point or exponent."
+    return "Not a valid integer: a whole number is needed, without a decimal point or exponent."
 
 
 class StrictBoolean(fields.Boolean):

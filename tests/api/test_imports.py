@@ -1145,6 +1145,33 @@ def test_a_line_that_is_not_json_is_told_where_on_the_line(api: ContractClient) 
     )
 
 
+def test_every_integer_of_an_import_is_written_as_an_integer(api: ContractClient) -> None:
+    # A year of manufacture of 2000.0 was stored as 2000, and so were the other integers of the
+    # import schemas written with a point (JSON Schema counts 2000.0 an integer).
+    records = registry_file()
+    records[2] = {**records[2], "year_of_manufacture": 2000.0,
+                  "import_markings": [{"country": "FR", "year": 2011.0}]}  # fmt: skip
+    records[4] = {**records[4], "line_items": [
+        {"line_number": 1.0, "description": "Rifles", "quantity": 1e1}]}  # fmt: skip
+    records[6] = {**records[6], "euc_line_number": 1.0}
+
+    response = send(api, ndjson(*records))
+
+    assert response.status_code == 400
+    # (and the records naming the item and the certificate refused are told so)
+    integers = [
+        (e["line"], e["pointer"], e["detail"])
+        for e in response.get_json()["errors"]
+        if e["detail"].startswith("Not a valid integer: write ")
+    ]
+    assert [(line, pointer) for line, pointer, _ in integers] == [
+        (3, "/import_markings/0/year"), (3, "/year_of_manufacture"),
+        (5, "/line_items/0/line_number"), (5, "/line_items/0/quantity"),
+        (7, "/euc_line_number"),
+    ]  # fmt: skip
+    assert integers[3][2] == "Not a valid integer: write 10, without a decimal point or exponent."
+
+
 def test_a_csv_number_is_written_in_ascii_digits(api: ContractClient, db: Connection) -> None:
     # Python's int() reads "2_001" and Arabic-Indic digits as 2001: the file was taken as saying
     # what it did not write (NDJSON takes JSON's numbers alone).

@@ -87,6 +87,26 @@ def test_booleans_are_not_integers(api: ContractClient) -> None:
     assert response.status_code == 400
 
 
+def test_an_integer_is_written_as_an_integer(api: ContractClient) -> None:
+    # 2008.0 was stored as 2008 (JSON Schema counts it an integer): a float of the sender's data.
+    marking = {"country": "SY", "year": 2.011e3}
+    response = api.post(
+        "/v1/items", {**RIFLE, "year_of_manufacture": 2008.0, "import_markings": [marking]}
+    )
+    fraction = api.post("/v1/items", {**RIFLE, "year_of_manufacture": 2008.5})
+
+    assert response.status_code == fraction.status_code == 400
+    assert [(e["pointer"], e["detail"]) for e in response.get_json()["errors"]] == [
+        ("/year_of_manufacture", "Not a valid integer: write 2008, without a decimal point or "
+         "exponent."),
+        ("/import_markings/0/year", "Not a valid integer: write 2011, without a decimal point or "
+         "exponent."),
+    ]  # fmt: skip
+    assert [e["detail"] for e in fraction.get_json()["errors"]] == [
+        "Not a valid integer: a whole number is needed, without a decimal point or exponent."
+    ]
+
+
 def test_finding_by_serial_ignores_case_separators_and_lookalikes(
     api: ContractClient, registry: Any
 ) -> None:

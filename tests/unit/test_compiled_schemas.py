@@ -226,6 +226,25 @@ def test_a_date_the_contract_does_not_write_is_refused_by_both_paths(day: str) -
     assert _loaded_by_schema("event", event) is None
 
 
+@pytest.mark.parametrize(
+    ("kind", "valid", "change"),
+    [
+        ("item", 0, {"year_of_manufacture": 2000.0}),
+        ("item", 0, {"import_markings": [{"country": "KE", "year": 2010.0}]}),
+        ("event", 1, {"euc_line_number": 1.0}),  # an export under a certificate's line
+    ],
+)
+def test_an_integer_written_with_a_point_is_refused_by_both_paths(
+    kind: str, valid: int, change: dict[str, Any]
+) -> None:
+    # The schema took 2000.0 as 2000, as JSON Schema counts it; the compiled path was unsure.
+    document = {**VALID[kind][valid], **change}
+    assert _loaded_by_schema(kind, VALID[kind][valid]) is not None
+
+    assert COMPILED[kind].load(document, COUNTRIES) is None
+    assert _loaded_by_schema(kind, document) is None
+
+
 def test_a_schema_with_hooks_the_compiler_does_not_know_is_not_compiled() -> None:
     class Reshaped(EventImport):
         from marshmallow import pre_load
