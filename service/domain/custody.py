@@ -222,16 +222,22 @@ def _follows_on(
     if not event.stands:
         return True
     if event.event_type in BACK_IN_HAND:
-        # A recovery or a seizure ends what the day did before it: it waits for the day's loss,
-        # theft or handover that follows on. Taken first because recorded first, a recovery
-        # read before its loss left the item LOST "with no recovery on record", and a seizure
-        # from a dealer before the sale to it left the item in service with the dealer.
+        # A recovery or a seizure ends the day's loss, theft or handover by a holder: it waits
+        # for them. Taken first because recorded first, a recovery read before its loss left
+        # the item LOST "with no recovery on record", and a seizure from a dealer before the
+        # sale to it left the item in service with the dealer. It waits for nothing else: the
+        # day's destruction naming no sender is its end, not its start.
         return not any(
-            _passes_on(events[n], holders, events, waiting)
-            for n in waiting
-            if events[n] is not event and events[n].event_type not in BACK_IN_HAND
+            _handed_on_by_holder(events[n], holders) for n in waiting if events[n] is not event
         )
     return _passes_on(event, holders, events, waiting)
+
+
+def _handed_on_by_holder(event: CustodyEvent, holders: set[UUID]) -> bool:
+    """A standing loss, theft or transfer by a party that holds the item."""
+    handed_on = event.event_type in OUT_OF_LAWFUL_HANDS | TRANSFER_TYPES
+    by_holder = event.from_party is not None and event.from_party.id in holders
+    return event.stands and handed_on and by_holder
 
 
 def _passes_on(
@@ -261,7 +267,8 @@ def _exports_for(export: CustodyEvent, imported: CustodyEvent) -> bool:
     same_certificate = (
         export.euc is not None and imported.euc is not None and export.euc.id == imported.euc.id
     )
-    to_its_country = export.destination_country == imported.country
+    names_neither = imported.from_party is None and imported.euc is None
+    to_its_country = names_neither and export.destination_country == imported.country
     return same_sender or same_certificate or to_its_country
 
 

@@ -429,7 +429,7 @@ def _steps(facts: ChainFacts) -> Iterator[Step]:
         yield Step(event, current, outcome)
         current = after
         certificate = facts.certificate_of(event)
-        if certificate is not None and _starts_authorisation(event, certificate, current):
+        if certificate is not None and _starts_authorisation(facts, event, certificate, current):
             # A misdirected export authorises nothing: its breach is DESTINATION_MISMATCH.
             start = Authorisation(event, certificate, certificate.end_user_party_id,
                                   certificate.destination_country)  # fmt: skip
@@ -437,16 +437,25 @@ def _steps(facts: ChainFacts) -> Iterator[Step]:
 
 
 def _starts_authorisation(
-    event: CustodyEvent, certificate: Certificate, current: Authorisation | None
+    facts: ChainFacts, event: CustodyEvent, certificate: Certificate, current: Authorisation | None
 ) -> bool:
-    """An export under a certificate; or an import under one that no export under it began
-    (an importing state's registry often records the import alone: the certificate binds its
-    end user and country all the same, and a re-export or a seizure abroad after it went
-    unflagged, as it did once the export before it was declared erroneous)."""
+    """An export under a certificate; or an import under one when no export under it is on
+    record (an importing state's registry often records the import alone: the certificate
+    binds its end user and country all the same, and a re-export or a seizure abroad after it
+    went unflagged, as it did once the export before it was declared erroneous). Where an
+    export under it stands, the export decides: a misdirected one authorises nothing, and an
+    import dated before its export is a record out of order, not a start."""
     if event.event_type == "EXPORT":
         return True
-    return event.event_type == "IMPORT" and (
-        current is None or current.certificate.id != certificate.id
+    if event.event_type != "IMPORT" or _exported_under(facts, certificate):
+        return False
+    return current is None or current.certificate.id != certificate.id
+
+
+def _exported_under(facts: ChainFacts, certificate: Certificate) -> bool:
+    return any(
+        e.event_type == "EXPORT" and e.euc is not None and e.euc.id == certificate.id
+        for e in facts.standing
     )
 
 
@@ -484,12 +493,12 @@ def retransfer_without_consent(facts: ChainFacts) -> Iterator[Finding]:
         forbids = " (which forbids re-export)" if certificate.non_reexport_clause else ""
         withdrawn = _withdrawn_cover(facts, certificate, event)
         lapsed = _lapsed_cover(facts, certificate, event)
-        if abroad and event.event_type == "IMPORT" and event.euc and event.euc.id == certificate.id:
+        if abroad and _arrival(facts, allowed, event):
             # The shipment itself, imported elsewhere: it never reached the end use country.
             moved = (
                 f"Import on {event.occurred_on} into {_destination(event)} under "
                 f"{certificate.certificate_number}{forbids}, a certificate for end use in "
-                f"{allowed.country}: diverted in transit, perhaps"
+                f"{certificate.destination_country}: diverted in transit, perhaps"
             )
         else:
             moved = (
@@ -509,6 +518,21 @@ def retransfer_without_consent(facts: ChainFacts) -> Iterator[Finding]:
                 *(_consent(c) for c in withdrawn + lapsed),
             ),
         )
+
+
+def _arrival(facts: ChainFacts, allowed: Authorisation, event: CustodyEvent) -> bool:
+    """Whether an import is the arrival of the export under the certificate that began what is
+    allowed: the first import under it since, with no consent between (an import abroad years
+    after the delivery, or after a consented re-export, is no shipment diverted in transit)."""
+    start = allowed.export
+    if event.event_type != "IMPORT" or start.event_type != "EXPORT" or allowed.consent:
+        return False
+    if event.euc is None or event.euc.id != allowed.certificate.id:
+        return False
+    between = facts.standing[facts.standing.index(start) + 1 : facts.standing.index(event)]
+    return not any(
+        e.event_type == "IMPORT" and e.euc is not None and e.euc.id == event.euc.id for e in between
+    )
 
 
 def _withdrawn_said(withdrawn: list[Consent]) -> str:
@@ -580,19 +604,50 @@ def seized_outside_end_use_country(facts: ChainFacts) -> Iterator[Finding]:
     authorised: a weapon for one country surfacing in another is the diversion signal whoever
     takes it back (a recovery in a third country raised nothing before)."""
     last: Authorisation | None = None
+    keepers_when_missing: set[UUID] = set()
     for step in _steps(facts):
         last = step.before or last
         event = step.event
-        if event.event_type in BACK_IN_HAND and last is not None and event.country != last.country:
-            taken = "Seized" if event.event_type == "SEIZURE" else "Recovered"
-            yield Finding(
-                "SEIZED_OUTSIDE_END_USE_COUNTRY",
-                "ALERT",
-                f"{taken} in {event.country} on {event.occurred_on}; "
-                f"{_DONE[last.export.event_type]} on {last.export.occurred_on} under "
-                f"{last.certificate.certificate_number} for end use in {last.country}.",
-                (_event(event), *last.references()),
-            )
+        if event.event_type in OUT_OF_LAWFUL_HANDS:
+            keepers_when_missing = {
+                p.id for p in (event.from_party, event.owner_party) if p is not None
+            }
+        if last is None or event.country == last.country:
+            continue
+        lawful = event.event_type == "RECOVERY" and _by_lawful_keeper(
+            event, last, keepers_when_missing
+        )
+        if event.event_type in BACK_IN_HAND and not lawful:
+            yield _seized_outside(event, last)
+
+
+def _by_lawful_keeper(
+    recovery: CustodyEvent, allowed: Authorisation, keepers_when_missing: set[UUID]
+) -> bool:
+    """Whether a recovery put the item back with a lawful keeper: a party that kept it when
+    it went missing (an exporter's shipment lost and found in transit), or the end user allowed
+    to keep it."""
+    keepers = {p.id for p in (recovery.to_party, recovery.owner_party) if p is not None}
+    end_user = allowed.end_user_party_id
+    return bool(keepers & keepers_when_missing) or (end_user is not None and end_user in keepers)
+
+
+def _seized_outside(event: CustodyEvent, last: Authorisation) -> Finding:
+    taken = "Seized" if event.event_type == "SEIZURE" else "Recovered"
+    certificate = last.certificate
+    since = (
+        f", for end use in {last.country} since the consent of {last.consent.granted_on}"
+        if last.consent
+        else f" for end use in {last.country}"
+    )
+    return Finding(
+        "SEIZED_OUTSIDE_END_USE_COUNTRY",
+        "ALERT",
+        f"{taken} in {event.country} on {event.occurred_on}; "
+        f"{_DONE[last.export.event_type]} on {last.export.occurred_on} under "
+        f"{certificate.certificate_number}{since}.",
+        (_event(event), *last.references()),
+    )
 
 
 # The chain itself -------------------------------------------------------------------------------
@@ -743,9 +798,7 @@ def _sent_twice(standing: list[CustodyEvent]) -> Iterator[Finding]:
             assert event.from_party is not None and other.from_party is not None
             same_sender = event.from_party.id == other.from_party.id
             same_day = other.occurred_on == event.occurred_on
-            # An export and an import by one sender are the shipment leaving and arriving (the
-            # importing agency receives what the end user ordered): not two sendings.
-            one_shipment = {event.event_type, other.event_type} == {"EXPORT", "IMPORT"}
+            one_shipment = _one_shipment(event, other)
             if same_sender and same_day and other.to_party != event.to_party and not one_shipment:
                 yield Finding(
                     "CONFLICTING_CUSTODY",
@@ -754,6 +807,21 @@ def _sent_twice(standing: list[CustodyEvent]) -> Iterator[Finding]:
                     "to two different parties.",
                     (_event(event), _event(other)),
                 )
+
+
+def _one_shipment(a: CustodyEvent, b: CustodyEvent) -> bool:
+    """Whether an export and an import by one sender of one day are the shipment leaving and
+    arriving: into the export's destination, for its consignee (the importing agency receiving
+    what the end user ordered, as its owner) or under its certificate. Not two sendings, where
+    an import elsewhere, or to someone else, is."""
+    pair = {a.event_type: a, b.event_type: b}
+    export, imported = pair.get("EXPORT"), pair.get("IMPORT")
+    if export is None or imported is None or export.destination_country != imported.country:
+        return False
+    consignee = export.to_party.id if export.to_party else None
+    receivers = {p.id for p in (imported.to_party, imported.owner_party) if p is not None}
+    same_certificate = export.euc is not None and imported.euc == export.euc
+    return consignee in receivers or same_certificate
 
 
 # Where the chain leaves the item ---------------------------------------------------------------

@@ -837,3 +837,111 @@ def test_a_gap_names_the_party_the_record_left_the_item_with(story: Story) -> No
         "Loss on 2016-03-01 is reported by Nairobi Arms Dealer, but the record left the item "
         "with Kenya Defence Forces on 2010-06-20."
     )
+
+
+# Found in the second review of the change above (2026-12-07): each held before it ------------
+
+
+def test_a_days_seizure_comes_before_the_destruction_it_led_to(story: Story) -> None:
+    kpolice = story.registry.party(name="Kenya Police", kind="LAW_ENFORCEMENT", country="KE")
+    story.clean()
+    story.event("SEIZURE", "2017-05-01", country="KE", from_party_id=story.dealer["id"],
+                to_party_id=kpolice["id"])  # fmt: skip
+    # the holder named as to_party, as openapi.yaml allows ("the holder, one of the two")
+    story.event("DESTRUCTION", "2017-05-01", country="KE", to_party_id=kpolice["id"])
+
+    assert (
+        story.api.get(f"/v1/items/{story.item['id']}/custody").get_json()["status"] == "DESTROYED"
+    )
+    assert "CONFLICTING_CUSTODY" not in story.codes()
+
+
+def test_a_days_loss_recovery_and_deactivation_keep_their_course(story: Story) -> None:
+    kpolice = story.registry.party(name="Kenya Police", kind="LAW_ENFORCEMENT", country="KE")
+    story.clean()
+    story.event("LOSS", "2017-05-01", country="KE", from_party_id=story.army["id"])
+    story.event("RECOVERY", "2017-05-01", country="KE", to_party_id=kpolice["id"])
+    story.event("DEACTIVATION", "2017-05-01", country="KE", to_party_id=kpolice["id"])
+
+    assert (
+        story.api.get(f"/v1/items/{story.item['id']}/custody").get_json()["status"] == "DEACTIVATED"
+    )
+    assert "CONFLICTING_CUSTODY" not in story.codes()
+
+
+def test_an_export_to_one_country_and_an_import_into_another_are_two_sendings(
+    story: Story,
+) -> None:
+    story.made_and_handed_over()
+    story.event("EXPORT", "2010-05-02", country="BE", destination_country="KE",
+                from_party_id=story.exporter["id"], to_party_id=story.army["id"])  # fmt: skip
+    story.event("IMPORT", "2010-05-02", country="SS", from_party_id=story.exporter["id"],
+                to_party_id=story.militia["id"])  # fmt: skip
+
+    assert story.codes().get("CONFLICTING_CUSTODY") == "ALERT"
+
+
+def test_an_import_dated_before_its_export_binds_nothing(story: Story) -> None:
+    story.event("MANUFACTURE", "2009-05-12", country="BE", to_party_id=story.maker["id"])
+    story.imported(on="2010-04-20")  # a clerk's wrong date: its export is on record
+    story.event("TRANSFER", "2010-04-25", country="BE", from_party_id=story.maker["id"],
+                to_party_id=story.exporter["id"])  # fmt: skip
+    story.exported(on="2010-05-02")
+    story.verified()
+
+    assert story.codes()["CONFLICTING_CUSTODY"] == "WARNING"  # imported before exported
+
+    assert "RETRANSFER_WITHOUT_CONSENT" not in story.codes()
+
+
+def test_a_misdirected_export_authorises_nothing_after_its_import(story: Story) -> None:
+    # README: "A misdirected export authorises nothing: what follows it is downstream of that
+    # breach, so a re-transfer or seizure after it raises no ... of its own."
+    story.made_and_handed_over()
+    story.exported(to_party_id=story.dealer["id"])
+    story.event("IMPORT", "2010-06-20", country="KE", from_party_id=story.dealer["id"],
+                to_party_id=story.army["id"], euc_id=story.euc["id"])  # fmt: skip
+    story.event("SEIZURE", "2017-02-01", country="SS", to_party_id=story.police["id"])
+
+    assert "DESTINATION_MISMATCH" in story.codes()
+    assert "SEIZED_OUTSIDE_END_USE_COUNTRY" not in story.codes()
+
+
+def test_a_shipment_lost_and_recovered_in_transit_by_its_exporter_is_no_alert(story: Story) -> None:
+    story.made_and_handed_over()
+    story.exported()
+    story.event("LOSS", "2010-05-10", country="BE", from_party_id=story.exporter["id"])
+    story.event("RECOVERY", "2010-05-20", country="BE", to_party_id=story.exporter["id"])
+    story.imported()
+    story.verified()
+
+    assert "ALERT" not in story.codes().values()
+
+
+def test_an_import_abroad_years_after_delivery_is_not_diverted_in_transit(
+    story: Story,
+) -> None:
+    uganda = story.registry.party(name="UPDF", kind="ARMED_FORCES", country="UG")
+    story.clean()
+    story.event("IMPORT", "2016-02-01", country="UG", from_party_id=story.army["id"],
+                to_party_id=uganda["id"], euc_id=story.euc["id"])  # fmt: skip
+
+    breach = only(story.findings(), "RETRANSFER_WITHOUT_CONSENT")
+    assert "diverted in transit" not in breach["message"]  # it was imported into KE in 2010
+
+
+def test_no_arrival_after_a_consent_reads_as_diverted_in_transit(story: Story) -> None:
+    uganda = story.registry.party(name="UPDF", kind="ARMED_FORCES", country="UG")
+    story.clean()
+    story.api.created(f"/v1/eucs/{story.euc['id']}/consents",
+                      {"granted_on": "2013-01-10", "granted_by": "Walloon Region",
+                       "new_end_user_party_id": uganda["id"],
+                       "new_destination_country": "UG"})  # fmt: skip
+    story.event("EXPORT", "2013-02-01", country="KE", destination_country="UG",
+                from_party_id=story.army["id"], to_party_id=uganda["id"])  # fmt: skip
+    story.event("IMPORT", "2013-02-05", country="TZ", from_party_id=story.army["id"],
+                to_party_id=uganda["id"], euc_id=story.euc["id"])  # fmt: skip
+
+    breach = only(story.findings(), "RETRANSFER_WITHOUT_CONSENT")
+
+    assert "a certificate for end use in UG" not in breach["message"]

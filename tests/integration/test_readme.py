@@ -83,7 +83,7 @@ def test_the_tour_runs_as_written(live_service: tuple[str, str], tmp_path: Path)
     gaps = [f["message"] for f in chain["findings"] if f["code"] == "CUSTODY_GAP"]
     assert gaps == [
         "Export on 2010-05-02 is sent by FN Herstal Export, but the record left the item with "
-        "another party on 2009-05-12."
+        "FN Herstal on 2009-05-12."
     ]
     # Printed once the delivery was verified: the warning has gone from the findings.
     assert "WARNING EUC_NOT_VERIFIED -" not in result.stdout
