@@ -232,15 +232,27 @@ def _consent(consent: Consent) -> Reference:
     return Reference("consent", consent.id)
 
 
+def _shipped(event: CustodyEvent) -> str:
+    """ "Exported", or "Imported" for an import that is the shipment of its certificate."""
+    return "Imported" if event.event_type == "IMPORT" else "Exported"
+
+
 def _destination(event: CustodyEvent) -> str:
     return event.destination_country or event.country
 
 
 def _shipments(facts: ChainFacts) -> Iterator[tuple[CustodyEvent, Certificate]]:
-    """The standing exports made under a certificate the registry holds."""
+    """The standing exports made under a certificate the registry holds; under one with no
+    export on record, its imports (an importing state's records: the import is the shipment,
+    and one into another country, to another party, or under a certificate revoked, expired or
+    not yet issued raised nothing, nor did what followed it)."""
     for event in facts.standing:
         certificate = facts.certificate_of(event)
-        if event.event_type == "EXPORT" and certificate is not None:
+        if certificate is None:
+            continue
+        if event.event_type == "EXPORT" or (
+            event.event_type == "IMPORT" and not _exported_under(facts, certificate)
+        ):
             yield event, certificate
 
 
@@ -262,7 +274,8 @@ def destination_mismatch(facts: ChainFacts) -> Iterator[Finding]:
             yield Finding(
                 "DESTINATION_MISMATCH",
                 "ALERT",
-                f"Exported on {event.occurred_on} under {certificate.certificate_number} {where}.",
+                f"{_shipped(event)} on {event.occurred_on} under {certificate.certificate_number} "
+                f"{where}.",
                 (_event(event), _certificate(certificate)),
             )
 
@@ -274,8 +287,8 @@ def euc_expired(facts: ChainFacts) -> Iterator[Finding]:
             yield Finding(
                 "EUC_EXPIRED",
                 "ALERT",
-                f"Exported on {event.occurred_on} under {certificate.certificate_number}, which "
-                f"expired on {certificate.expires_on}.",
+                f"{_shipped(event)} on {event.occurred_on} under {certificate.certificate_number}, "
+                f"which expired on {certificate.expires_on}.",
                 (_event(event), _certificate(certificate)),
             )
 
@@ -288,8 +301,8 @@ def euc_not_yet_issued(facts: ChainFacts) -> Iterator[Finding]:
             yield Finding(
                 "EUC_NOT_YET_ISSUED",
                 "ALERT",
-                f"Exported on {event.occurred_on} under {certificate.certificate_number}, which "
-                f"was issued only on {certificate.issued_on}.",
+                f"{_shipped(event)} on {event.occurred_on} under {certificate.certificate_number}, "
+                f"which was issued only on {certificate.issued_on}.",
                 (_event(event), _certificate(certificate)),
             )
 
@@ -309,7 +322,8 @@ def euc_revoked(facts: ChainFacts) -> Iterator[Finding]:
         yield Finding(
             "EUC_REVOKED",
             "ALERT" if after else "WARNING",
-            f"Exported on {event.occurred_on} under {certificate.certificate_number}{when}.",
+            f"{_shipped(event)} on {event.occurred_on} under "
+            f"{certificate.certificate_number}{when}.",
             (
                 _event(event),
                 _certificate(certificate),
@@ -360,6 +374,8 @@ def euc_not_verified(facts: ChainFacts) -> Iterator[Finding]:
     warning), or only a late one (for information)."""
     days = facts.verification_period_days
     for event, certificate in _shipments(facts):
+        if event.event_type != "EXPORT":
+            continue  # an importing state's own record of the import is its delivery
         deadline = event.occurred_on + timedelta(days=days)
         checks = sorted(
             v.verified_on
@@ -627,9 +643,11 @@ def _by_lawful_keeper(
     """Whether a recovery put the item back with a lawful keeper: a party that kept it when
     it went missing (an exporter's shipment lost and found in transit), or the end user allowed
     to keep it."""
-    keepers = {p.id for p in (recovery.to_party, recovery.owner_party) if p is not None}
+    # The holder it went back to, not the owner named: police abroad record the rightful owner
+    # of what they recover, which would make every recovery lawful.
+    keeper = recovery.to_party.id if recovery.to_party else None
     end_user = allowed.end_user_party_id
-    return bool(keepers & keepers_when_missing) or (end_user is not None and end_user in keepers)
+    return keeper is not None and (keeper in keepers_when_missing or keeper == end_user)
 
 
 def _seized_outside(event: CustodyEvent, last: Authorisation) -> Finding:

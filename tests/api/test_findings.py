@@ -945,3 +945,76 @@ def test_no_arrival_after_a_consent_reads_as_diverted_in_transit(story: Story) -
     breach = only(story.findings(), "RETRANSFER_WITHOUT_CONSENT")
 
     assert "a certificate for end use in UG" not in breach["message"]
+
+
+# Found in the third review (2026-12-07) -----------------------------------------------------
+
+
+def import_only(story: Story, **fields: Any) -> Any:
+    """The item's import under the certificate, as an importing state records it alone."""
+    body = {"country": "KE", "from_party_id": story.exporter["id"], "to_party_id": story.army["id"],
+            "euc_id": story.euc["id"], **fields}  # fmt: skip
+    return story.event("IMPORT", "2010-06-20", **body)
+
+
+def test_a_stolen_rifle_recovered_abroad_naming_its_owner_is_an_alert(story: Story) -> None:
+    # Police abroad record the rightful owner of what they recover: taken as the keeper it went
+    # back to, the owner made every such recovery lawful.
+    story.clean()
+    story.event("THEFT", "2017-05-01", country="KE", from_party_id=story.army["id"])
+    story.event("RECOVERY", "2018-01-01", country="SS", to_party_id=story.police["id"],
+                owner_party_id=story.army["id"])  # fmt: skip
+
+    assert story.codes().get("SEIZED_OUTSIDE_END_USE_COUNTRY") == "ALERT"
+
+
+def test_an_import_only_record_into_another_country_is_a_mismatch(story: Story) -> None:
+    uganda = story.registry.party(name="Uganda People's Defence Force", kind="ARMED_FORCES",
+                                  country="UG")  # fmt: skip
+    imported = import_only(story, country="UG", to_party_id=uganda["id"])
+
+    finding = only(story.findings(), "DESTINATION_MISMATCH")
+
+    assert finding["severity"] == "ALERT"
+    assert references(finding, "event") == {imported["id"]}
+    assert finding["message"].startswith(
+        f"Imported on 2010-06-20 under {story.euc['certificate_number']} to UG"
+    )
+
+
+def test_an_import_only_record_to_another_party_is_a_mismatch(story: Story) -> None:
+    import_only(story, to_party_id=story.dealer["id"])
+
+    assert story.codes()["DESTINATION_MISMATCH"] == "ALERT"
+
+
+def test_an_import_only_record_under_a_revoked_certificate_is_an_alert(story: Story) -> None:
+    story.api.created(f"/v1/eucs/{story.euc['id']}/revocation",
+                      {"revoked_on": "2010-04-01", "reason": "end user sanctioned"})  # fmt: skip
+    import_only(story)
+
+    finding = only(story.findings(), "EUC_REVOKED")
+
+    assert finding["severity"] == "ALERT"
+    assert finding["message"].startswith("Imported on 2010-06-20 under")
+
+
+def test_an_import_only_record_after_expiry_is_an_alert(story: Story) -> None:
+    story.event("IMPORT", "2011-06-20", country="KE", from_party_id=story.exporter["id"],
+                to_party_id=story.army["id"], euc_id=story.euc["id"])  # fmt: skip
+
+    assert story.codes()["EUC_EXPIRED"] == "ALERT"
+
+
+def test_an_import_only_record_asks_no_delivery_verification(story: Story) -> None:
+    import_only(story)
+
+    assert "EUC_NOT_VERIFIED" not in story.codes()
+
+
+def test_an_import_after_its_export_is_no_second_shipment(story: Story) -> None:
+    story.clean()
+    story.event("IMPORT", "2010-06-21", country="UG", from_party_id=story.exporter["id"],
+                to_party_id=story.army["id"], euc_id=story.euc["id"])  # fmt: skip
+
+    assert "DESTINATION_MISMATCH" not in story.codes()  # the export decides it
