@@ -144,7 +144,9 @@ class Tracer:
         named = observation.manufacturer_key
         found = traces.wildcard_candidates(self.conn, pattern, named, CANDIDATES_SEARCHED)
         limited = _full(found)
-        if not limited and not any(named in (None, c.manufacturer_key) for c in found):
+        # Fifty of other makers' items as read still leave the named maker's unsought.
+        unsought = named is not None or not limited
+        if unsought and not any(named in (None, c.manufacturer_key) for c in found):
             seen = {candidate.item.id for candidate in found}
             loose = traces.loose_wildcard_candidates(
                 self.conn, matching.loose_regex(pattern), named, CANDIDATES_SEARCHED

@@ -308,8 +308,8 @@ def _wildcard_match(reading: Reading, item: Item) -> SerialMatch | None:
     )
     if confused:
         explanation += (
-            " once characters that are easily confused (O and 0, I and 1, S and 5, B and 8, "
-            "Z and 2, G and 6) are read as one"
+            " once characters that are easily confused (O, Q, D and 0; I, L and 1; S and 5; "
+            "B and 8; Z and 2; G and 6) are read as one"
         )
     if separators:
         marks = "mark ('?') stands" if separators == 1 else "marks ('?') stand"
@@ -515,10 +515,16 @@ def look_alike_script(
     if table[len(a)][len(b)] > limit:
         return None
     operations = _backtrace(table, a, b)
+    # The characters an alignment pairs, and those a transposition swaps (`01` read for `1O`
+    # swaps a look-alike too)
+    paired = list(_aligned(operations, len(a), len(b)))
+    for operation, i, j in operations:
+        if operation == "transpose":
+            paired += [(i, j + 1), (i + 1, j)]
     confusions = [
         f"{read[i]!r} read where the registry has {registered[j]!r} (character {j + 1}), "
         "easily confused"
-        for i, j in _aligned(operations, len(a), len(b))
+        for i, j in sorted(paired, key=lambda pair: pair[1])
         if read[i] != registered[j]
     ]
     return _describe(operations, read, registered), confusions
@@ -662,9 +668,11 @@ def _manufacturer(observation: Observation, candidate: Candidate) -> FieldVerdic
     if observation.manufacturer_name is not None:  # a maker of the table, and another one
         explanation = "another manufacturer: serials are unique only per manufacturer"
         return "manufacturer", 0.0, Difference("manufacturer", observed, registered, explanation)
-    # A name the table does not know may be a misspelling, or a name of the maker it lacks.
-    if candidate.manufacturer_key in observation.manufacturer_resembles or names_alike(
-        normalise_name(observed), normalise_name(registered)
+    # A name the table does not know may be a misspelling, or a name of the maker it lacks:
+    # when it reads like one maker's names, and one only ("IZHEVSK" reads like two makers').
+    resembles = observation.manufacturer_resembles
+    if (resembles == {candidate.manufacturer_key}) or (
+        not resembles and names_alike(normalise_name(observed), normalise_name(registered))
     ):
         explanation = (
             f"{observed!r} is not in the table of manufacturers, but reads like a name of the "
@@ -682,22 +690,29 @@ def _manufacturer(observation: Observation, candidate: Candidate) -> FieldVerdic
 
 
 # How far a manufacturer's name not in the table, but like one of the recorded maker's names,
-# agrees: not the certainty of a name the table gives it.
-UNKNOWN_NAME_ALIKE = 0.8
+# agrees: not the certainty of a name the table gives it, and short of what makes a MATCH on
+# the name alone (`is_strong`: 0.8).
+UNKNOWN_NAME_ALIKE = 0.6
 # Names this short are alike only when equal: "FNH" and "FN" are not read as one.
 SHORTEST_ALIKE_NAME = 4
 
 
-def names_alike(a: str, b: str) -> bool:
-    """Whether two normalised manufacturer names read as one maker's: one the start of the other
-    (`KALASHNIKOV`, `KALASHNIKOVCONCERN`), or one edit apart (two for names of 8 or more:
-    `ISHMASH`, `IZHMASH`)."""
-    shorter, longer = sorted((a, b), key=len)
-    if len(shorter) < SHORTEST_ALIKE_NAME:
-        return a == b
-    if longer.startswith(shorter):
+def names_alike(observed: str, known: str) -> bool:
+    """Whether a normalised manufacturer name not in the table reads as a known one: the start
+    of it (`KALASHNIKOV` of `KALASHNIKOVCONCERN`; a known name with more after it is another
+    maker's, `COLTCANADA` is not `COLT`), or one edit from it (two for names of 8 or more:
+    `ISHMASH`, `IZHMASH`) with the same numbers (`FACTORY26` is not `FACTORY66`)."""
+    if min(len(observed), len(known)) < SHORTEST_ALIKE_NAME:
+        return observed == known
+    if known.startswith(observed):
         return True
-    return edit_script(a, b, limit=1 if len(shorter) < 8 else 2) is not None
+    if _DIGITS.findall(observed) != _DIGITS.findall(known) or observed.startswith(known):
+        return False
+    limit = 1 if min(len(observed), len(known)) < 8 else 2
+    return edit_script(observed, known, limit=limit) is not None
+
+
+_DIGITS = re.compile("[0-9]+")
 
 
 def _model(observation: Observation, item: Item) -> FieldVerdict:

@@ -201,6 +201,19 @@ class TestTiers:
 
         assert [c["item"]["id"] for c in answer["candidates"]] == [as_read["id"]]
 
+    def test_the_loose_search_runs_when_other_makers_fill_the_search_as_read(
+        self, api: ContractClient, registry: Any, db: Connection
+    ) -> None:
+        # Found in review: fifty Colts matching `A812*` as read kept the FN rifle, found only
+        # loosely (B read as 8, a separator passed over), from being sought.
+        in_sequence(db, registry, "A812", 50)
+        rifle = registry.item(serial_number="AB12-77", manufacturer="FN Herstal", model="FAL",
+                              category="RIFLE")  # fmt: skip
+
+        answer = trace(api, "A812*", manufacturer="FN Herstal")
+
+        assert first(answer)["item"]["id"] == rifle["id"]
+
     @pytest.mark.parametrize(
         ("reading", "registered"),
         [
@@ -431,6 +444,18 @@ class TestDescription:
             in (difference["explanation"])
         )
         assert first(misspelt)["score"] > first(unknown)["score"]
+
+    def test_a_name_that_extends_a_makers_name_is_not_that_maker(
+        self, api: ContractClient, registry: Any
+    ) -> None:
+        # Found in review: "Colt Canada Inc", in no table, read as a name of Colt and made a
+        # MATCH on Colt's rifle of the same serial.
+        registry.item(serial_number="LE123456", manufacturer="Colt", model="M16A2",
+                      category="RIFLE")  # fmt: skip
+
+        answer = trace(api, "LE123456", manufacturer="Colt Canada Inc")
+
+        assert answer["status"] == "CANDIDATES"
 
     def test_a_related_category_costs_less_than_an_unrelated_one(
         self, api: ContractClient, registry: Any

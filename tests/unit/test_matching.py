@@ -803,6 +803,17 @@ class TestTiers:
         assert "was not read" in serial_explanation(assessment)
         assert confused in serial_explanation(assessment)
 
+    def test_a_transposition_that_swaps_a_look_alike_names_it(self) -> None:
+        # `01` read for `1O`: swapped, and an O read as 0. It read "characters 1 and 2 read in
+        # the other order ('01', registered '1O')" alone, at a near miss's full weight.
+        assessment = assessed("01X34567", item("1OX34567"))
+
+        assert assessment.basis is Basis.NEAR_MISS
+        assert "'0' read where the registry has 'O' (character 2), easily confused" in (
+            serial_explanation(assessment)
+        )
+        assert assessment.serial_score == pytest.approx(0.6 * 0.9)
+
     def test_two_transpositions_are_two_edits(self) -> None:
         assessment = assessed("W2134576", item("W1234567"))
 
@@ -938,23 +949,42 @@ class TestDescriptionFit:
         )
 
     @pytest.mark.parametrize(
-        ("a", "b", "alike"),
+        ("observed", "known", "alike"),
         [
-            ("KALASHNIKOV", "KALASHNIKOVCONCERN", True),
+            ("KALASHNIKOV", "KALASHNIKOVCONCERN", True),  # the start of it
             ("ISHMASH", "IZHMASH", True),  # one edit in 7
+            ("IZHMASH", "ISHMASH", True),
             ("NORINKO", "NORINCO", True),
             ("BERETA", "BERETTA", True),
             ("KALASHNIKOVKONZERN", "KALASHNIKOVCONCERN", True),  # two edits in 18
-            ("IZHMSH", "IZHMASH", True),
             ("ISHMAH", "IZHMASH", False),  # two edits in 7
+            ("COLTCANADAINC", "COLT", False),  # a known name with more after it: another maker
+            ("COLTCANADA", "COLT", False),
+            ("FORTIS", "FORT", False),
+            ("FACTORY26", "FACTORY66", False),  # one edit, another number: another factory
+            ("STATEFACTORY386", "STATEFACTORY416", False),
             ("FNH", "FN", False),  # too short to be alike but equal
             ("SIG", "SIGSAUER", False),
             ("ACME", "KALASHNIKOVCONCERN", False),
         ],
     )
-    def test_names_alike(self, a: str, b: str, alike: bool) -> None:
-        assert matching.names_alike(a, b) is alike
-        assert matching.names_alike(b, a) is alike
+    def test_names_alike(self, observed: str, known: str, alike: bool) -> None:
+        assert matching.names_alike(observed, known) is alike
+
+    def test_a_name_like_several_makers_names_is_taken_for_none(self) -> None:
+        # "Izhevsk" reads like Izhevsk Mechanical Plant and Kalashnikov Concern both.
+        assessment = assessed(
+            AK_SERIAL,
+            manufacturer="Izhevsk",
+            manufacturer_resembles=frozenset({"KALASHNIKOVCONCERN", "IZHEVSKMECHANICALPLANT"}),
+        )
+
+        assert assessment.description_fit == 0.0
+
+    def test_a_name_only_like_the_makers_makes_no_match_alone(self) -> None:
+        assessment = assessed(AK_SERIAL, manufacturer="Kalashnikov")
+
+        assert not assessment.is_strong
 
     def test_each_field_weighs_by_its_weight(self) -> None:
         # Manufacturer wrong (0.45), model right (0.25): 0.25 / 0.7.
