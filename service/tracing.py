@@ -40,6 +40,9 @@ CANDIDATES_SEARCHED = 50
 # The longest normalised reading a near-miss search compares (PostgreSQL's levenshtein takes at
 # most 255 characters; a 64-character reading may normalise to more: U+FDFA is 15 letters).
 NEAR_MISS_LONGEST = 255
+# Readings this long or shorter are also searched one edit from their skeleton (890 skeletons
+# for 16 characters: 2.4 ms on the million-item data set).
+SKELETON_ONE_EDIT_LONGEST = 20
 STRONG_TIERS = ("EXACT", "NORMALISED", "CONFUSABLE", "NCIC")
 
 
@@ -183,6 +186,14 @@ class Tracer:
                     named,
                     searched,
                 )
+            )
+        # A registered serial with look-alike letters (`BOSS12345`) shares no trigrams with a
+        # reading of digits (`80551234`): one edit from its skeleton, on the skeleton's btree
+        # (a few hundred probes, 1-3 ms; short serials were searched so first).
+        if matching.ONE_EDIT_LONGEST < len(serial) <= SKELETON_ONE_EDIT_LONGEST:
+            neighbours = matching.one_edit_skeletons(serial)
+            searches.append(
+                partial(traces.one_edit_candidates, self.conn, neighbours, named, searched)
             )
         searches.append(
             partial(traces.near_miss_candidates, self.conn, serial, named, searched, wide=True)

@@ -220,6 +220,8 @@ class TestTiers:
             ("8HW23", "BHW235"),  # 8 read for B, and the last character missed
             ("2I789", "217893"),
             ("WI234S6", "W1234567"),  # two look-alikes, and the last character missed
+            ("80551234", "BOSS12345"),  # the look-alikes registered, no trigram in common
+            ("5O8I2346", "SOB-12345"),  # look-alikes on both sides, and a wrong last digit
         ],
     )
     def test_a_near_miss_through_look_alikes_is_found(
