@@ -142,59 +142,55 @@ class Tracer:
 
     def _partial(self, observation: Observation, pattern: str) -> Search:
         """A partial reading by its pattern; then, when that found nothing sought (none of the
-        named manufacturer's items, or none at all), read loosely: a `?` where the marking has
-        a separator, or a look-alike character read for another, found nothing before."""
+        named manufacturer's items, however many of other makers'; none at all when none is
+        named), read loosely: a `?` where the marking has a separator, or a look-alike
+        character read for another, found nothing before."""
         named = observation.manufacturer_key
         found = traces.wildcard_candidates(self.conn, pattern, named, CANDIDATES_SEARCHED)
         limited = _full(found)
-        # Fifty of other makers' items as read still leave the named maker's unsought.
-        unsought = named is not None or not limited
-        if unsought and not any(named in (None, c.manufacturer_key) for c in found):
+        if not any(_of_sought_maker(c, observation) for c in found):
             seen = {candidate.item.id for candidate in found}
             loose = traces.loose_wildcard_candidates(
                 self.conn, matching.loose_regex(pattern), named, CANDIDATES_SEARCHED
             )
-            limited = _full(loose)
+            limited = limited or _full(loose)
             found += [candidate for candidate in loose if candidate.item.id not in seen]
         return Search(_assess_all(observation, found), ("WILDCARD",), {}, limited)
 
     def _near_misses(
         self, observation: Observation, seen: set[UUID]
     ) -> tuple[list[Assessment], bool]:
-        """Serials within two edits: for a short serial, those one edit away; then a narrow
-        trigram search, then a wide one, until a near miss of the named manufacturer (of any,
-        when none is named) is found. A near miss of another maker's stopped the search
-        before: the named maker's item, which only the wide search reached, was not listed.
-        With them, whether a search found as many items as it keeps."""
+        """Serials within two edits (look-alikes read for one another costing none), until a
+        near miss of the named manufacturer (of any, when none is named) is found: for a serial
+        of ONE_EDIT_LONGEST characters or fewer, those whose skeleton is one edit from the
+        reading's; a narrow trigram search; the same with the reading's skeleton when it has
+        look-alike letters; for a longer serial up to SKELETON_ONE_EDIT_LONGEST, the skeletons
+        one edit away; then a wide trigram search. A near miss of another maker's stopped the
+        search before: the named maker's item, which only the wide search reached, was not
+        listed. With them, whether a search found as many items as it keeps."""
         serial, named = observation.reading.normalised, observation.manufacturer_key
+        own_skeleton = matching.skeleton(serial)
         searched = CANDIDATES_SEARCHED
+
+        def one_edit() -> list[Candidate]:
+            skeletons = matching.one_edit_skeletons(serial)
+            return traces.one_edit_candidates(self.conn, skeletons, named, searched)
+
         searches: list[Callable[[], list[Candidate]]] = []
         if len(serial) <= matching.ONE_EDIT_LONGEST:
-            neighbours = matching.one_edit_skeletons(serial)
-            searches.append(
-                partial(traces.one_edit_candidates, self.conn, neighbours, named, searched)
-            )
+            searches.append(one_edit)
         searches.append(partial(traces.near_miss_candidates, self.conn, serial, named, searched))
         # A reading with look-alike letters (`WI234S6`) shares few trigrams with its serial
         # (`W1234567`); its skeleton shares them with the serials of digits most serials are.
-        if matching.skeleton(serial) != serial:
+        if own_skeleton != serial:
             searches.append(
-                partial(
-                    traces.near_miss_candidates,
-                    self.conn,
-                    matching.skeleton(serial),
-                    named,
-                    searched,
-                )
+                partial(traces.near_miss_candidates, self.conn, own_skeleton, named, searched)
             )
         # A registered serial with look-alike letters (`BOSS12345`) shares no trigrams with a
         # reading of digits (`80551234`): one edit from its skeleton, on the skeleton's btree
-        # (a few hundred probes, 1-3 ms; short serials were searched so first).
+        # (a few hundred probes, 1-3 ms).
         if matching.ONE_EDIT_LONGEST < len(serial) <= SKELETON_ONE_EDIT_LONGEST:
-            neighbours = matching.one_edit_skeletons(serial)
-            searches.append(
-                partial(traces.one_edit_candidates, self.conn, neighbours, named, searched)
-            )
+            searches.append(one_edit)
         searches.append(
             partial(traces.near_miss_candidates, self.conn, serial, named, searched, wide=True)
         )
@@ -206,7 +202,7 @@ class Tracer:
             fresh = [candidate for candidate in found if candidate.item.id not in seen]
             seen = seen | {candidate.item.id for candidate in fresh}
             near += _assess_all(observation, fresh)
-            if any(_is_sought(a, named) for a in near):
+            if any(_is_sought(a, observation) for a in near):
                 break
         return near, limited
 
@@ -216,10 +212,20 @@ def _full(found: list[Candidate]) -> bool:
     return len(found) >= CANDIDATES_SEARCHED
 
 
-def _is_sought(assessment: Assessment, named: str | None) -> bool:
+def _is_sought(assessment: Assessment, observation: Observation) -> bool:
     """A near miss, of the named manufacturer when one is named."""
-    of_named = named is None or assessment.candidate.manufacturer_key == named
-    return assessment.basis is matching.Basis.NEAR_MISS and of_named
+    of_maker = _of_sought_maker(assessment.candidate, observation)
+    return assessment.basis is matching.Basis.NEAR_MISS and of_maker
+
+
+def _of_sought_maker(candidate: Candidate, observation: Observation) -> bool:
+    """Whether a candidate is of the manufacturer named (any, when none is): for a name not in
+    the table, of the one maker it reads like (matching.names_alike). The key of such a name
+    is no item's, and every further search ran for it."""
+    named, resembles = observation.manufacturer_key, observation.manufacturer_resembles
+    if named is None or candidate.manufacturer_key == named:
+        return True
+    return len(resembles) == 1 and candidate.manufacturer_key in resembles
 
 
 @dataclass(frozen=True)

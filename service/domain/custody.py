@@ -195,9 +195,10 @@ def in_chain_order(events: Sequence[CustodyEvent]) -> list[int]:
 def _as_custody_passed(events: Sequence[CustodyEvent], order: list[int]) -> list[int]:
     """The order, with each day's events put in the order custody passed: each in turn, the
     first (in recording order) whose sender held the item after the events before it, or that
-    needs no such sender (a manufacture, a recovery, a seizure, an event that no longer stands);
-    an import after the day's export by its sender or under its certificate. When none
-    follows on, the first as recorded.
+    needs no such sender (a manufacture, an event that no longer stands); a recovery or a
+    seizure once no loss, theft or handover of the day by a holder waits; an import after the
+    day's export by its sender, under its certificate, or (naming neither) to its country. When
+    none follows on, the first as recorded.
 
     Recording order alone, a handover recorded after the same day's export it led to read as a
     custody gap and a re-transfer out of the end user's country, and an import recorded before
@@ -244,8 +245,6 @@ def _passes_on(
     event: CustodyEvent, holders: set[UUID], events: Sequence[CustodyEvent], waiting: list[int]
 ) -> bool:
     """Whether a standing event that is no recovery or seizure follows on from the holders."""
-    if not event.stands:
-        return False
     if event.event_type == "IMPORT" and any(
         _exports_for(events[n], event) for n in waiting if events[n] is not event
     ):

@@ -192,6 +192,14 @@ class ChainFacts:
             return summarise(self.events)
         return summarise(event for event in self.events if event.id not in self.withheld)
 
+    @cached_property
+    def exported_under(self) -> frozenset[UUID]:
+        """The certificates a standing export of the chain was made under (read per import by
+        six rules: worked out once)."""
+        return frozenset(
+            e.euc.id for e in self.standing if e.event_type == "EXPORT" and e.euc is not None
+        )
+
     def certificate_of(self, event: CustodyEvent) -> Certificate | None:
         return self.certificates.get(event.euc.id) if event.euc else None
 
@@ -243,9 +251,11 @@ def _destination(event: CustodyEvent) -> str:
 
 def _shipments(facts: ChainFacts) -> Iterator[tuple[CustodyEvent, Certificate]]:
     """The standing exports made under a certificate the registry holds; under one with no
-    export on record, its imports (an importing state's records: the import is the shipment,
-    and one into another country, to another party, or under a certificate revoked, expired or
-    not yet issued raised nothing, nor did what followed it)."""
+    export on record, its imports (an importing state's records: the import stands for the
+    shipment where a rule judges where, when and under what it went, and one into another
+    country, to another party, or under a certificate revoked, expired or not yet issued raised
+    nothing, nor did what followed it). A certificate line's count and the delivery's
+    verification are the exports' alone (an import names no line)."""
     for event in facts.standing:
         certificate = facts.certificate_of(event)
         if certificate is None:
@@ -256,11 +266,11 @@ def _shipments(facts: ChainFacts) -> Iterator[tuple[CustodyEvent, Certificate]]:
             yield event, certificate
 
 
-# The certificate behind each export -------------------------------------------------------------
+# The certificate behind each shipment (an export; an import under a certificate with no export) -
 
 
 def destination_mismatch(facts: ChainFacts) -> Iterator[Finding]:
-    """An export under a certificate went to another party or country than the certificate's."""
+    """A shipment under a certificate went to another party or country than the certificate's."""
     for event, certificate in _shipments(facts):
         receivers = {p.id for p in (event.to_party, event.owner_party) if p is not None}
         country = _destination(event)
@@ -402,7 +412,7 @@ class Authorisation:
     """Who may hold the item, and where, under the last certificate it was exported (or, with
     no export under it on record, imported) under and the consents recorded since."""
 
-    export: CustodyEvent  # the export, or the import, the certificate was first used for
+    start: CustodyEvent  # the export, or the import, the certificate was first used for
     certificate: Certificate
     end_user_party_id: UUID | None  # None: a consent that names no new end user
     country: str
@@ -416,7 +426,7 @@ class Authorisation:
 
     def references(self) -> tuple[Reference, ...]:
         consent = (_consent(self.consent),) if self.consent else ()
-        return (_event(self.export), _certificate(self.certificate), *consent)
+        return (_event(self.start), _certificate(self.certificate), *consent)
 
 
 @dataclass(frozen=True)
@@ -469,10 +479,7 @@ def _starts_authorisation(
 
 
 def _exported_under(facts: ChainFacts, certificate: Certificate) -> bool:
-    return any(
-        e.event_type == "EXPORT" and e.euc is not None and e.euc.id == certificate.id
-        for e in facts.standing
-    )
+    return certificate.id in facts.exported_under
 
 
 def _move(
@@ -489,7 +496,7 @@ def _move(
         consent = None
     if consent is None:
         return "BREAKS", None  # what follows is downstream of the breach
-    moved = Authorisation(current.export, certificate, consent.new_end_user_party_id,
+    moved = Authorisation(current.start, certificate, consent.new_end_user_party_id,
                           consent.new_destination_country, consent)  # fmt: skip
     return "CONSENTED", moved
 
@@ -519,7 +526,7 @@ def retransfer_without_consent(facts: ChainFacts) -> Iterator[Finding]:
         else:
             moved = (
                 f"{event.event_type.capitalize()} on {event.occurred_on} moved the item {where}, "
-                f"{_DONE[allowed.export.event_type]} under {certificate.certificate_number}"
+                f"{_DONE[allowed.start.event_type]} under {certificate.certificate_number}"
                 f"{forbids}"
             )
         yield Finding(
@@ -540,7 +547,7 @@ def _arrival(facts: ChainFacts, allowed: Authorisation, event: CustodyEvent) -> 
     """Whether an import is the arrival of the export under the certificate that began what is
     allowed: the first import under it since, with no consent between (an import abroad years
     after the delivery, or after a consented re-export, is no shipment diverted in transit)."""
-    start = allowed.export
+    start = allowed.start
     if event.event_type != "IMPORT" or start.event_type != "EXPORT" or allowed.consent:
         return False
     if event.euc is None or event.euc.id != allowed.certificate.id:
@@ -662,7 +669,7 @@ def _seized_outside(event: CustodyEvent, last: Authorisation) -> Finding:
         "SEIZED_OUTSIDE_END_USE_COUNTRY",
         "ALERT",
         f"{taken} in {event.country} on {event.occurred_on}; "
-        f"{_DONE[last.export.event_type]} on {last.export.occurred_on} under "
+        f"{_DONE[last.start.event_type]} on {last.start.occurred_on} under "
         f"{certificate.certificate_number}{since}.",
         (_event(event), *last.references()),
     )
@@ -816,8 +823,9 @@ def _sent_twice(standing: list[CustodyEvent]) -> Iterator[Finding]:
             assert event.from_party is not None and other.from_party is not None
             same_sender = event.from_party.id == other.from_party.id
             same_day = other.occurred_on == event.occurred_on
-            one_shipment = _one_shipment(event, other)
-            if same_sender and same_day and other.to_party != event.to_party and not one_shipment:
+            if not (same_sender and same_day and other.to_party != event.to_party):
+                continue
+            if not _one_shipment(event, other):
                 yield Finding(
                     "CONFLICTING_CUSTODY",
                     "ALERT",

@@ -11,7 +11,10 @@ The tiers, strongest first:
    (O/0/Q/D, I/1/L, S/5, B/8, Z/2, G/6);
    NCIC: the same once letters embedded between digits are ignored (a weaker tier);
 4. WILDCARD: a partial reading, where `?` stands for one unreadable character and `*` for a run;
-5. NEAR_MISS: one or two characters wrong, missing, extra or transposed.
+   when it finds nothing of the maker named as read, read loosely (loosely_alike): a `?` may
+   stand where the marking has a separator, and look-alikes are read as one;
+5. NEAR_MISS: one or two characters wrong, missing, extra or transposed, look-alikes read for
+   one another costing no edit (look_alike_script).
 
 The rest of the description (manufacturer through its aliases, model, category, caliber,
 country of manufacture) re-ranks candidates; it never hides a serial match.
@@ -706,7 +709,7 @@ def names_alike(observed: str, known: str) -> bool:
         return observed == known
     if known.startswith(observed):
         return True
-    if _DIGITS.findall(observed) != _DIGITS.findall(known) or observed.startswith(known):
+    if _DIGITS.findall(observed) != _DIGITS.findall(known):
         return False
     limit = 1 if min(len(observed), len(known)) < 8 else 2
     return edit_script(observed, known, limit=limit) is not None

@@ -458,6 +458,31 @@ class TestDescription:
         answer = trace(api, "LE123456", manufacturer="Colt Canada Inc")
 
         assert answer["status"] == "CANDIDATES"
+        (difference,) = [d for d in first(answer)["differences"] if d["field"] == "manufacturer"]
+        assert "reads like no name of the maker recorded" in difference["explanation"]
+
+    def test_a_name_like_one_makers_is_sought_as_that_maker(
+        self,
+        api: ContractClient,
+        rifle: dict[str, Any],
+        db: Connection,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        # Found in review: the key of a name not in the table is no item's, so the rifle found
+        # as read was not of the maker "sought", and the loose search ran for nothing.
+        _alias(db, "KALASHNIKOVCONCERN", "Kalashnikov Concern", ["Izhmash", "Kalashnikov Concern"])
+        loose_searches = []
+        searched = traces_repository.loose_wildcard_candidates
+        monkeypatch.setattr(
+            traces_repository,
+            "loose_wildcard_candidates",
+            lambda *args: loose_searches.append(args) or searched(*args),
+        )
+
+        answer = trace(api, "AK1174?94", manufacturer="Kalashnikov")
+
+        assert first(answer)["item"]["id"] == rifle["id"]
+        assert loose_searches == []
 
     def test_a_related_category_costs_less_than_an_unrelated_one(
         self, api: ContractClient, registry: Any

@@ -954,6 +954,8 @@ class TestDescriptionFit:
             ("KALASHNIKOV", "KALASHNIKOVCONCERN", True),  # the start of it
             ("ISHMASH", "IZHMASH", True),  # one edit in 7
             ("IZHMASH", "ISHMASH", True),
+            ("IZHMASHH", "IZHMASH", True),  # a key struck twice at the end
+            ("BERETTAS", "BERETTA", True),
             ("NORINKO", "NORINCO", True),
             ("BERETA", "BERETTA", True),
             ("KALASHNIKOVKONZERN", "KALASHNIKOVCONCERN", True),  # two edits in 18
