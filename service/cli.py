@@ -77,7 +77,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         # What a command writes, it writes in one transaction, which the interruption rolled back.
-        print("trace-registry: interrupted", file=sys.stderr)
+        print(
+            "trace-registry: interrupted; what it was writing was rolled back (an import's "
+            "earlier files, each its own transaction, stay stored)",
+            file=sys.stderr,
+        )
         return 130
     return code
 

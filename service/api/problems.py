@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 import psycopg
 from flask import Flask, Response, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from service.api import audit, context, methods
 from service.api.responses import json_response
@@ -44,6 +44,13 @@ _HTTP_CODES = {
     415: "unsupported_media_type",
     501: "not_implemented",
 }
+
+# A path no route takes: `GET /v1/imports/not-a-uuid` was told "If you entered the URL manually
+# please check your spelling", written for a browser's user.
+NO_ROUTE = (
+    "no such path: check it against openapi.yaml (the ids in a path are UUIDs, as the service "
+    "gave them)"
+)
 
 # What gunicorn refuses before the app sees a request (a header line too long or malformed, a
 # request line too long, a bad chunk), in the codes' style.
@@ -154,9 +161,10 @@ def register(app: Flask, retry_after: int) -> None:
         code = _HTTP_CODES.get(status, "http_error")
         allowed = getattr(error, "valid_methods", None)
         headers = {"Allow": methods.allow(allowed)} if allowed else None
-        return _audited(
-            problem(status, code, error.name, error.description or error.name, headers=headers)
-        )
+        detail = error.description or error.name
+        if isinstance(error, NotFound) and detail == NotFound.description:
+            detail = NO_ROUTE  # Werkzeug's words are for a browser's user
+        return _audited(problem(status, code, error.name, detail, headers=headers))
 
     @app.errorhandler(OSError)
     def system_error(error: OSError) -> Response:

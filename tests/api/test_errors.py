@@ -262,11 +262,15 @@ def test_an_oversized_chunked_body_is_413_too(
     assert rows_in(db, "parties") == 0
 
 
-def test_an_unknown_route_is_a_problem(api: ContractClient) -> None:
-    response = api.client.get("/v1/weapons")
+@pytest.mark.parametrize("path", ["/v1/weapons", "/v1/imports/not-a-uuid"])
+def test_an_unknown_route_is_a_problem(api: ContractClient, path: str) -> None:
+    response = api.client.get(path, headers=api.headers())
 
     assert response.status_code == 404
     assert response.mimetype == "application/problem+json"
+    # Werkzeug's "If you entered the URL manually please check your spelling" (found in the
+    # import review) was written for a browser's user
+    assert response.get_json()["detail"].startswith("no such path: check it against openapi")
 
 
 @pytest.mark.parametrize(
