@@ -295,7 +295,7 @@ def _wildcard_match(reading: Reading, item: Item) -> SerialMatch | None:
     assert reading.pattern is not None
     registered = item.serial_normalised
     if like(reading.pattern, registered):
-        separators, confused = 0, False
+        separators, confused = 0, 0
     else:
         loose = loosely_alike(reading.pattern, marked_with_separators(item))
         if loose is None:
@@ -304,7 +304,7 @@ def _wildcard_match(reading: Reading, item: Item) -> SerialMatch | None:
     known = len(reading.normalised) / max(len(registered), 1)
     score = Basis.WILDCARD.value * (0.7 + 0.3 * min(known, 1.0))
     # Each liberty taken weighs: a partial reading that agrees as read ranks first.
-    score *= LOOSE_WEIGHT ** (separators + confused)
+    score *= LOOSE_WEIGHT**separators * look_alike_weight(confused)
     explanation = (
         f"a partial reading: {len(reading.normalised)} of the registered "
         f"{len(registered)} characters were readable and agree"
@@ -323,8 +323,19 @@ def _wildcard_match(reading: Reading, item: Item) -> SerialMatch | None:
 # Where a marking has a separator (a dash, a slash, a space), which normalised serials do not
 # keep: a `?` read there stood for it. Never a character of a normalised serial.
 SEPARATOR = "-"
-# A loose partial match (a `?` for a separator, look-alikes read as one) weighs this for each.
+# A loose partial match (a `?` for a separator, look-alikes read as one) weighs this for each
+# separator stood for, and for look-alikes read as one; each look-alike after the first weighs
+# a little more, so that of two serials a reading takes, the one it took fewer of comes first
+# (`80551234` read for `B05512345` ranks above `BOSS12345`; they tied, ordered by id).
 LOOSE_WEIGHT = 0.9
+EACH_MORE_LOOK_ALIKE = 0.98
+
+
+def look_alike_weight(look_alikes: int) -> float:
+    """What reading so many look-alikes as one weighs on a serial's score."""
+    return 1.0 if look_alikes == 0 else LOOSE_WEIGHT * EACH_MORE_LOOK_ALIKE ** (look_alikes - 1)
+
+
 _LOOK_ALIKE_CLASS = {char: f"[{group}]" for group in CONFUSABLE_GROUPS for char in group}
 
 
@@ -348,11 +359,12 @@ def marked_with_separators(item: Item) -> str:
     )
 
 
-def loosely_alike(pattern: str, marked: str) -> tuple[int, bool] | None:
+def loosely_alike(pattern: str, marked: str) -> tuple[int, int] | None:
     """Whether a partial reading's LIKE pattern matches a registered serial (as
     marked_with_separators gives it) once a `?` may stand for a separator of the marking and
-    look-alike characters are read as one: how many `?` stood for a separator and whether
-    look-alikes were read as one, taking as few liberties as will do; None when it does not.
+    look-alike characters are read as one: how many `?` stood for a separator and how many
+    look-alikes were read as one, taking as few liberties as will do (separators first); None
+    when it does not.
 
     The states are the places in the serial the pattern read so far can end at, each with the
     fewest liberties taken to get there (separators stood for, look-alikes): len(pattern) steps
@@ -386,7 +398,7 @@ def loosely_alike(pattern: str, marked: str) -> tuple[int, bool] | None:
             return None
         states = following
     end = _past_separators(states, marked).get(len(marked))
-    return None if end is None else (end[0], end[1] > 0)
+    return end
 
 
 def _past_separators(states: dict[int, tuple[int, int]], marked: str) -> dict[int, tuple[int, int]]:
@@ -447,8 +459,7 @@ def _near_miss(reading: Reading, item: Item) -> SerialMatch | None:
     if edits is None:
         return None
     score = Basis.NEAR_MISS.value - 0.1 * (len(edits) - 1)
-    if confusions:
-        score *= LOOSE_WEIGHT
+    score *= look_alike_weight(len(confusions))
     explanation = f"comparing {read} with {registered}: " + "; ".join(edits + confusions)
     return Basis.NEAR_MISS, score, (_serial_difference(reading, item, explanation),)
 

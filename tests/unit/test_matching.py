@@ -690,19 +690,19 @@ class TestTiers:
     @pytest.mark.parametrize(
         ("pattern", "marked", "expected"),
         [
-            ("AB_12", "AB-12", (1, False)),
-            ("AB_12", "ABX12", (0, False)),
-            ("AB__12", "AB-X12", (1, False)),
+            ("AB_12", "AB-12", (1, 0)),
+            ("AB_12", "ABX12", (0, 0)),
+            ("AB__12", "AB-X12", (1, 0)),
             ("AB_12", "AB12", None),  # no separator there: a character was read there
             ("A_B12", "AB-12", None),
-            ("AB12%", "AB-12-3", (0, False)),  # an unmarked separator is passed over
-            ("A8_12", "AB-12", (1, True)),
+            ("AB12%", "AB-12-3", (0, 0)),  # an unmarked separator is passed over
+            ("A8_12", "AB-12", (1, 1)),
             ("A8X12", "AB-12", None),
-            ("%_", "AB", (0, False)),
+            ("%_", "AB", (0, 0)),
         ],
     )
     def test_loosely_alike(
-        self, pattern: str, marked: str, expected: tuple[int, bool] | None
+        self, pattern: str, marked: str, expected: tuple[int, int] | None
     ) -> None:
         assert matching.loosely_alike(pattern, marked) == expected
 
@@ -713,7 +713,7 @@ class TestTiers:
     )
     def test_what_like_takes_loosely_alike_takes_as_read(self, pattern: str, serial: str) -> None:
         if matching.like(pattern, serial):
-            assert matching.loosely_alike(pattern, serial) == (0, False)
+            assert matching.loosely_alike(pattern, serial) == (0, 0)
 
     @PROPERTY
     @given(
@@ -799,9 +799,25 @@ class TestTiers:
         assessment = assessed(reading, item(registered))
 
         assert assessment.basis is Basis.NEAR_MISS
-        assert assessment.serial_score == pytest.approx(0.6 * 0.9)  # one edit, look-alikes
+        look_alikes = serial_explanation(assessment).count("easily confused")
+        # one edit, and the look-alikes: 0.9 for the first, 0.98 for each after it
+        assert assessment.serial_score == pytest.approx(0.6 * 0.9 * 0.98 ** (look_alikes - 1))
         assert "was not read" in serial_explanation(assessment)
         assert confused in serial_explanation(assessment)
+
+    def test_fewer_look_alikes_rank_first(self) -> None:
+        # They tied, and the item id ordered them.
+        fewer = assessed("80551234", item("B05512345"))
+        more = assessed("80551234", item("BOSS12345"))
+
+        assert (fewer.basis, more.basis) == (Basis.NEAR_MISS, Basis.NEAR_MISS)
+        assert fewer.serial_score > more.serial_score
+
+    def test_a_partial_reading_with_fewer_look_alikes_ranks_first(self) -> None:
+        fewer = assessed("8O55?2345", item("B05512345"))
+        more = assessed("8O55?2345", item("BOSS12345"))
+
+        assert fewer.serial_score > more.serial_score
 
     def test_a_transposition_that_swaps_a_look_alike_names_it(self) -> None:
         # `01` read for `1O`: swapped, and an O read as 0. It read "characters 1 and 2 read in
