@@ -55,11 +55,12 @@ class Recorder:
             # them moves on its line, before the line's later exports, whose count of items
             # shipped through changes with its own.
             named = declaration.corrective_event_ids
-            corrective = events.get_many(
-                self.conn, [*named, *events.corrections_after(self.conn, named)]
-            )
+            wanted = {*named, *events.corrections_after(self.conn, named)}
+            read = events.get_many(self.conn, [event_id, *wanted])  # one round trip for all
+            corrective = [event for event in read if event.id in wanted]
+            declared_before = next((event for event in read if event.id == event_id), None)
             certificates = _certificates(
-                _certificate_of(events.get(self.conn, event_id)), *map(_certificate_of, corrective)
+                _certificate_of(declared_before), *map(_certificate_of, corrective)
             )
             alert_list.lock_certificates(self.conn, certificates)
             declared = events.declare_erroneous(

@@ -20,6 +20,7 @@ from service.db import Connection
 from service.domain import disclosure, matching
 from service.domain.findings import ChainFacts
 from service.domain.ids import uuid7
+from service.domain.manufacturers import Directory
 from service.domain.matching import Assessment, Candidate, Observation
 from service.domain.records import AgencyRef
 from service.domain.serials import normalise_name
@@ -32,7 +33,6 @@ from service.domain.traces import (
     TraceContext,
 )
 from service.repository import chains, traces
-from service.repository.manufacturers import Directory
 from service.repository.rows import Row
 
 CANDIDATES_SHOWN = 10

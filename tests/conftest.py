@@ -169,12 +169,17 @@ def db(settings: Settings) -> Iterator[Connection]:
 
 @pytest.fixture
 def app(database_url: str) -> Iterator[Flask]:
+    yield from app_on(database_url, pool_min_size=1)
+
+
+def app_on(database_url: str, **config: Any) -> Iterator[Flask]:
+    """The app on the test database (a pool of 2 unless told), closed after the test."""
     application = create_app(
         {
             "database_url": service_url_for(database_url),
             "database_owner_url": database_url,
-            "pool_min_size": 1,
             "pool_max_size": 2,
+            **config,
         }
     )
     yield application

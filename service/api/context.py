@@ -13,10 +13,10 @@ from flask import Flask, current_app, g
 from service.api.overtime import Overtime, Watch
 from service.config import Settings
 from service.db import Connection, Database
+from service.domain.manufacturers import Directory
 from service.domain.records import AgencyRef
 from service.recording import Recorder
 from service.repository import agencies, manufacturers
-from service.repository.manufacturers import Directory
 
 _EXTENSION = "trace_registry"
 

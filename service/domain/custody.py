@@ -263,12 +263,15 @@ def _exports_for(export: CustodyEvent, imported: CustodyEvent) -> bool:
         and imported.from_party is not None
         and export.from_party.id == imported.from_party.id
     )
-    same_certificate = (
-        export.euc is not None and imported.euc is not None and export.euc.id == imported.euc.id
-    )
+    same_certificate = export.euc is not None and under(imported, export.euc.id)
     names_neither = imported.from_party is None and imported.euc is None
     to_its_country = names_neither and export.destination_country == imported.country
     return same_sender or same_certificate or to_its_country
+
+
+def under(event: CustodyEvent, certificate_id: UUID) -> bool:
+    """Whether the event was made under this certificate."""
+    return event.euc is not None and event.euc.id == certificate_id
 
 
 def holders_after(event: CustodyEvent) -> set[UUID]:

@@ -24,6 +24,7 @@ from service.domain.custody import (
     TRANSFER_TYPES,
     holders_after,
     summarise,
+    under,
 )
 from service.domain.records import (
     CustodyChain,
@@ -261,7 +262,7 @@ def _shipments(facts: ChainFacts) -> Iterator[tuple[CustodyEvent, Certificate]]:
         if certificate is None:
             continue
         if event.event_type == "EXPORT" or (
-            event.event_type == "IMPORT" and not _exported_under(facts, certificate)
+            event.event_type == "IMPORT" and certificate.id not in facts.exported_under
         ):
             yield event, certificate
 
@@ -473,13 +474,9 @@ def _starts_authorisation(
     import dated before its export is a record out of order, not a start."""
     if event.event_type == "EXPORT":
         return True
-    if event.event_type != "IMPORT" or _exported_under(facts, certificate):
+    if event.event_type != "IMPORT" or certificate.id in facts.exported_under:
         return False
     return current is None or current.certificate.id != certificate.id
-
-
-def _exported_under(facts: ChainFacts, certificate: Certificate) -> bool:
-    return certificate.id in facts.exported_under
 
 
 def _move(
@@ -550,12 +547,11 @@ def _arrival(facts: ChainFacts, allowed: Authorisation, event: CustodyEvent) -> 
     start = allowed.start
     if event.event_type != "IMPORT" or start.event_type != "EXPORT" or allowed.consent:
         return False
-    if event.euc is None or event.euc.id != allowed.certificate.id:
+    certificate = allowed.certificate.id
+    if not under(event, certificate):
         return False
     between = facts.standing[facts.standing.index(start) + 1 : facts.standing.index(event)]
-    return not any(
-        e.event_type == "IMPORT" and e.euc is not None and e.euc.id == event.euc.id for e in between
-    )
+    return not any(e.event_type == "IMPORT" and under(e, certificate) for e in between)
 
 
 def _withdrawn_said(withdrawn: list[Consent]) -> str:
@@ -687,22 +683,19 @@ def custody_gap(facts: ChainFacts) -> Iterator[Finding]:
         checked = event.event_type not in BACK_IN_HAND and previous is not None and holders
         if checked and sender is not None and sender.id not in holders:
             assert previous is not None
-            left_with = _names_of(previous, holders)
+            left_with = _names_of(previous, holders) or "another party"
+            # a move is sent by its sender; a loss or a theft is reported by its holder
+            done = "sent" if event.event_type in TRANSFER_TYPES else "reported"
             yield Finding(
                 "CUSTODY_GAP",
                 "WARNING",
-                f"{event.event_type.capitalize()} on {event.occurred_on} is "
-                f"{_SENT.get(event.event_type, 'reported')} by {sender.name}, but the record "
-                f"left the item with {left_with or 'another party'} on "
+                f"{event.event_type.capitalize()} on {event.occurred_on} is {done} by "
+                f"{sender.name}, but the record left the item with {left_with} on "
                 f"{previous.occurred_on}.",
                 (_event(previous), _event(event)),
             )
         holders = holders_after(event)
         previous = event
-
-
-# What a sender does in an event that moves the item (a loss or a theft is reported).
-_SENT = {"EXPORT": "sent", "IMPORT": "sent", "TRANSFER": "sent"}
 
 
 def _names_of(event: CustodyEvent, holders: set[UUID]) -> str:
@@ -802,7 +795,7 @@ def _imported_before_exported(standing: list[CustodyEvent]) -> Iterator[Finding]
                 (
                     later
                     for later in standing[position + 1 :]
-                    if later.event_type == "EXPORT" and later.euc and later.euc.id == certificate
+                    if later.event_type == "EXPORT" and under(later, certificate)
                 ),
                 None,
             )
@@ -846,7 +839,7 @@ def _one_shipment(a: CustodyEvent, b: CustodyEvent) -> bool:
         return False
     consignee = export.to_party.id if export.to_party else None
     receivers = {p.id for p in (imported.to_party, imported.owner_party) if p is not None}
-    same_certificate = export.euc is not None and imported.euc == export.euc
+    same_certificate = export.euc is not None and under(imported, export.euc.id)
     return consignee in receivers or same_certificate
 
 

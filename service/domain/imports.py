@@ -117,22 +117,26 @@ class Document:
     def line_of(self, field: str) -> int:
         """The line a problem of the field (a JSON Pointer without its "/") is on: the row of
         a certificate's line item (`line_items/1/quantity`), the record's line otherwise."""
-        if self.item_lines and field.startswith("line_items/"):
-            index = field.split("/", 2)[1]
-            if index.isdigit() and int(index) < len(self.item_lines):
-                return self.item_lines[int(index)]
-        return self.line
+        item = self._line_item(field)
+        return self.item_lines[item[0]] if item else self.line
 
     def spelled(self, field: str) -> str:
         """The field (a JSON Pointer without its "/") as the file spelled it: for a certificate
         read from CSV, a line item's field is its row's column (`line_items/1/quantity` is that
         row's `line_quantity`: the file has no `line_items`); the field itself otherwise."""
-        if self.item_lines and field.startswith("line_items/"):
-            index, _, name = field.removeprefix("line_items/").partition("/")
-            column = _COLUMN_OF_LINE_FIELD.get(name)
-            if column is not None and index.isdigit() and int(index) < len(self.item_lines):
-                return column
-        return field
+        item = self._line_item(field)
+        column = _COLUMN_OF_LINE_FIELD.get(item[1]) if item else None
+        return column or field
+
+    def _line_item(self, field: str) -> tuple[int, str] | None:
+        """For a field of a CSV certificate's line item, which item it is (its row among
+        item_lines) and its name within it (`line_items/1/quantity`: 1, "quantity")."""
+        if not self.item_lines or not field.startswith("line_items/"):
+            return None
+        index, _, name = field.removeprefix("line_items/").partition("/")
+        if not index.isdigit() or int(index) >= len(self.item_lines):
+            return None
+        return int(index), name
 
 
 def not_utf_8(head: bytes) -> Problem | None:

@@ -20,10 +20,10 @@ from openapi_spec_validator import validate
 from werkzeug.wrappers import Response
 
 from service.domain import audit, certificates, matching, records, traces
+from service.domain.manufacturers import Manufacturer
 from service.repository.agencies import Agency, ApiKey
 from service.repository.alerts import AlertEntry
 from service.repository.imports import ImportRecord, ImportSummary
-from service.repository.manufacturers import Manufacturer
 from service.repository.notifications import Notification
 from service.repository.webhooks import Webhook
 from service.schemas import admin as admin_schemas

@@ -20,7 +20,7 @@ from service.db import Connection, connect
 from service.domain.records import AgencyRef
 from service.errors import DatabaseUnavailable
 from tests.api.test_traces import CONTEXT
-from tests.conftest import rows_in, service_url_for
+from tests.conftest import app_on, rows_in
 from tests.contract import ContractClient
 
 PARTY = {"name": "Arsenal", "kind": "MANUFACTURER", "country": "BE"}
@@ -396,18 +396,7 @@ def test_a_connection_lost_mid_pipeline_is_503_and_replaced(
 @pytest.fixture
 def impatient_app(database_url: str) -> Iterator[Flask]:
     """The app with a request deadline of 2 s (and a body's and a batch's a second before it)."""
-    app = create_app(
-        {
-            "database_url": service_url_for(database_url),
-            "database_owner_url": database_url,
-            "pool_max_size": 2,
-            "batch_seconds": 1,
-            "body_seconds": 1,
-            "request_seconds": 2,
-        }
-    )
-    yield app
-    app.extensions["trace_registry"].database.close()
+    yield from app_on(database_url, batch_seconds=1, body_seconds=1, request_seconds=2)
 
 
 def test_a_request_past_its_deadline_is_503_not_cut_off_by_gunicorn(
