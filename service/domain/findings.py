@@ -52,6 +52,8 @@ class Certificate:
     revoked_on: date | None = None
     revocation_id: UUID | None = None
     issued_on: date | None = None
+    # the exporter the certificate names (None: it names none)
+    exporter_party_id: UUID | None = None
 
     def in_force(self, on: date) -> bool:
         """Whether the certificate was not yet revoked on that day: a consent granted once its
@@ -289,6 +291,32 @@ def destination_mismatch(facts: ChainFacts) -> Iterator[Finding]:
                 f"{where}.",
                 (_event(event), _certificate(certificate)),
             )
+
+
+def exporter_mismatch(facts: ChainFacts) -> Iterator[Finding]:
+    """A shipment under a certificate was sent by a party other than the exporter it names, and
+    the record never shows that exporter with the item before it: the certificate, made out for
+    one supplier's deal, covered another's shipment (a forwarder's export of goods the exporter
+    handed it, or owns in its hands, shows the exporter before, and is no mismatch)."""
+    for event, certificate in _shipments(facts):
+        exporter = certificate.exporter_party_id
+        if exporter is None or event.from_party is None:
+            continue
+        upto = facts.standing[: facts.standing.index(event) + 1]
+        if any(exporter in _parties_of(earlier) for earlier in upto):
+            continue
+        yield Finding(
+            "EXPORTER_MISMATCH",
+            "WARNING",
+            f"{_shipped(event)} on {event.occurred_on} under {certificate.certificate_number}, "
+            "sent by a party other than the exporter the certificate names, whom the record does "
+            "not show with the item before it.",
+            (_event(event), _certificate(certificate)),
+        )
+
+
+def _parties_of(event: CustodyEvent) -> set[UUID]:
+    return {p.id for p in (event.from_party, event.to_party, event.owner_party) if p is not None}
 
 
 def euc_expired(facts: ChainFacts) -> Iterator[Finding]:
@@ -924,6 +952,7 @@ def unverified_last_holder(facts: ChainFacts) -> Iterator[Finding]:
 
 RULES: tuple[Rule, ...] = (
     destination_mismatch,
+    exporter_mismatch,
     euc_expired,
     euc_not_yet_issued,
     euc_revoked,

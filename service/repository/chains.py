@@ -191,6 +191,7 @@ def _certificates(chain_rows: list[Row]) -> Iterable[Certificate]:
                 revoked_on=row["euc_revoked_on"],
                 revocation_id=row["euc_revocation_id"],
                 issued_on=row["euc_issued_on"],
+                exporter_party_id=row["euc_exporter_party_id"],
             )
 
 

@@ -45,6 +45,7 @@ class Scenario(StrEnum):
     REVOKED_EUC = "revoked-euc"
     OVER_SHIPPED = "over-shipped"
     WRONG_DESTINATION = "wrong-destination"
+    BORROWED_EUC = "borrowed-euc"
     UNVERIFIED_DELIVERY = "unverified-delivery"
     CUSTODY_GAP = "custody-gap"
     CONFLICTING_CUSTODY = "conflicting-custody"
@@ -70,6 +71,7 @@ _DESCRIPTIONS = {
     Scenario.REVOKED_EUC: "exported after its EUC had been revoked",
     Scenario.OVER_SHIPPED: "a second shipment beyond the quantity its EUC line authorises",
     Scenario.WRONG_DESTINATION: "shipped to a country other than the EUC's destination",
+    Scenario.BORROWED_EUC: "shipped by a broker under an EUC made out to another exporter",
     Scenario.UNVERIFIED_DELIVERY: "exported years ago; no delivery verification on record",
     Scenario.CUSTODY_GAP: "custody gap: sent on by a party that never held it",
     Scenario.CONFLICTING_CUSTODY: "seized two years after it was recorded destroyed",

@@ -80,6 +80,7 @@ def plan_small_arms(plan: Plan, rng: random.Random) -> None:
     _rifles_in_national_service(plan, rng)
     _rifles_after_expiry(plan, rng)
     _pistols_to_other_destination(plan, rng)
+    _pistols_under_another_exporters_certificate(plan, rng)
     _rifles_destroyed(plan, rng)
     _rifles_handed_on_with_consent(plan, rng)
     _rifles_never_verified(plan, rng)
@@ -250,6 +251,41 @@ def _pistols_to_other_destination(plan: Plan, rng: random.Random) -> None:
         notes=f"{SCENARIO_NOTE} Shipped to Bolivia under a certificate whose destination is Peru.",
     )
     plan.example(Scenario.WRONG_DESTINATION, items[0], "IN_SERVICE")
+
+
+def _pistols_under_another_exporters_certificate(plan: Plan, rng: random.Random) -> None:
+    """A broker ships pistols it bought from the maker under a certificate made out for another
+    exporter's deal, which never held them."""
+    maker = _maker(plan, GLOCK_17)
+    named = plan.party("Alpine Defence Export GmbH (synthetic)", "EXPORTER", "AT")
+    broker = plan.party("Broker AT-03 (synthetic)", "BROKER", "AT")
+    police = plan.party("Ghana Police Service", "LAW_ENFORCEMENT", "GH")
+    items = _batch(plan, rng, GLOCK_17, 2016, 12)
+    euc = _euc(
+        plan,
+        number="GH/MOI/EUC/2016/041",
+        authority="Ministry of the Interior of Ghana",
+        issued_on=date(2016, 2, 8),
+        exporter=named,
+        end_user=police,
+        end_use="Service pistols of the Ghana Police Service",
+        model=GLOCK_17,
+        quantity=len(items),
+    )
+    _made(plan, maker, GLOCK_17, date(2016, 3, 14), items)
+    _transfer(plan, date(2016, 4, 4), "AT", items, maker, broker)
+    _exported(
+        plan,
+        date(2016, 5, 23),
+        items,
+        broker,
+        police,
+        euc,
+        notes=f"{SCENARIO_NOTE} Shipped by a broker under a certificate that names another "
+        "exporter.",
+    )
+    _verified(plan, euc, date(2016, 9, 12), "Export control authority of Austria")
+    plan.example(Scenario.BORROWED_EUC, items[0], "IN_SERVICE")
 
 
 def _rifles_destroyed(plan: Plan, rng: random.Random) -> None:

@@ -309,6 +309,78 @@ def test_an_export_to_another_party_is_a_mismatch(story: Story) -> None:
     assert story.codes()["DESTINATION_MISMATCH"] == "ALERT"
 
 
+def broker(story: Story) -> Any:
+    return story.registry.party(name="Balkan Trading Ltd", kind="BROKER", country="BG")
+
+
+def test_an_export_sent_by_a_party_the_certificate_does_not_name_is_a_warning(
+    story: Story,
+) -> None:
+    # A certificate made out for FN Herstal Export's deal covers a broker's shipment of a
+    # rifle the exporter never held: the papers were borrowed.
+    trader = broker(story)
+    story.event("MANUFACTURE", "2009-05-12", country="BE", to_party_id=story.maker["id"])
+    story.event("TRANSFER", "2010-01-12", country="BE", from_party_id=story.maker["id"],
+                to_party_id=trader["id"])  # fmt: skip
+    export = story.exported(from_party_id=trader["id"])
+
+    finding = only(story.findings(), "EXPORTER_MISMATCH")
+
+    assert finding["severity"] == "WARNING"
+    assert references(finding, "event") == {export["id"]}
+    assert references(finding, "certificate") == {story.euc["id"]}
+    assert finding["message"] == (
+        f"Exported on 2010-05-02 under {story.euc['certificate_number']}, sent by a party other "
+        "than the exporter the certificate names, whom the record does not show with the item "
+        "before it."
+    )
+
+
+def test_a_forwarders_export_of_what_the_exporter_handed_it_is_no_mismatch(
+    story: Story,
+) -> None:
+    forwarder = story.registry.party(name="Antwerp Freight", kind="BROKER", country="BE")
+    story.made_and_handed_over()
+    story.event("TRANSFER", "2010-04-20", country="BE", from_party_id=story.exporter["id"],
+                to_party_id=forwarder["id"])  # fmt: skip
+    story.exported(from_party_id=forwarder["id"])
+
+    assert "EXPORTER_MISMATCH" not in story.codes()
+
+
+def test_a_forwarders_export_for_the_exporter_as_owner_is_no_mismatch(story: Story) -> None:
+    forwarder = story.registry.party(name="Antwerp Freight", kind="BROKER", country="BE")
+    story.event("MANUFACTURE", "2009-05-12", country="BE", to_party_id=story.maker["id"])
+    story.event("TRANSFER", "2010-01-12", country="BE", from_party_id=story.maker["id"],
+                to_party_id=forwarder["id"], owner_party_id=story.exporter["id"])  # fmt: skip
+    story.exported(from_party_id=forwarder["id"])
+
+    assert "EXPORTER_MISMATCH" not in story.codes()
+
+
+def test_a_certificate_that_names_no_exporter_raises_no_mismatch(
+    story: Story, registry: Any
+) -> None:
+    trader = broker(story)
+    body = {"exporter_party_id": None}
+    story.euc = registry.euc(story.exporter, story.army, **body)
+    story.exported(from_party_id=trader["id"])
+
+    assert "EXPORTER_MISMATCH" not in story.codes()
+
+
+def test_an_import_only_record_from_another_sender_is_an_exporter_mismatch(story: Story) -> None:
+    trader = broker(story)
+    imported = import_only(story, from_party_id=trader["id"])
+
+    finding = only(story.findings(), "EXPORTER_MISMATCH")
+
+    assert references(finding, "event") == {imported["id"]}
+    assert finding["message"].startswith(
+        f"Imported on 2010-06-20 under {story.euc['certificate_number']}, sent by a party other"
+    )
+
+
 def test_an_export_after_expiry_is_an_alert(story: Story) -> None:
     story.made_and_handed_over()
     story.exported(on="2011-04-01")
