@@ -945,7 +945,9 @@ def unverified_last_holder(facts: ChainFacts) -> Iterator[Finding]:
     yield Finding(
         "UNVERIFIED_LAST_HOLDER",
         "INFO",
-        f"{record} the item with {holder.name}, whom no agency has verified.",
+        # A delivery verification of other items saw the holder with those, not with this one.
+        f"{record} the item with {holder.name}, whom no agency has verified as a party or as "
+        "this item's holder.",
         (_event(last),),
     )
 

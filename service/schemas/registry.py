@@ -285,6 +285,18 @@ class ConsentIn(Schema):
         Uuid(), load_default=list, validate=validate.Length(max=MAX_ITEMS_PER_EVENT)
     )
 
+    @validates_schema
+    def names_no_more_than_its_quantity(self, data: dict[str, Any], **_: Any) -> None:
+        # The items named are what it covers, and a quantity says at most how many: fewer
+        # than it names leaves which of them it covers to nobody's knowing.
+        quantity, named = data.get("quantity"), len(set(data.get("item_ids") or ()))
+        if quantity is not None and named > quantity:
+            raise ValidationError(
+                f"the consent names {named} items, more than its quantity ({quantity}): name "
+                "only the items it covers, or give the quantity they make",
+                "quantity",
+            )
+
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> NewConsent:
         return NewConsent(**{**data, "item_ids": tuple(dict.fromkeys(data["item_ids"]))})

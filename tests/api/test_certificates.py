@@ -646,6 +646,35 @@ def test_a_consent_covers_no_more_items_than_were_shipped_under_the_certificate(
     assert rows_in(db, "reexport_consents") == 1
 
 
+def test_a_consent_names_no_more_items_than_its_quantity(
+    api: ContractClient, registry: Any, parties: Any, db: Connection
+) -> None:
+    # Found by the certificates review: a consent for 1 naming 2 rifles was taken, and both
+    # rifles' re-exports then read as consented.
+    euc = registry.euc(parties["exporter"], parties["army"])
+    rifles = [registry.item() for _ in range(2)]
+    ship = {"from_party_id": parties["exporter"]["id"], "to_party_id": parties["army"]["id"]}
+    registry.event(
+        "EXPORT", rifles, country="RS", destination_country="IQ", euc_id=euc["id"], **ship
+    )
+    consent = {"granted_on": "2015-01-01", "granted_by": "Serbian Ministry of Trade",
+               "new_destination_country": "IQ", "item_ids": [r["id"] for r in rifles]}  # fmt: skip
+    path = f"/v1/eucs/{euc['id']}/consents"
+
+    fewer = api.post(path, {**consent, "quantity": 1})
+    as_many = api.created(path, {**consent, "quantity": 2})
+
+    assert fewer.status_code == 400
+    assert fewer.get_json()["errors"] == [{
+        "location": "body",
+        "pointer": "/quantity",
+        "detail": "the consent names 2 items, more than its quantity (1): name only the items "
+        "it covers, or give the quantity they make",
+    }]  # fmt: skip
+    assert [c["quantity"] for c in as_many["consents"]] == [2]
+    assert rows_in(db, "reexport_consents") == 1
+
+
 def test_an_agency_s_new_country_decides_its_verifications_from_then_on(
     api: ContractClient, client: FlaskClient, registry: Any, parties: Any, db: Connection
 ) -> None:

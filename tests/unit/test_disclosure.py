@@ -94,7 +94,7 @@ def test_another_agency_sees_the_event_redacted_and_the_status_its_records_give(
     # what the chain says of where it leaves the item, it says of what the reader may see
     assert [(f.code, f.message) for f in chain.findings[:1]] == [
         ("UNVERIFIED_LAST_HOLDER", "The records you may see leave the item with Kenya Defence "
-         "Forces, whom no agency has verified."),
+         "Forces, whom no agency has verified as a party or as this item's holder."),
     ]  # fmt: skip
     assert [f.code for f in chain.findings[1:]] == ["RESTRICTED_RECORDS"]
     assert "Border Police Directorate" in chain.findings[1].message
