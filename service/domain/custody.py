@@ -93,6 +93,9 @@ class EventDraft:
     has_euc: bool
     has_euc_line: bool
     has_destination_country: bool
+    # an EXPORT whose destination is the country it leaves (a slip for an IMPORT or TRANSFER,
+    # or for the destination): the findings would read it as a shipment abroad
+    exports_to_its_own_country: bool = False
 
     @classmethod
     def of(cls, event: NewEvent) -> EventDraft:
@@ -104,6 +107,8 @@ class EventDraft:
             has_euc=event.euc_id is not None,
             has_euc_line=event.euc_line_number is not None,
             has_destination_country=event.destination_country is not None,
+            exports_to_its_own_country=event.event_type == "EXPORT"
+            and event.destination_country == event.country,
         )
 
 
@@ -112,6 +117,14 @@ def event_problems(draft: EventDraft, today: date) -> list[FieldError]:
     problems = _party_problems(draft)
     if draft.event_type == "EXPORT" and not draft.has_destination_country:
         problems.append(_body("destination_country", "an EXPORT must name its destination country"))
+    if draft.exports_to_its_own_country:
+        problems.append(
+            _body(
+                "destination_country",
+                "an EXPORT leaves its country: its destination cannot be the country it leaves "
+                "(a move within one country is a TRANSFER)",
+            )
+        )
     if draft.has_euc and draft.event_type not in EUC_EVENT_TYPES:
         problems.append(
             _body(

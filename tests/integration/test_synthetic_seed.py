@@ -224,7 +224,7 @@ def test_every_event_obeys_the_custody_rules(db: Connection, loaded: SyntheticLo
         db,
         """
         SELECT event_type, occurred_on, from_party_id, to_party_id, euc_id, euc_line_number,
-               destination_country
+               country, destination_country
         FROM custody_events
         """,
     )
@@ -239,6 +239,8 @@ def test_every_event_obeys_the_custody_rules(db: Connection, loaded: SyntheticLo
             has_euc=event["euc_id"] is not None,
             has_euc_line=event["euc_line_number"] is not None,
             has_destination_country=event["destination_country"] is not None,
+            exports_to_its_own_country=event["event_type"] == "EXPORT"
+            and event["destination_country"] == event["country"],
         )
         assert custody.event_problems(draft, today) == [], event
     types = Counter(event["event_type"] for event in events)

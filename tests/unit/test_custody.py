@@ -236,6 +236,24 @@ def test_an_event_cannot_pass_an_item_from_a_party_to_itself(event_type: str) ->
     assert "differ" in problems[0].detail
 
 
+def test_an_export_to_the_country_it_leaves_is_refused() -> None:
+    # Found by the investigators' review: EXPORT CZ -> CZ was stored, and read as a shipment.
+    new_event = NewEvent(
+        event_type="EXPORT",
+        occurred_on=TODAY,
+        country="CZ",
+        item_ids=(uuid4(),),
+        destination_country="CZ",
+        from_party_id=uuid4(),
+        to_party_id=uuid4(),
+    )
+
+    problems = event_problems(EventDraft.of(new_event), TODAY)
+
+    assert fields_of(problems) == {"destination_country"}
+    assert "a move within one country is a TRANSFER" in problems[0].detail
+
+
 def test_an_export_must_name_its_destination_country() -> None:
     problems = event_problems(draft("EXPORT", destination=False), TODAY)
     assert fields_of(problems) == {"destination_country"}
