@@ -981,7 +981,11 @@ SELECT e.id, e.event_type, e.occurred_on, e.country, e.destination_country, e.cl
        d.corrective_event_ids AS declaration_corrective_event_ids,
        da.id AS declared_by_id, da.name AS declared_by_name, d.declared_at,
        -- last: version 3 added it (a view's new columns go after its others)
-       c.issued_on AS euc_issued_on
+       c.issued_on AS euc_issued_on,
+       -- version 17: the exporter the certificate names (EXPORTER_MISMATCH), and the goods the
+       -- line names (EUC_LINE_MISMATCH)
+       c.exporter_party_id AS euc_exporter_party_id, line.category AS euc_line_category,
+       line.model AS euc_line_model
 FROM custody_events e
 JOIN agencies ra ON ra.id = e.recorded_by_agency_id
 LEFT JOIN parties fp ON fp.id = e.from_party_id

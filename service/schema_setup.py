@@ -80,6 +80,8 @@ FINGERPRINTS = {
     # from 2026-12-07: migration 0016 (a correction counted in the place of the export it
     # corrects among a certificate line's exports)
     16: "821d770e1fc336a7bb2ee95047e3640a2533f7eaba2086abe7dacf9498afc40f",
+    # from 2026-12-07: migration 0017 (a certificate's exporter and its line's goods in chains)
+    17: "392c00a7767e1a488b20c0649a34ec957df70b604c89c01257100da10f2ee182",
 }
 SCHEMA_VERSION = max(FINGERPRINTS)
 # Databases set up before versions were counted by migrations recorded version 1 whatever their

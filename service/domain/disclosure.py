@@ -70,7 +70,7 @@ def hides_event(viewer: UUID, event: CustodyEvent) -> bool:
 
 def chain_for(viewer: UUID, item: Item, facts: ChainFacts) -> CustodyChain:
     """The item's chain of custody as the viewer's agency may see it."""
-    facts = _line_use_for(viewer, facts)
+    facts = _line_use_for(viewer, findings.of_item(item, facts))
     withheld = [event for event in facts.events if hides_event(viewer, event)]
     hidden_correctives = _hidden(viewer, facts.restricted_correctives)
     if (

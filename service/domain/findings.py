@@ -13,7 +13,7 @@ is inconsistent or incomplete where it should not be), INFO (worth knowing, not 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from functools import cached_property
 from uuid import UUID
@@ -35,6 +35,7 @@ from service.domain.records import (
     RedactedParty,
     Reference,
 )
+from service.domain.serials import normalise_name
 
 SEVERITIES = ("ALERT", "WARNING", "INFO")
 
@@ -77,6 +78,9 @@ class LineUse:
     # (None: not known).
     partly_withheld: bool = False
     seen_through: int | None = None
+    # the goods the line authorises (None: it names no category, or no model)
+    category: str | None = None
+    model: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +171,9 @@ class ChainFacts:
     # that recorded each (read by service.repository.chains.facts; the alert list, which keeps
     # codes only, does not): a declaration's explanation is withheld with them.
     restricted_correctives: Mapping[UUID, UUID] = field(default_factory=dict)
+    # The item the chain is of (what a certificate line's goods are held against), set by
+    # chain_of and disclosure.chain_for: the rules that read it pass over a chain without it.
+    item: Item | None = None
 
     @cached_property
     def standing(self) -> list[CustodyEvent]:
@@ -212,6 +219,7 @@ Rule = Callable[[ChainFacts], Iterator[Finding]]
 
 def chain_of(item: Item, facts: ChainFacts) -> CustodyChain:
     """The item's chain of custody: its events, where they leave it, and what is wrong."""
+    facts = of_item(item, facts)
     state = facts.state
     return CustodyChain(
         item=item,
@@ -223,6 +231,11 @@ def chain_of(item: Item, facts: ChainFacts) -> CustodyChain:
         findings=analyse(facts),
         events=facts.events,
     )
+
+
+def of_item(item: Item, facts: ChainFacts) -> ChainFacts:
+    """The facts with the item they are of."""
+    return facts if facts.item is item else replace(facts, item=item)
 
 
 def analyse(facts: ChainFacts) -> tuple[Finding, ...]:
@@ -382,6 +395,51 @@ def euc_quantity_exceeded(facts: ChainFacts) -> Iterator[Finding]:
                 f"With the shipment of {event.occurred_on}, {_shipped_said(use, certificate)}",
                 (_event(event), _certificate(certificate)),
             )
+
+
+def euc_line_mismatch(facts: ChainFacts) -> Iterator[Finding]:
+    """This item was shipped under a certificate line that authorises other goods: another
+    category (an ALERT: a pistol is no rifle, whatever the papers say), or, of the same
+    category, a model whose name neither holds the other's (a WARNING: makers and clerks spell
+    one model several ways, "FAL" and "FN FAL 50.00")."""
+    item = facts.item
+    if item is None:
+        return
+    for event, certificate in _shipments(facts):
+        use = facts.line_use.get(event.id)
+        if use is None:
+            continue
+        if use.category is not None and use.category != item.category:
+            severity, goods = "ALERT", f"{_a(item.category)} {item.model}"
+            authorised = _goods(use.category, use.model)
+        elif use.model is not None and not _models_alike(use.model, item.model):
+            severity, goods = "WARNING", f"the model {item.model}"
+            authorised = f"the model {use.model}"
+        else:
+            continue
+        yield Finding(
+            "EUC_LINE_MISMATCH",
+            severity,
+            f"{_shipped(event)} on {event.occurred_on} under line {use.line_number} of "
+            f"{certificate.certificate_number}, which authorises {authorised}, though the item "
+            f"is {goods}.",
+            (_event(event), _certificate(certificate)),
+        )
+
+
+def _goods(category: str, model: str | None) -> str:
+    named = category.lower().replace("_", " ") + "s"
+    return named if model is None else f"{named} ({model})"
+
+
+def _a(category: str) -> str:
+    named = category.lower().replace("_", " ")
+    return f"{'an' if named[0] in 'aeiou' else 'a'} {named}"
+
+
+def _models_alike(authorised: str, shipped: str) -> bool:
+    line, item = normalise_name(authorised), normalise_name(shipped)
+    return bool(line and item) and (line in item or item in line)
 
 
 def _shipped_said(use: LineUse, certificate: Certificate) -> str:
@@ -959,6 +1017,7 @@ RULES: tuple[Rule, ...] = (
     euc_not_yet_issued,
     euc_revoked,
     euc_quantity_exceeded,
+    euc_line_mismatch,
     euc_not_verified,
     retransfer_without_consent,
     seized_outside_end_use_country,

@@ -202,6 +202,8 @@ def _line_use(chain_rows: list[Row]) -> dict[UUID, LineUse]:
             row["euc_line_number"],
             row["euc_line_quantity"],
             int(row["euc_line_shipped_through"]),
+            category=row["euc_line_category"],
+            model=row["euc_line_model"],
         )
         for row in chain_rows
         if row["euc_line_shipped_through"] is not None

@@ -46,6 +46,7 @@ class Scenario(StrEnum):
     OVER_SHIPPED = "over-shipped"
     WRONG_DESTINATION = "wrong-destination"
     BORROWED_EUC = "borrowed-euc"
+    WRONG_GOODS = "wrong-goods"
     UNVERIFIED_DELIVERY = "unverified-delivery"
     CUSTODY_GAP = "custody-gap"
     CONFLICTING_CUSTODY = "conflicting-custody"
@@ -72,6 +73,7 @@ _DESCRIPTIONS = {
     Scenario.OVER_SHIPPED: "a second shipment beyond the quantity its EUC line authorises",
     Scenario.WRONG_DESTINATION: "shipped to a country other than the EUC's destination",
     Scenario.BORROWED_EUC: "shipped by a broker under an EUC made out to another exporter",
+    Scenario.WRONG_GOODS: "pistols shipped under an EUC line for assault rifles",
     Scenario.UNVERIFIED_DELIVERY: "exported years ago; no delivery verification on record",
     Scenario.CUSTODY_GAP: "custody gap: sent on by a party that never held it",
     Scenario.CONFLICTING_CUSTODY: "seized two years after it was recorded destroyed",

@@ -81,6 +81,7 @@ def plan_small_arms(plan: Plan, rng: random.Random) -> None:
     _rifles_after_expiry(plan, rng)
     _pistols_to_other_destination(plan, rng)
     _pistols_under_another_exporters_certificate(plan, rng)
+    _pistols_under_a_line_for_rifles(plan, rng)
     _rifles_destroyed(plan, rng)
     _rifles_handed_on_with_consent(plan, rng)
     _rifles_never_verified(plan, rng)
@@ -286,6 +287,36 @@ def _pistols_under_another_exporters_certificate(plan: Plan, rng: random.Random)
     )
     _verified(plan, euc, date(2016, 9, 12), "Export control authority of Austria")
     plan.example(Scenario.BORROWED_EUC, items[0], "IN_SERVICE")
+
+
+def _pistols_under_a_line_for_rifles(plan: Plan, rng: random.Random) -> None:
+    """Pistols shipped under a certificate whose only line authorises assault rifles."""
+    maker = _maker(plan, CZ_75)
+    forces = plan.party("Armed Forces of Senegal", "ARMED_FORCES", "SN")
+    items = _batch(plan, rng, CZ_75, 2018, 10)
+    euc = _euc(
+        plan,
+        number="SN/MFA/EUC/2018/0213",
+        authority="Ministry of the Armed Forces of Senegal",
+        issued_on=date(2018, 1, 15),
+        exporter=maker,
+        end_user=forces,
+        end_use="Equipment of the Armed Forces of Senegal",
+        model=SCAR_L,
+        quantity=len(items),
+    )
+    _made(plan, maker, CZ_75, date(2018, 2, 19), items)
+    _exported(
+        plan,
+        date(2018, 4, 9),
+        items,
+        maker,
+        forces,
+        euc,
+        notes=f"{SCENARIO_NOTE} Pistols shipped under a line for assault rifles.",
+    )
+    _verified(plan, euc, date(2018, 7, 2), "Export control authority of the Czech Republic")
+    plan.example(Scenario.WRONG_GOODS, items[0], "IN_SERVICE")
 
 
 def _rifles_destroyed(plan: Plan, rng: random.Random) -> None:

@@ -51,13 +51,8 @@ FROM unnest(%(ids)s::uuid[]) AS wanted (id)
 WHERE NOT EXISTS (SELECT 1 FROM items i WHERE i.id = wanted.id);
 
 -- name: custody_chains
--- The chains of one or more items in one round trip, each in chain order (see chain_entries),
--- with the exporter a certificate names (read here, not in the views: a column added to
--- event_details would need chain_entries made again, a migration, for one key).
-SELECT ce.*,
-       (SELECT c.exporter_party_id FROM end_user_certificates c WHERE c.id = ce.euc_id)
-           AS euc_exporter_party_id
-FROM chain_entries ce
+-- The chains of one or more items in one round trip, each in chain order (see chain_entries).
+SELECT * FROM chain_entries
 WHERE chain_item_id = ANY(%(item_ids)s)
 ORDER BY chain_item_id, occurred_on, recorded_at, id;
 

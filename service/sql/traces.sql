@@ -20,12 +20,8 @@ LIMIT %(limit)s;
 
 -- name: strong_candidate_chains
 -- The chains of the strong candidates, found again by the same three equalities, so that this
--- query can travel in one pipeline with strong_candidates (one round trip for both). With the
--- exporter a certificate names, as items.custody_chains reads it.
-SELECT ce.*,
-       (SELECT c.exporter_party_id FROM end_user_certificates c WHERE c.id = ce.euc_id)
-           AS euc_exporter_party_id
-FROM chain_entries ce
+-- query can travel in one pipeline with strong_candidates (one round trip for both).
+SELECT * FROM chain_entries
 WHERE chain_item_id IN (
     SELECT i.id FROM items i
     WHERE i.serial_norm = %(serial_norm)s

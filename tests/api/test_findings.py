@@ -381,6 +381,61 @@ def test_an_import_only_record_from_another_sender_is_an_exporter_mismatch(story
     )
 
 
+def test_an_item_of_another_category_than_its_line_is_an_alert(story: Story, registry: Any) -> None:
+    # Found by the certificates review: a pistol shipped under a line for rifles raised nothing.
+    pistol = registry.item(manufacturer="FN Herstal", model="P90", category="PISTOL")
+    export = story.exported(items=[pistol])
+
+    finding = only(story.findings(pistol), "EUC_LINE_MISMATCH")
+
+    assert finding["severity"] == "ALERT"
+    assert references(finding, "event") == {export["id"]}
+    assert references(finding, "certificate") == {story.euc["id"]}
+    assert finding["message"] == (
+        f"Exported on 2010-05-02 under line 1 of {story.euc['certificate_number']}, which "
+        "authorises rifles, though the item is a pistol P90."
+    )
+    (entry,) = story.api.get("/v1/alerts").get_json()["items"]
+    assert (entry["item"]["id"], entry["codes"]) == (pistol["id"], ["EUC_LINE_MISMATCH"])
+
+
+def line_of(story: Story, **line: Any) -> None:
+    story.euc = story.registry.euc(
+        story.exporter, story.army,
+        line_items=[{"description": "Rifles", "quantity": 2, **line}],
+    )  # fmt: skip
+
+
+def test_an_item_of_another_model_than_its_line_is_a_warning(story: Story) -> None:
+    line_of(story, category="RIFLE", model="SCAR-L")
+    story.made_and_handed_over()
+    story.exported()
+
+    finding = only(story.findings(), "EUC_LINE_MISMATCH")
+
+    assert finding["severity"] == "WARNING"
+    assert finding["message"].endswith(
+        "which authorises the model SCAR-L, though the item is the model FAL."
+    )
+
+
+@pytest.mark.parametrize("model", ["FN FAL 50.00", "fal", "F.A.L."])
+def test_a_model_the_line_spells_otherwise_is_no_mismatch(story: Story, model: str) -> None:
+    line_of(story, category="RIFLE", model=model)
+    story.made_and_handed_over()
+    story.exported()
+
+    assert "EUC_LINE_MISMATCH" not in story.codes()
+
+
+def test_a_line_that_names_no_goods_raises_no_mismatch(story: Story, registry: Any) -> None:
+    line_of(story)
+    pistol = registry.item(manufacturer="FN Herstal", model="P90", category="PISTOL")
+    story.exported(items=[pistol])
+
+    assert "EUC_LINE_MISMATCH" not in story.codes(pistol)
+
+
 def test_an_export_after_expiry_is_an_alert(story: Story) -> None:
     story.made_and_handed_over()
     story.exported(on="2011-04-01")
