@@ -228,6 +228,12 @@ class ErrorDeclarationIn(Schema):
     explanation = ShownText(required=True, max_length=2000)
     corrective_event_ids = fields.List(Uuid(), load_default=list, validate=validate.Length(max=100))
 
+    @validates("corrective_event_ids")
+    def correctives_unique(self, value: list[Any], **_: Any) -> None:
+        # Declarations are append-only: a repeat would be stored, and reported, for good.
+        if len(value) != len(set(value)):
+            raise ValidationError("an event can be named corrective only once")
+
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> NewErrorDeclaration:
         return NewErrorDeclaration(

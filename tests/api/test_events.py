@@ -333,6 +333,25 @@ class TestErrorDeclarations:
         assert unknown.get_json()["code"] == "unknown_reference"
         assert itself.status_code == 409
 
+    def test_a_corrective_event_named_twice_is_refused(
+        self, api: ContractClient, registry: Any, cast: Any, wrong_export: Any, db: Any
+    ) -> None:
+        corrective = registry.event(
+            "EXPORT",
+            [{"id": item_id} for item_id in wrong_export["item_ids"]],
+            from_party_id=cast["exporter"]["id"],
+            to_party_id=cast["army"]["id"],
+            destination_country="FR",
+        )
+
+        response = self.declare(
+            api, wrong_export, corrective_event_ids=[corrective["id"], corrective["id"]]
+        )
+
+        assert response.status_code == 400
+        assert [e["pointer"] for e in response.get_json()["errors"]] == ["/corrective_event_ids"]
+        assert db.execute("SELECT count(*) AS n FROM event_error_declarations").fetchone()["n"] == 0
+
     def test_only_the_agency_s_own_events_may_be_named_corrective(
         self, api: ContractClient, other_api: ContractClient, wrong_export: Any, db: Any
     ) -> None:
