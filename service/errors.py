@@ -92,6 +92,11 @@ class Conflict(TraceRegistryError):
     code = "conflict"
     title = "Conflict with recorded data"
 
+    def __init__(self, detail: str, errors: list[FieldError] | None = None) -> None:
+        # `errors` names every record at fault where `detail`, kept to a line, names a few.
+        super().__init__(detail)
+        self.errors = errors or []
+
 
 class Duplicate(Conflict):
     code = "duplicate"

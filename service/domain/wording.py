@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+# How many values a list in a problem's detail names before "and N more": a detail is read on
+# one line, and the values all appear in the problem's `errors`.
+SHOWN = 5
+
 # The record types of an import, as a count names them.
 RECORD_NOUNS = {
     "party": ("party", "parties"),
@@ -22,3 +28,11 @@ def records(counts: dict[str, int]) -> str:
     return ", ".join(
         counted(n, *RECORD_NOUNS.get(kind, (kind, kind + "s"))) for kind, n in counts.items()
     )
+
+
+def some_of(values: Sequence[object], shown: int = SHOWN) -> str:
+    """The first `shown` values, then how many more ("a, b and 3 more"; "a and b")."""
+    named = [str(value) for value in values[:shown]]
+    if len(values) > shown:
+        return f"{', '.join(named)} and {len(values) - shown:,} more"
+    return named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"

@@ -32,7 +32,8 @@ from service.domain.records import (
     RevocationWithdrawal,
 )
 from service.domain.serials import normalise_serial
-from service.errors import Duplicate, NotFound, StateConflict
+from service.domain.wording import some_of
+from service.errors import Duplicate, FieldError, NotFound, StateConflict
 from service.repository import alerts as alert_list
 from service.repository.queries import load
 from service.repository.rows import (
@@ -393,8 +394,17 @@ def _shipped_under(
         _NOT_SHIPPED_UNDER, {"ids": list(item_ids), "euc_id": euc_id, "agency_id": agency_id}
     ).fetchone()
     if row is not None and row["missing"]:
-        missing = ", ".join(str(item_id) for item_id in row["missing"])
-        raise StateConflict(f"no event under this certificate covers item {missing}")
+        missing: list[UUID] = row["missing"]
+        named = (
+            f"item {missing[0]}"
+            if len(missing) == 1
+            else f"these {len(missing):,} items: {some_of(missing)}"
+        )
+        raise StateConflict(
+            f"no event under this certificate covers {named}",
+            [FieldError("body", "item_ids", f"no event under this certificate covers item {item}")
+             for item in missing],
+        )  # fmt: skip
 
 
 def _stored(conn: Connection, euc_id: UUID, today: date | None = None) -> EndUserCertificate:

@@ -104,6 +104,29 @@ def test_consents_and_verifications_name_only_items_shipped_under_the_certificat
     assert verified["verifications"][0]["item_ids"] == []
 
 
+def test_items_not_shipped_under_the_certificate_are_counted_and_each_named_in_errors(
+    api: ContractClient, registry: Any, parties: Any
+) -> None:
+    # Found in the messages review: every id went into the detail, on one line.
+    euc = registry.euc(parties["exporter"], parties["army"])
+    elsewhere = sorted(registry.item()["id"] for _ in range(7))
+    check = {"verified_on": "2010-09-01", "verifying_authority": "Embassy", "country": "IQ"}
+
+    many = api.post(f"/v1/eucs/{euc['id']}/verifications", {**check, "item_ids": elsewhere})
+    one = api.post(f"/v1/eucs/{euc['id']}/verifications", {**check, "item_ids": elsewhere[:1]})
+
+    assert many.status_code == 409
+    named = many.get_json()["detail"].removeprefix(
+        "no event under this certificate covers these 7 items: "
+    )
+    assert named.endswith(" and 2 more")
+    assert len(named.split(", ")) == 5
+    assert sorted(e["detail"].rsplit(" ", 1)[1] for e in many.get_json()["errors"]) == elsewhere
+    assert one.get_json()["detail"] == (
+        f"no event under this certificate covers item {elsewhere[0]}"
+    )
+
+
 def test_records_about_an_unknown_certificate_are_404(api: ContractClient) -> None:
     ghost = "01a20319-0000-7000-8000-000000000000"
     body = {"revoked_on": "2020-01-01", "reason": "x"}

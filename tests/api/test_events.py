@@ -212,6 +212,27 @@ def test_unknown_items_are_all_named_and_nothing_is_stored(
     assert db.execute("SELECT count(*) AS n FROM custody_events").fetchone()["n"] == 0
 
 
+def test_many_unknown_items_are_counted_in_the_detail_and_each_named_in_errors(
+    api: ContractClient, cast: Any
+) -> None:
+    # Found in the messages review: 5,000 unknown ids made a 190 KB detail, all on one line.
+    ghosts = [f"01a20319-0000-7000-8000-{n:012d}" for n in range(5_000)]
+    body = {"event_type": "MANUFACTURE", "occurred_on": "2009-01-01", "country": "BE",
+            "to_party_id": cast["maker"]["id"]}  # fmt: skip
+
+    many = api.post("/v1/events", {**body, "item_ids": ghosts}).get_json()
+    one = api.post("/v1/events", {**body, "item_ids": ghosts[:1]}).get_json()
+
+    assert many["detail"] == (
+        f"no item is recorded with these 5,000 ids: {', '.join(ghosts[:5])} and 4,995 more"
+    )
+    assert [e["detail"] for e in many["errors"]] == [
+        f"no item is recorded with id {ghost}" for ghost in ghosts
+    ]
+    assert {e["pointer"] for e in many["errors"]} == {"/item_ids"}
+    assert one["detail"] == f"no item is recorded with id {ghosts[0]}"
+
+
 def test_an_unknown_party_is_a_conflict_and_nothing_is_stored(
     api: ContractClient, registry: Any, db: Any
 ) -> None:

@@ -1,10 +1,10 @@
-"""Counts as English says them (service.domain.wording)."""
+"""Counts and lists as English says them (service.domain.wording)."""
 
 from __future__ import annotations
 
 import pytest
 
-from service.domain.wording import counted, records
+from service.domain.wording import counted, records, some_of
 
 
 @pytest.mark.parametrize(
@@ -23,3 +23,17 @@ def test_an_import_s_counts_name_each_record_type() -> None:
     assert records({"party": 1, "item": 2, "euc": 1, "event": 0}) == (
         "1 party, 2 items, 1 end-user certificate, 0 events"
     )
+
+
+@pytest.mark.parametrize(
+    ("values", "said"),
+    [
+        (["a"], "a"),
+        (["a", "b"], "a and b"),
+        (list("abcde"), "a, b, c, d and e"),
+        (list("abcdef"), "a, b, c, d, e and 1 more"),
+        ([str(n) for n in range(5_000)], "0, 1, 2, 3, 4 and 4,995 more"),
+    ],
+)
+def test_a_list_names_its_first_five_and_counts_the_rest(values: list[str], said: str) -> None:
+    assert some_of(values) == said
