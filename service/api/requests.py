@@ -11,7 +11,7 @@ from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from service.api.context import known_countries
-from service.domain.imports import DEEPEST, NestedTooDeeply, repeated_fields
+from service.domain.imports import DEEPEST, NestedTooDeeply, loads, repeated_fields
 from service.errors import FieldError, InvalidInput
 from service.schemas.fields import InputContext, field_errors
 
@@ -117,7 +117,7 @@ def body(schema: Schema, accepted: tuple[str, ...] = JSON_MEDIA_TYPES) -> Any:
     check_media_type(accepted)
     data = whole_body(cache=False)
     try:
-        document = orjson.loads(data)
+        document = loads(data)
     except orjson.JSONDecodeError as exc:
         raise InvalidInput.for_field("body", "", f"the body is not valid JSON: {exc}") from exc
     if not isinstance(document, dict):

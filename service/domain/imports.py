@@ -178,7 +178,7 @@ def ndjson_line(number: int, raw: bytes | None) -> Document | Problem | None:
     if not raw.strip():
         return None
     try:
-        document = orjson.loads(raw)
+        document = loads(raw)
     except orjson.JSONDecodeError as exc:
         return Problem(number, "", _not_json(raw, exc))
     if not isinstance(document, dict):
@@ -216,6 +216,50 @@ CR_ALONE = (
 )
 
 
+def loads(raw: bytes) -> Any:
+    """A JSON text as orjson reads it, and one holding a whole number orjson cannot read: it
+    reads one of more than 64 bits as a float, that StrictInteger tells from one written with a
+    point, and refuses the whole text when the number is beyond a double ("number is infinity
+    when parsed as double"), for a number written out long. That text is read again by `json`,
+    the number as one beyond any field's range: it is refused as out of range, which the sender
+    can act on. orjson.JSONDecodeError for a text neither reads."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        if not exc.msg.startswith("number is infinity"):
+            raise
+        try:
+            # Only a text refused anyway is read here (no field takes such a number), so what
+            # `json` reads and orjson does not (NaN, lone surrogates) is never stored.
+            return json.loads(
+                raw.decode(), parse_int=_whole, parse_float=_finite, parse_constant=_no_constant
+            )
+        except ValueError:  # a number written with an exponent, or the text is not JSON
+            raise exc from None
+
+
+# What a whole number too long for int() (4,300 digits at most) is read as: larger than any
+# integer a field takes, of its sign.
+BEYOND_64_BITS = 2**64
+
+
+def _whole(text: str) -> int:
+    if len(text) <= 20:
+        return int(text)
+    return -BEYOND_64_BITS if text.startswith("-") else BEYOND_64_BITS
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(text)
+    return value
+
+
+def _no_constant(text: str) -> float:
+    raise ValueError(text)
+
+
 GIVEN_TWICE = (
     "the line gives this field more than once: which of its values is meant cannot be told"
 )
@@ -235,7 +279,9 @@ def repeated_fields(raw: bytes, document: dict[str, Any]) -> tuple[str, ...]:
         return ()
     if colons <= _names_in(document):
         return ()
-    return tuple(_repeated_in(json.loads(raw, object_pairs_hook=_Names), ""))
+    # Numbers are left as text: only names count, and int() refuses more than 4,300 digits.
+    names = json.loads(raw, object_pairs_hook=_Names, parse_int=str)
+    return tuple(_repeated_in(names, ""))
 
 
 # A record nests three levels (a certificate's line items); orjson reads 1,024, and Python

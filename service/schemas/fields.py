@@ -323,10 +323,21 @@ class StrictInteger(fields.Integer):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
         if isinstance(value, float):
-            raise ValidationError(_not_whole(value))
+            if not _beyond_64_bits(value):
+                raise ValidationError(_not_whole(value))
+            # orjson reads a whole number of more than 64 bits as a float: its sender is told
+            # it is out of the field's range, not to leave out a point it did not write.
+            value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValidationError("Not a valid integer.")
         return int(super()._deserialize(value, attr, data, **kwargs))
+
+
+def _beyond_64_bits(value: float) -> bool:
+    """Whether orjson may have read the number from one written whole (below -2**63 or above
+    2**64 - 1). One written with a point or an exponent is not told apart so far out: either is
+    out of every field's range (each StrictInteger has one), and refused as that."""
+    return value.is_integer() and abs(value) >= 2**63
 
 
 def _not_whole(value: float) -> str:

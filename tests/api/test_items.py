@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+import pytest
+
 from tests.contract import ContractClient
 
 RIFLE = {
@@ -105,6 +108,47 @@ def test_an_integer_is_written_as_an_integer(api: ContractClient) -> None:
     assert [e["detail"] for e in fraction.get_json()["errors"]] == [
         "Not a valid integer: a whole number is needed, without a decimal point or exponent."
     ]
+
+
+@pytest.mark.parametrize(
+    "written",
+    [str(2**63), str(2**64), str(-(2**63) - 1), "9" * 400, "9" * 5_000, "-" + "9" * 5_000],
+)
+def test_a_whole_number_however_large_is_out_of_range(api: ContractClient, written: str) -> None:
+    # Found in the messages review: orjson reads one of more than 64 bits as a float (told to
+    # leave out a decimal point it did not write), and one beyond a double not at all ("the
+    # body is not valid JSON: number is infinity when parsed as double").
+    rifle = {name: value for name, value in RIFLE.items() if name != "year_of_manufacture"}
+    body = orjson.dumps(rifle)[:-1] + f', "year_of_manufacture": {written}}}'.encode()
+
+    response = api.post("/v1/items", data=body, headers={"Content-Type": "application/json"})
+
+    assert response.status_code == 400
+    assert [(e["pointer"], e["detail"]) for e in response.get_json()["errors"]] == [
+        ("/year_of_manufacture", "Must be greater than or equal to 1800 and less than or equal "
+         "to 2100.")
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("year", "detail"),
+    [
+        ("2000.0", "Not a valid integer: write 2000, without a decimal point or exponent."),
+        ("1e400", "the body is not valid JSON: number is infinity when parsed as double"),
+        ("NaN", "the body is not valid JSON: unexpected character"),
+    ],
+)
+def test_a_long_whole_number_elsewhere_changes_no_other_refusal(
+    api: ContractClient, year: str, detail: str
+) -> None:
+    # A body with a number beyond a double is read again by `json`: what it reads and orjson
+    # does not stays refused, and a number written with a point stays one.
+    body = f'{{"year_of_manufacture": {year}, "quantity": {"9" * 5_000}}}'.encode()
+
+    response = api.post("/v1/items", data=body, headers={"Content-Type": "application/json"})
+
+    assert response.status_code == 400
+    assert any(e["detail"].startswith(detail) for e in response.get_json()["errors"])
 
 
 def test_finding_by_serial_ignores_case_separators_and_lookalikes(
