@@ -11,7 +11,13 @@ from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from service.api.context import known_countries
-from service.domain.imports import DEEPEST, NestedTooDeeply, loads, repeated_fields
+from service.domain.imports import (
+    DEEPEST,
+    NestedTooDeeply,
+    loads,
+    repeated_fields,
+    undecodable_byte,
+)
 from service.errors import FieldError, InvalidInput
 from service.schemas.fields import InputContext, field_errors
 
@@ -119,7 +125,13 @@ def body(schema: Schema, accepted: tuple[str, ...] = JSON_MEDIA_TYPES) -> Any:
     try:
         document = loads(data)
     except orjson.JSONDecodeError as exc:
-        raise InvalidInput.for_field("body", "", f"the body is not valid JSON: {exc}") from exc
+        undecodable = undecodable_byte(data, "the body's")
+        detail = (
+            f"the body is {undecodable}: send it in UTF-8"
+            if undecodable
+            else f"the body is not valid JSON: {exc}"
+        )
+        raise InvalidInput.for_field("body", "", detail) from exc
     if not isinstance(document, dict):
         raise InvalidInput.for_field("body", "", "the body must be a JSON object")
     _refuse_repeated_fields(data, document)

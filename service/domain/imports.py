@@ -195,19 +195,26 @@ def _not_json(raw: bytes, exc: orjson.JSONDecodeError) -> str:
     UTF-8 ("str is not valid UTF-8: surrogates not allowed", which names neither the byte nor
     where it is). orjson's own position ("line 1 column 1 (char 0)") counted the lines of the
     one line it was given, and read as a line of the file next to the problem's."""
-    try:
-        raw.decode()
-    except UnicodeDecodeError as undecodable:
-        byte = raw[undecodable.start]
-        return (
-            f"not UTF-8 text (byte 0x{byte:02X}, the line's byte {undecodable.start + 1}): "
-            "save the file as UTF-8"
-        )
+    undecodable = undecodable_byte(raw, "the line's")
+    if undecodable is not None:
+        return f"{undecodable}: save the file as UTF-8"
     # pos counts characters from the start of the text orjson read, here the line
     detail = f"not a JSON object: {exc.msg} at character {exc.pos + 1} of the line"
     if b"\r" in raw:  # its ending was stripped: this carriage return has more after it
         detail += CR_ALONE
     return detail
+
+
+def undecodable_byte(raw: bytes, whose: str) -> str | None:
+    """Where `raw` is not UTF-8, which byte and where ("not UTF-8 text (byte 0xFF, the line's
+    byte 3)", `whose` naming the text); None for UTF-8. orjson's own words ("str is not valid
+    UTF-8: surrogates not allowed: line 1 column 1") name neither."""
+    try:
+        raw.decode()
+    except UnicodeDecodeError as undecodable:
+        byte = raw[undecodable.start]
+        return f"not UTF-8 text (byte 0x{byte:02X}, {whose} byte {undecodable.start + 1:,})"
+    return None
 
 
 CR_ALONE = (

@@ -140,6 +140,25 @@ def test_malformed_or_non_object_json_is_400(api: ContractClient, body: bytes) -
     assert response.get_json()["errors"][0]["pointer"] == ""
 
 
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        (b"\xff", "the body is not UTF-8 text (byte 0xFF, the body's byte 1): send it in UTF-8"),
+        (b'{"name": "Arm\xe9e"}',
+         "the body is not UTF-8 text (byte 0xE9, the body's byte 14): send it in UTF-8"),
+    ],
+)  # fmt: skip
+def test_a_body_that_is_not_utf_8_names_the_byte_and_where(
+    api: ContractClient, body: bytes, detail: str
+) -> None:
+    # Found in the messages review: orjson's words, "str is not valid UTF-8: surrogates not
+    # allowed: line 1 column 1", named neither, wherever the byte was.
+    response = api.post("/v1/parties", data=body, headers={"Content-Type": "application/json"})
+
+    assert response.status_code == 400
+    assert response.get_json()["detail"] == detail
+
+
 def test_a_body_that_gives_a_field_twice_is_400_naming_it_and_stores_nothing(
     api: ContractClient, db: Connection
 ) -> None:
