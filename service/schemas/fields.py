@@ -110,6 +110,9 @@ def on_one_line(text: str) -> str:
     return text
 
 
+BLANK = "must not be blank"
+
+
 class Text(fields.String):
     """A string without control characters (but line breaks and tabs) or noncharacters,
     stripped, not blank, with a maximum length; with `one_line`, or in a subclass that sets
@@ -128,7 +131,12 @@ class Text(fields.String):
             character = ord(refused.group())
             kind = "a control character" if character <= 0x9F else "a noncharacter"
             raise ValidationError(f"must not contain U+{character:04X}, {kind}")
-        return self.refine(text.strip())
+        text = text.strip()
+        if not text:
+            # said before the length's "between 1 and ...", which reads as if "   " were empty
+            # by mistake of counting, and before a subclass's rule for what the text must hold
+            raise ValidationError(BLANK)
+        return self.refine(text)
 
     def refine(self, text: str) -> str:
         """What the field makes of the stripped text; ValidationError when it refuses it. The

@@ -55,6 +55,28 @@ def test_a_party_name_that_reads_as_another_or_as_nothing_is_refused(
     assert rows_in(db, "parties") == 0
 
 
+@pytest.mark.parametrize("blank", ["", "   ", " \t\n ", "\u3000"])
+def test_a_blank_text_is_told_so_in_every_kind_of_field(
+    api: ContractClient, registry: Any, blank: str
+) -> None:
+    # Found in the messages review: "   " was told "Length must be between 1 and 1000.", or a
+    # field's own rule ("needs at least one letter or digit"), though nothing was written.
+    euc = registry.euc(registry.party(kind="EXPORTER"), registry.party(kind="ARMED_FORCES"))
+    refused = [
+        api.post(f"/v1/eucs/{euc['id']}/revocation", {"revoked_on": "2020-01-01", "reason": blank}),
+        api.post("/v1/parties", {**PARTY, "name": blank}),
+        api.post("/v1/items", {**ITEM, "serial_number": blank}),
+        api.post("/v1/parties", {**PARTY, "address": blank}),
+    ]
+
+    assert [[(e["pointer"], e["detail"]) for e in r.get_json()["errors"]] for r in refused] == [
+        [("/reason", "must not be blank")],
+        [("/name", "must not be blank")],
+        [("/serial_number", "must not be blank")],
+        [("/address", "must not be blank")],
+    ]
+
+
 @pytest.mark.parametrize(
     ("sent", "stored"),
     [
