@@ -64,6 +64,17 @@ _SERVER_CODES = {
 }
 
 
+# How gunicorn words a request line it cannot read, followed by the line: most often a URL with
+# a character typed raw (`?case_reference=Café-7`), which it echoed as Latin-1 ("CafÃ©-7"), with
+# no word of what to do.
+_GUNICORN_BAD_REQUEST_LINE = "Invalid Request Line"
+NOT_A_REQUEST_LINE = (
+    "the request line is not valid HTTP: a URL holds printable ASCII alone, so a character "
+    "beyond it (an accented letter, a space) must be percent-encoded (Caf%C3%A9 for Café), as "
+    '`curl -G --data-urlencode case_reference=Café-7 "$BASE/v1/traces"` does'
+)
+
+
 def server_refusal(status: int, detail: str) -> bytes:
     """The whole response, as gunicorn writes it, to a request it refused before the app saw
     it: a problem document like every other error, where gunicorn would write an HTML page
@@ -74,6 +85,8 @@ def server_refusal(status: int, detail: str) -> bytes:
     except ValueError:
         reason = "Error"
     code = _SERVER_CODES.get(status, "http_error")
+    if detail.startswith(_GUNICORN_BAD_REQUEST_LINE):
+        detail = NOT_A_REQUEST_LINE
     body = orjson.dumps(
         _document(status, code, reason, detail or reason),
         option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE,

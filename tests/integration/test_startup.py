@@ -19,6 +19,7 @@ import orjson
 import pytest
 
 from service import embedded
+from service.api.problems import NOT_A_REQUEST_LINE
 from service.config import Settings
 from service.db import connect
 from service.schema_setup import SCHEMA_VERSION, installed_version
@@ -265,6 +266,23 @@ def test_what_gunicorn_refuses_itself_is_a_problem_document(
     document = orjson.loads(body)
     assert document["status"] == int(status) and document["type"].startswith("urn:trace-registry")
     assert document["title"] == HTTPStatus(int(status)).phrase  # gunicorn said "Bad Request"
+
+
+def test_a_url_with_a_raw_non_ascii_character_is_told_to_percent_encode_it(
+    live_service: tuple[str, str],
+) -> None:
+    # Found in the messages review: gunicorn's detail echoed the line as Latin-1 ("Invalid
+    # Request Line 'Invalid HTTP request line: 'GET /v1/traces?case_reference=CafÃ©-7 ...''"),
+    # with no word of what to do.
+    base_url, _ = live_service
+    request = "GET /v1/traces?case_reference=Café-7 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+
+    answered, rest = raw_exchange(base_url, request.encode())
+
+    document = orjson.loads(rest.partition(b"\r\n\r\n")[2])
+    assert answered == b"400"
+    assert (document["code"], document["detail"]) == ("bad_request", NOT_A_REQUEST_LINE)
+    assert "Ã" not in document["detail"]
 
 
 def test_keys_create_reuses_an_existing_agency(live_service: tuple[str, str]) -> None:
