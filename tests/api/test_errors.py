@@ -258,6 +258,33 @@ def test_an_oversized_body_is_413_and_stores_nothing(api: ContractClient, db: ob
     assert response.get_json()["code"] == "body_too_large"
 
 
+def test_an_oversized_body_is_told_the_limit_and_its_setting(api: ContractClient) -> None:
+    # Found in the messages review: Werkzeug's "The data value transmitted exceeds the capacity
+    # limit." named neither. A batch of 1,000 weapons within the contract can pass 1 MiB: long
+    # markings, and ten import markings of 200 characters each.
+    weapon = {
+        "serial_number": "S" * 60,
+        "manufacturer": "M" * 200,
+        "model": "m" * 100,
+        "caliber": "c" * 50,
+        "import_markings": [{"country": "KE", "year": 2010, "marking": "K" * 200}] * 10,
+    }
+    batch = orjson.dumps({"context": CONTEXT, "weapons": [weapon] * 1_000})
+    huge = b'{"name": "' + b"x" * 1_100_000 + b'", "kind": "MANUFACTURER", "country": "BE"}'
+
+    party = api.post("/v1/parties", data=huge, headers={"Content-Type": "application/json"})
+    batched = api.post("/v1/traces/batch", data=batch, headers={"Content-Type": "application/json"})
+
+    limit = ("the body is larger than the 1,048,576 bytes (1 MiB) this service takes in a "
+             "request (its setting TRACE_REGISTRY_MAX_REQUEST_BYTES)")  # fmt: skip
+    assert len(batch) > 2_500_000
+    assert (party.status_code, batched.status_code) == (413, 413)
+    assert party.get_json()["detail"] == limit
+    assert batched.get_json()["detail"] == (
+        f"{limit}: send the weapons in smaller batches, under the one context"
+    )
+
+
 def test_an_oversized_chunked_body_is_413_too(
     client: FlaskClient, agency_key: tuple[AgencyRef, str], db: Connection
 ) -> None:
