@@ -883,6 +883,42 @@ def test_an_unavailable_webhook_is_tried_once_per_back_off_whatever_its_backlog(
         assert unanswered_rounds(db, hook["id"]) == [60, 120, 240]
 
 
+@pytest.mark.parametrize("told", ["trace", "lookup"])
+def test_a_delivery_made_after_a_failure_waits_for_the_failed_one_s_retry(
+    admin_api: ContractClient,
+    other_api: ContractClient,
+    recorded: dict[str, Any],
+    db: Connection,
+    told: str,
+) -> None:
+    # hold_webhook held only the deliveries there were at the failure: one made after it was
+    # due at once, so the receiver that had just failed was called again the next round.
+    with answering(503) as unavailable_url:
+        hook = admin_api.created("/v1/webhooks", {"url": unavailable_url})
+        trace(other_api, "TAU-889911")
+        assert delivery.deliver_due(db, ANYWHERE, policy=STEADY).claimed == 1
+        if told == "trace":
+            trace(other_api, "TAU-889911")
+        else:
+            other_api.get(f"/v1/items/{recorded['id']}/custody")
+
+        assert delivery.deliver_due(db, ANYWHERE, policy=STEADY).claimed == 0
+        due = db.execute(
+            "SELECT attempts, next_attempt_at FROM webhook_deliveries WHERE webhook_id = %s"
+            " ORDER BY id",
+            [hook["id"]],
+        ).fetchall()
+        assert [row["attempts"] for row in due] == [1, 0]
+        assert due[0]["next_attempt_at"] == due[1]["next_attempt_at"]
+        assert unanswered_rounds(db, hook["id"]) == [60, 120, 240]
+        tried = db.execute(
+            "SELECT array_agg(attempts ORDER BY id) AS n FROM webhook_deliveries"
+            " WHERE webhook_id = %s",
+            [hook["id"]],
+        ).fetchone()
+        assert tried is not None and tried["n"] == [4, 0]
+
+
 def test_a_receiver_refusing_one_delivery_does_not_hold_its_others(
     admin_api: ContractClient,
     other_api: ContractClient,
