@@ -52,6 +52,7 @@ _TRAIL_LIST = "audit trail"
 
 @blueprint.get("/agencies")
 @requires("registry:admin")
+@requests.takes_a_query
 def list_agencies() -> Response:
     """Every agency, in the order they were created."""
     args = requests.query(page_query)
@@ -94,6 +95,7 @@ def patch_agency(agency_id: UUID) -> Response:
 
 @blueprint.get("/keys")
 @requires("registry:admin")
+@requests.takes_a_query
 def list_keys() -> Response:
     """API keys, newest first (never their secrets)."""
     args = requests.query(key_query)
@@ -160,6 +162,7 @@ def revoke_key(prefix: str) -> Response:
 
 @blueprint.get("/audit")
 @requires("registry:admin")
+@requests.takes_a_query
 def list_audit() -> Response:
     """Audit entries, newest first, by agency, serial, case reference and time."""
     args = requests.query(audit_query)
@@ -183,6 +186,7 @@ def list_audit() -> Response:
 
 @blueprint.get("/audit/verify")
 @requires("registry:admin")
+@requests.takes_a_query
 def verify_audit() -> Response:
     """Walk the chains of the audit trail, in parts, and report each entry changed, removed or
     inserted."""

@@ -20,6 +20,7 @@ FILTERS = ("country", "category", "status", "since")
 
 @blueprint.get("")
 @requires("trace:read")
+@requests.takes_a_query
 def list_alerts() -> Response:
     """Items on alert, the latest change first."""
     args = requests.query(alert_query)

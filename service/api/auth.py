@@ -175,6 +175,7 @@ def requires(
         large_body = uploads.takes_large_body(view)
         json_body = large_body is None and requests.reads_json_body(view)
         optional_body = requests.body_is_optional(view)
+        takes_a_query = requests.reads_a_query(view)
         text_report = responses.text_report_of(view)
 
         @wraps(view)
@@ -192,6 +193,8 @@ def requires(
             if text_report is not None:
                 g.text_report = text_report
             audit.stated_case(draft)
+            if not takes_a_query:  # where a list's view reads its query: its entry states the case
+                requests.refuse_a_query()
             if large_body is not None:
                 large_body.check()
             elif (

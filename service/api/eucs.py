@@ -120,6 +120,7 @@ def add_verification(euc_id: UUID) -> Response:
 
 @blueprint.get("/verify")
 @requires("trace:read")
+@requests.takes_a_query
 def verify() -> Response:
     """Is a certificate with this number from this country registered, and valid today?"""
     query = requests.query(verify_query)

@@ -52,6 +52,7 @@ class NotAnImportFile(requests.UnsupportedMediaType):
 @blueprint.post("")
 @requires(importing.SCOPE, checked_by_proxy=True)
 @uploads.large_body(MEDIA_TYPES, NotAnImportFile)
+@requests.takes_a_query
 def create_import() -> Response:
     """Import a file: every record or none (the problems of every bad record otherwise).
     Its media type was checked before the body was read (uploads.LargeBody)."""
@@ -115,6 +116,7 @@ def create_import() -> Response:
 
 @blueprint.get("")
 @requires("registry:write")
+@requests.takes_a_query
 def list_imports() -> Response:
     """The agency's imports, newest first (their problems: GET each one)."""
     args = requests.query(import_list_query)

@@ -33,6 +33,7 @@ def create_item() -> Response:
 
 @blueprint.get("")
 @requires("trace:read")
+@requests.takes_a_query
 def list_items() -> Response:
     """Items by normalised serial and manufacturer, one page at a time."""
     args = requests.query(item_query)

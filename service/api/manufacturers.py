@@ -17,6 +17,7 @@ manufacturer_query = ManufacturerQuery()
 
 @blueprint.get("")
 @requires("trace:read")
+@requests.takes_a_query
 def list_manufacturers() -> Response:
     """Every manufacturer, or the one a name (any of its aliases) belongs to."""
     name = requests.query(manufacturer_query)["name"]

@@ -31,6 +31,7 @@ _WEBHOOK_LIST = {"list": "webhooks"}
 
 @blueprint.get("/notifications")
 @requires("trace:read")
+@requests.takes_a_query
 def list_notifications() -> Response:
     """Traces and lookups by other agencies of items your agency recorded, newest first."""
     args = requests.query(notification_query)
@@ -84,6 +85,7 @@ def register_webhook() -> Response:
 
 @blueprint.get("/webhooks")
 @requires("registry:write")
+@requests.takes_a_query
 def list_webhooks() -> Response:
     """Your agency's webhooks, active or not, newest first (their secrets are never shown
     again)."""
@@ -129,6 +131,7 @@ def resume_webhook(webhook_id: UUID) -> Response:
 
 @blueprint.get("/webhooks/<uuid:webhook_id>/deliveries")
 @requires("registry:write")
+@requests.takes_a_query
 def list_deliveries(webhook_id: UUID) -> Response:
     """A webhook's deliveries, newest first: what was delivered, what is failing and why."""
     _own_webhook(webhook_id)

@@ -187,6 +187,29 @@ def limit_for_body(limit: int) -> int:
     return limit + 1 if request.content_length is None else limit
 
 
+def takes_a_query(view: Callable[P, R]) -> Callable[P, R]:
+    """Mark a view that reads the query string (query()): every other one refuses any
+    (refuse_a_query)."""
+    view.takes_a_query = True  # type: ignore[attr-defined]
+    return view
+
+
+def reads_a_query(view: Callable[..., object]) -> bool:
+    return bool(getattr(view, "takes_a_query", False))
+
+
+# What a route that declares no query parameter loads its query string by: each one sent is
+# unknown, named as an unknown one to a route that takes some is.
+_NO_QUERY = Schema()
+
+
+def refuse_a_query() -> None:
+    """400 for a query string sent to a route that takes none, each parameter named: a POST
+    ignored them, and stored what `?dry_run=true` was meant to keep from being stored."""
+    if request.args:
+        _load(_NO_QUERY, request.args.to_dict(), "query")
+
+
 def query(schema: Schema) -> Any:
     """The query string, loaded by `schema`; a parameter given twice is refused."""
     repeated = [name for name, values in request.args.lists() if len(values) > 1]

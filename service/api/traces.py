@@ -86,6 +86,7 @@ def create_trace_batch() -> Response:
 
 @blueprint.get("")
 @requires("trace:read")
+@requests.takes_a_query
 def list_traces() -> Response:
     """The agency's own traces, newest first."""
     args = requests.query(trace_query)

@@ -250,6 +250,31 @@ def test_an_id_in_a_query_is_written_as_the_contract_s_uuid(
     assert api.get("/v1/traces", query={"batch_id": batch_id.upper()}).status_code == 200
 
 
+def test_a_query_parameter_a_route_does_not_take_is_400_naming_it_and_stores_nothing(
+    api: ContractClient, db: Connection
+) -> None:
+    # A POST ignored its query string: `?dry_run=true` stored the party.
+    def unknown(response: Any) -> list[tuple[str, str, str]]:
+        assert response.status_code == 400, response.get_data(as_text=True)
+        errors = response.get_json()["errors"]
+        return [(e["location"], e["parameter"], e["detail"]) for e in errors]
+
+    named = unknown(api.post("/v1/parties", PARTY, query={"dry_run": "true"}))
+    party = api.created("/v1/parties", PARTY)
+    hook = api.created("/v1/webhooks", {"url": "https://hooks.example.org/x"})
+
+    assert named == [("query", "dry_run", "Unknown field.")]
+    assert rows_in(db, "parties") == 1
+    assert named == unknown(api.get("/v1/items", query={"dry_run": "true"}))  # as a list's
+    assert unknown(api.get(f"/v1/parties/{party['id']}", query={"fields": "name"})) == [
+        ("query", "fields", "Unknown field.")
+    ]
+    assert unknown(api.request("DELETE", f"/v1/webhooks/{hook['id']}?force=1")) == [
+        ("query", "force", "Unknown field.")
+    ]
+    assert api.get(f"/v1/parties/{party['id']}?").status_code == 200  # an empty one is none
+
+
 def test_an_oversized_body_is_413_and_stores_nothing(api: ContractClient, db: object) -> None:
     huge = b'{"name": "' + b"x" * 1_100_000 + b'", "kind": "MANUFACTURER", "country": "BE"}'
     response = api.post("/v1/parties", data=huge, headers={"Content-Type": "application/json"})
