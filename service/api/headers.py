@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import Flask, Response, g, request
 
 from service.config import Settings
+from service.domain.ids import uuid7
 
 # An API answers data: nothing in it is to be framed, run, sniffed or cached on the way.
 SECURITY_HEADERS = {
@@ -20,6 +21,8 @@ SECURITY_HEADERS = {
     "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
 }
 _SECURITY_ITEMS = tuple((name.lower(), name, value) for name, value in SECURITY_HEADERS.items())
+# The same, as lines of a response head that gunicorn writes itself (problems.server_refusal).
+SECURITY_HEAD = "".join(f"{name}: {value}\r\n" for name, value in SECURITY_HEADERS.items())
 # What a browser on an allowed origin may send and read.
 CORS_ALLOWED_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Case-Reference, X-Purpose"
 CORS_EXPOSED_HEADERS = "Location, Retry-After, X-Request-Id"
@@ -37,9 +40,11 @@ def install(app: Flask, settings: Settings) -> None:
         response.headers.extend(
             [(name, value) for key, name, value in _SECURITY_ITEMS if key not in present]
         )
+        # An audited request's id is its entry's; any other answer (a probe, openapi.yaml, a
+        # 404 or 405 of no route, an OPTIONS) gets one of its own, which no entry has, so that
+        # every answer can be named when it is reported.
         draft = g.get("audit")
-        if draft is not None:
-            response.headers["X-Request-Id"] = str(draft.id)
+        response.headers["X-Request-Id"] = str(draft.id if draft is not None else uuid7())
         origin = request.headers.get("Origin")
         if origin is not None and origin in origins:
             response.headers["Access-Control-Allow-Origin"] = origin

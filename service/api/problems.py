@@ -19,8 +19,10 @@ from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
 from service.api import audit, context, methods, uploads
+from service.api.headers import SECURITY_HEAD
 from service.api.responses import json_response
 from service.db import TOOK_TOO_LONG, translate
+from service.domain.ids import uuid7
 from service.errors import (
     DatabaseUnavailable,
     FieldError,
@@ -91,9 +93,12 @@ def server_refusal(status: int, detail: str) -> bytes:
         _document(status, code, reason, detail or reason),
         option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE,
     )
+    # The headers every answer carries (service.api.headers), which Flask's after_request never
+    # adds here: the request never reached the app, so its id is in no audit entry.
     head = (
         f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
-        f"Content-Type: {PROBLEM_MEDIA_TYPE}\r\nContent-Length: {len(body)}\r\n\r\n"
+        f"Content-Type: {PROBLEM_MEDIA_TYPE}\r\nContent-Length: {len(body)}\r\n"
+        f"X-Request-Id: {uuid7()}\r\n{SECURITY_HEAD}\r\n"
     )
     return head.encode("latin-1") + body
 

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from typing import Any
+from uuid import UUID
 
 import orjson
 import pytest
@@ -163,13 +164,20 @@ def test_security_headers_on_every_answer(api: ContractClient, client: FlaskClie
         api.get("/v1/items/not-a-uuid"),
         api.post("/v1/parties", {"unknown": 1}),
         client.get("/healthz"),
+        client.get("/openapi.yaml"),
         client.get("/no-such-route"),
+        client.delete("/v1/items"),  # 405
+        client.options("/v1/items"),
     ]
 
     for response in answers:
         for name, value in SECURITY_HEADERS.items():
             assert response.headers[name] == value, (response.request.path, name)
         assert "Access-Control-Allow-Origin" not in response.headers
+        # an unaudited answer had none (/healthz, /openapi.yaml, 404, 405, OPTIONS)
+        assert UUID(response.headers["X-Request-Id"]).version == 7, response.request.path
+    assert answers[-2].status_code == 405
+    assert len({response.headers["X-Request-Id"] for response in answers}) == len(answers)
 
 
 def test_cors_only_for_the_origins_configured(database_url: str, db: Connection) -> None:

@@ -14,11 +14,13 @@ import urllib.request
 from collections.abc import Iterator
 from http import HTTPStatus
 from pathlib import Path
+from uuid import UUID
 
 import orjson
 import pytest
 
 from service import embedded
+from service.api.headers import SECURITY_HEADERS
 from service.api.problems import NOT_A_REQUEST_LINE
 from service.config import Settings
 from service.db import connect
@@ -242,27 +244,34 @@ def test_a_chunked_upload_is_stored_whole_or_refused(
 
 
 @pytest.mark.parametrize(
-    ("header", "status"),
+    ("request_line", "header", "status"),
     [
-        (b"Authorization: Bearer " + b"x" * 10_000, b"431"),
-        (b"X-Case-Reference: a\x7fb", b"400"),
-        (b"Content-Length: -1", b"400"),
-        (b"Transfer-Encoding: foo", b"501"),
+        (b"GET /v1/items HTTP/1.1", b"Authorization: Bearer " + b"x" * 10_000, b"431"),
+        (b"GET /v1/items HTTP/1.1", b"X-Case-Reference: a\x7fb", b"400"),
+        (b"GET /v1/items HTTP/1.1", b"Content-Length: -1", b"400"),
+        (b"GET /v1/items HTTP/1.1", b"Transfer-Encoding: foo", b"501"),
+        (b"GET /v1/items HTTP/1.1 extra", b"Accept: */*", b"400"),
     ],
-    ids=["too-large", "control-character", "negative-length", "unknown-coding"],
+    ids=["too-large", "control-character", "negative-length", "unknown-coding", "request-line"],
 )
 def test_what_gunicorn_refuses_itself_is_a_problem_document(
-    live_service: tuple[str, str], header: bytes, status: bytes
+    live_service: tuple[str, str], request_line: bytes, header: bytes, status: bytes
 ) -> None:
-    # gunicorn answers these before the app sees them; it wrote an HTML page.
+    # gunicorn answers these before the app sees them; it wrote an HTML page, and then a
+    # problem document without the headers every answer carries.
     base_url, _ = live_service
-    request = b"GET /v1/items HTTP/1.1\r\nHost: 127.0.0.1\r\n" + header + b"\r\n\r\n"
+    request = request_line + b"\r\nHost: 127.0.0.1\r\n" + header + b"\r\n\r\n"
 
     answered, rest = raw_exchange(base_url, request)
 
     head, _, body = rest.partition(b"\r\n\r\n")
     assert answered == status, rest
     assert b"Content-Type: application/problem+json" in head
+    lines = head.split(b"\r\n")
+    for name, value in SECURITY_HEADERS.items():
+        assert f"{name}: {value}".encode() in lines, name
+    (request_id,) = [line[len(b"X-Request-Id: ") :] for line in lines if b"X-Request-Id" in line]
+    assert UUID(request_id.decode()).version == 7
     document = orjson.loads(body)
     assert document["status"] == int(status) and document["type"].startswith("urn:trace-registry")
     assert document["title"] == HTTPStatus(int(status)).phrase  # gunicorn said "Bad Request"
