@@ -202,9 +202,10 @@ def requires(
                 and idempotency.requested_key() is not None
                 and (requests.sent_a_body() or not optional_body)
             ):
-                # Before the key is looked up: a body the route refuses is refused (415), not
-                # answered as the key's first request was, nor refused as another (409).
-                requests.check_media_type(requests.JSON_MEDIA_TYPES)
+                # Before the key is looked up: a body the route refuses is refused (415, or 400
+                # for none), not answered as the key's first request was, nor refused as
+                # another (409).
+                requests.check_body(requests.JSON_MEDIA_TYPES)
             conn = connection()
             response: Response | None = None
             try:

@@ -117,10 +117,26 @@ def _identity(codings: str) -> bool:
     return all(c.strip().lower() in {"", "identity"} for c in codings.split(","))
 
 
-def body(schema: Schema, accepted: tuple[str, ...] = JSON_MEDIA_TYPES) -> Any:
-    """The request's JSON body, loaded by `schema` (415 for a media type not `accepted`, a
-    charset other than UTF-8 or a compressed body; 400 if invalid)."""
+# No body at all, to a route that requires one: a bare POST was refused 415, "not a body
+# without a type", and the same with `Content-Type: application/json` 400, "not valid JSON".
+NO_BODY = (
+    "this route takes a JSON body, and none was sent: send one, with `Content-Type: "
+    "application/json` (`{}` will do where no field is required)"
+)
+
+
+def check_body(accepted: tuple[str, ...] = JSON_MEDIA_TYPES) -> None:
+    """The one rule of a route that requires a JSON body, checked before its body is read: 400
+    when none was sent, with or without a Content-Type; check_media_type's 415 otherwise."""
+    if not sent_a_body():
+        raise InvalidInput.for_field("body", "", NO_BODY)
     check_media_type(accepted)
+
+
+def body(schema: Schema, accepted: tuple[str, ...] = JSON_MEDIA_TYPES) -> Any:
+    """The request's JSON body, loaded by `schema` (400 for none; 415 for a media type not
+    `accepted`, a charset other than UTF-8 or a compressed body; 400 if invalid)."""
+    check_body(accepted)
     data = whole_body(cache=False)
     try:
         document = loads(data)

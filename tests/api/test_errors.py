@@ -14,13 +14,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from service import create_app
-from service.api import context
+from service.api import context, requests
 from service.config import Settings
 from service.db import Connection, connect
+from service.domain import api_keys
 from service.domain.records import AgencyRef
 from service.errors import DatabaseUnavailable
 from tests.api.test_traces import CONTEXT
-from tests.conftest import app_on, rows_in
+from tests.conftest import app_on, create_agency_key, rows_in
 from tests.contract import ContractClient
 
 PARTY = {"name": "Arsenal", "kind": "MANUFACTURER", "country": "BE"}
@@ -130,6 +131,32 @@ def test_a_json_body_said_to_be_as_sent_is_taken(
     )
 
     assert response.status_code == 201
+
+
+@pytest.mark.parametrize("content_type", [None, "application/json"])
+@pytest.mark.parametrize("idempotency_key", [None, "bare-1"])
+def test_no_body_where_one_is_required_is_400_saying_so(
+    client: FlaskClient,
+    db: Connection,
+    content_type: str | None,
+    idempotency_key: str | None,
+) -> None:
+    # Sent bare, a key's revocation (whose fields are all optional) was 415, "not a body
+    # without a type"; with the JSON type, 400, "the body is not valid JSON".
+    _, key = create_agency_key(db, "Registry Operations", ("registry:admin", "registry:write"))
+    admin = ContractClient(client, key)
+    headers = {"Content-Type": content_type} if content_type else {}
+    if idempotency_key:
+        headers["Idempotency-Key"] = idempotency_key
+
+    for path in (f"/v1/admin/keys/{api_keys.prefix_of(key)}/revocation", "/v1/parties"):
+        response = admin.post(path, data=b"", headers=headers)
+
+        assert response.status_code == 400, path
+        assert response.get_json()["errors"] == [
+            {"location": "body", "pointer": "", "detail": requests.NO_BODY}
+        ]
+        assert "`{}` will do" in response.get_json()["detail"]
 
 
 @pytest.mark.parametrize("body", [b"{", b"[1, 2]", b'"party"', b"null", b"\xff\xfe"])
