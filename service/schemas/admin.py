@@ -38,11 +38,16 @@ class AgencyName(PartyName):
     exactly as the first; one that differs from another only by its marks and joiners, which
     show nothing, is refused when it is stored (service.repository.agencies)."""
 
+    # A letter or digit, not PartyName's symbol too: checked in its place, so that `---` and
+    # `$$$` are refused in the same words (`---` was told a symbol would do, `$$$` that it
+    # would not).
+    needs = "at least one letter or digit"
+
+    def holds_enough(self, text: str) -> bool:
+        return any(character.isalnum() for character in text)
+
     def refine(self, text: str) -> str:
-        text = super().refine(text)
-        if not any(character.isalnum() for character in text):
-            raise ValidationError("needs at least one letter or digit")
-        return _SPACES.sub(" ", text)
+        return _SPACES.sub(" ", super().refine(text))
 
 
 class AgencyIn(Schema):

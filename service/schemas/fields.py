@@ -199,11 +199,16 @@ class PartyName(ShownText):
     format characters or spaces alone showed as nothing at all."""
 
     one_line = True
+    # What a name must hold, in the refusal's words (AgencyName asks for more, in its own).
+    needs = "at least one letter, number or symbol"
+
+    def holds_enough(self, text: str) -> bool:
+        return any(unicodedata.category(character)[0] in "LNS" for character in text)
 
     def refine(self, text: str) -> str:
         text = super().refine(text)
-        if not any(unicodedata.category(character)[0] in "LNS" for character in text):
-            raise ValidationError("needs at least one letter, number or symbol")
+        if not self.holds_enough(text):
+            raise ValidationError(f"needs {self.needs}")
         return text
 
 

@@ -222,6 +222,20 @@ def test_an_agency_s_name_holds_nothing_invisible(admin: ContractClient, name: s
     assert response.get_json()["errors"][0]["pointer"] == "/name"
 
 
+@pytest.mark.parametrize("name", ["---", "$$$", "\u00a0\u2014 \u00a9"])
+def test_an_agency_s_name_without_a_letter_or_digit_is_told_so_in_one_way(
+    admin: ContractClient, name: str
+) -> None:
+    # `---` was told it needed "a letter, number or symbol", and `$$$`, symbols, "a letter or
+    # digit".
+    response = admin.post("/v1/admin/agencies", {"name": name})
+
+    assert response.status_code == 400
+    assert response.get_json()["errors"] == [
+        {"location": "body", "pointer": "/name", "detail": "needs at least one letter or digit"}
+    ]
+
+
 def test_an_agency_that_reads_as_another_is_that_agency(admin: ContractClient) -> None:
     # A decomposed accent, a no-break space or a doubled space made a second "Sûreté Nationale"
     # that nobody could tell from the first.
