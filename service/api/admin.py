@@ -38,6 +38,8 @@ page_query = Page()
 key_query = KeyQuery()
 audit_query = AuditQuery()
 audit_verify_query = AuditVerifyQuery()
+# openapi.yaml's KeyPrefix: a prefix is 8 characters, and the contract leaves room for longer.
+PREFIX_MAX_LENGTH = 64
 # How long one answer of GET /audit/verify walks the trail, from the request's start: well within
 # gunicorn's 30 s, which cut off a walk of 2.7 million entries (500, and no audit entry).
 VERIFY_SECONDS = 15.0
@@ -225,6 +227,12 @@ def _agency_or_404(agency_id: UUID) -> agencies.Agency:
 
 
 def _key_or_404(prefix: str) -> agencies.ApiKey:
+    # Past the contract's bound the prefix is malformed, not merely unknown: 400 naming it, as
+    # an unknown query parameter is named (a 65-character one was "no API key with prefix").
+    if len(prefix) > PREFIX_MAX_LENGTH:
+        raise InvalidInput.for_field(
+            "path", "prefix", f"a key's prefix is at most {PREFIX_MAX_LENGTH} characters"
+        )
     # Anything that no key could have as prefix (a NUL byte, say) is looked up nowhere.
     key = agencies.get_api_key(connection(), prefix) if api_keys.is_prefix(prefix) else None
     if key is None:

@@ -117,6 +117,20 @@ def test_a_revoked_key_stops_at_once_and_stays_revoked(
     assert again.status_code == 409
 
 
+def test_a_key_prefix_longer_than_the_contract_s_is_400_naming_it(admin: ContractClient) -> None:
+    # openapi.yaml's KeyPrefix has maxLength 64: a longer one was 404 "no API key with prefix".
+    too_long = "x" * 65
+
+    for response in (
+        admin.get(f"/v1/admin/keys/{too_long}"),
+        admin.post(f"/v1/admin/keys/{too_long}/revocation", {}),
+    ):
+        assert response.status_code == 400
+        (error,) = response.get_json()["errors"]
+        assert (error["location"], error["parameter"]) == ("path", "prefix")
+    assert admin.get(f"/v1/admin/keys/{too_long[:64]}").status_code == 404
+
+
 def test_unknown_agencies_and_keys_are_404(admin: ContractClient) -> None:
     nobody = "01a20319-0000-7000-8000-000000000000"
 
