@@ -88,6 +88,6 @@ def find(
 
 
 def missing(conn: Connection, item_ids: tuple[UUID, ...]) -> list[UUID]:
-    """Those of `item_ids` that are not recorded."""
+    """Those of `item_ids` that are not recorded, in their order."""
     row = conn.execute(SQL["missing_items"], {"ids": list(item_ids)}).fetchone()
     return [] if row is None or row["missing"] is None else list(row["missing"])

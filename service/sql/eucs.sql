@@ -265,7 +265,8 @@ WHERE e.euc_id = %(euc_id)s
 -- answered as one never shipped: else naming items one by one in consents or verifications told
 -- which the restricted export held, which the certificate's lists withhold
 -- (service.domain.disclosure), and each probe that hit stayed in the ledger. A subquery that is
--- flattened into the join: the planner looks up each item in custody_event_items' index.
-SELECT array_agg(wanted.id) AS missing
-FROM unnest(%(ids)s::uuid[]) AS wanted (id)
+-- flattened into the join: the planner looks up each item in custody_event_items' index. In the
+-- order asked (an answer names the first few).
+SELECT array_agg(wanted.id ORDER BY wanted.n) AS missing
+FROM unnest(%(ids)s::uuid[]) WITH ORDINALITY AS wanted (id, n)
 WHERE NOT EXISTS (SELECT 1 FROM ({shipped_under}) AS known WHERE known.item_id = wanted.id);

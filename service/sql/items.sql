@@ -46,8 +46,9 @@ ORDER BY i.id
 LIMIT %(limit)s;
 
 -- name: missing_items
-SELECT array_agg(wanted.id) AS missing
-FROM unnest(%(ids)s::uuid[]) AS wanted (id)
+-- In the order asked (an answer names the first few): an anti-join keeps none of its own.
+SELECT array_agg(wanted.id ORDER BY wanted.n) AS missing
+FROM unnest(%(ids)s::uuid[]) WITH ORDINALITY AS wanted (id, n)
 WHERE NOT EXISTS (SELECT 1 FROM items i WHERE i.id = wanted.id);
 
 -- name: custody_chains

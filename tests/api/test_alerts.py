@@ -185,7 +185,7 @@ def test_a_rebuild_that_stores_waits_for_the_writers_in_flight(
 def _line_of_two(registry: Any, cast: dict[str, Any]) -> dict[str, Any]:
     euc: dict[str, Any] = registry.euc(
         cast["exporter"], cast["army"],
-        line_items=[{"description": "Pistols", "category": "PISTOL", "quantity": 2}],
+        line_items=[{"description": "Rifles", "category": "RIFLE", "quantity": 2}],
     )  # fmt: skip
     return euc
 
@@ -402,7 +402,7 @@ def test_two_writers_on_one_certificate_line_see_each_others_exports(
     first's export. Otherwise May's would not be counted for August's, which takes the line over
     only with it, and neither transaction would list August's item."""
     euc = registry.euc(cast["exporter"], cast["army"],
-                       line_items=[{"description": "Pistols", "category": "PISTOL",
+                       line_items=[{"description": "Rifles", "category": "RIFLE",
                                     "quantity": 3}])  # fmt: skip
     july = [registry.item(), registry.item()]
     _export(registry, cast, euc, july, on="2011-07-01")

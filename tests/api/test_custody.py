@@ -84,7 +84,7 @@ def test_events_of_one_day_keep_the_order_they_were_recorded_in(
     registry.event(
         "EXPORT",
         [item],
-        **same_day,
+        **{**same_day, "country": "DE"},
         destination_country="LT",
         from_party_id=cast["exporter"]["id"],
         to_party_id=cast["battalion"]["id"],

@@ -223,10 +223,12 @@ def _event(draw: Draw, number: int, records: list[Record]) -> Record:
     line_number = None
     if certificate is not None:
         line_number = draw(optional(st.sampled_from(line_numbers(certificate))))
+    country = draw(countries)
+    abroad = countries.filter(lambda code: code != country)  # an export leaves its country
     return {
         "record_type": "event", "ref": f"E-{number}{draw(_suffixes)}", "event_type": event_type,
-        "occurred_on": draw(days), "country": draw(countries),
-        "destination_country": draw(countries if event_type == "EXPORT" else optional(countries)),
+        "occurred_on": draw(days), "country": country,
+        "destination_country": draw(abroad if event_type == "EXPORT" else optional(countries)),
         "from_party_ref": sender, "to_party_ref": receiver,
         "owner_party_ref": draw(optional(st.sampled_from(party_refs))),
         "euc_ref": None if certificate is None else certificate["ref"],
@@ -582,12 +584,20 @@ def _other_value(draw: Draw, records: list[Record], record: Record, field: str) 
     return draw(optional(made) if field in optional_fields else made)
 
 
+def _exported_home(record: Record) -> bool:
+    """An export to the country it leaves, which every import refuses."""
+    return record.get("event_type") == "EXPORT" and (
+        record.get("destination_country") == record.get("country")
+    )
+
+
 def changed_record(draw: Draw, records: list[Record]) -> tuple[Record, str]:
     """One of the records with one field changed to another value it may have."""
     record = draw(st.sampled_from(records))
     field = draw(st.sampled_from(FIELDS[record["record_type"]]))
     changed = {**record, field: _other_value(draw, records, record, field)}
     assume(as_recorded(changed)[field] != as_recorded(record)[field])
+    assume(not _exported_home(changed))
     assume(loads(changed))
     return changed, field
 

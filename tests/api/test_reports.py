@@ -110,7 +110,7 @@ def test_a_chain_of_custody_asked_for_as_text(
         "        WARNING  EUC_NOT_VERIFIED: The delivery to the end user of IQ/MOD/2010/17 was not "
         "verified in the 180 days after the export of 2010-05-02.",
         "        INFO     UNVERIFIED_LAST_HOLDER: The record leaves the item with Iraqi Army, whom "
-        "no agency has verified.",
+        "no agency has verified as a party or as this item's holder.",
     ]
     events = [line for line in lines if line.startswith("        20")]
     assert [line.split()[1] for line in events] == ["MANUFACTURE", "EXPORT", "TRANSFER"]
