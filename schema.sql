@@ -924,6 +924,16 @@ CREATE TABLE item_alerts (
 );
 CREATE INDEX item_alerts_revision ON item_alerts (revision);
 
+-- A certificate's only line (none when it has several). An export that names no line counts
+-- against it: coalesce(euc_line_number, only_line(euc_id)), where a line's exports are counted
+-- (event_details, usage, the alert list's re-derivations). Version 17: such an export counted
+-- against no line, and a certificate of one line read as within its quantity however many items
+-- went under it. Called only for an export that names none (coalesce stops at a line).
+CREATE FUNCTION only_line(certificate uuid) RETURNS smallint
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT min(l.line_number) FROM euc_line_items l WHERE l.euc_id = certificate
+    HAVING count(*) = 1
+$$;
 -- Who to ask about a restricted party, and since when it is recorded (what other agencies see).
 CREATE FUNCTION party_restriction(party parties) RETURNS json
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
@@ -953,12 +963,13 @@ SELECT e.id, e.event_type, e.occurred_on, e.country, e.destination_country, e.cl
        c.non_reexport_clause AS euc_non_reexport_clause,
        rv.id AS euc_revocation_id, rv.revoked_on AS euc_revoked_on,
        e.euc_line_number, line.quantity AS euc_line_quantity,
-       -- items shipped under the line by this export and every standing export before it (in
-       -- the order they were made: corrected_acts)
-       CASE WHEN e.event_type = 'EXPORT' AND e.euc_line_number IS NOT NULL THEN (
+       -- items shipped under the line (naming it, or, naming none, under its certificate's
+       -- only line) by this export and every standing export before it (in the order they were made: corrected_acts)
+       CASE WHEN e.event_type = 'EXPORT' AND line.line_number IS NOT NULL THEN (
            SELECT sum(x.item_count) FROM custody_events x
            LEFT JOIN corrected_acts xa ON xa.event_id = x.id
-           WHERE x.euc_id = e.euc_id AND x.euc_line_number = e.euc_line_number
+           WHERE x.euc_id = e.euc_id
+             AND coalesce(x.euc_line_number, only_line(x.euc_id)) = line.line_number
              AND x.event_type = 'EXPORT'
              AND (x.occurred_on, coalesce(xa.first_recorded_at, x.recorded_at), x.recorded_at,
                   x.id)
@@ -985,7 +996,10 @@ SELECT e.id, e.event_type, e.occurred_on, e.country, e.destination_country, e.cl
        -- version 17: the exporter the certificate names (EXPORTER_MISMATCH), and the goods the
        -- line names (EUC_LINE_MISMATCH)
        c.exporter_party_id AS euc_exporter_party_id, line.category AS euc_line_category,
-       line.model AS euc_line_model
+       line.model AS euc_line_model,
+       -- and the line an export counts against (`line`: the one it names, or, naming none, its
+       -- certificate's only one); an import's or a transfer's is the one it names
+       line.line_number AS euc_line_counted
 FROM custody_events e
 JOIN agencies ra ON ra.id = e.recorded_by_agency_id
 LEFT JOIN parties fp ON fp.id = e.from_party_id
@@ -996,7 +1010,11 @@ LEFT JOIN end_user_certificates c ON c.id = e.euc_id
 LEFT JOIN euc_revocations rv
        ON rv.euc_id = e.euc_id
       AND NOT EXISTS (SELECT 1 FROM euc_revocation_withdrawals rw WHERE rw.revocation_id = rv.id)
-LEFT JOIN euc_line_items line ON line.euc_id = e.euc_id AND line.line_number = e.euc_line_number
+LEFT JOIN euc_line_items line
+       ON line.euc_id = e.euc_id
+      AND line.line_number = CASE WHEN e.event_type = 'EXPORT'
+                                  THEN coalesce(e.euc_line_number, only_line(e.euc_id))
+                                  ELSE e.euc_line_number END
 LEFT JOIN event_error_declarations d ON d.event_id = e.id
 LEFT JOIN agencies da ON da.id = d.declared_by_agency_id;
 

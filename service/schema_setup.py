@@ -80,8 +80,10 @@ FINGERPRINTS = {
     # from 2026-12-07: migration 0016 (a correction counted in the place of the export it
     # corrects among a certificate line's exports)
     16: "821d770e1fc336a7bb2ee95047e3640a2533f7eaba2086abe7dacf9498afc40f",
-    # from 2026-12-07: migration 0017 (a certificate's exporter and its line's goods in chains)
-    17: "392c00a7767e1a488b20c0649a34ec957df70b604c89c01257100da10f2ee182",
+    # from 2026-12-07: migration 0017 (certificate lines held to what they authorise: an export
+    # naming no line counted against its certificate's only one; the certificate's exporter and
+    # its line's goods in chains)
+    17: "9a659f2112b64e09bf9d7babd5780c023f0d7e1059ce1da57f3029a4bbc14e20",
 }
 SCHEMA_VERSION = max(FINGERPRINTS)
 # Databases set up before versions were counted by migrations recorded version 1 whatever their

@@ -199,7 +199,7 @@ def _line_use(chain_rows: list[Row]) -> dict[UUID, LineUse]:
     return {
         row["id"]: LineUse(
             row["euc_id"],
-            row["euc_line_number"],
+            row["euc_line_counted"],
             row["euc_line_quantity"],
             int(row["euc_line_shipped_through"]),
             category=row["euc_line_category"],

@@ -63,12 +63,15 @@ WHERE e.euc_id = %(euc_id)s;
 SELECT DISTINCT ei.item_id
 FROM custody_events g
 LEFT JOIN corrected_acts ga ON ga.event_id = g.id
-JOIN custody_events x ON x.euc_id = g.euc_id AND x.euc_line_number = g.euc_line_number
-     AND x.event_type = 'EXPORT'
+JOIN custody_events x
+     ON x.euc_id = g.euc_id
+    AND coalesce(x.euc_line_number, only_line(x.euc_id))
+        = coalesce(g.euc_line_number, only_line(g.euc_id))
+    AND x.event_type = 'EXPORT'
 LEFT JOIN corrected_acts xa ON xa.event_id = x.id
 JOIN custody_event_items ei ON ei.event_id = x.id
 WHERE g.id = ANY(%(event_ids)s::uuid[]) AND g.event_type = 'EXPORT'
-  AND g.euc_line_number IS NOT NULL
+  AND coalesce(g.euc_line_number, only_line(g.euc_id)) IS NOT NULL
   AND (x.occurred_on, coalesce(xa.first_recorded_at, x.recorded_at), x.recorded_at, x.id)
       > (g.occurred_on, coalesce(ga.first_recorded_at, g.recorded_at), g.recorded_at, g.id);
 

@@ -222,8 +222,9 @@ INSERT INTO delivery_verification_items (verification_id, item_id)
 SELECT %(verification_id)s, item_id FROM unnest(%(item_ids)s::uuid[]) AS item_id;
 
 -- name: usage
--- Per line: what it authorises, and the items shipped under it by standing exports; the items
--- of exports another agency restricted are counted, not named.
+-- Per line: what it authorises, and the items shipped under it by standing exports (one that
+-- names no line, under the certificate's only one: only_line); the items of exports another
+-- agency restricted are counted, not named.
 SELECT l.line_number, l.description, l.quantity AS authorised,
        count(ei.item_id) AS shipped,
        coalesce(array_agg(ei.item_id ORDER BY ei.item_id)
@@ -235,7 +236,9 @@ SELECT l.line_number, l.description, l.quantity AS authorised,
                                    AND e.recorded_by_agency_id <> %(viewer)s) AS withheld
 FROM euc_line_items l
 LEFT JOIN custody_events e
-       ON e.euc_id = l.euc_id AND e.euc_line_number = l.line_number AND e.event_type = 'EXPORT'
+       ON e.euc_id = l.euc_id
+      AND coalesce(e.euc_line_number, only_line(e.euc_id)) = l.line_number
+      AND e.event_type = 'EXPORT'
       AND NOT EXISTS (SELECT 1 FROM event_error_declarations d WHERE d.event_id = e.id)
 LEFT JOIN custody_event_items ei ON ei.event_id = e.id
 WHERE l.euc_id = %(euc_id)s

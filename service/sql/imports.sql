@@ -638,12 +638,16 @@ WHERE NOT e.present;
 -- chain (recorded later), and it derived its items without the file's export.
 INSERT INTO import_touched (id)
 SELECT DISTINCT ei.item_id
-FROM (SELECT s.euc_id, s.euc_line_number, min(s.occurred_on) AS first_on
+FROM (SELECT s.euc_id, counted.line_number, min(s.occurred_on) AS first_on
       FROM import_events n JOIN custody_events s ON s.id = n.id
-      WHERE NOT n.present AND n.event_type = 'EXPORT' AND n.euc_line_number IS NOT NULL
-      GROUP BY s.euc_id, s.euc_line_number) AS line
-JOIN custody_events x ON x.euc_id = line.euc_id AND x.euc_line_number = line.euc_line_number
-     AND x.event_type = 'EXPORT' AND x.occurred_on >= line.first_on
+      CROSS JOIN LATERAL (
+          SELECT coalesce(s.euc_line_number, only_line(s.euc_id)) AS line_number) AS counted
+      WHERE NOT n.present AND n.event_type = 'EXPORT' AND counted.line_number IS NOT NULL
+      GROUP BY s.euc_id, counted.line_number) AS line
+JOIN custody_events x
+     ON x.euc_id = line.euc_id
+    AND coalesce(x.euc_line_number, only_line(x.euc_id)) = line.line_number
+    AND x.event_type = 'EXPORT' AND x.occurred_on >= line.first_on
 JOIN custody_event_items ei ON ei.event_id = x.id
 ON CONFLICT (id) DO NOTHING;
 

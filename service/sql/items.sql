@@ -62,11 +62,13 @@ ORDER BY chain_item_id, occurred_on, recorded_at, id;
 -- finding that an export took its line over its quantity is worded by them for each reader
 -- (service.domain.disclosure), as event_details' euc_line_shipped_through counts them. Read
 -- only for lines a shown chain's export took over their quantity.
-SELECT e.id, e.euc_id, e.euc_line_number, e.occurred_on,
+SELECT e.id, e.euc_id, line.line_number AS euc_line_number, e.occurred_on,
        coalesce(a.first_recorded_at, e.recorded_at) AS act_recorded_at, e.recorded_at,
        e.item_count, e.classification, e.recorded_by_agency_id
 FROM unnest(%(euc_ids)s::uuid[], %(line_numbers)s::int[]) AS line (euc_id, line_number)
-JOIN custody_events e ON e.euc_id = line.euc_id AND e.euc_line_number = line.line_number
+JOIN custody_events e
+     ON e.euc_id = line.euc_id
+    AND coalesce(e.euc_line_number, only_line(e.euc_id)) = line.line_number
 LEFT JOIN corrected_acts a ON a.event_id = e.id
 WHERE e.event_type = 'EXPORT'
   AND NOT EXISTS (SELECT 1 FROM event_error_declarations d WHERE d.event_id = e.id);

@@ -195,7 +195,7 @@ def _export(registry: Any, cast: dict[str, Any], euc: dict[str, Any], items: lis
     event: dict[str, Any] = registry.event(
         "EXPORT", items, occurred_on=on, country="IT", destination_country="MT",
         from_party_id=cast["exporter"]["id"], to_party_id=cast["army"]["id"],
-        euc_id=euc["id"], euc_line_number=1, **fields,
+        euc_id=euc["id"], **{"euc_line_number": 1, **fields},
     )  # fmt: skip
     return event
 
@@ -212,6 +212,23 @@ def test_an_earlier_shipment_recorded_later_puts_the_later_ones_over_the_line(
 
     # July's shipment is now the one that took the line over: its items are listed, untouched
     # by the new event, and the stored list agrees with the ledger.
+    entries = listed(api)
+    assert {e["item"]["id"] for e in entries} == {item["id"] for item in later}
+    assert all(e["codes"] == ["EUC_QUANTITY_EXCEEDED"] for e in entries)
+    assert alerts.rebuild(db, datetime.now(UTC).date(), 180, write=False).differences == ()
+
+
+def test_an_earlier_shipment_naming_no_line_puts_the_later_ones_over_the_certificate_s_line(
+    api: ContractClient, registry: Any, cast: dict[str, Any], db: Connection
+) -> None:
+    euc = _line_of_two(registry, cast)
+    later = [registry.item(), registry.item()]
+    _export(registry, cast, euc, later, on="2011-07-01")  # the line's two, in July
+    assert listed(api) == []
+
+    # a third, from May's files, naming no line: the certificate has one, which it counts against
+    _export(registry, cast, euc, [registry.item()], on="2011-05-02", euc_line_number=None)
+
     entries = listed(api)
     assert {e["item"]["id"] for e in entries} == {item["id"] for item in later}
     assert all(e["codes"] == ["EUC_QUANTITY_EXCEEDED"] for e in entries)

@@ -513,6 +513,39 @@ def test_the_shipment_that_exceeds_the_line_is_the_one_flagged(story: Story, reg
     assert "authorises 2" in finding["message"]
 
 
+def test_an_export_that_names_no_line_counts_against_the_certificate_s_only_one(
+    story: Story, registry: Any
+) -> None:
+    # Found by the certificates review: three rifles exported under a certificate of one line
+    # for one, naming no line, raised nothing, and its usage read "shipped 0, remaining 1".
+    early = [registry.item(manufacturer="FN Herstal", model="FAL") for _ in range(2)]
+    story.exported(on="2010-05-02", items=early, euc_line_number=None)  # the line's two
+    story.exported(on="2010-07-01", euc_line_number=None)  # a third
+
+    assert "EUC_QUANTITY_EXCEEDED" not in story.codes(early[0])
+    finding = only(story.findings(), "EUC_QUANTITY_EXCEEDED")
+    assert finding["message"].endswith(
+        f"3 items had been shipped under line 1 of {story.euc['certificate_number']}, which "
+        "authorises 2."
+    )
+    (line,) = story.api.get(f"/v1/eucs/{story.euc['id']}/usage").get_json()["lines"]
+    assert (line["shipped"], line["remaining"]) == (3, -1)
+
+
+def test_an_export_that_names_no_line_of_several_counts_against_none(
+    story: Story, registry: Any
+) -> None:
+    lines = [{"description": "FN FAL rifles", "category": "RIFLE", "quantity": 1},
+             {"description": "FN MAG machine guns", "quantity": 1}]  # fmt: skip
+    story.euc = registry.euc(story.exporter, story.army, line_items=lines)
+    rifles = [registry.item(manufacturer="FN Herstal", model="FAL") for _ in range(3)]
+    story.exported(items=rifles, euc_line_number=None)
+
+    assert "EUC_QUANTITY_EXCEEDED" not in story.codes(rifles[0])
+    usage = story.api.get(f"/v1/eucs/{story.euc['id']}/usage").get_json()
+    assert [line["shipped"] for line in usage["lines"]] == [0, 0]
+
+
 def test_an_erroneous_shipment_does_not_count_towards_the_line(story: Story, registry: Any) -> None:
     early = [registry.item(manufacturer="FN Herstal", model="FAL") for _ in range(2)]
     wrong = story.exported(on="2010-05-02", items=early)

@@ -1,12 +1,22 @@
--- Version 17: an event's certificate carries the exporter it names, and its line the goods it
--- authorises (category and model), for two rules: a shipment sent by a party other than the
--- exporter the certificate names, which the record does not show with the item before it
--- (EXPORTER_MISMATCH, a WARNING), and an item shipped under a line that names other goods
+-- Version 17: certificate lines held to what they authorise. An export that names no line
+-- counts against its certificate's only line (only_line): it counted against none, and a
+-- certificate of one line read as within its quantity however many items went under it
+-- (EUC_QUANTITY_EXCEEDED). An event's certificate carries the exporter it names, and its line
+-- the goods it authorises (category and model), for two rules: a shipment sent by a party other
+-- than the exporter the certificate names, which the record does not show with the item before
+-- it (EXPORTER_MISMATCH, a WARNING), and an item shipped under a line that names other goods
 -- (EUC_LINE_MISMATCH: another category is an ALERT, another model a WARNING). event_details
 -- gains the columns last, as a view may only grow at its end; chain_entries, which takes
 -- event_details' columns by `d.*` as they were when it was made, is made again around it.
 -- Nothing stored changes. Alert lists derived before keep what they said until
--- `trace-registry alerts rebuild` (EUC_LINE_MISMATCH of another category is an ALERT).
+-- `trace-registry alerts rebuild`.
+
+CREATE FUNCTION only_line(certificate uuid) RETURNS smallint
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT min(l.line_number) FROM euc_line_items l WHERE l.euc_id = certificate
+    HAVING count(*) = 1
+$$;
+
 DROP VIEW chain_entries;
 CREATE OR REPLACE VIEW event_details AS
 SELECT e.id, e.event_type, e.occurred_on, e.country, e.destination_country, e.classification,
@@ -28,12 +38,13 @@ SELECT e.id, e.event_type, e.occurred_on, e.country, e.destination_country, e.cl
        c.non_reexport_clause AS euc_non_reexport_clause,
        rv.id AS euc_revocation_id, rv.revoked_on AS euc_revoked_on,
        e.euc_line_number, line.quantity AS euc_line_quantity,
-       -- items shipped under the line by this export and every standing export before it (in
-       -- the order they were made: corrected_acts)
-       CASE WHEN e.event_type = 'EXPORT' AND e.euc_line_number IS NOT NULL THEN (
+       -- items shipped under the line (naming it, or, naming none, under its certificate's
+       -- only line) by this export and every standing export before it (in the order they were made: corrected_acts)
+       CASE WHEN e.event_type = 'EXPORT' AND line.line_number IS NOT NULL THEN (
            SELECT sum(x.item_count) FROM custody_events x
            LEFT JOIN corrected_acts xa ON xa.event_id = x.id
-           WHERE x.euc_id = e.euc_id AND x.euc_line_number = e.euc_line_number
+           WHERE x.euc_id = e.euc_id
+             AND coalesce(x.euc_line_number, only_line(x.euc_id)) = line.line_number
              AND x.event_type = 'EXPORT'
              AND (x.occurred_on, coalesce(xa.first_recorded_at, x.recorded_at), x.recorded_at,
                   x.id)
@@ -60,7 +71,10 @@ SELECT e.id, e.event_type, e.occurred_on, e.country, e.destination_country, e.cl
        -- version 17: the exporter the certificate names (EXPORTER_MISMATCH), and the goods the
        -- line names (EUC_LINE_MISMATCH)
        c.exporter_party_id AS euc_exporter_party_id, line.category AS euc_line_category,
-       line.model AS euc_line_model
+       line.model AS euc_line_model,
+       -- and the line an export counts against (`line`: the one it names, or, naming none, its
+       -- certificate's only one); an import's or a transfer's is the one it names
+       line.line_number AS euc_line_counted
 FROM custody_events e
 JOIN agencies ra ON ra.id = e.recorded_by_agency_id
 LEFT JOIN parties fp ON fp.id = e.from_party_id
@@ -71,7 +85,11 @@ LEFT JOIN end_user_certificates c ON c.id = e.euc_id
 LEFT JOIN euc_revocations rv
        ON rv.euc_id = e.euc_id
       AND NOT EXISTS (SELECT 1 FROM euc_revocation_withdrawals rw WHERE rw.revocation_id = rv.id)
-LEFT JOIN euc_line_items line ON line.euc_id = e.euc_id AND line.line_number = e.euc_line_number
+LEFT JOIN euc_line_items line
+       ON line.euc_id = e.euc_id
+      AND line.line_number = CASE WHEN e.event_type = 'EXPORT'
+                                  THEN coalesce(e.euc_line_number, only_line(e.euc_id))
+                                  ELSE e.euc_line_number END
 LEFT JOIN event_error_declarations d ON d.event_id = e.id
 LEFT JOIN agencies da ON da.id = d.declared_by_agency_id;
 
