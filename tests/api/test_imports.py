@@ -1800,11 +1800,13 @@ def test_the_agencys_imports_list_newest_first_and_page(
     assert rest["next_cursor"] is None
 
 
+@pytest.mark.parametrize("line", [1, None], ids=["line-1", "no-line"])
 def test_an_earlier_export_in_a_later_file_lists_the_stored_exports_it_puts_over_the_line(
-    api: ContractClient, db: Connection
+    api: ContractClient, db: Connection, line: int | None
 ) -> None:
     """A stored export that a new file's earlier export takes over its certificate line is
-    derived again, though the file names neither it nor its items."""
+    derived again, though the file names neither it nor its items; an export that names no
+    line, under a certificate of one, takes that line over too."""
     first = registry_file()
     first[4] = {**first[4], "line_items": [{"description": "Rifles", "category": "RIFLE",
                                            "quantity": 2}]}  # fmt: skip
@@ -1812,7 +1814,9 @@ def test_an_earlier_export_in_a_later_file_lists_the_stored_exports_it_puts_over
     listed = api.get("/v1/alerts").get_json()["items"]
     assert [entry["item"]["serial_number"] for entry in listed] == ["1502-002"]  # stolen
 
-    assert send(api, ndjson(*one_more_export_under_c1(on="2010-04-20"))).status_code == 201
+    later = one_more_export_under_c1(on="2010-04-20")
+    later[1] = {**later[1], "euc_line_number": line}
+    assert send(api, ndjson(*later)).status_code == 201
 
     listed = api.get("/v1/alerts").get_json()["items"]
     codes = {entry["item"]["serial_number"]: entry["codes"] for entry in listed}
