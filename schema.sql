@@ -796,6 +796,29 @@ CREATE INDEX webhook_deliveries_delivered ON webhook_deliveries (delivered_at)
 -- statements that name one webhook's rows: deactivation, back-off.
 CREATE INDEX webhook_deliveries_webhook_pages ON webhook_deliveries (webhook_id, id);
 
+-- When a new delivery to a webhook is due: now, or, while the webhook's receiver is held for
+-- not answering or answering 5xx or 429 (service.delivery.unavailable), when its failed
+-- delivery is tried again (hold_webhook held only the deliveries there were at the failure).
+-- Due with it, the failed one is still claimed first (claim_due: more attempts), so its back-off
+-- keeps growing. A retry claimed now has its lease's end as next_attempt_at: a new delivery
+-- waits for that retry's outcome, at most the lease (a failure holds it further, hold_webhook; a
+-- success leaves it due at the lease's end). now(), not clock_timestamp(), bounds the read of
+-- webhook_deliveries_undelivered (a volatile bound is no index condition): a retry due between
+-- the two leaves the new delivery due at once, as the retry is. Version 17 (before, in the two
+-- statements that make deliveries: notifications.sql and traces.sql).
+-- Volatile, as clock_timestamp() is.
+CREATE FUNCTION delivery_due(webhook uuid) RETURNS timestamptz
+LANGUAGE sql AS $$
+    SELECT greatest(clock_timestamp(),
+                    (SELECT d.next_attempt_at FROM webhook_deliveries d
+                     WHERE d.webhook_id = webhook AND d.delivered_at IS NULL
+                       AND d.abandoned_at IS NULL AND d.next_attempt_at > now()
+                       AND d.attempts > 0
+                       AND (d.last_status IS NULL OR d.last_status = 429
+                            OR d.last_status >= 500)
+                     ORDER BY d.next_attempt_at LIMIT 1))
+$$;
+
 -- The audit trail -------------------------------------------------------------------------------
 --
 -- Every request that reads or writes registry data leaves an entry: when, which agency and key,

@@ -83,7 +83,7 @@ FINGERPRINTS = {
     # from 2026-12-07: migration 0017 (certificate lines held to what they authorise: an export
     # naming no line counted against its certificate's only one; the certificate's exporter and
     # its line's goods in chains)
-    17: "9a659f2112b64e09bf9d7babd5780c023f0d7e1059ce1da57f3029a4bbc14e20",
+    17: "10cc96462bcc062c7a7104ad8607061b68d6fbca5975554d201652aaf2cd5a7e",
 }
 SCHEMA_VERSION = max(FINGERPRINTS)
 # Databases set up before versions were counted by migrations recorded version 1 whatever their

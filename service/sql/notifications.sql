@@ -18,14 +18,8 @@ WITH told AS (
     RETURNING id, agency_id
 )
 INSERT INTO webhook_deliveries (notification_id, webhook_id, next_attempt_at)
--- Due now, or with the webhook's failed delivery (see traces.sql's `insert`).
-SELECT told.id, w.id,
-       greatest(clock_timestamp(),
-                (SELECT d.next_attempt_at FROM webhook_deliveries d
-                 WHERE d.webhook_id = w.id AND d.delivered_at IS NULL AND d.abandoned_at IS NULL
-                   AND d.next_attempt_at > now() AND d.attempts > 0
-                   AND (d.last_status IS NULL OR d.last_status = 429 OR d.last_status >= 500)
-                 ORDER BY d.next_attempt_at LIMIT 1))
+-- Due now, or with the webhook's failed delivery (schema.sql, delivery_due).
+SELECT told.id, w.id, delivery_due(w.id)
 -- not to a suspended webhook: its backlog stops growing (the notification stays)
 FROM told JOIN agency_webhooks w ON w.agency_id = told.agency_id AND w.deactivated_at IS NULL
      AND w.suspended_at IS NULL;

@@ -153,22 +153,9 @@ WITH trace AS (
     WHERE %(audit_id)s::uuid IS NOT NULL AND EXISTS (SELECT 1 FROM trace)
 )
 INSERT INTO webhook_deliveries (notification_id, webhook_id, next_attempt_at)
--- A webhook whose receiver did not answer, or answered 5xx or 429 (service.delivery.unavailable),
--- gets a new delivery when its failed one is tried again, not at once: hold_webhook held only
--- the deliveries there were at the failure. Due with it, the failed one is still claimed first
--- (claim_due: more attempts), so its back-off keeps growing. A retry claimed now has its lease's
--- end as next_attempt_at: a new delivery waits for that retry's outcome, at most the lease (a
--- failure holds it further, hold_webhook; a success leaves it due at the lease's end). now(),
--- not clock_timestamp(), bounds the read of webhook_deliveries_undelivered (a volatile bound is
--- no index condition): a retry due between the two leaves the new delivery due at once, as the
--- retry is. Read only for a webhook that joins: a trace that tells no webhook costs no more.
-SELECT told.id, w.id,
-       greatest(clock_timestamp(),
-                (SELECT d.next_attempt_at FROM webhook_deliveries d
-                 WHERE d.webhook_id = w.id AND d.delivered_at IS NULL AND d.abandoned_at IS NULL
-                   AND d.next_attempt_at > now() AND d.attempts > 0
-                   AND (d.last_status IS NULL OR d.last_status = 429 OR d.last_status >= 500)
-                 ORDER BY d.next_attempt_at LIMIT 1))
+-- Due now, or with the webhook's failed delivery (schema.sql, delivery_due); evaluated only for
+-- a webhook that joins: a trace that tells no webhook costs no more.
+SELECT told.id, w.id, delivery_due(w.id)
 -- not to a suspended webhook: its backlog stops growing (the notification stays)
 FROM told JOIN agency_webhooks w ON w.agency_id = told.agency_id AND w.deactivated_at IS NULL
      AND w.suspended_at IS NULL;

@@ -9,7 +9,8 @@
 -- gains the columns last, as a view may only grow at its end; chain_entries, which takes
 -- event_details' columns by `d.*` as they were when it was made, is made again around it.
 -- Nothing stored changes. Alert lists derived before keep what they said until
--- `trace-registry alerts rebuild`.
+-- `trace-registry alerts rebuild`. And delivery_due: when a new webhook delivery is due (with a
+-- failed one's retry while its receiver is held), for the two statements that make deliveries.
 
 CREATE FUNCTION only_line(certificate uuid) RETURNS smallint
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
@@ -125,3 +126,26 @@ SELECT ei.item_id AS chain_item_id, d.*,
 FROM custody_event_items ei
 CROSS JOIN LATERAL (SELECT * FROM event_details v WHERE v.id = ei.event_id OFFSET 0) AS d;
 GRANT SELECT, INSERT ON chain_entries TO trace_registry_service;
+
+-- When a new delivery to a webhook is due: now, or, while the webhook's receiver is held for
+-- not answering or answering 5xx or 429 (service.delivery.unavailable), when its failed
+-- delivery is tried again (hold_webhook held only the deliveries there were at the failure).
+-- Due with it, the failed one is still claimed first (claim_due: more attempts), so its back-off
+-- keeps growing. A retry claimed now has its lease's end as next_attempt_at: a new delivery
+-- waits for that retry's outcome, at most the lease (a failure holds it further, hold_webhook; a
+-- success leaves it due at the lease's end). now(), not clock_timestamp(), bounds the read of
+-- webhook_deliveries_undelivered (a volatile bound is no index condition): a retry due between
+-- the two leaves the new delivery due at once, as the retry is. Version 17 (before, in the two
+-- statements that make deliveries: notifications.sql and traces.sql).
+-- Volatile, as clock_timestamp() is.
+CREATE FUNCTION delivery_due(webhook uuid) RETURNS timestamptz
+LANGUAGE sql AS $$
+    SELECT greatest(clock_timestamp(),
+                    (SELECT d.next_attempt_at FROM webhook_deliveries d
+                     WHERE d.webhook_id = webhook AND d.delivered_at IS NULL
+                       AND d.abandoned_at IS NULL AND d.next_attempt_at > now()
+                       AND d.attempts > 0
+                       AND (d.last_status IS NULL OR d.last_status = 429
+                            OR d.last_status >= 500)
+                     ORDER BY d.next_attempt_at LIMIT 1))
+$$;
