@@ -987,9 +987,16 @@ SELECT e.id, e.event_type, e.occurred_on, e.country, e.destination_country, e.cl
        rv.id AS euc_revocation_id, rv.revoked_on AS euc_revoked_on,
        e.euc_line_number, line.quantity AS euc_line_quantity,
        -- items shipped under the line (naming it, or, naming none, under its certificate's
-       -- only line) by this export and every standing export before it (in the order they were made: corrected_acts)
+       -- only line) by this export and every standing export before it (in the order they were
+       -- made: corrected_acts), each item once: one shipped again (back from a repair) takes no
+       -- more of the quantity (version 17). Counted by the exports' item_count while that stays
+       -- within the quantity (the items are then as many or fewer, and within it too), so that
+       -- only a line taken past it reads its exports' items.
        CASE WHEN e.event_type = 'EXPORT' AND line.line_number IS NOT NULL THEN (
-           SELECT sum(x.item_count) FROM custody_events x
+           SELECT CASE WHEN sum(x.item_count) <= line.quantity THEN sum(x.item_count)
+                       ELSE (SELECT count(DISTINCT xi.item_id) FROM custody_event_items xi
+                             WHERE xi.event_id = ANY (array_agg(x.id))) END
+           FROM custody_events x
            LEFT JOIN corrected_acts xa ON xa.event_id = x.id
            WHERE x.euc_id = e.euc_id
              AND coalesce(x.euc_line_number, only_line(x.euc_id)) = line.line_number

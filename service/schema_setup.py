@@ -83,7 +83,7 @@ FINGERPRINTS = {
     # from 2026-12-07: migration 0017 (certificate lines held to what they authorise: an export
     # naming no line counted against its certificate's only one; the certificate's exporter and
     # its line's goods in chains)
-    17: "10cc96462bcc062c7a7104ad8607061b68d6fbca5975554d201652aaf2cd5a7e",
+    17: "f542505e3da3e0ec003c6b5a233414325074ba2a5370666b5943baa0177e5a1f",
 }
 SCHEMA_VERSION = max(FINGERPRINTS)
 # Databases set up before versions were counted by migrations recorded version 1 whatever their

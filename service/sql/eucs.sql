@@ -222,18 +222,20 @@ INSERT INTO delivery_verification_items (verification_id, item_id)
 SELECT %(verification_id)s, item_id FROM unnest(%(item_ids)s::uuid[]) AS item_id;
 
 -- name: usage
--- Per line: what it authorises, and the items shipped under it by standing exports (one that
--- names no line, under the certificate's only one: only_line); the items of exports another
+-- Per line: what it authorises, and the items shipped under it by standing exports (an export
+-- that names no line, under the certificate's only one: only_line), each item once (one shipped
+-- again, back from a repair, takes no more of the quantity); the items of exports another
 -- agency restricted are counted, not named.
 SELECT l.line_number, l.description, l.quantity AS authorised,
-       count(ei.item_id) AS shipped,
-       coalesce(array_agg(ei.item_id ORDER BY ei.item_id)
+       count(DISTINCT ei.item_id) AS shipped,
+       coalesce(array_agg(DISTINCT ei.item_id ORDER BY ei.item_id)
                     FILTER (WHERE ei.item_id IS NOT NULL
                               AND (e.classification = 'UNRESTRICTED'
                                    OR e.recorded_by_agency_id = %(viewer)s)),
                 '{}') AS item_ids,
-       count(ei.item_id) FILTER (WHERE e.classification = 'RESTRICTED'
-                                   AND e.recorded_by_agency_id <> %(viewer)s) AS withheld
+       count(DISTINCT ei.item_id) FILTER (WHERE e.classification = 'RESTRICTED'
+                                            AND e.recorded_by_agency_id <> %(viewer)s)
+           AS withheld
 FROM euc_line_items l
 LEFT JOIN custody_events e
        ON e.euc_id = l.euc_id

@@ -546,6 +546,29 @@ def test_an_export_that_names_no_line_of_several_counts_against_none(
     assert [line["shipped"] for line in usage["lines"]] == [0, 0]
 
 
+def test_an_item_shipped_again_under_its_line_takes_no_more_of_its_quantity(
+    story: Story, registry: Any
+) -> None:
+    # Found by the certificates review: a rifle sent back for repair and exported again under
+    # its line of one counted twice (usage "shipped 2, remaining -1", the same id twice) and
+    # was EUC_QUANTITY_EXCEEDED.
+    line_of(story, category="RIFLE", quantity=1)
+    story.made_and_handed_over()
+    story.exported(on="2010-05-02")
+    story.event("EXPORT", "2010-08-01", country="KE", destination_country="BE",
+                from_party_id=story.army["id"], to_party_id=story.exporter["id"])  # fmt: skip
+    story.exported(on="2010-11-02")
+    other = registry.item(manufacturer="FN Herstal", model="FAL")
+    story.exported(on="2011-01-10", items=[other])
+
+    assert "EUC_QUANTITY_EXCEEDED" not in story.codes()
+    finding = only(story.findings(other), "EUC_QUANTITY_EXCEEDED")
+    assert "2 items had been shipped under line 1" in finding["message"]
+    (line,) = story.api.get(f"/v1/eucs/{story.euc['id']}/usage").get_json()["lines"]
+    assert (line["shipped"], line["remaining"]) == (2, -1)
+    assert line["item_ids"] == sorted([story.item["id"], other["id"]])
+
+
 def test_an_erroneous_shipment_does_not_count_towards_the_line(story: Story, registry: Any) -> None:
     early = [registry.item(manufacturer="FN Herstal", model="FAL") for _ in range(2)]
     wrong = story.exported(on="2010-05-02", items=early)

@@ -1293,15 +1293,29 @@ def test_corrections_declared_at_version_15_take_the_place_of_the_exports_they_c
         agency, _ = create_agency_key(old, "Migrated Export Office")
         with old.transaction():
             exporter, army, euc = certificate_stored(old, agency.id, "BE", "BE-16", quantity=2)
+            rifles = [
+                old.execute(
+                    "INSERT INTO items (manufacturer, manufacturer_key, model, model_key, "
+                    "category, serial_number, serial_norm, recorded_by_agency_id) VALUES ('FN', "
+                    "'FN', 'FAL', 'FAL', 'RIFLE', %s, %s, %s) RETURNING id",
+                    [f"MIG-16-{n}", f"MIG16{n}", agency.id],
+                ).fetchone()["id"]
+                for n in range(3)
+            ]
+            # The two rifles, the third, and the two recorded twice again: a line's count reads
+            # each item once (version 17) where its exports' item counts pass its quantity.
             first, one_more, second, third = (
                 old.execute(
-                    "INSERT INTO custody_events (event_type, occurred_on, country, "
+                    "WITH e AS (INSERT INTO custody_events (event_type, occurred_on, country, "
                     "destination_country, from_party_id, to_party_id, euc_id, euc_line_number, "
                     "item_count, recorded_by_agency_id) VALUES ('EXPORT', '2010-05-02', 'BE', "
-                    "'BE', %s, %s, %s, 1, %s, %s) RETURNING id, recorded_at",
-                    [exporter, army, euc, count, agency.id],
+                    "'BE', %s, %s, %s, 1, %s, %s) RETURNING id, recorded_at), "
+                    "i AS (INSERT INTO custody_event_items (event_id, item_id) "
+                    "SELECT e.id, unnest(%s::uuid[]) FROM e) "
+                    "SELECT id, recorded_at FROM e",
+                    [exporter, army, euc, len(shipped), agency.id, shipped],
                 ).fetchone()
-                for count in (2, 1, 2, 2)
+                for shipped in (rifles[:2], rifles[2:], rifles[:2], rifles[:2])
             )
             for declared, corrective in ((second, third), (first, second)):
                 old.execute(

@@ -1,11 +1,13 @@
 -- Version 17: certificate lines held to what they authorise. An export that names no line
 -- counts against its certificate's only line (only_line): it counted against none, and a
 -- certificate of one line read as within its quantity however many items went under it
--- (EUC_QUANTITY_EXCEEDED). An event's certificate carries the exporter it names, and its line
--- the goods it authorises (category and model), for two rules: a shipment sent by a party other
--- than the exporter the certificate names, which the record does not show with the item before
--- it (EXPORTER_MISMATCH, a WARNING), and an item shipped under a line that names other goods
--- (EUC_LINE_MISMATCH: another category is an ALERT, another model a WARNING). event_details
+-- (EUC_QUANTITY_EXCEEDED); and an item shipped again under a line (back from a repair) takes
+-- no more of its quantity: each is counted once. An event's certificate carries the exporter
+-- it names, and its line the goods it authorises (category and model), for two rules: a
+-- shipment sent by a party other than the exporter the certificate names, which the record
+-- does not show with the item before it (EXPORTER_MISMATCH, a WARNING), and an item shipped
+-- under a line that names other goods (EUC_LINE_MISMATCH: another category is an ALERT,
+-- another model a WARNING). event_details
 -- gains the columns last, as a view may only grow at its end; chain_entries, which takes
 -- event_details' columns by `d.*` as they were when it was made, is made again around it.
 -- Nothing stored changes. Alert lists derived before keep what they said until
@@ -40,9 +42,16 @@ SELECT e.id, e.event_type, e.occurred_on, e.country, e.destination_country, e.cl
        rv.id AS euc_revocation_id, rv.revoked_on AS euc_revoked_on,
        e.euc_line_number, line.quantity AS euc_line_quantity,
        -- items shipped under the line (naming it, or, naming none, under its certificate's
-       -- only line) by this export and every standing export before it (in the order they were made: corrected_acts)
+       -- only line) by this export and every standing export before it (in the order they were
+       -- made: corrected_acts), each item once: one shipped again (back from a repair) takes no
+       -- more of the quantity (version 17). Counted by the exports' item_count while that stays
+       -- within the quantity (the items are then as many or fewer, and within it too), so that
+       -- only a line taken past it reads its exports' items.
        CASE WHEN e.event_type = 'EXPORT' AND line.line_number IS NOT NULL THEN (
-           SELECT sum(x.item_count) FROM custody_events x
+           SELECT CASE WHEN sum(x.item_count) <= line.quantity THEN sum(x.item_count)
+                       ELSE (SELECT count(DISTINCT xi.item_id) FROM custody_event_items xi
+                             WHERE xi.event_id = ANY (array_agg(x.id))) END
+           FROM custody_events x
            LEFT JOIN corrected_acts xa ON xa.event_id = x.id
            WHERE x.euc_id = e.euc_id
              AND coalesce(x.euc_line_number, only_line(x.euc_id)) = line.line_number
