@@ -50,19 +50,17 @@ class TraceRegistryError(Exception):
     # Whether the refusal is written to the audit trail (service.api.problems).
     audited = True
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, errors: list[FieldError] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        # one entry per field or record at fault, where `detail`, kept to a line, may name a few
+        self.errors = errors or []
 
 
 class InvalidInput(TraceRegistryError):
     status = 400
     code = "invalid_input"
     title = "The request is not valid"
-
-    def __init__(self, detail: str, errors: list[FieldError] | None = None) -> None:
-        super().__init__(detail)
-        self.errors = errors or []
 
     @classmethod
     def for_field(cls, location: str, field: str, detail: str) -> InvalidInput:
@@ -91,11 +89,6 @@ class Conflict(TraceRegistryError):
     status = 409
     code = "conflict"
     title = "Conflict with recorded data"
-
-    def __init__(self, detail: str, errors: list[FieldError] | None = None) -> None:
-        # `errors` names every record at fault where `detail`, kept to a line, names a few.
-        super().__init__(detail)
-        self.errors = errors or []
 
 
 class Duplicate(Conflict):

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, overload
+from typing import overload
 from uuid import UUID
 
 import psycopg
@@ -30,6 +30,7 @@ from service.domain.records import AgencyRef
 from service.domain.traces import TraceDisclosure
 from service.errors import InvalidInput, TraceRegistryError
 from service.repository import audit as trail
+from service.schemas.fields import field_errors
 from service.schemas.traces import TraceContextIn
 
 log = logging.getLogger(__name__)
@@ -329,12 +330,9 @@ def _header(name: str) -> str | None:
     try:
         kept: str = _STATED[name].deserialize(_as_sent(value))
     except ValidationError as exc:
-        raise InvalidInput.for_field("header", name, _worded(exc.messages)) from exc
+        errors = list(field_errors(exc.messages, "header", name))
+        raise InvalidInput(errors[0].detail, errors) from exc
     return kept
-
-
-def _worded(messages: list[str] | dict[str, Any]) -> str:
-    return " ".join(messages) if isinstance(messages, list) else str(messages)
 
 
 def _as_sent(value: str) -> str:

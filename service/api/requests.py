@@ -11,13 +11,8 @@ from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from service.api.context import known_countries
-from service.domain.imports import (
-    DEEPEST,
-    NestedTooDeeply,
-    loads,
-    repeated_fields,
-    undecodable_byte,
-)
+from service.domain.imports import DEEPEST, NestedTooDeeply, repeated_fields
+from service.domain.json_text import loads, undecodable_byte
 from service.errors import FieldError, InvalidInput
 from service.schemas.fields import InputContext, field_errors
 

@@ -30,6 +30,13 @@ def records(counts: dict[str, int]) -> str:
     )
 
 
+def these(values: Sequence[object], noun: str, nouns: str) -> str:
+    """'id X' for one value, else 'these 5,000 ids: a, b, c, d, e and 4,995 more'."""
+    if len(values) == 1:
+        return f"{noun} {values[0]}"
+    return f"these {len(values):,} {nouns}: {some_of(values)}"
+
+
 def some_of(values: Sequence[object], shown: int = SHOWN) -> str:
     """The first `shown` values, then how many more ("a, b and 3 more"; "a and b")."""
     named = [str(value) for value in values[:shown]]

@@ -32,7 +32,7 @@ from service.domain.records import (
     RevocationWithdrawal,
 )
 from service.domain.serials import normalise_serial
-from service.domain.wording import some_of
+from service.domain.wording import these
 from service.errors import Duplicate, FieldError, NotFound, StateConflict
 from service.repository import alerts as alert_list
 from service.repository.queries import load
@@ -395,13 +395,8 @@ def _shipped_under(
     ).fetchone()
     if row is not None and row["missing"]:
         missing: list[UUID] = row["missing"]
-        named = (
-            f"item {missing[0]}"
-            if len(missing) == 1
-            else f"these {len(missing):,} items: {some_of(missing)}"
-        )
         raise StateConflict(
-            f"no event under this certificate covers {named}",
+            f"no event under this certificate covers {these(missing, 'item', 'items')}",
             [FieldError("body", "item_ids", f"no event under this certificate covers item {item}")
              for item in missing],
         )  # fmt: skip

@@ -10,7 +10,7 @@ from service.db import Connection
 from service.domain import custody
 from service.domain.inputs import NewErrorDeclaration, NewEvent
 from service.domain.records import EventRecord
-from service.domain.wording import some_of
+from service.domain.wording import these
 from service.errors import FieldError, NotFound, UnknownReference
 from service.repository import items, rows
 from service.repository.queries import load
@@ -26,7 +26,7 @@ def insert(
         missing = items.missing(conn, event.item_ids)
         if missing:
             raise UnknownReference(
-                "no item is recorded with " + _ids(missing),
+                "no item is recorded with " + these(missing, "id", "ids"),
                 [FieldError("body", "item_ids", f"no item is recorded with id {item_id}")
                  for item_id in missing],
             )  # fmt: skip
@@ -168,8 +168,3 @@ def _event_params(agency_id: UUID, event: NewEvent) -> dict[str, object]:
         "classification": event.classification,
         "agency_id": agency_id,
     }
-
-
-def _ids(ids: list[UUID]) -> str:
-    """'id X', or 'these N ids: ...' naming the first few (the problem's errors name each)."""
-    return f"id {ids[0]}" if len(ids) == 1 else f"these {len(ids):,} ids: {some_of(ids)}"
