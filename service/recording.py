@@ -39,13 +39,20 @@ class Recorder:
         with self.conn.transaction():
             corrected = events.get(self.conn, event.corrects.event_id) if event.corrects else None
             certificates = _certificates(event.euc_id, _certificate_of(corrected))
-            alert_list.lock_certificates(self.conn, certificates)
+            moved = [*event.item_ids, *(corrected.item_ids if corrected else ())]
+            rationed = self._lock(certificates, moved)
             recorded = events.insert(
                 self.conn, self.agency_id, event, administrator=self.administrator
             )
-            touched = {*recorded.item_ids, *(corrected.item_ids if corrected else ())}
             changed = [recorded.id, *([corrected.id] if corrected else [])]
-            self._refresh([*touched, *(self._shipped_later(changed) if certificates else ())])
+            self._refresh(
+                [
+                    *recorded.item_ids,
+                    *moved,
+                    *(self._shipped_later(changed) if certificates else ()),
+                    *alert_list.items_moved_under_consents(self.conn, rationed),
+                ]
+            )
         return recorded
 
     def error_declaration(self, event_id: UUID, declaration: NewErrorDeclaration) -> EventRecord:
@@ -62,13 +69,20 @@ class Recorder:
             certificates = _certificates(
                 _certificate_of(declared_before), *map(_certificate_of, corrective)
             )
-            alert_list.lock_certificates(self.conn, certificates)
+            moved = [item for event in read for item in event.item_ids]
+            rationed = self._lock(certificates, moved)
             declared = events.declare_erroneous(
                 self.conn, self.agency_id, event_id, declaration, administrator=self.administrator
             )
             changed = [declared, *corrective]
             later = self._shipped_later([event.id for event in changed]) if certificates else []
-            self._refresh([*(item for event in changed for item in event.item_ids), *later])
+            self._refresh(
+                [
+                    *(item for event in changed for item in event.item_ids),
+                    *later,
+                    *alert_list.items_moved_under_consents(self.conn, rationed),
+                ]
+            )
         return declared
 
     def revocation(self, euc_id: UUID, revocation: NewRevocation) -> EndUserCertificate:
@@ -127,6 +141,15 @@ class Recorder:
             euc = store()
             self._refresh(alert_list.items_under_certificate(self.conn, euc_id))
         return euc
+
+    def _lock(self, certificates: list[UUID], moved: list[UUID]) -> list[UUID]:
+        """Take the locks of the certificates named and of those shipping a consent's quantity
+        out over the items moved (alert_list.rationed_certificates), in one statement, before
+        anything is stored; and say which of them ration a consent: every item that moved
+        under one is derived again (consent_allocation), not only those named."""
+        rationed = alert_list.rationed_certificates(self.conn, certificates, moved)
+        alert_list.lock_certificates(self.conn, sorted({*certificates, *rationed}))
+        return rationed
 
     def _shipped_later(self, event_ids: list[UUID]) -> list[UUID]:
         # An export counts towards its certificate line: the line's later exports change too.

@@ -118,6 +118,10 @@ class Consent:
     covers_item: bool = True
     # withdrawn as recorded in error: it allows nothing, and never did
     withdrawn: bool = False
+    # it gives a quantity and names no items, and other items of the certificate, which moved
+    # under it first, took all of it (consent_allocation in schema.sql): covers_item is False
+    spent: bool = False
+    quantity: int | None = None  # at most this many items (None: no number given)
 
     def covers(self, event: CustodyEvent) -> bool:
         """Whether this consent allowed the event's re-transfer of the chain's item."""
@@ -125,7 +129,16 @@ class Consent:
 
     def would_cover(self, event: CustodyEvent) -> bool:
         """Whether this consent, were it not withdrawn, would allow the event's re-transfer."""
-        if not self.covers_item or self.granted_on > event.occurred_on:
+        return self.covers_item and self._reaches(event)
+
+    def spent_before(self, event: CustodyEvent) -> bool:
+        """Whether this consent would allow the event's re-transfer but for its quantity,
+        which other items took before it."""
+        return self.spent and not self.withdrawn and self._reaches(event)
+
+    def _reaches(self, event: CustodyEvent) -> bool:
+        """Whether the move goes where, and when, this consent allows re-transfers."""
+        if self.granted_on > event.occurred_on:
             return False
         # Its new end user may hold the item, or own it in a forwarder's or an importing
         # agency's hands, as Authorisation.allows takes the certificate's end user.
@@ -599,6 +612,7 @@ def retransfer_without_consent(facts: ChainFacts) -> Iterator[Finding]:
         forbids = " (which forbids re-export)" if certificate.non_reexport_clause else ""
         withdrawn = _withdrawn_cover(facts, certificate, event)
         lapsed = _lapsed_cover(facts, certificate, event)
+        spent = _spent_cover(facts, certificate, event)
         if abroad and _arrival(facts, allowed, event):
             # The shipment itself, imported elsewhere: it never reached the end use country.
             moved = (
@@ -617,11 +631,12 @@ def retransfer_without_consent(facts: ChainFacts) -> Iterator[Finding]:
             severity,
             f"{moved}; no consent to re-transfer covers it."
             + _withdrawn_said(withdrawn)
-            + _lapsed_said(lapsed, certificate),
+            + _lapsed_said(lapsed, certificate)
+            + _spent_said(spent),
             (
                 _event(event),
                 *allowed.references(),
-                *(_consent(c) for c in withdrawn + lapsed),
+                *(_consent(c) for c in withdrawn + lapsed + spent),
             ),
         )
 
@@ -686,6 +701,29 @@ def _lapsed_cover(
     if certificate.in_force(event.occurred_on):
         return []
     return [c for c in _covering(facts, certificate, event) if certificate.in_force(c.granted_on)]
+
+
+def _spent_cover(facts: ChainFacts, certificate: Certificate, event: CustodyEvent) -> list[Consent]:
+    """The consents that would cover a move but for their quantity, which other items of the
+    certificate took, moving under them first: an investigator reading the certificate sees a
+    consent for the move, and is told why it does not count."""
+    if not certificate.in_force(event.occurred_on):
+        return []
+    return [c for c in facts.consents if c.euc_id == certificate.id and c.spent_before(event)]
+
+
+def _spent_said(spent: list[Consent]) -> str:
+    """What the consents whose quantity went to other items were, in one sentence."""
+    if not spent:
+        return ""
+    items = sum(c.quantity or 0 for c in spent)
+    counted = "1 item" if items == 1 else f"{items:,} items"
+    if len(spent) == 1:
+        granted = f"The consent of {spent[0].granted_on} that would cover it allowed"
+    else:
+        granted = f"The {len(spent)} consents that would cover it, of {_days_said(spent)}, allowed"
+    taken = "another item" if items == 1 else "other items"
+    return f" {granted} {counted}, taken by {taken} of the certificate that moved under it first."
 
 
 def _covering(facts: ChainFacts, certificate: Certificate, event: CustodyEvent) -> list[Consent]:

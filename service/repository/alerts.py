@@ -177,3 +177,28 @@ def items_shipped_later_on_lines(conn: Connection, event_ids: list[UUID]) -> lis
         row["item_id"]
         for row in conn.execute(SQL["items_shipped_later_on_lines"], {"event_ids": event_ids})
     ]
+
+
+def rationed_certificates(
+    conn: Connection, euc_ids: list[UUID], item_ids: list[UUID]
+) -> list[UUID]:
+    """Of these certificates and those the items were shipped under, the ones a consent of a
+    quantity (naming no items) is shared out under: a move of one of their items can change
+    which others it covers."""
+    return [
+        row["euc_id"]
+        for row in conn.execute(
+            SQL["rationed_certificates"], {"euc_ids": euc_ids, "item_ids": item_ids}
+        )
+    ]
+
+
+def items_moved_under_consents(conn: Connection, euc_ids: list[UUID]) -> list[UUID]:
+    """The items whose moves the certificates' consents cover, which share out those of them
+    that give a quantity."""
+    if not euc_ids:
+        return []
+    return [
+        row["item_id"]
+        for row in conn.execute(SQL["items_moved_under_consents"], {"euc_ids": euc_ids})
+    ]

@@ -221,6 +221,8 @@ def _consents(chain_rows: list[Row]) -> Iterable[Consent]:
                 new_destination_country=consent["new_destination_country"],
                 covers_item=consent["covers_item"],
                 withdrawn=consent["withdrawn"],
+                spent=consent["spent"],
+                quantity=consent["quantity"],
             )
 
 

@@ -364,9 +364,11 @@ def store_references(conn: Connection, agency_id: UUID, import_id: UUID) -> None
 
 
 def touched_items(conn: Connection, batch: int) -> Iterator[list[UUID]]:
-    """The items the new events name, and those shipped after a new export under its
-    certificate line, whose chains may put them on the alert list, in batches, in id order.
-    The certificates stored before the file that its new events name are locked first
+    """The items the new events name, those shipped after a new export under its
+    certificate line, and those that moved under a consent whose quantity their certificate
+    shares out with the file's items (consent_allocation), whose chains may put them on the
+    alert list, in batches, in id order. The certificates stored before the file that its new
+    events name, and those sharing out a consent, are locked first
     (alerts.lock_certificates), then the touched items stored before the file, all at once
     (alerts.lock_items_in); those whose chains cannot be listed are then left out.
 
@@ -375,10 +377,13 @@ def touched_items(conn: Connection, batch: int) -> Iterator[list[UUID]]:
     what they change (a revocation finds every export under it; an export, the later
     shipments on its line), so only the derivation needs the lock, and other writers under
     those certificates wait for the alert list and the commit, not for the whole import."""
-    certificates = conn.execute(SQL["certificates_of_file"]).fetchall()
-    alerts.lock_certificates(conn, [row["euc_id"] for row in certificates])
     conn.execute(SQL["collect_touched_items"])
+    named = [row["euc_id"] for row in conn.execute(SQL["certificates_of_file"])]
+    rationed = [row["euc_id"] for row in conn.execute(SQL["rationed_certificates_of_file"])]
+    alerts.lock_certificates(conn, sorted({*named, *rationed}))
     conn.execute(SQL["collect_later_shipments"])
+    if rationed:
+        conn.execute(SQL["collect_rationed_moves"], {"euc_ids": rationed})
     conn.execute(SQL["collect_touched_before"])
     alerts.lock_items_in(conn, "import_touched_before")
     conn.execute(

@@ -35,6 +35,7 @@ class Scenario(StrEnum):
 
     CLEAN_EXPORT = "clean-export"
     CONSENTED_RETRANSFER = "consented-retransfer"
+    PAST_THE_CONSENT = "past-the-consent"
     LOST = "lost"
     STOLEN = "stolen"
     RECOVERED = "recovered"
@@ -62,6 +63,7 @@ class Scenario(StrEnum):
 _DESCRIPTIONS = {
     Scenario.CLEAN_EXPORT: "export under an EUC, on a real SIPRI delivery, delivery verified",
     Scenario.CONSENTED_RETRANSFER: "handed on to a new end user with the exporter's consent",
+    Scenario.PAST_THE_CONSENT: "a third rifle handed on under a consent for two",
     Scenario.LOST: "reported lost by its holder",
     Scenario.STOLEN: "stolen from its holder",
     Scenario.RECOVERED: "recovered by police after a theft",

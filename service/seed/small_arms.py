@@ -88,6 +88,7 @@ def plan_small_arms(plan: Plan, rng: random.Random) -> None:
     _pistols_on_a_revoked_certificate(plan, rng)
     _pistols_over_the_line(plan, rng)
     _rifles_before_their_certificate(plan, rng)
+    _rifles_handed_on_past_a_consent(plan, rng)
 
 
 # Flows ------------------------------------------------------------------------------------------
@@ -394,6 +395,39 @@ def _rifles_handed_on_with_consent(plan: Plan, rng: random.Random) -> None:
         notes=f"{SCENARIO_NOTE} Handed on with the exporting state's written consent.",
     )
     plan.example(Scenario.CONSENTED_RETRANSFER, handed_on[0], "IN_SERVICE")
+
+
+def _rifles_handed_on_past_a_consent(plan: Plan, rng: random.Random) -> None:
+    """The exporting state consents to two rifles, naming none, going to the border police;
+    the forces hand three on. The first two take the consent; the third has none."""
+    items, euc, forces = _rifles_for_the_forces(
+        plan, rng, M70, 2017, "GE", "Defence Forces of Georgia", "Ministry of Defence of Georgia"
+    )
+    _verified(plan, euc, date(2017, 10, 2), "Export control authority of Serbia")
+    border_police = plan.party("Border Police of Georgia", "LAW_ENFORCEMENT", "GE")
+    plan.consent(
+        euc,
+        NewConsent(
+            granted_on=date(2019, 4, 1),
+            granted_by="Ministry of Trade, Tourism and Telecommunications of Serbia",
+            new_destination_country="GE",
+            new_end_user_party_id=border_police,
+            quantity=2,
+            document_reference="RS/RX/2019/0107",
+        ),
+    )
+    for handed_on, on in zip(items[:3], (date(2019, 5, 6), date(2019, 5, 20), date(2019, 6, 3)),
+                             strict=True):  # fmt: skip
+        _transfer(
+            plan,
+            on,
+            "GE",
+            [handed_on],
+            forces,
+            border_police,
+            notes=f"{SCENARIO_NOTE} Handed on under a consent for two rifles that names none.",
+        )
+    plan.example(Scenario.PAST_THE_CONSENT, items[2], "IN_SERVICE")
 
 
 def _rifles_never_verified(plan: Plan, rng: random.Random) -> None:

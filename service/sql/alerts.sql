@@ -113,3 +113,27 @@ FROM (SELECT DISTINCT hashtext(item_id::text) & 255 AS stripe
 -- stripe the other waits for. The stripes are lock_items' own.
 SELECT count(pg_advisory_xact_lock(%(lock_space)s, stripe)) AS locked
 FROM (SELECT DISTINCT hashtext(id::text) & 255 AS stripe FROM {table} ORDER BY 1) AS stripes;
+
+-- name: rationed_certificates
+-- Of these certificates and those the items were shipped under, the ones with a standing
+-- consent that gives a quantity and names no items. consent_allocation shares such a consent
+-- out over the moves of every item shipped under its certificate, in the order they were made:
+-- a move of one item (recorded, corrected or declared erroneous) can take the consent from, or
+-- give it back to, another item that moved after it.
+SELECT DISTINCT c.euc_id
+FROM (SELECT unnest(%(euc_ids)s::uuid[]) AS euc_id
+      UNION
+      SELECT s.euc_id
+      FROM custody_event_items si JOIN custody_events s ON s.id = si.event_id
+      WHERE si.item_id = ANY(%(item_ids)s::uuid[]) AND s.euc_id IS NOT NULL) AS named
+JOIN reexport_consents c ON c.euc_id = named.euc_id
+WHERE c.quantity IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM reexport_consent_items ci WHERE ci.consent_id = c.id)
+  AND NOT EXISTS (SELECT 1 FROM reexport_consent_withdrawals cw WHERE cw.consent_id = c.id);
+
+-- name: items_moved_under_consents
+-- The items whose moves the certificates' consents cover (consent_moves): those whose share of
+-- a consent's quantity a move of another item can change.
+SELECT DISTINCT m.item_id
+FROM unnest(%(euc_ids)s::uuid[]) AS rationed (euc_id)
+CROSS JOIN LATERAL consent_moves(rationed.euc_id) AS m;

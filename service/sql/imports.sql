@@ -651,6 +651,32 @@ JOIN custody_events x
 JOIN custody_event_items ei ON ei.event_id = x.id
 ON CONFLICT (id) DO NOTHING;
 
+-- name: rationed_certificates_of_file
+-- The certificates the touched items were shipped under (by the file or before it) that have a
+-- standing consent giving a quantity and naming no items (alerts' rationed_certificates): the
+-- file's moves change which items such a consent covers (consent_allocation), those of items
+-- it does not bring too. Read from the consents (few) out, not from the file's items.
+WITH rationed AS MATERIALIZED (
+    SELECT DISTINCT c.euc_id FROM reexport_consents c
+    WHERE c.quantity IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM reexport_consent_items ci WHERE ci.consent_id = c.id)
+      AND NOT EXISTS (SELECT 1 FROM reexport_consent_withdrawals cw WHERE cw.consent_id = c.id))
+SELECT r.euc_id FROM rationed r
+WHERE EXISTS (SELECT 1
+              FROM custody_events s
+              JOIN custody_event_items si ON si.event_id = s.id
+              JOIN import_touched t ON t.id = si.item_id
+              WHERE s.euc_id = r.euc_id);
+
+-- name: collect_rationed_moves
+-- Every item whose moves those certificates' consents cover (consent_moves): a move the file
+-- brings can take a consent's quantity from one of them, moved later.
+INSERT INTO import_touched (id)
+SELECT DISTINCT m.item_id
+FROM unnest(%(euc_ids)s::uuid[]) AS rationed (euc_id)
+CROSS JOIN LATERAL consent_moves(rationed.euc_id) AS m
+ON CONFLICT (id) DO NOTHING;
+
 -- name: collect_touched_before
 -- The touched items stored before this file: only their refreshes are locked. Nobody else can
 -- record an event of an item the file brings until the file is committed, and a first import of

@@ -50,6 +50,7 @@ SHOWS = {
     Scenario.RECOVERED: {"REPORTED_STOLEN": "INFO"},
     Scenario.SEIZED_ABROAD: {"SEIZED_OUTSIDE_END_USE_COUNTRY": "ALERT", "SEIZED": "WARNING"},
     Scenario.RETRANSFERRED: {"RETRANSFER_WITHOUT_CONSENT": "ALERT"},
+    Scenario.PAST_THE_CONSENT: {"RETRANSFER_WITHOUT_CONSENT": "ALERT"},
     Scenario.EXPIRED_EUC: {"EUC_EXPIRED": "ALERT"},
     Scenario.BACKDATED_EUC: {"EUC_NOT_YET_ISSUED": "ALERT"},
     Scenario.REVOKED_EUC: {"EUC_REVOKED": "ALERT"},
@@ -211,6 +212,7 @@ def test_each_scenario_reads_back_with_its_status(db: Connection, loaded: DemoLo
     assert statuses == {
         Scenario.CLEAN_EXPORT: "IN_SERVICE",
         Scenario.CONSENTED_RETRANSFER: "IN_SERVICE",
+        Scenario.PAST_THE_CONSENT: "IN_SERVICE",
         Scenario.LOST: "LOST",
         Scenario.STOLEN: "STOLEN",
         Scenario.RECOVERED: "RECOVERED",

@@ -1,0 +1,269 @@
+"""A re-export consent that gives a quantity and names no items covers that many items of its
+certificate: the first to move under it, in the order the moves were made (consent_allocation in
+schema.sql). Before, a consent for one rifle covered every rifle of the certificate handed to its
+new end user, and the second, third and hundredth re-transfer read as consented.
+
+The story: Zastava Arms exports rifles to the Iraqi Army under a certificate that forbids
+re-export; the exporting state consents, on 2015-01-01, to the army handing some of them on to
+the Iraqi Federal Police."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from service import alerts
+from service.db import Connection
+from tests.api.test_imports import ndjson, send
+from tests.contract import ContractClient
+
+GRANTED_ON = "2015-01-01"
+SPENT_ONE = (
+    f"The consent of {GRANTED_ON} that would cover it allowed 1 item, taken by another item of "
+    "the certificate that moved under it first."
+)
+
+
+class Rifles:
+    def __init__(self, api: ContractClient, registry: Any) -> None:
+        self.api = api
+        self.registry = registry
+        self.exporter = registry.party(name="Zastava Arms", kind="EXPORTER", country="RS")
+        self.army = registry.party(name="Iraqi Army", kind="ARMED_FORCES", country="IQ")
+        self.police = registry.party(name="Iraqi Federal Police", kind="LAW_ENFORCEMENT",
+                                     country="IQ")  # fmt: skip
+        self.euc = registry.euc(self.exporter, self.army)
+        self.items = [registry.item(manufacturer="Zastava Arms", model="M70") for _ in range(3)]
+        registry.event("EXPORT", self.items, occurred_on="2011-05-02", country="RS",
+                       destination_country="IQ", euc_id=self.euc["id"], euc_line_number=1,
+                       from_party_id=self.exporter["id"],
+                       to_party_id=self.army["id"])  # fmt: skip
+
+    def consent(self, quantity: int | None, **fields: Any) -> dict[str, Any]:
+        body = {"granted_on": GRANTED_ON, "granted_by": "Serbian Ministry of Trade",
+                "new_end_user_party_id": self.police["id"], "new_destination_country": "IQ",
+                **({"quantity": quantity} if quantity else {}), **fields}  # fmt: skip
+        recorded = self.api.created(f"/v1/eucs/{self.euc['id']}/consents", body)
+        return max(recorded["consents"], key=lambda c: c["recorded_at"])  # type: ignore[no-any-return]
+
+    def handed_on(self, item: dict[str, Any], on: str, **fields: Any) -> dict[str, Any]:
+        body = {"country": "IQ", "from_party_id": self.army["id"],
+                "to_party_id": self.police["id"], **fields}  # fmt: skip
+        return self.registry.event("TRANSFER", [item], occurred_on=on, **body)  # type: ignore[no-any-return]
+
+    def findings(self, item: dict[str, Any]) -> list[dict[str, Any]]:
+        chain = self.api.get(f"/v1/items/{item['id']}/custody").get_json()
+        return [f for f in chain["findings"] if f["code"] == "RETRANSFER_WITHOUT_CONSENT"]
+
+    def listed(self) -> dict[str, list[str]]:
+        """The alert list (as stored): each listed item's id and codes."""
+        entries = self.api.get("/v1/alerts").get_json()["items"]
+        return {entry["item"]["id"]: entry["codes"] for entry in entries}
+
+
+@pytest.fixture
+def rifles(api: ContractClient, registry: Any) -> Rifles:
+    return Rifles(api, registry)
+
+
+def unconsented(rifles: Rifles, db: Connection) -> list[str]:
+    """The rifles whose hand-over no consent covers, as chains read them; the alert list stored
+    says the same as the ledger derived again."""
+    today = datetime.now(UTC).date()
+    assert alerts.rebuild(db, today, 180, write=False).differences == ()
+    return [item["id"] for item in rifles.items if rifles.findings(item)]
+
+
+def test_a_consent_for_one_rifle_covers_the_first_handed_on_not_the_second(
+    rifles: Rifles, db: Connection
+) -> None:
+    consent = rifles.consent(1)
+    first, second, third = rifles.items
+    rifles.handed_on(first, "2015-02-01")
+    moved = rifles.handed_on(second, "2015-03-01")
+
+    (finding,) = rifles.findings(second)
+
+    assert rifles.findings(first) == []
+    assert finding["severity"] == "ALERT"  # the certificate forbids re-export
+    assert finding["message"] == (
+        "Transfer on 2015-03-01 moved the item away from its authorised end user, exported "
+        f"under {rifles.euc['certificate_number']} (which forbids re-export); no consent to "
+        f"re-transfer covers it. {SPENT_ONE}"
+    )
+    assert {ref["id"] for ref in finding["references"]} == {
+        moved["id"],
+        rifles.euc["id"],
+        consent["id"],
+        finding["references"][1]["id"],
+    }
+    assert "RETRANSFER_WITHOUT_CONSENT" in rifles.listed()[second["id"]]
+    assert first["id"] not in rifles.listed()
+    assert unconsented(rifles, db) == [second["id"]]
+    assert third["id"] not in rifles.listed()
+
+
+def test_the_rifle_handed_on_first_takes_the_consent_whatever_was_recorded_first(
+    rifles: Rifles, db: Connection
+) -> None:
+    rifles.consent(1)
+    first, second, _ = rifles.items
+    rifles.handed_on(second, "2015-03-01")
+    assert unconsented(rifles, db) == []
+
+    # Recorded later, made earlier: the first rifle takes the consent, and the second, which
+    # this record does not name, is derived again and listed.
+    rifles.handed_on(first, "2015-02-01")
+
+    assert unconsented(rifles, db) == [second["id"]]
+    assert "RETRANSFER_WITHOUT_CONSENT" in rifles.listed()[second["id"]]
+    assert first["id"] not in rifles.listed()
+
+
+def test_a_hand_over_declared_erroneous_gives_the_consent_back(
+    rifles: Rifles, api: ContractClient, db: Connection
+) -> None:
+    rifles.consent(1)
+    first, second, _ = rifles.items
+    mistaken = rifles.handed_on(first, "2015-02-01")
+    rifles.handed_on(second, "2015-03-01")
+    assert unconsented(rifles, db) == [second["id"]]
+
+    api.created(f"/v1/events/{mistaken['id']}/error-declaration",
+                {"reason": "INCORRECT_DATA",
+                 "explanation": "the rifle never left the army"})  # fmt: skip
+
+    assert unconsented(rifles, db) == []
+    assert second["id"] not in rifles.listed()
+
+
+def test_a_rifle_moving_on_within_the_new_end_user_takes_no_more_of_the_quantity(
+    rifles: Rifles, db: Connection
+) -> None:
+    rifles.consent(2)
+    first, second, third = rifles.items
+    rifles.handed_on(first, "2015-02-01")
+    armoury = rifles.registry.party(name="Federal Police armoury, Baghdad", kind="LAW_ENFORCEMENT",
+                                    country="IQ")  # fmt: skip
+    rifles.handed_on(first, "2015-02-10", from_party_id=rifles.police["id"],
+                     to_party_id=armoury["id"], owner_party_id=rifles.police["id"])  # fmt: skip
+    rifles.handed_on(second, "2015-03-01")
+    rifles.handed_on(third, "2015-04-01")
+
+    assert unconsented(rifles, db) == [third["id"]]
+    (finding,) = rifles.findings(third)
+    assert finding["message"].endswith(
+        f"The consent of {GRANTED_ON} that would cover it allowed 2 items, taken by other items "
+        "of the certificate that moved under it first."
+    )
+
+
+def test_two_consents_share_their_quantities_out_and_a_third_rifle_is_said_to_exceed_both(
+    rifles: Rifles, db: Connection
+) -> None:
+    rifles.consent(1)
+    rifles.consent(1, granted_on="2015-01-20", document_reference="RS/RX/2015/2")
+    for item, on in zip(rifles.items, ("2015-02-01", "2015-03-01", "2015-04-01"), strict=True):
+        rifles.handed_on(item, on)
+
+    assert unconsented(rifles, db) == [rifles.items[2]["id"]]
+    (finding,) = rifles.findings(rifles.items[2])
+    assert finding["message"].endswith(
+        "The 2 consents that would cover it, of 2015-01-01 and 2015-01-20, allowed 2 items, "
+        "taken by other items of the certificate that moved under it first."
+    )
+
+
+def test_a_consent_with_no_quantity_or_naming_its_rifles_is_shared_with_none(
+    rifles: Rifles, db: Connection
+) -> None:
+    rifles.consent(None)
+    for item, on in zip(rifles.items, ("2015-02-01", "2015-03-01", "2015-04-01"), strict=True):
+        rifles.handed_on(item, on)
+    assert unconsented(rifles, db) == []
+
+    # A consent that names its rifle covers it whoever moved first.
+    other = Rifles(rifles.api, rifles.registry)
+    other.consent(1, item_ids=[other.items[2]["id"]])
+    other.handed_on(other.items[0], "2015-02-01")
+    other.handed_on(other.items[2], "2015-04-01")
+    assert [item["id"] for item in other.items if other.findings(item)] == [other.items[0]["id"]]
+    assert other.findings(other.items[0])[0]["message"].endswith("no consent to re-transfer "
+                                                                "covers it.")  # fmt: skip
+
+
+def test_a_withdrawn_consent_is_shared_with_none_and_said_withdrawn(
+    rifles: Rifles, api: ContractClient, db: Connection
+) -> None:
+    consent = rifles.consent(1)
+    first, second, _ = rifles.items
+    rifles.handed_on(first, "2015-02-01")
+    rifles.handed_on(second, "2015-03-01")
+
+    api.created(f"/v1/eucs/{rifles.euc['id']}/consents/{consent['id']}/withdrawal",
+                {"reason": "recorded against the wrong certificate"})  # fmt: skip
+
+    assert unconsented(rifles, db) == [first["id"], second["id"]]
+    for item in (first, second):
+        (finding,) = rifles.findings(item)
+        assert finding["message"].endswith("was withdrawn as recorded in error.")
+        assert "allowed 1 item" not in finding["message"]
+
+
+def test_an_imported_hand_over_made_earlier_takes_the_consent_from_a_stored_one(
+    api: ContractClient, db: Connection
+) -> None:
+    """A file that hands a rifle on before a stored hand-over takes the consent: the rifle the
+    stored one moved, which the file does not name, is derived again and listed."""
+    parties = [
+        {"record_type": "party", "ref": "P-ZASTAVA", "name": "Zastava Arms", "kind": "EXPORTER",
+         "country": "RS"},
+        {"record_type": "party", "ref": "P-ARMY", "name": "Iraqi Army", "kind": "ARMED_FORCES",
+         "country": "IQ"},
+        {"record_type": "party", "ref": "P-POLICE", "name": "Iraqi Federal Police",
+         "kind": "LAW_ENFORCEMENT", "country": "IQ"},
+    ]  # fmt: skip
+    rifles = [{"record_type": "item", "ref": f"I-{n}", "manufacturer": "Zastava Arms",
+               "model": "M70", "category": "RIFLE", "serial_number": f"M70-{n:04}"}
+              for n in (1, 2)]  # fmt: skip
+    certificate = {
+        "record_type": "euc", "ref": "C-1", "certificate_number": "IQ-2012-44",
+        "issuing_country": "IQ", "issuing_authority": "Ministry of Defence",
+        "issued_on": "2012-03-01", "exporter_party_ref": "P-ZASTAVA",
+        "end_user_party_ref": "P-ARMY", "destination_country": "IQ", "stated_end_use": "Army",
+        "non_reexport_clause": True,
+        "line_items": [{"description": "Rifles", "category": "RIFLE", "quantity": 2}],
+    }  # fmt: skip
+    export = {"record_type": "event", "ref": "E-1", "event_type": "EXPORT",
+              "occurred_on": "2012-05-02", "country": "RS", "destination_country": "IQ",
+              "from_party_ref": "P-ZASTAVA", "to_party_ref": "P-ARMY", "euc_ref": "C-1",
+              "euc_line_number": 1, "item_refs": ["I-1", "I-2"]}  # fmt: skip
+    assert send(api, ndjson(*parties, *rifles, certificate, export)).status_code == 201
+    ids = {row["serial_number"]: str(row["id"])
+           for row in db.execute("SELECT id, serial_number FROM items")}  # fmt: skip
+    police = db.execute("SELECT id FROM parties WHERE name = 'Iraqi Federal Police'").fetchone()
+    euc = db.execute("SELECT id FROM end_user_certificates").fetchone()
+    api.created(f"/v1/eucs/{euc['id']}/consents",
+                {"granted_on": GRANTED_ON, "granted_by": "Serbian Ministry of Trade",
+                 "new_end_user_party_id": str(police["id"]), "new_destination_country": "IQ",
+                 "quantity": 1})  # fmt: skip
+    army = db.execute("SELECT id FROM parties WHERE name = 'Iraqi Army'").fetchone()
+    api.created("/v1/events", {"event_type": "TRANSFER", "occurred_on": "2015-03-01",
+                               "country": "IQ", "item_ids": [ids["M70-0002"]],
+                               "from_party_id": str(army["id"]),
+                               "to_party_id": str(police["id"])})  # fmt: skip
+    assert ids["M70-0002"] not in api.get("/v1/alerts").get_json()["items"]
+
+    earlier = {"record_type": "event", "ref": "E-2", "event_type": "TRANSFER",
+               "occurred_on": "2015-02-01", "country": "IQ", "from_party_ref": "P-ARMY",
+               "to_party_ref": "P-POLICE", "item_refs": ["I-1"]}  # fmt: skip
+    assert send(api, ndjson(earlier)).status_code == 201
+
+    listed = {entry["item"]["id"]: entry["codes"]
+              for entry in api.get("/v1/alerts").get_json()["items"]}  # fmt: skip
+    assert set(listed) == {ids["M70-0002"]}
+    assert "RETRANSFER_WITHOUT_CONSENT" in listed[ids["M70-0002"]]
+    today = datetime.now(UTC).date()
+    assert alerts.rebuild(db, today, 180, write=False).differences == ()
