@@ -127,14 +127,20 @@ def _line_use_for(viewer: UUID, facts: ChainFacts) -> ChainFacts:
             shown[event.id] = replace(use, partly_withheld=True)
         elif any(_hides_export(viewer, export) for export in exports):
             own = next((export for export in exports if export.id == event.id), None)
-            # Not among them: declared erroneous between the two reads (no number, then)
+            # Not among them: declared erroneous between the two reads (no number, then).
+            # Each item once, as the line counts them: one shipped again under it (back from
+            # a repair) took no more of the quantity.
             seen = (
                 None
                 if own is None
-                else sum(
-                    export.item_count
-                    for export in exports
-                    if export.place <= own.place and not _hides_export(viewer, export)
+                else len(
+                    frozenset().union(
+                        *(
+                            export.item_ids
+                            for export in exports
+                            if export.place <= own.place and not _hides_export(viewer, export)
+                        )
+                    )
                 )
             )
             shown[event.id] = replace(use, partly_withheld=True, seen_through=seen)

@@ -94,7 +94,7 @@ class LineExport:
     # corrects (corrected_acts in schema.sql)
     act_recorded_at: datetime
     recorded_at: datetime
-    item_count: int
+    item_ids: frozenset[UUID]
     classification: str | None
     recorded_by: UUID
 

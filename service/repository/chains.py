@@ -116,7 +116,7 @@ def _line_export(row: Row) -> LineExport:
         occurred_on=row["occurred_on"],
         act_recorded_at=row["act_recorded_at"],
         recorded_at=row["recorded_at"],
-        item_count=row["item_count"],
+        item_ids=frozenset(row["item_ids"]),
         classification=row["classification"],
         recorded_by=row["recorded_by_agency_id"],
     )

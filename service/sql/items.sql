@@ -64,7 +64,8 @@ ORDER BY chain_item_id, occurred_on, recorded_at, id;
 -- only for lines a shown chain's export took over their quantity.
 SELECT e.id, e.euc_id, line.line_number AS euc_line_number, e.occurred_on,
        coalesce(a.first_recorded_at, e.recorded_at) AS act_recorded_at, e.recorded_at,
-       e.item_count, e.classification, e.recorded_by_agency_id
+       ARRAY(SELECT ei.item_id FROM custody_event_items ei WHERE ei.event_id = e.id) AS item_ids,
+       e.classification, e.recorded_by_agency_id
 FROM unnest(%(euc_ids)s::uuid[], %(line_numbers)s::int[]) AS line (euc_id, line_number)
 JOIN custody_events e
      ON e.euc_id = line.euc_id

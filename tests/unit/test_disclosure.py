@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from service.domain import disclosure, findings
 from service.domain.findings import ChainFacts
@@ -214,7 +214,7 @@ def over_shipped_line(others: tuple[findings.LineExport, ...] | None) -> ChainFa
         euc_line_number=1,
     )  # fmt: skip
     own = findings.LineExport(shipped.id, shipped.occurred_on, shipped.recorded_at,
-                              shipped.recorded_at, 1, shipped.classification,
+                              shipped.recorded_at, frozenset({uuid4()}), shipped.classification,
                               shipped.recorded_by.id)  # fmt: skip
     return ChainFacts(
         uuid4(),
@@ -226,10 +226,14 @@ def over_shipped_line(others: tuple[findings.LineExport, ...] | None) -> ChainFa
     )
 
 
-def line_export(on: date, recorded_by: AgencyRef, classification: str) -> findings.LineExport:
+def line_export(
+    on: date, recorded_by: AgencyRef, classification: str, item_id: UUID | None = None
+) -> findings.LineExport:
+    """An export of one item (a new one unless named)."""
     recorded_at = datetime.combine(on, datetime.min.time(), tzinfo=UTC)
+    items = frozenset({item_id or uuid4()})
     return findings.LineExport(
-        uuid4(), on, recorded_at, recorded_at, 1, classification, recorded_by.id
+        uuid4(), on, recorded_at, recorded_at, items, classification, recorded_by.id
     )
 
 
@@ -262,14 +266,34 @@ def test_a_line_over_its_quantity_is_counted_by_the_exports_the_viewer_may_see()
     )
 
 
+def test_an_item_shipped_again_under_the_line_is_counted_once_by_the_exports_seen() -> None:
+    # Found in review: the exports the viewer may see were counted by their item counts, so a
+    # rifle shipped again under its line (back from a repair) counted twice there, where the
+    # line's own count (event_details) takes each item once.
+    repaired = uuid4()
+    facts = over_shipped_line(
+        (
+            line_export(date(2010, 5, 1), AGENCY, "UNRESTRICTED", repaired),
+            line_export(date(2010, 6, 1), OTHER_AGENCY, "RESTRICTED"),
+            line_export(date(2010, 6, 15), AGENCY, "UNRESTRICTED", repaired),
+        )
+    )
+
+    assert quantity_message(AGENCY, facts).endswith(
+        "; 2 of them, this one included, by the exports you may see."
+    )
+
+
 def test_a_correction_is_counted_from_the_place_of_the_export_it_corrects() -> None:
     # Recorded after the day's shipment but correcting an export recorded before it: the act
     # it records again came first, as event_details counts it (corrected_acts).
     day, hour = date(2010, 7, 1), timedelta(hours=1)
     shipped_at = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
-    correction = findings.LineExport(uuid4(), day, shipped_at - hour, shipped_at + hour, 1,
+    correction = findings.LineExport(uuid4(), day, shipped_at - hour, shipped_at + hour,
+                                     frozenset({uuid4()}),
                                      "UNRESTRICTED", AGENCY.id)  # fmt: skip
-    recorded_after = findings.LineExport(uuid4(), day, shipped_at + hour, shipped_at + hour, 1,
+    recorded_after = findings.LineExport(uuid4(), day, shipped_at + hour, shipped_at + hour,
+                                         frozenset({uuid4()}),
                                          "UNRESTRICTED", AGENCY.id)  # fmt: skip
     withheld = line_export(date(2010, 6, 1), OTHER_AGENCY, "RESTRICTED")
 
