@@ -10,15 +10,22 @@ from service.domain.records import AgencyRef, ShownParty
 from service.domain.wording import counted
 from service.errors import InvalidInput, PermissionDenied, StateConflict
 
-STATUSES = ("VALID", "EXPIRED", "REVOKED")
+STATUSES = ("VALID", "NOT_YET_ISSUED", "EXPIRED", "REVOKED")
 # The most line items a certificate may have.
 MAX_EUC_LINES = 200
 
 
-def status_on(today: date, expires_on: date | None, revoked_on: date | None) -> str:
-    """REVOKED once its revocation takes effect, EXPIRED after its last day, else VALID."""
+def status_on(
+    today: date, issued_on: date, expires_on: date | None, revoked_on: date | None
+) -> str:
+    """REVOKED once its revocation takes effect, NOT_YET_ISSUED before the day it was issued,
+    EXPIRED after its last day, else VALID. A certificate may be recorded dated tomorrow (UTC:
+    the issuing country's day may be ahead), and a shipment made today under it is
+    EUC_NOT_YET_ISSUED: it read VALID to an officer verifying it all the same."""
     if revoked_on is not None and revoked_on <= today:
         return "REVOKED"
+    if issued_on > today:
+        return "NOT_YET_ISSUED"
     if expires_on is not None and expires_on < today:
         return "EXPIRED"
     return "VALID"

@@ -120,6 +120,7 @@ def get(conn: Connection, euc_id: UUID, today: date | None = None) -> EndUserCer
         recorded_at=row["recorded_at"],
         status=certificates.status_on(
             today or datetime.now(UTC).date(),
+            row["issued_on"],
             row["expires_on"],
             revocation.revoked_on if revocation else None,
         ),

@@ -230,6 +230,26 @@ class TestVerify:
             "2021-01-01",
         )
 
+    def test_a_certificate_dated_tomorrow_is_not_yet_issued(
+        self, api: ContractClient, registry: Any, parties: Any
+    ) -> None:
+        # Found in review: recorded dated tomorrow (UTC; the issuing country's day may be
+        # ahead), it read VALID to an officer verifying it, while a shipment made today under
+        # it is EUC_NOT_YET_ISSUED.
+        tomorrow = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
+        euc = registry.euc(parties["exporter"], parties["army"], certificate_number="IQ-10",
+                           issued_on=tomorrow, expires_on=far_future())  # fmt: skip
+
+        body = api.get("/v1/eucs/verify?certificate_number=IQ-10&issuing_country=IQ").get_json()
+
+        assert (body["registered"], body["valid"], body["status"]) == (
+            True,
+            False,
+            "NOT_YET_ISSUED",
+        )
+        assert body["issued_on"] == tomorrow
+        assert api.get(f"/v1/eucs/{euc['id']}").get_json()["status"] == "NOT_YET_ISSUED"
+
     def test_both_parameters_are_required(self, api: ContractClient) -> None:
         response = api.get("/v1/eucs/verify?certificate_number=IQ-9")
 

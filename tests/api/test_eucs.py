@@ -208,9 +208,14 @@ def test_a_certificate_issued_today_or_tomorrow_is_recorded(
     api: ContractClient, parties: Any
 ) -> None:
     # One day of slack, as for every recorded fact: an agency east of UTC is living tomorrow.
+    # Dated tomorrow, it is not yet issued today (UTC), as a shipment under it today is
+    # EUC_NOT_YET_ISSUED.
     exporter, end_user = parties
     today = datetime.now(UTC).date()
-    for number, day in (("EUC-TODAY", today), ("EUC-TOMORROW", today + timedelta(days=1))):
+    for number, day, status in (
+        ("EUC-TODAY", today, "VALID"),
+        ("EUC-TOMORROW", today + timedelta(days=1), "NOT_YET_ISSUED"),
+    ):
         body = _certificate(exporter, end_user, certificate_number=number,
                             issued_on=day.isoformat(), expires_on=None)  # fmt: skip
-        assert api.created("/v1/eucs", body)["status"] == "VALID"
+        assert api.created("/v1/eucs", body)["status"] == status
