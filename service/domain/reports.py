@@ -5,7 +5,9 @@ JSON, and is reported from what it answered on the day), so they say nothing the
 not. Stored traces are kept for years: a change to the answer's shape must still report the
 shape stored before it (tests/unit/test_reports.py writes that shape out).
 
-Each record is one line where it fits; a record's details follow it, indented. Text from the
+Each record is one line where it fits in a terminal's width (WIDTH); a longer one goes on, on
+the lines after, indented under its text (a word is never cut: an id or a serial longer than the
+width keeps a line of its own). A record's details follow it, indented. Text from the
 registry is shown on one line (its line breaks and tabs as spaces), and the characters that
 would turn a terminal's text around (bidirectional controls, which could make a serial or a
 name read as another) are shown as escapes. The viewer's own restricted records, which it
@@ -16,6 +18,7 @@ shown to other agencies.
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -45,6 +48,10 @@ _UNSHOWABLE = re.compile(
     r"\U0001bca0-\U0001bca3\U000e0000-\U000e007f\U000e0100-\U000e01ef]"
 )
 _INDENT = "    "
+# The columns a report's lines keep to. A finding's message, a party's name with its notes ran
+# on for 300 characters, which a terminal folds back to its first column, into the indentation
+# that says what each line belongs to.
+WIDTH = 100
 
 
 def shown(text: object) -> str:
@@ -52,6 +59,20 @@ def shown(text: object) -> str:
     the terminal would take as a command."""
     flat = _BREAKS.sub(" ", str(text))
     return _UNSHOWABLE.sub(lambda found: f"<U+{ord(found.group()):04X}>", flat)
+
+
+def _wrapped(text: str, hang: int) -> str:
+    """A line as lines of at most WIDTH columns, those after the first indented by `hang`."""
+    if len(text) <= WIDTH:
+        return text
+    indent = " " * hang
+    first, *rest = textwrap.wrap(
+        text, WIDTH, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False
+    )
+    # What goes on starts at the indentation, whatever blank characters the text held there
+    # (textwrap drops only ASCII spaces): no value starts a line in a record's column.
+    after = (line[hang:].lstrip() for line in rest)
+    return "\n".join([first, *(indent + line for line in after if line)])
 
 
 def trace_report(trace: Document) -> str:
@@ -125,8 +146,11 @@ def _candidate(candidate: Document) -> list[str]:
     heading = f"#{candidate['rank']}  {candidate['match_basis']}  score {candidate['score']:.2f}"
     differences: Sequence[Document] = candidate["differences"]
     explained = [
-        f"{_INDENT * 2}{shown(d['field'])}: read {_quoted(d['observed'])}, registered "
-        f"{_quoted(d['registered'])}: {shown(d['explanation'])}"
+        _wrapped(
+            f"{_INDENT * 2}{shown(d['field'])}: read {_quoted(d['observed'])}, registered "
+            f"{_quoted(d['registered'])}: {shown(d['explanation'])}",
+            len(_INDENT * 3),
+        )
         for d in differences
     ]
     return _chain(candidate, heading, [f"{_INDENT}differences", *explained] if explained else [])
@@ -159,7 +183,11 @@ def _chain(chain: Document, heading: str, about_item: Sequence[str] = ()) -> lis
     findings: Sequence[Document] = chain["findings"]
     lines.append(f"{_INDENT}{counted(len(findings), 'finding')}")
     lines += [
-        f"{_INDENT * 2}{f['severity']:<8} {f['code']}: {shown(f['message'])}" for f in findings
+        _wrapped(
+            f"{_INDENT * 2}{f['severity']:<8} {f['code']}: {shown(f['message'])}",
+            len(_INDENT * 2) + 9,  # under the code
+        )
+        for f in findings
     ]
     events: Sequence[Document] = chain["events"]
     lines.append(f"{_INDENT}{counted(len(events), 'event')} of custody")
@@ -202,7 +230,8 @@ def _event(event: Document) -> list[str]:
     route = event["country"]
     if event["destination_country"]:
         route += f" -> {event['destination_country']}"
-    lines = [f"{at}{event['event_type']:<{_EVENT_TYPE_WIDTH}}{route:<9} {_hands(event)}".rstrip()]
+    kind = f"{at}{event['event_type']:<{_EVENT_TYPE_WIDTH}}{route:<9} "
+    lines = [_wrapped(f"{kind}{_hands(event)}".rstrip(), len(kind))]
     papers = []
     euc = event["euc"]
     if euc is not None:
@@ -222,17 +251,18 @@ def _event(event: Document) -> list[str]:
     papers.append(f"recorded by {recorder}")
     if event["classification"] == RESTRICTED:
         papers.append(f"{RESTRICTED}: not shown to other agencies")
-    lines.append(follow + "; ".join(papers))
+    lines.append(_wrapped(follow + "; ".join(papers), len(follow) + len(_INDENT)))
     if event["notes"]:
-        lines.append(f"{follow}notes: {shown(event['notes'])}")
+        lines.append(_wrapped(f"{follow}notes: {shown(event['notes'])}", len(follow) + 7))
     declaration = event["error_declaration"]
     if declaration is not None:
-        lines.append(
+        declared = (
             f"{follow}DECLARED ERRONEOUS ({declaration['reason']}) by "
             f"{shown(declaration['declared_by']['name'])} on "
             f"{_moment(declaration['declared_at'])}: {shown(declaration['explanation'])}"
             f" (it does not count{_corrected_by(declaration['corrective_event_ids'])})"
         )
+        lines.append(_wrapped(declared, len(follow) + len(_INDENT)))
     return lines
 
 
@@ -273,11 +303,11 @@ def _party(party: Document) -> str:
 def _labelled(label: str, value: object) -> Iterator[str]:
     """`label  value`, labels in a column; nothing when there is no value."""
     if value:
-        yield f"{label:<12}{shown(value)}"
+        yield _wrapped(f"{label:<12}{shown(value)}", 12)
 
 
 def _detail(label: str, value: str) -> str:
-    return f"{_INDENT}{label:<12}{value}"
+    return _wrapped(f"{_INDENT}{label:<12}{value}", len(_INDENT) + 12)
 
 
 def _markings(markings: Sequence[Document]) -> str:

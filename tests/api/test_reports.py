@@ -10,6 +10,7 @@ import pytest
 
 from tests.api.test_traces import CONTEXT
 from tests.contract import ContractClient
+from tests.unit.test_reports import records_of
 
 TEXT = {"Accept": "text/plain"}
 
@@ -53,7 +54,7 @@ def test_a_trace_asked_for_as_text_is_a_report_of_the_same_answer(
     assert "Accept" in response.vary
     report = response.get_data(as_text=True)
     trace_id = response.headers["Location"].rsplit("/", 1)[1]
-    lines = report.splitlines()
+    lines = records_of(report)
     assert lines[0] == f"TRACE {trace_id}  MATCH"
     assert "case        KG-2019-1003" in lines
     assert "seized      in KG on 2019-10-03" in lines
@@ -103,7 +104,7 @@ def test_a_chain_of_custody_asked_for_as_text(
 
     assert response.status_code == 200
     assert response.content_type == "text/plain; charset=utf-8"
-    lines = response.get_data(as_text=True).splitlines()
+    lines = records_of(response.get_data(as_text=True))
     assert lines[0] == f"ITEM {exported['id']}"
     assert "    status      IN_TRANSIT since 2010-05-02" in lines
     assert lines[lines.index("    2 findings") + 1 :][:2] == [
@@ -143,7 +144,7 @@ def test_a_trace_that_finds_nothing_says_so(api: ContractClient) -> None:
     weapon = {"serial_number": "ZZ-0000-NOTHING"}
     response = api.post("/v1/traces", {"weapon": weapon, "context": CONTEXT}, headers=TEXT)
 
-    lines = response.get_data(as_text=True).splitlines()
+    lines = records_of(response.get_data(as_text=True))
     assert lines[0].endswith("  NO_MATCH")
     assert lines[-2:] == ["0 CANDIDATES", "Nothing registered fits the reading."]
 

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.domain.reports import chain_report, shown, trace_report
+from service.domain.reports import WIDTH, chain_report, shown, trace_report
 
 AGENCY = {"id": "01938a7e-0000-7000-8000-00000000000a", "name": "Tracing Unit"}
 OTHERS = {"id": "01938a7e-0000-7000-8000-00000000000b", "name": "Border Police"}
@@ -80,8 +80,9 @@ def test_characters_that_show_nothing_are_shown_as_escapes() -> None:
 def test_an_empty_chain() -> None:
     assert chain_report(chain()).splitlines() == [
         "ITEM 01938a7e-0000-7000-8000-0000000000f1",
-        "    item        01938a7e-0000-7000-8000-0000000000f1, recorded by Tracing Unit on "
-        "2026-12-06 07:00:00 UTC",
+        "    item        01938a7e-0000-7000-8000-0000000000f1,"
+        " recorded by Tracing Unit on 2026-12-06",
+        "                07:00:00 UTC",
         "    weapon      FN Herstal FAL (RIFLE), serial FN-1",
         "    markings    no import markings",
         "    status      UNRECORDED",
@@ -91,12 +92,48 @@ def test_an_empty_chain() -> None:
     ]
 
 
+def test_a_record_too_long_for_a_terminal_goes_on_indented() -> None:
+    # A finding's message, or a party's name and an event's notes, ran on for hundreds of
+    # characters on one line, which a terminal folds back to its first column, into the
+    # indentation that says what each line belongs to.
+    finding = {"code": "RETRANSFER_WITHOUT_CONSENT", "severity": "ALERT", "references": [],
+               "message": "Transfer on 2015-03-01 moved the item away from its authorised end "
+               "user, exported under IQ/MOD/2010/17 (which forbids re-export); no consent to "
+               "re-transfer covers it."}  # fmt: skip
+    police = {**ARMY, "name": "Iraqi Federal Police, Directorate of Arms Control and Licensing",
+              "kind": "LAW_ENFORCEMENT"}  # fmt: skip
+    moved = event(from_party=ARMY, to_party=police, notes="Handed on under the consent of "
+                  "2015-01-01 (RS/RX/2015/1); receipt signed at the Baghdad armoury by the duty "
+                  "officer; serial read as 390583.")  # fmt: skip
+
+    lines = chain_report(chain(findings=[finding], events=[moved])).splitlines()
+
+    assert lines[8:] == [
+        "        ALERT    RETRANSFER_WITHOUT_CONSENT: Transfer on"
+        " 2015-03-01 moved the item away from its",
+        "                 authorised end user, exported under"
+        " IQ/MOD/2010/17 (which forbids re-export); no",
+        "                 consent to re-transfer covers it.",
+        "    1 event of custody",
+        "        2015-03-01  TRANSFER     IQ        from Army"
+        " (ARMED_FORCES, IQ) to Iraqi Federal Police,",
+        "                                           Directorate of Arms Control and Licensing",
+        "                                           (LAW_ENFORCEMENT, IQ)",
+        "                    recorded by Tracing Unit",
+        "                    notes: Handed on under the consent of 2015-01-01 (RS/RX/2015/1); "
+        "receipt signed",
+        "                           at the Baghdad armoury by the duty officer; serial read as "
+        "390583.",
+    ]
+    assert max(map(len, lines)) <= WIDTH
+
+
 def test_parties_another_agency_restricted_are_named_by_whom_to_ask() -> None:
     sold = event(from_party=ARMY, to_party=COVERT, owner_party=COVERT)
-    report = chain_report(
+    report = records_of(chain_report(
         chain(status="IN_SERVICE", status_since="2015-03-01", current_holder=COVERT,
               current_owner=COVERT, last_known_holder=COVERT, events=[sold])
-    ).splitlines()  # fmt: skip
+    ))  # fmt: skip
 
     assert "    holder      (a party restricted by Border Police: ask them)" in report
     assert not any(line.startswith(("    owner", "    last held")) for line in report)
@@ -107,9 +144,11 @@ def test_parties_another_agency_restricted_are_named_by_whom_to_ask() -> None:
 
 
 def test_the_owner_and_the_last_holder_when_they_differ_from_the_holder() -> None:
-    report = chain_report(
-        chain(status="LOST", current_holder=None, current_owner=ARMY, last_known_holder=ARMY)
-    ).splitlines()
+    report = records_of(
+        chain_report(
+            chain(status="LOST", current_holder=None, current_owner=ARMY, last_known_holder=ARMY)
+        )
+    )
 
     assert report[5:8] == [
         "    holder      none on record",
@@ -133,7 +172,7 @@ def test_a_report_says_how_many_matched_and_when_a_search_was_cut() -> None:
 def test_the_longest_event_type_is_set_apart_from_its_country() -> None:
     deactivated = event(event_type="DEACTIVATION", country="BE", from_party=ARMY)
 
-    assert chain_report(chain(events=[deactivated])).splitlines()[-2] == (
+    assert records_of(chain_report(chain(events=[deactivated])))[-2] == (
         "        2015-03-01  DEACTIVATION BE        from Army (ARMED_FORCES, IQ)"
     )
 
@@ -155,7 +194,7 @@ def test_an_event_another_agency_restricted_says_when_and_whom_to_ask() -> None:
                 "declared_erroneous": True, "classification": "RESTRICTED",
                 "redacted": True}  # fmt: skip
 
-    assert chain_report(chain(events=[withheld])).splitlines()[-1] == (
+    assert records_of(chain_report(chain(events=[withheld])))[-1] == (
         "        2018-06-01  (restricted by Border Police: ask them, since declared erroneous)"
     )
 
@@ -208,6 +247,35 @@ _texts = st.text(
 )
 
 
+# Where a chain report's records start: its heading, the item's details, the findings and
+# events, and each event's papers, notes and declaration.
+_RECORD_COLUMNS = (0, 4, 8, 20)
+
+
+def _records(report: str) -> list[str]:
+    """The report's lines that start in a record's column (whatever blank character leads)."""
+    return [
+        line for line in report.split("\n") if len(line) - len(line.lstrip()) in _RECORD_COLUMNS
+    ]
+
+
+def _plain_lines(report: str) -> list[str]:
+    return report.split("\n")
+
+
+def records_of(report: str) -> list[str]:
+    """A chain report's lines with each record whole: the lines a record too long for the width
+    went on on joined to it again (test_a_record_too_long_for_a_terminal_goes_on_indented
+    shows the layout)."""
+    records: list[str] = []
+    for line in _plain_lines(report.removesuffix("\n")):
+        if records and len(line) - len(line.lstrip()) not in _RECORD_COLUMNS:
+            records[-1] += " " + line.strip()
+        else:
+            records.append(line)
+    return records
+
+
 @given(name=_texts, notes=_texts, model=_texts, marking=_texts)
 def test_text_from_the_registry_never_breaks_a_line_nor_turns_it_around(
     name: str, notes: str, model: str, marking: str
@@ -222,7 +290,10 @@ def test_text_from_the_registry_never_breaks_a_line_nor_turns_it_around(
 
     report = chain_report(made)
 
-    assert report.count("\n") == chain_report(plain).count("\n")
+    # A record too long for the width goes on, on the lines after it, indented where no record
+    # starts: a value never starts a line of its own in a record's column.
+    assert len(_records(report)) == len(_records(chain_report(plain)))
+    assert all(len(line) <= WIDTH or " " not in line.strip() for line in _plain_lines(report))
     assert not any(c in report for c in "\t\r\u2028\u2029\u202e\u2066\u200f")
     assert not any(unicodedata.category(c) == "Cc" for c in report.replace("\n", ""))
 
@@ -234,7 +305,7 @@ def test_an_event_declared_erroneous_names_the_events_that_correct_it() -> None:
                    "declared_by": AGENCY, "declared_at": "2016-01-02T03:04:05Z"}  # fmt: skip
     report = chain_report(chain(events=[event(error_declaration=declaration)]))
 
-    assert report.splitlines()[-1] == (
+    assert records_of(report)[-1] == (
         " " * 20 + "DECLARED ERRONEOUS (INCORRECT_DATA) by Tracing Unit on 2016-01-02 03:04:05 "
         "UTC: destination typed as UG (it does not count; corrected by event "
         "01938a7e-0000-7000-8000-0000000000e9)"
@@ -253,7 +324,7 @@ def test_an_event_names_its_owner_unless_the_owner_is_the_receiver_it_passes_to(
     sold = event(from_party=ARMY, to_party=DEPOT, owner_party=DEPOT)
 
     hands = [
-        chain_report(chain(events=[moved])).splitlines()[-2].split("IQ        ", 1)[1]
+        records_of(chain_report(chain(events=[moved])))[-2].split("IQ        ", 1)[1]
         for moved in (lent, forfeited, sold)
     ]
 
@@ -272,7 +343,7 @@ def test_records_the_viewer_restricted_say_so() -> None:
     sold = event(from_party=ARMY, to_party=buyer, classification="RESTRICTED",
                  document_reference="OP-NIGHTJAR-7")  # fmt: skip
 
-    report = chain_report(chain(current_holder=buyer, events=[sold])).splitlines()
+    report = records_of(chain_report(chain(current_holder=buyer, events=[sold])))
 
     assert "    holder      Nightjar Holdings (BROKER, IQ, RESTRICTED)" in report
     assert report[-2].endswith("to Nightjar Holdings (BROKER, IQ, RESTRICTED)")
