@@ -18,6 +18,7 @@ from uuid import UUID
 
 from psycopg import Cursor
 
+from service import consent_shares
 from service.db import Connection
 from service.domain.alerts import AlertState, listing
 from service.domain.disclosure import EVERYONE
@@ -100,7 +101,11 @@ def rebuild(conn: Connection, today: date, verification_days: int, *, write: boo
     (in the caller's transaction, under every item's lock: no writer refreshes an item
     meanwhile, which the rebuild would overwrite with what it read before)."""
     if write:
+        # Every certificate's lock first, as writers take them before the items': the
+        # consents of a quantity are shared out again, and stored, under them.
+        alerts.lock_all_certificates(conn)
         alerts.lock_all_items(conn)
+    shares = consent_shares.derive_all(conn, today, verification_days, write=write)
     stored = alerts.everything(conn)
     derived: Places = {}
     count = 0
@@ -110,7 +115,7 @@ def rebuild(conn: Connection, today: date, verification_days: int, *, write: boo
         derived.update(alerts.kept_rows(places))
         if write:
             alerts.store(conn, places)
-    differences = tuple(_differences(stored, derived))
+    differences = shares.differences + tuple(_differences(stored, derived))
     listed = sum(1 for (_, audience), state in derived.items() if state and audience == EVERYONE)
     return Rebuild(count, listed, differences)
 

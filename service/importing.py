@@ -33,7 +33,7 @@ from uuid import UUID
 
 import psycopg
 
-from service import alerts
+from service import alerts, consent_shares
 from service.db import Connection
 from service.deadlines import Deadline
 from service.domain import api_keys
@@ -224,9 +224,16 @@ def run(
         in_time()
         imports.store_references(conn, request.agency_id, import_id)
         progress.lap("references")
+
+        def share_out(certificates: list[UUID]) -> list[UUID]:
+            derived = consent_shares.derive(
+                conn, certificates, request.today, request.verification_days
+            )
+            return derived.changed_items
+
         alerts.refresh_in_turn(
             conn,
-            _each_in_time(imports.touched_items(conn, alerts.BATCH), in_time),
+            _each_in_time(imports.touched_items(conn, alerts.BATCH, share_out), in_time),
             request.today,
             request.verification_days,
         )

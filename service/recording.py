@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
-from service import alerts
+from service import alerts, consent_shares
 from service.db import Connection
+from service.domain.custody import TRANSFER_TYPES
 from service.domain.inputs import (
     NewConsent,
     NewConsentWithdrawal,
@@ -38,9 +39,9 @@ class Recorder:
     def event(self, event: NewEvent) -> EventRecord:
         with self.conn.transaction():
             corrected = events.get(self.conn, event.corrects.event_id) if event.corrects else None
-            certificates = _certificates(event.euc_id, _certificate_of(corrected))
+            named = _certificates(event.euc_id, _certificate_of(corrected))
             moved = [*event.item_ids, *(corrected.item_ids if corrected else ())]
-            rationed = self._lock(certificates, moved)
+            certificates = self._lock(named, moved)
             recorded = events.insert(
                 self.conn, self.agency_id, event, administrator=self.administrator
             )
@@ -49,8 +50,11 @@ class Recorder:
                 [
                     *recorded.item_ids,
                     *moved,
-                    *(self._shipped_later(changed) if certificates else ()),
-                    *alert_list.items_moved_under_consents(self.conn, rationed),
+                    *(self._shipped_later(changed) if named else ()),
+                    # Only a move, a shipment or a correction can change what a consent's
+                    # share-out reads (findings.steps judges nothing else): a theft report
+                    # about an item of a large certificate does not share it out again.
+                    *(self._shares_changed(certificates) if _may_move(event, corrected) else ()),
                 ]
             )
         return recorded
@@ -61,26 +65,26 @@ class Recorder:
             # in schema.sql), and so do the corrections made of them since: an export among
             # them moves on its line, before the line's later exports, whose count of items
             # shipped through changes with its own.
-            named = declaration.corrective_event_ids
-            wanted = {*named, *events.corrections_after(self.conn, named)}
+            correctives = declaration.corrective_event_ids
+            wanted = {*correctives, *events.corrections_after(self.conn, correctives)}
             read = events.get_many(self.conn, [event_id, *wanted])  # one round trip for all
             corrective = [event for event in read if event.id in wanted]
             declared_before = next((event for event in read if event.id == event_id), None)
-            certificates = _certificates(
+            named = _certificates(
                 _certificate_of(declared_before), *map(_certificate_of, corrective)
             )
             moved = [item for event in read for item in event.item_ids]
-            rationed = self._lock(certificates, moved)
+            certificates = self._lock(named, moved)
             declared = events.declare_erroneous(
                 self.conn, self.agency_id, event_id, declaration, administrator=self.administrator
             )
             changed = [declared, *corrective]
-            later = self._shipped_later([event.id for event in changed]) if certificates else []
+            later = self._shipped_later([event.id for event in changed]) if named else []
             self._refresh(
                 [
                     *(item for event in changed for item in event.item_ids),
                     *later,
-                    *alert_list.items_moved_under_consents(self.conn, rationed),
+                    *self._shares_changed(certificates),
                 ]
             )
         return declared
@@ -139,17 +143,26 @@ class Recorder:
         with self.conn.transaction():
             alert_list.lock_certificates(self.conn, [euc_id])
             euc = store()
+            self._shares_changed([euc_id])  # its items are all derived again anyway
             self._refresh(alert_list.items_under_certificate(self.conn, euc_id))
         return euc
 
-    def _lock(self, certificates: list[UUID], moved: list[UUID]) -> list[UUID]:
-        """Take the locks of the certificates named and of those shipping a consent's quantity
-        out over the items moved (alert_list.rationed_certificates), in one statement, before
-        anything is stored; and say which of them ration a consent: every item that moved
-        under one is derived again (consent_allocation), not only those named."""
-        rationed = alert_list.rationed_certificates(self.conn, certificates, moved)
-        alert_list.lock_certificates(self.conn, sorted({*certificates, *rationed}))
-        return rationed
+    def _lock(self, named: list[UUID], moved: list[UUID]) -> list[UUID]:
+        """Take, before anything is stored, the locks of writers of the items' events, then of
+        the certificates named and those the items were shipped under (read once the first are
+        held: every other writer's shipment of the items is committed and seen); those
+        certificates, whose consents of a quantity the event may share out otherwise."""
+        alert_list.lock_item_writes(self.conn, moved)
+        certificates = sorted({*named, *alert_list.certificates_shipping(self.conn, moved)})
+        alert_list.lock_certificates(self.conn, certificates)
+        return certificates
+
+    def _shares_changed(self, certificates: list[UUID]) -> list[UUID]:
+        """Share out the certificates' consents of a quantity again (under their locks); the
+        items whose shares changed."""
+        today = datetime.now(UTC).date()
+        derived = consent_shares.derive(self.conn, certificates, today, self.verification_days)
+        return derived.changed_items
 
     def _shipped_later(self, event_ids: list[UUID]) -> list[UUID]:
         # An export counts towards its certificate line: the line's later exports change too.
@@ -163,6 +176,10 @@ class Recorder:
 def _certificates(*euc_ids: UUID | None) -> list[UUID]:
     """The certificates named (an event's and the one it corrects), each once."""
     return sorted({euc_id for euc_id in euc_ids if euc_id is not None})
+
+
+def _may_move(event: NewEvent, corrected: EventRecord | None) -> bool:
+    return event.event_type in TRANSFER_TYPES or event.euc_id is not None or corrected is not None
 
 
 def _certificate_of(event: EventRecord | None) -> UUID | None:

@@ -119,7 +119,7 @@ class Consent:
     # withdrawn as recorded in error: it allows nothing, and never did
     withdrawn: bool = False
     # it gives a quantity and names no items, and other items of the certificate, which moved
-    # under it first, took all of it (consent_allocation in schema.sql): covers_item is False
+    # under it first, took all of it (service.domain.consent_shares): covers_item is False
     spent: bool = False
     quantity: int | None = None  # at most this many items (None: no number given)
 
@@ -129,14 +129,14 @@ class Consent:
 
     def would_cover(self, event: CustodyEvent) -> bool:
         """Whether this consent, were it not withdrawn, would allow the event's re-transfer."""
-        return self.covers_item and self._reaches(event)
+        return self.covers_item and self.reaches(event)
 
     def spent_before(self, event: CustodyEvent) -> bool:
         """Whether this consent would allow the event's re-transfer but for its quantity,
         which other items took before it."""
-        return self.spent and not self.withdrawn and self._reaches(event)
+        return self.spent and not self.withdrawn and self.reaches(event)
 
-    def _reaches(self, event: CustodyEvent) -> bool:
+    def reaches(self, event: CustodyEvent) -> bool:
         """Whether the move goes where, and when, this consent allows re-transfers."""
         if self.granted_on > event.occurred_on:
             return False
@@ -539,7 +539,10 @@ class Step:
     outcome: str
 
 
-def _steps(facts: ChainFacts) -> Iterator[Step]:
+def steps(facts: ChainFacts) -> Iterator[Step]:
+    """Each standing event with what was authorised before it and what it did, in chain order
+    (the re-transfer rules read them; so does the share-out of consents of a quantity,
+    service.domain.consent_shares)."""
     current: Authorisation | None = None
     for event in facts.standing:
         outcome, after = "OTHER", current
@@ -600,7 +603,7 @@ def _move(
 def retransfer_without_consent(facts: ChainFacts) -> Iterator[Finding]:
     """Custody left the certificate's end user, or its destination country (or those a consent
     allowed since), with no consent covering the move."""
-    for step in _steps(facts):
+    for step in steps(facts):
         if step.outcome != "BREAKS":
             continue
         allowed, event = step.before, step.event
@@ -748,7 +751,7 @@ def seized_outside_end_use_country(facts: ChainFacts) -> Iterator[Finding]:
     takes it back (a recovery in a third country raised nothing before)."""
     last: Authorisation | None = None
     keepers_when_missing: set[UUID] = set()
-    for step in _steps(facts):
+    for step in steps(facts):
         last = step.before or last
         event = step.event
         if event.event_type in OUT_OF_LAWFUL_HANDS:

@@ -34,6 +34,8 @@ class AlertEntry:
 ITEM_LOCK_SPACE = 74_103
 # And of writers of facts about certificates (lock_certificates).
 CERTIFICATE_LOCK_SPACE = 74_106
+# And of writers of items' events, taken before the certificates' (lock_item_writes).
+ITEM_WRITE_LOCK_SPACE = 74_111
 
 
 def lock_certificates(conn: Connection, euc_ids: list[UUID]) -> None:
@@ -51,6 +53,11 @@ def lock_certificates(conn: Connection, euc_ids: list[UUID]) -> None:
 def lock_items(conn: Connection, item_ids: list[UUID]) -> None:
     """Wait until no other transaction is refreshing these items (held to the end of ours)."""
     conn.execute(SQL["lock_items"], {"lock_space": ITEM_LOCK_SPACE, "item_ids": item_ids})
+
+
+def lock_all_certificates(conn: Connection) -> None:
+    """lock_certificates for every certificate there is (all the stripes)."""
+    conn.execute(SQL["lock_all_items"], {"lock_space": CERTIFICATE_LOCK_SPACE})
 
 
 def lock_all_items(conn: Connection) -> None:
@@ -179,26 +186,19 @@ def items_shipped_later_on_lines(conn: Connection, event_ids: list[UUID]) -> lis
     ]
 
 
-def rationed_certificates(
-    conn: Connection, euc_ids: list[UUID], item_ids: list[UUID]
-) -> list[UUID]:
-    """Of these certificates and those the items were shipped under, the ones a consent of a
-    quantity (naming no items) is shared out under: a move of one of their items can change
-    which others it covers."""
-    return [
-        row["euc_id"]
-        for row in conn.execute(
-            SQL["rationed_certificates"], {"euc_ids": euc_ids, "item_ids": item_ids}
+def lock_item_writes(conn: Connection, item_ids: list[UUID]) -> None:
+    """Wait until no other transaction is writing events of these items (held to the end of
+    ours). Taken before the certificates' locks (lock_certificates)."""
+    if item_ids:
+        conn.execute(
+            SQL["lock_item_writes"], {"lock_space": ITEM_WRITE_LOCK_SPACE, "item_ids": item_ids}
         )
-    ]
 
 
-def items_moved_under_consents(conn: Connection, euc_ids: list[UUID]) -> list[UUID]:
-    """The items whose moves the certificates' consents cover, which share out those of them
-    that give a quantity."""
-    if not euc_ids:
+def certificates_shipping(conn: Connection, item_ids: list[UUID]) -> list[UUID]:
+    """The certificates the items were shipped under."""
+    if not item_ids:
         return []
     return [
-        row["item_id"]
-        for row in conn.execute(SQL["items_moved_under_consents"], {"euc_ids": euc_ids})
+        row["euc_id"] for row in conn.execute(SQL["certificates_shipping"], {"item_ids": item_ids})
     ]

@@ -7,7 +7,7 @@ names below; nothing from a file ever becomes SQL text.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -363,27 +363,34 @@ def store_references(conn: Connection, agency_id: UUID, import_id: UUID) -> None
         )
 
 
-def touched_items(conn: Connection, batch: int) -> Iterator[list[UUID]]:
+def touched_items(
+    conn: Connection, batch: int, share_out: Callable[[list[UUID]], list[UUID]]
+) -> Iterator[list[UUID]]:
     """The items the new events name, those shipped after a new export under its
-    certificate line, and those that moved under a consent whose quantity their certificate
-    shares out with the file's items (consent_allocation), whose chains may put them on the
-    alert list, in batches, in id order. The certificates stored before the file that its new
-    events name, and those sharing out a consent, are locked first
-    (alerts.lock_certificates), then the touched items stored before the file, all at once
-    (alerts.lock_items_in); those whose chains cannot be listed are then left out.
+    certificate line, and those whose share of a consent of a quantity the file changed
+    (service/consent_shares.py), whose chains may put them on the alert list, in batches, in id
+    order. The writers of the touched items stored before the file are locked out first
+    (alerts.lock_item_writes), then the certificates the file's events name and those those
+    items were shipped under (alerts.lock_certificates), then the touched items' refreshes,
+    all at once (alerts.lock_items_in); those whose chains cannot be listed are then left out.
 
-    The certificates are locked here, after the file's records are stored, not before: whoever
-    of two writers under a certificate derives second sees the other's facts and derives again
-    what they change (a revocation finds every export under it; an export, the later
-    shipments on its line), so only the derivation needs the lock, and other writers under
-    those certificates wait for the alert list and the commit, not for the whole import."""
+    The locks are taken here, after the file's records are stored, not before: whoever of two
+    writers under a certificate derives second sees the other's facts and derives again what
+    they change (a revocation finds every export under it; an export, the later shipments on
+    its line; a move, the share-out of its certificate's consents), so only the derivation
+    needs them, and other writers wait for the alert list and the commit, not for the whole
+    import. `share_out` shares out the consents of a quantity of the certificates locked again
+    (service.consent_shares.derive), and says which items' shares changed."""
     conn.execute(SQL["collect_touched_items"])
+    conn.execute(SQL["lock_item_writes_of_file"], {"lock_space": alerts.ITEM_WRITE_LOCK_SPACE})
     named = [row["euc_id"] for row in conn.execute(SQL["certificates_of_file"])]
-    rationed = [row["euc_id"] for row in conn.execute(SQL["rationed_certificates_of_file"])]
-    alerts.lock_certificates(conn, sorted({*named, *rationed}))
+    shipping = [row["euc_id"] for row in conn.execute(SQL["certificates_shipping_file_items"])]
+    certificates = sorted({*named, *shipping})
+    alerts.lock_certificates(conn, certificates)
     conn.execute(SQL["collect_later_shipments"])
-    if rationed:
-        conn.execute(SQL["collect_rationed_moves"], {"euc_ids": rationed})
+    changed = share_out(certificates)
+    if changed:
+        conn.execute(SQL["collect_items_of_changed_shares"], {"item_ids": changed})
     conn.execute(SQL["collect_touched_before"])
     alerts.lock_items_in(conn, "import_touched_before")
     conn.execute(

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from uuid import UUID
 
-from service import alerts
+from service import alerts, consent_shares
 from service.config import Settings
 from service.db import Connection
 from service.domain.records import CustodyChain, CustodyEvent, Finding, Item
@@ -100,7 +100,9 @@ def load_demo(conn: Connection) -> DemoLoad:
         else:
             ids = writer.write(conn, agency.id, plan)
             found = [(example, ids[example.item]) for example in plan.examples]
-            # The alert list is derived; the demo's facts go on it in the same transaction.
+            # The alert list is derived; the demo's facts go on it in the same transaction,
+            # after the share-out of its consents of a quantity, which its chains read.
+            consent_shares.derive_all(conn, today, VERIFICATION_DAYS)
             recorded_items = [ids[key] for key in plan.items]
             alerts.refresh(conn, recorded_items, today, verification_days=VERIFICATION_DAYS)
         shown = _in_scenario_order(

@@ -94,7 +94,9 @@ FROM (SELECT DISTINCT hashtext(euc_id::text) & 255 AS stripe
 
 -- name: lock_all_items
 -- Every stripe of lock_items, in order, for `alerts rebuild`: it stores every item's row, so it
--- waits for the refreshes in flight and holds new ones off until it commits.
+-- waits for the refreshes in flight and holds new ones off until it commits. (And every stripe
+-- of lock_certificates, in their lock space, before it: the rebuild shares out every
+-- certificate's consents of a quantity again.)
 SELECT count(pg_advisory_xact_lock(%(lock_space)s, stripe)) AS locked
 FROM generate_series(0, 255) AS stripe;
 
@@ -114,26 +116,20 @@ FROM (SELECT DISTINCT hashtext(item_id::text) & 255 AS stripe
 SELECT count(pg_advisory_xact_lock(%(lock_space)s, stripe)) AS locked
 FROM (SELECT DISTINCT hashtext(id::text) & 255 AS stripe FROM {table} ORDER BY 1) AS stripes;
 
--- name: rationed_certificates
--- Of these certificates and those the items were shipped under, the ones with a standing
--- consent that gives a quantity and names no items. consent_allocation shares such a consent
--- out over the moves of every item shipped under its certificate, in the order they were made:
--- a move of one item (recorded, corrected or declared erroneous) can take the consent from, or
--- give it back to, another item that moved after it.
-SELECT DISTINCT c.euc_id
-FROM (SELECT unnest(%(euc_ids)s::uuid[]) AS euc_id
-      UNION
-      SELECT s.euc_id
-      FROM custody_event_items si JOIN custody_events s ON s.id = si.event_id
-      WHERE si.item_id = ANY(%(item_ids)s::uuid[]) AND s.euc_id IS NOT NULL) AS named
-JOIN reexport_consents c ON c.euc_id = named.euc_id
-WHERE c.quantity IS NOT NULL
-  AND NOT EXISTS (SELECT 1 FROM reexport_consent_items ci WHERE ci.consent_id = c.id)
-  AND NOT EXISTS (SELECT 1 FROM reexport_consent_withdrawals cw WHERE cw.consent_id = c.id);
+-- name: lock_item_writes
+-- Serialise the writers of events of the same items (recording, correcting, declaring
+-- erroneous, importing): one advisory lock per stripe (256), in order, held to the end, taken
+-- before any certificate's lock (lock_certificates), so that a writer reads the certificates
+-- the items were shipped under (certificates_shipping) with every other writer's shipment of
+-- them committed. Consents and revocations take no such lock: they name a certificate.
+SELECT count(pg_advisory_xact_lock(%(lock_space)s, stripe)) AS locked
+FROM (SELECT DISTINCT hashtext(item_id::text) & 255 AS stripe
+      FROM unnest(%(item_ids)s::uuid[]) AS item_id ORDER BY 1) AS stripes;
 
--- name: items_moved_under_consents
--- The items whose moves the certificates' consents cover (consent_moves): those whose share of
--- a consent's quantity a move of another item can change.
-SELECT DISTINCT m.item_id
-FROM unnest(%(euc_ids)s::uuid[]) AS rationed (euc_id)
-CROSS JOIN LATERAL consent_moves(rationed.euc_id) AS m;
+-- name: certificates_shipping
+-- The certificates the items were shipped under (by a standing or an erroneous event: a
+-- certificate's consents are shared out over its items' moves, which an event of any of them
+-- can change).
+SELECT DISTINCT s.euc_id
+FROM custody_event_items si JOIN custody_events s ON s.id = si.event_id
+WHERE si.item_id = ANY(%(item_ids)s::uuid[]) AND s.euc_id IS NOT NULL;

@@ -651,30 +651,33 @@ JOIN custody_events x
 JOIN custody_event_items ei ON ei.event_id = x.id
 ON CONFLICT (id) DO NOTHING;
 
--- name: rationed_certificates_of_file
--- The certificates the touched items were shipped under (by the file or before it) that have a
--- standing consent giving a quantity and naming no items (alerts' rationed_certificates): the
--- file's moves change which items such a consent covers (consent_allocation), those of items
--- it does not bring too. Read from the consents (few) out, not from the file's items.
-WITH rationed AS MATERIALIZED (
-    SELECT DISTINCT c.euc_id FROM reexport_consents c
-    WHERE c.quantity IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM reexport_consent_items ci WHERE ci.consent_id = c.id)
-      AND NOT EXISTS (SELECT 1 FROM reexport_consent_withdrawals cw WHERE cw.consent_id = c.id))
-SELECT r.euc_id FROM rationed r
-WHERE EXISTS (SELECT 1
-              FROM custody_events s
-              JOIN custody_event_items si ON si.event_id = s.id
-              JOIN import_touched t ON t.id = si.item_id
-              WHERE s.euc_id = r.euc_id);
+-- name: lock_item_writes_of_file
+-- alerts' lock_item_writes for the touched items stored before the file (nobody else can write
+-- events of the file's own until it is committed), all at once, in order, before any
+-- certificate's lock.
+SELECT count(pg_advisory_xact_lock(%(lock_space)s, stripe)) AS locked
+FROM (SELECT DISTINCT hashtext(t.id::text) & 255 AS stripe
+      FROM import_touched t
+      WHERE NOT EXISTS (SELECT 1 FROM import_items new
+                        WHERE new.id = t.id AND NOT new.present AND NOT new.linked)
+      ORDER BY 1) AS stripes;
 
--- name: collect_rationed_moves
--- Every item whose moves those certificates' consents cover (consent_moves): a move the file
--- brings can take a consent's quantity from one of them, moved later.
+-- name: certificates_shipping_file_items
+-- The certificates the touched items stored before the file were shipped under (before it, or
+-- by it): a move the file brings can change the share-out of their consents of a quantity
+-- (service/consent_shares.py). Read once lock_item_writes_of_file is held.
+SELECT DISTINCT s.euc_id
+FROM import_touched t
+JOIN custody_event_items si ON si.item_id = t.id
+JOIN custody_events s ON s.id = si.event_id
+WHERE s.euc_id IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM import_items new
+                  WHERE new.id = t.id AND NOT new.present AND NOT new.linked);
+
+-- name: collect_items_of_changed_shares
+-- The items whose shares of a consent the file changed: derived again with the rest.
 INSERT INTO import_touched (id)
-SELECT DISTINCT m.item_id
-FROM unnest(%(euc_ids)s::uuid[]) AS rationed (euc_id)
-CROSS JOIN LATERAL consent_moves(rationed.euc_id) AS m
+SELECT unnest(%(item_ids)s::uuid[])
 ON CONFLICT (id) DO NOTHING;
 
 -- name: collect_touched_before

@@ -1,7 +1,8 @@
 """A re-export consent that gives a quantity and names no items covers that many items of its
-certificate: the first to move under it, in the order the moves were made (consent_allocation in
-schema.sql). Before, a consent for one rifle covered every rifle of the certificate handed to its
-new end user, and the second, third and hundredth re-transfer read as consented.
+certificate: the first to need it, in the order the moves were made
+(service/domain/consent_shares.py). Before, a consent for one rifle covered every rifle of the
+certificate handed to its new end user, and the second, third and hundredth re-transfer read as
+consented.
 
 The story: Zastava Arms exports rifles to the Iraqi Army under a certificate that forbids
 re-export; the exporting state consents, on 2015-01-01, to the army handing some of them on to
@@ -9,14 +10,21 @@ the Iraqi Federal Police."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import threading
+import time
+from datetime import UTC, date, datetime
 from typing import Any
+from uuid import UUID
 
 import pytest
 
 from service import alerts
-from service.db import Connection
+from service.config import Settings
+from service.db import Connection, connect
+from service.domain.inputs import NewConsent, NewEvent
+from service.recording import Recorder
 from tests.api.test_imports import ndjson, send
+from tests.conftest import second_waits_for_first
 from tests.contract import ContractClient
 
 GRANTED_ON = "2015-01-01"
@@ -267,3 +275,236 @@ def test_an_imported_hand_over_made_earlier_takes_the_consent_from_a_stored_one(
     assert "RETRANSFER_WITHOUT_CONSENT" in listed[ids["M70-0002"]]
     today = datetime.now(UTC).date()
     assert alerts.rebuild(db, today, 180, write=False).differences == ()
+
+
+# The share-out against the findings rules, and under writers at once ----------------------------
+# Found by a review of its first version, which counted every move to the consent's end user (one
+# downstream of a breach, or judged under a later certificate), gave the earliest-granted consent
+# first, and read which certificates share out a consent before taking any lock.
+
+
+def differences(db: Connection) -> tuple[object, ...]:
+    today = datetime.now(UTC).date()
+    return tuple(alerts.rebuild(db, today, 180, write=False).differences)
+
+
+def flagged(rifles: Rifles) -> list[str]:
+    """The rifles whose hand-over no consent covers."""
+    return [item["id"] for item in rifles.items if rifles.findings(item)]
+
+
+# Semantics
+
+
+def test_a_move_downstream_of_a_breach_takes_no_share_of_the_consent(
+    rifles: Rifles, db: Connection
+) -> None:
+    """The first rifle is diverted to a militia (a breach, flagged), which later hands it to the
+    police: the rules read that second move as downstream of the breach, not as a consented
+    re-transfer. It took the consent for one all the same, and the second rifle, handed to the
+    police lawfully, reads as re-transferred without consent."""
+    rifles.consent(1)
+    first, second, _ = rifles.items
+    militia = rifles.registry.party(name="Militia", kind="OTHER", country="IQ")
+    rifles.handed_on(first, "2015-01-15", to_party_id=militia["id"])  # the breach
+    rifles.handed_on(first, "2015-02-01", from_party_id=militia["id"])  # militia -> police
+    rifles.handed_on(second, "2015-03-01")  # army -> police, lawful under the consent
+
+    assert flagged(rifles) == [first["id"]]
+
+
+def test_two_consents_are_shared_so_that_both_moves_they_allow_are_covered(
+    rifles: Rifles, db: Connection
+) -> None:
+    """The exporting state consents to one rifle going to anyone in Iraq, then to one going to
+    the police. The first rifle goes to the police, the second to the ministry: each consent
+    covers one of them. The share-out gives the police's rifle the earlier (any-party) consent,
+    and the ministry's rifle, which only that one covers, reads as re-transferred without
+    consent."""
+    rifles.consent(1, new_end_user_party_id=None)
+    rifles.consent(1, granted_on="2015-01-10", document_reference="RS/RX/2015/2")
+    first, second, _ = rifles.items
+    ministry = rifles.registry.party(name="Ministry of Interior", kind="GOVERNMENT",
+                                     country="IQ")  # fmt: skip
+    rifles.handed_on(first, "2015-02-01")  # to the police
+    rifles.handed_on(second, "2015-03-01", to_party_id=ministry["id"])
+
+    assert flagged(rifles) == []
+
+
+def test_a_move_judged_under_a_later_certificate_takes_no_share(
+    api: ContractClient, registry: Any, db: Connection
+) -> None:
+    """The first rifle is re-exported to Jordan's army under a Jordanian certificate before the
+    consent (a breach of the Iraqi one, flagged); in Jordan, years later, the army hands it to
+    the Jordanian police: the rules judge that move under the Jordanian certificate. The Iraqi
+    consent for one rifle to anyone in Jordan went to it, and the second rifle, re-exported
+    under the consent, reads as re-exported without one."""
+    rifles = Rifles(api, registry)
+    jo_army = registry.party(name="Jordan Armed Forces", kind="ARMED_FORCES", country="JO")
+    jo_police = registry.party(name="Jordan Public Security", kind="LAW_ENFORCEMENT",
+                               country="JO")  # fmt: skip
+    jordanian = registry.euc(rifles.army, jo_army, issuing_country="JO",
+                             destination_country="JO", expires_on="2030-01-01")  # fmt: skip
+    rifles.consent(1, new_end_user_party_id=None, new_destination_country="JO")
+    first, second, _ = rifles.items
+    for item, on in ((first, "2014-06-01"), (second, "2015-03-01")):
+        registry.event("EXPORT", [item], occurred_on=on, country="IQ", destination_country="JO",
+                       euc_id=jordanian["id"], euc_line_number=1,
+                       from_party_id=rifles.army["id"], to_party_id=jo_army["id"])  # fmt: skip
+    registry.event("TRANSFER", [first], occurred_on="2015-02-01", country="JO",
+                   from_party_id=jo_army["id"], to_party_id=jo_police["id"],
+                   owner_party_id=jo_army["id"])  # fmt: skip
+
+    assert flagged(rifles) == [first["id"]]
+
+
+# Writers at once
+
+
+def _recorder(conn: Connection, agency: Any) -> Recorder:
+    return Recorder(conn, agency.id, 180)
+
+
+def _handed_on(rifles: Rifles, item: dict[str, Any], on: date) -> NewEvent:
+    return NewEvent("TRANSFER", on, "IQ", (UUID(item["id"]),),
+                    from_party_id=UUID(rifles.army["id"]),
+                    to_party_id=UUID(rifles.police["id"]))  # fmt: skip
+
+
+def _consent_for_one(rifles: Rifles) -> NewConsent:
+    return NewConsent(date(2015, 1, 1), "Serbian Ministry of Trade", "IQ",
+                      new_end_user_party_id=UUID(rifles.police["id"]), quantity=1)  # fmt: skip
+
+
+def test_two_hand_overs_at_once_under_a_consent_for_one_see_each_other(
+    rifles: Rifles, settings: Settings, agency_key: Any, db: Connection
+) -> None:
+    """Both lock the certificate (the consent stands before either); the second waits, then
+    shares the consent out again over both moves."""
+    rifles.consent(1)
+    first, second, _ = rifles.items
+    agency = agency_key[0]
+    second_waits_for_first(
+        settings,
+        lambda conn: _recorder(conn, agency).event(_handed_on(rifles, second, date(2015, 3, 1))),
+        lambda conn: _recorder(conn, agency).event(_handed_on(rifles, first, date(2015, 2, 1))),
+    )
+    assert differences(db) == ()
+    assert flagged(rifles) == [second["id"]]
+
+
+def test_a_hand_over_recorded_while_the_consent_is_recorded_leaves_no_item_stale(
+    rifles: Rifles, settings: Settings, agency_key: Any, db: Connection
+) -> None:
+    """The second rifle was handed on before any consent. The consent for one is recorded
+    (shared out: the second takes it) while the first rifle's earlier hand-over is recorded on
+    another connection, which waits for the certificate the rifle was shipped under, then
+    shares it out again: the first rifle takes the consent, and the second is listed. (Before,
+    the hand-over asked which certificates share out a consent before taking any lock, saw
+    none, and derived its own rifle only, leaving the second listed as consented.)"""
+    first, second, _ = rifles.items
+    rifles.handed_on(second, "2015-03-01")
+    agency = agency_key[0]
+    euc_id = UUID(rifles.euc["id"])
+    second_waits_for_first(
+        settings,
+        lambda conn: _recorder(conn, agency).consent(euc_id, _consent_for_one(rifles)),
+        lambda conn: _recorder(conn, agency).event(_handed_on(rifles, first, date(2015, 2, 1))),
+    )
+    assert flagged(rifles) == [second["id"]]
+    assert second["id"] in rifles.listed()
+    assert differences(db) == ()
+
+
+def test_a_hand_over_recorded_while_the_rifle_is_shipped_leaves_no_item_stale(
+    rifles: Rifles, settings: Settings, agency_key: Any, db: Connection
+) -> None:
+    """A fourth rifle's export under the certificate and its hand-over to the police are
+    recorded at once (an importing agency's record of the hand-over, say). The hand-over waits
+    for the export (both write the rifle's events), then sees the certificate it was shipped
+    under: the fourth rifle, handed on before the second, takes the consent from it, and the
+    second is listed."""
+    rifles.consent(1)
+    _, second, _ = rifles.items
+    rifles.handed_on(second, "2015-03-01")
+    fourth = rifles.registry.item(manufacturer="Zastava Arms", model="M70")
+    agency = agency_key[0]
+    export = NewEvent("EXPORT", date(2011, 5, 2), "RS", (UUID(fourth["id"]),),
+                      destination_country="IQ", euc_id=UUID(rifles.euc["id"]),
+                      euc_line_number=1, from_party_id=UUID(rifles.exporter["id"]),
+                      to_party_id=UUID(rifles.army["id"]))  # fmt: skip
+    second_waits_for_first(
+        settings,
+        lambda conn: _recorder(conn, agency).event(export),
+        lambda conn: _recorder(conn, agency).event(_handed_on(rifles, fourth, date(2015, 2, 1))),
+    )
+    assert rifles.findings(fourth) == []
+    assert rifles.findings(second) != []
+    assert second["id"] in rifles.listed()
+    assert differences(db) == ()
+
+
+def test_an_import_loaded_while_the_consent_is_recorded_leaves_no_item_stale(
+    rifles: Rifles,
+    other_api: ContractClient,
+    settings: Settings,
+    agency_key: Any,
+    db: Connection,
+) -> None:
+    """As with a request: the import (a partner's registry, which links the stored rifle and
+    police) waits for the certificate the rifle was shipped under while the consent is
+    recorded, then shares it out again, and lists the rifle its move took the consent from."""
+    first, second, _ = rifles.items
+    police = rifles.registry.party(name="Iraqi Federal Police HQ", kind="LAW_ENFORCEMENT",
+                                   country="IQ", registration_number="IQ-FP-1")  # fmt: skip
+    rifles.handed_on(second, "2015-03-01", to_party_id=police["id"])
+    agency = agency_key[0]
+    euc_id = UUID(rifles.euc["id"])
+    consent = NewConsent(date(2015, 1, 1), "Serbian Ministry of Trade", "IQ",
+                         new_end_user_party_id=UUID(police["id"]), quantity=1)  # fmt: skip
+    serial = db.execute("SELECT serial_number FROM items WHERE id = %s",
+                        (first["id"],)).fetchone()["serial_number"]  # fmt: skip
+    body = ndjson(
+        {"record_type": "party", "ref": "P-ARMY", "name": "Iraqi Army (partner)",
+         "kind": "ARMED_FORCES", "country": "IQ"},
+        {"record_type": "party", "ref": "P-POLICE", "name": "Iraqi Federal Police HQ",
+         "kind": "LAW_ENFORCEMENT", "country": "IQ", "registration_number": "IQ-FP-1"},
+        {"record_type": "item", "ref": "I-1", "manufacturer": "Zastava Arms", "model": "M70",
+         "category": "RIFLE", "serial_number": serial},
+        {"record_type": "event", "ref": "E-1", "event_type": "TRANSFER",
+         "occurred_on": "2015-02-01", "country": "IQ", "from_party_ref": "P-ARMY",
+         "to_party_ref": "P-POLICE", "item_refs": ["I-1"]},
+    )  # fmt: skip
+    api = other_api
+    answers: list[Any] = []
+    with connect(settings) as one, connect(settings) as watcher, one.transaction():
+        _recorder(one, agency).consent(euc_id, consent)
+        thread = threading.Thread(target=lambda: answers.append(send(api, body)))
+        thread.start()
+        deadline = time.monotonic() + 10
+        while (
+            time.monotonic() < deadline
+            and not watcher.execute(
+                "SELECT 1 FROM pg_stat_activity WHERE %s = ANY (pg_blocking_pids(pid))",
+                (one.info.backend_pid,),
+            ).fetchone()
+        ):
+            time.sleep(0.02)
+        assert thread.is_alive(), _errors(api, answers)
+    thread.join(timeout=20)
+    assert answers and answers[0].status_code == 201, answers[0].get_json() if answers else None
+    linked = [r["id"] for r in db.execute("SELECT id FROM items WHERE serial_number = %s",
+                                          (serial,))]  # fmt: skip
+    assert linked == [UUID(first["id"])]  # the file's rifle is the stored one
+    assert rifles.findings(first) == []  # the file's hand-over, the first, took the consent
+    assert flagged(rifles) == [second["id"]]
+    assert second["id"] in rifles.listed()
+    assert differences(db) == ()
+
+
+def _errors(api: ContractClient, answers: list[Any]) -> object:
+    if not answers:
+        return None
+    detail = answers[0].get_json()["detail"]
+    return api.get("/v1/imports/" + detail.rsplit("/", 1)[1]).get_json().get("errors")

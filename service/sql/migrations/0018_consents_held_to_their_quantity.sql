@@ -1,101 +1,33 @@
 -- Version 18: a re-export consent held to its quantity. A consent that gives a quantity and
 -- names no items covered every item of its certificate handed to its new end user: a consent
--- for one rifle let three be re-transferred with no finding. consent_moves lists the moves the
--- certificate's consents cover; consent_allocation shares each such consent's quantity out over
--- them, in the order they were made; chain_entries, made again, says of each consent whether it
--- covers the chain's item and whether other items took all of it ('spent'), with its quantity.
--- Nothing stored changes. Alert lists derived before keep what they said until
--- `trace-registry alerts rebuild`.
+-- for one rifle let three be re-transferred with no finding. Now it covers that many items, the
+-- first to need it in the order the moves were made (service/domain/consent_shares.py). The
+-- share-out is derived by the service, under the certificate's lock, whenever a fact about the
+-- certificate or its items' moves is recorded, and stored: consent_shares (each item's share,
+-- and the move that took it) and consent_share_outs (the consents shared out). chain_entries,
+-- made again, reads them: each consent of an event's certificate carries its quantity, whether
+-- it covers the chain's item, and whether other items took all of it ('spent'). A consent not
+-- yet shared out (every one, until `trace-registry alerts rebuild` or a new fact about its
+-- certificate) covers every item, as before. Nothing recorded changes.
 
--- Version 18: a consent's quantity, held to. A consent that names its items covers those (no
--- more than its quantity: refused at input); one that names none but gives a quantity covers
--- that many items of the certificate, the first to move under it. consent_moves is every move
--- a standing consent of the certificate covers, of the items shipped under it since: moves to
--- the consent's new end user (holder or owner) in its country, on or after the day it was
--- granted, other than those the certificate itself allows (to its end user, in its country).
--- Each move lists the consents that cover it, earliest granted first, as chains read them.
-CREATE FUNCTION consent_moves(certificate uuid)
-RETURNS TABLE (item_id uuid, event_id uuid, occurred_on date, act_recorded_at timestamptz,
-               recorded_at timestamptz, consent_ids uuid[])
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT mi.item_id, m.id, m.occurred_on, coalesce(ma.first_recorded_at, m.recorded_at),
-           m.recorded_at, array_agg(c.id ORDER BY c.granted_on, c.recorded_at, c.id)
-    FROM end_user_certificates euc
-    JOIN (SELECT si.item_id, min(s.occurred_on) AS shipped_on
-          FROM custody_events s JOIN custody_event_items si ON si.event_id = s.id
-          WHERE s.euc_id = certificate AND s.event_type IN ('EXPORT', 'IMPORT')
-            AND NOT EXISTS (SELECT 1 FROM event_error_declarations sd WHERE sd.event_id = s.id)
-          GROUP BY si.item_id) AS shipped ON true
-    JOIN custody_event_items mi ON mi.item_id = shipped.item_id
-    JOIN custody_events m ON m.id = mi.event_id
-    LEFT JOIN corrected_acts ma ON ma.event_id = m.id
-    JOIN reexport_consents c
-         ON c.euc_id = certificate
-        AND c.granted_on <= m.occurred_on
-        AND c.new_destination_country = coalesce(m.destination_country, m.country)
-        AND (c.new_end_user_party_id IS NULL
-             OR c.new_end_user_party_id IN (m.to_party_id, m.owner_party_id))
-    WHERE euc.id = certificate
-      AND m.event_type IN ('EXPORT', 'IMPORT', 'TRANSFER')
-      AND m.euc_id IS DISTINCT FROM certificate
-      AND m.occurred_on >= shipped.shipped_on
-      AND NOT ((euc.end_user_party_id IS NULL
-                OR coalesce(euc.end_user_party_id IN (m.to_party_id, m.owner_party_id), false))
-               AND coalesce(m.destination_country, m.country) = euc.destination_country)
-      AND NOT EXISTS (SELECT 1 FROM event_error_declarations md WHERE md.event_id = m.id)
-      AND NOT EXISTS (SELECT 1 FROM reexport_consent_withdrawals cw WHERE cw.consent_id = c.id)
-      AND (NOT EXISTS (SELECT 1 FROM reexport_consent_items ci WHERE ci.consent_id = c.id)
-           OR EXISTS (SELECT 1 FROM reexport_consent_items ci
-                      WHERE ci.consent_id = c.id AND ci.item_id = mi.item_id))
-    GROUP BY mi.item_id, m.id, ma.first_recorded_at
-$$;
-
--- Version 18: the items each standing consent of the certificate that gives a quantity and
--- names no items covers: its quantity shared out over consent_moves in the order the moves were
--- made (as a line's exports are counted: date, when the act was first recorded, recording
--- time, id). A move takes nothing when a consent that covers it has no quantity or names the
--- item, or when the item already holds one of its consents (it moves on within the new end
--- user); else the first of its consents with room left; with none left, the item is not
--- covered, and its move reads as a re-transfer no consent covers. Before, a consent for one
--- rifle covered every rifle of the certificate handed to its new end user.
-CREATE FUNCTION consent_allocation(certificate uuid)
-RETURNS TABLE (consent_id uuid, item_id uuid)
-LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
-#variable_conflict use_column
-DECLARE
-    move record;
-    covering uuid;
-    room jsonb;  -- by consent id: how many items it may still cover
-    held text[] := '{}';  -- 'item consent' for each item given a consent
-BEGIN
-    SELECT jsonb_object_agg(c.id, c.quantity) INTO room
-    FROM reexport_consents c
-    WHERE c.euc_id = certificate AND c.quantity IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM reexport_consent_items ci WHERE ci.consent_id = c.id)
-      AND NOT EXISTS (SELECT 1 FROM reexport_consent_withdrawals cw WHERE cw.consent_id = c.id);
-    IF room IS NULL THEN
-        RETURN;
-    END IF;
-    FOR move IN SELECT m.item_id AS moved, m.consent_ids AS consents
-                FROM consent_moves(certificate) m
-                ORDER BY m.occurred_on, m.act_recorded_at, m.recorded_at, m.event_id LOOP
-        CONTINUE WHEN EXISTS (SELECT 1 FROM unnest(move.consents) AS k (id)
-                              WHERE NOT room ? k.id::text
-                                 OR move.moved || ' ' || k.id = ANY (held));
-        FOREACH covering IN ARRAY move.consents LOOP
-            IF (room ->> covering::text)::integer > 0 THEN
-                room := jsonb_set(room, ARRAY[covering::text],
-                                  to_jsonb((room ->> covering::text)::integer - 1));
-                held := held || (move.moved || ' ' || covering);
-                consent_id := covering;
-                item_id := move.moved;
-                RETURN NEXT;
-                EXIT;
-            END IF;
-        END LOOP;
-    END LOOP;
-END
-$$;
+-- Version 18: how a standing consent that gives a quantity and names no items is shared out
+-- over the items shipped under its certificate: each share is an item, and the move that took
+-- it (the first move the findings rules read as needing the consent, in the order the moves
+-- were made). Derived, not recorded: service/consent_shares.py derives a certificate's shares
+-- again under its advisory lock whenever a fact about it or its items' moves is recorded, and
+-- `trace-registry alerts rebuild` derives them all. A consent with a row in consent_share_outs
+-- has its shares derived (covers the items it shares with, and no other); one without (a
+-- database migrated from version 17, until the rebuild) covers every item, as before.
+CREATE TABLE consent_shares (
+    consent_id  uuid NOT NULL REFERENCES reexport_consents (id),
+    item_id     uuid NOT NULL, -- references items
+    event_id    uuid NOT NULL, -- references custody_events: the move that took the share
+    PRIMARY KEY (consent_id, item_id)
+);
+CREATE TABLE consent_share_outs (
+    consent_id  uuid PRIMARY KEY REFERENCES reexport_consents (id),
+    derived_at  timestamptz NOT NULL DEFAULT clock_timestamp()
+);
 
 DROP VIEW chain_entries;
 -- A custody entry as a chain shows it: the item, its event with everything a reader and the
@@ -113,7 +45,7 @@ SELECT ei.item_id AS chain_item_id, d.*,
                       'new_destination_country', c.new_destination_country,
                       'quantity', c.quantity,
                       'covers_item',
-                      CASE WHEN rationed.items IS NOT NULL THEN ei.item_id = ANY (rationed.items)
+                      CASE WHEN so.consent_id IS NOT NULL THEN share.item_id IS NOT NULL
                            ELSE NOT EXISTS (SELECT 1 FROM reexport_consent_items ci
                                             WHERE ci.consent_id = c.id)
                                 OR EXISTS (SELECT 1 FROM reexport_consent_items ci
@@ -125,21 +57,15 @@ SELECT ei.item_id AS chain_item_id, d.*,
                               WHERE cw.consent_id = c.id),
                       -- version 18: its quantity went wholly to other items (findings say so)
                       'spent',
-                      coalesce(cardinality(rationed.items) = c.quantity
-                               AND NOT ei.item_id = ANY (rationed.items), false))
+                      so.consent_id IS NOT NULL AND share.item_id IS NULL
+                      AND (SELECT count(*) FROM consent_shares s WHERE s.consent_id = c.id)
+                          >= c.quantity)
                   ORDER BY c.granted_on), '[]')
            FROM reexport_consents c
-           -- version 18: the items a standing consent that gives a quantity and names none
-           -- covers (consent_allocation); NULL for any other consent
-           LEFT JOIN LATERAL (
-               SELECT ARRAY(SELECT a.item_id FROM consent_allocation(c.euc_id) a
-                            WHERE a.consent_id = c.id) AS items
-               WHERE c.quantity IS NOT NULL
-                 AND NOT EXISTS (SELECT 1 FROM reexport_consent_items ci
-                                 WHERE ci.consent_id = c.id)
-                 AND NOT EXISTS (SELECT 1 FROM reexport_consent_withdrawals cw
-                                 WHERE cw.consent_id = c.id)
-           ) AS rationed ON true
+           -- version 18: a consent shared out (consent_shares), and this item's share of it
+           LEFT JOIN consent_share_outs so ON so.consent_id = c.id
+           LEFT JOIN consent_shares share
+                  ON share.consent_id = so.consent_id AND share.item_id = ei.item_id
            WHERE c.euc_id = d.euc_id
        ) END AS euc_consents,
        CASE WHEN d.euc_id IS NOT NULL THEN (
@@ -157,3 +83,5 @@ FROM custody_event_items ei
 CROSS JOIN LATERAL (SELECT * FROM event_details v WHERE v.id = ei.event_id OFFSET 0) AS d;
 
 GRANT SELECT, INSERT ON chain_entries TO trace_registry_service;
+GRANT SELECT, INSERT, UPDATE, DELETE ON consent_shares, consent_share_outs
+    TO trace_registry_service;

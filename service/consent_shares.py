@@ -1,0 +1,89 @@
+"""Keeping the share-out of re-export consents of a quantity in step with the ledger.
+
+A consent that gives a quantity and names no items covers the first items to need it
+(service/domain/consent_shares.py). Which those are changes with any move of any item shipped
+under its certificate, so the share-out is derived again, in the transaction that records the
+fact, under the certificate's advisory lock (alerts.lock_certificates), and stored
+(consent_shares): a chain reads its item's shares without reading the other items' chains. The
+items whose shares changed have their alert state derived again with the rest.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
+
+from service.db import Connection
+from service.domain.consent_shares import Share, share_out
+from service.domain.findings import Consent
+from service.repository import chains
+from service.repository import consent_shares as stored_shares
+
+
+@dataclass(frozen=True)
+class Derived:
+    """The items whose shares changed, and what changed, said for `alerts rebuild`."""
+
+    changed_items: list[UUID]
+    differences: tuple[str, ...]
+
+
+def derive(
+    conn: Connection,
+    euc_ids: list[UUID],
+    today: date,
+    verification_days: int,
+    *,
+    write: bool = True,
+) -> Derived:
+    """Share out the certificates' consents of a quantity again, and store it if `write` (the
+    caller holds the certificates' locks)."""
+    euc_ids = stored_shares.certificates_shared_out(conn, euc_ids) if euc_ids else []
+    if not euc_ids:
+        return Derived([], ())
+    limited = stored_shares.limited_consents(conn, euc_ids)
+    by_certificate: dict[UUID, list[Consent]] = defaultdict(list)
+    for consent in limited:
+        by_certificate[consent.euc_id].append(consent)
+    before = stored_shares.stored(conn, euc_ids)
+    marked = stored_shares.marked_shared_out(conn, euc_ids)
+    after: set[Share] = set()
+    for euc_id, consents in by_certificate.items():
+        item_ids = stored_shares.items_moved_to_consented_hands(conn, euc_id)
+        if not item_ids:
+            continue
+        entries = chains.by_chain(chains.ask(conn, item_ids))
+        read = chains.facts_of(item_ids, entries, today, verification_days)
+        after |= share_out(euc_id, consents, read)
+    if write:
+        stored_shares.replace(conn, euc_ids, [consent.id for consent in limited], after)
+    changed = before ^ after
+    unmarked = {consent.id for consent in limited} - marked
+    return Derived(
+        sorted({share.item_id for share in changed}),
+        tuple(
+            f"consent {share.consent_id}: item {share.item_id} "
+            + (
+                "stored as sharing it, not derived so"
+                if share in before
+                else "derived as sharing it, not stored so"
+            )
+            for share in sorted(changed)
+        )
+        + tuple(f"consent {consent_id}: not shared out yet" for consent_id in sorted(unmarked)),
+    )
+
+
+def derive_all(
+    conn: Connection, today: date, verification_days: int, *, write: bool = True
+) -> Derived:
+    """derive() for every certificate with a consent of a quantity (`alerts rebuild`)."""
+    return derive(
+        conn,
+        stored_shares.certificates_shared_out(conn),
+        today,
+        verification_days,
+        write=write,
+    )

@@ -1,0 +1,76 @@
+"""The stored share-out of re-export consents that give a quantity and name no items
+(consent_shares in schema.sql; service/consent_shares.py derives it)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from service.db import Connection
+from service.domain.consent_shares import Share
+from service.domain.findings import Consent
+from service.repository.queries import load
+
+SQL = load("consent_shares")
+
+
+def limited_consents(conn: Connection, euc_ids: list[UUID]) -> list[Consent]:
+    """The standing consents under the certificates that give a quantity and name no items,
+    each certificate's in the order they were granted."""
+    return [
+        Consent(
+            id=row["id"],
+            euc_id=row["euc_id"],
+            granted_on=row["granted_on"],
+            new_end_user_party_id=row["new_end_user_party_id"],
+            new_destination_country=row["new_destination_country"],
+            quantity=row["quantity"],
+        )
+        for row in conn.execute(SQL["limited_consents"], {"euc_ids": euc_ids})
+    ]
+
+
+def certificates_shared_out(conn: Connection, among: list[UUID] | None = None) -> list[UUID]:
+    """The certificates (among those given, or of all) with a consent of a quantity, or whose
+    consents were shared out."""
+    found = conn.execute(SQL["certificates_shared_out"], {"euc_ids": among})
+    return [row["euc_id"] for row in found]
+
+
+def items_moved_to_consented_hands(conn: Connection, euc_id: UUID) -> list[UUID]:
+    """The items of the certificate whose moves one of its consents of a quantity may cover."""
+    return sorted(
+        row["item_id"]
+        for row in conn.execute(SQL["items_moved_to_consented_hands"], {"euc_id": euc_id})
+    )
+
+
+def stored(conn: Connection, euc_ids: list[UUID]) -> set[Share]:
+    return {
+        Share(row["consent_id"], row["item_id"], row["event_id"])
+        for row in conn.execute(SQL["stored_shares"], {"euc_ids": euc_ids})
+    }
+
+
+def marked_shared_out(conn: Connection, euc_ids: list[UUID]) -> set[UUID]:
+    return {
+        row["consent_id"] for row in conn.execute(SQL["marked_shared_out"], {"euc_ids": euc_ids})
+    }
+
+
+def replace(
+    conn: Connection, euc_ids: list[UUID], shared_out: list[UUID], shares: set[Share]
+) -> None:
+    """Store the certificates' share-out: the consents shared out, and their shares."""
+    conn.execute(SQL["clear_shares"], {"euc_ids": euc_ids})
+    if shared_out:
+        conn.execute(SQL["mark_shared_out"], {"consent_ids": shared_out})
+    if shares:
+        ordered = sorted(shares, key=lambda share: (share.consent_id, share.item_id))
+        conn.execute(
+            SQL["store_shares"],
+            {
+                "consent_ids": [share.consent_id for share in ordered],
+                "item_ids": [share.item_id for share in ordered],
+                "event_ids": [share.event_id for share in ordered],
+            },
+        )

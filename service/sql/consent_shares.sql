@@ -1,0 +1,74 @@
+-- name: limited_consents
+-- The standing consents under these certificates that give a quantity and name no items: those
+-- shared out over the items that move under them (service.domain.consent_shares).
+SELECT c.id, c.euc_id, c.granted_on, c.new_end_user_party_id, c.new_destination_country,
+       c.quantity
+FROM reexport_consents c
+WHERE c.euc_id = ANY(%(euc_ids)s::uuid[]) AND c.quantity IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM reexport_consent_items ci WHERE ci.consent_id = c.id)
+  AND NOT EXISTS (SELECT 1 FROM reexport_consent_withdrawals cw WHERE cw.consent_id = c.id)
+ORDER BY c.euc_id, c.granted_on, c.recorded_at, c.id;
+
+-- name: certificates_shared_out
+-- The certificates (of these, or of all when NULL) with such a consent, or with a consent
+-- marked shared out: those whose share-out a fact may change. Most facts name none (one index
+-- probe per certificate named).
+SELECT c.euc_id
+FROM reexport_consents c
+WHERE (%(euc_ids)s::uuid[] IS NULL OR c.euc_id = ANY(%(euc_ids)s::uuid[]))
+  AND c.quantity IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM reexport_consent_items ci WHERE ci.consent_id = c.id)
+  AND NOT EXISTS (SELECT 1 FROM reexport_consent_withdrawals cw WHERE cw.consent_id = c.id)
+UNION
+SELECT c.euc_id FROM consent_share_outs o JOIN reexport_consents c ON c.id = o.consent_id
+WHERE %(euc_ids)s::uuid[] IS NULL OR c.euc_id = ANY(%(euc_ids)s::uuid[])
+ORDER BY 1;
+
+-- name: items_moved_to_consented_hands
+-- The items a consent of the certificate that gives a quantity and names none may be shared
+-- with: shipped under the certificate (a standing export or import), with a standing move
+-- (export, import or transfer) on or after the day the consent was granted to where it allows
+-- (its country, and its new end user as holder or owner when it names one). More than the
+-- findings rules may give a share to (a move downstream of a breach, say): they decide.
+SELECT DISTINCT si.item_id
+FROM reexport_consents c
+JOIN custody_events s ON s.euc_id = c.euc_id AND s.event_type IN ('EXPORT', 'IMPORT')
+JOIN custody_event_items si ON si.event_id = s.id
+JOIN custody_event_items mi ON mi.item_id = si.item_id
+JOIN custody_events m ON m.id = mi.event_id
+WHERE c.euc_id = %(euc_id)s AND c.quantity IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM reexport_consent_items ci WHERE ci.consent_id = c.id)
+  AND NOT EXISTS (SELECT 1 FROM reexport_consent_withdrawals cw WHERE cw.consent_id = c.id)
+  AND NOT EXISTS (SELECT 1 FROM event_error_declarations sd WHERE sd.event_id = s.id)
+  AND m.event_type IN ('EXPORT', 'IMPORT', 'TRANSFER') AND m.occurred_on >= c.granted_on
+  AND coalesce(m.destination_country, m.country) = c.new_destination_country
+  AND (c.new_end_user_party_id IS NULL
+       OR c.new_end_user_party_id IN (m.to_party_id, m.owner_party_id))
+  AND NOT EXISTS (SELECT 1 FROM event_error_declarations md WHERE md.event_id = m.id);
+
+-- name: stored_shares
+-- The shares stored for the consents of these certificates.
+SELECT s.consent_id, s.item_id, s.event_id
+FROM consent_shares s JOIN reexport_consents c ON c.id = s.consent_id
+WHERE c.euc_id = ANY(%(euc_ids)s::uuid[]);
+
+-- name: marked_shared_out
+-- The consents of these certificates marked shared out.
+SELECT o.consent_id
+FROM consent_share_outs o JOIN reexport_consents c ON c.id = o.consent_id
+WHERE c.euc_id = ANY(%(euc_ids)s::uuid[]);
+
+-- name: clear_shares
+-- Every share of the consents of these certificates, and the mark that they were shared out
+-- (a withdrawn consent keeps neither: it covers nothing).
+WITH consents AS (SELECT c.id FROM reexport_consents c WHERE c.euc_id = ANY(%(euc_ids)s::uuid[])),
+     cleared AS (DELETE FROM consent_shares s USING consents WHERE s.consent_id = consents.id)
+DELETE FROM consent_share_outs o USING consents WHERE o.consent_id = consents.id;
+
+-- name: mark_shared_out
+INSERT INTO consent_share_outs (consent_id)
+SELECT unnest(%(consent_ids)s::uuid[]);
+
+-- name: store_shares
+INSERT INTO consent_shares (consent_id, item_id, event_id)
+SELECT * FROM unnest(%(consent_ids)s::uuid[], %(item_ids)s::uuid[], %(event_ids)s::uuid[]);
