@@ -11,6 +11,7 @@ items whose shares changed have their alert state derived again with the rest.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
@@ -37,11 +38,14 @@ def derive(
     verification_days: int,
     *,
     write: bool = True,
+    needed: Callable[[], bool] = lambda: True,
 ) -> Derived:
-    """Share out the certificates' consents of a quantity again, and store it if `write` (the
-    caller holds the certificates' locks)."""
+    """Share out the certificates' consents of a quantity again, and store what changed if
+    `write` (the caller holds the certificates' locks). `needed` says, once some of the
+    certificates are found to have such consents, whether the fact at hand can change their
+    share-out at all (a theft report with no move of its items that day cannot)."""
     euc_ids = stored_shares.certificates_shared_out(conn, euc_ids) if euc_ids else []
-    if not euc_ids:
+    if not euc_ids or not needed():
         return Derived([], ())
     limited = stored_shares.limited_consents(conn, euc_ids)
     by_certificate: dict[UUID, list[Consent]] = defaultdict(list)
@@ -50,19 +54,24 @@ def derive(
     before = stored_shares.stored(conn, euc_ids)
     marked = stored_shares.marked_shared_out(conn, euc_ids)
     after: set[Share] = set()
+    # A consent not shared out before covered every item (chain_entries): every item it may
+    # reach is derived again, whether it takes a share or loses its cover.
+    uncovered: set[UUID] = set()
     for euc_id, consents in by_certificate.items():
         item_ids = stored_shares.items_moved_to_consented_hands(conn, euc_id)
+        if any(consent.id not in marked for consent in consents):
+            uncovered.update(item_ids)
         if not item_ids:
             continue
         entries = chains.by_chain(chains.ask(conn, item_ids))
         read = chains.facts_of(item_ids, entries, today, verification_days)
         after |= share_out(euc_id, consents, read)
+    standing = {consent.id for consent in limited}
     if write:
-        stored_shares.replace(conn, euc_ids, [consent.id for consent in limited], after)
+        stored_shares.store_changes(conn, before, after, marked, standing)
     changed = before ^ after
-    unmarked = {consent.id for consent in limited} - marked
     return Derived(
-        sorted({share.item_id for share in changed}),
+        sorted({share.item_id for share in changed} | uncovered),
         tuple(
             f"consent {share.consent_id}: item {share.item_id} "
             + (
@@ -72,7 +81,9 @@ def derive(
             )
             for share in sorted(changed)
         )
-        + tuple(f"consent {consent_id}: not shared out yet" for consent_id in sorted(unmarked)),
+        + tuple(
+            f"consent {consent_id}: not shared out yet" for consent_id in sorted(standing - marked)
+        ),
     )
 
 

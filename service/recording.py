@@ -22,6 +22,7 @@ from service.domain.inputs import (
 )
 from service.domain.records import EndUserCertificate, EventRecord
 from service.repository import alerts as alert_list
+from service.repository import consent_shares as consent_share_store
 from service.repository import eucs, events
 
 
@@ -51,10 +52,7 @@ class Recorder:
                     *recorded.item_ids,
                     *moved,
                     *(self._shipped_later(changed) if named else ()),
-                    # Only a move, a shipment or a correction can change what a consent's
-                    # share-out reads (findings.steps judges nothing else): a theft report
-                    # about an item of a large certificate does not share it out again.
-                    *(self._shares_changed(certificates) if _may_move(event, corrected) else ()),
+                    *self._shares_changed(certificates, lambda: self._may_move(event, corrected)),
                 ]
             )
         return recorded
@@ -131,19 +129,23 @@ class Recorder:
     def verification(
         self, euc_id: UUID, verification: NewDeliveryVerification
     ) -> EndUserCertificate:
+        # A verification changes no consent's share-out (findings.steps does not read it).
         return self._certificate_fact(
-            euc_id, lambda: eucs.add_verification(self.conn, self.agency_id, euc_id, verification)
+            euc_id,
+            lambda: eucs.add_verification(self.conn, self.agency_id, euc_id, verification),
+            shares=False,
         )
 
     def _certificate_fact(
-        self, euc_id: UUID, store: Callable[[], EndUserCertificate]
+        self, euc_id: UUID, store: Callable[[], EndUserCertificate], *, shares: bool = True
     ) -> EndUserCertificate:
         """Store a fact about a certificate, then derive every item shipped under it again,
         under the certificate's lock: every export under it is committed and seen."""
         with self.conn.transaction():
             alert_list.lock_certificates(self.conn, [euc_id])
             euc = store()
-            self._shares_changed([euc_id])  # its items are all derived again anyway
+            if shares:
+                self._shares_changed([euc_id])  # its items are all derived again anyway
             self._refresh(alert_list.items_under_certificate(self.conn, euc_id))
         return euc
 
@@ -157,12 +159,25 @@ class Recorder:
         alert_list.lock_certificates(self.conn, certificates)
         return certificates
 
-    def _shares_changed(self, certificates: list[UUID]) -> list[UUID]:
+    def _shares_changed(
+        self, certificates: list[UUID], needed: Callable[[], bool] = lambda: True
+    ) -> list[UUID]:
         """Share out the certificates' consents of a quantity again (under their locks); the
         items whose shares changed."""
         today = datetime.now(UTC).date()
-        derived = consent_shares.derive(self.conn, certificates, today, self.verification_days)
+        derived = consent_shares.derive(
+            self.conn, certificates, today, self.verification_days, needed=needed
+        )
         return derived.changed_items
+
+    def _may_move(self, event: NewEvent, corrected: EventRecord | None) -> bool:
+        """Whether the event can change a consent's share-out: a move, a shipment or a
+        correction can; another event only where its items moved on its day, whose order it
+        can change (a recovery puts the hand-over by its holder after it). A theft report
+        about an item of a large certificate does not share the consent out again."""
+        if event.event_type in TRANSFER_TYPES or event.euc_id is not None or corrected:
+            return True
+        return consent_share_store.moved_on_day(self.conn, list(event.item_ids), event.occurred_on)
 
     def _shipped_later(self, event_ids: list[UUID]) -> list[UUID]:
         # An export counts towards its certificate line: the line's later exports change too.
@@ -176,10 +191,6 @@ class Recorder:
 def _certificates(*euc_ids: UUID | None) -> list[UUID]:
     """The certificates named (an event's and the one it corrects), each once."""
     return sorted({euc_id for euc_id in euc_ids if euc_id is not None})
-
-
-def _may_move(event: NewEvent, corrected: EventRecord | None) -> bool:
-    return event.event_type in TRANSFER_TYPES or event.euc_id is not None or corrected is not None
 
 
 def _certificate_of(event: EventRecord | None) -> UUID | None:

@@ -26,7 +26,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from uuid import UUID
 
-from service.domain.custody import TRANSFER_TYPES
+from service.domain.custody import TRANSFER_TYPES, acts_first_recorded
 from service.domain.findings import ChainFacts, Consent, steps
 from service.domain.records import CustodyEvent
 
@@ -64,15 +64,17 @@ def share_out(
 
 def _in_move_order(chains: Mapping[UUID, ChainFacts]) -> Iterator[tuple[UUID, CustodyEvent]]:
     """Every standing move (export, import, transfer) of the items, across them in the order
-    they were made; each item's in its chain's order (a day's events in the order custody
-    passed)."""
+    they were made (by day, then by when the act was first recorded: a correction in the place
+    of the event it corrects, as a line's exports are counted); each item's in its chain's
+    order (a day's events in the order custody passed)."""
     moves = (
         [
-            ((event.occurred_on, event.recorded_at, event.id), item_id, event)
+            ((event.occurred_on, first[event.id], event.recorded_at, event.id), item_id, event)
             for event in chain.standing
             if event.event_type in TRANSFER_TYPES
         ]
         for item_id, chain in sorted(chains.items())
+        for first in (acts_first_recorded(chain.events),)
     )
     for _, item_id, event in heapq.merge(*moves, key=lambda move: move[0]):
         yield item_id, event

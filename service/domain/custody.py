@@ -180,6 +180,19 @@ def in_chain_order(events: Sequence[CustodyEvent]) -> list[int]:
     corrects (and of the one that event corrected, and so on), not the end of its day. By when
     it was recorded alone, correcting one of a day's events moved the act after the day's later
     events (a manufacture after the transfer that followed it), which changed the holder."""
+    first_recorded = acts_first_recorded(events)
+    order = list(range(len(events)))  # the order the database reads them in
+    if any(first_recorded[event.id] != event.recorded_at for event in events):
+        order.sort(key=lambda n: _chain_key(events[n], first_recorded))
+    if all(events[a].occurred_on != events[b].occurred_on for a, b in pairwise(order)):
+        return order  # a day an event (nearly every chain a trace reads)
+    return _as_custody_passed(events, order)
+
+
+def acts_first_recorded(events: Sequence[CustodyEvent]) -> dict[UUID, datetime]:
+    """When the act each of an item's events records was first recorded: its own recording
+    time, or, for a correction, that of the event it corrects (and of the one that event
+    corrected, and so on), as corrected_acts in schema.sql has it."""
     first_recorded = {event.id: event.recorded_at for event in events}
     corrections = [
         (event.id, corrective)
@@ -188,21 +201,16 @@ def in_chain_order(events: Sequence[CustodyEvent]) -> list[int]:
         for corrective in event.error_declaration.corrective_event_ids
         if corrective in first_recorded
     ]
-    order = list(range(len(events)))  # the order the database reads them in
-    if corrections:
-        # Until nothing moves: a correction of a correction takes the first one's place too
-        # (the times only fall, so this ends, corrections that name each other included).
-        changed = True
-        while changed:
-            changed = False
-            for corrected, corrective in corrections:
-                if first_recorded[corrected] < first_recorded[corrective]:
-                    first_recorded[corrective] = first_recorded[corrected]
-                    changed = True
-        order.sort(key=lambda n: _chain_key(events[n], first_recorded))
-    if all(events[a].occurred_on != events[b].occurred_on for a, b in pairwise(order)):
-        return order  # a day an event (nearly every chain a trace reads)
-    return _as_custody_passed(events, order)
+    # Until nothing moves: a correction of a correction takes the first one's place too (the
+    # times only fall, so this ends, corrections that name each other included).
+    changed = bool(corrections)
+    while changed:
+        changed = False
+        for corrected, corrective in corrections:
+            if first_recorded[corrected] < first_recorded[corrective]:
+                first_recorded[corrective] = first_recorded[corrected]
+                changed = True
+    return first_recorded
 
 
 def _as_custody_passed(events: Sequence[CustodyEvent], order: list[int]) -> list[int]:

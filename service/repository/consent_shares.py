@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from uuid import UUID
 
 from service.db import Connection
@@ -57,20 +58,41 @@ def marked_shared_out(conn: Connection, euc_ids: list[UUID]) -> set[UUID]:
     }
 
 
-def replace(
-    conn: Connection, euc_ids: list[UUID], shared_out: list[UUID], shares: set[Share]
+def moved_on_day(conn: Connection, item_ids: list[UUID], day: date) -> bool:
+    """Whether the items have a move on the day."""
+    row = conn.execute(SQL["moved_on_day"], {"item_ids": item_ids, "day": day}).fetchone()
+    return bool(row and row["moved"])
+
+
+def store_changes(
+    conn: Connection,
+    before: set[Share],
+    after: set[Share],
+    marked: set[UUID],
+    limited: set[UUID],
 ) -> None:
-    """Store the certificates' share-out: the consents shared out, and their shares."""
-    conn.execute(SQL["clear_shares"], {"euc_ids": euc_ids})
-    if shared_out:
-        conn.execute(SQL["mark_shared_out"], {"consent_ids": shared_out})
-    if shares:
-        ordered = sorted(shares, key=lambda share: (share.consent_id, share.item_id))
+    """Store what changed of the share-out: the shares gone, the shares new, and which
+    consents are marked shared out (those that give a quantity and name no items, standing)."""
+    gone = sorted(before - after)
+    if gone:
+        conn.execute(
+            SQL["delete_shares"],
+            {
+                "consent_ids": [share.consent_id for share in gone],
+                "item_ids": [share.item_id for share in gone],
+            },
+        )
+    if limited - marked:
+        conn.execute(SQL["mark_shared_out"], {"consent_ids": sorted(limited - marked)})
+    if marked - limited:
+        conn.execute(SQL["unmark_shared_out"], {"consent_ids": sorted(marked - limited)})
+    new = sorted(after - before)
+    if new:
         conn.execute(
             SQL["store_shares"],
             {
-                "consent_ids": [share.consent_id for share in ordered],
-                "item_ids": [share.item_id for share in ordered],
-                "event_ids": [share.event_id for share in ordered],
+                "consent_ids": [share.consent_id for share in new],
+                "item_ids": [share.item_id for share in new],
+                "event_ids": [share.event_id for share in new],
             },
         )

@@ -101,8 +101,11 @@ def load_demo(conn: Connection) -> DemoLoad:
             ids = writer.write(conn, agency.id, plan)
             found = [(example, ids[example.item]) for example in plan.examples]
             # The alert list is derived; the demo's facts go on it in the same transaction,
-            # after the share-out of its consents of a quantity, which its chains read.
-            consent_shares.derive_all(conn, today, VERIFICATION_DAYS)
+            # after the share-out of its certificates' consents of a quantity, which its chains
+            # read (the demo's certificates only: nobody else knows them yet, so their locks
+            # would hold no one off).
+            certificates = sorted(ids[key] for key in plan.eucs)
+            consent_shares.derive(conn, certificates, today, VERIFICATION_DAYS)
             recorded_items = [ids[key] for key in plan.items]
             alerts.refresh(conn, recorded_items, today, verification_days=VERIFICATION_DAYS)
         shown = _in_scenario_order(

@@ -58,16 +58,27 @@ SELECT o.consent_id
 FROM consent_share_outs o JOIN reexport_consents c ON c.id = o.consent_id
 WHERE c.euc_id = ANY(%(euc_ids)s::uuid[]);
 
--- name: clear_shares
--- Every share of the consents of these certificates, and the mark that they were shared out
--- (a withdrawn consent keeps neither: it covers nothing).
-WITH consents AS (SELECT c.id FROM reexport_consents c WHERE c.euc_id = ANY(%(euc_ids)s::uuid[])),
-     cleared AS (DELETE FROM consent_shares s USING consents WHERE s.consent_id = consents.id)
-DELETE FROM consent_share_outs o USING consents WHERE o.consent_id = consents.id;
+-- name: moved_on_day
+-- Whether the items have a move (export, import, transfer) on the day: an event of another
+-- kind can change the order in which a day's moves were made (custody.in_chain_order: a
+-- recovery puts the hand-over by its holder after it), and so the share-out.
+SELECT EXISTS (
+    SELECT 1 FROM custody_event_items ei JOIN custody_events e ON e.id = ei.event_id
+    WHERE ei.item_id = ANY(%(item_ids)s::uuid[]) AND e.occurred_on = %(day)s
+      AND e.event_type IN ('EXPORT', 'IMPORT', 'TRANSFER')
+) AS moved;
+
+-- name: delete_shares
+DELETE FROM consent_shares s
+USING unnest(%(consent_ids)s::uuid[], %(item_ids)s::uuid[]) AS gone (consent_id, item_id)
+WHERE s.consent_id = gone.consent_id AND s.item_id = gone.item_id;
 
 -- name: mark_shared_out
 INSERT INTO consent_share_outs (consent_id)
 SELECT unnest(%(consent_ids)s::uuid[]);
+
+-- name: unmark_shared_out
+DELETE FROM consent_share_outs WHERE consent_id = ANY(%(consent_ids)s::uuid[]);
 
 -- name: store_shares
 INSERT INTO consent_shares (consent_id, item_id, event_id)
