@@ -77,6 +77,21 @@ NOT_A_REQUEST_LINE = (
 )
 
 
+# And a method or a protocol version it cannot read, followed by what was sent (as a Python repr,
+# in Latin-1): the request line's first or last word, named and explained instead.
+_GUNICORN_BAD_METHOD = "Invalid Method"
+NOT_A_METHOD = (
+    "the request line's method is not an HTTP method: it is a word of upper-case ASCII letters "
+    "(this API answers GET, HEAD, POST, PATCH, DELETE and OPTIONS), then one space, the path, "
+    "one space, and HTTP/1.1"
+)
+_GUNICORN_BAD_VERSION = "Invalid HTTP Version"
+NOT_AN_HTTP_VERSION = (
+    "the request line does not end in HTTP/1.0 or HTTP/1.1, the versions this server speaks: "
+    "a space in the path, typed raw, also splits the line there (percent-encode it as %20)"
+)
+
+
 def server_refusal(status: int, detail: str) -> bytes:
     """The whole response, as gunicorn writes it, to a request it refused before the app saw
     it: a problem document like every other error, where gunicorn would write an HTML page
@@ -89,6 +104,10 @@ def server_refusal(status: int, detail: str) -> bytes:
     code = _SERVER_CODES.get(status, "http_error")
     if detail.startswith(_GUNICORN_BAD_REQUEST_LINE):
         detail = NOT_A_REQUEST_LINE
+    elif detail.startswith(_GUNICORN_BAD_METHOD):
+        detail = NOT_A_METHOD
+    elif detail.startswith(_GUNICORN_BAD_VERSION):
+        detail = NOT_AN_HTTP_VERSION
     body = orjson.dumps(
         _document(status, code, reason, detail or reason),
         option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE,

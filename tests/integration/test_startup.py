@@ -21,7 +21,7 @@ import pytest
 
 from service import embedded
 from service.api.headers import SECURITY_HEADERS
-from service.api.problems import NOT_A_REQUEST_LINE
+from service.api.problems import NOT_A_METHOD, NOT_A_REQUEST_LINE, NOT_AN_HTTP_VERSION
 from service.config import Settings
 from service.db import connect
 from service.schema_setup import SCHEMA_VERSION, installed_version
@@ -292,6 +292,30 @@ def test_a_url_with_a_raw_non_ascii_character_is_told_to_percent_encode_it(
     assert answered == b"400"
     assert (document["code"], document["detail"]) == ("bad_request", NOT_A_REQUEST_LINE)
     assert "Ã" not in document["detail"]
+
+
+@pytest.mark.parametrize(
+    ("request_line", "detail"),
+    [
+        (b"G\xc9T /v1/items HTTP/1.1", NOT_A_METHOD),
+        (b"get /v1/items HTTP/1.1", NOT_A_METHOD),
+        (b"GET /v1/items HTTP/9.9", NOT_AN_HTTP_VERSION),
+    ],
+    ids=["non-ascii-method", "lower-case-method", "unknown-version"],
+)
+def test_a_request_line_gunicorn_cannot_read_is_explained_not_echoed(
+    live_service: tuple[str, str], request_line: bytes, detail: str
+) -> None:
+    # gunicorn's detail echoed the method or the version sent, as a Python repr decoded as
+    # Latin-1 ("Invalid Method 'Invalid HTTP method: 'G\\xc3\\x89T''"), with no word of what
+    # to do.
+    base_url, _ = live_service
+
+    answered, rest = raw_exchange(base_url, request_line + b"\r\nHost: 127.0.0.1\r\n\r\n")
+
+    document = orjson.loads(rest.partition(b"\r\n\r\n")[2])
+    assert answered == b"400"
+    assert (document["code"], document["detail"]) == ("bad_request", detail)
 
 
 def test_keys_create_reuses_an_existing_agency(live_service: tuple[str, str]) -> None:
