@@ -3,8 +3,9 @@ items shipped under its certificate.
 
 A consent that names its items covers those (no more than its quantity: refused at input). One
 that gives a quantity and names none covers that many items: the first to need it, in the order
-the moves were made across the certificate's items (by day, then by when each was recorded; an
-item's own moves in its chain's order). An item needs a consent where the findings rules read
+the moves were made across the certificate's items (by day, then by when each act was first
+recorded, a correction in the place of the move it corrects; an item's own moves in its chain's
+order). An item needs a consent where the findings rules read
 its move as leaving what is authorised under the certificate (findings.steps: a move `BREAKS`
 with no consent covering it), while the certificate stands: a move downstream of a breach, or
 judged under a later certificate, needs none and takes no share. An item given a share keeps
