@@ -86,7 +86,7 @@ FINGERPRINTS = {
     17: "f542505e3da3e0ec003c6b5a233414325074ba2a5370666b5943baa0177e5a1f",
     # from 2026-12-07: migration 0018 (a re-export consent's quantity shared out over the items
     # that need it, in the order they moved: consent_shares)
-    18: "2fb1a5a05b15cdcb6354b28efd9cfb56a0dcf191be97731e723d74d3af919ecd",
+    18: "45d78146c0ef42488f278b106f971d23f7c917b729adbf1fcb4ead181c0ce819",
 }
 SCHEMA_VERSION = max(FINGERPRINTS)
 # Databases set up before versions were counted by migrations recorded version 1 whatever their

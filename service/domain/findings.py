@@ -703,7 +703,17 @@ def _lapsed_cover(
     the move, and is told why it does not count."""
     if certificate.in_force(event.occurred_on):
         return []
-    return [c for c in _covering(facts, certificate, event) if certificate.in_force(c.granted_on)]
+    # A consent of a quantity whose share the item never took (the share-out gives none once
+    # the certificate is revoked) lapsed all the same, and is said to.
+    return [
+        c
+        for c in facts.consents
+        if c.euc_id == certificate.id
+        and not c.withdrawn
+        and (c.covers_item or c.spent)
+        and c.reaches(event)
+        and certificate.in_force(c.granted_on)
+    ]
 
 
 def _spent_cover(facts: ChainFacts, certificate: Certificate, event: CustodyEvent) -> list[Consent]:
@@ -723,10 +733,14 @@ def _spent_said(spent: list[Consent]) -> str:
     counted = "1 item" if items == 1 else f"{items:,} items"
     if len(spent) == 1:
         granted = f"The consent of {spent[0].granted_on} that would cover it allowed"
+        under = "it"
     else:
         granted = f"The {len(spent)} consents that would cover it, of {_days_said(spent)}, allowed"
+        under = "them"
     taken = "another item" if items == 1 else "other items"
-    return f" {granted} {counted}, taken by {taken} of the certificate that moved under it first."
+    return (
+        f" {granted} {counted}, taken by {taken} of the certificate that moved under {under} first."
+    )
 
 
 def _covering(facts: ChainFacts, certificate: Certificate, event: CustodyEvent) -> list[Consent]:

@@ -47,16 +47,20 @@ WHERE c.euc_id = %(euc_id)s AND c.quantity IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM event_error_declarations md WHERE md.event_id = m.id);
 
 -- name: stored_shares
--- The shares stored for the consents of these certificates.
+-- The shares stored for the standing consents of these certificates (a withdrawn one keeps
+-- those it had, which say which items it had covered).
 SELECT s.consent_id, s.item_id, s.event_id
 FROM consent_shares s JOIN reexport_consents c ON c.id = s.consent_id
-WHERE c.euc_id = ANY(%(euc_ids)s::uuid[]);
+WHERE c.euc_id = ANY(%(euc_ids)s::uuid[])
+  AND NOT EXISTS (SELECT 1 FROM reexport_consent_withdrawals cw WHERE cw.consent_id = c.id);
 
 -- name: marked_shared_out
--- The consents of these certificates marked shared out.
+-- The standing consents of these certificates marked shared out (a withdrawn one keeps its
+-- mark, and its shares).
 SELECT o.consent_id
 FROM consent_share_outs o JOIN reexport_consents c ON c.id = o.consent_id
-WHERE c.euc_id = ANY(%(euc_ids)s::uuid[]);
+WHERE c.euc_id = ANY(%(euc_ids)s::uuid[])
+  AND NOT EXISTS (SELECT 1 FROM reexport_consent_withdrawals cw WHERE cw.consent_id = c.id);
 
 -- name: moved_on_day
 -- Whether the items have a move (export, import, transfer) on the day: an event of another

@@ -15,7 +15,8 @@
 -- it (the first move the findings rules read as needing the consent, in the order the moves
 -- were made). Derived, not recorded: service/consent_shares.py derives a certificate's shares
 -- again under its advisory lock whenever a fact about it or its items' moves is recorded, and
--- `trace-registry alerts rebuild` derives them all. A consent with a row in consent_share_outs
+-- `trace-registry alerts rebuild` derives them all. A consent withdrawn keeps the shares it had
+-- (it covers nothing; the findings say which items it had covered). A consent with a row in consent_share_outs
 -- has its shares derived (covers the items it shares with, and no other); one without (a
 -- database migrated from version 17, until the rebuild) covers every item, as before.
 CREATE TABLE consent_shares (
@@ -44,8 +45,14 @@ SELECT ei.item_id AS chain_item_id, d.*,
                       'new_end_user_party_id', c.new_end_user_party_id,
                       'new_destination_country', c.new_destination_country,
                       'quantity', c.quantity,
+                      -- a consent shared out covers the items given a share, and any while it
+                      -- has room left: the share-out gave every move that needed it a share
+                      -- while it had room, so a move without one needed none (as read with
+                      -- every record); read without another agency's restricted move, the
+                      -- move reads as it would with it
                       'covers_item',
-                      CASE WHEN so.consent_id IS NOT NULL THEN share.item_id IS NOT NULL
+                      CASE WHEN so.consent_id IS NOT NULL
+                           THEN share.item_id IS NOT NULL OR shared.taken < c.quantity
                            ELSE NOT EXISTS (SELECT 1 FROM reexport_consent_items ci
                                             WHERE ci.consent_id = c.id)
                                 OR EXISTS (SELECT 1 FROM reexport_consent_items ci
@@ -57,15 +64,16 @@ SELECT ei.item_id AS chain_item_id, d.*,
                               WHERE cw.consent_id = c.id),
                       -- version 18: its quantity went wholly to other items (findings say so)
                       'spent',
-                      so.consent_id IS NOT NULL AND share.item_id IS NULL
-                      AND (SELECT count(*) FROM consent_shares s WHERE s.consent_id = c.id)
-                          >= c.quantity)
+                      coalesce(share.item_id IS NULL AND shared.taken >= c.quantity, false))
                   ORDER BY c.granted_on), '[]')
            FROM reexport_consents c
            -- version 18: a consent shared out (consent_shares), and this item's share of it
            LEFT JOIN consent_share_outs so ON so.consent_id = c.id
            LEFT JOIN consent_shares share
                   ON share.consent_id = so.consent_id AND share.item_id = ei.item_id
+           LEFT JOIN LATERAL (SELECT count(*) AS taken FROM consent_shares s
+                              WHERE s.consent_id = so.consent_id) AS shared
+                  ON so.consent_id IS NOT NULL
            WHERE c.euc_id = d.euc_id
        ) END AS euc_consents,
        CASE WHEN d.euc_id IS NOT NULL THEN (
