@@ -507,6 +507,62 @@ def test_an_import_loaded_while_the_consent_is_recorded_leaves_no_item_stale(
     assert differences(db) == ()
 
 
+def test_an_import_loaded_while_the_rifle_is_shipped_leaves_no_item_stale(
+    rifles: Rifles,
+    other_api: ContractClient,
+    settings: Settings,
+    agency_key: Any,
+    db: Connection,
+) -> None:
+    """A partner's import hands a fourth rifle to the police while the rifle's export under
+    the certificate is being recorded: the import waits for the writer of the rifle's events
+    (alerts.lock_item_writes), then sees the certificate it was shipped under, whose consent
+    its earlier hand-over takes from the second rifle, which is listed."""
+    _, second, _ = rifles.items
+    police = rifles.registry.party(name="Iraqi Federal Police HQ", kind="LAW_ENFORCEMENT",
+                                   country="IQ", registration_number="IQ-FP-1")  # fmt: skip
+    rifles.consent(1, new_end_user_party_id=police["id"])
+    rifles.handed_on(second, "2015-03-01", to_party_id=police["id"])
+    fourth = rifles.registry.item(manufacturer="Zastava Arms", model="M70")
+    agency = agency_key[0]
+    export = NewEvent("EXPORT", date(2011, 5, 2), "RS", (UUID(fourth["id"]),),
+                      destination_country="IQ", euc_id=UUID(rifles.euc["id"]),
+                      euc_line_number=1, from_party_id=UUID(rifles.exporter["id"]),
+                      to_party_id=UUID(rifles.army["id"]))  # fmt: skip
+    body = ndjson(
+        {"record_type": "party", "ref": "P-ARMY", "name": "Iraqi Army (partner)",
+         "kind": "ARMED_FORCES", "country": "IQ"},
+        {"record_type": "party", "ref": "P-POLICE", "name": "Iraqi Federal Police HQ",
+         "kind": "LAW_ENFORCEMENT", "country": "IQ", "registration_number": "IQ-FP-1"},
+        {"record_type": "item", "ref": "I-4", "manufacturer": "Zastava Arms", "model": "M70",
+         "category": "RIFLE", "serial_number": fourth["serial_number"]},
+        {"record_type": "event", "ref": "E-4", "event_type": "TRANSFER",
+         "occurred_on": "2015-02-01", "country": "IQ", "from_party_ref": "P-ARMY",
+         "to_party_ref": "P-POLICE", "item_refs": ["I-4"]},
+    )  # fmt: skip
+    answers: list[Any] = []
+    with connect(settings) as one, connect(settings) as watcher, one.transaction():
+        _recorder(one, agency).event(export)
+        thread = threading.Thread(target=lambda: answers.append(send(other_api, body)))
+        thread.start()
+        deadline = time.monotonic() + 10
+        while (
+            time.monotonic() < deadline
+            and not watcher.execute(
+                "SELECT 1 FROM pg_stat_activity WHERE %s = ANY (pg_blocking_pids(pid))",
+                (one.info.backend_pid,),
+            ).fetchone()
+        ):
+            time.sleep(0.02)
+        assert thread.is_alive(), _errors(other_api, answers)
+    thread.join(timeout=20)
+    assert answers and answers[0].status_code == 201, answers[0].get_json() if answers else None
+    assert rifles.findings(fourth) == []  # its hand-over, the earlier, took the consent
+    assert rifles.findings(second) != []
+    assert second["id"] in rifles.listed()
+    assert differences(db) == ()
+
+
 def _errors(api: ContractClient, answers: list[Any]) -> object:
     if not answers:
         return None
