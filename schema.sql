@@ -558,6 +558,16 @@ CREATE TABLE consent_share_outs (
     derived_at  timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 
+-- Version 18: the standing consents that give a quantity and name no items, those shared out
+-- over the items that need them (service/domain/consent_shares.py): the one place that says
+-- which consents are (service/sql/consent_shares.sql reads it).
+CREATE VIEW consents_of_a_quantity AS
+SELECT c.*
+FROM reexport_consents c
+WHERE c.quantity IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM reexport_consent_items ci WHERE ci.consent_id = c.id)
+  AND NOT EXISTS (SELECT 1 FROM reexport_consent_withdrawals cw WHERE cw.consent_id = c.id);
+
 -- A post-shipment check that the goods reached the certificate's end user.
 CREATE TABLE delivery_verifications (
     id                     uuid PRIMARY KEY DEFAULT uuid_v7(),

@@ -47,6 +47,21 @@ def derive(
     euc_ids = stored_shares.certificates_shared_out(conn, euc_ids) if euc_ids else []
     if not euc_ids or not needed():
         return Derived([], ())
+    return _derived(conn, euc_ids, today, verification_days, write=write)
+
+
+def derive_all(
+    conn: Connection, today: date, verification_days: int, *, write: bool = True
+) -> Derived:
+    """derive() for every certificate with a consent of a quantity (`alerts rebuild`)."""
+    euc_ids = stored_shares.certificates_shared_out(conn)
+    return _derived(conn, euc_ids, today, verification_days, write=write)
+
+
+def _derived(
+    conn: Connection, euc_ids: list[UUID], today: date, verification_days: int, *, write: bool
+) -> Derived:
+    """derive() of certificates known to have (or to have had) consents of a quantity."""
     limited = stored_shares.limited_consents(conn, euc_ids)
     by_certificate: dict[UUID, list[Consent]] = defaultdict(list)
     for consent in limited:
@@ -84,17 +99,4 @@ def derive(
         + tuple(
             f"consent {consent_id}: not shared out yet" for consent_id in sorted(standing - marked)
         ),
-    )
-
-
-def derive_all(
-    conn: Connection, today: date, verification_days: int, *, write: bool = True
-) -> Derived:
-    """derive() for every certificate with a consent of a quantity (`alerts rebuild`)."""
-    return derive(
-        conn,
-        stored_shares.certificates_shared_out(conn),
-        today,
-        verification_days,
-        write=write,
     )

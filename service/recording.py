@@ -49,8 +49,7 @@ class Recorder:
             changed = [recorded.id, *([corrected.id] if corrected else [])]
             self._refresh(
                 [
-                    *recorded.item_ids,
-                    *moved,
+                    *moved,  # the event's items, and the corrected event's
                     *(self._shipped_later(changed) if named else ()),
                     *self._shares_changed(certificates, lambda: self._may_move(event, corrected)),
                 ]

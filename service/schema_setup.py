@@ -86,7 +86,7 @@ FINGERPRINTS = {
     17: "f542505e3da3e0ec003c6b5a233414325074ba2a5370666b5943baa0177e5a1f",
     # from 2026-12-07: migration 0018 (a re-export consent's quantity shared out over the items
     # that need it, in the order they moved: consent_shares)
-    18: "45d78146c0ef42488f278b106f971d23f7c917b729adbf1fcb4ead181c0ce819",
+    18: "07697a7a0dd6022b41d8bd60354cda5c4e7e8ebe3829fefcc116f34717684486",
 }
 SCHEMA_VERSION = max(FINGERPRINTS)
 # Databases set up before versions were counted by migrations recorded version 1 whatever their

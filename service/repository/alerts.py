@@ -190,9 +190,8 @@ def lock_item_writes(conn: Connection, item_ids: list[UUID]) -> None:
     """Wait until no other transaction is writing events of these items (held to the end of
     ours). Taken before the certificates' locks (lock_certificates)."""
     if item_ids:
-        conn.execute(
-            SQL["lock_item_writes"], {"lock_space": ITEM_WRITE_LOCK_SPACE, "item_ids": item_ids}
-        )
+        # lock_items' stripes, in a lock space of their own
+        conn.execute(SQL["lock_items"], {"lock_space": ITEM_WRITE_LOCK_SPACE, "item_ids": item_ids})
 
 
 def certificates_shipping(conn: Connection, item_ids: list[UUID]) -> list[UUID]:

@@ -101,7 +101,11 @@ SELECT count(pg_advisory_xact_lock(%(lock_space)s, stripe)) AS locked
 FROM generate_series(0, 255) AS stripe;
 
 -- name: lock_items
--- Serialise refreshes of the same items across transactions: one advisory lock per stripe
+-- Serialise refreshes of the same items across transactions (and, in a lock space of their own,
+-- writers of the same items' events: alerts.lock_item_writes, taken before any certificate's
+-- lock, so that a writer reads the certificates the items were shipped under
+-- (certificates_shipping) with every other writer's shipment of them committed; consents and
+-- revocations, which name a certificate, take none): one advisory lock per stripe
 -- (256 stripes, so a shipment of thousands of items takes at most 256 locks), in order, so two
 -- transactions never wait on each other in a cycle. Held until the transaction ends.
 SELECT count(pg_advisory_xact_lock(%(lock_space)s, stripe)) AS locked
@@ -115,16 +119,6 @@ FROM (SELECT DISTINCT hashtext(item_id::text) & 255 AS stripe
 -- stripe the other waits for. The stripes are lock_items' own.
 SELECT count(pg_advisory_xact_lock(%(lock_space)s, stripe)) AS locked
 FROM (SELECT DISTINCT hashtext(id::text) & 255 AS stripe FROM {table} ORDER BY 1) AS stripes;
-
--- name: lock_item_writes
--- Serialise the writers of events of the same items (recording, correcting, declaring
--- erroneous, importing): one advisory lock per stripe (256), in order, held to the end, taken
--- before any certificate's lock (lock_certificates), so that a writer reads the certificates
--- the items were shipped under (certificates_shipping) with every other writer's shipment of
--- them committed. Consents and revocations take no such lock: they name a certificate.
-SELECT count(pg_advisory_xact_lock(%(lock_space)s, stripe)) AS locked
-FROM (SELECT DISTINCT hashtext(item_id::text) & 255 AS stripe
-      FROM unnest(%(item_ids)s::uuid[]) AS item_id ORDER BY 1) AS stripes;
 
 -- name: certificates_shipping
 -- The certificates the items were shipped under (by a standing or an erroneous event: a

@@ -3,10 +3,8 @@
 -- shared out over the items that move under them (service.domain.consent_shares).
 SELECT c.id, c.euc_id, c.granted_on, c.new_end_user_party_id, c.new_destination_country,
        c.quantity
-FROM reexport_consents c
-WHERE c.euc_id = ANY(%(euc_ids)s::uuid[]) AND c.quantity IS NOT NULL
-  AND NOT EXISTS (SELECT 1 FROM reexport_consent_items ci WHERE ci.consent_id = c.id)
-  AND NOT EXISTS (SELECT 1 FROM reexport_consent_withdrawals cw WHERE cw.consent_id = c.id)
+FROM consents_of_a_quantity c
+WHERE c.euc_id = ANY(%(euc_ids)s::uuid[])
 ORDER BY c.euc_id, c.granted_on, c.recorded_at, c.id;
 
 -- name: certificates_shared_out
@@ -14,11 +12,8 @@ ORDER BY c.euc_id, c.granted_on, c.recorded_at, c.id;
 -- marked shared out: those whose share-out a fact may change. Most facts name none (one index
 -- probe per certificate named).
 SELECT c.euc_id
-FROM reexport_consents c
-WHERE (%(euc_ids)s::uuid[] IS NULL OR c.euc_id = ANY(%(euc_ids)s::uuid[]))
-  AND c.quantity IS NOT NULL
-  AND NOT EXISTS (SELECT 1 FROM reexport_consent_items ci WHERE ci.consent_id = c.id)
-  AND NOT EXISTS (SELECT 1 FROM reexport_consent_withdrawals cw WHERE cw.consent_id = c.id)
+FROM consents_of_a_quantity c
+WHERE %(euc_ids)s::uuid[] IS NULL OR c.euc_id = ANY(%(euc_ids)s::uuid[])
 UNION
 SELECT c.euc_id FROM consent_share_outs o JOIN reexport_consents c ON c.id = o.consent_id
 WHERE %(euc_ids)s::uuid[] IS NULL OR c.euc_id = ANY(%(euc_ids)s::uuid[])
@@ -31,14 +26,12 @@ ORDER BY 1;
 -- (its country, and its new end user as holder or owner when it names one). More than the
 -- findings rules may give a share to (a move downstream of a breach, say): they decide.
 SELECT DISTINCT si.item_id
-FROM reexport_consents c
+FROM consents_of_a_quantity c
 JOIN custody_events s ON s.euc_id = c.euc_id AND s.event_type IN ('EXPORT', 'IMPORT')
 JOIN custody_event_items si ON si.event_id = s.id
 JOIN custody_event_items mi ON mi.item_id = si.item_id
 JOIN custody_events m ON m.id = mi.event_id
-WHERE c.euc_id = %(euc_id)s AND c.quantity IS NOT NULL
-  AND NOT EXISTS (SELECT 1 FROM reexport_consent_items ci WHERE ci.consent_id = c.id)
-  AND NOT EXISTS (SELECT 1 FROM reexport_consent_withdrawals cw WHERE cw.consent_id = c.id)
+WHERE c.euc_id = %(euc_id)s
   AND NOT EXISTS (SELECT 1 FROM event_error_declarations sd WHERE sd.event_id = s.id)
   AND m.event_type IN ('EXPORT', 'IMPORT', 'TRANSFER') AND m.occurred_on >= c.granted_on
   AND coalesce(m.destination_country, m.country) = c.new_destination_country
@@ -50,17 +43,15 @@ WHERE c.euc_id = %(euc_id)s AND c.quantity IS NOT NULL
 -- The shares stored for the standing consents of these certificates (a withdrawn one keeps
 -- those it had, which say which items it had covered).
 SELECT s.consent_id, s.item_id, s.event_id
-FROM consent_shares s JOIN reexport_consents c ON c.id = s.consent_id
-WHERE c.euc_id = ANY(%(euc_ids)s::uuid[])
-  AND NOT EXISTS (SELECT 1 FROM reexport_consent_withdrawals cw WHERE cw.consent_id = c.id);
+FROM consent_shares s JOIN consents_of_a_quantity c ON c.id = s.consent_id
+WHERE c.euc_id = ANY(%(euc_ids)s::uuid[]);
 
 -- name: marked_shared_out
 -- The standing consents of these certificates marked shared out (a withdrawn one keeps its
 -- mark, and its shares).
 SELECT o.consent_id
-FROM consent_share_outs o JOIN reexport_consents c ON c.id = o.consent_id
-WHERE c.euc_id = ANY(%(euc_ids)s::uuid[])
-  AND NOT EXISTS (SELECT 1 FROM reexport_consent_withdrawals cw WHERE cw.consent_id = c.id);
+FROM consent_share_outs o JOIN consents_of_a_quantity c ON c.id = o.consent_id
+WHERE c.euc_id = ANY(%(euc_ids)s::uuid[]);
 
 -- name: moved_on_day
 -- Whether the items have a move (export, import, transfer) on the day: an event of another

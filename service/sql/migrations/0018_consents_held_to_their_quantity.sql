@@ -30,6 +30,16 @@ CREATE TABLE consent_share_outs (
     derived_at  timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 
+-- Version 18: the standing consents that give a quantity and name no items, those shared out
+-- over the items that need them (service/domain/consent_shares.py): the one place that says
+-- which consents are (service/sql/consent_shares.sql reads it).
+CREATE VIEW consents_of_a_quantity AS
+SELECT c.*
+FROM reexport_consents c
+WHERE c.quantity IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM reexport_consent_items ci WHERE ci.consent_id = c.id)
+  AND NOT EXISTS (SELECT 1 FROM reexport_consent_withdrawals cw WHERE cw.consent_id = c.id);
+
 DROP VIEW chain_entries;
 -- A custody entry as a chain shows it: the item, its event with everything a reader and the
 -- diversion rules need, and, for an event under a certificate, the certificate's consents and
@@ -91,5 +101,6 @@ FROM custody_event_items ei
 CROSS JOIN LATERAL (SELECT * FROM event_details v WHERE v.id = ei.event_id OFFSET 0) AS d;
 
 GRANT SELECT, INSERT ON chain_entries TO trace_registry_service;
+GRANT SELECT, INSERT ON consents_of_a_quantity TO trace_registry_service;
 GRANT SELECT, INSERT, UPDATE, DELETE ON consent_shares, consent_share_outs
     TO trace_registry_service;
