@@ -8,7 +8,10 @@ certificate's items that moved to where the consent allows. For each number of s
 certificate of that many rifles handed on to the police (plus ten that stay with the army) is
 imported twice, once for each kind of consent; then each is timed (medians of several):
 
-- `event`: a rifle handed on to the police (a move: the share-out is derived again);
+- `last`: a rifle handed on to the police after every other hand-over (the last move: only
+  its own share is derived);
+- `earlier`: a rifle handed on to the police on a day before most of the others (a move made
+  among them: the whole share-out is derived again);
 - `theft`: a rifle reported stolen from the army (not a move: it is not);
 - `chain`: a rifle's chain of custody read (`GET /v1/items/{id}/custody`).
 
@@ -42,7 +45,8 @@ from bench.service import running
 from service import embedded
 
 DATABASE = "bench_consent_shares"
-STAYING = 10  # rifles of each certificate that stay with the army (the theft reports' and moves')
+FIGURES = ("last", "earlier", "theft", "chain")
+STAYING = 15  # rifles of each certificate that stay with the army (the theft reports' and moves')
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -69,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with running(url, Path(work) / "service.log") as service:
             api = _Api(service.base_url, key)
             print(f"consent shares: {args.repeats} timings a figure, medians in ms")
-            print(f"{'moves':>6}  {'consent':<12}{'event':>9}{'theft':>9}{'chain':>9}")
+            print(f"{'moves':>6}  {'consent':<12}" + "".join(f"{n:>9}" for n in FIGURES))
             for moves in sizes:
                 figures = {
                     kind: _measure(api, url, work, moves, kind, args.repeats)
@@ -140,9 +144,10 @@ def _measure(
                **({} if quantity == "none" else {"quantity": int(quantity)})}  # fmt: skip
     api.post(f"/v1/eucs/{made['euc']}/consents", consent)
     staying = iter(made["staying"])
+    after_the_others = (date(2015, 2, 1) + timedelta(days=moves + n) for n in range(STAYING))
 
-    def handed_on() -> None:
-        api.post("/v1/events", {"event_type": "TRANSFER", "occurred_on": "2016-01-01",
+    def handed_on(on: date) -> None:
+        api.post("/v1/events", {"event_type": "TRANSFER", "occurred_on": str(on),
                                 "country": "IQ", "item_ids": [next(staying)],
                                 "from_party_id": made["army"],
                                 "to_party_id": made["police"]})  # fmt: skip
@@ -155,10 +160,11 @@ def _measure(
     def chain() -> None:
         api.call("GET", f"/v1/items/{made['moved']}/custody")
 
-    half = repeats if 2 * repeats <= STAYING else STAYING // 2
+    each = min(repeats, STAYING // 3)
     return {
-        "event": _median_ms(handed_on, half),
-        "theft": _median_ms(stolen, half),
+        "last": _median_ms(lambda: handed_on(next(after_the_others)), each),
+        "earlier": _median_ms(lambda: handed_on(date(2015, 2, 1) + timedelta(days=1)), each),
+        "theft": _median_ms(stolen, each),
         "chain": _median_ms(chain, repeats),
     }
 

@@ -17,10 +17,21 @@ from datetime import date
 from uuid import UUID
 
 from service.db import Connection
-from service.domain.consent_shares import Share, share_out
-from service.domain.findings import Consent
+from service.domain.consent_shares import Share, share_out, shares_of_last_move
+from service.domain.findings import ChainFacts, Consent
 from service.repository import chains
 from service.repository import consent_shares as stored_shares
+
+
+@dataclass(frozen=True)
+class Move:
+    """A move just recorded (an export, import or transfer that names no certificate and
+    corrects nothing): where it comes after every other move of the items that may share a
+    consent with its own, only its own items' shares can change (shares_of_last_move)."""
+
+    event_id: UUID
+    occurred_on: date
+    item_ids: tuple[UUID, ...]
 
 
 @dataclass(frozen=True)
@@ -39,15 +50,17 @@ def derive(
     *,
     write: bool = True,
     needed: Callable[[], bool] = lambda: True,
+    move: Move | None = None,
 ) -> Derived:
     """Share out the certificates' consents of a quantity again, and store what changed if
     `write` (the caller holds the certificates' locks). `needed` says, once some of the
     certificates are found to have such consents, whether the fact at hand can change their
-    share-out at all (a theft report with no move of its items that day cannot)."""
+    share-out at all (a theft report with no move of its items that day cannot); `move`, the
+    move just recorded, if the fact is one (Move)."""
     euc_ids = stored_shares.certificates_shared_out(conn, euc_ids) if euc_ids else []
     if not euc_ids or not needed():
         return Derived([], ())
-    return _derived(conn, euc_ids, today, verification_days, write=write)
+    return _derived(conn, euc_ids, today, verification_days, write=write, move=move)
 
 
 def derive_all(
@@ -59,7 +72,13 @@ def derive_all(
 
 
 def _derived(
-    conn: Connection, euc_ids: list[UUID], today: date, verification_days: int, *, write: bool
+    conn: Connection,
+    euc_ids: list[UUID],
+    today: date,
+    verification_days: int,
+    *,
+    write: bool,
+    move: Move | None = None,
 ) -> Derived:
     """derive() of certificates known to have (or to have had) consents of a quantity."""
     limited = stored_shares.limited_consents(conn, euc_ids)
@@ -74,13 +93,21 @@ def _derived(
     uncovered: set[UUID] = set()
     for euc_id, consents in by_certificate.items():
         item_ids = stored_shares.items_moved_to_consented_hands(conn, euc_id)
-        if any(consent.id not in marked for consent in consents):
+        shared_out = all(consent.id in marked for consent in consents)
+        if not shared_out:
             uncovered.update(item_ids)
         if not item_ids:
             continue
-        entries = chains.by_chain(chains.ask(conn, item_ids))
-        read = chains.facts_of(item_ids, entries, today, verification_days)
-        after |= share_out(euc_id, consents, read)
+        if move is not None and shared_out and _last(conn, move, item_ids):
+            # Only the move's items' chains are read: a move about an item of a certificate of
+            # thousands costs what it costs under a certificate of ten.
+            ids = {consent.id for consent in consents}
+            had = {share for share in before if share.consent_id in ids}
+            movers = sorted(set(move.item_ids) & set(item_ids))
+            read = _chains(conn, movers, today, verification_days)
+            after |= shares_of_last_move(euc_id, consents, read, had, move.event_id)
+            continue
+        after |= share_out(euc_id, consents, _chains(conn, item_ids, today, verification_days))
     standing = {consent.id for consent in limited}
     if write:
         stored_shares.store_changes(conn, before, after, marked, standing)
@@ -100,3 +127,21 @@ def _derived(
             f"consent {consent_id}: not shared out yet" for consent_id in sorted(standing - marked)
         ),
     )
+
+
+def _chains(
+    conn: Connection, item_ids: list[UUID], today: date, verification_days: int
+) -> dict[UUID, ChainFacts]:
+    if not item_ids:
+        return {}
+    entries = chains.by_chain(chains.ask(conn, item_ids))
+    return chains.facts_of(item_ids, entries, today, verification_days)
+
+
+def _last(conn: Connection, move: Move, item_ids: list[UUID]) -> bool:
+    """Whether the move comes after every other move of the items (a later day: a day's moves
+    are ordered by when each act was first recorded, and by what custody.in_chain_order reads)."""
+    day = stored_shares.last_other_move_day(
+        conn, sorted({*item_ids, *move.item_ids}), move.event_id
+    )
+    return day is None or day < move.occurred_on

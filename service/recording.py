@@ -51,7 +51,11 @@ class Recorder:
                 [
                     *moved,  # the event's items, and the corrected event's
                     *(self._shipped_later(changed) if named else ()),
-                    *self._shares_changed(certificates, lambda: self._may_move(event, corrected)),
+                    *self._shares_changed(
+                        certificates,
+                        lambda: self._may_move(event, corrected),
+                        _plain_move(recorded, corrected),
+                    ),
                 ]
             )
         return recorded
@@ -159,13 +163,16 @@ class Recorder:
         return certificates
 
     def _shares_changed(
-        self, certificates: list[UUID], needed: Callable[[], bool] = lambda: True
+        self,
+        certificates: list[UUID],
+        needed: Callable[[], bool] = lambda: True,
+        move: consent_shares.Move | None = None,
     ) -> list[UUID]:
         """Share out the certificates' consents of a quantity again (under their locks); the
         items whose shares changed."""
         today = datetime.now(UTC).date()
         derived = consent_shares.derive(
-            self.conn, certificates, today, self.verification_days, needed=needed
+            self.conn, certificates, today, self.verification_days, needed=needed, move=move
         )
         return derived.changed_items
 
@@ -185,6 +192,15 @@ class Recorder:
     def _refresh(self, item_ids: list[UUID]) -> None:
         today = datetime.now(UTC).date()
         alerts.refresh(self.conn, sorted(set(item_ids)), today, self.verification_days)
+
+
+def _plain_move(recorded: EventRecord, corrected: EventRecord | None) -> consent_shares.Move | None:
+    """The event as a move that may be the last of its items' (consent_shares.Move): an export,
+    import or transfer that names no certificate (a shipment adds its items to the share-out)
+    and corrects nothing (a correction takes the place of the move it corrects)."""
+    if recorded.event_type not in TRANSFER_TYPES or recorded.euc is not None or corrected:
+        return None
+    return consent_shares.Move(recorded.id, recorded.occurred_on, tuple(recorded.item_ids))
 
 
 def _certificates(*euc_ids: UUID | None) -> list[UUID]:

@@ -18,12 +18,14 @@ which other moves may need. Past their quantities, the move is a re-transfer wit
 
 The share-out is derived whenever a fact about the certificate or its items' moves is recorded
 (service/consent_shares.py), and stored: chains read the shares (consent_shares in schema.sql).
+A move made after every other (shares_of_last_move) is shared out from the shares before it.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator, Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from uuid import UUID
 
@@ -46,21 +48,65 @@ def share_out(
 ) -> set[Share]:
     """The shares of the certificate's consents of a quantity (`limited`, in the order they were
     granted) among the items whose chains are given (every item that may need one)."""
-    room = {consent.id: consent.quantity or 0 for consent in limited}
-    held: dict[UUID, set[UUID]] = {item_id: set() for item_id in chains}
-    shares: set[Share] = set()
-    preferred = sorted(limited, key=lambda c: (c.new_end_user_party_id is None, c.granted_on))
-    for item_id, move in _in_move_order(chains):
-        if not _needs_consent(certificate_id, limited, chains[item_id], held[item_id], move):
-            continue
-        open_consents = [c for c in preferred if room[c.id] > 0 and c.reaches(move)]
-        if not open_consents:
-            continue
-        taken = open_consents[0]
-        room[taken.id] -= 1
-        held[item_id].add(taken.id)
-        shares.add(Share(taken.id, item_id, move.id))
-    return shares
+    return _Shares(certificate_id, limited, set()).taken(chains, _in_move_order(chains))
+
+
+def shares_of_last_move(
+    certificate_id: UUID,
+    limited: Sequence[Consent],
+    chains: Mapping[UUID, ChainFacts],
+    before: set[Share],
+    event_id: UUID,
+) -> set[Share]:
+    """The share-out once a move (`event_id`) of the items whose chains are given is recorded,
+    given the shares of the certificate's consents before it (`before`, derived over every
+    other move), when the move comes after every other move of the items that may need a
+    consent (a later day): it is last in the order, and the steps of the moves before it do
+    not read it (findings.steps reads a chain forwards), so it can take a share, and no other
+    move's share can change."""
+    shares = _Shares(certificate_id, limited, before)
+    moves = (
+        (item_id, event)
+        for item_id, chain in sorted(chains.items())
+        for event in chain.standing
+        if event.id == event_id
+    )
+    return shares.taken(chains, moves)
+
+
+class _Shares:
+    """Consents' room and items' shares, taken move by move in the order the moves were made."""
+
+    def __init__(self, certificate_id: UUID, limited: Sequence[Consent], before: set[Share]):
+        self.certificate_id, self.limited = certificate_id, limited
+        self.shares = set(before)
+        self.room = {consent.id: consent.quantity or 0 for consent in limited}
+        self.held: dict[UUID, set[UUID]] = defaultdict(set)
+        for share in before:
+            self.room[share.consent_id] -= 1
+            self.held[share.item_id].add(share.consent_id)
+        # a consent naming a new end user before one for anyone in the country, then the
+        # earliest granted
+        self.preferred = sorted(
+            limited, key=lambda c: (c.new_end_user_party_id is None, c.granted_on)
+        )
+
+    def taken(
+        self, chains: Mapping[UUID, ChainFacts], moves: Iterable[tuple[UUID, CustodyEvent]]
+    ) -> set[Share]:
+        """The shares once the moves (in the order they were made) have taken theirs."""
+        for item_id, move in moves:
+            held = self.held[item_id]
+            if not _needs_consent(self.certificate_id, self.limited, chains[item_id], held, move):
+                continue
+            open_consents = [c for c in self.preferred if self.room[c.id] > 0 and c.reaches(move)]
+            if not open_consents:
+                continue
+            taken = open_consents[0]
+            self.room[taken.id] -= 1
+            held.add(taken.id)
+            self.shares.add(Share(taken.id, item_id, move.id))
+        return self.shares
 
 
 def _in_move_order(chains: Mapping[UUID, ChainFacts]) -> Iterator[tuple[UUID, CustodyEvent]]:

@@ -64,6 +64,14 @@ def moved_on_day(conn: Connection, item_ids: list[UUID], day: date) -> bool:
     return bool(row and row["moved"])
 
 
+def last_other_move_day(conn: Connection, item_ids: list[UUID], event_id: UUID) -> date | None:
+    """The day of the items' last move but the event's (None when they have none)."""
+    row = conn.execute(
+        SQL["last_other_move_day"], {"item_ids": item_ids, "event_id": event_id}
+    ).fetchone()
+    return row["day"] if row else None
+
+
 def store_changes(
     conn: Connection,
     before: set[Share],

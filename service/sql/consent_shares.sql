@@ -63,6 +63,14 @@ SELECT EXISTS (
       AND e.event_type IN ('EXPORT', 'IMPORT', 'TRANSFER')
 ) AS moved;
 
+-- name: last_other_move_day
+-- The day of the last move (export, import, transfer) of the items but the given event, whether
+-- standing or not: a move recorded on a later day is the last of them in any order.
+SELECT max(m.occurred_on) AS day
+FROM custody_event_items mi JOIN custody_events m ON m.id = mi.event_id
+WHERE mi.item_id = ANY(%(item_ids)s::uuid[]) AND m.id <> %(event_id)s
+  AND m.event_type IN ('EXPORT', 'IMPORT', 'TRANSFER');
+
 -- name: delete_shares
 DELETE FROM consent_shares s
 USING unnest(%(consent_ids)s::uuid[], %(item_ids)s::uuid[]) AS gone (consent_id, item_id)
