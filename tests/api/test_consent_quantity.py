@@ -10,9 +10,10 @@ the Iraqi Federal Police."""
 
 from __future__ import annotations
 
+import random
 import threading
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -987,3 +988,42 @@ def test_a_move_made_after_every_other_shares_out_alone_as_the_whole_share_out_w
     assert flagged(rifles) == sorted(
         [higher["id"], fourth["id"], fifth["id"]], key=[i["id"] for i in rifles.items].index
     )
+
+
+@pytest.mark.parametrize("seed", [7, 11])
+def test_moves_made_one_after_another_share_out_as_the_whole_share_out_would(
+    rifles: Rifles, registry: Any, db: Connection, seed: int
+) -> None:
+    """Twenty-four moves of six rifles among the army, the police (consents for 2 and, for
+    anyone in Iraq, 1), a police station, a ministry and a militia across the border, each a
+    day after the last and chosen at random (the seed fixed): after each, the shares stored (each
+    move shared out from the shares before it) are those the whole share-out derives."""
+    chooser = random.Random(seed)
+    station = registry.party(name="Police station, Basra", kind="LAW_ENFORCEMENT", country="IQ")
+    ministry = registry.party(name="Iraqi Ministry of Interior", kind="GOVERNMENT", country="IQ")
+    militia = registry.party(name="Militia, Deir ez-Zor", kind="NON_STATE_ARMED_GROUP",
+                             country="SY")  # fmt: skip
+    rifles.items += [registry.item(manufacturer="Zastava Arms", model="M70") for _ in range(3)]
+    registry.event("EXPORT", rifles.items[3:], occurred_on="2011-05-02", country="RS",
+                   destination_country="IQ", euc_id=rifles.euc["id"], euc_line_number=1,
+                   from_party_id=rifles.exporter["id"],
+                   to_party_id=rifles.army["id"])  # fmt: skip
+    rifles.consent(2)
+    rifles.consent(1, new_end_user_party_id=None, granted_on="2015-01-05")
+    keepers = [rifles.army, rifles.police, station, ministry, militia]
+    held_by = {item["id"]: rifles.army for item in rifles.items}
+    for day in range(24):
+        first = chooser.choice(rifles.items)
+        holder = held_by[first["id"]]
+        alongside = [i for i in rifles.items if i is not first and held_by[i["id"]] is holder]
+        moving = [first, *chooser.sample(alongside, min(len(alongside), chooser.choice([0, 0, 1])))]
+        to = chooser.choice([k for k in keepers if k is not holder])
+        for item in moving:
+            held_by[item["id"]] = to
+        registry.event("TRANSFER", moving, occurred_on=str(date(2015, 2, 1) + timedelta(day)),
+                       country=holder["country"], destination_country=to["country"],
+                       from_party_id=holder["id"], to_party_id=to["id"],
+                       **({"owner_party_id": rifles.police["id"]} if to is station
+                          else {}))  # fmt: skip
+        assert differences(db) == (), f"after move {day}"
+    assert unconsented(rifles, db) == flagged(rifles)
