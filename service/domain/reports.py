@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -62,17 +63,50 @@ def shown(text: object) -> str:
 
 
 def _wrapped(text: str, hang: int) -> str:
-    """A line as lines of at most WIDTH columns, those after the first indented by `hang`."""
-    if len(text) <= WIDTH:
+    """A line as lines of at most WIDTH columns, those after the first indented by `hang`.
+
+    Columns, not characters: a wide character (a Chinese, Japanese or Korean ideograph, a
+    full-width form) takes two of a terminal's columns. Text in those scripts has no spaces
+    between its words, and a line may break between any two wide characters: a Chinese note of
+    500 characters was one line of 1,000 columns, which the terminal folded back to its first
+    column (found in review)."""
+    if _columns(text) <= WIDTH:
         return text
     indent = " " * hang
-    first, *rest = textwrap.wrap(
-        text, WIDTH, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False
+    # textwrap counts characters and breaks at spaces: each wide character is counted twice
+    # (followed by a NUL, which shown() has already written as an escape wherever the text
+    # held one) and is a piece of its own, then the NULs are taken out again.
+    wrapper = _WideAwareWrapper(
+        WIDTH, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False
     )
+    first, *rest = wrapper.wrap(_marked(text))
     # What goes on starts at the indentation, whatever blank characters the text held there
     # (textwrap drops only ASCII spaces): no value starts a line in a record's column.
     after = (line[hang:].lstrip() for line in rest)
-    return "\n".join([first, *(indent + line for line in after if line)])
+    lines = [first, *(indent + line for line in after if line)]
+    return "\n".join(line.replace("\x00", "") for line in lines)
+
+
+def _columns(text: str) -> int:
+    """How many of a terminal's columns the text takes: two for each wide character."""
+    return len(text) if text.isascii() else len(_marked(text))
+
+
+def _marked(text: str) -> str:
+    """The text with a NUL after each wide character (East Asian Wide or Fullwidth)."""
+    return "".join(c + "\x00" if unicodedata.east_asian_width(c) in "WF" else c for c in text)
+
+
+class _WideAwareWrapper(textwrap.TextWrapper):
+    """textwrap's wrapper, which also breaks between wide characters (each followed by a NUL)."""
+
+    def _split(self, text: str) -> list[str]:
+        return [
+            piece
+            for chunk in super()._split(text)
+            for piece in re.split(r"([^\x00]\x00)", chunk)
+            if piece
+        ]
 
 
 def trace_report(trace: Document) -> str:

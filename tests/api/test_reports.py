@@ -4,6 +4,7 @@ comes."""
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 import pytest
@@ -213,3 +214,40 @@ def test_a_replayed_trace_is_answered_as_the_replay_asks(
     assert again.content_type == stored.content_type
     assert again.get_data() == stored.get_data()
     assert "Accept" in again.vary
+
+
+def test_text_in_wide_characters_keeps_to_the_terminals_width(
+    api: ContractClient, registry: Any
+) -> None:
+    # A Chinese ideograph takes two of a terminal's columns, and Chinese text has no spaces
+    # between its words: a seizure's note of a few sentences was one line of some 280 columns
+    # (counted as 140 characters, and never broken), which the terminal folded back to its first
+    # column (found in review). A line may break between any two wide characters.
+    police = registry.party(
+        name="中华人民共和国公安部刑事侦查局", kind="LAW_ENFORCEMENT", country="CN"
+    )
+    rifle = registry.item(serial_number="CN-0417")
+    note = (
+        "在边境检查站查获，该枪支序列号与出口记录一致，出口证书禁止再出口，未记录任何再出口同意。"
+    )
+    registry.event(
+        "SEIZURE", [rifle], occurred_on="2019-10-03", country="CN", to_party_id=police["id"],
+        notes=note * 3,
+    )  # fmt: skip
+
+    response = api.get(f"/v1/items/{rifle['id']}/custody", headers=TEXT)
+
+    assert response.status_code == 200
+    report = response.get_data(as_text=True)
+    assert max(map(columns, report.splitlines())) <= 100
+    lines = report.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.lstrip().startswith("notes: "))
+    told = [lines[start].split("notes: ", 1)[1]]
+    told += [line.strip() for line in lines[start + 1 :] if line.startswith(" " * 27)]
+    assert "".join(told) == note * 3
+    assert len(told) > 1
+
+
+def columns(line: str) -> int:
+    """The columns a terminal gives the line: two for a wide character."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line)

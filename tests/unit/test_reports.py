@@ -259,6 +259,10 @@ def _records(report: str) -> list[str]:
     ]
 
 
+def _columns(line: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line)
+
+
 def _plain_lines(report: str) -> list[str]:
     return report.split("\n")
 
@@ -293,7 +297,8 @@ def test_text_from_the_registry_never_breaks_a_line_nor_turns_it_around(
     # A record too long for the width goes on, on the lines after it, indented where no record
     # starts: a value never starts a line of its own in a record's column.
     assert len(_records(report)) == len(_records(chain_report(plain)))
-    assert all(len(line) <= WIDTH or " " not in line.strip() for line in _plain_lines(report))
+    # Counted in a terminal's columns: two for a wide character (a Chinese ideograph).
+    assert all(_columns(line) <= WIDTH or " " not in line.strip() for line in _plain_lines(report))
     assert not any(c in report for c in "\t\r\u2028\u2029\u202e\u2066\u200f")
     assert not any(unicodedata.category(c) == "Cc" for c in report.replace("\n", ""))
 
