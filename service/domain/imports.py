@@ -44,8 +44,17 @@ OTHER_ENCODINGS = (
     (codecs.BOM_UTF16_LE, "UTF-16"),
     (codecs.BOM_UTF16_BE, "UTF-16"),
 )
+# The signatures of compressed files and archives, which a file sent as it is was read as
+# NDJSON or CSV: each run of bytes between two 0x0A bytes a problem of its own ("not UTF-8
+# text ...: save the file as UTF-8"), up to 1,000, naming neither the compression nor what to do.
+COMPRESSED = (
+    (b"\x1f\x8b", "gzip-compressed"),
+    (b"PK\x03\x04", "a ZIP archive"),
+    (b"\xfd7zXZ\x00", "xz-compressed"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed"),
+)
 # Bytes enough to tell any of them
-LONGEST_MARK = max(len(mark) for mark, _ in OTHER_ENCODINGS)
+LONGEST_MARK = max(len(mark) for mark, _ in (*OTHER_ENCODINGS, *COMPRESSED))
 LIST_SEPARATOR = "|"
 # Longest line or row read whole; anything longer is a problem of its own, not a memory spike.
 LONGEST_LINE = 1 << 20
@@ -142,13 +151,22 @@ class Document:
 
 def not_utf_8(head: bytes) -> Problem | None:
     """The problem of a file that begins with `head` (its first LONGEST_MARK bytes, or all of
-    it if shorter) when its byte order mark says it is UTF-16 or UTF-32, not UTF-8: the file's
-    one problem, told once rather than on each of its lines. Looked for once, at the start, so
+    it if shorter) when its byte order mark says it is UTF-16 or UTF-32, not UTF-8, or its
+    first bytes that it is compressed (gzip, ZIP, xz, zstd): the file's one problem, told once
+    rather than on each of its lines. Looked for once, at the start, so
     that reading the lines of a UTF-8 file costs nothing more."""
     for mark, encoding in OTHER_ENCODINGS:
         if head.startswith(mark):
             return Problem(
                 1, "", f"the file is {encoding} (by its byte order mark): send it as UTF-8"
+            )
+    for mark, compression in COMPRESSED:
+        if head.startswith(mark):
+            return Problem(
+                1,
+                "",
+                f"the file is {compression} (by its first bytes): decompress it and send the "
+                "NDJSON or CSV file itself",
             )
     return None
 
@@ -418,7 +436,10 @@ def _csv_records(
         yield Problem(1, "", f"the header row is longer than {LONGEST_LINE} bytes")
         return
     if not header:
-        yield Problem(1, "", "the file is empty: a CSV import needs a header row")
+        if lines.number == 0:
+            yield Problem(1, "", "the file is empty: a CSV import needs a header row")
+        else:  # "the file is empty" sent its sender looking at a file of 100,000 rows
+            yield Problem(1, "", "line 1 is blank: a CSV file's header row is its first line")
         return
     if lines.undecodable:
         yield Problem(1, "", "the header row is not UTF-8 text")
@@ -449,7 +470,9 @@ def _csv_records(
         except _RowTooLong:
             yield Problem(line, "", f"the row is longer than {LONGEST_LINE} bytes")
             continue
-        if not values:  # a blank line
+        if not any(value.strip() for value in values):
+            # A blank line, or a row of empty cells (`,,,`), as spreadsheets save rows once
+            # touched: read as a record of no fields, each was refused once per required column.
             continue
         if lines.undecodable:
             yield from _undecodable(line, header, values)
