@@ -101,6 +101,45 @@ def refused_reference(entry: Document | Problem) -> tuple[str, str] | None:
 
 
 _REFERENCE = reference(required=True)
+# The fields by which a record names others, and the record type each names, per record type.
+_NAMING_FIELDS = {
+    "euc": (("exporter_party_ref", "party"), ("end_user_party_ref", "party")),
+    "event": (
+        ("from_party_ref", "party"),
+        ("to_party_ref", "party"),
+        ("owner_party_ref", "party"),
+        ("euc_ref", "euc"),
+        ("item_refs", "item"),
+    ),
+}
+
+
+def refused_names(entry: Document | Problem, record_type: str | None) -> list[tuple[str, str, str]]:
+    """The references that a record refused as read names, each readable one as the schema
+    would take it (field, record type, reference): they are checked as a stored record's are,
+    so that the line's problems are told at once (told its date alone, the sender found its
+    references wrong a file later). A field the schema refused (not a text, too long) is left
+    to its own problem. Nothing for a record of another type than the file's (`record_type`),
+    which belongs in another file."""
+    if isinstance(entry, Problem) or entry.repeated:
+        return []
+    kind = entry.fields.get("record_type")
+    if not isinstance(kind, str) or record_type not in (None, kind):
+        return []
+    names: list[tuple[str, str, str]] = []
+    for field_name, named_type in _NAMING_FIELDS.get(kind, ()):
+        value = entry.fields.get(field_name)
+        values = value if field_name == "item_refs" and isinstance(value, list) else [value]
+        for each in values:
+            if not isinstance(each, str):
+                continue
+            try:
+                ref = _REFERENCE.deserialize(each)
+            except ValidationError:
+                continue
+            if isinstance(ref, str) and (field_name, named_type, ref) not in names:
+                names.append((field_name, named_type, ref))  # a ref given twice: one problem
+    return names
 
 
 def staging_rows(
@@ -166,13 +205,22 @@ class Staging:
             self.pending += 1
         self._flush_when_full()
 
-    def refuse(self, line: int, refused: tuple[str, str] | None) -> None:
-        """Note the reference of a record refused as read (refused_reference)."""
+    def refuse(
+        self,
+        line: int,
+        refused: tuple[str, str] | None,
+        names: Sequence[tuple[str, str, str]] = (),
+    ) -> None:
+        """Note the reference of a record refused as read (refused_reference), and those it
+        names (refused_names)."""
         if refused is not None:
             self.rows["import_refused"].append((line, *refused))
             self.pending += 1
-            # A file of refused records only: nothing else would send these on before its end.
-            self._flush_when_full()
+        for name in names:
+            self.rows["import_refused_names"].append((line, *name))
+            self.pending += 1
+        # A file of refused records only: nothing else would send these on before its end.
+        self._flush_when_full()
 
     def _flush_when_full(self) -> None:
         if self.pending >= CHUNK_ROWS:
@@ -258,6 +306,8 @@ def read_block(
                 block.problems.extend(loaded)
                 if (refused := refused_reference(entry)) is not None:
                     text.setdefault("import_refused", []).append(copy_line((number, *refused)))
+                for name in refused_names(entry, record_type):
+                    text.setdefault("import_refused_names", []).append(copy_line((number, *name)))
                 continue
             block.records += 1
             record_id = uuid7_at(first_id + number - first_line)

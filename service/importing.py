@@ -46,6 +46,7 @@ from service.import_reading import (
     Staging,
     load_record,
     parallel_blocks,
+    refused_names,
     refused_reference,
 )
 from service.repository import imports
@@ -391,7 +392,9 @@ def _stage(
             loaded = load_record(entry, request.record_type, request.countries)
             if isinstance(loaded, list):
                 found.add(loaded)
-                staging.refuse(entry.line, refused_reference(entry))
+                staging.refuse(
+                    entry.line, refused_reference(entry), refused_names(entry, request.record_type)
+                )
             else:
                 progress.records += 1
                 staging.add(entry.line, loaded)

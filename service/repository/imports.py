@@ -94,6 +94,12 @@ STAGING_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     # the references of records refused as read (their problems are the file's already): a
     # record that names one is told that, not that nothing has the reference
     "import_refused": (("line", "integer"), ("record_type", "text"), ("ref", REFERENCE)),
+    # the references that records refused as read name (a field the schema refused aside): they
+    # are checked as a stored record's are, so that the file's answer says all that is wrong
+    # with the line (told its date alone, the sender found its references wrong a file later)
+    "import_refused_names": (
+        ("line", "integer"), ("field", "text"), ("record_type", "text"), ("ref", REFERENCE),
+    ),
 }  # fmt: skip
 # The record types a file's record may be linked to another agency's record of (by the unique
 # identity the registry keeps), and the statements that link them (see link_items).

@@ -115,7 +115,12 @@ FROM (SELECT DISTINCT 'party' AS record_type, named.ref
       WHERE NOT EXISTS (SELECT 1 FROM import_eucs own WHERE own.ref = e.euc_ref)
       UNION ALL
       SELECT DISTINCT 'item', x.item_ref FROM import_event_items x
-      WHERE NOT EXISTS (SELECT 1 FROM import_items own WHERE own.ref = x.item_ref)) AS wanted
+      WHERE NOT EXISTS (SELECT 1 FROM import_items own WHERE own.ref = x.item_ref)
+      UNION ALL
+      -- named by records refused as read (import_refs holds the file's own records by now)
+      SELECT DISTINCT n.record_type, n.ref FROM import_refused_names n
+      WHERE NOT EXISTS (SELECT 1 FROM import_refs own
+                        WHERE own.record_type = n.record_type AND own.ref = n.ref)) AS wanted
 JOIN import_references r
   ON r.agency_id = %(agency_id)s AND r.record_type = wanted.record_type
  AND r.reference = wanted.ref
@@ -128,7 +133,8 @@ FROM (SELECT line, ref, min(line) OVER (PARTITION BY ref) AS first_line FROM {st
 WHERE line <> first_line;
 
 -- name: check_unresolved_references
--- A reference the file gives a record it refused as read is named as that record's.
+-- A reference the file gives a record it refused as read is named as that record's. The
+-- references of records refused as read are checked too (import_refused_names).
 INSERT INTO import_problems (line, field, detail)
 SELECT named.line, named.field,
        CASE WHEN refused.line IS NULL
@@ -150,7 +156,8 @@ FROM (SELECT line, 'exporter_party_ref' AS field, 'party' AS record_type,
       UNION ALL SELECT x.line, 'item_refs', 'item', x.item_ref
                 FROM import_event_items x
                 JOIN import_events e ON e.ref = x.event_ref AND e.line = x.line
-                WHERE NOT e.present) AS named
+                WHERE NOT e.present
+      UNION ALL SELECT line, field, record_type, ref FROM import_refused_names) AS named
 CROSS JOIN LATERAL (SELECT min(r.line) AS line FROM import_refused r
                     WHERE r.record_type = named.record_type AND r.ref = named.ref) AS refused
 WHERE named.ref IS NOT NULL
