@@ -293,6 +293,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="what a CSV file holds (one record type per CSV file)",
     )
     import_parser.add_argument(
+        "--format",
+        choices=("ndjson", "csv"),
+        help="how the files are written (by default CSV for a name ending in .csv, NDJSON for "
+        "any other: give it for a pipe, <(zcat parties.csv.gz), or a CSV file of another name)",
+    )
+    import_parser.add_argument(
         "--timings",
         action="store_true",
         help="say how long each phase of a stored import took (reading, checks, inserts, ...)",
@@ -801,8 +807,14 @@ def import_files(args: argparse.Namespace) -> int:
             # agency and imported into it without a word. Flushed: the progress line is stderr's.
             print(f"created agency {agency.name!r} ({agency.id})", flush=True)
         countries = frozenset(agencies.known_countries(conn))
+        if args.sipri and args.format:
+            print("trace-registry: --format does not go with --sipri", file=sys.stderr)
+            return 2
         for path in args.files:
-            media_type = CSV if path.suffix.lower() == ".csv" and not args.sipri else NDJSON
+            # By its name unless told: a pipe's name (/dev/fd/63) says nothing, and a CSV file
+            # read as NDJSON had each row refused as "not a JSON object".
+            written = args.format or ("csv" if path.suffix.lower() == ".csv" else "ndjson")
+            media_type = CSV if written == "csv" and not args.sipri else NDJSON
             if media_type == CSV and args.record_type is None:
                 print(f"trace-registry: {path}: a CSV file needs --record-type", file=sys.stderr)
                 return 2

@@ -9,8 +9,6 @@ import random
 import threading
 from pathlib import Path
 
-import pytest
-
 from service.db import Connection
 from tests.api.test_imports import import_file, ndjson, registry_file, send
 from tests.contract import ContractClient
@@ -98,24 +96,18 @@ def test_a_record_refused_by_its_schema_has_its_references_checked_too(
     assert fields == {"/occurred_on", "/to_party_ref", "/item_refs"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the CLI tells CSV from NDJSON by the file's suffix alone, whatever --record-type says",
-)
 def test_a_csv_file_from_a_pipe_is_read_as_csv(database_url: str, tmp_path: Path) -> None:
     """`trace-registry import <(zcat parties.csv.gz) --record-type party`: the README offers a
     pipe for a compressed file, but the CLI takes a file for CSV only when its name ends in
     `.csv`, so a pipe (/dev/fd/63), or `parties.txt`, was read as NDJSON, with `--record-type`
-    (which only a CSV file needs) given: each row was refused as "not a JSON object". An
-    operator expects a file given a record type to be read as the CSV it says it is. (The fix:
-    read a file as CSV when its name ends in `.csv` or when `--record-type` is given and its
-    name does not end in `.ndjson`/`.jsonl`; or a `--csv` option.)"""
+    (which only a CSV file needs) given: each row was refused as "not a JSON object", and
+    nothing could tell it otherwise. `--format csv` says how the file is written."""
     pipe = tmp_path / "parties.pipe"
     os.mkfifo(pipe)
     feeding = threading.Thread(target=pipe.write_bytes, args=(PARTIES.encode(),), daemon=True)
     feeding.start()
 
-    done = run_import(database_url, str(pipe), "--record-type", "party")
+    done = run_import(database_url, str(pipe), "--record-type", "party", "--format", "csv")
     feeding.join(timeout=10)
 
     assert done.returncode == 0, done.stderr
@@ -149,3 +141,15 @@ def test_a_refused_records_references_resolve_as_a_stored_records_do(
     ]
     assert sorted((p["line"], p["pointer"], p["detail"]) for p in answer["errors"]) == expected
     assert sorted((p.line, "/" + p.field, p.detail) for p in read_apart.errors) == expected
+
+
+def test_a_format_given_with_sipri_extracts_is_refused(database_url: str, tmp_path: Path) -> None:
+    """SIPRI extracts are read as what they are: `--format` beside `--sipri` says something
+    the import would not do, and is refused before anything is read."""
+    extract = tmp_path / "trade-register.csv"
+    extract.write_text("not read\n")
+
+    done = run_import(database_url, "--sipri", "--format", "csv", str(extract))
+
+    assert done.returncode == 2
+    assert "--format does not go with --sipri" in done.stderr
