@@ -128,6 +128,7 @@ class Tracer:
             matching.as_marked(reading),
             observation.manufacturer_key,
             CANDIDATES_SEARCHED,
+            _resembled_key(observation),
         )
         assessments = _assess_all(observation, found)
         limited = _full(found)
@@ -145,13 +146,13 @@ class Tracer:
         named manufacturer's items, however many of other makers'; none at all when none is
         named), read loosely: a `?` where the marking has a separator, or a look-alike
         character read for another, found nothing before."""
-        named = observation.manufacturer_key
-        found = traces.wildcard_candidates(self.conn, pattern, named, CANDIDATES_SEARCHED)
+        named, like = observation.manufacturer_key, _resembled_key(observation)
+        found = traces.wildcard_candidates(self.conn, pattern, named, CANDIDATES_SEARCHED, like)
         limited = _full(found)
         if not any(_of_sought_maker(c, observation) for c in found):
             seen = {candidate.item.id for candidate in found}
             loose = traces.loose_wildcard_candidates(
-                self.conn, matching.loose_regex(pattern), named, CANDIDATES_SEARCHED
+                self.conn, matching.loose_regex(pattern), named, CANDIDATES_SEARCHED, like
             )
             limited = limited or _full(loose)
             found += [candidate for candidate in loose if candidate.item.id not in seen]
@@ -169,31 +170,29 @@ class Tracer:
         search before: the named maker's item, which only the wide search reached, was not
         listed. With them, whether a search found as many items as it keeps."""
         serial, named = observation.reading.normalised, observation.manufacturer_key
+        like = _resembled_key(observation)
         own_skeleton = matching.skeleton(serial)
         searched = CANDIDATES_SEARCHED
 
         def one_edit() -> list[Candidate]:
             skeletons = matching.one_edit_skeletons(serial)
-            return traces.one_edit_candidates(self.conn, skeletons, named, searched)
+            return traces.one_edit_candidates(self.conn, skeletons, named, searched, like)
 
+        near_miss = partial(traces.near_miss_candidates, self.conn)
         searches: list[Callable[[], list[Candidate]]] = []
         if len(serial) <= matching.ONE_EDIT_LONGEST:
             searches.append(one_edit)
-        searches.append(partial(traces.near_miss_candidates, self.conn, serial, named, searched))
+        searches.append(partial(near_miss, serial, named, searched, like))
         # A reading with look-alike letters (`WI234S6`) shares few trigrams with its serial
         # (`W1234567`); its skeleton shares them with the serials of digits most serials are.
         if own_skeleton != serial:
-            searches.append(
-                partial(traces.near_miss_candidates, self.conn, own_skeleton, named, searched)
-            )
+            searches.append(partial(near_miss, own_skeleton, named, searched, like))
         # A registered serial with look-alike letters (`BOSS12345`) shares no trigrams with a
         # reading of digits (`80551234`): one edit from its skeleton, on the skeleton's btree
         # (a few hundred probes, 1-3 ms).
         if matching.ONE_EDIT_LONGEST < len(serial) <= SKELETON_ONE_EDIT_LONGEST:
             searches.append(one_edit)
-        searches.append(
-            partial(traces.near_miss_candidates, self.conn, serial, named, searched, wide=True)
-        )
+        searches.append(partial(near_miss, serial, named, searched, like, wide=True))
         near: list[Assessment] = []
         limited = False
         for search in searches:
@@ -216,6 +215,17 @@ def _is_sought(assessment: Assessment, observation: Observation) -> bool:
     """A near miss, of the named manufacturer when one is named."""
     of_maker = _of_sought_maker(assessment.candidate, observation)
     return assessment.basis is matching.Basis.NEAR_MISS and of_maker
+
+
+def _resembled_key(observation: Observation) -> str | None:
+    """The key of the one maker a name not in the table reads like (matching.names_alike), which
+    the searches put first with the name's own key, as _of_sought_maker seeks both: with only
+    the name's key first (no item of the table's maker has it), a misspelt `Glok` lost the Glock
+    pistol past a search's limit to fifty other makers' serials, though `Glock` found it first."""
+    resembles = observation.manufacturer_resembles
+    if observation.manufacturer_name is None and len(resembles) == 1:
+        return next(iter(resembles))
+    return None
 
 
 def _of_sought_maker(candidate: Candidate, observation: Observation) -> bool:

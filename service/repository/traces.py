@@ -28,16 +28,19 @@ def strong_candidates(
     as_marked: str,
     manufacturer_key: str | None,
     limit: int,
+    resembled_key: str | None = None,
 ) -> tuple[list[Candidate], dict[UUID, list[Row]]]:
     """Items whose serial is the same normalised, in confusable skeleton, or NCIC form, and
     their chain entries (for service.repository.chains), in one round trip. Past `limit`, the
-    stronger tiers are kept, and within a tier the named maker's items, then the serial exactly
-    as marked."""
+    stronger tiers are kept, and within a tier the named maker's items (those of
+    `manufacturer_key` or `resembled_key`, the maker a name not in the table reads like), then
+    the serial exactly as marked."""
     params = {
         "serial_norm": serial_norm,
         "serial_skeleton": skeleton(serial_norm),
         "serial_ncic": ncic(serial_norm),
         "manufacturer_key": manufacturer_key,
+        "resembled_key": resembled_key,
         "as_marked": as_marked,
         "limit": limit,
     }
@@ -52,19 +55,39 @@ def strong_candidates(
 
 
 def wildcard_candidates(
-    conn: Connection, pattern: str, manufacturer_key: str | None, limit: int
+    conn: Connection,
+    pattern: str,
+    manufacturer_key: str | None,
+    limit: int,
+    resembled_key: str | None = None,
 ) -> list[Candidate]:
-    """Items whose normalised serial matches a LIKE pattern, the given manufacturer's first."""
-    params = {"pattern": pattern, "manufacturer_key": manufacturer_key, "limit": limit}
+    """Items whose normalised serial matches a LIKE pattern, the given manufacturer's (or the
+    one it reads like's) first."""
+    params = {
+        "pattern": pattern,
+        "manufacturer_key": manufacturer_key,
+        "resembled_key": resembled_key,
+        "limit": limit,
+    }
     return _candidates(conn, SQL["wildcard_candidates"], params)
 
 
 def loose_wildcard_candidates(
-    conn: Connection, regex: str, manufacturer_key: str | None, limit: int
+    conn: Connection,
+    regex: str,
+    manufacturer_key: str | None,
+    limit: int,
+    resembled_key: str | None = None,
 ) -> list[Candidate]:
     """Items whose normalised serial matches a partial reading read loosely (the regular
-    expression of matching.loose_regex), the given manufacturer's first."""
-    params = {"regex": regex, "manufacturer_key": manufacturer_key, "limit": limit}
+    expression of matching.loose_regex), the given manufacturer's (or the one it reads
+    like's) first."""
+    params = {
+        "regex": regex,
+        "manufacturer_key": manufacturer_key,
+        "resembled_key": resembled_key,
+        "limit": limit,
+    }
     return _candidates(conn, SQL["loose_wildcard_candidates"], params)
 
 
@@ -73,6 +96,7 @@ def near_miss_candidates(
     searched: str,
     manufacturer_key: str | None,
     limit: int,
+    resembled_key: str | None = None,
     *,
     wide: bool = False,
 ) -> list[Candidate]:
@@ -84,6 +108,7 @@ def near_miss_candidates(
         "searched": searched,
         "skeleton": skeleton(searched),
         "manufacturer_key": manufacturer_key,
+        "resembled_key": resembled_key,
         "limit": limit,
     }
     if not wide:
@@ -96,10 +121,20 @@ def near_miss_candidates(
 
 
 def one_edit_candidates(
-    conn: Connection, skeletons: set[str], manufacturer_key: str | None, limit: int
+    conn: Connection,
+    skeletons: set[str],
+    manufacturer_key: str | None,
+    limit: int,
+    resembled_key: str | None = None,
 ) -> list[Candidate]:
-    """Items whose confusable skeleton is one of these, the given manufacturer's first."""
-    params = {"skeletons": sorted(skeletons), "manufacturer_key": manufacturer_key, "limit": limit}
+    """Items whose confusable skeleton is one of these, the given manufacturer's (or the one
+    it reads like's) first."""
+    params = {
+        "skeletons": sorted(skeletons),
+        "manufacturer_key": manufacturer_key,
+        "resembled_key": resembled_key,
+        "limit": limit,
+    }
     return _candidates(conn, SQL["one_edit_candidates"], params)
 
 

@@ -10,10 +10,13 @@ WHERE i.serial_norm = %(serial_norm)s
    OR i.serial_ncic = %(serial_ncic)s
 -- If the limit bites (a short serial that many makers' items share), the stronger tiers are
 -- kept, and within a tier the named maker's items, then the serial exactly as marked: an exact
--- match must never be cut for older items of the same normalised serial.
+-- match must never be cut for older items of the same normalised serial. The named maker is
+-- the name's key and, for a name the table does not know that reads like one maker's names
+-- (`Glok`), that maker's (resembled_key, NULL otherwise): every query here puts both first, as
+-- service.tracing._of_sought_maker seeks both.
 ORDER BY i.serial_norm = %(serial_norm)s DESC,
          i.serial_skeleton = %(serial_skeleton)s DESC,
-         i.manufacturer_key = %(manufacturer_key)s DESC NULLS LAST,
+         i.manufacturer_key IN (%(manufacturer_key)s, %(resembled_key)s) DESC NULLS LAST,
          i.serial_number = %(as_marked)s DESC,
          i.id
 LIMIT %(limit)s;
@@ -29,7 +32,7 @@ WHERE chain_item_id IN (
        OR i.serial_ncic = %(serial_ncic)s
     ORDER BY i.serial_norm = %(serial_norm)s DESC,
              i.serial_skeleton = %(serial_skeleton)s DESC,
-             i.manufacturer_key = %(manufacturer_key)s DESC NULLS LAST,
+             i.manufacturer_key IN (%(manufacturer_key)s, %(resembled_key)s) DESC NULLS LAST,
              i.serial_number = %(as_marked)s DESC,
              i.id
     LIMIT %(limit)s)
@@ -41,10 +44,11 @@ ORDER BY chain_item_id, occurred_on, recorded_at, id;
 SELECT i.id, i.manufacturer, i.model, i.category, i.caliber, i.serial_number, i.serial_norm,
        i.country_of_manufacture, i.year_of_manufacture, i.import_markings, i.other_markings,
        a.id AS recorded_by_id, a.name AS recorded_by_name, i.recorded_at, i.manufacturer_key
-FROM (SELECT s.item_id, s.manufacturer_key = %(manufacturer_key)s AS named
+FROM (SELECT s.item_id, s.manufacturer_key IN (%(manufacturer_key)s, %(resembled_key)s) AS named
       FROM item_serials s
       WHERE s.serial_norm LIKE %(pattern)s
-      ORDER BY s.manufacturer_key = %(manufacturer_key)s DESC NULLS LAST, s.item_id
+      ORDER BY s.manufacturer_key IN (%(manufacturer_key)s, %(resembled_key)s) DESC NULLS LAST,
+               s.item_id
       LIMIT %(limit)s) AS found
 JOIN items i ON i.id = found.item_id
 JOIN agencies a ON a.id = i.recorded_by_agency_id
@@ -58,10 +62,11 @@ ORDER BY found.named DESC NULLS LAST, i.id;
 SELECT i.id, i.manufacturer, i.model, i.category, i.caliber, i.serial_number, i.serial_norm,
        i.country_of_manufacture, i.year_of_manufacture, i.import_markings, i.other_markings,
        a.id AS recorded_by_id, a.name AS recorded_by_name, i.recorded_at, i.manufacturer_key
-FROM (SELECT s.item_id, s.manufacturer_key = %(manufacturer_key)s AS named
+FROM (SELECT s.item_id, s.manufacturer_key IN (%(manufacturer_key)s, %(resembled_key)s) AS named
       FROM item_serials s
       WHERE s.serial_norm ~ %(regex)s
-      ORDER BY s.manufacturer_key = %(manufacturer_key)s DESC NULLS LAST, s.item_id
+      ORDER BY s.manufacturer_key IN (%(manufacturer_key)s, %(resembled_key)s) DESC NULLS LAST,
+               s.item_id
       LIMIT %(limit)s) AS found
 JOIN items i ON i.id = found.item_id
 JOIN agencies a ON a.id = i.recorded_by_agency_id
@@ -85,7 +90,7 @@ SELECT i.id, i.manufacturer, i.model, i.category, i.caliber, i.serial_number, i.
        i.country_of_manufacture, i.year_of_manufacture, i.import_markings, i.other_markings,
        a.id AS recorded_by_id, a.name AS recorded_by_name, i.recorded_at, i.manufacturer_key
 FROM (SELECT s.item_id, similarity(s.serial_norm, %(searched)s) AS closeness,
-             s.manufacturer_key = %(manufacturer_key)s AS named
+             s.manufacturer_key IN (%(manufacturer_key)s, %(resembled_key)s) AS named
       FROM item_serials s
       WHERE s.serial_norm %% %(searched)s
         AND CASE WHEN length(s.serial_norm) <= 255
@@ -107,7 +112,7 @@ SELECT i.id, i.manufacturer, i.model, i.category, i.caliber, i.serial_number, i.
        a.id AS recorded_by_id, a.name AS recorded_by_name, i.recorded_at, i.manufacturer_key
 FROM items i JOIN agencies a ON a.id = i.recorded_by_agency_id
 WHERE i.serial_skeleton = ANY(%(skeletons)s::text[])
-ORDER BY i.manufacturer_key = %(manufacturer_key)s DESC NULLS LAST, i.id
+ORDER BY i.manufacturer_key IN (%(manufacturer_key)s, %(resembled_key)s) DESC NULLS LAST, i.id
 LIMIT %(limit)s;
 
 -- name: set_similarity
