@@ -159,7 +159,15 @@ def _reading(trace: Document) -> Iterator[str]:
     serial = f"{shown(weapon['serial_number'])} (searched as {shown(searched)})"
     yield from _labelled("serial", serial)
     if weapon["obliterated"]:
-        yield from _labelled("", "obliterated and restored: near misses searched too")
+        # Said only of the near misses searched: a partial reading is matched by its pattern
+        # alone, and a reading too long once normalised is not compared (tiers_searched).
+        if "NEAR_MISS" in reading["tiers_searched"]:
+            searched_too = "near misses searched too"
+        elif pattern is not None:
+            searched_too = "a partial reading is matched by its pattern alone"
+        else:
+            searched_too = "too long once normalised to be searched for near misses"
+        yield from _labelled("", f"obliterated and restored: {searched_too}")
     maker = reading["manufacturer"]
     if weapon["manufacturer"] is not None:
         known = f"{shown(maker['name'])}{_country(maker['country'])}" if maker else "not known"

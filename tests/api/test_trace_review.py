@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from service.db import Connection
 from service.tracing import CANDIDATES_SEARCHED
-from tests.api.test_traces import first, in_sequence, trace
+from tests.api.test_traces import CONTEXT, first, in_sequence, trace
 from tests.contract import ContractClient
 
 
@@ -51,3 +53,58 @@ class TestAManufacturerNameLikeOneMakers:
 
         best = first(answer)
         assert (best["item"]["id"], best["match_basis"]) == (glock["id"], "NORMALISED")
+
+
+class TestARecordedManufacturerNameNotInTheTable:
+    @pytest.mark.xfail(
+        strict=True,
+        reason="the matcher knows only whether the reading's name is in the table, not whether "
+        "the recorded one is: matching._manufacturer needs the table's keys and names_alike "
+        "over the recorded name (Directory.resembled) to tell 'another maker' from 'a name "
+        "the table lacks'",
+    )
+    def test_it_is_not_called_another_manufacturer_when_it_reads_like_the_one_named(
+        self, api: ContractClient, registry: Any
+    ) -> None:
+        """A partner agency recorded its AK as made by "Ishmash" (misspelt, in no table); the
+        investigator traces the same serial as made by "Izhmash" (Kalashnikov Concern's old
+        name, in the table). The answer said flatly "another manufacturer: serials are unique
+        only per manufacturer", a fit of 0 and a score of 0.5, below any near miss of the maker
+        named. The same two names the other way round (recorded "Izhmash", read "Ishmash") read
+        "not in the table of manufacturers, but reads like a name of the maker recorded" at 0.6
+        and score 0.8. An investigator expects the same words and weight either way: the
+        registry does not know "Ishmash" for another maker."""
+        recorded_misspelt = registry.item(serial_number="AK 11 74094", manufacturer="Ishmash",
+                                          model="AK-74M", category="ASSAULT_RIFLE")  # fmt: skip
+        registry.item(serial_number="RV 5501", manufacturer="Izhmash", model="AK-74M",
+                      category="ASSAULT_RIFLE")  # fmt: skip
+
+        read_right = first(trace(api, "AK 11 74094", manufacturer="Izhmash"))
+        read_misspelt = first(trace(api, "RV 5501", manufacturer="Ishmash"))
+
+        assert read_right["item"]["id"] == recorded_misspelt["id"]
+        (maker,) = [d for d in read_right["differences"] if d["field"] == "manufacturer"]
+        assert "another manufacturer" not in maker["explanation"]
+        assert read_right["score"] == read_misspelt["score"] == 0.8
+
+
+class TestTheTextReportOfAnObliteratedSerial:
+    @pytest.mark.parametrize("reading", ["AK1174?94", "\ufdfa" * 20])
+    def test_it_does_not_claim_near_misses_that_were_not_searched(
+        self, api: ContractClient, reading: str
+    ) -> None:
+        """An obliterated serial read in part (`AK1174?94`) is matched by its pattern alone,
+        and one too long once normalised (U+FDFA is 15 letters) is not compared for near
+        misses: `tiers_searched` says so, but the text report said "obliterated and restored:
+        near misses searched too". An investigator reading the report would take the near
+        misses as searched and found to be none."""
+        body = {"weapon": {"serial_number": reading, "obliterated": True}, "context": CONTEXT}
+
+        answer = api.post("/v1/traces", body)
+        report = api.post("/v1/traces", body, headers={"Accept": "text/plain"})
+
+        assert "NEAR_MISS" not in answer.get_json()["interpretation"]["tiers_searched"]
+        assert report.status_code == 201
+        text = report.get_data(as_text=True)
+        assert "obliterated and restored" in text
+        assert "near misses searched too" not in text
