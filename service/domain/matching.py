@@ -715,11 +715,13 @@ def names_alike(observed: str, known: str) -> bool:
     """Whether a normalised manufacturer name not in the table reads as a known one: the start
     of it (`KALASHNIKOV` of `KALASHNIKOVCONCERN`; a known name with more after it is another
     maker's, `COLTCANADA` is not `COLT`), or one edit from it (two for names of 8 or more:
-    `ISHMASH`, `IZHMASH`) with the same numbers (`FACTORY26` is not `FACTORY66`)."""
+    `ISHMASH`, `IZHMASH`) with the same numbers (`FACTORY26` is not `FACTORY66`). A start that
+    cuts a number short is not one: `FACTORY6` is not `FACTORY66`, as `FACTORY26` is not."""
     if min(len(observed), len(known)) < SHORTEST_ALIKE_NAME:
         return observed == known
     if known.startswith(observed):
-        return True
+        cut_short = known[len(observed) : len(observed) + 1].isdigit() and observed[-1].isdigit()
+        return not cut_short
     if _DIGITS.findall(observed) != _DIGITS.findall(known):
         return False
     limit = 1 if min(len(observed), len(known)) < 8 else 2

@@ -108,3 +108,57 @@ class TestTheTextReportOfAnObliteratedSerial:
         text = report.get_data(as_text=True)
         assert "obliterated and restored" in text
         assert "near misses searched too" not in text
+
+
+class TestTwoWrongCharactersInAShortSerial:
+    @pytest.mark.xfail(
+        strict=True,
+        reason="a serial of 6 or fewer is searched one edit from its skeleton on the btree, "
+        "and two wrong characters apart leave it 1 trigram in 6 (0.17), under the wide "
+        "search's 0.2: finding it needs the skeletons two edits away (some 10^5 for 6 "
+        "characters) or another index (say on the serial's length and its halves), a "
+        "decision on cost",
+    )
+    @pytest.mark.parametrize(
+        ("registered", "reading"), [("729435", "720485"), ("K72943", "K70948")]
+    )
+    def test_it_is_a_near_miss(
+        self, api: ContractClient, registry: Any, registered: str, reading: str
+    ) -> None:
+        """The tier table promises a near miss for "one or two characters wrong", and a pistol's
+        6-character serial worn in two places (`729435` read `720485`) answered NO_MATCH: the
+        one-edit search of short serials cannot reach it, and it shares 1 trigram in 6 with the
+        reading (0.17), below the wide search's 0.2 ("two characters wrong in 8"). The same two
+        errors in an 8-character serial are found. An investigator expects the pistol listed
+        as a near miss, two characters wrong."""
+        pistol = registry.item(serial_number=registered, manufacturer="Glock", model="17",
+                               category="PISTOL")  # fmt: skip
+
+        answer = trace(api, reading, manufacturer="Glock")
+
+        best = first(answer)
+        assert (best["item"]["id"], best["match_basis"]) == (pistol["id"], "NEAR_MISS")
+
+
+class TestAFactoryNumberCutShort:
+    @pytest.mark.parametrize(
+        ("named", "recorded"), [("Factory 6", "State Factory 66"), ("Factory 41", "Factory 416")]
+    )
+    def test_it_does_not_read_like_the_longer_numbers_factory(
+        self, api: ContractClient, registry: Any, named: str, recorded: str
+    ) -> None:
+        """A name not in the table reads like a maker's when it is the start of one of its
+        names, "with the same numbers" (README: `Factory 26` is not `Factory 66`). But the start
+        was taken whole, numbers cut in two and all: "Factory 6" read like a name of State
+        Factory 66 (and "Factory 41" of Factory 416), at a fit of 0.6 and with the words "reads
+        like a name of the maker recorded", where a factory of another number is another
+        maker, perhaps. An investigator expects "Factory 6" to be no more Factory 66 than
+        "Factory 26" is."""
+        rifle = registry.item(serial_number="56-1 2207731", manufacturer=recorded,
+                              model="Type 56-1", category="ASSAULT_RIFLE")  # fmt: skip
+
+        best = first(trace(api, "56-1 2207731", manufacturer=named))
+
+        assert best["item"]["id"] == rifle["id"]
+        (maker,) = [d for d in best["differences"] if d["field"] == "manufacturer"]
+        assert "reads like no name of the maker recorded" in maker["explanation"]
