@@ -31,6 +31,7 @@ from functools import lru_cache
 
 from service.domain.records import Item
 from service.domain.serials import normalise_name, normalise_serial
+from service.domain.text import KEPT_FORMAT_CHARACTERS
 
 # What examiners and OCR confuse, each group read as its first character's digit.
 CONFUSABLE_GROUPS = ("0OQD", "1IL", "5S", "8B", "2Z", "6G")
@@ -241,7 +242,8 @@ SerialMatch = tuple[Basis, float, tuple[Difference, ...]]
 
 def as_marked(reading: Reading) -> str:
     """The reading as an EXACT match compares it with a registered serial: without the spaces
-    around it, its accents composed (NFC)."""
+    around it, its accents composed (NFC), without the direction marks and joiners that show
+    nothing (KEPT_FORMAT_CHARACTERS)."""
     return _composed(reading.as_read.strip())
 
 
@@ -262,8 +264,13 @@ def _serial_match(reading: Reading, item: Item) -> SerialMatch | None:
 
 
 def _composed(text: str) -> str:
-    # The same marking typed with precomposed or combining accents is the same marking.
-    return unicodedata.normalize("NFC", text)
+    # The same marking typed with precomposed or combining accents is the same marking, and so
+    # is one beside a direction mark or a joiner (kept in records and readings, U+200F from a
+    # right-to-left keyboard): they show nothing, and made an exact reading a NORMALISED match.
+    return unicodedata.normalize("NFC", text).translate(_SHOWING_NOTHING)
+
+
+_SHOWING_NOTHING = dict.fromkeys(map(ord, KEPT_FORMAT_CHARACTERS))
 
 
 def _as_marked(reading: Reading, item: Item) -> Difference:

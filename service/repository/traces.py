@@ -13,6 +13,7 @@ import orjson
 from service.db import NEAR_MISS_SIMILARITY, NEAR_MISS_WIDE_SIMILARITY, Connection
 from service.domain.ids import NEWEST
 from service.domain.matching import Candidate, ncic, skeleton
+from service.domain.text import KEPT_FORMAT_STRING
 from service.domain.traces import TraceAnswer, TraceDisclosure, TraceSummary
 from service.repository import audit, rows
 from service.repository.audit import NewEntry
@@ -42,6 +43,7 @@ def strong_candidates(
         "manufacturer_key": manufacturer_key,
         "resembled_key": resembled_key,
         "as_marked": as_marked,
+        "showing_nothing": KEPT_FORMAT_STRING,
         "limit": limit,
     }
     with conn.pipeline():

@@ -13,11 +13,12 @@ WHERE i.serial_norm = %(serial_norm)s
 -- match must never be cut for older items of the same normalised serial. The named maker is
 -- the name's key and, for a name the table does not know that reads like one maker's names
 -- (`Glok`), that maker's (resembled_key, NULL otherwise): every query here puts both first, as
--- service.tracing._of_sought_maker seeks both.
+-- service.tracing._of_sought_maker seeks both. The serial as marked is compared as the matcher
+-- compares it, without the direction marks and joiners that show nothing (showing_nothing).
 ORDER BY i.serial_norm = %(serial_norm)s DESC,
          i.serial_skeleton = %(serial_skeleton)s DESC,
          i.manufacturer_key IN (%(manufacturer_key)s, %(resembled_key)s) DESC NULLS LAST,
-         i.serial_number = %(as_marked)s DESC,
+         translate(i.serial_number, %(showing_nothing)s, '') = %(as_marked)s DESC,
          i.id
 LIMIT %(limit)s;
 
@@ -33,7 +34,7 @@ WHERE chain_item_id IN (
     ORDER BY i.serial_norm = %(serial_norm)s DESC,
              i.serial_skeleton = %(serial_skeleton)s DESC,
              i.manufacturer_key IN (%(manufacturer_key)s, %(resembled_key)s) DESC NULLS LAST,
-             i.serial_number = %(as_marked)s DESC,
+             translate(i.serial_number, %(showing_nothing)s, '') = %(as_marked)s DESC,
              i.id
     LIMIT %(limit)s)
 ORDER BY chain_item_id, occurred_on, recorded_at, id;

@@ -162,3 +162,30 @@ class TestAFactoryNumberCutShort:
         assert best["item"]["id"] == rifle["id"]
         (maker,) = [d for d in best["differences"] if d["field"] == "manufacturer"]
         assert "reads like no name of the maker recorded" in maker["explanation"]
+
+
+class TestADirectionMarkBesideASerial:
+    @pytest.mark.parametrize(
+        ("registered", "reading"),
+        [
+            ("АК 11 74094", "АК 11 74094\u200f"),  # typed on a right-to-left keyboard
+            ("\u200fAK-47 5512", "AK-47 5512"),  # recorded so, by an Arabic-speaking agency
+            ("AK-47 5512", "\u200eAK-47 5512\u200e"),
+        ],
+    )
+    def test_the_serial_exactly_as_marked_is_an_exact_match(
+        self, api: ContractClient, registry: Any, registered: str, reading: str
+    ) -> None:
+        """The direction marks (U+200E, U+200F, U+061C) and joiners that Arabic and Persian
+        input carries are kept in a serial read or recorded, and show nothing: a serial typed
+        character for character as marked, with a right-to-left mark beside it, was a
+        NORMALISED match, explained as "the same serial once case, separators, accents and
+        look-alike letters are set aside", none of which differ. An investigator expects EXACT,
+        with no difference to explain."""
+        rifle = registry.item(serial_number=registered, manufacturer="Kalashnikov Concern",
+                              model="AK-74M", category="ASSAULT_RIFLE")  # fmt: skip
+
+        best = first(trace(api, reading))
+
+        assert (best["item"]["id"], best["match_basis"]) == (rifle["id"], "EXACT")
+        assert best["differences"] == []
