@@ -700,6 +700,17 @@ def _manufacturer(observation: Observation, candidate: Candidate) -> FieldVerdic
             f"maker recorded, {registered!r}: misspelt, or a name the table lacks, perhaps"
         )
         agreement = UNKNOWN_NAME_ALIKE
+    elif candidate.manufacturer_key in resembles:
+        # `IZHEVSK` reads like names of this maker and of another: it fits neither, but it
+        # does not read like no name of this one (which sent the investigator elsewhere).
+        others = len(resembles) - 1
+        explanation = (
+            f"{observed!r} is not in the table of manufacturers, and reads like a name of the "
+            f"maker recorded, {registered!r}, and of {others} other"
+            f"{'s' if others > 1 else ''}: which of them, the registry cannot tell (serials are "
+            "unique only per manufacturer)"
+        )
+        agreement = 0.0
     else:
         explanation = (
             f"{observed!r} is not in the table of manufacturers and reads like no name of the "

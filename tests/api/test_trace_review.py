@@ -189,3 +189,28 @@ class TestADirectionMarkBesideASerial:
 
         assert (best["item"]["id"], best["match_basis"]) == (rifle["id"], "EXACT")
         assert best["differences"] == []
+
+
+class TestANameLikeSeveralMakers:
+    def test_it_is_not_said_to_read_like_no_name_of_the_maker_recorded(
+        self, api: ContractClient, registry: Any
+    ) -> None:
+        """ "Izhevsk" is in no table (it is the city of two makers) and reads like names of
+        both Kalashnikov Concern (`Izhevsk Arms Plant`) and the Izhevsk Mechanical Plant, so it
+        fits neither (README). But the difference on Kalashnikov Concern's rifle said it
+        "reads like no name of the maker recorded", which is false, and tells the investigator
+        to look elsewhere. Expected: that it reads like names of this maker and of another, so
+        the registry cannot tell which."""
+        rifle = registry.item(serial_number="АК 11 74094", manufacturer="Kalashnikov Concern",
+                              model="AK-74M", category="ASSAULT_RIFLE")  # fmt: skip
+
+        best = first(trace(api, "АК 11 74094", manufacturer="Izhevsk"))
+
+        assert best["item"]["id"] == rifle["id"]
+        (maker,) = [d for d in best["differences"] if d["field"] == "manufacturer"]
+        assert "reads like no name of the maker recorded" not in maker["explanation"]
+        assert (
+            "reads like a name of the maker recorded, 'Kalashnikov Concern'"
+            in (maker["explanation"])
+        )
+        assert "and of 1 other" in maker["explanation"]
