@@ -163,12 +163,14 @@ class Tracer:
     ) -> tuple[list[Assessment], bool]:
         """Serials within two edits (look-alikes read for one another costing none), until a
         near miss of the named manufacturer (of any, when none is named) is found: for a serial
-        of ONE_EDIT_LONGEST characters or fewer, those whose skeleton is one edit from the
-        reading's; a narrow trigram search; the same with the reading's skeleton when it has
-        look-alike letters; for a longer serial up to SKELETON_ONE_EDIT_LONGEST, the skeletons
-        one edit away; then a wide trigram search. A near miss of another maker's stopped the
-        search before: the named maker's item, which only the wide search reached, was not
-        listed. With them, whether a search found as many items as it keeps."""
+        of SKELETON_ONE_EDIT_LONGEST characters or fewer, those whose skeleton is one edit from
+        the reading's; a narrow trigram search; the same with the reading's skeleton when it
+        has look-alike letters; then a wide trigram search. A near miss of another maker's
+        stopped the search before: the named maker's item, which only the wide search reached,
+        was not listed. The one-edit search runs first whatever the length: after the trigram
+        searches, for 7 to 20 characters, a near miss two edits away that they found ended the
+        search before the one a single edit away (`BOSS12345` read `80551234`) was sought.
+        With them, whether a search found as many items as it keeps."""
         serial, named = observation.reading.normalised, observation.manufacturer_key
         like = _resembled_key(observation)
         own_skeleton = matching.skeleton(serial)
@@ -180,18 +182,17 @@ class Tracer:
 
         near_miss = partial(traces.near_miss_candidates, self.conn)
         searches: list[Callable[[], list[Candidate]]] = []
-        if len(serial) <= matching.ONE_EDIT_LONGEST:
+        # Trigrams miss a short serial's transpositions (`3958`, `3598`), and a registered
+        # serial with look-alike letters (`BOSS12345`) shares none with a reading of digits
+        # (`80551234`): one edit from its skeleton, on the skeleton's btree (a few hundred
+        # probes, 1-3 ms), first, so that no near miss two edits away ends the search before.
+        if len(serial) <= SKELETON_ONE_EDIT_LONGEST:
             searches.append(one_edit)
         searches.append(partial(near_miss, serial, named, searched, like))
         # A reading with look-alike letters (`WI234S6`) shares few trigrams with its serial
         # (`W1234567`); its skeleton shares them with the serials of digits most serials are.
         if own_skeleton != serial:
             searches.append(partial(near_miss, own_skeleton, named, searched, like))
-        # A registered serial with look-alike letters (`BOSS12345`) shares no trigrams with a
-        # reading of digits (`80551234`): one edit from its skeleton, on the skeleton's btree
-        # (a few hundred probes, 1-3 ms).
-        if matching.ONE_EDIT_LONGEST < len(serial) <= SKELETON_ONE_EDIT_LONGEST:
-            searches.append(one_edit)
         searches.append(partial(near_miss, serial, named, searched, like, wide=True))
         near: list[Assessment] = []
         limited = False

@@ -242,3 +242,24 @@ class TestANameLikeSeveralMakers:
         assert answer["candidates"], answer["status"]
         best = first(answer)
         assert (best["item"]["id"], best["match_basis"]) == (rifle["id"], "NEAR_MISS")
+
+
+class TestANearMissOneEditAway:
+    def test_is_not_lost_to_the_named_makers_near_miss_two_edits_away(
+        self, api: ContractClient, registry: Any
+    ) -> None:
+        """README's own example: `80551234` read off a Glock registered `BOSS12345` (the last
+        5 missed, the letters read as digits: one edit, look-alikes costing none), which the
+        skeleton search finds. But the searches stop at the first that finds a near miss of the
+        maker named, and the trigram search, which runs before the skeleton search, found the
+        maker's `80551299` (two wrong characters): the pistol one edit away was never looked
+        for, and the answer listed only the one two edits away. An investigator expects the
+        closer serial listed, and first."""
+        pistol = registry.item(serial_number="BOSS12345", manufacturer="Glock", model="17",
+                               category="PISTOL")  # fmt: skip
+        registry.item(serial_number="80551299", manufacturer="Glock", model="19", category="PISTOL")
+
+        answer = trace(api, "80551234", manufacturer="Glock")
+
+        best = first(answer)
+        assert (best["item"]["id"], best["match_basis"]) == (pistol["id"], "NEAR_MISS")
