@@ -4,7 +4,7 @@
 -- found again by the same equalities (the service sends both in one pipeline).
 -- The API also stores each trace with its whole answer (an INSERT), which this leaves out.
 -- constant: limit = 50
--- constant: resembled_key = NULL
+-- constant: alike_key = :manufacturer_key
 -- constant: showing_nothing = U&'\061C\200C\200D\200E\200F'
 \set n random(1, :sample_count)
 SELECT serial_norm, serial_skeleton, serial_ncic, as_marked, manufacturer_key

@@ -24,7 +24,7 @@
 -- constant: agency_id = :agency_id::uuid
 -- constant: audit_id = :audit_id::uuid
 -- constant: limit = 50
--- constant: resembled_key = NULL
+-- constant: alike_key = :manufacturer_key
 -- constant: showing_nothing = U&'\061C\200C\200D\200E\200F'
 -- constant: default_per_minute = 6000
 -- constant: burst = 100

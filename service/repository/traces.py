@@ -41,7 +41,7 @@ def strong_candidates(
         "serial_skeleton": skeleton(serial_norm),
         "serial_ncic": ncic(serial_norm),
         "manufacturer_key": manufacturer_key,
-        "resembled_key": resembled_key,
+        "alike_key": _alike(manufacturer_key, resembled_key),
         "as_marked": as_marked,
         "showing_nothing": KEPT_FORMAT_STRING,
         "limit": limit,
@@ -56,6 +56,13 @@ def strong_candidates(
     return candidates, by_item
 
 
+def _alike(manufacturer_key: str | None, resembled_key: str | None) -> str | None:
+    """The key the searches put first beside the name's own: the maker a name not in the table
+    reads like, or the name's key again (`IN (key, NULL)` would read another maker's item as
+    NULL, not false, and put it among the items of no known maker)."""
+    return manufacturer_key if resembled_key is None else resembled_key
+
+
 def wildcard_candidates(
     conn: Connection,
     pattern: str,
@@ -68,7 +75,7 @@ def wildcard_candidates(
     params = {
         "pattern": pattern,
         "manufacturer_key": manufacturer_key,
-        "resembled_key": resembled_key,
+        "alike_key": _alike(manufacturer_key, resembled_key),
         "limit": limit,
     }
     return _candidates(conn, SQL["wildcard_candidates"], params)
@@ -87,7 +94,7 @@ def loose_wildcard_candidates(
     params = {
         "regex": regex,
         "manufacturer_key": manufacturer_key,
-        "resembled_key": resembled_key,
+        "alike_key": _alike(manufacturer_key, resembled_key),
         "limit": limit,
     }
     return _candidates(conn, SQL["loose_wildcard_candidates"], params)
@@ -110,7 +117,7 @@ def near_miss_candidates(
         "searched": searched,
         "skeleton": skeleton(searched),
         "manufacturer_key": manufacturer_key,
-        "resembled_key": resembled_key,
+        "alike_key": _alike(manufacturer_key, resembled_key),
         "limit": limit,
     }
     if not wide:
@@ -134,7 +141,7 @@ def one_edit_candidates(
     params = {
         "skeletons": sorted(skeletons),
         "manufacturer_key": manufacturer_key,
-        "resembled_key": resembled_key,
+        "alike_key": _alike(manufacturer_key, resembled_key),
         "limit": limit,
     }
     return _candidates(conn, SQL["one_edit_candidates"], params)

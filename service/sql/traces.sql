@@ -12,12 +12,13 @@ WHERE i.serial_norm = %(serial_norm)s
 -- kept, and within a tier the named maker's items, then the serial exactly as marked: an exact
 -- match must never be cut for older items of the same normalised serial. The named maker is
 -- the name's key and, for a name the table does not know that reads like one maker's names
--- (`Glok`), that maker's (resembled_key, NULL otherwise): every query here puts both first, as
--- service.tracing._of_sought_maker seeks both. The serial as marked is compared as the matcher
+-- (`Glok`), that maker's (alike_key, the name's own key otherwise, so that another maker's item
+-- compares false and an item of no known maker NULL, last, as with the name's key alone): every
+-- query here puts both first, as service.tracing._of_sought_maker seeks both. The serial as marked is compared as the matcher
 -- compares it, without the direction marks and joiners that show nothing (showing_nothing).
 ORDER BY i.serial_norm = %(serial_norm)s DESC,
          i.serial_skeleton = %(serial_skeleton)s DESC,
-         i.manufacturer_key IN (%(manufacturer_key)s, %(resembled_key)s) DESC NULLS LAST,
+         i.manufacturer_key IN (%(manufacturer_key)s, %(alike_key)s) DESC NULLS LAST,
          translate(i.serial_number, %(showing_nothing)s, '') = %(as_marked)s DESC,
          i.id
 LIMIT %(limit)s;
@@ -33,7 +34,7 @@ WHERE chain_item_id IN (
        OR i.serial_ncic = %(serial_ncic)s
     ORDER BY i.serial_norm = %(serial_norm)s DESC,
              i.serial_skeleton = %(serial_skeleton)s DESC,
-             i.manufacturer_key IN (%(manufacturer_key)s, %(resembled_key)s) DESC NULLS LAST,
+             i.manufacturer_key IN (%(manufacturer_key)s, %(alike_key)s) DESC NULLS LAST,
              translate(i.serial_number, %(showing_nothing)s, '') = %(as_marked)s DESC,
              i.id
     LIMIT %(limit)s)
@@ -45,10 +46,10 @@ ORDER BY chain_item_id, occurred_on, recorded_at, id;
 SELECT i.id, i.manufacturer, i.model, i.category, i.caliber, i.serial_number, i.serial_norm,
        i.country_of_manufacture, i.year_of_manufacture, i.import_markings, i.other_markings,
        a.id AS recorded_by_id, a.name AS recorded_by_name, i.recorded_at, i.manufacturer_key
-FROM (SELECT s.item_id, s.manufacturer_key IN (%(manufacturer_key)s, %(resembled_key)s) AS named
+FROM (SELECT s.item_id, s.manufacturer_key IN (%(manufacturer_key)s, %(alike_key)s) AS named
       FROM item_serials s
       WHERE s.serial_norm LIKE %(pattern)s
-      ORDER BY s.manufacturer_key IN (%(manufacturer_key)s, %(resembled_key)s) DESC NULLS LAST,
+      ORDER BY s.manufacturer_key IN (%(manufacturer_key)s, %(alike_key)s) DESC NULLS LAST,
                s.item_id
       LIMIT %(limit)s) AS found
 JOIN items i ON i.id = found.item_id
@@ -63,10 +64,10 @@ ORDER BY found.named DESC NULLS LAST, i.id;
 SELECT i.id, i.manufacturer, i.model, i.category, i.caliber, i.serial_number, i.serial_norm,
        i.country_of_manufacture, i.year_of_manufacture, i.import_markings, i.other_markings,
        a.id AS recorded_by_id, a.name AS recorded_by_name, i.recorded_at, i.manufacturer_key
-FROM (SELECT s.item_id, s.manufacturer_key IN (%(manufacturer_key)s, %(resembled_key)s) AS named
+FROM (SELECT s.item_id, s.manufacturer_key IN (%(manufacturer_key)s, %(alike_key)s) AS named
       FROM item_serials s
       WHERE s.serial_norm ~ %(regex)s
-      ORDER BY s.manufacturer_key IN (%(manufacturer_key)s, %(resembled_key)s) DESC NULLS LAST,
+      ORDER BY s.manufacturer_key IN (%(manufacturer_key)s, %(alike_key)s) DESC NULLS LAST,
                s.item_id
       LIMIT %(limit)s) AS found
 JOIN items i ON i.id = found.item_id
@@ -91,7 +92,7 @@ SELECT i.id, i.manufacturer, i.model, i.category, i.caliber, i.serial_number, i.
        i.country_of_manufacture, i.year_of_manufacture, i.import_markings, i.other_markings,
        a.id AS recorded_by_id, a.name AS recorded_by_name, i.recorded_at, i.manufacturer_key
 FROM (SELECT s.item_id, similarity(s.serial_norm, %(searched)s) AS closeness,
-             s.manufacturer_key IN (%(manufacturer_key)s, %(resembled_key)s) AS named
+             s.manufacturer_key IN (%(manufacturer_key)s, %(alike_key)s) AS named
       FROM item_serials s
       WHERE s.serial_norm %% %(searched)s
         AND CASE WHEN length(s.serial_norm) <= 255
@@ -113,7 +114,7 @@ SELECT i.id, i.manufacturer, i.model, i.category, i.caliber, i.serial_number, i.
        a.id AS recorded_by_id, a.name AS recorded_by_name, i.recorded_at, i.manufacturer_key
 FROM items i JOIN agencies a ON a.id = i.recorded_by_agency_id
 WHERE i.serial_skeleton = ANY(%(skeletons)s::text[])
-ORDER BY i.manufacturer_key IN (%(manufacturer_key)s, %(resembled_key)s) DESC NULLS LAST, i.id
+ORDER BY i.manufacturer_key IN (%(manufacturer_key)s, %(alike_key)s) DESC NULLS LAST, i.id
 LIMIT %(limit)s;
 
 -- name: set_similarity
