@@ -11,7 +11,7 @@ line over its quantity (its finding is worded by them for the tracing agency).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from uuid import UUID
@@ -130,7 +130,7 @@ class Tracer:
             CANDIDATES_SEARCHED,
             _resembled_key(observation),
         )
-        assessments = _assess_all(observation, found)
+        assessments = self._assess_all(observation, found)
         limited = _full(found)
         # A restored (obliterated) serial may be misread anywhere: search near misses anyway.
         near_misses_wanted = observation.obliterated or not any(a.is_strong for a in assessments)
@@ -156,7 +156,28 @@ class Tracer:
             )
             limited = limited or _full(loose)
             found += [candidate for candidate in loose if candidate.item.id not in seen]
-        return Search(_assess_all(observation, found), ("WILDCARD",), {}, limited)
+        return Search(self._assess_all(observation, found), ("WILDCARD",), {}, limited)
+
+    def _assess_all(
+        self, observation: Observation, candidates: list[Candidate]
+    ) -> list[Assessment]:
+        assessed = (
+            matching.assess(observation, self._with_recorded_name(observation, candidate))
+            for candidate in candidates
+        )
+        return [assessment for assessment in assessed if assessment is not None]
+
+    def _with_recorded_name(self, observation: Observation, candidate: Candidate) -> Candidate:
+        """The candidate with the makers its recorded name reads like, when that name is not
+        in the table and the trace names a maker that is (matching._manufacturer)."""
+        key = candidate.manufacturer_key
+        if (
+            observation.manufacturer_name is None
+            or key == observation.manufacturer_key
+            or self.directory.resolve(key) is not None
+        ):
+            return candidate
+        return replace(candidate, recorded_resembles=self.directory.resembled(key))
 
     def _near_misses(
         self, observation: Observation, seen: set[UUID]
@@ -201,7 +222,7 @@ class Tracer:
             limited = limited or _full(found)
             fresh = [candidate for candidate in found if candidate.item.id not in seen]
             seen = seen | {candidate.item.id for candidate in fresh}
-            near += _assess_all(observation, fresh)
+            near += self._assess_all(observation, fresh)
             if any(_is_sought(a, observation) for a in near):
                 break
         return near, limited
@@ -248,11 +269,6 @@ class Search:
     chain_entries: dict[UUID, list[Row]]
     # a search found as many items as it keeps: more may match
     limited: bool = False
-
-
-def _assess_all(observation: Observation, candidates: list[Candidate]) -> list[Assessment]:
-    assessed = (matching.assess(observation, candidate) for candidate in candidates)
-    return [assessment for assessment in assessed if assessment is not None]
 
 
 def _candidate(

@@ -171,6 +171,9 @@ class Candidate:
 
     item: Item
     manufacturer_key: str
+    # For an item recorded under a name not in the table of manufacturers, the makers that
+    # name reads like (Directory.resembled), where the trace names a maker of the table
+    recorded_resembles: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -686,6 +689,23 @@ def _manufacturer(observation: Observation, candidate: Candidate) -> FieldVerdic
         known_as = observation.manufacturer_name or registered
         explanation = f"{observed!r} is a name of {known_as!r}, recorded as {registered!r}"
         return "manufacturer", 1.0, Difference("manufacturer", observed, registered, explanation)
+    if observation.manufacturer_name is not None and candidate.recorded_resembles == {
+        observation.manufacturer_key
+    }:
+        # Recorded under a name the table lacks that reads like the named maker's (`Ishmash`
+        # for Izhmash): as alike as the same two names the other way round, not "another
+        # manufacturer" (fit 0), which ranked the item under any near miss of the maker named.
+        explanation = (
+            f"recorded as {registered!r}, which is not in the table of manufacturers, but reads "
+            f"like a name of {observation.manufacturer_name!r}: misspelt, or a name the table "
+            "lacks, perhaps"
+        )
+        agreement = UNKNOWN_NAME_ALIKE
+        return (
+            "manufacturer",
+            agreement,
+            Difference("manufacturer", observed, registered, explanation),
+        )
     if observation.manufacturer_name is not None:  # a maker of the table, and another one
         explanation = "another manufacturer: serials are unique only per manufacturer"
         return "manufacturer", 0.0, Difference("manufacturer", observed, registered, explanation)

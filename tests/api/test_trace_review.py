@@ -56,13 +56,6 @@ class TestAManufacturerNameLikeOneMakers:
 
 
 class TestARecordedManufacturerNameNotInTheTable:
-    @pytest.mark.xfail(
-        strict=True,
-        reason="the matcher knows only whether the reading's name is in the table, not whether "
-        "the recorded one is: matching._manufacturer needs the table's keys and names_alike "
-        "over the recorded name (Directory.resembled) to tell 'another maker' from 'a name "
-        "the table lacks'",
-    )
     def test_it_is_not_called_another_manufacturer_when_it_reads_like_the_one_named(
         self, api: ContractClient, registry: Any
     ) -> None:
