@@ -92,8 +92,19 @@ def _derived(
     # reach is derived again, whether it takes a share or loses its cover.
     uncovered: set[UUID] = set()
     for euc_id, consents in by_certificate.items():
-        item_ids = stored_shares.items_moved_to_consented_hands(conn, euc_id)
         shared_out = all(consent.id in marked for consent in consents)
+        ids = {consent.id for consent in consents}
+        had = {share for share in before if share.consent_id in ids}
+        if (
+            move is not None
+            and shared_out
+            and not stored_shares.items_moved_to_consented_hands(conn, euc_id, move.item_ids)
+        ):
+            # None of the move's items has a move a consent may cover (a rifle handed on within
+            # the army): the share-out, which reads only the items that have, is as it was.
+            after |= had
+            continue
+        item_ids = stored_shares.items_moved_to_consented_hands(conn, euc_id)
         if not shared_out:
             uncovered.update(item_ids)
         if not item_ids:
@@ -101,8 +112,6 @@ def _derived(
         if move is not None and shared_out and _last(conn, move, item_ids):
             # Only the move's items' chains are read: a move about an item of a certificate of
             # thousands costs what it costs under a certificate of ten.
-            ids = {consent.id for consent in consents}
-            had = {share for share in before if share.consent_id in ids}
             movers = sorted(set(move.item_ids) & set(item_ids))
             read = _chains(conn, movers, today, verification_days)
             after |= shares_of_last_move(euc_id, consents, read, had, move.event_id)

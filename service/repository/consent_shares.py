@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from uuid import UUID
 
@@ -37,11 +38,14 @@ def certificates_shared_out(conn: Connection, among: list[UUID] | None = None) -
     return [row["euc_id"] for row in found]
 
 
-def items_moved_to_consented_hands(conn: Connection, euc_id: UUID) -> list[UUID]:
-    """The items of the certificate whose moves one of its consents of a quantity may cover."""
+def items_moved_to_consented_hands(
+    conn: Connection, euc_id: UUID, among: Sequence[UUID] | None = None
+) -> list[UUID]:
+    """The items of the certificate (among those given, unless None) whose moves one of its
+    consents of a quantity may cover."""
+    params = {"euc_id": euc_id, "among": None if among is None else list(among)}
     return sorted(
-        row["item_id"]
-        for row in conn.execute(SQL["items_moved_to_consented_hands"], {"euc_id": euc_id})
+        row["item_id"] for row in conn.execute(SQL["items_moved_to_consented_hands"], params)
     )
 
 

@@ -24,7 +24,9 @@ ORDER BY 1;
 -- with: shipped under the certificate (a standing export or import), with a standing move
 -- (export, import or transfer) on or after the day the consent was granted to where it allows
 -- (its country, and its new end user as holder or owner when it names one). More than the
--- findings rules may give a share to (a move downstream of a breach, say): they decide.
+-- findings rules may give a share to (a move downstream of a breach, say): they decide. Among
+-- the given items only, unless NULL (the items of a move just recorded: a move of items none
+-- of which it names changes no share).
 SELECT DISTINCT si.item_id
 FROM consents_of_a_quantity c
 JOIN custody_events s ON s.euc_id = c.euc_id AND s.event_type IN ('EXPORT', 'IMPORT')
@@ -32,6 +34,7 @@ JOIN custody_event_items si ON si.event_id = s.id
 JOIN custody_event_items mi ON mi.item_id = si.item_id
 JOIN custody_events m ON m.id = mi.event_id
 WHERE c.euc_id = %(euc_id)s
+  AND (%(among)s::uuid[] IS NULL OR si.item_id = ANY(%(among)s::uuid[]))
   AND NOT EXISTS (SELECT 1 FROM event_error_declarations sd WHERE sd.event_id = s.id)
   AND m.event_type IN ('EXPORT', 'IMPORT', 'TRANSFER') AND m.occurred_on >= c.granted_on
   AND coalesce(m.destination_country, m.country) = c.new_destination_country

@@ -25,6 +25,7 @@ from service.db import Connection, connect
 from service.domain.consent_shares import share_out
 from service.domain.inputs import NewConsent, NewEvent
 from service.recording import Recorder
+from service.repository import consent_shares as consent_share_store
 from tests.api.test_imports import ndjson, send
 from tests.conftest import second_waits_for_first
 from tests.contract import ContractClient
@@ -1027,3 +1028,31 @@ def test_moves_made_one_after_another_share_out_as_the_whole_share_out_would(
                           else {}))  # fmt: skip
         assert differences(db) == (), f"after move {day}"
     assert unconsented(rifles, db) == flagged(rifles)
+
+
+def test_a_move_of_rifles_no_consent_may_reach_shares_nothing_out(
+    rifles: Rifles, registry: Any, db: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rifle handed on within the army, backdated among the hand-overs to the police: none of
+    its moves goes where a consent allows, so the share-out, which reads only the items that
+    moved there, is as it was, and neither it nor the day of the others' last move is read (it
+    took two queries over every item of the certificate)."""
+    rifles.consent(1)
+    first, second, third = rifles.items
+    rifles.handed_on(first, "2015-02-01")
+    rifles.handed_on(second, "2015-04-01")
+    armoury = registry.party(name="Army armoury, Taji", kind="ARMED_FORCES", country="IQ")
+    asked: list[object] = []
+    monkeypatch.setattr(consent_shares, "share_out", lambda *args: asked.append(args))
+    monkeypatch.setattr(
+        consent_share_store, "last_other_move_day", lambda *args: asked.append(args)
+    )
+
+    registry.event("TRANSFER", [third], occurred_on="2015-03-01", country="IQ",
+                   from_party_id=rifles.army["id"], to_party_id=armoury["id"],
+                   owner_party_id=rifles.army["id"])  # fmt: skip
+
+    assert asked == []
+    monkeypatch.undo()
+    assert differences(db) == ()
+    assert flagged(rifles) == [second["id"]]
