@@ -1,0 +1,496 @@
+"""A review of the share-out of a move made after every other move (consent_shares.Move,
+shares_of_last_move): each test records moves dated after the others (shared out from the
+shares before, reading only the moved items' chains) mixed with the facts that may change a
+share-out, and checks after each step that the shares stored are those the whole share-out
+derives (`alerts rebuild --check`), and what the findings say."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from service import alerts, consent_shares
+from service.config import Settings
+from service.db import Connection
+from service.domain.consent_shares import share_out
+from service.domain.inputs import NewEvent
+from tests.api.test_consent_quantity import (
+    Rifles,
+    _handed_on,
+    _recorder,
+    flagged,
+)
+from tests.api.test_consent_quantity import (
+    differences as derived_again,
+)
+from tests.api.test_imports import ndjson, send
+from tests.conftest import second_waits_for_first
+from tests.contract import ContractClient
+
+
+@pytest.fixture
+def rifles(api: ContractClient, registry: Any) -> Rifles:
+    return Rifles(api, registry)
+
+
+_checking = [False]
+
+
+def _whole(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Count the whole share-outs run from now on by recording (not by the check)."""
+    runs: list[object] = []
+
+    def counted(*args: Any) -> Any:
+        if not _checking[0]:
+            runs.append(args)
+        return share_out(*args)
+
+    monkeypatch.setattr(consent_shares, "share_out", counted)
+    return runs
+
+
+def differences(db: Connection) -> tuple[object, ...]:
+    """What `alerts rebuild --check` finds (its whole share-outs not counted)."""
+    _checking[0] = True
+    try:
+        return derived_again(db)
+    finally:
+        _checking[0] = False
+
+
+def _more_rifles(rifles: Rifles, registry: Any, count: int) -> None:
+    rifles.items += [registry.item(manufacturer="Zastava Arms", model="M70") for _ in range(count)]
+    registry.event("EXPORT", rifles.items[-count:], occurred_on="2011-05-02", country="RS",
+                   destination_country="IQ", euc_id=rifles.euc["id"], euc_line_number=1,
+                   from_party_id=rifles.exporter["id"],
+                   to_party_id=rifles.army["id"])  # fmt: skip
+
+
+def test_a_rifle_back_in_the_army_after_its_share_takes_none_when_handed_on_again(
+    rifles: Rifles, db: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first rifle takes the consent for two, goes back to the army (away from the consent's
+    end user: flagged) and is handed to the police again (downstream of that breach: no share),
+    each a day after the last move; the second rifle, handed on after, takes the other share,
+    and the third, last of all, none."""
+    rifles.consent(2)
+    first, second, third = rifles.items
+    whole = _whole(monkeypatch)
+    rifles.handed_on(first, "2015-02-01")
+    rifles.handed_on(first, "2015-03-01", from_party_id=rifles.police["id"],
+                     to_party_id=rifles.army["id"])  # fmt: skip
+    assert differences(db) == ()
+    rifles.handed_on(first, "2015-04-01")
+    assert differences(db) == ()
+    rifles.handed_on(second, "2015-05-01")
+    assert differences(db) == ()
+    rifles.handed_on(third, "2015-06-01")
+    assert differences(db) == ()
+    assert whole == []
+    assert flagged(rifles) == [first["id"], third["id"]]
+
+
+def test_a_move_of_rifles_partly_of_the_certificate_shares_out_its_own(
+    rifles: Rifles, registry: Any, db: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hand-over of two rifles of the certificate and one shipped under none, dated after
+    every other move: only the certificate's rifles are shared out (the first, by id, takes the
+    consent for one), the other rifle is none of its business."""
+    rifles.consent(1)
+    first, second, third = rifles.items
+    stray = registry.item(manufacturer="Zastava Arms", model="M70")
+    rifles.handed_on(third, "2014-06-01", to_party_id=rifles.exporter["id"])  # no consent
+    whole = _whole(monkeypatch)
+    registry.event("TRANSFER", [stray, second, first], occurred_on="2015-03-01", country="IQ",
+                   from_party_id=rifles.army["id"],
+                   to_party_id=rifles.police["id"])  # fmt: skip
+    assert whole == []
+    assert differences(db) == ()
+    lower, higher = sorted([first, second], key=lambda item: UUID(item["id"]))
+    assert rifles.findings(lower) == []
+    assert rifles.findings(higher) != []
+
+
+def test_events_of_other_kinds_dated_after_the_last_move_change_no_share(
+    rifles: Rifles, registry: Any, db: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A theft, recovery, seizure, loss and destruction dated after the moves (some recorded
+    before the move made last): the move still shares out from the shares before it, as the
+    whole share-out would; so does the verification of the delivery."""
+    rifles.consent(1)
+    first, second, third = rifles.items
+    rifles.handed_on(first, "2015-02-01")
+    registry.event("THEFT", [first], occurred_on="2015-08-01", country="IQ",
+                   from_party_id=rifles.police["id"])  # fmt: skip
+    registry.event("LOSS", [second], occurred_on="2015-09-01", country="IQ",
+                   from_party_id=rifles.army["id"])  # fmt: skip
+    assert differences(db) == ()
+    whole = _whole(monkeypatch)
+    rifles.handed_on(second, "2015-03-01")  # after every move, before the loss
+    assert differences(db) == ()
+    registry.event("RECOVERY", [second], occurred_on="2015-10-01", country="IQ",
+                   to_party_id=rifles.police["id"])  # fmt: skip
+    registry.event("SEIZURE", [first], occurred_on="2015-10-02", country="IQ",
+                   to_party_id=rifles.police["id"])  # fmt: skip
+    registry.event("DESTRUCTION", [first], occurred_on="2015-11-01", country="IQ",
+                   from_party_id=rifles.police["id"])  # fmt: skip
+    rifles.api.created(f"/v1/eucs/{rifles.euc['id']}/verifications",
+                       {"verified_on": "2015-12-01", "verifying_authority": "Embassy",
+                        "country": "IQ"})  # fmt: skip
+    assert differences(db) == ()
+    rifles.handed_on(third, "2016-01-01")
+    assert differences(db) == ()
+    assert whole == []
+    assert flagged(rifles) == [second["id"], third["id"]]
+
+
+def test_a_revocation_before_the_last_move_leaves_it_no_share_until_withdrawn(
+    rifles: Rifles, api: ContractClient, db: Connection
+) -> None:
+    """The certificate is revoked on 2015-04-01; a hand-over after it, made last, takes no share
+    of the consent for two (the certificate allows nothing). The revocation is withdrawn: it
+    takes one; a later hand-over takes the other."""
+    rifles.consent(2)
+    first, second, third = rifles.items
+    rifles.handed_on(first, "2015-02-01")
+    api.created(f"/v1/eucs/{rifles.euc['id']}/revocation",
+                {"revoked_on": "2015-04-01", "reason": "diversion suspected"})  # fmt: skip
+    rifles.handed_on(second, "2015-05-01")
+    assert differences(db) == ()
+    assert flagged(rifles) == [second["id"]]
+    api.created(f"/v1/eucs/{rifles.euc['id']}/revocation/withdrawal",
+                {"reason": "recorded against the wrong certificate"})  # fmt: skip
+    assert differences(db) == ()
+    rifles.handed_on(third, "2015-06-01")
+    assert differences(db) == ()
+    assert flagged(rifles) == [third["id"]]
+
+
+def test_a_revocation_dated_after_the_last_move_leaves_its_share(
+    rifles: Rifles, api: ContractClient, db: Connection
+) -> None:
+    """Revoked on 2015-06-01, after the moves: a hand-over made before it, recorded after the
+    revocation and after every other move, takes the consent; one made after it does not."""
+    rifles.consent(2)
+    first, second, third = rifles.items
+    rifles.handed_on(first, "2015-02-01")
+    api.created(f"/v1/eucs/{rifles.euc['id']}/revocation",
+                {"revoked_on": "2015-06-01", "reason": "diversion suspected"})  # fmt: skip
+    rifles.handed_on(second, "2015-05-01")
+    assert differences(db) == ()
+    rifles.handed_on(third, "2015-07-01")
+    assert differences(db) == ()
+    assert flagged(rifles) == [third["id"]]
+
+
+def test_a_withdrawn_consent_leaves_the_last_move_to_the_other(
+    rifles: Rifles, api: ContractClient, db: Connection
+) -> None:
+    """Consents for one each (2015-01-01 and, for anyone in Iraq, 2015-01-05); the first rifle
+    takes the police's. The police's is withdrawn: the first rifle takes the one for anyone;
+    the second, handed on last, none."""
+    police = rifles.consent(1)
+    rifles.consent(1, new_end_user_party_id=None, granted_on="2015-01-05",
+                   document_reference="RS/RX/2015/2")  # fmt: skip
+    first, second, _ = rifles.items
+    rifles.handed_on(first, "2015-02-01")
+    api.created(f"/v1/eucs/{rifles.euc['id']}/consents/{police['id']}/withdrawal",
+                {"reason": "recorded against the wrong certificate"})  # fmt: skip
+    assert differences(db) == ()
+    rifles.handed_on(second, "2015-03-01")
+    assert differences(db) == ()
+    assert flagged(rifles) == [second["id"]]
+
+
+def test_a_consent_naming_the_police_is_kept_for_them_over_one_for_anyone(
+    rifles: Rifles, registry: Any, db: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A consent for one to the police and one for one to anyone in Iraq (granted first). A
+    hand-over to the ministry takes the one for anyone; then one to the police takes the
+    police's; a third rifle to the police, last, takes none (the consent for anyone is gone).
+    A fourth rifle's hand-over to the police, made before them all (shared out whole), takes the
+    police's: the second is left with none."""
+    ministry = registry.party(name="Iraqi Ministry of Interior", kind="GOVERNMENT", country="IQ")
+    rifles.consent(1, new_end_user_party_id=None, granted_on="2014-12-01")
+    rifles.consent(1)
+    first, second, third = rifles.items
+    whole = _whole(monkeypatch)
+    rifles.handed_on(first, "2015-02-01", to_party_id=ministry["id"])
+    rifles.handed_on(second, "2015-03-01")
+    rifles.handed_on(third, "2015-04-01")
+    assert differences(db) == ()
+    assert whole == []
+    assert flagged(rifles) == [third["id"]]
+    _more_rifles(rifles, registry, 1)
+    rifles.handed_on(rifles.items[3], "2015-01-20")  # before the others: shared out whole
+    assert differences(db) == ()
+    # the fourth takes the police's, the first the one for anyone: none left for the second
+    assert flagged(rifles) == [second["id"], third["id"]]
+
+
+def test_an_earlier_move_declared_erroneous_gives_its_share_to_the_last(
+    rifles: Rifles, api: ContractClient, db: Connection
+) -> None:
+    """The first rifle's hand-over takes the consent for one; it is declared erroneous (shared
+    out whole: the second rifle's hand-over, made later, takes it); then the third rifle's,
+    made last, takes none; and the declaration of the second's gives it to nobody before the
+    third's."""
+    rifles.consent(1)
+    first, second, third = rifles.items
+    mistaken = rifles.handed_on(first, "2015-02-01")
+    second_move = rifles.handed_on(second, "2015-03-01")
+    api.created(f"/v1/events/{mistaken['id']}/error-declaration",
+                {"reason": "INCORRECT_DATA", "explanation": "never left the army"})  # fmt: skip
+    assert differences(db) == ()
+    rifles.handed_on(third, "2015-04-01")
+    assert differences(db) == ()
+    assert flagged(rifles) == [third["id"]]
+    api.created(f"/v1/events/{second_move['id']}/error-declaration",
+                {"reason": "INCORRECT_DATA", "explanation": "never left the army"})  # fmt: skip
+    assert differences(db) == ()
+    assert flagged(rifles) == []
+    # a move dated after the erroneous ones: shared out whole (they count as moves of the day)
+    rifles.handed_on(first, "2015-05-01")
+    assert differences(db) == ()
+    assert flagged(rifles) == [first["id"]]
+
+
+def test_a_correction_then_a_later_move(
+    rifles: Rifles, db: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first rifle's hand-over is corrected to a later day (after the second's): the second
+    takes the consent for one; then the third, handed on last, takes none, shared out from the
+    shares before it."""
+    rifles.consent(1)
+    first, second, third = rifles.items
+    mistaken = rifles.handed_on(first, "2015-02-01")
+    rifles.handed_on(second, "2015-03-01")
+    rifles.handed_on(first, "2015-04-01",
+                     corrects={"event_id": mistaken["id"], "reason": "INCORRECT_DATA",
+                               "explanation": "wrong date"})  # fmt: skip
+    assert differences(db) == ()
+    assert flagged(rifles) == [first["id"]]
+    whole = _whole(monkeypatch)
+    rifles.handed_on(third, "2015-05-01")
+    assert whole == []
+    assert differences(db) == ()
+    assert flagged(rifles) == [first["id"], third["id"]]
+
+
+def test_a_plain_export_and_import_abroad_made_last_share_out_as_whole(
+    rifles: Rifles, registry: Any, db: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A consent for one to anyone in Jordan. Exports to Jordan naming no certificate, and the
+    imports, each after every other move: the first rifle's export takes it; its import is
+    within it (takes nothing); the second's export takes none; its import is downstream."""
+    jo_army = registry.party(name="Jordan Armed Forces", kind="ARMED_FORCES", country="JO")
+    rifles.consent(1, new_end_user_party_id=None, new_destination_country="JO")
+    first, second, _ = rifles.items
+    whole = _whole(monkeypatch)
+    for item, out, into in ((first, "2015-02-01", "2015-02-03"),
+                            (second, "2015-03-01", "2015-03-03")):  # fmt: skip
+        registry.event("EXPORT", [item], occurred_on=out, country="IQ", destination_country="JO",
+                       from_party_id=rifles.army["id"], to_party_id=jo_army["id"])  # fmt: skip
+        assert differences(db) == ()
+        registry.event("IMPORT", [item], occurred_on=into, country="JO",
+                       from_party_id=rifles.army["id"], to_party_id=jo_army["id"])  # fmt: skip
+        assert differences(db) == ()
+    assert whole == []
+    assert flagged(rifles) == [second["id"]]
+
+
+def test_a_rifle_under_two_certificates_handed_on_last_shares_both_from_their_stored_shares(
+    rifles: Rifles, registry: Any, api: ContractClient, db: Connection
+) -> None:
+    """Two rifles re-exported to Jordan under a Jordanian certificate (a consent of the Iraqi
+    one for two, to the Jordanian army); the Jordanian has a consent for one to its police.
+    Hand-overs to the Jordanian police, each after every other move: the first takes the
+    Jordanian consent, the second none; the Iraqi share-out is as it was."""
+    jo_army = registry.party(name="Jordan Armed Forces", kind="ARMED_FORCES", country="JO")
+    jo_police = registry.party(name="Jordan Public Security", kind="LAW_ENFORCEMENT",
+                               country="JO")  # fmt: skip
+    jordanian = registry.euc(rifles.army, jo_army, issuing_country="JO",
+                             destination_country="JO", expires_on="2030-01-01")  # fmt: skip
+    rifles.consent(2, new_end_user_party_id=jo_army["id"], new_destination_country="JO")
+    first, second, third = rifles.items
+    for item, on in ((first, "2015-02-01"), (second, "2015-02-02")):
+        registry.event("EXPORT", [item], occurred_on=on, country="IQ", destination_country="JO",
+                       euc_id=jordanian["id"], euc_line_number=1,
+                       from_party_id=rifles.army["id"], to_party_id=jo_army["id"])  # fmt: skip
+    api.created(f"/v1/eucs/{jordanian['id']}/consents",
+                {"granted_on": "2015-01-01", "granted_by": "Iraq", "quantity": 1,
+                 "new_end_user_party_id": jo_police["id"],
+                 "new_destination_country": "JO"})  # fmt: skip
+    assert differences(db) == ()
+    for item, on in ((second, "2015-06-01"), (first, "2015-07-01")):
+        registry.event("TRANSFER", [item], occurred_on=on, country="JO",
+                       from_party_id=jo_army["id"], to_party_id=jo_police["id"])  # fmt: skip
+        assert differences(db) == ()
+    # the third rifle, smuggled to Jordan with no certificate, to the Jordanian army
+    registry.event("TRANSFER", [third], occurred_on="2015-08-01", country="IQ",
+                   destination_country="JO", from_party_id=rifles.army["id"],
+                   to_party_id=jo_army["id"])  # fmt: skip
+    assert differences(db) == ()
+    assert flagged(rifles) == [first["id"], third["id"]]
+
+
+def test_a_move_after_an_imported_one_shares_out_from_the_imported_shares(
+    api: ContractClient, db: Connection
+) -> None:
+    """Three rifles loaded from a file, a consent for two to the police: the second rifle's
+    API hand-over (2015-02-01), the first's in a file (2015-03-01, shared out whole), then the
+    third's API hand-over, made last (shared out from the shares before it), which takes none;
+    then a file's hand-over of the third back to the army and on to the police again, later."""
+    parties = [
+        {"record_type": "party", "ref": "P-ZASTAVA", "name": "Zastava Arms", "kind": "EXPORTER",
+         "country": "RS"},
+        {"record_type": "party", "ref": "P-ARMY", "name": "Iraqi Army", "kind": "ARMED_FORCES",
+         "country": "IQ"},
+        {"record_type": "party", "ref": "P-POLICE", "name": "Iraqi Federal Police",
+         "kind": "LAW_ENFORCEMENT", "country": "IQ"},
+    ]  # fmt: skip
+    items = [{"record_type": "item", "ref": f"I-{n}", "manufacturer": "Zastava Arms",
+              "model": "M70", "category": "RIFLE", "serial_number": f"M70-{n:04}"}
+             for n in (1, 2, 3)]  # fmt: skip
+    certificate = {
+        "record_type": "euc", "ref": "C-1", "certificate_number": "IQ-2012-44",
+        "issuing_country": "IQ", "issuing_authority": "Ministry of Defence",
+        "issued_on": "2012-03-01", "exporter_party_ref": "P-ZASTAVA",
+        "end_user_party_ref": "P-ARMY", "destination_country": "IQ", "stated_end_use": "Army",
+        "non_reexport_clause": True,
+        "line_items": [{"description": "Rifles", "category": "RIFLE", "quantity": 3}],
+    }  # fmt: skip
+    export = {"record_type": "event", "ref": "E-1", "event_type": "EXPORT",
+              "occurred_on": "2012-05-02", "country": "RS", "destination_country": "IQ",
+              "from_party_ref": "P-ZASTAVA", "to_party_ref": "P-ARMY", "euc_ref": "C-1",
+              "euc_line_number": 1, "item_refs": ["I-1", "I-2", "I-3"]}  # fmt: skip
+    assert send(api, ndjson(*parties, *items, certificate, export)).status_code == 201
+    ids = {row["serial_number"]: str(row["id"])
+           for row in db.execute("SELECT id, serial_number FROM items")}  # fmt: skip
+    police = str(db.execute("SELECT id FROM parties WHERE name = 'Iraqi Federal Police'")
+                 .fetchone()["id"])  # fmt: skip
+    army = str(db.execute("SELECT id FROM parties WHERE name = 'Iraqi Army'").fetchone()["id"])
+    euc = db.execute("SELECT id FROM end_user_certificates").fetchone()
+    api.created(f"/v1/eucs/{euc['id']}/consents",
+                {"granted_on": "2015-01-01", "granted_by": "Serbian Ministry of Trade",
+                 "new_end_user_party_id": police, "new_destination_country": "IQ",
+                 "quantity": 2})  # fmt: skip
+
+    def handed_on(serial: str, on: str) -> None:
+        api.created("/v1/events", {"event_type": "TRANSFER", "occurred_on": on, "country": "IQ",
+                                   "item_ids": [ids[serial]], "from_party_id": army,
+                                   "to_party_id": police})  # fmt: skip
+
+    def filed(ref: str, serial_ref: str, on: str, sender: str, receiver: str) -> None:
+        event = {"record_type": "event", "ref": ref, "event_type": "TRANSFER",
+                 "occurred_on": on, "country": "IQ", "from_party_ref": sender,
+                 "to_party_ref": receiver, "item_refs": [serial_ref]}  # fmt: skip
+        assert send(api, ndjson(event)).status_code == 201
+
+    handed_on("M70-0002", "2015-02-01")
+    filed("E-2", "I-1", "2015-03-01", "P-ARMY", "P-POLICE")
+    assert differences(db) == ()
+    handed_on("M70-0003", "2015-04-01")
+    assert differences(db) == ()
+    filed("E-3", "I-3", "2015-05-01", "P-POLICE", "P-ARMY")
+    handed_on("M70-0003", "2015-06-01")
+    assert differences(db) == ()
+    listed = {entry["item"]["id"] for entry in api.get("/v1/alerts").get_json()["items"]}
+    assert listed == {ids["M70-0003"]}
+
+
+def test_a_last_move_under_a_consent_not_yet_shared_out_is_shared_out_whole(
+    rifles: Rifles, db: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As migration 0018 leaves it (no share-out stored), a hand-over made last shares the
+    consent out whole: the first rifle takes it, the second and the third (the last) none."""
+    rifles.consent(1)
+    first, second, third = rifles.items
+    rifles.handed_on(first, "2015-02-01")
+    rifles.handed_on(second, "2015-03-01")
+    db.execute("DELETE FROM consent_shares")
+    db.execute("DELETE FROM consent_share_outs")
+    db.commit()
+    whole = _whole(monkeypatch)
+    rifles.handed_on(third, "2015-04-01")
+    assert len(whole) == 1
+    assert differences(db) == ()
+    assert flagged(rifles) == [second["id"], third["id"]]
+
+
+@pytest.mark.parametrize("last_first", [True, False])
+def test_a_last_move_and_a_backdated_one_recorded_at_once(
+    rifles: Rifles, settings: Settings, agency_key: Any, db: Connection, last_first: bool
+) -> None:
+    """The third rifle's hand-over, made last, and the first's, made before the second's, are
+    recorded at once on two connections: both lock the certificate, and whichever waits sees the
+    other's move. The consent for one goes to the first rifle."""
+    rifles.consent(1)
+    first, second, third = rifles.items
+    rifles.handed_on(second, "2015-03-01")
+    agency = agency_key[0]
+    last = _handed_on(rifles, third, date(2015, 5, 1))
+    backdated = _handed_on(rifles, first, date(2015, 2, 1))
+    one, other = (last, backdated) if last_first else (backdated, last)
+    second_waits_for_first(
+        settings,
+        lambda conn: _recorder(conn, agency).event(one),
+        lambda conn: _recorder(conn, agency).event(other),
+    )
+    assert differences(db) == ()
+    assert flagged(rifles) == [second["id"], third["id"]]
+
+
+def test_a_last_move_recorded_while_the_rifle_is_shipped_under_a_second_certificate(
+    rifles: Rifles, registry: Any, settings: Settings, agency_key: Any, db: Connection
+) -> None:
+    """The first rifle's export to Jordan under a Jordanian certificate (with a consent for one
+    to its police, of 2015-01-01) and the rifle's hand-over to the Jordanian police, dated after
+    it, are recorded at once: the hand-over waits for the export (both write the rifle's
+    events), and then shares the Jordanian consent out: the rifle takes it."""
+    jo_army = registry.party(name="Jordan Armed Forces", kind="ARMED_FORCES", country="JO")
+    jo_police = registry.party(name="Jordan Public Security", kind="LAW_ENFORCEMENT",
+                               country="JO")  # fmt: skip
+    jordanian = registry.euc(rifles.army, jo_army, issuing_country="JO",
+                             destination_country="JO", expires_on="2030-01-01")  # fmt: skip
+    rifles.consent(1, new_end_user_party_id=jo_army["id"], new_destination_country="JO")
+    first, second, _ = rifles.items
+    registry.event("EXPORT", [second], occurred_on="2015-02-01", country="IQ",
+                   destination_country="JO", euc_id=jordanian["id"], euc_line_number=1,
+                   from_party_id=rifles.army["id"], to_party_id=jo_army["id"])  # fmt: skip
+    rifles.api.created(f"/v1/eucs/{jordanian['id']}/consents",
+                       {"granted_on": "2015-01-01", "granted_by": "Iraq", "quantity": 1,
+                        "new_end_user_party_id": jo_police["id"],
+                        "new_destination_country": "JO"})  # fmt: skip
+    registry.event("TRANSFER", [second], occurred_on="2015-03-01", country="JO",
+                   from_party_id=jo_army["id"], to_party_id=jo_police["id"])  # fmt: skip
+    agency = agency_key[0]
+    export = NewEvent("EXPORT", date(2015, 4, 1), "IQ", (UUID(first["id"]),),
+                      destination_country="JO", euc_id=UUID(jordanian["id"]),
+                      euc_line_number=1, from_party_id=UUID(rifles.army["id"]),
+                      to_party_id=UUID(jo_army["id"]))  # fmt: skip
+    hand_over = NewEvent("TRANSFER", date(2015, 5, 1), "JO", (UUID(first["id"]),),
+                         from_party_id=UUID(jo_army["id"]),
+                         to_party_id=UUID(jo_police["id"]))  # fmt: skip
+    second_waits_for_first(
+        settings,
+        lambda conn: _recorder(conn, agency).event(export),
+        lambda conn: _recorder(conn, agency).event(hand_over),
+    )
+    assert differences(db) == ()
+    # the Iraqi consent for one: the second's export; the Jordanian for one: the second's
+    # hand-over; the first is left with neither
+    assert flagged(rifles) == [first["id"]]
+
+
+def test_the_rebuild_today_agrees(rifles: Rifles, db: Connection) -> None:
+    """The check itself: the whole share-out of `alerts rebuild` on a ledger of last moves."""
+    rifles.consent(1)
+    for n, item in enumerate(rifles.items):
+        rifles.handed_on(item, f"2015-0{n + 2}-01")
+    today = datetime.now(UTC).date()
+    assert alerts.rebuild(db, today, 180, write=False).differences == ()
+    assert flagged(rifles) == [i["id"] for i in rifles.items[1:]]
