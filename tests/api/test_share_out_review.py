@@ -6,7 +6,10 @@ derives (`alerts rebuild --check`), and what the findings say."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import os
+import random
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -494,3 +497,119 @@ def test_the_rebuild_today_agrees(rifles: Rifles, db: Connection) -> None:
     today = datetime.now(UTC).date()
     assert alerts.rebuild(db, today, 180, write=False).differences == ()
     assert flagged(rifles) == [i["id"] for i in rifles.items[1:]]
+
+
+@pytest.mark.parametrize("seed", [int(s) for s in os.environ.get("REVIEW_SEEDS", "3 5 8").split()])
+def test_last_moves_mixed_with_every_other_fact_share_out_as_the_whole_share_out_would(
+    rifles: Rifles, registry: Any, db: Connection, seed: int
+) -> None:
+    """Forty facts chosen at random (the seed fixed) about five rifles: moves among the army,
+    the police, a station, a ministry and a militia across the border, most a day after the
+    last (shared out from the shares before), some backdated; thefts, losses, recoveries and
+    seizures on any day; corrections of moves to another day; error declarations of moves;
+    the certificate's revocation (before or after the moves) and its withdrawal; a consent's
+    withdrawal and a new consent. After each, the stored shares are those the whole share-out
+    derives. (The API may refuse a fact: then nothing is recorded.)"""
+    chooser = random.Random(seed)
+    station = registry.party(name="Police station, Basra", kind="LAW_ENFORCEMENT", country="IQ")
+    ministry = registry.party(name="Iraqi Ministry of Interior", kind="GOVERNMENT", country="IQ")
+    militia = registry.party(name="Militia, Deir ez-Zor", kind="NON_STATE_ARMED_GROUP",
+                             country="SY")  # fmt: skip
+    _more_rifles(rifles, registry, 2)
+    consents = [rifles.consent(2), rifles.consent(1, new_end_user_party_id=None,
+                                                  granted_on="2015-01-05")]  # fmt: skip
+    keepers = [rifles.army, rifles.police, station, ministry, militia]
+    held_by = {item["id"]: rifles.army for item in rifles.items}
+    moves: list[tuple[str, dict[str, Any]]] = []  # the standing moves: id, body
+    last = date(2015, 1, 10)
+    api, euc = rifles.api, rifles.euc["id"]
+    revoked = False
+    tally: Counter[tuple[str, int]] = Counter()
+
+    def day_before(days: int) -> date:
+        return date(2015, 1, 1) + timedelta(
+            chooser.randrange((last - date(2015, 1, 1)).days + days)
+        )
+
+    for step in range(int(os.environ.get("REVIEW_STEPS", "40"))):
+        kind = chooser.choices(
+            ["last", "backdated", "other", "correction", "declaration", "certificate"],
+            weights=[10, 3, 3, 2, 2, 1],
+        )[0]
+        status = 0
+        if kind in ("last", "backdated"):
+            first = chooser.choice(rifles.items)
+            holder = held_by[first["id"]]
+            alongside = [i for i in rifles.items if i is not first and held_by[i["id"]] is holder]
+            also = chooser.sample(alongside, min(len(alongside), chooser.choice([0, 1])))
+            to = chooser.choice([k for k in keepers if k is not holder])
+            if kind == "last":
+                last += timedelta(chooser.choice([1, 1, 2]))
+            abroad = to["country"] != holder["country"]
+            body = {"event_type": chooser.choice(["TRANSFER", "EXPORT"]) if abroad else "TRANSFER",
+                    "occurred_on": str(last if kind == "last" else day_before(0)),
+                    "country": holder["country"], "destination_country": to["country"],
+                    "item_ids": [i["id"] for i in (first, *also)],
+                    "from_party_id": holder["id"], "to_party_id": to["id"],
+                    **({"owner_party_id": rifles.police["id"]} if to is station
+                       else {})}  # fmt: skip
+            response = api.post("/v1/events", body)
+            status = response.status_code
+            if status == 201:
+                moves.append((response.get_json()["id"], body))
+                for item in (first, *also):
+                    held_by[item["id"]] = to
+        elif kind == "other":
+            item = chooser.choice(rifles.items)
+            event_type = chooser.choice(["THEFT", "LOSS", "RECOVERY", "SEIZURE"])
+            party = ({"to_party_id": rifles.police["id"]} if event_type in ("RECOVERY", "SEIZURE")
+                     else {"from_party_id": held_by[item["id"]]["id"]})  # fmt: skip
+            other = {"event_type": event_type, "country": "IQ", "occurred_on": str(day_before(3)),
+                     "item_ids": [item["id"]], **party}  # fmt: skip
+            status = api.post("/v1/events", other).status_code
+        elif kind == "correction" and moves:
+            mistaken, body = chooser.choice(moves)
+            on = date.fromisoformat(body["occurred_on"]) + timedelta(chooser.choice([-3, 2]))
+            corrected = {**body, "occurred_on": str(on)}
+            response = api.post("/v1/events", {
+                **corrected, "corrects": {"event_id": mistaken, "reason": "INCORRECT_DATA",
+                                          "explanation": "wrong date"}})  # fmt: skip
+            status = response.status_code
+            if status == 201:
+                moves.remove((mistaken, body))
+                moves.append((response.get_json()["id"], corrected))
+        elif kind == "declaration" and moves:
+            mistaken, body = chooser.choice(moves)
+            status = api.post(f"/v1/events/{mistaken}/error-declaration",
+                              {"reason": "INCORRECT_DATA",
+                               "explanation": "never made"}).status_code  # fmt: skip
+            if status == 201:
+                moves.remove((mistaken, body))
+        elif kind == "certificate":
+            fact = chooser.choice(["revocation", "withdrawal", "consent", "consent withdrawal"])
+            kind = fact
+            if fact == "revocation" and not revoked:
+                status = api.post(f"/v1/eucs/{euc}/revocation",
+                                  {"revoked_on": str(day_before(5)),
+                                   "reason": "diversion"}).status_code  # fmt: skip
+                revoked = status == 201
+            elif fact == "withdrawal" and revoked:
+                status = api.post(f"/v1/eucs/{euc}/revocation/withdrawal",
+                                  {"reason": "wrong certificate"}).status_code  # fmt: skip
+                revoked = status != 201
+            elif fact == "consent":
+                response = api.post(f"/v1/eucs/{euc}/consents", {
+                    "granted_on": str(last - timedelta(3)), "granted_by": "Serbia",
+                    "new_end_user_party_id": rifles.police["id"],
+                    "new_destination_country": "IQ", "quantity": 1})  # fmt: skip
+                status = response.status_code
+                if status == 201:
+                    recorded = response.get_json()["consents"]
+                    consents.append(max(recorded, key=lambda c: c["recorded_at"]))
+            elif fact == "consent withdrawal" and consents:
+                gone = consents.pop(chooser.randrange(len(consents)))
+                status = api.post(f"/v1/eucs/{euc}/consents/{gone['id']}/withdrawal",
+                                  {"reason": "recorded in error"}).status_code  # fmt: skip
+        tally[kind, status] += 1
+        assert differences(db) == (), f"after step {step} ({kind})"
+    print(sorted(tally.items()))
