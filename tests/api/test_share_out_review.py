@@ -18,7 +18,7 @@ import pytest
 from service import alerts, consent_shares
 from service.config import Settings
 from service.db import Connection
-from service.domain.consent_shares import share_out
+from service.domain.consent_shares import share_out, shares_of_last_move
 from service.domain.inputs import NewEvent
 from tests.api.test_consent_quantity import (
     Rifles,
@@ -500,17 +500,27 @@ def test_the_rebuild_today_agrees(rifles: Rifles, db: Connection) -> None:
 
 
 @pytest.mark.parametrize("seed", [int(s) for s in os.environ.get("REVIEW_SEEDS", "3 5 8").split()])
+@pytest.mark.parametrize("jordan", [False, True])
 def test_last_moves_mixed_with_every_other_fact_share_out_as_the_whole_share_out_would(
-    rifles: Rifles, registry: Any, db: Connection, seed: int
+    rifles: Rifles,
+    registry: Any,
+    db: Connection,
+    seed: int,
+    jordan: bool,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Forty facts chosen at random (the seed fixed) about five rifles: moves among the army,
     the police, a station, a ministry and a militia across the border, most a day after the
     last (shared out from the shares before), some backdated; thefts, losses, recoveries and
     seizures on any day; corrections of moves to another day; error declarations of moves;
     the certificate's revocation (before or after the moves) and its withdrawal; a consent's
-    withdrawal and a new consent. After each, the stored shares are those the whole share-out
-    derives. (The API may refuse a fact: then nothing is recorded.)"""
+    withdrawal and a new consent; with `jordan`, re-exports under a Jordanian certificate with
+    a consent of its own (rifles under two certificates). After each, the stored shares are
+    those the whole share-out derives. (The API may refuse a fact: then nothing is recorded.)"""
     chooser = random.Random(seed)
+    alone: list[object] = []
+    monkeypatch.setattr(consent_shares, "shares_of_last_move",
+                        lambda *args: alone.append(args) or shares_of_last_move(*args))  # fmt: skip
     station = registry.party(name="Police station, Basra", kind="LAW_ENFORCEMENT", country="IQ")
     ministry = registry.party(name="Iraqi Ministry of Interior", kind="GOVERNMENT", country="IQ")
     militia = registry.party(name="Militia, Deir ez-Zor", kind="NON_STATE_ARMED_GROUP",
@@ -519,6 +529,19 @@ def test_last_moves_mixed_with_every_other_fact_share_out_as_the_whole_share_out
     consents = [rifles.consent(2), rifles.consent(1, new_end_user_party_id=None,
                                                   granted_on="2015-01-05")]  # fmt: skip
     keepers = [rifles.army, rifles.police, station, ministry, militia]
+    # With `jordan`, a Jordanian certificate: rifles are re-exported under it to the Jordanian
+    # army (a consent of the Iraqi one for 1 to it), and a consent of the Jordanian one for 1 to
+    # its police is recorded once a rifle is shipped under it.
+    jo_army = registry.party(name="Jordan Armed Forces", kind="ARMED_FORCES", country="JO")
+    jo_police = registry.party(name="Jordan Public Security", kind="LAW_ENFORCEMENT",
+                               country="JO")  # fmt: skip
+    jordanian = registry.euc(rifles.army, jo_army, issuing_country="JO",
+                             destination_country="JO", expires_on="2030-01-01")  # fmt: skip
+    jordanian_consent = False
+    if jordan:
+        keepers += [jo_army, jo_police]
+        rifles.consent(1, new_end_user_party_id=jo_army["id"], new_destination_country="JO",
+                       document_reference="RS/RX/JO")  # fmt: skip
     held_by = {item["id"]: rifles.army for item in rifles.items}
     moves: list[tuple[str, dict[str, Any]]] = []  # the standing moves: id, body
     last = date(2015, 1, 10)
@@ -533,8 +556,8 @@ def test_last_moves_mixed_with_every_other_fact_share_out_as_the_whole_share_out
 
     for step in range(int(os.environ.get("REVIEW_STEPS", "40"))):
         kind = chooser.choices(
-            ["last", "backdated", "other", "correction", "declaration", "certificate"],
-            weights=[10, 3, 3, 2, 2, 1],
+            ["last", "backdated", "other", "correction", "declaration", "certificate", "shipment"],
+            weights=[10, 3, 3, 2, 2, 1, 2 if jordan else 0],
         )[0]
         status = 0
         if kind in ("last", "backdated"):
@@ -585,6 +608,24 @@ def test_last_moves_mixed_with_every_other_fact_share_out_as_the_whole_share_out
                                "explanation": "never made"}).status_code  # fmt: skip
             if status == 201:
                 moves.remove((mistaken, body))
+        elif kind == "shipment":
+            item = chooser.choice(rifles.items)
+            holder = held_by[item["id"]]
+            body = {"event_type": "EXPORT", "country": holder["country"],
+                    "destination_country": "JO", "item_ids": [item["id"]],
+                    "occurred_on": str(last if chooser.random() < 0.7 else day_before(0)),
+                    "euc_id": jordanian["id"], "euc_line_number": 1,
+                    "from_party_id": holder["id"], "to_party_id": jo_army["id"]}  # fmt: skip
+            response = api.post("/v1/events", body)
+            status = response.status_code
+            if status == 201:
+                moves.append((response.get_json()["id"], body))
+                held_by[item["id"]] = jo_army
+                if not jordanian_consent:
+                    jordanian_consent = api.post(f"/v1/eucs/{jordanian['id']}/consents", {
+                        "granted_on": "2015-01-01", "granted_by": "Jordan", "quantity": 1,
+                        "new_end_user_party_id": jo_police["id"],
+                        "new_destination_country": "JO"}).status_code == 201  # fmt: skip
         elif kind == "certificate":
             fact = chooser.choice(["revocation", "withdrawal", "consent", "consent withdrawal"])
             kind = fact
@@ -612,4 +653,4 @@ def test_last_moves_mixed_with_every_other_fact_share_out_as_the_whole_share_out
                                   {"reason": "recorded in error"}).status_code  # fmt: skip
         tally[kind, status] += 1
         assert differences(db) == (), f"after step {step} ({kind})"
-    print(sorted(tally.items()))
+    print(sorted(tally.items()), jordanian_consent, len(alone))
