@@ -21,6 +21,7 @@ from service.db import Connection
 from service.domain.consent_shares import share_out, shares_of_last_move
 from service.domain.inputs import NewEvent
 from tests.api.test_consent_quantity import (
+    GRANTED_ON,
     Rifles,
     _handed_on,
     _recorder,
@@ -653,4 +654,65 @@ def test_last_moves_mixed_with_every_other_fact_share_out_as_the_whole_share_out
                                   {"reason": "recorded in error"}).status_code  # fmt: skip
         tally[kind, status] += 1
         assert differences(db) == (), f"after step {step} ({kind})"
-    print(sorted(tally.items()), jordanian_consent, len(alone))
+    assert alone, f"no move was shared out alone: {sorted(tally.items())}"
+
+
+def test_a_move_of_rifles_of_two_certificates_last_for_one_only(
+    rifles: Rifles, registry: Any, db: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One event hands on a rifle of the Iraqi certificate and one of a second Iraqi
+    certificate (each with a consent for one to the police): it comes after every move of the
+    first certificate's rifles (shared out from its stored shares) but before a move of the
+    second's (shared out whole). The first certificate's rifle takes its consent; the second's
+    rifle takes its consent from the rifle handed on later."""
+    second_euc = registry.euc(rifles.exporter, rifles.army)
+    other, later = (registry.item(manufacturer="Zastava Arms", model="M70") for _ in range(2))
+    registry.event("EXPORT", [other, later], occurred_on="2011-05-02", country="RS",
+                   destination_country="IQ", euc_id=second_euc["id"], euc_line_number=1,
+                   from_party_id=rifles.exporter["id"],
+                   to_party_id=rifles.army["id"])  # fmt: skip
+    rifles.consent(1)
+    rifles.api.created(f"/v1/eucs/{second_euc['id']}/consents",
+                       {"granted_on": GRANTED_ON, "granted_by": "Serbia", "quantity": 1,
+                        "new_end_user_party_id": rifles.police["id"],
+                        "new_destination_country": "IQ"})  # fmt: skip
+    first, second, _ = rifles.items
+    rifles.handed_on(second, "2015-02-01")
+    rifles.handed_on(later, "2015-09-01")
+    assert differences(db) == ()
+    whole = _whole(monkeypatch)
+    alone: list[object] = []
+    monkeypatch.setattr(consent_shares, "shares_of_last_move",
+                        lambda *args: alone.append(args) or shares_of_last_move(*args))  # fmt: skip
+    registry.event("TRANSFER", [first, other], occurred_on="2015-03-01", country="IQ",
+                   from_party_id=rifles.army["id"],
+                   to_party_id=rifles.police["id"])  # fmt: skip
+    assert (len(alone), len(whole)) == (1, 1)
+    assert differences(db) == ()
+    assert [item["id"] for item in (first, other, later) if rifles.findings(item)] == [
+        first["id"],
+        later["id"],
+    ]
+
+
+def test_a_move_dated_the_day_of_another_or_before_an_erroneous_one_is_shared_out_whole(
+    rifles: Rifles, api: ContractClient, db: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hand-over dated the day of the last other one (the day's order is by recording, and
+    by custody): shared out whole; one dated before a move declared erroneous, and after every
+    standing one: shared out whole too (the day is read over every move); both as the whole
+    share-out derives."""
+    rifles.consent(1)
+    first, second, third = rifles.items
+    rifles.handed_on(first, "2015-03-01")
+    mistaken = rifles.handed_on(third, "2015-06-01")
+    api.created(f"/v1/events/{mistaken['id']}/error-declaration",
+                {"reason": "INCORRECT_DATA", "explanation": "never made"})  # fmt: skip
+    whole = _whole(monkeypatch)
+    rifles.handed_on(second, "2015-03-01")
+    assert len(whole) == 1
+    assert differences(db) == ()
+    rifles.handed_on(third, "2015-05-01")
+    assert len(whole) == 2
+    assert differences(db) == ()
+    assert flagged(rifles) == [second["id"], third["id"]]
