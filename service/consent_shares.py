@@ -10,7 +10,7 @@ items whose shares changed have their alert state derived again with the rest.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -114,9 +114,17 @@ def _derived(
             # thousands costs what it costs under a certificate of ten.
             movers = sorted(set(move.item_ids) & set(item_ids))
             read = _chains(conn, movers, today, verification_days)
-            after |= shares_of_last_move(euc_id, consents, read, had, move.event_id)
-            continue
-        after |= share_out(euc_id, consents, _chains(conn, item_ids, today, verification_days))
+            derived = shares_of_last_move(euc_id, consents, read, had, move.event_id)
+        else:
+            derived = share_out(euc_id, consents, _chains(conn, item_ids, today, verification_days))
+        if _filled(consents, had) != _filled(consents, derived):
+            # A consent with room left covers every item that may need it (chain_entries): one
+            # filled, or given room again, covers the others no more, or again. Read without
+            # another agency's restricted move, an item's move may need it (where, read with
+            # every record, it is downstream of a breach and took no share), and its alert
+            # entry changes though its shares did not.
+            uncovered.update(item_ids)
+        after |= derived
     standing = {consent.id for consent in limited}
     if write:
         stored_shares.store_changes(conn, before, after, marked, standing)
@@ -136,6 +144,12 @@ def _derived(
             f"consent {consent_id}: not shared out yet" for consent_id in sorted(standing - marked)
         ),
     )
+
+
+def _filled(consents: list[Consent], shares: set[Share]) -> set[UUID]:
+    """The consents whose quantity the shares take whole."""
+    taken = Counter(share.consent_id for share in shares)
+    return {consent.id for consent in consents if taken[consent.id] >= (consent.quantity or 0)}
 
 
 def _chains(
