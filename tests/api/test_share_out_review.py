@@ -510,15 +510,18 @@ def test_last_moves_mixed_with_every_other_fact_share_out_as_the_whole_share_out
     seed: int,
     jordan: bool,
     monkeypatch: pytest.MonkeyPatch,
+    other_api: ContractClient,
 ) -> None:
     """Forty facts chosen at random (the seed fixed) about five rifles: moves among the army,
     the police, a station, a ministry and a militia across the border, most a day after the
     last (shared out from the shares before), some backdated; thefts, losses, recoveries and
     seizures on any day; corrections of moves to another day; error declarations of moves;
     the certificate's revocation (before or after the moves) and its withdrawal; a consent's
-    withdrawal and a new consent; with `jordan`, re-exports under a Jordanian certificate with
-    a consent of its own (rifles under two certificates). After each, the stored shares are
-    those the whole share-out derives. (The API may refuse a fact: then nothing is recorded.)"""
+    withdrawal and a new consent; another agency's RESTRICTED moves (withheld from the tracing
+    office, whose alert list reads without them); with `jordan`, re-exports under a Jordanian
+    certificate with a consent of its own (rifles under two certificates). After each, the
+    stored shares, and the alert list, are those the whole share-out and rebuild derive. (The
+    API may refuse a fact: then nothing is recorded.)"""
     chooser = random.Random(seed)
     alone: list[object] = []
     monkeypatch.setattr(consent_shares, "shares_of_last_move",
@@ -562,7 +565,7 @@ def test_last_moves_mixed_with_every_other_fact_share_out_as_the_whole_share_out
             weights=[10, 3, 3, 2, 2, 1, 2 if jordan else 0],
         )[0]
         status = 0
-        if kind in ("last", "backdated"):
+        if kind in ("last", "backdated", "restricted"):
             first = chooser.choice(rifles.items)
             holder = held_by[first["id"]]
             alongside = [i for i in rifles.items if i is not first and held_by[i["id"]] is holder]
@@ -578,10 +581,13 @@ def test_last_moves_mixed_with_every_other_fact_share_out_as_the_whole_share_out
                     "from_party_id": holder["id"], "to_party_id": to["id"],
                     **({"owner_party_id": rifles.police["id"]} if to is station
                        else {})}  # fmt: skip
-            response = api.post("/v1/events", body)
+            if kind == "restricted":  # another agency's, withheld from the tracing office
+                body["classification"] = "RESTRICTED"
+            response = (other_api if kind == "restricted" else api).post("/v1/events", body)
             status = response.status_code
             if status == 201:
-                moves.append((response.get_json()["id"], body))
+                if kind != "restricted":  # (corrected and declared by the tracing office)
+                    moves.append((response.get_json()["id"], body))
                 for item in (first, *also):
                     held_by[item["id"]] = to
         elif kind == "other":
