@@ -227,11 +227,9 @@ def test_a_withdrawn_consent_covers_nothing_and_is_said_withdrawn_where_it_cover
     assert never["message"].endswith("no consent to re-transfer covers it.")
 
 
-def test_an_imported_hand_over_made_earlier_takes_the_consent_from_a_stored_one(
-    api: ContractClient, db: Connection
-) -> None:
-    """A file that hands a rifle on before a stored hand-over takes the consent: the rifle the
-    stored one moved, which the file does not name, is derived again and listed."""
+def certificate_file(count: int) -> list[dict[str, Any]]:
+    """The records of a file: Zastava Arms, the Iraqi Army and Police, `count` rifles (refs
+    I-1, I-2, ...) and their export to the army under a certificate forbidding re-export."""
     parties = [
         {"record_type": "party", "ref": "P-ZASTAVA", "name": "Zastava Arms", "kind": "EXPORTER",
          "country": "RS"},
@@ -242,20 +240,29 @@ def test_an_imported_hand_over_made_earlier_takes_the_consent_from_a_stored_one(
     ]  # fmt: skip
     rifles = [{"record_type": "item", "ref": f"I-{n}", "manufacturer": "Zastava Arms",
                "model": "M70", "category": "RIFLE", "serial_number": f"M70-{n:04}"}
-              for n in (1, 2)]  # fmt: skip
+              for n in range(1, count + 1)]  # fmt: skip
     certificate = {
         "record_type": "euc", "ref": "C-1", "certificate_number": "IQ-2012-44",
         "issuing_country": "IQ", "issuing_authority": "Ministry of Defence",
         "issued_on": "2012-03-01", "exporter_party_ref": "P-ZASTAVA",
         "end_user_party_ref": "P-ARMY", "destination_country": "IQ", "stated_end_use": "Army",
         "non_reexport_clause": True,
-        "line_items": [{"description": "Rifles", "category": "RIFLE", "quantity": 2}],
+        "line_items": [{"description": "Rifles", "category": "RIFLE", "quantity": count}],
     }  # fmt: skip
     export = {"record_type": "event", "ref": "E-1", "event_type": "EXPORT",
               "occurred_on": "2012-05-02", "country": "RS", "destination_country": "IQ",
               "from_party_ref": "P-ZASTAVA", "to_party_ref": "P-ARMY", "euc_ref": "C-1",
-              "euc_line_number": 1, "item_refs": ["I-1", "I-2"]}  # fmt: skip
-    assert send(api, ndjson(*parties, *rifles, certificate, export)).status_code == 201
+              "euc_line_number": 1,
+              "item_refs": [f"I-{n}" for n in range(1, count + 1)]}  # fmt: skip
+    return [*parties, *rifles, certificate, export]
+
+
+def test_an_imported_hand_over_made_earlier_takes_the_consent_from_a_stored_one(
+    api: ContractClient, db: Connection
+) -> None:
+    """A file that hands a rifle on before a stored hand-over takes the consent: the rifle the
+    stored one moved, which the file does not name, is derived again and listed."""
+    assert send(api, ndjson(*certificate_file(2))).status_code == 201
     ids = {row["serial_number"]: str(row["id"])
            for row in db.execute("SELECT id, serial_number FROM items")}  # fmt: skip
     police = db.execute("SELECT id FROM parties WHERE name = 'Iraqi Federal Police'").fetchone()
@@ -760,12 +767,12 @@ def test_an_export_declared_erroneous_gives_its_rifles_share_back(
     assert second["id"] not in rifles.listed()
 
 
-def test_a_move_of_a_rifle_shipped_under_two_certificates_shares_both_out_again(
-    rifles: Rifles, registry: Any, api: ContractClient, db: Connection
-) -> None:
-    """The first rifle is re-exported to Jordan under a Jordanian certificate with a consent
-    of the Iraqi one; both certificates have a consent for one. A correction of its Jordanian
-    hand-over changes the Jordanian share-out; the Iraqi one is derived too."""
+def re_exported_to_jordan(
+    rifles: Rifles, registry: Any, api: ContractClient
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The first two rifles re-exported to the Jordanian army under a Jordanian certificate,
+    with a consent of the Iraqi one for two; the Jordanian certificate has a consent for one to
+    the Jordanian police. The Jordanian army and police."""
     jo_army = registry.party(name="Jordan Armed Forces", kind="ARMED_FORCES", country="JO")
     jo_police = registry.party(name="Jordan Public Security", kind="LAW_ENFORCEMENT",
                                country="JO")  # fmt: skip
@@ -781,6 +788,17 @@ def test_a_move_of_a_rifle_shipped_under_two_certificates_shares_both_out_again(
                 {"granted_on": "2015-01-01", "granted_by": "Iraq", "quantity": 1,
                  "new_end_user_party_id": jo_police["id"],
                  "new_destination_country": "JO"})  # fmt: skip
+    return jo_army, jo_police
+
+
+def test_a_move_of_a_rifle_shipped_under_two_certificates_shares_both_out_again(
+    rifles: Rifles, registry: Any, api: ContractClient, db: Connection
+) -> None:
+    """The first rifle is re-exported to Jordan under a Jordanian certificate with a consent
+    of the Iraqi one; both certificates have a consent for one. A correction of its Jordanian
+    hand-over changes the Jordanian share-out; the Iraqi one is derived too."""
+    jo_army, jo_police = re_exported_to_jordan(rifles, registry, api)
+    first, second, _ = rifles.items
     mistaken = registry.event(
         "TRANSFER",
         [second],

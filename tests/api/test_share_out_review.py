@@ -26,7 +26,9 @@ from tests.api.test_consent_quantity import (
     _handed_on,
     _recorder,
     _withheld_probe,
+    certificate_file,
     flagged,
+    re_exported_to_jordan,
 )
 from tests.api.test_consent_quantity import (
     differences as derived_again,
@@ -314,21 +316,8 @@ def test_a_rifle_under_two_certificates_handed_on_last_shares_both_from_their_st
     one for two, to the Jordanian army); the Jordanian has a consent for one to its police.
     Hand-overs to the Jordanian police, each after every other move: the first takes the
     Jordanian consent, the second none; the Iraqi share-out is as it was."""
-    jo_army = registry.party(name="Jordan Armed Forces", kind="ARMED_FORCES", country="JO")
-    jo_police = registry.party(name="Jordan Public Security", kind="LAW_ENFORCEMENT",
-                               country="JO")  # fmt: skip
-    jordanian = registry.euc(rifles.army, jo_army, issuing_country="JO",
-                             destination_country="JO", expires_on="2030-01-01")  # fmt: skip
-    rifles.consent(2, new_end_user_party_id=jo_army["id"], new_destination_country="JO")
+    jo_army, jo_police = re_exported_to_jordan(rifles, registry, api)
     first, second, third = rifles.items
-    for item, on in ((first, "2015-02-01"), (second, "2015-02-02")):
-        registry.event("EXPORT", [item], occurred_on=on, country="IQ", destination_country="JO",
-                       euc_id=jordanian["id"], euc_line_number=1,
-                       from_party_id=rifles.army["id"], to_party_id=jo_army["id"])  # fmt: skip
-    api.created(f"/v1/eucs/{jordanian['id']}/consents",
-                {"granted_on": "2015-01-01", "granted_by": "Iraq", "quantity": 1,
-                 "new_end_user_party_id": jo_police["id"],
-                 "new_destination_country": "JO"})  # fmt: skip
     assert differences(db) == ()
     for item, on in ((second, "2015-06-01"), (first, "2015-07-01")):
         registry.event("TRANSFER", [item], occurred_on=on, country="JO",
@@ -349,30 +338,7 @@ def test_a_move_after_an_imported_one_shares_out_from_the_imported_shares(
     API hand-over (2015-02-01), the first's in a file (2015-03-01, shared out whole), then the
     third's API hand-over, made last (shared out from the shares before it), which takes none;
     then a file's hand-over of the third back to the army and on to the police again, later."""
-    parties = [
-        {"record_type": "party", "ref": "P-ZASTAVA", "name": "Zastava Arms", "kind": "EXPORTER",
-         "country": "RS"},
-        {"record_type": "party", "ref": "P-ARMY", "name": "Iraqi Army", "kind": "ARMED_FORCES",
-         "country": "IQ"},
-        {"record_type": "party", "ref": "P-POLICE", "name": "Iraqi Federal Police",
-         "kind": "LAW_ENFORCEMENT", "country": "IQ"},
-    ]  # fmt: skip
-    items = [{"record_type": "item", "ref": f"I-{n}", "manufacturer": "Zastava Arms",
-              "model": "M70", "category": "RIFLE", "serial_number": f"M70-{n:04}"}
-             for n in (1, 2, 3)]  # fmt: skip
-    certificate = {
-        "record_type": "euc", "ref": "C-1", "certificate_number": "IQ-2012-44",
-        "issuing_country": "IQ", "issuing_authority": "Ministry of Defence",
-        "issued_on": "2012-03-01", "exporter_party_ref": "P-ZASTAVA",
-        "end_user_party_ref": "P-ARMY", "destination_country": "IQ", "stated_end_use": "Army",
-        "non_reexport_clause": True,
-        "line_items": [{"description": "Rifles", "category": "RIFLE", "quantity": 3}],
-    }  # fmt: skip
-    export = {"record_type": "event", "ref": "E-1", "event_type": "EXPORT",
-              "occurred_on": "2012-05-02", "country": "RS", "destination_country": "IQ",
-              "from_party_ref": "P-ZASTAVA", "to_party_ref": "P-ARMY", "euc_ref": "C-1",
-              "euc_line_number": 1, "item_refs": ["I-1", "I-2", "I-3"]}  # fmt: skip
-    assert send(api, ndjson(*parties, *items, certificate, export)).status_code == 201
+    assert send(api, ndjson(*certificate_file(3))).status_code == 201
     ids = {row["serial_number"]: str(row["id"])
            for row in db.execute("SELECT id, serial_number FROM items")}  # fmt: skip
     police = str(db.execute("SELECT id FROM parties WHERE name = 'Iraqi Federal Police'")
