@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -302,6 +303,12 @@ def differences(db: Connection) -> tuple[object, ...]:
     return tuple(alerts.rebuild(db, today, 180, write=False).differences)
 
 
+def as_migrated_to_18(db: Connection) -> None:
+    """What migration 0018 leaves: no consent shared out, no share stored."""
+    db.execute("DELETE FROM consent_shares")
+    db.execute("DELETE FROM consent_share_outs")
+
+
 def flagged(rifles: Rifles) -> list[str]:
     """The rifles whose hand-over no consent covers."""
     return [item["id"] for item in rifles.items if rifles.findings(item)]
@@ -479,35 +486,12 @@ def test_an_import_loaded_while_the_consent_is_recorded_leaves_no_item_stale(
                          new_end_user_party_id=UUID(police["id"]), quantity=1)  # fmt: skip
     serial = db.execute("SELECT serial_number FROM items WHERE id = %s",
                         (first["id"],)).fetchone()["serial_number"]  # fmt: skip
-    body = ndjson(
-        {"record_type": "party", "ref": "P-ARMY", "name": "Iraqi Army (partner)",
-         "kind": "ARMED_FORCES", "country": "IQ"},
-        {"record_type": "party", "ref": "P-POLICE", "name": "Iraqi Federal Police HQ",
-         "kind": "LAW_ENFORCEMENT", "country": "IQ", "registration_number": "IQ-FP-1"},
-        {"record_type": "item", "ref": "I-1", "manufacturer": "Zastava Arms", "model": "M70",
-         "category": "RIFLE", "serial_number": serial},
-        {"record_type": "event", "ref": "E-1", "event_type": "TRANSFER",
-         "occurred_on": "2015-02-01", "country": "IQ", "from_party_ref": "P-ARMY",
-         "to_party_ref": "P-POLICE", "item_refs": ["I-1"]},
-    )  # fmt: skip
-    api = other_api
-    answers: list[Any] = []
-    with connect(settings) as one, connect(settings) as watcher, one.transaction():
-        _recorder(one, agency).consent(euc_id, consent)
-        thread = threading.Thread(target=lambda: answers.append(send(api, body)))
-        thread.start()
-        deadline = time.monotonic() + 10
-        while (
-            time.monotonic() < deadline
-            and not watcher.execute(
-                "SELECT 1 FROM pg_stat_activity WHERE %s = ANY (pg_blocking_pids(pid))",
-                (one.info.backend_pid,),
-            ).fetchone()
-        ):
-            time.sleep(0.02)
-        assert thread.is_alive(), _errors(api, answers)
-    thread.join(timeout=20)
-    assert answers and answers[0].status_code == 201, answers[0].get_json() if answers else None
+    _imported_while_held(
+        settings,
+        lambda one: _recorder(one, agency).consent(euc_id, consent),
+        other_api,
+        _partners_hand_over(serial),
+    )
     linked = [r["id"] for r in db.execute("SELECT id FROM items WHERE serial_number = %s",
                                           (serial,))]  # fmt: skip
     assert linked == [UUID(first["id"])]  # the file's rifle is the stored one
@@ -539,21 +523,41 @@ def test_an_import_loaded_while_the_rifle_is_shipped_leaves_no_item_stale(
                       destination_country="IQ", euc_id=UUID(rifles.euc["id"]),
                       euc_line_number=1, from_party_id=UUID(rifles.exporter["id"]),
                       to_party_id=UUID(rifles.army["id"]))  # fmt: skip
-    body = ndjson(
+    body = _partners_hand_over(fourth["serial_number"])
+    _imported_while_held(
+        settings, lambda one: _recorder(one, agency).event(export), other_api, body
+    )
+    assert rifles.findings(fourth) == []  # its hand-over, the earlier, took the consent
+    assert rifles.findings(second) != []
+    assert second["id"] in rifles.listed()
+    assert differences(db) == ()
+
+
+def _partners_hand_over(serial: str) -> bytes:
+    """A partner's file: its army hands the rifle of this serial to the Federal Police HQ on
+    2015-02-01 (the police stored by registration number, the rifle by serial)."""
+    return ndjson(
         {"record_type": "party", "ref": "P-ARMY", "name": "Iraqi Army (partner)",
          "kind": "ARMED_FORCES", "country": "IQ"},
         {"record_type": "party", "ref": "P-POLICE", "name": "Iraqi Federal Police HQ",
          "kind": "LAW_ENFORCEMENT", "country": "IQ", "registration_number": "IQ-FP-1"},
-        {"record_type": "item", "ref": "I-4", "manufacturer": "Zastava Arms", "model": "M70",
-         "category": "RIFLE", "serial_number": fourth["serial_number"]},
-        {"record_type": "event", "ref": "E-4", "event_type": "TRANSFER",
+        {"record_type": "item", "ref": "I-1", "manufacturer": "Zastava Arms", "model": "M70",
+         "category": "RIFLE", "serial_number": serial},
+        {"record_type": "event", "ref": "E-1", "event_type": "TRANSFER",
          "occurred_on": "2015-02-01", "country": "IQ", "from_party_ref": "P-ARMY",
-         "to_party_ref": "P-POLICE", "item_refs": ["I-4"]},
+         "to_party_ref": "P-POLICE", "item_refs": ["I-1"]},
     )  # fmt: skip
+
+
+def _imported_while_held(
+    settings: Settings, hold: Callable[[Connection], object], api: ContractClient, body: bytes
+) -> None:
+    """Import the file while `hold` runs in a transaction left open: the import must come to
+    wait for a lock it took, and is stored (201) once it commits."""
     answers: list[Any] = []
     with connect(settings) as one, connect(settings) as watcher, one.transaction():
-        _recorder(one, agency).event(export)
-        thread = threading.Thread(target=lambda: answers.append(send(other_api, body)))
+        hold(one)
+        thread = threading.Thread(target=lambda: answers.append(send(api, body)))
         thread.start()
         deadline = time.monotonic() + 10
         while (
@@ -564,13 +568,9 @@ def test_an_import_loaded_while_the_rifle_is_shipped_leaves_no_item_stale(
             ).fetchone()
         ):
             time.sleep(0.02)
-        assert thread.is_alive(), _errors(other_api, answers)
+        assert thread.is_alive(), _errors(api, answers)
     thread.join(timeout=20)
     assert answers and answers[0].status_code == 201, answers[0].get_json() if answers else None
-    assert rifles.findings(fourth) == []  # its hand-over, the earlier, took the consent
-    assert rifles.findings(second) != []
-    assert second["id"] in rifles.listed()
-    assert differences(db) == ()
 
 
 def _errors(api: ContractClient, answers: list[Any]) -> object:
@@ -622,8 +622,7 @@ def test_a_move_under_a_consent_never_shared_out_lists_the_rifles_it_uncovers(
     rifles.handed_on(first, "2015-02-01")
     rifles.handed_on(second, "2015-03-01")
     # What migration 0018 leaves: no share-out stored, and the alert list of version 17.
-    db.execute("DELETE FROM consent_shares")
-    db.execute("DELETE FROM consent_share_outs")
+    as_migrated_to_18(db)
     today = datetime.now(UTC).date()
     alerts.refresh(db, [UUID(i["id"]) for i in rifles.items], today, 180)
     db.commit()
@@ -684,8 +683,7 @@ def test_the_demo_load_shares_out_its_own_certificates_only(rifles: Rifles, db: 
     first, second, _ = rifles.items
     rifles.handed_on(first, "2015-02-01")
     rifles.handed_on(second, "2015-03-01")
-    db.execute("DELETE FROM consent_shares")
-    db.execute("DELETE FROM consent_share_outs")
+    as_migrated_to_18(db)
     db.commit()
     assert second["id"] in rifles.listed()  # listed by the share-out deleted above
     today = datetime.now(UTC).date()

@@ -26,6 +26,7 @@ from tests.api.test_consent_quantity import (
     _handed_on,
     _recorder,
     _withheld_probe,
+    as_migrated_to_18,
     certificate_file,
     flagged,
     re_exported_to_jordan,
@@ -382,8 +383,7 @@ def test_a_last_move_under_a_consent_not_yet_shared_out_is_shared_out_whole(
     first, second, third = rifles.items
     rifles.handed_on(first, "2015-02-01")
     rifles.handed_on(second, "2015-03-01")
-    db.execute("DELETE FROM consent_shares")
-    db.execute("DELETE FROM consent_share_outs")
+    as_migrated_to_18(db)
     db.commit()
     whole = _whole(monkeypatch)
     rifles.handed_on(third, "2015-04-01")
