@@ -301,7 +301,10 @@ CREATE TABLE items (
 CREATE UNIQUE INDEX items_identity ON items (serial_norm, manufacturer_key, model_key);
 CREATE INDEX items_serial_skeleton ON items (serial_skeleton);
 CREATE INDEX items_serial_ncic ON items (serial_ncic);
-CREATE INDEX items_manufacturer ON items (manufacturer_key, id);
+-- A maker's items in order, each with its skeleton: the near-miss search of a named maker reads
+-- every one of its serials from this index alone (an index-only scan; see traces.sql,
+-- maker_near_miss_candidates), not from the items' rows.
+CREATE INDEX items_manufacturer ON items (manufacturer_key, id) INCLUDE (serial_skeleton);
 
 -- What partial serials (LIKE) and near misses (similarity) search: every item's normalised serial
 -- and manufacturer, apart from the items. A trigram search rechecks each row its index proposes
@@ -1095,8 +1098,10 @@ SELECT ei.item_id AS chain_item_id, d.*,
                       -- a consent shared out covers the items given a share, and any while it
                       -- has room left: the share-out gave every move that needed it a share
                       -- while it had room, so a move without one needed none (as read with
-                      -- every record); read without another agency's restricted move, the
-                      -- move reads as it would with it
+                      -- every record); while it has room, a reader from whom another agency's
+                      -- restricted move is withheld reads the move as it would with it, and
+                      -- once it is full, as a move without consent (consent_shares._filled
+                      -- derives every item it may reach again when it fills or regains room)
                       'covers_item',
                       CASE WHEN so.consent_id IS NOT NULL
                            THEN share.item_id IS NOT NULL OR shared.taken < c.quantity

@@ -156,12 +156,20 @@ def _searchable(partial: str) -> bool:
 
 def near_miss(weapon: Weapon, rng: random.Random) -> str | None:
     """One or two edits (substitution, deletion, transposition) of the normalised serial."""
-    serial = weapon.serial_norm
+    if len(weapon.serial_norm) < 4:
+        return None
+    return edited(weapon.serial_norm, rng.choice((1, 2)), rng)
+
+
+def edited(serial: str, edits: int, rng: random.Random) -> str | None:
+    """The serial with `edits` random edits (substitution, deletion, transposition); None when
+    it is too short, or when they undo each other."""
     if len(serial) < 4:
         return None
-    for _ in range(rng.choice((1, 2))):
-        serial = rng.choice((_substitute, _delete, _transpose))(serial, rng)
-    return serial if serial != weapon.serial_norm else None
+    read = serial
+    for _ in range(edits):
+        read = rng.choice((_substitute, _delete, _transpose))(read, rng)
+    return read if read != serial else None
 
 
 def _substitute(serial: str, rng: random.Random) -> str:

@@ -87,6 +87,9 @@ FINGERPRINTS = {
     # from 2026-12-07: migration 0018 (a re-export consent's quantity shared out over the items
     # that need it, in the order they moved: consent_shares)
     18: "07697a7a0dd6022b41d8bd60354cda5c4e7e8ebe3829fefcc116f34717684486",
+    # from 2026-12-08: migration 0019 (a maker's items carry their skeletons in
+    # items_manufacturer, for the near-miss search of a named maker)
+    19: "360d2a4bc37acdb7d6d0426388f2aee9cd3eef3772c13e5b085b467a16840503",
 }
 SCHEMA_VERSION = max(FINGERPRINTS)
 # Databases set up before versions were counted by migrations recorded version 1 whatever their

@@ -185,13 +185,14 @@ class Tracer:
         """Serials within two edits (look-alikes read for one another costing none), until a
         near miss of the named manufacturer (of any, when none is named) is found: for a serial
         of SKELETON_ONE_EDIT_LONGEST characters or fewer, those whose skeleton is one edit from
-        the reading's; a narrow trigram search; the same with the reading's skeleton when it
-        has look-alike letters; then a wide trigram search. A near miss of another maker's
-        stopped the search before: the named maker's item, which only the wide search reached,
-        was not listed. The one-edit search runs first whatever the length: after the trigram
-        searches, for 7 to 20 characters, a near miss two edits away that they found ended the
-        search before the one a single edit away (`BOSS12345` read `80551234`) was sought.
-        With them, whether a search found as many items as it keeps."""
+        the reading's; every item of the named maker within two edits; a narrow trigram search;
+        the same with the reading's skeleton when it has look-alike letters; then a wide trigram
+        search. A near miss of another maker's stopped the search before: the named maker's
+        item, which only the wide search reached, was not listed. The one-edit search runs first
+        whatever the length: after the trigram searches, for 7 to 20 characters, a near miss two
+        edits away that they found ended the search before the one a single edit away
+        (`BOSS12345` read `80551234`) was sought. With them, whether a search found as many
+        items as it keeps."""
         serial, named = observation.reading.normalised, observation.manufacturer_key
         like = _resembled_key(observation)
         own_skeleton = matching.skeleton(serial)
@@ -209,6 +210,15 @@ class Tracer:
         # probes, 1-3 ms), first, so that no near miss two edits away ends the search before.
         if len(serial) <= SKELETON_ONE_EDIT_LONGEST:
             searches.append(one_edit)
+        # The named maker's items within two edits, every one: the trigram searches lose a
+        # short serial two characters wrong, and of several two edits away they found one and
+        # ended the search before the others (readings two edits from weapons of the benchmark's
+        # million items listed them 375 times in 1,000, 595 now: bench/near_misses). Read
+        # whole, the maker's serials are a btree's range (8-25 ms for the biggest maker there),
+        # and a trigram search follows only when none of them is near: for another maker's.
+        if named is not None:
+            searches.append(partial(traces.maker_near_miss_candidates, self.conn, serial, named,
+                                    searched, like))  # fmt: skip
         searches.append(partial(near_miss, serial, named, searched, like))
         # A reading with look-alike letters (`WI234S6`) shares few trigrams with its serial
         # (`W1234567`); its skeleton shares them with the serials of digits most serials are.

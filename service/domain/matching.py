@@ -478,10 +478,10 @@ def _serial_difference(reading: Reading, item: Item, explanation: str) -> Differ
     return Difference("serial_number", reading.as_read, item.serial_number, explanation)
 
 
-# Serials this short or shorter are searched for near misses one edit away by their own
-# neighbours too: a transposition in a serial of 5 leaves it 0.2 of its trigrams (4 of 0.11),
-# under any threshold a trigram search can use on a registry of millions.
-ONE_EDIT_LONGEST = 6
+# Readings this long or shorter are sought two transpositions away by the search of a maker's
+# items (153 forms for 20 characters); a longer serial two transpositions away keeps more than
+# half its trigrams, which the trigram searches find.
+SWAPPED_TWICE_LONGEST = 20
 _NEIGHBOUR_CHARACTERS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
@@ -508,6 +508,33 @@ def one_edit_away(serial_norm: str) -> set[str]:
     found.discard(serial_norm)
     found.discard("")
     return found
+
+
+def swapped_once(serial: str) -> set[str]:
+    """The serial with one pair of neighbouring characters in the other order, each pair in
+    turn (but for the serial itself, where the two are alike)."""
+    found = {_swapped(serial, at) for at in range(len(serial) - 1)}
+    found.discard(serial)
+    return found
+
+
+def swapped_twice(serial: str) -> set[str]:
+    """The serial with two pairs of neighbouring characters in the other order, pairs apart
+    (optimal string alignment swaps no character twice); none for a serial longer than
+    SWAPPED_TWICE_LONGEST."""
+    if len(serial) > SWAPPED_TWICE_LONGEST:
+        return set()
+    found = {
+        _swapped(_swapped(serial, first), second)
+        for first in range(len(serial) - 3)
+        for second in range(first + 2, len(serial) - 1)
+    }
+    found.discard(serial)
+    return found
+
+
+def _swapped(serial: str, at: int) -> str:
+    return serial[:at] + serial[at + 1] + serial[at] + serial[at + 2 :]
 
 
 def edit_script(read: str, registered: str, limit: int = MAX_DISTANCE) -> list[str] | None:

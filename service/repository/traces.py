@@ -12,7 +12,7 @@ import orjson
 
 from service.db import NEAR_MISS_SIMILARITY, NEAR_MISS_WIDE_SIMILARITY, Connection
 from service.domain.ids import NEWEST
-from service.domain.matching import Candidate, ncic, skeleton
+from service.domain.matching import Candidate, ncic, skeleton, swapped_once, swapped_twice
 from service.domain.text import KEPT_FORMAT_STRING
 from service.domain.traces import TraceAnswer, TraceDisclosure, TraceSummary
 from service.repository import audit, rows
@@ -145,6 +145,27 @@ def one_edit_candidates(
         "limit": limit,
     }
     return _candidates(conn, SQL["one_edit_candidates"], params)
+
+
+def maker_near_miss_candidates(
+    conn: Connection,
+    serial_norm: str,
+    manufacturer_key: str,
+    limit: int,
+    resembled_key: str | None = None,
+) -> list[Candidate]:
+    """Every item of the manufacturer (or of the one it reads like) whose confusable skeleton is
+    within two edits of the reading's (a transposition counting one), the closest first."""
+    own = skeleton(serial_norm)
+    params = {
+        "skeleton": own,
+        "swapped_once": sorted(swapped_once(own)),
+        "swapped_twice": sorted(swapped_twice(own)),
+        "manufacturer_key": manufacturer_key,
+        "alike_key": _alike(manufacturer_key, resembled_key),
+        "limit": limit,
+    }
+    return _candidates(conn, SQL["maker_near_miss_candidates"], params)
 
 
 def _candidates(conn: Connection, query: str, params: Mapping[str, object]) -> list[Candidate]:

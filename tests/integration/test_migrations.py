@@ -65,7 +65,7 @@ from tests.paths import ROOT
 # and those set up from 2026-12-06 until the next version (3 to 11, 13 to 17).
 OLD_SCHEMAS = {
     version: ROOT / "tests" / "data" / f"schema-v{version}.sql"
-    for version in (1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 16, 17)
+    for version in (1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 16, 17, 18)
 }
 VERSION_1_SCHEMA = OLD_SCHEMAS[1]
 

@@ -337,6 +337,61 @@ def test_one_edit_away_is_every_serial_one_edit_away(serial: str) -> None:
     assert all(osa_distance(other, serial) == 1 for other in neighbours)
 
 
+# swapped_once, swapped_twice ----------------------------------------------------------------------
+
+
+def test_swapped_once_is_each_neighbouring_pair_in_the_other_order() -> None:
+    assert matching.swapped_once("K729") == {"7K29", "K279", "K792"}
+    assert matching.swapped_once("A11") == {"1A1"}  # the pair of ones, swapped, is the serial
+
+
+def test_swapped_twice_swaps_two_pairs_apart() -> None:
+    # OSA swaps no character twice: "K279" is "K729" with (K,7) and then (7,2) swapped, not two
+    # transpositions of it.
+    assert matching.swapped_twice("K7294") == {"7K924", "7K249", "K2749"}
+    assert matching.swapped_twice("A" * 21) == set()
+    assert len(matching.swapped_twice("ABCDEFGHIJKLMNOPQRST")) == 153
+
+
+def within_two_as_the_maker_search_reads(read: str, registered: str) -> bool:
+    """What traces.sql's maker_near_miss_candidates keeps, in Python (Levenshtein, which counts a
+    transposition twice, with the reading's forms with one or two pairs swapped)."""
+    return (
+        levenshtein(read, registered) <= 2
+        or registered in matching.swapped_twice(read)
+        or any(levenshtein(once, registered) <= 1 for once in matching.swapped_once(read))
+    )
+
+
+@cache
+def levenshtein(a: str, b: str) -> int:
+    if not a or not b:
+        return len(a) + len(b)
+    return min(
+        levenshtein(a[1:], b[1:]) + (a[0] != b[0]),
+        levenshtein(a[1:], b) + 1,
+        levenshtein(a, b[1:]) + 1,
+    )
+
+
+@settings(max_examples=40, deadline=None, database=None)
+@given(st.text("AB1", min_size=1, max_size=4))
+def test_the_maker_search_keeps_every_serial_within_two_edits(read: str) -> None:
+    # Every serial over the reading's alphabet and one character more, up to two longer or
+    # shorter: the search's test keeps each within two edits of optimal string alignment (two
+    # transpositions being two edits, four of Levenshtein's). It also keeps a few three edits
+    # away, a pair swapped with a character put between them (`12` read, `2A1` registered),
+    # which the matcher leaves out; none further.
+    alphabet = "AB1C"
+    lengths = range(max(len(read) - 2, 1), len(read) + 3)
+    for length in lengths:
+        for letters in itertools.product(alphabet, repeat=length):
+            registered = "".join(letters)
+            distance = osa_distance(read, registered)
+            kept = within_two_as_the_maker_search_reads(read, registered)
+            assert kept if distance <= 2 else (not kept or distance == 3), registered
+
+
 # edit_script --------------------------------------------------------------------------------------
 
 

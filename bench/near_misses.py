@@ -1,0 +1,177 @@
+"""`bench/near_misses`: how often a near-miss trace finds its weapon. Weapons of the data set are
+read one and two edits away (characters wrong, missing or transposed, as the load's near-miss
+readings), traced with their manufacturer, model and category named, and each answer is sorted
+by what it shows of the weapon:
+
+- listed (and first);
+- not listed, a nearer serial listed: the registry holds a serial nearer the reading, which an
+  investigator is right to be shown first (one edit away, or the reading itself);
+- not listed, as near listed: as many serials as near as the weapon's, the weapon not among
+  them (the answer shows 10 and a search keeps 50);
+- lost: nothing as near listed. These are the misses that count.
+
+The traces run in one process per version (Flask's test client, no HTTP), on a copy of the data
+set; with `--against REF` the other commit answers the same readings, in its own process.
+
+    bench/near_misses                          # 1,000 readings of each edit count
+    bench/near_misses --against 58df310 --readings 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bench import dataset
+from bench.checkouts import checkouts, environment
+from bench.dataset import ROOT
+from bench.main import CLI, create_key
+from bench.workload import Weapon, edited, trace_request
+from service import embedded
+
+RUN_COPY = "bench_near_misses"
+OUTCOMES = ("listed", "first", "nearer listed", "as near listed", "lost")
+# Run in a child process whose `service` is imported from the given checkout; prints a JSON
+# line of counts by edits and outcome, and the mean milliseconds a trace took.
+TRACE = r"""
+import collections, json, logging, os, sys, time
+sys.path.insert(0, sys.argv[1])
+logging.disable(logging.INFO)
+from service import create_app
+from service.domain import matching
+from service.domain.serials import normalise_serial
+
+client = create_app({"pool_min_size": 1, "pool_max_size": 1}).test_client()
+headers = {"Authorization": f"Bearer {os.environ['BENCH_KEY']}",
+           "Content-Type": "application/json"}
+
+
+def distance(read, registered):
+    if read == registered:
+        return 0
+    edits = matching.look_alike_script(read, registered)
+    return 3 if edits is None else len(edits[0])
+
+
+counts = collections.Counter()
+spent = collections.Counter()
+for line in open(sys.argv[2], encoding="utf-8"):
+    edits, weapon_serial, weapon_maker, weapon_model, read, body = json.loads(line)
+    started = time.perf_counter()
+    answer = client.post("/v1/traces", data=body, headers=headers)
+    spent[edits] += time.perf_counter() - started
+    if answer.status_code != 201:
+        sys.exit(f"{read}: {answer.status_code} {answer.get_data(as_text=True)[:300]}")
+    listed = [
+        (normalise_serial(c["item"]["serial_number"]), c["item"]["manufacturer"],
+         c["item"]["model"])
+        for c in answer.get_json()["candidates"]
+    ]
+    weapon = (weapon_serial, weapon_maker, weapon_model)
+    counts[edits, "readings"] += 1
+    if weapon in listed:
+        counts[edits, "listed"] += 1
+        counts[edits, "first"] += listed[0] == weapon
+        continue
+    own = distance(read, weapon_serial)
+    nearest = min((distance(read, serial) for serial, _, _ in listed), default=4)
+    outcome = "nearer listed" if nearest < own else "as near listed" if nearest == own else "lost"
+    counts[edits, outcome] += 1
+print(json.dumps({
+    "counts": [[edits, outcome, n] for (edits, outcome), n in counts.items()],
+    "mean_ms": {edits: 1e3 * s / counts[edits, "readings"] for edits, s in spent.items()},
+}))
+"""
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bench/near_misses", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--readings", type=int, default=1_000, help="of each edit count")
+    parser.add_argument("--against", metavar="REF", help="a commit to compare with")
+    parser.add_argument("--items", type=int, default=1_000_000, help="data set size")
+    parser.add_argument("--seed", type=int, default=1)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse(argv)
+    with dataset.database(args.items, args.seed) as db, checkouts(args.against) as versions:
+        dataset.ensure(db, args.items, args.seed)
+        weapons = dataset.sample(db.url, args.seed, args.readings * 2)
+        readings = _readings(weapons, args.readings, args.seed)
+        with dataset.copy_of(db, RUN_COPY) as url, tempfile.TemporaryDirectory() as work:
+            env = {
+                **os.environ,
+                "DATABASE_URL": embedded.service_url(url),
+                "DATABASE_OWNER_URL": url,
+                "BENCH_KEY": create_key(url),
+            }
+            subprocess.run([*CLI, "db", "init"], env=env, cwd=ROOT, check=True,
+                           capture_output=True)  # fmt: skip
+            file = Path(work) / "readings.ndjson"
+            file.write_text("".join(json.dumps(r) + "\n" for r in readings), encoding="utf-8")
+            found = {name: _trace(root, file, env) for name, root in versions}
+    _report(args, found)
+    return 0
+
+
+def _readings(weapons: list[Weapon], count: int, seed: int) -> list[list[Any]]:
+    """`count` readings of each edit count, one and two: a weapon's normalised serial with that
+    many edits (the reading differing from it), as a line of the child's file."""
+    rng = random.Random(f"{seed}:near-misses")  # a reproducible workload, not a secret
+    readings = []
+    for edits in (1, 2):
+        made = 0
+        for weapon in weapons:
+            read = edited(weapon.serial_norm, edits, rng)
+            if read is None:
+                continue
+            body = trace_request(weapon, read).body
+            readings.append([edits, weapon.serial_norm, weapon.manufacturer, weapon.model, read,
+                             body])  # fmt: skip
+            made += 1
+            if made == count:
+                break
+    return readings
+
+
+def _trace(root: Path, file: Path, env: dict[str, str]) -> dict[str, Any]:
+    command = [sys.executable, "-c", TRACE, str(root), str(file)]
+    done = subprocess.run(
+        command, env={**env, **environment(root)}, cwd=root, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{root}: {done.stderr.strip() or done.stdout.strip()}")
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def _report(args: argparse.Namespace, found: dict[str, dict[str, Any]]) -> None:
+    print(
+        f"near-miss traces of weapons of the {args.items:,}-item data set, read one and two "
+        "edits away, the maker named:"
+    )
+    header = "edits  version               readings" + "".join(f"{o:>16}" for o in OUTCOMES)
+    print(header + "   mean ms")
+    for edits in (1, 2):
+        for name, figures in found.items():
+            counts = {(e, o): n for e, o, n in figures["counts"]}
+            total = counts.get((edits, "readings"), 0)
+            cells = "".join(
+                f"{counts.get((edits, o), 0):>8} ({counts.get((edits, o), 0) / max(total, 1):.2f})"
+                for o in OUTCOMES
+            )
+            mean = figures["mean_ms"].get(str(edits), 0.0)
+            print(f"{edits:>5}  {name[:20]:<20} {total:>9}{cells}   {mean:>7.1f}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
