@@ -129,9 +129,10 @@ LIMIT %(limit)s;
 -- three Levenshtein edits, a cheap bound over every item of the maker, then the exact test over
 -- the few hundred that pass it. Levenshtein counts a transposition twice: a transposition with
 -- one other edit is three (the reading with that pair swapped back is within one of the serial:
--- `swapped_once`), and two transpositions are four, looked up on the skeleton's btree among the
--- reading's forms with two pairs swapped (`swapped_twice`; at most 153 probes). levenshtein
--- takes at most 255 characters: a longer registered serial is passed over.
+-- `swapped_once`), and two transpositions are three or four (`720485`, `274085`: three), looked
+-- up on the skeleton's btree among the reading's forms with two pairs swapped (`swapped_twice`;
+-- at most 153 probes, of serials as long as the reading), UNION leaving out those both steps
+-- find. levenshtein takes at most 255 characters: a longer registered serial is passed over.
 SELECT i.id, i.manufacturer, i.model, i.category, i.caliber, i.serial_number, i.serial_norm,
        i.country_of_manufacture, i.year_of_manufacture, i.import_markings, i.other_markings,
        a.id AS recorded_by_id, a.name AS recorded_by_name, i.recorded_at, i.manufacturer_key
@@ -145,13 +146,11 @@ FROM (SELECT within.id, levenshtein_less_equal(within.serial_skeleton, %(skeleto
       WHERE levenshtein_less_equal(within.serial_skeleton, %(skeleton)s, 2) <= 2
          OR EXISTS (SELECT FROM unnest(%(swapped_once)s::text[]) AS swapped (skeleton)
                     WHERE levenshtein_less_equal(within.serial_skeleton, swapped.skeleton, 1) <= 1)
-      UNION ALL
-      SELECT m.id, 4
+      UNION
+      SELECT m.id, levenshtein_less_equal(m.serial_skeleton, %(skeleton)s, 4)
       FROM items m
       WHERE m.serial_skeleton = ANY(%(swapped_twice)s::text[])
         AND m.manufacturer_key IN (%(manufacturer_key)s, %(alike_key)s)
-        AND CASE WHEN length(m.serial_skeleton) <= 255
-                 THEN levenshtein_less_equal(m.serial_skeleton, %(skeleton)s, 3) > 3 END
       ORDER BY edits, id
       LIMIT %(limit)s) AS near
 JOIN items i ON i.id = near.id

@@ -158,14 +158,14 @@ class TestEveryItemOfTheMakerTwoEditsAway:
     items are now read whole (traces.sql, maker_near_miss_candidates)."""
 
     def test_each_is_listed_and_none_further(self, api: ContractClient, registry: Any) -> None:
-        """`720485` read off a Glock: the registry holds three Glocks two edits away (two
-        characters wrong; two pairs in the other order; two characters read that it does not
-        have), a fourth three away, and a Walther two away. An investigator expects the three
-        Glocks, and neither the fourth nor the other maker's pistol, since near misses of the
-        maker named were found."""
+        """`720485` read off a Glock: the registry holds four Glocks two edits away (two
+        characters wrong; two pairs in the other order, apart and a character apart; two
+        characters read that it does not have), a fifth three away, and a Walther two away. An
+        investigator expects the four Glocks, and neither the fifth nor the other maker's
+        pistol, since near misses of the maker named were found."""
         glocks = [
             registry.item(serial_number=serial, manufacturer="Glock", model="17")
-            for serial in ("729435", "702458", "7204")
+            for serial in ("729435", "702458", "274085", "7204")
         ]
         registry.item(serial_number="729431", manufacturer="Glock", model="17")
         registry.item(serial_number="729445", manufacturer="Walther", model="P99",
@@ -180,7 +180,8 @@ class TestEveryItemOfTheMakerTwoEditsAway:
         self, db: Connection, registry: Any
     ) -> None:
         """The SQL against the matcher: 300 Glock serials one to four random edits from the
-        reading (look-alikes among them, which cost none), and one too long for Levenshtein
+        reading (look-alikes among them, which cost none), every one two pairs in the other
+        order, and one too long for Levenshtein
         (U+FDFA is 15 letters and more once normalised), passed over.
         The search keeps every one the matcher reads as two edits or fewer, and nothing four
         away or more (a pair swapped with a character put between them is three edits of
@@ -189,6 +190,7 @@ class TestEveryItemOfTheMakerTwoEditsAway:
         reading = "K72943"
         rng = random.Random(19)
         serials = {_edited(reading, rng.randint(1, 4), rng) for _ in range(300)} - {reading, ""}
+        serials |= matching.swapped_twice(reading)  # three or four Levenshtein edits away
         too_long = registry.item(serial_number="\ufdfa" * 20, manufacturer="Glock", model="17")
         db.execute(
             "INSERT INTO items (manufacturer, model, category, serial_number, serial_norm,"
