@@ -204,6 +204,7 @@ class Tracer:
 
         near_miss = partial(traces.near_miss_candidates, self.conn)
         searches: list[Callable[[], list[Candidate]]] = []
+        goes_on: set[int] = set()  # searches after which the search goes on whatever they found
         # Trigrams miss a short serial's transpositions (`3958`, `3598`), and a registered
         # serial with look-alike letters (`BOSS12345`) shares none with a reading of digits
         # (`80551234`): one edit from its skeleton, on the skeleton's btree (a few hundred
@@ -216,9 +217,15 @@ class Tracer:
         # million items listed them 375 times in 1,000, 595 now: bench/near_misses). Read
         # whole, the maker's serials are a btree's range (8-25 ms for the biggest maker there),
         # and a trigram search follows only when none of them is near: for another maker's.
+        # Past SWAPPED_TWICE_LONGEST it does not seek two transpositions, which the narrow
+        # trigram search finds: the search goes on to it, whatever the maker's search found
+        # (ended there, a long reading lost the maker's serial two pairs swapped, and another
+        # maker's one edit away, when the maker had another serial two edits away).
         if named is not None:
             searches.append(partial(traces.maker_near_miss_candidates, self.conn, serial, named,
                                     searched, like))  # fmt: skip
+            if len(serial) > matching.SWAPPED_TWICE_LONGEST:
+                goes_on.add(len(searches) - 1)
         searches.append(partial(near_miss, serial, named, searched, like))
         # A reading with look-alike letters (`WI234S6`) shares few trigrams with its serial
         # (`W1234567`); its skeleton shares them with the serials of digits most serials are.
@@ -227,13 +234,13 @@ class Tracer:
         searches.append(partial(near_miss, serial, named, searched, like, wide=True))
         near: list[Assessment] = []
         limited = False
-        for search in searches:
+        for at, search in enumerate(searches):
             found = search()
             limited = limited or _full(found)
             fresh = [candidate for candidate in found if candidate.item.id not in seen]
             seen = seen | {candidate.item.id for candidate in fresh}
             near += self._assess_all(observation, fresh)
-            if any(_is_sought(a, observation) for a in near):
+            if at not in goes_on and any(_is_sought(a, observation) for a in near):
                 break
         return near, limited
 
