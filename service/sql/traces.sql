@@ -133,10 +133,15 @@ LIMIT %(limit)s;
 -- up on the skeleton's btree among the reading's forms with two pairs swapped (`swapped_twice`;
 -- at most 153 probes, of serials as long as the reading), UNION leaving out those both steps
 -- find. levenshtein takes at most 255 characters: a longer registered serial is passed over.
+-- Ordered by Levenshtein, one transposition (two of its edits) ranked with two characters wrong
+-- and was cut past the limit by them: it is one edit here.
 SELECT i.id, i.manufacturer, i.model, i.category, i.caliber, i.serial_number, i.serial_norm,
        i.country_of_manufacture, i.year_of_manufacture, i.import_markings, i.other_markings,
        a.id AS recorded_by_id, a.name AS recorded_by_name, i.recorded_at, i.manufacturer_key
-FROM (SELECT within.id, levenshtein_less_equal(within.serial_skeleton, %(skeleton)s, 3) AS edits
+FROM (SELECT within.id,
+             CASE WHEN within.serial_skeleton = ANY(%(swapped_once)s::text[]) THEN 1
+                  ELSE levenshtein_less_equal(within.serial_skeleton, %(skeleton)s, 3) END
+               AS edits
       FROM (SELECT m.id, m.serial_skeleton
             FROM items m
             WHERE m.manufacturer_key IN (%(manufacturer_key)s, %(alike_key)s)

@@ -189,3 +189,20 @@ class TestShortReadingCrowded:
         answer = trace(api, reading, manufacturer="Glock")
         assert listed(answer).get(near["id"]) == "NEAR_MISS", answer
 
+
+class TestTheMakersSearchNearestFirst:
+    def test_a_transposition_is_one_edit_past_the_limit(
+        self, db: Connection, registry: Any
+    ) -> None:
+        """Levenshtein counts a transposition two: ordered by it, sixty serials two characters
+        wrong (lower ids) kept the limit's fifty places, and the serial one transposition away
+        was cut."""
+        from service.repository import traces
+
+        template = registry.item(serial_number="XK72943X", manufacturer="Glock", model="17")
+        copies(db, template["id"], [c + "K72943" + d for c in "ACEFHJ" for d in "ACEFHJKMNP"])
+        registry.item(serial_number="K79243", manufacturer="Glock", model="17")
+
+        found = traces.maker_near_miss_candidates(db, "K72943", "GLOCK", 50)
+
+        assert found[0].item.serial_number == "K79243"
