@@ -185,7 +185,8 @@ class Tracer:
         """Serials within two edits (look-alikes read for one another costing none), until a
         near miss of the named manufacturer (of any, when none is named) is found: for a serial
         of SKELETON_ONE_EDIT_LONGEST characters or fewer, those whose skeleton is one edit from
-        the reading's; every item of the named maker within two edits; a narrow trigram search;
+        the reading's; every item of the named maker within two edits (for a longer reading,
+        the narrow search follows whatever it found); a narrow trigram search;
         the same with the reading's skeleton when it has look-alike letters; then a wide trigram
         search. A near miss of another maker's stopped the search before: the named maker's
         item, which only the wide search reached, was not listed. The one-edit search runs first
@@ -203,44 +204,44 @@ class Tracer:
             return traces.one_edit_candidates(self.conn, skeletons, named, searched, like)
 
         near_miss = partial(traces.near_miss_candidates, self.conn)
-        searches: list[Callable[[], list[Candidate]]] = []
-        goes_on: set[int] = set()  # searches after which the search goes on whatever they found
+        # Each search, and whether a near miss of the named maker found by it ends the search.
+        searches: list[tuple[Callable[[], list[Candidate]], bool]] = []
         # Trigrams miss a short serial's transpositions (`3958`, `3598`), and a registered
         # serial with look-alike letters (`BOSS12345`) shares none with a reading of digits
         # (`80551234`): one edit from its skeleton, on the skeleton's btree (a few hundred
         # probes, 1-3 ms), first, so that no near miss two edits away ends the search before.
         if len(serial) <= SKELETON_ONE_EDIT_LONGEST:
-            searches.append(one_edit)
+            searches.append((one_edit, True))
         # The named maker's items within two edits, every one: the trigram searches lose a
         # short serial two characters wrong, and of several two edits away they found one and
         # ended the search before the others (readings two edits from weapons of the benchmark's
         # million items listed them 375 times in 1,000, 595 now: bench/near_misses). Read
         # whole, the maker's serials are a btree's range (8-25 ms for the biggest maker there),
         # and a trigram search follows only when none of them is near: for another maker's.
-        # Past SWAPPED_TWICE_LONGEST it does not seek two transpositions, which the narrow
-        # trigram search finds: the search goes on to it, whatever the maker's search found
-        # (ended there, a long reading lost the maker's serial two pairs swapped, and another
-        # maker's one edit away, when the maker had another serial two edits away).
+        # Past SKELETON_ONE_EDIT_LONGEST no search has sought another maker's serials one edit
+        # away, and past SWAPPED_TWICE_LONGEST the maker's two transpositions are not sought:
+        # the narrow trigram search follows, whatever the maker's search found (ended there, a
+        # reading of 22 characters lost another maker's serial one edit away when the maker had
+        # one two edits away).
         if named is not None:
-            searches.append(partial(traces.maker_near_miss_candidates, self.conn, serial, named,
-                                    searched, like))  # fmt: skip
-            if len(serial) > matching.SWAPPED_TWICE_LONGEST:
-                goes_on.add(len(searches) - 1)
-        searches.append(partial(near_miss, serial, named, searched, like))
+            of_maker = partial(traces.maker_near_miss_candidates, self.conn, serial, named,
+                               searched, like)  # fmt: skip
+            searches.append((of_maker, len(serial) <= SKELETON_ONE_EDIT_LONGEST))
+        searches.append((partial(near_miss, serial, named, searched, like), True))
         # A reading with look-alike letters (`WI234S6`) shares few trigrams with its serial
         # (`W1234567`); its skeleton shares them with the serials of digits most serials are.
         if own_skeleton != serial:
-            searches.append(partial(near_miss, own_skeleton, named, searched, like))
-        searches.append(partial(near_miss, serial, named, searched, like, wide=True))
+            searches.append((partial(near_miss, own_skeleton, named, searched, like), True))
+        searches.append((partial(near_miss, serial, named, searched, like, wide=True), True))
         near: list[Assessment] = []
         limited = False
-        for at, search in enumerate(searches):
+        for search, ends in searches:
             found = search()
             limited = limited or _full(found)
             fresh = [candidate for candidate in found if candidate.item.id not in seen]
             seen = seen | {candidate.item.id for candidate in fresh}
             near += self._assess_all(observation, fresh)
-            if at not in goes_on and any(_is_sought(a, observation) for a in near):
+            if ends and any(_is_sought(a, observation) for a in near):
                 break
         return near, limited
 

@@ -479,9 +479,10 @@ def _serial_difference(reading: Reading, item: Item, explanation: str) -> Differ
 
 
 # Readings this long or shorter are sought two transpositions away by the search of a maker's
-# items (153 forms for 20 characters); a longer serial two transpositions away keeps more than
-# half its trigrams, which the trigram searches find.
-SWAPPED_TWICE_LONGEST = 20
+# items (153 forms for 20 characters, 1,891 for 64, the longest serial read as marked); a longer
+# reading (compatibility forms normalised to many letters) is left to the trigram searches, a
+# serial two transpositions from it keeping most of its trigrams.
+SWAPPED_TWICE_LONGEST = 64
 _NEIGHBOUR_CHARACTERS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
@@ -510,12 +511,17 @@ def one_edit_away(serial_norm: str) -> set[str]:
     return found
 
 
-def swapped_once(serial: str) -> set[str]:
-    """The serial with one pair of neighbouring characters in the other order, each pair in
-    turn (but for the serial itself, where the two are alike)."""
-    found = {_swapped(serial, at) for at in range(len(serial) - 1)}
-    found.discard(serial)
-    return found
+def swaps_and_gaps(serial: str) -> list[tuple[str, str]]:
+    """For each pair of neighbouring unlike characters, the serial with the pair in the other
+    order, and the LIKE pattern of the same with any one character put between the two (a
+    normalised serial holds letters and digits only: nothing to escape). The second is one
+    edit from the first but three of optimal string alignment from the serial, which swaps no
+    pair it has put a character into: `K72943`, `7K2943`, `7XK2943`."""
+    return [
+        (_swapped(serial, at), serial[:at] + serial[at + 1] + "_" + serial[at] + serial[at + 2 :])
+        for at in range(len(serial) - 1)
+        if serial[at] != serial[at + 1]
+    ]
 
 
 def swapped_twice(serial: str) -> set[str]:

@@ -12,7 +12,7 @@ import orjson
 
 from service.db import NEAR_MISS_SIMILARITY, NEAR_MISS_WIDE_SIMILARITY, Connection
 from service.domain.ids import NEWEST
-from service.domain.matching import Candidate, ncic, skeleton, swapped_once, swapped_twice
+from service.domain.matching import Candidate, ncic, skeleton, swapped_twice, swaps_and_gaps
 from service.domain.text import KEPT_FORMAT_STRING
 from service.domain.traces import TraceAnswer, TraceDisclosure, TraceSummary
 from service.repository import audit, rows
@@ -157,9 +157,11 @@ def maker_near_miss_candidates(
     """Every item of the manufacturer (or of the one it reads like) whose confusable skeleton is
     within two edits of the reading's (a transposition counting one), the closest first."""
     own = skeleton(serial_norm)
+    swaps = swaps_and_gaps(own)
     params = {
         "skeleton": own,
-        "swapped_once": sorted(swapped_once(own)),
+        "swapped_once": [swapped for swapped, _ in swaps],
+        "swapped_apart": [apart for _, apart in swaps],
         "swapped_twice": sorted(swapped_twice(own)),
         "manufacturer_key": manufacturer_key,
         "alike_key": _alike(manufacturer_key, resembled_key),

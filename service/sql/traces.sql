@@ -120,28 +120,29 @@ LIMIT %(limit)s;
 -- name: maker_near_miss_candidates
 -- Tier 5 for a named manufacturer: every item of the maker (and of the one maker a name not in
 -- the table reads like) whose confusable skeleton is within two edits of optimal string alignment
--- of the reading's, the closest first. The trigram searches cannot promise that: a short serial
--- two characters wrong (`729435` read `720485`) keeps 1 trigram in 6, and a transposition with a
--- wrong character in 9 (`AK1174094` read `KA1174794`) 0.18 of them, under any threshold they
--- can use. So the maker's items are read whole, on the btree of the maker's items that carries
--- each one's skeleton (items_manufacturer, an index-only scan: 125,799 Glock pistols in 8-25 ms
--- on the million-item data set), in two steps (OFFSET 0 keeps the inner scan apart): within
--- three Levenshtein edits, a cheap bound over every item of the maker, then the exact test over
--- the few hundred that pass it. Levenshtein counts a transposition twice: a transposition with
--- one other edit is three (the reading with that pair swapped back is within one of the serial:
--- `swapped_once`), and two transpositions are three or four (`720485`, `274085`: three), looked
--- up on the skeleton's btree among the reading's forms with two pairs swapped (`swapped_twice`;
--- at most 153 probes, of serials as long as the reading), UNION leaving out those both steps
--- find. levenshtein takes at most 255 characters: a longer registered serial is passed over.
--- Ordered by Levenshtein, one transposition (two of its edits) ranked with two characters wrong
--- and was cut past the limit by them: it is one edit here.
+-- (OSA) of the reading's, the nearest first. The trigram searches cannot promise that: a short
+-- serial two characters wrong (`729435` read `720485`) keeps 1 trigram in 6, and a transposition
+-- with a wrong character in 9 (`AK1174094` read `KA1174794`) 0.18 of them, under any threshold
+-- they can use. So the maker's items are read whole, on the btree of the maker's items that
+-- carries each one's skeleton (items_manufacturer, an index-only scan: 125,799 Glock pistols in
+-- 8-25 ms on the million-item data set), in two steps (OFFSET 0 keeps the inner scan apart):
+-- within three Levenshtein edits, a cheap bound over every item of the maker, then the exact test
+-- over the few hundred that pass it. Levenshtein counts a transposition twice: a transposition
+-- with one other edit is three, and is the reading with that pair swapped (`swapped_once`) within
+-- one edit of the serial, but for a character put between the pair (`swapped_apart`, three OSA
+-- edits: kept, fifty of them filled the limit before a true near miss); two transpositions are
+-- three or four (`720485`, `274085`: three), looked up on the skeleton's btree among the
+-- reading's forms with two pairs swapped (`swapped_twice`: 6 probes for 6 characters, 1,891 for
+-- 64, serials as long as the reading), UNION leaving out what both steps find. `edits` counts as OSA does (ordered by
+-- Levenshtein, a transposition ranked with two characters wrong and was cut past the limit by
+-- them). levenshtein takes at most 255 characters: a longer registered serial is passed over.
 SELECT i.id, i.manufacturer, i.model, i.category, i.caliber, i.serial_number, i.serial_norm,
        i.country_of_manufacture, i.year_of_manufacture, i.import_markings, i.other_markings,
        a.id AS recorded_by_id, a.name AS recorded_by_name, i.recorded_at, i.manufacturer_key
 FROM (SELECT within.id,
              CASE WHEN within.serial_skeleton = ANY(%(swapped_once)s::text[]) THEN 1
-                  ELSE levenshtein_less_equal(within.serial_skeleton, %(skeleton)s, 3) END
-               AS edits
+                  ELSE least(levenshtein_less_equal(within.serial_skeleton, %(skeleton)s, 2), 2)
+             END AS edits
       FROM (SELECT m.id, m.serial_skeleton
             FROM items m
             WHERE m.manufacturer_key IN (%(manufacturer_key)s, %(alike_key)s)
@@ -149,10 +150,13 @@ FROM (SELECT within.id,
                        THEN levenshtein_less_equal(m.serial_skeleton, %(skeleton)s, 3) <= 3 END
             OFFSET 0) AS within
       WHERE levenshtein_less_equal(within.serial_skeleton, %(skeleton)s, 2) <= 2
-         OR EXISTS (SELECT FROM unnest(%(swapped_once)s::text[]) AS swapped (skeleton)
-                    WHERE levenshtein_less_equal(within.serial_skeleton, swapped.skeleton, 1) <= 1)
+         OR EXISTS (SELECT
+                    FROM unnest(%(swapped_once)s::text[], %(swapped_apart)s::text[])
+                         AS swapped (skeleton, apart)
+                    WHERE levenshtein_less_equal(within.serial_skeleton, swapped.skeleton, 1) <= 1
+                      AND within.serial_skeleton NOT LIKE swapped.apart)
       UNION
-      SELECT m.id, levenshtein_less_equal(m.serial_skeleton, %(skeleton)s, 4)
+      SELECT m.id, CASE WHEN m.serial_skeleton = ANY(%(swapped_once)s::text[]) THEN 1 ELSE 2 END
       FROM items m
       WHERE m.serial_skeleton = ANY(%(swapped_twice)s::text[])
         AND m.manufacturer_key IN (%(manufacturer_key)s, %(alike_key)s)

@@ -337,30 +337,39 @@ def test_one_edit_away_is_every_serial_one_edit_away(serial: str) -> None:
     assert all(osa_distance(other, serial) == 1 for other in neighbours)
 
 
-# swapped_once, swapped_twice ----------------------------------------------------------------------
+# swaps_and_gaps, swapped_twice -------------------------------------------------------------------
 
 
-def test_swapped_once_is_each_neighbouring_pair_in_the_other_order() -> None:
-    assert matching.swapped_once("K729") == {"7K29", "K279", "K792"}
-    assert matching.swapped_once("A11") == {"1A1"}  # the pair of ones, swapped, is the serial
+def test_swaps_and_gaps_are_each_pair_of_unlike_neighbours_in_the_other_order() -> None:
+    assert matching.swaps_and_gaps("K729") == [("7K29", "7_K29"), ("K279", "K2_79"),
+                                               ("K792", "K79_2")]  # fmt: skip
+    assert matching.swaps_and_gaps("A11") == [("1A1", "1_A1")]  # the ones alike: no swap
 
 
 def test_swapped_twice_swaps_two_pairs_apart() -> None:
     # OSA swaps no character twice: "K279" is "K729" with (K,7) and then (7,2) swapped, not two
     # transpositions of it.
     assert matching.swapped_twice("K7294") == {"7K924", "7K249", "K2749"}
-    assert matching.swapped_twice("A" * 21) == set()
+    assert matching.swapped_twice("AB" * 33) == set()  # past SWAPPED_TWICE_LONGEST
     assert len(matching.swapped_twice("ABCDEFGHIJKLMNOPQRST")) == 153
 
 
 def within_two_as_the_maker_search_reads(read: str, registered: str) -> bool:
-    """What traces.sql's maker_near_miss_candidates keeps, in Python (Levenshtein, which counts a
-    transposition twice, with the reading's forms with one or two pairs swapped)."""
+    """What traces.sql's maker_near_miss_candidates keeps, in Python: within two Levenshtein
+    edits (which counts a transposition twice); a form with two pairs swapped; or within one of
+    a form with one pair swapped, but for a character put between that pair (LIKE's `_`)."""
     return (
         levenshtein(read, registered) <= 2
         or registered in matching.swapped_twice(read)
-        or any(levenshtein(once, registered) <= 1 for once in matching.swapped_once(read))
+        or any(
+            levenshtein(swapped, registered) <= 1 and not _like(registered, apart)
+            for swapped, apart in matching.swaps_and_gaps(read)
+        )
     )
+
+
+def _like(text: str, pattern: str) -> bool:
+    return re.fullmatch(re.escape(pattern).replace("_", "."), text) is not None
 
 
 @cache
@@ -376,20 +385,18 @@ def levenshtein(a: str, b: str) -> int:
 
 @settings(max_examples=40, deadline=None, database=None)
 @given(st.text("AB1", min_size=1, max_size=4))
-def test_the_maker_search_keeps_every_serial_within_two_edits(read: str) -> None:
+def test_the_maker_search_keeps_exactly_the_serials_within_two_edits(read: str) -> None:
     # Every serial over the reading's alphabet and one character more, up to two longer or
-    # shorter: the search's test keeps each within two edits of optimal string alignment (two
-    # transpositions being two edits, four of Levenshtein's). It also keeps a few three edits
-    # away, a pair swapped with a character put between them (`12` read, `2A1` registered),
-    # which the matcher leaves out; none further.
+    # shorter: the search's test keeps those within two edits of optimal string alignment (two
+    # transpositions being two edits, four of Levenshtein's), and no other: a pair swapped with
+    # a character put between them (`12` read, `2A1` registered) is three.
     alphabet = "AB1C"
     lengths = range(max(len(read) - 2, 1), len(read) + 3)
     for length in lengths:
         for letters in itertools.product(alphabet, repeat=length):
             registered = "".join(letters)
-            distance = osa_distance(read, registered)
-            kept = within_two_as_the_maker_search_reads(read, registered)
-            assert kept if distance <= 2 else (not kept or distance == 3), registered
+            near = osa_distance(read, registered) <= 2
+            assert within_two_as_the_maker_search_reads(read, registered) == near, registered
 
 
 # edit_script --------------------------------------------------------------------------------------
