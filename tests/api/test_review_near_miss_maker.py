@@ -7,23 +7,12 @@ from typing import Any
 import pytest
 
 from service.db import Connection
-from tests.api.test_traces import CONTEXT, _alias, first, trace
+from tests.api.test_traces import CONTEXT, _alias, copies, first, trace
 from tests.contract import ContractClient
 
 
 def listed(answer: dict[str, Any]) -> dict[str, str]:
     return {c["item"]["id"]: c["match_basis"] for c in answer["candidates"]}
-
-
-def copies(db: Connection, template_id: str, serials: list[str]) -> None:
-    db.execute(
-        "INSERT INTO items (manufacturer, model, category, serial_number, serial_norm,"
-        " manufacturer_key, model_key, recorded_by_agency_id)"
-        " SELECT manufacturer, model, category, serial, serial, manufacturer_key, model_key,"
-        "        recorded_by_agency_id"
-        " FROM items, unnest(%(serials)s::text[]) AS serial WHERE id = %(id)s",
-        {"serials": serials, "id": template_id},
-    )
 
 
 class TestHeld:

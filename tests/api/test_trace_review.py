@@ -13,7 +13,7 @@ from service.db import Connection
 from service.domain import matching
 from service.repository import traces
 from service.tracing import CANDIDATES_SEARCHED
-from tests.api.test_traces import CONTEXT, first, in_sequence, trace
+from tests.api.test_traces import CONTEXT, copies, first, in_sequence, trace
 from tests.contract import ContractClient
 
 
@@ -179,22 +179,15 @@ class TestEveryItemOfTheMakerTwoEditsAway:
     ) -> None:
         """The SQL against the matcher: 300 Glock serials one to four random edits from the
         reading (look-alikes among them, which cost none), every one two pairs in the other
-        order, and one too long for Levenshtein
-        (U+FDFA is 15 letters and more once normalised), passed over.
-        The search keeps every one the matcher reads as two edits or fewer, and no other."""
+        order, and one too long for Levenshtein (U+FDFA is 15 letters and more once
+        normalised), passed over. The search keeps every one the matcher reads as two edits or
+        fewer, and no other."""
         reading = "K72943"
         rng = random.Random(19)
         serials = {_edited(reading, rng.randint(1, 4), rng) for _ in range(300)} - {reading, ""}
         serials |= matching.swapped_twice(reading)  # three or four Levenshtein edits away
         too_long = registry.item(serial_number="\ufdfa" * 20, manufacturer="Glock", model="17")
-        db.execute(
-            "INSERT INTO items (manufacturer, model, category, serial_number, serial_norm,"
-            " manufacturer_key, model_key, recorded_by_agency_id)"
-            " SELECT manufacturer, model, category, serial, serial, manufacturer_key, model_key,"
-            "        recorded_by_agency_id"
-            " FROM items, unnest(%(serials)s::text[]) AS serial WHERE id = %(id)s",
-            {"serials": sorted(serials), "id": too_long["id"]},
-        )
+        copies(db, too_long["id"], sorted(serials))
 
         kept = {
             c.item.serial_number

@@ -57,6 +57,19 @@ def in_sequence(db: Connection, registry: Any, prefix: str, count: int) -> None:
     )
 
 
+def copies(db: Connection, template_id: str, serials: list[str]) -> None:
+    """Items like the template (its maker, model, agency), one for each serial, which must be
+    normalised already: many, without a request each."""
+    db.execute(
+        "INSERT INTO items (manufacturer, model, category, serial_number, serial_norm,"
+        " manufacturer_key, model_key, recorded_by_agency_id)"
+        " SELECT manufacturer, model, category, serial, serial, manufacturer_key, model_key,"
+        "        recorded_by_agency_id"
+        " FROM items, unnest(%(serials)s::text[]) AS serial WHERE id = %(id)s",
+        {"serials": serials, "id": template_id},
+    )
+
+
 @pytest.fixture
 def rifle(registry: Any) -> dict[str, Any]:
     """An AK-74M with a Cyrillic serial, recorded under Kalashnikov Concern, with a chain."""
