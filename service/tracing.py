@@ -215,7 +215,7 @@ class Tracer:
         # The named maker's items within two edits, every one: the trigram searches lose a
         # short serial two characters wrong, and of several two edits away they found one and
         # ended the search before the others (readings two edits from weapons of the benchmark's
-        # million items listed them 375 times in 1,000, 595 now: bench/near_misses). Read
+        # million items listed them 375 times in 1,000, 599 now: bench/near_misses). Read
         # whole, the maker's serials are a btree's range (8-25 ms for the biggest maker there),
         # and a trigram search follows only when none of them is near: for another maker's.
         # Past SKELETON_ONE_EDIT_LONGEST no search has sought another maker's serials one edit
