@@ -186,14 +186,14 @@ class Tracer:
         near miss of the named manufacturer (of any, when none is named) is found: for a serial
         of SKELETON_ONE_EDIT_LONGEST characters or fewer, those whose skeleton is one edit from
         the reading's; every item of the named maker within two edits (for a longer reading,
-        the narrow search follows whatever it found); a narrow trigram search;
-        the same with the reading's skeleton when it has look-alike letters; then a wide trigram
-        search. A near miss of another maker's stopped the search before: the named maker's
-        item, which only the wide search reached, was not listed. The one-edit search runs first
-        whatever the length: after the trigram searches, for 7 to 20 characters, a near miss two
-        edits away that they found ended the search before the one a single edit away
-        (`BOSS12345` read `80551234`) was sought. With them, whether a search found as many
-        items as it keeps."""
+        the narrow search follows whatever it found); a narrow trigram search; the same with
+        the reading's skeleton when it has look-alike letters; then a wide trigram search. A
+        near miss of another maker's stopped the search before: the named maker's item, which
+        only the wide search reached, was not listed. The one-edit search runs first whatever
+        the length: after the trigram searches, for 7 to 20 characters, a near miss two edits
+        away that they found ended the search before the one a single edit away (`BOSS12345`
+        read `80551234`) was sought. With them, whether a search found as many items as it
+        keeps."""
         serial, named = observation.reading.normalised, observation.manufacturer_key
         like = _resembled_key(observation)
         own_skeleton = matching.skeleton(serial)
