@@ -15,6 +15,7 @@ set; with `--against REF` the other commit answers the same readings, in its own
 
     bench/near_misses                          # 1,000 readings of each edit count
     bench/near_misses --against 58df310 --readings 2000
+    bench/near_misses --unnamed                # the serial alone, no maker, model or category
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from bench import dataset
 from bench.checkouts import checkouts, environment
 from bench.dataset import ROOT
 from bench.main import CLI, create_key
-from bench.workload import Weapon, edited, trace_request
+from bench.workload import CONTEXT, Weapon, edited, trace_request
 from service import embedded
 
 RUN_COPY = "bench_near_misses"
@@ -98,6 +99,9 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--against", metavar="REF", help="a commit to compare with")
     parser.add_argument("--items", type=int, default=1_000_000, help="data set size")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--unnamed", action="store_true", help="trace the serial alone: no maker, model or category"
+    )
     return parser.parse_args(argv)
 
 
@@ -106,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with dataset.database(args.items, args.seed) as db, checkouts(args.against) as versions:
         dataset.ensure(db, args.items, args.seed)
         weapons = dataset.sample(db.url, args.seed, args.readings * 2)
-        readings = _readings(weapons, args.readings, args.seed)
+        readings = _readings(weapons, args.readings, args.seed, unnamed=args.unnamed)
         with dataset.copy_of(db, RUN_COPY) as url, tempfile.TemporaryDirectory() as work:
             env = {
                 **os.environ,
@@ -123,9 +127,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _readings(weapons: list[Weapon], count: int, seed: int) -> list[list[Any]]:
+def _readings(weapons: list[Weapon], count: int, seed: int, *, unnamed: bool) -> list[list[Any]]:
     """`count` readings of each edit count, one and two: a weapon's normalised serial with that
-    many edits (the reading differing from it), as a line of the child's file."""
+    many edits (the reading differing from it), as a line of the child's file; `unnamed`, the
+    serial alone in the trace."""
     rng = random.Random(f"{seed}:near-misses")  # a reproducible workload, not a secret
     readings = []
     for edits in (1, 2):
@@ -134,7 +139,11 @@ def _readings(weapons: list[Weapon], count: int, seed: int) -> list[list[Any]]:
             read = edited(weapon.serial_norm, edits, rng)
             if read is None:
                 continue
-            body = trace_request(weapon, read).body
+            body = (
+                json.dumps({"weapon": {"serial_number": read}, "context": CONTEXT})
+                if unnamed
+                else trace_request(weapon, read).body
+            )
             readings.append([edits, weapon.serial_norm, weapon.manufacturer, weapon.model, read,
                              body])  # fmt: skip
             made += 1
@@ -155,9 +164,10 @@ def _trace(root: Path, file: Path, env: dict[str, str]) -> dict[str, Any]:
 
 
 def _report(args: argparse.Namespace, found: dict[str, dict[str, Any]]) -> None:
+    named = "the serial alone" if args.unnamed else "the maker named"
     print(
         f"near-miss traces of weapons of the {args.items:,}-item data set, read one and two "
-        "edits away, the maker named:"
+        f"edits away, {named}:"
     )
     header = "edits  version               readings" + "".join(f"{o:>16}" for o in OUTCOMES)
     print(header + "   mean ms")
