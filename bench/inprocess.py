@@ -190,15 +190,7 @@ def _rounds(
     url: str,
 ) -> list[dict[str, dict[str, Any]]]:
     """The versions measured in turns, `args.rounds` times, on the database at `url`."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": embedded.service_url(url),
-        "DATABASE_OWNER_URL": url,
-        "BENCH_OWNER_URL": url,
-        "BENCH_KEY": create_key(url),
-    }
-    # The service's role, as start.sh makes it before serving.
-    subprocess.run([*CLI, "db", "init"], env=env, cwd=ROOT, check=True, capture_output=True)
+    env = service_environment(url)
     with tempfile.NamedTemporaryFile("w", suffix=".tsv", encoding="utf-8") as file:
         file.write("".join(request.line() + "\n" for request in requests))
         file.flush()
@@ -211,15 +203,35 @@ def _rounds(
         ]
 
 
-def _measure(
-    root: Path, request_file: str, count: int, env: dict[str, str], timed: str
-) -> dict[str, Any]:
-    command = [sys.executable, "-c", MEASURE, str(root), request_file, str(count), str(WARM_UP)]
-    done = subprocess.run([*command, timed], env=env, cwd=root, capture_output=True, text=True)
+def service_environment(url: str) -> dict[str, str]:
+    """The environment of a child process that serves the database at `url` in-process, with
+    a key of its own (BENCH_KEY), the service's role made as start.sh makes it before serving."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": embedded.service_url(url),
+        "DATABASE_OWNER_URL": url,
+        "BENCH_OWNER_URL": url,
+        "BENCH_KEY": create_key(url),
+    }
+    subprocess.run([*CLI, "db", "init"], env=env, cwd=ROOT, check=True, capture_output=True)
+    return env
+
+
+def child_figures(root: Path, script: str, args: list[str], env: dict[str, str]) -> dict[str, Any]:
+    """What a child process running `script` in the checkout at `root` prints last (a JSON
+    line)."""
+    command = [sys.executable, "-c", script, str(root), *args]
+    done = subprocess.run(command, env=env, cwd=root, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"{root}: {done.stderr.strip() or done.stdout.strip()}")
     figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return figures
+
+
+def _measure(
+    root: Path, request_file: str, count: int, env: dict[str, str], timed: str
+) -> dict[str, Any]:
+    return child_figures(root, MEASURE, [request_file, str(count), str(WARM_UP), timed], env)
 
 
 def _report(

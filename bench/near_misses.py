@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -33,10 +31,8 @@ from typing import Any
 
 from bench import dataset
 from bench.checkouts import checkouts, environment
-from bench.dataset import ROOT
-from bench.main import CLI, create_key
+from bench.inprocess import child_figures, service_environment
 from bench.workload import CONTEXT, Weapon, edited, trace_request
-from service import embedded
 
 RUN_COPY = "bench_near_misses"
 OUTCOMES = ("listed", "first", "nearer listed", "as near listed", "lost")
@@ -112,17 +108,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         weapons = dataset.sample(db.url, args.seed, args.readings * 2)
         readings = _readings(weapons, args.readings, args.seed, unnamed=args.unnamed)
         with dataset.copy_of(db, RUN_COPY) as url, tempfile.TemporaryDirectory() as work:
-            env = {
-                **os.environ,
-                "DATABASE_URL": embedded.service_url(url),
-                "DATABASE_OWNER_URL": url,
-                "BENCH_KEY": create_key(url),
-            }
-            subprocess.run([*CLI, "db", "init"], env=env, cwd=ROOT, check=True,
-                           capture_output=True)  # fmt: skip
+            env = service_environment(url)
             file = Path(work) / "readings.ndjson"
             file.write_text("".join(json.dumps(r) + "\n" for r in readings), encoding="utf-8")
-            found = {name: _trace(root, file, env) for name, root in versions}
+            found = {
+                name: child_figures(root, TRACE, [str(file)], {**env, **environment(root)})
+                for name, root in versions
+            }
     _report(args, found)
     return 0
 
@@ -150,17 +142,6 @@ def _readings(weapons: list[Weapon], count: int, seed: int, *, unnamed: bool) ->
             if made == count:
                 break
     return readings
-
-
-def _trace(root: Path, file: Path, env: dict[str, str]) -> dict[str, Any]:
-    command = [sys.executable, "-c", TRACE, str(root), str(file)]
-    done = subprocess.run(
-        command, env={**env, **environment(root)}, cwd=root, capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"{root}: {done.stderr.strip() or done.stdout.strip()}")
-    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return figures
 
 
 def _report(args: argparse.Namespace, found: dict[str, dict[str, Any]]) -> None:

@@ -95,11 +95,14 @@ def _derived(
         shared_out = all(consent.id in marked for consent in consents)
         ids = {consent.id for consent in consents}
         had = {share for share in before if share.consent_id in ids}
-        if (
-            move is not None
-            and shared_out
-            and not stored_shares.items_moved_to_consented_hands(conn, euc_id, move.item_ids)
-        ):
+        # The move's items that a consent may reach: of a plain move under consents shared out,
+        # asked among its own items first.
+        movers = (
+            stored_shares.items_moved_to_consented_hands(conn, euc_id, move.item_ids)
+            if move is not None and shared_out
+            else None
+        )
+        if movers == []:
             # None of the move's items has a move a consent may cover (a rifle handed on within
             # the army): the share-out, which reads only the items that have, is as it was.
             after |= had
@@ -109,10 +112,9 @@ def _derived(
             uncovered.update(item_ids)
         if not item_ids:
             continue
-        if move is not None and shared_out and _last(conn, move, item_ids):
+        if move is not None and movers and _last(conn, move, item_ids):
             # Only the move's items' chains are read: a move about an item of a certificate of
             # thousands costs what it costs under a certificate of ten.
-            movers = sorted(set(move.item_ids) & set(item_ids))
             read = _chains(conn, movers, today, verification_days)
             derived = shares_of_last_move(euc_id, consents, read, had, move.event_id)
         else:

@@ -505,7 +505,7 @@ def one_edit_away(serial_norm: str) -> set[str]:
             found.add(before + after[1:])
             found.update(before + character + after[1:] for character in characters)
         if len(after) > 1:
-            found.add(before + after[1] + after[0] + after[2:])
+            found.add(_swapped(serial_norm, at))
     found.discard(serial_norm)
     found.discard("")
     return found

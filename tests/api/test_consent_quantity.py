@@ -362,11 +362,7 @@ def test_a_move_judged_under_a_later_certificate_takes_no_share(
     consent for one rifle to anyone in Jordan went to it, and the second rifle, re-exported
     under the consent, reads as re-exported without one."""
     rifles = Rifles(api, registry)
-    jo_army = registry.party(name="Jordan Armed Forces", kind="ARMED_FORCES", country="JO")
-    jo_police = registry.party(name="Jordan Public Security", kind="LAW_ENFORCEMENT",
-                               country="JO")  # fmt: skip
-    jordanian = registry.euc(rifles.army, jo_army, issuing_country="JO",
-                             destination_country="JO", expires_on="2030-01-01")  # fmt: skip
+    jo_army, jo_police, jordanian = jordanian_certificate(rifles, registry)
     rifles.consent(1, new_end_user_party_id=None, new_destination_country="JO")
     first, second, _ = rifles.items
     for item, on in ((first, "2014-06-01"), (second, "2015-03-01")):
@@ -765,17 +761,26 @@ def test_an_export_declared_erroneous_gives_its_rifles_share_back(
     assert second["id"] not in rifles.listed()
 
 
+def jordanian_certificate(
+    rifles: Rifles, registry: Any
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The Jordanian army and police, and a Jordanian certificate of the Iraqi army's (the
+    exporter) for the Jordanian army."""
+    jo_army = registry.party(name="Jordan Armed Forces", kind="ARMED_FORCES", country="JO")
+    jo_police = registry.party(name="Jordan Public Security", kind="LAW_ENFORCEMENT",
+                               country="JO")  # fmt: skip
+    jordanian = registry.euc(rifles.army, jo_army, issuing_country="JO",
+                             destination_country="JO", expires_on="2030-01-01")  # fmt: skip
+    return jo_army, jo_police, jordanian
+
+
 def re_exported_to_jordan(
     rifles: Rifles, registry: Any, api: ContractClient
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The first two rifles re-exported to the Jordanian army under a Jordanian certificate,
     with a consent of the Iraqi one for two; the Jordanian certificate has a consent for one to
     the Jordanian police. The Jordanian army and police."""
-    jo_army = registry.party(name="Jordan Armed Forces", kind="ARMED_FORCES", country="JO")
-    jo_police = registry.party(name="Jordan Public Security", kind="LAW_ENFORCEMENT",
-                               country="JO")  # fmt: skip
-    jordanian = registry.euc(rifles.army, jo_army, issuing_country="JO",
-                             destination_country="JO", expires_on="2030-01-01")  # fmt: skip
+    jo_army, jo_police, jordanian = jordanian_certificate(rifles, registry)
     rifles.consent(2, new_end_user_party_id=jo_army["id"], new_destination_country="JO")
     first, second, _ = rifles.items
     for item, on in ((first, "2015-02-01"), (second, "2015-02-02")):

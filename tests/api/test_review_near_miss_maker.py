@@ -7,12 +7,8 @@ from typing import Any
 import pytest
 
 from service.db import Connection
-from tests.api.test_traces import CONTEXT, _alias, copies, first, trace
+from tests.api.test_traces import CONTEXT, _alias, copies, first, listed, trace
 from tests.contract import ContractClient
-
-
-def listed(answer: dict[str, Any]) -> dict[str, str]:
-    return {c["item"]["id"]: c["match_basis"] for c in answer["candidates"]}
 
 
 class TestHeld:

@@ -29,6 +29,7 @@ from tests.api.test_consent_quantity import (
     as_migrated_to_18,
     certificate_file,
     flagged,
+    jordanian_certificate,
     re_exported_to_jordan,
 )
 from tests.api.test_consent_quantity import (
@@ -422,11 +423,7 @@ def test_a_last_move_recorded_while_the_rifle_is_shipped_under_a_second_certific
     to its police, of 2015-01-01) and the rifle's hand-over to the Jordanian police, dated after
     it, are recorded at once: the hand-over waits for the export (both write the rifle's
     events), and then shares the Jordanian consent out: the rifle takes it."""
-    jo_army = registry.party(name="Jordan Armed Forces", kind="ARMED_FORCES", country="JO")
-    jo_police = registry.party(name="Jordan Public Security", kind="LAW_ENFORCEMENT",
-                               country="JO")  # fmt: skip
-    jordanian = registry.euc(rifles.army, jo_army, issuing_country="JO",
-                             destination_country="JO", expires_on="2030-01-01")  # fmt: skip
+    jo_army, jo_police, jordanian = jordanian_certificate(rifles, registry)
     rifles.consent(1, new_end_user_party_id=jo_army["id"], new_destination_country="JO")
     first, second, _ = rifles.items
     registry.event("EXPORT", [second], occurred_on="2015-02-01", country="IQ",
@@ -503,11 +500,7 @@ def test_last_moves_mixed_with_every_other_fact_share_out_as_the_whole_share_out
     # With `jordan`, a Jordanian certificate: rifles are re-exported under it to the Jordanian
     # army (a consent of the Iraqi one for 1 to it), and a consent of the Jordanian one for 1 to
     # its police is recorded once a rifle is shipped under it.
-    jo_army = registry.party(name="Jordan Armed Forces", kind="ARMED_FORCES", country="JO")
-    jo_police = registry.party(name="Jordan Public Security", kind="LAW_ENFORCEMENT",
-                               country="JO")  # fmt: skip
-    jordanian = registry.euc(rifles.army, jo_army, issuing_country="JO",
-                             destination_country="JO", expires_on="2030-01-01")  # fmt: skip
+    jo_army, jo_police, jordanian = jordanian_certificate(rifles, registry)
     jordanian_consent = False
     if jordan:
         keepers += [jo_army, jo_police]

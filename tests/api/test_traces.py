@@ -43,18 +43,16 @@ def first(answer: dict[str, Any]) -> dict[str, Any]:
     return candidate
 
 
+def listed(answer: dict[str, Any]) -> dict[str, str]:
+    """The candidates' items, each with its match_basis."""
+    return {c["item"]["id"]: c["match_basis"] for c in answer["candidates"]}
+
+
 def in_sequence(db: Connection, registry: Any, prefix: str, count: int) -> None:
     """Colt rifles serialled PREFIX00, PREFIX01, ... (the first through the API, the rest copied
     from it: fifty requests would take seconds)."""
-    registry.item(serial_number=f"{prefix}00", manufacturer="Colt", model="M16A2")
-    db.execute(
-        "INSERT INTO items (manufacturer, model, category, serial_number, serial_norm,"
-        " manufacturer_key, model_key, recorded_by_agency_id)"
-        " SELECT manufacturer, model, category, %(prefix)s || lpad(n::text, 2, '0'),"
-        " %(prefix)s || lpad(n::text, 2, '0'), manufacturer_key, model_key, recorded_by_agency_id"
-        " FROM items, generate_series(1, %(more)s) AS n WHERE serial_norm = %(prefix)s || '00'",
-        {"prefix": prefix, "more": count - 1},
-    )
+    rifle = registry.item(serial_number=f"{prefix}00", manufacturer="Colt", model="M16A2")
+    copies(db, rifle["id"], [f"{prefix}{n:02d}" for n in range(1, count)])
 
 
 def copies(db: Connection, template_id: str, serials: list[str]) -> None:
