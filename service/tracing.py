@@ -25,6 +25,8 @@ from service.domain.matching import Assessment, Candidate, Observation
 from service.domain.records import AgencyRef
 from service.domain.serials import normalise_name
 from service.domain.traces import (
+    CANDIDATES_SEARCHED,
+    CANDIDATES_SHOWN,
     Interpretation,
     ManufacturerRef,
     ObservedWeapon,
@@ -35,8 +37,6 @@ from service.domain.traces import (
 from service.repository import chains, traces
 from service.repository.rows import Row
 
-CANDIDATES_SHOWN = 10
-CANDIDATES_SEARCHED = 50
 # The longest normalised reading a near-miss search compares (PostgreSQL's levenshtein takes at
 # most 255 characters; a 64-character reading may normalise to more: U+FDFA is 15 letters).
 NEAR_MISS_LONGEST = 255
@@ -56,12 +56,17 @@ class Tracer:
     verification_days: int
 
     def answer(
-        self, weapon: ObservedWeapon, context: TraceContext, batch_id: UUID | None = None
+        self,
+        weapon: ObservedWeapon,
+        context: TraceContext,
+        batch_id: UUID | None = None,
+        max_candidates: int = CANDIDATES_SHOWN,
     ) -> TraceAnswer:
-        """Answer one trace request (the caller stores it: service.repository.traces.insert)."""
+        """Answer one trace request, listing its best `max_candidates` candidates and every
+        exact or normalised serial match (the caller stores it: repository.traces.insert)."""
         observation, manufacturer = self._observe(weapon)
         search = self._search(observation)
-        ranked = matching.rank(search.assessments, CANDIDATES_SHOWN)
+        ranked = matching.rank(search.assessments, max_candidates)
         today = datetime.now(UTC).date()
         item_ids = [a.candidate.item.id for a in ranked]
         facts = chains.facts(
@@ -83,6 +88,7 @@ class Tracer:
                 search.tiers,
                 candidates_found=len(search.assessments),
                 search_limited=search.limited,
+                max_candidates=max_candidates,
             ),
             candidates=tuple(
                 _candidate(

@@ -51,7 +51,9 @@ def create_trace() -> Response:
     report for Accept: text/plain)."""
     request = requests.body(trace_in)
     _audit_request(request["context"], [request["weapon"]])
-    answer = _tracer().answer(request["weapon"], request["context"])
+    answer = _tracer().answer(
+        request["weapon"], request["context"], max_candidates=request["max_candidates"]
+    )
     return _stored(answer)
 
 

@@ -26,6 +26,7 @@ from typing import Any
 from service.domain.custody import EVENT_TYPES, OWNERSHIP_PASSING_TYPES
 from service.domain.matching import with_wildcards
 from service.domain.records import RESTRICTED
+from service.domain.traces import CANDIDATES_SEARCHED, CANDIDATES_SHOWN
 from service.domain.wording import counted
 
 Document = Mapping[str, Any]
@@ -117,6 +118,10 @@ def trace_report(trace: Document) -> str:
     found = trace["interpretation"].get("candidates_found", 0)  # not in traces of before
     of_found = f" (the best of {found} found)" if found > len(candidates) else ""
     lines += ["", counted(len(candidates), "CANDIDATE", "CANDIDATES") + of_found]
+    asked = trace["interpretation"].get("max_candidates", CANDIDATES_SHOWN)
+    if found > len(candidates) and asked < CANDIDATES_SEARCHED:
+        more = f"a trace with max_candidates lists up to {CANDIDATES_SEARCHED}"
+        lines.append(f"The rest are not listed: {more}.")
     if not candidates:
         lines.append("Nothing registered fits the reading.")
     for candidate in candidates:

@@ -17,6 +17,13 @@ from service.domain.records import (
     ShownParty,
 )
 
+# Candidates listed in an answer unless the request asks for more (max_candidates), and the most
+# it may ask for: as many as a search keeps of each tier (service.tracing), so that a partial
+# reading that fits a few dozen serials of one maker and model, which the rest of the
+# description cannot tell apart, can list every one it found.
+CANDIDATES_SHOWN = 10
+CANDIDATES_SEARCHED = 50
+
 
 @dataclass(frozen=True, slots=True)
 class ObservedWeapon:
@@ -60,11 +67,13 @@ class Interpretation:
     manufacturer: ManufacturerRef | None
     tiers_searched: tuple[str, ...]
     # Every item whose serial matched (the answer lists the best of them), and whether a search
-    # found as many items as it keeps (service.tracing.CANDIDATES_SEARCHED), so that more may
-    # match: a partial reading that fits thousands of serials listed ten, and said nothing.
-    # (Absent from the answers stored before 2026-12-07.)
+    # found as many items as it keeps (CANDIDATES_SEARCHED), so that more may match: a partial
+    # reading that fits thousands of serials listed ten, and said nothing. (Absent from the
+    # answers stored before 2026-12-07.)
     candidates_found: int = 0
     search_limited: bool = False
+    # The most candidates the request asked to list (absent before 2026-12-08: ten).
+    max_candidates: int = CANDIDATES_SHOWN
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,12 @@ from marshmallow import (
 )
 
 from service.domain import matching
-from service.domain.traces import ObservedWeapon, TraceContext
+from service.domain.traces import (
+    CANDIDATES_SEARCHED,
+    CANDIDATES_SHOWN,
+    ObservedWeapon,
+    TraceContext,
+)
 from service.schemas.fields import (
     Choice,
     CountryCode,
@@ -26,6 +31,7 @@ from service.schemas.fields import (
     ShownText,
     SoughtText,
     StrictBoolean,
+    StrictInteger,
     Text,
     Uuid,
     check_ordered,
@@ -88,6 +94,13 @@ class TraceContextIn(Schema):
 class TraceIn(Schema):
     weapon = fields.Nested(ObservedWeaponIn, required=True)
     context = fields.Nested(TraceContextIn, required=True)
+    # How many candidates the answer lists at most (every exact or normalised serial match is
+    # listed whatever it says): up to as many as a search keeps. A batch lists the default for
+    # each weapon: fifty candidates with their chains for each of 1,000 wildcard readings would
+    # be about 600 MB of answer.
+    max_candidates = StrictInteger(
+        load_default=CANDIDATES_SHOWN, validate=validate.Range(1, CANDIDATES_SEARCHED)
+    )
 
 
 class TraceBatchIn(Schema):
