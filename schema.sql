@@ -306,17 +306,21 @@ CREATE INDEX items_serial_ncic ON items (serial_ncic);
 -- maker_near_miss_candidates), not from the items' rows.
 CREATE INDEX items_manufacturer ON items (manufacturer_key, id) INCLUDE (serial_skeleton);
 
--- What partial serials (LIKE) and near misses (similarity) search: every item's normalised serial
--- and manufacturer, apart from the items. A trigram search rechecks each row its index proposes
--- (hundreds for a near miss); these rows are a seventh of an item's width, so the recheck reads
--- far fewer pages: near-miss searches of 1,000,000 items ran 1.35 times faster, their wide retry
--- 1.6 times (see README, Benchmarks). Written by the trigger below with every insert into items
+-- What partial serials (LIKE) and near misses (similarity) search: every item's normalised serial,
+-- manufacturer and model, apart from the items. A trigram search rechecks each row its index
+-- proposes (hundreds for a near miss); these rows are a seventh of an item's width, so the recheck
+-- reads far fewer pages: near-miss searches of 1,000,000 items ran 1.35 times faster, their wide
+-- retry 1.6 times (see README, Benchmarks). The maker and the model are here so that, when more
+-- items match than a search keeps, the named maker's and model's are kept first without reading
+-- the items (service/sql/traces.sql). Written by the trigger below with every insert into items
 -- (COPY included), in the same statement; items are never updated or deleted, so neither are
--- these rows. No key or foreign key: the trigger is the only writer, once per item.
+-- these rows (but for `db refold`, which folds their keys again with the items'). No key or
+-- foreign key: the trigger is the only writer, once per item.
 CREATE TABLE item_serials (
     item_id           uuid NOT NULL,
     serial_norm       text NOT NULL,
-    manufacturer_key  text NOT NULL
+    manufacturer_key  text NOT NULL,
+    model_key         text NOT NULL
 );
 CREATE INDEX item_serials_trigrams ON item_serials USING gin (serial_norm gin_trgm_ops);
 
@@ -324,8 +328,8 @@ CREATE FUNCTION item_serials_add() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     -- named with its schema: a session's temporary item_serials must not take the rows
-    INSERT INTO public.item_serials (item_id, serial_norm, manufacturer_key)
-    SELECT id, serial_norm, manufacturer_key FROM added;
+    INSERT INTO public.item_serials (item_id, serial_norm, manufacturer_key, model_key)
+    SELECT id, serial_norm, manufacturer_key, model_key FROM added;
     RETURN NULL;
 END
 $$;

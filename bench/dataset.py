@@ -33,14 +33,14 @@ SAMPLE_TABLE_DDL = (
     "DROP TABLE IF EXISTS bench.serials",
     "CREATE TABLE bench.serials (n integer PRIMARY KEY, serial_norm text NOT NULL, "
     "serial_skeleton text NOT NULL, serial_ncic text NOT NULL, as_marked text NOT NULL, "
-    "manufacturer_key text NOT NULL)",
+    "manufacturer_key text NOT NULL, model_key text NOT NULL)",
 )
-# The serial as marked (an exact trace's reading) and the item's maker, as the service passes
-# them to traces.strong_candidates.
+# The serial as marked (an exact trace's reading) and the item's maker and model, as the service
+# passes them to traces.strong_candidates (the load's traces name both).
 INSERT_SAMPLE = """
     INSERT INTO bench.serials
     SELECT %(n)s, %(serial_norm)s, %(serial_skeleton)s, %(serial_ncic)s, i.serial_number,
-           i.manufacturer_key
+           i.manufacturer_key, i.model_key
     FROM items i
     WHERE i.serial_norm = %(serial_norm)s AND i.serial_number = %(as_marked)s
     LIMIT 1

@@ -90,6 +90,9 @@ FINGERPRINTS = {
     # from 2026-12-08: migration 0019 (a maker's items carry their skeletons in
     # items_manufacturer, for the near-miss search of a named maker)
     19: "360d2a4bc37acdb7d6d0426388f2aee9cd3eef3772c13e5b085b467a16840503",
+    # from 2026-12-08: migration 0020 (item_serials carries each item's model_key, so that the
+    # named model's items are kept first when a trigram search finds more than it keeps)
+    20: "4c1007116e0535c8582dc95510aedb279a481abfbc2b2f8432c48ad502849a24",
 }
 SCHEMA_VERSION = max(FINGERPRINTS)
 # Databases set up before versions were counted by migrations recorded version 1 whatever their

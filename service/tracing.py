@@ -132,9 +132,8 @@ class Tracer:
             self.conn,
             reading.normalised,
             matching.as_marked(reading),
-            observation.manufacturer_key,
+            _sought(observation),
             CANDIDATES_SEARCHED,
-            _resembled_key(observation),
         )
         assessments = self._assess_all(observation, found)
         limited = _full(found)
@@ -152,13 +151,13 @@ class Tracer:
         named manufacturer's items, however many of other makers'; none at all when none is
         named), read loosely: a `?` where the marking has a separator, or a look-alike
         character read for another, found nothing before."""
-        named, like = observation.manufacturer_key, _resembled_key(observation)
-        found = traces.wildcard_candidates(self.conn, pattern, named, CANDIDATES_SEARCHED, like)
+        sought = _sought(observation)
+        found = traces.wildcard_candidates(self.conn, pattern, sought, CANDIDATES_SEARCHED)
         limited = _full(found)
         if not any(_of_sought_maker(c, observation) for c in found):
             seen = {candidate.item.id for candidate in found}
             loose = traces.loose_wildcard_candidates(
-                self.conn, matching.loose_regex(pattern), named, CANDIDATES_SEARCHED, like
+                self.conn, matching.loose_regex(pattern), sought, CANDIDATES_SEARCHED
             )
             limited = limited or _full(loose)
             found += [candidate for candidate in loose if candidate.item.id not in seen]
@@ -200,14 +199,13 @@ class Tracer:
         away that they found ended the search before the one a single edit away (`BOSS12345`
         read `80551234`) was sought. With them, whether a search found as many items as it
         keeps."""
-        serial, named = observation.reading.normalised, observation.manufacturer_key
-        like = _resembled_key(observation)
+        serial, sought = observation.reading.normalised, _sought(observation)
         own_skeleton = matching.skeleton(serial)
         searched = CANDIDATES_SEARCHED
 
         def one_edit() -> list[Candidate]:
             skeletons = matching.one_edit_skeletons(serial)
-            return traces.one_edit_candidates(self.conn, skeletons, named, searched, like)
+            return traces.one_edit_candidates(self.conn, skeletons, sought, searched)
 
         near_miss = partial(traces.near_miss_candidates, self.conn)
         # Each search, and whether a near miss of the named maker found by it ends the search.
@@ -229,16 +227,16 @@ class Tracer:
         # the narrow trigram search follows, whatever the maker's search found (ended there, a
         # reading of 22 characters lost another maker's serial one edit away when the maker had
         # one two edits away).
-        if named is not None:
-            of_maker = partial(traces.maker_near_miss_candidates, self.conn, serial, named,
-                               searched, like)  # fmt: skip
+        if sought.manufacturer_key is not None:
+            of_maker = partial(traces.maker_near_miss_candidates, self.conn, serial, sought,
+                               searched)  # fmt: skip
             searches.append((of_maker, len(serial) <= SKELETON_ONE_EDIT_LONGEST))
-        searches.append((partial(near_miss, serial, named, searched, like), True))
+        searches.append((partial(near_miss, serial, sought, searched), True))
         # A reading with look-alike letters (`WI234S6`) shares few trigrams with its serial
         # (`W1234567`); its skeleton shares them with the serials of digits most serials are.
         if own_skeleton != serial:
-            searches.append((partial(near_miss, own_skeleton, named, searched, like), True))
-        searches.append((partial(near_miss, serial, named, searched, like, wide=True), True))
+            searches.append((partial(near_miss, own_skeleton, sought, searched), True))
+        searches.append((partial(near_miss, serial, sought, searched, wide=True), True))
         near: list[Assessment] = []
         limited = False
         for search, ends in searches:
@@ -261,6 +259,17 @@ def _is_sought(assessment: Assessment, observation: Observation) -> bool:
     """A near miss, of the named manufacturer when one is named."""
     of_maker = _of_sought_maker(assessment.candidate, observation)
     return assessment.basis is matching.Basis.NEAR_MISS and of_maker
+
+
+def _sought(observation: Observation) -> traces.Sought:
+    """What the searches keep first when more items match than they keep: the named maker's
+    items, then the named model's."""
+    model = observation.model
+    return traces.Sought(
+        observation.manufacturer_key,
+        _resembled_key(observation),
+        normalise_name(model) if model is not None else None,
+    )
 
 
 def _resembled_key(observation: Observation) -> str | None:

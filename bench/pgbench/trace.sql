@@ -7,7 +7,7 @@
 -- constant: alike_key = :manufacturer_key
 -- constant: showing_nothing = U&'\061C\200C\200D\200E\200F'
 \set n random(1, :sample_count)
-SELECT serial_norm, serial_skeleton, serial_ncic, as_marked, manufacturer_key
+SELECT serial_norm, serial_skeleton, serial_ncic, as_marked, manufacturer_key, model_key
 FROM bench.serials WHERE n = :n \gset
 -- query: traces.strong_candidates
 ;

@@ -58,7 +58,7 @@ SELECT answer::text AS answer, agency_id, 1 AS answer_read
 FROM traces WHERE id = :answer_trace_id::uuid \gset
 \endif
 \set n random(1, :sample_count)
-SELECT serial_norm, serial_skeleton, serial_ncic, as_marked, manufacturer_key
+SELECT serial_norm, serial_skeleton, serial_ncic, as_marked, manufacturer_key, model_key
 FROM bench.serials WHERE n = :n \gset
 -- query: agencies.authenticate
 \gset auth_

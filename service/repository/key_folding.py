@@ -89,6 +89,7 @@ def move_item_serials(conn: Connection, moved: list[dict[str, object]]) -> None:
             "ids": [keys["id"] for keys in moved],
             "serial_norms": [keys["serial_norm"] for keys in moved],
             "manufacturer_keys": [keys["manufacturer_key"] for keys in moved],
+            "model_keys": [keys["model_key"] for keys in moved],
         },
     )
 

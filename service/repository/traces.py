@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from uuid import UUID
 
@@ -23,25 +23,37 @@ from service.repository.rows import Row
 SQL = load("traces")
 
 
+@dataclass(frozen=True)
+class Sought:
+    """The items a search keeps first when more match than it keeps: the named manufacturer's
+    (its key, and `resembled_key`, that of the one maker a name not in the table reads like),
+    then the named model's (its key). Past the limit the rest were kept by id: of one maker's
+    items in sequence, fifty of its other models' could crowd out the model named."""
+
+    manufacturer_key: str | None = None
+    resembled_key: str | None = None
+    model_key: str | None = None
+
+    def params(self) -> dict[str, str | None]:
+        return {
+            "manufacturer_key": self.manufacturer_key,
+            "alike_key": _alike(self.manufacturer_key, self.resembled_key),
+            "model_key": self.model_key,
+        }
+
+
 def strong_candidates(
-    conn: Connection,
-    serial_norm: str,
-    as_marked: str,
-    manufacturer_key: str | None,
-    limit: int,
-    resembled_key: str | None = None,
+    conn: Connection, serial_norm: str, as_marked: str, sought: Sought, limit: int
 ) -> tuple[list[Candidate], dict[UUID, list[Row]]]:
     """Items whose serial is the same normalised, in confusable skeleton, or NCIC form, and
     their chain entries (for service.repository.chains), in one round trip. Past `limit`, the
-    stronger tiers are kept, and within a tier the named maker's items (those of
-    `manufacturer_key` or `resembled_key`, the maker a name not in the table reads like), then
-    the serial exactly as marked."""
+    stronger tiers are kept, and within a tier the sought maker's items, then the serial
+    exactly as marked, then the sought model's items."""
     params = {
         "serial_norm": serial_norm,
         "serial_skeleton": skeleton(serial_norm),
         "serial_ncic": ncic(serial_norm),
-        "manufacturer_key": manufacturer_key,
-        "alike_key": _alike(manufacturer_key, resembled_key),
+        **sought.params(),
         "as_marked": as_marked,
         "showing_nothing": KEPT_FORMAT_STRING,
         "limit": limit,
@@ -64,62 +76,31 @@ def _alike(manufacturer_key: str | None, resembled_key: str | None) -> str | Non
 
 
 def wildcard_candidates(
-    conn: Connection,
-    pattern: str,
-    manufacturer_key: str | None,
-    limit: int,
-    resembled_key: str | None = None,
+    conn: Connection, pattern: str, sought: Sought, limit: int
 ) -> list[Candidate]:
-    """Items whose normalised serial matches a LIKE pattern, the given manufacturer's (or the
-    one it reads like's) first."""
-    params = {
-        "pattern": pattern,
-        "manufacturer_key": manufacturer_key,
-        "alike_key": _alike(manufacturer_key, resembled_key),
-        "limit": limit,
-    }
+    """Items whose normalised serial matches a LIKE pattern, the sought ones first."""
+    params = {"pattern": pattern, **sought.params(), "limit": limit}
     return _candidates(conn, SQL["wildcard_candidates"], params)
 
 
 def loose_wildcard_candidates(
-    conn: Connection,
-    regex: str,
-    manufacturer_key: str | None,
-    limit: int,
-    resembled_key: str | None = None,
+    conn: Connection, regex: str, sought: Sought, limit: int
 ) -> list[Candidate]:
     """Items whose normalised serial matches a partial reading read loosely (the regular
-    expression of matching.loose_regex), the given manufacturer's (or the one it reads
-    like's) first."""
-    params = {
-        "regex": regex,
-        "manufacturer_key": manufacturer_key,
-        "alike_key": _alike(manufacturer_key, resembled_key),
-        "limit": limit,
-    }
+    expression of matching.loose_regex), the sought ones first."""
+    params = {"regex": regex, **sought.params(), "limit": limit}
     return _candidates(conn, SQL["loose_wildcard_candidates"], params)
 
 
 def near_miss_candidates(
-    conn: Connection,
-    searched: str,
-    manufacturer_key: str | None,
-    limit: int,
-    resembled_key: str | None = None,
-    *,
-    wide: bool = False,
+    conn: Connection, searched: str, sought: Sought, limit: int, *, wide: bool = False
 ) -> list[Candidate]:
     """Items whose normalised serial shares trigrams with `searched` (a reading's normalised
-    serial or its skeleton) and whose skeleton is a few edits from its skeleton, the given
-    manufacturer's first, then the closest. `wide` lowers the trigram similarity the search
-    needs (slower; for a further try)."""
-    params = {
-        "searched": searched,
-        "skeleton": skeleton(searched),
-        "manufacturer_key": manufacturer_key,
-        "alike_key": _alike(manufacturer_key, resembled_key),
-        "limit": limit,
-    }
+    serial or its skeleton) and whose skeleton is a few edits from its skeleton, the sought
+    ones first, then the closest. `wide` lowers the trigram similarity the search needs
+    (slower; for a further try)."""
+    params = {"searched": searched, "skeleton": skeleton(searched), **sought.params(),
+              "limit": limit}  # fmt: skip
     if not wide:
         return _candidates(conn, SQL["near_miss_candidates"], params)
     with conn.pipeline():
@@ -130,32 +111,21 @@ def near_miss_candidates(
 
 
 def one_edit_candidates(
-    conn: Connection,
-    skeletons: set[str],
-    manufacturer_key: str | None,
-    limit: int,
-    resembled_key: str | None = None,
+    conn: Connection, skeletons: set[str], sought: Sought, limit: int
 ) -> list[Candidate]:
-    """Items whose confusable skeleton is one of these, the given manufacturer's (or the one
-    it reads like's) first."""
-    params = {
-        "skeletons": sorted(skeletons),
-        "manufacturer_key": manufacturer_key,
-        "alike_key": _alike(manufacturer_key, resembled_key),
-        "limit": limit,
-    }
+    """Items whose confusable skeleton is one of these, the sought ones first."""
+    params = {"skeletons": sorted(skeletons), **sought.params(), "limit": limit}
     return _candidates(conn, SQL["one_edit_candidates"], params)
 
 
 def maker_near_miss_candidates(
-    conn: Connection,
-    serial_norm: str,
-    manufacturer_key: str,
-    limit: int,
-    resembled_key: str | None = None,
+    conn: Connection, serial_norm: str, sought: Sought, limit: int
 ) -> list[Candidate]:
-    """Every item of the manufacturer (or of the one it reads like) whose confusable skeleton is
-    within two edits of the reading's (a transposition counting one), the closest first."""
+    """Every item of the sought manufacturer (or of the one it reads like) whose confusable
+    skeleton is within two edits of the reading's (a transposition counting one), the closest
+    first, and of those as close, the sought model's."""
+    if sought.manufacturer_key is None:
+        raise ValueError("the maker's near misses are sought for a named maker only")
     own = skeleton(serial_norm)
     swaps = swaps_and_gaps(own)
     params = {
@@ -163,8 +133,7 @@ def maker_near_miss_candidates(
         "swapped_once": [swapped for swapped, _ in swaps],
         "swapped_apart": [apart for _, apart in swaps],
         "swapped_twice": sorted(swapped_twice(own)),
-        "manufacturer_key": manufacturer_key,
-        "alike_key": _alike(manufacturer_key, resembled_key),
+        **sought.params(),
         "limit": limit,
     }
     return _candidates(conn, SQL["maker_near_miss_candidates"], params)

@@ -49,9 +49,11 @@ WHERE (serial_norm, manufacturer_key, model_key)
 -- name: move_item_serials
 -- The trigram search's copy of the items moved, in one pass (item_serials has no index but its
 -- trigrams').
-UPDATE item_serials s SET serial_norm = m.serial_norm, manufacturer_key = m.manufacturer_key
-FROM unnest(%(ids)s::uuid[], %(serial_norms)s::text[], %(manufacturer_keys)s::text[])
-     AS m (item_id, serial_norm, manufacturer_key)
+UPDATE item_serials s
+SET serial_norm = m.serial_norm, manufacturer_key = m.manufacturer_key, model_key = m.model_key
+FROM unnest(%(ids)s::uuid[], %(serial_norms)s::text[], %(manufacturer_keys)s::text[],
+            %(model_keys)s::text[])
+     AS m (item_id, serial_norm, manufacturer_key, model_key)
 WHERE s.item_id = m.item_id;
 
 -- name: certificates_to_refold

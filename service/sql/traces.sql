@@ -9,8 +9,9 @@ WHERE i.serial_norm = %(serial_norm)s
    OR i.serial_skeleton = %(serial_skeleton)s
    OR i.serial_ncic = %(serial_ncic)s
 -- If the limit bites (a short serial that many makers' items share), the stronger tiers are
--- kept, and within a tier the named maker's items, then the serial exactly as marked: an exact
--- match must never be cut for older items of the same normalised serial. The named maker is
+-- kept, and within a tier the named maker's items, then the serial exactly as marked (an exact
+-- match must never be cut for older items of the same normalised serial), then the named model's
+-- items (model_key, NULL when none is named: every item alike), as in every query here. The named maker is
 -- the name's key and, for a name the table does not know that reads like one maker's names
 -- (`Glok`), that maker's (alike_key, the name's own key otherwise, so that another maker's item
 -- compares false and an item of no known maker NULL, last, as with the name's key alone): every
@@ -20,6 +21,7 @@ ORDER BY i.serial_norm = %(serial_norm)s DESC,
          i.serial_skeleton = %(serial_skeleton)s DESC,
          i.manufacturer_key IN (%(manufacturer_key)s, %(alike_key)s) DESC NULLS LAST,
          translate(i.serial_number, %(showing_nothing)s, '') = %(as_marked)s DESC,
+         i.model_key = %(model_key)s DESC NULLS LAST,
          i.id
 LIMIT %(limit)s;
 
@@ -36,13 +38,16 @@ WHERE chain_item_id IN (
              i.serial_skeleton = %(serial_skeleton)s DESC,
              i.manufacturer_key IN (%(manufacturer_key)s, %(alike_key)s) DESC NULLS LAST,
              translate(i.serial_number, %(showing_nothing)s, '') = %(as_marked)s DESC,
+             i.model_key = %(model_key)s DESC NULLS LAST,
              i.id
     LIMIT %(limit)s)
 ORDER BY chain_item_id, occurred_on, recorded_at, id;
 
 -- name: wildcard_candidates
 -- Tier 4: a partial serial as a LIKE pattern, answered by the trigram index of item_serials; the
--- named manufacturer's items first. Only the kept candidates are read from items.
+-- named manufacturer's items first, then the named model's (item_serials carries both: a partial
+-- reading fits dozens of one maker's serials in sequence, and its other models' filled the
+-- limit). Only the kept candidates are read from items.
 SELECT i.id, i.manufacturer, i.model, i.category, i.caliber, i.serial_number, i.serial_norm,
        i.country_of_manufacture, i.year_of_manufacture, i.import_markings, i.other_markings,
        a.id AS recorded_by_id, a.name AS recorded_by_name, i.recorded_at, i.manufacturer_key
@@ -50,6 +55,7 @@ FROM (SELECT s.item_id, s.manufacturer_key IN (%(manufacturer_key)s, %(alike_key
       FROM item_serials s
       WHERE s.serial_norm LIKE %(pattern)s
       ORDER BY s.manufacturer_key IN (%(manufacturer_key)s, %(alike_key)s) DESC NULLS LAST,
+               s.model_key = %(model_key)s DESC NULLS LAST,
                s.item_id
       LIMIT %(limit)s) AS found
 JOIN items i ON i.id = found.item_id
@@ -68,6 +74,7 @@ FROM (SELECT s.item_id, s.manufacturer_key IN (%(manufacturer_key)s, %(alike_key
       FROM item_serials s
       WHERE s.serial_norm ~ %(regex)s
       ORDER BY s.manufacturer_key IN (%(manufacturer_key)s, %(alike_key)s) DESC NULLS LAST,
+               s.model_key = %(model_key)s DESC NULLS LAST,
                s.item_id
       LIMIT %(limit)s) AS found
 JOIN items i ON i.id = found.item_id
@@ -85,9 +92,9 @@ ORDER BY found.named DESC NULLS LAST, i.id;
 -- read from items. levenshtein takes at most 255 characters, and a serial of 64 may normalise to
 -- more (U+FDFA is 15 letters): such a registered serial is passed over, not an error for every
 -- near miss whose trigrams lead to it (the service never sends a reading that long).
--- Past the limit, the named manufacturer's items are kept first (as in the other tiers): ordered
--- by closeness alone, a reading whose serial runs in another maker's sequence lost the named
--- maker's item, one transposition away, to seventy of theirs.
+-- Past the limit, the named manufacturer's items are kept first, then the named model's (as in
+-- the other tiers): ordered by closeness alone, a reading whose serial runs in another maker's
+-- sequence lost the named maker's item, one transposition away, to seventy of theirs.
 SELECT i.id, i.manufacturer, i.model, i.category, i.caliber, i.serial_number, i.serial_norm,
        i.country_of_manufacture, i.year_of_manufacture, i.import_markings, i.other_markings,
        a.id AS recorded_by_id, a.name AS recorded_by_name, i.recorded_at, i.manufacturer_key
@@ -98,7 +105,8 @@ FROM (SELECT s.item_id, similarity(s.serial_norm, %(searched)s) AS closeness,
         AND CASE WHEN length(s.serial_norm) <= 255
                  THEN levenshtein_less_equal(serial_skeleton(s.serial_norm), %(skeleton)s, 4)
                       <= 4 END
-      ORDER BY named DESC NULLS LAST, closeness DESC, s.item_id
+      ORDER BY named DESC NULLS LAST, s.model_key = %(model_key)s DESC NULLS LAST,
+               closeness DESC, s.item_id
       LIMIT %(limit)s) AS near
 JOIN items i ON i.id = near.item_id
 JOIN agencies a ON a.id = i.recorded_by_agency_id
@@ -107,14 +115,16 @@ ORDER BY near.named DESC NULLS LAST, near.closeness DESC, i.id;
 -- name: one_edit_candidates
 -- Tier 5 for a short serial: the items whose confusable skeleton is one of the given ones (those
 -- one edit from the reading's skeleton: a look-alike read for another costs no edit), the named
--- manufacturer's first. Trigrams miss them: '3958' and '3598' share one trigram of nine
+-- manufacturer's first, then the named model's. Trigrams miss them: '3958' and '3598' share one trigram of nine
 -- (similarity 0.11).
 SELECT i.id, i.manufacturer, i.model, i.category, i.caliber, i.serial_number, i.serial_norm,
        i.country_of_manufacture, i.year_of_manufacture, i.import_markings, i.other_markings,
        a.id AS recorded_by_id, a.name AS recorded_by_name, i.recorded_at, i.manufacturer_key
 FROM items i JOIN agencies a ON a.id = i.recorded_by_agency_id
 WHERE i.serial_skeleton = ANY(%(skeletons)s::text[])
-ORDER BY i.manufacturer_key IN (%(manufacturer_key)s, %(alike_key)s) DESC NULLS LAST, i.id
+ORDER BY i.manufacturer_key IN (%(manufacturer_key)s, %(alike_key)s) DESC NULLS LAST,
+         i.model_key = %(model_key)s DESC NULLS LAST,
+         i.id
 LIMIT %(limit)s;
 
 -- name: maker_near_miss_candidates
@@ -135,32 +145,42 @@ LIMIT %(limit)s;
 -- reading's forms with two pairs swapped (`swapped_twice`: 6 probes for 6 characters, 1,891 for
 -- 64, serials as long as the reading), UNION leaving out what both steps find. `edits` counts as OSA does (ordered by
 -- Levenshtein, a transposition ranked with two characters wrong and was cut past the limit by
--- them). levenshtein takes at most 255 characters: a longer registered serial is passed over.
+-- them); of those as near, the named model's first (the index carries no model: it is read for
+-- each of the few hundred found, where a join read every item, the planner expecting 80,000
+-- found). levenshtein takes at most 255 characters: a longer registered serial is passed over.
 SELECT i.id, i.manufacturer, i.model, i.category, i.caliber, i.serial_number, i.serial_norm,
        i.country_of_manufacture, i.year_of_manufacture, i.import_markings, i.other_markings,
        a.id AS recorded_by_id, a.name AS recorded_by_name, i.recorded_at, i.manufacturer_key
-FROM (SELECT within.id,
-             CASE WHEN within.serial_skeleton = ANY(%(swapped_once)s::text[]) THEN 1
-                  ELSE least(levenshtein_less_equal(within.serial_skeleton, %(skeleton)s, 2), 2)
-             END AS edits
-      FROM (SELECT m.id, m.serial_skeleton
+FROM (SELECT found.id, found.edits
+      FROM (SELECT within.id,
+                   CASE WHEN within.serial_skeleton = ANY(%(swapped_once)s::text[]) THEN 1
+                        ELSE least(levenshtein_less_equal(within.serial_skeleton, %(skeleton)s,
+                                                          2), 2)
+                   END AS edits
+            FROM (SELECT m.id, m.serial_skeleton
+                  FROM items m
+                  WHERE m.manufacturer_key IN (%(manufacturer_key)s, %(alike_key)s)
+                    AND CASE WHEN length(m.serial_skeleton) <= 255
+                             THEN levenshtein_less_equal(m.serial_skeleton, %(skeleton)s, 3) <= 3
+                        END
+                  OFFSET 0) AS within
+            WHERE levenshtein_less_equal(within.serial_skeleton, %(skeleton)s, 2) <= 2
+               OR EXISTS (SELECT
+                          FROM unnest(%(swapped_once)s::text[], %(swapped_apart)s::text[])
+                               AS swapped (skeleton, apart)
+                          WHERE levenshtein_less_equal(within.serial_skeleton, swapped.skeleton,
+                                                       1) <= 1
+                            AND within.serial_skeleton NOT LIKE swapped.apart)
+            UNION
+            SELECT m.id,
+                   CASE WHEN m.serial_skeleton = ANY(%(swapped_once)s::text[]) THEN 1 ELSE 2 END
             FROM items m
-            WHERE m.manufacturer_key IN (%(manufacturer_key)s, %(alike_key)s)
-              AND CASE WHEN length(m.serial_skeleton) <= 255
-                       THEN levenshtein_less_equal(m.serial_skeleton, %(skeleton)s, 3) <= 3 END
-            OFFSET 0) AS within
-      WHERE levenshtein_less_equal(within.serial_skeleton, %(skeleton)s, 2) <= 2
-         OR EXISTS (SELECT
-                    FROM unnest(%(swapped_once)s::text[], %(swapped_apart)s::text[])
-                         AS swapped (skeleton, apart)
-                    WHERE levenshtein_less_equal(within.serial_skeleton, swapped.skeleton, 1) <= 1
-                      AND within.serial_skeleton NOT LIKE swapped.apart)
-      UNION
-      SELECT m.id, CASE WHEN m.serial_skeleton = ANY(%(swapped_once)s::text[]) THEN 1 ELSE 2 END
-      FROM items m
-      WHERE m.serial_skeleton = ANY(%(swapped_twice)s::text[])
-        AND m.manufacturer_key IN (%(manufacturer_key)s, %(alike_key)s)
-      ORDER BY edits, id
+            WHERE m.serial_skeleton = ANY(%(swapped_twice)s::text[])
+              AND m.manufacturer_key IN (%(manufacturer_key)s, %(alike_key)s)) AS found
+      ORDER BY found.edits,
+               (SELECT k.model_key FROM items k WHERE k.id = found.id) = %(model_key)s
+                   DESC NULLS LAST,
+               found.id
       LIMIT %(limit)s) AS near
 JOIN items i ON i.id = near.id
 JOIN agencies a ON a.id = i.recorded_by_agency_id

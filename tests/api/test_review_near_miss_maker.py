@@ -206,6 +206,6 @@ class TestTheMakersSearchNearestFirst:
         copies(db, template["id"], [c + "K72943" + d for c in "ACEFHJ" for d in "ACEFHJKMNP"])
         registry.item(serial_number="K79243", manufacturer="Glock", model="17")
 
-        found = traces.maker_near_miss_candidates(db, "K72943", "GLOCK", 50)
+        found = traces.maker_near_miss_candidates(db, "K72943", traces.Sought("GLOCK"), 50)
 
         assert found[0].item.serial_number == "K79243"

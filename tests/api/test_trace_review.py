@@ -190,7 +190,9 @@ class TestEveryItemOfTheMakerTwoEditsAway:
 
         kept = {
             c.item.serial_number
-            for c in traces.maker_near_miss_candidates(db, reading, "GLOCK", len(serials) + 1)
+            for c in traces.maker_near_miss_candidates(
+                db, reading, traces.Sought("GLOCK"), len(serials) + 1
+            )
         }
 
         within_two = {s for s in serials if matching.look_alike_script(reading, s) is not None}

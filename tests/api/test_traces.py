@@ -423,8 +423,9 @@ class TestDescription:
         (row, *_) = glock.fetchall()
 
         found, _ = traces_repository.strong_candidates(
-            db, "12345", "12345", row["manufacturer_key"], CANDIDATES_SEARCHED
-        )
+            db, "12345", "12345", traces_repository.Sought(row["manufacturer_key"]),
+            CANDIDATES_SEARCHED,
+        )  # fmt: skip
 
         assert str(found[0].item.id) == beretta["id"]  # CONFUSABLE, above every NCIC match
         assert len(found) == CANDIDATES_SEARCHED

@@ -255,13 +255,19 @@ def insert(db: Connection, table: str, **columns: object) -> UUID:
     return UUID(str(row["id"]))
 
 
-def item(db: Connection, agency: AgencyRef, serial: str, manufacturer: str = "Izhmash") -> UUID:
+def item(
+    db: Connection,
+    agency: AgencyRef,
+    serial: str,
+    manufacturer: str = "Izhmash",
+    model: str = "AK-74",
+) -> UUID:
     """An item keyed as the code keys it now (before the folding changes)."""
     key = serials.fold_serial(manufacturer)
     (resolved,) = db.execute("SELECT manufacturer_key_for(%s) AS k", [key]).fetchall()
     return insert(
-        db, "items", manufacturer=manufacturer, manufacturer_key=resolved["k"], model="AK-74",
-        model_key="AK74", category="RIFLE", serial_number=serial,
+        db, "items", manufacturer=manufacturer, manufacturer_key=resolved["k"], model=model,
+        model_key=serials.fold_serial(model), category="RIFLE", serial_number=serial,
         serial_norm=serials.fold_serial(serial), recorded_by_agency_id=agency.id,
     )  # fmt: skip
 
@@ -282,6 +288,7 @@ def test_db_refold_folds_every_key_again_keeps_those_another_holds_and_records_t
         holder = item(db, agency, "ZH-200")
         blocked = item(db, agency, "Ж200")  # folds to the keys `holder` holds
         by_alias = item(db, agency, "D-1", manufacturer="Ижмаш")  # an alias of KALASHNIKOV...
+        by_model = item(db, agency, "M-300", model="Ж-74")  # the model folds to another key
         party = insert(
             db, "parties", name="Ж Trading", kind="DEALER", country="KZ",
             registration_number="Ж 77", registration_number_key="Ж77",
@@ -307,9 +314,9 @@ def test_db_refold_folds_every_key_again_keeps_those_another_holds_and_records_t
     assert after[with_zhe] == ("ZH100", "KALASHNIKOVCONCERN", "AK74")
     assert after[blocked] == before[blocked] == ("Ж200", "KALASHNIKOVCONCERN", "AK74")
     assert after[holder] == before[holder] and after[by_alias] == before[by_alias]
-    assert keys(db, "SELECT item_id AS id, serial_norm, manufacturer_key FROM item_serials") == {
-        item_id: stored[:2] for item_id, stored in after.items()
-    }
+    assert after[by_model] == ("M300", "KALASHNIKOVCONCERN", "ZH74")
+    copied = "SELECT item_id AS id, serial_norm, manufacturer_key, model_key FROM item_serials"
+    assert keys(db, copied) == after
     assert keys(db, "SELECT id, certificate_key FROM end_user_certificates") == {
         certificate: ("ZH5",)
     }
@@ -320,7 +327,7 @@ def test_db_refold_folds_every_key_again_keeps_those_another_holds_and_records_t
     assert f'item {holder} ("ZH-200") holds those it folds to now (ZH200, ' in out
     assert out.splitlines()[-1] == (
         f"keys folded again under Unicode {RUNNING} (before: {OTHER}); new keys for "
-        f"{zhe_aliases.fetchone()['n']} manufacturer aliases, 1 item, 1 certificate, 1 party; "
+        f"{zhe_aliases.fetchone()['n']} manufacturer aliases, 2 items, 1 certificate, 1 party; "
         "1 row kept its keys"
     )
     require_current(db)  # the registry is served again

@@ -62,10 +62,10 @@ from tests.live import CLI, environment
 from tests.paths import ROOT
 
 # schema.sql as each version had it: what databases set up before the first migration hold (1),
-# and those set up from 2026-12-06 until the next version (3 to 11, 13 to 17).
+# and those set up from 2026-12-06 until the next version (3 to 11, 13 to 19).
 OLD_SCHEMAS = {
     version: ROOT / "tests" / "data" / f"schema-v{version}.sql"
-    for version in (1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 16, 17, 18)
+    for version in (1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 16, 17, 18, 19)
 }
 VERSION_1_SCHEMA = OLD_SCHEMAS[1]
 
@@ -1338,3 +1338,41 @@ def test_corrections_declared_at_version_15_take_the_place_of_the_exports_they_c
     assert {row["id"]: row["euc_line_shipped_through"] for row in shipped} == {
         third["id"]: 2, one_more["id"]: 3,
     }  # fmt: skip
+
+
+def test_item_serials_of_a_version_19_database_carry_their_items_models(
+    empty_database_url: str,
+) -> None:
+    # item_serials is a copy of the items' keys, made again from them with the model's; the
+    # trigger writes the model of items recorded after.
+    with connect(Settings(database_url=set_up_as_version(19, empty_database_url))) as old:
+        agency, _ = create_agency_key(old, "Migrated Registry")
+        with old.transaction():
+            old.execute(
+                "INSERT INTO items (manufacturer, manufacturer_key, model, model_key, "
+                "category, serial_number, serial_norm, recorded_by_agency_id) "
+                "SELECT 'Colt', 'COLT', model, upper(model), 'RIFLE', serial, serial, %s "
+                "FROM unnest(ARRAY['M16A2', 'M4', 'M16A2'], ARRAY['MIG191', 'MIG192', 'MIG193'])"
+                "     AS i (model, serial)",
+                [agency.id],
+            )
+
+        ensure_schema(old)
+        old.execute(
+            "INSERT INTO items (manufacturer, manufacturer_key, model, model_key, category, "
+            "serial_number, serial_norm, recorded_by_agency_id) "
+            "VALUES ('Colt', 'COLT', 'M4A1', 'M4A1', 'RIFLE', 'MIG194', 'MIG194', %s)",
+            [agency.id],
+        )
+        copied = old.execute(
+            "SELECT s.serial_norm, s.manufacturer_key, s.model_key, i.model_key AS items_model "
+            "FROM item_serials s JOIN items i ON i.id = s.item_id ORDER BY s.serial_norm"
+        ).fetchall()
+        searched = old.execute(
+            "SELECT count(*) AS n FROM item_serials WHERE serial_norm LIKE 'MIG19_'"
+        ).fetchone()
+    assert [(row["serial_norm"], row["model_key"]) for row in copied] == [
+        ("MIG191", "M16A2"), ("MIG192", "M4"), ("MIG193", "M16A2"), ("MIG194", "M4A1"),
+    ]  # fmt: skip
+    assert all(row["model_key"] == row["items_model"] for row in copied)
+    assert searched["n"] == 4  # the trigram index made again
