@@ -12,6 +12,9 @@ ALTER TABLE item_serials ADD COLUMN model_key text NOT NULL;
 INSERT INTO item_serials (item_id, serial_norm, manufacturer_key, model_key)
 SELECT id, serial_norm, manufacturer_key, model_key FROM items;
 CREATE INDEX item_serials_trigrams ON item_serials USING gin (serial_norm gin_trgm_ops);
+-- The table is new to the planner: without statistics until autovacuum comes round, it read a
+-- pattern's matches as a guess.
+ANALYZE item_serials;
 
 CREATE OR REPLACE FUNCTION item_serials_add() RETURNS trigger
 LANGUAGE plpgsql AS $$
