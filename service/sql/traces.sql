@@ -92,9 +92,12 @@ ORDER BY found.named DESC NULLS LAST, i.id;
 -- read from items. levenshtein takes at most 255 characters, and a serial of 64 may normalise to
 -- more (U+FDFA is 15 letters): such a registered serial is passed over, not an error for every
 -- near miss whose trigrams lead to it (the service never sends a reading that long).
--- Past the limit, the named manufacturer's items are kept first, then the named model's (as in
--- the other tiers): ordered by closeness alone, a reading whose serial runs in another maker's
--- sequence lost the named maker's item, one transposition away, to seventy of theirs.
+-- Past the limit, the named manufacturer's items are kept first (as in the other tiers): ordered
+-- by closeness alone, a reading whose serial runs in another maker's sequence lost the named
+-- maker's item, one transposition away, to seventy of theirs. The named model's come after
+-- the closest, not before (found in review: sixty of the model named, three edits away, which
+-- the matcher drops, crowded out the weapon two edits away, its model misread); the maker's
+-- search has already kept the model's first among the maker's items as near.
 SELECT i.id, i.manufacturer, i.model, i.category, i.caliber, i.serial_number, i.serial_norm,
        i.country_of_manufacture, i.year_of_manufacture, i.import_markings, i.other_markings,
        a.id AS recorded_by_id, a.name AS recorded_by_name, i.recorded_at, i.manufacturer_key
@@ -105,8 +108,8 @@ FROM (SELECT s.item_id, similarity(s.serial_norm, %(searched)s) AS closeness,
         AND CASE WHEN length(s.serial_norm) <= 255
                  THEN levenshtein_less_equal(serial_skeleton(s.serial_norm), %(skeleton)s, 4)
                       <= 4 END
-      ORDER BY named DESC NULLS LAST, s.model_key = %(model_key)s DESC NULLS LAST,
-               closeness DESC, s.item_id
+      ORDER BY named DESC NULLS LAST, closeness DESC,
+               s.model_key = %(model_key)s DESC NULLS LAST, s.item_id
       LIMIT %(limit)s) AS near
 JOIN items i ON i.id = near.item_id
 JOIN agencies a ON a.id = i.recorded_by_agency_id
@@ -145,9 +148,9 @@ LIMIT %(limit)s;
 -- reading's forms with two pairs swapped (`swapped_twice`: 6 probes for 6 characters, 1,891 for
 -- 64, serials as long as the reading), UNION leaving out what both steps find. `edits` counts as OSA does (ordered by
 -- Levenshtein, a transposition ranked with two characters wrong and was cut past the limit by
--- them); of those as near, the named model's first (the index carries no model: it is read for
--- each of the few hundred found, where a join read every item, the planner expecting 80,000
--- found). levenshtein takes at most 255 characters: a longer registered serial is passed over.
+-- them); of those as near, the named model's first (the index carries no model: when a model is
+-- named, it is read for each of the few hundred found, where a join read every item, the planner
+-- expecting 80,000 found). levenshtein takes at most 255 characters: a longer registered serial is passed over.
 SELECT i.id, i.manufacturer, i.model, i.category, i.caliber, i.serial_number, i.serial_norm,
        i.country_of_manufacture, i.year_of_manufacture, i.import_markings, i.other_markings,
        a.id AS recorded_by_id, a.name AS recorded_by_name, i.recorded_at, i.manufacturer_key
@@ -178,8 +181,9 @@ FROM (SELECT found.id, found.edits
             WHERE m.serial_skeleton = ANY(%(swapped_twice)s::text[])
               AND m.manufacturer_key IN (%(manufacturer_key)s, %(alike_key)s)) AS found
       ORDER BY found.edits,
-               (SELECT k.model_key FROM items k WHERE k.id = found.id) = %(model_key)s
-                   DESC NULLS LAST,
+               CASE WHEN %(model_key)s::text IS NOT NULL
+                    THEN (SELECT k.model_key FROM items k WHERE k.id = found.id) = %(model_key)s
+               END DESC NULLS LAST,
                found.id
       LIMIT %(limit)s) AS near
 JOIN items i ON i.id = near.id

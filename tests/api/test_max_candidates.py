@@ -225,3 +225,36 @@ class TestTheModelNamedIsKeptFirst:
 
         assert first(answer)["item"]["id"] == rifle["id"]
         assert first(answer)["match_basis"] == "EXACT"
+
+    def test_a_closer_near_miss_of_another_model_is_kept(
+        self, api: ContractClient, db: Connection, registry: Any
+    ) -> None:
+        # Found in review: no maker named, the model named; sixty rifles of the model share
+        # trigrams with the reading but are three edits from it (the matcher drops them), and
+        # the weapon, its model read wrongly (M16 for M16A2), is two edits away and the closest
+        # by trigrams. Ordered by the model before closeness, the fifty kept were the model's
+        # and the answer was NO_MATCH.
+        decoy = registry.item(serial_number="KWXTRNP1567", manufacturer="Colt", model="M16A2")
+        decoys = [f"KWXTRNP1{a}{b}{c}" for a in "56789" for b in "56789" for c in "56789"]
+        copies(db, decoy["id"], [s for s in decoys if s != "KWXTRNP1567"][:60])
+        weapon = registry.item(serial_number="KWXTRNP1299", manufacturer="Colt", model="M16")
+        body = {"weapon": {"serial_number": "KWXTRNP1234", "model": "M16A2"}, "context": CONTEXT}
+
+        answer = api.post("/v1/traces", body).get_json()
+
+        assert listed(answer).get(weapon["id"]) == "NEAR_MISS"
+
+    def test_a_near_miss_of_the_named_maker_with_no_model_named(
+        self, api: ContractClient, db: Connection, registry: Any
+    ) -> None:
+        # The maker's search orders by the model only when one is named: without, by id.
+        colt_m4s(db, registry, [f"QJ77{n:02d}" for n in range(60)])
+        body = {"weapon": {"serial_number": "QJ77KK", "manufacturer": "Colt"},
+                "context": CONTEXT, "max_candidates": 50}  # fmt: skip
+
+        answer = api.post("/v1/traces", body).get_json()
+
+        assert answer["interpretation"]["search_limited"] is True
+        assert sorted(c["item"]["serial_number"] for c in answer["candidates"]) == [
+            f"QJ77{n:02d}" for n in range(50)
+        ]
