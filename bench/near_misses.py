@@ -44,9 +44,9 @@ from bench.workload import CONTEXT, Weapon, edited, trace_request, with_wildcard
 RUN_COPY = "bench_near_misses"
 OUTCOMES = ("listed", "first", "nearer listed", "as near listed", "lost")
 WILDCARD_OUTCOMES = ("listed", "first", "not listed, limited", "not listed")
-# Run in a child process whose `service` is imported from the given checkout; prints a JSON
-# line of counts by edits and outcome, and the mean milliseconds a trace took.
-TRACE = r"""
+# The scripts below run in a child process whose `service` is imported from the given checkout
+# (sys.argv[1]), reading the file of readings (sys.argv[2]); each starts with this.
+_CHILD_START = r"""
 import collections, json, logging, os, sys, time
 sys.path.insert(0, sys.argv[1])
 logging.disable(logging.INFO)
@@ -57,6 +57,11 @@ from service.domain.serials import normalise_serial
 client = create_app({"pool_min_size": 1, "pool_max_size": 1}).test_client()
 headers = {"Authorization": f"Bearer {os.environ['BENCH_KEY']}",
            "Content-Type": "application/json"}
+"""
+# Prints a JSON line of counts by edits and outcome, and the mean milliseconds a trace took.
+TRACE = (
+    _CHILD_START
+    + r"""
 
 
 def distance(read, registered):
@@ -95,18 +100,12 @@ print(json.dumps({
     "mean_ms": {edits: 1e3 * s / counts[edits, "readings"] for edits, s in spent.items()},
 }))
 """
+)
 # The same for wildcard readings (lines of `[serial, maker, model, read, body]`): counts by
 # outcome, the mean milliseconds, and the mean of candidates listed.
-WILDCARD_TRACE = r"""
-import collections, json, logging, os, sys, time
-sys.path.insert(0, sys.argv[1])
-logging.disable(logging.INFO)
-from service import create_app
-from service.domain.serials import normalise_serial
-
-client = create_app({"pool_min_size": 1, "pool_max_size": 1}).test_client()
-headers = {"Authorization": f"Bearer {os.environ['BENCH_KEY']}",
-           "Content-Type": "application/json"}
+WILDCARD_TRACE = (
+    _CHILD_START
+    + r"""
 counts = collections.Counter()
 spent = 0.0
 for line in open(sys.argv[2], encoding="utf-8"):
@@ -137,6 +136,7 @@ print(json.dumps({
     "mean_ms": {"wildcard": 1e3 * spent / max(counts["readings"], 1)},
 }))
 """
+)
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
