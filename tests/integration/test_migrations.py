@@ -9,8 +9,9 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -1376,3 +1377,53 @@ def test_item_serials_of_a_version_19_database_carry_their_items_models(
     ]  # fmt: skip
     assert all(row["model_key"] == row["items_model"] for row in copied)
     assert searched["n"] == 4  # the trigram index made again
+
+
+def test_an_item_recorded_while_migration_0020_runs_is_copied_with_its_model(
+    empty_database_url: str,
+) -> None:
+    # A service of the version before, still serving while another applies 0020 (a rolling
+    # deploy), records an item: its insert waits for the migration, then is copied with its
+    # model. The migration is held before it records its version by a session that holds the
+    # version table; the item is recorded meanwhile.
+    url = set_up_as_version(19, empty_database_url)
+    with connect(Settings(database_url=url)) as setup:
+        agency, _ = create_agency_key(setup, "Registry of the Version Before")
+    settings = Settings(database_url=url)
+    with connect(settings) as holder, connect(settings) as migrator, connect(settings) as writer:
+        holder.execute("BEGIN")
+        holder.execute("LOCK TABLE schema_version IN SHARE MODE")
+        waiting = "SELECT wait_event_type = 'Lock' AS waits FROM pg_stat_activity WHERE pid = %s"
+
+        def waits(conn: Connection) -> bool:
+            row = holder.execute(waiting, [conn.info.backend_pid]).fetchone()
+            return bool(row and row["waits"])
+
+        def record_an_item() -> None:
+            writer.execute(
+                "INSERT INTO items (manufacturer, manufacturer_key, model, model_key, category, "
+                "serial_number, serial_norm, recorded_by_agency_id) "
+                "VALUES ('Colt', 'COLT', 'M16A2', 'M16A2', 'RIFLE', 'RACE1', 'RACE1', %s)",
+                [agency.id],
+            )
+
+        with ThreadPoolExecutor(2) as pool:
+            migrated = pool.submit(ensure_schema, migrator)
+            _until(lambda: waits(migrator))
+            recorded = pool.submit(record_an_item)
+            _until(lambda: waits(writer))
+            holder.execute("ROLLBACK")
+            migrated.result(timeout=30)
+            recorded.result(timeout=30)
+        copied = writer.execute(
+            "SELECT s.model_key FROM item_serials s JOIN items i ON i.id = s.item_id "
+            "WHERE i.serial_norm = 'RACE1'"
+        ).fetchall()
+    assert copied == [{"model_key": "M16A2"}]
+
+
+def _until(condition: Callable[[], bool], seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the condition did not come to hold"
+        time.sleep(0.05)

@@ -6,6 +6,10 @@
 -- it the trigram index; traces with a partial serial or a near miss wait for the table
 -- meanwhile). Nothing recorded changes.
 
+-- Items are recorded after, not meanwhile: a service of the version before, still serving
+-- during a rolling deploy, had its item's insert wait for item_serials inside the trigger as
+-- that version wrote it (no model), and fail once the migration committed.
+LOCK TABLE items IN SHARE MODE;
 DROP INDEX item_serials_trigrams;
 TRUNCATE item_serials;
 ALTER TABLE item_serials ADD COLUMN model_key text NOT NULL;
