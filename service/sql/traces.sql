@@ -11,12 +11,13 @@ WHERE i.serial_norm = %(serial_norm)s
 -- If the limit bites (a short serial that many makers' items share), the stronger tiers are
 -- kept, and within a tier the named maker's items, then the serial exactly as marked (an exact
 -- match must never be cut for older items of the same normalised serial), then the named model's
--- items (model_key, NULL when none is named: every item alike), as in every query here. The named maker is
--- the name's key and, for a name the table does not know that reads like one maker's names
--- (`Glok`), that maker's (alike_key, the name's own key otherwise, so that another maker's item
--- compares false and an item of no known maker NULL, last, as with the name's key alone): every
--- query here puts both first, as service.tracing._of_sought_maker seeks both. The serial as marked is compared as the matcher
--- compares it, without the direction marks and joiners that show nothing (showing_nothing).
+-- items (model_key, NULL when none is named: every item alike), as in every query here. The
+-- named maker is the name's key and, for a name the table does not know that reads like one
+-- maker's names (`Glok`), that maker's (alike_key, the name's own key otherwise, so that another
+-- maker's item compares false and an item of no known maker NULL, last, as with the name's key
+-- alone): every query here puts both first, as service.tracing._of_sought_maker seeks both. The
+-- serial as marked is compared as the matcher compares it, without the direction marks and
+-- joiners that show nothing (showing_nothing).
 ORDER BY i.serial_norm = %(serial_norm)s DESC,
          i.serial_skeleton = %(serial_skeleton)s DESC,
          i.manufacturer_key IN (%(manufacturer_key)s, %(alike_key)s) DESC NULLS LAST,
@@ -118,8 +119,8 @@ ORDER BY near.named DESC NULLS LAST, near.closeness DESC, i.id;
 -- name: one_edit_candidates
 -- Tier 5 for a short serial: the items whose confusable skeleton is one of the given ones (those
 -- one edit from the reading's skeleton: a look-alike read for another costs no edit), the named
--- manufacturer's first, then the named model's. Trigrams miss them: '3958' and '3598' share one trigram of nine
--- (similarity 0.11).
+-- manufacturer's first, then the named model's. Trigrams miss them: '3958' and '3598' share one
+-- trigram of nine (similarity 0.11).
 SELECT i.id, i.manufacturer, i.model, i.category, i.caliber, i.serial_number, i.serial_norm,
        i.country_of_manufacture, i.year_of_manufacture, i.import_markings, i.other_markings,
        a.id AS recorded_by_id, a.name AS recorded_by_name, i.recorded_at, i.manufacturer_key
@@ -150,7 +151,8 @@ LIMIT %(limit)s;
 -- Levenshtein, a transposition ranked with two characters wrong and was cut past the limit by
 -- them); of those as near, the named model's first (the index carries no model: when a model is
 -- named, it is read for each of the few hundred found, where a join read every item, the planner
--- expecting 80,000 found). levenshtein takes at most 255 characters: a longer registered serial is passed over.
+-- expecting 80,000 found). levenshtein takes at most 255 characters: a longer registered serial
+-- is passed over.
 SELECT i.id, i.manufacturer, i.model, i.category, i.caliber, i.serial_number, i.serial_norm,
        i.country_of_manufacture, i.year_of_manufacture, i.import_markings, i.other_markings,
        a.id AS recorded_by_id, a.name AS recorded_by_name, i.recorded_at, i.manufacturer_key
