@@ -14,7 +14,7 @@ import pytest
 
 from service.db import Connection
 from service.domain.reports import trace_report
-from tests.api.test_traces import CONTEXT, copies, first, in_sequence, listed
+from tests.api.test_traces import CONTEXT, in_sequence
 from tests.contract import ContractClient
 
 RIFLE = {"manufacturer": "Colt", "model": "M16A2"}
@@ -159,102 +159,3 @@ class TestTheReport:
         report = trace_report(answer)
 
         assert "10 CANDIDATES (the best of 12 found)\nThe rest are not listed" in report
-
-
-def colt_m4s(db: Connection, registry: Any, serials: list[str]) -> None:
-    """Colt M4 carbines with these serials (normalised already), recorded before anything else
-    the test records: past a search's limit, items were kept by id, so these first."""
-    template = registry.item(serial_number=serials[0], manufacturer="Colt", model="M4")
-    copies(db, template["id"], serials[1:])
-
-
-class TestTheModelNamedIsKeptFirst:
-    """When more items match than a search keeps (50), the named maker's are kept first, then of
-    those the named model's: the rest were kept by id, and one maker's other models crowded the
-    model named out of the answer."""
-
-    def test_a_partial_reading(self, api: ContractClient, db: Connection, registry: Any) -> None:
-        colt_m4s(db, registry, [f"QJ7700{n:02d}" for n in range(60)])
-        rifles = [registry.item(serial_number=f"QJ7799{n}", **RIFLE)["id"] for n in range(3)]
-
-        answer = traced(api, "QJ77*")
-
-        assert answer["interpretation"]["search_limited"] is True
-        assert [c["item"]["id"] for c in answer["candidates"][:3]] == rifles
-
-    def test_a_partial_reading_with_the_model_alone(
-        self, api: ContractClient, db: Connection, registry: Any
-    ) -> None:
-        colt_m4s(db, registry, [f"QJ7700{n:02d}" for n in range(60)])
-        rifle = registry.item(serial_number="QJ779901", manufacturer="FN Herstal", model="M16A2")
-        body = {"weapon": {"serial_number": "QJ77*", "model": "M16A2"}, "context": CONTEXT}
-
-        answer = api.post("/v1/traces", body).get_json()
-
-        assert answer["candidates"][0]["item"]["id"] == rifle["id"]
-
-    def test_a_near_miss_of_the_named_maker(
-        self, api: ContractClient, db: Connection, registry: Any
-    ) -> None:
-        # Every carbine QJ7700 to QJ7759 is two edits from QJ77KK, as is the rifle QJ7780, and
-        # none is one edit away: 61 as near, of which the maker's search keeps 50.
-        colt_m4s(db, registry, [f"QJ77{n:02d}" for n in range(60)])
-        rifle = registry.item(serial_number="QJ7780", **RIFLE)
-
-        answer = traced(api, "QJ77KK", max_candidates=50)
-
-        assert answer["interpretation"]["search_limited"] is True
-        assert rifle["id"] in listed(answer)
-        assert listed(answer)[rifle["id"]] == "NEAR_MISS"
-
-    def test_a_serial_many_models_share(
-        self, api: ContractClient, db: Connection, registry: Any
-    ) -> None:
-        template = registry.item(serial_number="QJ7700", manufacturer="Colt", model="M0")
-        db.execute(
-            "INSERT INTO items (manufacturer, model, category, serial_number, serial_norm,"
-            " manufacturer_key, model_key, recorded_by_agency_id)"
-            " SELECT manufacturer, 'M' || n, category, serial_number, serial_norm,"
-            "        manufacturer_key, 'M' || n, recorded_by_agency_id"
-            " FROM items, generate_series(1, 55) AS n WHERE id = %(id)s",
-            {"id": template["id"]},
-        )
-        rifle = registry.item(serial_number="QJ7700", **RIFLE)
-
-        answer = traced(api, "QJ7700")
-
-        assert first(answer)["item"]["id"] == rifle["id"]
-        assert first(answer)["match_basis"] == "EXACT"
-
-    def test_a_closer_near_miss_of_another_model_is_kept(
-        self, api: ContractClient, db: Connection, registry: Any
-    ) -> None:
-        # Found in review: no maker named, the model named; sixty rifles of the model share
-        # trigrams with the reading but are three edits from it (the matcher drops them), and
-        # the weapon, its model read wrongly (M16 for M16A2), is two edits away and the closest
-        # by trigrams. Ordered by the model before closeness, the fifty kept were the model's
-        # and the answer was NO_MATCH.
-        decoy = registry.item(serial_number="KWXTRNP1567", manufacturer="Colt", model="M16A2")
-        decoys = [f"KWXTRNP1{a}{b}{c}" for a in "56789" for b in "56789" for c in "56789"]
-        copies(db, decoy["id"], [s for s in decoys if s != "KWXTRNP1567"][:60])
-        weapon = registry.item(serial_number="KWXTRNP1299", manufacturer="Colt", model="M16")
-        body = {"weapon": {"serial_number": "KWXTRNP1234", "model": "M16A2"}, "context": CONTEXT}
-
-        answer = api.post("/v1/traces", body).get_json()
-
-        assert listed(answer).get(weapon["id"]) == "NEAR_MISS"
-
-    def test_a_near_miss_of_the_named_maker_with_no_model_named(
-        self, api: ContractClient, db: Connection, registry: Any
-    ) -> None:
-        # The maker's search orders by the model only when one is named: without, by id.
-        colt_m4s(db, registry, [f"QJ77{n:02d}" for n in range(60)])
-        body = {"weapon": {"serial_number": "QJ77KK", "manufacturer": "Colt"},
-                "context": CONTEXT, "max_candidates": 50}  # fmt: skip
-
-        answer = api.post("/v1/traces", body).get_json()
-
-        assert answer["interpretation"]["search_limited"] is True
-        assert sorted(c["item"]["serial_number"] for c in answer["candidates"]) == [
-            f"QJ77{n:02d}" for n in range(50)
-        ]
