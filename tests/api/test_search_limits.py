@@ -19,6 +19,14 @@ def colt_m4s(db: Connection, registry: Any, serials: list[str]) -> None:
     copies(db, template["id"], serials[1:])
 
 
+def rifles_three_edits_from_kwxtrnp1234(db: Connection, registry: Any) -> None:
+    """Sixty-one Colt M16A2 rifles KWXTRNP1555 to KWXTRNP1775, each three edits from the reading
+    KWXTRNP1234 (the matcher drops them) and sharing half of its trigrams (similarity 0.5)."""
+    rifle = registry.item(serial_number="KWXTRNP1567", manufacturer="Colt", model="M16A2")
+    serials = [f"KWXTRNP1{a}{b}{c}" for a in "56789" for b in "56789" for c in "56789"]
+    copies(db, rifle["id"], [s for s in serials if s != "KWXTRNP1567"][:60])
+
+
 class TestTheModelNamedIsKeptFirst:
     """When more items match than a search keeps (50), the named maker's are kept first, then of
     those the named model's: the rest were kept by id, and one maker's other models crowded the
@@ -85,9 +93,7 @@ class TestTheModelNamedIsKeptFirst:
         # the weapon, its model read wrongly (M16 for M16A2), is two edits away and the closest
         # by trigrams. Ordered by the model before closeness, the fifty kept were the model's
         # and the answer was NO_MATCH.
-        decoy = registry.item(serial_number="KWXTRNP1567", manufacturer="Colt", model="M16A2")
-        decoys = [f"KWXTRNP1{a}{b}{c}" for a in "56789" for b in "56789" for c in "56789"]
-        copies(db, decoy["id"], [s for s in decoys if s != "KWXTRNP1567"][:60])
+        rifles_three_edits_from_kwxtrnp1234(db, registry)
         weapon = registry.item(serial_number="KWXTRNP1299", manufacturer="Colt", model="M16")
         body = {"weapon": {"serial_number": "KWXTRNP1234", "model": "M16A2"}, "context": CONTEXT}
 
@@ -119,9 +125,7 @@ class TestNearMissesForCertainFirst:
         # trigrams (similarity 0.5) than the weapon two edits away (0.33, its two characters
         # wrong far apart): ordered by trigram closeness, the fifty kept were theirs, which the
         # matcher drops, and the answer was NO_MATCH.
-        decoy = registry.item(serial_number="KWXTRNP1567", manufacturer="Colt", model="M16A2")
-        decoys = [f"KWXTRNP1{a}{b}{c}" for a in "56789" for b in "56789" for c in "56789"]
-        copies(db, decoy["id"], [s for s in decoys if s != "KWXTRNP1567"][:60])
+        rifles_three_edits_from_kwxtrnp1234(db, registry)
         weapon = registry.item(serial_number="KWXTQNP1244", manufacturer="Colt", model="M16A2")
         body = {"weapon": {"serial_number": "KWXTRNP1234"}, "context": CONTEXT}
 
