@@ -57,6 +57,22 @@ from service.domain.serials import normalise_serial
 client = create_app({"pool_min_size": 1, "pool_max_size": 1}).test_client()
 headers = {"Authorization": f"Bearer {os.environ['BENCH_KEY']}",
            "Content-Type": "application/json"}
+
+
+# The answer, its candidates as (normalised serial, maker, model), and the seconds it took.
+def traced(read, body):
+    started = time.perf_counter()
+    answer = client.post("/v1/traces", data=body, headers=headers)
+    seconds = time.perf_counter() - started
+    if answer.status_code != 201:
+        sys.exit(f"{read}: {answer.status_code} {answer.get_data(as_text=True)[:300]}")
+    answer = answer.get_json()
+    listed = [
+        (normalise_serial(c["item"]["serial_number"]), c["item"]["manufacturer"],
+         c["item"]["model"])
+        for c in answer["candidates"]
+    ]
+    return answer, listed, seconds
 """
 # Prints a JSON line of counts by edits and outcome, and the mean milliseconds a trace took.
 TRACE = (
@@ -75,16 +91,8 @@ counts = collections.Counter()
 spent = collections.Counter()
 for line in open(sys.argv[2], encoding="utf-8"):
     edits, weapon_serial, weapon_maker, weapon_model, read, body = json.loads(line)
-    started = time.perf_counter()
-    answer = client.post("/v1/traces", data=body, headers=headers)
-    spent[edits] += time.perf_counter() - started
-    if answer.status_code != 201:
-        sys.exit(f"{read}: {answer.status_code} {answer.get_data(as_text=True)[:300]}")
-    listed = [
-        (normalise_serial(c["item"]["serial_number"]), c["item"]["manufacturer"],
-         c["item"]["model"])
-        for c in answer.get_json()["candidates"]
-    ]
+    _, listed, seconds = traced(read, body)
+    spent[edits] += seconds
     weapon = (weapon_serial, weapon_maker, weapon_model)
     counts[edits, "readings"] += 1
     if weapon in listed:
@@ -110,17 +118,8 @@ counts = collections.Counter()
 spent = 0.0
 for line in open(sys.argv[2], encoding="utf-8"):
     weapon_serial, weapon_maker, weapon_model, read, body = json.loads(line)
-    started = time.perf_counter()
-    answer = client.post("/v1/traces", data=body, headers=headers)
-    spent += time.perf_counter() - started
-    if answer.status_code != 201:
-        sys.exit(f"{read}: {answer.status_code} {answer.get_data(as_text=True)[:300]}")
-    answer = answer.get_json()
-    listed = [
-        (normalise_serial(c["item"]["serial_number"]), c["item"]["manufacturer"],
-         c["item"]["model"])
-        for c in answer["candidates"]
-    ]
+    answer, listed, seconds = traced(read, body)
+    spent += seconds
     weapon = (weapon_serial, weapon_maker, weapon_model)
     counts["readings"] += 1
     counts["candidates"] += len(listed)

@@ -125,15 +125,11 @@ class Tracer:
         return observation, known
 
     def _search(self, observation: Observation) -> Search:
-        reading = observation.reading
+        reading, sought = observation.reading, _sought(observation)
         if reading.pattern is not None:
-            return self._partial(observation, reading.pattern)
+            return self._partial(observation, reading.pattern, sought)
         found, entries = traces.strong_candidates(
-            self.conn,
-            reading.normalised,
-            matching.as_marked(reading),
-            _sought(observation),
-            CANDIDATES_SEARCHED,
+            self.conn, reading.normalised, matching.as_marked(reading), sought, CANDIDATES_SEARCHED
         )
         assessments = self._assess_all(observation, found)
         limited = _full(found)
@@ -141,17 +137,16 @@ class Tracer:
         near_misses_wanted = observation.obliterated or not any(a.is_strong for a in assessments)
         if near_misses_wanted and len(reading.normalised) <= NEAR_MISS_LONGEST:
             seen = {candidate.item.id for candidate in found}
-            near, near_limited = self._near_misses(observation, seen)
+            near, near_limited = self._near_misses(observation, sought, seen)
             tiers = (*STRONG_TIERS, "NEAR_MISS")
             return Search(assessments + near, tiers, entries, limited or near_limited)
         return Search(assessments, STRONG_TIERS, entries, limited)
 
-    def _partial(self, observation: Observation, pattern: str) -> Search:
+    def _partial(self, observation: Observation, pattern: str, sought: traces.Sought) -> Search:
         """A partial reading by its pattern; then, when that found nothing sought (none of the
         named manufacturer's items, however many of other makers'; none at all when none is
         named), read loosely: a `?` where the marking has a separator, or a look-alike
         character read for another, found nothing before."""
-        sought = _sought(observation)
         found = traces.wildcard_candidates(self.conn, pattern, sought, CANDIDATES_SEARCHED)
         limited = _full(found)
         if not any(_of_sought_maker(c, observation) for c in found):
@@ -185,7 +180,7 @@ class Tracer:
         return replace(candidate, recorded_resembles=self.directory.resembled(key))
 
     def _near_misses(
-        self, observation: Observation, seen: set[UUID]
+        self, observation: Observation, sought: traces.Sought, seen: set[UUID]
     ) -> tuple[list[Assessment], bool]:
         """Serials within two edits (look-alikes read for one another costing none), until a
         near miss of the named manufacturer (of any, when none is named) is found: for a serial
@@ -199,7 +194,7 @@ class Tracer:
         away that they found ended the search before the one a single edit away (`BOSS12345`
         read `80551234`) was sought. With them, whether a search found as many items as it
         keeps."""
-        serial, sought = observation.reading.normalised, _sought(observation)
+        serial = observation.reading.normalised
         own_skeleton = matching.skeleton(serial)
         searched = CANDIDATES_SEARCHED
 
